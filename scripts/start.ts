@@ -1,0 +1,48 @@
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { main } from '../server/main.ts';
+
+const root = path.resolve(import.meta.dirname, '..');
+const outDir = path.join(root, '.output', 'chrome-mv3');
+const manifest = path.join(outDir, 'manifest.json');
+// Everything the Chrome build is made from; a newer file means the build is stale.
+const SOURCES = ['extension', 'wxt.config.ts', 'server/compliance', 'package-lock.json'];
+
+function newestMtime(target: string): number {
+  const full = path.join(root, target);
+  if (!fs.existsSync(full)) return 0;
+  const stat = fs.statSync(full);
+  if (!stat.isDirectory()) return stat.mtimeMs;
+  let newest = stat.mtimeMs;
+  for (const entry of fs.readdirSync(full)) newest = Math.max(newest, newestMtime(path.join(target, entry)));
+  return newest;
+}
+
+function buildExtensionIfStale(): void {
+  const built = fs.existsSync(manifest) ? fs.statSync(manifest).mtimeMs : 0;
+  const newest = Math.max(...SOURCES.map(newestMtime));
+  if (built >= newest) return;
+  console.log(
+    built === 0
+      ? 'Building the Chrome extension…'
+      : 'Extension sources changed; rebuilding the Chrome extension…',
+  );
+  const result = spawnSync(path.join(root, 'node_modules', '.bin', 'wxt'), ['build'], {
+    cwd: root,
+    stdio: 'inherit',
+  });
+  if (result.status !== 0) {
+    console.error('The extension build failed (see above); the relay starts anyway.');
+  }
+}
+
+const [major] = process.versions.node.split('.').map(Number);
+if ((major ?? 0) < 22) {
+  console.error(
+    `Node ${process.versions.node} is too old: this project needs Node 22 or newer (see README).`,
+  );
+  process.exit(1);
+}
+buildExtensionIfStale();
+await main(outDir);

@@ -1,0 +1,97 @@
+import { createApiKey } from '../auth/api-keys.ts';
+import type { Role } from '../auth/permissions.ts';
+import { isUniqueViolation, type Queryable } from '../db/database.ts';
+import { ApiError } from '../errors.ts';
+import { newId, randomToken, sha256 } from '../ids.ts';
+import { checkE164 } from '../phone.ts';
+
+/** Operations an operator scripts (CLI) and the setup page share. */
+export async function createOrg(db: Queryable, name: string): Promise<{ orgId: string }> {
+  const trimmed = name.trim();
+  if (trimmed === '' || trimmed.length > 200) {
+    throw new ApiError(400, 'INVALID_ORG_NAME', 'The organisation name must be 1 to 200 characters.');
+  }
+  const orgId = newId();
+  await db.query('INSERT INTO orgs (id, name) VALUES ($1, $2)', [orgId, trimmed]);
+  return { orgId };
+}
+
+export async function requireOrg(db: Queryable, orgId: string): Promise<{ id: string; name: string }> {
+  if (!/^[0-9a-f-]{36}$/i.test(orgId))
+    throw new ApiError(400, 'INVALID_ORG_ID', `"${orgId}" is not an organisation id.`);
+  const rows = await db.query<{ id: string; name: string }>('SELECT id, name FROM orgs WHERE id = $1', [
+    orgId,
+  ]);
+  const org = rows[0];
+  if (org === undefined) throw new ApiError(404, 'ORG_NOT_FOUND', `No organisation ${orgId}.`);
+  return org;
+}
+
+export async function addSenderNumber(
+  db: Queryable,
+  input: {
+    orgId: string;
+    e164: string;
+    numberType?: 'long_code' | 'toll_free' | 'short_code';
+    label?: string | null;
+  },
+): Promise<{ numberId: string; e164: string }> {
+  await requireOrg(db, input.orgId);
+  const check = checkE164(input.e164);
+  if (!check.ok) throw new ApiError(422, 'INVALID_PHONE_NUMBER', `${input.e164} ${check.reason}.`);
+  const numberId = newId();
+  try {
+    await db.query(
+      'INSERT INTO sender_numbers (id, org_id, e164, number_type, label) VALUES ($1, $2, $3, $4, $5)',
+      [numberId, input.orgId, check.e164, input.numberType ?? 'long_code', input.label ?? null],
+    );
+  } catch (error) {
+    if (isUniqueViolation(error)) {
+      throw new ApiError(409, 'NUMBER_TAKEN', `${check.e164} is already registered to an organisation.`);
+    }
+    throw error;
+  }
+  return { numberId, e164: check.e164 };
+}
+
+export async function createKeyForOrg(
+  db: Queryable,
+  input: { orgId: string; role: Role; name?: string | null },
+): Promise<{ keyId: string; key: string }> {
+  await requireOrg(db, input.orgId);
+  const created = await createApiKey(db, input);
+  return { keyId: created.id, key: created.key };
+}
+
+export async function orgCount(db: Queryable): Promise<number> {
+  const rows = await db.query<{ n: number }>('SELECT count(*)::int AS n FROM orgs');
+  return rows[0]?.n ?? 0;
+}
+
+/** A one-time link for the first admin; printed by `npm start` while no organisation exists. */
+export async function issueSetupToken(db: Queryable, ttlHours = 24): Promise<string> {
+  const token = randomToken(24);
+  await db.query(
+    `INSERT INTO setup_tokens (token_hash, expires_at) VALUES ($1, now() + ($2::int * interval '1 hour'))`,
+    [sha256(token), ttlHours],
+  );
+  return token;
+}
+
+/** Consumes a setup token; false if unknown, used or expired. */
+export async function consumeSetupToken(db: Queryable, token: string): Promise<boolean> {
+  const rows = await db.query(
+    `UPDATE setup_tokens SET used_at = now()
+      WHERE token_hash = $1 AND used_at IS NULL AND expires_at > now() RETURNING 1`,
+    [sha256(token)],
+  );
+  return rows.length > 0;
+}
+
+export async function setupTokenUsable(db: Queryable, token: string): Promise<boolean> {
+  const rows = await db.query(
+    'SELECT 1 FROM setup_tokens WHERE token_hash = $1 AND used_at IS NULL AND expires_at > now()',
+    [sha256(token)],
+  );
+  return rows.length > 0;
+}

@@ -1,0 +1,114 @@
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import Fastify, { type FastifyError, type FastifyServerOptions } from 'fastify';
+import { createCrmRegistry } from '../crm-plugins/registry.ts';
+import type { Config } from './config.ts';
+import type { Database } from './db/database.ts';
+import { ApiError, envelope } from './errors.ts';
+import { accessHook } from './http/access.ts';
+import type { App, Deps } from './http/types.ts';
+import { validatorCompiler } from './http/validation.ts';
+import { EventHub } from './messaging/events.ts';
+import { SandboxSmsNetwork } from './messaging/sandbox-sms.ts';
+import type { SmsProvider } from './messaging/sms-provider.ts';
+import { ROUTE_MODULES } from './routes/registry.ts';
+
+export interface BuildOptions {
+  config: Config;
+  db: Database;
+  sms: SmsProvider;
+  logger?: FastifyServerOptions['logger'];
+}
+
+export const BODY_LIMIT_BYTES = 64 * 1024;
+
+function parseForm(body: string): Record<string, string> {
+  const params: Record<string, string> = Object.create(null);
+  for (const [key, value] of new URLSearchParams(body)) if (!(key in params)) params[key] = value;
+  return params;
+}
+
+/** Builds the relay's HTTP app without listening, so tests drive it with inject(). */
+export async function buildApp(options: BuildOptions): Promise<App> {
+  const app: App = Fastify({
+    logger: options.logger ?? false,
+    bodyLimit: BODY_LIMIT_BYTES,
+    trustProxy: false,
+    return503OnClosing: true,
+  }).withTypeProvider<TypeBoxTypeProvider>();
+  app.setValidatorCompiler(validatorCompiler);
+  app.decorateRequest('principal', null);
+
+  app.addContentTypeParser(
+    'application/x-www-form-urlencoded',
+    { parseAs: 'string' },
+    (_request, body, done) => {
+      done(null, parseForm(body as string));
+    },
+  );
+
+  const hub = new EventHub(options.db, { log: (m) => app.log.error(m) });
+  const deps: Deps = {
+    config: options.config,
+    db: options.db,
+    sms: options.sms,
+    sandbox: options.sms instanceof SandboxSmsNetwork ? options.sms : null,
+    hub,
+    crm: createCrmRegistry(options.config.crmProvider === 'sandbox' ? ['sandbox'] : []),
+  };
+  // The sandbox network calls back through the same HTTP routes a real provider would.
+  deps.sandbox?.connect(async ({ path, headers, body }) => {
+    const response = await app.inject({ method: 'POST', url: path, headers, payload: body });
+    return response.statusCode;
+  });
+
+  app.addHook('onRequest', accessHook(options.db));
+  app.addHook('onReady', async () => hub.start());
+  app.addHook('onClose', async () => hub.stop());
+
+  app.setErrorHandler((error: FastifyError | ApiError, request, reply) => {
+    if (error instanceof ApiError) {
+      return reply.code(error.statusCode).send(envelope(error.code, error.message, error.details));
+    }
+    if (error.validation !== undefined) {
+      const first = error.validation[0];
+      const where = error.validationContext ?? 'request';
+      return reply.code(400).send(
+        envelope(
+          'VALIDATION_FAILED',
+          `Invalid ${where}: ${error.message.replace(/^\w+\/?/, '').trim() || 'bad value'}`,
+          {
+            in: where,
+            path: first?.instancePath ?? '',
+            rule: first?.keyword,
+            params: first?.params,
+          },
+        ),
+      );
+    }
+    const status = error.statusCode ?? 500;
+    if (status < 500) {
+      const codes: Record<string, string> = {
+        FST_ERR_CTP_INVALID_MEDIA_TYPE: 'UNSUPPORTED_MEDIA_TYPE',
+        FST_ERR_CTP_BODY_TOO_LARGE: 'PAYLOAD_TOO_LARGE',
+        FST_ERR_CTP_EMPTY_JSON_BODY: 'EMPTY_BODY',
+        FST_ERR_CTP_INVALID_JSON_BODY: 'MALFORMED_JSON',
+        FST_ERR_CTP_INVALID_CONTENT_LENGTH: 'INVALID_CONTENT_LENGTH',
+      };
+      const code =
+        codes[error.code] ??
+        (error instanceof SyntaxError || /JSON/.test(error.message) ? 'MALFORMED_JSON' : 'BAD_REQUEST');
+      return reply.code(status).send(envelope(code, error.message));
+    }
+    request.log.error({ err: error }, 'unhandled error');
+    return reply
+      .code(500)
+      .send(envelope('INTERNAL_ERROR', 'Something went wrong on our side; it has been logged.'));
+  });
+
+  app.setNotFoundHandler((request, reply) =>
+    reply.code(404).send(envelope('NOT_FOUND', `No route ${request.method} ${request.url.split('?')[0]}.`)),
+  );
+
+  for (const register of Object.values(ROUTE_MODULES)) register(app, deps);
+  return app;
+}

@@ -1,0 +1,64 @@
+import type { Queryable } from '../db/database.ts';
+import { newId, randomToken, sha256 } from '../ids.ts';
+import type { Role } from './permissions.ts';
+
+const KEY_PATTERN = /^ctk_([A-Za-z0-9]{8})_([A-Za-z0-9_-]{43})$/;
+
+export interface CreatedApiKey {
+  id: string;
+  /** The whole secret; shown once, never stored. */
+  key: string;
+  prefix: string;
+}
+
+/** Creates an API key for an org and role; only its SHA-256 is stored. */
+export async function createApiKey(
+  db: Queryable,
+  input: { orgId: string; role: Role; name?: string | null; userId?: string | null },
+): Promise<CreatedApiKey> {
+  const prefix = randomToken(6)
+    .replace(/[^A-Za-z0-9]/g, '0')
+    .slice(0, 8);
+  const key = `ctk_${prefix}_${randomToken(32)}`;
+  const id = newId();
+  await db.query(
+    `INSERT INTO api_keys (id, org_id, user_id, role, name, prefix, secret_hash)
+     VALUES ($1, $2, $3, $4, $5, $6, $7)`,
+    [id, input.orgId, input.userId ?? null, input.role, input.name ?? null, prefix, sha256(key)],
+  );
+  return { id, key, prefix };
+}
+
+export interface KeyPrincipal {
+  keyId: string;
+  keyName: string | null;
+  orgId: string;
+  orgName: string;
+  role: string;
+}
+
+/** Resolves a presented key to its principal, or null if unknown, malformed or revoked. */
+export async function resolveApiKey(db: Queryable, presented: string): Promise<KeyPrincipal | null> {
+  if (!KEY_PATTERN.test(presented)) return null;
+  const rows = await db.query<{
+    id: string;
+    name: string | null;
+    org_id: string;
+    org_name: string;
+    role: string;
+    stale: boolean;
+  }>(
+    `SELECT k.id, k.name, k.org_id, o.name AS org_name, k.role,
+            (k.last_used_at IS NULL OR k.last_used_at < now() - interval '1 minute') AS stale
+       FROM api_keys k
+       JOIN orgs o ON o.id = k.org_id
+       LEFT JOIN users u ON u.id = k.user_id
+      WHERE k.secret_hash = $1 AND k.revoked_at IS NULL AND (u.id IS NULL OR u.status = 'active')`,
+    [sha256(presented)],
+  );
+  const row = rows[0];
+  if (row === undefined) return null;
+  // Touch last_used_at at most once a minute so reads stay cheap.
+  if (row.stale) await db.query('UPDATE api_keys SET last_used_at = now() WHERE id = $1', [row.id]);
+  return { keyId: row.id, keyName: row.name, orgId: row.org_id, orgName: row.org_name, role: row.role };
+}

@@ -1,0 +1,216 @@
+import { addSenderNumber, createKeyForOrg, createOrg } from '../admin/org-admin.ts';
+import { isRole, ROLE_NAMES } from '../auth/permissions.ts';
+import { ConfigError, loadConfig } from '../config.ts';
+import type { Database } from '../db/database.ts';
+import { migrate } from '../db/migrate.ts';
+import { openDatabase } from '../db/open.ts';
+import { DatabaseBusyError } from '../db/pglite.ts';
+import { ApiError } from '../errors.ts';
+
+/** A CLI command: its flags, help text and action. Output goes through `print` as text or JSON. */
+interface Command {
+  summary: string;
+  usage: string;
+  flags: Record<string, { help: string; required?: boolean; value?: boolean }>;
+  run(db: Database, flags: Record<string, string>): Promise<{ json: Record<string, unknown>; text: string }>;
+}
+
+class UsageError extends Error {}
+
+const COMMANDS: Record<string, Command> = {
+  'org create': {
+    summary: 'Create an organisation',
+    usage: 'org create --name <name> [--json]',
+    flags: { name: { help: 'organisation name (1–200 characters)', required: true, value: true } },
+    async run(db, flags) {
+      const { orgId } = await createOrg(db, flags.name ?? '');
+      return { json: { orgId }, text: `Created organisation ${orgId}` };
+    },
+  },
+  'apikey create': {
+    summary: 'Create an API key for an organisation (shown once)',
+    usage: `apikey create --org <orgId> --role <${ROLE_NAMES.join('|')}> [--name <label>] [--json]`,
+    flags: {
+      org: { help: 'organisation id', required: true, value: true },
+      role: { help: `one of ${ROLE_NAMES.join(', ')}`, required: true, value: true },
+      name: { help: 'a label to recognise the key by', value: true },
+    },
+    async run(db, flags) {
+      const role = flags.role ?? '';
+      if (!isRole(role))
+        throw new UsageError(`--role must be one of ${ROLE_NAMES.join(', ')}, got "${role}"`);
+      const { key, keyId } = await createKeyForOrg(db, {
+        orgId: flags.org ?? '',
+        role,
+        name: flags.name ?? null,
+      });
+      return {
+        json: { key, keyId },
+        text: `API key (${role}) — shown once, store it now:\n${key}`,
+      };
+    },
+  },
+  'number add': {
+    summary: 'Register a sender number for an organisation',
+    usage:
+      'number add --org <orgId> --e164 <+15551234567> [--type long_code|toll_free|short_code] [--label <text>] [--json]',
+    flags: {
+      org: { help: 'organisation id', required: true, value: true },
+      e164: { help: 'the number in E.164 form', required: true, value: true },
+      type: { help: 'long_code (default), toll_free or short_code', value: true },
+      label: { help: 'a label shown to reps', value: true },
+    },
+    async run(db, flags) {
+      const type = flags.type ?? 'long_code';
+      if (type !== 'long_code' && type !== 'toll_free' && type !== 'short_code') {
+        throw new UsageError(`--type must be long_code, toll_free or short_code, got "${type}"`);
+      }
+      const result = await addSenderNumber(db, {
+        orgId: flags.org ?? '',
+        e164: flags.e164 ?? '',
+        numberType: type,
+        label: flags.label ?? null,
+      });
+      return {
+        json: { numberId: result.numberId, e164: result.e164 },
+        text: `Added sender number ${result.e164}`,
+      };
+    },
+  },
+  migrate: {
+    summary: 'Apply pending database migrations',
+    usage: 'migrate [--json]',
+    flags: {},
+    async run(db) {
+      const result = await migrate(db);
+      return {
+        json: { applied: result.applied, current: result.current },
+        text:
+          result.applied.length === 0
+            ? `Up to date (${result.current})`
+            : `Applied ${result.applied.join(', ')}`,
+      };
+    },
+  },
+};
+
+function helpText(): string {
+  const lines = ['Usage: npm run cli -- <command> [flags]', '', 'Commands:'];
+  for (const [name, command] of Object.entries(COMMANDS))
+    lines.push(`  ${name.padEnd(16)}${command.summary}`);
+  lines.push(
+    '',
+    'Every command takes --help and --json. The database is DATABASE_URL, or PGlite in DATA_DIR (default ./data).',
+  );
+  return lines.join('\n');
+}
+
+function commandHelp(name: string, command: Command): string {
+  const lines = [`${command.summary}.`, '', `Usage: npm run cli -- ${command.usage}`, '', 'Flags:'];
+  for (const [flag, spec] of Object.entries(command.flags)) {
+    lines.push(`  --${flag.padEnd(10)}${spec.help}${spec.required ? ' (required)' : ''}`);
+  }
+  lines.push('  --json      print the result as one JSON object', '  --help      show this help');
+  void name;
+  return lines.join('\n');
+}
+
+function parseFlags(
+  command: Command,
+  args: string[],
+): { flags: Record<string, string>; json: boolean; help: boolean } {
+  const flags: Record<string, string> = {};
+  let json = false;
+  let help = false;
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i] as string;
+    if (arg === '--json') json = true;
+    else if (arg === '--help' || arg === '-h') help = true;
+    else if (arg.startsWith('--')) {
+      const [rawName, inline] = arg.slice(2).split(/=(.*)/s, 2) as [string, string | undefined];
+      const spec = command.flags[rawName];
+      if (spec === undefined) throw new UsageError(`unknown flag --${rawName}`);
+      const value = inline ?? args[++i];
+      if (value === undefined || (inline === undefined && value.startsWith('--'))) {
+        throw new UsageError(`--${rawName} needs a value`);
+      }
+      flags[rawName] = value;
+    } else throw new UsageError(`unexpected argument "${arg}"`);
+  }
+  if (!help) {
+    for (const [name, spec] of Object.entries(command.flags)) {
+      if (spec.required && flags[name] === undefined) throw new UsageError(`--${name} is required`);
+    }
+  }
+  return { flags, json, help };
+}
+
+export async function runCli(
+  argv: string[],
+  out: (s: string) => void,
+  err: (s: string) => void,
+): Promise<number> {
+  const wantsJson = argv.includes('--json');
+  const fail = (code: string, message: string, exit: number) => {
+    if (wantsJson) out(JSON.stringify({ error: { code, message } }));
+    else err(`Error: ${message}`);
+    return exit;
+  };
+  const words = argv.filter((a) => !a.startsWith('-'));
+  const name = [words.slice(0, 2).join(' '), words[0] ?? ''].find((n) => n in COMMANDS);
+  if (name === undefined) {
+    if (argv.length === 0 || argv.includes('--help') || argv.includes('-h')) {
+      out(helpText());
+      return 0;
+    }
+    err(helpText());
+    return fail('UNKNOWN_COMMAND', `unknown command "${words.join(' ')}"`, 2);
+  }
+  const command = COMMANDS[name] as Command;
+  const rest = [...argv];
+  for (const word of name.split(' ')) rest.splice(rest.indexOf(word), 1);
+  let parsed: ReturnType<typeof parseFlags>;
+  try {
+    parsed = parseFlags(command, rest);
+  } catch (error) {
+    if (error instanceof UsageError) {
+      if (!wantsJson) err(commandHelp(name, command));
+      return fail('USAGE', error.message, 2);
+    }
+    throw error;
+  }
+  if (parsed.help) {
+    out(commandHelp(name, command));
+    return 0;
+  }
+  let db: Database;
+  try {
+    const config = loadConfig();
+    db = await openDatabase(config);
+    if (name !== 'migrate') await migrate(db);
+  } catch (error) {
+    if (error instanceof ConfigError) return fail('CONFIG', error.message, 1);
+    if (error instanceof DatabaseBusyError) return fail('DATABASE_BUSY', error.message, 1);
+    return fail('DATABASE_UNAVAILABLE', `cannot open the database: ${String(error)}`, 1);
+  }
+  try {
+    const result = await command.run(db, parsed.flags);
+    out(parsed.json ? JSON.stringify(result.json) : result.text);
+    return 0;
+  } catch (error) {
+    if (error instanceof ApiError) return fail(error.code, error.message, 1);
+    if (error instanceof UsageError) return fail('USAGE', error.message, 2);
+    return fail('INTERNAL_ERROR', String(error), 1);
+  } finally {
+    await db.close();
+  }
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  const code = await runCli(
+    process.argv.slice(2),
+    (s) => console.log(s),
+    (s) => console.error(s),
+  );
+  process.exitCode = code;
+}

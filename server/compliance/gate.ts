@@ -1,0 +1,56 @@
+import type { DerivedConsent } from './consent.ts';
+
+/** Why an outbound message exists; system replies follow different consent rules. */
+export type MessagePurpose = 'conversation' | 'opt_out_confirmation' | 'opt_in_confirmation' | 'help_reply';
+
+export interface OutboundFacts {
+  purpose: MessagePurpose;
+  consent: DerivedConsent;
+  /** Confirmations already sent since the latest opt-out (only one may leave). */
+  confirmationsSinceOptOut: number;
+  now: Date;
+}
+
+export type Verdict = { allow: true } | { allow: false; code: string; message: string };
+
+/** Minutes after an opt-out within which its single confirmation may still leave (FCC, Plivo). */
+export const CONFIRMATION_WINDOW_MINUTES = 5;
+
+/**
+ * The outbound gate of the foundation: a conversation message needs a recorded opt-in; after
+ * an opt-out only one confirmation may leave, within five minutes. Pure: the server and the
+ * extension's preflight call the same function, and the server's answer is the one that counts.
+ */
+export function evaluateOutbound(facts: OutboundFacts): Verdict {
+  const { consent } = facts;
+  if (facts.purpose === 'opt_out_confirmation') {
+    if (consent.status !== 'opted_out' || consent.since === null) {
+      return { allow: false, code: 'NO_OPT_OUT', message: 'There is no opt-out to confirm for this number.' };
+    }
+    const ageMinutes = (facts.now.getTime() - consent.since.getTime()) / 60_000;
+    if (facts.confirmationsSinceOptOut > 0 || ageMinutes > CONFIRMATION_WINDOW_MINUTES) {
+      return {
+        allow: false,
+        code: 'OPTED_OUT',
+        message: 'The recipient opted out; its single confirmation was already sent or is too late.',
+      };
+    }
+    return { allow: true };
+  }
+  if (consent.status === 'opted_out') {
+    return {
+      allow: false,
+      code: 'OPTED_OUT',
+      message: `The recipient opted out${consent.source === null ? '' : ` (${consent.source})`}; no message may be sent.`,
+    };
+  }
+  if (facts.purpose === 'help_reply') return { allow: true };
+  if (consent.status !== 'opted_in') {
+    return {
+      allow: false,
+      code: 'NO_CONSENT',
+      message: 'No opt-in is recorded for this number. Record the customer’s consent before texting.',
+    };
+  }
+  return { allow: true };
+}

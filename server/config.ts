@@ -1,0 +1,113 @@
+import path from 'node:path';
+
+/** Validated process configuration; read once at start-up. */
+export interface Config {
+  port: number;
+  host: string;
+  dataDir: string;
+  databaseUrl: string | null;
+  publicUrl: string;
+  smsProvider: 'sandbox';
+  crmProvider: 'sandbox';
+  logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+  workerEnabled: boolean;
+}
+
+/** A configuration problem, reported as one line naming the variable. */
+export class ConfigError extends Error {
+  constructor(
+    readonly variable: string,
+    problem: string,
+  ) {
+    super(`${variable}: ${problem}`);
+    this.name = 'ConfigError';
+  }
+}
+
+type Env = Record<string, string | undefined>;
+
+function nonEmpty(env: Env, name: string): string | undefined {
+  const value = env[name];
+  return value === undefined || value.trim() === '' ? undefined : value.trim();
+}
+
+function parsePort(env: Env): number {
+  const raw = nonEmpty(env, 'PORT');
+  if (raw === undefined) return 8787;
+  if (!/^\d+$/.test(raw) || Number(raw) < 1 || Number(raw) > 65535) {
+    throw new ConfigError('PORT', `must be a whole number from 1 to 65535, got "${raw}"`);
+  }
+  return Number(raw);
+}
+
+function parseUrl(name: string, raw: string, protocols: string[]): URL {
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    throw new ConfigError(name, `is not a URL: "${raw}"`);
+  }
+  if (!protocols.includes(url.protocol)) {
+    throw new ConfigError(
+      name,
+      `must start with ${protocols.map((p) => `${p}//`).join(' or ')}, got "${raw}"`,
+    );
+  }
+  return url;
+}
+
+function oneOf<T extends string>(env: Env, name: string, allowed: readonly T[], fallback: T, hint = ''): T {
+  const raw = nonEmpty(env, name);
+  if (raw === undefined) return fallback;
+  if (!(allowed as readonly string[]).includes(raw)) {
+    throw new ConfigError(name, `must be one of ${allowed.join(', ')}, got "${raw}"${hint}`);
+  }
+  return raw as T;
+}
+
+/** Parses and validates the environment; throws ConfigError on the first bad variable. */
+export function loadConfig(env: Env = process.env, cwd = process.cwd()): Config {
+  const port = parsePort(env);
+  const host = nonEmpty(env, 'HOST') ?? '127.0.0.1';
+  if (!/^[A-Za-z0-9.:[\]-]+$/.test(host)) {
+    throw new ConfigError('HOST', `is not a host name or address: "${host}"`);
+  }
+  const databaseRaw = nonEmpty(env, 'DATABASE_URL');
+  const databaseUrl =
+    databaseRaw === undefined
+      ? null
+      : parseUrl('DATABASE_URL', databaseRaw, ['postgres:', 'postgresql:']).href;
+  const dataDir = path.resolve(cwd, nonEmpty(env, 'DATA_DIR') ?? 'data');
+  const displayHost = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host;
+  const publicRaw = nonEmpty(env, 'PUBLIC_URL') ?? `http://${displayHost}:${port}`;
+  const publicUrl = parseUrl('PUBLIC_URL', publicRaw, ['http:', 'https:']);
+  if (publicUrl.search !== '' || publicUrl.hash !== '') {
+    throw new ConfigError('PUBLIC_URL', `must not have a query or fragment, got "${publicRaw}"`);
+  }
+  const smsProvider = oneOf(
+    env,
+    'SMS_PROVIDER',
+    ['sandbox'] as const,
+    'sandbox',
+    ' (the Plivo provider is not part of this build yet)',
+  );
+  const crmProvider = oneOf(env, 'CRM_PROVIDER', ['sandbox'] as const, 'sandbox');
+  const logLevel = oneOf(
+    env,
+    'LOG_LEVEL',
+    ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const,
+    'info',
+  );
+  const workerRaw = oneOf(env, 'OUTBOX_WORKER', ['on', 'off'] as const, 'on');
+  return {
+    port,
+    host,
+    dataDir,
+    databaseUrl,
+    publicUrl: publicUrl.href.replace(/\/$/, ''),
+    smsProvider,
+    crmProvider,
+    logLevel,
+    workerEnabled: workerRaw === 'on',
+  };
+}

@@ -1,0 +1,119 @@
+import pg from 'pg';
+import type { Database, Queryable } from './database.ts';
+
+// int8 (bigserial ids, counts) as numbers: ids stay far below 2^53 and both engines then agree.
+pg.types.setTypeParser(20, (value) => Number(value));
+
+export interface PostgresOptions {
+  url: string;
+  maxConnections?: number;
+  /** Called when the LISTEN connection drops and is re-established, so readers can catch up. */
+  onListenReconnect?: () => void;
+  log?: (message: string) => void;
+}
+
+/** PostgreSQL through a pg pool, with one dedicated connection for LISTEN. */
+export async function openPostgres(options: PostgresOptions): Promise<Database> {
+  const pool = new pg.Pool({
+    connectionString: options.url,
+    max: options.maxConnections ?? 10,
+    application_name: 'crm-texting-relay',
+  });
+  // An idle client erroring (server restart) must not crash the process; the pool replaces it.
+  pool.on('error', (error) => options.log?.(`postgres pool: ${error.message}`));
+  // Fail fast with a clear message when the database is unreachable.
+  const probe = await pool.connect();
+  probe.release();
+
+  const handlers = new Map<string, Set<(payload: string) => void>>();
+  let listener: pg.Client | null = null;
+  let closed = false;
+  let reconnectTimer: NodeJS.Timeout | null = null;
+
+  async function connectListener(): Promise<void> {
+    const client = new pg.Client({ connectionString: options.url, application_name: 'crm-texting-listen' });
+    client.on('notification', (msg) => {
+      for (const handler of handlers.get(msg.channel) ?? []) handler(msg.payload ?? '');
+    });
+    client.on('error', (error) => {
+      options.log?.(`postgres listen connection lost: ${error.message}`);
+      scheduleReconnect();
+    });
+    client.on('end', () => {
+      if (!closed) scheduleReconnect();
+    });
+    await client.connect();
+    for (const channel of handlers.keys()) await client.query(`LISTEN ${quoteIdent(channel)}`);
+    listener = client;
+  }
+
+  function scheduleReconnect(): void {
+    if (closed || reconnectTimer !== null) return;
+    const old = listener;
+    listener = null;
+    old?.end().catch(() => undefined);
+    reconnectTimer = setTimeout(() => {
+      reconnectTimer = null;
+      connectListener().then(
+        () => options.onListenReconnect?.(),
+        (error: unknown) => {
+          options.log?.(`postgres listen reconnect failed: ${String(error)}`);
+          scheduleReconnect();
+        },
+      );
+    }, 1000);
+  }
+
+  const db: Database = {
+    kind: 'postgres',
+    async query<T>(sql: string, params: readonly unknown[] = []): Promise<T[]> {
+      const result = await pool.query(sql, params as unknown[]);
+      return result.rows as T[];
+    },
+    async transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T> {
+      const client = await pool.connect();
+      try {
+        await client.query('BEGIN');
+        const tx: Queryable = {
+          async query<R>(sql: string, params: readonly unknown[] = []): Promise<R[]> {
+            const result = await client.query(sql, params as unknown[]);
+            return result.rows as R[];
+          },
+        };
+        const value = await fn(tx);
+        await client.query('COMMIT');
+        return value;
+      } catch (error) {
+        await client.query('ROLLBACK').catch(() => undefined);
+        throw error;
+      } finally {
+        client.release();
+      }
+    },
+    async listen(channel, onNotify) {
+      let set = handlers.get(channel);
+      if (set === undefined) {
+        set = new Set();
+        handlers.set(channel, set);
+        if (listener === null && reconnectTimer === null) await connectListener();
+        else await listener?.query(`LISTEN ${quoteIdent(channel)}`);
+      }
+      set.add(onNotify);
+      return async () => {
+        set.delete(onNotify);
+      };
+    },
+    async close() {
+      closed = true;
+      if (reconnectTimer !== null) clearTimeout(reconnectTimer);
+      await listener?.end().catch(() => undefined);
+      await pool.end();
+    },
+  };
+  return db;
+}
+
+function quoteIdent(name: string): string {
+  if (!/^[a-z_][a-z0-9_]*$/.test(name)) throw new Error(`invalid channel name ${name}`);
+  return `"${name}"`;
+}

@@ -1,0 +1,36 @@
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import type {
+  FastifyBaseLogger,
+  FastifyInstance,
+  RawReplyDefaultExpression,
+  RawRequestDefaultExpression,
+  RawServerDefault,
+} from 'fastify';
+import type { CrmRegistry } from '../../crm-plugins/registry.ts';
+import type { Config } from '../config.ts';
+import type { Database } from '../db/database.ts';
+import type { EventHub } from '../messaging/events.ts';
+import type { SandboxSmsNetwork } from '../messaging/sandbox-sms.ts';
+import type { SmsProvider } from '../messaging/sms-provider.ts';
+
+export type App = FastifyInstance<
+  RawServerDefault,
+  RawRequestDefaultExpression,
+  RawReplyDefaultExpression,
+  FastifyBaseLogger,
+  TypeBoxTypeProvider
+>;
+
+/** What route modules may use; handed over explicitly, never decorated onto the app. */
+export interface Deps {
+  config: Config;
+  db: Database;
+  sms: SmsProvider;
+  /** Present when SMS_PROVIDER=sandbox: the simulated network behind the phone simulator. */
+  sandbox: SandboxSmsNetwork | null;
+  hub: EventHub;
+  crm: CrmRegistry;
+}
+
+/** One resource's routes: registered by the explicit list in routes/registry.ts. */
+export type RouteModule = (app: App, deps: Deps) => void;

@@ -1,0 +1,99 @@
+import { issueSetupToken, orgCount } from './admin/org-admin.ts';
+import { type Config, ConfigError, loadConfig } from './config.ts';
+import { describeDatabase } from './db/open.ts';
+import { DatabaseBusyError } from './db/pglite.ts';
+import { startRelay } from './runtime.ts';
+
+/** Starts one relay process: config → database → app → listen, and shuts down on a signal. */
+export async function main(extensionDir?: string): Promise<void> {
+  let config: Config;
+  try {
+    config = loadConfig();
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      console.error(`Configuration error: ${error.message}`);
+      process.exit(1);
+    }
+    throw error;
+  }
+
+  let relay: Awaited<ReturnType<typeof startRelay>>;
+  try {
+    relay = await startRelay(config, { logger: { level: config.logLevel } });
+  } catch (error) {
+    if (error instanceof DatabaseBusyError) {
+      console.error(`Cannot start: ${error.message}`);
+      process.exit(1);
+    }
+    if (
+      config.databaseUrl !== null &&
+      error instanceof Error &&
+      /ECONNREFUSED|ENOTFOUND|password|does not exist/.test(error.message)
+    ) {
+      console.error(`DATABASE_URL: cannot connect to ${describeDatabase(config)}: ${error.message}`);
+      process.exit(1);
+    }
+    throw error;
+  }
+
+  try {
+    await relay.app.listen({ port: config.port, host: config.host });
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    await relay.close();
+    if (code === 'EADDRINUSE') {
+      console.error(`PORT: ${config.host}:${config.port} is already in use; set PORT to a free port.`);
+      process.exit(1);
+    }
+    throw error;
+  }
+
+  const lines = [
+    '',
+    `CRM Texting relay is running at ${config.publicUrl}  (data: ${describeDatabase(config)}, SMS: ${config.smsProvider})`,
+  ];
+  if (extensionDir !== undefined) {
+    lines.push(`  Extension: load ${extensionDir} at chrome://extensions (Developer mode → Load unpacked)`);
+  }
+  if ((await orgCount(relay.db)) === 0) {
+    const token = await issueSetupToken(relay.db);
+    lines.push(
+      `  First run: create your organisation at ${config.publicUrl}/setup?token=${token}  (one-time link)`,
+    );
+  }
+  if (config.smsProvider === 'sandbox') {
+    lines.push(`  Phone simulator: ${config.publicUrl}/sandbox/phone`);
+    lines.push(`  Sandbox CRM:     ${config.publicUrl}/sandbox/crm`);
+  }
+  lines.push('  Press Ctrl-C to stop.', '');
+  console.log(lines.join('\n'));
+
+  let stopping = false;
+  const shutdown = (signal: string) => {
+    if (stopping) {
+      console.error('Forced exit.');
+      process.exit(1);
+    }
+    stopping = true;
+    console.log(`\n${signal}: finishing in-flight requests and stopping…`);
+    relay.close().then(
+      () => {
+        console.log('Stopped cleanly.');
+        process.exit(0);
+      },
+      (error: unknown) => {
+        console.error(`Shutdown failed: ${String(error)}`);
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGINT', () => shutdown('SIGINT'));
+  process.on('SIGTERM', () => shutdown('SIGTERM'));
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  main().catch((error: unknown) => {
+    console.error(error);
+    process.exit(1);
+  });
+}

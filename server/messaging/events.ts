@@ -1,0 +1,169 @@
+import type { Database, Queryable } from '../db/database.ts';
+
+export const EVENTS_CHANNEL = 'relay_events';
+
+export type EventType = 'message.created' | 'message.updated';
+
+/** Appends a live event in the caller's transaction; NOTIFY fires when that commits. */
+export async function appendEvent(
+  tx: Queryable,
+  event: { orgId: string; type: EventType; conversationId: string | null; payload: unknown },
+): Promise<void> {
+  await tx.query(`INSERT INTO events (org_id, type, conversation_id, payload) VALUES ($1, $2, $3, $4)`, [
+    event.orgId,
+    event.type,
+    event.conversationId,
+    JSON.stringify(event.payload),
+  ]);
+  await tx.query(`SELECT pg_notify('${EVENTS_CHANNEL}', '')`);
+}
+
+/** Position in the event stream: (transaction id, row id), ordered lexicographically. */
+export interface Cursor {
+  txId: number;
+  id: number;
+}
+
+export function formatCursor(cursor: Cursor): string {
+  return `${cursor.txId}_${cursor.id}`;
+}
+
+export function parseCursor(raw: string): Cursor | null {
+  const match = /^(\d{1,15})_(\d{1,15})$/.exec(raw);
+  if (match === null) return null;
+  return { txId: Number(match[1]), id: Number(match[2]) };
+}
+
+const after = (a: Cursor, b: Cursor): boolean => a.txId > b.txId || (a.txId === b.txId && a.id > b.id);
+
+export interface RelayEvent {
+  cursor: Cursor;
+  orgId: string;
+  type: EventType;
+  conversationId: string | null;
+  payload: unknown;
+}
+
+interface EventRow {
+  id: number;
+  tx_id: number;
+  org_id: string;
+  type: EventType;
+  conversation_id: string | null;
+  payload: unknown;
+}
+
+const toEvent = (row: EventRow): RelayEvent => ({
+  cursor: { txId: row.tx_id, id: row.id },
+  orgId: row.org_id,
+  type: row.type,
+  conversationId: row.conversation_id,
+  payload: row.payload,
+});
+
+// Only rows of transactions older than every running one: nothing can later commit behind them.
+const SETTLED = `tx_id < pg_snapshot_xmin(pg_current_snapshot())::text::bigint`;
+const PAGE = 500;
+
+export interface Subscriber {
+  orgId: string;
+  deliver(event: RelayEvent): void;
+}
+
+/**
+ * One per relay process: follows the events table (woken by LISTEN/NOTIFY, with a slow poll as
+ * a safety net) and fans each event out to this process's SSE subscribers.
+ */
+export class EventHub {
+  private cursor: Cursor = { txId: 0, id: 0 };
+  private readonly subscribers = new Set<Subscriber>();
+  private running: Promise<void> | null = null;
+  private again = false;
+  private timer: NodeJS.Timeout | null = null;
+  private unlisten: (() => Promise<void>) | null = null;
+  private stopped = false;
+
+  constructor(
+    private readonly db: Database,
+    private readonly options: { pollMs?: number; log?: (message: string) => void } = {},
+  ) {}
+
+  async start(): Promise<void> {
+    const rows = await this.db.query<{ xmin: number }>(
+      'SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint AS xmin',
+    );
+    // Everything from transactions before the oldest running one is history, not news.
+    this.cursor = { txId: (rows[0]?.xmin ?? 1) - 1, id: Number.MAX_SAFE_INTEGER };
+    this.unlisten = await this.db.listen(EVENTS_CHANNEL, () => this.wake());
+    this.timer = setInterval(() => this.wake(), this.options.pollMs ?? 1000);
+    this.timer.unref();
+  }
+
+  get position(): Cursor {
+    return this.cursor;
+  }
+
+  subscribe(subscriber: Subscriber): () => void {
+    this.subscribers.add(subscriber);
+    return () => this.subscribers.delete(subscriber);
+  }
+
+  /** Reads events for one org after `from` up to `to` (inclusive), for a resuming client. */
+  async backlog(orgId: string, from: Cursor, to: Cursor, limit: number): Promise<RelayEvent[]> {
+    const rows = await this.db.query<EventRow>(
+      `SELECT id, tx_id, org_id, type, conversation_id, payload FROM events
+        WHERE org_id = $1 AND (tx_id, id) > ($2, $3) AND (tx_id, id) <= ($4, $5)
+        ORDER BY tx_id, id LIMIT $6`,
+      [orgId, from.txId, from.id, to.txId, to.id, limit],
+    );
+    return rows.map(toEvent);
+  }
+
+  /** Asks for a read soon; concurrent wake-ups collapse into one more pass. */
+  wake(): void {
+    if (this.stopped) return;
+    if (this.running !== null) {
+      this.again = true;
+      return;
+    }
+    this.running = this.drain()
+      .catch((error: unknown) => this.options.log?.(`event hub read failed: ${String(error)}`))
+      .finally(() => {
+        this.running = null;
+        if (this.again) {
+          this.again = false;
+          this.wake();
+        }
+      });
+  }
+
+  private async drain(): Promise<void> {
+    for (;;) {
+      const rows = await this.db.query<EventRow>(
+        `SELECT id, tx_id, org_id, type, conversation_id, payload FROM events
+          WHERE (tx_id, id) > ($1, $2) AND ${SETTLED}
+          ORDER BY tx_id, id LIMIT ${PAGE}`,
+        [this.cursor.txId, this.cursor.id],
+      );
+      for (const row of rows) {
+        const event = toEvent(row);
+        if (!after(event.cursor, this.cursor)) continue;
+        // Cursor update and dispatch stay in one synchronous step (see subscribe/backlog use).
+        this.cursor = event.cursor;
+        for (const subscriber of this.subscribers) {
+          if (subscriber.orgId === event.orgId) subscriber.deliver(event);
+        }
+      }
+      if (rows.length < PAGE || this.stopped) return;
+    }
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.timer !== null) clearInterval(this.timer);
+    await this.unlisten?.();
+    await this.running;
+  }
+}
+
+export { after as cursorAfter };

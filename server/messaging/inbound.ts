@@ -1,0 +1,223 @@
+import { matchKeyword } from '../compliance/keywords.ts';
+import { countSegments } from '../compliance/segments.ts';
+import type { Database } from '../db/database.ts';
+import { newId } from '../ids.ts';
+import {
+  confirmationsSinceOptOut,
+  currentConsent,
+  failQueuedAfterOptOut,
+  recordConsent,
+} from './consent-store.ts';
+import { appendEvent } from './events.ts';
+import {
+  getMessage,
+  insertOutbound,
+  type MessageRow,
+  toDto,
+  updateStatus,
+  upsertConversation,
+} from './messages.ts';
+
+export interface InboundText {
+  provider: string;
+  providerMessageId: string;
+  from: string;
+  to: string;
+  text: string;
+}
+
+export type InboundOutcome =
+  | { kind: 'stored'; message: MessageRow; intent: 'opt_out' | 'opt_in' | 'help' | null }
+  | { kind: 'duplicate' }
+  | { kind: 'unassigned' };
+
+/** The org's texts for keyword replies; the compliance issue (#4) makes them configurable. */
+function replies(orgName: string): Record<'opt_out' | 'opt_in' | 'help', string> {
+  return {
+    opt_out: `${orgName}: You are unsubscribed and will receive no more messages. Reply START to resubscribe.`,
+    opt_in: `${orgName}: You are subscribed again. Msg frequency varies. Msg & data rates may apply. Reply HELP for help, STOP to opt out.`,
+    help: `${orgName}: Msg frequency varies. Msg & data rates may apply. Reply STOP to opt out.`,
+  };
+}
+
+/**
+ * Stores one inbound text exactly once. A keyword's consent change is recorded in the same
+ * transaction as the message that carried it, so an opt-out is effective the moment the text is.
+ */
+export async function receiveInbound(db: Database, input: InboundText): Promise<InboundOutcome> {
+  return db.transaction(async (tx) => {
+    const seen = await tx.query('SELECT 1 FROM messages WHERE provider = $1 AND provider_message_id = $2', [
+      input.provider,
+      input.providerMessageId,
+    ]);
+    if (seen.length > 0) return { kind: 'duplicate' };
+    const owners = await tx.query<{ id: string; org_id: string; org_name: string }>(
+      `SELECT n.id, n.org_id, o.name AS org_name FROM sender_numbers n JOIN orgs o ON o.id = n.org_id WHERE n.e164 = $1`,
+      [input.to],
+    );
+    const owner = owners[0];
+    if (owner === undefined) {
+      const inserted = await tx.query(
+        `INSERT INTO unassigned_inbound (provider, provider_message_id, from_e164, to_e164, body)
+         VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING RETURNING id`,
+        [input.provider, input.providerMessageId, input.from, input.to, input.text],
+      );
+      return inserted.length === 0 ? { kind: 'duplicate' } : { kind: 'unassigned' };
+    }
+    // Serialise consent changes per (org, phone) so two keywords at once cannot interleave.
+    await tx.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`consent:${owner.org_id}:${input.from}`]);
+    const conversationId = await upsertConversation(tx, {
+      orgId: owner.org_id,
+      senderNumberId: owner.id,
+      contactPhone: input.from,
+    });
+    const id = newId();
+    const info = countSegments(input.text);
+    await tx.query(
+      `INSERT INTO messages (id, org_id, conversation_id, direction, from_e164, to_e164, body, status, segments, encoding,
+                             provider, provider_message_id)
+       VALUES ($1, $2, $3, 'inbound', $4, $5, $6, 'received', $7, $8, $9, $10)`,
+      [
+        id,
+        owner.org_id,
+        conversationId,
+        input.from,
+        input.to,
+        input.text,
+        info.segments,
+        info.encoding,
+        input.provider,
+        input.providerMessageId,
+      ],
+    );
+    await tx.query(`INSERT INTO message_status_events (message_id, status) VALUES ($1, 'received')`, [id]);
+    const message = await getMessage(tx, id);
+    if (message === null) throw new Error('inbound message vanished');
+    await appendEvent(tx, {
+      orgId: owner.org_id,
+      type: 'message.created',
+      conversationId,
+      payload: { message: toDto(message) },
+    });
+
+    const consent = await currentConsent(tx, owner.org_id, input.from);
+    const intent = matchKeyword(input.text, consent.status === 'opted_out');
+    const texts = replies(owner.org_name);
+    const reply = async (
+      purpose: 'opt_out_confirmation' | 'opt_in_confirmation' | 'help_reply',
+      body: string,
+    ) => {
+      await insertOutbound(tx, {
+        orgId: owner.org_id,
+        senderNumberId: owner.id,
+        from: input.to,
+        to: input.from,
+        body,
+        purpose,
+        provider: input.provider,
+      });
+    };
+    if (intent === 'opt_out') {
+      await recordConsent(tx, {
+        orgId: owner.org_id,
+        phone: input.from,
+        kind: 'opt_out',
+        source: 'keyword',
+        evidence: input.text,
+        actor: 'customer',
+        messageId: id,
+      });
+      await failQueuedAfterOptOut(tx, owner.org_id, input.from);
+      // A repeated STOP is recorded as evidence but not confirmed again: one confirmation only.
+      if (
+        consent.status !== 'opted_out' &&
+        (await confirmationsSinceOptOut(tx, owner.org_id, input.from)) === 0
+      ) {
+        await reply('opt_out_confirmation', texts.opt_out);
+      }
+    } else if (intent === 'opt_in') {
+      await recordConsent(tx, {
+        orgId: owner.org_id,
+        phone: input.from,
+        kind: 'opt_in',
+        source: 'keyword',
+        evidence: input.text,
+        actor: 'customer',
+        messageId: id,
+      });
+      await reply('opt_in_confirmation', texts.opt_in);
+    } else if (intent === 'help' && consent.status !== 'opted_out') {
+      await reply('help_reply', texts.help);
+    }
+    return { kind: 'stored', message, intent };
+  });
+}
+
+/** Plivo delivery statuses mapped onto ours; anything unknown is kept raw and left unchanged. */
+export function mapProviderStatus(status: string): 'sent' | 'delivered' | 'undelivered' | 'failed' | null {
+  switch (status) {
+    case 'sent':
+      return 'sent';
+    case 'delivered':
+      return 'delivered';
+    case 'undelivered':
+      return 'undelivered';
+    case 'failed':
+    case 'rejected':
+      return 'failed';
+    default:
+      return null;
+  }
+}
+
+/** Applies a provider status callback; stale (lower Sequence) callbacks change nothing. */
+export async function applyStatusCallback(
+  db: Database,
+  input: {
+    provider: string;
+    providerMessageId: string;
+    status: string;
+    errorCode: string | null;
+    sequence: number | null;
+  },
+): Promise<'applied' | 'stale' | 'unknown_message' | 'ignored'> {
+  const mapped = mapProviderStatus(input.status);
+  return db.transaction(async (tx) => {
+    const rows = await tx.query<{ id: string; provider_sequence: number | null }>(
+      `SELECT id, provider_sequence FROM messages WHERE provider = $1 AND provider_message_id = $2 FOR UPDATE`,
+      [input.provider, input.providerMessageId],
+    );
+    const row = rows[0];
+    if (row === undefined) return 'unknown_message';
+    if (input.sequence !== null && row.provider_sequence !== null && input.sequence <= row.provider_sequence)
+      return 'stale';
+    if (mapped === null) return 'ignored';
+    const failed = mapped === 'failed' || mapped === 'undelivered';
+    await updateStatus(tx, row.id, {
+      status: mapped,
+      errorCode: failed && input.errorCode !== null ? input.errorCode : null,
+      errorMessage: failed ? describeErrorCode(input.errorCode) : null,
+      providerSequence: input.sequence,
+      detail: `provider status ${input.status}${input.errorCode === null ? '' : ` (${input.errorCode})`}`,
+    });
+    return 'applied';
+  });
+}
+
+/** Plivo ErrorCode in words a rep understands. */
+export function describeErrorCode(code: string | null): string {
+  switch (code) {
+    case '10':
+      return 'The carrier said the message was invalid.';
+    case '20':
+      return 'A network error stopped delivery; it may work later.';
+    case '30':
+      return 'The carrier flagged the message as spam.';
+    case '40':
+      return 'The carrier refused our sender number.';
+    case '50':
+      return 'The phone number cannot receive texts (invalid destination).';
+    default:
+      return code === null || code === '000' ? 'Delivery failed.' : `Delivery failed (carrier code ${code}).`;
+  }
+}

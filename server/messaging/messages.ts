@@ -1,0 +1,255 @@
+import { createHash } from 'node:crypto';
+import type { MessagePurpose } from '../compliance/gate.ts';
+import { countSegments } from '../compliance/segments.ts';
+import { isUniqueViolation, type Queryable } from '../db/database.ts';
+import { newId } from '../ids.ts';
+import { appendEvent } from './events.ts';
+
+export type MessageStatus =
+  | 'queued'
+  | 'sending'
+  | 'sent'
+  | 'delivered'
+  | 'undelivered'
+  | 'failed'
+  | 'received';
+
+/** A message as the API shows it. */
+export interface MessageDto {
+  id: string;
+  conversationId: string;
+  direction: 'outbound' | 'inbound';
+  from: string;
+  to: string;
+  body: string;
+  purpose: MessagePurpose;
+  status: MessageStatus;
+  segments: number;
+  encoding: 'GSM-7' | 'UCS-2';
+  errorCode: string | null;
+  errorMessage: string | null;
+  sentBy: string | null;
+  createdAt: string;
+  updatedAt: string;
+}
+
+export interface MessageRow {
+  id: string;
+  org_id: string;
+  conversation_id: string;
+  direction: 'outbound' | 'inbound';
+  from_e164: string;
+  to_e164: string;
+  body: string;
+  purpose: MessagePurpose;
+  status: MessageStatus;
+  segments: number;
+  encoding: 'GSM-7' | 'UCS-2';
+  provider: string | null;
+  provider_message_id: string | null;
+  provider_sequence: number | null;
+  error_code: string | null;
+  error_message: string | null;
+  idempotency_key: string | null;
+  request_hash: string | null;
+  sent_by_key_id: string | null;
+  sent_by: string | null;
+  created_at: Date;
+  updated_at: Date;
+}
+
+export const MESSAGE_COLUMNS = `m.id, m.org_id, m.conversation_id, m.direction, m.from_e164, m.to_e164, m.body,
+  m.purpose, m.status, m.segments, m.encoding, m.provider, m.provider_message_id, m.provider_sequence,
+  m.error_code, m.error_message, m.idempotency_key, m.request_hash, m.sent_by_key_id,
+  (SELECT coalesce(k.name, 'key ' || k.prefix) FROM api_keys k WHERE k.id = m.sent_by_key_id) AS sent_by,
+  m.created_at, m.updated_at`;
+
+export function toDto(row: MessageRow): MessageDto {
+  return {
+    id: row.id,
+    conversationId: row.conversation_id,
+    direction: row.direction,
+    from: row.from_e164,
+    to: row.to_e164,
+    body: row.body,
+    purpose: row.purpose,
+    status: row.status,
+    segments: row.segments,
+    encoding: row.encoding,
+    errorCode: row.error_code,
+    errorMessage: row.error_message,
+    sentBy: row.sent_by,
+    createdAt: row.created_at.toISOString(),
+    updatedAt: row.updated_at.toISOString(),
+  };
+}
+
+export async function getMessage(db: Queryable, id: string): Promise<MessageRow | null> {
+  const rows = await db.query<MessageRow>(`SELECT ${MESSAGE_COLUMNS} FROM messages m WHERE m.id = $1`, [id]);
+  return rows[0] ?? null;
+}
+
+/** Finds or creates the thread for (org, sender number, customer phone). */
+export async function upsertConversation(
+  tx: Queryable,
+  input: { orgId: string; senderNumberId: string; contactPhone: string; contactId?: string | null },
+): Promise<string> {
+  const rows = await tx.query<{ id: string }>(
+    `INSERT INTO conversations (id, org_id, sender_number_id, contact_phone, contact_id, last_message_at)
+     VALUES ($1, $2, $3, $4, $5, now())
+     ON CONFLICT ON CONSTRAINT conversations_unique_thread
+     DO UPDATE SET last_message_at = now(),
+                   contact_id = coalesce(EXCLUDED.contact_id, conversations.contact_id)
+     RETURNING id`,
+    [newId(), input.orgId, input.senderNumberId, input.contactPhone, input.contactId ?? null],
+  );
+  const id = rows[0]?.id;
+  if (id === undefined) throw new Error('conversation upsert returned nothing');
+  return id;
+}
+
+export function requestHash(parts: unknown): string {
+  return createHash('sha256').update(JSON.stringify(parts)).digest('hex');
+}
+
+export interface NewOutbound {
+  orgId: string;
+  senderNumberId: string;
+  from: string;
+  to: string;
+  body: string;
+  purpose: MessagePurpose;
+  contactId?: string | null;
+  idempotencyKey?: string | null;
+  requestHash?: string | null;
+  sentByKeyId?: string | null;
+  provider: string;
+}
+
+/**
+ * Stores an outbound message, its first status and its outbox job in the caller's transaction,
+ * and announces it. Throws a unique violation on a reused idempotency key (the caller decides).
+ */
+export async function insertOutbound(tx: Queryable, input: NewOutbound): Promise<MessageRow> {
+  const conversationId = await upsertConversation(tx, {
+    orgId: input.orgId,
+    senderNumberId: input.senderNumberId,
+    contactPhone: input.to,
+    contactId: input.contactId ?? null,
+  });
+  const info = countSegments(input.body);
+  const id = newId();
+  await tx.query(
+    `INSERT INTO messages (id, org_id, conversation_id, direction, from_e164, to_e164, body, purpose, status,
+                           segments, encoding, provider, idempotency_key, request_hash, sent_by_key_id)
+     VALUES ($1, $2, $3, 'outbound', $4, $5, $6, $7, 'queued', $8, $9, $10, $11, $12, $13)`,
+    [
+      id,
+      input.orgId,
+      conversationId,
+      input.from,
+      input.to,
+      input.body,
+      input.purpose,
+      info.segments,
+      info.encoding,
+      input.provider,
+      input.idempotencyKey ?? null,
+      input.requestHash ?? null,
+      input.sentByKeyId ?? null,
+    ],
+  );
+  await tx.query(`INSERT INTO message_status_events (message_id, status) VALUES ($1, 'queued')`, [id]);
+  await tx.query(`INSERT INTO outbox_jobs (message_id, org_id, state) VALUES ($1, $2, 'queued')`, [
+    id,
+    input.orgId,
+  ]);
+  await tx.query(`SELECT pg_notify('outbox', '')`);
+  const row = await getMessage(tx, id);
+  if (row === null) throw new Error('inserted message vanished');
+  await appendEvent(tx, {
+    orgId: input.orgId,
+    type: 'message.created',
+    conversationId,
+    payload: { message: toDto(row) },
+  });
+  return row;
+}
+
+export async function findByIdempotencyKey(
+  db: Queryable,
+  orgId: string,
+  key: string,
+): Promise<MessageRow | null> {
+  const rows = await db.query<MessageRow>(
+    `SELECT ${MESSAGE_COLUMNS} FROM messages m WHERE m.org_id = $1 AND m.idempotency_key = $2`,
+    [orgId, key],
+  );
+  return rows[0] ?? null;
+}
+
+export { isUniqueViolation };
+
+/** Lifecycle rank: a status update never moves a message backwards. */
+const RANK: Record<MessageStatus, number> = {
+  queued: 0,
+  sending: 1,
+  sent: 2,
+  delivered: 3,
+  undelivered: 3,
+  failed: 3,
+  received: 3,
+};
+
+export function isForward(from: MessageStatus, to: MessageStatus): boolean {
+  return RANK[to] > RANK[from];
+}
+
+/** Moves a message to a new status (if that is forward), appends history and announces it. */
+export async function updateStatus(
+  tx: Queryable,
+  messageId: string,
+  change: {
+    status: MessageStatus;
+    errorCode?: string | null;
+    errorMessage?: string | null;
+    providerMessageId?: string | null;
+    providerSequence?: number | null;
+    detail?: string | null;
+  },
+): Promise<MessageRow | null> {
+  const current = (
+    await tx.query<MessageRow>(`SELECT ${MESSAGE_COLUMNS} FROM messages m WHERE m.id = $1 FOR UPDATE`, [
+      messageId,
+    ])
+  )[0];
+  if (current === undefined) return null;
+  if (!isForward(current.status, change.status)) return current;
+  await tx.query(
+    `UPDATE messages SET status = $2, error_code = coalesce($3, error_code), error_message = coalesce($4, error_message),
+            provider_message_id = coalesce($5, provider_message_id),
+            provider_sequence = coalesce($6, provider_sequence), updated_at = now()
+      WHERE id = $1`,
+    [
+      messageId,
+      change.status,
+      change.errorCode ?? null,
+      change.errorMessage ?? null,
+      change.providerMessageId ?? null,
+      change.providerSequence ?? null,
+    ],
+  );
+  await tx.query(
+    `INSERT INTO message_status_events (message_id, status, error_code, detail) VALUES ($1, $2, $3, $4)`,
+    [messageId, change.status, change.errorCode ?? null, change.detail ?? null],
+  );
+  const row = await getMessage(tx, messageId);
+  if (row === null) return null;
+  await appendEvent(tx, {
+    orgId: row.org_id,
+    type: 'message.updated',
+    conversationId: row.conversation_id,
+    payload: { message: toDto(row) },
+  });
+  return row;
+}

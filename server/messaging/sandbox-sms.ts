@@ -1,0 +1,186 @@
+import { randomInt, randomUUID } from 'node:crypto';
+import type { Database } from '../db/database.ts';
+import { headerValue, signPlivoV3, verifyPlivoV3 } from './plivo-signature.ts';
+import {
+  type OutboundSms,
+  ProviderError,
+  type SendResult,
+  type SignedRequest,
+  type SmsProvider,
+} from './sms-provider.ts';
+
+/** Delivers a signed webhook to the relay; resolves to the HTTP status it answered. */
+export type WebhookDeliverer = (request: {
+  path: string;
+  headers: Record<string, string>;
+  body: string;
+}) => Promise<number>;
+
+/**
+ * Handsets whose numbers end in these digits misbehave on purpose, so a person can see
+ * failures in the product without a real carrier.
+ */
+export const SANDBOX_FAILURES = {
+  /** Accepted, then reported undelivered (Plivo ErrorCode 50, invalid destination). */
+  undelivered: '0199',
+  /** Refused at the API with a permanent 400. */
+  rejected: '0198',
+} as const;
+
+const stripPlus = (e164: string): string => e164.replace(/^\+/, '');
+
+/**
+ * The sandbox SMS network: a first-class SmsProvider that keeps the simulated handsets' texts
+ * in SQL and calls the relay back with Plivo-format, Plivo-signed status and inbound webhooks,
+ * through the same routes a real Plivo account uses.
+ */
+export class SandboxSmsNetwork implements SmsProvider {
+  readonly name = 'sandbox';
+  private deliverer: WebhookDeliverer | null = null;
+  private readonly timers = new Set<NodeJS.Timeout>();
+  private closed = false;
+
+  constructor(
+    private readonly db: Database,
+    private readonly authToken: string,
+    private readonly publicUrl: string,
+    private readonly log: (message: string) => void,
+    private readonly delays = { sentMs: 250, deliveredMs: 900 },
+  ) {}
+
+  /** Wires the webhook path once the HTTP app exists (construction stays synchronous). */
+  connect(deliverer: WebhookDeliverer): void {
+    this.deliverer = deliverer;
+  }
+
+  async send(sms: OutboundSms): Promise<SendResult> {
+    if (sms.to.endsWith(SANDBOX_FAILURES.rejected)) {
+      throw new ProviderError(
+        false,
+        'SANDBOX_INVALID_DESTINATION',
+        'Sandbox: this destination number is not valid',
+        400,
+      );
+    }
+    const providerMessageId = randomUUID();
+    await this.db.query(
+      `INSERT INTO sandbox_sms (provider_message_id, client_ref, direction, handset_e164, service_e164, body)
+       VALUES ($1, $2, 'to_handset', $3, $4, $5)`,
+      [providerMessageId, sms.clientRef, sms.to, sms.from, sms.body],
+    );
+    const callbackPath = new URL(sms.statusCallbackUrl).pathname;
+    const base = {
+      MessageUUID: providerMessageId,
+      From: stripPlus(sms.from),
+      To: stripPlus(sms.to),
+      Type: 'sms',
+      Units: '1',
+    };
+    this.later(this.delays.sentMs, () =>
+      this.deliver(callbackPath, { ...base, Status: 'sent', Sequence: '1', ErrorCode: '000' }),
+    );
+    const failing = sms.to.endsWith(SANDBOX_FAILURES.undelivered);
+    this.later(this.delays.deliveredMs, () =>
+      this.deliver(callbackPath, {
+        ...base,
+        Status: failing ? 'undelivered' : 'delivered',
+        Sequence: '2',
+        ErrorCode: failing ? '50' : '000',
+      }),
+    );
+    return { providerMessageId };
+  }
+
+  async findAccepted(sms: Pick<OutboundSms, 'clientRef' | 'to'>, since: Date): Promise<string | null> {
+    const rows = await this.db.query<{ provider_message_id: string }>(
+      `SELECT provider_message_id FROM sandbox_sms
+        WHERE client_ref = $1 AND handset_e164 = $2 AND created_at >= $3 ORDER BY id LIMIT 1`,
+      [sms.clientRef, sms.to, since],
+    );
+    return rows[0]?.provider_message_id ?? null;
+  }
+
+  /** A simulated customer texts one of the relay's numbers. */
+  async textFromHandset(input: {
+    handset: string;
+    service: string;
+    text: string;
+  }): Promise<{ providerMessageId: string; status: number }> {
+    const providerMessageId = randomUUID();
+    await this.db.query(
+      `INSERT INTO sandbox_sms (provider_message_id, direction, handset_e164, service_e164, body)
+       VALUES ($1, 'from_handset', $2, $3, $4)`,
+      [providerMessageId, input.handset, input.service, input.text],
+    );
+    const status = await this.deliver('/webhooks/plivo/inbound', {
+      From: stripPlus(input.handset),
+      To: stripPlus(input.service),
+      Text: input.text,
+      Type: 'sms',
+      MessageUUID: providerMessageId,
+      Units: '1',
+      TotalRate: '0',
+      TotalAmount: '0',
+      MessageIntent: '',
+      PowerpackUUID: '',
+    });
+    return { providerMessageId, status };
+  }
+
+  verifyWebhook(request: SignedRequest): boolean {
+    return verifyPlivoV3(
+      request.method,
+      request.url,
+      request.params,
+      headerValue(request.headers, 'x-plivo-signature-v3-nonce'),
+      this.authToken,
+      headerValue(request.headers, 'x-plivo-signature-v3'),
+    );
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    for (const timer of this.timers) clearTimeout(timer);
+    this.timers.clear();
+  }
+
+  private later(ms: number, task: () => Promise<unknown>): void {
+    if (this.closed) return;
+    const timer = setTimeout(() => {
+      this.timers.delete(timer);
+      task().catch((error: unknown) => this.log(`sandbox callback failed: ${String(error)}`));
+    }, ms);
+    this.timers.add(timer);
+  }
+
+  private async deliver(path: string, params: Record<string, string>): Promise<number> {
+    if (this.deliverer === null) throw new Error('sandbox network is not connected to the relay');
+    const nonce = String(randomInt(1e9, 1e10)) + String(randomInt(1e9, 1e10));
+    const url = `${this.publicUrl}${path}`;
+    const status = await this.deliverer({
+      path,
+      headers: {
+        'content-type': 'application/x-www-form-urlencoded',
+        'x-plivo-signature-v3': signPlivoV3('POST', url, params, nonce, this.authToken),
+        'x-plivo-signature-v3-nonce': nonce,
+      },
+      body: new URLSearchParams(params).toString(),
+    });
+    if (status !== 200) this.log(`sandbox webhook ${path} answered ${status}`);
+    return status;
+  }
+}
+
+/** Reads (or creates once) an installation-wide secret shared by all relay processes. */
+export async function instanceSecret(db: Database, name: string, create: () => string): Promise<string> {
+  await db.query('INSERT INTO instance_secrets (name, value) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING', [
+    name,
+    create(),
+  ]);
+  const rows = await db.query<{ value: string }>('SELECT value FROM instance_secrets WHERE name = $1', [
+    name,
+  ]);
+  const value = rows[0]?.value;
+  if (value === undefined) throw new Error(`instance secret ${name} missing`);
+  return value;
+}

@@ -1,0 +1,46 @@
+/** One text to hand to the SMS network. */
+export interface OutboundSms {
+  /** Our message id; lets a provider look the send up again after a crash. */
+  clientRef: string;
+  from: string;
+  to: string;
+  body: string;
+  statusCallbackUrl: string;
+}
+
+export interface SendResult {
+  providerMessageId: string;
+  segments?: number;
+}
+
+/** A provider refusal; `retryable` says whether trying again later can succeed. */
+export class ProviderError extends Error {
+  constructor(
+    readonly retryable: boolean,
+    readonly code: string,
+    message: string,
+    readonly httpStatus?: number,
+  ) {
+    super(message);
+    this.name = 'ProviderError';
+  }
+}
+
+/** A webhook request as the verifier needs it: the public URL the provider called and its params. */
+export interface SignedRequest {
+  method: 'GET' | 'POST';
+  url: string;
+  headers: Record<string, string | string[] | undefined>;
+  params: Record<string, string>;
+}
+
+/** What the relay needs from an SMS network (Plivo, the sandbox). */
+export interface SmsProvider {
+  readonly name: string;
+  send(sms: OutboundSms): Promise<SendResult>;
+  /** Finds a message this provider already accepted for clientRef (crash recovery), or null. */
+  findAccepted(sms: Pick<OutboundSms, 'clientRef' | 'to'>, since: Date): Promise<string | null>;
+  /** Checks a webhook's signature before anything in it is trusted. */
+  verifyWebhook(request: SignedRequest): boolean;
+  close(): Promise<void>;
+}

@@ -1,0 +1,40 @@
+import { parsePhoneNumberWithError } from 'libphonenumber-js/max';
+
+/** Result of checking a phone number given by a user, a CRM or a provider. */
+export type PhoneCheck = { ok: true; e164: string; country: string | null } | { ok: false; reason: string };
+
+/**
+ * Accepts numbers in E.164 that are possible for their country (correct length and prefix).
+ * Stricter "assigned range" validity is not required: the sandbox and docs use the reserved
+ * 555 ranges, and a real carrier rejects an unassigned number anyway (and we record why).
+ */
+export function checkE164(input: string): PhoneCheck {
+  if (!/^\+[1-9]\d{6,14}$/.test(input)) {
+    return { ok: false, reason: 'must be in E.164 form: "+" then country code and number, digits only' };
+  }
+  try {
+    const parsed = parsePhoneNumberWithError(input);
+    if (!parsed.isPossible()) return { ok: false, reason: 'is not a possible number for its country' };
+    return { ok: true, e164: parsed.number, country: parsed.country ?? null };
+  } catch {
+    return { ok: false, reason: 'has an unknown country code' };
+  }
+}
+
+/** Normalises a number as providers send it ("14155550123") or as CRMs store it ("(415) 555-0123"). */
+export function normalizePhone(input: string, defaultCountry: 'US' = 'US'): string | null {
+  const trimmed = input.trim();
+  if (trimmed === '') return null;
+  const candidate = /^\d{11,15}$/.test(trimmed) ? `+${trimmed}` : trimmed;
+  try {
+    const parsed = parsePhoneNumberWithError(candidate, defaultCountry);
+    return parsed.isPossible() ? parsed.number : null;
+  } catch {
+    return null;
+  }
+}
+
+/** Masks all but the last four digits, for people who may not see PII. */
+export function maskPhone(e164: string): string {
+  return e164.slice(0, 2) + e164.slice(2, -4).replace(/\d/g, '•') + e164.slice(-4);
+}

@@ -1,0 +1,143 @@
+import { Type } from 'typebox';
+import { ApiError } from '../errors.ts';
+import { principalOf, requires } from '../http/access.ts';
+import type { RouteModule } from '../http/types.ts';
+import { MESSAGE_COLUMNS, type MessageRow, toDto } from '../messaging/messages.ts';
+import { checkE164 } from '../phone.ts';
+import { CrmIdSchema, CrmRecordId, E164, ObjectType, Uuid } from './schemas.ts';
+
+interface ConversationRow {
+  id: string;
+  sender_e164: string;
+  contact_phone: string;
+  crm: string | null;
+  crm_object: string | null;
+  crm_id: string | null;
+  last_message_at: Date | null;
+}
+
+function encodeCursor(createdAt: string, id: string): string {
+  return Buffer.from(JSON.stringify([createdAt, id]), 'utf8').toString('base64url');
+}
+
+function decodeCursor(raw: string): { createdAt: string; id: string } {
+  try {
+    const value: unknown = JSON.parse(Buffer.from(raw, 'base64url').toString('utf8'));
+    if (
+      Array.isArray(value) &&
+      value.length === 2 &&
+      typeof value[0] === 'string' &&
+      typeof value[1] === 'string' &&
+      !Number.isNaN(Date.parse(value[0])) &&
+      /^[0-9a-f-]{36}$/.test(value[1])
+    ) {
+      return { createdAt: value[0], id: value[1] };
+    }
+  } catch {
+    // Fall through to the error below.
+  }
+  throw new ApiError(400, 'INVALID_CURSOR', 'The cursor is not one this API returned.');
+}
+
+export const conversationsRoutes: RouteModule = (app, { db }) => {
+  app.get(
+    '/v1/conversations',
+    {
+      config: requires('conversations.view'),
+      schema: {
+        querystring: Type.Object(
+          {
+            phone: Type.Optional(E164),
+            crm: Type.Optional(CrmIdSchema),
+            objectType: Type.Optional(ObjectType),
+            crmId: Type.Optional(CrmRecordId),
+            limit: Type.Integer({ minimum: 1, maximum: 100, default: 50 }),
+          },
+          { additionalProperties: false },
+        ),
+      },
+    },
+    async (request) => {
+      const { orgId } = principalOf(request);
+      const q = request.query;
+      if ((q.crm === undefined) !== (q.crmId === undefined)) {
+        throw new ApiError(
+          400,
+          'INCOMPLETE_CONTACT_REFERENCE',
+          'Filter by a CRM contact with both "crm" and "crmId".',
+        );
+      }
+      if (q.phone !== undefined) {
+        const check = checkE164(q.phone);
+        if (!check.ok)
+          throw new ApiError(422, 'INVALID_PHONE_NUMBER', `"phone" ${check.reason}.`, { field: 'phone' });
+      }
+      const rows = await db.query<ConversationRow>(
+        `SELECT c.id, n.e164 AS sender_e164, c.contact_phone, ct.crm, ct.crm_object, ct.crm_id, c.last_message_at
+           FROM conversations c
+           JOIN sender_numbers n ON n.id = c.sender_number_id
+           LEFT JOIN contacts ct ON ct.id = c.contact_id
+          WHERE c.org_id = $1
+            AND ($2::text IS NULL OR c.contact_phone = $2)
+            AND ($3::text IS NULL OR (ct.crm = $3 AND ct.crm_id = $4 AND ($5::text IS NULL OR ct.crm_object = $5)))
+          ORDER BY c.last_message_at DESC NULLS LAST, c.id
+          LIMIT $6`,
+        [orgId, q.phone ?? null, q.crm ?? null, q.crmId ?? null, q.objectType ?? null, q.limit],
+      );
+      return {
+        conversations: rows.map((r) => ({
+          id: r.id,
+          senderNumber: r.sender_e164,
+          contactPhone: r.contact_phone,
+          contact: r.crm === null ? null : { crm: r.crm, objectType: r.crm_object, id: r.crm_id },
+          lastMessageAt: r.last_message_at?.toISOString() ?? null,
+        })),
+      };
+    },
+  );
+
+  app.get(
+    '/v1/conversations/:id/messages',
+    {
+      config: requires('conversations.view'),
+      schema: {
+        params: Type.Object({ id: Uuid }),
+        querystring: Type.Object(
+          {
+            limit: Type.Integer({ minimum: 1, maximum: 200, default: 50 }),
+            cursor: Type.Optional(Type.String({ maxLength: 200 })),
+          },
+          { additionalProperties: false },
+        ),
+      },
+    },
+    async (request) => {
+      const { orgId } = principalOf(request);
+      const owned = await db.query('SELECT 1 FROM conversations WHERE id = $1 AND org_id = $2', [
+        request.params.id,
+        orgId,
+      ]);
+      if (owned.length === 0) {
+        throw new ApiError(404, 'CONVERSATION_NOT_FOUND', 'No such conversation in your organisation.');
+      }
+      const cursor = request.query.cursor === undefined ? null : decodeCursor(request.query.cursor);
+      const limit = request.query.limit;
+      // created_at travels as Postgres text so the microseconds survive the round trip.
+      const rows = await db.query<MessageRow & { created_text: string }>(
+        `SELECT ${MESSAGE_COLUMNS}, m.created_at::text AS created_text FROM messages m
+          WHERE m.conversation_id = $1
+            AND ($2::timestamptz IS NULL OR (m.created_at, m.id) < ($2::timestamptz, $3::uuid))
+          ORDER BY m.created_at DESC, m.id DESC
+          LIMIT $4`,
+        [request.params.id, cursor?.createdAt ?? null, cursor?.id ?? null, limit + 1],
+      );
+      const page = rows.slice(0, limit);
+      const last = page.at(-1);
+      return {
+        messages: page.map(toDto),
+        nextCursor:
+          rows.length > limit && last !== undefined ? encodeCursor(last.created_text, last.id) : null,
+      };
+    },
+  );
+};

@@ -1,0 +1,27 @@
+import type { RouteModule } from '../http/types.ts';
+import { consentRoutes } from './consent.ts';
+import { contactsRoutes } from './contacts.ts';
+import { conversationsRoutes } from './conversations.ts';
+import { eventsRoutes } from './events.ts';
+import { healthRoutes } from './health.ts';
+import { meRoutes } from './me.ts';
+import { messagesRoutes } from './messages.ts';
+import { numbersRoutes } from './numbers.ts';
+import { sandboxRoutes } from './sandbox.ts';
+import { setupRoutes } from './setup.ts';
+import { plivoWebhookRoutes } from './webhooks-plivo.ts';
+
+/** Every route module, in registration order. Adding a resource is one file plus one line here. */
+export const ROUTE_MODULES: Record<string, RouteModule> = {
+  health: healthRoutes,
+  me: meRoutes,
+  numbers: numbersRoutes,
+  messages: messagesRoutes,
+  conversations: conversationsRoutes,
+  events: eventsRoutes,
+  consent: consentRoutes,
+  contacts: contactsRoutes,
+  webhooksPlivo: plivoWebhookRoutes,
+  setup: setupRoutes,
+  sandbox: sandboxRoutes,
+};

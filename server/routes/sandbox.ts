@@ -1,0 +1,170 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Type } from 'typebox';
+import { DEMO_CONTACTS } from '../../crm-plugins/sandbox/contacts.ts';
+import { ApiError } from '../errors.ts';
+import { publicRoute } from '../http/access.ts';
+import { html, sendPage } from '../http/html.ts';
+import type { RouteModule } from '../http/types.ts';
+import { SANDBOX_FAILURES } from '../messaging/sandbox-sms.ts';
+import { checkE164 } from '../phone.ts';
+import { E164 } from './schemas.ts';
+
+const SIMULATOR_JS = fs.readFileSync(
+  path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'sandbox', 'phone-simulator.js'),
+  'utf8',
+);
+
+const access = publicRoute('sandbox only: the simulated customer phone and demo CRM');
+
+/**
+ * The phone simulator (play the customer) and the sandbox CRM's contact pages. Registered only
+ * when SMS_PROVIDER=sandbox; nothing here exists on a relay wired to a real provider.
+ */
+export const sandboxRoutes: RouteModule = (app, { db, sandbox }) => {
+  if (sandbox === null) return;
+
+  app.get('/sandbox/phone', { config: access }, async (_request, reply) =>
+    sendPage(
+      reply,
+      'Phone simulator',
+      html`<h1>Phone simulator</h1>
+        <p class="muted">Play the customer: texts the relay sends to a number arrive here; what you type is delivered to the
+          relay as an inbound text through the signed webhook, exactly as Plivo would. Try STOP, START and HELP.
+          Numbers ending in ${SANDBOX_FAILURES.undelivered} report "undelivered", ${SANDBOX_FAILURES.rejected} are refused.</p>
+        <label for="handset">This phone's number</label>
+        <input id="handset" list="handsets" placeholder="+12025550143" autocomplete="off">
+        <datalist id="handsets"></datalist>
+        <label for="service">Texting the business number</label>
+        <select id="service"></select>
+        <div id="thread" role="log" aria-live="polite" aria-label="Messages on this phone"
+             style="margin-top:1rem;border:1px solid #e4e7eb;border-radius:6px;padding:1rem;min-height:12rem;max-height:28rem;overflow:auto;background:#f9fafb"></div>
+        <form id="compose">
+          <label for="text">Reply</label>
+          <textarea id="text" rows="2" maxlength="1600" required></textarea>
+          <button type="submit">Send from this phone</button>
+          <p id="status" class="muted" role="status"></p>
+        </form>`,
+      { script: '/sandbox/phone/app.js' },
+    ),
+  );
+
+  app.get('/sandbox/phone/app.js', { config: access }, async (_request, reply) =>
+    reply.type('text/javascript; charset=utf-8').header('cache-control', 'no-cache').send(SIMULATOR_JS),
+  );
+
+  app.get(
+    '/sandbox/phone/api/state',
+    {
+      config: access,
+      schema: { querystring: Type.Object({ handset: Type.Optional(E164) }, { additionalProperties: false }) },
+    },
+    async (request) => {
+      const numbers = await db.query<{ e164: string; org_name: string }>(
+        'SELECT n.e164, o.name AS org_name FROM sender_numbers n JOIN orgs o ON o.id = n.org_id ORDER BY o.name, n.e164',
+      );
+      const handsets = await db.query<{ handset_e164: string }>(
+        'SELECT handset_e164 FROM sandbox_sms GROUP BY handset_e164 ORDER BY max(id) DESC LIMIT 50',
+      );
+      const handset = request.query.handset;
+      const messages =
+        handset === undefined
+          ? []
+          : await db.query<{
+              id: number;
+              direction: string;
+              service_e164: string;
+              body: string;
+              created_at: Date;
+            }>(
+              `SELECT id, direction, service_e164, body, created_at FROM sandbox_sms
+                WHERE handset_e164 = $1 ORDER BY id DESC LIMIT 200`,
+              [handset],
+            );
+      return {
+        numbers: numbers.map((n) => ({ e164: n.e164, org: n.org_name })),
+        handsets: handsets.map((h) => h.handset_e164),
+        messages: messages.reverse().map((m) => ({
+          id: m.id,
+          direction: m.direction,
+          service: m.service_e164,
+          body: m.body,
+          at: m.created_at.toISOString(),
+        })),
+      };
+    },
+  );
+
+  app.post(
+    '/sandbox/phone/api/send',
+    {
+      config: access,
+      schema: {
+        body: Type.Object(
+          { handset: E164, service: E164, text: Type.String({ minLength: 1, maxLength: 1600 }) },
+          { additionalProperties: false },
+        ),
+      },
+    },
+    async (request, reply) => {
+      for (const field of ['handset', 'service'] as const) {
+        const check = checkE164(request.body[field]);
+        if (!check.ok)
+          throw new ApiError(422, 'INVALID_PHONE_NUMBER', `"${field}" ${check.reason}.`, { field });
+      }
+      const result = await sandbox.textFromHandset({
+        handset: request.body.handset,
+        service: request.body.service,
+        text: request.body.text,
+      });
+      return reply
+        .code(202)
+        .send({ providerMessageId: result.providerMessageId, relayStatus: result.status });
+    },
+  );
+
+  app.get('/sandbox/crm', { config: access }, async (_request, reply) =>
+    sendPage(
+      reply,
+      'Sandbox CRM',
+      html`<h1>Sandbox CRM</h1>
+        <p class="muted">Demo records. With the extension loaded, open one and the texting panel docks on the right.</p>
+        <table><thead><tr><th>Name</th><th>Type</th><th>Phone</th></tr></thead><tbody>
+        ${DEMO_CONTACTS.map(
+          (c) =>
+            html`<tr><td><a href="/sandbox/crm/contacts/${c.ref.id}">${c.name}</a></td><td>${c.ref.objectType}</td><td>${c.phones[0] ?? ''}</td></tr>`,
+        )}
+        </tbody></table>`,
+    ),
+  );
+
+  app.get(
+    '/sandbox/crm/contacts/:id',
+    { config: access, schema: { params: Type.Object({ id: Type.String({ maxLength: 64 }) }) } },
+    async (request, reply) => {
+      const contact = DEMO_CONTACTS.find((c) => c.ref.id === request.params.id);
+      if (contact === undefined) {
+        return sendPage(
+          reply,
+          'Not found',
+          html`<h1>No such demo contact</h1><p><a href="/sandbox/crm">All contacts</a></p>`,
+          {
+            status: 404,
+          },
+        );
+      }
+      return sendPage(
+        reply,
+        `${contact.name} · Sandbox CRM`,
+        html`<p><a href="/sandbox/crm">← All contacts</a></p>
+          <h1 data-contact-id="${contact.ref.id}">${contact.name}</h1>
+          <table>
+            <tr><th>Record</th><td>${contact.ref.objectType} ${contact.ref.id}</td></tr>
+            <tr><th>Phone</th><td>${contact.phones[0] ?? '—'}</td></tr>
+            <tr><th>Time zone</th><td>${contact.timeZone ?? 'unknown'}</td></tr>
+          </table>`,
+      );
+    },
+  );
+};

@@ -1,0 +1,124 @@
+import { Type } from 'typebox';
+import {
+  addSenderNumber,
+  consumeSetupToken,
+  createKeyForOrg,
+  createOrg,
+  orgCount,
+  setupTokenUsable,
+} from '../admin/org-admin.ts';
+import { ApiError } from '../errors.ts';
+import { publicRoute } from '../http/access.ts';
+import { html, sendPage } from '../http/html.ts';
+import type { RouteModule } from '../http/types.ts';
+import { newId } from '../ids.ts';
+
+/** The sender number a sandbox installation starts with (reserved 555-01xx range). */
+export const SANDBOX_SENDER = '+12025550100';
+
+const access = publicRoute('first-run setup, guarded by a one-time token');
+
+export const setupRoutes: RouteModule = (app, { db, sandbox, config }) => {
+  app.get(
+    '/setup',
+    {
+      config: access,
+      schema: { querystring: Type.Object({ token: Type.Optional(Type.String({ maxLength: 100 })) }) },
+    },
+    async (request, reply) => {
+      const token = request.query.token ?? '';
+      if (!(await setupTokenUsable(db, token))) {
+        return sendPage(
+          reply,
+          'Setup link not valid',
+          html`<h1>This setup link is not valid</h1>
+            <p>It is unknown, already used or expired. Restart the relay to print a new one while no organisation
+            exists, or create one with <code>npm run cli -- org create --name "Acme"</code>.</p>`,
+          { status: 403 },
+        );
+      }
+      return sendPage(
+        reply,
+        'Set up CRM Texting',
+        html`<h1>Set up CRM Texting</h1>
+          <p class="muted">Creates your organisation, you as its owner, and your first API key.</p>
+          <form method="post" action="/setup">
+            <input type="hidden" name="token" value="${token}">
+            <label for="orgName">Organisation name</label>
+            <input id="orgName" name="orgName" required maxlength="200" autocomplete="organization">
+            <label for="adminEmail">Your email</label>
+            <input id="adminEmail" name="adminEmail" type="email" required maxlength="254" autocomplete="email">
+            <button type="submit">Create organisation</button>
+          </form>`,
+      );
+    },
+  );
+
+  app.post(
+    '/setup',
+    {
+      config: access,
+      schema: {
+        body: Type.Object(
+          {
+            token: Type.String({ minLength: 1, maxLength: 100 }),
+            orgName: Type.String({ minLength: 1, maxLength: 200 }),
+            adminEmail: Type.String({ format: 'email', maxLength: 254 }),
+          },
+          { additionalProperties: false },
+        ),
+      },
+    },
+    async (request, reply) => {
+      const { token, orgName, adminEmail } = request.body;
+      const result = await db.transaction(async (tx) => {
+        if (!(await consumeSetupToken(tx, token))) {
+          throw new ApiError(
+            403,
+            'SETUP_TOKEN_INVALID',
+            'This setup link is unknown, already used or expired.',
+          );
+        }
+        if ((await orgCount(tx)) > 0) {
+          throw new ApiError(
+            409,
+            'ALREADY_SET_UP',
+            'An organisation already exists; use the CLI to add more.',
+          );
+        }
+        const { orgId } = await createOrg(tx, orgName);
+        const userId = newId();
+        await tx.query(`INSERT INTO users (id, org_id, email, role) VALUES ($1, $2, $3, 'owner')`, [
+          userId,
+          orgId,
+          adminEmail.toLowerCase(),
+        ]);
+        const { key } = await createKeyForOrg(tx, { orgId, role: 'owner', name: `${adminEmail} (setup)` });
+        const sender =
+          sandbox === null
+            ? null
+            : await addSenderNumber(tx, { orgId, e164: SANDBOX_SENDER, label: 'Sandbox' });
+        return { orgId, key, sender };
+      });
+      return sendPage(
+        reply,
+        'Organisation created',
+        html`<h1>${orgName} is ready</h1>
+          <p>Your API key (owner). It is shown <strong>once</strong>; store it now:</p>
+          <p class="secret" id="api-key">${result.key}</p>
+          <ol>
+            <li>Load the extension from <code>.output/chrome-mv3</code> (chrome://extensions → Developer mode → Load unpacked).</li>
+            <li>In its options, set the relay URL <code>${config.publicUrl}</code> and paste the key.</li>
+            ${
+              result.sender === null
+                ? html`<li>Add a sender number: <code>npm run cli -- number add --org ${result.orgId} --e164 +1…</code></li>`
+                : html`<li>Your sandbox sender number is <code>${result.sender.e164}</code>. Play the customer in the
+                    <a href="/sandbox/phone">phone simulator</a>, and open a demo contact in the <a href="/sandbox/crm">sandbox CRM</a>.</li>`
+            }
+          </ol>
+          <p class="muted">Organisation id: <code>${result.orgId}</code></p>`,
+        { status: 201 },
+      );
+    },
+  );
+};

@@ -1,0 +1,74 @@
+import type { FastifyServerOptions } from 'fastify';
+import { buildApp } from './app.ts';
+import type { Config } from './config.ts';
+import type { Database } from './db/database.ts';
+import { migrate } from './db/migrate.ts';
+import { openDatabase } from './db/open.ts';
+import type { App } from './http/types.ts';
+import { randomToken } from './ids.ts';
+import { OutboxWorker } from './messaging/outbox-worker.ts';
+import { instanceSecret, SandboxSmsNetwork } from './messaging/sandbox-sms.ts';
+import type { SmsProvider } from './messaging/sms-provider.ts';
+
+/** A relay process's parts, started in order and stopped in reverse. */
+export interface Relay {
+  app: App;
+  db: Database;
+  sms: SmsProvider;
+  worker: OutboxWorker | null;
+  close(): Promise<void>;
+}
+
+export async function createSmsProvider(
+  config: Config,
+  db: Database,
+  log: (m: string) => void,
+): Promise<SmsProvider> {
+  switch (config.smsProvider) {
+    case 'sandbox': {
+      const token = await instanceSecret(db, 'sandbox_webhook_token', () => randomToken(32));
+      return new SandboxSmsNetwork(db, token, config.publicUrl, log);
+    }
+  }
+}
+
+/**
+ * Opens the database, migrates it, builds the app and (unless disabled) starts the outbox
+ * worker. `db` may be given by tests that manage their own database.
+ */
+export async function startRelay(
+  config: Config,
+  options: { logger?: FastifyServerOptions['logger']; db?: Database } = {},
+): Promise<Relay> {
+  const db = options.db ?? (await openDatabase(config));
+  try {
+    await migrate(db);
+    const sms = await createSmsProvider(config, db, (m) => app.log.warn(m));
+    const app = await buildApp({ config, db, sms, logger: options.logger ?? false });
+    await app.ready();
+    const worker = config.workerEnabled
+      ? new OutboxWorker({
+          db,
+          provider: sms,
+          publicUrl: config.publicUrl,
+          log: (level, message) => app.log[level](message),
+        })
+      : null;
+    await worker?.start();
+    return {
+      app,
+      db,
+      sms,
+      worker,
+      async close() {
+        await worker?.stop();
+        await app.close();
+        await sms.close();
+        if (options.db === undefined) await db.close();
+      },
+    };
+  } catch (error) {
+    if (options.db === undefined) await db.close().catch(() => undefined);
+    throw error;
+  }
+}

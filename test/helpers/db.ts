@@ -1,0 +1,51 @@
+import { randomBytes } from 'node:crypto';
+import type { Database } from '../../server/db/database.ts';
+import { migrate } from '../../server/db/migrate.ts';
+import { openPglite } from '../../server/db/pglite.ts';
+import { openPostgres } from '../../server/db/postgres.ts';
+
+/** The PostgreSQL server tests use, or null (those tests then say they were skipped). */
+export const POSTGRES_URL = process.env.DATABASE_URL ?? null;
+
+export function postgresSkipNote(suite: string): void {
+  if (POSTGRES_URL === null) console.warn(`[skipped] ${suite} on PostgreSQL: DATABASE_URL is not set`);
+}
+
+/** A migrated in-memory PGlite database. */
+export async function freshPglite(): Promise<Database> {
+  const db = await openPglite();
+  await migrate(db);
+  return db;
+}
+
+/** A new, migrated PostgreSQL database of its own, dropped by `drop()`. */
+export async function freshPostgres(): Promise<{ db: Database; url: string; drop(): Promise<void> }> {
+  if (POSTGRES_URL === null) throw new Error('DATABASE_URL is not set');
+  const name = `relay_test_${randomBytes(6).toString('hex')}`;
+  const admin = await openPostgres({ url: POSTGRES_URL, maxConnections: 1 });
+  await admin.query(`CREATE DATABASE ${name}`);
+  const url = new URL(POSTGRES_URL);
+  url.pathname = `/${name}`;
+  const db = await openPostgres({ url: url.href });
+  await migrate(db);
+  return {
+    db,
+    url: url.href,
+    async drop() {
+      await db.close().catch(() => undefined);
+      await admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+      await admin.close();
+    },
+  };
+}
+
+export type Engine = 'pglite' | 'postgres';
+
+/** The engines a storage test runs on here: PGlite always, PostgreSQL when DATABASE_URL is set. */
+export const ENGINES: Engine[] = POSTGRES_URL === null ? ['pglite'] : ['pglite', 'postgres'];
+
+export async function freshDatabase(engine: Engine): Promise<{ db: Database; drop(): Promise<void> }> {
+  if (engine === 'postgres') return freshPostgres();
+  const db = await freshPglite();
+  return { db, drop: () => db.close() };
+}

@@ -1,0 +1,118 @@
+import { addSenderNumber, createKeyForOrg, createOrg } from '../../server/admin/org-admin.ts';
+import { buildApp } from '../../server/app.ts';
+import type { Role } from '../../server/auth/permissions.ts';
+import { type Config, loadConfig } from '../../server/config.ts';
+import type { Database } from '../../server/db/database.ts';
+import type { App } from '../../server/http/types.ts';
+import { OutboxWorker } from '../../server/messaging/outbox-worker.ts';
+import { SandboxSmsNetwork } from '../../server/messaging/sandbox-sms.ts';
+
+export const TEST_TOKEN = 'sandbox-test-token';
+export const SENDER = '+12025550100';
+export const CUSTOMER = '+12025550143';
+
+export function testConfig(overrides: Partial<Config> = {}): Config {
+  return { ...loadConfig({ PUBLIC_URL: 'http://relay.test' }), workerEnabled: false, ...overrides };
+}
+
+export interface TestRelay {
+  app: App;
+  db: Database;
+  sandbox: SandboxSmsNetwork;
+  worker: OutboxWorker;
+  config: Config;
+  close(): Promise<void>;
+}
+
+/** The relay's app on a given database with the sandbox network (fast callbacks) and a worker not yet started. */
+export async function testRelay(
+  db: Database,
+  options: { config?: Partial<Config>; delays?: { sentMs: number; deliveredMs: number } } = {},
+): Promise<TestRelay> {
+  const config = testConfig(options.config);
+  const sandbox = new SandboxSmsNetwork(
+    db,
+    TEST_TOKEN,
+    config.publicUrl,
+    () => undefined,
+    options.delays ?? {
+      sentMs: 5,
+      deliveredMs: 15,
+    },
+  );
+  const app = await buildApp({ config, db, sms: sandbox });
+  await app.ready();
+  const worker = new OutboxWorker({
+    db,
+    provider: sandbox,
+    publicUrl: config.publicUrl,
+    log: () => undefined,
+  });
+  return {
+    app,
+    db,
+    sandbox,
+    worker,
+    config,
+    async close() {
+      await worker.stop();
+      await app.close();
+      await sandbox.close();
+    },
+  };
+}
+
+export interface TestOrg {
+  orgId: string;
+  key: string;
+  auth: { authorization: string };
+  sender: string;
+}
+
+/** An org with a sender number and a key of the given role. */
+export async function seedOrg(
+  db: Database,
+  options: { name?: string; role?: Role; sender?: string } = {},
+): Promise<TestOrg> {
+  const { orgId } = await createOrg(db, options.name ?? 'Acme Dental');
+  const sender = options.sender ?? SENDER;
+  await addSenderNumber(db, { orgId, e164: sender });
+  const { key } = await createKeyForOrg(db, { orgId, role: options.role ?? 'owner', name: 'test key' });
+  return { orgId, key, auth: { authorization: `Bearer ${key}` }, sender };
+}
+
+export async function optIn(app: App, org: TestOrg, phone: string): Promise<void> {
+  const response = await app.inject({
+    method: 'POST',
+    url: '/v1/consent',
+    headers: org.auth,
+    payload: { phone, kind: 'opt_in', source: 'web_form', evidence: 'Signed the web form on 2026-11-01' },
+  });
+  if (response.statusCode !== 201) throw new Error(`opt-in failed: ${response.body}`);
+}
+
+let counter = 0;
+export function idemKey(): string {
+  counter += 1;
+  return `test-${Date.now()}-${counter}`;
+}
+
+/** Waits until check() returns a value (not undefined/false) or the time runs out. */
+export async function eventually<T>(
+  check: () => Promise<T | undefined | false>,
+  timeoutMs = 5000,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await check();
+    if (value !== undefined && value !== false) return value;
+    if (Date.now() > deadline) throw new Error('condition not met in time');
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+/** A test relay on its own fresh in-memory PGlite (close the relay, then relay.db). */
+export async function freshPgliteRelay(options: Parameters<typeof testRelay>[1] = {}): Promise<TestRelay> {
+  const { freshPglite } = await import('./db.ts');
+  return testRelay(await freshPglite(), options);
+}

@@ -1,0 +1,48 @@
+import preact from '@preact/preset-vite';
+import { defineConfig } from 'wxt';
+import { hostMatches } from './extension/hosts/registry.ts';
+
+// web_accessible_resources only compares origins (Chrome rejects a path other than /*), so the CRM
+// host patterns are reduced to their origins for the panel page.
+const crmOrigins = [
+  ...new Set(hostMatches.map((p) => `${p.slice(0, p.indexOf('/', p.indexOf('://') + 3))}/*`)),
+];
+
+// Sources live under extension/; publicDir and modulesDir resolve from the root, not srcDir
+// (see ../shared/reference/toolchain-notes.md).
+export default defineConfig({
+  srcDir: 'extension',
+  entrypointsDir: 'entrypoints',
+  publicDir: 'extension/public',
+  modulesDir: 'extension/modules',
+  outDir: '.output',
+  imports: false,
+  vite: () => ({
+    plugins: [preact()],
+  }),
+  manifest: ({ browser, manifestVersion }) => ({
+    name: 'CRM Texting',
+    description: 'Compliant texting side panel for HubSpot and Salesforce contact pages',
+    permissions: ['storage', 'notifications'],
+    host_permissions: [
+      'https://app.hubspot.com/*',
+      'https://app-eu1.hubspot.com/*',
+      'https://*.lightning.force.com/*',
+      'http://127.0.0.1/*',
+      'http://localhost/*',
+    ],
+    // A relay other than the local default is granted at runtime, from the options page.
+    ...(manifestVersion === 2
+      ? { optional_permissions: ['https://*/*', 'http://*/*'] }
+      : { optional_host_permissions: ['https://*/*', 'http://*/*'] }),
+    // The panel is framed into CRM pages; only its HTML needs to be reachable from them.
+    web_accessible_resources: [{ resources: ['panel.html'], matches: crmOrigins }],
+    content_security_policy:
+      browser === 'firefox'
+        ? undefined
+        : {
+            extension_pages:
+              "script-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors https://app.hubspot.com https://app-eu1.hubspot.com https://*.lightning.force.com http://127.0.0.1:* http://localhost:*",
+          },
+  }),
+});
