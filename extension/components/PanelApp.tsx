@@ -1,0 +1,84 @@
+import { useCallback, useEffect, useMemo, useState } from 'preact/hooks';
+import { decodeContactRef } from '../lib/contact-ref.ts';
+import { sendToBackground } from '../lib/messaging.ts';
+import type { PanelStatus } from '../lib/protocol.ts';
+import { RelayClient } from '../lib/relay-client.ts';
+import { loadSettings, type Settings, watchSettings } from '../lib/settings.ts';
+import { useLiveMessages } from '../lib/use-live-messages.ts';
+import { ContactNotDetected } from './ContactNotDetected.tsx';
+import { ContactView } from './ContactView.tsx';
+import { ErrorNotice } from './ErrorNotice.tsx';
+import { NotConfigured } from './NotConfigured.tsx';
+
+/** The panel page: settings gate, contact from the URL hash, one live connection, the contact view. */
+export function PanelApp() {
+  const [settings, setSettings] = useState<Settings | null>(null);
+  const [settingsError, setSettingsError] = useState<unknown>(null);
+  const [hash, setHash] = useState(() => location.hash);
+  const [contactStatus, setContactStatus] = useState<PanelStatus>('loading');
+  const [inboundCount, setInboundCount] = useState(0);
+
+  useEffect(() => {
+    const controller = new AbortController();
+    const refresh = (): void => {
+      loadSettings().then(setSettings, setSettingsError);
+    };
+    refresh();
+    // Saving in the options page takes effect here without reloading the CRM page.
+    watchSettings(controller.signal, refresh);
+    window.addEventListener('hashchange', () => setHash(location.hash), { signal: controller.signal });
+    return () => controller.abort();
+  }, []);
+
+  // The content script changes only the hash when the rep moves to another record.
+  const contactRef = useMemo(() => decodeContactRef(hash), [hash]);
+  const refKey = contactRef ? `${contactRef.crm}/${contactRef.objectType}/${contactRef.id}` : null;
+  useEffect(() => setInboundCount(0), [refKey]);
+
+  const client = useMemo(
+    () =>
+      settings?.apiKey ? new RelayClient({ baseUrl: settings.relayUrl, apiKey: settings.apiKey }) : null,
+    [settings?.relayUrl, settings?.apiKey],
+  );
+  const live = useLiveMessages(client);
+
+  const status: PanelStatus = !settings
+    ? 'loading'
+    : !contactRef
+      ? 'no-contact'
+      : !settings.apiKey
+        ? 'unconfigured'
+        : contactStatus;
+
+  useEffect(() => {
+    // Only for the collapsed toggle's badge; losing it (e.g. the tab is closing) costs nothing.
+    sendToBackground({ type: 'panel-state', status, inboundCount }).catch(() => undefined);
+  }, [status, inboundCount]);
+
+  const onInbound = useCallback(() => setInboundCount((n) => n + 1), []);
+
+  let content = null;
+  if (settingsError !== null) content = <ErrorNotice error={settingsError} />;
+  else if (!settings) content = <p class="section muted">Loading…</p>;
+  // Nothing can be texted from an unreadable page, so say that first; setup comes up on the next record.
+  else if (!contactRef) content = <ContactNotDetected />;
+  else if (!client) content = <NotConfigured />;
+  else {
+    content = (
+      <ContactView
+        key={refKey}
+        client={client}
+        contactRef={contactRef}
+        live={live.state}
+        subscribe={live.subscribe}
+        onInbound={onInbound}
+        onStatus={setContactStatus}
+      />
+    );
+  }
+  return (
+    <main class="panel" data-status={status}>
+      {content}
+    </main>
+  );
+}

@@ -1,0 +1,62 @@
+import { browser } from 'wxt/browser';
+import { defineContentScript } from 'wxt/utils/define-content-script';
+import { detectPage, hostMatches } from '../hosts/registry.ts';
+import { PanelDock } from '../lib/panel-dock.ts';
+import { DEFAULT_LAYOUT, PANEL_LAYOUT_KEY, parseLayout } from '../lib/panel-layout.ts';
+import { contentScriptAccepts, parseProtocolMessage } from '../lib/protocol.ts';
+
+// Runs inside CRM pages: it reads the URL and docks the panel, nothing more. It never sees the API
+// key or talks to the relay, and must never throw into the host page.
+export default defineContentScript({
+  matches: [...hostMatches],
+  runAt: 'document_idle',
+  async main(ctx) {
+    try {
+      const stored = await browser.storage.local.get(PANEL_LAYOUT_KEY).catch(() => ({}));
+      const layout = parseLayout((stored as Record<string, unknown>)[PANEL_LAYOUT_KEY] ?? DEFAULT_LAYOUT);
+      const dock = new PanelDock({
+        panelUrl: browser.runtime.getURL('/panel.html'),
+        layout,
+        signal: ctx.signal,
+        onLayoutChange: (next) => {
+          browser.storage.local.set({ [PANEL_LAYOUT_KEY]: next }).catch(report);
+        },
+      });
+      const update = (url: URL): void => {
+        try {
+          const page = detectPage(url);
+          if (page.kind === 'none') dock.remove();
+          else dock.show(page.kind === 'contact' ? page.ref : null);
+        } catch (error) {
+          report(error);
+        }
+      };
+
+      const self = { runtimeId: browser.runtime.id, origin: browser.runtime.getURL('/') };
+      const onMessage = (raw: unknown, sender: Parameters<typeof contentScriptAccepts>[1]): undefined => {
+        const message = parseProtocolMessage(raw);
+        if (message?.type === 'panel-state' && contentScriptAccepts(message, sender, self)) {
+          dock.setInboundCount(message.inboundCount);
+        }
+        return undefined;
+      };
+      browser.runtime.onMessage.addListener(onMessage);
+      ctx.onInvalidated(() => {
+        browser.runtime.onMessage.removeListener(onMessage);
+        dock.remove();
+      });
+
+      ctx.addEventListener(window, 'wxt:locationchange', (event) => update(event.newUrl));
+      // The Navigation API can miss navigations a page cancels and re-issues, and SPAs sometimes wipe
+      // foreign nodes; a slow poll catches both at negligible cost (update is idempotent).
+      ctx.setInterval(() => update(new URL(location.href)), 1000);
+      update(new URL(location.href));
+    } catch (error) {
+      report(error);
+    }
+  },
+});
+
+function report(error: unknown): void {
+  console.warn('[crm-texting] panel dock error', error);
+}

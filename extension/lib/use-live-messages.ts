@@ -1,0 +1,52 @@
+import { useCallback, useEffect, useRef, useState } from 'preact/hooks';
+import { runEventStream, type StreamState } from './event-stream.ts';
+import type { RelayClient } from './relay-client.ts';
+import { type Message, parseMessageEnvelope } from './relay-types.ts';
+
+export type MessageListener = (message: Message, event: 'message.created' | 'message.updated') => void;
+
+/**
+ * One live connection per panel (not per contact), so switching contacts on an SPA page does not
+ * reconnect. Components subscribe to the messages it delivers.
+ */
+export function useLiveMessages(client: RelayClient | null): {
+  state: StreamState | null;
+  subscribe(listener: MessageListener): () => void;
+} {
+  const listeners = useRef(new Set<MessageListener>());
+  const [state, setState] = useState<StreamState | null>(null);
+
+  useEffect(() => {
+    if (!client) return undefined;
+    const controller = new AbortController();
+    const { url, headers } = client.eventStreamRequest();
+    runEventStream({
+      url,
+      headers,
+      fetch: client.fetcher,
+      signal: controller.signal,
+      onState: setState,
+      onEvent: (event) => {
+        if (event.event !== 'message.created' && event.event !== 'message.updated') return;
+        let message: Message;
+        try {
+          message = parseMessageEnvelope(JSON.parse(event.data));
+        } catch (error) {
+          console.warn('[crm-texting] ignored malformed live event', error);
+          return;
+        }
+        for (const listener of listeners.current) listener(message, event.event);
+      },
+    }).catch((error: unknown) => console.error('[crm-texting] live connection stopped', error));
+    return () => controller.abort();
+  }, [client]);
+
+  const subscribe = useCallback((listener: MessageListener) => {
+    listeners.current.add(listener);
+    return () => {
+      listeners.current.delete(listener);
+    };
+  }, []);
+
+  return { state, subscribe };
+}

@@ -1,0 +1,93 @@
+// @vitest-environment node
+import { describe, expect, it } from 'vitest';
+import {
+  backgroundAccepts,
+  contentScriptAccepts,
+  parseProtocolMessage,
+  type SenderInfo,
+} from '../../extension/lib/protocol.ts';
+
+const self = { runtimeId: 'abcdefghijklmnop', origin: 'chrome-extension://abcdefghijklmnop/' };
+const panel: SenderInfo = {
+  id: self.runtimeId,
+  url: 'chrome-extension://abcdefghijklmnop/panel.html#crm=hubspot&objectType=contact&id=1',
+  tab: { id: 12 },
+  frameId: 3,
+};
+const options: SenderInfo = { id: self.runtimeId, url: 'chrome-extension://abcdefghijklmnop/options.html' };
+const contentScript: SenderInfo = {
+  id: self.runtimeId,
+  url: 'https://app.hubspot.com/contacts/1/record/0-1/2',
+  tab: { id: 12 },
+  frameId: 0,
+};
+const background: SenderInfo = {
+  id: self.runtimeId,
+  url: 'chrome-extension://abcdefghijklmnop/background.js',
+};
+const otherExtension: SenderInfo = {
+  id: 'zzzzzzzzzzzzzzzz',
+  url: 'chrome-extension://zzzzzzzzzzzzzzzz/panel.html',
+  tab: { id: 12 },
+};
+
+describe('protocol messages', () => {
+  it('accepts the exact shapes', () => {
+    expect(parseProtocolMessage({ type: 'open-options' })).toEqual({ type: 'open-options' });
+    expect(parseProtocolMessage({ type: 'panel-state', status: 'ready', inboundCount: 2 })).toEqual({
+      type: 'panel-state',
+      status: 'ready',
+      inboundCount: 2,
+    });
+  });
+
+  it.each([
+    null,
+    'open-options',
+    [],
+    {},
+    { type: 'unknown' },
+    { type: 'open-options', url: 'https://evil.example' },
+    { type: 'panel-state', status: 'ready' },
+    { type: 'panel-state', status: 'hacked', inboundCount: 0 },
+    { type: 'panel-state', status: 'ready', inboundCount: -1 },
+    { type: 'panel-state', status: 'ready', inboundCount: 1.5 },
+    { type: 'panel-state', status: 'ready', inboundCount: '3' },
+    { type: 'panel-state', status: 'ready', inboundCount: 1, extra: true },
+  ])('rejects %j', (value) => {
+    expect(parseProtocolMessage(value)).toBeNull();
+  });
+});
+
+describe('sender checks', () => {
+  const openOptions = { type: 'open-options' } as const;
+  const state = { type: 'panel-state', status: 'ready', inboundCount: 0 } as const;
+
+  it('lets extension pages open the options page', () => {
+    expect(backgroundAccepts(openOptions, panel, self)).toBe(true);
+    expect(backgroundAccepts(openOptions, options, self)).toBe(true);
+  });
+
+  it('refuses content scripts, other extensions and senders without a URL', () => {
+    expect(backgroundAccepts(openOptions, contentScript, self)).toBe(false);
+    expect(backgroundAccepts(openOptions, otherExtension, self)).toBe(false);
+    expect(backgroundAccepts(openOptions, { id: self.runtimeId }, self)).toBe(false);
+    expect(backgroundAccepts(openOptions, { id: self.runtimeId, url: 'not a url' }, self)).toBe(false);
+  });
+
+  it('accepts panel-state only from the panel page inside a tab', () => {
+    expect(backgroundAccepts(state, panel, self)).toBe(true);
+    expect(backgroundAccepts(state, { ...panel, tab: undefined }, self)).toBe(false);
+    expect(backgroundAccepts(state, { ...options, tab: { id: 1 } }, self)).toBe(false);
+    expect(backgroundAccepts(state, contentScript, self)).toBe(false);
+    expect(backgroundAccepts(state, otherExtension, self)).toBe(false);
+  });
+
+  it('lets the content script accept panel-state only when relayed by our background', () => {
+    expect(contentScriptAccepts(state, background, self)).toBe(true);
+    expect(contentScriptAccepts(state, panel, self)).toBe(false);
+    expect(contentScriptAccepts(state, contentScript, self)).toBe(false);
+    expect(contentScriptAccepts(state, { ...background, id: 'zzzzzzzzzzzzzzzz' }, self)).toBe(false);
+    expect(contentScriptAccepts(openOptions, background, self)).toBe(false);
+  });
+});

@@ -1,0 +1,164 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Database } from '../../server/db/database.ts';
+import { OutboxWorker } from '../../server/messaging/outbox-worker.ts';
+import { ProviderError, type SmsProvider } from '../../server/messaging/sms-provider.ts';
+import { ENGINES, freshDatabase, postgresSkipNote } from '../helpers/db.ts';
+import {
+  CUSTOMER,
+  idemKey,
+  optIn,
+  seedOrg,
+  type TestOrg,
+  type TestRelay,
+  testRelay,
+} from '../helpers/relay.ts';
+
+postgresSkipNote('outbox worker and storage');
+
+/** A provider that records every send, and can fail or stall on demand. */
+class RecordingProvider implements SmsProvider {
+  readonly name = 'sandbox';
+  readonly sent: string[] = [];
+  failNext: ProviderError[] = [];
+  accepted = new Map<string, string>();
+  async send(sms: { clientRef: string }): Promise<{ providerMessageId: string }> {
+    const failure = this.failNext.shift();
+    if (failure !== undefined) throw failure;
+    this.sent.push(sms.clientRef);
+    const id = `prov-${sms.clientRef}`;
+    this.accepted.set(sms.clientRef, id);
+    return { providerMessageId: id };
+  }
+  async findAccepted(sms: { clientRef: string }): Promise<string | null> {
+    return this.accepted.get(sms.clientRef) ?? null;
+  }
+  verifyWebhook(): boolean {
+    return false;
+  }
+  async close(): Promise<void> {}
+}
+
+describe.each(ENGINES)('outbox on %s', (engine) => {
+  let db: Database;
+  let drop: () => Promise<void>;
+  let relay: TestRelay;
+  let org: TestOrg;
+
+  beforeAll(async () => {
+    ({ db, drop } = await freshDatabase(engine));
+    relay = await testRelay(db);
+    org = await seedOrg(db);
+    await optIn(relay.app, org, CUSTOMER);
+  });
+  afterAll(async () => {
+    await relay.close();
+    await drop();
+  });
+
+  async function queue(n: number): Promise<string[]> {
+    const ids: string[] = [];
+    for (let i = 0; i < n; i++) {
+      const r = await relay.app.inject({
+        method: 'POST',
+        url: '/v1/messages',
+        headers: { ...org.auth, 'idempotency-key': idemKey() },
+        payload: { from: org.sender, to: CUSTOMER, body: `message ${i}` },
+      });
+      expect(r.statusCode).toBe(202);
+      ids.push(r.json().message.id);
+    }
+    return ids;
+  }
+
+  const log = () => undefined;
+
+  it('sends each message exactly once when several workers claim the same queue', async () => {
+    const ids = await queue(60);
+    const provider = new RecordingProvider();
+    const workers = [1, 2, 3].map(
+      () => new OutboxWorker({ db, provider, publicUrl: 'http://relay.test', log, batchSize: 5 }),
+    );
+    await Promise.all(workers.map((w) => w.drain()));
+    expect([...provider.sent].sort()).toEqual([...ids].sort());
+    const states = await db.query<{ state: string; n: number }>(
+      'SELECT state, count(*)::int AS n FROM outbox_jobs WHERE message_id = ANY($1::uuid[]) GROUP BY state',
+      [ids],
+    );
+    expect(states).toEqual([{ state: 'done', n: 60 }]);
+  });
+
+  it('retries a temporary failure later and fails a permanent one visibly', async () => {
+    const [temporary, permanent] = await queue(2);
+    const provider = new RecordingProvider();
+    provider.failNext = [
+      new ProviderError(true, 'PROVIDER_5XX', 'upstream 503', 503),
+      new ProviderError(false, 'INVALID_DESTINATION', 'not a mobile number', 400),
+    ];
+    const worker = new OutboxWorker({ db, provider, publicUrl: 'http://relay.test', log, batchSize: 1 });
+    await worker.drain();
+    const rows = await db.query<{ id: string; status: string; error_code: string | null }>(
+      'SELECT id, status, error_code FROM messages WHERE id = ANY($1::uuid[])',
+      [[temporary, permanent]],
+    );
+    const byId = new Map(rows.map((r) => [r.id, r]));
+    expect(byId.get(temporary as string)?.status).toBe('queued');
+    expect(byId.get(permanent as string)).toMatchObject({
+      status: 'failed',
+      error_code: 'INVALID_DESTINATION',
+    });
+    await db.query(`UPDATE outbox_jobs SET available_at = now() WHERE message_id = $1`, [temporary]);
+    await worker.drain();
+    expect(provider.sent).toEqual([temporary]);
+  });
+
+  it('does not resend a message whose sender died after the provider accepted it', async () => {
+    const [id] = await queue(1);
+    const provider = new RecordingProvider();
+    // Simulate a crash between "provider accepted" and "database updated".
+    provider.accepted.set(id as string, 'prov-before-crash');
+    await db.query(
+      `UPDATE outbox_jobs SET state = 'sending', attempts = 1, lease_until = now() - interval '1 second' WHERE message_id = $1`,
+      [id],
+    );
+    const worker = new OutboxWorker({ db, provider, publicUrl: 'http://relay.test', log });
+    await worker.drain();
+    expect(provider.sent).toEqual([]);
+    const rows = await db.query<{ status: string; provider_message_id: string }>(
+      'SELECT status, provider_message_id FROM messages WHERE id = $1',
+      [id],
+    );
+    expect(rows).toEqual([{ status: 'sent', provider_message_id: 'prov-before-crash' }]);
+  });
+
+  it('sends again a message whose sender died before the provider saw it', async () => {
+    const [id] = await queue(1);
+    const provider = new RecordingProvider();
+    await db.query(
+      `UPDATE outbox_jobs SET state = 'sending', attempts = 1, lease_until = now() - interval '1 second' WHERE message_id = $1`,
+      [id],
+    );
+    const worker = new OutboxWorker({ db, provider, publicUrl: 'http://relay.test', log });
+    await worker.drain();
+    expect(provider.sent).toEqual([id]);
+  });
+
+  it('never sends a queued message after the recipient opted out', async () => {
+    const [id] = await queue(1);
+    await db.query(
+      `INSERT INTO consent_events (org_id, phone_e164, kind, source, evidence, actor) VALUES ($1, $2, 'opt_out', 'api', 'test', 'test')`,
+      [org.orgId, CUSTOMER],
+    );
+    const provider = new RecordingProvider();
+    const worker = new OutboxWorker({ db, provider, publicUrl: 'http://relay.test', log });
+    await worker.drain();
+    expect(provider.sent).toEqual([]);
+    const rows = await db.query('SELECT status, error_code FROM messages WHERE id = $1', [id]);
+    expect(rows).toEqual([{ status: 'failed', error_code: 'OPTED_OUT' }]);
+  });
+
+  it('keeps the consent ledger and status history append-only', async () => {
+    await expect(db.query('DELETE FROM consent_events')).rejects.toThrow(/append-only/);
+    await expect(db.query("UPDATE message_status_events SET status = 'sent'")).rejects.toThrow(/append-only/);
+    await expect(db.query("UPDATE messages SET body = 'rewritten'")).rejects.toThrow(/append-only/);
+  });
+});
