@@ -1,0 +1,103 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runCli } from '../../server/cli/main.ts';
+import { openPglite } from '../../server/db/pglite.ts';
+
+let dataDir: string;
+const savedEnv = { ...process.env };
+
+async function cli(...args: string[]): Promise<{ code: number; out: string; err: string }> {
+  let out = '';
+  let err = '';
+  const code = await runCli(
+    args,
+    (s) => {
+      out += `${s}\n`;
+    },
+    (s) => {
+      err += `${s}\n`;
+    },
+  );
+  return { code, out, err };
+}
+
+beforeAll(() => {
+  dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'relay-cli-'));
+  process.env.DATA_DIR = dataDir;
+  delete process.env.DATABASE_URL;
+});
+afterAll(() => {
+  process.env = savedEnv;
+  fs.rmSync(dataDir, { recursive: true, force: true });
+});
+
+describe('admin CLI', () => {
+  let orgId: string;
+
+  it('creates an org and prints {"orgId"} with --json', async () => {
+    const result = await cli('org', 'create', '--name', 'Acme Dental', '--json');
+    expect(result.code).toBe(0);
+    const parsed = JSON.parse(result.out);
+    expect(Object.keys(parsed)).toEqual(['orgId']);
+    orgId = parsed.orgId;
+  });
+
+  it('creates an API key shown once and prints {"key"}', async () => {
+    const result = await cli('apikey', 'create', '--org', orgId, '--role', 'rep', '--json');
+    expect(result.code).toBe(0);
+    expect(JSON.parse(result.out).key).toMatch(/^ctk_/);
+  });
+
+  it('adds a sender number and refuses it twice', async () => {
+    const first = await cli('number', 'add', '--org', orgId, '--e164', '+15551234567', '--json');
+    expect(first.code).toBe(0);
+    expect(JSON.parse(first.out)).toMatchObject({ e164: '+15551234567' });
+    const again = await cli('number', 'add', '--org', orgId, '--e164', '+15551234567', '--json');
+    expect(again.code).toBe(1);
+    expect(JSON.parse(again.out).error.code).toBe('NUMBER_TAKEN');
+  });
+
+  it('explains bad input with a stable code and a non-zero exit', async () => {
+    const role = await cli('apikey', 'create', '--org', orgId, '--role', 'god', '--json');
+    expect(role.code).toBe(2);
+    expect(JSON.parse(role.out).error.code).toBe('USAGE');
+    const unknownOrg = await cli('number', 'add', '--org', '00000000-0000-4000-8000-000000000000', '--e164', '+12025550100', '--json');
+    expect(JSON.parse(unknownOrg.out).error.code).toBe('ORG_NOT_FOUND');
+    const missing = await cli('org', 'create');
+    expect(missing.code).toBe(2);
+    expect(missing.err).toContain('--name is required');
+  });
+
+  it('has --help on every command', async () => {
+    for (const command of [['org', 'create'], ['apikey', 'create'], ['number', 'add'], ['migrate']]) {
+      const result = await cli(...command, '--help');
+      expect(result.code).toBe(0);
+      expect(result.out).toContain('Usage: npm run cli --');
+    }
+    expect((await cli('--help')).out).toContain('Commands:');
+  });
+
+  it('migrates idempotently', async () => {
+    const result = await cli('migrate', '--json');
+    expect(result.code).toBe(0);
+    expect(JSON.parse(result.out).applied).toEqual([]);
+  });
+
+  it('says clearly when a running server holds the embedded database', async () => {
+    const held = await openPglite({ dataDir });
+    try {
+      // The lock records a pid; pretend another live process (our parent) holds it.
+      fs.writeFileSync(path.join(dataDir, 'relay.lock'), String(process.ppid));
+      const result = await cli('org', 'create', '--name', 'Blocked', '--json');
+      expect(result.code).toBe(1);
+      const error = JSON.parse(result.out).error;
+      expect(error.code).toBe('DATABASE_BUSY');
+      expect(error.message).toMatch(/held by process \d+/);
+    } finally {
+      fs.writeFileSync(path.join(dataDir, 'relay.lock'), String(process.pid));
+      await held.close();
+    }
+  });
+});

@@ -1,0 +1,39 @@
+import { describe, expect, it } from 'vitest';
+import { ConfigError, loadConfig } from '../../server/config.ts';
+
+describe('configuration', () => {
+  it('defaults to the sandbox on PGlite at 127.0.0.1:8787', () => {
+    const config = loadConfig({}, '/srv/app');
+    expect(config).toMatchObject({
+      port: 8787,
+      host: '127.0.0.1',
+      dataDir: '/srv/app/data',
+      databaseUrl: null,
+      publicUrl: 'http://127.0.0.1:8787',
+      smsProvider: 'sandbox',
+    });
+  });
+
+  it.each([
+    [{ PORT: 'eighty' }, 'PORT'],
+    [{ PORT: '70000' }, 'PORT'],
+    [{ DATABASE_URL: 'mysql://x' }, 'DATABASE_URL'],
+    [{ DATABASE_URL: 'not a url' }, 'DATABASE_URL'],
+    [{ PUBLIC_URL: 'ftp://relay' }, 'PUBLIC_URL'],
+    [{ PUBLIC_URL: 'https://relay.example.com/?x=1' }, 'PUBLIC_URL'],
+    [{ SMS_PROVIDER: 'twilio' }, 'SMS_PROVIDER'],
+    [{ LOG_LEVEL: 'loud' }, 'LOG_LEVEL'],
+    [{ HOST: 'bad host!' }, 'HOST'],
+  ])('stops on %j with one line naming %s', (env, variable) => {
+    let caught: unknown;
+    try {
+      loadConfig(env);
+    } catch (error) {
+      caught = error;
+    }
+    expect(caught).toBeInstanceOf(ConfigError);
+    expect((caught as ConfigError).variable).toBe(variable);
+    expect((caught as Error).message.startsWith(`${variable}: `)).toBe(true);
+    expect((caught as Error).message).not.toContain('\n');
+  });
+});

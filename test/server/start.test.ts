@@ -1,0 +1,125 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import fs from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+// The newcomer's path, end to end against a real process: first-run setup link, a message
+// sent with an API key reaching the phone simulator, a reply coming back, and a clean Ctrl-C.
+const root = path.resolve(import.meta.dirname, '../..');
+let child: ChildProcess;
+let output = '';
+let base: string;
+let dataDir: string;
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const server = net.createServer().listen(0, '127.0.0.1', () => {
+      const port = (server.address() as net.AddressInfo).port;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+async function waitFor(pattern: RegExp, timeoutMs = 30_000): Promise<RegExpMatchArray> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const match = output.match(pattern);
+    if (match !== null) return match;
+    if (Date.now() > deadline || child.exitCode !== null) throw new Error(`not seen ${pattern}; output:\n${output}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+beforeAll(async () => {
+  dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'relay-start-'));
+  const port = await freePort();
+  base = `http://127.0.0.1:${port}`;
+  child = spawn(path.join(root, 'node_modules/.bin/tsx'), ['server/main.ts'], {
+    cwd: root,
+    env: { ...process.env, DATABASE_URL: '', DATA_DIR: dataDir, PORT: String(port), LOG_LEVEL: 'warn' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  child.stdout?.on('data', (chunk: Buffer) => {
+    output += chunk.toString();
+  });
+  child.stderr?.on('data', (chunk: Buffer) => {
+    output += chunk.toString();
+  });
+});
+
+afterAll(() => {
+  if (child.exitCode === null) child.kill('SIGKILL');
+  fs.rmSync(dataDir, { recursive: true, force: true });
+});
+
+describe('the relay process', () => {
+  let key: string;
+
+  it('prints a one-time setup link on an empty database and creates the org through it', async () => {
+    const [, link] = await waitFor(/create your organisation at (\S+)/);
+    expect(output).toContain('/sandbox/phone');
+    const token = new URL(link as string).searchParams.get('token') as string;
+    const page = await fetch(`${base}/setup?token=${token}`);
+    expect(page.status).toBe(200);
+    const created = await fetch(`${base}/setup`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({ token, orgName: 'Acme Dental', adminEmail: 'owner@acme.test' }).toString(),
+    });
+    expect(created.status).toBe(201);
+    const html = await created.text();
+    key = (html.match(/id="api-key">([^<]+)</) ?? [])[1] as string;
+    expect(key).toMatch(/^ctk_/);
+    const reused = await fetch(`${base}/setup`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({ token, orgName: 'Again', adminEmail: 'x@acme.test' }).toString(),
+    });
+    expect(reused.status).toBe(403);
+  });
+
+  it('delivers a message sent with the API key to the phone simulator, and carries the reply back', async () => {
+    const auth = { authorization: `Bearer ${key}`, 'content-type': 'application/json' };
+    const customer = '+12025550143';
+    const consent = await fetch(`${base}/v1/consent`, {
+      method: 'POST',
+      headers: auth,
+      body: JSON.stringify({ phone: customer, kind: 'opt_in', source: 'verbal', evidence: 'Agreed on the phone, 2026-11-22' }),
+    });
+    expect(consent.status).toBe(201);
+    const sent = await fetch(`${base}/v1/messages`, {
+      method: 'POST',
+      headers: { ...auth, 'idempotency-key': 'start-test-1' },
+      body: JSON.stringify({ from: '+12025550100', to: customer, body: 'Hello from the relay' }),
+    });
+    expect(sent.status).toBe(202);
+    const conversationId: string = (await sent.json()).message.conversationId;
+
+    const deadline = Date.now() + 10_000;
+    let phone: { messages: { direction: string; body: string }[] } = { messages: [] };
+    while (Date.now() < deadline && !phone.messages.some((m) => m.body === 'Hello from the relay')) {
+      phone = await (await fetch(`${base}/sandbox/phone/api/state?handset=${encodeURIComponent(customer)}`)).json();
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    expect(phone.messages.map((m) => m.body)).toContain('Hello from the relay');
+
+    const reply = await fetch(`${base}/sandbox/phone/api/send`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ handset: customer, service: '+12025550100', text: 'Thanks, see you then' }),
+    });
+    expect(reply.status).toBe(202);
+    const thread = await (await fetch(`${base}/v1/conversations/${conversationId}/messages`, { headers: auth })).json();
+    expect(thread.messages[0]).toMatchObject({ direction: 'inbound', body: 'Thanks, see you then' });
+  });
+
+  it('shuts down cleanly on Ctrl-C', async () => {
+    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+    child.kill('SIGINT');
+    expect(await exited).toBe(0);
+    expect(output).toContain('Stopped cleanly.');
+    expect(fs.existsSync(path.join(dataDir, 'relay.lock'))).toBe(false);
+  });
+});
