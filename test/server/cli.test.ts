@@ -63,7 +63,15 @@ describe('admin CLI', () => {
     const role = await cli('apikey', 'create', '--org', orgId, '--role', 'god', '--json');
     expect(role.code).toBe(2);
     expect(JSON.parse(role.out).error.code).toBe('USAGE');
-    const unknownOrg = await cli('number', 'add', '--org', '00000000-0000-4000-8000-000000000000', '--e164', '+12025550100', '--json');
+    const unknownOrg = await cli(
+      'number',
+      'add',
+      '--org',
+      '00000000-0000-4000-8000-000000000000',
+      '--e164',
+      '+12025550100',
+      '--json',
+    );
     expect(JSON.parse(unknownOrg.out).error.code).toBe('ORG_NOT_FOUND');
     const missing = await cli('org', 'create');
     expect(missing.code).toBe(2);

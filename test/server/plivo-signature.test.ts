@@ -5,19 +5,31 @@ import { plivoV3StringToSign, signPlivoV3, verifyPlivoV3 } from '../../server/me
 const token = 'MY_AUTH_TOKEN';
 const nonce = '05429567804466091622';
 const url = 'https://relay.example.com/plivo/inbound';
-const params = { From: '14155550123', To: '14155550100', Text: 'STOP', Type: 'sms', MessageUUID: '2a4b1d3e-0000-1111-2222-333344445555' };
+const params = {
+  From: '14155550123',
+  To: '14155550100',
+  Text: 'STOP',
+  Type: 'sms',
+  MessageUUID: '2a4b1d3e-0000-1111-2222-333344445555',
+};
 
 describe('Plivo V3 signature', () => {
   it('matches the reference vector for a POST', () => {
     expect(plivoV3StringToSign('POST', url, params, nonce)).toBe(
       'https://relay.example.com/plivo/inbound?From14155550123MessageUUID2a4b1d3e-0000-1111-2222-333344445555TextSTOPTo14155550100Typesms.05429567804466091622',
     );
-    expect(signPlivoV3('POST', url, params, nonce, token)).toBe('cdvSd9VsxYHfO5ZvxhhhWsXFJnb6Kh49wowvEHjlrKs=');
+    expect(signPlivoV3('POST', url, params, nonce, token)).toBe(
+      'cdvSd9VsxYHfO5ZvxhhhWsXFJnb6Kh49wowvEHjlrKs=',
+    );
   });
 
   it('matches the reference vectors with a query string, for GET and with no params', () => {
-    expect(signPlivoV3('POST', `${url}?tenant=acme&b=2`, params, nonce, token)).toBe('sQmNpjra1Qe0WZCPFDitkgC+vtxSyDfbTA75F4/pfIQ=');
-    expect(signPlivoV3('GET', url, params, nonce, token)).toBe('lJwmqwlwbI1gYiQHmF7tY3iK+S1bVthD75rJjfdBNdA=');
+    expect(signPlivoV3('POST', `${url}?tenant=acme&b=2`, params, nonce, token)).toBe(
+      'sQmNpjra1Qe0WZCPFDitkgC+vtxSyDfbTA75F4/pfIQ=',
+    );
+    expect(signPlivoV3('GET', url, params, nonce, token)).toBe(
+      'lJwmqwlwbI1gYiQHmF7tY3iK+S1bVthD75rJjfdBNdA=',
+    );
     expect(plivoV3StringToSign('POST', url, {}, nonce)).toBe(`${url}.${nonce}`);
   });
 

@@ -27,7 +27,8 @@ async function waitFor(pattern: RegExp, timeoutMs = 30_000): Promise<RegExpMatch
   for (;;) {
     const match = output.match(pattern);
     if (match !== null) return match;
-    if (Date.now() > deadline || child.exitCode !== null) throw new Error(`not seen ${pattern}; output:\n${output}`);
+    if (Date.now() > deadline || child.exitCode !== null)
+      throw new Error(`not seen ${pattern}; output:\n${output}`);
     await new Promise((r) => setTimeout(r, 50));
   }
 }
@@ -86,7 +87,12 @@ describe('the relay process', () => {
     const consent = await fetch(`${base}/v1/consent`, {
       method: 'POST',
       headers: auth,
-      body: JSON.stringify({ phone: customer, kind: 'opt_in', source: 'verbal', evidence: 'Agreed on the phone, 2026-11-22' }),
+      body: JSON.stringify({
+        phone: customer,
+        kind: 'opt_in',
+        source: 'verbal',
+        evidence: 'Agreed on the phone, 2026-11-22',
+      }),
     });
     expect(consent.status).toBe(201);
     const sent = await fetch(`${base}/v1/messages`, {
@@ -100,7 +106,9 @@ describe('the relay process', () => {
     const deadline = Date.now() + 10_000;
     let phone: { messages: { direction: string; body: string }[] } = { messages: [] };
     while (Date.now() < deadline && !phone.messages.some((m) => m.body === 'Hello from the relay')) {
-      phone = await (await fetch(`${base}/sandbox/phone/api/state?handset=${encodeURIComponent(customer)}`)).json();
+      phone = await (
+        await fetch(`${base}/sandbox/phone/api/state?handset=${encodeURIComponent(customer)}`)
+      ).json();
       await new Promise((r) => setTimeout(r, 100));
     }
     expect(phone.messages.map((m) => m.body)).toContain('Hello from the relay');
@@ -111,7 +119,9 @@ describe('the relay process', () => {
       body: JSON.stringify({ handset: customer, service: '+12025550100', text: 'Thanks, see you then' }),
     });
     expect(reply.status).toBe(202);
-    const thread = await (await fetch(`${base}/v1/conversations/${conversationId}/messages`, { headers: auth })).json();
+    const thread = await (
+      await fetch(`${base}/v1/conversations/${conversationId}/messages`, { headers: auth })
+    ).json();
     expect(thread.messages[0]).toMatchObject({ direction: 'inbound', body: 'Thanks, see you then' });
   });
 
