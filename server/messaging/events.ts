@@ -1,4 +1,5 @@
 import type { Database, Queryable } from '../db/database.ts';
+import { CoalescingRunner } from '../lib/coalescing-runner.ts';
 
 export const EVENTS_CHANNEL = 'relay_events';
 
@@ -77,16 +78,19 @@ export interface Subscriber {
 export class EventHub {
   private cursor: Cursor = { txId: 0, id: 0 };
   private readonly subscribers = new Set<Subscriber>();
-  private running: Promise<void> | null = null;
-  private again = false;
+  private readonly runner: CoalescingRunner;
   private timer: NodeJS.Timeout | null = null;
   private unlisten: (() => Promise<void>) | null = null;
-  private stopped = false;
 
   constructor(
     private readonly db: Database,
     private readonly options: { pollMs?: number; log?: (message: string) => void } = {},
-  ) {}
+  ) {
+    this.runner = new CoalescingRunner(
+      () => this.drain(),
+      (error) => this.options.log?.(`event hub read failed: ${String(error)}`),
+    );
+  }
 
   async start(): Promise<void> {
     const rows = await this.db.query<{ xmin: number }>(
@@ -121,20 +125,7 @@ export class EventHub {
 
   /** Asks for a read soon; concurrent wake-ups collapse into one more pass. */
   wake(): void {
-    if (this.stopped) return;
-    if (this.running !== null) {
-      this.again = true;
-      return;
-    }
-    this.running = this.drain()
-      .catch((error: unknown) => this.options.log?.(`event hub read failed: ${String(error)}`))
-      .finally(() => {
-        this.running = null;
-        if (this.again) {
-          this.again = false;
-          this.wake();
-        }
-      });
+    this.runner.wake();
   }
 
   private async drain(): Promise<void> {
@@ -154,15 +145,14 @@ export class EventHub {
           if (subscriber.orgId === event.orgId) subscriber.deliver(event);
         }
       }
-      if (rows.length < PAGE || this.stopped) return;
+      if (rows.length < PAGE || this.runner.isStopped) return;
     }
   }
 
   async stop(): Promise<void> {
-    this.stopped = true;
     if (this.timer !== null) clearInterval(this.timer);
     await this.unlisten?.();
-    await this.running;
+    await this.runner.stop();
   }
 }
 

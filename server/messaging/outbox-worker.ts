@@ -1,6 +1,7 @@
 import { hostname } from 'node:os';
 import { evaluateOutbound } from '../compliance/gate.ts';
 import type { Database } from '../db/database.ts';
+import { CoalescingRunner } from '../lib/coalescing-runner.ts';
 import { confirmationsSinceOptOut, currentConsent } from './consent-store.ts';
 import { getMessage, type MessageRow, updateStatus } from './messages.ts';
 import { ProviderError, type SmsProvider } from './sms-provider.ts';
@@ -38,15 +39,17 @@ export class OutboxWorker {
   private readonly maxAttempts: number;
   private timer: NodeJS.Timeout | null = null;
   private unlisten: (() => Promise<void>) | null = null;
-  private running: Promise<void> | null = null;
-  private again = false;
-  private stopped = false;
+  private readonly runner: CoalescingRunner;
 
   constructor(private readonly options: OutboxWorkerOptions) {
     this.batchSize = options.batchSize ?? 16;
     this.leaseMs = options.leaseMs ?? 30_000;
     this.pollMs = options.pollMs ?? 1000;
     this.maxAttempts = options.maxAttempts ?? 8;
+    this.runner = new CoalescingRunner(
+      () => this.drain(),
+      (error) => this.options.log('error', `outbox pass failed: ${String(error)}`),
+    );
   }
 
   async start(): Promise<void> {
@@ -57,33 +60,19 @@ export class OutboxWorker {
 
   /** Resolves once in-flight sends are recorded; nothing new is claimed after it is called. */
   async stop(): Promise<void> {
-    this.stopped = true;
     if (this.timer !== null) clearInterval(this.timer);
     await this.unlisten?.();
-    await this.running;
+    await this.runner.stop();
   }
 
   wake(): void {
-    if (this.stopped) return;
-    if (this.running !== null) {
-      this.again = true;
-      return;
-    }
-    this.running = this.drain()
-      .catch((error: unknown) => this.options.log('error', `outbox pass failed: ${String(error)}`))
-      .finally(() => {
-        this.running = null;
-        if (this.again) {
-          this.again = false;
-          this.wake();
-        }
-      });
+    this.runner.wake();
   }
 
   /** Processes until the queue has nothing ready (tests await this directly). */
   async drain(): Promise<void> {
     await this.recoverExpiredLeases();
-    while (!this.stopped) {
+    while (!this.runner.isStopped) {
       const jobs = await this.claim();
       if (jobs.length === 0) return;
       await Promise.all(jobs.map((job) => this.process(job)));
