@@ -7,8 +7,10 @@ import { openPostgres } from '../../server/db/postgres.ts';
 /** The PostgreSQL server tests use, or null (those tests then say they were skipped). */
 export const POSTGRES_URL = process.env.DATABASE_URL ?? null;
 
+/** Says in the test output whether a suite's PostgreSQL half runs (CI must show that it did). */
 export function postgresSkipNote(suite: string): void {
   if (POSTGRES_URL === null) console.warn(`[skipped] ${suite} on PostgreSQL: DATABASE_URL is not set`);
+  else console.info(`[postgres] ${suite} runs on PostgreSQL at ${new URL(POSTGRES_URL).host}`);
 }
 
 /** A migrated in-memory PGlite database. */
