@@ -1,5 +1,5 @@
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import Fastify, { type FastifyError, type FastifyServerOptions } from 'fastify';
+import Fastify, { type FastifyError, type FastifyReply, type FastifyServerOptions } from 'fastify';
 import { createCrmRegistry } from '../crm-plugins/registry.ts';
 import type { Config } from './config.ts';
 import type { Database } from './db/database.ts';
@@ -34,7 +34,20 @@ export async function buildApp(options: BuildOptions): Promise<App> {
     bodyLimit: BODY_LIMIT_BYTES,
     trustProxy: false,
     return503OnClosing: true,
+    // Requests Fastify refuses before routing (bad percent-escapes, over-long parameters)
+    // get the same error envelope as everything else.
+    frameworkErrors: (error, _request, reply) => {
+      const code = error.code === 'FST_ERR_MAX_PARAM_LENGTH' ? 'URL_PARAMETER_TOO_LONG' : 'BAD_URL';
+      (reply as FastifyReply).code(error.statusCode ?? 400).send(envelope(code, error.message));
+    },
   }).withTypeProvider<TypeBoxTypeProvider>();
+  // A route that declares no access rule is a programming error: refuse to start with it.
+  app.addHook('onRoute', (route) => {
+    const config = route.config as { access?: unknown } | undefined;
+    if (config?.access === undefined) {
+      throw new Error(`route ${route.method} ${route.url} declares no access rule (config.access)`);
+    }
+  });
   app.setValidatorCompiler(validatorCompiler);
   app.decorateRequest('principal', null);
 

@@ -5,8 +5,8 @@ import type { Database } from '../db/database.ts';
 import { ApiError } from '../errors.ts';
 
 /**
- * Every route declares who may call it in `config.access`; a route without it is refused at
- * start-up (see registerAccessControl) and by the authorization test.
+ * Every route declares who may call it in `config.access`; a route without it stops buildApp
+ * (its onRoute hook) and fails the authorization test.
  */
 export type Access =
   | { kind: 'permission'; permission: Permission }

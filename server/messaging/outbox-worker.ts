@@ -3,8 +3,18 @@ import { evaluateOutbound } from '../compliance/gate.ts';
 import type { Database } from '../db/database.ts';
 import { CoalescingRunner } from '../lib/coalescing-runner.ts';
 import { confirmationsSinceOptOut, currentConsent } from './consent-store.ts';
+import { applyPendingCallbacks } from './inbound.ts';
 import { getMessage, type MessageRow, updateStatus } from './messages.ts';
 import { ProviderError, type SmsProvider } from './sms-provider.ts';
+
+/** Sends per second per sender number type (Plivo: about 1 per US 10DLC long code). */
+export interface SendRates {
+  long_code: number;
+  toll_free: number;
+  short_code: number;
+}
+
+export const DEFAULT_SEND_RATES: SendRates = { long_code: 1, toll_free: 3, short_code: 30 };
 
 export interface OutboxWorkerOptions {
   db: Database;
@@ -16,6 +26,13 @@ export interface OutboxWorkerOptions {
   leaseMs?: number;
   pollMs?: number;
   maxAttempts?: number;
+  /** A queued message older than this fails visibly instead of going out late. */
+  maxAgeMs?: number;
+  /** How long to wait before asking the provider about an ambiguous send. */
+  reconcileAfterMs?: number;
+  sendRates?: SendRates;
+  /** Account-wide ceiling: Plivo allows 300 API requests per 5 seconds. */
+  accountRequestsPer5s?: number;
 }
 
 interface JobRow {
@@ -23,13 +40,25 @@ interface JobRow {
   message_id: string;
   attempts: number;
   state: string;
+  sender_number_id: string | null;
 }
 
 /**
- * Sends queued messages. Job states: queued → sending (leased) → done | failed. A job is claimed
- * with FOR UPDATE SKIP LOCKED, so any number of relay processes share one queue. A lease that
- * expires (the process died mid-send) is not simply re-sent: the provider is asked first whether
- * it accepted the message, and only if not is the job queued again.
+ * Sends queued messages. The state machine of a job:
+ *
+ *   queued ──claim──▶ sending ──provider accepted──▶ done      (message: sent → delivered…)
+ *     ▲                  │ ──permanent refusal/too old──▶ failed (message: failed, reason kept)
+ *     │                  │ ──temporary error (5xx, 429, refused connection)──▶ queued, backoff
+ *     └──nothing found───┤ ──ambiguous (timeout, reset) or lease expired (process died)──▶
+ *                        │     stays `sending` until its lease ends, then RECONCILE: ask the
+ *                        │     provider for messages to this destination since the job was
+ *                        └──── claimed; one we have not recorded for another message → done;
+ *                              none → queued again.
+ *
+ * So a crash between "provider accepted" and "database updated" never leads to a second send:
+ * the only path back to `queued` from `sending` goes through the provider's own record.
+ * Jobs are claimed with FOR UPDATE SKIP LOCKED, so any number of relay processes share one queue;
+ * pacing slots are reserved in SQL, so the per-number and account ceilings hold across processes.
  */
 export class OutboxWorker {
   readonly workerId = `${hostname()}:${process.pid}:${Math.random().toString(36).slice(2, 8)}`;
@@ -37,15 +66,23 @@ export class OutboxWorker {
   private readonly leaseMs: number;
   private readonly pollMs: number;
   private readonly maxAttempts: number;
+  private readonly maxAgeMs: number;
+  private readonly reconcileAfterMs: number;
+  private readonly rates: SendRates;
+  private readonly accountIntervalMs: number;
+  private readonly runner: CoalescingRunner;
   private timer: NodeJS.Timeout | null = null;
   private unlisten: (() => Promise<void>) | null = null;
-  private readonly runner: CoalescingRunner;
 
   constructor(private readonly options: OutboxWorkerOptions) {
     this.batchSize = options.batchSize ?? 16;
     this.leaseMs = options.leaseMs ?? 30_000;
     this.pollMs = options.pollMs ?? 1000;
     this.maxAttempts = options.maxAttempts ?? 8;
+    this.maxAgeMs = options.maxAgeMs ?? 24 * 3600_000;
+    this.reconcileAfterMs = options.reconcileAfterMs ?? 5000;
+    this.rates = options.sendRates ?? DEFAULT_SEND_RATES;
+    this.accountIntervalMs = 5000 / (options.accountRequestsPer5s ?? 300);
     this.runner = new CoalescingRunner(
       () => this.drain(),
       (error) => this.options.log('error', `outbox pass failed: ${String(error)}`),
@@ -71,24 +108,74 @@ export class OutboxWorker {
 
   /** Processes until the queue has nothing ready (tests await this directly). */
   async drain(): Promise<void> {
+    await this.expireOld();
     await this.recoverExpiredLeases();
     while (!this.runner.isStopped) {
       const jobs = await this.claim();
       if (jobs.length === 0) return;
       await Promise.all(jobs.map((job) => this.process(job)));
-      if (jobs.length < this.batchSize) return;
     }
   }
 
+  /**
+   * Claims ready jobs, at most one second's worth per sender number (its rate), so a burst to
+   * one number waits in the queue instead of failing or holding a lease for long.
+   */
   private async claim(): Promise<JobRow[]> {
     return this.options.db.query<JobRow>(
-      `UPDATE outbox_jobs SET state = 'sending', attempts = attempts + 1, claimed_by = $1,
+      `WITH ready AS (
+         SELECT j.id, row_number() OVER (PARTITION BY j.sender_number_id ORDER BY j.available_at, j.id) AS nth,
+                CASE n.number_type WHEN 'short_code' THEN $4::float WHEN 'toll_free' THEN $5::float ELSE $6::float END AS rate
+           FROM outbox_jobs j LEFT JOIN sender_numbers n ON n.id = j.sender_number_id
+          WHERE j.state = 'queued' AND j.available_at <= now()
+            AND (n.next_send_at IS NULL OR n.next_send_at <= now() + interval '1 second')
+       )
+       UPDATE outbox_jobs SET state = 'sending', attempts = attempts + 1, claimed_by = $1,
               lease_until = now() + ($2::int * interval '1 millisecond'), updated_at = now()
-        WHERE id IN (SELECT id FROM outbox_jobs WHERE state = 'queued' AND available_at <= now()
-                      ORDER BY available_at, id LIMIT $3 FOR UPDATE SKIP LOCKED)
-        RETURNING id, message_id, attempts, state`,
-      [this.workerId, this.leaseMs, this.batchSize],
+        WHERE id IN (SELECT j.id FROM outbox_jobs j
+                      WHERE j.id IN (SELECT id FROM ready WHERE nth <= greatest(1, ceil(rate)))
+                        AND j.state = 'queued'
+                      ORDER BY j.available_at, j.id LIMIT $3 FOR UPDATE SKIP LOCKED)
+        RETURNING id, message_id, attempts, state, sender_number_id`,
+      [
+        this.workerId,
+        this.leaseMs,
+        this.batchSize,
+        this.rates.short_code,
+        this.rates.toll_free,
+        this.rates.long_code,
+      ],
     );
+  }
+
+  /** Reserves the next send slot of a sender number and of the account; waits until both open. */
+  private async pace(senderNumberId: string | null): Promise<void> {
+    const { db, provider } = this.options;
+    let waitMs = 0;
+    if (senderNumberId !== null) {
+      const rows = await db.query<{ wait_ms: number }>(
+        `UPDATE sender_numbers
+            SET next_send_at = greatest(next_send_at, now()) + (1000.0 / (CASE number_type WHEN 'short_code' THEN $2::float
+                                 WHEN 'toll_free' THEN $3::float ELSE $4::float END) * interval '1 millisecond')
+          WHERE id = $1
+        RETURNING greatest(0, extract(epoch FROM (next_send_at - now())) * 1000
+                    - 1000.0 / (CASE number_type WHEN 'short_code' THEN $2::float
+                                 WHEN 'toll_free' THEN $3::float ELSE $4::float END))::float AS wait_ms`,
+        [senderNumberId, this.rates.short_code, this.rates.toll_free, this.rates.long_code],
+      );
+      waitMs = rows[0]?.wait_ms ?? 0;
+    }
+    await db.query(`INSERT INTO provider_pacing (provider) VALUES ($1) ON CONFLICT DO NOTHING`, [
+      provider.name,
+    ]);
+    const account = await db.query<{ wait_ms: number }>(
+      `UPDATE provider_pacing SET next_at = greatest(next_at, now()) + ($2::float * interval '1 millisecond')
+        WHERE provider = $1
+      RETURNING greatest(0, extract(epoch FROM (next_at - now())) * 1000 - $2::float)::float AS wait_ms`,
+      [provider.name, this.accountIntervalMs],
+    );
+    waitMs = Math.max(waitMs, account[0]?.wait_ms ?? 0);
+    if (waitMs > 0) await new Promise((resolve) => setTimeout(resolve, Math.min(waitMs, this.leaseMs / 2)));
   }
 
   private async process(job: JobRow): Promise<void> {
@@ -115,6 +202,7 @@ export class OutboxWorker {
       await this.fail(job, message, verdict.code, `Not sent: ${verdict.message}`);
       return;
     }
+    await this.pace(job.sender_number_id);
     try {
       const result = await provider.send({
         clientRef: message.id,
@@ -128,8 +216,10 @@ export class OutboxWorker {
       const providerError =
         error instanceof ProviderError
           ? error
-          : new ProviderError(true, 'PROVIDER_UNREACHABLE', String(error));
-      if (providerError.retryable && job.attempts < this.maxAttempts) {
+          : new ProviderError(true, 'PROVIDER_ERROR', String(error), undefined, true);
+      if (providerError.ambiguous) {
+        await this.holdForReconciliation(job, providerError);
+      } else if (providerError.retryable && job.attempts < this.maxAttempts) {
         await this.retryLater(job, providerError);
       } else {
         await this.fail(job, message, providerError.code, providerError.message);
@@ -137,7 +227,11 @@ export class OutboxWorker {
     }
   }
 
-  private async markSent(job: JobRow, messageId: string, providerMessageId: string): Promise<void> {
+  private async markSent(
+    job: Pick<JobRow, 'id'>,
+    messageId: string,
+    providerMessageId: string,
+  ): Promise<void> {
     await this.options.db.transaction(async (tx) => {
       await tx.query(
         `UPDATE outbox_jobs SET state = 'done', lease_until = NULL, updated_at = now() WHERE id = $1`,
@@ -148,13 +242,19 @@ export class OutboxWorker {
         providerMessageId,
         detail: `accepted by ${this.options.provider.name}`,
       });
+      // Callbacks that beat this commit were kept; apply them now in order.
+      await applyPendingCallbacks(tx, this.options.provider.name, providerMessageId);
     });
   }
 
+  private backoffMs(attempts: number): number {
+    // Exponential backoff with jitter, capped at five minutes.
+    const ceiling = Math.min(300_000, 1000 * 2 ** (attempts - 1));
+    return Math.round(ceiling / 2 + Math.random() * (ceiling / 2));
+  }
+
   private async retryLater(job: JobRow, error: ProviderError): Promise<void> {
-    // Exponential backoff with full jitter, capped at five minutes.
-    const ceiling = Math.min(300_000, 1000 * 2 ** (job.attempts - 1));
-    const delay = Math.round(ceiling / 2 + Math.random() * (ceiling / 2));
+    const delay = this.backoffMs(job.attempts);
     await this.options.db.query(
       `UPDATE outbox_jobs SET state = 'queued', lease_until = NULL, last_error = $2,
               available_at = now() + ($3::int * interval '1 millisecond'), updated_at = now()
@@ -167,7 +267,25 @@ export class OutboxWorker {
     );
   }
 
-  private async fail(job: JobRow, message: MessageRow, code: string, text: string): Promise<void> {
+  /** The provider may have the message: keep the job leased and reconcile when the lease ends. */
+  private async holdForReconciliation(job: JobRow, error: ProviderError): Promise<void> {
+    await this.options.db.query(
+      `UPDATE outbox_jobs SET lease_until = now() + ($2::int * interval '1 millisecond'), last_error = $3, updated_at = now()
+        WHERE id = $1 AND state = 'sending'`,
+      [job.id, this.reconcileAfterMs, `${error.code}: ${error.message} (reconciling)`],
+    );
+    this.options.log(
+      'warn',
+      `send of job ${job.id} is ambiguous (${error.code}); reconciling in ${this.reconcileAfterMs} ms`,
+    );
+  }
+
+  private async fail(
+    job: Pick<JobRow, 'id'>,
+    message: MessageRow,
+    code: string,
+    text: string,
+  ): Promise<void> {
     await this.options.db.transaction(async (tx) => {
       await tx.query(
         `UPDATE outbox_jobs SET state = 'failed', lease_until = NULL, last_error = $2, updated_at = now() WHERE id = $1`,
@@ -189,33 +307,79 @@ export class OutboxWorker {
     );
   }
 
-  /** Jobs whose sender died mid-send: ask the provider before ever sending again. */
+  /** Queued messages past their maximum age fail visibly rather than reach someone hours late. */
+  private async expireOld(): Promise<void> {
+    const { db } = this.options;
+    const old = await db.query<{ id: number; message_id: string }>(
+      `SELECT id, message_id FROM outbox_jobs
+        WHERE state = 'queued' AND created_at < now() - ($1::int * interval '1 millisecond') LIMIT 100`,
+      [this.maxAgeMs],
+    );
+    for (const job of old) {
+      const message = await getMessage(db, job.message_id);
+      if (message !== null) {
+        await this.fail(
+          job,
+          message,
+          'EXPIRED',
+          'Not sent: it waited in the queue longer than the maximum age.',
+        );
+      }
+    }
+  }
+
+  /** Jobs whose sender died or whose send was ambiguous: ask the provider before ever sending again. */
   private async recoverExpiredLeases(): Promise<void> {
     const { db, provider } = this.options;
-    const expired = await db.query<JobRow & { created_at: Date; to_e164: string }>(
-      `SELECT j.id, j.message_id, j.attempts, j.state, j.created_at, m.to_e164
-         FROM outbox_jobs j JOIN messages m ON m.id = j.message_id
-        WHERE j.state = 'sending' AND j.lease_until < now() LIMIT 50`,
+    // Taking the expired lease first (extending it) makes one process the reconciler of a job.
+    const expired = await db.query<JobRow & { claimed_since: Date; to_e164: string; from_e164: string }>(
+      `WITH taken AS (
+         UPDATE outbox_jobs SET lease_until = now() + ($1::int * interval '1 millisecond'), claimed_by = $2
+          WHERE id IN (SELECT id FROM outbox_jobs WHERE state = 'sending' AND lease_until < now()
+                        ORDER BY id LIMIT 50 FOR UPDATE SKIP LOCKED)
+         RETURNING id, message_id, attempts, state, sender_number_id, created_at
+       )
+       SELECT t.id, t.message_id, t.attempts, t.state, t.sender_number_id, t.created_at AS claimed_since,
+              m.to_e164, m.from_e164
+         FROM taken t JOIN messages m ON m.id = t.message_id ORDER BY t.id`,
+      [this.leaseMs, this.workerId],
     );
     for (const job of expired) {
-      const accepted = await provider.findAccepted(
-        { clientRef: job.message_id, to: job.to_e164 },
-        job.created_at,
+      let candidates: string[];
+      try {
+        candidates = await provider.findAccepted(
+          { clientRef: job.message_id, to: job.to_e164, from: job.from_e164 },
+          job.claimed_since,
+        );
+      } catch (error) {
+        this.options.log('warn', `job ${job.id}: cannot ask the provider yet (${String(error)}); will retry`);
+        await db.query(
+          `UPDATE outbox_jobs SET lease_until = now() + ($2::int * interval '1 millisecond') WHERE id = $1 AND state = 'sending'`,
+          [job.id, this.reconcileAfterMs],
+        );
+        continue;
+      }
+      const known = await db.query<{ provider_message_id: string }>(
+        'SELECT provider_message_id FROM messages WHERE provider = $1 AND provider_message_id = ANY($2::text[])',
+        [provider.name, candidates],
       );
-      if (accepted !== null) {
-        await this.markSent(job, job.message_id, accepted);
+      const taken = new Set(known.map((k) => k.provider_message_id));
+      const mine = candidates.find((c) => !taken.has(c));
+      if (mine !== undefined) {
+        await this.markSent(job, job.message_id, mine);
         this.options.log(
           'info',
-          `job ${job.id}: lease expired but the provider had accepted it; recorded as sent`,
+          `job ${job.id}: the provider had accepted it (${mine}); recorded as sent, not resent`,
         );
-      } else {
-        await db.query(
-          `UPDATE outbox_jobs SET state = 'queued', lease_until = NULL, updated_at = now()
-            WHERE id = $1 AND state = 'sending' AND lease_until < now()`,
-          [job.id],
-        );
-        this.options.log('info', `job ${job.id}: lease expired and the provider never saw it; queued again`);
+        continue;
       }
+      // The provider never had it: it may go again now (attempts still count towards the limit).
+      await db.query(
+        `UPDATE outbox_jobs SET state = 'queued', lease_until = NULL, updated_at = now(), available_at = now()
+          WHERE id = $1 AND state = 'sending' AND claimed_by = $2`,
+        [job.id, this.workerId],
+      );
+      this.options.log('info', `job ${job.id}: the provider never saw it; queued again`);
     }
   }
 }

@@ -91,13 +91,16 @@ export class SandboxSmsNetwork implements SmsProvider {
     return { providerMessageId };
   }
 
-  async findAccepted(sms: Pick<OutboundSms, 'clientRef' | 'to'>, since: Date): Promise<string | null> {
+  async findAccepted(sms: Pick<OutboundSms, 'clientRef' | 'to' | 'from'>, since: Date): Promise<string[]> {
+    // Like a real provider, the sandbox answers by destination and time window, not by our id.
     const rows = await this.db.query<{ provider_message_id: string }>(
       `SELECT provider_message_id FROM sandbox_sms
-        WHERE client_ref = $1 AND handset_e164 = $2 AND created_at >= $3 ORDER BY id LIMIT 1`,
-      [sms.clientRef, sms.to, since],
+        WHERE direction = 'to_handset' AND handset_e164 = $1 AND service_e164 = $2
+          AND created_at >= $3::timestamptz - interval '1 minute'
+        ORDER BY id LIMIT 50`,
+      [sms.to, sms.from, since],
     );
-    return rows[0]?.provider_message_id ?? null;
+    return rows.map((r) => r.provider_message_id);
   }
 
   /** A simulated customer texts one of the relay's numbers. */

@@ -20,6 +20,8 @@ export class ProviderError extends Error {
     readonly code: string,
     message: string,
     readonly httpStatus?: number,
+    /** The request may have reached the provider (timeout, reset): reconcile before any resend. */
+    readonly ambiguous = false,
   ) {
     super(message);
     this.name = 'ProviderError';
@@ -38,8 +40,11 @@ export interface SignedRequest {
 export interface SmsProvider {
   readonly name: string;
   send(sms: OutboundSms): Promise<SendResult>;
-  /** Finds a message this provider already accepted for clientRef (crash recovery), or null. */
-  findAccepted(sms: Pick<OutboundSms, 'clientRef' | 'to'>, since: Date): Promise<string | null>;
+  /**
+   * Provider ids of messages it accepted for this destination since `since`, oldest first, for
+   * crash recovery: the worker takes the first one it has not recorded for another message.
+   */
+  findAccepted(sms: Pick<OutboundSms, 'clientRef' | 'to' | 'from'>, since: Date): Promise<string[]>;
   /** Checks a webhook's signature before anything in it is trusted. */
   verifyWebhook(request: SignedRequest): boolean;
   close(): Promise<void>;

@@ -28,8 +28,11 @@ function decodeCursor(raw: string): { createdAt: string; id: string } {
       value.length === 2 &&
       typeof value[0] === 'string' &&
       typeof value[1] === 'string' &&
-      !Number.isNaN(Date.parse(value[0])) &&
-      /^[0-9a-f-]{36}$/.test(value[1])
+      // Exactly what created_at::text and a uuid look like, so PostgreSQL never sees junk.
+      /^\d{4}-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01]) ([01]\d|2[0-3]):[0-5]\d:[0-5]\d(\.\d{1,6})?[+-]\d{2}(:\d{2})?$/.test(
+        value[0],
+      ) &&
+      /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(value[1])
     ) {
       return { createdAt: value[0], id: value[1] };
     }
@@ -40,6 +43,20 @@ function decodeCursor(raw: string): { createdAt: string; id: string } {
 }
 
 export const conversationsRoutes: RouteModule = (app, { db }) => {
+  // A cursor that passes the shape check can still name an impossible date (31 February):
+  // PostgreSQL's refusal of it is the client's error, not ours.
+  const pageQuery = async <T>(sql: string, params: unknown[]): Promise<T[]> => {
+    try {
+      return await db.query<T>(sql, params);
+    } catch (error) {
+      const code = (error as { code?: unknown }).code;
+      if (code === '22007' || code === '22008' || code === '22P02') {
+        throw new ApiError(400, 'INVALID_CURSOR', 'The cursor is not one this API returned.');
+      }
+      throw error;
+    }
+  };
+
   app.get(
     '/v1/conversations',
     {
@@ -123,7 +140,7 @@ export const conversationsRoutes: RouteModule = (app, { db }) => {
       const cursor = request.query.cursor === undefined ? null : decodeCursor(request.query.cursor);
       const limit = request.query.limit;
       // created_at travels as Postgres text so the microseconds survive the round trip.
-      const rows = await db.query<MessageRow & { created_text: string }>(
+      const rows = await pageQuery<MessageRow & { created_text: string }>(
         `SELECT ${MESSAGE_COLUMNS}, m.created_at::text AS created_text FROM messages m
           WHERE m.conversation_id = $1
             AND ($2::timestamptz IS NULL OR (m.created_at, m.id) < ($2::timestamptz, $3::uuid))

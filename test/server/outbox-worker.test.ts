@@ -29,8 +29,9 @@ class RecordingProvider implements SmsProvider {
     this.accepted.set(sms.clientRef, id);
     return { providerMessageId: id };
   }
-  async findAccepted(sms: { clientRef: string }): Promise<string | null> {
-    return this.accepted.get(sms.clientRef) ?? null;
+  async findAccepted(sms: { clientRef: string }): Promise<string[]> {
+    const id = this.accepted.get(sms.clientRef);
+    return id === undefined ? [] : [id];
   }
   verifyWebhook(): boolean {
     return false;

@@ -1,0 +1,21 @@
+// The plivo package ships no types; this declares only what plivo.ts uses, with unknown results
+// that plivo.ts parses at the boundary.
+declare module 'plivo' {
+  export class Client {
+    constructor(
+      authId: string,
+      authToken: string,
+      options?: { url?: string; timeout?: number; proxy?: string },
+    );
+    messages: {
+      create(
+        src: string,
+        dst: string,
+        text: string,
+        optionalParams?: Record<string, string | boolean | number>,
+        powerpackUUID?: string,
+      ): Promise<unknown>;
+      list(params: Record<string, string | number>): Promise<unknown[]>;
+    };
+  }
+}

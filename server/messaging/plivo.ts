@@ -1,0 +1,167 @@
+import { Client } from 'plivo';
+import { headerValue, verifyPlivoV3 } from './plivo-signature.ts';
+import {
+  type OutboundSms,
+  ProviderError,
+  type SendResult,
+  type SignedRequest,
+  type SmsProvider,
+} from './sms-provider.ts';
+
+/** The only file that imports the plivo SDK. */
+
+export interface PlivoOptions {
+  authId: string;
+  authToken: string;
+  /** Base-URL override (tests point it at the fake): the API root, e.g. http://127.0.0.1:9000. */
+  apiUrl?: string | null;
+  /** Request timeout; must stay well below the outbox lease so a slow call cannot outlive it. */
+  timeoutMs?: number;
+  /** Plivo's `log` option: false keeps message text out of Plivo's logs (PHI/PCI hygiene). */
+  logContent?: boolean;
+  /** A Powerpack to send from instead of the sender number (then `from` is not sent). */
+  powerpackUuid?: string | null;
+}
+
+function plivoTime(date: Date): string {
+  // Plivo filters take "YYYY-MM-DD HH:MM:SS" in UTC.
+  return date.toISOString().replace('T', ' ').slice(0, 19);
+}
+
+function field(value: unknown, ...names: string[]): unknown {
+  if (typeof value !== 'object' || value === null) return undefined;
+  const record = value as Record<string, unknown>;
+  for (const name of names) if (record[name] !== undefined) return record[name];
+  return undefined;
+}
+
+const digits = (e164: string): string => e164.replace(/^\+/, '');
+
+/**
+ * Turns what the SDK rejects with into a ProviderError. The SDK gives `status` for API errors
+ * but a bare Error ("…status code 429") for 429s (reference §1.4), and axios errors for the network.
+ */
+export function classifyPlivoError(error: unknown): ProviderError {
+  const e = (typeof error === 'object' && error !== null ? error : {}) as {
+    status?: unknown;
+    message?: unknown;
+    code?: unknown;
+  };
+  const message = typeof e.message === 'string' ? e.message : String(error);
+  const status = typeof e.status === 'number' ? e.status : undefined;
+  if (status === undefined && /status code 429/.test(message)) {
+    return new ProviderError(true, 'PROVIDER_RATE_LIMITED', 'Plivo is rate limiting requests (429).', 429);
+  }
+  if (status === undefined) {
+    const m = /status code (\d{3})/.exec(message);
+    const code = m === null ? undefined : Number(m[1]);
+    if (code !== undefined && code >= 500)
+      return new ProviderError(true, 'PROVIDER_5XX', `Plivo answered ${code}.`, code);
+    // No HTTP answer: the request may or may not have reached Plivo. Ambiguous, not retryable
+    // blindly: the worker reconciles before any resend.
+    const text = `${message} ${String(e.code)}`;
+    if (/ECONNREFUSED|ENOTFOUND|EAI_AGAIN/.test(text)) {
+      // Refused before anything was sent: safe to retry as it is.
+      return new ProviderError(true, 'PROVIDER_UNREACHABLE', `Cannot reach Plivo: ${message}`);
+    }
+    const timedOut = /timeout|ETIMEDOUT|ECONNABORTED/i.test(text);
+    return new ProviderError(
+      true,
+      timedOut ? 'PROVIDER_TIMEOUT' : 'PROVIDER_CONNECTION_LOST',
+      timedOut ? 'Plivo did not answer in time.' : `The connection to Plivo broke: ${message}`,
+      undefined,
+      true,
+    );
+  }
+  if (status >= 500)
+    return new ProviderError(true, 'PROVIDER_5XX', `Plivo answered ${status}: ${message}`, status);
+  if (status === 429)
+    return new ProviderError(true, 'PROVIDER_RATE_LIMITED', 'Plivo is rate limiting requests (429).', 429);
+  if (status === 401)
+    return new ProviderError(true, 'PROVIDER_AUTH', 'Plivo refused the credentials (401).', 401);
+  return new ProviderError(false, `PLIVO_${status}`, `Plivo refused the message: ${message}`, status);
+}
+
+export class PlivoProvider implements SmsProvider {
+  readonly name = 'plivo';
+  private readonly client: Client;
+
+  constructor(private readonly options: PlivoOptions) {
+    const base = (options.apiUrl ?? 'https://api.plivo.com').replace(/\/+$/, '');
+    this.client = new Client(options.authId, options.authToken, {
+      url: `${base}/v1/Account/${options.authId}`,
+      timeout: options.timeoutMs ?? 10_000,
+    });
+  }
+
+  async send(sms: OutboundSms): Promise<SendResult> {
+    // Positional form: the object form silently drops `log: false` (reference §1.2).
+    const optional: Record<string, string | boolean> = {
+      url: sms.statusCallbackUrl,
+      method: 'POST',
+      type: 'sms',
+      log: this.options.logContent ?? false,
+    };
+    let response: unknown;
+    try {
+      response =
+        this.options.powerpackUuid == null
+          ? await this.client.messages.create(sms.from, sms.to, sms.body, optional)
+          : await this.client.messages.create('', sms.to, sms.body, optional, this.options.powerpackUuid);
+    } catch (error) {
+      throw classifyPlivoError(error);
+    }
+    const uuids = field(response, 'messageUuid', 'message_uuid');
+    const first = Array.isArray(uuids) ? uuids[0] : undefined;
+    if (typeof first !== 'string' || first === '') {
+      throw new ProviderError(
+        false,
+        'PROVIDER_BAD_RESPONSE',
+        'Plivo accepted the request but returned no message id.',
+      );
+    }
+    return { providerMessageId: first };
+  }
+
+  async findAccepted(sms: Pick<OutboundSms, 'clientRef' | 'to' | 'from'>, since: Date): Promise<string[]> {
+    let objects: unknown[];
+    try {
+      objects = await this.client.messages.list({
+        message_direction: 'outbound',
+        to_number: digits(sms.to),
+        message_time__gte: plivoTime(new Date(since.getTime() - 60_000)),
+        limit: 20,
+        offset: 0,
+      });
+    } catch (error) {
+      throw classifyPlivoError(error);
+    }
+    const found: { uuid: string; time: string }[] = [];
+    for (const item of objects) {
+      const uuid = field(item, 'messageUuid', 'message_uuid');
+      const to = field(item, 'toNumber', 'to_number');
+      const from = field(item, 'fromNumber', 'from_number');
+      const time = field(item, 'messageTime', 'message_time');
+      if (typeof uuid !== 'string' || typeof to !== 'string') continue;
+      if (digits(to) !== digits(sms.to)) continue;
+      if (this.options.powerpackUuid == null && typeof from === 'string' && digits(from) !== digits(sms.from))
+        continue;
+      found.push({ uuid, time: typeof time === 'string' ? time : '' });
+    }
+    found.sort((a, b) => (a.time < b.time ? -1 : a.time > b.time ? 1 : 0));
+    return found.map((f) => f.uuid);
+  }
+
+  verifyWebhook(request: SignedRequest): boolean {
+    return verifyPlivoV3(
+      request.method,
+      request.url,
+      request.params,
+      headerValue(request.headers, 'x-plivo-signature-v3-nonce'),
+      this.options.authToken,
+      headerValue(request.headers, 'x-plivo-signature-v3'),
+    );
+  }
+
+  async close(): Promise<void> {}
+}

@@ -1,0 +1,712 @@
+import { randomUUID } from 'node:crypto';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import Fastify, { type HTTPMethods } from 'fastify';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createCrmRegistry } from '../../crm-plugins/registry.ts';
+import { createKeyForOrg } from '../../server/admin/org-admin.ts';
+import {
+  PERMISSIONS,
+  type Permission,
+  permissionsOf,
+  ROLE_NAMES,
+  type Role,
+} from '../../server/auth/permissions.ts';
+import { ApiError, envelope } from '../../server/errors.ts';
+import { type Access, accessHook } from '../../server/http/access.ts';
+import type { Deps } from '../../server/http/types.ts';
+import { validatorCompiler } from '../../server/http/validation.ts';
+import { EventHub } from '../../server/messaging/events.ts';
+import { signPlivoV3 } from '../../server/messaging/plivo-signature.ts';
+import { ROUTE_MODULES } from '../../server/routes/registry.ts';
+import { freshPglite } from '../helpers/db.ts';
+import {
+  CUSTOMER,
+  idemKey,
+  optIn,
+  SENDER,
+  seedOrg,
+  TEST_TOKEN,
+  type TestOrg,
+  type TestRelay,
+  testRelay,
+} from '../helpers/relay.ts';
+
+/**
+ * The authorization matrix, generated from the route table: every route declares who may call
+ * it, every permission-guarded route is tried without a key, with each built-in role and with a
+ * key of another organisation.
+ */
+
+const ORG_B_SENDER = '+12025550101';
+
+interface RouteInfo {
+  method: HTTPMethods;
+  url: string;
+  access: Access | undefined;
+}
+
+/** The route table as the route modules declare it (registered on a bare Fastify with an onRoute hook). */
+async function collectRoutes(deps: Deps): Promise<RouteInfo[]> {
+  const probe = Fastify({ logger: false }).withTypeProvider<TypeBoxTypeProvider>();
+  probe.setValidatorCompiler(validatorCompiler);
+  const routes: RouteInfo[] = [];
+  probe.addHook('onRoute', (route) => {
+    for (const method of [route.method].flat()) {
+      if (method === 'HEAD') continue; // Fastify's automatic HEAD twin of each GET
+      routes.push({ method, url: route.url ?? route.path, access: route.config?.access });
+    }
+  });
+  for (const register of Object.values(ROUTE_MODULES)) register(probe, deps);
+  await probe.ready();
+  await probe.close();
+  return routes;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Requests
+// ---------------------------------------------------------------------------------------------
+
+interface Call {
+  method: HTTPMethods;
+  url: string;
+  headers?: Record<string, string>;
+  payload?: Record<string, unknown> | string;
+  /** Server-sent events: opened over a real socket and closed once the status is known. */
+  stream?: boolean;
+}
+
+interface Answer {
+  status: number;
+  body: string;
+  json(): unknown;
+}
+
+interface Ctx {
+  a: TestOrg;
+  keysA: Record<Role, string>;
+  keyIdsA: string[];
+  b: TestOrg;
+  conversationA: string;
+  messageA: string;
+  baseUrl: string;
+}
+
+interface GuardedCase {
+  /** A minimal valid request; any role holding the permission gets `ok`. */
+  valid: (ctx: Ctx) => Call;
+  ok: number;
+  /** The same kind of request made with org B's owner key against org A's data. */
+  foreign: (ctx: Ctx) => Call;
+  expectForeign: (answer: Answer, ctx: Ctx) => void | Promise<void>;
+}
+
+const errorCode = (answer: Answer) => (answer.json() as { error?: { code?: string } }).error?.code;
+
+/** Minimal valid requests for every permission-guarded route. A new route must be added here. */
+const GUARDED: Record<string, GuardedCase> = {
+  'GET /v1/me': {
+    valid: () => ({ method: 'GET', url: '/v1/me' }),
+    ok: 200,
+    foreign: () => ({ method: 'GET', url: '/v1/me' }),
+    expectForeign: (answer, ctx) => {
+      expect(answer.status).toBe(200);
+      expect(answer.json()).toMatchObject({ orgId: ctx.b.orgId, role: 'owner' });
+    },
+  },
+  'GET /v1/numbers': {
+    valid: () => ({ method: 'GET', url: '/v1/numbers' }),
+    ok: 200,
+    foreign: () => ({ method: 'GET', url: '/v1/numbers' }),
+    expectForeign: (answer) => {
+      expect(answer.status).toBe(200);
+      const numbers = (answer.json() as { numbers: { e164: string }[] }).numbers.map((n) => n.e164);
+      expect(numbers).toEqual([ORG_B_SENDER]);
+    },
+  },
+  'POST /v1/messages': {
+    valid: (ctx) => ({
+      method: 'POST',
+      url: '/v1/messages',
+      headers: { 'idempotency-key': idemKey() },
+      payload: { from: ctx.a.sender, to: CUSTOMER, body: 'Your appointment is confirmed.' },
+    }),
+    ok: 202,
+    foreign: (ctx) => ({
+      method: 'POST',
+      url: '/v1/messages',
+      headers: { 'idempotency-key': idemKey() },
+      payload: { from: ctx.a.sender, to: CUSTOMER, body: 'Sent from a stolen number' },
+    }),
+    expectForeign: (answer) => {
+      expect(answer.status).toBe(422);
+      expect(errorCode(answer)).toBe('UNKNOWN_SENDER_NUMBER');
+    },
+  },
+  'GET /v1/messages/:id': {
+    valid: (ctx) => ({ method: 'GET', url: `/v1/messages/${ctx.messageA}` }),
+    ok: 200,
+    foreign: (ctx) => ({ method: 'GET', url: `/v1/messages/${ctx.messageA}` }),
+    expectForeign: (answer) => {
+      expect(answer.status).toBe(404);
+      expect(errorCode(answer)).toBe('MESSAGE_NOT_FOUND');
+    },
+  },
+  'GET /v1/conversations': {
+    valid: () => ({ method: 'GET', url: `/v1/conversations?phone=${encodeURIComponent(CUSTOMER)}` }),
+    ok: 200,
+    foreign: () => ({ method: 'GET', url: `/v1/conversations?phone=${encodeURIComponent(CUSTOMER)}` }),
+    expectForeign: (answer) => {
+      expect(answer.status).toBe(200);
+      expect(answer.json()).toEqual({ conversations: [] });
+    },
+  },
+  'GET /v1/conversations/:id/messages': {
+    valid: (ctx) => ({ method: 'GET', url: `/v1/conversations/${ctx.conversationA}/messages?limit=5` }),
+    ok: 200,
+    foreign: (ctx) => ({ method: 'GET', url: `/v1/conversations/${ctx.conversationA}/messages?limit=5` }),
+    expectForeign: (answer) => {
+      expect(answer.status).toBe(404);
+      expect(errorCode(answer)).toBe('CONVERSATION_NOT_FOUND');
+    },
+  },
+  'GET /v1/events': {
+    valid: (ctx) => ({ method: 'GET', url: `/v1/events?conversationId=${ctx.conversationA}`, stream: true }),
+    ok: 200,
+    // Opens; that no event of org A reaches it is tested with live traffic further down.
+    foreign: (ctx) => ({
+      method: 'GET',
+      url: `/v1/events?conversationId=${ctx.conversationA}`,
+      stream: true,
+    }),
+    expectForeign: (answer) => {
+      expect(answer.status).toBe(200);
+      expect(answer.body).not.toContain('event:');
+    },
+  },
+  'POST /v1/consent': {
+    valid: () => ({
+      method: 'POST',
+      url: '/v1/consent',
+      payload: {
+        phone: CUSTOMER,
+        kind: 'opt_in',
+        source: 'verbal',
+        evidence: 'Agreed on the phone on 2026-11-03',
+      },
+    }),
+    ok: 201,
+    foreign: () => ({
+      method: 'POST',
+      url: '/v1/consent',
+      payload: {
+        phone: CUSTOMER,
+        kind: 'opt_out',
+        source: 'api',
+        evidence: 'Opt-out recorded by another org',
+      },
+    }),
+    expectForeign: async (answer, ctx) => {
+      // Org B may record its own consent, but that never touches org A's record.
+      expect(answer.status).toBe(201);
+      const seenByA = await call(
+        ctx,
+        { method: 'GET', url: `/v1/consent/${encodeURIComponent(CUSTOMER)}` },
+        ctx.a.key,
+      );
+      expect(seenByA.json()).toMatchObject({ status: 'opted_in' });
+    },
+  },
+  'GET /v1/consent/:phone': {
+    valid: () => ({ method: 'GET', url: `/v1/consent/${encodeURIComponent(CUSTOMER)}` }),
+    ok: 200,
+    foreign: () => ({ method: 'GET', url: `/v1/consent/${encodeURIComponent(CUSTOMER)}` }),
+    expectForeign: (answer) => {
+      expect(answer.status).toBe(200);
+      const body = answer.json() as { status: string; events: { source: string }[] };
+      expect(body.status).not.toBe('opted_in');
+      expect(body.events.filter((e) => e.source !== 'api')).toEqual([]); // only org B's own API opt-out, if any
+    },
+  },
+  'GET /v1/contacts/lookup': {
+    valid: () => ({ method: 'GET', url: '/v1/contacts/lookup?crm=sandbox&objectType=contact&id=c-1001' }),
+    ok: 200,
+    foreign: () => ({ method: 'GET', url: '/v1/contacts/lookup?crm=sandbox&objectType=contact&id=c-1001' }),
+    expectForeign: (answer) => {
+      // c-1001's phone is CUSTOMER, opted in by org A only.
+      expect(answer.status).toBe(200);
+      expect((answer.json() as { consent: { status: string } }).consent.status).not.toBe('opted_in');
+    },
+  },
+};
+
+/** Public routes and what they answer to an anonymous, harmless request. */
+const PUBLIC: Record<string, { call: (ctx: Ctx) => Call; status: number }> = {
+  'GET /healthz': { call: () => ({ method: 'GET', url: '/healthz' }), status: 200 },
+  'GET /setup': { call: () => ({ method: 'GET', url: '/setup?token=not-a-token' }), status: 403 },
+  'POST /setup': {
+    call: () => ({
+      method: 'POST',
+      url: '/setup',
+      payload: { token: 'not-a-token', orgName: 'Evil Corp', adminEmail: 'mallory@example.com' },
+    }),
+    status: 403,
+  },
+  'GET /sandbox/phone': { call: () => ({ method: 'GET', url: '/sandbox/phone' }), status: 200 },
+  'GET /sandbox/phone/app.js': { call: () => ({ method: 'GET', url: '/sandbox/phone/app.js' }), status: 200 },
+  'GET /sandbox/phone/api/state': {
+    call: () => ({ method: 'GET', url: '/sandbox/phone/api/state' }),
+    status: 200,
+  },
+  'POST /sandbox/phone/api/send': {
+    call: (ctx) => ({
+      method: 'POST',
+      url: '/sandbox/phone/api/send',
+      payload: { handset: CUSTOMER, service: ctx.a.sender, text: 'Hi there' },
+    }),
+    status: 202,
+  },
+  'GET /sandbox/crm': { call: () => ({ method: 'GET', url: '/sandbox/crm' }), status: 200 },
+  'GET /sandbox/crm/contacts/:id': {
+    call: () => ({ method: 'GET', url: '/sandbox/crm/contacts/c-1001' }),
+    status: 200,
+  },
+};
+
+/** Webhook routes and the form fields of a well-formed callback. */
+const WEBHOOKS: Record<string, (ctx: Ctx) => Record<string, string>> = {
+  'POST /webhooks/plivo/inbound': (ctx) => ({
+    From: CUSTOMER.slice(1),
+    To: ctx.a.sender.slice(1),
+    Text: 'Thanks!',
+    Type: 'sms',
+    MessageUUID: randomUUID(),
+  }),
+  'POST /webhooks/plivo/status': () => ({ MessageUUID: randomUUID(), Status: 'delivered' }),
+};
+
+// ---------------------------------------------------------------------------------------------
+// Transport
+// ---------------------------------------------------------------------------------------------
+
+const db = await freshPglite();
+const relay: TestRelay = await testRelay(db);
+const routes = await collectRoutes({
+  config: relay.config,
+  db,
+  sms: relay.sandbox,
+  sandbox: relay.sandbox,
+  hub: new EventHub(db),
+  crm: createCrmRegistry(['sandbox']),
+});
+const routeKey = (r: RouteInfo) => `${r.method} ${r.url}`;
+
+function answerOf(status: number, body: string): Answer {
+  return { status, body, json: () => JSON.parse(body) as unknown };
+}
+
+interface OpenStream {
+  status: number;
+  contentType: string;
+  text(): string;
+  /** Resolves when the server ends the response (a refusal ends at once). */
+  ended(): Promise<void>;
+  close(): Promise<void>;
+}
+
+async function openStream(ctx: Ctx, url: string, headers: Record<string, string>): Promise<OpenStream> {
+  const abort = new AbortController();
+  const response = await fetch(`${ctx.baseUrl}${url}`, { headers, signal: abort.signal });
+  if (response.body === null) throw new Error('stream without a body');
+  const reader = response.body.getReader();
+  const decoder = new TextDecoder();
+  let text = '';
+  const pump = (async () => {
+    try {
+      for (;;) {
+        const { done, value } = await reader.read();
+        if (done) return;
+        text += decoder.decode(value, { stream: true });
+      }
+    } catch {
+      // Aborted by close().
+    }
+  })();
+  return {
+    status: response.status,
+    contentType: response.headers.get('content-type') ?? '',
+    text: () => text,
+    ended: () => pump,
+    async close() {
+      abort.abort();
+      await pump;
+    },
+  };
+}
+
+/** Sends a request with the given key (or none) and returns status and body. */
+async function call(
+  ctx: Ctx,
+  req: Call,
+  key: string | null,
+  extra: Record<string, string> = {},
+): Promise<Answer> {
+  const headers: Record<string, string> = { ...req.headers, ...extra };
+  if (key !== null) headers.authorization = `Bearer ${key}`;
+  if (req.stream === true) {
+    const stream = await openStream(ctx, req.url, headers);
+    if (stream.status === 200) {
+      expect(stream.contentType).toMatch(/^text\/event-stream/);
+      await new Promise((r) => setTimeout(r, 50));
+      await stream.close();
+    } else {
+      await stream.ended();
+    }
+    return answerOf(stream.status, stream.text());
+  }
+  const response = await relay.app.inject({
+    method: req.method,
+    url: req.url,
+    headers,
+    payload: req.payload,
+  });
+  return answerOf(response.statusCode, response.body);
+}
+
+async function eventually(check: () => boolean, timeoutMs: number): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (check()) return true;
+    await new Promise((r) => setTimeout(r, 25));
+  }
+  return check();
+}
+
+// ---------------------------------------------------------------------------------------------
+// Tests
+// ---------------------------------------------------------------------------------------------
+
+describe('route access control', () => {
+  let ctx: Ctx;
+
+  beforeAll(async () => {
+    const a = await seedOrg(db, { role: 'owner', name: 'Org A Dental', sender: SENDER });
+    const b = await seedOrg(db, { role: 'owner', name: 'Org B Plumbing', sender: ORG_B_SENDER });
+    const keysA = {} as Record<Role, string>;
+    const keyIdsA: string[] = [];
+    for (const role of ROLE_NAMES) {
+      const created = await createKeyForOrg(db, { orgId: a.orgId, role, name: `${role} key` });
+      keysA[role] = created.key;
+      keyIdsA.push(created.keyId);
+    }
+    await optIn(relay.app, a, CUSTOMER);
+    const sent = await relay.app.inject({
+      method: 'POST',
+      url: '/v1/messages',
+      headers: { ...a.auth, 'idempotency-key': idemKey() },
+      payload: { from: a.sender, to: CUSTOMER, body: 'Org A private message' },
+    });
+    if (sent.statusCode !== 202) throw new Error(`seed send failed: ${sent.body}`);
+    const message = (sent.json() as { message: { id: string; conversationId: string } }).message;
+    const baseUrl = await relay.app.listen({ port: 0, host: '127.0.0.1' });
+    ctx = { a, b, keysA, keyIdsA, conversationA: message.conversationId, messageA: message.id, baseUrl };
+  });
+
+  afterAll(async () => {
+    await relay.close();
+    await db.close();
+  });
+
+  describe('the route table', () => {
+    it('lists the same routes the relay app serves', () => {
+      expect(routes.length).toBeGreaterThan(0);
+      for (const r of routes)
+        expect(relay.app.hasRoute({ method: r.method, url: r.url }), routeKey(r)).toBe(true);
+      const printed = [...relay.app.printRoutes({ commonPrefix: false }).matchAll(/\(([A-Z, ]+)\)/g)]
+        .flatMap((m) => (m[1] as string).split(', '))
+        .filter((m) => m !== 'HEAD');
+      expect(printed.length).toBe(routes.length);
+    });
+
+    it('has every route declare config.access as a known permission, a public reason or a webhook provider', () => {
+      const problems: string[] = [];
+      for (const r of routes) {
+        const access = r.access;
+        if (access === undefined) problems.push(`${routeKey(r)} declares no config.access`);
+        else if (access.kind === 'permission') {
+          if (!(PERMISSIONS as readonly string[]).includes(access.permission)) {
+            problems.push(`${routeKey(r)} requires unknown permission "${access.permission}"`);
+          }
+        } else if (access.kind === 'public') {
+          if (access.reason.trim() === '') problems.push(`${routeKey(r)} is public without a reason`);
+        } else if (access.kind === 'webhook') {
+          if (access.provider.trim() === '') problems.push(`${routeKey(r)} is a webhook without a provider`);
+        } else problems.push(`${routeKey(r)} has an unknown access kind ${JSON.stringify(access)}`);
+      }
+      expect(problems).toEqual([]);
+    });
+
+    it('has a test case for every route, filed under the access kind the route declares', () => {
+      const problems: string[] = [];
+      for (const r of routes) {
+        const key = routeKey(r);
+        const kind = r.access?.kind;
+        if (kind === 'permission' && !(key in GUARDED))
+          problems.push(`${key} requires a permission but has no valid-request builder in GUARDED`);
+        if (kind === 'public' && !(key in PUBLIC))
+          problems.push(`${key} is public but is not listed in PUBLIC`);
+        if (kind === 'webhook' && !(key in WEBHOOKS))
+          problems.push(`${key} is a webhook but is not listed in WEBHOOKS`);
+        if (kind !== 'permission' && key in GUARDED)
+          problems.push(`${key} is in GUARDED but declares ${kind}`);
+        if (kind !== 'public' && key in PUBLIC) problems.push(`${key} is in PUBLIC but declares ${kind}`);
+        if (kind !== 'webhook' && key in WEBHOOKS)
+          problems.push(`${key} is in WEBHOOKS but declares ${kind}`);
+      }
+      const known = new Set(routes.map(routeKey));
+      for (const key of [...Object.keys(GUARDED), ...Object.keys(PUBLIC), ...Object.keys(WEBHOOKS)]) {
+        if (!known.has(key)) problems.push(`${key} is in the test table but no longer exists`);
+      }
+      expect(problems).toEqual([]);
+    });
+
+    it('refuses to serve a route that declares no access rule (500 ROUTE_WITHOUT_ACCESS, handler never runs)', async () => {
+      const app = Fastify({ logger: false });
+      app.addHook('onRequest', accessHook(db));
+      app.setErrorHandler((error, _request, reply) =>
+        error instanceof ApiError
+          ? reply.code(error.statusCode).send(envelope(error.code, error.message))
+          : reply.code(500).send(envelope('INTERNAL_ERROR', 'unexpected')),
+      );
+      let ran = false;
+      app.get('/undeclared', async () => {
+        ran = true;
+        return { leaked: true };
+      });
+      const response = await app.inject({ method: 'GET', url: '/undeclared', headers: ctx.a.auth });
+      await app.close();
+      expect(ran).toBe(false);
+      expect(response.statusCode).toBe(500);
+      expect(response.json()).toMatchObject({ error: { code: 'ROUTE_WITHOUT_ACCESS' } });
+    });
+  });
+
+  describe('built-in roles', () => {
+    it('give org.manage to owner and admin only, messages.send never to auditor or compliance_reviewer', () => {
+      const holders = (p: Permission) => ROLE_NAMES.filter((r) => permissionsOf(r).includes(p)).sort();
+      expect(holders('org.manage')).toEqual(['admin', 'owner']);
+      expect(holders('messages.send')).toEqual(['admin', 'manager', 'owner', 'rep']);
+      expect(holders('consent.record')).toEqual(['admin', 'compliance_reviewer', 'manager', 'owner', 'rep']);
+      expect([...permissionsOf('auditor')].every((p) => p.endsWith('.view'))).toBe(true);
+    });
+  });
+
+  for (const route of routes.filter((r) => r.access?.kind === 'permission')) {
+    const key = routeKey(route);
+    const permission = (route.access as { permission: Permission }).permission;
+
+    describe(`${key} (requires ${permission})`, () => {
+      const spec = (): GuardedCase => {
+        const found = GUARDED[key];
+        if (found === undefined) throw new Error(`${key} has no valid-request builder in GUARDED`);
+        return found;
+      };
+
+      it.each([
+        ['no Authorization header', null, {}],
+        ['an empty Authorization header', null, { authorization: '' }],
+        ['a Basic credential', null, { authorization: 'Basic dXNlcjpwYXNz' }],
+        ['an unknown well-formed key', null, { authorization: `Bearer ctk_AAAAAAAA_${'A'.repeat(43)}` }],
+      ] as const)('answers 401 UNAUTHENTICATED with %s', async (_name, keyValue, extra) => {
+        const answer = await call(ctx, spec().valid(ctx), keyValue, { ...extra });
+        expect(answer.status, answer.body).toBe(401);
+        expect(errorCode(answer)).toBe('UNAUTHENTICATED');
+      });
+
+      it('answers 401 UNAUTHENTICATED with a revoked key', async () => {
+        const revoked = await createKeyForOrg(db, { orgId: ctx.a.orgId, role: 'owner', name: 'revoked' });
+        await db.query('UPDATE api_keys SET revoked_at = now() WHERE id = $1', [revoked.keyId]);
+        const answer = await call(ctx, spec().valid(ctx), revoked.key);
+        expect(answer.status, answer.body).toBe(401);
+        expect(errorCode(answer)).toBe('UNAUTHENTICATED');
+      });
+
+      for (const role of ROLE_NAMES) {
+        const allowed = permissionsOf(role).includes(permission);
+        it(
+          allowed
+            ? `lets ${role} through (${GUARDED[key]?.ok ?? 'no builder'} for a valid request)`
+            : `answers 403 FORBIDDEN to ${role}, naming the missing permission`,
+          async () => {
+            const answer = await call(ctx, spec().valid(ctx), ctx.keysA[role]);
+            if (allowed) {
+              expect(answer.status, answer.body).not.toBe(401);
+              expect(answer.status, answer.body).not.toBe(403);
+              expect(answer.status, answer.body).toBe(spec().ok);
+            } else {
+              expect(answer.status, answer.body).toBe(403);
+              expect(answer.json()).toMatchObject({ error: { code: 'FORBIDDEN', details: { permission } } });
+            }
+          },
+        );
+      }
+
+      it("never shows another organisation's data to its key", async () => {
+        const request = spec().foreign(ctx);
+        const answer = await call(ctx, request, ctx.b.key);
+        await spec().expectForeign(answer, ctx);
+        // Org A's identifiers may only come back if org B's request itself named them (an echo).
+        const named = JSON.stringify(request);
+        const secrets = [ctx.a.orgId, ctx.a.sender, ctx.conversationA, ctx.messageA, ...ctx.keyIdsA];
+        for (const secret of secrets.filter((s) => !named.includes(s))) {
+          expect(answer.body, `org B's answer mentions org A's ${secret}`).not.toContain(secret);
+        }
+      });
+    });
+  }
+
+  describe('public routes', () => {
+    for (const route of routes.filter((r) => r.access?.kind === 'public')) {
+      const key = routeKey(route);
+      it(`${key} answers without a key, and a junk Authorization header changes nothing`, async () => {
+        const spec = PUBLIC[key];
+        if (spec === undefined) throw new Error(`${key} is public but not listed in PUBLIC`);
+        const anonymous = await call(ctx, spec.call(ctx), null);
+        expect(anonymous.status, anonymous.body).toBe(spec.status);
+        const junk = await call(ctx, spec.call(ctx), null, { authorization: 'Bearer junk' });
+        expect(junk.status, junk.body).toBe(spec.status);
+      });
+    }
+  });
+
+  describe('webhook routes', () => {
+    for (const route of routes.filter((r) => r.access?.kind === 'webhook')) {
+      const key = routeKey(route);
+      const fields = (c: Ctx) => {
+        const build = WEBHOOKS[key];
+        if (build === undefined) throw new Error(`${key} is a webhook but not listed in WEBHOOKS`);
+        return build(c);
+      };
+      const form = (params: Record<string, string>) => new URLSearchParams(params).toString();
+      const formHeaders = { 'content-type': 'application/x-www-form-urlencoded' };
+
+      it(`${key} answers 403 INVALID_SIGNATURE unsigned, even with an owner API key`, async () => {
+        for (const keyValue of [null, ctx.a.key]) {
+          const answer = await call(
+            ctx,
+            { method: route.method, url: route.url, headers: formHeaders, payload: form(fields(ctx)) },
+            keyValue,
+          );
+          expect(answer.status, answer.body).toBe(403);
+          expect(errorCode(answer)).toBe('INVALID_SIGNATURE');
+        }
+      });
+
+      it(`${key} answers 403 to a signature made with the wrong token or for other fields`, async () => {
+        const params = fields(ctx);
+        const nonce = '12345678901234567890';
+        const wrongToken = signPlivoV3(
+          'POST',
+          `${relay.config.publicUrl}${route.url}`,
+          params,
+          nonce,
+          'wrong-token',
+        );
+        const otherFields = signPlivoV3(
+          'POST',
+          `${relay.config.publicUrl}${route.url}`,
+          { x: '1' },
+          nonce,
+          TEST_TOKEN,
+        );
+        for (const signature of [wrongToken, otherFields]) {
+          const answer = await call(
+            ctx,
+            {
+              method: route.method,
+              url: route.url,
+              headers: {
+                ...formHeaders,
+                'x-plivo-signature-v3': signature,
+                'x-plivo-signature-v3-nonce': nonce,
+              },
+              payload: form(params),
+            },
+            null,
+          );
+          expect(answer.status, answer.body).toBe(403);
+          expect(errorCode(answer)).toBe('INVALID_SIGNATURE');
+        }
+      });
+
+      it(`${key} accepts a correctly signed callback without any API key`, async () => {
+        const params = fields(ctx);
+        const nonce = '98765432109876543210';
+        const signature = signPlivoV3(
+          'POST',
+          `${relay.config.publicUrl}${route.url}`,
+          params,
+          nonce,
+          TEST_TOKEN,
+        );
+        const answer = await call(
+          ctx,
+          {
+            method: route.method,
+            url: route.url,
+            headers: {
+              ...formHeaders,
+              'x-plivo-signature-v3': signature,
+              'x-plivo-signature-v3-nonce': nonce,
+            },
+            payload: form(params),
+          },
+          null,
+        );
+        expect(answer.status, answer.body).toBe(200);
+      });
+    }
+  });
+
+  describe('tenant isolation with live traffic', () => {
+    it("streams org A's new message to org A's event stream and nothing to org B's", async () => {
+      const streamA = await openStream(ctx, '/v1/events', ctx.a.auth);
+      const streamB = await openStream(ctx, '/v1/events', ctx.b.auth);
+      try {
+        expect(streamA.status).toBe(200);
+        expect(streamB.status).toBe(200);
+        await eventually(
+          () => streamA.text().includes(': connected') && streamB.text().includes(': connected'),
+          2000,
+        );
+        const sent = await relay.app.inject({
+          method: 'POST',
+          url: '/v1/messages',
+          headers: { ...ctx.a.auth, 'idempotency-key': idemKey() },
+          payload: { from: ctx.a.sender, to: CUSTOMER, body: 'Only org A may see this' },
+        });
+        expect(sent.statusCode, sent.body).toBe(202);
+        const messageId = (sent.json() as { message: { id: string } }).message.id;
+        expect(await eventually(() => streamA.text().includes(messageId), 5000), 'org A got its event').toBe(
+          true,
+        );
+        await new Promise((r) => setTimeout(r, 300));
+        expect(streamB.text()).not.toContain('event:');
+        expect(streamB.text()).not.toContain(messageId);
+      } finally {
+        await streamA.close();
+        await streamB.close();
+      }
+    });
+
+    it("keeps org B's key from reading org A's conversation even with a guessed cursor or limit", async () => {
+      const answer = await call(
+        ctx,
+        { method: 'GET', url: `/v1/conversations/${ctx.conversationA}/messages?limit=200` },
+        ctx.b.key,
+      );
+      expect(answer.status).toBe(404);
+      expect(errorCode(answer)).toBe('CONVERSATION_NOT_FOUND');
+      expect(answer.body).not.toContain('Org A private message');
+    });
+  });
+});
