@@ -7,7 +7,12 @@ export interface Config {
   dataDir: string;
   databaseUrl: string | null;
   publicUrl: string;
-  smsProvider: 'sandbox';
+  smsProvider: 'sandbox' | 'plivo';
+  plivo: { authId: string; authToken: string; apiUrl: string | null; powerpackUuid: string | null } | null;
+  /** Trust X-Forwarded-Proto/Host from a reverse proxy when rebuilding the URL a webhook called. */
+  trustProxy: boolean;
+  sendRates: { long_code: number; toll_free: number; short_code: number };
+  accountRequestsPer5s: number;
   crmProvider: 'sandbox';
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
   workerEnabled: boolean;
@@ -84,13 +89,49 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): Config 
   if (publicUrl.search !== '' || publicUrl.hash !== '') {
     throw new ConfigError('PUBLIC_URL', `must not have a query or fragment, got "${publicRaw}"`);
   }
-  const smsProvider = oneOf(
-    env,
-    'SMS_PROVIDER',
-    ['sandbox'] as const,
-    'sandbox',
-    ' (the Plivo provider is not part of this build yet)',
-  );
+  const smsProvider = oneOf(env, 'SMS_PROVIDER', ['sandbox', 'plivo'] as const, 'sandbox');
+  let plivo: Config['plivo'] = null;
+  if (smsProvider === 'plivo') {
+    const authId = nonEmpty(env, 'PLIVO_AUTH_ID');
+    const authToken = nonEmpty(env, 'PLIVO_AUTH_TOKEN');
+    if (authId === undefined) throw new ConfigError('PLIVO_AUTH_ID', 'is required when SMS_PROVIDER=plivo');
+    if (!/^[A-Z0-9]{10,40}$/.test(authId))
+      throw new ConfigError('PLIVO_AUTH_ID', 'does not look like a Plivo Auth ID');
+    if (authToken === undefined)
+      throw new ConfigError('PLIVO_AUTH_TOKEN', 'is required when SMS_PROVIDER=plivo');
+    if (nonEmpty(env, 'PUBLIC_URL') === undefined) {
+      throw new ConfigError(
+        'PUBLIC_URL',
+        'is required when SMS_PROVIDER=plivo: the https URL Plivo calls back',
+      );
+    }
+    const apiRaw = nonEmpty(env, 'PLIVO_API_URL');
+    plivo = {
+      authId,
+      authToken,
+      apiUrl:
+        apiRaw === undefined
+          ? null
+          : parseUrl('PLIVO_API_URL', apiRaw, ['http:', 'https:']).href.replace(/\/$/, ''),
+      powerpackUuid: nonEmpty(env, 'PLIVO_POWERPACK_UUID') ?? null,
+    };
+  }
+  const rate = (name: string, fallback: number): number => {
+    const raw = nonEmpty(env, name);
+    if (raw === undefined) return fallback;
+    const value = Number(raw);
+    if (!Number.isFinite(value) || value <= 0 || value > 10_000) {
+      throw new ConfigError(name, `must be a number of messages per second above 0, got "${raw}"`);
+    }
+    return value;
+  };
+  const sendRates = {
+    long_code: rate('SEND_RATE_LONG_CODE', 1),
+    toll_free: rate('SEND_RATE_TOLL_FREE', 3),
+    short_code: rate('SEND_RATE_SHORT_CODE', 30),
+  };
+  const accountRequestsPer5s = rate('PROVIDER_REQUESTS_PER_5S', 300);
+  const trustProxy = oneOf(env, 'TRUST_PROXY', ['on', 'off'] as const, 'off') === 'on';
   const crmProvider = oneOf(env, 'CRM_PROVIDER', ['sandbox'] as const, 'sandbox');
   const logLevel = oneOf(
     env,
@@ -106,6 +147,10 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): Config 
     databaseUrl,
     publicUrl: publicUrl.href.replace(/\/$/, ''),
     smsProvider,
+    plivo,
+    trustProxy,
+    sendRates,
+    accountRequestsPer5s,
     crmProvider,
     logLevel,
     workerEnabled: workerRaw === 'on',

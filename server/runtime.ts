@@ -7,6 +7,7 @@ import { openDatabase } from './db/open.ts';
 import type { App } from './http/types.ts';
 import { randomToken } from './ids.ts';
 import { OutboxWorker } from './messaging/outbox-worker.ts';
+import { PlivoProvider } from './messaging/plivo.ts';
 import { instanceSecret, SandboxSmsNetwork } from './messaging/sandbox-sms.ts';
 import type { SmsProvider } from './messaging/sms-provider.ts';
 
@@ -28,6 +29,10 @@ export async function createSmsProvider(
     case 'sandbox': {
       const token = await instanceSecret(db, 'sandbox_webhook_token', () => randomToken(32));
       return new SandboxSmsNetwork(db, token, config.publicUrl, log);
+    }
+    case 'plivo': {
+      if (config.plivo === null) throw new Error('plivo configuration missing');
+      return new PlivoProvider({ ...config.plivo, timeoutMs: 10_000 });
     }
   }
 }
@@ -51,6 +56,8 @@ export async function startRelay(
           db,
           provider: sms,
           publicUrl: config.publicUrl,
+          sendRates: config.sendRates,
+          accountRequestsPer5s: config.accountRequestsPer5s,
           log: (level, message) => app.log[level](message),
         })
       : null;

@@ -4,7 +4,8 @@
  */
 export type KeywordIntent = 'opt_out' | 'opt_in' | 'help';
 
-const OPT_OUT = new Set([
+/** Carrier, CTIA and FCC per-se opt-out keywords, as whole-message words. */
+export const OPT_OUT: ReadonlySet<string> = new Set([
   'STOP',
   'STOPALL',
   'STOP ALL',
@@ -28,8 +29,9 @@ const OPT_OUT = new Set([
   'STOPP',
   'TD',
 ]);
-const OPT_IN = new Set(['START', 'UNSTOP', 'RESUME', 'RESUME ALL']);
-const HELP = new Set(['HELP', 'INFO', 'AIDE', 'AYUDA']);
+/** Re-subscribe keywords that count whatever the number's state (YES and GO only after an opt-out). */
+export const OPT_IN: ReadonlySet<string> = new Set(['START', 'UNSTOP', 'RESUME', 'RESUME ALL']);
+export const HELP: ReadonlySet<string> = new Set(['HELP', 'INFO', 'AIDE', 'AYUDA']);
 
 /** Upper-cases and strips surrounding punctuation, emoji and spacing: " Stop! " → "STOP". */
 export function normalizeKeyword(text: string): string {

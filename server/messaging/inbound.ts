@@ -44,8 +44,14 @@ function replies(orgName: string): Record<'opt_out' | 'opt_in' | 'help', string>
  * Stores one inbound text exactly once. A keyword's consent change is recorded in the same
  * transaction as the message that carried it, so an opt-out is effective the moment the text is.
  */
-export async function receiveInbound(db: Database, input: InboundText): Promise<InboundOutcome> {
+export async function receiveInbound(
+  db: Database,
+  input: InboundText,
+  /** Runs first in the same transaction (the webhook's nonce claim). */
+  before?: (tx: Queryable) => Promise<void>,
+): Promise<InboundOutcome> {
   return db.transaction(async (tx) => {
+    await before?.(tx);
     const seen = await tx.query('SELECT 1 FROM messages WHERE provider = $1 AND provider_message_id = $2', [
       input.provider,
       input.providerMessageId,
@@ -215,8 +221,10 @@ export async function applyStatusCallback(
   db: Database,
   input: StatusCallback,
   raw: Record<string, string> = {},
+  before?: (tx: Queryable) => Promise<void>,
 ): Promise<'applied' | 'stale' | 'unknown_message' | 'ignored'> {
   return db.transaction(async (tx) => {
+    await before?.(tx);
     const rows = await tx.query<{ id: string; provider_sequence: number | null }>(
       `SELECT id, provider_sequence FROM messages WHERE provider = $1 AND provider_message_id = $2 FOR UPDATE`,
       [input.provider, input.providerMessageId],

@@ -1,8 +1,10 @@
 import type { FastifyRequest } from 'fastify';
+import type { Queryable } from '../db/database.ts';
 import { ApiError } from '../errors.ts';
 import type { Access } from '../http/access.ts';
 import type { RouteModule } from '../http/types.ts';
 import { applyStatusCallback, receiveInbound } from '../messaging/inbound.ts';
+import { headerValue } from '../messaging/plivo-signature.ts';
 import { normalizePhone } from '../phone.ts';
 
 const webhook: { access: Access } = { access: { kind: 'webhook', provider: 'plivo' } };
@@ -25,32 +27,76 @@ function required(params: Record<string, string>, name: string): string {
  * Plivo's inbound-message and delivery-report webhooks (the sandbox network speaks the same
  * format). The signature is checked before any field is read or anything is stored.
  */
+/** How long a verified nonce is remembered; a replay inside this window is refused. */
+export const NONCE_WINDOW_HOURS = 24;
+
 export const plivoWebhookRoutes: RouteModule = (app, { config, db, sms }) => {
-  const verify = (request: FastifyRequest, params: Record<string, string>) => {
+  /** The URL the provider called: PUBLIC_URL, or what a trusted reverse proxy says it was. */
+  const calledUrl = (request: FastifyRequest): string => {
+    if (config.trustProxy) {
+      const proto = String(request.headers['x-forwarded-proto'] ?? '')
+        .split(',')[0]
+        ?.trim();
+      const host = String(request.headers['x-forwarded-host'] ?? '')
+        .split(',')[0]
+        ?.trim();
+      if (
+        proto !== undefined &&
+        host !== undefined &&
+        /^https?$/.test(proto) &&
+        /^[A-Za-z0-9.:[\]-]+$/.test(host)
+      ) {
+        return `${proto}://${host}${request.url}`;
+      }
+    }
+    return `${config.publicUrl}${request.url}`;
+  };
+
+  const verify = (request: FastifyRequest, params: Record<string, string>): string => {
     const ok = sms.verifyWebhook({
       method: 'POST',
-      url: `${config.publicUrl}${request.url}`,
+      url: calledUrl(request),
       headers: request.headers,
       params,
     });
     if (!ok) throw new ApiError(403, 'INVALID_SIGNATURE', 'The webhook signature is missing or wrong.');
+    return headerValue(request.headers, 'x-plivo-signature-v3-nonce');
+  };
+
+  /** Records the nonce in the caller's transaction, so a failed request can be retried. */
+  const claimNonce = async (tx: Queryable, nonce: string): Promise<void> => {
+    const rows = await tx.query(
+      `INSERT INTO webhook_nonces (provider, nonce) VALUES ($1, $2) ON CONFLICT DO NOTHING RETURNING 1`,
+      [sms.name, nonce],
+    );
+    if (rows.length === 0)
+      throw new ApiError(403, 'REPLAYED_WEBHOOK', 'This webhook was already received (replayed nonce).');
+    if (Math.random() < 0.01) {
+      await tx.query(`DELETE FROM webhook_nonces WHERE received_at < now() - ($1::int * interval '1 hour')`, [
+        NONCE_WINDOW_HOURS,
+      ]);
+    }
   };
 
   app.post('/webhooks/plivo/inbound', { config: webhook }, async (request, reply) => {
     const params = formParams(request);
-    verify(request, params);
+    const nonce = verify(request, params);
     const from = normalizePhone(required(params, 'From'));
     const to = normalizePhone(required(params, 'To'));
     if (from === null || to === null) {
       throw new ApiError(400, 'INVALID_PHONE_NUMBER', 'From or To is not a phone number.');
     }
-    const outcome = await receiveInbound(db, {
-      provider: sms.name,
-      providerMessageId: required(params, 'MessageUUID'),
-      from,
-      to,
-      text: params.Text ?? '',
-    });
+    const outcome = await receiveInbound(
+      db,
+      {
+        provider: sms.name,
+        providerMessageId: required(params, 'MessageUUID'),
+        from,
+        to,
+        text: params.Text ?? '',
+      },
+      (tx) => claimNonce(tx, nonce),
+    );
     if (outcome.kind === 'unassigned') {
       request.log.warn({ to }, 'inbound text to a number no organisation owns; stored as unassigned');
     }
@@ -59,17 +105,34 @@ export const plivoWebhookRoutes: RouteModule = (app, { config, db, sms }) => {
 
   app.post('/webhooks/plivo/status', { config: webhook }, async (request, reply) => {
     const params = formParams(request);
-    verify(request, params);
-    const sequence = params.Sequence === undefined ? null : Number.parseInt(params.Sequence, 10);
-    const outcome = await applyStatusCallback(db, {
-      provider: sms.name,
-      providerMessageId: required(params, 'MessageUUID'),
-      status: required(params, 'Status'),
-      errorCode: params.ErrorCode === undefined || params.ErrorCode === '' ? null : params.ErrorCode,
-      sequence: sequence !== null && Number.isFinite(sequence) ? sequence : null,
-    });
+    const nonce = verify(request, params);
+    const number = (name: string): number | null => {
+      const raw = params[name];
+      if (raw === undefined || raw === '') return null;
+      const value = Number(raw);
+      return Number.isFinite(value) ? value : null;
+    };
+    const sequence = number('Sequence');
+    const units = number('Units');
+    const outcome = await applyStatusCallback(
+      db,
+      {
+        provider: sms.name,
+        providerMessageId: required(params, 'MessageUUID'),
+        status: required(params, 'Status'),
+        errorCode: params.ErrorCode === undefined || params.ErrorCode === '' ? null : params.ErrorCode,
+        sequence: sequence === null ? null : Math.trunc(sequence),
+        units: units === null ? null : Math.trunc(units),
+        cost: /^\d{1,7}(\.\d{1,5})?$/.test(params.TotalAmount ?? '') ? (params.TotalAmount as string) : null,
+      },
+      params,
+      (tx) => claimNonce(tx, nonce),
+    );
     if (outcome === 'unknown_message') {
-      request.log.warn({ providerMessageId: params.MessageUUID }, 'status callback for an unknown message');
+      request.log.warn(
+        { providerMessageId: params.MessageUUID },
+        'status callback for an unknown message; kept',
+      );
     }
     return reply.code(200).type('text/plain').send('');
   });

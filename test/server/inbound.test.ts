@@ -130,7 +130,7 @@ describe('inbound texts', () => {
     expect(response.json().error.code).toBe('INVALID_LAST_EVENT_ID');
   });
 
-  it('stores a webhook delivered twice only once', async () => {
+  it('stores a retried webhook once and refuses a replayed nonce', async () => {
     const params = {
       From: '12025550111',
       To: org.sender.slice(1),
@@ -138,22 +138,25 @@ describe('inbound texts', () => {
       Type: 'sms',
       MessageUUID: 'dup-uuid-1',
     };
-    const nonce = '12345678901234567890';
     const url = `${relay.config.publicUrl}/webhooks/plivo/inbound`;
-    const headers = {
-      'content-type': 'application/x-www-form-urlencoded',
-      'x-plivo-signature-v3': signPlivoV3('POST', url, params, nonce, TEST_TOKEN),
-      'x-plivo-signature-v3-nonce': nonce,
-    };
-    for (let i = 0; i < 2; i++) {
-      const r = await relay.app.inject({
+    const deliver = (nonce: string) =>
+      relay.app.inject({
         method: 'POST',
         url: '/webhooks/plivo/inbound',
-        headers,
+        headers: {
+          'content-type': 'application/x-www-form-urlencoded',
+          'x-plivo-signature-v3': signPlivoV3('POST', url, params, nonce, TEST_TOKEN),
+          'x-plivo-signature-v3-nonce': nonce,
+        },
         payload: new URLSearchParams(params).toString(),
       });
-      expect(r.statusCode).toBe(200);
-    }
+    // Plivo retries with a fresh nonce: answered 200, stored once.
+    expect((await deliver('11111111111111111111')).statusCode).toBe(200);
+    expect((await deliver('22222222222222222222')).statusCode).toBe(200);
+    // The same signed request again is a replay.
+    const replay = await deliver('22222222222222222222');
+    expect(replay.statusCode).toBe(403);
+    expect(replay.json().error.code).toBe('REPLAYED_WEBHOOK');
     const rows = await relay.db.query(
       'SELECT count(*)::int AS n FROM messages WHERE provider_message_id = $1',
       ['dup-uuid-1'],

@@ -640,7 +640,8 @@ describe('route access control', () => {
 
       it(`${key} accepts a correctly signed callback without any API key`, async () => {
         const params = fields(ctx);
-        const nonce = '98765432109876543210';
+        // Nonces are single-use across the provider's webhooks: one per route here.
+        const nonce = `9876543210${route.url.length}${route.url.endsWith('status') ? 1 : 2}`;
         const signature = signPlivoV3(
           'POST',
           `${relay.config.publicUrl}${route.url}`,
