@@ -1,0 +1,134 @@
+import http from 'node:http';
+import { runLanes } from './lanes.ts';
+
+/** One request the generator sends; built fresh for every request so keys can be unique. */
+export interface LoadRequest {
+  method: 'GET' | 'POST';
+  path: string;
+  headers: Record<string, string>;
+  body?: string;
+}
+
+export interface LoadOptions {
+  /** Loopback origin of the server under test, e.g. http://127.0.0.1:40123. */
+  origin: string;
+  /** Requests in flight at any moment: one keep-alive connection per lane. */
+  concurrency: number;
+  durationMs: number;
+  /** Hard cap on requests, so a surprisingly fast server cannot make a phase unbounded. */
+  maxRequests: number;
+  /** The status every response must have; anything else is counted as a failure. */
+  expectStatus: number;
+  build(lane: number, seq: number): LoadRequest;
+  /** Per-request timeout; a request that exceeds it counts as an error. */
+  timeoutMs?: number;
+}
+
+/** What one stretch of load achieved (raw, so stretches can be combined). */
+export interface LoadRun {
+  elapsedMs: number;
+  /** Responses with the expected status. */
+  ok: number;
+  /** Responses with any other status, by status. */
+  unexpected: Record<string, number>;
+  /** Transport failures: refused or reset connections, timeouts. */
+  errors: number;
+  /** Responses the relay marked as idempotent replays (should be 0: every key is unique). */
+  replayed: number;
+  /** The first unexpected response or error, for the report. */
+  firstProblem: string | null;
+  /** Latency of every expected-status response, in milliseconds. */
+  latenciesMs: number[];
+}
+
+interface Response {
+  status: number;
+  replayed: boolean;
+  body: string;
+}
+
+function send(agent: http.Agent, origin: URL, request: LoadRequest, timeoutMs: number): Promise<Response> {
+  return new Promise((resolve, reject) => {
+    const headers: Record<string, string | number> = { ...request.headers };
+    if (request.body !== undefined) headers['content-length'] = Buffer.byteLength(request.body);
+    const req = http.request(
+      {
+        agent,
+        host: origin.hostname,
+        port: origin.port,
+        method: request.method,
+        path: request.path,
+        headers,
+      },
+      (res) => {
+        // The body must be read to the end, or the keep-alive socket is never reused.
+        const chunks: Buffer[] = [];
+        res.on('data', (chunk: Buffer) => chunks.push(chunk));
+        res.on('end', () =>
+          resolve({
+            status: res.statusCode ?? 0,
+            replayed: res.headers['idempotent-replayed'] === 'true',
+            body: Buffer.concat(chunks).toString('utf8'),
+          }),
+        );
+        res.on('error', reject);
+      },
+    );
+    req.setTimeout(timeoutMs, () => req.destroy(new Error(`no response within ${timeoutMs} ms`)));
+    req.on('error', reject);
+    req.end(request.body);
+  });
+}
+
+/**
+ * A closed-loop HTTP load generator: `concurrency` lanes, each sending its next request as
+ * soon as the previous response has been read, over keep-alive connections (node:http and
+ * its native parser keep the generator's own CPU cost small). It runs in the server's process
+ * and stops by letting in-flight requests finish, so nothing from one phase spills into the
+ * next and every counted response lies inside the measured interval.
+ */
+export async function runLoad(options: LoadOptions): Promise<LoadRun> {
+  const origin = new URL(options.origin);
+  if (origin.hostname !== '127.0.0.1' && origin.hostname !== 'localhost' && origin.hostname !== '::1') {
+    throw new Error(`the load generator only targets loopback, not ${origin.hostname}`);
+  }
+  const agent = new http.Agent({ keepAlive: true, maxSockets: options.concurrency });
+  const timeoutMs = options.timeoutMs ?? 10_000;
+  const latenciesMs: number[] = [];
+  const unexpected: Record<string, number> = {};
+  let ok = 0;
+  let errors = 0;
+  let replayed = 0;
+  let firstProblem: string | null = null;
+  const seqs = new Array<number>(options.concurrency).fill(0);
+  try {
+    const { elapsedMs } = await runLanes(
+      options.concurrency,
+      options.durationMs,
+      options.maxRequests,
+      async (lane) => {
+        const seq = seqs[lane] ?? 0;
+        seqs[lane] = seq + 1;
+        const request = options.build(lane, seq);
+        const begun = performance.now();
+        try {
+          const response = await send(agent, origin, request, timeoutMs);
+          if (response.replayed) replayed += 1;
+          if (response.status === options.expectStatus) {
+            ok += 1;
+            latenciesMs.push(performance.now() - begun);
+          } else {
+            unexpected[String(response.status)] = (unexpected[String(response.status)] ?? 0) + 1;
+            firstProblem ??= `HTTP ${response.status}: ${response.body.slice(0, 300)}`;
+          }
+        } catch (error) {
+          errors += 1;
+          firstProblem ??= `transport error: ${String(error)}`;
+        }
+      },
+    );
+    return { elapsedMs, ok, unexpected, errors, replayed, firstProblem, latenciesMs };
+  } finally {
+    agent.destroy();
+  }
+}
