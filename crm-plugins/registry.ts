@@ -1,5 +1,7 @@
-import { createSandboxCrm } from './sandbox/index.ts';
-import type { CrmId, CrmPlugin } from './types.ts';
+import { createHubSpotCrm, type HubSpotPluginConfig } from './hubspot/index.ts';
+import { createSalesforceCrm, type SalesforcePluginConfig } from './salesforce/index.ts';
+import { createSandboxCrm, type SandboxCrmOptions } from './sandbox/index.ts';
+import { CRM_IDS, type CrmId, type CrmPlugin } from './types.ts';
 
 /** The CRM plugins this installation has connected, by id. */
 export interface CrmRegistry {
@@ -7,17 +9,39 @@ export interface CrmRegistry {
   list(): CrmPlugin[];
 }
 
-/** Factories of every plugin, listed explicitly; a test checks each CrmId has an entry or a reason. */
-export const CRM_FACTORIES = {
-  sandbox: () => createSandboxCrm(),
-} as const satisfies Partial<Record<CrmId, () => CrmPlugin>>;
+/** What each plugin needs to connect (credentials come from config/CLI, never from here). */
+export interface CrmConnections {
+  sandbox: SandboxCrmOptions;
+  hubspot: HubSpotPluginConfig;
+  salesforce: SalesforcePluginConfig;
+}
 
-/** Builds the registry from the enabled plugins (HubSpot and Salesforce arrive with issue #6). */
-export function createCrmRegistry(enabled: readonly (keyof typeof CRM_FACTORIES)[]): CrmRegistry {
+/** Factories of every plugin, listed explicitly; a test checks each CrmId has one. */
+export const CRM_FACTORIES: { [K in CrmId]: (config: CrmConnections[K]) => CrmPlugin } = {
+  sandbox: (config) => createSandboxCrm(config),
+  hubspot: (config) => createHubSpotCrm(config),
+  salesforce: (config) => createSalesforceCrm(config),
+};
+
+/**
+ * Builds the registry. Pass ids of plugins that need no credentials (`['sandbox']`), or the
+ * connection settings of each enabled plugin (`{ hubspot: { accessToken } }`).
+ */
+export function createCrmRegistry(enabled: readonly 'sandbox'[] | Partial<CrmConnections>): CrmRegistry {
   const plugins = new Map<CrmId, CrmPlugin>();
-  for (const id of enabled) plugins.set(id, CRM_FACTORIES[id]());
+  const connections: Partial<CrmConnections> = isIdList(enabled)
+    ? Object.fromEntries(enabled.map((id) => [id, {}]))
+    : enabled;
+  const connect = <K extends CrmId>(id: K, config: CrmConnections[K] | undefined) => {
+    if (config !== undefined) plugins.set(id, CRM_FACTORIES[id](config));
+  };
+  for (const id of CRM_IDS) connect(id, connections[id]);
   return {
     get: (id) => plugins.get(id) ?? null,
     list: () => [...plugins.values()],
   };
+}
+
+function isIdList(value: readonly 'sandbox'[] | Partial<CrmConnections>): value is readonly 'sandbox'[] {
+  return Array.isArray(value);
 }

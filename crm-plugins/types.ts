@@ -24,14 +24,119 @@ export interface CrmHealth {
   detail: string;
 }
 
+/** The consent values a CRM record can show; `pending` means a double opt-in is under way. */
+export const CRM_CONSENT_STATUSES = ['opted_in', 'opted_out', 'pending', 'unknown'] as const;
+export type CrmConsentStatus = (typeof CRM_CONSENT_STATUSES)[number];
+
+/** Consent as the relay's ledger derives it, projected onto the CRM record. */
+export interface ConsentProjection {
+  status: CrmConsentStatus;
+  updatedAt: Date;
+  /** Where the consent came from in the ledger: `keyword`, `web_form`, `verbal`, `crm`… */
+  source: string;
+}
+
+export type MessageDirection = 'inbound' | 'outbound';
+
+/** One SMS to log on a record's timeline. */
+export interface CrmMessage {
+  /** The relay's message id: the idempotency key of the timeline entry. */
+  externalKey: string;
+  contact: ContactRef;
+  direction: MessageDirection;
+  body: string;
+  occurredAt: Date;
+  /** The customer's number (E.164), shown on the entry. */
+  customerPhone: string | null;
+}
+
+/** A message the CRM refused; `retryable` tells the sync worker whether sending it again can help. */
+export interface AppendFailure {
+  externalKey: string;
+  code: string;
+  message: string;
+  retryable: boolean;
+}
+
+/** The outcome of one appendMessages call; every key of the batch lands in exactly one list. */
+export interface AppendResult {
+  created: string[];
+  /** Keys whose timeline entry already existed (a retried batch): nothing new was written. */
+  alreadyLogged: string[];
+  failed: AppendFailure[];
+}
+
+/** A consent status somebody set in the CRM itself (not through the relay). */
+export interface ConsentChange {
+  ref: ContactRef;
+  status: CrmConsentStatus;
+  /** When the record last changed, per the CRM's clock. */
+  changedAt: Date;
+  source: string | null;
+  /** What the relay had last projected onto the record (null if never). */
+  previouslyProjected: CrmConsentStatus | null;
+}
+
+/** CRM-side consent changes after a watermark, plus the watermark to pass next time. */
+export interface ConsentChangesPage {
+  changes: ConsentChange[];
+  /** Opaque; store it and pass it to the next call. Null only if the CRM has never had a change. */
+  watermark: string | null;
+}
+
+export type InstallStepKind =
+  | 'property_group'
+  | 'property'
+  | 'custom_field'
+  | 'permission_set'
+  | 'field_permission';
+
+/** One schema change install would make (or found already made). */
+export interface InstallStep {
+  kind: InstallStepKind;
+  /** Stable id of the thing, e.g. `contacts.sms_consent_status` or `Contact.SMS_Consent_Status__c`. */
+  target: string;
+  action: 'create' | 'exists';
+  description: string;
+}
+
+/** What install would do; `--dry-run` prints it, install(plan) applies it. */
+export interface InstallPlan {
+  crm: CrmId;
+  steps: InstallStep[];
+}
+
+export interface InstallReport {
+  created: string[];
+  /** Targets that existed already (including ones created concurrently since the plan). */
+  alreadyPresent: string[];
+}
+
+export interface UninstallReport {
+  removed: string[];
+  absent: string[];
+}
+
 /**
- * What the relay needs from a CRM. The CRM-plugins issue (#6) adds install, consent projection,
- * message logging and CRM-side consent changes to this interface.
+ * What the relay needs from a CRM: look contacts up, keep each record's SMS consent and message
+ * history, and hear about opt-outs made in the CRM. Methods throw CrmError subclasses only.
  */
 export interface CrmPlugin {
   readonly id: CrmId;
   readonly label: string;
+  /** Reads the CRM's current schema and lists what install would create (no writes). */
+  planInstall(): Promise<InstallPlan>;
+  /** Creates the fields the relay writes; idempotent, and safe to run with a stale plan. */
+  install(plan?: InstallPlan): Promise<InstallReport>;
+  /** Removes what install created; timeline entries already logged stay on the records. */
+  uninstall(): Promise<UninstallReport>;
   findContactById(ref: ContactRef): Promise<CrmContact | null>;
   findContactsByPhone(phoneE164: string): Promise<CrmContact[]>;
+  /** Writes consent onto the record; throws CrmNotFoundError if the record is gone. */
+  projectConsent(ref: ContactRef, consent: ConsentProjection): Promise<void>;
+  /** Logs messages on their records' timelines; a retried batch never creates a second entry. */
+  appendMessages(batch: readonly CrmMessage[]): Promise<AppendResult>;
+  /** Consent statuses changed in the CRM (not by the relay) after the watermark. */
+  readConsentChanges(since: string | null): Promise<ConsentChangesPage>;
   healthCheck(): Promise<CrmHealth>;
 }
