@@ -8,7 +8,9 @@ import { accessHook } from './http/access.ts';
 import type { App, Deps } from './http/types.ts';
 import { validatorCompiler } from './http/validation.ts';
 import { EventHub } from './messaging/events.ts';
+import { Notifier } from './messaging/notifier.ts';
 import { SandboxSmsNetwork } from './messaging/sandbox-sms.ts';
+import { SendBatcher } from './messaging/send-batcher.ts';
 import type { SmsProvider } from './messaging/sms-provider.ts';
 import { ROUTE_MODULES } from './routes/registry.ts';
 
@@ -17,6 +19,8 @@ export interface BuildOptions {
   db: Database;
   sms: SmsProvider;
   logger?: FastifyServerOptions['logger'];
+  /** Shared with the outbox worker so a send wakes it in-process (runtime.ts). */
+  notifier?: Notifier;
 }
 
 export const BODY_LIMIT_BYTES = 64 * 1024;
@@ -60,12 +64,16 @@ export async function buildApp(options: BuildOptions): Promise<App> {
   );
 
   const hub = new EventHub(options.db, { log: (m) => app.log.error(m) });
+  const notifier = options.notifier ?? new Notifier(options.db, { log: (m) => app.log.error(m) });
+  notifier.onAnnounce(() => hub.wake());
   const deps: Deps = {
     config: options.config,
     db: options.db,
     sms: options.sms,
     sandbox: options.sms instanceof SandboxSmsNetwork ? options.sms : null,
     hub,
+    notifier,
+    sends: new SendBatcher(options.db),
     crm: createCrmRegistry(options.config.crmProvider === 'sandbox' ? ['sandbox'] : []),
   };
   // The sandbox network calls back through the same HTTP routes a real provider would.
@@ -76,7 +84,10 @@ export async function buildApp(options: BuildOptions): Promise<App> {
 
   app.addHook('onRequest', accessHook(options.db));
   app.addHook('onReady', async () => hub.start());
-  app.addHook('onClose', async () => hub.stop());
+  app.addHook('onClose', async () => {
+    await notifier.close();
+    await hub.stop();
+  });
 
   app.setErrorHandler((error: FastifyError | ApiError, request, reply) => {
     if (error instanceof ApiError) {

@@ -6,6 +6,7 @@ import { migrate } from './db/migrate.ts';
 import { openDatabase } from './db/open.ts';
 import type { App } from './http/types.ts';
 import { randomToken } from './ids.ts';
+import { Notifier } from './messaging/notifier.ts';
 import { OutboxWorker } from './messaging/outbox-worker.ts';
 import { PlivoProvider } from './messaging/plivo.ts';
 import { instanceSecret, SandboxSmsNetwork } from './messaging/sandbox-sms.ts';
@@ -49,7 +50,8 @@ export async function startRelay(
   try {
     await migrate(db);
     const sms = await createSmsProvider(config, db, (m) => app.log.warn(m));
-    const app = await buildApp({ config, db, sms, logger: options.logger ?? false });
+    const notifier = new Notifier(db, { log: (m) => app.log.error(m) });
+    const app = await buildApp({ config, db, sms, notifier, logger: options.logger ?? false });
     await app.ready();
     const worker = config.workerEnabled
       ? new OutboxWorker({
@@ -61,6 +63,7 @@ export async function startRelay(
           log: (level, message) => app.log[level](message),
         })
       : null;
+    if (worker !== null) notifier.onAnnounce(() => worker.wake());
     await worker?.start();
     return {
       app,

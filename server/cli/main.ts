@@ -6,14 +6,34 @@ import { migrate } from '../db/migrate.ts';
 import { openDatabase } from '../db/open.ts';
 import { DatabaseBusyError } from '../db/pglite.ts';
 import { ApiError } from '../errors.ts';
+import { runComplianceLines } from './compliance.ts';
 
-/** A CLI command: its flags, help text and action. Output goes through `print` as text or JSON. */
-interface Command {
+interface CommandBase {
   summary: string;
   usage: string;
   flags: Record<string, { help: string; required?: boolean; value?: boolean }>;
-  run(db: Database, flags: Record<string, string>): Promise<{ json: Record<string, unknown>; text: string }>;
 }
+
+/** Input and output of a command that streams lines instead of returning one result. */
+interface CommandIo {
+  input: AsyncIterable<string | Uint8Array>;
+  out: (s: string) => void;
+}
+
+/** A CLI command: its flags, help text and action. Output goes through `print` as text or JSON. */
+type Command =
+  | (CommandBase & {
+      needsDatabase?: true;
+      run(
+        db: Database,
+        flags: Record<string, string>,
+      ): Promise<{ json: Record<string, unknown>; text: string }>;
+    })
+  | (CommandBase & {
+      /** The command never touches the database, so none is opened; it returns its exit code. */
+      needsDatabase: false;
+      run(io: CommandIo, flags: Record<string, string>): Promise<number>;
+    });
 
 class UsageError extends Error {}
 
@@ -92,12 +112,32 @@ const COMMANDS: Record<string, Command> = {
       };
     },
   },
+  'compliance classify': {
+    summary: 'Classify inbound texts (JSON lines on stdin) as opt-out, opt-in, help, ambiguous or normal',
+    usage: 'compliance classify < lines.jsonl   (each line {"text": "...", "currentlyOptedOut"?: bool})',
+    flags: {},
+    needsDatabase: false,
+    async run(io) {
+      await runComplianceLines('classify', io.input, io.out);
+      return 0;
+    },
+  },
+  'compliance scan': {
+    summary: 'Scan texts (JSON lines on stdin) for card, SSN, bank and health data',
+    usage: 'compliance scan < lines.jsonl   (each line {"text": "..."})',
+    flags: {},
+    needsDatabase: false,
+    async run(io) {
+      await runComplianceLines('scan', io.input, io.out);
+      return 0;
+    },
+  },
 };
 
 function helpText(): string {
   const lines = ['Usage: npm run cli -- <command> [flags]', '', 'Commands:'];
   for (const [name, command] of Object.entries(COMMANDS))
-    lines.push(`  ${name.padEnd(16)}${command.summary}`);
+    lines.push(`  ${name.padEnd(21)}${command.summary}`);
   lines.push(
     '',
     'Every command takes --help and --json. The database is DATABASE_URL, or PGlite in DATA_DIR (default ./data).',
@@ -149,6 +189,7 @@ export async function runCli(
   argv: string[],
   out: (s: string) => void,
   err: (s: string) => void,
+  input: AsyncIterable<string | Uint8Array> = process.stdin,
 ): Promise<number> {
   const wantsJson = argv.includes('--json');
   const fail = (code: string, message: string, exit: number) => {
@@ -182,6 +223,13 @@ export async function runCli(
   if (parsed.help) {
     out(commandHelp(name, command));
     return 0;
+  }
+  if (command.needsDatabase === false) {
+    try {
+      return await command.run({ input, out }, parsed.flags);
+    } catch (error) {
+      return fail('INTERNAL_ERROR', String(error), 1);
+    }
   }
   let db: Database;
   try {

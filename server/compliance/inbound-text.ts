@@ -61,9 +61,27 @@ const REAL_WORDS = new Set([
   'ends',
   'start',
   'stat',
+  'subscribe',
+  'subscribed',
+  'subscriber',
+  'subscribers',
+  'subscription',
+  'resubscribe',
+  'resubscribed',
 ]);
 
-const LEET: Record<string, string> = { '0': 'o', '1': 'i', '3': 'e', '4': 'a', '5': 's', '7': 't', '@': 'a', $: 's', '!': 'i', '|': 'i' };
+const LEET: Record<string, string> = {
+  '0': 'o',
+  '1': 'i',
+  '3': 'e',
+  '4': 'a',
+  '5': 's',
+  '7': 't',
+  '@': 'a',
+  $: 's',
+  '!': 'i',
+  '|': 'i',
+};
 
 /** Emoji that say "stop" on their own; ✋ and 👎 are left for the ambiguity rules. */
 const STOP_EMOJI = /[\u{1F6D1}\u26D4\u{1F6AB}]/gu;
@@ -96,17 +114,22 @@ export function fold(text: string): string {
     .replace(/\u00a0/g, ' ');
 }
 
-function damerauAtMostOne(a: string, b: string): { distance: number; kind: 'same' | 'sub' | 'ins' | 'del' | 'swap' } {
+function damerauAtMostOne(
+  a: string,
+  b: string,
+): { distance: number; kind: 'same' | 'sub' | 'ins' | 'del' | 'swap' } {
   if (a === b) return { distance: 0, kind: 'same' };
   if (Math.abs(a.length - b.length) > 1) return { distance: 2, kind: 'sub' };
   let i = 0;
   while (i < a.length && i < b.length && a[i] === b[i]) i++;
   if (a.length === b.length) {
     if (a.slice(i + 1) === b.slice(i + 1)) return { distance: 1, kind: 'sub' };
-    if (a[i] === b[i + 1] && a[i + 1] === b[i] && a.slice(i + 2) === b.slice(i + 2)) return { distance: 1, kind: 'swap' };
+    if (a[i] === b[i + 1] && a[i + 1] === b[i] && a.slice(i + 2) === b.slice(i + 2))
+      return { distance: 1, kind: 'swap' };
     return { distance: 2, kind: 'sub' };
   }
-  if (a.length > b.length) return a.slice(i + 1) === b.slice(i) ? { distance: 1, kind: 'ins' } : { distance: 2, kind: 'sub' };
+  if (a.length > b.length)
+    return a.slice(i + 1) === b.slice(i) ? { distance: 1, kind: 'ins' } : { distance: 2, kind: 'sub' };
   return a.slice(i) === b.slice(i + 1) ? { distance: 1, kind: 'del' } : { distance: 2, kind: 'sub' };
 }
 
@@ -154,11 +177,14 @@ export function repairToken(token: string): string {
 
 /** Joins letter-spaced spellings of a keyword: "S T O P", "s.t.o.p", "u-n-s-u-b". */
 function collapseSpacedLetters(text: string): string {
-  return text.replace(/(?<![\p{L}\p{N}])(?:[\p{L}\p{N}$@][ .\-_*·]+){2,}[\p{L}\p{N}$@](?![\p{L}\p{N}])/gu, (run) => {
-    const joined = run.replace(/[ .\-_*·]+/g, '');
-    const repaired = repairToken(joined);
-    return REPAIRABLE.has(repaired) ? ` ${repaired} ` : run;
-  });
+  return text.replace(
+    /(?<![\p{L}\p{N}])(?:[\p{L}\p{N}$@][ .\-_*·]+){2,}[\p{L}\p{N}$@](?![\p{L}\p{N}])/gu,
+    (run) => {
+      const joined = run.replace(/[ .\-_*·]+/g, '');
+      const repaired = repairToken(joined);
+      return REPAIRABLE.has(repaired) ? ` ${repaired} ` : run;
+    },
+  );
 }
 
 const TOKEN = /[\p{L}\p{N}$@|*]+(?:['][\p{L}]+)*/gu;
@@ -196,7 +222,9 @@ const EXTENDED_PICTOGRAPHIC = /\p{Extended_Pictographic}/gu;
 /** Folds, repairs and splits an inbound text into clauses. */
 export function normalizeInbound(text: string): NormalizedInbound {
   const emoji = text.match(EXTENDED_PICTOGRAPHIC) ?? [];
-  let folded = fold(text).replace(STOP_EMOJI, ' stop ');
+  let folded = fold(text)
+    .replace(STOP_EMOJI, ' stop ')
+    .replace(/\bwrong\s*#/g, 'wrong number');
   // Hyphenated words are single words ("non-stop", "stop-loss", "opt-out", "re-subscribe").
   folded = folded.replace(/(\p{L})-(?=\p{L}{2})/gu, '$1');
   folded = collapseSpacedLetters(folded);

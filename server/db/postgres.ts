@@ -16,7 +16,7 @@ export interface PostgresOptions {
 export async function openPostgres(options: PostgresOptions): Promise<Database> {
   const pool = new pg.Pool({
     connectionString: options.url,
-    max: options.maxConnections ?? 10,
+    max: options.maxConnections ?? 20,
     application_name: 'crm-texting-relay',
   });
   // An idle client erroring (server restart) must not crash the process; the pool replaces it.

@@ -1,5 +1,6 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { type KeyPrincipal, resolveApiKey } from '../auth/api-keys.ts';
+import { KeyCache } from '../auth/key-cache.ts';
 import { isRole, type Permission, permissionsOf } from '../auth/permissions.ts';
 import type { Database } from '../db/database.ts';
 import { ApiError } from '../errors.ts';
@@ -31,7 +32,7 @@ export const requires = (permission: Permission): { access: Access } => ({
 });
 export const publicRoute = (reason: string): { access: Access } => ({ access: { kind: 'public', reason } });
 
-async function authenticate(db: Database, request: FastifyRequest): Promise<Principal> {
+async function authenticate(db: Database, cache: KeyCache, request: FastifyRequest): Promise<Principal> {
   const header = request.headers.authorization;
   if (header === undefined || header === '') {
     throw new ApiError(401, 'UNAUTHENTICATED', 'Send an API key as "Authorization: Bearer <key>".');
@@ -39,7 +40,12 @@ async function authenticate(db: Database, request: FastifyRequest): Promise<Prin
   const match = /^Bearer\s+(\S+)$/i.exec(header);
   if (match === null)
     throw new ApiError(401, 'UNAUTHENTICATED', 'The Authorization header must be "Bearer <key>".');
-  const principal = await resolveApiKey(db, match[1] as string);
+  const presented = match[1] as string;
+  let principal = cache.get(presented);
+  if (principal === null) {
+    principal = await resolveApiKey(db, presented);
+    if (principal !== null) cache.set(presented, principal);
+  }
   if (principal === null)
     throw new ApiError(401, 'UNAUTHENTICATED', 'The API key is unknown or has been revoked.');
   if (!isRole(principal.role))
@@ -48,7 +54,7 @@ async function authenticate(db: Database, request: FastifyRequest): Promise<Prin
 }
 
 /** The onRequest check for one route; runs before the body is parsed. */
-export function accessHook(db: Database) {
+export function accessHook(db: Database, cache = new KeyCache()) {
   return async function checkAccess(request: FastifyRequest, _reply: FastifyReply): Promise<void> {
     request.principal = null;
     const access = request.routeOptions.config.access;
@@ -58,7 +64,7 @@ export function accessHook(db: Database) {
       throw new ApiError(500, 'ROUTE_WITHOUT_ACCESS', 'This route declares no access rule.');
     }
     if (access.kind !== 'permission') return;
-    const principal = await authenticate(db, request);
+    const principal = await authenticate(db, cache, request);
     if (!principal.permissions.includes(access.permission)) {
       throw new ApiError(
         403,

@@ -10,7 +10,9 @@ import type { CrmRegistry } from '../../crm-plugins/registry.ts';
 import type { Config } from '../config.ts';
 import type { Database } from '../db/database.ts';
 import type { EventHub } from '../messaging/events.ts';
+import type { Notifier } from '../messaging/notifier.ts';
 import type { SandboxSmsNetwork } from '../messaging/sandbox-sms.ts';
+import type { SendBatcher } from '../messaging/send-batcher.ts';
 import type { SmsProvider } from '../messaging/sms-provider.ts';
 
 export type App = FastifyInstance<
@@ -29,6 +31,8 @@ export interface Deps {
   /** Present when SMS_PROVIDER=sandbox: the simulated network behind the phone simulator. */
   sandbox: SandboxSmsNetwork | null;
   hub: EventHub;
+  notifier: Notifier;
+  sends: SendBatcher;
   crm: CrmRegistry;
 }
 

@@ -79,6 +79,7 @@ export class EventHub {
   private cursor: Cursor = { txId: 0, id: 0 };
   private readonly subscribers = new Set<Subscriber>();
   private readonly runner: CoalescingRunner;
+  private idle = false;
   private timer: NodeJS.Timeout | null = null;
   private unlisten: (() => Promise<void>) | null = null;
 
@@ -128,7 +129,28 @@ export class EventHub {
     this.runner.wake();
   }
 
+  /**
+   * With nobody subscribed in this process there is nothing to read for: the hub goes idle
+   * instead of querying on every send, and catchUp() jumps it to the present before the next
+   * subscriber needs it.
+   */
+  async catchUp(): Promise<void> {
+    if (!this.idle) return;
+    this.idle = false;
+    const rows = await this.db.query<{ tx_id: number; id: number }>(
+      `SELECT tx_id, id FROM events WHERE ${SETTLED} ORDER BY tx_id DESC, id DESC LIMIT 1`,
+    );
+    const latest = rows[0];
+    if (latest !== undefined && after({ txId: latest.tx_id, id: latest.id }, this.cursor)) {
+      this.cursor = { txId: latest.tx_id, id: latest.id };
+    }
+  }
+
   private async drain(): Promise<void> {
+    if (this.subscribers.size === 0) {
+      this.idle = true;
+      return;
+    }
     for (;;) {
       const rows = await this.db.query<EventRow>(
         `SELECT id, tx_id, org_id, type, conversation_id, payload FROM events

@@ -8,7 +8,7 @@ import {
   failQueuedAfterOptOut,
   recordConsent,
 } from './consent-store.ts';
-import { appendEvent } from './events.ts';
+import { appendEvent, EVENTS_CHANNEL } from './events.ts';
 import {
   getMessage,
   insertOutbound,
@@ -113,6 +113,8 @@ export async function receiveInbound(
       purpose: 'opt_out_confirmation' | 'opt_in_confirmation' | 'help_reply',
       body: string,
     ) => {
+      // NOTIFY is delivered at commit, so the worker wakes once this transaction is durable.
+      await tx.query(`SELECT pg_notify('outbox', ''), pg_notify('${EVENTS_CHANNEL}', '')`);
       await insertOutbound(tx, {
         orgId: owner.org_id,
         senderNumberId: owner.id,

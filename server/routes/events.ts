@@ -40,6 +40,7 @@ export const eventsRoutes: RouteModule = (app, { hub }) => {
         }
       }
       const only = request.query.conversationId;
+      await hub.catchUp();
       const raw = reply.raw;
       reply.hijack();
       raw.writeHead(200, {

@@ -1,16 +1,13 @@
 import { Type } from 'typebox';
+import { deriveConsent } from '../compliance/consent.ts';
 import { evaluateOutbound } from '../compliance/gate.ts';
 import { countSegments } from '../compliance/segments.ts';
-import { isUniqueViolation } from '../db/database.ts';
 import { ApiError } from '../errors.ts';
 import { principalOf, requires } from '../http/access.ts';
 import type { RouteModule } from '../http/types.ts';
-import { newId } from '../ids.ts';
-import { currentConsent } from '../messaging/consent-store.ts';
 import {
   findByIdempotencyKey,
   getMessage,
-  insertOutbound,
   type MessageRow,
   requestHash,
   toDto,
@@ -30,7 +27,7 @@ const SendBody = Type.Object(
 
 const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,255}$/;
 
-export const messagesRoutes: RouteModule = (app, { db, sms }) => {
+export const messagesRoutes: RouteModule = (app, { db, sms, notifier, sends }) => {
   app.post(
     '/v1/messages',
     {
@@ -96,70 +93,67 @@ export const messagesRoutes: RouteModule = (app, { db, sms }) => {
           .header('idempotent-replayed', 'true')
           .send({ message: toDto(row) });
       };
-      const existing = await findByIdempotencyKey(db, principal.orgId, key);
-      if (existing !== null) return replay(existing);
-
-      try {
-        const row = await db.transaction(async (tx) => {
-          const senders = await tx.query<{ id: string }>(
-            'SELECT id FROM sender_numbers WHERE org_id = $1 AND e164 = $2',
-            [principal.orgId, input.from],
-          );
-          const sender = senders[0];
-          if (sender === undefined) {
-            throw new ApiError(
-              422,
-              'UNKNOWN_SENDER_NUMBER',
-              `${input.from} is not one of your organisation's sender numbers.`,
-            );
-          }
-          const verdict = evaluateOutbound({
-            purpose: 'conversation',
-            consent: await currentConsent(tx, principal.orgId, input.to),
-            confirmationsSinceOptOut: 0,
-            now: new Date(),
-          });
-          if (!verdict.allow) throw new ApiError(422, verdict.code, verdict.message);
-          let contactId: string | null = null;
-          if (input.contact !== undefined) {
-            const contacts = await tx.query<{ id: string }>(
-              `INSERT INTO contacts (id, org_id, phone_e164, crm, crm_object, crm_id) VALUES ($1, $2, $3, $4, $5, $6)
-               ON CONFLICT (org_id, crm, crm_object, crm_id) DO UPDATE SET phone_e164 = EXCLUDED.phone_e164, updated_at = now()
-               RETURNING id`,
-              [
-                newId(),
-                principal.orgId,
-                input.to,
-                input.contact.crm,
-                input.contact.objectType,
-                input.contact.id,
-              ],
-            );
-            contactId = contacts[0]?.id ?? null;
-          }
-          return insertOutbound(tx, {
-            orgId: principal.orgId,
-            senderNumberId: sender.id,
-            from: input.from,
-            to: input.to,
-            body: input.body,
-            purpose: 'conversation',
-            contactId,
-            idempotencyKey: key,
-            requestHash: hash,
-            sentByKeyId: principal.keyId,
-            provider: sms.name,
-          });
-        });
-        return reply.code(202).send({ message: toDto(row) });
-      } catch (error) {
-        // Two requests with one key raced; the loser answers with the winner's message.
-        if (isUniqueViolation(error, 'messages_idempotency_unique')) {
-          const winner = await findByIdempotencyKey(db, principal.orgId, key);
-          if (winner !== null) return replay(winner);
-        }
-        throw error;
+      // One read for everything the decision needs: the sender, the consent, an earlier use of the key.
+      const facts = (
+        await db.query<{
+          sender_id: string | null;
+          replay_id: string | null;
+          kind: 'opt_in' | 'opt_out' | null;
+          source: string | null;
+          occurred_at: Date | null;
+        }>(
+          `SELECT (SELECT id FROM sender_numbers WHERE org_id = $1 AND e164 = $2) AS sender_id,
+                  (SELECT id FROM messages WHERE org_id = $1 AND idempotency_key = $4) AS replay_id,
+                  c.kind, c.source, c.occurred_at
+             FROM (SELECT 1) AS one
+             LEFT JOIN LATERAL (SELECT kind, source, occurred_at FROM consent_events
+                                 WHERE org_id = $1 AND phone_e164 = $3 ORDER BY id DESC LIMIT 1) c ON true`,
+          [principal.orgId, input.from, input.to, key],
+        )
+      )[0];
+      const replayWinner = async () => {
+        const winner = await findByIdempotencyKey(db, principal.orgId, key);
+        if (winner === null) throw new Error('idempotency key conflict without a message');
+        return replay(winner);
+      };
+      if (facts?.replay_id != null) return replayWinner();
+      if (facts?.sender_id == null) {
+        throw new ApiError(
+          422,
+          'UNKNOWN_SENDER_NUMBER',
+          `${input.from} is not one of your organisation's sender numbers.`,
+        );
       }
+      const verdict = evaluateOutbound({
+        purpose: 'conversation',
+        consent: deriveConsent(
+          facts.kind === null || facts.source === null || facts.occurred_at === null
+            ? []
+            : [{ kind: facts.kind, source: facts.source, occurredAt: facts.occurred_at }],
+        ),
+        confirmationsSinceOptOut: 0,
+        now: new Date(),
+      });
+      // The worker checks consent again at send time, so an opt-out racing this request still wins.
+      if (!verdict.allow) throw new ApiError(422, verdict.code, verdict.message);
+      const row = await sends.insert({
+        orgId: principal.orgId,
+        senderNumberId: facts.sender_id,
+        from: input.from,
+        to: input.to,
+        body: input.body,
+        purpose: 'conversation',
+        contact: input.contact ?? null,
+        idempotencyKey: key,
+        requestHash: hash,
+        sentByKeyId: principal.keyId,
+        sentByName: principal.keyName ?? `key ${principal.keyId.slice(0, 8)}`,
+        provider: sms.name,
+      });
+      // Two requests with one key raced; the loser answers with the winner's message.
+      if (row === null) return replayWinner();
+      notifier.announce();
+      return reply.code(202).send({ message: toDto(row) });
     },
   );
 

@@ -9,6 +9,8 @@ import type { Access } from '../../server/http/access.ts';
 import type { Deps } from '../../server/http/types.ts';
 import { validatorCompiler } from '../../server/http/validation.ts';
 import { EventHub, parseCursor } from '../../server/messaging/events.ts';
+import { Notifier } from '../../server/messaging/notifier.ts';
+import { SendBatcher } from '../../server/messaging/send-batcher.ts';
 import { checkE164 } from '../../server/phone.ts';
 import { ROUTE_MODULES } from '../../server/routes/registry.ts';
 import { freshPglite } from '../helpers/db.ts';
@@ -778,6 +780,8 @@ const routes = await collectRoutes({
   db,
   sms: relay.sandbox,
   sandbox: relay.sandbox,
+  notifier: new Notifier(db),
+  sends: new SendBatcher(db),
   hub: new EventHub(db),
   crm: createCrmRegistry(['sandbox']),
 });

@@ -72,12 +72,22 @@ describe.each(ENGINES)('outbox on %s', (engine) => {
   }
 
   const log = () => undefined;
+  // Pacing is tested on its own below; elsewhere it would only slow the tests down.
+  const FAST = { long_code: 10_000, toll_free: 10_000, short_code: 10_000 };
 
   it('sends each message exactly once when several workers claim the same queue', async () => {
     const ids = await queue(60);
     const provider = new RecordingProvider();
     const workers = [1, 2, 3].map(
-      () => new OutboxWorker({ db, provider, publicUrl: 'http://relay.test', log, batchSize: 5 }),
+      () =>
+        new OutboxWorker({
+          db,
+          provider,
+          publicUrl: 'http://relay.test',
+          log,
+          sendRates: FAST,
+          batchSize: 5,
+        }),
     );
     await Promise.all(workers.map((w) => w.drain()));
     expect([...provider.sent].sort()).toEqual([...ids].sort());
@@ -95,7 +105,14 @@ describe.each(ENGINES)('outbox on %s', (engine) => {
       new ProviderError(true, 'PROVIDER_5XX', 'upstream 503', 503),
       new ProviderError(false, 'INVALID_DESTINATION', 'not a mobile number', 400),
     ];
-    const worker = new OutboxWorker({ db, provider, publicUrl: 'http://relay.test', log, batchSize: 1 });
+    const worker = new OutboxWorker({
+      db,
+      provider,
+      publicUrl: 'http://relay.test',
+      log,
+      sendRates: FAST,
+      batchSize: 1,
+    });
     await worker.drain();
     const rows = await db.query<{ id: string; status: string; error_code: string | null }>(
       'SELECT id, status, error_code FROM messages WHERE id = ANY($1::uuid[])',
@@ -155,6 +172,29 @@ describe.each(ENGINES)('outbox on %s', (engine) => {
     expect(provider.sent).toEqual([]);
     const rows = await db.query('SELECT status, error_code FROM messages WHERE id = $1', [id]);
     expect(rows).toEqual([{ status: 'failed', error_code: 'OPTED_OUT' }]);
+  });
+
+  it('paces sends from one long code to its rate and queues the rest instead of failing them', async () => {
+    await optIn(relay.app, org, CUSTOMER);
+    const ids = await queue(4);
+    const provider = new RecordingProvider();
+    const times: number[] = [];
+    const original = provider.send.bind(provider);
+    provider.send = async (sms) => {
+      times.push(Date.now());
+      return original(sms);
+    };
+    const worker = new OutboxWorker({
+      db,
+      provider,
+      publicUrl: 'http://relay.test',
+      log,
+      sendRates: { long_code: 10, toll_free: 10, short_code: 10 },
+    });
+    await worker.drain();
+    expect([...provider.sent].sort()).toEqual([...ids].sort());
+    // 4 sends at 10 per second: at least 3 gaps of ~100 ms between the first and the last.
+    expect((times.at(-1) ?? 0) - (times[0] ?? 0)).toBeGreaterThanOrEqual(250);
   });
 
   it('keeps the consent ledger and status history append-only', async () => {

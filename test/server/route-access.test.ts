@@ -16,7 +16,9 @@ import { type Access, accessHook } from '../../server/http/access.ts';
 import type { Deps } from '../../server/http/types.ts';
 import { validatorCompiler } from '../../server/http/validation.ts';
 import { EventHub } from '../../server/messaging/events.ts';
+import { Notifier } from '../../server/messaging/notifier.ts';
 import { signPlivoV3 } from '../../server/messaging/plivo-signature.ts';
+import { SendBatcher } from '../../server/messaging/send-batcher.ts';
 import { ROUTE_MODULES } from '../../server/routes/registry.ts';
 import { freshPglite } from '../helpers/db.ts';
 import {
@@ -295,6 +297,8 @@ const routes = await collectRoutes({
   db,
   sms: relay.sandbox,
   sandbox: relay.sandbox,
+  notifier: new Notifier(db),
+  sends: new SendBatcher(db),
   hub: new EventHub(db),
   crm: createCrmRegistry(['sandbox']),
 });

@@ -1,0 +1,39 @@
+import type { KeyPrincipal } from './api-keys.ts';
+
+/**
+ * Remembers resolved API keys for a moment, so a burst of requests with one key costs one
+ * lookup instead of one per request. The TTL bounds how long a revoked key keeps working in
+ * another process; the identity issue (#7) must make revocation broadcast an invalidation
+ * (LISTEN/NOTIFY) to reach "stops on the very next request".
+ */
+export class KeyCache {
+  private readonly entries = new Map<string, { principal: KeyPrincipal; expires: number }>();
+
+  constructor(
+    private readonly ttlMs = 2000,
+    private readonly maxEntries = 10_000,
+  ) {}
+
+  get(presented: string, now = Date.now()): KeyPrincipal | null {
+    const entry = this.entries.get(presented);
+    if (entry === undefined) return null;
+    if (entry.expires <= now) {
+      this.entries.delete(presented);
+      return null;
+    }
+    return entry.principal;
+  }
+
+  set(presented: string, principal: KeyPrincipal, now = Date.now()): void {
+    if (this.entries.size >= this.maxEntries) {
+      // Drop the oldest insertion; Map iterates in insertion order.
+      const oldest = this.entries.keys().next().value;
+      if (oldest !== undefined) this.entries.delete(oldest);
+    }
+    this.entries.set(presented, { principal, expires: now + this.ttlMs });
+  }
+
+  clear(): void {
+    this.entries.clear();
+  }
+}

@@ -1,0 +1,86 @@
+/**
+ * Health-information indicators for the content scanner (HIPAA minimum necessary, research
+ * section 6). A phone number is itself an identifier, so any of these in a text to a patient's
+ * number is PHI. Each rule names its category; `unless` looks at ±30 characters around a match
+ * to skip the business senses ("A/B test results", "lithium batteries", "Great Depression").
+ */
+export interface PhiRule {
+  detail: string;
+  pattern: RegExp;
+  unless?: RegExp;
+}
+
+const w = (words: string) => words.trim().split(/\s+/).join('|');
+
+export const PHI_RULES: readonly PhiRule[] = [
+  {
+    detail: 'test result',
+    pattern: new RegExp(
+      `\\b(${w(`lab labs blood urine biopsy pathology mri x-?ray ct pet pap covid strep flu pregnancy std sti hiv genetic dna
+        allergy cholesterol thyroid lipid metabolic glucose a1c hba1c psa mammogram ultrasound screening drug`)})` +
+        '( test| tests| panel| screen| work| scan)? ?(results?|came back|is back|are back|shows?|showed|found|levels?)\\b',
+      'gi',
+    ),
+    unless:
+      /\b(a\/b|load|stress|unit|speed|beta|qa|performance|smoke|pen|drive|candidate|background|credit) test/i,
+  },
+  {
+    detail: 'test result',
+    pattern:
+      /\b(your|my|his|her|their) (\w+ )?(test|tests|labs?|scan|screening) (results?|came back|is back|are back)\b|\btested (positive|negative)\b|\bcame back (abnormal|benign|malignant|positive|negative|clear)\b/gi,
+    unless: /\b(a\/b|load|stress|unit|speed|beta|qa|performance|smoke|pen|drive|ab) test/i,
+  },
+  {
+    detail: 'test result',
+    pattern:
+      /\b(a1c|hba1c|ldl|hdl|psa|inr|egfr|tsh|glucose|blood sugar|cholesterol)\s*(level\s*)?(of|is|was|at|:)?\s*\d+(\.\d+)?\b|\b(blood pressure|bp)\b( (of|is|was|at))?\s*\d{2,3}\/\d{2,3}\b|\bblood pressure\b|\b\w+ panel (results?|shows?)\b/gi,
+  },
+  {
+    detail: 'diagnosis or condition',
+    pattern: new RegExp(
+      `\\b(${w(`diabetes diabetic prediabetes cancer cancerous tumou?rs? malignan\\w* carcinoma leukemia lymphoma melanoma
+        hiv hepatitis hep\\s?[abc] stds? stis chlamydia gonorrh?ea syphilis herpes hpv
+        depression depressive bipolar schizophreni\\w* adhd autism autistic dementia alzheimer'?s? parkinson'?s? epilepsy
+        seizures? asthma copd pregnant pregnancy miscarriage abortion infertility ivf overdosed? addiction alcoholism
+        opioid\\s+use substance\\s+(use|abuse) ptsd eating\\s+disorder anorexia bulimia hypertension arrhythmia
+        heart\\s+(attack|failure|disease) strep\\s+throat concussion brca[12]? allergy allergies allergic anxiety\\s+disorder
+        panic\\s+attacks? suicidal psychosis cirrhosis kidney\\s+disease lupus multiple\\s+sclerosis tuberculosis`)})\\b`,
+      'gi',
+    ),
+    unless:
+      /\b(great|economic|tropical|market|sales) depression\b|\bhiv(e)?\b.*\bhive\b|\bcancer (sign|zodiac|horoscope)/i,
+  },
+  {
+    detail: 'diagnosis or condition',
+    pattern:
+      /\bdiagnosed (with|as having)\b|\b(your|my|his|her|the patient's) diagnosis\b|\bstage [1-4i-v]+ (cancer|tumou?r|disease)\b|\b(genetic|gene) (variant|mutation)\b/gi,
+  },
+  {
+    detail: 'medication or treatment',
+    pattern: new RegExp(
+      `\\b(${w(`prescriptions? prescribed rx refills? insulin metformin sertraline zoloft prozac fluoxetine lexapro xanax
+        adderall ritalin lithium methadone suboxone buprenorphine naloxone narcan oxycodone hydrocodone opioids
+        antibiotics? amoxicillin antidepressants? antipsychotics? chemo chemotherapy radiation\\s+therapy dialysis
+        physical\\s+therapy infusion transplant surgery surgical birth\\s+control prep\\s+instructions truvada
+        statins? warfarin eliquis ozempic wegovy`)})\\b|\\b\\d+(\\.\\d+)?\\s?mg\\b|\\b(your|the|a|his|her) (dose|dosage)\\b`,
+      'gi',
+    ),
+    unless:
+      /\blithium[- ](ion|batter\w*|cells?|polymer)\b|\b(plastic|cosmetic) surgery (clinic|center) (order|supplies)|\bdata (surgery|transplant)\b|\bink refill|\brefill (the|your) (water|coffee|paper|printer|tank|gas)/i,
+  },
+  {
+    detail: 'specialty care',
+    pattern: new RegExp(
+      `\\b(${w(`oncology oncologist psychiatry psychiatrist psychiatric psychologist psychotherapy therapy\\s+session
+        counseling\\s+session mammograms? colonoscopy endoscopy ob\\/?gyn obgyn gynecolog\\w* urolog\\w* cardiolog\\w*
+        neurolog\\w* fertility\\s+clinic hiv\\s+clinic std\\s+clinic detox rehab\\s+(program|center|facility) prenatal
+        sonogram planned\\s+parenthood methadone\\s+clinic behavioral\\s+health mental\\s+health`)})\\b`,
+      'gi',
+    ),
+  },
+  {
+    detail: 'health identifier',
+    pattern:
+      /\bMRN\b\s*[#:]?\s*\d*|\bmedical record (number|no|#)\b|\b(medicare|medicaid)\b( \w+)?( (claim|number|id|card|benefits|coverage|plan|#))?|\b(health|insurance|patient|member) id\b\s*[#:]?\s*\w*/gi,
+  },
+];

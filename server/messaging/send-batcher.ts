@@ -1,0 +1,159 @@
+import { countSegments } from '../compliance/segments.ts';
+import type { Queryable } from '../db/database.ts';
+import { newId } from '../ids.ts';
+import { insertOutbound, type MessageRow, type NewOutbound } from './messages.ts';
+
+interface Pending {
+  input: NewOutbound;
+  id: string;
+  resolve(row: MessageRow | null): void;
+  reject(error: unknown): void;
+}
+
+/** Postgres errors after which the batch is retried one message at a time. */
+const RETRY_ALONE = new Set(['40P01', '40001', '23503', '23505', '23514', '22001']);
+
+/**
+ * Group commit for the send endpoint. Concurrent sends are written by one multi-row statement
+ * (and one commit) instead of one each: the first send of a quiet moment goes at once, and sends
+ * that arrive while a batch is being written wait for the next one. Every caller still answers
+ * only after its own row is durable. A batch that fails as a whole is retried message by
+ * message, so one bad row never fails the others.
+ */
+export class SendBatcher {
+  private queue: Pending[] = [];
+  private inFlight = 0;
+
+  constructor(
+    private readonly db: Queryable,
+    private readonly options: { maxBatch?: number; maxConcurrent?: number } = {},
+  ) {}
+
+  /** Stores one outbound message; resolves to its row, or null if its idempotency key was taken. */
+  insert(input: NewOutbound): Promise<MessageRow | null> {
+    return new Promise((resolve, reject) => {
+      this.queue.push({ input, id: newId(), resolve, reject });
+      this.pump();
+    });
+  }
+
+  private pump(): void {
+    const maxConcurrent = this.options.maxConcurrent ?? 2;
+    while (this.queue.length > 0 && this.inFlight < maxConcurrent) {
+      const batch = this.queue.splice(0, this.options.maxBatch ?? 100);
+      this.inFlight += 1;
+      this.write(batch)
+        .catch(() => undefined)
+        .finally(() => {
+          this.inFlight -= 1;
+          this.pump();
+        });
+    }
+  }
+
+  private async write(batch: Pending[]): Promise<void> {
+    if (batch.length === 1) {
+      const [only] = batch as [Pending];
+      try {
+        only.resolve(await insertOutbound(this.db, only.input, only.id));
+      } catch (error) {
+        only.reject(error);
+      }
+      return;
+    }
+    let rows: MessageRow[];
+    try {
+      rows = await insertMany(this.db, batch);
+    } catch (error) {
+      const code = (error as { code?: unknown }).code;
+      if (typeof code === 'string' && RETRY_ALONE.has(code)) {
+        for (const item of batch) {
+          try {
+            item.resolve(await insertOutbound(this.db, item.input, item.id));
+          } catch (single) {
+            item.reject(single);
+          }
+        }
+        return;
+      }
+      for (const item of batch) item.reject(error);
+      return;
+    }
+    const byId = new Map(rows.map((r) => [r.id, r]));
+    for (const item of batch) item.resolve(byId.get(item.id) ?? null);
+  }
+}
+
+/**
+ * The multi-row form of insertOutbound: the same writes for a whole batch in one statement.
+ * Conversations and contacts are upserted once per distinct key, in key order, so concurrent
+ * batches lock rows in the same order and cannot deadlock each other.
+ */
+async function insertMany(db: Queryable, batch: Pending[]): Promise<MessageRow[]> {
+  const col = <T>(pick: (p: Pending) => T): T[] => batch.map(pick);
+  const segments = batch.map((p) => countSegments(p.input.body));
+  return db.query<MessageRow>(
+    `WITH input AS (
+       SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::text[], $5::text[], $6::text[], $7::text[],
+                            $8::int[], $9::text[], $10::text[], $11::text[], $12::text[], $13::uuid[],
+                            $14::text[], $15::text[], $16::text[], $17::text[])
+         AS t(id, org_id, sender_number_id, from_e164, to_e164, body, purpose, segments, encoding, provider,
+              idempotency_key, request_hash, sent_by_key_id, crm, crm_object, crm_id, sent_by)
+     ), contact AS (
+       INSERT INTO contacts (id, org_id, phone_e164, crm, crm_object, crm_id)
+       SELECT DISTINCT ON (org_id, crm, crm_object, crm_id) gen_random_uuid(), org_id, to_e164, crm, crm_object, crm_id
+         FROM input WHERE crm IS NOT NULL ORDER BY org_id, crm, crm_object, crm_id
+       ON CONFLICT (org_id, crm, crm_object, crm_id)
+       DO UPDATE SET phone_e164 = EXCLUDED.phone_e164, updated_at = now()
+       RETURNING id, org_id, crm, crm_object, crm_id
+     ), conv AS (
+       INSERT INTO conversations (id, org_id, sender_number_id, contact_phone, contact_id, last_message_at)
+       SELECT DISTINCT ON (i.org_id, i.sender_number_id, i.to_e164)
+              gen_random_uuid(), i.org_id, i.sender_number_id, i.to_e164, c.id, now()
+         FROM input i LEFT JOIN contact c
+           ON c.org_id = i.org_id AND c.crm = i.crm AND c.crm_object = i.crm_object AND c.crm_id = i.crm_id
+        ORDER BY i.org_id, i.sender_number_id, i.to_e164, c.id NULLS LAST
+       ON CONFLICT ON CONSTRAINT conversations_unique_thread
+       DO UPDATE SET last_message_at = now(), contact_id = coalesce(EXCLUDED.contact_id, conversations.contact_id)
+       RETURNING id, org_id, sender_number_id, contact_phone
+     ), msg AS (
+       INSERT INTO messages (id, org_id, conversation_id, direction, from_e164, to_e164, body, purpose, status,
+                             segments, encoding, provider, idempotency_key, request_hash, sent_by_key_id)
+       SELECT i.id, i.org_id, v.id, 'outbound', i.from_e164, i.to_e164, i.body, i.purpose, 'queued',
+              i.segments, i.encoding, i.provider, i.idempotency_key, i.request_hash, i.sent_by_key_id
+         FROM input i JOIN conv v
+           ON v.org_id = i.org_id AND v.sender_number_id = i.sender_number_id AND v.contact_phone = i.to_e164
+       ON CONFLICT ON CONSTRAINT messages_idempotency_unique DO NOTHING
+       RETURNING *
+     ), history AS (
+       INSERT INTO message_status_events (message_id, status) SELECT id, 'queued' FROM msg
+     ), job AS (
+       INSERT INTO outbox_jobs (message_id, org_id, state, sender_number_id)
+       SELECT m.id, m.org_id, 'queued', i.sender_number_id FROM msg m JOIN input i ON i.id = m.id
+     ), event AS (
+       INSERT INTO events (org_id, type, conversation_id, payload)
+       SELECT m.org_id, 'message.created', m.conversation_id, jsonb_build_object('message', message_dto(m::messages, i.sent_by))
+         FROM msg m JOIN input i ON i.id = m.id ORDER BY m.id
+     )
+     SELECT m.*, i.sent_by FROM msg m JOIN input i ON i.id = m.id`,
+    [
+      col((p) => p.id),
+      col((p) => p.input.orgId),
+      col((p) => p.input.senderNumberId),
+      col((p) => p.input.from),
+      col((p) => p.input.to),
+      col((p) => p.input.body),
+      col((p) => p.input.purpose),
+      segments.map((s) => s.segments),
+      segments.map((s) => s.encoding),
+      col((p) => p.input.provider),
+      col((p) => p.input.idempotencyKey ?? null),
+      col((p) => p.input.requestHash ?? null),
+      col((p) => p.input.sentByKeyId ?? null),
+      col((p) => p.input.contact?.crm ?? null),
+      col((p) => p.input.contact?.objectType ?? null),
+      col((p) => p.input.contact?.id ?? null),
+      col((p) => p.input.sentByName ?? null),
+    ],
+  );
+}
