@@ -12,6 +12,8 @@ export interface Config {
   /** Trust X-Forwarded-Proto/Host from a reverse proxy when rebuilding the URL a webhook called. */
   trustProxy: boolean;
   sendRates: { long_code: number; toll_free: number; short_code: number };
+  /** Outbox timing: the provider request timeout must stay well inside the lease. */
+  outbox: { leaseMs: number; providerTimeoutMs: number; retryBaseMs: number; reconcileAfterMs: number };
   accountRequestsPer5s: number;
   crmProvider: 'sandbox';
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
@@ -116,12 +118,12 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): Config 
       powerpackUuid: nonEmpty(env, 'PLIVO_POWERPACK_UUID') ?? null,
     };
   }
-  const rate = (name: string, fallback: number): number => {
+  const rate = (name: string, fallback: number, unit = 'messages per second'): number => {
     const raw = nonEmpty(env, name);
     if (raw === undefined) return fallback;
     const value = Number(raw);
-    if (!Number.isFinite(value) || value <= 0 || value > 10_000) {
-      throw new ConfigError(name, `must be a number of messages per second above 0, got "${raw}"`);
+    if (!Number.isFinite(value) || value <= 0 || value > 100_000) {
+      throw new ConfigError(name, `must be a number of ${unit} above 0 (at most 100000), got "${raw}"`);
     }
     return value;
   };
@@ -130,8 +132,31 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): Config 
     toll_free: rate('SEND_RATE_TOLL_FREE', 3),
     short_code: rate('SEND_RATE_SHORT_CODE', 30),
   };
-  const accountRequestsPer5s = rate('PROVIDER_REQUESTS_PER_5S', 300);
+  const accountRequestsPer5s = rate('PROVIDER_REQUESTS_PER_5S', 300, 'requests per 5 seconds');
   const trustProxy = oneOf(env, 'TRUST_PROXY', ['on', 'off'] as const, 'off') === 'on';
+  const millis = (name: string, fallback: number, min: number, max: number): number => {
+    const raw = nonEmpty(env, name);
+    if (raw === undefined) return fallback;
+    if (!/^\d+$/.test(raw) || Number(raw) < min || Number(raw) > max) {
+      throw new ConfigError(
+        name,
+        `must be a whole number of milliseconds from ${min} to ${max}, got "${raw}"`,
+      );
+    }
+    return Number(raw);
+  };
+  const outbox = {
+    leaseMs: millis('OUTBOX_LEASE_MS', 30_000, 1000, 600_000),
+    providerTimeoutMs: millis('PROVIDER_TIMEOUT_MS', 10_000, 100, 120_000),
+    retryBaseMs: millis('OUTBOX_RETRY_BASE_MS', 1000, 10, 600_000),
+    reconcileAfterMs: millis('OUTBOX_RECONCILE_AFTER_MS', 5000, 10, 600_000),
+  };
+  if (outbox.providerTimeoutMs * 2 >= outbox.leaseMs) {
+    throw new ConfigError(
+      'OUTBOX_LEASE_MS',
+      `must be more than twice PROVIDER_TIMEOUT_MS (${outbox.providerTimeoutMs})`,
+    );
+  }
   const crmProvider = oneOf(env, 'CRM_PROVIDER', ['sandbox'] as const, 'sandbox');
   const logLevel = oneOf(
     env,
@@ -150,6 +175,7 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): Config 
     plivo,
     trustProxy,
     sendRates,
+    outbox,
     accountRequestsPer5s,
     crmProvider,
     logLevel,

@@ -33,7 +33,7 @@ export async function createSmsProvider(
     }
     case 'plivo': {
       if (config.plivo === null) throw new Error('plivo configuration missing');
-      return new PlivoProvider({ ...config.plivo, timeoutMs: 10_000 });
+      return new PlivoProvider({ ...config.plivo, timeoutMs: config.outbox.providerTimeoutMs });
     }
   }
 }
@@ -59,6 +59,9 @@ export async function startRelay(
           provider: sms,
           publicUrl: config.publicUrl,
           sendRates: config.sendRates,
+          leaseMs: config.outbox.leaseMs,
+          retryBaseMs: config.outbox.retryBaseMs,
+          reconcileAfterMs: config.outbox.reconcileAfterMs,
           accountRequestsPer5s: config.accountRequestsPer5s,
           log: (level, message) => app.log[level](message),
         })

@@ -1,6 +1,6 @@
 import { hostname } from 'node:os';
 import { evaluateOutbound } from '../compliance/gate.ts';
-import type { Database } from '../db/database.ts';
+import { type Database, isUniqueViolation } from '../db/database.ts';
 import { CoalescingRunner } from '../lib/coalescing-runner.ts';
 import { confirmationsSinceOptOut, currentConsent } from './consent-store.ts';
 import { applyPendingCallbacks } from './inbound.ts';
@@ -30,6 +30,8 @@ export interface OutboxWorkerOptions {
   maxAgeMs?: number;
   /** How long to wait before asking the provider about an ambiguous send. */
   reconcileAfterMs?: number;
+  /** First retry delay; later ones double, with jitter, up to five minutes. */
+  retryBaseMs?: number;
   sendRates?: SendRates;
   /** Account-wide ceiling: Plivo allows 300 API requests per 5 seconds. */
   accountRequestsPer5s?: number;
@@ -68,6 +70,7 @@ export class OutboxWorker {
   private readonly maxAttempts: number;
   private readonly maxAgeMs: number;
   private readonly reconcileAfterMs: number;
+  private readonly retryBaseMs: number;
   private readonly rates: SendRates;
   private readonly accountIntervalMs: number;
   private readonly runner: CoalescingRunner;
@@ -81,6 +84,7 @@ export class OutboxWorker {
     this.maxAttempts = options.maxAttempts ?? 8;
     this.maxAgeMs = options.maxAgeMs ?? 24 * 3600_000;
     this.reconcileAfterMs = options.reconcileAfterMs ?? 5000;
+    this.retryBaseMs = options.retryBaseMs ?? 1000;
     this.rates = options.sendRates ?? DEFAULT_SEND_RATES;
     this.accountIntervalMs = 5000 / (options.accountRequestsPer5s ?? 300);
     this.runner = new CoalescingRunner(
@@ -122,18 +126,33 @@ export class OutboxWorker {
    * one number waits in the queue instead of failing or holding a lease for long.
    */
   private async claim(): Promise<JobRow[]> {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await this.claimOnce();
+      } catch (error) {
+        // Another process claimed a job for one of the same destinations at the same moment
+        // (the one-in-flight index refused ours): take another look shortly.
+        if (!isUniqueViolation(error, 'outbox_jobs_one_in_flight') || attempt >= 5) throw error;
+        await new Promise((resolve) => setTimeout(resolve, 5 + Math.random() * 20));
+      }
+    }
+  }
+
+  private async claimOnce(): Promise<JobRow[]> {
     return this.options.db.query<JobRow>(
       `WITH ready AS (
          SELECT j.id, row_number() OVER (PARTITION BY j.sender_number_id ORDER BY j.available_at, j.id) AS nth,
+                row_number() OVER (PARTITION BY j.to_e164 ORDER BY j.available_at, j.id) AS nth_to_destination,
                 CASE n.number_type WHEN 'short_code' THEN $4::float WHEN 'toll_free' THEN $5::float ELSE $6::float END AS rate
            FROM outbox_jobs j LEFT JOIN sender_numbers n ON n.id = j.sender_number_id
           WHERE j.state = 'queued' AND j.available_at <= now()
             AND (n.next_send_at IS NULL OR n.next_send_at <= now() + interval '1 second')
+            AND NOT EXISTS (SELECT 1 FROM outbox_jobs s WHERE s.state = 'sending' AND s.to_e164 = j.to_e164)
        )
        UPDATE outbox_jobs SET state = 'sending', attempts = attempts + 1, claimed_by = $1,
               lease_until = now() + ($2::int * interval '1 millisecond'), updated_at = now()
         WHERE id IN (SELECT j.id FROM outbox_jobs j
-                      WHERE j.id IN (SELECT id FROM ready WHERE nth <= greatest(1, ceil(rate)))
+                      WHERE j.id IN (SELECT id FROM ready WHERE nth <= greatest(1, ceil(rate)) AND nth_to_destination = 1)
                         AND j.state = 'queued'
                       ORDER BY j.available_at, j.id LIMIT $3 FOR UPDATE SKIP LOCKED)
         RETURNING id, message_id, attempts, state, sender_number_id`,
@@ -249,7 +268,7 @@ export class OutboxWorker {
 
   private backoffMs(attempts: number): number {
     // Exponential backoff with jitter, capped at five minutes.
-    const ceiling = Math.min(300_000, 1000 * 2 ** (attempts - 1));
+    const ceiling = Math.min(300_000, this.retryBaseMs * 2 ** (attempts - 1));
     return Math.round(ceiling / 2 + Math.random() * (ceiling / 2));
   }
 

@@ -1,0 +1,108 @@
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { PlivoProvider } from '../../server/messaging/plivo.ts';
+import { ProviderError } from '../../server/messaging/sms-provider.ts';
+import { FakePlivo } from '../fakes/plivo-fake.ts';
+
+const AUTH_ID = 'MAFAKEACCOUNT0000001';
+const AUTH_TOKEN = 'fake-plivo-token';
+
+let fake: FakePlivo;
+let provider: PlivoProvider;
+
+beforeAll(async () => {
+  fake = new FakePlivo({ authId: AUTH_ID, authToken: AUTH_TOKEN, hangMs: 1500, slowMs: 100 });
+  const url = await fake.start();
+  provider = new PlivoProvider({ authId: AUTH_ID, authToken: AUTH_TOKEN, apiUrl: url, timeoutMs: 500 });
+});
+afterAll(async () => {
+  await fake.stop();
+});
+afterEach(() => {
+  fake.queuedFailures.length = 0;
+});
+
+const sms = (text: string) => ({
+  clientRef: 'msg-1',
+  from: '+14155550100',
+  to: '+14155550123',
+  body: text,
+  statusCallbackUrl: 'http://127.0.0.1:1/webhooks/plivo/status',
+});
+
+async function failure(promise: Promise<unknown>): Promise<ProviderError> {
+  try {
+    await promise;
+  } catch (error) {
+    expect(error).toBeInstanceOf(ProviderError);
+    return error as ProviderError;
+  }
+  throw new Error('expected a ProviderError');
+}
+
+describe('PlivoProvider through the real plivo SDK', () => {
+  it('sends the documented request and returns the message uuid', async () => {
+    const result = await provider.send(sms('Hello from the relay'));
+    expect(result.providerMessageId).toBe(fake.accepted.at(-1)?.uuid);
+    const request = fake.requests.at(-1);
+    expect(request?.method).toBe('POST');
+    expect(request?.path).toBe(`/v1/Account/${AUTH_ID}/Message/`);
+    expect(request?.headers.authorization).toBe(
+      `Basic ${Buffer.from(`${AUTH_ID}:${AUTH_TOKEN}`).toString('base64')}`,
+    );
+    expect(request?.body).toMatchObject({
+      src: '+14155550100',
+      dst: '+14155550123',
+      text: 'Hello from the relay',
+      url: 'http://127.0.0.1:1/webhooks/plivo/status',
+      method: 'POST',
+      type: 'sms',
+      // The object form of the SDK would drop this (reference §1.2); it must reach Plivo.
+      log: false,
+    });
+  });
+
+  it('treats a 429 (which the SDK reports without a status) as retryable', async () => {
+    fake.queuedFailures.push('429');
+    const error = await failure(provider.send(sms('rate limited')));
+    expect(error).toMatchObject({ retryable: true, code: 'PROVIDER_RATE_LIMITED', ambiguous: false });
+  });
+
+  it('treats a 500 as retryable and a 400 as permanent with Plivo’s reason', async () => {
+    fake.queuedFailures.push('500');
+    expect(await failure(provider.send(sms('server error')))).toMatchObject({
+      retryable: true,
+      code: 'PROVIDER_5XX',
+    });
+    fake.queuedFailures.push('400');
+    const permanent = await failure(provider.send(sms('bad destination')));
+    expect(permanent).toMatchObject({ retryable: false, code: 'PLIVO_400' });
+    expect(permanent.message).toContain('dst parameter is invalid');
+  });
+
+  it('marks a timeout as ambiguous, and the message it may have sent can be found again', async () => {
+    fake.queuedFailures.push('timeout-accepted');
+    const since = new Date();
+    const error = await failure(provider.send({ ...sms('maybe sent'), to: '+14155550177' }));
+    expect(error).toMatchObject({ code: 'PROVIDER_TIMEOUT', ambiguous: true });
+    const found = await provider.findAccepted(
+      { clientRef: 'msg-1', from: '+14155550100', to: '+14155550177' },
+      since,
+    );
+    expect(found).toEqual([fake.accepted.find((m) => m.text === 'maybe sent')?.uuid]);
+    const list = fake.requests.at(-1);
+    expect(list?.method).toBe('GET');
+    expect(list?.path).toContain('to_number=14155550177');
+  });
+
+  it('reports wrong credentials as a 401 without sending', async () => {
+    const wrong = new PlivoProvider({
+      authId: AUTH_ID,
+      authToken: 'nope',
+      apiUrl: fake.baseUrl,
+      timeoutMs: 500,
+    });
+    const before = fake.accepted.length;
+    expect(await failure(wrong.send(sms('x')))).toMatchObject({ code: 'PROVIDER_AUTH' });
+    expect(fake.accepted.length).toBe(before);
+  });
+});
