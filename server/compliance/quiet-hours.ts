@@ -94,13 +94,22 @@ export interface RecipientZones {
   source: ZoneSource;
 }
 
+// Building an Intl formatter is the costly part of zone math; every send asks about the same
+// few zones, so answers are remembered (bounded: unknown strings are not cached once full).
+const zoneValidity = new Map<string, boolean>();
+
 export function isValidTimeZone(zone: string): boolean {
+  const known = zoneValidity.get(zone);
+  if (known !== undefined) return known;
+  let valid: boolean;
   try {
     new Intl.DateTimeFormat('en-US', { timeZone: zone });
-    return true;
+    valid = true;
   } catch {
-    return false;
+    valid = false;
   }
+  if (zoneValidity.size < 1000) zoneValidity.set(zone, valid);
+  return valid;
 }
 
 /** The area-code entry of a +1 number, or null for other countries and non-geographic codes. */

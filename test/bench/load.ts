@@ -47,7 +47,12 @@ interface Response {
   body: string;
 }
 
-function send(agent: http.Agent, origin: URL, request: LoadRequest, timeoutMs: number): Promise<Response> {
+export function sendRequest(
+  agent: http.Agent,
+  origin: URL,
+  request: LoadRequest,
+  timeoutMs: number,
+): Promise<Response> {
   return new Promise((resolve, reject) => {
     const headers: Record<string, string | number> = { ...request.headers };
     if (request.body !== undefined) headers['content-length'] = Buffer.byteLength(request.body);
@@ -83,7 +88,8 @@ function send(agent: http.Agent, origin: URL, request: LoadRequest, timeoutMs: n
 /**
  * A closed-loop HTTP load generator: `concurrency` lanes, each sending its next request as
  * soon as the previous response has been read, over keep-alive connections (node:http and
- * its native parser keep the generator's own CPU cost small). It runs in the server's process
+ * its native parser keep the generator's own CPU cost small). It runs wherever it is called:
+ * in a worker thread (load-generator.ts, the default) or on the server's own event loop,
  * and stops by letting in-flight requests finish, so nothing from one phase spills into the
  * next and every counted response lies inside the measured interval.
  */
@@ -112,7 +118,7 @@ export async function runLoad(options: LoadOptions): Promise<LoadRun> {
         const request = options.build(lane, seq);
         const begun = performance.now();
         try {
-          const response = await send(agent, origin, request, timeoutMs);
+          const response = await sendRequest(agent, origin, request, timeoutMs);
           if (response.replayed) replayed += 1;
           if (response.status === options.expectStatus) {
             ok += 1;

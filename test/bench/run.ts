@@ -4,8 +4,15 @@
  * same run, so the figures mean the same on a laptop and on CI. Exit code 0 when the harness
  * ran, whatever the ratios (it is a report); 1 only when a benchmark crashed.
  *
+ * Per engine: send throughput (POST /v1/messages), inbound webhook throughput and webhook ->
+ * SSE event latency (same relay and, on PostgreSQL, a second relay instance); then the
+ * compliance engine's CPU benchmark. The HTTP load generator runs in a worker thread, so the
+ * relay's event loop only serves requests; the send phase also measures the old in-process
+ * placement once (informational) and profiles the relay's thread briefly.
+ *
  * Environment: DATABASE_URL (PostgreSQL server to create the bench database on; default the
- * local test server), BENCH_SECONDS (measured seconds per side and engine, default 10).
+ * local test server), BENCH_SECONDS (measured seconds per side and engine, default 10),
+ * BENCH_LOAD (worker | inprocess: where the measured load generator runs, default worker).
  */
 import fs from 'node:fs/promises';
 import os from 'node:os';
@@ -17,8 +24,14 @@ const DEFAULT_POSTGRES_URL = 'postgres://postgres@127.0.0.1:5432/test';
 // place before the benchmark modules load: hence the dynamic import below, not a static one.
 process.env.DATABASE_URL ??= DEFAULT_POSTGRES_URL;
 const { benchSendThroughput } = await import('./send-throughput.ts');
+const { benchInbound } = await import('./inbound-bench.ts');
+const { runComplianceBench } = await import('./compliance-bench.ts');
+const { defaultPlacement } = await import('./load-generator.ts');
 type Report = Awaited<ReturnType<typeof benchSendThroughput>>;
 type Measured = Extract<Report, { status: 'measured' }>;
+type InboundReport = Awaited<ReturnType<typeof benchInbound>>;
+type InboundMeasured = Extract<InboundReport, { status: 'measured' }>;
+type SendSummary = Measured['send'];
 
 const POSTGRES_TARGET = 0.5;
 
@@ -46,22 +59,32 @@ function row(cells: string[], widths: number[]): string {
     .join('  ');
 }
 
-function printReport(report: Measured): void {
-  const title = report.engine === 'postgres' ? 'PostgreSQL' : 'PGlite';
-  console.log(
-    `\n=== ${title}: send throughput vs bare INSERT loop (${report.database}) ===\n` +
-      `    concurrency ${report.concurrency}; ${report.warmupMs / 1000} s warm-up, then ${report.durationMs / 1000} s per side ` +
-      `in ${report.rounds} alternating rounds`,
-  );
-  const widths = [38, 14, 10, 10, 9, 7, 6];
-  console.log(row(['phase', 'throughput', 'p50', 'p99', 'ok', 'failed', 'ratio'], widths));
+const pct = (x: number): string => `${num(x * 100)}%`;
+
+function eluText(send: SendSummary): string {
+  const generator = send.generatorElu === null ? 'same loop' : pct(send.generatorElu);
+  return `relay loop ${pct(send.relayElu)}, generator ${generator}`;
+}
+
+function sendLabel(send: SendSummary): string {
+  if (send.workerEnabled) return 'POST /v1/messages, worker ON (info)';
+  return send.placement === 'worker'
+    ? 'POST /v1/messages, load in worker thread'
+    : 'POST /v1/messages, load in relay loop';
+}
+
+const WIDTHS = [44, 14, 10, 10, 9, 7, 6];
+function header(): void {
+  console.log(row(['phase', 'throughput', 'p50', 'p99', 'ok', 'failed', 'ratio'], WIDTHS));
   console.log(
     row(
-      widths.map((w) => '-'.repeat(w)),
-      widths,
+      WIDTHS.map((w) => '-'.repeat(w)),
+      WIDTHS,
     ),
   );
-  const b = report.baseline;
+}
+
+function baselineRow(b: Measured['baseline']): void {
   const cells = [
     `${num(b.perSecond)} rows/s`,
     ms(b.latency.p50),
@@ -69,27 +92,46 @@ function printReport(report: Measured): void {
     num(b.operations),
     num(b.errors),
   ];
-  console.log(row(['baseline: single-row INSERT loop', ...cells, '1.00'], widths));
-  for (const send of [report.send, report.sendWithWorker]) {
+  console.log(row(['baseline: single-row INSERT loop', ...cells, '1.00'], WIDTHS));
+}
+
+function loadRow(label: string, send: SendSummary, unit: string): void {
+  const failed = Object.values(send.unexpected).reduce((total, n) => total + n, 0) + send.errors;
+  const cells = [
+    `${num(send.perSecond)} ${unit}`,
+    ms(send.latency.p50),
+    ms(send.latency.p99),
+    num(send.operations),
+  ];
+  console.log(row([label, ...cells, num(failed), num(send.ratio, 2)], WIDTHS));
+}
+
+function printReport(report: Measured): void {
+  const title = report.engine === 'postgres' ? 'PostgreSQL' : 'PGlite';
+  console.log(
+    `\n=== ${title}: send throughput vs bare INSERT loop (${report.database}) ===\n` +
+      `    concurrency ${report.concurrency}; ${report.warmupMs / 1000} s warm-up, then ${report.durationMs / 1000} s per side ` +
+      `in ${report.rounds} alternating rounds`,
+  );
+  header();
+  baselineRow(report.baseline);
+  for (const send of [report.send, report.sendOtherPlacement, report.sendWithWorker]) {
     if (send === null) continue;
-    const failed = Object.values(send.unexpected).reduce((total, n) => total + n, 0) + send.errors;
-    const label = send.workerEnabled
-      ? 'POST /v1/messages, worker ON (info)'
-      : 'POST /v1/messages, worker OFF';
-    const sendCells = [
-      `${num(send.perSecond)} req/s`,
-      ms(send.latency.p50),
-      ms(send.latency.p99),
-      num(send.operations),
-    ];
-    console.log(row([label, ...sendCells, num(failed), num(send.ratio, 2)], widths));
+    loadRow(send === report.send ? `${sendLabel(send)} *` : sendLabel(send), send, 'req/s');
   }
   const rounds = (rates: number[]) => rates.map((r) => num(r)).join(' / ');
+  const b = report.baseline;
   console.log(
-    `    per round: baseline ${rounds(b.roundsPerSecond)} rows/s; send ${rounds(report.send.roundsPerSecond)} req/s`,
+    `    per round: baseline ${rounds(b.roundsPerSecond)} rows/s; send ${rounds(report.send.roundsPerSecond)} req/s` +
+      (report.sendOtherPlacement === null
+        ? ''
+        : `; other placement ${rounds(report.sendOtherPlacement.roundsPerSecond)} req/s`),
   );
+  console.log(`    event-loop use, send *: ${eluText(report.send)}`);
+  if (report.sendOtherPlacement !== null)
+    console.log(`    event-loop use, other placement: ${eluText(report.sendOtherPlacement)}`);
   console.log(
-    '    The ratio uses the worker-OFF line: it times the accept path (auth, consent gate, one transaction\n' +
+    '    * the measured line (worker OFF): it times the accept path (auth, consent gate, one transaction\n' +
       '    storing message, status, outbox job and event), not delivery. Every response was checked for 202\n' +
       '    and every 202 for its message row.',
   );
@@ -99,27 +141,83 @@ function printReport(report: Measured): void {
   if (report.pass === false)
     verdict = report.problems.length > 0 ? 'FAIL (the run had errors, see below)' : 'FAIL';
   console.log(`    ratio send/baseline ${num(report.send.ratio, 2)}   target ${target}   ${verdict}`);
+  if (report.profile !== null) printProfile(report.profile);
+  for (const problem of report.problems) console.log(`    !! ${problem}`);
+  for (const note of report.notes) console.log(`    note: ${note}`);
+}
+
+function printProfile(profile: NonNullable<Measured['profile']>): void {
+  const { cpu } = profile;
+  console.log(
+    `    CPU profile of the relay's thread, ${num(cpu.sampledMs / 1000, 1)} s of send load from the worker thread ` +
+      `(${num(profile.requests)} requests; loop use ${pct(profile.relayElu)}; idle ${num(cpu.idlePercent, 1)}%, ` +
+      `GC ${num(cpu.gcPercent, 1)}% of samples). Top self time:`,
+  );
+  for (const f of cpu.top) {
+    console.log(
+      `      ${num(f.selfPercent, 1).padStart(5)}%  ${num(f.selfMs).padStart(5)} ms  ${f.name.slice(0, 40).padEnd(40)} ${f.location}`,
+    );
+  }
+}
+
+function printInbound(report: InboundMeasured): void {
+  const title = report.engine === 'postgres' ? 'PostgreSQL' : 'PGlite';
+  console.log(
+    `\n=== ${title}: signed Plivo inbound webhooks vs bare INSERT loop (${report.database}) ===\n` +
+      `    concurrency ${report.concurrency}; ${report.warmupMs / 1000} s warm-up, then ${report.durationMs / 1000} s per side ` +
+      `in ${report.rounds} alternating rounds; load in ${report.inbound.placement === 'worker' ? 'a worker thread' : 'the relay loop'}`,
+  );
+  header();
+  baselineRow(report.baseline);
+  loadRow('POST /webhooks/plivo/inbound', report.inbound, 'req/s');
+  console.log(
+    `    event-loop use: ${eluText(report.inbound)}. Every response checked for 200, every 200 for its message\n` +
+      `    row; ${report.autoReplies} outbox jobs queued (plain replies: 0 expected).`,
+  );
+  for (const l of report.latency) {
+    const where =
+      l.path === 'same-instance'
+        ? 'SSE on the relay that took the webhook'
+        : 'SSE on a 2nd relay instance (own pool, LISTEN/NOTIFY)';
+    console.log(
+      `    webhook -> message.created, ${where}: p50 ${ms(l.latency.p50)}, p99 ${ms(l.latency.p99)}, ` +
+        `max ${ms(l.latency.max)} (${l.received}/${l.sent} at ${l.ratePerSecond}/s)`,
+    );
+  }
+  if (report.engine === 'pglite')
+    console.log('    (no cross-instance figure: PGlite is one embedded instance in one process)');
   for (const problem of report.problems) console.log(`    !! ${problem}`);
   for (const note of report.notes) console.log(`    note: ${note}`);
 }
 
 async function main(): Promise<number> {
   const startedAt = new Date();
+  const placement = defaultPlacement();
   console.log(
     `relay bench: node ${process.version}, ${os.cpus().length} CPUs (${os.cpus()[0]?.model ?? '?'}), ` +
-      `${durationMs / 1000} s measured per side; relay, load generator and baseline share this process, loopback only`,
+      `${durationMs / 1000} s measured per side; relay and baseline in this process, HTTP load generator ` +
+      `${placement === 'worker' ? 'in a worker thread' : 'on the relay event loop'}, loopback only`,
   );
   const plans = [
     // PGlite is one connection in this process: more lanes only queue longer.
     { engine: 'pglite' as const, concurrency: 8, target: null },
     { engine: 'postgres' as const, concurrency: 16, target: POSTGRES_TARGET },
   ];
+  const profileMs = Math.min(3000, durationMs / 2);
+  const inboundMs = durationMs / 2;
+  const latencyCount = Math.round(50 * Math.min(4, Math.max(2, durationMs / 2500)));
   const reports: Report[] = [];
-  const crashes: { engine: string; error: string }[] = [];
+  const inboundReports: InboundReport[] = [];
+  const crashes: { engine: string; benchmark: string; error: string }[] = [];
+  const crashed = (engine: string, benchmark: string, error: unknown) => {
+    const message = error instanceof Error ? (error.stack ?? error.message) : String(error);
+    crashes.push({ engine, benchmark, error: message });
+    console.error(`\n=== ${engine} ${benchmark}: benchmark crashed ===\n${message}`);
+  };
   for (const plan of plans) {
-    // Warm-ups for baseline, send and worker-on, both sides measured, the worker-on phase, set-up.
-    const expectedS = Math.round((3 * warmupMs + 3 * durationMs) / 1000) + 5;
-    console.log(`\n... ${plan.engine}: running (about ${expectedS} s)`);
+    // Send: warm-ups, three measured sides, profile, worker-on phase, set-up.
+    const sendS = Math.round((2 * warmupMs + 1000 + 4 * durationMs + profileMs) / 1000) + 5;
+    console.log(`\n... ${plan.engine}: send throughput (about ${sendS} s)`);
     try {
       const report = await benchSendThroughput({
         ...plan,
@@ -127,31 +225,194 @@ async function main(): Promise<number> {
         durationMs,
         rounds: 3,
         workerOnDurationMs: durationMs,
+        placement,
+        comparePlacement: true,
+        profileMs,
       });
       reports.push(report);
       if (report.status === 'skipped') console.log(`\n=== ${plan.engine}: SKIPPED: ${report.reason} ===`);
       else printReport(report);
     } catch (error) {
-      const message = error instanceof Error ? (error.stack ?? error.message) : String(error);
-      crashes.push({ engine: plan.engine, error: message });
-      console.error(`\n=== ${plan.engine}: benchmark crashed ===\n${message}`);
+      crashed(plan.engine, 'send', error);
+    }
+    const inboundS =
+      Math.round((2 * warmupMs + 2 * inboundMs + 2 * (latencyCount / 50 + 1.5) * 1000) / 1000) + 3;
+    console.log(`\n... ${plan.engine}: inbound webhooks (about ${inboundS} s)`);
+    try {
+      const report = await benchInbound({
+        engine: plan.engine,
+        concurrency: plan.concurrency,
+        warmupMs,
+        durationMs: inboundMs,
+        rounds: 2,
+        placement,
+        latencyRate: 50,
+        latencyCount,
+      });
+      inboundReports.push(report);
+      if (report.status === 'skipped')
+        console.log(`\n=== ${plan.engine} inbound: SKIPPED: ${report.reason} ===`);
+      else printInbound(report);
+    } catch (error) {
+      crashed(plan.engine, 'inbound', error);
     }
   }
 
+  console.log('\n... compliance engine (about 9 s)');
+  let compliance: Awaited<ReturnType<typeof runComplianceBench>> | null = null;
+  try {
+    compliance = await runComplianceBench();
+    console.log('');
+    for (const line of compliance.lines) console.log(line);
+  } catch (error) {
+    crashed('cpu', 'compliance', error);
+  }
+
   console.log('\n=== summary ===');
+  const sw = [50, 18, 17, 7, 12];
+  console.log(row(['engine / measurement', 'figure', 'baseline', 'ratio', 'note'], sw));
+  console.log(
+    row(
+      sw.map((w) => '-'.repeat(w)),
+      sw,
+    ),
+  );
   for (const report of reports) {
     if (report.status === 'skipped') {
-      console.log(`  ${report.engine.padEnd(9)} skipped: ${report.reason}`);
+      console.log(`  ${report.engine.padEnd(9)} send skipped: ${report.reason}`);
       continue;
     }
-    const target = report.target === null ? 'informational' : `target >= ${num(report.target, 2)}`;
+    const target = report.target === null ? 'info' : `>= ${num(report.target, 2)}`;
     const verdict = report.pass === null ? '' : report.pass ? ' PASS' : ' FAIL';
+    const base = `${num(report.baseline.perSecond)} rows/s`;
+    const e = report.engine;
     console.log(
-      `  ${report.engine.padEnd(9)} send ${num(report.send.perSecond)} req/s / baseline ` +
-        `${num(report.baseline.perSecond)} rows/s = ${num(report.send.ratio, 2)} (${target})${verdict}`,
+      row(
+        [
+          `${e} send (${report.send.placement})`,
+          `${num(report.send.perSecond)} req/s`,
+          base,
+          num(report.send.ratio, 2),
+          `${target}${verdict}`,
+        ],
+        sw,
+      ),
+    );
+    const other = report.sendOtherPlacement;
+    if (other !== null)
+      console.log(
+        row(
+          [
+            `${e} send (${other.placement}, info)`,
+            `${num(other.perSecond)} req/s`,
+            base,
+            num(other.ratio, 2),
+            'info',
+          ],
+          sw,
+        ),
+      );
+    const on = report.sendWithWorker;
+    if (on !== null)
+      console.log(
+        row(
+          [
+            `${e} send, outbox worker on (info)`,
+            `${num(on.perSecond)} req/s`,
+            base,
+            num(on.ratio, 2),
+            'info',
+          ],
+          sw,
+        ),
+      );
+    console.log(
+      row(
+        [
+          `${e} send latency p50 / p99`,
+          `${ms(report.send.latency.p50)} / ${ms(report.send.latency.p99)}`,
+          '',
+          '',
+          '',
+        ],
+        sw,
+      ),
+    );
+    console.log(
+      row(
+        [
+          `${e} relay loop use: ${report.send.placement} / ${other?.placement ?? '-'}`,
+          `${pct(report.send.relayElu)} / ${other === null ? '-' : pct(other.relayElu)}`,
+          '',
+          '',
+          '',
+        ],
+        sw,
+      ),
     );
   }
-  for (const crash of crashes) console.log(`  ${crash.engine.padEnd(9)} CRASHED (see above)`);
+  for (const report of inboundReports) {
+    if (report.status === 'skipped') {
+      console.log(`  ${report.engine.padEnd(9)} inbound skipped: ${report.reason}`);
+      continue;
+    }
+    const e = report.engine;
+    console.log(
+      row(
+        [
+          `${e} inbound webhooks`,
+          `${num(report.inbound.perSecond)} req/s`,
+          `${num(report.baseline.perSecond)} rows/s`,
+          num(report.inbound.ratio, 2),
+          report.problems.length === 0 ? 'ok' : 'PROBLEMS',
+        ],
+        sw,
+      ),
+    );
+    for (const l of report.latency) {
+      console.log(
+        row(
+          [
+            `${e} webhook->SSE p50 / p99 (${l.path})`,
+            `${ms(l.latency.p50)} / ${ms(l.latency.p99)}`,
+            '',
+            '',
+            `${l.received}/${l.sent}`,
+          ],
+          sw,
+        ),
+      );
+    }
+  }
+  if (compliance !== null) {
+    const c = compliance.results;
+    const base = `${num(c.baselineMessagesPerSecond ?? 0)} msg/s`;
+    console.log(
+      row(
+        [
+          'cpu classifyInbound',
+          `${num(c.classifierMessagesPerSecond ?? 0)} msg/s`,
+          base,
+          num(c.classifierRatio ?? 0, 4),
+          'info',
+        ],
+        sw,
+      ),
+    );
+    console.log(
+      row(
+        [
+          'cpu scanText',
+          `${num(c.scannerMessagesPerSecond ?? 0)} msg/s`,
+          base,
+          num(c.scannerRatio ?? 0, 4),
+          'info',
+        ],
+        sw,
+      ),
+    );
+  }
+  for (const crash of crashes) console.log(`  ${crash.engine} ${crash.benchmark} CRASHED (see above)`);
   for (const report of reports) {
     if (report.status === 'measured' && report.pass === false) {
       console.log(
@@ -160,6 +421,10 @@ async function main(): Promise<number> {
       );
     }
   }
+  for (const report of inboundReports) {
+    if (report.status === 'measured' && report.problems.length > 0)
+      console.log(`\n  !!!!!!!! WARNING: ${report.engine} inbound bench had problems (see above) !!!!!!!!`);
+  }
 
   const out = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../bench-results/latest.json');
   await fs.mkdir(path.dirname(out), { recursive: true });
@@ -167,8 +432,12 @@ async function main(): Promise<number> {
     startedAt: startedAt.toISOString(),
     finishedAt: new Date().toISOString(),
     machine: { node: process.version, platform: `${os.platform()} ${os.release()}`, cpus: os.cpus().length },
-    settings: { warmupMs, durationMs },
-    benchmarks: { sendThroughput: reports },
+    settings: { warmupMs, durationMs, loadPlacement: placement, inboundDurationMs: inboundMs, latencyCount },
+    benchmarks: {
+      sendThroughput: reports,
+      inbound: inboundReports,
+      compliance: compliance === null ? null : { results: compliance.results, lines: compliance.lines },
+    },
     crashes,
   };
   await fs.writeFile(out, `${JSON.stringify(json, null, 2)}\n`);

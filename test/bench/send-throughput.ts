@@ -1,22 +1,22 @@
 import { randomBytes, randomUUID } from 'node:crypto';
-import fs from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
-import os from 'node:os';
-import path from 'node:path';
-import pg from 'pg';
 import { loadConfig } from '../../server/config.ts';
-import type { Database } from '../../server/db/database.ts';
-import { migrate } from '../../server/db/migrate.ts';
-import { openPglite } from '../../server/db/pglite.ts';
 import { type Relay, startRelay } from '../../server/runtime.ts';
-import { freshPostgres, POSTGRES_URL } from '../helpers/db.ts';
 import { optIn, seedOrg, type TestOrg } from '../helpers/relay.ts';
 import { type BaselineRun, prepareBaseline, runInsertBaseline } from './baseline.ts';
-import { type LoadRun, runLoad } from './load.ts';
+import {
+  type BenchDatabase,
+  countMessages,
+  type Engine,
+  openBenchDatabase,
+  unavailable,
+} from './bench-db.ts';
+import { type GeneratorRun, LoadGenerator, type LoadPlacement, otherPlacement } from './load-generator.ts';
+import { type CpuProfileSummary, profileThisThread } from './profile.ts';
+import { sendableRecipients } from './recipients.ts';
 import { type LatencySummary, summarizeLatencies } from './stats.ts';
 
-export type Engine = 'pglite' | 'postgres';
-
+export type { Engine };
 export interface SendBenchSettings {
   engine: Engine;
   /** Lanes for both the INSERT baseline and the HTTP load: the comparison needs the same number. */
@@ -31,6 +31,15 @@ export interface SendBenchSettings {
   rounds: number;
   /** Duration of the informational worker-enabled phase; 0 skips it. */
   workerOnDurationMs: number;
+  /** Where the HTTP load generator runs for the measured send side (and the worker-on phase). */
+  placement: LoadPlacement;
+  /**
+   * Also measure the send side with the generator in the other placement, in the same
+   * alternating rounds (informational), so the effect of the placement is visible.
+   */
+  comparePlacement: boolean;
+  /** A CPU-profiled stretch of send load (generator in the worker thread); 0 skips it. */
+  profileMs: number;
   /** Minimum send/baseline ratio, or null where the target does not apply (PGlite). */
   target: number | null;
 }
@@ -52,6 +61,12 @@ export interface BaselineSummary extends PhaseSummary {
 
 export interface SendSummary extends PhaseSummary {
   workerEnabled: boolean;
+  /** Where the load generator ran. */
+  placement: LoadPlacement;
+  /** Event-loop utilisation of the relay's thread over the measured rounds (0..1, time-weighted). */
+  relayElu: number;
+  /** Event-loop utilisation of the generator's worker thread; null when in-process. */
+  generatorElu: number | null;
   /** Non-202 responses by status. */
   unexpected: Record<string, number>;
   /** Transport errors (refused, reset, timed out). */
@@ -78,8 +93,12 @@ export type SendBenchReport =
       baseline: BaselineSummary;
       /** The measurement the target applies to: outbox worker off, so only the accept path runs. */
       send: SendSummary;
+      /** Informational: the same send load with the generator in the other placement. */
+      sendOtherPlacement: SendSummary | null;
       /** Informational: the same load while the worker sends and the sandbox calls back. */
       sendWithWorker: SendSummary | null;
+      /** Self time of the relay's thread under send load (outbox worker off), if profiled. */
+      profile: { relayElu: number; requests: number; cpu: CpuProfileSummary } | null;
       target: number | null;
       pass: boolean | null;
       /** Reasons the figures cannot be trusted (failed requests, missing rows, baseline errors). */
@@ -90,58 +109,6 @@ export type SendBenchReport =
 
 // A typical appointment text: GSM-7, one segment. The baseline stores the same body.
 const BODY = 'Hi! Your appointment with Acme Dental is confirmed for Tue 10:30. Reply STOP to opt out.';
-
-/** Where the bench database lives and how to get rid of it. */
-interface BenchDatabase {
-  db: Database;
-  description: string;
-  dataDir: string;
-  databaseUrl: string | null;
-  dispose(): Promise<void>;
-}
-
-/** Fails fast (3 s) when PostgreSQL is unreachable; pg would otherwise wait indefinitely. */
-async function probePostgres(url: string): Promise<string | null> {
-  const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 3000 });
-  try {
-    await client.connect();
-    await client.query('SELECT 1');
-    return null;
-  } catch (error) {
-    return error instanceof Error ? error.message : String(error);
-  } finally {
-    await client.end().catch(() => undefined);
-  }
-}
-
-/** host:port/database, never the credentials. */
-function where(url: string): string {
-  const parsed = new URL(url);
-  return `${parsed.host}${parsed.pathname}`;
-}
-
-async function openBenchDatabase(settings: SendBenchSettings, dataDir: string): Promise<BenchDatabase> {
-  if (settings.engine === 'postgres') {
-    // A database of its own (dropped afterwards), so runs never see each other's rows.
-    const fresh = await freshPostgres();
-    return {
-      db: fresh.db,
-      description: `PostgreSQL ${where(fresh.url)}`,
-      dataDir,
-      databaseUrl: fresh.url,
-      dispose: () => fresh.drop(),
-    };
-  }
-  // On disk like a real installation (in-memory PGlite would flatter both sides differently).
-  const db = await openPglite({ dataDir });
-  await migrate(db);
-  return { db, description: `PGlite in ${dataDir}`, dataDir, databaseUrl: null, dispose: () => db.close() };
-}
-
-async function countMessages(db: Database): Promise<number> {
-  const rows = await db.query<{ n: number }>('SELECT count(*)::int AS n FROM messages');
-  return rows[0]?.n ?? 0;
-}
 
 /** Starts the relay on the shared database handle, listening on a loopback port. */
 async function listeningRelay(
@@ -175,6 +142,7 @@ class SendLoad {
   private stretch = 0;
 
   constructor(
+    private readonly generator: LoadGenerator,
     private readonly origin: string,
     private readonly org: TestOrg,
     private readonly recipients: readonly string[],
@@ -182,30 +150,22 @@ class SendLoad {
   ) {}
 
   /** One stretch of load; keys carry the stretch number so no two requests ever share one. */
-  go(durationMs: number): Promise<LoadRun> {
+  go(durationMs: number): Promise<GeneratorRun> {
     this.stretch += 1;
-    const prefix = `bench-${this.run}-${this.stretch}`;
-    return runLoad({
+    return this.generator.run({
       origin: this.origin,
       concurrency: this.concurrency,
       durationMs,
       maxRequests: 200_000,
       expectStatus: 202,
-      build: (lane, seq) => ({
-        method: 'POST',
-        path: '/v1/messages',
-        headers: {
-          authorization: this.org.auth.authorization,
-          'idempotency-key': `${prefix}-${lane}-${seq}`,
-          'content-type': 'application/json',
-        },
-        // A recipient per lane: concurrent sends then do not queue on one conversation row.
-        body: JSON.stringify({
-          from: this.org.sender,
-          to: this.recipients[lane % this.recipients.length],
-          body: BODY,
-        }),
-      }),
+      scenario: {
+        kind: 'send',
+        authorization: this.org.auth.authorization,
+        from: this.org.sender,
+        recipients: [...this.recipients],
+        body: BODY,
+        prefix: `bench-${this.run}-${this.generator.placement}-${this.stretch}`,
+      },
     });
   }
 }
@@ -214,7 +174,7 @@ const rate = (operations: number, elapsedMs: number): number =>
   elapsedMs > 0 ? (operations / elapsedMs) * 1000 : 0;
 const sum = (values: readonly number[]): number => values.reduce((a, b) => a + b, 0);
 
-function summarizeBaseline(runs: readonly BaselineRun[]): BaselineSummary {
+export function summarizeBaseline(runs: readonly BaselineRun[]): BaselineSummary {
   const operations = sum(runs.map((r) => r.rows));
   const elapsedMs = sum(runs.map((r) => r.elapsedMs));
   return {
@@ -227,10 +187,23 @@ function summarizeBaseline(runs: readonly BaselineRun[]): BaselineSummary {
   };
 }
 
-function summarizeSend(
-  runs: readonly LoadRun[],
+/** Time-weighted mean of the runs' event-loop utilisation. */
+function meanElu(runs: readonly GeneratorRun[], pick: (run: GeneratorRun) => number | null): number | null {
+  let weighted = 0;
+  let time = 0;
+  for (const run of runs) {
+    const value = pick(run);
+    if (value === null) return null;
+    weighted += value * run.elapsedMs;
+    time += run.elapsedMs;
+  }
+  return time > 0 ? weighted / time : null;
+}
+
+export function summarizeSend(
+  runs: readonly GeneratorRun[],
   rowsStored: number,
-  baseline: BaselineSummary,
+  baseline: { perSecond: number },
   workerEnabled: boolean,
 ): SendSummary {
   const operations = sum(runs.map((r) => r.ok));
@@ -248,6 +221,9 @@ function summarizeSend(
     roundsPerSecond: runs.map((r) => rate(r.ok, r.elapsedMs)),
     latency: summarizeLatencies(runs.flatMap((r) => r.latenciesMs)),
     workerEnabled,
+    placement: runs[0]?.placement ?? 'worker',
+    relayElu: meanElu(runs, (r) => r.relayElu) ?? 0,
+    generatorElu: meanElu(runs, (r) => r.generatorElu),
     unexpected,
     errors: sum(runs.map((r) => r.errors)),
     replayed: sum(runs.map((r) => r.replayed)),
@@ -257,7 +233,7 @@ function summarizeSend(
   };
 }
 
-function problemsOf(send: SendSummary, name: string): string[] {
+export function problemsOf(send: SendSummary, name: string): string[] {
   const problems: string[] = [];
   const failed = Object.entries(send.unexpected).map(([status, n]) => `${n}x HTTP ${status}`);
   if (send.errors > 0) failed.push(`${send.errors} transport errors`);
@@ -271,7 +247,7 @@ function problemsOf(send: SendSummary, name: string): string[] {
 }
 
 /** Flags a side whose rounds differ by more than half: the ratio is then less certain. */
-function noiseNote(name: string, rates: readonly number[]): string | null {
+export function noiseNote(name: string, rates: readonly number[]): string | null {
   const low = Math.min(...rates);
   const high = Math.max(...rates);
   if (rates.length < 2 || low <= 0 || high / low <= 1.5) return null;
@@ -284,126 +260,166 @@ function noiseNote(name: string, rates: readonly number[]): string | null {
  *   1. bench database (fresh PostgreSQL database, or PGlite on disk in a temp dir), migrated;
  *   2. relay with the outbox worker off, on the same Database handle; org and one opted-in
  *      recipient per lane seeded; both sides warmed up;
- *   3. `rounds` alternating stretches of the INSERT loop and of POST /v1/messages, never
- *      overlapping (PGlite is one single-connection instance; on PostgreSQL each side would be
- *      the other's noise);
- *   4. optionally the same send load with the worker on (informational).
+ *   3. `rounds` alternating stretches of the INSERT loop and of POST /v1/messages (and, when
+ *      comparing, of the same send load from the other generator placement), never overlapping
+ *      (PGlite is one single-connection instance; on PostgreSQL each side would be the other's
+ *      noise), in an order that rotates every round;
+ *   4. optionally a CPU-profiled stretch of send load, then the same send load with the worker
+ *      on (both informational).
  */
 export async function benchSendThroughput(settings: SendBenchSettings): Promise<SendBenchReport> {
-  if (settings.engine === 'postgres') {
-    // freshPostgres() creates the bench database on this server (DATABASE_URL).
-    if (POSTGRES_URL === null)
-      return { engine: 'postgres', status: 'skipped', reason: 'DATABASE_URL is not set' };
-    const unreachable = await probePostgres(POSTGRES_URL);
-    if (unreachable !== null) {
-      return {
-        engine: 'postgres',
-        status: 'skipped',
-        reason: `PostgreSQL at ${where(POSTGRES_URL)} is unreachable (${unreachable})`,
-      };
-    }
-  }
-  const dataDir = await fs.mkdtemp(path.join(os.tmpdir(), 'relay-bench-'));
+  const reason = await unavailable(settings.engine);
+  if (reason !== null) return { engine: settings.engine, status: 'skipped', reason };
+  const bench = await openBenchDatabase(settings.engine);
+  const generators = new Map<LoadPlacement, LoadGenerator>();
+  const generator = (placement: LoadPlacement): LoadGenerator => {
+    const existing = generators.get(placement);
+    if (existing !== undefined) return existing;
+    const created = new LoadGenerator(placement);
+    generators.set(placement, created);
+    return created;
+  };
   try {
-    const bench = await openBenchDatabase(settings, dataDir);
-    try {
-      await prepareBaseline(bench.db);
-      const insertLoop = (durationMs: number) =>
-        runInsertBaseline(bench.db, {
-          concurrency: settings.concurrency,
-          durationMs,
-          maxRows: 1_000_000,
-          orgId: randomUUID(),
-          body: BODY,
-        });
-      // One recipient per lane: +1 202 555 1000, 1001, ... (far from the sandbox's failure numbers).
-      const recipients = Array.from({ length: settings.concurrency }, (_, i) => `+1202555${1000 + i}`);
-      const roundMs = settings.durationMs / settings.rounds;
-
-      const off = await listeningRelay(bench, false);
-      let org: TestOrg;
-      const baselineRuns: BaselineRun[] = [];
-      const sendRuns: LoadRun[] = [];
-      let rowsStored = 0;
-      try {
-        org = await seedOrg(bench.db);
-        for (const phone of recipients) await optIn(off.relay.app, org, phone);
-        const load = new SendLoad(off.origin, org, recipients, settings.concurrency);
-        // Warm-up, discarded: JIT, query plans, pool connections, the api_keys last_used_at touch.
-        await insertLoop(settings.warmupMs);
-        await load.go(settings.warmupMs);
-        for (let round = 0; round < settings.rounds; round++) {
-          const sendRound = async () => {
-            const before = await countMessages(bench.db);
-            sendRuns.push(await load.go(roundMs));
-            rowsStored += (await countMessages(bench.db)) - before;
-          };
-          const baselineRound = async () => {
-            baselineRuns.push(await insertLoop(roundMs));
-          };
-          // B S, S B, B S ...: neither side always runs right after the other.
-          if (round % 2 === 0) {
-            await baselineRound();
-            await sendRound();
-          } else {
-            await sendRound();
-            await baselineRound();
-          }
-        }
-      } finally {
-        await off.relay.close();
-      }
-      const baseline = summarizeBaseline(baselineRuns);
-      const send = summarizeSend(sendRuns, rowsStored, baseline, false);
-
-      let sendWithWorker: SendSummary | null = null;
-      if (settings.workerOnDurationMs > 0) {
-        // Retire the worker-off backlog: otherwise the worker would spend this phase catching
-        // up on thousands of old jobs instead of keeping pace with new ones.
-        await bench.db.query(
-          `UPDATE outbox_jobs SET state = 'done', updated_at = now() WHERE state = 'queued'`,
-        );
-        const on = await listeningRelay(bench, true);
-        try {
-          const load = new SendLoad(on.origin, org, recipients, settings.concurrency);
-          await load.go(settings.warmupMs);
-          const before = await countMessages(bench.db);
-          const run = await load.go(settings.workerOnDurationMs);
-          const stored = (await countMessages(bench.db)) - before;
-          sendWithWorker = summarizeSend([run], stored, baseline, true);
-        } finally {
-          await on.relay.close();
-        }
-      }
-
-      const problems = problemsOf(send, 'send (worker off)');
-      if (sendWithWorker !== null) problems.push(...problemsOf(sendWithWorker, 'send (worker on)'));
-      if (baseline.errors > 0) problems.push(`baseline: ${baseline.errors} INSERTs failed`);
-      const notes = [
-        noiseNote('baseline', baseline.roundsPerSecond),
-        noiseNote('send', send.roundsPerSecond),
-      ].filter((note): note is string => note !== null);
-      return {
-        engine: settings.engine,
-        status: 'measured',
-        database: bench.description,
+    await prepareBaseline(bench.db);
+    const insertLoop = (durationMs: number) =>
+      runInsertBaseline(bench.db, {
         concurrency: settings.concurrency,
-        warmupMs: settings.warmupMs,
-        durationMs: settings.durationMs,
-        rounds: settings.rounds,
-        baseline,
-        send,
-        sendWithWorker,
-        target: settings.target,
-        // A run with failed requests proves nothing either way, so it cannot pass.
-        pass: settings.target === null ? null : send.ratio >= settings.target && problems.length === 0,
-        problems,
-        notes,
+        durationMs,
+        maxRows: 1_000_000,
+        orgId: randomUUID(),
+        body: BODY,
+      });
+    // One recipient per lane: +1 <area> 555 1000, 1001, ... (far from the sandbox's failure
+    // numbers), in an area code whose local time is outside quiet hours for the next 15 minutes.
+    const { areaCode, phones: recipients } = sendableRecipients(settings.concurrency, 15 * 60_000);
+    const roundMs = settings.durationMs / settings.rounds;
+    const other = otherPlacement(settings.placement);
+
+    const off = await listeningRelay(bench, false);
+    let org: TestOrg;
+    const baselineRuns: BaselineRun[] = [];
+    const sendRuns: GeneratorRun[] = [];
+    const otherRuns: GeneratorRun[] = [];
+    let rowsStored = 0;
+    let otherRowsStored = 0;
+    let profile: { relayElu: number; requests: number; cpu: CpuProfileSummary } | null = null;
+    try {
+      org = await seedOrg(bench.db);
+      for (const phone of recipients) await optIn(off.relay.app, org, phone);
+      const load = new SendLoad(
+        generator(settings.placement),
+        off.origin,
+        org,
+        recipients,
+        settings.concurrency,
+      );
+      const otherLoad = settings.comparePlacement
+        ? new SendLoad(generator(other), off.origin, org, recipients, settings.concurrency)
+        : null;
+      // Warm-up, discarded: JIT, query plans, pool connections, the api_keys last_used_at touch.
+      await insertLoop(settings.warmupMs);
+      await load.go(settings.warmupMs);
+      // The relay is warm by now; the other generator only needs its own JIT warmed.
+      if (otherLoad !== null) await otherLoad.go(Math.min(1000, settings.warmupMs));
+      const sendStretch = async (from: SendLoad, runs: GeneratorRun[]): Promise<number> => {
+        const before = await countMessages(bench.db);
+        runs.push(await from.go(roundMs));
+        return (await countMessages(bench.db)) - before;
       };
+      const steps: (() => Promise<void>)[] = [
+        async () => {
+          baselineRuns.push(await insertLoop(roundMs));
+        },
+        async () => {
+          rowsStored += await sendStretch(load, sendRuns);
+        },
+      ];
+      if (otherLoad !== null) {
+        steps.push(async () => {
+          otherRowsStored += await sendStretch(otherLoad, otherRuns);
+        });
+      }
+      for (let round = 0; round < settings.rounds; round++) {
+        // B S O, S O B, O B S ...: no side always runs first or right after the same other side.
+        for (let i = 0; i < steps.length; i++) await steps[(round + i) % steps.length]?.();
+      }
+      if (settings.profileMs > 0) {
+        // Generator in its worker thread, so the profile of this thread is the relay alone.
+        const profiled = new SendLoad(generator('worker'), off.origin, org, recipients, settings.concurrency);
+        let run: GeneratorRun | null = null;
+        const cpu = await profileThisThread(async () => {
+          run = await profiled.go(settings.profileMs);
+        });
+        const done = run as GeneratorRun | null;
+        profile = { relayElu: done?.relayElu ?? 0, requests: done?.ok ?? 0, cpu };
+      }
     } finally {
-      await bench.dispose();
+      await off.relay.close();
     }
+    const baseline = summarizeBaseline(baselineRuns);
+    const send = summarizeSend(sendRuns, rowsStored, baseline, false);
+    const sendOtherPlacement =
+      otherRuns.length > 0 ? summarizeSend(otherRuns, otherRowsStored, baseline, false) : null;
+
+    let sendWithWorker: SendSummary | null = null;
+    if (settings.workerOnDurationMs > 0) {
+      // Retire the worker-off backlog: otherwise the worker would spend this phase catching
+      // up on thousands of old jobs instead of keeping pace with new ones.
+      await bench.db.query(
+        `UPDATE outbox_jobs SET state = 'done', updated_at = now() WHERE state = 'queued'`,
+      );
+      const on = await listeningRelay(bench, true);
+      try {
+        const load = new SendLoad(
+          generator(settings.placement),
+          on.origin,
+          org,
+          recipients,
+          settings.concurrency,
+        );
+        await load.go(settings.warmupMs);
+        const before = await countMessages(bench.db);
+        const run = await load.go(settings.workerOnDurationMs);
+        const stored = (await countMessages(bench.db)) - before;
+        sendWithWorker = summarizeSend([run], stored, baseline, true);
+      } finally {
+        await on.relay.close();
+      }
+    }
+
+    const problems = problemsOf(send, `send (worker off, generator ${send.placement})`);
+    if (sendOtherPlacement !== null)
+      problems.push(...problemsOf(sendOtherPlacement, `send (generator ${sendOtherPlacement.placement})`));
+    if (sendWithWorker !== null) problems.push(...problemsOf(sendWithWorker, 'send (worker on)'));
+    if (baseline.errors > 0) problems.push(`baseline: ${baseline.errors} INSERTs failed`);
+    const notes = [
+      noiseNote('baseline', baseline.roundsPerSecond),
+      noiseNote('send', send.roundsPerSecond),
+    ].filter((note): note is string => note !== null);
+    notes.push(
+      `recipients in area code ${areaCode} (outside quiet hours, no frequency cap, at this time of day)`,
+    );
+    return {
+      engine: settings.engine,
+      status: 'measured',
+      database: bench.description,
+      concurrency: settings.concurrency,
+      warmupMs: settings.warmupMs,
+      durationMs: settings.durationMs,
+      rounds: settings.rounds,
+      baseline,
+      send,
+      sendOtherPlacement,
+      sendWithWorker,
+      profile,
+      target: settings.target,
+      // A run with failed requests proves nothing either way, so it cannot pass.
+      pass: settings.target === null ? null : send.ratio >= settings.target && problems.length === 0,
+      problems,
+      notes,
+    };
   } finally {
-    await fs.rm(dataDir, { recursive: true, force: true });
+    for (const g of generators.values()) await g.close();
+    await bench.dispose();
   }
 }

@@ -1,0 +1,46 @@
+import {
+  evaluateFrequencyCap,
+  evaluateQuietHours,
+  resolveRecipientZones,
+} from '../../server/compliance/quiet-hours.ts';
+
+/**
+ * Area codes of places with no state quiet-hours rule and no frequency cap (the federal 08:00 to
+ * 21:00 window only), spread from UTC+10 to UTC-11 so that at any hour at least one of them is
+ * inside its sending window: DC, Puerto Rico, Illinois, Colorado, California, Hawaii, American
+ * Samoa, Guam.
+ */
+const CANDIDATES = ['202', '787', '312', '303', '415', '808', '684', '671'];
+
+/** True when the relay's gate would let a send to `phone` through at every instant of the span. */
+function sendableThroughout(phone: string, from: Date, spanMs: number): boolean {
+  const zones = resolveRecipientZones({ phoneE164: phone });
+  // Thousands of sends go to each recipient: a capped state would refuse all but the first few.
+  if (!evaluateFrequencyCap({ states: zones.states, sentInLast24h: 1_000_000 }).allowed) return false;
+  for (let t = 0; t <= spanMs; t += 5 * 60_000) {
+    const verdict = evaluateQuietHours({
+      zones: zones.zones,
+      states: zones.states,
+      countries: zones.countries,
+      now: new Date(from.getTime() + t),
+    });
+    if (!verdict.allowed) return false;
+  }
+  return true;
+}
+
+/**
+ * `count` recipient numbers (+1 <area> 555 1000, 1001, ...) in an area code that is outside
+ * quiet hours for the next `spanMs` (the whole bench run), so the consent gate accepts every send
+ * whatever the time of day the bench runs at. Returns the area code too, for the report.
+ */
+export function sendableRecipients(count: number, spanMs: number): { areaCode: string; phones: string[] } {
+  const now = new Date();
+  const areaCode =
+    CANDIDATES.find((code) => sendableThroughout(`+1${code}5551000`, now, spanMs)) ??
+    (CANDIDATES[0] as string);
+  return {
+    areaCode,
+    phones: Array.from({ length: count }, (_, i) => `+1${areaCode}555${1000 + i}`),
+  };
+}
