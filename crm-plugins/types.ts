@@ -19,6 +19,21 @@ export interface CrmContact {
   ownerEmail: string | null;
 }
 
+/** What createContact needs: the number (E.164) and a name if one is known. */
+export interface NewCrmContact {
+  phoneE164: string;
+  name: string | null;
+}
+
+/** The quota the CRM reported in its latest answer (rate-limit headers), so callers slow down in time. */
+export interface CrmUsage {
+  /** Requests left in the current window, out of `limit`. */
+  remaining: number;
+  limit: number;
+  /** The window: HubSpot's rolling 10 s burst quota, Salesforce's rolling 24 h one. */
+  windowMs: number;
+}
+
 export interface CrmHealth {
   ok: boolean;
   detail: string;
@@ -132,6 +147,11 @@ export interface CrmPlugin {
   uninstall(): Promise<UninstallReport>;
   findContactById(ref: ContactRef): Promise<CrmContact | null>;
   findContactsByPhone(phoneE164: string): Promise<CrmContact[]>;
+  /**
+   * Creates a record for a number the CRM does not know (HubSpot: a contact; Salesforce: a lead),
+   * e.g. for an inbound text from a stranger when the org asks for it.
+   */
+  createContact(input: NewCrmContact): Promise<CrmContact>;
   /** Writes consent onto the record; throws CrmNotFoundError if the record is gone. */
   projectConsent(ref: ContactRef, consent: ConsentProjection): Promise<void>;
   /** Logs messages on their records' timelines; a retried batch never creates a second entry. */
@@ -139,4 +159,6 @@ export interface CrmPlugin {
   /** Consent statuses changed in the CRM (not by the relay) after the watermark. */
   readConsentChanges(since: string | null): Promise<ConsentChangesPage>;
   healthCheck(): Promise<CrmHealth>;
+  /** The quota as of the latest answer, or null before any (or if the CRM reports none). */
+  usage(): CrmUsage | null;
 }

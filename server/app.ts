@@ -21,6 +21,8 @@ export interface BuildOptions {
   logger?: FastifyServerOptions['logger'];
   /** Shared with the outbox worker so a send wakes it in-process (runtime.ts). */
   notifier?: Notifier;
+  /** The compliance clock (quiet hours, first-contact silence, frequency caps); real time by default. */
+  clock?: () => Date;
 }
 
 export const BODY_LIMIT_BYTES = 64 * 1024;
@@ -75,6 +77,7 @@ export async function buildApp(options: BuildOptions): Promise<App> {
     notifier,
     sends: new SendBatcher(options.db),
     crm: createCrmRegistry(options.config.crmProvider === 'sandbox' ? ['sandbox'] : []),
+    clock: options.clock ?? (() => new Date()),
   };
   // The sandbox network calls back through the same HTTP routes a real provider would.
   deps.sandbox?.connect(async ({ path, headers, body }) => {

@@ -1,4 +1,5 @@
 import path from 'node:path';
+import { parseSecretsKey } from './crypto/secrets.ts';
 
 /** Validated process configuration; read once at start-up. */
 export interface Config {
@@ -16,6 +17,12 @@ export interface Config {
   outbox: { leaseMs: number; providerTimeoutMs: number; retryBaseMs: number; reconcileAfterMs: number };
   accountRequestsPer5s: number;
   crmProvider: 'sandbox';
+  /** SECRETS_KEY: 32 bytes that encrypt CRM tokens at rest (sandbox mode generates one if unset). */
+  secretsKey: Buffer | null;
+  /** HUBSPOT_CLIENT_SECRET: verifies HubSpot webhooks when a connection does not carry its own. */
+  hubspotClientSecret: string | null;
+  /** How often the CRM sync worker asks each CRM for opt-outs made there (CRM_CONSENT_POLL_MS). */
+  crmConsentPollMs: number;
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
   workerEnabled: boolean;
 }
@@ -158,6 +165,15 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): Config 
     );
   }
   const crmProvider = oneOf(env, 'CRM_PROVIDER', ['sandbox'] as const, 'sandbox');
+  const secretsRaw = nonEmpty(env, 'SECRETS_KEY');
+  const secretsKey = secretsRaw === undefined ? null : parseSecretsKey(secretsRaw);
+  if (secretsRaw !== undefined && secretsKey === null) {
+    throw new ConfigError(
+      'SECRETS_KEY',
+      'must be 32 random bytes in base64 (e.g. `openssl rand -base64 32`)',
+    );
+  }
+  const crmConsentPollMs = millis('CRM_CONSENT_POLL_MS', 30_000, 100, 3_600_000);
   const logLevel = oneOf(
     env,
     'LOG_LEVEL',
@@ -178,6 +194,9 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): Config 
     outbox,
     accountRequestsPer5s,
     crmProvider,
+    secretsKey,
+    hubspotClientSecret: nonEmpty(env, 'HUBSPOT_CLIENT_SECRET') ?? null,
+    crmConsentPollMs,
     logLevel,
     workerEnabled: workerRaw === 'on',
   };

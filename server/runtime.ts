@@ -1,6 +1,8 @@
 import type { FastifyServerOptions } from 'fastify';
 import { buildApp } from './app.ts';
 import type { Config } from './config.ts';
+import { CrmSyncWorker } from './crm-sync/sync-worker.ts';
+import { resolveSecretsKey } from './crypto/secrets.ts';
 import type { Database } from './db/database.ts';
 import { migrate } from './db/migrate.ts';
 import { openDatabase } from './db/open.ts';
@@ -18,6 +20,8 @@ export interface Relay {
   db: Database;
   sms: SmsProvider;
   worker: OutboxWorker | null;
+  /** Keeps connected CRMs in step (started with the outbox worker; idle when no CRM is connected). */
+  crmSync: CrmSyncWorker | null;
   close(): Promise<void>;
 }
 
@@ -68,12 +72,28 @@ export async function startRelay(
       : null;
     if (worker !== null) notifier.onAnnounce(() => worker.wake());
     await worker?.start();
+    const secretsKey = await resolveSecretsKey(db, {
+      configured: config.secretsKey,
+      sandbox: config.smsProvider === 'sandbox',
+      warn: (m) => app.log.warn(m),
+    });
+    const crmSync = config.workerEnabled
+      ? new CrmSyncWorker({
+          db,
+          secretsKey,
+          consentPollMs: config.crmConsentPollMs,
+          log: (level, message) => app.log[level](message),
+        })
+      : null;
+    await crmSync?.start();
     return {
       app,
       db,
       sms,
       worker,
+      crmSync,
       async close() {
+        await crmSync?.stop();
         await worker?.stop();
         await app.close();
         await sms.close();

@@ -96,6 +96,7 @@ export interface HubSpotApi {
     request: HsSearch,
   ): Promise<{ total: number; results: HsRecord[]; after: string | null }>;
   update(objectType: string, id: string, properties: Record<string, string>): Promise<HsRecord>;
+  create(objectType: string, properties: Record<string, string>): Promise<HsRecord>;
   batchCreate(
     objectType: string,
     inputs: { properties: Record<string, string>; associateTo?: { id: string; typeId: number } }[],
@@ -104,6 +105,8 @@ export interface HubSpotApi {
     objectType: string,
     inputs: { id: string; properties: Record<string, string> }[],
   ): Promise<HsBatchResult>;
+  /** The burst quota from the latest X-HubSpot-RateLimit-* headers (search answers carry none). */
+  rateLimit(): { remaining: number; max: number; intervalMs: number } | null;
 }
 
 /** Association type communication → contact (HubSpot-defined). */
@@ -114,8 +117,32 @@ export const COMMUNICATION_TO_CONTACT = 81;
 export function createHubSpotApi(config: HubSpotClientConfig): HubSpotApi {
   // No retry/limiter decorators: their settings live in a process-wide singleton that every
   // `new Client()` overwrites, and the sync worker owns backoff using our typed errors anyway.
+  let quota: { remaining: number; max: number; intervalMs: number; at: number } | null = null;
   const client = new Client({
     accessToken: config.accessToken,
+    middleware: [
+      {
+        pre: (context: unknown) => context,
+        post: (context: unknown) => {
+          // A 429 reaches the caller as a typed error with its own wait; its "0 left" is not news.
+          if (field(context, 'httpStatusCode') === 429) return context;
+          const headers = field(context, 'headers');
+          const read = (name: string) => Number.parseInt(String(field(headers, name) ?? ''), 10);
+          const remaining = read('x-hubspot-ratelimit-remaining');
+          const max = read('x-hubspot-ratelimit-max');
+          if (Number.isFinite(remaining) && Number.isFinite(max) && max > 0) {
+            const interval = read('x-hubspot-ratelimit-interval-milliseconds');
+            quota = {
+              remaining,
+              max,
+              intervalMs: Number.isFinite(interval) ? interval : 10_000,
+              at: Date.now(),
+            };
+          }
+          return context;
+        },
+      },
+    ],
     ...(config.basePath === undefined ? {} : { basePath: config.basePath.replace(/\/+$/, '') }),
   });
 
@@ -247,6 +274,10 @@ export function createHubSpotApi(config: HubSpotClientConfig): HubSpotApi {
       call(`update ${objectType}`, async () =>
         record(await client.crm.objects.basicApi.update(objectType, id, { properties })),
       ),
+    create: (objectType, properties) =>
+      call(`create ${objectType}`, async () =>
+        record(await client.crm.objects.basicApi.create(objectType, { properties, associations: [] })),
+      ),
     batchCreate: (objectType, inputs) =>
       call(`batch create ${objectType}`, async () =>
         batch(
@@ -275,6 +306,11 @@ export function createHubSpotApi(config: HubSpotClientConfig): HubSpotApi {
       call(`batch update ${objectType}`, async () =>
         batch(await client.crm.objects.batchApi.update(objectType, { inputs })),
       ),
+    // A reading older than its window says nothing about the current one.
+    rateLimit: () =>
+      quota === null || Date.now() - quota.at > quota.intervalMs
+        ? null
+        : { remaining: quota.remaining, max: quota.max, intervalMs: quota.intervalMs },
   };
 }
 

@@ -198,6 +198,26 @@ export function createHubSpotCrm(
       return page.results.map((r) => toContact(r, country)).filter((c) => c.phones.includes(wanted));
     },
 
+    async createContact(input) {
+      const phone = toE164(input.phoneE164, country);
+      if (phone === null)
+        throw new CrmRequestError('hubspot', 'invalid_request', `not a phone number: ${input.phoneE164}`);
+      const [first, ...rest] = (input.name ?? '')
+        .trim()
+        .split(/\s+/)
+        .filter((w) => w !== '');
+      const record = await api.create('contacts', {
+        phone,
+        mobilephone: phone,
+        ...(first === undefined ? {} : { firstname: first }),
+        ...(rest.length === 0 ? {} : { lastname: rest.join(' ') }),
+      });
+      return toContact(
+        { ...record, properties: { ...record.properties, phone, mobilephone: phone } },
+        country,
+      );
+    },
+
     async projectConsent(ref, consent) {
       if (!isOurs(ref))
         throw new CrmNotFoundError('hubspot', `not a HubSpot contact: ${ref.crm}/${ref.objectType}`);
@@ -302,6 +322,11 @@ export function createHubSpotCrm(
         after = page.after ?? undefined;
       } while (after !== undefined);
       return { changes, watermark: watermark === null ? null : new Date(watermark).toISOString() };
+    },
+
+    usage() {
+      const q = api.rateLimit();
+      return q === null ? null : { remaining: q.remaining, limit: q.max, windowMs: q.intervalMs };
     },
 
     async healthCheck() {

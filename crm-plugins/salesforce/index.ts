@@ -231,6 +231,27 @@ export function createSalesforceCrm(
       return contacts;
     },
 
+    async createContact(input) {
+      const phone = toE164(input.phoneE164, country);
+      if (phone === null)
+        throw new CrmRequestError('salesforce', 'invalid_request', `not a phone number: ${input.phoneE164}`);
+      // A stranger becomes a lead, Salesforce's record for people not yet qualified.
+      const id = await api.create('Lead', {
+        LastName: (input.name ?? '').trim().slice(0, 80) || `SMS ${phone}`,
+        Company: 'Unknown (inbound SMS)',
+        MobilePhone: phone,
+      });
+      return (
+        (await lookup('Lead', id)) ?? {
+          ref: { crm: 'salesforce', objectType: 'lead', id },
+          name: input.name ?? `SMS ${phone}`,
+          phones: [phone],
+          timeZone: null,
+          ownerEmail: null,
+        }
+      );
+    },
+
     async projectConsent(ref, consent) {
       if (!isOurs(ref)) throw new CrmNotFoundError('salesforce', `not a Salesforce record id: ${ref.id}`);
       await api.update(OBJECT_OF[ref.objectType], ref.id, consentFields(consent));
@@ -319,6 +340,13 @@ export function createSalesforceCrm(
       }
       changes.sort((a, b) => a.changedAt.getTime() - b.changedAt.getTime());
       return { changes, watermark: watermark === null ? null : new Date(watermark).toISOString() };
+    },
+
+    usage() {
+      const u = api.apiUsage();
+      return u === null
+        ? null
+        : { remaining: Math.max(0, u.limit - u.used), limit: u.limit, windowMs: 24 * 3600_000 };
     },
 
     async healthCheck() {

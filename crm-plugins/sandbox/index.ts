@@ -173,6 +173,20 @@ export function createSandboxCrm(options: SandboxCrmOptions = {}): SandboxCrm {
       return [...records.values()].map(toContact).filter((c) => c.phones.includes(wanted));
     },
 
+    async createContact(input) {
+      const phone = toE164(input.phoneE164, 'US');
+      if (phone === null)
+        throw new CrmRequestError('sandbox', 'invalid_request', `not a phone number: ${input.phoneE164}`);
+      const ref = plugin.addContact({
+        objectType: 'contact',
+        name: input.name ?? `SMS ${phone}`,
+        mobilePhone: phone,
+      });
+      const record = recordOf(ref);
+      if (record === undefined) throw new CrmNotFoundError('sandbox', `no ${ref.objectType} ${ref.id}`);
+      return toContact(record);
+    },
+
     async projectConsent(ref: ContactRef, consent: ConsentProjection) {
       requireInstalled();
       const record = recordOf(ref);
@@ -246,6 +260,10 @@ export function createSandboxCrm(options: SandboxCrmOptions = {}): SandboxCrm {
           previouslyProjected: r.projected,
         }));
       return { changes, watermark: seq === 0 ? since : String(Math.max(seq, after)) };
+    },
+
+    usage() {
+      return null;
     },
 
     async healthCheck() {

@@ -6,6 +6,8 @@ export const PERMISSIONS = [
   'numbers.view',
   'consent.view',
   'consent.record',
+  /** Decide flagged inbound texts that paused sending (possible opt-outs). */
+  'review.flagged',
   'org.manage',
 ] as const;
 export type Permission = (typeof PERMISSIONS)[number];
@@ -22,9 +24,9 @@ const everyoneReads: readonly Permission[] = [
 export const ROLES = {
   owner: all,
   admin: all,
-  manager: [...everyoneReads, 'messages.send', 'consent.record'],
+  manager: [...everyoneReads, 'messages.send', 'consent.record', 'review.flagged'],
   rep: [...everyoneReads, 'messages.send', 'consent.record'],
-  compliance_reviewer: [...everyoneReads, 'consent.record'],
+  compliance_reviewer: [...everyoneReads, 'consent.record', 'review.flagged'],
   auditor: everyoneReads,
 } as const satisfies Record<string, readonly Permission[]>;
 export type Role = keyof typeof ROLES;

@@ -7,6 +7,7 @@ import { openDatabase } from '../db/open.ts';
 import { DatabaseBusyError } from '../db/pglite.ts';
 import { ApiError } from '../errors.ts';
 import { runComplianceLines } from './compliance.ts';
+import { CRM_COMMANDS } from './crm.ts';
 
 interface CommandBase {
   summary: string;
@@ -132,12 +133,13 @@ const COMMANDS: Record<string, Command> = {
       return 0;
     },
   },
+  ...CRM_COMMANDS,
 };
 
 function helpText(): string {
   const lines = ['Usage: npm run cli -- <command> [flags]', '', 'Commands:'];
   for (const [name, command] of Object.entries(COMMANDS))
-    lines.push(`  ${name.padEnd(21)}${command.summary}`);
+    lines.push(`  ${name.padEnd(24)}${command.summary}`);
   lines.push(
     '',
     'Every command takes --help and --json. The database is DATABASE_URL, or PGlite in DATA_DIR (default ./data).',
@@ -148,7 +150,9 @@ function helpText(): string {
 function commandHelp(name: string, command: Command): string {
   const lines = [`${command.summary}.`, '', `Usage: npm run cli -- ${command.usage}`, '', 'Flags:'];
   for (const [flag, spec] of Object.entries(command.flags)) {
-    lines.push(`  --${flag.padEnd(10)}${spec.help}${spec.required ? ' (required)' : ''}`);
+    lines.push(
+      `  --${flag.padEnd(Math.max(10, flag.length + 1))}${spec.help}${spec.required ? ' (required)' : ''}`,
+    );
   }
   lines.push('  --json      print the result as one JSON object', '  --help      show this help');
   void name;
@@ -170,6 +174,12 @@ function parseFlags(
       const [rawName, inline] = arg.slice(2).split(/=(.*)/s, 2) as [string, string | undefined];
       const spec = command.flags[rawName];
       if (spec === undefined) throw new UsageError(`unknown flag --${rawName}`);
+      if (spec.value === false) {
+        // A switch (e.g. --dry-run): present means on.
+        if (inline !== undefined) throw new UsageError(`--${rawName} takes no value`);
+        flags[rawName] = 'true';
+        continue;
+      }
       const value = inline ?? args[++i];
       if (value === undefined || (inline === undefined && value.startsWith('--'))) {
         throw new UsageError(`--${rawName} needs a value`);
@@ -198,7 +208,9 @@ export async function runCli(
     return exit;
   };
   const words = argv.filter((a) => !a.startsWith('-'));
-  const name = [words.slice(0, 2).join(' '), words[0] ?? ''].find((n) => n in COMMANDS);
+  const name = [words.slice(0, 3).join(' '), words.slice(0, 2).join(' '), words[0] ?? ''].find(
+    (n) => n in COMMANDS,
+  );
   if (name === undefined) {
     if (argv.length === 0 || argv.includes('--help') || argv.includes('-h')) {
       out(helpText());

@@ -1,7 +1,16 @@
 import type { DerivedConsent } from './consent.ts';
+import { evaluateQuietHours, resolveRecipientZones } from './quiet-hours.ts';
 
 /** Why an outbound message exists; system replies follow different consent rules. */
-export type MessagePurpose = 'conversation' | 'opt_out_confirmation' | 'opt_in_confirmation' | 'help_reply';
+export type MessagePurpose =
+  | 'conversation'
+  | 'opt_out_confirmation'
+  | 'opt_in_confirmation'
+  | 'help_reply'
+  /** The automatic "please don't text card numbers" reply to a redacted inbound text. */
+  | 'card_warning'
+  /** Double opt-in: "reply YES to receive texts", sent once when a rep records an opt-in. */
+  | 'opt_in_request';
 
 export interface OutboundFacts {
   purpose: MessagePurpose;
@@ -9,6 +18,10 @@ export interface OutboundFacts {
   /** Confirmations already sent since the latest opt-out (only one may leave). */
   confirmationsSinceOptOut: number;
   now: Date;
+  /** Optional: an open consent review pauses conversation texts (PAUSED_FOR_REVIEW). */
+  paused?: boolean;
+  /** Optional: when given, a conversation text must also be outside quiet hours at `now`. */
+  recipient?: { phone: string; crmTimeZone?: string | null };
 }
 
 export type Verdict = { allow: true } | { allow: false; code: string; message: string };
@@ -44,13 +57,42 @@ export function evaluateOutbound(facts: OutboundFacts): Verdict {
       message: `The recipient opted out${consent.source === null ? '' : ` (${consent.source})`}; no message may be sent.`,
     };
   }
-  if (facts.purpose === 'help_reply') return { allow: true };
+  // Replies to a text the customer just sent (HELP, the card warning) and the double opt-in
+  // question need no prior opt-in: they exist because there is none yet.
+  if (
+    facts.purpose === 'help_reply' ||
+    facts.purpose === 'card_warning' ||
+    facts.purpose === 'opt_in_request'
+  )
+    return { allow: true };
   if (consent.status !== 'opted_in') {
     return {
       allow: false,
       code: 'NO_CONSENT',
       message: 'No opt-in is recorded for this number. Record the customer’s consent before texting.',
     };
+  }
+  if (facts.purpose === 'conversation' && facts.paused === true) {
+    return {
+      allow: false,
+      code: 'PAUSED_FOR_REVIEW',
+      message:
+        'Texting this number is paused until a reviewer decides whether its last reply was an opt-out.',
+    };
+  }
+  if (facts.purpose === 'conversation' && facts.recipient !== undefined) {
+    const zones = resolveRecipientZones({
+      phoneE164: facts.recipient.phone,
+      crmTimeZone: facts.recipient.crmTimeZone ?? null,
+    });
+    const quiet = evaluateQuietHours({ ...zones, now: facts.now });
+    if (!quiet.allowed) {
+      return {
+        allow: false,
+        code: quiet.code ?? 'QUIET_HOURS',
+        message: quiet.reason ?? 'Quiet hours at the recipient’s location.',
+      };
+    }
   }
   return { allow: true };
 }

@@ -34,6 +34,8 @@ export interface Deps {
   notifier: Notifier;
   sends: SendBatcher;
   crm: CrmRegistry;
+  /** The instant compliance rules are judged at (quiet hours, silence, caps); tests inject one. */
+  clock: () => Date;
 }
 
 /** One resource's routes: registered by the explicit list in routes/registry.ts. */

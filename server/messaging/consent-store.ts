@@ -1,6 +1,8 @@
 import { type ConsentEvent, type DerivedConsent, deriveConsent } from '../compliance/consent.ts';
-import type { Queryable } from '../db/database.ts';
-import { updateStatus } from './messages.ts';
+import type { Database, Queryable } from '../db/database.ts';
+import { newId } from '../ids.ts';
+import { EVENTS_CHANNEL } from './events.ts';
+import { insertOutbound, updateStatus } from './messages.ts';
 
 export interface ConsentRecord {
   id: number;
@@ -10,6 +12,8 @@ export interface ConsentRecord {
   evidence: string;
   messageId: string | null;
   actor: string;
+  /** The classifier rule or reviewer decision that read the evidence as this kind, if any. */
+  classification: string | null;
   occurredAt: string;
 }
 
@@ -21,6 +25,7 @@ interface ConsentRow {
   evidence: string;
   message_id: string | null;
   actor: string;
+  classification: string | null;
   occurred_at: Date;
 }
 
@@ -41,7 +46,7 @@ export async function currentConsent(db: Queryable, orgId: string, phone: string
 
 export async function consentHistory(db: Queryable, orgId: string, phone: string): Promise<ConsentRecord[]> {
   const rows = await db.query<ConsentRow>(
-    `SELECT id, kind, source, scope, evidence, message_id, actor, occurred_at FROM consent_events
+    `SELECT id, kind, source, scope, evidence, message_id, actor, classification, occurred_at FROM consent_events
       WHERE org_id = $1 AND phone_e164 = $2 ORDER BY id DESC LIMIT 200`,
     [orgId, phone],
   );
@@ -53,11 +58,16 @@ export async function consentHistory(db: Queryable, orgId: string, phone: string
     evidence: r.evidence,
     messageId: r.message_id,
     actor: r.actor,
+    classification: r.classification,
     occurredAt: r.occurred_at.toISOString(),
   }));
 }
 
-/** Appends one event to the ledger; the ledger is never updated or deleted. */
+/**
+ * Appends one event to the ledger; the ledger is never updated or deleted. An opt-in also fails
+ * opt-out confirmations still queued from the opt-out it ends: left queued, one would leave after
+ * a later STOP next to that STOP's own confirmation (two confirmations for one opt-out).
+ */
 export async function recordConsent(
   db: Queryable,
   input: {
@@ -68,11 +78,13 @@ export async function recordConsent(
     evidence: string;
     actor: string;
     messageId?: string | null;
+    /** The classifier rule (or reviewer decision) that read the evidence as this kind. */
+    classification?: string | null;
   },
 ): Promise<void> {
   await db.query(
-    `INSERT INTO consent_events (org_id, phone_e164, kind, source, evidence, actor, message_id)
-     VALUES ($1, $2, $3, $4, $5, $6, $7)`,
+    `INSERT INTO consent_events (org_id, phone_e164, kind, source, evidence, actor, message_id, classification)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
     [
       input.orgId,
       input.phone,
@@ -81,8 +93,165 @@ export async function recordConsent(
       input.evidence,
       input.actor,
       input.messageId ?? null,
+      input.classification ?? null,
     ],
   );
+  if (input.kind === 'opt_in') await failStaleConfirmations(db, input.orgId, input.phone);
+}
+
+async function failStaleConfirmations(tx: Queryable, orgId: string, phone: string): Promise<void> {
+  const stale = await tx.query<{ message_id: string }>(
+    `UPDATE outbox_jobs j SET state = 'failed', last_error = 'SUPERSEDED', updated_at = now()
+       FROM messages m
+      WHERE m.id = j.message_id AND j.state = 'queued' AND m.org_id = $1 AND m.to_e164 = $2
+        AND m.purpose = 'opt_out_confirmation'
+    RETURNING j.message_id`,
+    [orgId, phone],
+  );
+  for (const job of stale) {
+    await updateStatus(tx, job.message_id, {
+      status: 'failed',
+      errorCode: 'SUPERSEDED',
+      errorMessage: 'Not sent: the customer opted in again before the confirmation left.',
+    });
+  }
+}
+
+/** A flagged inbound text waiting for (or decided by) a person. */
+export interface ConsentReview {
+  id: string;
+  phone: string;
+  messageId: string;
+  /** The stored (redacted) text that was flagged. */
+  text: string;
+  reason: string;
+  status: 'open' | 'opted_out' | 'kept';
+  decidedBy: string | null;
+  note: string | null;
+  createdAt: string;
+  decidedAt: string | null;
+}
+
+interface ReviewRow {
+  id: string;
+  org_id: string;
+  phone_e164: string;
+  message_id: string;
+  body: string;
+  reason: string;
+  status: 'open' | 'opted_out' | 'kept';
+  decided_by: string | null;
+  note: string | null;
+  created_at: Date;
+  decided_at: Date | null;
+}
+
+const REVIEW_COLUMNS = `r.id, r.org_id, r.phone_e164, r.message_id, m.body, r.reason, r.status, r.decided_by, r.note,
+  r.created_at, r.decided_at`;
+
+function toReview(r: ReviewRow): ConsentReview {
+  return {
+    id: r.id,
+    phone: r.phone_e164,
+    messageId: r.message_id,
+    text: r.body,
+    reason: r.reason,
+    status: r.status,
+    decidedBy: r.decided_by,
+    note: r.note,
+    createdAt: r.created_at.toISOString(),
+    decidedAt: r.decided_at?.toISOString() ?? null,
+  };
+}
+
+/**
+ * Pauses conversation texts to (org, phone) until a person decides whether the text was an
+ * opt-out. A second unclear text while one review is open adds nothing: the pause already holds.
+ */
+export async function openReview(
+  tx: Queryable,
+  input: { orgId: string; phone: string; messageId: string; reason: string },
+): Promise<void> {
+  await tx.query(
+    `INSERT INTO consent_reviews (id, org_id, phone_e164, message_id, reason)
+     VALUES ($1, $2, $3, $4, $5)
+     ON CONFLICT (org_id, phone_e164) WHERE status = 'open' DO NOTHING`,
+    [newId(), input.orgId, input.phone, input.messageId, input.reason],
+  );
+}
+
+export async function listReviews(
+  db: Queryable,
+  orgId: string,
+  status: 'open' | 'decided' | 'all',
+  limit: number,
+): Promise<ConsentReview[]> {
+  const rows = await db.query<ReviewRow>(
+    `SELECT ${REVIEW_COLUMNS} FROM consent_reviews r JOIN messages m ON m.id = r.message_id
+      WHERE r.org_id = $1
+        AND ($2::text = 'all' OR ($2::text = 'open') = (r.status = 'open'))
+      ORDER BY r.created_at DESC, r.id LIMIT $3`,
+    [orgId, status, limit],
+  );
+  return rows.map(toReview);
+}
+
+export async function getReview(db: Queryable, orgId: string, id: string): Promise<ConsentReview | null> {
+  const rows = await db.query<ReviewRow>(
+    `SELECT ${REVIEW_COLUMNS} FROM consent_reviews r JOIN messages m ON m.id = r.message_id
+      WHERE r.org_id = $1 AND r.id = $2`,
+    [orgId, id],
+  );
+  const row = rows[0];
+  return row === undefined ? null : toReview(row);
+}
+
+export type ReviewDecisionResult =
+  | { kind: 'decided'; review: ConsentReview }
+  | { kind: 'not_found' }
+  | { kind: 'already_decided'; review: ConsentReview };
+
+/**
+ * A reviewer's decision on a flagged text. `opt_out` appends an opt-out to the ledger (actor and
+ * flagged text as evidence) and fails what is queued; `keep` only lifts the pause. Either way the
+ * review closes, in one transaction under the (org, phone) consent lock.
+ */
+export async function decideReview(
+  db: Database,
+  input: { orgId: string; id: string; decision: 'opt_out' | 'keep'; actor: string; note: string | null },
+): Promise<ReviewDecisionResult> {
+  return db.transaction(async (tx) => {
+    const review = await getReview(tx, input.orgId, input.id);
+    if (review === null) return { kind: 'not_found' };
+    await tx.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`consent:${input.orgId}:${review.phone}`]);
+    const closed = await tx.query(
+      `UPDATE consent_reviews SET status = $3, decided_by = $4, note = $5, decided_at = now()
+        WHERE org_id = $1 AND id = $2 AND status = 'open' RETURNING id`,
+      [input.orgId, input.id, input.decision === 'opt_out' ? 'opted_out' : 'kept', input.actor, input.note],
+    );
+    if (closed.length === 0) {
+      // The same decision again (a retry) answers like the first; a different one is a conflict.
+      const same = review.status === (input.decision === 'opt_out' ? 'opted_out' : 'kept');
+      return same ? { kind: 'decided', review } : { kind: 'already_decided', review };
+    }
+    if (input.decision === 'opt_out') {
+      await recordConsent(tx, {
+        orgId: input.orgId,
+        phone: review.phone,
+        kind: 'opt_out',
+        source: 'review',
+        evidence: review.text,
+        actor: input.actor,
+        messageId: review.messageId,
+        classification: `reviewer read "${review.reason}" as an opt-out${input.note === null ? '' : `: ${input.note}`}`,
+      });
+      await failQueuedAfterOptOut(tx, input.orgId, review.phone);
+      await closeOptInRequest(tx, input.orgId, review.phone, { status: 'superseded' });
+    }
+    const decided = await getReview(tx, input.orgId, input.id);
+    if (decided === null) throw new Error('review vanished');
+    return { kind: 'decided', review: decided };
+  });
 }
 
 /**
@@ -127,4 +296,107 @@ export async function failQueuedAfterOptOut(tx: Queryable, orgId: string, phone:
     });
   }
   return pending.length;
+}
+
+/** A rep-recorded opt-in waiting for the customer's YES (double opt-in). */
+export interface PendingOptIn {
+  id: string;
+  source: string;
+  evidence: string;
+  actor: string;
+  createdAt: Date;
+}
+
+export async function pendingOptIn(
+  db: Queryable,
+  orgId: string,
+  phone: string,
+): Promise<PendingOptIn | null> {
+  const rows = await db.query<{
+    id: string;
+    source: string;
+    evidence: string;
+    actor: string;
+    created_at: Date;
+  }>(
+    `SELECT id, source, evidence, actor, created_at FROM consent_requests
+      WHERE org_id = $1 AND phone_e164 = $2 AND status = 'pending'`,
+    [orgId, phone],
+  );
+  const row = rows[0];
+  return row === undefined
+    ? null
+    : { id: row.id, source: row.source, evidence: row.evidence, actor: row.actor, createdAt: row.created_at };
+}
+
+/**
+ * Double opt-in, first half: keeps the rep's opt-in as pending and queues the one "reply YES"
+ * question to the customer (from the number they last talked to, else the org's first number).
+ * A second request while one is pending replaces its evidence but asks nothing again.
+ * Returns false when the org has no sender number to ask from.
+ */
+export async function requestOptIn(
+  tx: Queryable,
+  input: {
+    orgId: string;
+    phone: string;
+    source: string;
+    evidence: string;
+    actor: string;
+    question: string;
+    /** The SMS provider's name, as every outbound message records it. */
+    provider: string;
+  },
+): Promise<boolean> {
+  const existing = await pendingOptIn(tx, input.orgId, input.phone);
+  if (existing !== null) {
+    await tx.query(
+      `UPDATE consent_requests SET status = 'superseded', decided_at = now() WHERE id = $1 AND status = 'pending'`,
+      [existing.id],
+    );
+  }
+  const senders = await tx.query<{ id: string; e164: string }>(
+    `SELECT n.id, n.e164 FROM sender_numbers n
+       LEFT JOIN conversations v ON v.sender_number_id = n.id AND v.org_id = n.org_id AND v.contact_phone = $2
+      WHERE n.org_id = $1
+      ORDER BY v.last_message_at DESC NULLS LAST, n.created_at, n.id LIMIT 1`,
+    [input.orgId, input.phone],
+  );
+  const sender = senders[0];
+  if (sender === undefined) return false;
+  let requestMessageId: string | null = null;
+  if (existing === null) {
+    // NOTIFY is delivered at commit, so the worker wakes once this transaction is durable.
+    await tx.query(`SELECT pg_notify('outbox', ''), pg_notify('${EVENTS_CHANNEL}', '')`);
+    const message = await insertOutbound(tx, {
+      orgId: input.orgId,
+      senderNumberId: sender.id,
+      from: sender.e164,
+      to: input.phone,
+      body: input.question,
+      purpose: 'opt_in_request',
+      provider: input.provider,
+    });
+    requestMessageId = message?.id ?? null;
+  }
+  await tx.query(
+    `INSERT INTO consent_requests (id, org_id, phone_e164, source, evidence, actor, request_message_id)
+     VALUES ($1, $2, $3, $4, $5, $6, $7)`,
+    [newId(), input.orgId, input.phone, input.source, input.evidence, input.actor, requestMessageId],
+  );
+  return true;
+}
+
+/** Closes the pending request of (org, phone): confirmed by the customer's reply, or superseded. */
+export async function closeOptInRequest(
+  tx: Queryable,
+  orgId: string,
+  phone: string,
+  outcome: { status: 'confirmed'; messageId: string } | { status: 'superseded' },
+): Promise<void> {
+  await tx.query(
+    `UPDATE consent_requests SET status = $3, confirmed_message_id = $4, decided_at = now()
+      WHERE org_id = $1 AND phone_e164 = $2 AND status = 'pending'`,
+    [orgId, phone, outcome.status, outcome.status === 'confirmed' ? outcome.messageId : null],
+  );
 }

@@ -1,11 +1,16 @@
+import { classifyInbound, type InboundLabel } from '../compliance/classifier.ts';
 import { matchKeyword } from '../compliance/keywords.ts';
+import { parseOrgSettings } from '../compliance/org-settings.ts';
 import { countSegments } from '../compliance/segments.ts';
 import type { Database, Queryable } from '../db/database.ts';
 import { newId } from '../ids.ts';
 import {
+  closeOptInRequest,
   confirmationsSinceOptOut,
   currentConsent,
   failQueuedAfterOptOut,
+  openReview,
+  pendingOptIn,
   recordConsent,
 } from './consent-store.ts';
 import { appendEvent, EVENTS_CHANNEL } from './events.ts';
@@ -17,6 +22,7 @@ import {
   updateStatus,
   upsertConversation,
 } from './messages.ts';
+import { redactInbound } from './redaction.ts';
 
 export interface InboundText {
   provider: string;
@@ -27,22 +33,21 @@ export interface InboundText {
 }
 
 export type InboundOutcome =
-  | { kind: 'stored'; message: MessageRow; intent: 'opt_out' | 'opt_in' | 'help' | null }
+  | {
+      kind: 'stored';
+      message: MessageRow;
+      /** The classifier's label; 'normal' is an ordinary reply. */
+      intent: InboundLabel;
+      reason: string;
+    }
   | { kind: 'duplicate' }
   | { kind: 'unassigned' };
 
-/** The org's texts for keyword replies; the compliance issue (#4) makes them configurable. */
-function replies(orgName: string): Record<'opt_out' | 'opt_in' | 'help', string> {
-  return {
-    opt_out: `${orgName}: You are unsubscribed and will receive no more messages. Reply START to resubscribe.`,
-    opt_in: `${orgName}: You are subscribed again. Msg frequency varies. Msg & data rates may apply. Reply HELP for help, STOP to opt out.`,
-    help: `${orgName}: Msg frequency varies. Msg & data rates may apply. Reply STOP to opt out.`,
-  };
-}
-
 /**
- * Stores one inbound text exactly once. A keyword's consent change is recorded in the same
- * transaction as the message that carried it, so an opt-out is effective the moment the text is.
+ * Stores one inbound text exactly once. Card, SSN and bank numbers are redacted before the text
+ * is stored or published. The classifier's consent change is recorded in the same transaction
+ * as the message that carried it, so an opt-out is effective the moment the text is; an unclear
+ * text ("not interested anymore") pauses conversation sends until a person decides.
  */
 export async function receiveInbound(
   db: Database,
@@ -50,6 +55,7 @@ export async function receiveInbound(
   /** Runs first in the same transaction (the webhook's nonce claim). */
   before?: (tx: Queryable) => Promise<void>,
 ): Promise<InboundOutcome> {
+  const redacted = redactInbound(input.text);
   return db.transaction(async (tx) => {
     await before?.(tx);
     const seen = await tx.query('SELECT 1 FROM messages WHERE provider = $1 AND provider_message_id = $2', [
@@ -57,8 +63,9 @@ export async function receiveInbound(
       input.providerMessageId,
     ]);
     if (seen.length > 0) return { kind: 'duplicate' };
-    const owners = await tx.query<{ id: string; org_id: string; org_name: string }>(
-      `SELECT n.id, n.org_id, o.name AS org_name FROM sender_numbers n JOIN orgs o ON o.id = n.org_id WHERE n.e164 = $1`,
+    const owners = await tx.query<{ id: string; org_id: string; org_name: string; settings: unknown }>(
+      `SELECT n.id, n.org_id, o.name AS org_name, o.settings
+         FROM sender_numbers n JOIN orgs o ON o.id = n.org_id WHERE n.e164 = $1`,
       [input.to],
     );
     const owner = owners[0];
@@ -66,10 +73,11 @@ export async function receiveInbound(
       const inserted = await tx.query(
         `INSERT INTO unassigned_inbound (provider, provider_message_id, from_e164, to_e164, body)
          VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING RETURNING id`,
-        [input.provider, input.providerMessageId, input.from, input.to, input.text],
+        [input.provider, input.providerMessageId, input.from, input.to, redacted.body],
       );
       return inserted.length === 0 ? { kind: 'duplicate' } : { kind: 'unassigned' };
     }
+    const settings = parseOrgSettings(owner.org_name, owner.settings);
     // Serialise consent changes per (org, phone) so two keywords at once cannot interleave.
     await tx.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`consent:${owner.org_id}:${input.from}`]);
     const conversationId = await upsertConversation(tx, {
@@ -78,22 +86,24 @@ export async function receiveInbound(
       contactPhone: input.from,
     });
     const id = newId();
+    // Segments and encoding describe what the customer sent (and what it cost), not the placeholder.
     const info = countSegments(input.text);
     await tx.query(
       `INSERT INTO messages (id, org_id, conversation_id, direction, from_e164, to_e164, body, status, segments, encoding,
-                             provider, provider_message_id)
-       VALUES ($1, $2, $3, 'inbound', $4, $5, $6, 'received', $7, $8, $9, $10)`,
+                             provider, provider_message_id, redactions)
+       VALUES ($1, $2, $3, 'inbound', $4, $5, $6, 'received', $7, $8, $9, $10, $11)`,
       [
         id,
         owner.org_id,
         conversationId,
         input.from,
         input.to,
-        input.text,
+        redacted.body,
         info.segments,
         info.encoding,
         input.provider,
         input.providerMessageId,
+        redacted.redactions.length === 0 ? null : JSON.stringify(redacted.redactions),
       ],
     );
     await tx.query(`INSERT INTO message_status_events (message_id, status) VALUES ($1, 'received')`, [id]);
@@ -107,10 +117,10 @@ export async function receiveInbound(
     });
 
     const consent = await currentConsent(tx, owner.org_id, input.from);
-    const intent = matchKeyword(input.text, consent.status === 'opted_out');
-    const texts = replies(owner.org_name);
+    const verdict = classifyInbound(input.text, { currentlyOptedOut: consent.status === 'opted_out' });
+    const intent = verdict.label;
     const reply = async (
-      purpose: 'opt_out_confirmation' | 'opt_in_confirmation' | 'help_reply',
+      purpose: 'opt_out_confirmation' | 'opt_in_confirmation' | 'help_reply' | 'card_warning',
       body: string,
     ) => {
       // NOTIFY is delivered at commit, so the worker wakes once this transaction is durable.
@@ -125,40 +135,104 @@ export async function receiveInbound(
         provider: input.provider,
       });
     };
+    // The ledger keeps the stored (redacted) text as evidence, never a card number, and says
+    // whether a carrier keyword or a plain-language reply ("please stop texting me") decided.
+    const evidence = redacted.body;
+    const source = matchKeyword(input.text, consent.status === 'opted_out') === null ? 'reply' : 'keyword';
+    let optedOutNow = consent.status === 'opted_out';
+    // Double opt-in, second half: YES (or START, "you can text me") answers a pending request.
+    const pending =
+      intent === 'opt_out' || consent.status === 'opted_in'
+        ? null
+        : await pendingOptIn(tx, owner.org_id, input.from);
+    const confirmsPending =
+      pending !== null &&
+      (intent === 'opt_in' || classifyInbound(input.text, { currentlyOptedOut: true }).label === 'opt_in');
     if (intent === 'opt_out') {
       await recordConsent(tx, {
         orgId: owner.org_id,
         phone: input.from,
         kind: 'opt_out',
-        source: 'keyword',
-        evidence: input.text,
+        source,
+        evidence,
         actor: 'customer',
         messageId: id,
+        classification: verdict.reason,
       });
       await failQueuedAfterOptOut(tx, owner.org_id, input.from);
+      await closeOpenReview(tx, owner.org_id, input.from, 'opted_out', 'customer opted out');
+      await closeOptInRequest(tx, owner.org_id, input.from, { status: 'superseded' });
       // A repeated STOP is recorded as evidence but not confirmed again: one confirmation only.
       if (
         consent.status !== 'opted_out' &&
         (await confirmationsSinceOptOut(tx, owner.org_id, input.from)) === 0
       ) {
-        await reply('opt_out_confirmation', texts.opt_out);
+        await reply('opt_out_confirmation', settings.optOutReply);
       }
+      optedOutNow = true;
+    } else if (pending !== null && confirmsPending) {
+      await recordConsent(tx, {
+        orgId: owner.org_id,
+        phone: input.from,
+        kind: 'opt_in',
+        source: pending.source,
+        evidence: `${pending.evidence} — confirmed by the customer's reply "${evidence}"`,
+        actor: `customer (requested by ${pending.actor})`,
+        messageId: id,
+        classification: `double opt-in confirmed: ${verdict.reason}`,
+      });
+      await closeOptInRequest(tx, owner.org_id, input.from, { status: 'confirmed', messageId: id });
+      await closeOpenReview(tx, owner.org_id, input.from, 'kept', 'customer opted in');
+      await reply('opt_in_confirmation', settings.optInReply);
+      optedOutNow = false;
     } else if (intent === 'opt_in') {
       await recordConsent(tx, {
         orgId: owner.org_id,
         phone: input.from,
         kind: 'opt_in',
-        source: 'keyword',
-        evidence: input.text,
+        source,
+        evidence,
         actor: 'customer',
         messageId: id,
+        classification: verdict.reason,
       });
-      await reply('opt_in_confirmation', texts.opt_in);
+      await closeOpenReview(tx, owner.org_id, input.from, 'kept', 'customer opted in');
+      await reply('opt_in_confirmation', settings.optInReply);
+      optedOutNow = false;
     } else if (intent === 'help' && consent.status !== 'opted_out') {
-      await reply('help_reply', texts.help);
+      await reply('help_reply', settings.helpReply);
+    } else if (intent === 'ambiguous' && consent.status !== 'opted_out') {
+      await openReview(tx, {
+        orgId: owner.org_id,
+        phone: input.from,
+        messageId: id,
+        reason: verdict.reason,
+      });
     }
-    return { kind: 'stored', message, intent };
+    if (redacted.redactions.length > 0 && !optedOutNow) {
+      const warned = await tx.query(
+        `SELECT 1 FROM messages WHERE conversation_id = $1 AND purpose = 'card_warning'
+            AND created_at > now() - interval '1 day' LIMIT 1`,
+        [conversationId],
+      );
+      if (warned.length === 0) await reply('card_warning', settings.cardWarningReply);
+    }
+    return { kind: 'stored', message, intent, reason: verdict.reason };
   });
+}
+
+async function closeOpenReview(
+  tx: Queryable,
+  orgId: string,
+  phone: string,
+  status: 'opted_out' | 'kept',
+  note: string,
+): Promise<void> {
+  await tx.query(
+    `UPDATE consent_reviews SET status = $3, decided_by = 'customer', note = $4, decided_at = now()
+      WHERE org_id = $1 AND phone_e164 = $2 AND status = 'open'`,
+    [orgId, phone, status, note],
+  );
 }
 
 /** Plivo delivery statuses mapped onto ours; anything unknown is kept raw and left unchanged. */

@@ -29,8 +29,18 @@ export interface MessageDto {
   errorCode: string | null;
   errorMessage: string | null;
   sentBy: string | null;
+  /** Sensitive spans replaced before the text was stored (offsets into `body`); empty when none. */
+  redactions: Redaction[];
   createdAt: string;
   updatedAt: string;
+}
+
+/** One replaced span of a stored body: what kind of number it was and where its placeholder is. */
+export interface Redaction {
+  kind: 'card' | 'ssn' | 'bank';
+  start: number;
+  end: number;
+  label: string;
 }
 
 export interface MessageRow {
@@ -54,6 +64,7 @@ export interface MessageRow {
   request_hash: string | null;
   sent_by_key_id: string | null;
   sent_by: string | null;
+  redactions: Redaction[] | null;
   created_at: Date;
   updated_at: Date;
 }
@@ -62,7 +73,7 @@ export const MESSAGE_COLUMNS = `m.id, m.org_id, m.conversation_id, m.direction, 
   m.purpose, m.status, m.segments, m.encoding, m.provider, m.provider_message_id, m.provider_sequence,
   m.error_code, m.error_message, m.idempotency_key, m.request_hash, m.sent_by_key_id,
   (SELECT coalesce(k.name, 'key ' || k.prefix) FROM api_keys k WHERE k.id = m.sent_by_key_id) AS sent_by,
-  m.created_at, m.updated_at`;
+  m.redactions, m.created_at, m.updated_at`;
 
 export function toDto(row: MessageRow): MessageDto {
   return {
@@ -79,6 +90,7 @@ export function toDto(row: MessageRow): MessageDto {
     errorCode: row.error_code,
     errorMessage: row.error_message,
     sentBy: row.sent_by,
+    redactions: row.redactions ?? [],
     createdAt: row.created_at.toISOString(),
     updatedAt: row.updated_at.toISOString(),
   };
@@ -126,6 +138,8 @@ export interface NewOutbound {
   /** How the sender is shown (the key's name); stored in the event, not re-read. */
   sentByName?: string | null;
   provider: string;
+  /** When the outbox may send it (a scheduled send); now when absent. */
+  availableAt?: Date | null;
 }
 
 /**
@@ -162,7 +176,8 @@ export async function insertOutbound(
      ), history AS (
        INSERT INTO message_status_events (message_id, status) SELECT id, 'queued' FROM msg
      ), job AS (
-       INSERT INTO outbox_jobs (message_id, org_id, state, sender_number_id) SELECT id, org_id, 'queued', $3 FROM msg
+       INSERT INTO outbox_jobs (message_id, org_id, state, sender_number_id, available_at)
+       SELECT id, org_id, 'queued', $3, coalesce($20::timestamptz, now()) FROM msg
      ), event AS (
        INSERT INTO events (org_id, type, conversation_id, payload)
        SELECT org_id, 'message.created', conversation_id, jsonb_build_object('message', message_dto(msg::messages, $19))
@@ -189,6 +204,7 @@ export async function insertOutbound(
       input.contact?.id ?? null,
       newId(),
       input.sentByName ?? null,
+      input.availableAt ?? null,
     ],
   );
   return rows[0] ?? null;

@@ -96,9 +96,9 @@ async function insertMany(db: Queryable, batch: Pending[]): Promise<MessageRow[]
     `WITH input AS (
        SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::text[], $5::text[], $6::text[], $7::text[],
                             $8::int[], $9::text[], $10::text[], $11::text[], $12::text[], $13::uuid[],
-                            $14::text[], $15::text[], $16::text[], $17::text[])
+                            $14::text[], $15::text[], $16::text[], $17::text[], $18::timestamptz[])
          AS t(id, org_id, sender_number_id, from_e164, to_e164, body, purpose, segments, encoding, provider,
-              idempotency_key, request_hash, sent_by_key_id, crm, crm_object, crm_id, sent_by)
+              idempotency_key, request_hash, sent_by_key_id, crm, crm_object, crm_id, sent_by, available_at)
      ), contact AS (
        INSERT INTO contacts (id, org_id, phone_e164, crm, crm_object, crm_id)
        SELECT DISTINCT ON (org_id, crm, crm_object, crm_id) gen_random_uuid(), org_id, to_e164, crm, crm_object, crm_id
@@ -128,8 +128,9 @@ async function insertMany(db: Queryable, batch: Pending[]): Promise<MessageRow[]
      ), history AS (
        INSERT INTO message_status_events (message_id, status) SELECT id, 'queued' FROM msg
      ), job AS (
-       INSERT INTO outbox_jobs (message_id, org_id, state, sender_number_id)
-       SELECT m.id, m.org_id, 'queued', i.sender_number_id FROM msg m JOIN input i ON i.id = m.id
+       INSERT INTO outbox_jobs (message_id, org_id, state, sender_number_id, available_at)
+       SELECT m.id, m.org_id, 'queued', i.sender_number_id, coalesce(i.available_at, now())
+         FROM msg m JOIN input i ON i.id = m.id
      ), event AS (
        INSERT INTO events (org_id, type, conversation_id, payload)
        SELECT m.org_id, 'message.created', m.conversation_id, jsonb_build_object('message', message_dto(m::messages, i.sent_by))
@@ -154,6 +155,7 @@ async function insertMany(db: Queryable, batch: Pending[]): Promise<MessageRow[]
       col((p) => p.input.contact?.objectType ?? null),
       col((p) => p.input.contact?.id ?? null),
       col((p) => p.input.sentByName ?? null),
+      col((p) => p.input.availableAt ?? null),
     ],
   );
 }

@@ -1,12 +1,17 @@
 import { Type } from 'typebox';
+import { parseOrgSettings } from '../compliance/org-settings.ts';
+import type { Queryable } from '../db/database.ts';
 import { ApiError } from '../errors.ts';
 import { principalOf, requires } from '../http/access.ts';
 import type { RouteModule } from '../http/types.ts';
 import {
+  closeOptInRequest,
   consentHistory,
   currentConsent,
   failQueuedAfterOptOut,
+  pendingOptIn,
   recordConsent,
+  requestOptIn,
 } from '../messaging/consent-store.ts';
 import { checkE164 } from '../phone.ts';
 import { E164 } from './schemas.ts';
@@ -18,7 +23,15 @@ function validPhone(phone: string): string {
   return check.e164;
 }
 
-export const consentRoutes: RouteModule = (app, { db }) => {
+async function orgSettings(tx: Queryable, orgId: string) {
+  const rows = await tx.query<{ name: string; settings: unknown }>(
+    'SELECT name, settings FROM orgs WHERE id = $1',
+    [orgId],
+  );
+  return parseOrgSettings(rows[0]?.name ?? '', rows[0]?.settings);
+}
+
+export const consentRoutes: RouteModule = (app, { db, sms, notifier }) => {
   app.get(
     '/v1/consent/:phone',
     { config: requires('consent.view'), schema: { params: Type.Object({ phone: E164 }) } },
@@ -31,6 +44,9 @@ export const consentRoutes: RouteModule = (app, { db }) => {
         status: consent.status,
         since: consent.since?.toISOString() ?? null,
         source: consent.source,
+        pendingOptIn: await pendingOptIn(db, orgId, phone).then((p) =>
+          p === null ? null : { source: p.source, requestedAt: p.createdAt.toISOString() },
+        ),
         events: await consentHistory(db, orgId, phone),
       };
     },
@@ -64,8 +80,35 @@ export const consentRoutes: RouteModule = (app, { db }) => {
       if (evidence.length < 3) {
         throw new ApiError(422, 'EVIDENCE_REQUIRED', 'Describe the evidence of consent (who, when, how).');
       }
-      await db.transaction(async (tx) => {
+      const pending = await db.transaction(async (tx) => {
         await tx.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`consent:${principal.orgId}:${phone}`]);
+        // Double opt-in: an opt-in a person recorded waits for the customer's YES (CRM imports
+        // carry their own evidence and are not re-asked).
+        if (request.body.kind === 'opt_in' && request.body.source !== 'crm_import') {
+          const settings = await orgSettings(tx, principal.orgId);
+          if (
+            settings.doubleOptIn &&
+            (await currentConsent(tx, principal.orgId, phone)).status !== 'opted_in'
+          ) {
+            const asked = await requestOptIn(tx, {
+              orgId: principal.orgId,
+              phone,
+              source: request.body.source,
+              evidence,
+              actor: `api-key:${principal.keyId}`,
+              question: settings.optInRequest,
+              provider: sms.name,
+            });
+            if (!asked) {
+              throw new ApiError(
+                409,
+                'NO_SENDER_NUMBER',
+                'Double opt-in needs a sender number to ask the customer from; add one first.',
+              );
+            }
+            return true;
+          }
+        }
         await recordConsent(tx, {
           orgId: principal.orgId,
           phone,
@@ -74,12 +117,20 @@ export const consentRoutes: RouteModule = (app, { db }) => {
           evidence,
           actor: `api-key:${principal.keyId}`,
         });
-        if (request.body.kind === 'opt_out') await failQueuedAfterOptOut(tx, principal.orgId, phone);
+        if (request.body.kind === 'opt_out') {
+          await failQueuedAfterOptOut(tx, principal.orgId, phone);
+          await closeOptInRequest(tx, principal.orgId, phone, { status: 'superseded' });
+        }
+        return false;
       });
       const consent = await currentConsent(db, principal.orgId, phone);
-      return reply
-        .code(201)
-        .send({ phone, status: consent.status, since: consent.since?.toISOString() ?? null });
+      if (pending) notifier.announce();
+      return reply.code(pending ? 202 : 201).send({
+        phone,
+        status: consent.status,
+        since: consent.since?.toISOString() ?? null,
+        ...(pending ? { pendingConfirmation: true } : {}),
+      });
     },
   );
 };

@@ -1,7 +1,4 @@
 import { Type } from 'typebox';
-import { deriveConsent } from '../compliance/consent.ts';
-import { evaluateOutbound } from '../compliance/gate.ts';
-import { countSegments } from '../compliance/segments.ts';
 import { ApiError } from '../errors.ts';
 import { principalOf, requires } from '../http/access.ts';
 import type { RouteModule } from '../http/types.ts';
@@ -12,22 +9,25 @@ import {
   requestHash,
   toDto,
 } from '../messaging/messages.ts';
-import { checkE164 } from '../phone.ts';
+import { checkOutbound, refusalError } from '../messaging/outbound-check.ts';
 import { ContactRefSchema, E164, Uuid } from './schemas.ts';
 
-const SendBody = Type.Object(
+/** A text to send (or to check with preflight); `sendAt` schedules it. */
+export const SendBody = Type.Object(
   {
     from: E164,
     to: E164,
     body: Type.String({ minLength: 1, maxLength: 1600 }),
     contact: Type.Optional(ContactRefSchema),
+    sendAt: Type.Optional(Type.String({ minLength: 16, maxLength: 40 })),
   },
   { additionalProperties: false },
 );
 
 const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,255}$/;
 
-export const messagesRoutes: RouteModule = (app, { db, sms, notifier, sends }) => {
+export const messagesRoutes: RouteModule = (app, deps) => {
+  const { db, sms, notifier, sends } = deps;
   app.post(
     '/v1/messages',
     {
@@ -55,30 +55,13 @@ export const messagesRoutes: RouteModule = (app, { db, sms, notifier, sends }) =
         );
       }
       const input = request.body;
-      for (const field of ['from', 'to'] as const) {
-        const check = checkE164(input[field]);
-        if (!check.ok) {
-          throw new ApiError(422, 'INVALID_PHONE_NUMBER', `"${field}" ${check.reason}.`, { field });
-        }
-      }
-      if (input.body.trim() === '') throw new ApiError(422, 'EMPTY_BODY', 'The message body is empty.');
-      const info = countSegments(input.body);
-      if (!info.withinLimit) {
-        throw new ApiError(
-          422,
-          'BODY_TOO_LONG',
-          `The message is too long for one SMS (${info.encoding}, ${info.units} units).`,
-          {
-            encoding: info.encoding,
-            segments: info.segments,
-          },
-        );
-      }
+      const checked = await checkOutbound(deps, principal.orgId, input, key);
       const hash = requestHash({
         from: input.from,
         to: input.to,
         body: input.body,
         contact: input.contact ?? null,
+        ...(input.sendAt === undefined ? {} : { sendAt: input.sendAt }),
       });
       const replay = (row: MessageRow) => {
         if (row.request_hash !== hash) {
@@ -93,55 +76,29 @@ export const messagesRoutes: RouteModule = (app, { db, sms, notifier, sends }) =
           .header('idempotent-replayed', 'true')
           .send({ message: toDto(row) });
       };
-      // One read for everything the decision needs: the sender, the consent, an earlier use of the key.
-      const facts = (
-        await db.query<{
-          sender_id: string | null;
-          replay_id: string | null;
-          kind: 'opt_in' | 'opt_out' | null;
-          source: string | null;
-          occurred_at: Date | null;
-        }>(
-          `SELECT (SELECT id FROM sender_numbers WHERE org_id = $1 AND e164 = $2) AS sender_id,
-                  (SELECT id FROM messages WHERE org_id = $1 AND idempotency_key = $4) AS replay_id,
-                  c.kind, c.source, c.occurred_at
-             FROM (SELECT 1) AS one
-             LEFT JOIN LATERAL (SELECT kind, source, occurred_at FROM consent_events
-                                 WHERE org_id = $1 AND phone_e164 = $3 ORDER BY id DESC LIMIT 1) c ON true`,
-          [principal.orgId, input.from, input.to, key],
-        )
-      )[0];
       const replayWinner = async () => {
         const winner = await findByIdempotencyKey(db, principal.orgId, key);
         if (winner === null) throw new Error('idempotency key conflict without a message');
         return replay(winner);
       };
-      if (facts?.replay_id != null) return replayWinner();
-      if (facts?.sender_id == null) {
+      // A retry answers with what the first request stored, whatever the rules say now.
+      if (checked.replayId !== null) return replayWinner();
+      if (checked.senderId === null) {
         throw new ApiError(
           422,
           'UNKNOWN_SENDER_NUMBER',
           `${input.from} is not one of your organisation's sender numbers.`,
         );
       }
-      const verdict = evaluateOutbound({
-        purpose: 'conversation',
-        consent: deriveConsent(
-          facts.kind === null || facts.source === null || facts.occurred_at === null
-            ? []
-            : [{ kind: facts.kind, source: facts.source, occurredAt: facts.occurred_at }],
-        ),
-        confirmationsSinceOptOut: 0,
-        now: new Date(),
-      });
+      const { decision } = checked;
       // The worker checks consent again at send time, so an opt-out racing this request still wins.
-      if (!verdict.allow) throw new ApiError(422, verdict.code, verdict.message);
+      if (!decision.allowed) throw refusalError(decision);
       const row = await sends.insert({
         orgId: principal.orgId,
-        senderNumberId: facts.sender_id,
+        senderNumberId: checked.senderId,
         from: input.from,
         to: input.to,
-        body: input.body,
+        body: decision.finalText,
         purpose: 'conversation',
         contact: input.contact ?? null,
         idempotencyKey: key,
@@ -149,11 +106,15 @@ export const messagesRoutes: RouteModule = (app, { db, sms, notifier, sends }) =
         sentByKeyId: principal.keyId,
         sentByName: principal.keyName ?? `key ${principal.keyId.slice(0, 8)}`,
         provider: sms.name,
+        availableAt: checked.sendAt,
       });
       // Two requests with one key raced; the loser answers with the winner's message.
       if (row === null) return replayWinner();
       notifier.announce();
-      return reply.code(202).send({ message: toDto(row) });
+      return reply.code(202).send({
+        message: toDto(row),
+        ...(checked.sendAt === null ? {} : { scheduledFor: checked.sendAt.toISOString() }),
+      });
     },
   );
 

@@ -2,11 +2,15 @@ import type { RouteModule } from '../http/types.ts';
 import { consentRoutes } from './consent.ts';
 import { contactsRoutes } from './contacts.ts';
 import { conversationsRoutes } from './conversations.ts';
+import { crmAdminRoutes } from './crm-admin.ts';
+import { hubspotWebhookRoutes } from './crm-webhooks.ts';
 import { eventsRoutes } from './events.ts';
 import { healthRoutes } from './health.ts';
 import { meRoutes } from './me.ts';
 import { messagesRoutes } from './messages.ts';
 import { numbersRoutes } from './numbers.ts';
+import { preflightRoutes } from './preflight.ts';
+import { reviewRoutes } from './review.ts';
 import { sandboxRoutes } from './sandbox.ts';
 import { setupRoutes } from './setup.ts';
 import { plivoWebhookRoutes } from './webhooks-plivo.ts';
@@ -17,11 +21,15 @@ export const ROUTE_MODULES: Record<string, RouteModule> = {
   me: meRoutes,
   numbers: numbersRoutes,
   messages: messagesRoutes,
+  preflight: preflightRoutes,
+  reviews: reviewRoutes,
   conversations: conversationsRoutes,
   events: eventsRoutes,
   consent: consentRoutes,
   contacts: contactsRoutes,
   webhooksPlivo: plivoWebhookRoutes,
+  webhooksHubspot: hubspotWebhookRoutes,
+  crmAdmin: crmAdminRoutes,
   setup: setupRoutes,
   sandbox: sandboxRoutes,
 };

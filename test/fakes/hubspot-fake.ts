@@ -104,12 +104,17 @@ function searchableDigits(raw: string | null): string | null {
 
 export interface HubSpotFakeOptions {
   accessToken?: string;
+  /** OAuth app credentials POST /oauth/v1/token accepts (grant_type=refresh_token). */
+  oauth?: { clientId: string; clientSecret: string; refreshToken: string };
 }
 
 /** The fake's handle: base URL for the SDK's basePath, state, knobs, counters. */
 export interface HubSpotFake {
   readonly baseUrl: string;
+  /** The token currently accepted (a refresh replaces it). */
   readonly accessToken: string;
+  /** How many tokens POST /oauth/v1/token has issued. */
+  readonly refreshes: number;
   readonly calls: FakeCall[];
   /** Requests made since the last reset (what the benchmark budget counts). */
   callCount(filter?: (c: FakeCall) => boolean): number;
@@ -131,7 +136,8 @@ export interface HubSpotFake {
 }
 
 export async function startHubSpotFake(options: HubSpotFakeOptions = {}): Promise<HubSpotFake> {
-  const accessToken = options.accessToken ?? 'pat-na1-00000000-0000-4000-8000-000000000000';
+  let accessToken = options.accessToken ?? 'pat-na1-00000000-0000-4000-8000-000000000000';
+  let refreshes = 0;
   const calls: FakeCall[] = [];
   const objects: Record<ObjectType, Map<string, HsObject>> = {
     contacts: new Map(),
@@ -577,6 +583,12 @@ export async function startHubSpotFake(options: HubSpotFakeOptions = {}): Promis
     if (parts[0] === 'crm' && parts[1] === 'v3' && parts[2] === 'objects') {
       const type = objectType(parts[3]);
       if (method === 'POST' && parts[4] === 'search') return { status: 200, body: search(type, b) };
+      if (method === 'POST' && parts.length === 4) {
+        const o = create(type, b.properties);
+        if (type === 'contacts') calculated(o);
+        objects[type].set(o.id, o);
+        return { status: 201, body: view(o, Object.keys(o.properties)) };
+      }
       if (method === 'POST' && parts[4] === 'batch' && parts[5] === 'create') return batchCreate(type, b);
       if (method === 'POST' && parts[4] === 'batch' && parts[5] === 'update') return batchUpdate(type, b);
       const id = parts[4];
@@ -634,6 +646,31 @@ export async function startHubSpotFake(options: HubSpotFakeOptions = {}): Promis
         }
       };
       dailyUsed += 1;
+      if (method === 'POST' && url.pathname === '/oauth/v1/token') {
+        // Form-encoded, no Authorization header (reference §2.2).
+        const form = new URLSearchParams(Buffer.concat(chunks).toString('utf8'));
+        const app = options.oauth;
+        if (
+          app === undefined ||
+          form.get('grant_type') !== 'refresh_token' ||
+          form.get('client_id') !== app.clientId ||
+          form.get('client_secret') !== app.clientSecret ||
+          form.get('refresh_token') !== app.refreshToken
+        ) {
+          send(400, { status: 'BAD_REFRESH_TOKEN', message: 'missing or unknown refresh token' });
+          return;
+        }
+        refreshes += 1;
+        accessToken = `oauth-na1-${refreshes}-${randomUUID()}`;
+        expired = false;
+        send(200, {
+          token_type: 'bearer',
+          refresh_token: app.refreshToken,
+          access_token: accessToken,
+          expires_in: 1800,
+        });
+        return;
+      }
       if (req.headers.authorization !== `Bearer ${accessToken}`) {
         send(
           401,
@@ -720,7 +757,12 @@ export async function startHubSpotFake(options: HubSpotFakeOptions = {}): Promis
 
   return {
     baseUrl: `http://127.0.0.1:${port}`,
-    accessToken,
+    get accessToken() {
+      return accessToken;
+    },
+    get refreshes() {
+      return refreshes;
+    },
     calls,
     callCount: (filter) => (filter === undefined ? calls.length : calls.filter(filter).length),
     resetCalls: () => {

@@ -328,7 +328,10 @@ function parseSoql(q: string): Soql {
 export interface SalesforceFake {
   /** Instance URL for the Connection. */
   readonly instanceUrl: string;
+  /** The token currently accepted (a refresh replaces it). */
   readonly accessToken: string;
+  /** How many tokens POST /services/oauth2/token has issued. */
+  readonly refreshes: number;
   readonly calls: FakeCall[];
   callCount(filter?: (c: FakeCall) => boolean): number;
   resetCalls(): void;
@@ -347,9 +350,15 @@ export interface SalesforceFake {
 }
 
 export async function startSalesforceFake(
-  options: { accessToken?: string; apiVersion?: string } = {},
+  options: {
+    accessToken?: string;
+    apiVersion?: string;
+    /** Connected-app credentials POST /services/oauth2/token accepts (grant_type=refresh_token). */
+    oauth?: { clientId: string; clientSecret: string; refreshToken: string };
+  } = {},
 ): Promise<SalesforceFake> {
-  const accessToken = options.accessToken ?? '00Dxx0000000001!AQ4AQFakeAccessTokenForTests';
+  let accessToken = options.accessToken ?? '00Dxx0000000001!AQ4AQFakeAccessTokenForTests';
+  let refreshes = 0;
   const version = options.apiVersion ?? '62.0';
   const calls: FakeCall[] = [];
   const schema = standardSchema();
@@ -932,6 +941,40 @@ export async function startSalesforceFake(
       const fail = (status: number, errorCode: string, message: string) =>
         send(status, [{ message, errorCode, fields: [] }]);
       const prefix = `/services/data/v${version}/`;
+      if (method === 'POST' && url.pathname === '/services/oauth2/token') {
+        const form = new URLSearchParams(Buffer.concat(chunks).toString('utf8'));
+        const app = options.oauth;
+        if (
+          app === undefined ||
+          form.get('grant_type') !== 'refresh_token' ||
+          form.get('client_id') !== app.clientId ||
+          form.get('client_secret') !== app.clientSecret ||
+          form.get('refresh_token') !== app.refreshToken
+        ) {
+          calls.push({ method, path: url.pathname, status: 400 });
+          res
+            .writeHead(400, { 'content-type': 'application/json;charset=UTF-8' })
+            .end(
+              JSON.stringify({ error: 'invalid_grant', error_description: 'expired access/refresh token' }),
+            );
+          return;
+        }
+        refreshes += 1;
+        accessToken = `00Dxx0000000001!AQ4AQRefreshed${refreshes}x${Date.now()}`;
+        expired = false;
+        calls.push({ method, path: url.pathname, status: 200 });
+        res.writeHead(200, { 'content-type': 'application/json;charset=UTF-8' }).end(
+          JSON.stringify({
+            access_token: accessToken,
+            instance_url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+            id: 'https://login.salesforce.com/id/00Dxx0000000001AAA/005xx000001SvXXAAA',
+            token_type: 'Bearer',
+            issued_at: String(Date.now()),
+            signature: 'fake',
+          }),
+        );
+        return;
+      }
       if (!url.pathname.startsWith(prefix)) {
         fail(404, 'NOT_FOUND', 'The requested resource does not exist');
         return;
@@ -979,7 +1022,12 @@ export async function startSalesforceFake(
 
   return {
     instanceUrl: `http://127.0.0.1:${port}`,
-    accessToken,
+    get accessToken() {
+      return accessToken;
+    },
+    get refreshes() {
+      return refreshes;
+    },
     calls,
     callCount: (filter) => (filter === undefined ? calls.length : calls.filter(filter).length),
     resetCalls: () => {

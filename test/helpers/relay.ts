@@ -24,10 +24,26 @@ export interface TestRelay {
   close(): Promise<void>;
 }
 
-/** The relay's app on a given database with the sandbox network (fast callbacks) and a worker not yet started. */
+/**
+ * A compliance clock that runs in real time but starts at today's 17:00 UTC (noon in New York,
+ * 9 a.m. in California), so tests that send are not refused for quiet hours at night.
+ */
+export function daytimeClock(): () => Date {
+  const start = new Date();
+  start.setUTCHours(17, 0, 0, 0);
+  const offset = start.getTime() - Date.now();
+  return () => new Date(Date.now() + offset);
+}
+
+/** A relay's app on a given database with the sandbox network (fast callbacks) and a worker not yet started. */
 export async function testRelay(
   db: Database,
-  options: { config?: Partial<Config>; delays?: { sentMs: number; deliveredMs: number } } = {},
+  options: {
+    config?: Partial<Config>;
+    delays?: { sentMs: number; deliveredMs: number };
+    /** The compliance clock; daytimeClock() unless given. */
+    clock?: () => Date;
+  } = {},
 ): Promise<TestRelay> {
   const config = testConfig(options.config);
   const sandbox = new SandboxSmsNetwork(
@@ -40,7 +56,7 @@ export async function testRelay(
       deliveredMs: 15,
     },
   );
-  const app = await buildApp({ config, db, sms: sandbox });
+  const app = await buildApp({ config, db, sms: sandbox, clock: options.clock ?? daytimeClock() });
   await app.ready();
   const worker = new OutboxWorker({
     db,

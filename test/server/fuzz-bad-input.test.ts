@@ -483,6 +483,29 @@ const FUZZ: Record<string, RouteFuzz> = {
         ),
       ),
   },
+  'POST /v1/messages/preflight': {
+    path: fixed('/v1/messages/preflight'),
+    // Preflight stores nothing; a valid body is answered 200 with the decisions.
+    body: (ctx) =>
+      fc.oneof(
+        junkPayload,
+        jsonOrForm(
+          { from: ctx.owner.sender, to: CUSTOMER, body: 'Your appointment is tomorrow at 10.' },
+          {
+            from: fc.oneof(badPhone, fc.constant(FOREIGN_VALID_NUMBER)),
+            to: badPhone,
+            body: fc.oneof(
+              fc.constantFrom('', ' ', '\n\t '),
+              fc.integer({ min: 1601, max: 4000 }).map((n) => 'x'.repeat(n)),
+            ),
+            sendAt: fc.oneof(
+              junkString,
+              fc.constantFrom('2026-13-45T99:99:99Z', 'tomorrow', '2099-01-01T10:00:00Z', '2026-11-22T10:00'),
+            ),
+          },
+        ),
+      ),
+  },
   'GET /v1/messages/:id': {
     path: (ctx) =>
       pathParam(fc.oneof(fc.constant(ctx.messageId), fc.uuid())).map((id) => `/v1/messages/${id}`),
@@ -529,6 +552,26 @@ const FUZZ: Record<string, RouteFuzz> = {
       badEventId.map((id) => ({ 'last-event-id': id.replace(/[^\t\x20-\x7e\x80-\xff]/g, '') || 'x' })),
       { nil: {} },
     ),
+  },
+  'GET /v1/reviews': {
+    path: fixed('/v1/reviews'),
+    query: queryArb({ status: junkString, limit: badLimit }),
+  },
+  'POST /v1/reviews/:id/decide': {
+    // No review exists in the fuzzed org, so every request must be refused (404 or 4xx).
+    path: () => pathParam(fc.uuid()).map((id) => `/v1/reviews/${id}/decide`),
+    mutating: true,
+    body: () =>
+      fc.oneof(
+        junkPayload,
+        jsonOrForm(
+          { decision: 'keep' },
+          {
+            decision: junkString.filter((s) => s !== 'keep' && s !== 'opt_out'),
+            note: fc.integer({ min: 1001, max: 3000 }).map((n) => 'n'.repeat(n)),
+          },
+        ),
+      ),
   },
   'POST /v1/consent': {
     path: fixed('/v1/consent'),
@@ -619,6 +662,46 @@ const FUZZ: Record<string, RouteFuzz> = {
             raw: formEncoded(Object.entries(o)),
           })),
       ),
+  },
+  'POST /webhooks/hubspot': {
+    path: fixed('/webhooks/hubspot'),
+    query: queryArb({}),
+    headers: fc.record(
+      {
+        'x-hubspot-signature-v3': headerValue,
+        'x-hubspot-request-timestamp': fc.oneof(fc.constant(String(Date.now())), headerValue),
+      },
+      { requiredKeys: [] },
+    ),
+    body: () =>
+      fc.oneof(
+        junkPayload,
+        fc
+          .array(
+            fc.record(
+              {
+                portalId: fc.oneof(fc.integer(), junkString),
+                objectId: fc.oneof(fc.integer({ min: 1 }), junkString),
+                subscriptionType: fc.constantFrom('contact.propertyChange', 'contact.creation'),
+                propertyName: fc.constantFrom('sms_consent_status', 'phone'),
+                propertyValue: fc.oneof(fc.constant('opted_out'), junkString),
+              },
+              { requiredKeys: [] },
+            ),
+            { maxLength: 3 },
+          )
+          .map((events) => ({ contentType: 'application/json', raw: JSON.stringify(events) })),
+      ),
+  },
+  'GET /v1/admin/crm/dead-letters': {
+    path: fixed('/v1/admin/crm/dead-letters'),
+    query: queryArb({ state: junkString, limit: badLimit }),
+  },
+  'POST /v1/admin/crm/dead-letters/:id/replay': {
+    // No dead letter exists in the fuzzed org, so every request must be refused (404 or 4xx).
+    path: () => pathParam(fc.uuid()).map((id) => `/v1/admin/crm/dead-letters/${id}/replay`),
+    mutating: true,
+    body: () => junkPayload,
   },
   'GET /setup': { path: fixed('/setup'), html: true, query: queryArb({ token: junkString }) },
   'POST /setup': {
@@ -784,6 +867,7 @@ const routes = await collectRoutes({
   sends: new SendBatcher(db),
   hub: new EventHub(db),
   crm: createCrmRegistry(['sandbox']),
+  clock: () => new Date(),
 });
 
 describe('bad input fuzzing (fast-check) against every route', () => {

@@ -90,6 +90,10 @@ interface Ctx {
   b: TestOrg;
   conversationA: string;
   messageA: string;
+  /** An open review in org A (an unclear reply from another phone). */
+  reviewA: string;
+  /** A CRM dead letter in org A. */
+  deadLetterA: string;
   baseUrl: string;
 }
 
@@ -142,6 +146,50 @@ const GUARDED: Record<string, GuardedCase> = {
     expectForeign: (answer) => {
       expect(answer.status).toBe(422);
       expect(errorCode(answer)).toBe('UNKNOWN_SENDER_NUMBER');
+    },
+  },
+  'POST /v1/messages/preflight': {
+    valid: (ctx) => ({
+      method: 'POST',
+      url: '/v1/messages/preflight',
+      payload: { from: ctx.a.sender, to: CUSTOMER, body: 'Your appointment is confirmed.' },
+    }),
+    ok: 200,
+    foreign: (ctx) => ({
+      method: 'POST',
+      url: '/v1/messages/preflight',
+      payload: { from: ctx.a.sender, to: CUSTOMER, body: 'Probing a stolen number' },
+    }),
+    expectForeign: (answer) => {
+      expect(answer.status).toBe(422);
+      expect(errorCode(answer)).toBe('UNKNOWN_SENDER_NUMBER');
+    },
+  },
+  'GET /v1/reviews': {
+    valid: () => ({ method: 'GET', url: '/v1/reviews?status=all' }),
+    ok: 200,
+    foreign: () => ({ method: 'GET', url: '/v1/reviews?status=all' }),
+    expectForeign: (answer) => {
+      expect(answer.status).toBe(200);
+      expect(answer.json()).toEqual({ reviews: [] });
+    },
+  },
+  'POST /v1/reviews/:id/decide': {
+    // Deciding "keep" again answers like the first time, so every role may repeat it.
+    valid: (ctx) => ({
+      method: 'POST',
+      url: `/v1/reviews/${ctx.reviewA}/decide`,
+      payload: { decision: 'keep' },
+    }),
+    ok: 200,
+    foreign: (ctx) => ({
+      method: 'POST',
+      url: `/v1/reviews/${ctx.reviewA}/decide`,
+      payload: { decision: 'opt_out' },
+    }),
+    expectForeign: (answer) => {
+      expect(answer.status).toBe(404);
+      expect(errorCode(answer)).toBe('REVIEW_NOT_FOUND');
     },
   },
   'GET /v1/messages/:id': {
@@ -229,6 +277,25 @@ const GUARDED: Record<string, GuardedCase> = {
       expect(body.events.filter((e) => e.source !== 'api')).toEqual([]); // only org B's own API opt-out, if any
     },
   },
+  'GET /v1/admin/crm/dead-letters': {
+    valid: () => ({ method: 'GET', url: '/v1/admin/crm/dead-letters?state=all' }),
+    ok: 200,
+    foreign: () => ({ method: 'GET', url: '/v1/admin/crm/dead-letters?state=all' }),
+    expectForeign: (answer) => {
+      expect(answer.status).toBe(200);
+      expect(answer.json()).toEqual({ deadLetters: [] });
+    },
+  },
+  'POST /v1/admin/crm/dead-letters/:id/replay': {
+    // Replaying again answers like the first time, so every permitted role may repeat it.
+    valid: (ctx) => ({ method: 'POST', url: `/v1/admin/crm/dead-letters/${ctx.deadLetterA}/replay` }),
+    ok: 200,
+    foreign: (ctx) => ({ method: 'POST', url: `/v1/admin/crm/dead-letters/${ctx.deadLetterA}/replay` }),
+    expectForeign: (answer) => {
+      expect(answer.status).toBe(404);
+      expect(errorCode(answer)).toBe('DEAD_LETTER_NOT_FOUND');
+    },
+  },
   'GET /v1/contacts/lookup': {
     valid: () => ({ method: 'GET', url: '/v1/contacts/lookup?crm=sandbox&objectType=contact&id=c-1001' }),
     ok: 200,
@@ -284,6 +351,8 @@ const WEBHOOKS: Record<string, (ctx: Ctx) => Record<string, string>> = {
     MessageUUID: randomUUID(),
   }),
   'POST /webhooks/plivo/status': () => ({ MessageUUID: randomUUID(), Status: 'delivered' }),
+  // Signed by HubSpot (v3, JSON body), not Plivo: checked by its own tests below and in test/crm-sync.
+  'POST /webhooks/hubspot': () => ({}),
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -301,6 +370,7 @@ const routes = await collectRoutes({
   sends: new SendBatcher(db),
   hub: new EventHub(db),
   crm: createCrmRegistry(['sandbox']),
+  clock: () => new Date(),
 });
 const routeKey = (r: RouteInfo) => `${r.method} ${r.url}`;
 
@@ -411,8 +481,39 @@ describe('route access control', () => {
     });
     if (sent.statusCode !== 202) throw new Error(`seed send failed: ${sent.body}`);
     const message = (sent.json() as { message: { id: string; conversationId: string } }).message;
+    await relay.sandbox.textFromHandset({ handset: '+12025550177', service: a.sender, text: 'no thanks' });
+    const [review] = await db.query<{ id: string }>('SELECT id FROM consent_reviews WHERE org_id = $1', [
+      a.orgId,
+    ]);
+    if (review === undefined) throw new Error('seed review missing');
+    const deadLetterA = randomUUID();
+    const connectionA = randomUUID();
+    await db.query(
+      `INSERT INTO crm_connections (id, org_id, crm, secrets, status, event_cursor_tx, event_cursor_id, consent_cursor_tx, consent_cursor_id)
+       VALUES ($1, $2, 'hubspot', 'v1:00000000:AAAA', 'disconnected', 0, 0, 0, 0)`,
+      [connectionA, a.orgId],
+    );
+    const [job] = await db.query<{ id: number }>(
+      `INSERT INTO crm_sync_jobs (connection_id, org_id, kind, subject, state) VALUES ($1, $2, 'message', $3, 'dead') RETURNING id`,
+      [connectionA, a.orgId, message.id],
+    );
+    await db.query(
+      `INSERT INTO crm_dead_letters (id, org_id, connection_id, job_id, kind, subject, error_code, error_message, attempts)
+       VALUES ($1, $2, $3, $4, 'message', $5, 'invalid_request', 'refused by the CRM', 8)`,
+      [deadLetterA, a.orgId, connectionA, job?.id, message.id],
+    );
     const baseUrl = await relay.app.listen({ port: 0, host: '127.0.0.1' });
-    ctx = { a, b, keysA, keyIdsA, conversationA: message.conversationId, messageA: message.id, baseUrl };
+    ctx = {
+      a,
+      b,
+      keysA,
+      keyIdsA,
+      conversationA: message.conversationId,
+      messageA: message.id,
+      reviewA: review.id,
+      deadLetterA,
+      baseUrl,
+    };
   });
 
   afterAll(async () => {
@@ -583,7 +684,7 @@ describe('route access control', () => {
   });
 
   describe('webhook routes', () => {
-    for (const route of routes.filter((r) => r.access?.kind === 'webhook')) {
+    for (const route of routes.filter((r) => r.access?.kind === 'webhook' && r.access.provider === 'plivo')) {
       const key = routeKey(route);
       const fields = (c: Ctx) => {
         const build = WEBHOOKS[key];
@@ -670,6 +771,30 @@ describe('route access control', () => {
         expect(answer.status, answer.body).toBe(200);
       });
     }
+  });
+
+  describe('HubSpot webhook route', () => {
+    it('POST /webhooks/hubspot answers 403 INVALID_SIGNATURE unsigned or wrongly signed, even with an owner API key', async () => {
+      const body = JSON.stringify([{ subscriptionType: 'contact.propertyChange', objectId: 1 }]);
+      for (const [keyValue, headers] of [
+        [null, {}],
+        [ctx.a.key, {}],
+        [null, { 'x-hubspot-signature-v3': 'AAAA', 'x-hubspot-request-timestamp': String(Date.now()) }],
+      ] as const) {
+        const answer = await call(
+          ctx,
+          {
+            method: 'POST',
+            url: '/webhooks/hubspot',
+            headers: { 'content-type': 'application/json', ...headers },
+            payload: body,
+          },
+          keyValue,
+        );
+        expect(answer.status, answer.body).toBe(403);
+        expect(errorCode(answer)).toBe('INVALID_SIGNATURE');
+      }
+    });
   });
 
   describe('tenant isolation with live traffic', () => {

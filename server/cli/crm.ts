@@ -1,0 +1,432 @@
+import type { CrmId, CrmPlugin } from '../../crm-plugins/types.ts';
+import { loadConfig } from '../config.ts';
+import {
+  type BackfillCheckpoint,
+  type ConnectionSecrets,
+  type ConnectionSettings,
+  type CrmConnection,
+  connectCrm,
+  createPlugin,
+  getConnection,
+  openSecrets,
+  setStatus,
+} from '../crm-sync/connections.ts';
+import { countDeadLetters } from '../crm-sync/dead-letters.ts';
+import { CrmSyncWorker } from '../crm-sync/sync-worker.ts';
+import { resolveSecretsKey, type SecretsKey } from '../crypto/secrets.ts';
+import type { Database } from '../db/database.ts';
+import { ApiError } from '../errors.ts';
+
+/** A CLI command as server/cli/main.ts lists it (database commands only). */
+interface CrmCommand {
+  summary: string;
+  usage: string;
+  flags: Record<string, { help: string; required?: boolean; value?: boolean }>;
+  run(db: Database, flags: Record<string, string>): Promise<{ json: Record<string, unknown>; text: string }>;
+}
+
+/** The installation's secrets key, or a clear refusal (outside the sandbox SECRETS_KEY is required). */
+async function requireKey(db: Database): Promise<SecretsKey> {
+  const config = loadConfig();
+  const key = await resolveSecretsKey(db, {
+    configured: config.secretsKey,
+    sandbox: config.smsProvider === 'sandbox',
+    warn: (m) => process.stderr.write(`Warning: ${m}\n`),
+  });
+  if (key === null)
+    throw new ApiError(
+      400,
+      'SECRETS_KEY_REQUIRED',
+      'Set SECRETS_KEY (32 random bytes, base64) to store CRM tokens.',
+    );
+  return key;
+}
+
+function url(flag: string, value: string | undefined): string | undefined {
+  if (value === undefined) return undefined;
+  let parsed: URL;
+  try {
+    parsed = new URL(value);
+  } catch {
+    throw new ApiError(400, 'INVALID_URL', `--${flag} is not a URL: "${value}"`);
+  }
+  if (parsed.protocol !== 'https:' && parsed.protocol !== 'http:')
+    throw new ApiError(400, 'INVALID_URL', `--${flag} must be an http(s) URL`);
+  return parsed.href.replace(/\/+$/, '');
+}
+
+function crmFlag(value: string | undefined): CrmId | null {
+  if (value === undefined) return null;
+  if (value !== 'hubspot' && value !== 'salesforce')
+    throw new ApiError(400, 'INVALID_CRM', `--crm must be hubspot or salesforce, got "${value}"`);
+  return value;
+}
+
+function compact<T extends Record<string, unknown>>(value: T): T {
+  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as T;
+}
+
+async function pluginOf(db: Database, connection: CrmConnection): Promise<CrmPlugin> {
+  return createPlugin(connection, openSecrets(await requireKey(db), connection));
+}
+
+function describeConnection(c: CrmConnection): Record<string, unknown> {
+  return { connectionId: c.id, orgId: c.orgId, crm: c.crm, status: c.status, settings: c.settings };
+}
+
+const connectHelp = {
+  org: { help: 'organisation id', required: true, value: true },
+};
+
+/** Pushes an org's existing messages through the sync queue; resumable from its checkpoint. */
+export async function runBackfill(
+  db: Database,
+  input: {
+    connection: CrmConnection;
+    secretsKey: SecretsKey;
+    since: Date | null;
+    progress?: (line: string) => void;
+    worker?: CrmSyncWorker;
+    pageSize?: number;
+  },
+): Promise<{ queued: number; logged: number; dead: number; skipped: number; resumed: boolean }> {
+  const { connection } = input;
+  const since = input.since?.toISOString() ?? null;
+  const worker =
+    input.worker ??
+    new CrmSyncWorker({ db, secretsKey: input.secretsKey, lingerMs: 0, log: (_l, m) => input.progress?.(m) });
+  const previous = connection.backfillCheckpoint;
+  const resumed = previous !== null && !previous.done && previous.since === since;
+  let checkpoint: BackfillCheckpoint = resumed
+    ? previous
+    : { since, createdAt: null, id: null, queued: 0, done: false };
+  const pageSize = input.pageSize ?? 1000;
+  const counts = async () => {
+    const rows = await db.query<{ state: string; note: string | null; n: number }>(
+      `SELECT state, (note IS NOT NULL AND note <> 'replayed') AS note, count(*)::int AS n FROM crm_sync_jobs
+        WHERE connection_id = $1 AND kind = 'message' GROUP BY 1, 2`,
+      [connection.id],
+    );
+    const sum = (f: (r: (typeof rows)[number]) => boolean) => rows.filter(f).reduce((a, r) => a + r.n, 0);
+    return {
+      pending: sum((r) => r.state === 'queued' || r.state === 'working'),
+      logged: sum((r) => r.state === 'done' && !r.note),
+      skipped: sum((r) => r.state === 'done' && Boolean(r.note)),
+      dead: sum((r) => r.state === 'dead'),
+    };
+  };
+  const settle = async () => {
+    for (;;) {
+      const c = await counts();
+      if (c.pending === 0) return c;
+      const took = await worker.drainConnection(connection.id);
+      const state = await db.query<{ status: string; status_detail: string | null }>(
+        'SELECT status, status_detail FROM crm_connections WHERE id = $1',
+        [connection.id],
+      );
+      if (state[0] !== undefined && state[0].status !== 'active')
+        throw new ApiError(
+          409,
+          'CRM_CONNECTION_STOPPED',
+          `backfill stopped: ${state[0].status}: ${state[0].status_detail}`,
+        );
+      if (!took) await new Promise((r) => setTimeout(r, 50));
+    }
+  };
+  for (;;) {
+    const page = await db.query<{ id: string; created_at: Date }>(
+      `SELECT id, created_at FROM messages
+        WHERE org_id = $1 AND ($2::timestamptz IS NULL OR created_at >= $2)
+          AND ($3::timestamptz IS NULL OR (created_at, id) > ($3::timestamptz, $4::uuid))
+          AND (direction = 'inbound' OR status IN ('sent', 'delivered', 'undelivered'))
+        ORDER BY created_at, id LIMIT $5`,
+      [connection.orgId, since, checkpoint.createdAt, checkpoint.id, pageSize],
+    );
+    const last = page.at(-1);
+    if (last === undefined) break;
+    const next: BackfillCheckpoint = {
+      ...checkpoint,
+      createdAt: last.created_at.toISOString(),
+      id: last.id,
+      queued: checkpoint.queued + page.length,
+    };
+    await db.transaction(async (tx) => {
+      await worker.queueMessages(
+        tx,
+        connection,
+        page.map((m) => m.id),
+      );
+      await tx.query('UPDATE crm_connections SET backfill_checkpoint = $2 WHERE id = $1', [
+        connection.id,
+        JSON.stringify(next),
+      ]);
+    });
+    checkpoint = next;
+    const c = await settle();
+    input.progress?.(
+      `backfill: ${checkpoint.queued} messages queued; ${c.logged} logged, ${c.skipped} without a CRM record, ${c.dead} dead`,
+    );
+    if (page.length < pageSize) break;
+  }
+  const final = await settle();
+  await db.query('UPDATE crm_connections SET backfill_checkpoint = $2 WHERE id = $1', [
+    connection.id,
+    JSON.stringify({ ...checkpoint, done: true }),
+  ]);
+  return {
+    queued: checkpoint.queued,
+    logged: final.logged,
+    dead: final.dead,
+    skipped: final.skipped,
+    resumed,
+  };
+}
+
+/** `crm …` commands: connect, install, uninstall, status, backfill. */
+export const CRM_COMMANDS: Record<string, CrmCommand> = {
+  'crm connect hubspot': {
+    summary: 'Connect HubSpot to an organisation (token stored encrypted)',
+    usage:
+      'crm connect hubspot --org <orgId> --token <private-app or OAuth access token> [--refresh-token <t> --client-id <id> --client-secret <s>] [--portal-id <id>] [--base-url <url>] [--json]',
+    flags: {
+      ...connectHelp,
+      token: { help: 'private-app token (pat-…) or OAuth access token', required: true, value: true },
+      'refresh-token': { help: 'OAuth refresh token (lets the relay renew the access token)', value: true },
+      'client-id': { help: 'OAuth app client id', value: true },
+      'client-secret': { help: 'OAuth app client secret (also verifies webhooks)', value: true },
+      'portal-id': { help: 'HubSpot portal (hub) id, to route webhooks', value: true },
+      'base-url': { help: 'API origin (default https://api.hubapi.com)', value: true },
+    },
+    async run(db, flags) {
+      const key = await requireKey(db);
+      const settings: ConnectionSettings = compact({
+        baseUrl: url('base-url', flags['base-url']),
+        clientId: flags['client-id'],
+        portalId: flags['portal-id'],
+      });
+      const secrets: ConnectionSecrets = compact({
+        accessToken: flags.token ?? '',
+        refreshToken: flags['refresh-token'],
+        clientSecret: flags['client-secret'],
+      });
+      const connection = await connectCrm(db, key, {
+        orgId: flags.org ?? '',
+        crm: 'hubspot',
+        settings,
+        secrets,
+      });
+      return {
+        json: describeConnection(connection),
+        text: `Connected HubSpot to organisation ${connection.orgId} (connection ${connection.id}). Next: crm install hubspot --org ${connection.orgId}`,
+      };
+    },
+  },
+  'crm connect salesforce': {
+    summary: 'Connect Salesforce to an organisation (tokens stored encrypted)',
+    usage:
+      'crm connect salesforce --org <orgId> --instance-url <url> --access-token <tok> [--refresh-token <t> --client-id <id> --client-secret <s>] [--login-url <url>] [--json]',
+    flags: {
+      ...connectHelp,
+      'instance-url': { help: 'e.g. https://acme.my.salesforce.com', required: true, value: true },
+      'access-token': { help: 'OAuth access token (00D…!…)', required: true, value: true },
+      'refresh-token': { help: 'OAuth refresh token (lets the relay renew the access token)', value: true },
+      'client-id': { help: 'connected app consumer key', value: true },
+      'client-secret': { help: 'connected app consumer secret', value: true },
+      'login-url': { help: 'where refresh tokens are exchanged (default: the instance URL)', value: true },
+      'api-version': { help: 'REST API version (default 62.0)', value: true },
+    },
+    async run(db, flags) {
+      const key = await requireKey(db);
+      const version = flags['api-version'];
+      if (version !== undefined && !/^\d{2}\.0$/.test(version))
+        throw new ApiError(400, 'INVALID_API_VERSION', `--api-version looks like 62.0, got "${version}"`);
+      const settings: ConnectionSettings = compact({
+        instanceUrl: url('instance-url', flags['instance-url']),
+        loginUrl: url('login-url', flags['login-url']),
+        clientId: flags['client-id'],
+        apiVersion: version,
+      });
+      const secrets: ConnectionSecrets = compact({
+        accessToken: flags['access-token'] ?? '',
+        refreshToken: flags['refresh-token'],
+        clientSecret: flags['client-secret'],
+      });
+      const connection = await connectCrm(db, key, {
+        orgId: flags.org ?? '',
+        crm: 'salesforce',
+        settings,
+        secrets,
+      });
+      return {
+        json: describeConnection(connection),
+        text: `Connected Salesforce to organisation ${connection.orgId} (connection ${connection.id}). Next: crm install salesforce --org ${connection.orgId}`,
+      };
+    },
+  },
+  ...Object.fromEntries(
+    (['hubspot', 'salesforce'] as const).map((crm): [string, CrmCommand] => [
+      `crm install ${crm}`,
+      {
+        summary: `Create the SMS fields in ${crm === 'hubspot' ? 'HubSpot' : 'Salesforce'} (--dry-run lists them)`,
+        usage: `crm install ${crm} --org <orgId> [--dry-run] [--json]`,
+        flags: {
+          org: { help: 'organisation id', required: true, value: true },
+          'dry-run': { help: 'only print what would be created', value: false },
+        },
+        async run(db, flags) {
+          const connection = await getConnection(db, flags.org ?? '', crm);
+          const plugin = await pluginOf(db, connection);
+          const plan = await plugin.planInstall();
+          if (flags['dry-run'] === 'true') {
+            return {
+              json: { dryRun: true, plan },
+              text: [
+                `Install plan for ${plugin.label} (nothing changed):`,
+                ...plan.steps.map(
+                  (s) => `  ${s.action === 'create' ? 'create' : 'exists'}  ${s.target}  — ${s.description}`,
+                ),
+              ].join('\n'),
+            };
+          }
+          const report = await plugin.install(plan);
+          if (connection.status === 'needs_attention') await setStatus(db, connection.id, 'active', null);
+          return {
+            json: { dryRun: false, report },
+            text: `Installed in ${plugin.label}: ${report.created.length} created, ${report.alreadyPresent.length} already present`,
+          };
+        },
+      },
+    ]),
+  ),
+  'crm uninstall': {
+    summary: 'Remove the SMS fields from the CRM and disconnect it (logged history stays)',
+    usage: 'crm uninstall --org <orgId> [--crm hubspot|salesforce] [--json]',
+    flags: {
+      org: { help: 'organisation id', required: true, value: true },
+      crm: { help: 'hubspot or salesforce (needed when both are connected)', value: true },
+    },
+    async run(db, flags) {
+      const connection = await getConnection(db, flags.org ?? '', crmFlag(flags.crm));
+      const plugin = await pluginOf(db, connection);
+      const report = await plugin.uninstall();
+      await setStatus(db, connection.id, 'disconnected', 'uninstalled');
+      return {
+        json: { report, status: 'disconnected' },
+        text: `Uninstalled from ${plugin.label}: ${report.removed.length} removed, ${report.absent.length} already absent; sync stopped`,
+      };
+    },
+  },
+  'crm status': {
+    summary: 'Show CRM connections: health, queue depth, dead letters, watermarks',
+    usage: 'crm status [--org <orgId>] [--json]',
+    flags: { org: { help: 'only this organisation', value: true } },
+    async run(db, flags) {
+      const rows = await db.query<{
+        id: string;
+        org_id: string;
+        crm: CrmId;
+        status: string;
+        status_detail: string | null;
+        event_cursor_tx: number;
+        event_cursor_id: number;
+        consent_cursor_tx: number;
+        consent_cursor_id: number;
+        crm_watermark: string | null;
+        next_poll_at: Date;
+        paused_until: Date;
+        backfill_checkpoint: BackfillCheckpoint | null;
+      }>(
+        `SELECT id, org_id, crm, status, status_detail, event_cursor_tx, event_cursor_id, consent_cursor_tx,
+                consent_cursor_id, crm_watermark, next_poll_at, paused_until, backfill_checkpoint
+           FROM crm_connections WHERE ($1::text IS NULL OR org_id::text = $1) ORDER BY created_at`,
+        [flags.org ?? null],
+      );
+      const connections = [];
+      for (const row of rows) {
+        const queue = await db.query<{ kind: string; state: string; n: number }>(
+          `SELECT kind, state, count(*)::int AS n FROM crm_sync_jobs
+            WHERE connection_id = $1 AND state IN ('queued', 'working') GROUP BY 1, 2 ORDER BY 1, 2`,
+          [row.id],
+        );
+        let health: { ok: boolean; detail: string };
+        if (row.status === 'disconnected') health = { ok: false, detail: 'disconnected' };
+        else {
+          try {
+            const connection = await getConnection(db, row.org_id, row.crm);
+            health = await (await pluginOf(db, connection)).healthCheck();
+          } catch (error) {
+            health = { ok: false, detail: error instanceof Error ? error.message : String(error) };
+          }
+        }
+        const sentinel = (id: number) => (id >= Number.MAX_SAFE_INTEGER ? 'start' : String(id));
+        connections.push({
+          connectionId: row.id,
+          orgId: row.org_id,
+          crm: row.crm,
+          status: row.status,
+          statusDetail: row.status_detail,
+          health,
+          queue: Object.fromEntries(queue.map((q) => [`${q.kind}.${q.state}`, q.n])),
+          queueDepth: queue.reduce((a, q) => a + q.n, 0),
+          deadLetters: await countDeadLetters(db, row.id),
+          watermarks: {
+            events: `${row.event_cursor_tx}_${sentinel(row.event_cursor_id)}`,
+            consent: `${row.consent_cursor_tx}_${sentinel(row.consent_cursor_id)}`,
+            crmConsent: row.crm_watermark,
+            nextCrmPoll: row.next_poll_at.toISOString(),
+          },
+          pausedUntil: row.paused_until > new Date() ? row.paused_until.toISOString() : null,
+          backfill: row.backfill_checkpoint,
+        });
+      }
+      const text =
+        connections.length === 0
+          ? 'No CRM connected.'
+          : connections
+              .map((c) =>
+                [
+                  `${c.crm} for org ${c.orgId}: ${c.status}${c.statusDetail === null ? '' : ` (${c.statusDetail})`}`,
+                  `  health: ${c.health.ok ? 'ok' : 'NOT OK'} — ${c.health.detail}`,
+                  `  queue: ${c.queueDepth} waiting ${JSON.stringify(c.queue)}; dead letters: ${c.deadLetters}`,
+                  `  watermarks: events ${c.watermarks.events}, consent ${c.watermarks.consent}, CRM ${c.watermarks.crmConsent ?? 'none yet'}`,
+                  ...(c.pausedUntil === null ? [] : [`  paused until ${c.pausedUntil} (rate limit)`]),
+                  ...(c.backfill === null
+                    ? []
+                    : [
+                        `  backfill: ${c.backfill.queued} queued${c.backfill.done ? ', done' : ', unfinished (re-run to resume)'}`,
+                      ]),
+                ].join('\n'),
+              )
+              .join('\n');
+      return { json: { connections }, text };
+    },
+  },
+  'crm backfill': {
+    summary: 'Log existing message history in the CRM (idempotent, resumable)',
+    usage: 'crm backfill --org <orgId> [--since <YYYY-MM-DD>] [--crm hubspot|salesforce] [--json]',
+    flags: {
+      org: { help: 'organisation id', required: true, value: true },
+      since: { help: 'only messages from this date (ISO 8601)', value: true },
+      crm: { help: 'hubspot or salesforce (needed when both are connected)', value: true },
+    },
+    async run(db, flags) {
+      let since: Date | null = null;
+      if (flags.since !== undefined) {
+        since = new Date(flags.since);
+        if (Number.isNaN(since.getTime()))
+          throw new ApiError(400, 'INVALID_DATE', `--since is not a date: "${flags.since}"`);
+      }
+      const connection = await getConnection(db, flags.org ?? '', crmFlag(flags.crm));
+      const result = await runBackfill(db, {
+        connection,
+        secretsKey: await requireKey(db),
+        since,
+        progress: (line) => process.stderr.write(`${line}\n`),
+      });
+      return {
+        json: result,
+        text: `Backfill ${result.resumed ? '(resumed) ' : ''}done: ${result.queued} messages queued, ${result.logged} logged in total, ${result.skipped} without a CRM record, ${result.dead} dead letters`,
+      };
+    },
+  },
+};

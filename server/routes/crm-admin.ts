@@ -1,0 +1,52 @@
+import { Type } from 'typebox';
+import { listDeadLetters, replayDeadLetter } from '../crm-sync/dead-letters.ts';
+import { ApiError } from '../errors.ts';
+import { principalOf, requires } from '../http/access.ts';
+import type { RouteModule } from '../http/types.ts';
+import { Uuid } from './schemas.ts';
+
+/** CRM writes that failed for good (dead letters): an admin lists them and sends them again. */
+export const crmAdminRoutes: RouteModule = (app, { db }) => {
+  app.get(
+    '/v1/admin/crm/dead-letters',
+    {
+      config: requires('org.manage'),
+      schema: {
+        querystring: Type.Object(
+          {
+            state: Type.Optional(
+              Type.Union([Type.Literal('open'), Type.Literal('replayed'), Type.Literal('all')]),
+            ),
+            limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 500 })),
+          },
+          { additionalProperties: false },
+        ),
+      },
+    },
+    async (request) => {
+      const { orgId } = principalOf(request);
+      return {
+        deadLetters: await listDeadLetters(db, orgId, {
+          state: request.query.state ?? 'open',
+          limit: request.query.limit ?? 100,
+        }),
+      };
+    },
+  );
+
+  app.post(
+    '/v1/admin/crm/dead-letters/:id/replay',
+    { config: requires('org.manage'), schema: { params: Type.Object({ id: Uuid }) } },
+    async (request) => {
+      const principal = principalOf(request);
+      const letter = await replayDeadLetter(db, {
+        orgId: principal.orgId,
+        id: request.params.id,
+        actor: `api-key:${principal.keyId}`,
+      });
+      if (letter === null)
+        throw new ApiError(404, 'DEAD_LETTER_NOT_FOUND', 'No such dead letter in your organisation.');
+      return { deadLetter: letter };
+    },
+  );
+};

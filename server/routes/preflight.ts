@@ -1,0 +1,40 @@
+import { ApiError } from '../errors.ts';
+import { principalOf, requires } from '../http/access.ts';
+import type { RouteModule } from '../http/types.ts';
+import { checkOutbound } from '../messaging/outbound-check.ts';
+import { SendBody } from './messages.ts';
+
+/**
+ * POST /v1/messages/preflight: what POST /v1/messages would decide for the same body, without
+ * storing anything. A refusal is an answer (200), not an error; only bad input is a 4xx.
+ */
+export const preflightRoutes: RouteModule = (app, deps) => {
+  app.post(
+    '/v1/messages/preflight',
+    { config: requires('messages.send'), schema: { body: SendBody } },
+    async (request) => {
+      const { orgId } = principalOf(request);
+      const checked = await checkOutbound(deps, orgId, request.body, null);
+      if (checked.senderId === null) {
+        throw new ApiError(
+          422,
+          'UNKNOWN_SENDER_NUMBER',
+          `${request.body.from} is not one of your organisation's sender numbers.`,
+        );
+      }
+      const { decision } = checked;
+      return {
+        allowed: decision.allowed,
+        refusals: decision.refusals,
+        finalText: decision.finalText,
+        firstContactNotice: decision.firstContactNotice,
+        segments: decision.segments,
+        encoding: decision.encoding,
+        recipientLocalTime: decision.recipientLocalTime,
+        nextAllowedAt: decision.nextAllowedAt,
+        schedulable: decision.schedulable,
+        sendAt: checked.sendAt?.toISOString() ?? null,
+      };
+    },
+  );
+};

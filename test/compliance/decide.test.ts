@@ -1,0 +1,153 @@
+import { describe, expect, it } from 'vitest';
+import { decideOutbound, type OutboundDecisionFacts } from '../../server/compliance/decide.ts';
+import { evaluateOutbound } from '../../server/compliance/gate.ts';
+import { parseOrgSettings } from '../../server/compliance/org-settings.ts';
+
+const NOON_DC = new Date('2026-11-24T17:00:00Z');
+
+const facts = (patch: Partial<OutboundDecisionFacts> = {}): OutboundDecisionFacts => ({
+  text: 'Your appointment is at 3pm.',
+  recipient: { phone: '+12025550143' },
+  consent: { status: 'opted_in', since: new Date('2026-11-01T00:00:00Z'), source: 'web_form' },
+  pause: null,
+  settings: parseOrgSettings('Acme Dental', {}),
+  lastMessageAt: new Date('2026-11-23T00:00:00Z'),
+  sentInLast24h: 0,
+  now: NOON_DC,
+  ...patch,
+});
+
+const codes = (f: OutboundDecisionFacts) => decideOutbound(f).refusals.map((r) => r.code);
+
+describe('decideOutbound', () => {
+  it('allows an ordinary text to an opted-in number at midday, unchanged', () => {
+    expect(decideOutbound(facts())).toMatchObject({
+      allowed: true,
+      refusals: [],
+      finalText: 'Your appointment is at 3pm.',
+      segments: 1,
+      encoding: 'GSM-7',
+      nextAllowedAt: null,
+      recipientLocalTime: {
+        zone: 'America/New_York',
+        localTime: '2026-11-24T12:00',
+        zoneSource: 'area_code',
+      },
+    });
+  });
+
+  it('reports every refusal, consent first', () => {
+    expect(
+      codes(
+        facts({
+          consent: { status: 'unknown', since: null, source: null },
+          text: 'SSN 123-45-6789',
+          now: new Date('2026-11-24T04:00:00Z'),
+        }),
+      ),
+    ).toEqual(['NO_CONSENT', 'SENSITIVE_CONTENT', 'QUIET_HOURS']);
+  });
+
+  it('does not list a pause for a number that opted out (the opt-out says it all)', () => {
+    const pause = { reviewId: 'r1', reason: 'bare decline', since: NOON_DC };
+    expect(codes(facts({ pause }))).toEqual(['PAUSED_FOR_REVIEW']);
+    expect(
+      codes(facts({ pause, consent: { status: 'opted_out', since: NOON_DC, source: 'keyword' } })),
+    ).toEqual(['OPTED_OUT']);
+  });
+
+  it('lets PHI through only when the org allows it', () => {
+    const text = 'Your biopsy results are in.';
+    expect(codes(facts({ text }))).toEqual(['SENSITIVE_CONTENT']);
+    expect(codes(facts({ text, settings: parseOrgSettings('Acme', { phiAllowed: true }) }))).toEqual([]);
+  });
+
+  it('applies the Florida cap of three per 24 hours', () => {
+    const fl = { phone: '+13055550100' };
+    expect(codes(facts({ recipient: fl, sentInLast24h: 2 }))).toEqual([]);
+    expect(codes(facts({ recipient: fl, sentInLast24h: 3 }))).toEqual(['FREQUENCY_CAP']);
+  });
+
+  it('judges quiet hours at sendAt and marks a quiet-hours-only refusal as schedulable', () => {
+    const night = facts({ now: new Date('2026-11-24T03:00:00Z') });
+    const refused = decideOutbound(night);
+    expect(refused).toMatchObject({
+      allowed: false,
+      schedulable: true,
+      nextAllowedAt: '2026-11-24T13:00:00.000Z',
+    });
+    const scheduled = decideOutbound({ ...night, sendAt: new Date(refused.nextAllowedAt as string) });
+    expect(scheduled.allowed).toBe(true);
+  });
+
+  it('prefers the CRM time zone to the area code', () => {
+    const at = new Date('2026-11-24T02:30:00Z'); // 21:30 in DC, 18:30 in LA
+    expect(codes(facts({ now: at }))).toEqual(['QUIET_HOURS']);
+    expect(
+      codes(facts({ now: at, recipient: { phone: '+12025550143', crmTimeZone: 'America/Los_Angeles' } })),
+    ).toEqual([]);
+  });
+
+  it('adds the first-contact notice to a new conversation and counts its segments', () => {
+    const decision = decideOutbound(facts({ lastMessageAt: null, text: 'Hi!' }));
+    expect(decision.finalText).toBe('Acme Dental: Hi! Reply STOP to opt out.');
+    expect(decision.firstContactNotice).toEqual({ identification: true, optOut: true });
+  });
+
+  it('refuses a text the notice pushes over the length limit', () => {
+    expect(codes(facts({ lastMessageAt: null, text: 'x'.repeat(1590) }))).toEqual(['BODY_TOO_LONG']);
+  });
+});
+
+describe('org settings', () => {
+  it('falls back to safe defaults for missing or malformed values', () => {
+    const s = parseOrgSettings('Acme', {
+      phiAllowed: 'yes',
+      reintroduceAfterDays: -3,
+      helpReply: '',
+      identificationName: 42,
+    });
+    expect(s).toMatchObject({ identificationName: 'Acme', phiAllowed: false, reintroduceAfterDays: 30 });
+    expect(s.helpReply).toMatch(/^Acme: /);
+    expect(parseOrgSettings('Acme', null).doubleOptIn).toBe(false);
+  });
+});
+
+describe('the worker’s gate (evaluateOutbound)', () => {
+  const base = {
+    consent: { status: 'opted_in' as const, since: NOON_DC, source: 'api' },
+    confirmationsSinceOptOut: 0,
+  };
+
+  it('lets the card warning answer a customer without a recorded opt-in, never an opted-out one', () => {
+    const unknown = { status: 'unknown' as const, since: null, source: null };
+    expect(evaluateOutbound({ ...base, purpose: 'card_warning', consent: unknown, now: NOON_DC })).toEqual({
+      allow: true,
+    });
+    expect(
+      evaluateOutbound({
+        ...base,
+        purpose: 'card_warning',
+        consent: { status: 'opted_out', since: NOON_DC, source: 'keyword' },
+        now: NOON_DC,
+      }).allow,
+    ).toBe(false);
+  });
+
+  it('re-checks the pause and quiet hours at send time when given them', () => {
+    expect(evaluateOutbound({ ...base, purpose: 'conversation', now: NOON_DC, paused: true })).toMatchObject({
+      code: 'PAUSED_FOR_REVIEW',
+    });
+    const night = new Date('2026-11-24T03:00:00Z');
+    expect(
+      evaluateOutbound({
+        ...base,
+        purpose: 'conversation',
+        now: night,
+        recipient: { phone: '+12025550143' },
+      }),
+    ).toMatchObject({ allow: false, code: 'QUIET_HOURS' });
+    // Without the optional facts the gate behaves as before.
+    expect(evaluateOutbound({ ...base, purpose: 'conversation', now: night })).toEqual({ allow: true });
+  });
+});
