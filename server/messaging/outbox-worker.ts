@@ -1,5 +1,6 @@
 import { hostname } from 'node:os';
 import { evaluateOutbound } from '../compliance/gate.ts';
+import { evaluateQuietHours, resolveRecipientZones } from '../compliance/quiet-hours.ts';
 import { type Database, isUniqueViolation } from '../db/database.ts';
 import { CoalescingRunner } from '../lib/coalescing-runner.ts';
 import { confirmationsSinceOptOut, currentConsent } from './consent-store.ts';
@@ -33,6 +34,8 @@ export interface OutboxWorkerOptions {
   /** First retry delay; later ones double, with jitter, up to five minutes. */
   retryBaseMs?: number;
   sendRates?: SendRates;
+  /** The compliance clock (quiet hours at send time); tests pin it to daytime. */
+  clock?: () => Date;
   /** Account-wide ceiling: Plivo allows 300 API requests per 5 seconds. */
   accountRequestsPer5s?: number;
 }
@@ -74,6 +77,7 @@ export class OutboxWorker {
   private readonly rates: SendRates;
   private readonly accountIntervalMs: number;
   private readonly runner: CoalescingRunner;
+  private readonly clock: () => Date;
   private timer: NodeJS.Timeout | null = null;
   private unlisten: (() => Promise<void>) | null = null;
 
@@ -85,6 +89,7 @@ export class OutboxWorker {
     this.maxAgeMs = options.maxAgeMs ?? 24 * 3600_000;
     this.reconcileAfterMs = options.reconcileAfterMs ?? 5000;
     this.retryBaseMs = options.retryBaseMs ?? 1000;
+    this.clock = options.clock ?? (() => new Date());
     this.rates = options.sendRates ?? DEFAULT_SEND_RATES;
     this.accountIntervalMs = 5000 / (options.accountRequestsPer5s ?? 300);
     this.runner = new CoalescingRunner(
@@ -204,10 +209,15 @@ export class OutboxWorker {
       await this.finishJob(job.id, 'failed', 'message missing');
       return;
     }
-    // The gate runs again at send time: an opt-out that arrived after queueing wins.
+    // The gate runs again at send time: an opt-out, a review pause or quiet hours that began
+    // after queueing win.
+    const recipient = await this.recipientFacts(message);
+    const now = this.clock();
     const verdict = evaluateOutbound({
       purpose: message.purpose,
       consent: await currentConsent(db, message.org_id, message.to_e164),
+      paused: recipient.paused,
+      recipient: { phone: message.to_e164, crmTimeZone: recipient.timeZone },
       confirmationsSinceOptOut:
         message.purpose === 'opt_out_confirmation'
           ? await confirmationsSinceOptOut(db, message.org_id, message.to_e164, {
@@ -215,8 +225,13 @@ export class OutboxWorker {
               id: message.id,
             })
           : 0,
-      now: new Date(),
+      now,
     });
+    if (!verdict.allow && verdict.code === 'QUIET_HOURS') {
+      // Quiet hours are not a refusal of the message, only of the moment: it waits for morning.
+      await this.waitForSendingWindow(job, message, recipient.timeZone, now);
+      return;
+    }
     if (!verdict.allow) {
       await this.fail(job, message, verdict.code, `Not sent: ${verdict.message}`);
       return;
@@ -244,6 +259,39 @@ export class OutboxWorker {
         await this.fail(job, message, providerError.code, providerError.message);
       }
     }
+  }
+
+  /** What the gate needs about the recipient beyond consent: an open review, the contact's zone. */
+  private async recipientFacts(message: MessageRow): Promise<{ paused: boolean; timeZone: string | null }> {
+    const rows = await this.options.db.query<{ paused: boolean; time_zone: string | null }>(
+      `SELECT EXISTS (SELECT 1 FROM consent_reviews r
+                       WHERE r.org_id = $1 AND r.phone_e164 = $2 AND r.status = 'open') AS paused,
+              (SELECT ct.time_zone FROM conversations c JOIN contacts ct ON ct.id = c.contact_id
+                WHERE c.id = $3) AS time_zone`,
+      [message.org_id, message.to_e164, message.conversation_id],
+    );
+    return { paused: rows[0]?.paused ?? false, timeZone: rows[0]?.time_zone ?? null };
+  }
+
+  private async waitForSendingWindow(
+    job: JobRow,
+    message: MessageRow,
+    timeZone: string | null,
+    now: Date,
+  ): Promise<void> {
+    const zones = resolveRecipientZones({ phoneE164: message.to_e164, crmTimeZone: timeZone });
+    const verdict = evaluateQuietHours({ ...zones, now });
+    const next = verdict.nextAllowedAt ?? new Date(now.getTime() + 3600_000);
+    await this.options.db.query(
+      `UPDATE outbox_jobs SET state = 'queued', lease_until = NULL, attempts = greatest(attempts - 1, 0),
+              available_at = $2, last_error = 'QUIET_HOURS: waiting for the recipient''s sending window', updated_at = now()
+        WHERE id = $1`,
+      [job.id, next],
+    );
+    this.options.log(
+      'info',
+      `job ${job.id}: quiet hours at the recipient; waits until ${next.toISOString()}`,
+    );
   }
 
   private async markSent(
@@ -331,7 +379,7 @@ export class OutboxWorker {
     const { db } = this.options;
     const old = await db.query<{ id: number; message_id: string }>(
       `SELECT id, message_id FROM outbox_jobs
-        WHERE state = 'queued' AND created_at < now() - ($1::int * interval '1 millisecond') LIMIT 100`,
+        WHERE state = 'queued' AND available_at < now() - ($1::int * interval '1 millisecond') LIMIT 100`,
       [this.maxAgeMs],
     );
     for (const job of old) {

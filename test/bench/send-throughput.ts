@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { loadConfig } from '../../server/config.ts';
 import { type Relay, startRelay } from '../../server/runtime.ts';
 import { optIn, seedOrg, type TestOrg } from '../helpers/relay.ts';
+import { sendableRecipients } from '../helpers/sendable-recipients.ts';
 import { type BaselineRun, prepareBaseline, runInsertBaseline } from './baseline.ts';
 import {
   type BenchDatabase,
@@ -13,7 +14,6 @@ import {
 } from './bench-db.ts';
 import { type GeneratorRun, LoadGenerator, type LoadPlacement, otherPlacement } from './load-generator.ts';
 import { type CpuProfileSummary, profileThisThread } from './profile.ts';
-import { sendableRecipients } from './recipients.ts';
 import { type LatencySummary, summarizeLatencies } from './stats.ts';
 
 export type { Engine };

@@ -56,13 +56,15 @@ export async function testRelay(
       deliveredMs: 15,
     },
   );
-  const app = await buildApp({ config, db, sms: sandbox, clock: options.clock ?? daytimeClock() });
+  const clock = options.clock ?? daytimeClock();
+  const app = await buildApp({ config, db, sms: sandbox, clock });
   await app.ready();
   const worker = new OutboxWorker({
     db,
     provider: sandbox,
     publicUrl: config.publicUrl,
     log: () => undefined,
+    clock,
   });
   return {
     app,

@@ -29,6 +29,7 @@ describe.each(ENGINES)('on %s', (engine) => {
   const fastWorker = () =>
     new OutboxWorker({
       db,
+      clock: daytimeClock(),
       provider: relay.sandbox,
       publicUrl: relay.config.publicUrl,
       log: () => undefined,

@@ -1,7 +1,14 @@
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { OutboxWorker } from '../../server/messaging/outbox-worker.ts';
-import { freshPgliteRelay, optIn, seedOrg, type TestOrg, type TestRelay } from '../helpers/relay.ts';
+import {
+  daytimeClock,
+  freshPgliteRelay,
+  optIn,
+  seedOrg,
+  type TestOrg,
+  type TestRelay,
+} from '../helpers/relay.ts';
 
 /**
  * STOP is absolute (DESIGN.md targets): over random interleavings of sends, retries with the same
@@ -38,6 +45,7 @@ beforeAll(async () => {
   // Per-number pacing (1 per second) would make every drain slow; it is not what is tested here.
   worker = new OutboxWorker({
     db: relay.db,
+    clock: daytimeClock(),
     provider: relay.sandbox,
     publicUrl: relay.config.publicUrl,
     log: () => undefined,

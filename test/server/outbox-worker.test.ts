@@ -5,6 +5,7 @@ import { ProviderError, type SmsProvider } from '../../server/messaging/sms-prov
 import { ENGINES, freshDatabase, postgresSkipNote } from '../helpers/db.ts';
 import {
   CUSTOMER,
+  daytimeClock,
   idemKey,
   optIn,
   seedOrg,
@@ -82,6 +83,7 @@ describe.each(ENGINES)('outbox on %s', (engine) => {
       () =>
         new OutboxWorker({
           db,
+          clock: daytimeClock(),
           provider,
           publicUrl: 'http://relay.test',
           log,
@@ -107,6 +109,7 @@ describe.each(ENGINES)('outbox on %s', (engine) => {
     ];
     const worker = new OutboxWorker({
       db,
+      clock: daytimeClock(),
       provider,
       publicUrl: 'http://relay.test',
       log,
@@ -138,7 +141,13 @@ describe.each(ENGINES)('outbox on %s', (engine) => {
       `UPDATE outbox_jobs SET state = 'sending', attempts = 1, lease_until = now() - interval '1 second' WHERE message_id = $1`,
       [id],
     );
-    const worker = new OutboxWorker({ db, provider, publicUrl: 'http://relay.test', log });
+    const worker = new OutboxWorker({
+      db,
+      clock: daytimeClock(),
+      provider,
+      publicUrl: 'http://relay.test',
+      log,
+    });
     await worker.drain();
     expect(provider.sent).toEqual([]);
     const rows = await db.query<{ status: string; provider_message_id: string }>(
@@ -155,7 +164,13 @@ describe.each(ENGINES)('outbox on %s', (engine) => {
       `UPDATE outbox_jobs SET state = 'sending', attempts = 1, lease_until = now() - interval '1 second' WHERE message_id = $1`,
       [id],
     );
-    const worker = new OutboxWorker({ db, provider, publicUrl: 'http://relay.test', log });
+    const worker = new OutboxWorker({
+      db,
+      clock: daytimeClock(),
+      provider,
+      publicUrl: 'http://relay.test',
+      log,
+    });
     await worker.drain();
     expect(provider.sent).toEqual([id]);
   });
@@ -167,7 +182,13 @@ describe.each(ENGINES)('outbox on %s', (engine) => {
       [org.orgId, CUSTOMER],
     );
     const provider = new RecordingProvider();
-    const worker = new OutboxWorker({ db, provider, publicUrl: 'http://relay.test', log });
+    const worker = new OutboxWorker({
+      db,
+      clock: daytimeClock(),
+      provider,
+      publicUrl: 'http://relay.test',
+      log,
+    });
     await worker.drain();
     expect(provider.sent).toEqual([]);
     const rows = await db.query('SELECT status, error_code FROM messages WHERE id = $1', [id]);
@@ -186,6 +207,7 @@ describe.each(ENGINES)('outbox on %s', (engine) => {
     };
     const worker = new OutboxWorker({
       db,
+      clock: daytimeClock(),
       provider,
       publicUrl: 'http://relay.test',
       log,
@@ -195,6 +217,41 @@ describe.each(ENGINES)('outbox on %s', (engine) => {
     expect([...provider.sent].sort()).toEqual([...ids].sort());
     // 4 sends at 10 per second: at least 3 gaps of ~100 ms between the first and the last.
     expect((times.at(-1) ?? 0) - (times[0] ?? 0)).toBeGreaterThanOrEqual(250);
+  });
+
+  it('holds a message that reaches quiet hours in the queue until the recipient’s morning', async () => {
+    await optIn(relay.app, org, CUSTOMER);
+    const [id] = await queue(1);
+    const provider = new RecordingProvider();
+    // 03:00 UTC is 22:00 in Washington DC: too late to text there.
+    const night = new Date();
+    night.setUTCHours(3, 0, 0, 0);
+    const worker = new OutboxWorker({
+      db,
+      provider,
+      publicUrl: 'http://relay.test',
+      log,
+      clock: () => night,
+    });
+    await worker.drain();
+    expect(provider.sent).toEqual([]);
+    const rows = await db.query<{ state: string; available_at: Date; status: string }>(
+      `SELECT j.state, j.available_at, m.status FROM outbox_jobs j JOIN messages m ON m.id = j.message_id WHERE m.id = $1`,
+      [id],
+    );
+    expect(rows[0]).toMatchObject({ state: 'queued', status: 'queued' });
+    // It waits until 08:00 in Washington DC, the next moment it may be sent.
+    const at = rows[0]?.available_at as Date;
+    expect(at.getTime()).toBeGreaterThan(night.getTime());
+    expect(
+      new Intl.DateTimeFormat('en-US', {
+        timeZone: 'America/New_York',
+        hour: '2-digit',
+        minute: '2-digit',
+        hourCycle: 'h23',
+      }).format(at),
+    ).toBe('08:00');
+    await db.query('UPDATE outbox_jobs SET state = $2 WHERE message_id = $1', [id, 'failed']);
   });
 
   it('keeps the consent ledger and status history append-only', async () => {

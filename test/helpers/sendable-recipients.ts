@@ -44,3 +44,21 @@ export function sendableRecipients(count: number, spanMs: number): { areaCode: s
     phones: Array.from({ length: count }, (_, i) => `+1${areaCode}555${1000 + i}`),
   };
 }
+
+/**
+ * A number whose recipient is inside quiet hours now and for the next `spanMs`: the candidates
+ * span 21 hours of time zones and the quiet window is 11 hours long, so one always is.
+ */
+export function quietRecipient(spanMs = 10 * 60_000): string {
+  const now = new Date();
+  for (const code of CANDIDATES) {
+    const phone = `+1${code}5551999`;
+    const zones = resolveRecipientZones({ phoneE164: phone });
+    let quiet = true;
+    for (let t = 0; t <= spanMs && quiet; t += 5 * 60_000) {
+      quiet = !evaluateQuietHours({ ...zones, now: new Date(now.getTime() + t) }).allowed;
+    }
+    if (quiet) return phone;
+  }
+  throw new Error('no candidate area code is in quiet hours now');
+}
