@@ -26,6 +26,7 @@ process.env.DATABASE_URL ??= DEFAULT_POSTGRES_URL;
 const { benchSendThroughput } = await import('./send-throughput.ts');
 const { benchInbound } = await import('./inbound-bench.ts');
 const { runComplianceBench } = await import('./compliance-bench.ts');
+const { runCrmBench } = await import('../crm-sync/crm-bench.ts');
 const { defaultPlacement } = await import('./load-generator.ts');
 type Report = Awaited<ReturnType<typeof benchSendThroughput>>;
 type Measured = Extract<Report, { status: 'measured' }>;
@@ -268,6 +269,16 @@ async function main(): Promise<number> {
     crashed('cpu', 'compliance', error);
   }
 
+  console.log('\n... CRM sync: API calls per 1,000 messages, consent-to-CRM latency');
+  let crm: Awaited<ReturnType<typeof runCrmBench>> | null = null;
+  try {
+    crm = await runCrmBench();
+    console.log('');
+    for (const line of crm.lines) console.log(line);
+  } catch (error) {
+    crashed('crm', 'crm-sync', error);
+  }
+
   console.log('\n=== summary ===');
   const sw = [50, 18, 17, 7, 12];
   console.log(row(['engine / measurement', 'figure', 'baseline', 'ratio', 'note'], sw));
@@ -437,6 +448,7 @@ async function main(): Promise<number> {
       sendThroughput: reports,
       inbound: inboundReports,
       compliance: compliance === null ? null : { results: compliance.results, lines: compliance.lines },
+      crm: crm === null ? null : { results: crm.results, lines: crm.lines },
     },
     crashes,
   };

@@ -28,7 +28,9 @@ export class RelayProcess {
   }
 
   async start(timeoutMs = 30_000): Promise<void> {
-    const child = spawn(path.join(root, 'node_modules/.bin/tsx'), ['server/main.ts'], {
+    // Node itself with tsx as a loader, not the tsx CLI: the CLI runs the program in a child
+    // process, so a SIGKILL to it would orphan the relay instead of killing it.
+    const child = spawn(process.execPath, ['--import', 'tsx', 'server/main.ts'], {
       cwd: root,
       env: { ...process.env, ...this.env, PORT: String(this.port), HOST: '127.0.0.1' },
       stdio: ['ignore', 'pipe', 'pipe'],

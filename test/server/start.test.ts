@@ -38,7 +38,8 @@ beforeAll(async () => {
   dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'relay-start-'));
   const port = await freePort();
   base = `http://127.0.0.1:${port}`;
-  child = spawn(path.join(root, 'node_modules/.bin/tsx'), ['server/main.ts'], {
+  // Node with tsx as a loader (the tsx CLI would run the relay in a grandchild process).
+  child = spawn(process.execPath, ['--import', 'tsx', 'server/main.ts'], {
     cwd: root,
     env: { ...process.env, DATABASE_URL: '', DATA_DIR: dataDir, PORT: String(port), LOG_LEVEL: 'warn' },
     stdio: ['ignore', 'pipe', 'pipe'],
