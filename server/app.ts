@@ -85,7 +85,7 @@ export async function buildApp(options: BuildOptions): Promise<App> {
     return response.statusCode;
   });
 
-  app.addHook('onRequest', accessHook(options.db));
+  app.addHook('onRequest', accessHook(options.db, undefined, deps.clock));
   app.addHook('onReady', async () => hub.start());
   app.addHook('onClose', async () => {
     await notifier.close();
@@ -94,6 +94,8 @@ export async function buildApp(options: BuildOptions): Promise<App> {
 
   app.setErrorHandler((error: FastifyError | ApiError, request, reply) => {
     if (error instanceof ApiError) {
+      const wait = (error.details as { retryAfterSeconds?: unknown } | undefined)?.retryAfterSeconds;
+      if (typeof wait === 'number') reply.header('retry-after', String(wait));
       return reply.code(error.statusCode).send(envelope(error.code, error.message, error.details));
     }
     if (error.validation !== undefined) {

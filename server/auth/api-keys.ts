@@ -14,7 +14,7 @@ export interface CreatedApiKey {
 /** Creates an API key for an org and role; only its SHA-256 is stored. */
 export async function createApiKey(
   db: Queryable,
-  input: { orgId: string; role: Role; name?: string | null; userId?: string | null },
+  input: { orgId: string; role: Role | string; name?: string | null; userId?: string | null },
 ): Promise<CreatedApiKey> {
   const prefix = randomToken(6)
     .replace(/[^A-Za-z0-9]/g, '0')
@@ -35,6 +35,10 @@ export interface KeyPrincipal {
   orgId: string;
   orgName: string;
   role: string;
+  /** The user the key is bound to; such keys stop with the user's deactivation. */
+  userId: string | null;
+  /** The permissions of the key's custom role, read in the same query; null for built-ins. */
+  customPermissions: string[] | null;
 }
 
 /** Resolves a presented key to its principal, or null if unknown, malformed or revoked. */
@@ -46,13 +50,16 @@ export async function resolveApiKey(db: Queryable, presented: string): Promise<K
     org_id: string;
     org_name: string;
     role: string;
+    user_id: string | null;
+    custom: string[] | null;
     stale: boolean;
   }>(
-    `SELECT k.id, k.name, k.org_id, o.name AS org_name, k.role,
+    `SELECT k.id, k.name, k.org_id, o.name AS org_name, k.role, k.user_id, r.permissions AS custom,
             (k.last_used_at IS NULL OR k.last_used_at < now() - interval '1 minute') AS stale
        FROM api_keys k
        JOIN orgs o ON o.id = k.org_id
        LEFT JOIN users u ON u.id = k.user_id
+       LEFT JOIN roles r ON r.org_id = k.org_id AND r.name = k.role
       WHERE k.secret_hash = $1 AND k.revoked_at IS NULL AND (u.id IS NULL OR u.status = 'active')`,
     [sha256(presented)],
   );
@@ -60,5 +67,13 @@ export async function resolveApiKey(db: Queryable, presented: string): Promise<K
   if (row === undefined) return null;
   // Touch last_used_at at most once a minute so reads stay cheap.
   if (row.stale) await db.query('UPDATE api_keys SET last_used_at = now() WHERE id = $1', [row.id]);
-  return { keyId: row.id, keyName: row.name, orgId: row.org_id, orgName: row.org_name, role: row.role };
+  return {
+    keyId: row.id,
+    keyName: row.name,
+    orgId: row.org_id,
+    orgName: row.org_name,
+    role: row.role,
+    userId: row.user_id,
+    customPermissions: row.custom,
+  };
 }

@@ -1,7 +1,10 @@
 /** Named permissions; routes declare one, roles are sets of them. */
 export const PERMISSIONS = [
   'messages.send',
+  /** Open conversations and their messages; without conversations.view_all only one's own. */
   'conversations.view',
+  /** See every conversation of the org, not only those the principal sent in. */
+  'conversations.view_all',
   'contacts.view',
   'numbers.view',
   'consent.view',
@@ -9,6 +12,15 @@ export const PERMISSIONS = [
   /** Decide flagged inbound texts that paused sending (possible opt-outs). */
   'review.flagged',
   'org.manage',
+  'users.manage',
+  'roles.manage',
+  /** See phone numbers unmasked; without it they show as +1•••••••0143. */
+  'pii.view',
+  'export',
+  'payments.create',
+  'quiet_hours.override',
+  /** One's own account: sessions, second factor, sign-out. Every role has it. */
+  'account.self',
 ] as const;
 export type Permission = (typeof PERMISSIONS)[number];
 
@@ -18,16 +30,34 @@ const everyoneReads: readonly Permission[] = [
   'contacts.view',
   'numbers.view',
   'consent.view',
+  'account.self',
 ];
 
-/** Built-in roles. The identity issue (#7) adds custom roles made of the same permissions. */
+/** Built-in roles. Custom roles (table roles) are made of the same permissions. */
 export const ROLES = {
   owner: all,
   admin: all,
-  manager: [...everyoneReads, 'messages.send', 'consent.record', 'review.flagged'],
-  rep: [...everyoneReads, 'messages.send', 'consent.record'],
-  compliance_reviewer: [...everyoneReads, 'consent.record', 'review.flagged'],
-  auditor: everyoneReads,
+  manager: [
+    ...everyoneReads,
+    'conversations.view_all',
+    'messages.send',
+    'consent.record',
+    'review.flagged',
+    'pii.view',
+    'export',
+    'payments.create',
+    'quiet_hours.override',
+  ],
+  rep: [...everyoneReads, 'messages.send', 'consent.record', 'pii.view', 'payments.create'],
+  compliance_reviewer: [
+    ...everyoneReads,
+    'conversations.view_all',
+    'consent.record',
+    'review.flagged',
+    'pii.view',
+    'export',
+  ],
+  auditor: [...everyoneReads, 'conversations.view_all', 'export'],
 } as const satisfies Record<string, readonly Permission[]>;
 export type Role = keyof typeof ROLES;
 export const ROLE_NAMES = Object.keys(ROLES) as Role[];
@@ -36,6 +66,24 @@ export function isRole(value: string): value is Role {
   return Object.hasOwn(ROLES, value);
 }
 
+export function isPermission(value: string): value is Permission {
+  return (PERMISSIONS as readonly string[]).includes(value);
+}
+
 export function permissionsOf(role: Role): readonly Permission[] {
   return ROLES[role];
+}
+
+/**
+ * The permissions of a role name as stored on a user or key: a built-in role, or a custom role
+ * of the org whose permission list was read with it (null when no such custom role exists).
+ */
+export function resolvePermissions(
+  role: string,
+  custom: readonly string[] | null,
+): readonly Permission[] | null {
+  if (isRole(role)) return permissionsOf(role);
+  if (custom === null) return null;
+  const known = custom.filter(isPermission);
+  return known.includes('account.self') ? known : [...known, 'account.self'];
 }

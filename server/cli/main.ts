@@ -1,4 +1,5 @@
-import { addSenderNumber, createKeyForOrg, createOrg } from '../admin/org-admin.ts';
+import { addSenderNumber, createKeyForOrg, createOrg, requireOrg } from '../admin/org-admin.ts';
+import { ORG_SETTING_TYPES, readOrgSettings, setOrgSetting } from '../admin/org-settings-admin.ts';
 import { isRole, ROLE_NAMES } from '../auth/permissions.ts';
 import { ConfigError, loadConfig } from '../config.ts';
 import type { Database } from '../db/database.ts';
@@ -46,6 +47,30 @@ const COMMANDS: Record<string, Command> = {
     async run(db, flags) {
       const { orgId } = await createOrg(db, flags.name ?? '');
       return { json: { orgId }, text: `Created organisation ${orgId}` };
+    },
+  },
+  'org settings': {
+    summary: "Show an organisation's settings, or set or clear one",
+    usage: 'org settings --org <orgId> [--set <name> --value <value> | --clear <name>] [--json]',
+    flags: {
+      org: { help: 'organisation id', required: true, value: true },
+      set: { help: `a setting: ${Object.keys(ORG_SETTING_TYPES).join(', ')}`, value: true },
+      value: { help: 'its new value (true/false, a number or text)', value: true },
+      clear: { help: 'a setting to remove (back to its default)', value: true },
+    },
+    async run(db, flags) {
+      const orgId = flags.org ?? '';
+      let settings: unknown;
+      if (flags.set !== undefined) {
+        if (flags.value === undefined) throw new UsageError('--set needs --value');
+        settings = await setOrgSetting(db, orgId, flags.set, flags.value);
+      } else if (flags.clear !== undefined) {
+        settings = await setOrgSetting(db, orgId, flags.clear, null);
+      } else {
+        await requireOrg(db, orgId);
+        settings = await readOrgSettings(db, orgId);
+      }
+      return { json: { orgId, settings }, text: JSON.stringify(settings, null, 2) };
     },
   },
   'apikey create': {

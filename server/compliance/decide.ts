@@ -42,6 +42,8 @@ export interface OutboundDecisionFacts {
   settings: OrgComplianceSettings;
   /** Latest message of this conversation (either direction), or null for a new conversation. */
   lastMessageAt: Date | null;
+  /** When the customer last wrote in this conversation, or null. */
+  lastInboundAt?: Date | null;
   /** Conversation texts to this phone from this org in the 24 hours before `now`. */
   sentInLast24h: number;
   now: Date;
@@ -62,6 +64,12 @@ export interface OutboundDecision {
   nextAllowedAt: string | null;
   /** Refused for quiet hours alone: the same text may be scheduled for `nextAllowedAt`. */
   schedulable: boolean;
+  /** Allowed in quiet hours only by the org's reply-window policy; the server records it. */
+  quietHoursException: {
+    policy: 'customer_reply_window';
+    lastInboundAt: string;
+    windowMinutes: number;
+  } | null;
 }
 
 const localFormat = new Map<string, Intl.DateTimeFormat>();
@@ -176,7 +184,26 @@ export function decideOutbound(facts: OutboundDecisionFacts): OutboundDecision {
     now: at,
   });
   const nextAllowedAt = quiet.nextAllowedAt?.toISOString() ?? null;
-  if (!quiet.allowed) {
+  // A reply sent now (not scheduled) within minutes of the customer's own text may pass quiet
+  // hours when the org allows it; an unknown time zone is never excused.
+  const window = facts.settings.quietHoursReplyWindowMinutes;
+  const excused =
+    !quiet.allowed &&
+    quiet.code !== 'UNKNOWN_TIME_ZONE' &&
+    window > 0 &&
+    (facts.sendAt ?? null) === null &&
+    facts.lastInboundAt != null &&
+    facts.now.getTime() - facts.lastInboundAt.getTime() <= window * 60_000 &&
+    facts.lastInboundAt.getTime() <= facts.now.getTime();
+  const quietHoursException =
+    excused && facts.lastInboundAt != null
+      ? {
+          policy: 'customer_reply_window' as const,
+          lastInboundAt: facts.lastInboundAt.toISOString(),
+          windowMinutes: window,
+        }
+      : null;
+  if (!quiet.allowed && !excused) {
     const code = quiet.code ?? 'QUIET_HOURS';
     refusals.push({
       code,
@@ -206,7 +233,8 @@ export function decideOutbound(facts: OutboundDecisionFacts): OutboundDecision {
       firstZone === undefined
         ? null
         : { zone: firstZone, localTime: localTimeIn(firstZone, at), zoneSource: zones.source },
-    nextAllowedAt: quiet.allowed ? null : nextAllowedAt,
+    quietHoursException,
+    nextAllowedAt: quiet.allowed || excused ? null : nextAllowedAt,
     schedulable:
       refusals.length > 0 && nextAllowedAt !== null && refusals.every((r) => r.code === 'QUIET_HOURS'),
   };

@@ -21,7 +21,12 @@ export interface OutboundFacts {
   /** Optional: an open consent review pauses conversation texts (PAUSED_FOR_REVIEW). */
   paused?: boolean;
   /** Optional: when given, a conversation text must also be outside quiet hours at `now`. */
-  recipient?: { phone: string; crmTimeZone?: string | null };
+  recipient?: {
+    phone: string;
+    crmTimeZone?: string | null;
+    /** The instant quiet hours are judged at (the compliance clock); defaults to `now`. */
+    at?: Date;
+  };
 }
 
 export type Verdict = { allow: true } | { allow: false; code: string; message: string };
@@ -85,7 +90,7 @@ export function evaluateOutbound(facts: OutboundFacts): Verdict {
       phoneE164: facts.recipient.phone,
       crmTimeZone: facts.recipient.crmTimeZone ?? null,
     });
-    const quiet = evaluateQuietHours({ ...zones, now: facts.now });
+    const quiet = evaluateQuietHours({ ...zones, now: facts.recipient.at ?? facts.now });
     if (!quiet.allowed) {
       return {
         allow: false,

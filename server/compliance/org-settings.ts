@@ -20,6 +20,11 @@ export interface OrgComplianceSettings {
   doubleOptIn: boolean;
   /** The double opt-in question. */
   optInRequest: string;
+  /**
+   * Minutes after the customer's own text during which a reply may go out in quiet hours
+   * (0 = never). Each such reply is recorded as a compliance exception.
+   */
+  quietHoursReplyWindowMinutes: number;
 }
 
 const text = (value: unknown, max = 480): string | null =>
@@ -53,6 +58,13 @@ export function parseOrgSettings(orgName: string, raw: unknown): OrgComplianceSe
         ? days
         : DEFAULT_SILENCE_DAYS,
     doubleOptIn: s.doubleOptIn === true,
+    quietHoursReplyWindowMinutes:
+      typeof s.quietHoursReplyWindowMinutes === 'number' &&
+      Number.isInteger(s.quietHoursReplyWindowMinutes) &&
+      s.quietHoursReplyWindowMinutes >= 0 &&
+      s.quietHoursReplyWindowMinutes <= 60
+        ? s.quietHoursReplyWindowMinutes
+        : 0,
     optInRequest:
       text(s.optInRequest) ??
       `${name}: Reply YES to receive texts from us. Msg frequency varies. Msg & data rates may apply. Reply STOP to opt out.`,

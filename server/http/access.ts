@@ -1,7 +1,8 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { type KeyPrincipal, resolveApiKey } from '../auth/api-keys.ts';
+import { resolveApiKey } from '../auth/api-keys.ts';
 import { KeyCache } from '../auth/key-cache.ts';
-import { isRole, type Permission, permissionsOf } from '../auth/permissions.ts';
+import { type Permission, resolvePermissions } from '../auth/permissions.ts';
+import { isAccessToken, resolveAccessToken } from '../auth/sessions.ts';
 import type { Database } from '../db/database.ts';
 import { ApiError } from '../errors.ts';
 
@@ -14,13 +15,29 @@ export type Access =
   | { kind: 'public'; reason: string }
   | { kind: 'webhook'; provider: string };
 
-export interface Principal extends KeyPrincipal {
+/** Who is calling: an API key (possibly bound to a user) or a signed-in user's session. */
+export interface Principal {
+  /** The API key, or null for a session. */
+  keyId: string | null;
+  keyName: string | null;
+  orgId: string;
+  orgName: string;
+  role: string;
   permissions: readonly Permission[];
+  /** The user behind the request: a session's user or a key's bound user. */
+  userId: string | null;
+  sessionId: string | null;
+  /** How audit trails name the principal: "api-key:<id>" or "user:<id>". */
+  actor: string;
+  /** How people see the principal named (a sender): the key's name or the user's email. */
+  displayName: string;
 }
 
 declare module 'fastify' {
   interface FastifyContextConfig {
     access?: Access;
+    /** A session that must first enrol a second factor may call this route (and nothing else). */
+    duringEnrolment?: boolean;
   }
   interface FastifyRequest {
     principal: Principal | null;
@@ -32,7 +49,15 @@ export const requires = (permission: Permission): { access: Access } => ({
 });
 export const publicRoute = (reason: string): { access: Access } => ({ access: { kind: 'public', reason } });
 
-async function authenticate(db: Database, cache: KeyCache, request: FastifyRequest): Promise<Principal> {
+const unauthenticated = () =>
+  new ApiError(401, 'UNAUTHENTICATED', 'The API key or access token is unknown, expired or revoked.');
+
+async function authenticate(
+  db: Database,
+  cache: KeyCache,
+  clock: () => Date,
+  request: FastifyRequest,
+): Promise<Principal> {
   const header = request.headers.authorization;
   if (header === undefined || header === '') {
     throw new ApiError(401, 'UNAUTHENTICATED', 'Send an API key as "Authorization: Bearer <key>".');
@@ -41,20 +66,59 @@ async function authenticate(db: Database, cache: KeyCache, request: FastifyReque
   if (match === null)
     throw new ApiError(401, 'UNAUTHENTICATED', 'The Authorization header must be "Bearer <key>".');
   const presented = match[1] as string;
-  let principal = cache.get(presented);
-  if (principal === null) {
-    principal = await resolveApiKey(db, presented);
-    if (principal !== null) cache.set(presented, principal);
+  if (isAccessToken(presented)) {
+    const session = await resolveAccessToken(db, presented, clock());
+    if (session === null) throw unauthenticated();
+    const permissions = resolvePermissions(session.role, session.customPermissions);
+    if (permissions === null)
+      throw new ApiError(403, 'FORBIDDEN', `Your role "${session.role}" is not known.`);
+    if (session.stage === 'enrol' && request.routeOptions.config.duringEnrolment !== true) {
+      throw new ApiError(
+        403,
+        'SECOND_FACTOR_ENROLMENT_REQUIRED',
+        'Your organisation requires a second factor: enrol one (POST /v1/auth/totp/enrol) before anything else.',
+      );
+    }
+    return {
+      keyId: null,
+      keyName: null,
+      orgId: session.orgId,
+      orgName: session.orgName,
+      role: session.role,
+      permissions,
+      userId: session.userId,
+      sessionId: session.sessionId,
+      actor: `user:${session.userId}`,
+      displayName: session.email,
+    };
   }
-  if (principal === null)
-    throw new ApiError(401, 'UNAUTHENTICATED', 'The API key is unknown or has been revoked.');
-  if (!isRole(principal.role))
-    throw new ApiError(403, 'FORBIDDEN', `The key's role "${principal.role}" is not known.`);
-  return { ...principal, permissions: permissionsOf(principal.role) };
+  let key = cache.get(presented);
+  if (key === null) {
+    key = await resolveApiKey(db, presented);
+    // Keys bound to a user are re-read on every request (their user's status is in the query),
+    // so a deactivation stops them at once in every process; org keys may be cached briefly.
+    if (key !== null && key.userId === null) cache.set(presented, key);
+  }
+  if (key === null) throw new ApiError(401, 'UNAUTHENTICATED', 'The API key is unknown or has been revoked.');
+  const permissions = resolvePermissions(key.role, key.customPermissions);
+  if (permissions === null)
+    throw new ApiError(403, 'FORBIDDEN', `The key's role "${key.role}" is not known.`);
+  return {
+    keyId: key.keyId,
+    keyName: key.keyName,
+    orgId: key.orgId,
+    orgName: key.orgName,
+    role: key.role,
+    permissions,
+    userId: key.userId,
+    sessionId: null,
+    actor: `api-key:${key.keyId}`,
+    displayName: key.keyName ?? `key ${key.keyId.slice(0, 8)}`,
+  };
 }
 
 /** The onRequest check for one route; runs before the body is parsed. */
-export function accessHook(db: Database, cache = new KeyCache()) {
+export function accessHook(db: Database, cache = new KeyCache(), clock: () => Date = () => new Date()) {
   return async function checkAccess(request: FastifyRequest, _reply: FastifyReply): Promise<void> {
     request.principal = null;
     const access = request.routeOptions.config.access;
@@ -64,7 +128,7 @@ export function accessHook(db: Database, cache = new KeyCache()) {
       throw new ApiError(500, 'ROUTE_WITHOUT_ACCESS', 'This route declares no access rule.');
     }
     if (access.kind !== 'permission') return;
-    const principal = await authenticate(db, cache, request);
+    const principal = await authenticate(db, cache, clock, request);
     if (!principal.permissions.includes(access.permission)) {
       throw new ApiError(
         403,
@@ -83,4 +147,9 @@ export function accessHook(db: Database, cache = new KeyCache()) {
 export function principalOf(request: FastifyRequest): Principal {
   if (request.principal === null) throw new Error('route has no authenticated principal');
   return request.principal;
+}
+
+/** Whether the principal sees every conversation of its org, or only those it sent in. */
+export function seesAllConversations(principal: Principal): boolean {
+  return principal.permissions.includes('conversations.view_all');
 }

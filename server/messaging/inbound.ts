@@ -84,6 +84,7 @@ export async function receiveInbound(
       orgId: owner.org_id,
       senderNumberId: owner.id,
       contactPhone: input.from,
+      inbound: true,
     });
     const id = newId();
     // Segments and encoding describe what the customer sent (and what it cost), not the placeholder.

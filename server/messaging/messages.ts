@@ -104,16 +104,31 @@ export async function getMessage(db: Queryable, id: string): Promise<MessageRow 
 /** Finds or creates the thread for (org, sender number, customer phone). */
 export async function upsertConversation(
   tx: Queryable,
-  input: { orgId: string; senderNumberId: string; contactPhone: string; contactId?: string | null },
+  input: {
+    orgId: string;
+    senderNumberId: string;
+    contactPhone: string;
+    contactId?: string | null;
+    /** The customer wrote: remember when (the quiet-hours reply window counts from it). */
+    inbound?: boolean;
+  },
 ): Promise<string> {
   const rows = await tx.query<{ id: string }>(
-    `INSERT INTO conversations (id, org_id, sender_number_id, contact_phone, contact_id, last_message_at)
-     VALUES ($1, $2, $3, $4, $5, now())
+    `INSERT INTO conversations (id, org_id, sender_number_id, contact_phone, contact_id, last_message_at, last_inbound_at)
+     VALUES ($1, $2, $3, $4, $5, now(), CASE WHEN $6::boolean THEN now() END)
      ON CONFLICT ON CONSTRAINT conversations_unique_thread
      DO UPDATE SET last_message_at = now(),
+                   last_inbound_at = CASE WHEN $6::boolean THEN now() ELSE conversations.last_inbound_at END,
                    contact_id = coalesce(EXCLUDED.contact_id, conversations.contact_id)
      RETURNING id`,
-    [newId(), input.orgId, input.senderNumberId, input.contactPhone, input.contactId ?? null],
+    [
+      newId(),
+      input.orgId,
+      input.senderNumberId,
+      input.contactPhone,
+      input.contactId ?? null,
+      input.inbound === true,
+    ],
   );
   const id = rows[0]?.id;
   if (id === undefined) throw new Error('conversation upsert returned nothing');
@@ -135,6 +150,8 @@ export interface NewOutbound {
   idempotencyKey?: string | null;
   requestHash?: string | null;
   sentByKeyId?: string | null;
+  /** The signed-in user (or a key's bound user) who sent it: "own conversations" are these. */
+  sentByUserId?: string | null;
   /** How the sender is shown (the key's name); stored in the event, not re-read. */
   sentByName?: string | null;
   provider: string;
@@ -169,8 +186,8 @@ export async function insertOutbound(
        RETURNING id
      ), msg AS (
        INSERT INTO messages (id, org_id, conversation_id, direction, from_e164, to_e164, body, purpose, status,
-                             segments, encoding, provider, idempotency_key, request_hash, sent_by_key_id)
-       SELECT $1, $2, conv.id, 'outbound', $4, $5, $6, $7, 'queued', $8, $9, $10, $11, $12, $13 FROM conv
+                             segments, encoding, provider, idempotency_key, request_hash, sent_by_key_id, sent_by_user_id)
+       SELECT $1, $2, conv.id, 'outbound', $4, $5, $6, $7, 'queued', $8, $9, $10, $11, $12, $13, $21 FROM conv
        ON CONFLICT ON CONSTRAINT messages_idempotency_unique DO NOTHING
        RETURNING *
      ), history AS (
@@ -205,6 +222,7 @@ export async function insertOutbound(
       newId(),
       input.sentByName ?? null,
       input.availableAt ?? null,
+      input.sentByUserId ?? null,
     ],
   );
   return rows[0] ?? null;

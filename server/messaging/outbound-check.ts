@@ -109,6 +109,7 @@ interface FactsRow {
   review_reason: string | null;
   review_since: Date | null;
   last_message_at: Date | null;
+  last_inbound_at: Date | null;
   sent_24h: number;
   contact_time_zone: string | null;
 }
@@ -142,7 +143,7 @@ function factsQuery(withCount: boolean, withContact: boolean): string {
          o.name AS org_name, o.settings,
          c.kind, c.source, c.occurred_at,
          r.id AS review_id, r.reason AS review_reason, r.created_at AS review_since,
-         v.last_message_at,
+         v.last_message_at, v.last_inbound_at,
          ${count} AS sent_24h,
          ${contact} AS contact_time_zone
     FROM orgs o
@@ -195,6 +196,7 @@ export async function checkOutbound(
         : { reviewId: facts.review_id, reason: facts.review_reason ?? '', since: facts.review_since },
     settings: parseOrgSettings(facts.org_name, facts.settings),
     lastMessageAt: facts.last_message_at,
+    lastInboundAt: facts.last_inbound_at,
     sentInLast24h: facts.sent_24h,
     now,
     sendAt,

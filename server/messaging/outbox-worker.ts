@@ -211,13 +211,18 @@ export class OutboxWorker {
     }
     // The gate runs again at send time: an opt-out, a review pause or quiet hours that began
     // after queueing win.
-    const recipient = await this.recipientFacts(message);
-    const now = this.clock();
+    // Wall-clock time for the ledger's windows (its timestamps come from the database); the
+    // compliance clock for the recipient's local hours (tests pin it to daytime).
+    const now = new Date();
+    const localNow = this.clock();
+    const recipient = await this.recipientFacts(message, now);
     const verdict = evaluateOutbound({
       purpose: message.purpose,
       consent: await currentConsent(db, message.org_id, message.to_e164),
       paused: recipient.paused,
-      recipient: { phone: message.to_e164, crmTimeZone: recipient.timeZone },
+      ...(recipient.excused
+        ? {}
+        : { recipient: { phone: message.to_e164, crmTimeZone: recipient.timeZone, at: localNow } }),
       confirmationsSinceOptOut:
         message.purpose === 'opt_out_confirmation'
           ? await confirmationsSinceOptOut(db, message.org_id, message.to_e164, {
@@ -229,7 +234,7 @@ export class OutboxWorker {
     });
     if (!verdict.allow && verdict.code === 'QUIET_HOURS') {
       // Quiet hours are not a refusal of the message, only of the moment: it waits for morning.
-      await this.waitForSendingWindow(job, message, recipient.timeZone, now);
+      await this.waitForSendingWindow(job, message, recipient.timeZone, localNow);
       return;
     }
     if (!verdict.allow) {
@@ -244,6 +249,7 @@ export class OutboxWorker {
         to: message.to_e164,
         body: message.body,
         statusCallbackUrl: `${this.options.publicUrl}/webhooks/plivo/status`,
+        powerpackUuid: recipient.powerpack,
       });
       await this.markSent(job, message.id, result.providerMessageId);
     } catch (error) {
@@ -262,15 +268,34 @@ export class OutboxWorker {
   }
 
   /** What the gate needs about the recipient beyond consent: an open review, the contact's zone. */
-  private async recipientFacts(message: MessageRow): Promise<{ paused: boolean; timeZone: string | null }> {
-    const rows = await this.options.db.query<{ paused: boolean; time_zone: string | null }>(
+  private async recipientFacts(
+    message: MessageRow,
+    now: Date,
+  ): Promise<{ paused: boolean; timeZone: string | null; excused: boolean; powerpack: string | null }> {
+    const rows = await this.options.db.query<{
+      paused: boolean;
+      time_zone: string | null;
+      excused: boolean;
+      powerpack: string | null;
+    }>(
       `SELECT EXISTS (SELECT 1 FROM consent_reviews r
                        WHERE r.org_id = $1 AND r.phone_e164 = $2 AND r.status = 'open') AS paused,
               (SELECT ct.time_zone FROM conversations c JOIN contacts ct ON ct.id = c.contact_id
-                WHERE c.id = $3) AS time_zone`,
-      [message.org_id, message.to_e164, message.conversation_id],
+                WHERE c.id = $3) AS time_zone,
+              -- A reply the org's policy let through quiet hours stays excused only within its window.
+              EXISTS (SELECT 1 FROM compliance_exceptions e
+                       WHERE e.message_id = $4 AND e.policy = 'customer_reply_window'
+                         AND e.created_at > $5::timestamptz - ((e.detail->>'windowMinutes')::int * interval '1 minute'))
+                AS excused,
+              (SELECT settings->>'plivoPowerpackUuid' FROM orgs WHERE id = $1) AS powerpack`,
+      [message.org_id, message.to_e164, message.conversation_id, message.id, now],
     );
-    return { paused: rows[0]?.paused ?? false, timeZone: rows[0]?.time_zone ?? null };
+    return {
+      paused: rows[0]?.paused ?? false,
+      timeZone: rows[0]?.time_zone ?? null,
+      excused: rows[0]?.excused ?? false,
+      powerpack: rows[0]?.powerpack ?? null,
+    };
   }
 
   private async waitForSendingWindow(
@@ -399,7 +424,9 @@ export class OutboxWorker {
   private async recoverExpiredLeases(): Promise<void> {
     const { db, provider } = this.options;
     // Taking the expired lease first (extending it) makes one process the reconciler of a job.
-    const expired = await db.query<JobRow & { claimed_since: Date; to_e164: string; from_e164: string }>(
+    const expired = await db.query<
+      JobRow & { claimed_since: Date; to_e164: string; from_e164: string; powerpack: string | null }
+    >(
       `WITH taken AS (
          UPDATE outbox_jobs SET lease_until = now() + ($1::int * interval '1 millisecond'), claimed_by = $2
           WHERE id IN (SELECT id FROM outbox_jobs WHERE state = 'sending' AND lease_until < now()
@@ -407,15 +434,15 @@ export class OutboxWorker {
          RETURNING id, message_id, attempts, state, sender_number_id, created_at
        )
        SELECT t.id, t.message_id, t.attempts, t.state, t.sender_number_id, t.created_at AS claimed_since,
-              m.to_e164, m.from_e164
-         FROM taken t JOIN messages m ON m.id = t.message_id ORDER BY t.id`,
+              m.to_e164, m.from_e164, o.settings->>'plivoPowerpackUuid' AS powerpack
+         FROM taken t JOIN messages m ON m.id = t.message_id JOIN orgs o ON o.id = m.org_id ORDER BY t.id`,
       [this.leaseMs, this.workerId],
     );
     for (const job of expired) {
       let candidates: string[];
       try {
         candidates = await provider.findAccepted(
-          { clientRef: job.message_id, to: job.to_e164, from: job.from_e164 },
+          { clientRef: job.message_id, to: job.to_e164, from: job.from_e164, powerpackUuid: job.powerpack },
           job.claimed_since,
         );
       } catch (error) {

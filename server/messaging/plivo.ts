@@ -102,12 +102,13 @@ export class PlivoProvider implements SmsProvider {
       type: 'sms',
       log: this.options.logContent ?? false,
     };
+    const powerpack = sms.powerpackUuid ?? this.options.powerpackUuid ?? null;
     let response: unknown;
     try {
       response =
-        this.options.powerpackUuid == null
+        powerpack === null
           ? await this.client.messages.create(sms.from, sms.to, sms.body, optional)
-          : await this.client.messages.create('', sms.to, sms.body, optional, this.options.powerpackUuid);
+          : await this.client.messages.create('', sms.to, sms.body, optional, powerpack);
     } catch (error) {
       throw classifyPlivoError(error);
     }
@@ -123,7 +124,11 @@ export class PlivoProvider implements SmsProvider {
     return { providerMessageId: first };
   }
 
-  async findAccepted(sms: Pick<OutboundSms, 'clientRef' | 'to' | 'from'>, since: Date): Promise<string[]> {
+  async findAccepted(
+    sms: Pick<OutboundSms, 'clientRef' | 'to' | 'from' | 'powerpackUuid'>,
+    since: Date,
+  ): Promise<string[]> {
+    const powerpack = sms.powerpackUuid ?? this.options.powerpackUuid ?? null;
     let objects: unknown[];
     try {
       objects = await this.client.messages.list({
@@ -144,8 +149,8 @@ export class PlivoProvider implements SmsProvider {
       const time = field(item, 'messageTime', 'message_time');
       if (typeof uuid !== 'string' || typeof to !== 'string') continue;
       if (digits(to) !== digits(sms.to)) continue;
-      if (this.options.powerpackUuid == null && typeof from === 'string' && digits(from) !== digits(sms.from))
-        continue;
+      // A Powerpack picks the sending number itself, so only the destination can be matched.
+      if (powerpack === null && typeof from === 'string' && digits(from) !== digits(sms.from)) continue;
       found.push({ uuid, time: typeof time === 'string' ? time : '' });
     }
     found.sort((a, b) => (a.time < b.time ? -1 : a.time > b.time ? 1 : 0));

@@ -96,9 +96,10 @@ async function insertMany(db: Queryable, batch: Pending[]): Promise<MessageRow[]
     `WITH input AS (
        SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::text[], $5::text[], $6::text[], $7::text[],
                             $8::int[], $9::text[], $10::text[], $11::text[], $12::text[], $13::uuid[],
-                            $14::text[], $15::text[], $16::text[], $17::text[], $18::timestamptz[])
+                            $14::text[], $15::text[], $16::text[], $17::text[], $18::timestamptz[], $19::uuid[])
          AS t(id, org_id, sender_number_id, from_e164, to_e164, body, purpose, segments, encoding, provider,
-              idempotency_key, request_hash, sent_by_key_id, crm, crm_object, crm_id, sent_by, available_at)
+              idempotency_key, request_hash, sent_by_key_id, crm, crm_object, crm_id, sent_by, available_at,
+              sent_by_user_id)
      ), contact AS (
        INSERT INTO contacts (id, org_id, phone_e164, crm, crm_object, crm_id)
        SELECT DISTINCT ON (org_id, crm, crm_object, crm_id) gen_random_uuid(), org_id, to_e164, crm, crm_object, crm_id
@@ -118,9 +119,11 @@ async function insertMany(db: Queryable, batch: Pending[]): Promise<MessageRow[]
        RETURNING id, org_id, sender_number_id, contact_phone
      ), msg AS (
        INSERT INTO messages (id, org_id, conversation_id, direction, from_e164, to_e164, body, purpose, status,
-                             segments, encoding, provider, idempotency_key, request_hash, sent_by_key_id)
+                             segments, encoding, provider, idempotency_key, request_hash, sent_by_key_id,
+                             sent_by_user_id)
        SELECT i.id, i.org_id, v.id, 'outbound', i.from_e164, i.to_e164, i.body, i.purpose, 'queued',
-              i.segments, i.encoding, i.provider, i.idempotency_key, i.request_hash, i.sent_by_key_id
+              i.segments, i.encoding, i.provider, i.idempotency_key, i.request_hash, i.sent_by_key_id,
+              i.sent_by_user_id
          FROM input i JOIN conv v
            ON v.org_id = i.org_id AND v.sender_number_id = i.sender_number_id AND v.contact_phone = i.to_e164
        ON CONFLICT ON CONSTRAINT messages_idempotency_unique DO NOTHING
@@ -156,6 +159,7 @@ async function insertMany(db: Queryable, batch: Pending[]): Promise<MessageRow[]
       col((p) => p.input.contact?.id ?? null),
       col((p) => p.input.sentByName ?? null),
       col((p) => p.input.availableAt ?? null),
+      col((p) => p.input.sentByUserId ?? null),
     ],
   );
 }

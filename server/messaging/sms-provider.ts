@@ -6,6 +6,8 @@ export interface OutboundSms {
   to: string;
   body: string;
   statusCallbackUrl: string;
+  /** Send from this Plivo Powerpack (the org's number pool) instead of the `from` number. */
+  powerpackUuid?: string | null;
 }
 
 export interface SendResult {
@@ -44,7 +46,10 @@ export interface SmsProvider {
    * Provider ids of messages it accepted for this destination since `since`, oldest first, for
    * crash recovery: the worker takes the first one it has not recorded for another message.
    */
-  findAccepted(sms: Pick<OutboundSms, 'clientRef' | 'to' | 'from'>, since: Date): Promise<string[]>;
+  findAccepted(
+    sms: Pick<OutboundSms, 'clientRef' | 'to' | 'from' | 'powerpackUuid'>,
+    since: Date,
+  ): Promise<string[]>;
   /** Checks a webhook's signature before anything in it is trusted. */
   verifyWebhook(request: SignedRequest): boolean;
   close(): Promise<void>;

@@ -95,7 +95,7 @@ export const consentRoutes: RouteModule = (app, { db, sms, notifier }) => {
               phone,
               source: request.body.source,
               evidence,
-              actor: `api-key:${principal.keyId}`,
+              actor: principal.actor,
               question: settings.optInRequest,
               provider: sms.name,
             });
@@ -115,7 +115,7 @@ export const consentRoutes: RouteModule = (app, { db, sms, notifier }) => {
           kind: request.body.kind,
           source: request.body.source,
           evidence,
-          actor: `api-key:${principal.keyId}`,
+          actor: principal.actor,
         });
         if (request.body.kind === 'opt_out') {
           await failQueuedAfterOptOut(tx, principal.orgId, phone);

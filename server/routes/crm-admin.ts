@@ -42,7 +42,7 @@ export const crmAdminRoutes: RouteModule = (app, { db }) => {
       const letter = await replayDeadLetter(db, {
         orgId: principal.orgId,
         id: request.params.id,
-        actor: `api-key:${principal.keyId}`,
+        actor: principal.actor,
       });
       if (letter === null)
         throw new ApiError(404, 'DEAD_LETTER_NOT_FOUND', 'No such dead letter in your organisation.');

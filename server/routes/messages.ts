@@ -104,16 +104,35 @@ export const messagesRoutes: RouteModule = (app, deps) => {
         idempotencyKey: key,
         requestHash: hash,
         sentByKeyId: principal.keyId,
-        sentByName: principal.keyName ?? `key ${principal.keyId.slice(0, 8)}`,
+        sentByUserId: principal.userId,
+        sentByName: principal.displayName,
         provider: sms.name,
         availableAt: checked.sendAt,
       });
       // Two requests with one key raced; the loser answers with the winner's message.
       if (row === null) return replayWinner();
+      if (decision.quietHoursException !== null) {
+        await db.query(
+          `INSERT INTO compliance_exceptions (org_id, message_id, policy, detail) VALUES ($1, $2, $3, $4)`,
+          [
+            principal.orgId,
+            row.id,
+            decision.quietHoursException.policy,
+            JSON.stringify(decision.quietHoursException),
+          ],
+        );
+        request.log.info(
+          { messageId: row.id, exception: decision.quietHoursException },
+          'sent in quiet hours by policy',
+        );
+      }
       notifier.announce();
       return reply.code(202).send({
         message: toDto(row),
         ...(checked.sendAt === null ? {} : { scheduledFor: checked.sendAt.toISOString() }),
+        ...(decision.quietHoursException === null
+          ? {}
+          : { complianceException: decision.quietHoursException }),
       });
     },
   );

@@ -1,4 +1,6 @@
 import type { RouteModule } from '../http/types.ts';
+import { authRoutes } from './auth.ts';
+import { sandboxMailRoutes } from './auth-sandbox-mail.ts';
 import { consentRoutes } from './consent.ts';
 import { contactsRoutes } from './contacts.ts';
 import { conversationsRoutes } from './conversations.ts';
@@ -11,8 +13,11 @@ import { messagesRoutes } from './messages.ts';
 import { numbersRoutes } from './numbers.ts';
 import { preflightRoutes } from './preflight.ts';
 import { reviewRoutes } from './review.ts';
+import { rolesRoutes } from './roles.ts';
 import { sandboxRoutes } from './sandbox.ts';
+import { sessionsRoutes } from './sessions.ts';
 import { setupRoutes } from './setup.ts';
+import { usersRoutes } from './users.ts';
 import { plivoWebhookRoutes } from './webhooks-plivo.ts';
 
 /** Every route module, in registration order. Adding a resource is one file plus one line here. */
@@ -32,4 +37,9 @@ export const ROUTE_MODULES: Record<string, RouteModule> = {
   crmAdmin: crmAdminRoutes,
   setup: setupRoutes,
   sandbox: sandboxRoutes,
+  auth: authRoutes,
+  sessions: sessionsRoutes,
+  users: usersRoutes,
+  roles: rolesRoutes,
+  sandboxMail: sandboxMailRoutes,
 };

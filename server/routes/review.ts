@@ -56,7 +56,7 @@ export const reviewRoutes: RouteModule = (app, { db, notifier }) => {
         orgId: principal.orgId,
         id: request.params.id,
         decision: request.body.decision,
-        actor: `api-key:${principal.keyId}`,
+        actor: principal.actor,
         note,
       });
       if (result.kind === 'not_found') {

@@ -87,6 +87,48 @@ describe('admin CLI', () => {
     expect((await cli('--help')).out).toContain('Commands:');
   });
 
+  it('sets, shows and clears an org setting, refusing unknown names and wrong types', async () => {
+    const set = await cli(
+      'org',
+      'settings',
+      '--org',
+      orgId,
+      '--set',
+      'doubleOptIn',
+      '--value',
+      'true',
+      '--json',
+    );
+    expect(set.code).toBe(0);
+    expect(JSON.parse(set.out).settings).toMatchObject({ doubleOptIn: true });
+    const wrongType = await cli(
+      'org',
+      'settings',
+      '--org',
+      orgId,
+      '--set',
+      'doubleOptIn',
+      '--value',
+      'maybe',
+      '--json',
+    );
+    expect(JSON.parse(wrongType.out).error.code).toBe('INVALID_SETTING');
+    const unknown = await cli(
+      'org',
+      'settings',
+      '--org',
+      orgId,
+      '--set',
+      'texting',
+      '--value',
+      'on',
+      '--json',
+    );
+    expect(JSON.parse(unknown.out).error.code).toBe('UNKNOWN_SETTING');
+    const cleared = await cli('org', 'settings', '--org', orgId, '--clear', 'doubleOptIn', '--json');
+    expect(JSON.parse(cleared.out).settings).not.toHaveProperty('doubleOptIn');
+  });
+
   it('migrates idempotently', async () => {
     const result = await cli('migrate', '--json');
     expect(result.code).toBe(0);

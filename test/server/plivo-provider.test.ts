@@ -94,6 +94,13 @@ describe('PlivoProvider through the real plivo SDK', () => {
     expect(list?.path).toContain('to_number=14155550177');
   });
 
+  it('sends from an org’s Powerpack instead of the number when one is set', async () => {
+    await provider.send({ ...sms('From the pool'), powerpackUuid: 'pp-1234' });
+    const body = fake.requests.at(-1)?.body as Record<string, unknown>;
+    expect(body).toMatchObject({ powerpack_uuid: 'pp-1234', dst: '+14155550123', text: 'From the pool' });
+    expect(body.src).toBeFalsy();
+  });
+
   it('reports wrong credentials as a 401 without sending', async () => {
     const wrong = new PlivoProvider({
       authId: AUTH_ID,

@@ -11,6 +11,7 @@ import {
   ROLE_NAMES,
   type Role,
 } from '../../server/auth/permissions.ts';
+import { createSession } from '../../server/auth/sessions.ts';
 import { ApiError, envelope } from '../../server/errors.ts';
 import { type Access, accessHook } from '../../server/http/access.ts';
 import type { Deps } from '../../server/http/types.ts';
@@ -94,6 +95,10 @@ interface Ctx {
   reviewA: string;
   /** A CRM dead letter in org A. */
   deadLetterA: string;
+  /** A user of org A (a rep) whom owners and admins may change and deactivate. */
+  userA: string;
+  /** A session of another user of org A. */
+  sessionA: string;
   baseUrl: string;
 }
 
@@ -286,6 +291,102 @@ const GUARDED: Record<string, GuardedCase> = {
       expect(answer.json()).toEqual({ deadLetters: [] });
     },
   },
+  'GET /v1/sessions': {
+    valid: () => ({ method: 'GET', url: '/v1/sessions' }),
+    ok: 200,
+    foreign: () => ({ method: 'GET', url: '/v1/sessions' }),
+    expectForeign: (answer) => {
+      expect(answer.status).toBe(200);
+      expect(answer.json()).toEqual({ sessions: [] });
+    },
+  },
+  'DELETE /v1/sessions/:id': {
+    // No session of the caller has this id (API keys have none): refused as not found.
+    valid: () => ({ method: 'DELETE', url: `/v1/sessions/${randomUUID()}` }),
+    ok: 404,
+    foreign: (ctx) => ({ method: 'DELETE', url: `/v1/sessions/${ctx.sessionA}` }),
+    expectForeign: (answer) => {
+      expect(answer.status).toBe(404);
+      expect(errorCode(answer)).toBe('SESSION_NOT_FOUND');
+    },
+  },
+  'POST /v1/auth/logout': {
+    // An API key has no session to end: a clear 400, after authentication and authorization.
+    valid: () => ({ method: 'POST', url: '/v1/auth/logout' }),
+    ok: 400,
+    foreign: () => ({ method: 'POST', url: '/v1/auth/logout' }),
+    expectForeign: (answer) => expect(errorCode(answer)).toBe('NOT_A_SESSION'),
+  },
+  'POST /v1/auth/totp/enrol': {
+    valid: () => ({ method: 'POST', url: '/v1/auth/totp/enrol' }),
+    ok: 400,
+    foreign: () => ({ method: 'POST', url: '/v1/auth/totp/enrol' }),
+    expectForeign: (answer) => expect(errorCode(answer)).toBe('NOT_A_SESSION'),
+  },
+  'POST /v1/auth/totp/confirm': {
+    valid: () => ({ method: 'POST', url: '/v1/auth/totp/confirm', payload: { code: '123456' } }),
+    ok: 400,
+    foreign: () => ({ method: 'POST', url: '/v1/auth/totp/confirm', payload: { code: '123456' } }),
+    expectForeign: (answer) => expect(errorCode(answer)).toBe('NOT_A_SESSION'),
+  },
+  'GET /v1/users': {
+    valid: () => ({ method: 'GET', url: '/v1/users' }),
+    ok: 200,
+    foreign: () => ({ method: 'GET', url: '/v1/users' }),
+    expectForeign: (answer) => {
+      expect(answer.status).toBe(200);
+      expect(answer.json()).toEqual({ users: [] });
+    },
+  },
+  'POST /v1/users': {
+    valid: () => ({
+      method: 'POST',
+      url: '/v1/users',
+      payload: { email: `rep-${randomUUID()}@example.com`, role: 'rep' },
+    }),
+    ok: 201,
+    foreign: () => ({
+      method: 'POST',
+      url: '/v1/users',
+      payload: { email: 'b-rep@example.com', role: 'rep' },
+    }),
+    expectForeign: (answer) => expect(answer.status).toBe(201),
+  },
+  'PUT /v1/users/:id/role': {
+    valid: (ctx) => ({ method: 'PUT', url: `/v1/users/${ctx.userA}/role`, payload: { role: 'rep' } }),
+    ok: 200,
+    foreign: (ctx) => ({ method: 'PUT', url: `/v1/users/${ctx.userA}/role`, payload: { role: 'owner' } }),
+    expectForeign: (answer) => {
+      expect(answer.status).toBe(404);
+      expect(errorCode(answer)).toBe('USER_NOT_FOUND');
+    },
+  },
+  'POST /v1/users/:id/deactivate': {
+    // Deactivating again answers like the first time, so every permitted role may repeat it.
+    valid: (ctx) => ({ method: 'POST', url: `/v1/users/${ctx.userA}/deactivate` }),
+    ok: 200,
+    foreign: (ctx) => ({ method: 'POST', url: `/v1/users/${ctx.userA}/deactivate` }),
+    expectForeign: (answer) => {
+      expect(answer.status).toBe(404);
+      expect(errorCode(answer)).toBe('USER_NOT_FOUND');
+    },
+  },
+  'GET /v1/roles': {
+    valid: () => ({ method: 'GET', url: '/v1/roles' }),
+    ok: 200,
+    foreign: () => ({ method: 'GET', url: '/v1/roles' }),
+    expectForeign: (answer) => expect(answer.status).toBe(200),
+  },
+  'POST /v1/roles': {
+    valid: () => ({
+      method: 'POST',
+      url: '/v1/roles',
+      payload: { name: `r${randomUUID().slice(0, 8).replace(/-/g, '')}`, permissions: ['numbers.view'] },
+    }),
+    ok: 201,
+    foreign: () => ({ method: 'POST', url: '/v1/roles', payload: { name: 'b_role', permissions: [] } }),
+    expectForeign: (answer) => expect(answer.status).toBe(201),
+  },
   'POST /v1/admin/crm/dead-letters/:id/replay': {
     // Replaying again answers like the first time, so every permitted role may repeat it.
     valid: (ctx) => ({ method: 'POST', url: `/v1/admin/crm/dead-letters/${ctx.deadLetterA}/replay` }),
@@ -335,6 +436,51 @@ const PUBLIC: Record<string, { call: (ctx: Ctx) => Call; status: number }> = {
     status: 202,
   },
   'GET /sandbox/crm': { call: () => ({ method: 'GET', url: '/sandbox/crm' }), status: 200 },
+  'GET /sandbox/mail': { call: () => ({ method: 'GET', url: '/sandbox/mail' }), status: 200 },
+  'POST /v1/auth/login': {
+    call: () => ({
+      method: 'POST',
+      url: '/v1/auth/login',
+      payload: { email: 'nobody@example.com', password: 'not the password at all' },
+    }),
+    status: 401,
+  },
+  'POST /v1/auth/mfa': {
+    call: () => ({
+      method: 'POST',
+      url: '/v1/auth/mfa',
+      payload: { mfaToken: 'A'.repeat(43), code: '123456' },
+    }),
+    status: 401,
+  },
+  'POST /v1/auth/refresh': {
+    call: () => ({
+      method: 'POST',
+      url: '/v1/auth/refresh',
+      payload: { refreshToken: `ctr_${'A'.repeat(43)}` },
+    }),
+    status: 401,
+  },
+  'POST /v1/auth/password-reset': {
+    call: () => ({
+      method: 'POST',
+      url: '/v1/auth/password-reset',
+      payload: { email: 'nobody@example.com' },
+    }),
+    status: 202,
+  },
+  'POST /v1/auth/password-reset/confirm': {
+    call: () => ({
+      method: 'POST',
+      url: '/v1/auth/password-reset/confirm',
+      payload: { token: 'A'.repeat(43), password: 'a long enough new password' },
+    }),
+    status: 400,
+  },
+  'POST /v1/auth/verify-email': {
+    call: () => ({ method: 'POST', url: '/v1/auth/verify-email', payload: { token: 'A'.repeat(43) } }),
+    status: 400,
+  },
   'GET /sandbox/crm/contacts/:id': {
     call: () => ({ method: 'GET', url: '/sandbox/crm/contacts/c-1001' }),
     status: 200,
@@ -502,8 +648,18 @@ describe('route access control', () => {
        VALUES ($1, $2, $3, $4, 'message', $5, 'invalid_request', 'refused by the CRM', 8)`,
       [deadLetterA, a.orgId, connectionA, job?.id, message.id],
     );
+    const userA = randomUUID();
+    await db.query(
+      `INSERT INTO users (id, org_id, email, role) VALUES ($1, $2, 'rep-a@example.com', 'rep')`,
+      [userA, a.orgId],
+    );
+    const sessionA = (
+      await createSession(db, { orgId: a.orgId, userId: userA, stage: 'full', now: new Date() })
+    ).sessionId;
     const baseUrl = await relay.app.listen({ port: 0, host: '127.0.0.1' });
     ctx = {
+      userA,
+      sessionA,
       a,
       b,
       keysA,
@@ -601,7 +757,11 @@ describe('route access control', () => {
       expect(holders('org.manage')).toEqual(['admin', 'owner']);
       expect(holders('messages.send')).toEqual(['admin', 'manager', 'owner', 'rep']);
       expect(holders('consent.record')).toEqual(['admin', 'compliance_reviewer', 'manager', 'owner', 'rep']);
-      expect([...permissionsOf('auditor')].every((p) => p.endsWith('.view'))).toBe(true);
+      expect(
+        [...permissionsOf('auditor')].every((p) => /\.view(_all)?$|^export$|^account\.self$/.test(p)),
+      ).toBe(true);
+      expect(holders('users.manage')).toEqual(['admin', 'owner']);
+      expect(holders('pii.view')).not.toContain('auditor');
     });
   });
 

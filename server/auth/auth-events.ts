@@ -1,0 +1,47 @@
+import type { Queryable } from '../db/database.ts';
+
+export type AuthEventKind =
+  | 'sign_in'
+  | 'sign_in_failed'
+  | 'sign_out'
+  | 'locked_out'
+  | 'mfa_enrolled'
+  | 'recovery_code_used'
+  | 'refresh_reuse'
+  | 'session_revoked'
+  | 'password_reset_requested'
+  | 'password_changed'
+  | 'email_verified'
+  | 'user_created'
+  | 'role_changed'
+  | 'role_created'
+  | 'deactivated'
+  | 'reveal';
+
+/** Appends to auth_events (append-only by trigger): the evidence behind every identity change. */
+export async function recordAuthEvent(
+  db: Queryable,
+  event: {
+    orgId: string | null;
+    userId: string | null;
+    actor: string;
+    kind: AuthEventKind;
+    detail?: Record<string, unknown>;
+    ip?: string | null;
+    at: Date;
+  },
+): Promise<void> {
+  await db.query(
+    `INSERT INTO auth_events (org_id, user_id, actor, kind, detail, ip, occurred_at)
+     VALUES ($1, $2, $3, $4, $5, $6, $7)`,
+    [
+      event.orgId,
+      event.userId,
+      event.actor,
+      event.kind,
+      JSON.stringify(event.detail ?? {}),
+      event.ip ?? null,
+      event.at,
+    ],
+  );
+}

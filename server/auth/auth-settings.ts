@@ -1,0 +1,29 @@
+/** The identity policy an org keeps under `orgs.settings.auth`; malformed values fall back to defaults. */
+export interface OrgAuthSettings {
+  /** Minutes without a request after which a session ends. */
+  idleTimeoutMinutes: number;
+  /** Hours after sign-in after which a session ends whatever its activity. */
+  absoluteTimeoutHours: number;
+  /** Users without a second factor must enrol one at sign-in before anything else. */
+  requireSecondFactor: boolean;
+}
+
+export const AUTH_DEFAULTS: OrgAuthSettings = {
+  idleTimeoutMinutes: 30,
+  absoluteTimeoutHours: 12,
+  requireSecondFactor: false,
+};
+
+const bounded = (value: unknown, min: number, max: number, fallback: number): number =>
+  typeof value === 'number' && Number.isFinite(value) && value >= min && value <= max ? value : fallback;
+
+export function parseAuthSettings(settings: unknown): OrgAuthSettings {
+  const root = typeof settings === 'object' && settings !== null ? (settings as Record<string, unknown>) : {};
+  const raw = root.auth;
+  const a = typeof raw === 'object' && raw !== null ? (raw as Record<string, unknown>) : {};
+  return {
+    idleTimeoutMinutes: bounded(a.idleTimeoutMinutes, 1, 24 * 60, AUTH_DEFAULTS.idleTimeoutMinutes),
+    absoluteTimeoutHours: bounded(a.absoluteTimeoutHours, 1, 24 * 30, AUTH_DEFAULTS.absoluteTimeoutHours),
+    requireSecondFactor: a.requireSecondFactor === true,
+  };
+}

@@ -1,0 +1,247 @@
+import type { Queryable } from '../db/database.ts';
+import { ApiError } from '../errors.ts';
+import { newId, randomToken, sha256 } from '../ids.ts';
+import { recordAuthEvent } from './auth-events.ts';
+import { parseAuthSettings } from './auth-settings.ts';
+
+/** Access tokens are opaque, hashed at rest and short-lived; refresh tokens rotate on every use. */
+export const ACCESS_TTL_MS = 10 * 60_000;
+const ACCESS_PATTERN = /^cts_[A-Za-z0-9_-]{43}$/;
+const REFRESH_PATTERN = /^ctr_[A-Za-z0-9_-]{43}$/;
+/** last_seen_at is written at most this often, so reads stay cheap; idle timeouts are minutes. */
+const TOUCH_EVERY_MS = 10_000;
+
+export type SessionStage = 'full' | 'enrol';
+
+export interface IssuedTokens {
+  sessionId: string;
+  accessToken: string;
+  accessExpiresAt: string;
+  refreshToken: string;
+  /** 'enrol': the session may only enrol a second factor (org policy). */
+  stage: SessionStage;
+}
+
+export const isAccessToken = (value: string): boolean => ACCESS_PATTERN.test(value);
+
+async function issue(
+  db: Queryable,
+  sessionId: string,
+  stage: SessionStage,
+  now: Date,
+): Promise<IssuedTokens> {
+  const accessToken = `cts_${randomToken(32)}`;
+  const refreshToken = `ctr_${randomToken(32)}`;
+  const accessExpiresAt = new Date(now.getTime() + ACCESS_TTL_MS);
+  await db.query('UPDATE auth_sessions SET access_hash = $2, access_expires_at = $3 WHERE id = $1', [
+    sessionId,
+    sha256(accessToken),
+    accessExpiresAt,
+  ]);
+  await db.query('INSERT INTO refresh_tokens (token_hash, session_id, created_at) VALUES ($1, $2, $3)', [
+    sha256(refreshToken),
+    sessionId,
+    now,
+  ]);
+  return { sessionId, accessToken, accessExpiresAt: accessExpiresAt.toISOString(), refreshToken, stage };
+}
+
+export async function createSession(
+  db: Queryable,
+  input: {
+    orgId: string;
+    userId: string;
+    stage: SessionStage;
+    now: Date;
+    userAgent?: string | null;
+    ip?: string | null;
+  },
+): Promise<IssuedTokens> {
+  const id = newId();
+  await db.query(
+    `INSERT INTO auth_sessions (id, org_id, user_id, stage, access_hash, access_expires_at, created_at, last_seen_at, user_agent, ip)
+     VALUES ($1, $2, $3, $4, $5, $6, $6, $6, $7, $8)`,
+    [
+      id,
+      input.orgId,
+      input.userId,
+      input.stage,
+      sha256(`placeholder:${id}`),
+      input.now,
+      input.userAgent?.slice(0, 300) ?? null,
+      input.ip ?? null,
+    ],
+  );
+  return issue(db, id, input.stage, input.now);
+}
+
+interface SessionRow {
+  id: string;
+  org_id: string;
+  org_name: string;
+  user_id: string;
+  email: string;
+  stage: SessionStage;
+  role: string;
+  custom: string[] | null;
+  access_expires_at: Date;
+  created_at: Date;
+  last_seen_at: Date;
+  settings: unknown;
+}
+
+const SESSION_SELECT = `SELECT s.id, s.org_id, o.name AS org_name, s.user_id, u.email, s.stage, u.role, r.permissions AS custom,
+        s.access_expires_at, s.created_at, s.last_seen_at, o.settings
+   FROM auth_sessions s
+   JOIN users u ON u.id = s.user_id
+   JOIN orgs o ON o.id = s.org_id
+   LEFT JOIN roles r ON r.org_id = s.org_id AND r.name = u.role`;
+
+/** Why a live session ends now, or null while it may go on. */
+function timedOut(row: SessionRow, now: Date): 'idle_timeout' | 'absolute_timeout' | null {
+  const policy = parseAuthSettings(row.settings);
+  if (now.getTime() >= new Date(row.created_at).getTime() + policy.absoluteTimeoutHours * 3_600_000)
+    return 'absolute_timeout';
+  if (now.getTime() >= new Date(row.last_seen_at).getTime() + policy.idleTimeoutMinutes * 60_000)
+    return 'idle_timeout';
+  return null;
+}
+
+export interface SessionPrincipal {
+  sessionId: string;
+  userId: string;
+  email: string;
+  orgId: string;
+  orgName: string;
+  role: string;
+  customPermissions: string[] | null;
+  stage: SessionStage;
+}
+
+/**
+ * Resolves an access token. The user's status is read in the same query on every request (no
+ * cache), so a deactivation stops the session on the very next request in every process.
+ */
+export async function resolveAccessToken(
+  db: Queryable,
+  presented: string,
+  now: Date,
+): Promise<SessionPrincipal | null> {
+  if (!isAccessToken(presented)) return null;
+  const rows = await db.query<SessionRow>(
+    `${SESSION_SELECT} WHERE s.access_hash = $1 AND s.revoked_at IS NULL AND u.status = 'active'`,
+    [sha256(presented)],
+  );
+  const row = rows[0];
+  if (row === undefined) return null;
+  if (new Date(row.access_expires_at).getTime() <= now.getTime()) return null;
+  const reason = timedOut(row, now);
+  if (reason !== null) {
+    await revokeSession(db, row.id, reason, now);
+    return null;
+  }
+  if (now.getTime() - new Date(row.last_seen_at).getTime() >= TOUCH_EVERY_MS) {
+    await db.query('UPDATE auth_sessions SET last_seen_at = $2 WHERE id = $1 AND last_seen_at < $2', [
+      row.id,
+      now,
+    ]);
+  }
+  return {
+    sessionId: row.id,
+    userId: row.user_id,
+    email: row.email,
+    orgId: row.org_id,
+    orgName: row.org_name,
+    role: row.role,
+    customPermissions: row.custom,
+    stage: row.stage,
+  };
+}
+
+const refreshRefused = () =>
+  new ApiError(
+    401,
+    'INVALID_REFRESH_TOKEN',
+    'The refresh token is unknown, used, revoked or expired; sign in again.',
+  );
+
+/**
+ * Trades a refresh token for a new access and refresh token. A refresh token presented a second
+ * time means it was stolen or replayed: the whole session (its token family) is revoked.
+ */
+export async function refreshSession(db: Queryable, presented: string, now: Date): Promise<IssuedTokens> {
+  if (!REFRESH_PATTERN.test(presented)) throw refreshRefused();
+  const tokens = await db.query<{ session_id: string; used_at: Date | null }>(
+    'SELECT session_id, used_at FROM refresh_tokens WHERE token_hash = $1 FOR UPDATE',
+    [sha256(presented)],
+  );
+  const token = tokens[0];
+  if (token === undefined) throw refreshRefused();
+  const rows = await db.query<SessionRow & { revoked_at: Date | null; status: string }>(
+    `${SESSION_SELECT.replace('SELECT ', 'SELECT s.revoked_at, u.status, ')} WHERE s.id = $1`,
+    [token.session_id],
+  );
+  const row = rows[0];
+  if (row === undefined || row.revoked_at !== null || row.status !== 'active') throw refreshRefused();
+  if (token.used_at !== null) {
+    await revokeSession(db, row.id, 'refresh_reuse', now);
+    await recordAuthEvent(db, {
+      orgId: row.org_id,
+      userId: row.user_id,
+      actor: `user:${row.user_id}`,
+      kind: 'refresh_reuse',
+      detail: { sessionId: row.id },
+      at: now,
+    });
+    throw refreshRefused();
+  }
+  const reason = timedOut(row, now);
+  if (reason !== null) {
+    await revokeSession(db, row.id, reason, now);
+    throw refreshRefused();
+  }
+  await db.query('UPDATE refresh_tokens SET used_at = $2 WHERE token_hash = $1', [sha256(presented), now]);
+  await db.query('UPDATE auth_sessions SET last_seen_at = $2 WHERE id = $1', [row.id, now]);
+  return issue(db, row.id, row.stage, now);
+}
+
+export async function revokeSession(
+  db: Queryable,
+  sessionId: string,
+  reason: string,
+  now: Date,
+): Promise<void> {
+  await db.query(
+    'UPDATE auth_sessions SET revoked_at = $2, revoked_reason = $3 WHERE id = $1 AND revoked_at IS NULL',
+    [sessionId, now, reason],
+  );
+}
+
+export async function revokeUserSessions(
+  db: Queryable,
+  userId: string,
+  reason: string,
+  now: Date,
+): Promise<void> {
+  await db.query(
+    'UPDATE auth_sessions SET revoked_at = $2, revoked_reason = $3 WHERE user_id = $1 AND revoked_at IS NULL',
+    [userId, now, reason],
+  );
+}
+
+export async function listSessions(db: Queryable, userId: string, now: Date) {
+  const rows = await db.query<SessionRow & { user_agent: string | null; ip: string | null }>(
+    `${SESSION_SELECT.replace('SELECT ', 'SELECT s.user_agent, s.ip, ')}
+      WHERE s.user_id = $1 AND s.revoked_at IS NULL ORDER BY s.created_at DESC`,
+    [userId],
+  );
+  return rows
+    .filter((r) => timedOut(r, now) === null)
+    .map((r) => ({
+      id: r.id,
+      createdAt: new Date(r.created_at).toISOString(),
+      lastSeenAt: new Date(r.last_seen_at).toISOString(),
+      userAgent: r.user_agent,
+      ip: r.ip,
+    }));
+}

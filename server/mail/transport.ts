@@ -1,0 +1,27 @@
+import type { Queryable } from '../db/database.ts';
+
+export interface Mail {
+  to: string;
+  subject: string;
+  text: string;
+}
+
+/** Where the relay's mail goes (verification and reset links). An SMTP transport implements the same. */
+export interface MailTransport {
+  readonly name: string;
+  send(mail: Mail): Promise<void>;
+}
+
+/** Keeps every mail in the sandbox_mail table, shown on /sandbox/mail; nothing leaves the machine. */
+export class SandboxMailTransport implements MailTransport {
+  readonly name = 'sandbox';
+  constructor(private readonly db: Queryable) {}
+
+  async send(mail: Mail): Promise<void> {
+    await this.db.query('INSERT INTO sandbox_mail (to_address, subject, body) VALUES ($1, $2, $3)', [
+      mail.to,
+      mail.subject,
+      mail.text,
+    ]);
+  }
+}

@@ -1,0 +1,32 @@
+import { publicRoute } from '../http/access.ts';
+import { html, sendPage } from '../http/html.ts';
+import type { RouteModule } from '../http/types.ts';
+
+const access = publicRoute('sandbox only: the mail the relay would have sent');
+
+/** The sandbox mailbox: verification and reset links land here. Registered only in sandbox mode. */
+export const sandboxMailRoutes: RouteModule = (app, { db, sandbox }) => {
+  if (sandbox === null) return;
+  app.get('/sandbox/mail', { config: access }, async (_request, reply) => {
+    const mails = await db.query<{
+      id: string;
+      to_address: string;
+      subject: string;
+      body: string;
+      created_at: Date;
+    }>('SELECT id, to_address, subject, body, created_at FROM sandbox_mail ORDER BY id DESC LIMIT 100');
+    return sendPage(
+      reply,
+      'Sandbox mail',
+      html`<h1>Sandbox mail</h1>
+        <p class="muted">Mail the relay sent (newest first). Nothing here left this machine.</p>
+        ${mails.length === 0 ? html`<p>No mail yet.</p>` : ''}
+        ${mails.map(
+          (
+            m,
+          ) => html`<article><h2>${m.subject}</h2><p class="muted">To ${m.to_address} · ${new Date(m.created_at).toISOString()}</p>
+            <pre>${m.body}</pre></article>`,
+        )}`,
+    );
+  });
+};

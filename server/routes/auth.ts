@@ -1,0 +1,432 @@
+import { randomBytes } from 'node:crypto';
+import { Type } from 'typebox';
+import { recordAuthEvent } from '../auth/auth-events.ts';
+import { parseAuthSettings } from '../auth/auth-settings.ts';
+import { burnPasswordCheck, MAX_PASSWORD_LENGTH, verifyPassword } from '../auth/passwords.ts';
+import { createSession, type IssuedTokens, refreshSession, revokeSession } from '../auth/sessions.ts';
+import {
+  assertNotThrottled,
+  clearFailures,
+  loginRules,
+  recordFailure,
+  type ThrottleRule,
+} from '../auth/throttle.ts';
+import { matchTotp, newTotpSecret, otpauthUri } from '../auth/totp.ts';
+import { consumeLink, getUser, issueLink, setPassword, type UserRow } from '../auth/users.ts';
+import type { Queryable } from '../db/database.ts';
+import { ApiError } from '../errors.ts';
+import { principalOf, publicRoute, requires } from '../http/access.ts';
+import type { RouteModule } from '../http/types.ts';
+import { sha256 } from '../ids.ts';
+import { SandboxMailTransport } from '../mail/transport.ts';
+
+const signIn = publicRoute('signing in: the credentials are the request');
+const Email = Type.String({ format: 'email', maxLength: 254 });
+const Password = Type.String({ minLength: 1, maxLength: MAX_PASSWORD_LENGTH * 4 });
+const LinkToken = Type.String({ minLength: 20, maxLength: 100, pattern: '^[A-Za-z0-9_-]+$' });
+const RECOVERY_CODES = 10;
+
+const badCredentials = () => new ApiError(401, 'INVALID_CREDENTIALS', 'The email or password is not right.');
+
+function tokensBody(t: IssuedTokens) {
+  return {
+    sessionId: t.sessionId,
+    accessToken: t.accessToken,
+    accessTokenExpiresAt: t.accessExpiresAt,
+    refreshToken: t.refreshToken,
+    ...(t.stage === 'enrol' ? { secondFactorEnrolmentRequired: true } : {}),
+  };
+}
+
+function newRecoveryCode(): string {
+  const raw = randomBytes(8).toString('hex');
+  return `${raw.slice(0, 4)}-${raw.slice(4, 8)}-${raw.slice(8, 12)}-${raw.slice(12)}`;
+}
+
+const normalizeRecovery = (code: string) => code.toLowerCase().replace(/[^0-9a-f]/g, '');
+
+/** Identity: sign-in with password and second factor, refresh rotation, sign-out, mail links, TOTP. */
+export const authRoutes: RouteModule = (app, { db, clock, config }) => {
+  const mail = new SandboxMailTransport(db);
+
+  async function startSession(tx: Queryable, user: UserRow, ip: string, userAgent: string | undefined) {
+    const [org] = await tx.query<{ settings: unknown }>('SELECT settings FROM orgs WHERE id = $1', [
+      user.org_id,
+    ]);
+    const policy = parseAuthSettings(org?.settings);
+    const stage = policy.requireSecondFactor && user.totp_enabled_at === null ? 'enrol' : 'full';
+    const now = clock();
+    const tokens = await createSession(tx, {
+      orgId: user.org_id,
+      userId: user.id,
+      stage,
+      now,
+      ip,
+      userAgent: userAgent ?? null,
+    });
+    await recordAuthEvent(tx, {
+      orgId: user.org_id,
+      userId: user.id,
+      actor: `user:${user.id}`,
+      kind: 'sign_in',
+      detail: { sessionId: tokens.sessionId, stage },
+      ip,
+      at: now,
+    });
+    return tokens;
+  }
+
+  app.post(
+    '/v1/auth/login',
+    {
+      config: signIn,
+      schema: {
+        body: Type.Object(
+          { email: Email, password: Password, orgId: Type.Optional(Type.String({ format: 'uuid' })) },
+          { additionalProperties: false },
+        ),
+      },
+    },
+    async (request, reply) => {
+      const email = request.body.email.toLowerCase();
+      const rules = loginRules(email, request.ip);
+      const now = clock();
+      await assertNotThrottled(db, rules, now);
+      const candidates = await db.query<UserRow>(
+        `SELECT * FROM users WHERE email = $1 AND status = 'active' AND ($2::uuid IS NULL OR org_id = $2) ORDER BY created_at`,
+        [email, request.body.orgId ?? null],
+      );
+      let user: UserRow | null = null;
+      for (const candidate of candidates) {
+        if (
+          candidate.password_hash !== null &&
+          (await verifyPassword(request.body.password, candidate.password_hash))
+        ) {
+          user = candidate;
+          break;
+        }
+      }
+      // Unknown emails cost one Argon2 check too, so timing does not tell which accounts exist.
+      if (candidates.every((c) => c.password_hash === null)) await burnPasswordCheck(request.body.password);
+      if (user === null) {
+        await recordFailure(db, rules, now);
+        const first = candidates[0];
+        await recordAuthEvent(db, {
+          orgId: first?.org_id ?? null,
+          userId: first?.id ?? null,
+          actor: 'anonymous',
+          kind: 'sign_in_failed',
+          detail: { email },
+          ip: request.ip,
+          at: now,
+        });
+        throw badCredentials();
+      }
+      await clearFailures(db, rules[0] as ThrottleRule);
+      if (user.totp_enabled_at !== null) {
+        const mfaToken = await issueLink(db, 'mfa', user.id, now);
+        return { mfaRequired: true, mfaToken };
+      }
+      const found = user;
+      const tokens = await db.transaction((tx) =>
+        startSession(tx, found, request.ip, request.headers['user-agent']),
+      );
+      return reply.code(201).send(tokensBody(tokens));
+    },
+  );
+
+  app.post(
+    '/v1/auth/mfa',
+    {
+      config: publicRoute('second sign-in step: the MFA token from /v1/auth/login is the credential'),
+      schema: {
+        body: Type.Object(
+          {
+            mfaToken: LinkToken,
+            code: Type.Optional(Type.String({ minLength: 6, maxLength: 6, pattern: '^[0-9]{6}$' })),
+            recoveryCode: Type.Optional(Type.String({ minLength: 16, maxLength: 40 })),
+          },
+          { additionalProperties: false },
+        ),
+      },
+    },
+    async (request, reply) => {
+      const { mfaToken, code, recoveryCode } = request.body;
+      if ((code === undefined) === (recoveryCode === undefined))
+        throw new ApiError(400, 'CODE_REQUIRED', 'Send either "code" (authenticator app) or "recoveryCode".');
+      const now = clock();
+      const [pending] = await db.query<{ user_id: string }>(
+        `SELECT user_id FROM auth_tokens WHERE token_hash = $1 AND kind = 'mfa' AND used_at IS NULL AND expires_at > $2`,
+        [sha256(mfaToken), now],
+      );
+      if (pending === undefined)
+        throw new ApiError(
+          401,
+          'INVALID_MFA_TOKEN',
+          'The sign-in step expired or was already used; sign in again.',
+        );
+      const rules: ThrottleRule[] = [
+        { scope: 'mfa:account', subject: pending.user_id, limit: 5 },
+        { scope: 'mfa:ip', subject: request.ip, limit: 30 },
+      ];
+      await assertNotThrottled(db, rules, now);
+      const tokens = await db.transaction(async (tx) => {
+        const [user] = await tx.query<UserRow>(
+          `SELECT * FROM users WHERE id = $1 AND status = 'active' FOR UPDATE`,
+          [pending.user_id],
+        );
+        if (user === undefined || user.totp_secret === null) return null;
+        if (code !== undefined) {
+          const last = user.totp_last_step === null ? null : Number(user.totp_last_step);
+          const step = matchTotp(user.totp_secret, code, now, last);
+          if (step === null) return null;
+          await tx.query('UPDATE users SET totp_last_step = $2 WHERE id = $1', [user.id, step]);
+        } else {
+          const used = await tx.query(
+            `UPDATE recovery_codes SET used_at = $3
+              WHERE id = (SELECT id FROM recovery_codes WHERE user_id = $1 AND code_hash = $2 AND used_at IS NULL LIMIT 1)
+              RETURNING id`,
+            [user.id, sha256(normalizeRecovery(recoveryCode ?? '')), now],
+          );
+          if (used.length === 0) return null;
+          await recordAuthEvent(tx, {
+            orgId: user.org_id,
+            userId: user.id,
+            actor: `user:${user.id}`,
+            kind: 'recovery_code_used',
+            ip: request.ip,
+            at: now,
+          });
+        }
+        if ((await consumeLink(tx, 'mfa', mfaToken, now)) === null) return null;
+        return startSession(tx, user, request.ip, request.headers['user-agent']);
+      });
+      if (tokens === null) {
+        await recordFailure(db, rules, now);
+        throw new ApiError(401, 'INVALID_CODE', 'The code is not right (or was already used).');
+      }
+      await clearFailures(db, rules[0] as ThrottleRule);
+      return reply.code(201).send(tokensBody(tokens));
+    },
+  );
+
+  app.post(
+    '/v1/auth/refresh',
+    {
+      config: publicRoute('token refresh: the refresh token is the credential'),
+      schema: {
+        body: Type.Object(
+          { refreshToken: Type.String({ minLength: 1, maxLength: 100 }) },
+          { additionalProperties: false },
+        ),
+      },
+    },
+    async (request) => {
+      const now = clock();
+      // Revocation on reuse must survive the refusal, so the refusal is thrown after commit.
+      const outcome = await db.transaction(async (tx) => {
+        try {
+          return { tokens: await refreshSession(tx, request.body.refreshToken, now) };
+        } catch (error) {
+          if (error instanceof ApiError) return { error };
+          throw error;
+        }
+      });
+      if ('error' in outcome) throw outcome.error;
+      return tokensBody(outcome.tokens);
+    },
+  );
+
+  app.post(
+    '/v1/auth/logout',
+    { config: { ...requires('account.self'), duringEnrolment: true } },
+    async (request, reply) => {
+      const p = principalOf(request);
+      if (p.sessionId === null)
+        throw new ApiError(400, 'NOT_A_SESSION', 'API keys do not sign out; revoke the key instead.');
+      const now = clock();
+      await revokeSession(db, p.sessionId, 'signed_out', now);
+      await recordAuthEvent(db, {
+        orgId: p.orgId,
+        userId: p.userId,
+        actor: p.actor,
+        kind: 'sign_out',
+        at: now,
+      });
+      return reply.code(204).send();
+    },
+  );
+
+  app.post(
+    '/v1/auth/password-reset',
+    {
+      config: publicRoute('asking for a reset link; answers the same whether the account exists'),
+      schema: { body: Type.Object({ email: Email }, { additionalProperties: false }) },
+    },
+    async (request, reply) => {
+      const email = request.body.email.toLowerCase();
+      const now = clock();
+      const rules: ThrottleRule[] = [
+        { scope: 'reset:account', subject: email, limit: 3 },
+        { scope: 'reset:ip', subject: request.ip, limit: 20 },
+      ];
+      await assertNotThrottled(db, rules, now);
+      await recordFailure(db, rules, now); // every request counts: it sends mail
+      const users = await db.query<UserRow>(`SELECT * FROM users WHERE email = $1 AND status = 'active'`, [
+        email,
+      ]);
+      for (const user of users) {
+        const token = await issueLink(db, 'reset_password', user.id, now);
+        await mail.send({
+          to: user.email,
+          subject: 'Reset your CRM Texting password',
+          text: `Choose a new password: ${config.publicUrl}/auth/reset?token=${token}\nThe link works once and expires in an hour. If you did not ask for it, ignore this mail.`,
+        });
+        await recordAuthEvent(db, {
+          orgId: user.org_id,
+          userId: user.id,
+          actor: 'anonymous',
+          kind: 'password_reset_requested',
+          ip: request.ip,
+          at: now,
+        });
+      }
+      return reply.code(202).send({ status: 'sent_if_the_account_exists' });
+    },
+  );
+
+  app.post(
+    '/v1/auth/password-reset/confirm',
+    {
+      config: publicRoute('completing a reset: the single-use link token is the credential'),
+      schema: {
+        body: Type.Object({ token: LinkToken, password: Password }, { additionalProperties: false }),
+      },
+    },
+    async (request) => {
+      const now = clock();
+      await db.transaction(async (tx) => {
+        const userId = await consumeLink(tx, 'reset_password', request.body.token, now);
+        const user = userId === null ? null : await getUser(tx, userId);
+        if (user === null || user.status !== 'active')
+          throw new ApiError(
+            400,
+            'INVALID_LINK',
+            'This link is unknown, already used or expired; ask for a new one.',
+          );
+        await setPassword(tx, user, request.body.password, now);
+      });
+      return { status: 'password_set' };
+    },
+  );
+
+  app.post(
+    '/v1/auth/verify-email',
+    {
+      config: publicRoute('email verification: the single-use link token is the credential'),
+      schema: { body: Type.Object({ token: LinkToken }, { additionalProperties: false }) },
+    },
+    async (request) => {
+      const now = clock();
+      const userId = await consumeLink(db, 'verify_email', request.body.token, now);
+      if (userId === null)
+        throw new ApiError(400, 'INVALID_LINK', 'This link is unknown, already used or expired.');
+      const [user] = await db.query<UserRow>(
+        'UPDATE users SET email_verified_at = coalesce(email_verified_at, $2) WHERE id = $1 RETURNING *',
+        [userId, now],
+      );
+      await recordAuthEvent(db, {
+        orgId: user?.org_id ?? null,
+        userId,
+        actor: `user:${userId}`,
+        kind: 'email_verified',
+        at: now,
+      });
+      return { status: 'verified' };
+    },
+  );
+
+  const enrolment = { ...requires('account.self'), duringEnrolment: true };
+
+  app.post('/v1/auth/totp/enrol', { config: enrolment }, async (request, reply) => {
+    const p = principalOf(request);
+    if (p.sessionId === null || p.userId === null)
+      throw new ApiError(
+        400,
+        'NOT_A_SESSION',
+        'Enrol a second factor while signed in as yourself, not with an API key.',
+      );
+    const user = await getUser(db, p.userId);
+    if (user === null) throw new ApiError(404, 'USER_NOT_FOUND', 'No such user.');
+    if (user.totp_enabled_at !== null)
+      throw new ApiError(409, 'ALREADY_ENROLLED', 'An authenticator app is already enrolled.');
+    const secret = newTotpSecret();
+    await db.query('UPDATE users SET totp_secret = $2, totp_last_step = NULL WHERE id = $1', [
+      user.id,
+      secret,
+    ]);
+    return reply.code(201).send({ secret, otpauthUri: otpauthUri(secret, user.email) });
+  });
+
+  app.post(
+    '/v1/auth/totp/confirm',
+    {
+      config: enrolment,
+      schema: {
+        body: Type.Object(
+          { code: Type.String({ minLength: 6, maxLength: 6, pattern: '^[0-9]{6}$' }) },
+          { additionalProperties: false },
+        ),
+      },
+    },
+    async (request) => {
+      const p = principalOf(request);
+      if (p.sessionId === null || p.userId === null)
+        throw new ApiError(
+          400,
+          'NOT_A_SESSION',
+          'Enrol a second factor while signed in as yourself, not with an API key.',
+        );
+      const now = clock();
+      const userId = p.userId;
+      const codes = await db.transaction(async (tx) => {
+        const [user] = await tx.query<UserRow>('SELECT * FROM users WHERE id = $1 FOR UPDATE', [userId]);
+        if (user === undefined || user.totp_secret === null)
+          throw new ApiError(409, 'NOT_ENROLLING', 'Start with POST /v1/auth/totp/enrol.');
+        if (user.totp_enabled_at !== null)
+          throw new ApiError(409, 'ALREADY_ENROLLED', 'An authenticator app is already enrolled.');
+        const step = matchTotp(user.totp_secret, request.body.code, now, null);
+        if (step === null)
+          throw new ApiError(
+            422,
+            'INVALID_CODE',
+            'The code does not match; check the app and try the next one.',
+          );
+        await tx.query('UPDATE users SET totp_enabled_at = $2, totp_last_step = $3 WHERE id = $1', [
+          userId,
+          now,
+          step,
+        ]);
+        await tx.query('DELETE FROM recovery_codes WHERE user_id = $1', [userId]);
+        const fresh = Array.from({ length: RECOVERY_CODES }, newRecoveryCode);
+        for (const c of fresh)
+          await tx.query('INSERT INTO recovery_codes (user_id, code_hash) VALUES ($1, $2)', [
+            userId,
+            sha256(normalizeRecovery(c)),
+          ]);
+        // The session that had to enrol may now do everything its role allows.
+        await tx.query(`UPDATE auth_sessions SET stage = 'full' WHERE id = $1`, [p.sessionId]);
+        await recordAuthEvent(tx, {
+          orgId: p.orgId,
+          userId,
+          actor: p.actor,
+          kind: 'mfa_enrolled',
+          detail: { factor: 'totp' },
+          at: now,
+        });
+        return fresh;
+      });
+      return { enabled: true, recoveryCodes: codes };
+    },
+  );
+};

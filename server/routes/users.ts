@@ -1,0 +1,117 @@
+import { Type } from 'typebox';
+import { recordAuthEvent } from '../auth/auth-events.ts';
+import { assertMayGrant, createUser, deactivateUser, getUser, type UserRow, userDto } from '../auth/users.ts';
+import { ApiError } from '../errors.ts';
+import { principalOf, requires } from '../http/access.ts';
+import type { RouteModule } from '../http/types.ts';
+import { SandboxMailTransport } from '../mail/transport.ts';
+import { Uuid } from './schemas.ts';
+
+const RoleName = Type.String({ minLength: 2, maxLength: 40, pattern: '^[a-z][a-z0-9_]+$' });
+
+/** Users of the org: invite, change role, deactivate (users.manage). */
+export const usersRoutes: RouteModule = (app, { db, clock, config }) => {
+  const mail = new SandboxMailTransport(db);
+  const manage = requires('users.manage');
+
+  app.get('/v1/users', { config: manage }, async (request) => {
+    const { orgId } = principalOf(request);
+    const rows = await db.query<UserRow>('SELECT * FROM users WHERE org_id = $1 ORDER BY created_at, id', [
+      orgId,
+    ]);
+    return { users: rows.map(userDto) };
+  });
+
+  app.post(
+    '/v1/users',
+    {
+      config: manage,
+      schema: {
+        body: Type.Object(
+          {
+            email: Type.String({ format: 'email', maxLength: 254 }),
+            role: RoleName,
+            displayName: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })),
+          },
+          { additionalProperties: false },
+        ),
+      },
+    },
+    async (request, reply) => {
+      const p = principalOf(request);
+      const body = request.body;
+      const { user, mail: invitation } = await db.transaction(async (tx) => {
+        await assertMayGrant(tx, p.orgId, body.role, p.permissions);
+        return createUser(tx, {
+          orgId: p.orgId,
+          email: body.email,
+          role: body.role,
+          displayName: body.displayName ?? null,
+          actor: p.actor,
+          now: clock(),
+          publicUrl: config.publicUrl,
+        });
+      });
+      await mail.send(invitation);
+      return reply.code(201).send({ user: userDto(user) });
+    },
+  );
+
+  app.put(
+    '/v1/users/:id/role',
+    {
+      config: manage,
+      schema: {
+        params: Type.Object({ id: Uuid }),
+        body: Type.Object({ role: RoleName }, { additionalProperties: false }),
+      },
+    },
+    async (request) => {
+      const p = principalOf(request);
+      const now = clock();
+      const user = await db.transaction(async (tx) => {
+        const current = await getUser(tx, request.params.id);
+        if (current === null || current.org_id !== p.orgId)
+          throw new ApiError(404, 'USER_NOT_FOUND', 'No such user in your organisation.');
+        await assertMayGrant(tx, p.orgId, current.role, p.permissions);
+        await assertMayGrant(tx, p.orgId, request.body.role, p.permissions);
+        const [updated] = await tx.query<UserRow>('UPDATE users SET role = $2 WHERE id = $1 RETURNING *', [
+          current.id,
+          request.body.role,
+        ]);
+        await recordAuthEvent(tx, {
+          orgId: p.orgId,
+          userId: current.id,
+          actor: p.actor,
+          kind: 'role_changed',
+          detail: { from: current.role, to: request.body.role },
+          at: now,
+        });
+        return updated as UserRow;
+      });
+      return { user: userDto(user) };
+    },
+  );
+
+  app.post(
+    '/v1/users/:id/deactivate',
+    { config: manage, schema: { params: Type.Object({ id: Uuid }) } },
+    async (request) => {
+      const p = principalOf(request);
+      if (p.userId === request.params.id)
+        throw new ApiError(
+          409,
+          'CANNOT_DEACTIVATE_SELF',
+          'Ask another administrator to deactivate your account.',
+        );
+      const user = await db.transaction(async (tx) => {
+        const target = await getUser(tx, request.params.id);
+        if (target === null || target.org_id !== p.orgId)
+          throw new ApiError(404, 'USER_NOT_FOUND', 'No such user in your organisation.');
+        await assertMayGrant(tx, p.orgId, target.role, p.permissions);
+        return deactivateUser(tx, { orgId: p.orgId, userId: target.id, actor: p.actor, now: clock() });
+      });
+      return { user: userDto(user) };
+    },
+  );
+};

@@ -1,0 +1,74 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { freshPglite } from '../helpers/db.ts';
+import { idemKey, optIn, seedOrg, type TestOrg, type TestRelay, testRelay } from '../helpers/relay.ts';
+import { quietRecipient } from '../helpers/sendable-recipients.ts';
+
+// The real clock, and a customer for whom it is quiet hours right now (the database's now()
+// stamps when the customer wrote, so the test clock must be the real one).
+const clock = () => new Date();
+const CUSTOMER = quietRecipient(15 * 60_000);
+
+let relay: TestRelay;
+let org: TestOrg;
+
+beforeAll(async () => {
+  relay = await testRelay(await freshPglite(), { clock });
+  org = await seedOrg(relay.db);
+  await optIn(relay.app, org, CUSTOMER);
+});
+afterAll(async () => {
+  await relay.close();
+  await relay.db.close();
+});
+
+const send = (body: string) =>
+  relay.app.inject({
+    method: 'POST',
+    url: '/v1/messages',
+    headers: { ...org.auth, 'idempotency-key': idemKey() },
+    payload: { from: org.sender, to: CUSTOMER, body },
+  });
+
+describe('quiet-hours reply window (org policy)', () => {
+  it('refuses a late reply when the org has no reply window', async () => {
+    await relay.sandbox.textFromHandset({
+      handset: CUSTOMER,
+      service: org.sender,
+      text: 'Are you still open?',
+    });
+    const response = await send('Yes, until 11pm.');
+    expect(response.statusCode).toBe(422);
+    expect(response.json().error.code).toBe('QUIET_HOURS');
+  });
+
+  it('lets a reply within the window through, records the exception, and the worker sends it', async () => {
+    await relay.db.query(
+      `UPDATE orgs SET settings = settings || '{"quietHoursReplyWindowMinutes": 10}' WHERE id = $1`,
+      [org.orgId],
+    );
+    const response = await send('Yes, until 11pm tonight.');
+    expect(response.statusCode).toBe(202);
+    expect(response.json().complianceException).toMatchObject({
+      policy: 'customer_reply_window',
+      windowMinutes: 10,
+    });
+    const id: string = response.json().message.id;
+    const logged = await relay.db.query('SELECT policy FROM compliance_exceptions WHERE message_id = $1', [
+      id,
+    ]);
+    expect(logged).toEqual([{ policy: 'customer_reply_window' }]);
+    await relay.worker.drain();
+    const rows = await relay.db.query<{ status: string }>('SELECT status FROM messages WHERE id = $1', [id]);
+    expect(rows[0]?.status).not.toBe('queued');
+  });
+
+  it('refuses once the window has passed since the customer wrote', async () => {
+    await relay.db.query(
+      `UPDATE conversations SET last_inbound_at = now() - interval '11 minutes' WHERE org_id = $1`,
+      [org.orgId],
+    );
+    const response = await send('One more thing…');
+    expect(response.statusCode).toBe(422);
+    expect(response.json().error.code).toBe('QUIET_HOURS');
+  });
+});
