@@ -23,12 +23,11 @@ export interface OutboundRequest {
 }
 
 /**
- * How far ahead a text may be scheduled. The outbox worker fails a job queued for more than 24
- * hours (measured from when it was queued, not from its `available_at`), so a longer schedule
- * would be failed before it could leave. TODO(#4): measure that age from `available_at` in the
- * worker, then allow scheduling days ahead (Sunday and holiday bans need more than 24 hours).
+ * How far ahead a text may be scheduled: enough to reach past a weekend with a Sunday ban and a
+ * holiday. The outbox worker measures a job's maximum age from when it is due (`available_at`),
+ * so a scheduled text is not failed for waiting.
  */
-export const MAX_SCHEDULE_AHEAD_HOURS = 23;
+export const MAX_SCHEDULE_AHEAD_HOURS = 24 * 7;
 /** How long a CRM lookup of the contact's time zone may hold up a send before the area code decides. */
 const CRM_LOOKUP_TIMEOUT_MS = 300;
 

@@ -289,7 +289,7 @@ describe.each(ENGINES)('on %s', (engine) => {
         ['2026-11-24T10:00', 422, 'INVALID_SEND_AT'],
         ['2026-11-24 10:00:00 +0100', 422, 'INVALID_SEND_AT'],
         ['2099-01-01T10:00:00Z', 422, 'INVALID_SEND_AT'],
-        [new Date(clock().getTime() + 30 * 3_600_000).toISOString(), 422, 'INVALID_SEND_AT'],
+        [new Date(clock().getTime() + 8 * 24 * 3_600_000).toISOString(), 422, 'INVALID_SEND_AT'],
       ] as const) {
         const response = await send({ to: CUSTOMER, body: 'Later', sendAt });
         expect(response.statusCode, sendAt).toBe(status);

@@ -254,6 +254,33 @@ describe.each(ENGINES)('outbox on %s', (engine) => {
     await db.query('UPDATE outbox_jobs SET state = $2 WHERE message_id = $1', [id, 'failed']);
   });
 
+  it('counts a message’s maximum age from when it is due, so a scheduled one is not failed for waiting', async () => {
+    await optIn(relay.app, org, CUSTOMER);
+    const [scheduled, stale] = await queue(2);
+    // Both were queued two days ago; one became due just now, the other has been due for a day.
+    await db.query(
+      `UPDATE outbox_jobs SET created_at = now() - interval '2 days' WHERE message_id = ANY($1::uuid[])`,
+      [[scheduled, stale]],
+    );
+    await db.query(`UPDATE outbox_jobs SET available_at = now() - interval '1 day' WHERE message_id = $1`, [
+      stale,
+    ]);
+    const provider = new RecordingProvider();
+    const worker = new OutboxWorker({
+      db,
+      provider,
+      publicUrl: 'http://relay.test',
+      log,
+      clock: daytimeClock(),
+      sendRates: FAST,
+      maxAgeMs: 12 * 3600_000,
+    });
+    await worker.drain();
+    expect(provider.sent).toEqual([scheduled]);
+    const rows = await db.query('SELECT status, error_code FROM messages WHERE id = $1', [stale]);
+    expect(rows).toEqual([{ status: 'failed', error_code: 'EXPIRED' }]);
+  });
+
   it('keeps the consent ledger and status history append-only', async () => {
     await expect(db.query('DELETE FROM consent_events')).rejects.toThrow(/append-only/);
     await expect(db.query("UPDATE message_status_events SET status = 'sent'")).rejects.toThrow(/append-only/);
