@@ -1,3 +1,4 @@
+import { CrmError } from './errors.ts';
 import type { AppendFailure, CrmId, CrmMessage } from './types.ts';
 
 /** Splits into runs of at most `size` (a vendor's batch limit). */
@@ -42,4 +43,23 @@ export function latestPerContact(messages: readonly CrmMessage[]): Map<string, C
     if (current === undefined || current.occurredAt <= m.occurredAt) latest.set(m.contact.id, m);
   }
   return latest;
+}
+
+/** Errors the caller must act on (back off, re-authenticate, fix the install) rather than skip. */
+const CALLER_ACTS_ON = new Set(['rate_limited', 'auth_expired', 'forbidden', 'not_installed']);
+
+/**
+ * A chunk of a batch failed as a whole: rethrows what the caller must act on, otherwise records
+ * every message of the chunk as failed so the rest of the batch goes on.
+ */
+export function failChunk(error: unknown, part: readonly CrmMessage[], failed: AppendFailure[]): void {
+  if (!(error instanceof CrmError) || CALLER_ACTS_ON.has(error.code)) throw error;
+  for (const m of part) {
+    failed.push({
+      externalKey: m.externalKey,
+      code: error.code,
+      message: error.message,
+      retryable: error.retryable,
+    });
+  }
 }

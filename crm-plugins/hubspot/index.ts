@@ -1,5 +1,5 @@
 import type { CountryCode } from 'libphonenumber-js';
-import { chunk, latestPerContact, screenBatch } from '../batching.ts';
+import { chunk, failChunk, latestPerContact, screenBatch } from '../batching.ts';
 import { CrmError, CrmNotFoundError, CrmRequestError } from '../errors.ts';
 import { nationalDigits, toE164, typedVariants } from '../phone.ts';
 import type {
@@ -246,20 +246,7 @@ export function createHubSpotCrm(
           );
         } catch (error) {
           // Throttling and auth need the caller to act; anything else fails just this chunk.
-          if (
-            !(error instanceof CrmError) ||
-            ['rate_limited', 'auth_expired', 'forbidden', 'not_installed'].includes(error.code)
-          ) {
-            throw error;
-          }
-          for (const m of part) {
-            result.failed.push({
-              externalKey: m.externalKey,
-              code: error.code,
-              message: error.message,
-              retryable: error.retryable,
-            });
-          }
+          failChunk(error, part, result.failed);
           continue;
         }
         const created = new Set(outcome.results.map((r) => r.properties[P.messageId]));

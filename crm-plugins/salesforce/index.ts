@@ -1,5 +1,5 @@
 import type { CountryCode } from 'libphonenumber-js';
-import { chunk, latestPerContact, screenBatch } from '../batching.ts';
+import { chunk, failChunk, latestPerContact, screenBatch } from '../batching.ts';
 import { CrmError, CrmNotFoundError, CrmRequestError } from '../errors.ts';
 import { nationalDigits, toE164 } from '../phone.ts';
 import type {
@@ -266,20 +266,8 @@ export function createSalesforceCrm(
           // Upsert on the unique external id: Salesforce itself guarantees one Task per message.
           rows = await api.upsertMany('Task', F.messageId, part.map(toTask));
         } catch (error) {
-          if (
-            !(error instanceof CrmError) ||
-            ['rate_limited', 'auth_expired', 'forbidden', 'not_installed'].includes(error.code)
-          ) {
-            throw error;
-          }
-          for (const m of part) {
-            result.failed.push({
-              externalKey: m.externalKey,
-              code: error.code,
-              message: error.message,
-              retryable: error.retryable,
-            });
-          }
+          // Throttling and auth need the caller to act; anything else fails just this chunk.
+          failChunk(error, part, result.failed);
           continue;
         }
         part.forEach((m, i) => {
