@@ -1,9 +1,9 @@
 import { useCallback, useEffect, useMemo, useState } from 'preact/hooks';
 import { decodeContactRef } from '../lib/contact-ref.ts';
-import { sendToBackground } from '../lib/messaging.ts';
+import { refreshedAccessToken, sendToBackground } from '../lib/messaging.ts';
 import type { PanelStatus } from '../lib/protocol.ts';
 import { RelayClient } from '../lib/relay-client.ts';
-import { loadSettings, type Settings, watchSettings } from '../lib/settings.ts';
+import { credentialOf, loadSettings, type Settings, watchSettings } from '../lib/settings.ts';
 import { useLiveMessages } from '../lib/use-live-messages.ts';
 import { ContactNotDetected } from './ContactNotDetected.tsx';
 import { ContactView } from './ContactView.tsx';
@@ -35,10 +35,20 @@ export function PanelApp() {
   const refKey = contactRef ? `${contactRef.crm}/${contactRef.objectType}/${contactRef.id}` : null;
   useEffect(() => setInboundCount(0), [refKey]);
 
+  const credential = settings ? credentialOf(settings) : null;
+  const signedIn = Boolean(settings?.session);
+  // Keyed on the relay and on whether this is a session, not on the token itself: a refreshed access
+  // token must not rebuild the client (and reconnect the live stream); the client picks it up on 401.
   const client = useMemo(
     () =>
-      settings?.apiKey ? new RelayClient({ baseUrl: settings.relayUrl, apiKey: settings.apiKey }) : null,
-    [settings?.relayUrl, settings?.apiKey],
+      settings && credential
+        ? new RelayClient({
+            baseUrl: settings.relayUrl,
+            apiKey: credential,
+            ...(signedIn ? { onUnauthorized: refreshedAccessToken } : {}),
+          })
+        : null,
+    [settings?.relayUrl, signedIn, signedIn ? settings?.session?.email : credential],
   );
   const live = useLiveMessages(client);
 
@@ -46,7 +56,7 @@ export function PanelApp() {
     ? 'loading'
     : !contactRef
       ? 'no-contact'
-      : !settings.apiKey
+      : !credential
         ? 'unconfigured'
         : contactStatus;
 
@@ -62,7 +72,7 @@ export function PanelApp() {
   else if (!settings) content = <p class="section muted">Loading…</p>;
   // Nothing can be texted from an unreadable page, so say that first; setup comes up on the next record.
   else if (!contactRef) content = <ContactNotDetected />;
-  else if (!client) content = <NotConfigured />;
+  else if (!client) content = <NotConfigured signedOut={settings.signedOut} />;
   else {
     content = (
       <ContactView

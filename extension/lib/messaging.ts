@@ -1,7 +1,30 @@
 import { browser } from 'wxt/browser';
-import type { ProtocolMessage } from './protocol.ts';
+import { type AuthRefreshResponse, type ProtocolMessage, parseAuthRefreshResponse } from './protocol.ts';
+import { browserSessionStore } from './settings.ts';
 
 /** Sends a protocol message to the background; typed so only protocol shapes can be sent. */
 export async function sendToBackground(message: ProtocolMessage): Promise<void> {
   await browser.runtime.sendMessage(message);
+}
+
+/** Asks the background to refresh the session after a 401 to `staleAccessToken`. */
+export async function requestRefresh(staleAccessToken: string): Promise<AuthRefreshResponse> {
+  try {
+    return parseAuthRefreshResponse(
+      await browser.runtime.sendMessage({ type: 'auth-refresh', staleAccessToken } satisfies ProtocolMessage),
+    );
+  } catch {
+    return { ok: false, signedOut: false };
+  }
+}
+
+/**
+ * For `RelayClient.onUnauthorized` in extension pages: a fresh access token from the background's
+ * refresh (read back from session storage), or null when there is none.
+ */
+export async function refreshedAccessToken(staleAccessToken: string): Promise<string | null> {
+  const result = await requestRefresh(staleAccessToken);
+  if (!result.ok) return null;
+  const session = await browserSessionStore.get();
+  return session?.accessToken ?? null;
 }

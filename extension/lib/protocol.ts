@@ -18,7 +18,21 @@ export interface PanelStateMessage {
 
 export type PanelStatus = 'loading' | 'unconfigured' | 'no-contact' | 'ready' | 'error';
 
-export type ProtocolMessage = OpenOptionsMessage | PanelStateMessage;
+/**
+ * Panel or options → background: the relay answered 401 to `staleAccessToken`; refresh the session
+ * (the background is the only spender of refresh tokens). Answered with an `AuthRefreshResponse`.
+ */
+export interface AuthRefreshMessage {
+  type: 'auth-refresh';
+  staleAccessToken: string;
+}
+
+/** The background's answer to `auth-refresh`; on ok the new token is in `browser.storage.session`. */
+export type AuthRefreshResponse = { ok: true } | { ok: false; signedOut: boolean };
+
+export type ProtocolMessage = OpenOptionsMessage | PanelStateMessage | AuthRefreshMessage;
+
+const ACCESS_TOKEN = /^[\x21-\x7e]{1,512}$/;
 
 const STATUSES: readonly PanelStatus[] = ['loading', 'unconfigured', 'no-contact', 'ready', 'error'];
 
@@ -42,9 +56,29 @@ export function parseProtocolMessage(value: unknown): ProtocolMessage | null {
       }
       return { type: 'panel-state', status: status as PanelStatus, inboundCount };
     }
+    case 'auth-refresh': {
+      const { staleAccessToken } = value;
+      if (keys.length !== 2) return null;
+      if (typeof staleAccessToken !== 'string' || !ACCESS_TOKEN.test(staleAccessToken)) return null;
+      return { type: 'auth-refresh', staleAccessToken };
+    }
     default:
       return null;
   }
+}
+
+/** The background's answer, validated (anything else reads as a failed refresh that kept the session). */
+export function parseAuthRefreshResponse(value: unknown): AuthRefreshResponse {
+  if (isRecord(value) && Object.keys(value).length === 1 && value.ok === true) return { ok: true };
+  if (
+    isRecord(value) &&
+    Object.keys(value).length === 2 &&
+    value.ok === false &&
+    typeof value.signedOut === 'boolean'
+  ) {
+    return { ok: false, signedOut: value.signedOut };
+  }
+  return { ok: false, signedOut: false };
 }
 
 /** The parts of `runtime.MessageSender` the checks need (kept structural so tests need no browser). */
@@ -79,7 +113,8 @@ function isExtensionPage(sender: SenderInfo, self: ExtensionIdentity, path?: str
 
 /**
  * Whether `message` from `sender` may be acted on by the background: open-options from any extension
- * page, panel-state only from the panel page inside a tab.
+ * page, panel-state only from the panel page inside a tab, auth-refresh only from the panel page inside
+ * a tab or from the options page.
  */
 export function backgroundAccepts(
   message: ProtocolMessage,
@@ -91,6 +126,11 @@ export function backgroundAccepts(
       return isExtensionPage(sender, self);
     case 'panel-state':
       return isExtensionPage(sender, self, '/panel.html') && typeof sender.tab?.id === 'number';
+    case 'auth-refresh':
+      return (
+        (isExtensionPage(sender, self, '/panel.html') && typeof sender.tab?.id === 'number') ||
+        isExtensionPage(sender, self, '/options.html')
+      );
   }
 }
 

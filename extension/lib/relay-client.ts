@@ -27,13 +27,16 @@ export class RelayError extends Error {
   readonly status: number;
   readonly code: string;
   readonly details: unknown;
+  /** Seconds from the `Retry-After` header (e.g. with TOO_MANY_ATTEMPTS), when the relay sent one. */
+  readonly retryAfterSeconds: number | null;
 
-  constructor(status: number, body: ErrorBody) {
+  constructor(status: number, body: ErrorBody, retryAfterSeconds: number | null = null) {
     super(body.message);
     this.name = 'RelayError';
     this.status = status;
     this.code = body.code;
     this.details = body.details;
+    this.retryAfterSeconds = retryAfterSeconds;
   }
 
   /** Whether the relay may or may not have acted on the request (so a retry must reuse its idempotency key). */
@@ -52,21 +55,124 @@ export interface SendMessageInput {
 
 export interface RelayClientOptions {
   baseUrl: string;
+  /** An API key or a signed-in session's access token; both are sent as `Authorization: Bearer`. */
   apiKey: string;
   fetch?: FetchLike;
+  /**
+   * Called once when the relay answers 401 to `staleToken`; resolves to a fresh token to retry the call
+   * with once, or null to give up (the 401 then reaches the caller).
+   */
+  onUnauthorized?: (staleToken: string) => Promise<string | null>;
+}
+
+type RequestOptions = {
+  signal?: AbortSignal | undefined;
+  body?: unknown;
+  headers?: Record<string, string>;
+  token?: string | null;
+};
+
+/**
+ * One JSON call to the relay with its error envelope mapped to `RelayError`. Used by `RelayClient` and
+ * by the sign-in calls, which carry no token.
+ */
+export async function callRelay<T>(
+  fetchImpl: FetchLike,
+  baseUrl: string,
+  method: 'GET' | 'POST',
+  path: string,
+  parse: (value: unknown) => T,
+  options: RequestOptions = {},
+): Promise<T> {
+  const headers: Record<string, string> = { Accept: 'application/json', ...options.headers };
+  if (options.token) headers.Authorization = `Bearer ${options.token}`;
+  const init: RequestInit = { method, headers, cache: 'no-store' };
+  if (options.signal) init.signal = options.signal;
+  if (options.body !== undefined) {
+    headers['Content-Type'] = 'application/json';
+    init.body = JSON.stringify(options.body);
+  }
+
+  let response: Response;
+  try {
+    response = await fetchImpl(`${baseUrl}${path}`, init);
+  } catch (error) {
+    if (options.signal?.aborted) throw error;
+    throw new RelayError(0, {
+      code: 'NETWORK_ERROR',
+      message: `Could not reach the relay at ${baseUrl}. Check the address in settings and that the relay is running.`,
+      details: error instanceof Error ? error.message : String(error),
+    });
+  }
+
+  const text = await response.text();
+  let json: unknown = null;
+  try {
+    json = text ? JSON.parse(text) : null;
+  } catch {
+    json = undefined;
+  }
+
+  if (!response.ok) {
+    const body = parseErrorBody(json) ?? {
+      code: `HTTP_${response.status}`,
+      message: `The relay answered ${response.status} ${response.statusText}`.trim(),
+      details: null,
+    };
+    const retryAfter = Number(response.headers?.get?.('Retry-After'));
+    throw new RelayError(
+      response.status,
+      body,
+      Number.isFinite(retryAfter) && retryAfter > 0 ? retryAfter : null,
+    );
+  }
+  try {
+    return parse(json);
+  } catch (error) {
+    if (!(error instanceof ShapeError)) throw error;
+    throw new RelayError(response.status, {
+      code: 'BAD_RESPONSE',
+      message: `The relay sent a response this extension does not understand (${error.message}).`,
+      details: null,
+    });
+  }
 }
 
 /** Typed access to the relay's `/v1` API; every response is validated before it reaches the UI. */
 export class RelayClient {
   readonly baseUrl: string;
-  private readonly apiKey: string;
+  private token: string;
+  private readonly rawFetch: FetchLike;
   private readonly fetchImpl: FetchLike;
+  private readonly onUnauthorized: ((staleToken: string) => Promise<string | null>) | undefined;
 
   constructor(options: RelayClientOptions) {
     this.baseUrl = options.baseUrl.replace(/\/+$/, '');
-    this.apiKey = options.apiKey;
+    this.token = options.apiKey;
+    this.onUnauthorized = options.onUnauthorized;
     // Wrapped because calling the global fetch as a method of another object throws "Illegal invocation".
-    this.fetchImpl = options.fetch ?? ((input, init) => fetch(input, init));
+    this.rawFetch = options.fetch ?? ((input, init) => fetch(input, init));
+    this.fetchImpl = (input, init) => this.authorizedFetch(input, init);
+  }
+
+  /**
+   * Sends with the current token; on a 401 asks for a fresh token once and retries once with it. Every
+   * call (the SSE stream included) goes through here, so a token refreshed for one call serves the rest.
+   */
+  private async authorizedFetch(input: string, init: RequestInit): Promise<Response> {
+    const withToken = (token: string): RequestInit => ({
+      ...init,
+      headers: { ...(init.headers as Record<string, string> | undefined), Authorization: `Bearer ${token}` },
+    });
+    const used = this.token;
+    const response = await this.rawFetch(input, withToken(used));
+    if (response.status !== 401 || !this.onUnauthorized) return response;
+    // A concurrent call may already have a fresh token; otherwise ask for one.
+    const fresh = this.token !== used ? this.token : await this.onUnauthorized(used);
+    if (!fresh || fresh === used) return response;
+    this.token = fresh;
+    await response.body?.cancel().catch(() => undefined);
+    return this.rawFetch(input, withToken(fresh));
   }
 
   me(signal?: AbortSignal): Promise<Me> {
@@ -110,7 +216,7 @@ export class RelayClient {
   eventStreamRequest(): { url: string; headers: Record<string, string> } {
     return {
       url: `${this.baseUrl}/v1/events`,
-      headers: { Authorization: `Bearer ${this.apiKey}`, Accept: 'text/event-stream' },
+      headers: { Authorization: `Bearer ${this.token}`, Accept: 'text/event-stream' },
     };
   }
 
@@ -118,63 +224,12 @@ export class RelayClient {
     return this.fetchImpl;
   }
 
-  private async request<T>(
+  private request<T>(
     method: 'GET' | 'POST',
     path: string,
     parse: (value: unknown) => T,
-    options: { signal?: AbortSignal | undefined; body?: unknown; headers?: Record<string, string> },
+    options: RequestOptions,
   ): Promise<T> {
-    const headers: Record<string, string> = {
-      Authorization: `Bearer ${this.apiKey}`,
-      Accept: 'application/json',
-      ...options.headers,
-    };
-    const init: RequestInit = { method, headers, cache: 'no-store' };
-    if (options.signal) init.signal = options.signal;
-    if (options.body !== undefined) {
-      headers['Content-Type'] = 'application/json';
-      init.body = JSON.stringify(options.body);
-    }
-
-    let response: Response;
-    try {
-      response = await this.fetchImpl(`${this.baseUrl}${path}`, init);
-    } catch (error) {
-      if (options.signal?.aborted) throw error;
-      throw new RelayError(0, {
-        code: 'NETWORK_ERROR',
-        message: `Could not reach the relay at ${this.baseUrl}. Check the address in settings and that the relay is running.`,
-        details: error instanceof Error ? error.message : String(error),
-      });
-    }
-
-    const text = await response.text();
-    let json: unknown = null;
-    try {
-      json = text ? JSON.parse(text) : null;
-    } catch {
-      json = undefined;
-    }
-
-    if (!response.ok) {
-      throw new RelayError(
-        response.status,
-        parseErrorBody(json) ?? {
-          code: `HTTP_${response.status}`,
-          message: `The relay answered ${response.status} ${response.statusText}`.trim(),
-          details: null,
-        },
-      );
-    }
-    try {
-      return parse(json);
-    } catch (error) {
-      if (!(error instanceof ShapeError)) throw error;
-      throw new RelayError(response.status, {
-        code: 'BAD_RESPONSE',
-        message: `The relay sent a response this extension does not understand (${error.message}).`,
-        details: null,
-      });
-    }
+    return callRelay(this.fetchImpl, this.baseUrl, method, path, parse, { ...options, token: this.token });
   }
 }

@@ -1,14 +1,46 @@
 import { browser } from 'wxt/browser';
+import { type AuthSession, parseAuthSession, type SessionStore } from './auth.ts';
 
-/** Where the panel finds the relay. The API key lives in session storage so it never touches disk. */
+/**
+ * Where the panel finds the relay and what it authenticates with. Credentials (API key, session
+ * tokens) live in session storage only, so they never touch disk.
+ */
 export interface Settings {
   relayUrl: string;
   apiKey: string | null;
+  /** The signed-in session for `relayUrl`, if any; preferred over the API key. */
+  session: AuthSession | null;
+  /** The last session ended because its refresh was refused: the panel asks to sign in again. */
+  signedOut: boolean;
+}
+
+/** The bearer token the panel should use: the session's access token, else the API key. */
+export function credentialOf(settings: Settings): string | null {
+  return settings.session?.accessToken ?? settings.apiKey;
 }
 
 export const DEFAULT_RELAY_URL = 'http://127.0.0.1:8787';
 const RELAY_URL_KEY = 'relayUrl';
 const API_KEY_KEY = 'apiKey';
+export const AUTH_SESSION_KEY = 'authSession';
+const SIGNED_OUT_KEY = 'authSignedOut';
+
+/** The session in `browser.storage.session`; only the background refreshes it. */
+export const browserSessionStore: SessionStore = {
+  async get() {
+    const stored = await browser.storage.session.get(AUTH_SESSION_KEY);
+    return parseAuthSession(stored[AUTH_SESSION_KEY]);
+  },
+  async set(session) {
+    await browser.storage.session.set({ [AUTH_SESSION_KEY]: session });
+    await browser.storage.session.remove(SIGNED_OUT_KEY);
+  },
+  async clear(reason) {
+    await browser.storage.session.remove(AUTH_SESSION_KEY);
+    if (reason === 'expired') await browser.storage.session.set({ [SIGNED_OUT_KEY]: true });
+    else await browser.storage.session.remove(SIGNED_OUT_KEY);
+  },
+};
 
 /** A relay base URL without trailing slash, query or hash; null unless http(s). */
 export function normalizeRelayUrl(input: string): string | null {
@@ -26,14 +58,23 @@ export function normalizeRelayUrl(input: string): string | null {
 export async function loadSettings(): Promise<Settings> {
   const [local, session] = await Promise.all([
     browser.storage.local.get(RELAY_URL_KEY),
-    browser.storage.session.get(API_KEY_KEY),
+    browser.storage.session.get([API_KEY_KEY, AUTH_SESSION_KEY, SIGNED_OUT_KEY]),
   ]);
   const storedUrl = local[RELAY_URL_KEY];
   const storedKey = session[API_KEY_KEY];
+  const relayUrl = (typeof storedUrl === 'string' && normalizeRelayUrl(storedUrl)) || DEFAULT_RELAY_URL;
+  const auth = parseAuthSession(session[AUTH_SESSION_KEY]);
   return {
-    relayUrl: (typeof storedUrl === 'string' && normalizeRelayUrl(storedUrl)) || DEFAULT_RELAY_URL,
+    relayUrl,
     apiKey: typeof storedKey === 'string' && storedKey.length > 0 ? storedKey : null,
+    // Tokens are only ever sent to the relay that issued them.
+    session: auth && auth.relayUrl === relayUrl ? auth : null,
+    signedOut: session[SIGNED_OUT_KEY] === true,
   };
+}
+
+export async function saveRelayUrl(relayUrl: string): Promise<void> {
+  await browser.storage.local.set({ [RELAY_URL_KEY]: relayUrl });
 }
 
 export async function saveSettings(settings: { relayUrl: string; apiKey: string | null }): Promise<void> {
@@ -42,10 +83,14 @@ export async function saveSettings(settings: { relayUrl: string; apiKey: string 
   else await browser.storage.session.remove(API_KEY_KEY);
 }
 
-/** Calls `onChange` whenever the relay URL or API key changes, until `signal` aborts. */
+/** Calls `onChange` whenever the relay URL, API key or session changes, until `signal` aborts. */
 export function watchSettings(signal: AbortSignal, onChange: () => void): void {
   const listener = (changes: Record<string, unknown>, area: string): void => {
-    if ((area === 'local' && RELAY_URL_KEY in changes) || (area === 'session' && API_KEY_KEY in changes)) {
+    const sessionKeys = [API_KEY_KEY, AUTH_SESSION_KEY, SIGNED_OUT_KEY];
+    if (
+      (area === 'local' && RELAY_URL_KEY in changes) ||
+      (area === 'session' && sessionKeys.some((key) => key in changes))
+    ) {
       onChange();
     }
   };

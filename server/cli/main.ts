@@ -1,12 +1,15 @@
 import { addSenderNumber, createKeyForOrg, createOrg, requireOrg } from '../admin/org-admin.ts';
 import { ORG_SETTING_TYPES, readOrgSettings, setOrgSetting } from '../admin/org-settings-admin.ts';
+import { recordAuthEvent } from '../auth/auth-events.ts';
 import { isRole, ROLE_NAMES } from '../auth/permissions.ts';
+import { createUser, deactivateUser, rolePermissions, validCustomPermissions } from '../auth/users.ts';
 import { ConfigError, loadConfig } from '../config.ts';
 import type { Database } from '../db/database.ts';
 import { migrate } from '../db/migrate.ts';
 import { openDatabase } from '../db/open.ts';
 import { DatabaseBusyError } from '../db/pglite.ts';
 import { ApiError } from '../errors.ts';
+import { newId } from '../ids.ts';
 import { runComplianceLines } from './compliance.ts';
 import { CRM_COMMANDS } from './crm.ts';
 
@@ -29,6 +32,7 @@ type Command =
       run(
         db: Database,
         flags: Record<string, string>,
+        io: CommandIo,
       ): Promise<{ json: Record<string, unknown>; text: string }>;
     })
   | (CommandBase & {
@@ -38,6 +42,19 @@ type Command =
     });
 
 class UsageError extends Error {}
+
+/** The first line of stdin, without its line end (a password piped in, never on the command line). */
+async function readFirstLine(input: AsyncIterable<string | Uint8Array>): Promise<string> {
+  let text = '';
+  for await (const chunk of input) {
+    text += typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString('utf8');
+    if (text.includes('\n')) break;
+  }
+  return text.split(/\r?\n/)[0] ?? '';
+}
+
+/** The CLI acts as the operator: auth events name it so. */
+const CLI_ACTOR = 'cli';
 
 const COMMANDS: Record<string, Command> = {
   'org create': {
@@ -120,6 +137,131 @@ const COMMANDS: Record<string, Command> = {
       return {
         json: { numberId: result.numberId, e164: result.e164 },
         text: `Added sender number ${result.e164}`,
+      };
+    },
+  },
+  'user create': {
+    summary: 'Create a user: with a password from stdin, or printing a one-time invite link',
+    usage: 'user create --org <orgId> --email <address> --role <role> [--password-stdin] [--json]',
+    flags: {
+      org: { help: 'organisation id', required: true, value: true },
+      email: { help: "the user's email address", required: true, value: true },
+      role: {
+        help: `a built-in role (${ROLE_NAMES.join(', ')}) or a custom role of the org`,
+        required: true,
+        value: true,
+      },
+      'password-stdin': { help: 'read the password from the first line of stdin', value: false },
+    },
+    async run(db, flags, io) {
+      const orgId = flags.org ?? '';
+      const email = (flags.email ?? '').trim();
+      if (!/^[^\s@]+@[^\s@]+\.[^\s@]+$/.test(email) || email.length > 254)
+        throw new UsageError(`--email must be an email address, got "${email}"`);
+      const role = flags.role ?? '';
+      const password = flags['password-stdin'] === 'true' ? await readFirstLine(io.input) : null;
+      const config = loadConfig();
+      const created = await db.transaction(async (tx) => {
+        await requireOrg(tx, orgId);
+        if ((await rolePermissions(tx, orgId, role)) === null)
+          throw new ApiError(422, 'UNKNOWN_ROLE', `No role "${role}" in this organisation.`);
+        return createUser(tx, {
+          orgId,
+          email,
+          role,
+          password,
+          actor: CLI_ACTOR,
+          now: new Date(),
+          publicUrl: config.publicUrl,
+        });
+      });
+      const userId = created.user.id;
+      if (password !== null) {
+        return {
+          json: { userId, email: created.user.email, role },
+          text: `Created user ${created.user.email} (${role}), id ${userId}; they can sign in with the password given.`,
+        };
+      }
+      const inviteLink = /https?:\/\/\S+/.exec(created.mail.text)?.[0] ?? null;
+      return {
+        json: { userId, email: created.user.email, role, inviteLink },
+        text: `Created user ${created.user.email} (${role}), id ${userId}.\nSend them this one-time link to choose a password (expires in an hour):\n${inviteLink ?? ''}`,
+      };
+    },
+  },
+  'user deactivate': {
+    summary: 'Deactivate a user: their sessions and bound API keys stop at once',
+    usage: 'user deactivate --org <orgId> --email <address> [--json]',
+    flags: {
+      org: { help: 'organisation id', required: true, value: true },
+      email: { help: "the user's email address", required: true, value: true },
+    },
+    async run(db, flags) {
+      const orgId = flags.org ?? '';
+      const email = (flags.email ?? '').trim().toLowerCase();
+      const user = await db.transaction(async (tx) => {
+        await requireOrg(tx, orgId);
+        const [found] = await tx.query<{ id: string }>(
+          'SELECT id FROM users WHERE org_id = $1 AND email = $2',
+          [orgId, email],
+        );
+        if (found === undefined)
+          throw new ApiError(404, 'USER_NOT_FOUND', `No user ${email} in this organisation.`);
+        return deactivateUser(tx, { orgId, userId: found.id, actor: CLI_ACTOR, now: new Date() });
+      });
+      return { json: { userId: user.id, status: 'deactivated' }, text: `Deactivated ${user.email}` };
+    },
+  },
+  'role create': {
+    summary: 'Create a custom role from permissions',
+    usage: 'role create --org <orgId> --name <name> --permissions <a,b,c> [--json]',
+    flags: {
+      org: { help: 'organisation id', required: true, value: true },
+      name: {
+        help: 'lower case letters, digits and _ (2–40), not a built-in role',
+        required: true,
+        value: true,
+      },
+      permissions: {
+        help: 'comma-separated permissions, e.g. conversations.view,messages.send',
+        required: true,
+        value: true,
+      },
+    },
+    async run(db, flags) {
+      const orgId = flags.org ?? '';
+      const name = flags.name ?? '';
+      if (!/^[a-z][a-z0-9_]{1,39}$/.test(name))
+        throw new UsageError(`--name must be 2–40 lower case letters, digits or _, got "${name}"`);
+      if (isRole(name)) throw new ApiError(409, 'ROLE_EXISTS', `"${name}" is a built-in role.`);
+      const listed = (flags.permissions ?? '')
+        .split(',')
+        .map((p) => p.trim())
+        .filter((p) => p !== '');
+      const permissions = validCustomPermissions([...new Set(listed)]);
+      const id = newId();
+      await db.transaction(async (tx) => {
+        await requireOrg(tx, orgId);
+        const taken = await tx.query('SELECT 1 FROM roles WHERE org_id = $1 AND name = $2', [orgId, name]);
+        if (taken.length > 0) throw new ApiError(409, 'ROLE_EXISTS', `A role "${name}" already exists.`);
+        await tx.query('INSERT INTO roles (id, org_id, name, permissions) VALUES ($1, $2, $3, $4)', [
+          id,
+          orgId,
+          name,
+          permissions,
+        ]);
+        await recordAuthEvent(tx, {
+          orgId,
+          userId: null,
+          actor: CLI_ACTOR,
+          kind: 'role_created',
+          detail: { name, permissions },
+          at: new Date(),
+        });
+      });
+      return {
+        json: { roleId: id, name, permissions },
+        text: `Created role ${name}: ${permissions.join(', ') || '(no permissions)'}`,
       };
     },
   },
@@ -279,7 +421,7 @@ export async function runCli(
     return fail('DATABASE_UNAVAILABLE', `cannot open the database: ${String(error)}`, 1);
   }
   try {
-    const result = await command.run(db, parsed.flags);
+    const result = await command.run(db, parsed.flags, { input, out });
     out(parsed.json ? JSON.stringify(result.json) : result.text);
     return 0;
   } catch (error) {

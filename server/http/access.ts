@@ -5,6 +5,7 @@ import { type Permission, resolvePermissions } from '../auth/permissions.ts';
 import { isAccessToken, resolveAccessToken } from '../auth/sessions.ts';
 import type { Database } from '../db/database.ts';
 import { ApiError } from '../errors.ts';
+import { maskPhone } from '../phone.ts';
 
 /**
  * Every route declares who may call it in `config.access`; a route without it stops buildApp
@@ -152,4 +153,64 @@ export function principalOf(request: FastifyRequest): Principal {
 /** Whether the principal sees every conversation of its org, or only those it sent in. */
 export function seesAllConversations(principal: Principal): boolean {
   return principal.permissions.includes('conversations.view_all');
+}
+
+/**
+ * The user whose conversations the principal is confined to, or null when it sees them all:
+ * with conversations.view_all, or as an API key bound to no user (such a key acts for the org).
+ */
+export function confinedToUser(principal: Principal): string | null {
+  if (seesAllConversations(principal)) return null;
+  return principal.userId;
+}
+
+/** Whether the principal may see phone numbers unmasked. */
+export function seesPii(principal: Principal): boolean {
+  return principal.permissions.includes('pii.view');
+}
+
+/** A phone number as the principal may see it: masked without pii.view. */
+export function phoneFor(principal: Principal, e164: string): string;
+export function phoneFor(principal: Principal, e164: string | null): string | null;
+export function phoneFor(principal: Principal, e164: string | null): string | null {
+  return e164 === null || seesPii(principal) ? e164 : maskPhone(e164);
+}
+
+/** A message as the principal may see it (its numbers masked without pii.view). */
+export function messageFor<T extends { from: string; to: string }>(principal: Principal, message: T): T {
+  if (seesPii(principal)) return message;
+  return { ...message, from: maskPhone(message.from), to: maskPhone(message.to) };
+}
+
+/** Whether the conversation is in the principal's org and, unless it sees all, one it sent in. */
+export async function visibleConversation(
+  db: Database,
+  principal: Principal,
+  conversationId: string,
+): Promise<boolean> {
+  const rows = await db.query(
+    `SELECT 1 FROM conversations c
+      WHERE c.id = $1 AND c.org_id = $2
+        AND ($3::uuid IS NULL OR EXISTS (
+              SELECT 1 FROM messages m WHERE m.sent_by_user_id = $3 AND m.conversation_id = c.id))`,
+    [conversationId, principal.orgId, confinedToUser(principal)],
+  );
+  return rows.length > 0;
+}
+
+/** Of the given conversations, those the principal may see. */
+export async function visibleConversations(
+  db: Database,
+  principal: Principal,
+  conversationIds: readonly string[],
+): Promise<Set<string>> {
+  if (conversationIds.length === 0) return new Set();
+  const rows = await db.query<{ id: string }>(
+    `SELECT c.id FROM conversations c
+      WHERE c.id = ANY($1::uuid[]) AND c.org_id = $2
+        AND ($3::uuid IS NULL OR EXISTS (
+              SELECT 1 FROM messages m WHERE m.sent_by_user_id = $3 AND m.conversation_id = c.id))`,
+    [conversationIds, principal.orgId, confinedToUser(principal)],
+  );
+  return new Set(rows.map((r) => r.id));
 }

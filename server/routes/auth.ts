@@ -12,6 +12,7 @@ import {
   type ThrottleRule,
 } from '../auth/throttle.ts';
 import { matchTotp, newTotpSecret, otpauthUri } from '../auth/totp.ts';
+import { TotpSecrets } from '../auth/totp-secrets.ts';
 import { consumeLink, getUser, issueLink, setPassword, type UserRow } from '../auth/users.ts';
 import type { Queryable } from '../db/database.ts';
 import { ApiError } from '../errors.ts';
@@ -47,6 +48,7 @@ const normalizeRecovery = (code: string) => code.toLowerCase().replace(/[^0-9a-f
 
 /** Identity: sign-in with password and second factor, refresh rotation, sign-out, mail links, TOTP. */
 export const authRoutes: RouteModule = (app, { db, clock, config }) => {
+  const totpSecrets = new TotpSecrets(db, config);
   const mail = new SandboxMailTransport(db);
 
   async function startSession(tx: Queryable, user: UserRow, ip: string, userAgent: string | undefined) {
@@ -178,9 +180,20 @@ export const authRoutes: RouteModule = (app, { db, clock, config }) => {
         if (user === undefined || user.totp_secret === null) return null;
         if (code !== undefined) {
           const last = user.totp_last_step === null ? null : Number(user.totp_last_step);
-          const step = matchTotp(user.totp_secret, code, now, last);
+          const stored = await totpSecrets.open(user.id, user.totp_secret);
+          if (stored === null) {
+            request.log.warn({ userId: user.id }, 'TOTP secret does not open (SECRETS_KEY changed?)');
+            return null;
+          }
+          const step = matchTotp(stored.secret, code, now, last);
           if (step === null) return null;
           await tx.query('UPDATE users SET totp_last_step = $2 WHERE id = $1', [user.id, step]);
+          // A secret stored before sealing is sealed on its first use.
+          if (stored.plaintext)
+            await tx.query('UPDATE users SET totp_secret = $2 WHERE id = $1', [
+              user.id,
+              await totpSecrets.seal(user.id, stored.secret),
+            ]);
         } else {
           const used = await tx.query(
             `UPDATE recovery_codes SET used_at = $3
@@ -363,7 +376,7 @@ export const authRoutes: RouteModule = (app, { db, clock, config }) => {
     const secret = newTotpSecret();
     await db.query('UPDATE users SET totp_secret = $2, totp_last_step = NULL WHERE id = $1', [
       user.id,
-      secret,
+      await totpSecrets.seal(user.id, secret),
     ]);
     return reply.code(201).send({ secret, otpauthUri: otpauthUri(secret, user.email) });
   });
@@ -395,18 +408,25 @@ export const authRoutes: RouteModule = (app, { db, clock, config }) => {
           throw new ApiError(409, 'NOT_ENROLLING', 'Start with POST /v1/auth/totp/enrol.');
         if (user.totp_enabled_at !== null)
           throw new ApiError(409, 'ALREADY_ENROLLED', 'An authenticator app is already enrolled.');
-        const step = matchTotp(user.totp_secret, request.body.code, now, null);
+        const stored = await totpSecrets.open(userId, user.totp_secret);
+        if (stored === null)
+          throw new ApiError(409, 'NOT_ENROLLING', 'Start again with POST /v1/auth/totp/enrol.');
+        const step = matchTotp(stored.secret, request.body.code, now, null);
         if (step === null)
           throw new ApiError(
             422,
             'INVALID_CODE',
             'The code does not match; check the app and try the next one.',
           );
-        await tx.query('UPDATE users SET totp_enabled_at = $2, totp_last_step = $3 WHERE id = $1', [
-          userId,
-          now,
-          step,
-        ]);
+        await tx.query(
+          'UPDATE users SET totp_enabled_at = $2, totp_last_step = $3, totp_secret = $4 WHERE id = $1',
+          [
+            userId,
+            now,
+            step,
+            stored.plaintext ? await totpSecrets.seal(userId, stored.secret) : user.totp_secret,
+          ],
+        );
         await tx.query('DELETE FROM recovery_codes WHERE user_id = $1', [userId]);
         const fresh = Array.from({ length: RECOVERY_CODES }, newRecoveryCode);
         for (const c of fresh)

@@ -2,7 +2,7 @@ import { Type } from 'typebox';
 import { parseOrgSettings } from '../compliance/org-settings.ts';
 import type { Queryable } from '../db/database.ts';
 import { ApiError } from '../errors.ts';
-import { principalOf, requires } from '../http/access.ts';
+import { phoneFor, principalOf, requires } from '../http/access.ts';
 import type { RouteModule } from '../http/types.ts';
 import {
   closeOptInRequest,
@@ -36,11 +36,12 @@ export const consentRoutes: RouteModule = (app, { db, sms, notifier }) => {
     '/v1/consent/:phone',
     { config: requires('consent.view'), schema: { params: Type.Object({ phone: E164 }) } },
     async (request) => {
-      const { orgId } = principalOf(request);
+      const principal = principalOf(request);
+      const { orgId } = principal;
       const phone = validPhone(request.params.phone);
       const consent = await currentConsent(db, orgId, phone);
       return {
-        phone,
+        phone: phoneFor(principal, phone),
         status: consent.status,
         since: consent.since?.toISOString() ?? null,
         source: consent.source,
@@ -126,7 +127,7 @@ export const consentRoutes: RouteModule = (app, { db, sms, notifier }) => {
       const consent = await currentConsent(db, principal.orgId, phone);
       if (pending) notifier.announce();
       return reply.code(pending ? 202 : 201).send({
-        phone,
+        phone: phoneFor(principal, phone),
         status: consent.status,
         since: consent.since?.toISOString() ?? null,
         ...(pending ? { pendingConfirmation: true } : {}),

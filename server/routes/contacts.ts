@@ -1,6 +1,6 @@
 import { Type } from 'typebox';
 import { ApiError } from '../errors.ts';
-import { principalOf, requires } from '../http/access.ts';
+import { phoneFor, principalOf, requires } from '../http/access.ts';
 import type { RouteModule } from '../http/types.ts';
 import { currentConsent } from '../messaging/consent-store.ts';
 import { CrmIdSchema, CrmRecordId, ObjectType } from './schemas.ts';
@@ -18,7 +18,8 @@ export const contactsRoutes: RouteModule = (app, { db, crm }) => {
       },
     },
     async (request) => {
-      const { orgId } = principalOf(request);
+      const principal = principalOf(request);
+      const { orgId } = principal;
       const { crm: crmId, objectType, id } = request.query;
       const plugin = crm.get(crmId);
       if (plugin === null) {
@@ -39,7 +40,7 @@ export const contactsRoutes: RouteModule = (app, { db, crm }) => {
           objectType: contact.ref.objectType,
           id: contact.ref.id,
           name: contact.name,
-          phone,
+          phone: phoneFor(principal, phone),
           timeZone: contact.timeZone,
         },
         consent: {

@@ -1,6 +1,14 @@
 import { Type } from 'typebox';
+import { recordAuthEvent } from '../auth/auth-events.ts';
 import { ApiError } from '../errors.ts';
-import { principalOf, requires } from '../http/access.ts';
+import {
+  confinedToUser,
+  messageFor,
+  phoneFor,
+  principalOf,
+  requires,
+  visibleConversation,
+} from '../http/access.ts';
 import type { RouteModule } from '../http/types.ts';
 import { MESSAGE_COLUMNS, type MessageRow, toDto } from '../messaging/messages.ts';
 import { checkE164 } from '../phone.ts';
@@ -42,7 +50,7 @@ function decodeCursor(raw: string): { createdAt: string; id: string } {
   throw new ApiError(400, 'INVALID_CURSOR', 'The cursor is not one this API returned.');
 }
 
-export const conversationsRoutes: RouteModule = (app, { db }) => {
+export const conversationsRoutes: RouteModule = (app, { db, clock }) => {
   // A cursor that passes the shape check can still name an impossible date (31 February):
   // PostgreSQL's refusal of it is the client's error, not ours.
   const pageQuery = async <T>(sql: string, params: unknown[]): Promise<T[]> => {
@@ -75,7 +83,8 @@ export const conversationsRoutes: RouteModule = (app, { db }) => {
       },
     },
     async (request) => {
-      const { orgId } = principalOf(request);
+      const principal = principalOf(request);
+      const { orgId } = principal;
       const q = request.query;
       if ((q.crm === undefined) !== (q.crmId === undefined)) {
         throw new ApiError(
@@ -97,15 +106,25 @@ export const conversationsRoutes: RouteModule = (app, { db }) => {
           WHERE c.org_id = $1
             AND ($2::text IS NULL OR c.contact_phone = $2)
             AND ($3::text IS NULL OR (ct.crm = $3 AND ct.crm_id = $4 AND ($5::text IS NULL OR ct.crm_object = $5)))
+            AND ($7::uuid IS NULL OR EXISTS (
+                  SELECT 1 FROM messages m WHERE m.sent_by_user_id = $7 AND m.conversation_id = c.id))
           ORDER BY c.last_message_at DESC NULLS LAST, c.id
           LIMIT $6`,
-        [orgId, q.phone ?? null, q.crm ?? null, q.crmId ?? null, q.objectType ?? null, q.limit],
+        [
+          orgId,
+          q.phone ?? null,
+          q.crm ?? null,
+          q.crmId ?? null,
+          q.objectType ?? null,
+          q.limit,
+          confinedToUser(principal),
+        ],
       );
       return {
         conversations: rows.map((r) => ({
           id: r.id,
           senderNumber: r.sender_e164,
-          contactPhone: r.contact_phone,
+          contactPhone: phoneFor(principal, r.contact_phone),
           contact: r.crm === null ? null : { crm: r.crm, objectType: r.crm_object, id: r.crm_id },
           lastMessageAt: r.last_message_at?.toISOString() ?? null,
         })),
@@ -129,12 +148,8 @@ export const conversationsRoutes: RouteModule = (app, { db }) => {
       },
     },
     async (request) => {
-      const { orgId } = principalOf(request);
-      const owned = await db.query('SELECT 1 FROM conversations WHERE id = $1 AND org_id = $2', [
-        request.params.id,
-        orgId,
-      ]);
-      if (owned.length === 0) {
+      const principal = principalOf(request);
+      if (!(await visibleConversation(db, principal, request.params.id))) {
         throw new ApiError(404, 'CONVERSATION_NOT_FOUND', 'No such conversation in your organisation.');
       }
       const cursor = request.query.cursor === undefined ? null : decodeCursor(request.query.cursor);
@@ -151,10 +166,44 @@ export const conversationsRoutes: RouteModule = (app, { db }) => {
       const page = rows.slice(0, limit);
       const last = page.at(-1);
       return {
-        messages: page.map(toDto),
+        messages: page.map((row) => messageFor(principal, toDto(row))),
         nextCursor:
           rows.length > limit && last !== undefined ? encodeCursor(last.created_text, last.id) : null,
       };
+    },
+  );
+
+  // One conversation's number unmasked, for a principal without pii.view; every reveal is audited.
+  app.post(
+    '/v1/reveal',
+    {
+      config: requires('conversations.view'),
+      schema: { body: Type.Object({ conversationId: Uuid }, { additionalProperties: false }) },
+    },
+    async (request) => {
+      const principal = principalOf(request);
+      const { conversationId } = request.body;
+      if (!(await visibleConversation(db, principal, conversationId))) {
+        throw new ApiError(404, 'CONVERSATION_NOT_FOUND', 'No such conversation in your organisation.');
+      }
+      const rows = await db.query<{ contact_phone: string }>(
+        'SELECT contact_phone FROM conversations WHERE id = $1',
+        [conversationId],
+      );
+      const phone = rows[0]?.contact_phone;
+      if (phone === undefined) {
+        throw new ApiError(404, 'CONVERSATION_NOT_FOUND', 'No such conversation in your organisation.');
+      }
+      await recordAuthEvent(db, {
+        orgId: principal.orgId,
+        userId: principal.userId,
+        actor: principal.actor,
+        kind: 'reveal',
+        detail: { conversationId },
+        ip: request.ip,
+        at: clock(),
+      });
+      return { conversationId, contactPhone: phone };
     },
   );
 };

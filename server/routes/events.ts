@@ -1,7 +1,15 @@
 import type { ServerResponse } from 'node:http';
 import { Type } from 'typebox';
 import { ApiError } from '../errors.ts';
-import { principalOf, requires } from '../http/access.ts';
+import {
+  confinedToUser,
+  messageFor,
+  type Principal,
+  principalOf,
+  requires,
+  seesPii,
+  visibleConversations,
+} from '../http/access.ts';
 import type { RouteModule } from '../http/types.ts';
 import { type Cursor, cursorAfter, formatCursor, parseCursor, type RelayEvent } from '../messaging/events.ts';
 import { Uuid } from './schemas.ts';
@@ -9,7 +17,17 @@ import { Uuid } from './schemas.ts';
 const BACKLOG_LIMIT = 1000;
 const PING_MS = 15_000;
 
-export const eventsRoutes: RouteModule = (app, { hub }) => {
+/** An event's payload as the principal may see it (phone numbers masked without pii.view). */
+function payloadFor(principal: Principal, payload: unknown): unknown {
+  if (seesPii(principal) || typeof payload !== 'object' || payload === null) return payload;
+  const message = (payload as { message?: unknown }).message;
+  if (typeof message !== 'object' || message === null) return payload;
+  const m = message as { from?: unknown; to?: unknown };
+  if (typeof m.from !== 'string' || typeof m.to !== 'string') return payload;
+  return { ...payload, message: messageFor(principal, { ...m, from: m.from, to: m.to }) };
+}
+
+export const eventsRoutes: RouteModule = (app, { db, hub }) => {
   // Open streams, so shutdown can end them instead of waiting for clients to leave.
   const openStreams = new Set<ServerResponse>();
   app.addHook('preClose', async () => {
@@ -30,7 +48,14 @@ export const eventsRoutes: RouteModule = (app, { hub }) => {
       },
     },
     async (request, reply) => {
-      const { orgId } = principalOf(request);
+      const principal = principalOf(request);
+      const { orgId } = principal;
+      // The hub delivers per org; a principal confined to its own conversations gets only events
+      // of conversations it may see. Known visible ids are cached for the connection; an event
+      // for any other conversation is checked against the database (it may have just sent there).
+      const confined = confinedToUser(principal);
+      const visible = new Set<string>();
+      let chain: Promise<void> = Promise.resolve();
       const rawResume = request.headers['last-event-id'] ?? request.query.lastEventId;
       let resumeFrom: Cursor | null = null;
       if (rawResume !== undefined && rawResume !== '') {
@@ -55,13 +80,34 @@ export const eventsRoutes: RouteModule = (app, { hub }) => {
       let last: Cursor = resumeFrom ?? hub.position;
       let live = false;
       const buffered: RelayEvent[] = [];
+      const write = (event: RelayEvent) => {
+        if (raw.writableEnded) return;
+        raw.write(
+          `id: ${formatCursor(event.cursor)}\nevent: ${event.type}\ndata: ${JSON.stringify(payloadFor(principal, event.payload))}\n\n`,
+        );
+      };
       const send = (event: RelayEvent) => {
         if (!cursorAfter(event.cursor, last)) return;
         last = event.cursor;
         if (only !== undefined && event.conversationId !== only) return;
-        raw.write(
-          `id: ${formatCursor(event.cursor)}\nevent: ${event.type}\ndata: ${JSON.stringify(event.payload)}\n\n`,
-        );
+        if (confined === null) return write(event);
+        const conversationId = event.conversationId;
+        if (conversationId === null) return;
+        // Checks run one after another so events keep their order.
+        chain = chain.then(async () => {
+          if (!visible.has(conversationId)) {
+            try {
+              const found = await visibleConversations(db, principal, [conversationId]);
+              if (found.has(conversationId)) visible.add(conversationId);
+            } catch (error) {
+              request.log.error({ err: error }, 'event visibility check failed');
+              if (!raw.writableEnded)
+                raw.write(`event: resync\ndata: {"reason":"visibility check failed"}\n\n`);
+              return;
+            }
+          }
+          if (visible.has(conversationId)) write(event);
+        });
       };
       const unsubscribe = hub.subscribe({
         orgId,

@@ -1,6 +1,6 @@
 import { Type } from 'typebox';
 import { ApiError } from '../errors.ts';
-import { principalOf, requires } from '../http/access.ts';
+import { messageFor, principalOf, requires, visibleConversation } from '../http/access.ts';
 import type { RouteModule } from '../http/types.ts';
 import {
   findByIdempotencyKey,
@@ -74,7 +74,7 @@ export const messagesRoutes: RouteModule = (app, deps) => {
         return reply
           .code(202)
           .header('idempotent-replayed', 'true')
-          .send({ message: toDto(row) });
+          .send({ message: messageFor(principal, toDto(row)) });
       };
       const replayWinner = async () => {
         const winner = await findByIdempotencyKey(db, principal.orgId, key);
@@ -128,7 +128,7 @@ export const messagesRoutes: RouteModule = (app, deps) => {
       }
       notifier.announce();
       return reply.code(202).send({
-        message: toDto(row),
+        message: messageFor(principal, toDto(row)),
         ...(checked.sendAt === null ? {} : { scheduledFor: checked.sendAt.toISOString() }),
         ...(decision.quietHoursException === null
           ? {}
@@ -143,7 +143,11 @@ export const messagesRoutes: RouteModule = (app, deps) => {
     async (request) => {
       const principal = principalOf(request);
       const row = await getMessage(db, request.params.id);
-      if (row === null || row.org_id !== principal.orgId) {
+      if (
+        row === null ||
+        row.org_id !== principal.orgId ||
+        !(await visibleConversation(db, principal, row.conversation_id))
+      ) {
         throw new ApiError(404, 'MESSAGE_NOT_FOUND', 'No such message in your organisation.');
       }
       const history = await db.query<{
@@ -156,7 +160,7 @@ export const messagesRoutes: RouteModule = (app, deps) => {
         [row.id],
       );
       return {
-        message: toDto(row),
+        message: messageFor(principal, toDto(row)),
         statusHistory: history.map((h) => ({
           status: h.status,
           errorCode: h.error_code,

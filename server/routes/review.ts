@@ -1,6 +1,6 @@
 import { Type } from 'typebox';
 import { ApiError } from '../errors.ts';
-import { principalOf, requires } from '../http/access.ts';
+import { phoneFor, principalOf, requires } from '../http/access.ts';
 import type { RouteModule } from '../http/types.ts';
 import { decideReview, listReviews } from '../messaging/consent-store.ts';
 import { Uuid } from './schemas.ts';
@@ -27,10 +27,14 @@ export const reviewRoutes: RouteModule = (app, { db, notifier }) => {
       },
     },
     async (request) => {
-      const { orgId } = principalOf(request);
-      return {
-        reviews: await listReviews(db, orgId, request.query.status ?? 'open', request.query.limit ?? 50),
-      };
+      const principal = principalOf(request);
+      const reviews = await listReviews(
+        db,
+        principal.orgId,
+        request.query.status ?? 'open',
+        request.query.limit ?? 50,
+      );
+      return { reviews: reviews.map((r) => ({ ...r, phone: phoneFor(principal, r.phone) })) };
     },
   );
 
@@ -70,7 +74,7 @@ export const reviewRoutes: RouteModule = (app, { db, notifier }) => {
       }
       // Failed queued messages publish events; wake the live stream.
       if (request.body.decision === 'opt_out') notifier.announce();
-      return { review: result.review };
+      return { review: { ...result.review, phone: phoneFor(principal, result.review.phone) } };
     },
   );
 };

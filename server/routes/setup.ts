@@ -7,6 +7,13 @@ import {
   orgCount,
   setupTokenUsable,
 } from '../admin/org-admin.ts';
+import {
+  hashPassword,
+  MAX_PASSWORD_LENGTH,
+  MIN_PASSWORD_LENGTH,
+  PASSWORD_MESSAGES,
+  passwordProblem,
+} from '../auth/passwords.ts';
 import { ApiError } from '../errors.ts';
 import { publicRoute } from '../http/access.ts';
 import { html, sendPage } from '../http/html.ts';
@@ -48,6 +55,9 @@ export const setupRoutes: RouteModule = (app, { db, sandbox, config }) => {
             <input id="orgName" name="orgName" required maxlength="200" autocomplete="organization">
             <label for="adminEmail">Your email</label>
             <input id="adminEmail" name="adminEmail" type="email" required maxlength="254" autocomplete="email">
+            <label for="adminPassword">Choose a password (at least ${String(MIN_PASSWORD_LENGTH)} characters)</label>
+            <input id="adminPassword" name="adminPassword" type="password" required minlength="${String(MIN_PASSWORD_LENGTH)}"
+              maxlength="${String(MAX_PASSWORD_LENGTH)}" autocomplete="new-password">
             <button type="submit">Create organisation</button>
           </form>`,
       );
@@ -64,13 +74,35 @@ export const setupRoutes: RouteModule = (app, { db, sandbox, config }) => {
             token: Type.String({ minLength: 1, maxLength: 100 }),
             orgName: Type.String({ minLength: 1, maxLength: 200 }),
             adminEmail: Type.String({ format: 'email', maxLength: 254 }),
+            adminPassword: Type.String({ minLength: 1, maxLength: MAX_PASSWORD_LENGTH * 4 }),
           },
           { additionalProperties: false },
         ),
       },
     },
     async (request, reply) => {
-      const { token, orgName, adminEmail } = request.body;
+      const { token, orgName, adminEmail, adminPassword } = request.body;
+      // The token first (a stranger learns nothing about the policy), then the password, so a weak
+      // password does not use up the one-time link.
+      if (!(await setupTokenUsable(db, token))) {
+        throw new ApiError(
+          403,
+          'SETUP_TOKEN_INVALID',
+          'This setup link is unknown, already used or expired.',
+        );
+      }
+      const problem = passwordProblem(adminPassword, { email: adminEmail });
+      if (problem !== null) {
+        return sendPage(
+          reply,
+          'Choose another password',
+          html`<h1>Choose another password</h1>
+            <p>${PASSWORD_MESSAGES[problem]}</p>
+            <p><a href="/setup?token=${token}">Back to setup</a></p>`,
+          { status: 422 },
+        );
+      }
+      const passwordHash = await hashPassword(adminPassword);
       const result = await db.transaction(async (tx) => {
         if (!(await consumeSetupToken(tx, token))) {
           throw new ApiError(
@@ -88,11 +120,10 @@ export const setupRoutes: RouteModule = (app, { db, sandbox, config }) => {
         }
         const { orgId } = await createOrg(tx, orgName);
         const userId = newId();
-        await tx.query(`INSERT INTO users (id, org_id, email, role) VALUES ($1, $2, $3, 'owner')`, [
-          userId,
-          orgId,
-          adminEmail.toLowerCase(),
-        ]);
+        await tx.query(
+          `INSERT INTO users (id, org_id, email, role, password_hash) VALUES ($1, $2, $3, 'owner', $4)`,
+          [userId, orgId, adminEmail.toLowerCase(), passwordHash],
+        );
         const { key } = await createKeyForOrg(tx, { orgId, role: 'owner', name: `${adminEmail} (setup)` });
         const sender =
           sandbox === null
@@ -116,6 +147,7 @@ export const setupRoutes: RouteModule = (app, { db, sandbox, config }) => {
                     <a href="/sandbox/phone">phone simulator</a>, and open a demo contact in the <a href="/sandbox/crm">sandbox CRM</a>.</li>`
             }
           </ol>
+          <p>You can also sign in as <code>${adminEmail}</code> with the password you chose.</p>
           <p class="muted">Organisation id: <code>${result.orgId}</code></p>`,
         { status: 201 },
       );

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApiKey } from '../../server/auth/api-keys.ts';
 import { passwordProblem } from '../../server/auth/passwords.ts';
-import { totpCode } from '../../server/auth/totp.ts';
+import { newTotpSecret, totpCode } from '../../server/auth/totp.ts';
 import { createUser } from '../../server/auth/users.ts';
 import { freshPglite } from '../helpers/db.ts';
 import { seedOrg, type TestOrg, type TestRelay, testRelay } from '../helpers/relay.ts';
@@ -167,6 +167,49 @@ describe('sign-in, second factor and sessions', () => {
       });
       expect(answer.statusCode, answer.body).toBe(expected);
     }
+  });
+
+  it('stores TOTP secrets sealed, and seals a plaintext one from before on its next use', async () => {
+    const [enrolled] = await db.query<{ totp_secret: string }>(
+      `SELECT totp_secret FROM users WHERE email = 'mfa@example.com'`,
+    );
+    expect(enrolled?.totp_secret).toMatch(/^v1:[0-9a-f]{8}:/);
+
+    const userId = await addUser('legacy-mfa@example.com');
+    const secret = newTotpSecret();
+    await db.query('UPDATE users SET totp_secret = $2, totp_enabled_at = $3 WHERE id = $1', [
+      userId,
+      secret,
+      now,
+    ]);
+    advance(60_000);
+    const { mfaToken } = (await login('legacy-mfa@example.com')).json() as { mfaToken: string };
+    const answer = await relay.app.inject({
+      method: 'POST',
+      url: '/v1/auth/mfa',
+      payload: { mfaToken, code: totpCode(secret, now) },
+    });
+    expect(answer.statusCode, answer.body).toBe(201);
+    const [after] = await db.query<{ totp_secret: string }>('SELECT totp_secret FROM users WHERE id = $1', [
+      userId,
+    ]);
+    expect(after?.totp_secret).toMatch(/^v1:/);
+    expect(after?.totp_secret).not.toContain(secret);
+    // A sealed secret copied to another user does not open there.
+    const otherId = await addUser('copycat@example.com');
+    await db.query('UPDATE users SET totp_secret = $2, totp_enabled_at = $3 WHERE id = $1', [
+      otherId,
+      after?.totp_secret,
+      now,
+    ]);
+    advance(60_000);
+    const copied = (await login('copycat@example.com')).json() as { mfaToken: string };
+    const refused = await relay.app.inject({
+      method: 'POST',
+      url: '/v1/auth/mfa',
+      payload: { mfaToken: copied.mfaToken, code: totpCode(secret, now) },
+    });
+    expect(refused.statusCode).toBe(401);
   });
 
   it('confines a session to enrolment when the org requires a second factor', async () => {

@@ -301,6 +301,7 @@ describe.skipIf(!hasChromium)('extension in Chromium', { timeout: 30_000 }, () =
   it('is configured from the options page and texts a sandbox contact with live status', async () => {
     const options = await open(`chrome-extension://${extensionId}/options.html`);
     await options.getByLabel('Relay URL').fill(`http://127.0.0.1:${relayPort}`);
+    await options.getByText('Use an API key instead').click();
     await options.getByLabel('API key').fill(API_KEY);
     await options.getByRole('button', { name: 'Test connection' }).click();
     await options.getByText('Connected to Acme Dental as rep.').waitFor();

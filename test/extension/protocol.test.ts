@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import {
   backgroundAccepts,
   contentScriptAccepts,
+  parseAuthRefreshResponse,
   parseProtocolMessage,
   type SenderInfo,
 } from '../../extension/lib/protocol.ts';
@@ -89,5 +90,41 @@ describe('sender checks', () => {
     expect(contentScriptAccepts(state, contentScript, self)).toBe(false);
     expect(contentScriptAccepts(state, { ...background, id: 'zzzzzzzzzzzzzzzz' }, self)).toBe(false);
     expect(contentScriptAccepts(openOptions, background, self)).toBe(false);
+  });
+});
+
+describe('auth-refresh message', () => {
+  const message = { type: 'auth-refresh', staleAccessToken: 'access-token-1' } as const;
+
+  it('accepts the exact shape', () => {
+    expect(parseProtocolMessage(message)).toEqual(message);
+  });
+
+  it.each([
+    { type: 'auth-refresh' },
+    { type: 'auth-refresh', staleAccessToken: '' },
+    { type: 'auth-refresh', staleAccessToken: 42 },
+    { type: 'auth-refresh', staleAccessToken: 'has space' },
+    { type: 'auth-refresh', staleAccessToken: 'x'.repeat(513) },
+    { type: 'auth-refresh', staleAccessToken: 'ok', refreshToken: 'steal-me' },
+  ])('rejects %j', (value) => {
+    expect(parseProtocolMessage(value)).toBeNull();
+  });
+
+  it('is accepted from the panel in a tab and from the options page only', () => {
+    expect(backgroundAccepts(message, panel, self)).toBe(true);
+    expect(backgroundAccepts(message, options, self)).toBe(true);
+    expect(backgroundAccepts(message, { ...panel, tab: undefined }, self)).toBe(false);
+    expect(backgroundAccepts(message, contentScript, self)).toBe(false);
+    expect(backgroundAccepts(message, background, self)).toBe(false);
+    expect(backgroundAccepts(message, otherExtension, self)).toBe(false);
+    expect(contentScriptAccepts(message, background, self)).toBe(false);
+  });
+
+  it('validates the background answer', () => {
+    expect(parseAuthRefreshResponse({ ok: true })).toEqual({ ok: true });
+    expect(parseAuthRefreshResponse({ ok: false, signedOut: true })).toEqual({ ok: false, signedOut: true });
+    expect(parseAuthRefreshResponse(undefined)).toEqual({ ok: false, signedOut: false });
+    expect(parseAuthRefreshResponse({ ok: true, accessToken: 'x' })).toEqual({ ok: false, signedOut: false });
   });
 });

@@ -129,6 +129,176 @@ describe('admin CLI', () => {
     expect(JSON.parse(cleared.out).settings).not.toHaveProperty('doubleOptIn');
   });
 
+  it('creates users (password from stdin, or an invite link), custom roles, and deactivates users', async () => {
+    const withStdin = async (stdin: string, ...args: string[]) => {
+      let out = '';
+      const code = await runCli(
+        args,
+        (s) => {
+          out += `${s}\n`;
+        },
+        () => undefined,
+        (async function* () {
+          yield stdin;
+        })(),
+      );
+      return { code, out };
+    };
+    for (const command of [
+      ['user', 'create'],
+      ['user', 'deactivate'],
+      ['role', 'create'],
+    ]) {
+      const help = await cli(...command, '--help');
+      expect(help.code).toBe(0);
+      expect(help.out).toContain(`Usage: npm run cli -- ${command.join(' ')}`);
+    }
+    const role = await cli(
+      'role',
+      'create',
+      '--org',
+      orgId,
+      '--name',
+      'front_desk',
+      '--permissions',
+      'conversations.view,messages.send',
+      '--json',
+    );
+    expect(role.code, role.out).toBe(0);
+    expect(JSON.parse(role.out)).toMatchObject({
+      name: 'front_desk',
+      permissions: ['conversations.view', 'messages.send'],
+    });
+    const again = await cli(
+      'role',
+      'create',
+      '--org',
+      orgId,
+      '--name',
+      'front_desk',
+      '--permissions',
+      'export',
+      '--json',
+    );
+    expect(JSON.parse(again.out).error.code).toBe('ROLE_EXISTS');
+    const unknown = await cli(
+      'role',
+      'create',
+      '--org',
+      orgId,
+      '--name',
+      'odd',
+      '--permissions',
+      'root',
+      '--json',
+    );
+    expect(JSON.parse(unknown.out).error.code).toBe('UNKNOWN_PERMISSION');
+
+    const weak = await withStdin(
+      'password1234\n',
+      'user',
+      'create',
+      '--org',
+      orgId,
+      '--email',
+      'weak@acme.test',
+      '--role',
+      'rep',
+      '--password-stdin',
+      '--json',
+    );
+    expect(weak.code).toBe(1);
+    expect(JSON.parse(weak.out).error.code).toBe('COMMON_PASSWORD');
+    const withPassword = await withStdin(
+      'correct horse battery staple\n',
+      'user',
+      'create',
+      '--org',
+      orgId,
+      '--email',
+      'Desk@Acme.test',
+      '--role',
+      'front_desk',
+      '--password-stdin',
+      '--json',
+    );
+    expect(withPassword.code, withPassword.out).toBe(0);
+    expect(JSON.parse(withPassword.out)).toMatchObject({ email: 'desk@acme.test', role: 'front_desk' });
+    const invited = await cli(
+      'user',
+      'create',
+      '--org',
+      orgId,
+      '--email',
+      'new@acme.test',
+      '--role',
+      'manager',
+      '--json',
+    );
+    expect(invited.code, invited.out).toBe(0);
+    expect(JSON.parse(invited.out).inviteLink).toMatch(/\/auth\/reset\?token=[A-Za-z0-9_-]+$/);
+    const duplicate = await cli(
+      'user',
+      'create',
+      '--org',
+      orgId,
+      '--email',
+      'new@acme.test',
+      '--role',
+      'rep',
+      '--json',
+    );
+    expect(JSON.parse(duplicate.out).error.code).toBe('USER_EXISTS');
+    const badRole = await cli(
+      'user',
+      'create',
+      '--org',
+      orgId,
+      '--email',
+      'x@acme.test',
+      '--role',
+      'nobody',
+      '--json',
+    );
+    expect(JSON.parse(badRole.out).error.code).toBe('UNKNOWN_ROLE');
+
+    const deactivated = await cli(
+      'user',
+      'deactivate',
+      '--org',
+      orgId,
+      '--email',
+      'desk@acme.test',
+      '--json',
+    );
+    expect(deactivated.code, deactivated.out).toBe(0);
+    expect(JSON.parse(deactivated.out)).toMatchObject({ status: 'deactivated' });
+    const missing = await cli('user', 'deactivate', '--org', orgId, '--email', 'ghost@acme.test', '--json');
+    expect(JSON.parse(missing.out).error.code).toBe('USER_NOT_FOUND');
+
+    const db = await openPglite({ dataDir });
+    try {
+      const users = await db.query<{ email: string; status: string; has_password: boolean }>(
+        'SELECT email, status, password_hash IS NOT NULL AS has_password FROM users ORDER BY email',
+      );
+      expect(users).toEqual([
+        { email: 'desk@acme.test', status: 'deactivated', has_password: true },
+        { email: 'new@acme.test', status: 'active', has_password: false },
+      ]);
+      const events = await db.query<{ kind: string }>(
+        `SELECT kind FROM auth_events WHERE actor = 'cli' ORDER BY id`,
+      );
+      expect(events.map((e) => e.kind)).toEqual([
+        'role_created',
+        'user_created',
+        'user_created',
+        'deactivated',
+      ]);
+    } finally {
+      await db.close();
+    }
+  });
+
   it('migrates idempotently', async () => {
     const result = await cli('migrate', '--json');
     expect(result.code).toBe(0);

@@ -713,8 +713,13 @@ const FUZZ: Record<string, RouteFuzz> = {
         junkPayload,
         // No setup token was ever issued, so no token can be right: every attempt must be refused.
         jsonOrForm(
-          { token: 'not-a-token', orgName: 'Evil Corp', adminEmail: 'mallory@example.com' },
-          { token: junkString, orgName: junkString, adminEmail: junkString },
+          {
+            token: 'not-a-token',
+            orgName: 'Evil Corp',
+            adminEmail: 'mallory@example.com',
+            adminPassword: 'correct horse battery staple',
+          },
+          { token: junkString, orgName: junkString, adminEmail: junkString, adminPassword: junkString },
         ),
       ),
   },
@@ -786,6 +791,19 @@ const FUZZ: Record<string, RouteFuzz> = {
     path: () => pathParam(fc.uuid()).map((id) => `/v1/users/${id}/deactivate`),
     mutating: true,
     body: () => junkPayload,
+  },
+  'POST /v1/reveal': {
+    path: fixed('/v1/reveal'),
+    mutating: true,
+    body: () =>
+      fc.oneof(
+        junkPayload,
+        // No conversation has this id, so nothing may be revealed (nor an auth event written).
+        jsonOrForm(
+          { conversationId: '00000000-0000-4000-8000-000000000000' },
+          { conversationId: junkString },
+        ),
+      ),
   },
   'GET /v1/roles': { path: fixed('/v1/roles'), query: queryArb({}) },
   'POST /v1/roles': { path: fixed('/v1/roles'), mutating: true, body: () => junkPayload },

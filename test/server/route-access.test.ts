@@ -24,6 +24,7 @@ import { ROUTE_MODULES } from '../../server/routes/registry.ts';
 import { freshPglite } from '../helpers/db.ts';
 import {
   CUSTOMER,
+  daytimeClock,
   idemKey,
   optIn,
   SENDER,
@@ -99,6 +100,8 @@ interface Ctx {
   userA: string;
   /** A session of another user of org A. */
   sessionA: string;
+  /** A user of org A for each built-in role, to sign in as (the rep has sent in conversationA). */
+  usersA: Record<Role, string>;
   baseUrl: string;
 }
 
@@ -106,6 +109,8 @@ interface GuardedCase {
   /** A minimal valid request; any role holding the permission gets `ok`. */
   valid: (ctx: Ctx) => Call;
   ok: number;
+  /** What a signed-in session gets for the valid request, when it differs from an API key. */
+  okSession?: number | readonly number[];
   /** The same kind of request made with org B's owner key against org A's data. */
   foreign: (ctx: Ctx) => Call;
   expectForeign: (answer: Answer, ctx: Ctx) => void | Promise<void>;
@@ -224,6 +229,15 @@ const GUARDED: Record<string, GuardedCase> = {
       expect(errorCode(answer)).toBe('CONVERSATION_NOT_FOUND');
     },
   },
+  'POST /v1/reveal': {
+    valid: (ctx) => ({ method: 'POST', url: '/v1/reveal', payload: { conversationId: ctx.conversationA } }),
+    ok: 200,
+    foreign: (ctx) => ({ method: 'POST', url: '/v1/reveal', payload: { conversationId: ctx.conversationA } }),
+    expectForeign: (answer) => {
+      expect(answer.status).toBe(404);
+      expect(errorCode(answer)).toBe('CONVERSATION_NOT_FOUND');
+    },
+  },
   'GET /v1/events': {
     valid: (ctx) => ({ method: 'GET', url: `/v1/events?conversationId=${ctx.conversationA}`, stream: true }),
     ok: 200,
@@ -314,18 +328,22 @@ const GUARDED: Record<string, GuardedCase> = {
     // An API key has no session to end: a clear 400, after authentication and authorization.
     valid: () => ({ method: 'POST', url: '/v1/auth/logout' }),
     ok: 400,
+    okSession: 204,
     foreign: () => ({ method: 'POST', url: '/v1/auth/logout' }),
     expectForeign: (answer) => expect(errorCode(answer)).toBe('NOT_A_SESSION'),
   },
   'POST /v1/auth/totp/enrol': {
     valid: () => ({ method: 'POST', url: '/v1/auth/totp/enrol' }),
     ok: 400,
+    okSession: 201,
     foreign: () => ({ method: 'POST', url: '/v1/auth/totp/enrol' }),
     expectForeign: (answer) => expect(errorCode(answer)).toBe('NOT_A_SESSION'),
   },
   'POST /v1/auth/totp/confirm': {
     valid: () => ({ method: 'POST', url: '/v1/auth/totp/confirm', payload: { code: '123456' } }),
     ok: 400,
+    // Not enrolling yet (409), or enrolling and the code is wrong (422).
+    okSession: [409, 422],
     foreign: () => ({ method: 'POST', url: '/v1/auth/totp/confirm', payload: { code: '123456' } }),
     expectForeign: (answer) => expect(errorCode(answer)).toBe('NOT_A_SESSION'),
   },
@@ -417,7 +435,12 @@ const PUBLIC: Record<string, { call: (ctx: Ctx) => Call; status: number }> = {
     call: () => ({
       method: 'POST',
       url: '/setup',
-      payload: { token: 'not-a-token', orgName: 'Evil Corp', adminEmail: 'mallory@example.com' },
+      payload: {
+        token: 'not-a-token',
+        orgName: 'Evil Corp',
+        adminEmail: 'mallory@example.com',
+        adminPassword: 'correct horse battery staple',
+      },
     }),
     status: 403,
   },
@@ -506,7 +529,9 @@ const WEBHOOKS: Record<string, (ctx: Ctx) => Record<string, string>> = {
 // ---------------------------------------------------------------------------------------------
 
 const db = await freshPglite();
-const relay: TestRelay = await testRelay(db);
+/** The relay's clock: sessions are created on it so they have not expired by its time. */
+const clock = daytimeClock();
+const relay: TestRelay = await testRelay(db, { clock });
 const routes = await collectRoutes({
   config: relay.config,
   db,
@@ -656,8 +681,33 @@ describe('route access control', () => {
     const sessionA = (
       await createSession(db, { orgId: a.orgId, userId: userA, stage: 'full', now: new Date() })
     ).sessionId;
+    const usersA = {} as Record<Role, string>;
+    for (const role of ROLE_NAMES) {
+      usersA[role] = randomUUID();
+      await db.query(`INSERT INTO users (id, org_id, email, role) VALUES ($1, $2, $3, $4)`, [
+        usersA[role],
+        a.orgId,
+        `${role}-session@example.com`,
+        role,
+      ]);
+    }
+    // A rep sees only conversations it sent in: it sends in conversationA with its session.
+    const repSession = await createSession(db, {
+      orgId: a.orgId,
+      userId: usersA.rep,
+      stage: 'full',
+      now: clock(),
+    });
+    const repSent = await relay.app.inject({
+      method: 'POST',
+      url: '/v1/messages',
+      headers: { authorization: `Bearer ${repSession.accessToken}`, 'idempotency-key': idemKey() },
+      payload: { from: a.sender, to: CUSTOMER, body: 'A rep follows up' },
+    });
+    if (repSent.statusCode !== 202) throw new Error(`rep send failed: ${repSent.body}`);
     const baseUrl = await relay.app.listen({ port: 0, host: '127.0.0.1' });
     ctx = {
+      usersA,
       userA,
       sessionA,
       a,
@@ -807,6 +857,32 @@ describe('route access control', () => {
               expect(answer.status, answer.body).not.toBe(401);
               expect(answer.status, answer.body).not.toBe(403);
               expect(answer.status, answer.body).toBe(spec().ok);
+            } else {
+              expect(answer.status, answer.body).toBe(403);
+              expect(answer.json()).toMatchObject({ error: { code: 'FORBIDDEN', details: { permission } } });
+            }
+          },
+        );
+      }
+
+      for (const role of ROLE_NAMES) {
+        const allowed = permissionsOf(role).includes(permission);
+        it(
+          allowed
+            ? `lets a signed-in ${role} session through`
+            : `answers 403 FORBIDDEN to a signed-in ${role} session`,
+          async () => {
+            // A fresh session per request: some routes (sign-out) end the session they are called with.
+            const session = await createSession(db, {
+              orgId: ctx.a.orgId,
+              userId: ctx.usersA[role],
+              stage: 'full',
+              now: clock(),
+            });
+            const answer = await call(ctx, spec().valid(ctx), session.accessToken);
+            if (allowed) {
+              const expected = [spec().okSession ?? spec().ok].flat();
+              expect(expected, answer.body).toContain(answer.status);
             } else {
               expect(answer.status, answer.body).toBe(403);
               expect(answer.json()).toMatchObject({ error: { code: 'FORBIDDEN', details: { permission } } });

@@ -71,10 +71,27 @@ describe('the relay process', () => {
     const token = new URL(link as string).searchParams.get('token') as string;
     const page = await fetch(`${base}/setup?token=${token}`);
     expect(page.status).toBe(200);
+    const weak = await fetch(`${base}/setup`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({
+        token,
+        orgName: 'Acme Dental',
+        adminEmail: 'owner@acme.test',
+        adminPassword: 'password1234',
+      }).toString(),
+    });
+    // A common password is refused without using up the link.
+    expect(weak.status).toBe(422);
     const created = await fetch(`${base}/setup`, {
       method: 'POST',
       headers: { 'content-type': 'application/x-www-form-urlencoded' },
-      body: new URLSearchParams({ token, orgName: 'Acme Dental', adminEmail: 'owner@acme.test' }).toString(),
+      body: new URLSearchParams({
+        token,
+        orgName: 'Acme Dental',
+        adminEmail: 'owner@acme.test',
+        adminPassword: 'correct horse battery staple',
+      }).toString(),
     });
     expect(created.status).toBe(201);
     const html = await created.text();
@@ -83,9 +100,21 @@ describe('the relay process', () => {
     const reused = await fetch(`${base}/setup`, {
       method: 'POST',
       headers: { 'content-type': 'application/x-www-form-urlencoded' },
-      body: new URLSearchParams({ token, orgName: 'Again', adminEmail: 'x@acme.test' }).toString(),
+      body: new URLSearchParams({
+        token,
+        orgName: 'Again',
+        adminEmail: 'x@acme.test',
+        adminPassword: 'correct horse battery staple',
+      }).toString(),
     });
     expect(reused.status).toBe(403);
+    // The first admin signs in with the password chosen on the setup page.
+    const login = await fetch(`${base}/v1/auth/login`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ email: 'owner@acme.test', password: 'correct horse battery staple' }),
+    });
+    expect(login.status).toBe(201);
   });
 
   it('refuses a send during quiet hours at the customer with the next allowed time', async () => {

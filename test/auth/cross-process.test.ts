@@ -1,0 +1,89 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createKeyForOrg, createOrg } from '../../server/admin/org-admin.ts';
+import { createUser } from '../../server/auth/users.ts';
+import { freshPostgres, POSTGRES_URL, postgresSkipNote } from '../helpers/db.ts';
+import { freePort, RelayProcess } from '../helpers/relay-process.ts';
+
+/**
+ * Deactivation across processes: two relay processes on one PostgreSQL database, as behind a
+ * load balancer. A session used on B stops on the very next request after an admin deactivates
+ * its user through A (no per-process cache of sessions or users' status).
+ */
+postgresSkipNote('cross-process deactivation');
+
+describe.skipIf(POSTGRES_URL === null)('deactivation across two relay processes on PostgreSQL', () => {
+  const PASSWORD = 'correct horse battery staple';
+  let a: RelayProcess;
+  let b: RelayProcess;
+  let drop: (() => Promise<void>) | undefined;
+  let ownerKey: string;
+  let userId: string;
+
+  beforeAll(async () => {
+    const fresh = await freshPostgres();
+    drop = fresh.drop;
+    const { orgId } = await createOrg(fresh.db, 'Two Process Dental');
+    ownerKey = (await createKeyForOrg(fresh.db, { orgId, role: 'owner', name: 'admin' })).key;
+    const { user } = await createUser(fresh.db, {
+      orgId,
+      email: 'rep@two.test',
+      role: 'rep',
+      password: PASSWORD,
+      actor: 'test',
+      now: new Date(),
+      publicUrl: 'http://relay.test',
+    });
+    userId = user.id;
+    const portA = await freePort();
+    const env = {
+      DATABASE_URL: fresh.url,
+      PUBLIC_URL: `http://127.0.0.1:${portA}`,
+      LOG_LEVEL: 'error',
+    };
+    a = new RelayProcess(portA, env);
+    b = new RelayProcess(await freePort(), env);
+    await Promise.all([a.start(), b.start()]);
+  }, 120_000);
+
+  afterAll(async () => {
+    await a?.stop();
+    await b?.stop();
+    await drop?.();
+  });
+
+  it('stops a session on B at the next request after deactivation through A', async () => {
+    const login = await fetch(`${b.url}/v1/auth/login`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ email: 'rep@two.test', password: PASSWORD }),
+    });
+    expect(login.status).toBe(201);
+    const { accessToken, refreshToken } = (await login.json()) as {
+      accessToken: string;
+      refreshToken: string;
+    };
+    const me = () => fetch(`${b.url}/v1/me`, { headers: { authorization: `Bearer ${accessToken}` } });
+    for (let i = 0; i < 3; i++) expect((await me()).status).toBe(200);
+
+    const deactivated = await fetch(`${a.url}/v1/users/${userId}/deactivate`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${ownerKey}` },
+    });
+    expect(deactivated.status).toBe(200);
+
+    const after = await me();
+    expect(after.status).toBe(401);
+    const refreshed = await fetch(`${b.url}/v1/auth/refresh`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ refreshToken }),
+    });
+    expect(refreshed.status).toBe(401);
+    const again = await fetch(`${b.url}/v1/auth/login`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ email: 'rep@two.test', password: PASSWORD }),
+    });
+    expect(again.status).toBe(401);
+  }, 60_000);
+});
