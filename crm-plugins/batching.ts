@@ -63,3 +63,9 @@ export function failChunk(error: unknown, part: readonly CrmMessage[], failed: A
     });
   }
 }
+
+/** How an outbound entry names its delivery status ("" when unknown or inbound). */
+export function statusLabel(message: CrmMessage): string {
+  if (message.direction !== 'outbound' || message.status === undefined || message.status === null) return '';
+  return message.status === 'failed' ? 'failed (not sent)' : message.status;
+}

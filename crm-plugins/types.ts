@@ -63,6 +63,19 @@ export interface CrmMessage {
   occurredAt: Date;
   /** The customer's number (E.164), shown on the entry. */
   customerPhone: string | null;
+  /** Outbound only: the delivery status shown on the entry (absent or null for inbound). */
+  status?: CrmMessageStatus | null;
+}
+
+/** The delivery statuses an outbound entry can show. */
+export type CrmMessageStatus = 'sent' | 'delivered' | 'undelivered' | 'failed';
+
+/** The outcome of one updateMessages call; every key of the batch lands in exactly one list. */
+export interface UpdateResult {
+  updated: string[];
+  /** Keys with no timeline entry to update (never logged, or removed in the CRM). */
+  notLogged: string[];
+  failed: AppendFailure[];
 }
 
 /** A message the CRM refused; `retryable` tells the sync worker whether sending it again can help. */
@@ -156,6 +169,11 @@ export interface CrmPlugin {
   projectConsent(ref: ContactRef, consent: ConsentProjection): Promise<void>;
   /** Logs messages on their records' timelines; a retried batch never creates a second entry. */
   appendMessages(batch: readonly CrmMessage[]): Promise<AppendResult>;
+  /**
+   * Rewrites already logged entries with the messages' current delivery status (found by the
+   * relay's message id); never creates a second entry.
+   */
+  updateMessages(batch: readonly CrmMessage[]): Promise<UpdateResult>;
   /** Consent statuses changed in the CRM (not by the relay) after the watermark. */
   readConsentChanges(since: string | null): Promise<ConsentChangesPage>;
   healthCheck(): Promise<CrmHealth>;

@@ -23,8 +23,20 @@ export interface Config {
   hubspotClientSecret: string | null;
   /** How often the CRM sync worker asks each CRM for opt-outs made there (CRM_CONSENT_POLL_MS). */
   crmConsentPollMs: number;
+  /** OAuth apps for connecting CRMs from the admin UI; null when not configured (issue #6). */
+  crmOAuth: { hubspot: CrmOAuthApp | null; salesforce: CrmOAuthApp | null };
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
   workerEnabled: boolean;
+}
+
+/** An OAuth app: HubSpot public app or Salesforce connected app. */
+export interface CrmOAuthApp {
+  clientId: string;
+  clientSecret: string;
+  /** HubSpot: the install (authorize) page; Salesforce: the login host. */
+  authorizeBase: string;
+  /** HubSpot: the API origin (token endpoint); Salesforce: the login host. */
+  tokenBase: string;
 }
 
 /** A configuration problem, reported as one line naming the variable. */
@@ -174,6 +186,30 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): Config 
     );
   }
   const crmConsentPollMs = millis('CRM_CONSENT_POLL_MS', 30_000, 100, 3_600_000);
+  const oauthApp = (
+    prefix: 'HUBSPOT' | 'SALESFORCE',
+    urls: { name: string; fallback: string }[],
+  ): CrmOAuthApp | null => {
+    const clientId = nonEmpty(env, `${prefix}_CLIENT_ID`);
+    const clientSecret = nonEmpty(env, `${prefix}_CLIENT_SECRET`);
+    if (clientId === undefined) return null;
+    if (clientSecret === undefined)
+      throw new ConfigError(`${prefix}_CLIENT_SECRET`, `is required when ${prefix}_CLIENT_ID is set`);
+    const [authorizeBase, tokenBase] = urls.map(({ name, fallback }) =>
+      parseUrl(name, nonEmpty(env, name) ?? fallback, ['http:', 'https:']).href.replace(/\/+$/, ''),
+    );
+    return { clientId, clientSecret, authorizeBase: String(authorizeBase), tokenBase: String(tokenBase) };
+  };
+  const crmOAuth = {
+    hubspot: oauthApp('HUBSPOT', [
+      { name: 'HUBSPOT_AUTHORIZE_URL', fallback: 'https://app.hubspot.com/oauth/authorize' },
+      { name: 'HUBSPOT_API_URL', fallback: 'https://api.hubapi.com' },
+    ]),
+    salesforce: oauthApp('SALESFORCE', [
+      { name: 'SALESFORCE_LOGIN_URL', fallback: 'https://login.salesforce.com' },
+      { name: 'SALESFORCE_LOGIN_URL', fallback: 'https://login.salesforce.com' },
+    ]),
+  };
   const logLevel = oneOf(
     env,
     'LOG_LEVEL',
@@ -197,6 +233,7 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): Config 
     secretsKey,
     hubspotClientSecret: nonEmpty(env, 'HUBSPOT_CLIENT_SECRET') ?? null,
     crmConsentPollMs,
+    crmOAuth,
     logLevel,
     workerEnabled: workerRaw === 'on',
   };

@@ -112,7 +112,6 @@ export interface HubSpotApi {
 /** Association type communication → contact (HubSpot-defined). */
 export const COMMUNICATION_TO_CONTACT = 81;
 
-// TODO(#6): OAuth (authorization-code flow + refresh via oauth.tokensApi) — private-app tokens only for now.
 /** Wraps an SDK client. Construction is synchronous and makes no request. */
 export function createHubSpotApi(config: HubSpotClientConfig): HubSpotApi {
   // No retry/limiter decorators: their settings live in a process-wide singleton that every
@@ -392,4 +391,45 @@ export function toCrmError(what: string, error: unknown): CrmError {
     category,
     status,
   );
+}
+
+/** Tokens from an OAuth authorization-code exchange. */
+export interface HsOAuthTokens {
+  accessToken: string;
+  refreshToken: string;
+  expiresIn: number;
+}
+
+/**
+ * Exchanges an install's authorization code for tokens (`POST /oauth/v1/token`,
+ * grant_type=authorization_code) through the SDK's `oauth.tokensApi.create`.
+ */
+export async function exchangeHubSpotCode(input: {
+  code: string;
+  redirectUri: string;
+  clientId: string;
+  clientSecret: string;
+  basePath?: string;
+}): Promise<HsOAuthTokens> {
+  const client = new Client({
+    ...(input.basePath === undefined ? {} : { basePath: input.basePath.replace(/\/+$/, '') }),
+  });
+  try {
+    const tokens = await client.oauth.tokensApi.create(
+      'authorization_code',
+      input.code,
+      input.redirectUri,
+      input.clientId,
+      input.clientSecret,
+    );
+    if (typeof tokens.accessToken !== 'string' || tokens.accessToken === '')
+      throw new CrmRequestError('hubspot', 'invalid_request', 'HubSpot returned no access token');
+    return {
+      accessToken: tokens.accessToken,
+      refreshToken: tokens.refreshToken,
+      expiresIn: tokens.expiresIn,
+    };
+  } catch (error) {
+    throw toCrmError('exchange authorization code', error);
+  }
 }

@@ -12,6 +12,7 @@ import type {
   InstallPlan,
   InstallReport,
   UninstallReport,
+  UpdateResult,
 } from '../types.ts';
 import { COMMUNICATION_TO_CONTACT, createHubSpotApi, type HsFilter, type HubSpotApi } from './client.ts';
 import {
@@ -277,6 +278,69 @@ export function createHubSpotCrm(
           'contacts',
           part.map((m) => ({ id: m.contact.id, properties: lastSmsProperties(m) })),
         );
+      }
+      return result;
+    },
+
+    async updateMessages(batch): Promise<UpdateResult> {
+      const { accepted, rejected } = screenBatch('hubspot', batch, (m) => isOurs(m.contact));
+      const result: UpdateResult = { updated: [], notLogged: [], failed: rejected };
+      // Per 100 messages: one search by message id (an IN filter takes 100 values), one batch update.
+      for (const part of chunk(accepted, Math.min(BATCH, IN_VALUES))) {
+        const idOf = new Map<string, string>();
+        let outcome: Awaited<ReturnType<HubSpotApi['batchUpdate']>>;
+        try {
+          let after: string | undefined;
+          do {
+            const page = await api.search('communications', {
+              filterGroups: [
+                [{ propertyName: P.messageId, operator: 'IN', values: part.map((m) => m.externalKey) }],
+              ],
+              properties: [P.messageId],
+              limit: PAGE,
+              ...(after === undefined ? {} : { after }),
+            });
+            for (const r of page.results) {
+              const key = r.properties[P.messageId];
+              if (key) idOf.set(key, r.id);
+            }
+            after = page.after ?? undefined;
+          } while (after !== undefined);
+          const found = part.filter((m) => idOf.has(m.externalKey));
+          if (found.length === 0) {
+            result.notLogged.push(...part.map((m) => m.externalKey));
+            continue;
+          }
+          outcome = await api.batchUpdate(
+            'communications',
+            found.map((m) => ({
+              id: idOf.get(m.externalKey) as string,
+              properties: { hs_communication_body: toCommunication(m).hs_communication_body as string },
+            })),
+          );
+        } catch (error) {
+          failChunk(error, part, result.failed);
+          continue;
+        }
+        const updated = new Set(outcome.results.map((r) => r.id));
+        for (const m of part) {
+          const id = idOf.get(m.externalKey);
+          if (id === undefined) result.notLogged.push(m.externalKey);
+          else if (updated.has(id)) result.updated.push(m.externalKey);
+          else if (
+            outcome.errors.some((e) => e.category === 'OBJECT_NOT_FOUND' && e.context.ids?.includes(id))
+          )
+            result.notLogged.push(m.externalKey);
+          else {
+            const error = outcome.errors[0];
+            result.failed.push({
+              externalKey: m.externalKey,
+              code: error?.category ?? 'unknown',
+              message: error?.message ?? 'HubSpot did not update this entry',
+              retryable: error?.category !== 'VALIDATION_ERROR',
+            });
+          }
+        }
       }
       return result;
     },

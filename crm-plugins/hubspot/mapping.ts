@@ -1,4 +1,5 @@
 import type { CountryCode } from 'libphonenumber-js';
+import { statusLabel } from '../batching.ts';
 import { toE164 } from '../phone.ts';
 import {
   type ConsentChange,
@@ -195,7 +196,11 @@ export function toConsentChange(record: HsRecord): ConsentChange | null {
 /** A message as a Communication (channel SMS); the body says which way it went. */
 export function toCommunication(message: CrmMessage): Record<string, string> {
   const who = message.customerPhone ?? 'contact';
-  const heading = message.direction === 'inbound' ? `Inbound SMS from ${who}` : `Outbound SMS to ${who}`;
+  const status = statusLabel(message);
+  const heading =
+    message.direction === 'inbound'
+      ? `Inbound SMS from ${who}`
+      : `Outbound SMS to ${who}${status === '' ? '' : ` (${status})`}`;
   return {
     hs_communication_channel_type: 'SMS',
     hs_communication_logged_from: 'CRM',

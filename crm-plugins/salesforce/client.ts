@@ -67,7 +67,6 @@ export interface SalesforceApi {
 
 const DEFAULT_VERSION = '62.0';
 
-// TODO(#6): OAuth web-server flow with refresh tokens; today the admin pastes an access token.
 /** Wraps a lazily created Connection; construction makes no I/O. */
 export function createSalesforceApi(config: SalesforceClientConfig): SalesforceApi {
   const version = config.apiVersion ?? DEFAULT_VERSION;
@@ -279,4 +278,74 @@ export function toCrmError(what: string, error: unknown): CrmError {
     return new CrmRequestError('salesforce', 'not_installed', message, code, 400);
   }
   return new CrmRequestError('salesforce', 'invalid_request', message, code, 400);
+}
+
+/** Tokens from the OAuth web-server flow. */
+export interface SfOAuthTokens {
+  accessToken: string;
+  refreshToken: string | null;
+  instanceUrl: string;
+}
+
+/** The authorize page of the web-server flow on the login host. */
+export function salesforceAuthorizeUrl(input: {
+  loginUrl: string;
+  clientId: string;
+  redirectUri: string;
+  state: string;
+}): string {
+  const url = new URL(`${input.loginUrl.replace(/\/+$/, '')}/services/oauth2/authorize`);
+  url.search = new URLSearchParams({
+    response_type: 'code',
+    client_id: input.clientId,
+    redirect_uri: input.redirectUri,
+    scope: 'api refresh_token',
+    state: input.state,
+  }).toString();
+  return url.href;
+}
+
+/**
+ * Exchanges the web-server flow's code (`POST /services/oauth2/token`, grant_type=authorization_code)
+ * through jsforce's OAuth2 (the client @salesforce/core itself uses).
+ */
+export async function exchangeSalesforceCode(input: {
+  code: string;
+  redirectUri: string;
+  clientId: string;
+  clientSecret: string;
+  loginUrl: string;
+}): Promise<SfOAuthTokens> {
+  const { OAuth2 } = await import('@jsforce/jsforce-node');
+  const oauth = new OAuth2({
+    loginUrl: input.loginUrl.replace(/\/+$/, ''),
+    clientId: input.clientId,
+    clientSecret: input.clientSecret,
+    redirectUri: input.redirectUri,
+  });
+  let answer: Record<string, unknown>;
+  try {
+    answer = (await oauth.requestToken(input.code)) as unknown as Record<string, unknown>;
+  } catch (error) {
+    const code = error instanceof Error ? error.name : 'error';
+    const message = error instanceof Error ? error.message : String(error);
+    if (code === 'invalid_grant' || code === 'invalid_client' || code === 'invalid_client_id')
+      throw new CrmRequestError(
+        'salesforce',
+        'invalid_request',
+        `code exchange refused: ${code}: ${message}`,
+        code,
+        400,
+      );
+    throw toCrmError('exchange authorization code', error);
+  }
+  const accessToken = answer.access_token;
+  const instanceUrl = answer.instance_url;
+  if (typeof accessToken !== 'string' || typeof instanceUrl !== 'string')
+    throw new CrmRequestError('salesforce', 'invalid_request', 'Salesforce returned no access token');
+  return {
+    accessToken,
+    refreshToken: typeof answer.refresh_token === 'string' ? answer.refresh_token : null,
+    instanceUrl,
+  };
 }

@@ -13,6 +13,7 @@ import type {
   InstallReport,
   InstallStep,
   UninstallReport,
+  UpdateResult,
 } from '../types.ts';
 import { createSalesforceApi, type SalesforceApi, type SfRecord } from './client.ts';
 import {
@@ -300,6 +301,37 @@ export function createSalesforceCrm(
             [F.lastSmsAt]: m.occurredAt.toISOString(),
           })),
         );
+      }
+      return result;
+    },
+
+    async updateMessages(batch): Promise<UpdateResult> {
+      const { accepted, rejected } = screenBatch('salesforce', batch, (m) => isOurs(m.contact));
+      const result: UpdateResult = { updated: [], notLogged: [], failed: rejected };
+      for (const part of chunk(accepted, COLLECTION)) {
+        let rows: Awaited<ReturnType<SalesforceApi['upsertMany']>>;
+        try {
+          // Upsert on the external id: the Task gets the new Subject (with the status) in place;
+          // one that was never logged is created, so the timeline ends up right either way.
+          rows = await api.upsertMany('Task', F.messageId, part.map(toTask));
+        } catch (error) {
+          failChunk(error, part, result.failed);
+          continue;
+        }
+        part.forEach((m, i) => {
+          const row = rows[i];
+          if (row?.success) result.updated.push(m.externalKey);
+          else {
+            const error = row?.errors[0];
+            const code = error?.code ?? 'UNKNOWN';
+            result.failed.push({
+              externalKey: m.externalKey,
+              code,
+              message: error?.message ?? 'Salesforce did not save this Task',
+              retryable: ['UNABLE_TO_LOCK_ROW', 'SERVER_UNAVAILABLE', 'UNKNOWN'].includes(code),
+            });
+          }
+        });
       }
       return result;
     },

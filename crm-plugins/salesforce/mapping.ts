@@ -1,4 +1,5 @@
 import type { CountryCode } from 'libphonenumber-js';
+import { statusLabel } from '../batching.ts';
 import { toE164 } from '../phone.ts';
 import {
   type ConsentChange,
@@ -198,7 +199,11 @@ export function toConsentChange(record: SfRecord, object: SfObject): ConsentChan
 /** A message as a completed Task on the contact's or lead's activity timeline. */
 export function toTask(message: CrmMessage): Record<string, unknown> {
   const who = message.customerPhone ?? '';
-  const subject = message.direction === 'inbound' ? `SMS received ${who}` : `SMS sent ${who}`;
+  const status = statusLabel(message);
+  const subject =
+    message.direction === 'inbound'
+      ? `SMS received ${who}`
+      : `${message.status === 'failed' ? 'SMS failed' : 'SMS sent'} ${who}${status === '' ? '' : ` (${status})`}`;
   return {
     [F.messageId]: message.externalKey,
     WhoId: message.contact.id,

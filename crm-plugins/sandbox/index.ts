@@ -8,9 +8,11 @@ import type {
   CrmConsentStatus,
   CrmContact,
   CrmMessage,
+  CrmMessageStatus,
   CrmPlugin,
   InstallPlan,
   InstallStep,
+  UpdateResult,
 } from '../types.ts';
 import { DEMO_CONTACTS } from './contacts.ts';
 import { SANDBOX_FIELDS, sandboxPlan, toSandboxEntry } from './mapping.ts';
@@ -21,6 +23,8 @@ export interface SandboxTimelineEntry {
   direction: CrmMessage['direction'];
   body: string;
   occurredAt: Date;
+  /** Outbound delivery status as last written (null for inbound or unknown). */
+  status: CrmMessageStatus | null;
   title: string;
 }
 
@@ -240,6 +244,26 @@ export function createSandboxCrm(options: SandboxCrmOptions = {}): SandboxCrm {
         }
         touch(record);
         result.created.push(message.externalKey);
+      }
+      return result;
+    },
+
+    async updateMessages(batch: readonly CrmMessage[]): Promise<UpdateResult> {
+      requireInstalled();
+      const result: UpdateResult = { updated: [], notLogged: [], failed: [] };
+      const seen = new Set<string>();
+      for (const message of batch) {
+        if (seen.has(message.externalKey)) continue;
+        seen.add(message.externalKey);
+        const ref = loggedKeys.get(message.externalKey);
+        const record = ref === undefined ? undefined : recordOf(ref);
+        const index = record?.timeline.findIndex((e) => e.externalKey === message.externalKey) ?? -1;
+        if (record === undefined || index < 0) {
+          result.notLogged.push(message.externalKey);
+          continue;
+        }
+        record.timeline[index] = toSandboxEntry({ ...message, contact: ref ?? message.contact });
+        result.updated.push(message.externalKey);
       }
       return result;
     },

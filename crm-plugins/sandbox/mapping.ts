@@ -1,3 +1,4 @@
+import { statusLabel } from '../batching.ts';
 import type { CrmMessage, InstallPlan } from '../types.ts';
 import type { SandboxTimelineEntry } from './index.ts';
 
@@ -31,6 +32,10 @@ export function toSandboxEntry(message: CrmMessage): SandboxTimelineEntry {
     direction: message.direction,
     body: message.body,
     occurredAt: message.occurredAt,
-    title: message.direction === 'inbound' ? `SMS received from ${who}` : `SMS sent to ${who}`,
+    status: message.direction === 'outbound' ? (message.status ?? null) : null,
+    title:
+      message.direction === 'inbound'
+        ? `SMS received from ${who}`
+        : `SMS sent to ${who}${statusLabel(message) === '' ? '' : ` (${statusLabel(message)})`}`,
   };
 }

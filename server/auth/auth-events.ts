@@ -16,6 +16,7 @@ export type AuthEventKind =
   | 'role_changed'
   | 'role_created'
   | 'deactivated'
+  | 'passkey_removed'
   | 'reveal';
 
 /** Appends to auth_events (append-only by trigger): the evidence behind every identity change. */

@@ -12,6 +12,7 @@ import {
   setStatus,
 } from '../crm-sync/connections.ts';
 import { countDeadLetters } from '../crm-sync/dead-letters.ts';
+import { startOAuth } from '../crm-sync/oauth-web.ts';
 import { CrmSyncWorker } from '../crm-sync/sync-worker.ts';
 import { resolveSecretsKey, type SecretsKey } from '../crypto/secrets.ts';
 import type { Database } from '../db/database.ts';
@@ -104,7 +105,7 @@ export async function runBackfill(
   const counts = async () => {
     const rows = await db.query<{ state: string; note: string | null; n: number }>(
       `SELECT state, (note IS NOT NULL AND note <> 'replayed') AS note, count(*)::int AS n FROM crm_sync_jobs
-        WHERE connection_id = $1 AND kind = 'message' GROUP BY 1, 2`,
+        WHERE connection_id = $1 AND kind = 'message' AND subject NOT LIKE '%#%' GROUP BY 1, 2`,
       [connection.id],
     );
     const sum = (f: (r: (typeof rows)[number]) => boolean) => rows.filter(f).reduce((a, r) => a + r.n, 0);
@@ -399,6 +400,38 @@ export const CRM_COMMANDS: Record<string, CrmCommand> = {
               )
               .join('\n');
       return { json: { connections }, text };
+    },
+  },
+  'crm oauth-url hubspot': {
+    summary: 'Print the HubSpot OAuth install URL for an org (single-use, expires in 10 minutes)',
+    usage: 'crm oauth-url hubspot --org <orgId> [--json]',
+    flags: { org: { help: 'organisation id', required: true, value: true } },
+    async run(db, flags) {
+      const { url, expiresAt } = await startOAuth(db, loadConfig(), {
+        orgId: flags.org ?? '',
+        actor: 'cli',
+        crm: 'hubspot',
+      });
+      return {
+        json: { url, expiresAt: expiresAt.toISOString() },
+        text: `${url}\nOpen it as a HubSpot admin before ${expiresAt.toISOString()} to connect.`,
+      };
+    },
+  },
+  'crm oauth-url salesforce': {
+    summary: 'Print the Salesforce OAuth install URL for an org (single-use, expires in 10 minutes)',
+    usage: 'crm oauth-url salesforce --org <orgId> [--json]',
+    flags: { org: { help: 'organisation id', required: true, value: true } },
+    async run(db, flags) {
+      const { url, expiresAt } = await startOAuth(db, loadConfig(), {
+        orgId: flags.org ?? '',
+        actor: 'cli',
+        crm: 'salesforce',
+      });
+      return {
+        json: { url, expiresAt: expiresAt.toISOString() },
+        text: `${url}\nOpen it as a Salesforce admin before ${expiresAt.toISOString()} to connect.`,
+      };
     },
   },
   'crm backfill': {

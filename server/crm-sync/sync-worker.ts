@@ -5,7 +5,14 @@ import {
   CrmNotFoundError,
   CrmRateLimitError,
 } from '../../crm-plugins/errors.ts';
-import type { AppendResult, ContactRef, CrmMessage, CrmPlugin } from '../../crm-plugins/types.ts';
+import type {
+  AppendResult,
+  ContactRef,
+  CrmMessage,
+  CrmMessageStatus,
+  CrmPlugin,
+  UpdateResult,
+} from '../../crm-plugins/types.ts';
 import type { SecretsKey } from '../crypto/secrets.ts';
 import type { Database, Queryable } from '../db/database.ts';
 import { newId } from '../ids.ts';
@@ -59,6 +66,7 @@ interface MessageInfo {
   id: string;
   direction: 'inbound' | 'outbound';
   body: string;
+  status: string;
   created_at: Date;
   from_e164: string;
   to_e164: string;
@@ -83,7 +91,11 @@ export const CRM_SYNC_CHANNEL = 'crm_sync';
 const SETTLED = `tx_id < pg_snapshot_xmin(pg_current_snapshot())::text::bigint`;
 const LOG_PAGE = 1000;
 /** Messages the relay has handed over (or received): what the CRM timeline shows. */
-const LOGGED_OUTBOUND = new Set(['sent', 'delivered', 'undelivered']);
+const LOGGED_OUTBOUND = new Set(['sent', 'delivered', 'undelivered', 'failed']);
+/** Outcomes that, when they arrive after the entry was logged, are written back onto it. */
+const FINAL_STATUSES = new Set(['delivered', 'undelivered', 'failed']);
+/** A status job's subject: `<message id>#<status>` (once per message and status). */
+const STATUS_SEP = '#';
 /** A "no CRM record has this number" answer is trusted this long before asking again. */
 const NEGATIVE_LOOKUP_MS = 3600_000;
 
@@ -382,6 +394,7 @@ export class CrmSyncWorker {
         );
         const last = rows.at(-1);
         if (last === undefined) return 0;
+        const statusSubjects: string[] = [];
         const ids = rows.flatMap((r) => {
           const m = (r.payload as { message?: { id?: unknown; direction?: unknown; status?: unknown } })
             ?.message;
@@ -389,9 +402,17 @@ export class CrmSyncWorker {
           const loggable =
             (m.direction === 'inbound' && r.type === 'message.created') ||
             (m.direction === 'outbound' && LOGGED_OUTBOUND.has(String(m.status)));
+          if (
+            m.direction === 'outbound' &&
+            r.type === 'message.updated' &&
+            FINAL_STATUSES.has(String(m.status))
+          )
+            statusSubjects.push(`${m.id}${STATUS_SEP}${String(m.status)}`);
           return loggable ? [m.id] : [];
         });
         await this.queueMessages(tx, connection, ids, this.lingerMs);
+        // A status job for a message not logged yet finds its log job queued and just finishes.
+        await this.queueMessages(tx, connection, statusSubjects, this.lingerMs);
         await tx.query(
           `UPDATE crm_connections SET event_cursor_tx = $2, event_cursor_id = $3 WHERE id = $1`,
           [connection.id, last.tx_id, last.id],
@@ -644,10 +665,121 @@ export class CrmSyncWorker {
     }
   }
 
-  private async logMessages(connection: CrmConnection, call: Call, jobs: JobRow[]): Promise<void> {
+  private async logMessages(connection: CrmConnection, call: Call, claimed: JobRow[]): Promise<void> {
+    const jobs = claimed.filter((j) => !j.subject.includes(STATUS_SEP));
+    const statusJobs = claimed.filter((j) => j.subject.includes(STATUS_SEP));
+    if (jobs.length > 0) await this.appendLogged(connection, call, jobs);
+    if (statusJobs.length > 0) await this.updateStatuses(connection, call, statusJobs, jobs);
+  }
+
+  /**
+   * Writes later delivery outcomes onto entries already logged. A message whose log job is still
+   * queued (or ran in this same claim) gets its current status with the entry; one being logged
+   * by another process is tried again shortly; one never logged has nothing to update.
+   */
+  private async updateStatuses(
+    connection: CrmConnection,
+    call: Call,
+    statusJobs: JobRow[],
+    logJobsNow: JobRow[],
+  ): Promise<void> {
+    const { db } = this.options;
+    const idOf = (job: JobRow) => job.subject.slice(0, job.subject.indexOf(STATUS_SEP));
+    const loggedNow = new Set(logJobsNow.map((j) => j.subject));
+    const logRows = await db.query<{ subject: string; state: string; note: string | null }>(
+      `SELECT subject, state, note FROM crm_sync_jobs WHERE connection_id = $1 AND kind = 'message' AND subject = ANY($2::text[])`,
+      [connection.id, statusJobs.map(idOf)],
+    );
+    const logOf = new Map(logRows.map((r) => [r.subject, r]));
+    const covered: number[] = [];
+    const nothing: number[] = [];
+    const later: number[] = [];
+    const pending: JobRow[] = [];
+    for (const job of statusJobs) {
+      const id = idOf(job);
+      const log = logOf.get(id);
+      if (loggedNow.has(id) || log?.state === 'queued') covered.push(job.id);
+      else if (log?.state === 'working') later.push(job.id);
+      else if (log === undefined || log.state !== 'done' || log.note !== null) nothing.push(job.id);
+      else pending.push(job);
+    }
+    await this.finish(covered, 'status logged with the entry');
+    await this.finish(nothing, 'not on the CRM timeline');
+    if (later.length > 0)
+      await db.query(
+        `UPDATE crm_sync_jobs SET state = 'queued', lease_until = NULL, available_at = now() + interval '1 second',
+                updated_at = now() WHERE id = ANY($1::bigint[])`,
+        [later],
+      );
+    if (pending.length === 0) return;
+    const messages = await this.toCrmMessages(connection, call, pending, idOf);
+    const jobOf = new Map<string, JobRow>();
+    for (const job of pending) jobOf.set(idOf(job), job);
+    await this.finish(
+      pending.filter((j) => !messages.some((m) => m.externalKey === idOf(j))).map((j) => j.id),
+      'not on the CRM timeline',
+    );
+    if (messages.length === 0) return;
+    const result: UpdateResult = await call((p) => p.updateMessages(messages));
+    await this.finish(
+      result.updated.flatMap((key) => {
+        const job = jobOf.get(key);
+        return job === undefined ? [] : [job.id];
+      }),
+    );
+    await this.finish(
+      result.notLogged.flatMap((key) => {
+        const job = jobOf.get(key);
+        return job === undefined ? [] : [job.id];
+      }),
+      'not on the CRM timeline',
+    );
+    for (const failure of result.failed) {
+      const job = jobOf.get(failure.externalKey);
+      if (job !== undefined) await this.failJob(connection, job, failure);
+    }
+  }
+
+  /** The messages of status jobs as timeline entries, on the records they were logged on. */
+  private async toCrmMessages(
+    connection: CrmConnection,
+    call: Call,
+    jobs: JobRow[],
+    idOf: (job: JobRow) => string,
+  ): Promise<CrmMessage[]> {
+    const rows = await this.options.db.query<MessageInfo>(
+      `SELECT m.id, m.direction, m.body, m.status, m.created_at, m.from_e164, m.to_e164,
+              c.crm, c.crm_object, c.crm_id, NULL AS unknown_inbound
+         FROM messages m JOIN conversations v ON v.id = m.conversation_id
+         LEFT JOIN contacts c ON c.id = v.contact_id
+        WHERE m.id = ANY($1::uuid[]) AND m.org_id = $2`,
+      [jobs.map(idOf), connection.orgId],
+    );
+    const out: CrmMessage[] = [];
+    for (const m of rows) {
+      const phone = m.direction === 'inbound' ? m.from_e164 : m.to_e164;
+      const ref: ContactRef | null =
+        m.crm === connection.crm && m.crm_object !== null && m.crm_id !== null
+          ? { crm: connection.crm, objectType: m.crm_object, id: m.crm_id }
+          : ((await this.refsForPhone(connection, call, phone))[0] ?? null);
+      if (ref === null) continue;
+      out.push({
+        externalKey: m.id,
+        contact: ref,
+        direction: m.direction,
+        body: m.body,
+        occurredAt: m.created_at,
+        customerPhone: phone,
+        status: messageStatus(m),
+      });
+    }
+    return out;
+  }
+
+  private async appendLogged(connection: CrmConnection, call: Call, jobs: JobRow[]): Promise<void> {
     const { db } = this.options;
     const rows = await db.query<MessageInfo>(
-      `SELECT m.id, m.direction, m.body, m.created_at, m.from_e164, m.to_e164,
+      `SELECT m.id, m.direction, m.body, m.status, m.created_at, m.from_e164, m.to_e164,
               c.crm, c.crm_object, c.crm_id, o.settings #>> '{crm,unknownInbound}' AS unknown_inbound
          FROM messages m JOIN conversations v ON v.id = m.conversation_id
          LEFT JOIN contacts c ON c.id = v.contact_id JOIN orgs o ON o.id = m.org_id
@@ -699,6 +831,7 @@ export class CrmSyncWorker {
         body: m.body,
         occurredAt: m.created_at,
         customerPhone: phone,
+        status: messageStatus(m),
       });
     }
     await this.finish(skipped, 'no CRM record to log on');
@@ -783,6 +916,14 @@ export class CrmSyncWorker {
       [connection.id, ref.objectType, ref.id],
     );
   }
+}
+
+/** The delivery status an outbound entry shows (null for inbound, or before the hand-over). */
+function messageStatus(m: MessageInfo): CrmMessageStatus | null {
+  if (m.direction !== 'outbound') return null;
+  return ['sent', 'delivered', 'undelivered', 'failed'].includes(m.status)
+    ? (m.status as CrmMessageStatus)
+    : null;
 }
 
 type Call = <T>(op: (plugin: CrmPlugin) => Promise<T>) => Promise<T>;

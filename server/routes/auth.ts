@@ -2,7 +2,9 @@ import { randomBytes } from 'node:crypto';
 import { Type } from 'typebox';
 import { recordAuthEvent } from '../auth/auth-events.ts';
 import { parseAuthSettings } from '../auth/auth-settings.ts';
+import { hasPasskey } from '../auth/passkeys.ts';
 import { burnPasswordCheck, MAX_PASSWORD_LENGTH, verifyPassword } from '../auth/passwords.ts';
+import { ssoRequired } from '../auth/saml.ts';
 import { createSession, type IssuedTokens, refreshSession, revokeSession } from '../auth/sessions.ts';
 import {
   assertNotThrottled,
@@ -56,7 +58,9 @@ export const authRoutes: RouteModule = (app, { db, clock, config }) => {
       user.org_id,
     ]);
     const policy = parseAuthSettings(org?.settings);
-    const stage = policy.requireSecondFactor && user.totp_enabled_at === null ? 'enrol' : 'full';
+    // A passkey counts as a second factor, like an authenticator app.
+    const secondFactor = user.totp_enabled_at !== null || (await hasPasskey(tx, user.id));
+    const stage = policy.requireSecondFactor && !secondFactor ? 'enrol' : 'full';
     const now = clock();
     const tokens = await createSession(tx, {
       orgId: user.org_id,
@@ -125,9 +129,17 @@ export const authRoutes: RouteModule = (app, { db, clock, config }) => {
         throw badCredentials();
       }
       await clearFailures(db, rules[0] as ThrottleRule);
-      if (user.totp_enabled_at !== null) {
+      if (await ssoRequired(db, user.org_id))
+        throw new ApiError(
+          403,
+          'SSO_REQUIRED',
+          'Your organisation signs in through its identity provider (SAML).',
+        );
+      const passkey = await hasPasskey(db, user.id);
+      if (user.totp_enabled_at !== null || passkey) {
         const mfaToken = await issueLink(db, 'mfa', user.id, now);
-        return { mfaRequired: true, mfaToken };
+        const factors = [...(user.totp_enabled_at !== null ? ['totp'] : []), ...(passkey ? ['passkey'] : [])];
+        return { mfaRequired: true, mfaToken, factors };
       }
       const found = user;
       const tokens = await db.transaction((tx) =>

@@ -1,10 +1,13 @@
 import type { RouteModule } from '../http/types.ts';
 import { authRoutes } from './auth.ts';
+import { passkeyRoutes } from './auth-passkeys.ts';
+import { samlRoutes } from './auth-saml.ts';
 import { sandboxMailRoutes } from './auth-sandbox-mail.ts';
 import { consentRoutes } from './consent.ts';
 import { contactsRoutes } from './contacts.ts';
 import { conversationsRoutes } from './conversations.ts';
 import { crmAdminRoutes } from './crm-admin.ts';
+import { crmOAuthRoutes } from './crm-oauth.ts';
 import { hubspotWebhookRoutes } from './crm-webhooks.ts';
 import { eventsRoutes } from './events.ts';
 import { healthRoutes } from './health.ts';
@@ -35,9 +38,12 @@ export const ROUTE_MODULES: Record<string, RouteModule> = {
   webhooksPlivo: plivoWebhookRoutes,
   webhooksHubspot: hubspotWebhookRoutes,
   crmAdmin: crmAdminRoutes,
+  crmOAuth: crmOAuthRoutes,
   setup: setupRoutes,
   sandbox: sandboxRoutes,
   auth: authRoutes,
+  passkeys: passkeyRoutes,
+  saml: samlRoutes,
   sessions: sessionsRoutes,
   users: usersRoutes,
   roles: rolesRoutes,

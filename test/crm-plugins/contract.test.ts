@@ -170,6 +170,24 @@ describe.each(IMPLEMENTATIONS)('CrmPlugin contract: %s', (_name, start) => {
     expect(h.consent(dana).lastSmsAt).toEqual(batch[1]?.occurredAt);
   });
 
+  it('writes a later delivery status onto the logged entry, creating nothing new', async () => {
+    const sent = message(dana, { direction: 'outbound', status: 'sent' });
+    const failed = message(dana, { direction: 'outbound', status: 'failed' });
+    expect((await h.plugin.appendMessages([sent, failed])).created).toHaveLength(2);
+    const before = h.timelineKeys(dana).length;
+    expect(h.timelineText(dana).some((t) => t.includes('(sent)'))).toBe(true);
+    expect(h.timelineText(dana).some((t) => t.includes('failed'))).toBe(true);
+
+    h.resetCalls();
+    const result = await h.plugin.updateMessages([{ ...sent, status: 'delivered' }]);
+    expect(result.updated).toEqual([sent.externalKey]);
+    expect(result.failed).toEqual([]);
+    expect(h.timelineKeys(dana)).toHaveLength(before);
+    expect(h.timelineText(dana).some((t) => t.includes('(delivered)'))).toBe(true);
+    expect(h.timelineText(dana).some((t) => t.includes('(sent)'))).toBe(false);
+    expect(h.writeCalls()).toBeLessThanOrEqual(1);
+  });
+
   it('recovers from a partial failure: the retry fills the gap without duplicates', async () => {
     const batch = [message(marco), message(marco), message(marco)];
     const failing = batch[1]?.externalKey as string;

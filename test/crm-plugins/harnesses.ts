@@ -30,6 +30,8 @@ export interface Harness {
   }): ContactRef;
   consent(ref: ContactRef): ConsentView;
   timelineKeys(ref: ContactRef): string[];
+  /** What each entry on the record's timeline says (its heading), in no particular order. */
+  timelineText(ref: ContactRef): string[];
   setConsentInCrm(ref: ContactRef, status: CrmConsentStatus): void;
   failNextAppendFor(keys: readonly string[]): void;
   schema(): unknown;
@@ -72,6 +74,11 @@ export async function hubspotHarness(): Promise<Harness> {
         .communications()
         .filter((c) => c.associations.includes(ref.id))
         .map((c) => String(c.properties.sms_relay_message_id)),
+    timelineText: (ref) =>
+      fake
+        .communications()
+        .filter((c) => c.associations.includes(ref.id))
+        .map((c) => String(c.properties.hs_communication_body).split('\n')[0] ?? ''),
     setConsentInCrm: (ref, status) => fake.setContactProperty(ref.id, 'sms_consent_status', status),
     failNextAppendFor: (keys) => fake.failNextCommunicationsFor(keys),
     schema: () => ({
@@ -87,10 +94,12 @@ export async function hubspotHarness(): Promise<Harness> {
 /** @salesforce/core writes under HOME and logs to a file unless told not to. */
 export function isolateSalesforceHome(): () => void {
   const previous = { home: process.env.HOME, log: process.env.SF_DISABLE_LOG_FILE };
-  process.env.HOME = fs.mkdtempSync(path.join(os.tmpdir(), 'sf-home-'));
+  const home = fs.mkdtempSync(path.join(os.tmpdir(), 'sf-home-'));
+  process.env.HOME = home;
   process.env.SF_DISABLE_LOG_FILE = 'true';
   return () => {
-    fs.rmSync(String(process.env.HOME), { recursive: true, force: true });
+    // Removes the directory it made, never whatever HOME points at by now.
+    fs.rmSync(home, { recursive: true, force: true });
     if (previous.home === undefined) delete process.env.HOME;
     else process.env.HOME = previous.home;
   };
@@ -129,6 +138,11 @@ export async function salesforceHarness(): Promise<Harness> {
         .records('Task')
         .filter((t) => t.WhoId === ref.id)
         .map((t) => String(t.SMS_Relay_Message_Id__c)),
+    timelineText: (ref) =>
+      fake
+        .records('Task')
+        .filter((t) => t.WhoId === ref.id)
+        .map((t) => String(t.Subject)),
     setConsentInCrm: (ref, status) => fake.setField(type(ref), ref.id, 'SMS_Consent_Status__c', status),
     failNextAppendFor: (keys) => fake.failNextTasksFor(keys),
     schema: () => ({
@@ -164,6 +178,7 @@ export async function sandboxHarness(): Promise<Harness> {
       };
     },
     timelineKeys: (ref) => plugin.timeline(ref).map((e) => e.externalKey),
+    timelineText: (ref) => plugin.timeline(ref).map((e) => e.title),
     setConsentInCrm: (ref, status) => plugin.setConsentInCrm(ref, status),
     failNextAppendFor: (keys) => plugin.failNextAppendFor(keys),
     schema: async () => (await plugin.planInstall()).steps.map((s) => `${s.target}:${s.action}`),

@@ -3,6 +3,7 @@ import type { ContactRef } from '../../crm-plugins/types.ts';
 import { openSecrets } from '../../server/crm-sync/connections.ts';
 import { open } from '../../server/crypto/secrets.ts';
 import type { Database } from '../../server/db/database.ts';
+import { updateStatus } from '../../server/messaging/messages.ts';
 import { signHubSpotV3 } from '../../server/routes/crm-webhooks.ts';
 import { isolateSalesforceHome } from '../crm-plugins/harnesses.ts';
 import { type HubSpotFake, startHubSpotFake } from '../fakes/hubspot-fake.ts';
@@ -36,11 +37,11 @@ interface HubSpotWorld {
 }
 
 /** A relay with HubSpot connected (OAuth app, so webhooks can be signed) and CUSTOMER as a known contact. */
-async function hubspotWorld(): Promise<HubSpotWorld> {
+async function hubspotWorld(delays?: { sentMs: number; deliveredMs: number }): Promise<HubSpotWorld> {
   const db = await freshPglite();
   const key = testKey();
   // The relay opens the connection's sealed client secret with the same key to verify webhooks.
-  const relay = await testRelay(db, { config: { secretsKey: key.bytes } });
+  const relay = await testRelay(db, { config: { secretsKey: key.bytes }, ...(delays ? { delays } : {}) });
   const fake = await startHubSpotFake({ oauth: HUBSPOT_APP });
   const org = await seedOrg(db);
   await connectAndInstall(db, key, {
@@ -130,11 +131,49 @@ describe('CRM sync worker with HubSpot', () => {
     const bodies = logged.map((c) => String(c.properties.hs_communication_body)).sort();
     expect(bodies[0]).toBe(`Inbound SMS from ${CUSTOMER}:\nSee you then`);
     expect(bodies[1]).toMatch(
-      new RegExp(`^Outbound SMS to \\${CUSTOMER}:\n.*Your appointment is at 3 pm\\.`),
+      new RegExp(
+        `^Outbound SMS to \\${CUSTOMER} \\((?:sent|delivered)\\):\n.*Your appointment is at 3 pm\\.`,
+      ),
     );
     await w.db.query(`UPDATE crm_sync_jobs SET state = 'queued' WHERE kind = 'message'`);
     await worker.drain();
     expect(w.fake.communications()).toHaveLength(2);
+  });
+
+  it('writes a later delivery outcome back onto the logged entry (no second entry)', async () => {
+    w = await hubspotWorld({ sentMs: 5, deliveredMs: 3_600_000 });
+    const { worker } = testWorker(w.db, w.key);
+    await optIn(w.relay.app, w.org, CUSTOMER);
+    const sent = await w.relay.app.inject({
+      method: 'POST',
+      url: '/v1/messages',
+      headers: { ...w.org.auth, 'idempotency-key': idemKey() },
+      payload: { from: w.org.sender, to: CUSTOMER, body: 'Your appointment is at 3 pm.', contact: w.dana },
+    });
+    expect(sent.statusCode, sent.body).toBe(202);
+    const id = String((sent.json() as { message: { id: string } }).message.id);
+    await w.relay.worker.drain();
+    await until(async () => {
+      const [row] = await w.db.query<{ status: string }>(`SELECT status FROM messages WHERE id = $1`, [id]);
+      return row?.status === 'sent';
+    });
+    const comms = () => w.fake.communications().filter((c) => c.associations.includes(w.dana.id));
+    await until(async () => {
+      await worker.drain();
+      return comms().length === 1;
+    });
+    expect(String(comms()[0]?.properties.hs_communication_body)).toMatch(/^Outbound SMS to \S+ \(sent\):/);
+
+    await w.db.transaction((tx) => updateStatus(tx, id, { status: 'undelivered', errorCode: '30003' }));
+    await until(async () => {
+      await worker.drain();
+      return String(comms()[0]?.properties.hs_communication_body).includes('(undelivered)');
+    });
+    expect(comms()).toHaveLength(1);
+    const [job] = await w.db.query<{ state: string }>(`SELECT state FROM crm_sync_jobs WHERE subject = $1`, [
+      `${id}#undelivered`,
+    ]);
+    expect(job?.state).toBe('done');
   });
 
   describe('webhook (POST /webhooks/hubspot)', () => {

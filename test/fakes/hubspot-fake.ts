@@ -115,6 +115,11 @@ export interface HubSpotFake {
   readonly accessToken: string;
   /** How many tokens POST /oauth/v1/token has issued. */
   readonly refreshes: number;
+  /**
+   * What the install page would hand the redirect: a single-use code for grant_type=authorization_code
+   * (needs `oauth` options), valid only with this redirect URI.
+   */
+  issueAuthCode(redirectUri: string): string;
   readonly calls: FakeCall[];
   /** Requests made since the last reset (what the benchmark budget counts). */
   callCount(filter?: (c: FakeCall) => boolean): number;
@@ -138,6 +143,7 @@ export interface HubSpotFake {
 export async function startHubSpotFake(options: HubSpotFakeOptions = {}): Promise<HubSpotFake> {
   let accessToken = options.accessToken ?? 'pat-na1-00000000-0000-4000-8000-000000000000';
   let refreshes = 0;
+  const authCodes = new Map<string, string>();
   const calls: FakeCall[] = [];
   const objects: Record<ObjectType, Map<string, HsObject>> = {
     contacts: new Map(),
@@ -650,6 +656,31 @@ export async function startHubSpotFake(options: HubSpotFakeOptions = {}): Promis
         // Form-encoded, no Authorization header (reference §2.2).
         const form = new URLSearchParams(Buffer.concat(chunks).toString('utf8'));
         const app = options.oauth;
+        if (form.get('grant_type') === 'authorization_code') {
+          const code = form.get('code') ?? '';
+          const redirect = authCodes.get(code);
+          authCodes.delete(code);
+          if (
+            app === undefined ||
+            redirect === undefined ||
+            redirect !== form.get('redirect_uri') ||
+            form.get('client_id') !== app.clientId ||
+            form.get('client_secret') !== app.clientSecret
+          ) {
+            send(400, { status: 'BAD_AUTH_CODE', message: 'missing or unknown auth code' });
+            return;
+          }
+          refreshes += 1;
+          accessToken = `oauth-na1-${refreshes}-${randomUUID()}`;
+          expired = false;
+          send(200, {
+            token_type: 'bearer',
+            refresh_token: app.refreshToken,
+            access_token: accessToken,
+            expires_in: 1800,
+          });
+          return;
+        }
         if (
           app === undefined ||
           form.get('grant_type') !== 'refresh_token' ||
@@ -759,6 +790,11 @@ export async function startHubSpotFake(options: HubSpotFakeOptions = {}): Promis
     baseUrl: `http://127.0.0.1:${port}`,
     get accessToken() {
       return accessToken;
+    },
+    issueAuthCode(redirectUri: string) {
+      const code = `code-${randomUUID()}`;
+      authCodes.set(code, redirectUri);
+      return code;
     },
     get refreshes() {
       return refreshes;

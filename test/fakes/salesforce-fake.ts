@@ -4,6 +4,7 @@
  * rows and collections (create/update/upsert on an external id), Tooling CustomField, errors as
  * JSON arrays, `Sforce-Limit-Info` on every answer. Driven by the real @salesforce/core.
  */
+import { randomUUID } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 
@@ -332,6 +333,8 @@ export interface SalesforceFake {
   readonly accessToken: string;
   /** How many tokens POST /services/oauth2/token has issued. */
   readonly refreshes: number;
+  /** A single-use web-server-flow code (grant_type=authorization_code) for this redirect URI. */
+  issueAuthCode(redirectUri: string): string;
   readonly calls: FakeCall[];
   callCount(filter?: (c: FakeCall) => boolean): number;
   resetCalls(): void;
@@ -359,6 +362,8 @@ export async function startSalesforceFake(
 ): Promise<SalesforceFake> {
   let accessToken = options.accessToken ?? '00Dxx0000000001!AQ4AQFakeAccessTokenForTests';
   let refreshes = 0;
+  const authCodes = new Map<string, string>();
+  const REFRESH_TOKEN_OF_CODE = '5Aep861FakeRefreshTokenFromCode';
   const version = options.apiVersion ?? '62.0';
   const calls: FakeCall[] = [];
   const schema = standardSchema();
@@ -944,6 +949,40 @@ export async function startSalesforceFake(
       if (method === 'POST' && url.pathname === '/services/oauth2/token') {
         const form = new URLSearchParams(Buffer.concat(chunks).toString('utf8'));
         const app = options.oauth;
+        if (form.get('grant_type') === 'authorization_code') {
+          const code = form.get('code') ?? '';
+          const redirect = authCodes.get(code);
+          authCodes.delete(code);
+          const ok =
+            app !== undefined &&
+            redirect !== undefined &&
+            redirect === form.get('redirect_uri') &&
+            form.get('client_id') === app.clientId &&
+            form.get('client_secret') === app.clientSecret;
+          calls.push({ method, path: url.pathname, status: ok ? 200 : 400 });
+          if (!ok) {
+            res
+              .writeHead(400, { 'content-type': 'application/json;charset=UTF-8' })
+              .end(JSON.stringify({ error: 'invalid_grant', error_description: 'authentication failure' }));
+            return;
+          }
+          refreshes += 1;
+          accessToken = `00Dxx0000000001!AQ4AQFromCode${refreshes}x${Date.now()}`;
+          expired = false;
+          res.writeHead(200, { 'content-type': 'application/json;charset=UTF-8' }).end(
+            JSON.stringify({
+              access_token: accessToken,
+              refresh_token: app?.refreshToken ?? REFRESH_TOKEN_OF_CODE,
+              instance_url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+              id: 'https://login.salesforce.com/id/00Dxx0000000001AAA/005xx000001SvXXAAA',
+              token_type: 'Bearer',
+              scope: 'api refresh_token',
+              issued_at: String(Date.now()),
+              signature: 'fake',
+            }),
+          );
+          return;
+        }
         if (
           app === undefined ||
           form.get('grant_type') !== 'refresh_token' ||
@@ -1024,6 +1063,11 @@ export async function startSalesforceFake(
     instanceUrl: `http://127.0.0.1:${port}`,
     get accessToken() {
       return accessToken;
+    },
+    issueAuthCode(redirectUri: string) {
+      const code = `aPrx${randomUUID().replace(/-/g, '')}`;
+      authCodes.set(code, redirectUri);
+      return code;
     },
     get refreshes() {
       return refreshes;

@@ -693,6 +693,18 @@ const FUZZ: Record<string, RouteFuzz> = {
           .map((events) => ({ contentType: 'application/json', raw: JSON.stringify(events) })),
       ),
   },
+  'GET /v1/admin/crm/:crm/oauth/start': {
+    // No OAuth app is configured in the fuzzed relay, so even a good CRM name is refused.
+    path: () =>
+      pathParam(fc.constantFrom('hubspot', 'salesforce')).map((crm) => `/v1/admin/crm/${crm}/oauth/start`),
+    query: queryArb({ crm: junkString }),
+  },
+  'GET /v1/crm/oauth/:crm/callback': {
+    path: () =>
+      pathParam(fc.constantFrom('hubspot', 'salesforce')).map((crm) => `/v1/crm/oauth/${crm}/callback`),
+    html: true,
+    query: queryArb({ code: junkString, state: junkString, error: junkString }),
+  },
   'GET /v1/admin/crm/dead-letters': {
     path: fixed('/v1/admin/crm/dead-letters'),
     query: queryArb({ state: junkString, limit: badLimit }),
@@ -775,6 +787,49 @@ const FUZZ: Record<string, RouteFuzz> = {
     mutating: true,
     body: () => junkPayload,
   },
+  'POST /v1/auth/passkeys/options': {
+    path: fixed('/v1/auth/passkeys/options'),
+    mutating: true,
+    body: () => junkPayload,
+  },
+  'POST /v1/auth/passkeys': { path: fixed('/v1/auth/passkeys'), mutating: true, body: () => junkPayload },
+  'GET /v1/auth/passkeys': { path: fixed('/v1/auth/passkeys'), query: queryArb({}) },
+  'DELETE /v1/auth/passkeys/:id': {
+    path: () => pathParam(fc.uuid()).map((id) => `/v1/auth/passkeys/${id}`),
+    mutating: true,
+  },
+  'POST /v1/auth/mfa/passkey/options': {
+    path: fixed('/v1/auth/mfa/passkey/options'),
+    mutating: true,
+    body: () => junkPayload,
+  },
+  'POST /v1/auth/mfa/passkey': {
+    path: fixed('/v1/auth/mfa/passkey'),
+    mutating: true,
+    body: () => junkPayload,
+  },
+  'POST /v1/auth/passkey/options': {
+    path: fixed('/v1/auth/passkey/options'),
+    mutating: true,
+    // `{}` and `{ email }` are valid here (they hand out a challenge); everything else is refused.
+    body: () =>
+      junkPayload.filter((p) => {
+        try {
+          const value: unknown = p.contentType?.toLowerCase().startsWith('application/x-www-form-urlencoded')
+            ? Object.fromEntries(new URLSearchParams(p.raw))
+            : JSON.parse(p.raw);
+          return !(
+            typeof value === 'object' &&
+            value !== null &&
+            !Array.isArray(value) &&
+            Object.keys(value).every((k) => k === 'email')
+          );
+        } catch {
+          return true;
+        }
+      }),
+  },
+  'POST /v1/auth/passkey': { path: fixed('/v1/auth/passkey'), mutating: true, body: () => junkPayload },
   'GET /v1/sessions': { path: fixed('/v1/sessions'), query: queryArb({}) },
   'DELETE /v1/sessions/:id': {
     path: () => pathParam(fc.uuid()).map((id) => `/v1/sessions/${id}`),
@@ -807,6 +862,24 @@ const FUZZ: Record<string, RouteFuzz> = {
   },
   'GET /v1/roles': { path: fixed('/v1/roles'), query: queryArb({}) },
   'POST /v1/roles': { path: fixed('/v1/roles'), mutating: true, body: () => junkPayload },
+  'GET /v1/sso/saml': { path: fixed('/v1/sso/saml'), query: queryArb({}) },
+  'PUT /v1/sso/saml': { path: fixed('/v1/sso/saml'), mutating: true, body: () => junkPayload },
+  // No org in the fuzzed database has SAML configured, so no login starts and no assertion is consumed.
+  'GET /v1/sso/saml/:orgId/login': {
+    path: () => pathParam(fc.uuid()).map((id) => `/v1/sso/saml/${id}/login`),
+    query: queryArb({}),
+  },
+  'POST /v1/sso/saml/:orgId/acs': {
+    path: () => pathParam(fc.uuid()).map((id) => `/v1/sso/saml/${id}/acs`),
+    mutating: true,
+    body: () => junkPayload,
+  },
+  'GET /v1/sso/saml/done': { path: fixed('/v1/sso/saml/done'), html: true, query: queryArb({}) },
+  'POST /v1/sso/saml/exchange': {
+    path: fixed('/v1/sso/saml/exchange'),
+    mutating: true,
+    body: () => junkPayload,
+  },
   'GET /sandbox/crm/contacts/:id': {
     path: () => pathParam(fc.constantFrom('c-1001', 'l-2001')).map((id) => `/sandbox/crm/contacts/${id}`),
     html: true,

@@ -118,6 +118,21 @@ interface GuardedCase {
 
 const errorCode = (answer: Answer) => (answer.json() as { error?: { code?: string } }).error?.code;
 
+/** SAML settings with a throwaway self-signed certificate (EC P-256, public part only). */
+const SAML_SETTINGS = {
+  idpEntityId: 'https://idp.example.test/metadata',
+  ssoUrl: 'https://idp.example.test/sso',
+  idpCertificate:
+    'MIIBcTCCARegAwIBAgIUZkLbzdM1+qhfiv8ma/yVr0vBCIIwCgYIKoZIzj0EAwIwDjEMMAoGA1UEAwwD' +
+    'aWRwMB4XDTI2MTEyMjAzMjEyN1oXDTM2MTExOTAzMjEyN1owDjEMMAoGA1UEAwwDaWRwMFkwEwYHKoZI' +
+    'zj0CAQYIKoZIzj0DAQcDQgAE5X55OUT/wYya1QGgTal04VHKtH+wiC6FBM74bN0v7VgPvVPrRAGVWhVO' +
+    'Mv77OXAvpgE59DhXMkrka6lsdVT9v6NTMFEwHQYDVR0OBBYEFI/UGZQ9LTlJb1lFyupgWUglaGAXMB8G' +
+    'A1UdIwQYMBaAFI/UGZQ9LTlJb1lFyupgWUglaGAXMA8GA1UdEwEB/wQFMAMBAf8wCgYIKoZIzj0EAwID' +
+    'SAAwRQIhAJ18Y1YLll/+3YG4IBSzNWV6MhYSTRM8kLugybTRbzSwAiB1XbDkZ1kqX4awgQuvfYwIvp6a' +
+    'XopZYyOqNVgo0etUQw==',
+  defaultRole: 'rep',
+};
+
 /** Minimal valid requests for every permission-guarded route. A new route must be added here. */
 const GUARDED: Record<string, GuardedCase> = {
   'GET /v1/me': {
@@ -296,6 +311,16 @@ const GUARDED: Record<string, GuardedCase> = {
       expect(body.events.filter((e) => e.source !== 'api')).toEqual([]); // only org B's own API opt-out, if any
     },
   },
+  'GET /v1/admin/crm/:crm/oauth/start': {
+    // No OAuth app is configured in this relay: a holder of org.manage is told so (409).
+    valid: () => ({ method: 'GET', url: '/v1/admin/crm/hubspot/oauth/start' }),
+    ok: 409,
+    foreign: () => ({ method: 'GET', url: '/v1/admin/crm/hubspot/oauth/start' }),
+    expectForeign: (answer) => {
+      expect(answer.status).toBe(409);
+      expect(errorCode(answer)).toBe('CRM_OAUTH_NOT_CONFIGURED');
+    },
+  },
   'GET /v1/admin/crm/dead-letters': {
     valid: () => ({ method: 'GET', url: '/v1/admin/crm/dead-letters?state=all' }),
     ok: 200,
@@ -345,6 +370,57 @@ const GUARDED: Record<string, GuardedCase> = {
     // Not enrolling yet (409), or enrolling and the code is wrong (422).
     okSession: [409, 422],
     foreign: () => ({ method: 'POST', url: '/v1/auth/totp/confirm', payload: { code: '123456' } }),
+    expectForeign: (answer) => expect(errorCode(answer)).toBe('NOT_A_SESSION'),
+  },
+  'POST /v1/auth/passkeys/options': {
+    valid: () => ({ method: 'POST', url: '/v1/auth/passkeys/options' }),
+    ok: 400,
+    okSession: 200,
+    foreign: () => ({ method: 'POST', url: '/v1/auth/passkeys/options' }),
+    expectForeign: (answer) => expect(errorCode(answer)).toBe('NOT_A_SESSION'),
+  },
+  'POST /v1/auth/passkeys': {
+    // A well-formed credential for a challenge never issued: refused after authorization.
+    valid: () => ({
+      method: 'POST',
+      url: '/v1/auth/passkeys',
+      payload: {
+        response: {
+          id: 'AAAA',
+          rawId: 'AAAA',
+          type: 'public-key',
+          response: { clientDataJSON: 'e30', attestationObject: 'oA' },
+        },
+      },
+    }),
+    ok: 400,
+    okSession: 422,
+    foreign: () => ({
+      method: 'POST',
+      url: '/v1/auth/passkeys',
+      payload: {
+        response: {
+          id: 'AAAA',
+          rawId: 'AAAA',
+          type: 'public-key',
+          response: { clientDataJSON: 'e30', attestationObject: 'oA' },
+        },
+      },
+    }),
+    expectForeign: (answer) => expect(errorCode(answer)).toBe('NOT_A_SESSION'),
+  },
+  'GET /v1/auth/passkeys': {
+    valid: () => ({ method: 'GET', url: '/v1/auth/passkeys' }),
+    ok: 400,
+    okSession: 200,
+    foreign: () => ({ method: 'GET', url: '/v1/auth/passkeys' }),
+    expectForeign: (answer) => expect(errorCode(answer)).toBe('NOT_A_SESSION'),
+  },
+  'DELETE /v1/auth/passkeys/:id': {
+    valid: () => ({ method: 'DELETE', url: `/v1/auth/passkeys/${randomUUID()}` }),
+    ok: 400,
+    okSession: 404,
+    foreign: () => ({ method: 'DELETE', url: `/v1/auth/passkeys/${randomUUID()}` }),
     expectForeign: (answer) => expect(errorCode(answer)).toBe('NOT_A_SESSION'),
   },
   'GET /v1/users': {
@@ -405,6 +481,21 @@ const GUARDED: Record<string, GuardedCase> = {
     foreign: () => ({ method: 'POST', url: '/v1/roles', payload: { name: 'b_role', permissions: [] } }),
     expectForeign: (answer) => expect(answer.status).toBe(201),
   },
+  'GET /v1/sso/saml': {
+    valid: () => ({ method: 'GET', url: '/v1/sso/saml' }),
+    ok: 200,
+    foreign: () => ({ method: 'GET', url: '/v1/sso/saml' }),
+    expectForeign: (answer) => expect(answer.status).toBe(200),
+  },
+  'PUT /v1/sso/saml': {
+    valid: () => ({ method: 'PUT', url: '/v1/sso/saml', payload: SAML_SETTINGS }),
+    ok: 200,
+    foreign: () => ({ method: 'PUT', url: '/v1/sso/saml', payload: SAML_SETTINGS }),
+    expectForeign: (answer, ctx) => {
+      expect(answer.status).toBe(200);
+      expect(answer.body).toContain(ctx.b.orgId);
+    },
+  },
   'POST /v1/admin/crm/dead-letters/:id/replay': {
     // Replaying again answers like the first time, so every permitted role may repeat it.
     valid: (ctx) => ({ method: 'POST', url: `/v1/admin/crm/dead-letters/${ctx.deadLetterA}/replay` }),
@@ -459,6 +550,10 @@ const PUBLIC: Record<string, { call: (ctx: Ctx) => Call; status: number }> = {
     status: 202,
   },
   'GET /sandbox/crm': { call: () => ({ method: 'GET', url: '/sandbox/crm' }), status: 200 },
+  'GET /v1/crm/oauth/:crm/callback': {
+    call: () => ({ method: 'GET', url: '/v1/crm/oauth/hubspot/callback?code=forged&state=forged' }),
+    status: 409,
+  },
   'GET /sandbox/mail': { call: () => ({ method: 'GET', url: '/sandbox/mail' }), status: 200 },
   'POST /v1/auth/login': {
     call: () => ({
@@ -473,6 +568,49 @@ const PUBLIC: Record<string, { call: (ctx: Ctx) => Call; status: number }> = {
       method: 'POST',
       url: '/v1/auth/mfa',
       payload: { mfaToken: 'A'.repeat(43), code: '123456' },
+    }),
+    status: 401,
+  },
+  'POST /v1/auth/mfa/passkey/options': {
+    call: () => ({
+      method: 'POST',
+      url: '/v1/auth/mfa/passkey/options',
+      payload: { mfaToken: 'A'.repeat(43) },
+    }),
+    status: 401,
+  },
+  'POST /v1/auth/mfa/passkey': {
+    call: () => ({
+      method: 'POST',
+      url: '/v1/auth/mfa/passkey',
+      payload: {
+        mfaToken: 'A'.repeat(43),
+        response: {
+          id: 'AAAA',
+          rawId: 'AAAA',
+          type: 'public-key',
+          response: { clientDataJSON: 'e30', authenticatorData: 'AAAA', signature: 'AAAA' },
+        },
+      },
+    }),
+    status: 401,
+  },
+  'POST /v1/auth/passkey/options': {
+    call: () => ({ method: 'POST', url: '/v1/auth/passkey/options', payload: {} }),
+    status: 200,
+  },
+  'POST /v1/auth/passkey': {
+    call: () => ({
+      method: 'POST',
+      url: '/v1/auth/passkey',
+      payload: {
+        response: {
+          id: 'AAAA',
+          rawId: 'AAAA',
+          type: 'public-key',
+          response: { clientDataJSON: 'e30', authenticatorData: 'AAAA', signature: 'AAAA' },
+        },
+      },
     }),
     status: 401,
   },
@@ -503,6 +641,23 @@ const PUBLIC: Record<string, { call: (ctx: Ctx) => Call; status: number }> = {
   'POST /v1/auth/verify-email': {
     call: () => ({ method: 'POST', url: '/v1/auth/verify-email', payload: { token: 'A'.repeat(43) } }),
     status: 400,
+  },
+  'GET /v1/sso/saml/:orgId/login': {
+    call: () => ({ method: 'GET', url: `/v1/sso/saml/${randomUUID()}/login` }),
+    status: 404,
+  },
+  'POST /v1/sso/saml/:orgId/acs': {
+    call: () => ({
+      method: 'POST',
+      url: `/v1/sso/saml/${randomUUID()}/acs`,
+      payload: { SAMLResponse: 'PHg+' },
+    }),
+    status: 404,
+  },
+  'GET /v1/sso/saml/done': { call: () => ({ method: 'GET', url: '/v1/sso/saml/done' }), status: 200 },
+  'POST /v1/sso/saml/exchange': {
+    call: () => ({ method: 'POST', url: '/v1/sso/saml/exchange', payload: { code: 'A'.repeat(43) } }),
+    status: 401,
   },
   'GET /sandbox/crm/contacts/:id': {
     call: () => ({ method: 'GET', url: '/sandbox/crm/contacts/c-1001' }),

@@ -1,0 +1,123 @@
+import { randomBytes } from 'node:crypto';
+import type { Config } from '../config.ts';
+import type { Queryable } from '../db/database.ts';
+
+/** WebAuthn challenges are single-use and live this long. */
+export const CHALLENGE_TTL_MS = 5 * 60_000;
+
+export type ChallengePurpose = 'register' | 'second_factor' | 'passwordless';
+
+export interface RelyingParty {
+  /** The hostname of PUBLIC_URL: the scope passkeys are bound to. */
+  rpID: string;
+  rpName: string;
+  /** The origin browsers report in clientDataJSON. */
+  origin: string;
+}
+
+export function relyingParty(config: Pick<Config, 'publicUrl'>): RelyingParty {
+  const url = new URL(config.publicUrl);
+  return { rpID: url.hostname, rpName: 'CRM Texting', origin: url.origin };
+}
+
+export interface PasskeyRow {
+  id: string;
+  org_id: string;
+  user_id: string;
+  credential_id: string;
+  public_key: Uint8Array;
+  counter: string | number;
+  transports: string[];
+  device_type: string | null;
+  backed_up: boolean;
+  created_at: Date;
+  last_used_at: Date | null;
+}
+
+export function passkeyDto(p: PasskeyRow) {
+  return {
+    id: p.id,
+    credentialId: p.credential_id,
+    transports: p.transports,
+    deviceType: p.device_type,
+    backedUp: p.backed_up,
+    createdAt: new Date(p.created_at).toISOString(),
+    lastUsedAt: p.last_used_at === null ? null : new Date(p.last_used_at).toISOString(),
+  };
+}
+
+export async function hasPasskey(db: Queryable, userId: string): Promise<boolean> {
+  const rows = await db.query('SELECT 1 FROM passkeys WHERE user_id = $1 LIMIT 1', [userId]);
+  return rows.length > 0;
+}
+
+export async function userPasskeys(db: Queryable, userId: string): Promise<PasskeyRow[]> {
+  return db.query<PasskeyRow>('SELECT * FROM passkeys WHERE user_id = $1 ORDER BY created_at, id', [userId]);
+}
+
+export const newChallenge = (): string => randomBytes(32).toString('base64url');
+
+export async function storeChallenge(
+  db: Queryable,
+  input: { challenge: string; purpose: ChallengePurpose; userId: string | null; now: Date },
+): Promise<void> {
+  await db.query(
+    `INSERT INTO webauthn_challenges (challenge, purpose, user_id, created_at, expires_at)
+     VALUES ($1, $2, $3, $4, $5)`,
+    [
+      input.challenge,
+      input.purpose,
+      input.userId,
+      input.now,
+      new Date(input.now.getTime() + CHALLENGE_TTL_MS),
+    ],
+  );
+}
+
+/**
+ * Uses a challenge once: true if it was issued for this purpose (and user, when given), unused
+ * and unexpired. A failed verification afterwards still burns it.
+ */
+export async function consumeChallenge(
+  db: Queryable,
+  input: { challenge: string; purpose: ChallengePurpose; userId: string | null; now: Date },
+): Promise<boolean> {
+  const rows = await db.query(
+    `UPDATE webauthn_challenges SET used_at = $4
+      WHERE challenge = $1 AND purpose = $2 AND user_id IS NOT DISTINCT FROM $3::uuid
+        AND used_at IS NULL AND expires_at > $4
+      RETURNING challenge`,
+    [input.challenge, input.purpose, input.userId, input.now],
+  );
+  return rows.length > 0;
+}
+
+/** The challenge a client says it signed (from clientDataJSON), or null if it cannot be read. */
+export function clientChallenge(clientDataJSON: string): string | null {
+  try {
+    const data = JSON.parse(Buffer.from(clientDataJSON, 'base64url').toString('utf8')) as unknown;
+    const challenge = (data as { challenge?: unknown } | null)?.challenge;
+    return typeof challenge === 'string' && /^[A-Za-z0-9_-]{16,200}$/.test(challenge) ? challenge : null;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * Records a verified use: the counter only moves forward (0 stays 0 for authenticators without
+ * one). False if another request got there first with the same or a higher counter.
+ */
+export async function advanceCounter(
+  db: Queryable,
+  passkeyId: string,
+  newCounter: number,
+  now: Date,
+): Promise<boolean> {
+  const rows = await db.query(
+    `UPDATE passkeys SET counter = $2, last_used_at = $3
+      WHERE id = $1 AND (counter < $2 OR (counter = 0 AND $2 = 0))
+      RETURNING id`,
+    [passkeyId, newCounter, now],
+  );
+  return rows.length > 0;
+}

@@ -1,0 +1,92 @@
+import { Type } from 'typebox';
+import { completeOAuth, OAUTH_CRMS, type OAuthCrm, startOAuth } from '../crm-sync/oauth-web.ts';
+import { resolveSecretsKey } from '../crypto/secrets.ts';
+import { ApiError } from '../errors.ts';
+import { principalOf, publicRoute, requires } from '../http/access.ts';
+import type { RouteModule } from '../http/types.ts';
+
+const CrmParam = Type.Object(
+  { crm: Type.Union(OAUTH_CRMS.map((c) => Type.Literal(c))) },
+  { additionalProperties: false },
+);
+
+const escapeHtml = (s: string) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+
+function page(title: string, detail: string): string {
+  return `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>${escapeHtml(title)}</title>
+<meta name="viewport" content="width=device-width,initial-scale=1"></head>
+<body style="font-family:system-ui,sans-serif;max-width:32rem;margin:4rem auto;padding:0 1rem">
+<h1>${escapeHtml(title)}</h1><p>${escapeHtml(detail)}</p></body></html>`;
+}
+
+const LABEL: Record<OAuthCrm, string> = { hubspot: 'HubSpot', salesforce: 'Salesforce' };
+
+/** Connecting HubSpot / Salesforce through their OAuth web flows (issue #6). */
+export const crmOAuthRoutes: RouteModule = (app, { config, db }) => {
+  app.get(
+    '/v1/admin/crm/:crm/oauth/start',
+    {
+      config: requires('org.manage'),
+      schema: { params: CrmParam, querystring: Type.Object({}, { additionalProperties: false }) },
+    },
+    async (request) => {
+      const principal = principalOf(request);
+      const { url, expiresAt } = await startOAuth(db, config, {
+        orgId: principal.orgId,
+        actor: principal.actor,
+        crm: request.params.crm,
+      });
+      return { url, expiresAt: expiresAt.toISOString() };
+    },
+  );
+
+  app.get(
+    '/v1/crm/oauth/:crm/callback',
+    {
+      config: publicRoute('OAuth redirect from the CRM: the single-use state is the credential'),
+      schema: {
+        params: CrmParam,
+        querystring: Type.Object(
+          {
+            code: Type.Optional(Type.String({ minLength: 1, maxLength: 2048 })),
+            state: Type.Optional(Type.String({ minLength: 1, maxLength: 512 })),
+            error: Type.Optional(Type.String({ maxLength: 256 })),
+            error_description: Type.Optional(Type.String({ maxLength: 2048 })),
+          },
+          { additionalProperties: true },
+        ),
+      },
+    },
+    async (request, reply) => {
+      const crm = request.params.crm;
+      const { code, state, error } = request.query;
+      const html = (status: number, title: string, detail: string) =>
+        reply.code(status).type('text/html; charset=utf-8').send(page(title, detail));
+      if (error !== undefined)
+        return html(400, `${LABEL[crm]} not connected`, `${LABEL[crm]} did not grant access (${error}).`);
+      if (code === undefined || state === undefined)
+        return html(400, `${LABEL[crm]} not connected`, 'The link is missing its code or state.');
+      const secretsKey = async () => {
+        const key = await resolveSecretsKey(db, {
+          configured: config.secretsKey,
+          sandbox: config.smsProvider === 'sandbox',
+        });
+        if (key === null)
+          throw new ApiError(
+            409,
+            'SECRETS_KEY_REQUIRED',
+            'Set SECRETS_KEY (32 random bytes, base64) so CRM tokens can be stored.',
+          );
+        return key;
+      };
+      try {
+        await completeOAuth(db, config, secretsKey, { crm, code, state });
+      } catch (failure) {
+        if (failure instanceof ApiError)
+          return html(failure.statusCode, `${LABEL[crm]} not connected`, failure.message);
+        throw failure;
+      }
+      return html(200, 'Connected', `${LABEL[crm]} is connected. You can close this page.`);
+    },
+  );
+};

@@ -1,0 +1,492 @@
+import { execFileSync } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { inflateRawSync } from 'node:zlib';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { SignedXml } from 'xml-crypto';
+import { createUser, deactivateUser } from '../../server/auth/users.ts';
+import { freshPglite } from '../helpers/db.ts';
+import { seedOrg, type TestOrg, type TestRelay, testRelay } from '../helpers/relay.ts';
+
+/**
+ * SAML 2.0 SSO against an IdP made inside the test: an openssl key pair and self-signed
+ * certificate, responses whose Assertion is signed with xml-crypto (exclusive c14n, rsa-sha256).
+ * The relay's clock is fixed far from real time, so every time check uses Deps.clock.
+ */
+
+let now = new Date('2031-05-04T10:00:00Z');
+const clock = () => now;
+const advance = (ms: number) => {
+  now = new Date(now.getTime() + ms);
+};
+
+const IDP_ENTITY = 'https://idp.example.test/metadata';
+const IDP_SSO = 'https://idp.example.test/sso';
+const PASSWORD = 'correct horse battery staple';
+
+const db = await freshPglite();
+let relay: TestRelay;
+let org: TestOrg;
+let other: TestOrg;
+let idpKey: string;
+let idpCertBody: string;
+let attackerKey: string;
+
+/** A throwaway RSA key and self-signed certificate made with openssl. */
+function readPair(dir: string, name: string, keyFile: string, certFile: string) {
+  execFileSync(
+    'openssl',
+    [
+      'req',
+      '-x509',
+      '-newkey',
+      'rsa:2048',
+      '-nodes',
+      '-days',
+      '2',
+      '-subj',
+      `/CN=${name}`,
+      '-keyout',
+      keyFile,
+      '-out',
+      certFile,
+    ],
+    { stdio: 'ignore', cwd: dir },
+  );
+  return { key: readFileSync(keyFile, 'utf8'), cert: readFileSync(certFile, 'utf8') };
+}
+
+const certBody = (pem: string) => pem.replace(/-----(BEGIN|END) CERTIFICATE-----|\s+/g, '');
+
+const metadataXml = (cert: string) => `<?xml version="1.0"?>
+<md:EntityDescriptor xmlns:md="urn:oasis:names:tc:SAML:2.0:metadata" entityID="${IDP_ENTITY}">
+  <md:IDPSSODescriptor protocolSupportEnumeration="urn:oasis:names:tc:SAML:2.0:protocol">
+    <md:KeyDescriptor use="signing">
+      <ds:KeyInfo xmlns:ds="http://www.w3.org/2000/09/xmldsig#"><ds:X509Data><ds:X509Certificate>${cert}</ds:X509Certificate></ds:X509Data></ds:KeyInfo>
+    </md:KeyDescriptor>
+    <md:SingleSignOnService Binding="urn:oasis:names:tc:SAML:2.0:bindings:HTTP-Redirect" Location="${IDP_SSO}"/>
+  </md:IDPSSODescriptor>
+</md:EntityDescriptor>`;
+
+const spEntity = (orgId: string) => `http://relay.test/v1/sso/saml/${orgId}`;
+const acs = (orgId: string) => `${spEntity(orgId)}/acs`;
+
+interface AssertionInput {
+  orgId: string;
+  requestId: string;
+  email: string;
+  id?: string;
+  audience?: string;
+  recipient?: string;
+  lifetimeMs?: number;
+  emailAttribute?: string;
+  issuer?: string;
+}
+
+function assertionXml(a: AssertionInput): string {
+  const issued = now.toISOString();
+  const notBefore = new Date(now.getTime() - 60_000).toISOString();
+  const until = new Date(now.getTime() + (a.lifetimeMs ?? 5 * 60_000)).toISOString();
+  const attribute =
+    a.emailAttribute === undefined
+      ? ''
+      : `<saml:AttributeStatement><saml:Attribute Name="email"><saml:AttributeValue>${a.emailAttribute}</saml:AttributeValue></saml:Attribute></saml:AttributeStatement>`;
+  return (
+    `<saml:Assertion xmlns:saml="urn:oasis:names:tc:SAML:2.0:assertion" ID="${a.id ?? `_a${randomUUID()}`}" Version="2.0" IssueInstant="${issued}">` +
+    `<saml:Issuer>${a.issuer ?? IDP_ENTITY}</saml:Issuer>` +
+    `<saml:Subject><saml:NameID Format="urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress">${a.email}</saml:NameID>` +
+    `<saml:SubjectConfirmation Method="urn:oasis:names:tc:SAML:2.0:cm:bearer"><saml:SubjectConfirmationData InResponseTo="${a.requestId}" NotOnOrAfter="${until}" Recipient="${a.recipient ?? acs(a.orgId)}"/></saml:SubjectConfirmation></saml:Subject>` +
+    `<saml:Conditions NotBefore="${notBefore}" NotOnOrAfter="${until}"><saml:AudienceRestriction><saml:Audience>${a.audience ?? spEntity(a.orgId)}</saml:Audience></saml:AudienceRestriction></saml:Conditions>` +
+    `<saml:AuthnStatement AuthnInstant="${issued}" SessionIndex="_s1"><saml:AuthnContext><saml:AuthnContextClassRef>urn:oasis:names:tc:SAML:2.0:ac:classes:PasswordProtectedTransport</saml:AuthnContextClassRef></saml:AuthnContext></saml:AuthnStatement>` +
+    attribute +
+    `</saml:Assertion>`
+  );
+}
+
+function responseXml(a: AssertionInput, assertions: string): string {
+  return (
+    `<samlp:Response xmlns:samlp="urn:oasis:names:tc:SAML:2.0:protocol" xmlns:saml="urn:oasis:names:tc:SAML:2.0:assertion" ID="_r${randomUUID()}" Version="2.0" IssueInstant="${now.toISOString()}" Destination="${acs(a.orgId)}" InResponseTo="${a.requestId}">` +
+    `<saml:Issuer>${IDP_ENTITY}</saml:Issuer>` +
+    `<samlp:Status><samlp:StatusCode Value="urn:oasis:names:tc:SAML:2.0:status:Success"/></samlp:Status>` +
+    assertions +
+    `</samlp:Response>`
+  );
+}
+
+/** Signs the (only) Assertion of a Response with the given key. */
+function signAssertion(xml: string, key = idpKey): string {
+  const sig = new SignedXml({
+    privateKey: key,
+    canonicalizationAlgorithm: 'http://www.w3.org/2001/10/xml-exc-c14n#',
+    signatureAlgorithm: 'http://www.w3.org/2001/04/xmldsig-more#rsa-sha256',
+  });
+  sig.addReference({
+    xpath: "//*[local-name(.)='Assertion']",
+    digestAlgorithm: 'http://www.w3.org/2001/04/xmlenc#sha256',
+    transforms: [
+      'http://www.w3.org/2000/09/xmldsig#enveloped-signature',
+      'http://www.w3.org/2001/10/xml-exc-c14n#',
+    ],
+  });
+  sig.computeSignature(xml, {
+    location: { reference: "//*[local-name(.)='Assertion']/*[local-name(.)='Issuer']", action: 'after' },
+  });
+  return sig.getSignedXml();
+}
+
+function signedResponse(a: AssertionInput, key = idpKey): string {
+  return signAssertion(responseXml(a, assertionXml(a)), key);
+}
+
+/** Starts an SP-initiated login and returns the AuthnRequest id the relay issued. */
+async function startLogin(orgId = org.orgId): Promise<string> {
+  const response = await relay.app.inject({ method: 'GET', url: `/v1/sso/saml/${orgId}/login` });
+  expect(response.statusCode, response.body).toBe(302);
+  const location = new URL(String(response.headers.location));
+  expect(`${location.origin}${location.pathname}`).toBe(IDP_SSO);
+  const request = inflateRawSync(
+    Buffer.from(location.searchParams.get('SAMLRequest') ?? '', 'base64'),
+  ).toString('utf8');
+  expect(request).toContain(`AssertionConsumerServiceURL="${acs(orgId)}"`);
+  const id = /\sID="([^"]+)"/.exec(request)?.[1];
+  expect(id).toBeDefined();
+  return id as string;
+}
+
+const postAcs = (xml: string, orgId = org.orgId) =>
+  relay.app.inject({
+    method: 'POST',
+    url: `/v1/sso/saml/${orgId}/acs`,
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    payload: new URLSearchParams({ SAMLResponse: Buffer.from(xml, 'utf8').toString('base64') }).toString(),
+  });
+
+const errorCode = (response: { json(): unknown }) =>
+  (response.json() as { error?: { code?: string } }).error?.code;
+
+async function configure(target: TestOrg, body: Record<string, unknown>) {
+  const response = await relay.app.inject({
+    method: 'PUT',
+    url: '/v1/sso/saml',
+    headers: target.auth,
+    payload: body,
+  });
+  expect(response.statusCode, response.body).toBe(200);
+  return response.json() as Record<string, unknown>;
+}
+
+async function addUser(target: TestOrg, email: string, role = 'rep') {
+  const { user } = await createUser(db, {
+    orgId: target.orgId,
+    email,
+    role,
+    password: PASSWORD,
+    actor: 'test',
+    now,
+    publicUrl: 'http://relay.test',
+  });
+  return user;
+}
+
+let tmp: string;
+
+beforeAll(async () => {
+  tmp = mkdtempSync(path.join(tmpdir(), 'saml-idp-'));
+  const idp = readPair(tmp, 'idp', path.join(tmp, 'idp.key'), path.join(tmp, 'idp.crt'));
+  idpKey = idp.key;
+  idpCertBody = certBody(idp.cert);
+  attackerKey = readPair(tmp, 'attacker', path.join(tmp, 'a.key'), path.join(tmp, 'a.crt')).key;
+  relay = await testRelay(db, { clock });
+  org = await seedOrg(db);
+  other = await seedOrg(db, { name: 'Other Dental', sender: '+12025550101' });
+  await configure(org, { metadataXml: metadataXml(idpCertBody), defaultRole: 'rep' });
+});
+
+afterAll(async () => {
+  await relay.close();
+  await db.close();
+  rmSync(tmp, { recursive: true, force: true });
+});
+
+describe('SAML settings', () => {
+  it('reads entity id, SSO URL and signing certificate from the uploaded IdP metadata', async () => {
+    const response = await relay.app.inject({ method: 'GET', url: '/v1/sso/saml', headers: org.auth });
+    expect(response.statusCode).toBe(200);
+    expect(response.json()).toMatchObject({
+      configured: true,
+      idpEntityId: IDP_ENTITY,
+      ssoUrl: IDP_SSO,
+      defaultRole: 'rep',
+      ssoOnly: false,
+      spEntityId: spEntity(org.orgId),
+      acsUrl: acs(org.orgId),
+    });
+    const unconfigured = await relay.app.inject({ method: 'GET', url: '/v1/sso/saml', headers: other.auth });
+    expect(unconfigured.json()).toEqual({ configured: false });
+  });
+
+  it('refuses metadata without a usable certificate and unknown default roles', async () => {
+    const bad = await relay.app.inject({
+      method: 'PUT',
+      url: '/v1/sso/saml',
+      headers: other.auth,
+      payload: { metadataXml: metadataXml('bm90IGEgY2VydA=='), defaultRole: 'rep' },
+    });
+    expect(bad.statusCode).toBe(422);
+    const role = await relay.app.inject({
+      method: 'PUT',
+      url: '/v1/sso/saml',
+      headers: other.auth,
+      payload: { metadataXml: metadataXml(idpCertBody), defaultRole: 'nope' },
+    });
+    expect(role.statusCode).toBe(422);
+    expect(errorCode(role)).toBe('UNKNOWN_ROLE');
+  });
+
+  it('answers 404 for a login at an org without SAML', async () => {
+    const response = await relay.app.inject({ method: 'GET', url: `/v1/sso/saml/${randomUUID()}/login` });
+    expect(response.statusCode).toBe(404);
+    expect(errorCode(response)).toBe('SSO_NOT_CONFIGURED');
+  });
+});
+
+describe('SAML sign-in', () => {
+  it('signs an existing user in with a valid signed assertion; the session works', async () => {
+    const user = await addUser(org, 'jane@example.com');
+    const requestId = await startLogin();
+    const response = await postAcs(
+      signedResponse({ orgId: org.orgId, requestId, email: 'Jane@Example.com' }),
+    );
+    expect(response.statusCode, response.body).toBe(201);
+    const tokens = response.json() as { accessToken: string; refreshToken: string; sessionId: string };
+    expect(tokens.accessToken).toMatch(/^cts_/);
+    expect(tokens.refreshToken).toMatch(/^ctr_/);
+    const me = await relay.app.inject({
+      method: 'GET',
+      url: '/v1/me',
+      headers: { authorization: `Bearer ${tokens.accessToken}` },
+    });
+    expect(me.statusCode, me.body).toBe(200);
+    expect(me.json()).toMatchObject({ orgId: org.orgId, role: 'rep' });
+    const [session] = await db.query<{ user_id: string }>('SELECT user_id FROM auth_sessions WHERE id = $1', [
+      tokens.sessionId,
+    ]);
+    expect(session?.user_id).toBe(user.id);
+  });
+
+  it('provisions an unknown user just in time with the default role (email attribute)', async () => {
+    const requestId = await startLogin();
+    const response = await postAcs(
+      signedResponse({
+        orgId: org.orgId,
+        requestId,
+        email: 'opaque-id-123',
+        emailAttribute: 'new.rep@example.com',
+      }),
+    );
+    expect(response.statusCode, response.body).toBe(201);
+    const [user] = await db.query<{ role: string; status: string; password_hash: string | null }>(
+      'SELECT role, status, password_hash FROM users WHERE org_id = $1 AND email = $2',
+      [org.orgId, 'new.rep@example.com'],
+    );
+    expect(user).toMatchObject({ role: 'rep', status: 'active', password_hash: null });
+  });
+
+  it('refuses an unsigned assertion', async () => {
+    const requestId = await startLogin();
+    const a = { orgId: org.orgId, requestId, email: 'jane@example.com' };
+    const response = await postAcs(responseXml(a, assertionXml(a)));
+    expect(response.statusCode).toBe(401);
+    expect(errorCode(response)).toBe('SAML_RESPONSE_INVALID');
+  });
+
+  it('refuses an assertion signed by another key', async () => {
+    const requestId = await startLogin();
+    const response = await postAcs(
+      signedResponse({ orgId: org.orgId, requestId, email: 'jane@example.com' }, attackerKey),
+    );
+    expect(response.statusCode).toBe(401);
+    expect(errorCode(response)).toBe('SAML_RESPONSE_INVALID');
+  });
+
+  it('refuses an assertion for another audience', async () => {
+    const requestId = await startLogin();
+    const response = await postAcs(
+      signedResponse({
+        orgId: org.orgId,
+        requestId,
+        email: 'jane@example.com',
+        audience: spEntity(other.orgId),
+      }),
+    );
+    expect(response.statusCode).toBe(401);
+    expect(errorCode(response)).toBe('SAML_RESPONSE_INVALID');
+    expect(response.body).toMatch(/audience/i);
+  });
+
+  it('refuses an assertion issued by another IdP entity (even signed with the trusted key)', async () => {
+    const requestId = await startLogin();
+    const response = await postAcs(
+      signedResponse({
+        orgId: org.orgId,
+        requestId,
+        email: 'jane@example.com',
+        issuer: 'https://other-idp.example.test',
+      }),
+    );
+    expect(response.statusCode).toBe(401);
+    expect(errorCode(response)).toBe('SAML_WRONG_ISSUER');
+  });
+
+  it('refuses an assertion for another recipient', async () => {
+    const requestId = await startLogin();
+    const response = await postAcs(
+      signedResponse({
+        orgId: org.orgId,
+        requestId,
+        email: 'jane@example.com',
+        recipient: 'https://evil.example/acs',
+      }),
+    );
+    expect(response.statusCode).toBe(401);
+    expect(errorCode(response)).toBe('SAML_WRONG_RECIPIENT');
+  });
+
+  it('refuses an expired assertion (by the relay clock, past the skew)', async () => {
+    const requestId = await startLogin();
+    const xml = signedResponse({
+      orgId: org.orgId,
+      requestId,
+      email: 'jane@example.com',
+      lifetimeMs: 60_000,
+    });
+    advance(4 * 60_000);
+    const response = await postAcs(xml);
+    expect(response.statusCode).toBe(401);
+    expect(errorCode(response)).toBe('SAML_EXPIRED');
+  });
+
+  it('refuses a response that answers no request issued here', async () => {
+    const response = await postAcs(
+      signedResponse({ orgId: org.orgId, requestId: '_never-issued', email: 'jane@example.com' }),
+    );
+    expect(response.statusCode).toBe(401);
+    expect(errorCode(response)).toBe('SAML_UNSOLICITED');
+  });
+
+  it('refuses the same response twice (replay)', async () => {
+    const requestId = await startLogin();
+    const xml = signedResponse({ orgId: org.orgId, requestId, email: 'jane@example.com' });
+    const first = await postAcs(xml);
+    expect(first.statusCode, first.body).toBe(201);
+    const second = await postAcs(xml);
+    expect(second.statusCode).toBe(401);
+    expect(errorCode(second)).toBe('SAML_REPLAYED');
+  });
+
+  it('refuses signature wrapping: an injected unsigned assertion beside the signed one', async () => {
+    await addUser(org, 'owner.victim@example.com', 'owner');
+    const requestId = await startLogin();
+    const signed = signedResponse({ orgId: org.orgId, requestId, email: 'jane@example.com' });
+    const evil = assertionXml({ orgId: org.orgId, requestId, email: 'owner.victim@example.com' });
+    // The injected assertion comes first, the signed one stays intact after it.
+    const before = signed.replace('<samlp:Status>', `${evil}<samlp:Status>`);
+    const r1 = await postAcs(before);
+    expect(r1.statusCode).toBe(401);
+    expect(r1.json()).toMatchObject({ error: { message: expect.stringMatching(/multiple assertions/) } });
+    // The signed assertion hidden in an extension, the evil one where the assertion belongs.
+    const signedAssertion = /<saml:Assertion[\s\S]*<\/saml:Assertion>/.exec(signed)?.[0] ?? '';
+    const hidden = signed
+      .replace(signedAssertion, evil)
+      .replace('<samlp:Status>', `<samlp:Extensions>${signedAssertion}</samlp:Extensions><samlp:Status>`);
+    const r2 = await postAcs(hidden);
+    expect(r2.statusCode).toBe(401);
+    expect(errorCode(r2)).toBe('SAML_RESPONSE_INVALID');
+    const sessions = await db.query(
+      `SELECT 1 FROM auth_sessions s JOIN users u ON u.id = s.user_id WHERE u.email = 'owner.victim@example.com'`,
+    );
+    expect(sessions).toHaveLength(0);
+  });
+
+  it('refuses a deactivated user', async () => {
+    const user = await addUser(org, 'gone@example.com');
+    await deactivateUser(db, { orgId: org.orgId, userId: user.id, actor: 'test', now });
+    const requestId = await startLogin();
+    const response = await postAcs(
+      signedResponse({ orgId: org.orgId, requestId, email: 'gone@example.com' }),
+    );
+    expect(response.statusCode).toBe(403);
+    expect(errorCode(response)).toBe('USER_DEACTIVATED');
+  });
+
+  it('refuses a response for org A posted to org B', async () => {
+    await configure(other, { metadataXml: metadataXml(idpCertBody), defaultRole: 'rep' });
+    const requestId = await startLogin();
+    const response = await postAcs(
+      signedResponse({ orgId: org.orgId, requestId, email: 'jane@example.com' }),
+      other.orgId,
+    );
+    expect(response.statusCode).toBe(401);
+    expect(errorCode(response)).toBe('SAML_RESPONSE_INVALID');
+  });
+});
+
+describe('browser redirect with a one-time code', () => {
+  it('redirects a browser to the done page with a code that trades once for a session', async () => {
+    const requestId = await startLogin();
+    const xml = signedResponse({ orgId: org.orgId, requestId, email: 'jane@example.com' });
+    const response = await relay.app.inject({
+      method: 'POST',
+      url: `/v1/sso/saml/${org.orgId}/acs`,
+      headers: {
+        'content-type': 'application/x-www-form-urlencoded',
+        accept: 'text/html,application/xhtml+xml,*/*;q=0.8',
+      },
+      payload: new URLSearchParams({ SAMLResponse: Buffer.from(xml, 'utf8').toString('base64') }).toString(),
+    });
+    expect(response.statusCode, response.body).toBe(303);
+    const location = String(response.headers.location);
+    expect(location).toMatch(/^http:\/\/relay\.test\/v1\/sso\/saml\/done#code=/);
+    const code = location.split('#code=')[1] ?? '';
+    const page = await relay.app.inject({ method: 'GET', url: '/v1/sso/saml/done' });
+    expect(page.statusCode).toBe(200);
+    expect(page.headers['content-type']).toMatch(/text\/html/);
+    const exchange = () =>
+      relay.app.inject({ method: 'POST', url: '/v1/sso/saml/exchange', payload: { code } });
+    const first = await exchange();
+    expect(first.statusCode, first.body).toBe(201);
+    expect(first.json()).toMatchObject({ accessToken: expect.stringMatching(/^cts_/) });
+    const again = await exchange();
+    expect(again.statusCode).toBe(401);
+    expect(errorCode(again)).toBe('INVALID_CODE');
+  });
+});
+
+describe('ssoOnly', () => {
+  it('refuses password sign-in for the org with SSO_REQUIRED, while SAML still works', async () => {
+    await addUser(other, 'pat@example.com');
+    const login = () =>
+      relay.app.inject({
+        method: 'POST',
+        url: '/v1/auth/login',
+        payload: { email: 'pat@example.com', password: PASSWORD },
+      });
+    expect((await login()).statusCode).toBe(201);
+    await configure(other, { metadataXml: metadataXml(idpCertBody), defaultRole: 'rep', ssoOnly: true });
+    const refused = await login();
+    expect(refused.statusCode).toBe(403);
+    expect(errorCode(refused)).toBe('SSO_REQUIRED');
+    const requestId = await startLogin(other.orgId);
+    const response = await postAcs(
+      signedResponse({ orgId: other.orgId, requestId, email: 'pat@example.com' }),
+      other.orgId,
+    );
+    expect(response.statusCode, response.body).toBe(201);
+    // An update that omits ssoOnly leaves it on.
+    const updated = await configure(other, { metadataXml: metadataXml(idpCertBody), defaultRole: 'rep' });
+    expect(updated).toMatchObject({ ssoOnly: true });
+    expect((await login()).statusCode).toBe(403);
+  });
+});
