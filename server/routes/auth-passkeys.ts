@@ -297,12 +297,29 @@ export const passkeyRoutes: RouteModule = (app, { db, clock, config }) => {
       const p = principalOf(request);
       if (p.sessionId === null || p.userId === null) throw notASession();
       const now = clock();
-      const deleted = await db.query<{ id: string }>(
-        'DELETE FROM passkeys WHERE id = $1 AND user_id = $2 RETURNING id',
-        [request.params.id, p.userId],
-      );
-      if (deleted.length === 0)
-        throw new ApiError(404, 'PASSKEY_NOT_FOUND', 'You have no passkey with this id.');
+      const deleted = await db.transaction(async (tx) => {
+        const rows = await tx.query<{ id: string }>(
+          'DELETE FROM passkeys WHERE id = $1 AND user_id = $2 RETURNING id',
+          [request.params.id, p.userId],
+        );
+        if (rows.length === 0) throw new ApiError(404, 'PASSKEY_NOT_FOUND', 'You have no passkey with this id.');
+        // Where the org requires a second factor, the last one cannot be removed, only replaced.
+        const [left] = await tx.query<{ settings: unknown; totp: boolean; passkeys: number }>(
+          `SELECT o.settings, u.totp_enabled_at IS NOT NULL AS totp,
+                  (SELECT count(*)::int FROM passkeys WHERE user_id = u.id) AS passkeys
+             FROM users u JOIN orgs o ON o.id = u.org_id WHERE u.id = $1`,
+          [p.userId],
+        );
+        if (left !== undefined && parseAuthSettings(left.settings).requireSecondFactor && !left.totp && left.passkeys === 0) {
+          throw new ApiError(
+            409,
+            'LAST_SECOND_FACTOR',
+            'Your organisation requires a second factor: add another one before removing this passkey.',
+          );
+        }
+        return rows;
+      });
+      if (deleted.length === 0) throw new ApiError(404, 'PASSKEY_NOT_FOUND', 'You have no passkey with this id.');
       await recordAuthEvent(db, {
         orgId: p.orgId,
         userId: p.userId,

@@ -256,6 +256,28 @@ describe('passkeys (WebAuthn)', () => {
     expect((await login('pk-delete@example.com')).statusCode).toBe(201);
   });
 
+  it('refuses to remove the last second factor where the org requires one', async () => {
+    await addUser('pk-last@example.com');
+    const { accessToken, passkeyId } = await registerPasskey('pk-last@example.com');
+    await db.query(
+      `UPDATE orgs SET settings = settings || '{"auth":{"requireSecondFactor":true}}' WHERE id = $1`,
+      [org.orgId],
+    );
+    try {
+      const refused = await relay.app.inject({
+        method: 'DELETE',
+        url: `/v1/auth/passkeys/${passkeyId}`,
+        headers: bearer(accessToken),
+      });
+      expect(refused.statusCode).toBe(409);
+      expect(refused.json().error.code).toBe('LAST_SECOND_FACTOR');
+      const kept = await db.query('SELECT 1 FROM passkeys WHERE id = $1', [passkeyId]);
+      expect(kept).toHaveLength(1);
+    } finally {
+      await db.query(`UPDATE orgs SET settings = settings - 'auth' WHERE id = $1`, [org.orgId]);
+    }
+  });
+
   it('counts a passkey as the second factor the org policy requires', async () => {
     await addUser('pk-policy@example.com');
     await db.query(
