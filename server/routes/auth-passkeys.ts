@@ -302,7 +302,8 @@ export const passkeyRoutes: RouteModule = (app, { db, clock, config }) => {
           'DELETE FROM passkeys WHERE id = $1 AND user_id = $2 RETURNING id',
           [request.params.id, p.userId],
         );
-        if (rows.length === 0) throw new ApiError(404, 'PASSKEY_NOT_FOUND', 'You have no passkey with this id.');
+        if (rows.length === 0)
+          throw new ApiError(404, 'PASSKEY_NOT_FOUND', 'You have no passkey with this id.');
         // Where the org requires a second factor, the last one cannot be removed, only replaced.
         const [left] = await tx.query<{ settings: unknown; totp: boolean; passkeys: number }>(
           `SELECT o.settings, u.totp_enabled_at IS NOT NULL AS totp,
@@ -310,7 +311,12 @@ export const passkeyRoutes: RouteModule = (app, { db, clock, config }) => {
              FROM users u JOIN orgs o ON o.id = u.org_id WHERE u.id = $1`,
           [p.userId],
         );
-        if (left !== undefined && parseAuthSettings(left.settings).requireSecondFactor && !left.totp && left.passkeys === 0) {
+        if (
+          left !== undefined &&
+          parseAuthSettings(left.settings).requireSecondFactor &&
+          !left.totp &&
+          left.passkeys === 0
+        ) {
           throw new ApiError(
             409,
             'LAST_SECOND_FACTOR',
@@ -319,7 +325,8 @@ export const passkeyRoutes: RouteModule = (app, { db, clock, config }) => {
         }
         return rows;
       });
-      if (deleted.length === 0) throw new ApiError(404, 'PASSKEY_NOT_FOUND', 'You have no passkey with this id.');
+      if (deleted.length === 0)
+        throw new ApiError(404, 'PASSKEY_NOT_FOUND', 'You have no passkey with this id.');
       await recordAuthEvent(db, {
         orgId: p.orgId,
         userId: p.userId,
