@@ -23,7 +23,7 @@ export default defineConfig({
   manifest: ({ browser, manifestVersion }) => ({
     name: 'CRM Texting',
     description: 'Compliant texting side panel for HubSpot and Salesforce contact pages',
-    permissions: ['storage', 'notifications'],
+    permissions: ['storage', 'notifications', 'alarms'],
     host_permissions: [
       'https://app.hubspot.com/*',
       'https://app-eu1.hubspot.com/*',

@@ -1,3 +1,4 @@
+import { useEffect, useState } from 'preact/hooks';
 import type { StreamState } from '../lib/event-stream.ts';
 import { contactLocalTime, maskPhone } from '../lib/format.ts';
 import type { ContactLookup } from '../lib/relay-types.ts';
@@ -16,10 +17,40 @@ function liveLabel(state: StreamState | null): string {
   }
 }
 
-/** Who the rep is texting; the phone is masked because the CRM already shows it to those allowed to see it. */
-export function ContactHeader({ lookup, live }: { lookup: ContactLookup; live: StreamState | null }) {
+/** The minute, re-rendered when it changes, so the customer's clock in the header stays right. */
+function useMinute(): Date {
+  const [now, setNow] = useState(() => new Date());
+  useEffect(() => {
+    let timer: ReturnType<typeof setTimeout>;
+    const tick = (): void => {
+      const next = new Date();
+      setNow(next);
+      timer = setTimeout(tick, 60_000 - (next.getTime() % 60_000) + 50);
+    };
+    timer = setTimeout(tick, 60_000 - (Date.now() % 60_000) + 50);
+    return () => clearTimeout(timer);
+  }, []);
+  return now;
+}
+
+/**
+ * Who the rep is texting: name, masked phone, consent with its evidence, and the customer's local
+ * time as quiet hours see it (the CRM's time zone, else the number's area code).
+ */
+export function ContactHeader({
+  lookup,
+  live,
+  offline,
+}: {
+  lookup: ContactLookup;
+  live: StreamState | null;
+  /** Showing the cached copy because the relay cannot be reached. */
+  offline: boolean;
+}) {
   const { contact, consent } = lookup;
-  const localTime = contactLocalTime(contact.timeZone);
+  const now = useMinute();
+  const zone = contact.localTime?.zone ?? contact.timeZone;
+  const localTime = contactLocalTime(zone, now);
   return (
     <header>
       <h1 data-testid="contact-name">{contact.name}</h1>
@@ -28,14 +59,18 @@ export function ContactHeader({ lookup, live }: { lookup: ContactLookup; live: S
           <span class="visually-hidden">Phone, masked: </span>
           {contact.phone ? maskPhone(contact.phone) : 'No phone number'}
         </span>
-        <ConsentBadge status={consent.status} updatedAt={consent.updatedAt} source={consent.source} />
+        <ConsentBadge consent={consent} />
         {localTime && (
-          <span class="muted" title={contact.timeZone ?? ''}>
-            Local time {localTime}
+          <span
+            class="muted"
+            data-testid="local-time"
+            title={`${zone}${contact.localTime ? ` (from ${contact.localTime.source.replace(/_/g, ' ')})` : ''}`}
+          >
+            Their time {localTime}
           </span>
         )}
         <span class="muted live" role="status">
-          {liveLabel(live)}
+          {offline ? 'Offline: showing saved copy' : liveLabel(live)}
         </span>
       </div>
     </header>

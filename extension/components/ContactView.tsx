@@ -1,11 +1,14 @@
-import { useCallback, useEffect, useRef, useState } from 'preact/hooks';
+import { useCallback, useEffect, useMemo, useRef, useState } from 'preact/hooks';
 import type { ContactRef } from '../hosts/types.ts';
 import type { StreamState } from '../lib/event-stream.ts';
-import type { RelayClient, RelayError } from '../lib/relay-client.ts';
-import type { ContactLookup, Conversation, Message, SenderNumber } from '../lib/relay-types.ts';
-import { belongsToThread, contactSide, defaultSender, mergeMessages } from '../lib/thread.ts';
+import type { LocalStore, PendingItem } from '../lib/local-store.ts';
+import { type RelayClient, RelayError, type SendMessageInput } from '../lib/relay-client.ts';
+import type { ContactLookup, Conversation, Me, Message, SenderNumber } from '../lib/relay-types.ts';
+import { mergeValues } from '../lib/templates.ts';
+import { contactSide, defaultSender, mergeMessages, senderSide } from '../lib/thread.ts';
 import type { MessageListener } from '../lib/use-live-messages.ts';
 import { Composer } from './Composer.tsx';
+import { ContactActions } from './ContactActions.tsx';
 import { ContactHeader } from './ContactHeader.tsx';
 import { ErrorNotice } from './ErrorNotice.tsx';
 import { SenderPicker } from './SenderPicker.tsx';
@@ -13,7 +16,10 @@ import { Thread } from './Thread.tsx';
 
 interface ContactViewProps {
   client: RelayClient;
+  store: LocalStore | null;
   contactRef: ContactRef;
+  contactKey: string;
+  me: Me | null;
   live: StreamState | null;
   subscribe(listener: MessageListener): () => void;
   onInbound(): void;
@@ -26,9 +32,31 @@ interface Loaded {
   conversations: Conversation[];
 }
 
-/** Everything for one contact: who, consent, the thread with one sender number, and the composer. */
-export function ContactView({ client, contactRef, live, subscribe, onInbound, onStatus }: ContactViewProps) {
+/** Whether the relay sent the number in full (a rep without PII access gets it masked). */
+function visiblePhone(phone: string | null): string | null {
+  return phone !== null && /^\+\d{6,15}$/.test(phone) ? phone : null;
+}
+
+/** Marks the first paint of a thread for the load-time benchmark (frames have their own timelines). */
+function markShown(source: 'cache' | 'network'): void {
+  try {
+    performance.mark('crm-texting:thread-shown', {
+      detail: { source, at: performance.timeOrigin + performance.now() },
+    });
+  } catch {
+    // Marks are diagnostics only.
+  }
+}
+
+/**
+ * Everything for one contact: who, consent, the thread with one sender number, actions and the
+ * composer. The saved copy of the thread shows at once; the relay's answer replaces it.
+ */
+export function ContactView(props: ContactViewProps) {
+  const { client, store, contactRef, contactKey, me, subscribe, onInbound, onStatus } = props;
   const [loaded, setLoaded] = useState<Loaded | null>(null);
+  const [source, setSource] = useState<'cache' | 'network'>('network');
+  const [offline, setOffline] = useState(false);
   const [loadError, setLoadError] = useState<unknown>(null);
   const [reload, setReload] = useState(0);
   const [sender, setSender] = useState<string | null>(null);
@@ -36,64 +64,177 @@ export function ContactView({ client, contactRef, live, subscribe, onInbound, on
   const [cursor, setCursor] = useState<string | null>(null);
   const [threadError, setThreadError] = useState<unknown>(null);
   const [loadingOlder, setLoadingOlder] = useState(false);
-  const phone = loaded?.lookup.contact.phone ?? null;
+  const [draft, setDraft] = useState<string | null>(store ? null : '');
+  const [pending, setPending] = useState<PendingItem[]>([]);
+  const [actionsOpen, setActionsOpen] = useState<'none' | 'escalate' | 'opt-in'>('none');
+  const shown = useRef(false);
+  const phone = visiblePhone(loaded?.lookup.contact.phone ?? null);
+  const maskedPhone = loaded?.lookup.contact.phone ?? null;
+  const conversationIds = useMemo(
+    () => new Set(loaded?.conversations.map((c) => c.id) ?? []),
+    [loaded?.conversations],
+  );
   // Read by the live listener, which is registered once and must see the current thread.
-  const thread = useRef({ phone, sender });
-  thread.current = { phone, sender };
+  const thread = useRef({ phone, maskedPhone, sender, loaded, conversationIds });
+  thread.current = { phone, maskedPhone, sender, loaded, conversationIds };
 
+  // The saved copy first (instant), then the relay; a relay that cannot be reached leaves the copy up.
   useEffect(() => {
     const controller = new AbortController();
     const { signal } = controller;
-    setLoaded(null);
+    let fromNetwork = false;
     setLoadError(null);
+    setOffline(false);
     onStatus('loading');
+    if (store && reload === 0) {
+      store
+        .readThread(contactKey)
+        .then((cached) => {
+          if (!cached || fromNetwork || signal.aborted) return;
+          setLoaded({ lookup: cached.lookup, numbers: cached.numbers, conversations: cached.conversations });
+          setSender(cached.sender);
+          setMessages(cached.messages);
+          setCursor(cached.nextCursor);
+          setSource('cache');
+          onStatus('ready');
+        })
+        .catch((error: unknown) => console.warn('[crm-texting] could not read the saved thread', error));
+    }
     (async () => {
       const [lookup, numbers] = await Promise.all([
         client.lookupContact(contactRef, signal),
         client.numbers(signal),
       ]);
-      const conversations = lookup.contact.phone
-        ? await client.conversations(lookup.contact.phone, signal)
-        : [];
+      const shownPhone = visiblePhone(lookup.contact.phone);
+      const conversations = shownPhone
+        ? await client.conversations({ phone: shownPhone }, signal)
+        : lookup.contact.phone
+          ? await client.conversations({ contact: contactRef }, signal)
+          : [];
       if (signal.aborted) return;
+      fromNetwork = true;
       setLoaded({ lookup, numbers, conversations });
-      setSender(defaultSender(numbers, conversations));
+      setSender((current) =>
+        current && numbers.some((n) => n.e164 === current) ? current : defaultSender(numbers, conversations),
+      );
+      setSource('network');
+      setOffline(false);
       onStatus('ready');
     })().catch((error: unknown) => {
       if (signal.aborted) return;
+      if (error instanceof RelayError && error.status === 0 && thread.current.loaded) {
+        // Keep the saved copy on screen; the header says it is offline.
+        setOffline(true);
+        onStatus('ready');
+        return;
+      }
       setLoadError(error);
       onStatus('error');
     });
     return () => controller.abort();
-  }, [client, contactRef, reload, onStatus]);
+  }, [client, store, contactRef, contactKey, reload, onStatus]);
+
+  useEffect(() => {
+    if (!store) return;
+    store
+      .loadDraft(contactKey)
+      .then(setDraft)
+      .catch(() => setDraft(''));
+  }, [store, contactKey]);
 
   // History of the selected sender's conversation; live events merge into whatever is loaded.
   useEffect(() => {
-    setMessages([]);
-    setCursor(null);
+    if (source === 'cache' || !loaded) return undefined;
     setThreadError(null);
-    const conversation = loaded?.conversations.find((c) => c.senderNumber === sender);
-    if (!conversation) return undefined;
+    const conversation = loaded.conversations.find((c) => c.senderNumber === sender);
+    if (!conversation) {
+      setMessages([]);
+      setCursor(null);
+      return undefined;
+    }
     const controller = new AbortController();
     client
       .messages(conversation.id, { limit: 50 }, controller.signal)
       .then((page) => {
-        setMessages((current) => mergeMessages(current, page.messages));
+        // The saved copy may hold messages of another sender's thread; keep only this one's.
+        setMessages((current) =>
+          mergeMessages(
+            current.filter((m) => m.conversationId === conversation.id),
+            page.messages,
+          ),
+        );
         setCursor(page.nextCursor);
       })
       .catch((error: unknown) => {
-        if (!controller.signal.aborted) setThreadError(error);
+        if (controller.signal.aborted) return;
+        if (error instanceof RelayError && error.status === 0) setOffline(true);
+        else setThreadError(error);
       });
     return () => controller.abort();
-  }, [client, loaded, sender]);
+  }, [client, loaded, sender, source]);
 
+  // First paint of the thread, for the benchmark and for the panel's status.
+  useEffect(() => {
+    if (loaded && !shown.current) {
+      shown.current = true;
+      markShown(source);
+    }
+  }, [loaded, source]);
+
+  // Keep the saved copy current: what the rep saw last is what shows first next time.
+  useEffect(() => {
+    if (!store || !loaded || source === 'cache') return undefined;
+    const timer = setTimeout(() => {
+      store
+        .saveThread(contactRef, {
+          lookup: loaded.lookup,
+          numbers: loaded.numbers,
+          conversations: loaded.conversations,
+          sender,
+          messages,
+          nextCursor: cursor,
+        })
+        .catch((error: unknown) => console.warn('[crm-texting] could not save the thread', error));
+    }, 150);
+    return () => clearTimeout(timer);
+  }, [store, contactRef, loaded, sender, messages, cursor, source]);
+
+  // Messages waiting in the offline outbox for this contact.
+  useEffect(() => {
+    if (!store) return undefined;
+    const refresh = (): void => {
+      store
+        .pending(contactKey)
+        .then(setPending)
+        .catch(() => undefined);
+    };
+    refresh();
+    return store.onOutboxChange(refresh);
+  }, [store, contactKey]);
+
+  useEffect(() => {
+    if (!store) return undefined;
+    return store.onSent((sentKey, message) => {
+      if (sentKey !== contactKey) return;
+      setMessages((current) => mergeMessages(current, [message]));
+    });
+  }, [store, contactKey]);
+
+  const refetchConversations = useRef<ReturnType<typeof setTimeout> | null>(null);
   useEffect(
     () =>
       subscribe((message, event) => {
-        const { phone: contactPhone, sender: senderNumber } = thread.current;
-        if (!contactPhone || contactSide(message) !== contactPhone) return;
+        const { phone: full, maskedPhone: masked, sender: selected, conversationIds: known } = thread.current;
+        const side = contactSide(message);
+        const ours = known.has(message.conversationId) || (full !== null ? side === full : side === masked);
+        if (!ours) return;
         if (event === 'message.created' && message.direction === 'inbound') onInbound();
-        if (senderNumber && belongsToThread(message, contactPhone, senderNumber)) {
+        if (!known.has(message.conversationId)) {
+          // A new conversation with this contact (first text, or another sender number): learn its id.
+          if (refetchConversations.current) clearTimeout(refetchConversations.current);
+          refetchConversations.current = setTimeout(() => setReload((n) => n + 1), 200);
+        }
+        if (selected && senderSide(message) === selected) {
           setMessages((current) => mergeMessages(current, [message]));
         }
       }),
@@ -114,19 +255,35 @@ export function ContactView({ client, contactRef, live, subscribe, onInbound, on
       .finally(() => setLoadingOlder(false));
   }, [client, loaded, sender, cursor]);
 
-  const onRefused = useCallback((error: RelayError) => {
-    // The ledger just told us consent changed; reflect it without waiting for a reload.
-    if (error.code === 'OPTED_OUT') {
-      setLoaded((current) =>
-        current
-          ? {
-              ...current,
-              lookup: { ...current.lookup, consent: { ...current.lookup.consent, status: 'opted_out' } },
-            }
-          : current,
-      );
-    }
+  const updateConsent = useCallback((patch: Partial<ContactLookup['consent']>) => {
+    setLoaded((current) =>
+      current
+        ? { ...current, lookup: { ...current.lookup, consent: { ...current.lookup.consent, ...patch } } }
+        : current,
+    );
   }, []);
+
+  const onRefused = useCallback(
+    (error: RelayError) => {
+      // The ledger just told us consent changed; reflect it without waiting for a reload.
+      if (error.code === 'OPTED_OUT') updateConsent({ status: 'opted_out', pendingOptIn: null });
+    },
+    [updateConsent],
+  );
+
+  const onSent = useCallback((message: Message) => {
+    setMessages((current) => mergeMessages(current, [message]));
+    const known = thread.current.conversationIds.has(message.conversationId);
+    if (!known) setReload((n) => n + 1);
+  }, []);
+
+  const onQueue = useCallback(
+    async (input: SendMessageInput, key: string) => {
+      if (!store) throw new Error('No local store to keep the message in');
+      await store.enqueue(contactKey, input, key);
+    },
+    [store, contactKey],
+  );
 
   if (loadError !== null) {
     return (
@@ -135,7 +292,7 @@ export function ContactView({ client, contactRef, live, subscribe, onInbound, on
       </div>
     );
   }
-  if (!loaded) {
+  if (!loaded || draft === null) {
     return (
       <p class="section muted" data-state="loading" role="status">
         Loading contact…
@@ -144,17 +301,28 @@ export function ContactView({ client, contactRef, live, subscribe, onInbound, on
   }
 
   const { lookup, numbers } = loaded;
-  const blockedReason = !phone
+  const { consent } = lookup;
+  const hasPhone = lookup.contact.phone !== null;
+  const blockedReason = !hasPhone
     ? 'This contact has no mobile phone number in the CRM.'
-    : lookup.consent.status === 'opted_out'
-      ? 'This contact opted out of texts. Only they can opt back in (by texting START).'
+    : consent.status === 'opted_out'
+      ? `This contact opted out of texts${consent.source ? ` (${consent.source.replace(/_/g, ' ')})` : ''}. Only they can opt back in, by texting START.`
       : numbers.length === 0
         ? 'Your organisation has no sender numbers yet. Ask an admin to add one.'
-        : null;
+        : !store && offline
+          ? 'No connection to the relay.'
+          : null;
+  const permissions = new Set(me?.permissions ?? []);
 
   return (
     <>
-      <ContactHeader lookup={lookup} live={live} />
+      <ContactHeader lookup={lookup} live={props.live} offline={offline} />
+      {consent.review && (
+        <p class="section notice warn" data-testid="review-pause">
+          Texting is paused: the customer’s last reply may be an opt-out, and a reviewer has to decide. Call
+          or email them meanwhile.
+        </p>
+      )}
       {threadError !== null && (
         <div class="section">
           <ErrorNotice error={threadError} />
@@ -162,25 +330,55 @@ export function ContactView({ client, contactRef, live, subscribe, onInbound, on
       )}
       <Thread
         messages={messages}
+        pending={pending}
+        source={source}
         hasOlder={cursor !== null}
         loadingOlder={loadingOlder}
         onLoadOlder={loadOlder}
+        onDiscard={(key) => void store?.discard(key)}
+        onRetry={(key) => void store?.retryNow(key)}
+      />
+      <ContactActions
+        client={client}
+        contactRef={contactRef}
+        contactName={lookup.contact.name}
+        phone={phone}
+        canRecordConsent={permissions.has('consent.record')}
+        canEscalate={permissions.has('messages.send') && !offline}
+        optedIn={consent.status === 'opted_in'}
+        optedOut={consent.status === 'opted_out'}
+        open={actionsOpen}
+        onOpen={setActionsOpen}
+        onConsentRecorded={(result) =>
+          result.pendingConfirmation
+            ? updateConsent({ pendingOptIn: { source: 'verbal', requestedAt: new Date().toISOString() } })
+            : setReload((n) => n + 1)
+        }
       />
       <div class="section">
         <SenderPicker numbers={numbers} value={sender} onChange={setSender} />
       </div>
-      {phone && (
+      {hasPhone && (
         <Composer
+          key={contactKey}
           client={client}
           contactRef={contactRef}
           to={phone}
           from={sender}
           blockedReason={blockedReason}
-          onSent={(message) => setMessages((current) => mergeMessages(current, [message]))}
+          templates={me?.extension.templates ?? []}
+          mergeValues={mergeValues(lookup.contact, me)}
+          initialDraft={draft}
+          onDraftChange={(body) => void store?.saveDraft(contactKey, body)}
+          onSent={onSent}
           onRefused={onRefused}
+          onQueue={onQueue}
+          onRecordConsent={
+            permissions.has('consent.record') && phone !== null ? () => setActionsOpen('opt-in') : undefined
+          }
         />
       )}
-      {!phone && <p class="section notice warn">{blockedReason}</p>}
+      {!hasPhone && <p class="section notice warn">{blockedReason}</p>}
     </>
   );
 }

@@ -1,5 +1,5 @@
 import { formatTimestamp } from '../lib/format.ts';
-import type { Message, MessageStatus } from '../lib/relay-types.ts';
+import type { Message, MessageStatus, Redaction } from '../lib/relay-types.ts';
 
 const STATUS: Record<MessageStatus, string> = {
   queued: 'Queued',
@@ -11,7 +11,36 @@ const STATUS: Record<MessageStatus, string> = {
   received: 'Received',
 };
 
-/** One message of the thread with its delivery status and, when it failed, why. */
+const REDACTED: Record<string, string> = {
+  card: 'a card number',
+  ssn: 'a Social Security number',
+  bank: 'a bank number',
+};
+
+/** The body with the relay's redaction placeholders marked, so the rep sees what was removed and why. */
+function Body({ body, redactions }: { body: string; redactions: readonly Redaction[] }) {
+  const parts = [];
+  let at = 0;
+  for (const r of [...redactions].sort((a, b) => a.start - b.start)) {
+    if (r.start < at || r.end > body.length || r.end <= r.start) continue;
+    if (r.start > at) parts.push(body.slice(at, r.start));
+    parts.push(
+      <mark
+        key={r.start}
+        class="redacted"
+        data-redaction={r.kind}
+        title={`The customer texted ${REDACTED[r.kind] ?? 'sensitive numbers'}; it was removed before storage.`}
+      >
+        {body.slice(r.start, r.end)}
+      </mark>,
+    );
+    at = r.end;
+  }
+  if (at < body.length) parts.push(body.slice(at));
+  return <div class="bubble">{parts}</div>;
+}
+
+/** One message of the thread with its delivery status, who sent it and, when it failed, why. */
 export function MessageItem({ message }: { message: Message }) {
   const failed = message.status === 'failed' || message.status === 'undelivered';
   const reason = failed ? (message.errorMessage ?? message.errorCode ?? 'No reason given') : null;
@@ -21,7 +50,7 @@ export function MessageItem({ message }: { message: Message }) {
       data-message-id={message.id}
       data-status={message.status}
     >
-      <div class="bubble">{message.body}</div>
+      <Body body={message.body} redactions={message.redactions} />
       <div class="meta">
         {formatTimestamp(message.createdAt)} · {STATUS[message.status]}
         {message.sentBy && message.direction === 'outbound' ? ` · ${message.sentBy}` : ''}

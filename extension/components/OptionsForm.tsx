@@ -1,6 +1,7 @@
 import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
 import { AuthApi, SignInFlow, type SignInState } from '../lib/auth.ts';
 import { ensureRelayPermission } from '../lib/host-permission.ts';
+import { forgetLocalData, waitingTexts } from '../lib/local-store.ts';
 import { refreshedAccessToken } from '../lib/messaging.ts';
 import { RelayClient } from '../lib/relay-client.ts';
 import type { Me } from '../lib/relay-types.ts';
@@ -15,6 +16,7 @@ import {
   watchSettings,
 } from '../lib/settings.ts';
 import { ErrorNotice } from './ErrorNotice.tsx';
+import { NotificationPrefs } from './NotificationPrefs.tsx';
 
 type Outcome = { kind: 'saved' } | { kind: 'connected'; me: Me } | { kind: 'error'; error: unknown } | null;
 
@@ -65,6 +67,7 @@ export function OptionsForm() {
       ) : (
         <SignInForm key={normalized ?? ''} relayUrl={normalized} signedOut={settings?.signedOut ?? false} />
       )}
+      {settings && <NotificationPrefs settings={settings} />}
       <details class="advanced" open={Boolean(settings?.apiKey) && !settings?.session}>
         <summary>Use an API key instead</summary>
         <ApiKeyForm relayUrl={normalized} initialKey={settings?.apiKey ?? ''} onRelaySaved={setRelayUrl} />
@@ -241,11 +244,22 @@ function SignedIn({ settings }: { settings: Settings }) {
     return () => controller.abort();
   }, [relayUrl, email]);
 
-  const signOut = async (): Promise<void> => {
+  const [waiting, setWaiting] = useState(0);
+  const signOut = async (confirmed: boolean): Promise<void> => {
     setBusy(true);
     const current = await browserSessionStore.get().catch(() => null);
+    const scope = current ? { relayUrl: current.relayUrl, session: current, apiKey: null } : null;
+    // Texts still in the offline outbox go out only while this rep is signed in: ask first.
+    const queued = scope && !confirmed ? await waitingTexts(scope).catch(() => 0) : 0;
+    if (queued > 0) {
+      setWaiting(queued);
+      setBusy(false);
+      return;
+    }
     // Best effort on the relay; locally the session ends whatever it answers.
     if (current) await new AuthApi(current.relayUrl).logout(current.accessToken).catch(() => undefined);
+    // The saved threads hold customer data: they go with the session.
+    if (scope) await forgetLocalData(scope).catch(() => undefined);
     await browserSessionStore.clear('signed-out');
     setBusy(false);
   };
@@ -264,9 +278,16 @@ function SignedIn({ settings }: { settings: Settings }) {
         .
       </p>
       {error !== null && <ErrorNotice error={error} />}
+      {waiting > 0 && (
+        <p class="notice warn" role="alert" data-testid="outbox-waiting">
+          {waiting} text{waiting === 1 ? ' is' : 's are'} still waiting for a connection to the relay. Signed
+          out,
+          {waiting === 1 ? ' it waits' : ' they wait'} until you sign in again.
+        </p>
+      )}
       <div class="actions">
-        <button type="button" disabled={busy} onClick={() => void signOut()}>
-          Sign out
+        <button type="button" disabled={busy} onClick={() => void signOut(waiting > 0)}>
+          {waiting > 0 ? 'Sign out anyway' : 'Sign out'}
         </button>
       </div>
     </section>

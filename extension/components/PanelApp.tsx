@@ -1,8 +1,11 @@
 import { useCallback, useEffect, useMemo, useState } from 'preact/hooks';
 import { decodeContactRef } from '../lib/contact-ref.ts';
+import { contactKeyOf } from '../lib/db.ts';
+import { type LocalStore, openLocalStore } from '../lib/local-store.ts';
 import { refreshedAccessToken, sendToBackground } from '../lib/messaging.ts';
 import type { PanelStatus } from '../lib/protocol.ts';
 import { RelayClient } from '../lib/relay-client.ts';
+import type { Me } from '../lib/relay-types.ts';
 import { credentialOf, loadSettings, type Settings, watchSettings } from '../lib/settings.ts';
 import { useLiveMessages } from '../lib/use-live-messages.ts';
 import { ContactNotDetected } from './ContactNotDetected.tsx';
@@ -32,7 +35,7 @@ export function PanelApp() {
 
   // The content script changes only the hash when the rep moves to another record.
   const contactRef = useMemo(() => decodeContactRef(hash), [hash]);
-  const refKey = contactRef ? `${contactRef.crm}/${contactRef.objectType}/${contactRef.id}` : null;
+  const refKey = contactRef ? contactKeyOf(contactRef) : null;
   useEffect(() => setInboundCount(0), [refKey]);
 
   const credential = settings ? credentialOf(settings) : null;
@@ -51,6 +54,54 @@ export function PanelApp() {
     [settings?.relayUrl, signedIn, signedIn ? settings?.session?.email : credential],
   );
   const live = useLiveMessages(client);
+  const [me, setMe] = useState<Me | null>(null);
+  // undefined while opening (a few milliseconds); null when IndexedDB is unavailable (the panel then
+  // works without a saved copy or an outbox).
+  const [store, setStore] = useState<LocalStore | null | undefined>(undefined);
+
+  // Who the rep is (templates, permissions, locked settings); the panel works without it.
+  useEffect(() => {
+    setMe(null);
+    if (!client) return undefined;
+    const controller = new AbortController();
+    client
+      .me(controller.signal)
+      .then(setMe)
+      .catch((error: unknown) => {
+        if (!controller.signal.aborted) console.warn('[crm-texting] could not read /v1/me', error);
+      });
+    return () => controller.abort();
+  }, [client]);
+
+  // The local store of this relay and identity: saved threads, drafts and the offline outbox.
+  useEffect(() => {
+    setStore(undefined);
+    if (!client || !settings) return undefined;
+    let opened: LocalStore | null = null;
+    let cancelled = false;
+    openLocalStore(settings, client)
+      .then((s) => {
+        if (cancelled) {
+          s?.close();
+          return;
+        }
+        opened = s;
+        setStore(s);
+      })
+      .catch((error: unknown) => {
+        console.warn('[crm-texting] local store unavailable', error);
+        if (!cancelled) setStore(null);
+      });
+    return () => {
+      cancelled = true;
+      opened?.close();
+    };
+  }, [client]);
+
+  // The outbox goes out when the relay is reachable again: the live stream reopening is the signal.
+  useEffect(() => {
+    if (store && live.state?.kind === 'open') store.flushSoon();
+  }, [store, live.state?.kind]);
 
   const status: PanelStatus = !settings
     ? 'loading'
@@ -73,11 +124,15 @@ export function PanelApp() {
   // Nothing can be texted from an unreadable page, so say that first; setup comes up on the next record.
   else if (!contactRef) content = <ContactNotDetected />;
   else if (!client) content = <NotConfigured signedOut={settings.signedOut} />;
+  else if (store === undefined) content = <p class="section muted">Loading…</p>;
   else {
     content = (
       <ContactView
         key={refKey}
         client={client}
+        store={store}
+        me={me}
+        contactKey={refKey ?? ''}
         contactRef={contactRef}
         live={live.state}
         subscribe={live.subscribe}

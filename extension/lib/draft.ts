@@ -4,6 +4,8 @@ export interface SendAttempt {
   from: string;
   to: string;
   body: string;
+  /** When the attempt is a scheduled send, the instant asked for. */
+  sendAt?: string | undefined;
 }
 
 /**
@@ -15,7 +17,13 @@ export function attemptFor(
   next: Omit<SendAttempt, 'key'>,
   newKey: () => string = () => crypto.randomUUID(),
 ): SendAttempt {
-  if (previous && previous.from === next.from && previous.to === next.to && previous.body === next.body) {
+  if (
+    previous &&
+    previous.from === next.from &&
+    previous.to === next.to &&
+    previous.body === next.body &&
+    previous.sendAt === next.sendAt
+  ) {
     return previous;
   }
   return { key: newKey(), ...next };

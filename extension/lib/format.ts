@@ -29,3 +29,21 @@ export function contactLocalTime(timeZone: string | null, now: Date = new Date()
     return null;
   }
 }
+
+/** An instant as wall-clock time in `timeZone` ("8:00 AM"), with the date when it is not today there. */
+export function formatInZone(iso: string, timeZone: string, now: Date = new Date()): string {
+  const at = new Date(iso);
+  if (Number.isNaN(at.getTime())) return '';
+  try {
+    const day = (d: Date) => new Intl.DateTimeFormat('en-CA', { timeZone, dateStyle: 'short' }).format(d);
+    const sameDay = day(at) === day(now);
+    return new Intl.DateTimeFormat(undefined, {
+      timeZone,
+      ...(sameDay ? {} : { weekday: 'short' }),
+      hour: 'numeric',
+      minute: '2-digit',
+    }).format(at);
+  } catch {
+    return at.toISOString();
+  }
+}

@@ -1,18 +1,24 @@
 import type { ContactRef } from '../hosts/types.ts';
 import {
+  type ConsentRecorded,
   type ContactLookup,
   type Conversation,
   type ErrorBody,
+  type EscalationLogged,
   type Me,
   type Message,
   type MessagePage,
+  type Preflight,
+  parseConsentRecorded,
   parseContactLookup,
   parseConversations,
   parseErrorBody,
+  parseEscalation,
   parseMe,
   parseMessageEnvelope,
   parseMessagePage,
   parseNumbers,
+  parsePreflight,
   type SenderNumber,
 } from './relay-types.ts';
 import { ShapeError } from './validate.ts';
@@ -45,12 +51,32 @@ export class RelayError extends Error {
   }
 }
 
-/** The body of `POST /v1/messages`. */
+/**
+ * The body of `POST /v1/messages` (and of preflight). `to` may be left out when `contact` is given:
+ * the relay then texts the CRM record's number, which a rep without PII access only sees masked.
+ */
 export interface SendMessageInput {
   from: string;
-  to: string;
+  to?: string;
   body: string;
   contact?: Pick<ContactRef, 'crm' | 'objectType' | 'id'>;
+  /** ISO instant to send at (quiet hours: the customer's morning). */
+  sendAt?: string;
+}
+
+/** The body of `POST /v1/consent`: consent a rep records, with how it was given. */
+export interface RecordConsentInput {
+  phone: string;
+  kind: 'opt_in' | 'opt_out';
+  source: 'api' | 'web_form' | 'verbal' | 'crm_import';
+  evidence: string;
+}
+
+/** The body of `POST /v1/contacts/escalate`: a call or email task on the CRM record. */
+export interface EscalateInput {
+  contact: Pick<ContactRef, 'crm' | 'objectType' | 'id'>;
+  kind: 'call' | 'email';
+  note: string;
 }
 
 export interface RelayClientOptions {
@@ -188,9 +214,32 @@ export class RelayClient {
     return this.request('GET', `/v1/contacts/lookup?${q}`, parseContactLookup, { signal });
   }
 
-  conversations(phone: string, signal?: AbortSignal): Promise<Conversation[]> {
-    const q = new URLSearchParams({ phone });
+  /** The contact's conversations, by phone when the rep sees it, else by the CRM record. */
+  conversations(
+    by: { phone: string } | { contact: Pick<ContactRef, 'crm' | 'objectType' | 'id'> } | { mine: true },
+    signal?: AbortSignal,
+  ): Promise<Conversation[]> {
+    const q = new URLSearchParams();
+    if ('phone' in by) q.set('phone', by.phone);
+    else if ('contact' in by) {
+      q.set('crm', by.contact.crm);
+      q.set('objectType', by.contact.objectType);
+      q.set('crmId', by.contact.id);
+    } else q.set('mine', 'true');
     return this.request('GET', `/v1/conversations?${q}`, parseConversations, { signal });
+  }
+
+  preflight(input: SendMessageInput, signal?: AbortSignal): Promise<Preflight> {
+    return this.request('POST', '/v1/messages/preflight', parsePreflight, { signal, body: input });
+  }
+
+  recordConsent(input: RecordConsentInput, signal?: AbortSignal): Promise<ConsentRecorded> {
+    return this.request('POST', '/v1/consent', parseConsentRecorded, { signal, body: input });
+  }
+
+  escalate(input: EscalateInput, signal?: AbortSignal): Promise<EscalationLogged> {
+    const body = { ...input.contact, kind: input.kind, note: input.note };
+    return this.request('POST', '/v1/contacts/escalate', parseEscalation, { signal, body });
   }
 
   messages(

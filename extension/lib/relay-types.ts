@@ -27,15 +27,41 @@ export interface Message {
   errorCode: string | null;
   errorMessage: string | null;
   sentBy: string | null;
+  /** Spans of the body the relay replaced because the customer texted card, bank or SSN numbers. */
+  redactions: Redaction[];
   createdAt: string;
   updatedAt: string;
 }
+
+export interface Redaction {
+  kind: string;
+  start: number;
+  end: number;
+  label: string;
+}
+
+export interface MessageTemplate {
+  id: string;
+  name: string;
+  body: string;
+}
+
+export type NotificationPreference = 'off' | 'mine' | 'all';
 
 export interface Me {
   orgId: string;
   orgName: string;
   role: string;
   permissions: string[];
+  /** Null for an API key that is not bound to a user. */
+  userId: string | null;
+  displayName: string | null;
+  seesPii: boolean;
+  /** What the org's admin set for the extension: shared templates and locked preferences. */
+  extension: {
+    templates: MessageTemplate[];
+    locked: { notifications: NotificationPreference | null };
+  };
 }
 
 export interface SenderNumber {
@@ -46,6 +72,22 @@ export interface SenderNumber {
 
 export type ConsentStatus = 'opted_in' | 'opted_out' | 'unknown';
 
+/** The customer's time zone as quiet hours resolve it, and their wall-clock time when the relay answered. */
+export interface RecipientLocalTime {
+  zone: string;
+  source: string;
+  /** `YYYY-MM-DDTHH:MM` in `zone`. */
+  localTime: string;
+}
+
+export interface ConsentEvidence {
+  kind: string;
+  source: string | null;
+  evidence: string | null;
+  actor: string | null;
+  at: string;
+}
+
 export interface ContactLookup {
   contact: {
     crm: CrmId;
@@ -54,14 +96,54 @@ export interface ContactLookup {
     name: string;
     phone: string | null;
     timeZone: string | null;
+    localTime: RecipientLocalTime | null;
   };
-  consent: { status: ConsentStatus; updatedAt: string | null; source: string | null };
+  consent: {
+    status: ConsentStatus;
+    updatedAt: string | null;
+    source: string | null;
+    /** The latest consent ledger entry: who recorded what, how, when. */
+    evidence: ConsentEvidence | null;
+    /** Double opt-in asked and waiting for the customer's YES. */
+    pendingOptIn: { source: string | null; requestedAt: string } | null;
+    /** Texting is paused until a reviewer reads an unclear reply. */
+    review: { reviewId: string; reason: string; since: string } | null;
+  };
+}
+
+export interface Refusal {
+  code: string;
+  message: string;
+  details: unknown;
+}
+
+/** A span of the draft the content scanner objects to (offsets into the rep's text). */
+export interface SensitiveFinding {
+  kind: string;
+  start: number;
+  end: number;
+}
+
+/** What the relay would decide for a draft (`POST /v1/messages/preflight`). */
+export interface Preflight {
+  allowed: boolean;
+  refusals: Refusal[];
+  /** Exactly what would be sent, first-contact notice included. */
+  finalText: string;
+  segments: number;
+  encoding: 'GSM-7' | 'UCS-2';
+  recipientLocalTime: RecipientLocalTime | null;
+  /** When quiet hours refuse: the earliest instant a text may leave. */
+  nextAllowedAt: string | null;
+  /** Refused for quiet hours alone, so the same text can be scheduled for `nextAllowedAt`. */
+  schedulable: boolean;
 }
 
 export interface Conversation {
   id: string;
   senderNumber: string;
   contactPhone: string;
+  contact: { crm: string; objectType: string; id: string } | null;
   lastMessageAt: string | null;
 }
 
@@ -92,18 +174,58 @@ export function parseMessage(value: unknown, path = 'message'): Message {
     errorCode: strOrNull(o.errorCode, `${path}.errorCode`),
     errorMessage: strOrNull(o.errorMessage, `${path}.errorMessage`),
     sentBy: strOrNull(o.sentBy, `${path}.sentBy`),
+    redactions:
+      o.redactions === undefined || o.redactions === null
+        ? []
+        : arr(o.redactions, `${path}.redactions`, (v, p) => {
+            const r = obj(v, p);
+            return {
+              kind: str(r.kind, `${p}.kind`),
+              start: num(r.start, `${p}.start`),
+              end: num(r.end, `${p}.end`),
+              label: str(r.label, `${p}.label`),
+            };
+          }),
     createdAt: str(o.createdAt, `${path}.createdAt`),
     updatedAt: str(o.updatedAt, `${path}.updatedAt`),
   };
 }
 
+const NOTIFICATION_PREFERENCES: readonly NotificationPreference[] = ['off', 'mine', 'all'];
+
 export function parseMe(value: unknown): Me {
   const o = obj(value, 'me');
+  const permissions = arr(o.permissions, 'permissions', str);
+  // Fields newer than the first relay release default to what an older relay implies.
+  const ext = o.extension === undefined ? {} : obj(o.extension, 'extension');
+  const locked = ext.locked === undefined ? {} : obj(ext.locked, 'extension.locked');
   return {
     orgId: str(o.orgId, 'orgId'),
     orgName: str(o.orgName, 'orgName'),
     role: str(o.role, 'role'),
-    permissions: arr(o.permissions, 'permissions', str),
+    permissions,
+    userId: strOrNull(o.userId, 'userId'),
+    displayName: strOrNull(o.displayName, 'displayName'),
+    seesPii: o.seesPii === undefined ? permissions.includes('pii.view') : o.seesPii === true,
+    extension: {
+      templates:
+        ext.templates === undefined
+          ? []
+          : arr(ext.templates, 'extension.templates', (v, p) => {
+              const t = obj(v, p);
+              return {
+                id: str(t.id, `${p}.id`),
+                name: str(t.name, `${p}.name`),
+                body: str(t.body, `${p}.body`),
+              };
+            }),
+      locked: {
+        notifications:
+          locked.notifications === undefined || locked.notifications === null
+            ? null
+            : oneOf(locked.notifications, NOTIFICATION_PREFERENCES, 'extension.locked.notifications'),
+      },
+    },
   };
 }
 
@@ -119,6 +241,20 @@ export function parseNumbers(value: unknown): SenderNumber[] {
   });
 }
 
+function parseLocalTime(value: unknown, path: string): RecipientLocalTime | null {
+  if (value === undefined || value === null) return null;
+  const t = obj(value, path);
+  return {
+    zone: str(t.zone, `${path}.zone`),
+    source: str(t.source ?? t.zoneSource, `${path}.source`),
+    localTime: str(t.localTime, `${path}.localTime`),
+  };
+}
+
+function optional<T>(value: unknown, path: string, parse: (o: Record<string, unknown>) => T): T | null {
+  return value === undefined || value === null ? null : parse(obj(value, path));
+}
+
 export function parseContactLookup(value: unknown): ContactLookup {
   const o = obj(value, 'body');
   const c = obj(o.contact, 'contact');
@@ -131,13 +267,87 @@ export function parseContactLookup(value: unknown): ContactLookup {
       name: str(c.name, 'contact.name'),
       phone: strOrNull(c.phone, 'contact.phone'),
       timeZone: strOrNull(c.timeZone, 'contact.timeZone'),
+      localTime: parseLocalTime(c.localTime, 'contact.localTime'),
     },
     consent: {
       status: oneOf(k.status, ['opted_in', 'opted_out', 'unknown'], 'consent.status'),
       updatedAt: strOrNull(k.updatedAt, 'consent.updatedAt'),
       source: strOrNull(k.source, 'consent.source'),
+      evidence: optional(k.evidence, 'consent.evidence', (e) => ({
+        kind: str(e.kind, 'consent.evidence.kind'),
+        source: strOrNull(e.source, 'consent.evidence.source'),
+        evidence: strOrNull(e.evidence, 'consent.evidence.evidence'),
+        actor: strOrNull(e.actor, 'consent.evidence.actor'),
+        at: str(e.at, 'consent.evidence.at'),
+      })),
+      pendingOptIn: optional(k.pendingOptIn, 'consent.pendingOptIn', (p) => ({
+        source: strOrNull(p.source, 'consent.pendingOptIn.source'),
+        requestedAt: str(p.requestedAt, 'consent.pendingOptIn.requestedAt'),
+      })),
+      review: optional(k.review, 'consent.review', (r) => ({
+        reviewId: str(r.reviewId, 'consent.review.reviewId'),
+        reason: str(r.reason, 'consent.review.reason'),
+        since: str(r.since, 'consent.review.since'),
+      })),
     },
   };
+}
+
+export function parsePreflight(value: unknown): Preflight {
+  const o = obj(value, 'body');
+  return {
+    allowed: o.allowed === true,
+    refusals: arr(o.refusals, 'refusals', (v, p) => {
+      const r = obj(v, p);
+      return { code: str(r.code, `${p}.code`), message: str(r.message, `${p}.message`), details: r.details };
+    }),
+    finalText: str(o.finalText, 'finalText'),
+    segments: num(o.segments, 'segments'),
+    encoding: oneOf(o.encoding, ['GSM-7', 'UCS-2'], 'encoding'),
+    recipientLocalTime: parseLocalTime(o.recipientLocalTime, 'recipientLocalTime'),
+    nextAllowedAt: strOrNull(o.nextAllowedAt, 'nextAllowedAt'),
+    schedulable: o.schedulable === true,
+  };
+}
+
+/** The spans a SENSITIVE_CONTENT refusal points at, clipped to the draft; malformed details give none. */
+export function sensitiveFindings(preflight: Preflight, textLength: number): SensitiveFinding[] {
+  const refusal = preflight.refusals.find((r) => r.code === 'SENSITIVE_CONTENT');
+  const details = refusal?.details as { findings?: unknown } | undefined;
+  if (!Array.isArray(details?.findings)) return [];
+  const out: SensitiveFinding[] = [];
+  for (const f of details.findings as unknown[]) {
+    const { kind, start, end } = (f ?? {}) as Record<string, unknown>;
+    if (typeof kind !== 'string' || !Number.isInteger(start) || !Number.isInteger(end)) continue;
+    const s = Math.max(0, Math.min(textLength, start as number));
+    const e = Math.max(s, Math.min(textLength, end as number));
+    if (e > s) out.push({ kind, start: s, end: e });
+  }
+  return out.sort((a, b) => a.start - b.start);
+}
+
+/** `{ phone, status, since }` after recording consent; `pendingConfirmation` when double opt-in asked. */
+export interface ConsentRecorded {
+  status: ConsentStatus;
+  pendingConfirmation: boolean;
+}
+
+export function parseConsentRecorded(value: unknown): ConsentRecorded {
+  const o = obj(value, 'body');
+  return {
+    status: oneOf(o.status, ['opted_in', 'opted_out', 'unknown'], 'status'),
+    pendingConfirmation: o.pendingConfirmation === true,
+  };
+}
+
+export interface EscalationLogged {
+  id: string;
+  kind: 'call' | 'email';
+}
+
+export function parseEscalation(value: unknown): EscalationLogged {
+  const a = obj(obj(value, 'body').activity, 'activity');
+  return { id: str(a.id, 'activity.id'), kind: oneOf(a.kind, ['call', 'email'], 'activity.kind') };
 }
 
 export function parseConversations(value: unknown): Conversation[] {
@@ -148,6 +358,11 @@ export function parseConversations(value: unknown): Conversation[] {
       id: str(c.id, `${p}.id`),
       senderNumber: str(c.senderNumber, `${p}.senderNumber`),
       contactPhone: str(c.contactPhone, `${p}.contactPhone`),
+      contact: optional(c.contact, `${p}.contact`, (r) => ({
+        crm: str(r.crm, `${p}.contact.crm`),
+        objectType: str(r.objectType, `${p}.contact.objectType`),
+        id: str(r.id, `${p}.contact.id`),
+      })),
       lastMessageAt: strOrNull(c.lastMessageAt, `${p}.lastMessageAt`),
     };
   });

@@ -1,5 +1,6 @@
 import { browser } from 'wxt/browser';
 import { type AuthSession, parseAuthSession, type SessionStore } from './auth.ts';
+import type { NotificationPreference } from './relay-types.ts';
 
 /**
  * Where the panel finds the relay and what it authenticates with. Credentials (API key, session
@@ -96,4 +97,27 @@ export function watchSettings(signal: AbortSignal, onChange: () => void): void {
   };
   browser.storage.onChanged.addListener(listener);
   signal.addEventListener('abort', () => browser.storage.onChanged.removeListener(listener), { once: true });
+}
+
+const NOTIFY_KEY = 'notifyInbound';
+const NOTIFY_VALUES: readonly NotificationPreference[] = ['off', 'mine', 'all'];
+
+/** The rep's own choice of inbound-text notifications; texts on their own conversations by default. */
+export async function loadNotificationPreference(): Promise<NotificationPreference> {
+  const stored = (await browser.storage.local.get(NOTIFY_KEY))[NOTIFY_KEY];
+  return NOTIFY_VALUES.includes(stored as NotificationPreference)
+    ? (stored as NotificationPreference)
+    : 'mine';
+}
+
+export async function saveNotificationPreference(value: NotificationPreference): Promise<void> {
+  await browser.storage.local.set({ [NOTIFY_KEY]: value });
+}
+
+/** What applies: the org admin's locked value when there is one, else the rep's own. */
+export function effectiveNotificationPreference(
+  own: NotificationPreference,
+  locked: NotificationPreference | null,
+): NotificationPreference {
+  return locked ?? own;
 }

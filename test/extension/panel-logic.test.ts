@@ -22,6 +22,7 @@ function msg(id: string, createdAt: string, patch: Partial<Message> = {}): Messa
     errorCode: null,
     errorMessage: null,
     sentBy: null,
+    redactions: [],
     createdAt,
     updatedAt: createdAt,
     ...patch,
@@ -93,8 +94,20 @@ describe('thread', () => {
       { id: 'n2', e164: '+15550002222', label: null },
     ];
     const conversations = [
-      { id: 'c1', senderNumber: '+15550001111', contactPhone: '+1', lastMessageAt: '2025-01-01T00:00:00Z' },
-      { id: 'c2', senderNumber: '+15550002222', contactPhone: '+1', lastMessageAt: '2025-02-01T00:00:00Z' },
+      {
+        id: 'c1',
+        senderNumber: '+15550001111',
+        contactPhone: '+1',
+        contact: null,
+        lastMessageAt: '2025-01-01T00:00:00Z',
+      },
+      {
+        id: 'c2',
+        senderNumber: '+15550002222',
+        contactPhone: '+1',
+        contact: null,
+        lastMessageAt: '2025-02-01T00:00:00Z',
+      },
     ];
     expect(defaultSender(numbers, conversations)).toBe('+15550002222');
     expect(defaultSender(numbers, [])).toBe('+15550001111');

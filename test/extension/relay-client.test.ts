@@ -57,6 +57,11 @@ describe('relay client', () => {
       orgName: 'Acme',
       role: 'rep',
       permissions: ['send'],
+      // Fields an older relay does not send take the defaults it implies.
+      userId: null,
+      displayName: null,
+      seesPii: false,
+      extension: { templates: [], locked: { notifications: null } },
     });
     expect(f.calls[0]?.url).toBe('http://127.0.0.1:8787/v1/me');
     expect(headersOf(f.calls[0]).Authorization).toBe('Bearer k_123');

@@ -1,0 +1,376 @@
+// @vitest-environment node
+import { parseHTML } from 'linkedom';
+import type { ComponentChild } from 'preact';
+import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import type { ContactRef } from '../../extension/hosts/types.ts';
+import { RelayClient, type SendMessageInput } from '../../extension/lib/relay-client.ts';
+import type { ContactLookup, Message } from '../../extension/lib/relay-types.ts';
+import { mergeValues } from '../../extension/lib/templates.ts';
+
+// Preact renders into a linkedom document: enough DOM for the components' logic, no browser needed.
+const dom = parseHTML('<!doctype html><html><body></body></html>');
+Object.assign(globalThis, {
+  window: dom.window,
+  document: dom.document,
+  HTMLElement: dom.window.HTMLElement,
+  Node: dom.window.Node,
+  Event: dom.window.Event,
+});
+
+type Preact = typeof import('preact');
+let preact: Preact;
+let Composer: typeof import('../../extension/components/Composer.tsx').Composer;
+let ConsentBadge: typeof import('../../extension/components/ConsentBadge.tsx').ConsentBadge;
+let Thread: typeof import('../../extension/components/Thread.tsx').Thread;
+
+beforeAll(async () => {
+  preact = await import('preact');
+  ({ Composer } = await import('../../extension/components/Composer.tsx'));
+  ({ ConsentBadge } = await import('../../extension/components/ConsentBadge.tsx'));
+  ({ Thread } = await import('../../extension/components/Thread.tsx'));
+});
+
+let root: HTMLElement | null = null;
+afterEach(() => {
+  if (root) preact.render(null, root);
+  root?.remove();
+  root = null;
+});
+
+function mount(node: ComponentChild): HTMLElement {
+  root = document.createElement('div');
+  document.body.appendChild(root);
+  preact.render(node, root);
+  return root;
+}
+
+const tick = (ms = 0): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+async function until<T>(
+  read: () => T | null | undefined | false,
+  what: string,
+  timeoutMs = 2000,
+): Promise<T> {
+  const end = Date.now() + timeoutMs;
+  for (;;) {
+    const value = read();
+    if (value) return value;
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await tick(10);
+  }
+}
+
+function type(el: Element, value: string): void {
+  (el as HTMLTextAreaElement).value = value;
+  el.dispatchEvent(new dom.window.Event('input', { bubbles: true }));
+}
+
+function click(el: Element): void {
+  el.dispatchEvent(new dom.window.Event('click', { bubbles: true }));
+}
+
+const q = (r: Element, selector: string): HTMLElement | null =>
+  r.querySelector(selector) as HTMLElement | null;
+
+const REF: ContactRef = { crm: 'hubspot', objectType: 'contact', id: '51', portalId: '8675309' };
+const FROM = '+15550001111';
+const TO = '+15125550100';
+
+interface Route {
+  status: number;
+  body: unknown;
+}
+
+/** A relay for the composer: preflight and send answers chosen per test, every request recorded. */
+function fakeRelay(answers: {
+  preflight?: (input: SendMessageInput) => Route;
+  send?: (input: SendMessageInput) => Route;
+}) {
+  const calls: Array<{ path: string; body: SendMessageInput; key: string | undefined }> = [];
+  const client = new RelayClient({
+    baseUrl: 'http://relay.test',
+    apiKey: 'k',
+    fetch: async (url, init) => {
+      const path = new URL(url).pathname;
+      const body = JSON.parse(String(init.body)) as SendMessageInput;
+      const headers = init.headers as Record<string, string>;
+      calls.push({ path, body, key: headers['Idempotency-Key'] });
+      const route =
+        path === '/v1/messages/preflight'
+          ? (answers.preflight?.(body) ?? { status: 200, body: allowed(body.body) })
+          : (answers.send?.(body) ?? { status: 202, body: { message: sentMessage(body.body) } });
+      if (route.status === 0) throw new TypeError('Failed to fetch');
+      return new Response(JSON.stringify(route.body), { status: route.status });
+    },
+  });
+  return { client, calls };
+}
+
+function allowed(text: string, patch: Record<string, unknown> = {}) {
+  return {
+    allowed: true,
+    refusals: [],
+    finalText: text,
+    segments: 1,
+    encoding: 'GSM-7',
+    recipientLocalTime: { zone: 'America/Chicago', zoneSource: 'area_code', localTime: '2026-11-22T10:00' },
+    nextAllowedAt: null,
+    schedulable: false,
+    ...patch,
+  };
+}
+
+function sentMessage(body: string): Message {
+  const at = new Date().toISOString();
+  return {
+    id: 'msg_1',
+    conversationId: 'conv_1',
+    direction: 'outbound',
+    from: FROM,
+    to: TO,
+    body,
+    status: 'queued',
+    segments: 1,
+    encoding: 'GSM-7',
+    errorCode: null,
+    errorMessage: null,
+    sentBy: 'Sam Rep',
+    redactions: [],
+    createdAt: at,
+    updatedAt: at,
+  };
+}
+
+function composer(
+  client: RelayClient,
+  patch: Partial<Pick<Parameters<typeof Composer>[0], 'blockedReason' | 'templates'>> = {},
+) {
+  const props = {
+    onDraftChange: vi.fn<(body: string) => void>(),
+    onSent: vi.fn<(message: Message) => void>(),
+    onRefused: vi.fn(),
+    onQueue: vi.fn(async (_input: SendMessageInput, _key: string) => undefined),
+    client,
+    contactRef: REF,
+    to: TO,
+    from: FROM,
+    blockedReason: null,
+    templates: [],
+    mergeValues: mergeValues({ name: 'Ada Lovelace' }, { displayName: 'Sam Rep', orgName: 'Acme' }),
+    initialDraft: '',
+    ...patch,
+  };
+  const r = mount(<Composer {...props} />);
+  const draft = q(r, '#draft') as HTMLTextAreaElement;
+  return { r, props, draft, send: () => q(r, '[data-testid=send]') as HTMLButtonElement };
+}
+
+describe('Composer', () => {
+  it('highlights the card number the relay flags, keeps send disabled, and removes it on request', async () => {
+    const text = 'My card is 4111 1111 1111 1111 ok';
+    const start = text.indexOf('4111');
+    const { client, calls } = fakeRelay({
+      preflight: (input) => ({
+        status: 200,
+        body: input.body.includes('4111')
+          ? allowed(input.body, {
+              allowed: false,
+              refusals: [
+                {
+                  code: 'SENSITIVE_CONTENT',
+                  message: 'The text contains card data',
+                  details: { findings: [{ kind: 'card', start, end: start + 19 }] },
+                },
+              ],
+            })
+          : allowed(input.body),
+      }),
+    });
+    const { r, draft, send } = composer(client);
+    type(draft, text);
+    const mark = await until(() => q(r, 'mark[data-testid=sensitive-span]'), 'the highlighted span');
+    expect(mark.textContent).toBe('4111 1111 1111 1111');
+    expect(mark.getAttribute('data-kind')).toBe('card');
+    expect(send().disabled).toBe(true);
+    expect(calls.filter((c) => c.path === '/v1/messages')).toHaveLength(0);
+
+    click(
+      await until(
+        () => [...r.querySelectorAll('button')].find((b) => b.textContent?.includes('Remove')),
+        'remove',
+      ),
+    );
+    await until(() => draft.value === 'My card is ok', 'the span removed from the draft');
+    await until(() => !q(r, '[data-testid=sensitive-block]'), 'the block to clear');
+  });
+
+  it('offers a send scheduled for the customer’s morning in quiet hours and sends it with sendAt', async () => {
+    const morning = '2026-11-23T14:00:00.000Z';
+    const { client, calls } = fakeRelay({
+      preflight: (input) => ({
+        status: 200,
+        body: allowed(input.body, {
+          allowed: false,
+          refusals: [{ code: 'QUIET_HOURS', message: 'It is 22:10 for the recipient', details: {} }],
+          nextAllowedAt: morning,
+          schedulable: true,
+        }),
+      }),
+    });
+    const { r, draft, send, props } = composer(client);
+    type(draft, 'See you tomorrow');
+    await until(() => q(r, '[data-testid=quiet-hours]'), 'the quiet-hours notice');
+    // The customer's morning, in their zone (with the weekday when it is not today there).
+    await until(
+      () => /^Schedule for .*8:00.*their time$/.test(send().textContent ?? ''),
+      'the schedule button',
+    );
+    expect(send().disabled).toBe(false);
+    // linkedom does not submit a form from its submit button's click: submit it as the click would.
+    q(r, 'form')?.dispatchEvent(new dom.window.Event('submit', { bubbles: true, cancelable: true }));
+    await until(() => props.onSent.mock.calls.length === 1, 'the scheduled send');
+    const sent = calls.find((c) => c.path === '/v1/messages');
+    expect(sent?.body).toEqual({
+      from: FROM,
+      to: TO,
+      body: 'See you tomorrow',
+      contact: { crm: 'hubspot', objectType: 'contact', id: '51' },
+      sendAt: morning,
+    });
+    expect(q(r, '[data-testid=composer-notice]')?.textContent).toMatch(/^Scheduled: .*8:00/);
+  });
+
+  it('shows the exact text the relay will send when it adds a first-contact notice', async () => {
+    const { client } = fakeRelay({
+      preflight: (input) => ({
+        status: 200,
+        body: allowed(input.body, { finalText: `Acme: ${input.body} Reply STOP to opt out.` }),
+      }),
+    });
+    const { r, draft } = composer(client);
+    type(draft, 'Hello Ada');
+    const final = await until(() => q(r, '[data-testid=final-text]'), 'the final text');
+    expect(final.textContent).toContain('Acme: Hello Ada Reply STOP to opt out.');
+  });
+
+  it('keeps a text it could not deliver to the relay in the outbox under the same key', async () => {
+    const { client, calls } = fakeRelay({ send: () => ({ status: 0, body: null }) });
+    const { r, draft, send, props } = composer(client);
+    type(draft, 'Are you there?');
+    await until(() => !send().disabled, 'send enabled');
+    // linkedom has no KeyboardEvent: a plain event with the fields the handler reads.
+    draft.dispatchEvent(
+      Object.assign(new dom.window.Event('keydown', { bubbles: true }), { key: 'Enter', ctrlKey: true }),
+    );
+    await until(() => props.onQueue.mock.calls.length === 1, 'the text queued');
+    const [input, key] = props.onQueue.mock.calls[0] ?? [];
+    expect(input?.body).toBe('Are you there?');
+    expect(key).toBe(calls.find((c) => c.path === '/v1/messages')?.key);
+    expect(draft.value).toBe('');
+    expect(q(r, '[data-testid=composer-notice]')?.textContent).toMatch(/waiting/);
+    expect(props.onSent).not.toHaveBeenCalled();
+  });
+
+  it('locks an opted-out contact: the reason shows and nothing can be typed or sent', async () => {
+    const { client, calls } = fakeRelay({});
+    const { r, draft, send } = composer(client, { blockedReason: 'This contact opted out of texts.' });
+    expect(q(r, '[data-testid=blocked-reason]')?.textContent).toBe('This contact opted out of texts.');
+    expect(draft.disabled).toBe(true);
+    expect(send().disabled).toBe(true);
+    await tick(400);
+    expect(calls).toHaveLength(0);
+  });
+
+  it('fills a template from the contact and refuses to send a field the CRM has no value for', async () => {
+    const { client } = fakeRelay({});
+    const { r, draft, send } = composer(client, {
+      templates: [
+        { id: 't1', name: 'Greeting', body: 'Hi {{firstName}}, {{repName}} here.' },
+        { id: 't2', name: 'Formal', body: 'Dear {{title}} {{lastName}}' },
+      ],
+    });
+    const select = q(r, '#template') as HTMLSelectElement;
+    // linkedom's select has a read-only value: give it the one a rep's choice would set.
+    let chosen = '';
+    Object.defineProperty(select, 'value', { get: () => chosen, set: (v: string) => (chosen = v) });
+    select.value = 't1';
+    select.dispatchEvent(new dom.window.Event('change', { bubbles: true }));
+    await until(() => draft.value === 'Hi Ada, Sam Rep here.', 'the filled template');
+    type(draft, '');
+    await tick(20);
+    select.value = 't2';
+    select.dispatchEvent(new dom.window.Event('change', { bubbles: true }));
+    await until(
+      () => draft.value === 'Dear {{title}} Lovelace',
+      `the template with a gap (draft: ${draft.value})`,
+    );
+    await until(() => q(r, '[data-testid=unfilled-fields]'), 'the unfilled notice');
+    expect(send().disabled).toBe(true);
+  });
+});
+
+describe('ConsentBadge', () => {
+  const consent: ContactLookup['consent'] = {
+    status: 'opted_in',
+    updatedAt: '2026-11-01T10:00:00Z',
+    source: 'verbal',
+    evidence: {
+      kind: 'opt_in',
+      source: 'verbal',
+      evidence: 'On the call',
+      actor: 'Sam',
+      at: '2026-11-01T10:00:00Z',
+    },
+    pendingOptIn: null,
+    review: null,
+  };
+
+  it('shows the evidence on hover (title) and on click for keyboard users', async () => {
+    const r = mount(<ConsentBadge consent={consent} />);
+    const button = q(r, '[data-consent]') as HTMLButtonElement;
+    expect(button.textContent).toBe('Opted in');
+    expect(button.getAttribute('title')).toContain('On the call');
+    expect(q(r, '[data-testid=consent-evidence]')).toBeNull();
+    click(button);
+    const evidence = await until(() => q(r, '[data-testid=consent-evidence]'), 'the evidence');
+    expect(evidence.textContent).toContain('recorded by Sam');
+    expect(button.getAttribute('aria-expanded')).toBe('true');
+  });
+});
+
+describe('Thread', () => {
+  it('marks where its messages came from and shows queued texts with their state and actions', async () => {
+    const onRetry = vi.fn();
+    const onDiscard = vi.fn();
+    const r = mount(
+      <Thread
+        messages={[sentMessage('Hello')]}
+        pending={[
+          { key: 'k1', body: 'Waiting one', createdAt: Date.now(), state: 'waiting', error: null },
+          {
+            key: 'k2',
+            body: 'Refused one',
+            createdAt: Date.now(),
+            state: 'failed',
+            error: { code: 'NO_CONSENT', message: 'No opt-in' },
+          },
+        ]}
+        source="cache"
+        hasOlder={false}
+        loadingOlder={false}
+        onLoadOlder={() => undefined}
+        onRetry={onRetry}
+        onDiscard={onDiscard}
+      />,
+    );
+    expect(q(r, '[data-testid=thread]')?.getAttribute('data-source')).toBe('cache');
+    expect(q(r, 'li[data-outbox=waiting]')?.textContent).toContain('Waiting for connection');
+    const failed = q(r, 'li[data-outbox=failed]') as HTMLElement;
+    expect(failed.textContent).toContain('No opt-in (NO_CONSENT)');
+    const [retry, discard] = [...failed.querySelectorAll('button')];
+    click(retry as Element);
+    click(discard as Element);
+    expect(onRetry).toHaveBeenCalledWith('k2');
+    expect(onDiscard).toHaveBeenCalledWith('k2');
+  });
+});
