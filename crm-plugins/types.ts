@@ -140,6 +140,34 @@ export interface InstallReport {
   alreadyPresent: string[];
 }
 
+/** What a follow-up task asks a person to do: call the customer back, or write them an email. */
+export const FOLLOW_UP_KINDS = ['call', 'email'] as const;
+export type FollowUpKind = (typeof FOLLOW_UP_KINDS)[number];
+
+/**
+ * An open task on a record's activity timeline for a person to act on, e.g. a text thread a rep
+ * escalated to a call or an email (HubSpot: a CALL/EMAIL task; Salesforce: a Call/Email Task).
+ */
+export interface FollowUpTask {
+  kind: FollowUpKind;
+  /** One line; cut to what the CRM takes (Salesforce: 255 characters). */
+  subject: string;
+  /** Plain text, shown as the task's notes. */
+  body: string;
+  /** When it is due; the moment of creation when absent. Date-only CRMs take its UTC date. */
+  dueAt?: Date | null;
+  /**
+   * The CRM user who should do it, by email. When no active CRM user has that email (or the
+   * connection may not read users), the task goes to the CRM's default owner instead.
+   */
+  assigneeEmail?: string | null;
+}
+
+/** A task the CRM created, by its id there. */
+export interface CreatedFollowUp {
+  id: string;
+}
+
 export interface UninstallReport {
   removed: string[];
   absent: string[];
@@ -174,6 +202,11 @@ export interface CrmPlugin {
    * relay's message id); never creates a second entry.
    */
   updateMessages(batch: readonly CrmMessage[]): Promise<UpdateResult>;
+  /**
+   * Creates an open follow-up task on the record (not idempotent: each call is a new task).
+   * Needs no install. Throws CrmNotFoundError if the record is gone or belongs to another CRM.
+   */
+  createFollowUpTask(ref: ContactRef, task: FollowUpTask): Promise<CreatedFollowUp>;
   /** Consent statuses changed in the CRM (not by the relay) after the watermark. */
   readConsentChanges(since: string | null): Promise<ConsentChangesPage>;
   healthCheck(): Promise<CrmHealth>;

@@ -2,6 +2,7 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify, { type FastifyError, type FastifyReply, type FastifyServerOptions } from 'fastify';
 import { createCrmRegistry } from '../crm-plugins/registry.ts';
 import type { Config } from './config.ts';
+import { orgCrmsFor } from './crm-sync/org-crms.ts';
 import type { Database } from './db/database.ts';
 import { ApiError, envelope } from './errors.ts';
 import { accessHook } from './http/access.ts';
@@ -76,7 +77,12 @@ export async function buildApp(options: BuildOptions): Promise<App> {
     hub,
     notifier,
     sends: new SendBatcher(options.db),
-    crm: createCrmRegistry(options.config.crmProvider === 'sandbox' ? ['sandbox'] : []),
+    crm: orgCrmsFor(
+      options.db,
+      options.config,
+      createCrmRegistry(options.config.crmProvider === 'sandbox' ? ['sandbox'] : []),
+      (m) => app.log.warn(m),
+    ),
     clock: options.clock ?? (() => new Date()),
   };
   // The sandbox network calls back through the same HTTP routes a real provider would.

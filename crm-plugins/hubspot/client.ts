@@ -2,9 +2,10 @@
  * The only file that imports `@hubspot/api-client`. It exposes the few calls the plugin makes,
  * with plain types, and turns every SDK exception into a CrmError.
  */
-import { Client } from '@hubspot/api-client';
+import { AssociationTypes, Client } from '@hubspot/api-client';
 import type { AssociationSpecAssociationCategoryEnum as AssociationCategory } from '@hubspot/api-client/lib/codegen/crm/objects/models/AssociationSpec';
 import type { FilterOperatorEnum } from '@hubspot/api-client/lib/codegen/crm/objects/models/Filter';
+import type { AssociationSpecAssociationCategoryEnum as TaskAssociationCategory } from '@hubspot/api-client/lib/codegen/crm/objects/tasks/models/AssociationSpec';
 import type {
   PropertyCreateFieldTypeEnum,
   PropertyCreateTypeEnum,
@@ -105,12 +106,22 @@ export interface HubSpotApi {
     objectType: string,
     inputs: { id: string; properties: Record<string, string> }[],
   ): Promise<HsBatchResult>;
+  /** Creates a task associated with one contact (task → contact, HubSpot-defined). */
+  createTask(properties: Record<string, string>, contactId: string): Promise<HsRecord>;
+  /** The id of the active owner (CRM user) with this email, or null if there is none. */
+  findOwnerId(email: string): Promise<string | null>;
   /** The burst quota from the latest X-HubSpot-RateLimit-* headers (search answers carry none). */
   rateLimit(): { remaining: number; max: number; intervalMs: number } | null;
 }
 
 /** Association type communication → contact (HubSpot-defined). */
 export const COMMUNICATION_TO_CONTACT = 81;
+
+/**
+ * Association type task → contact (HubSpot-defined, 204): the SDK's own enum, as HubSpot's tasks
+ * guide documents it for `associations[].types[]` when creating a task.
+ */
+export const TASK_TO_CONTACT: number = AssociationTypes.taskToContact;
 
 /** Wraps an SDK client. Construction is synchronous and makes no request. */
 export function createHubSpotApi(config: HubSpotClientConfig): HubSpotApi {
@@ -305,6 +316,32 @@ export function createHubSpotApi(config: HubSpotClientConfig): HubSpotApi {
       call(`batch update ${objectType}`, async () =>
         batch(await client.crm.objects.batchApi.update(objectType, { inputs })),
       ),
+    createTask: (properties, contactId) =>
+      call('create task', async () =>
+        record(
+          await client.crm.objects.tasks.basicApi.create({
+            properties,
+            associations: [
+              {
+                to: { id: contactId },
+                types: [
+                  {
+                    associationCategory: 'HUBSPOT_DEFINED' as TaskAssociationCategory,
+                    associationTypeId: TASK_TO_CONTACT,
+                  },
+                ],
+              },
+            ],
+          }),
+        ),
+      ),
+    findOwnerId: (email) =>
+      call('find owner', async () => {
+        const wanted = email.trim().toLowerCase();
+        const page = await client.crm.owners.ownersApi.getPage(wanted, undefined, 1, false);
+        // The email filter is HubSpot's; checking it again costs nothing and guards a lax match.
+        return page.results.find((o) => o.email?.toLowerCase() === wanted)?.id ?? null;
+      }),
     // A reading older than its window says nothing about the current one.
     rateLimit: () =>
       quota === null || Date.now() - quota.at > quota.intervalMs

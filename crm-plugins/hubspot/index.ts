@@ -25,6 +25,7 @@ import {
   toCommunication,
   toConsentChange,
   toContact,
+  toTaskProperties,
 } from './mapping.ts';
 
 export interface HubSpotPluginConfig {
@@ -131,6 +132,17 @@ export function createHubSpotCrm(
       }
     }
     return found;
+  };
+
+  /** The owner to assign a task to; a token without the owners scope leaves tasks unassigned. */
+  const ownerOf = async (email: string | null | undefined): Promise<string | null> => {
+    if (email === null || email === undefined || email.trim() === '') return null;
+    try {
+      return await api.findOwnerId(email);
+    } catch (error) {
+      if (error instanceof CrmError && error.code === 'forbidden') return null;
+      throw error;
+    }
   };
 
   return {
@@ -343,6 +355,18 @@ export function createHubSpotCrm(
         }
       }
       return result;
+    },
+
+    async createFollowUpTask(ref, task) {
+      if (!isOurs(ref))
+        throw new CrmNotFoundError(
+          'hubspot',
+          `not a HubSpot contact: ${ref.crm}/${ref.objectType}/${ref.id}`,
+        );
+      const ownerId = await ownerOf(task.assigneeEmail);
+      // An association to a contact that is gone fails the create (404): no orphan task is left.
+      const created = await api.createTask(toTaskProperties(task, new Date(), ownerId), ref.id);
+      return { id: created.id };
     },
 
     async readConsentChanges(since): Promise<ConsentChangesPage> {

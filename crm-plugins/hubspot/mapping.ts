@@ -8,6 +8,8 @@ import {
   type CrmConsentStatus,
   type CrmContact,
   type CrmMessage,
+  type FollowUpKind,
+  type FollowUpTask,
 } from '../types.ts';
 import type { HsPropertyDef, HsRecord } from './client.ts';
 
@@ -212,4 +214,23 @@ export function toCommunication(message: CrmMessage): Record<string, string> {
 
 export function lastSmsProperties(message: CrmMessage): Record<string, string> {
   return { [P.lastSmsAt]: message.occurredAt.toISOString(), [P.lastSmsDirection]: message.direction };
+}
+
+const TASK_TYPE: Record<FollowUpKind, string> = { call: 'CALL', email: 'EMAIL' };
+
+/** A follow-up as an open task; `hs_timestamp` is the due date HubSpot requires on every task. */
+export function toTaskProperties(
+  task: FollowUpTask,
+  now: Date,
+  ownerId: string | null,
+): Record<string, string> {
+  return {
+    hs_task_type: TASK_TYPE[task.kind],
+    hs_task_subject: task.subject,
+    hs_task_body: task.body,
+    hs_task_status: 'NOT_STARTED',
+    hs_task_priority: 'MEDIUM',
+    hs_timestamp: (task.dueAt ?? now).toISOString(),
+    ...(ownerId === null ? {} : { hubspot_owner_id: ownerId }),
+  };
 }

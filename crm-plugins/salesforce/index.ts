@@ -29,6 +29,7 @@ import {
   type SfObject,
   toConsentChange,
   toContact,
+  toFollowUpTask,
   toTask,
 } from './mapping.ts';
 import { ident, isRecordId, joinSoql, soql, soslFind } from './soql.ts';
@@ -122,6 +123,15 @@ export function createSalesforceCrm(
       soql`SELECT ${fieldList(PERSON_FIELDS[object])} FROM ${ident(object)} WHERE Id = ${id} LIMIT 1`,
     );
     return rows[0] === undefined ? null : toContact(rows[0], object, country);
+  };
+
+  /** The active user to assign a task to; without one the Task goes to the connected user. */
+  const ownerOf = async (email: string | null | undefined): Promise<string | null> => {
+    if (email === null || email === undefined || email.trim() === '') return null;
+    const rows = await api.query(
+      soql`SELECT Id FROM User WHERE Email = ${email.trim()} AND IsActive = true LIMIT 1`,
+    );
+    return typeof rows[0]?.Id === 'string' ? rows[0].Id : null;
   };
 
   return {
@@ -334,6 +344,14 @@ export function createSalesforceCrm(
         });
       }
       return result;
+    },
+
+    async createFollowUpTask(ref, task) {
+      if (!isOurs(ref)) throw new CrmNotFoundError('salesforce', `not a Salesforce record id: ${ref.id}`);
+      const ownerId = await ownerOf(task.assigneeEmail);
+      // A WhoId that is gone fails the insert (INVALID_CROSS_REFERENCE_KEY → CrmNotFoundError).
+      const id = await api.create('Task', toFollowUpTask(ref, task, new Date(), ownerId));
+      return { id };
     },
 
     async readConsentChanges(since): Promise<ConsentChangesPage> {

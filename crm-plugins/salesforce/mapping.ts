@@ -9,6 +9,8 @@ import {
   type CrmConsentStatus,
   type CrmContact,
   type CrmMessage,
+  type FollowUpKind,
+  type FollowUpTask,
 } from '../types.ts';
 import type { SfRecord } from './client.ts';
 
@@ -212,5 +214,27 @@ export function toTask(message: CrmMessage): Record<string, unknown> {
     Status: 'Completed',
     Priority: 'Normal',
     ActivityDate: message.occurredAt.toISOString().slice(0, 10),
+  };
+}
+
+/** TaskSubtype is create-only and restricted: it is what makes the timeline show a call or an email. */
+const TASK_SUBTYPE: Record<FollowUpKind, string> = { call: 'Call', email: 'Email' };
+
+/** A follow-up as an open Task on the contact's or lead's timeline, due on `dueAt`'s (UTC) date. */
+export function toFollowUpTask(
+  ref: ContactRef,
+  task: FollowUpTask,
+  now: Date,
+  ownerId: string | null,
+): Record<string, unknown> {
+  return {
+    WhoId: ref.id,
+    Subject: task.subject.slice(0, 255),
+    Description: task.body.slice(0, 32_000),
+    TaskSubtype: TASK_SUBTYPE[task.kind],
+    Status: 'Not Started',
+    Priority: 'Normal',
+    ActivityDate: (task.dueAt ?? now).toISOString().slice(0, 10),
+    ...(ownerId === null ? {} : { OwnerId: ownerId }),
   };
 }

@@ -1,4 +1,4 @@
-import { CrmNotFoundError, CrmRequestError } from '../errors.ts';
+import { CrmNotFoundError, CrmRequestError, CrmUnavailableError } from '../errors.ts';
 import { toE164 } from '../phone.ts';
 import type {
   AppendResult,
@@ -10,6 +10,8 @@ import type {
   CrmMessage,
   CrmMessageStatus,
   CrmPlugin,
+  FollowUpKind,
+  FollowUpTask,
   InstallPlan,
   InstallStep,
   UpdateResult,
@@ -26,6 +28,19 @@ export interface SandboxTimelineEntry {
   /** Outbound delivery status as last written (null for inbound or unknown). */
   status: CrmMessageStatus | null;
   title: string;
+}
+
+/** An open task on a sandbox record, as a CRM user would see it in the record's task list. */
+export interface SandboxFollowUp {
+  id: string;
+  kind: FollowUpKind;
+  subject: string;
+  body: string;
+  dueAt: Date;
+  /** The sandbox user it is assigned to, or null (unassigned). */
+  assigneeEmail: string | null;
+  status: 'not_started' | 'completed';
+  createdAt: Date;
 }
 
 /** Consent fields of a sandbox record, as a CRM user would see them. */
@@ -50,6 +65,7 @@ interface SandboxRecord {
   modSeq: number;
   modifiedAt: Date;
   timeline: SandboxTimelineEntry[];
+  followUps: SandboxFollowUp[];
 }
 
 export interface SandboxCrmOptions {
@@ -73,6 +89,12 @@ export interface SandboxCrm extends CrmPlugin {
   timeline(ref: ContactRef): SandboxTimelineEntry[];
   /** The next appendMessages refuses these keys once, like a CRM's partial batch failure. */
   failNextAppendFor(keys: readonly string[]): void;
+  /** Follow-up tasks on the record, oldest first. */
+  followUps(ref: ContactRef): SandboxFollowUp[];
+  /** A CRM user tasks can be assigned to (by email); the sandbox starts with none. */
+  addUser(email: string): void;
+  /** The next createFollowUpTask fails once as if the CRM were down (retryable). */
+  failNextFollowUp(): void;
 }
 
 /**
@@ -87,8 +109,11 @@ export function createSandboxCrm(options: SandboxCrmOptions = {}): SandboxCrm {
   const records = new Map<string, SandboxRecord>();
   const loggedKeys = new Map<string, ContactRef>();
   let failOnce = new Set<string>();
+  let failNextFollowUp = false;
+  const users = new Set<string>();
   let seq = 0;
   let nextId = 5000;
+  let nextTaskId = 0;
 
   const keyOf = (ref: ContactRef) => `${ref.objectType}:${ref.id}`;
   const touch = (record: SandboxRecord) => {
@@ -96,7 +121,9 @@ export function createSandboxCrm(options: SandboxCrmOptions = {}): SandboxCrm {
     record.modSeq = seq;
     record.modifiedAt = now();
   };
-  const add = (c: Omit<SandboxRecord, 'consent' | 'projected' | 'modSeq' | 'modifiedAt' | 'timeline'>) => {
+  const add = (
+    c: Omit<SandboxRecord, 'consent' | 'projected' | 'modSeq' | 'modifiedAt' | 'timeline' | 'followUps'>,
+  ) => {
     const record: SandboxRecord = {
       ...c,
       consent: { status: null, updatedAt: null, source: null, lastSmsAt: null },
@@ -104,6 +131,7 @@ export function createSandboxCrm(options: SandboxCrmOptions = {}): SandboxCrm {
       modSeq: 0,
       modifiedAt: now(),
       timeline: [],
+      followUps: [],
     };
     touch(record);
     records.set(keyOf(c.ref), record);
@@ -268,6 +296,30 @@ export function createSandboxCrm(options: SandboxCrmOptions = {}): SandboxCrm {
       return result;
     },
 
+    async createFollowUpTask(ref: ContactRef, task: FollowUpTask) {
+      const record = recordOf(ref);
+      if (record === undefined) throw new CrmNotFoundError('sandbox', `no ${ref.objectType} ${ref.id}`);
+      if (failNextFollowUp) {
+        failNextFollowUp = false;
+        throw new CrmUnavailableError('sandbox', 'sandbox refused this task (injected failure)', null, 503);
+      }
+      const assignee = task.assigneeEmail?.trim().toLowerCase() ?? '';
+      nextTaskId += 1;
+      const created = now();
+      const followUp: SandboxFollowUp = {
+        id: `task-${nextTaskId}`,
+        kind: task.kind,
+        subject: task.subject,
+        body: task.body,
+        dueAt: task.dueAt ?? created,
+        assigneeEmail: users.has(assignee) ? assignee : null,
+        status: 'not_started',
+        createdAt: created,
+      };
+      record.followUps.push(followUp);
+      return { id: followUp.id };
+    },
+
     async readConsentChanges(since: string | null): Promise<ConsentChangesPage> {
       const after = since === null ? 0 : Number.parseInt(since, 10);
       if (!Number.isSafeInteger(after) || after < 0) {
@@ -327,6 +379,15 @@ export function createSandboxCrm(options: SandboxCrmOptions = {}): SandboxCrm {
     },
     failNextAppendFor(keys) {
       failOnce = new Set(keys);
+    },
+    followUps(ref) {
+      return (recordOf(ref)?.followUps ?? []).map((f) => ({ ...f }));
+    },
+    addUser(email) {
+      users.add(email.trim().toLowerCase());
+    },
+    failNextFollowUp() {
+      failNextFollowUp = true;
     },
   };
   return plugin;

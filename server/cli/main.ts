@@ -1,5 +1,12 @@
 import { addSenderNumber, createKeyForOrg, createOrg, requireOrg } from '../admin/org-admin.ts';
-import { ORG_SETTING_TYPES, readOrgSettings, setOrgSetting } from '../admin/org-settings-admin.ts';
+import {
+  MAX_TEMPLATES,
+  MERGE_FIELDS,
+  NOTIFICATION_PREFERENCES,
+  ORG_SETTING_TYPES,
+  readOrgSettings,
+  setOrgSetting,
+} from '../admin/org-settings-admin.ts';
 import { recordAuthEvent } from '../auth/auth-events.ts';
 import { isRole, ROLE_NAMES } from '../auth/permissions.ts';
 import { createUser, deactivateUser, rolePermissions, validCustomPermissions } from '../auth/users.ts';
@@ -68,11 +75,23 @@ const COMMANDS: Record<string, Command> = {
   },
   'org settings': {
     summary: "Show an organisation's settings, or set or clear one",
-    usage: 'org settings --org <orgId> [--set <name> --value <value> | --clear <name>] [--json]',
+    usage: [
+      'org settings --org <orgId> [--set <name> --value <value> | --clear <name>] [--json]',
+      '',
+      'Extension settings:',
+      `  --set messageTemplates --value '[{"name":"Reminder","body":"Hi {{firstName}}, see you tomorrow. {{repName}}, {{orgName}}"}]'`,
+      `      shared texts for reps: a JSON array of at most ${MAX_TEMPLATES} {"name","body"} (name 1–60 characters and`,
+      `      unique, body 1–1600); merge fields: ${MERGE_FIELDS.map((f) => `{{${f}}}`).join(', ')}`,
+      `  --set extensionNotifications --value ${NOTIFICATION_PREFERENCES.join('|')}`,
+      '      locks which inbound texts notify reps (none, their own conversations, all); clear it to let reps choose',
+    ].join('\n'),
     flags: {
       org: { help: 'organisation id', required: true, value: true },
       set: { help: `a setting: ${Object.keys(ORG_SETTING_TYPES).join(', ')}`, value: true },
-      value: { help: 'its new value (true/false, a number or text)', value: true },
+      value: {
+        help: `its new value: true/false, a number, text; messageTemplates takes JSON, extensionNotifications ${NOTIFICATION_PREFERENCES.join('/')}`,
+        value: true,
+      },
       clear: { help: 'a setting to remove (back to its default)', value: true },
     },
     async run(db, flags) {

@@ -6,8 +6,8 @@ import type {
   RawRequestDefaultExpression,
   RawServerDefault,
 } from 'fastify';
-import type { CrmRegistry } from '../../crm-plugins/registry.ts';
 import type { Config } from '../config.ts';
+import type { OrgCrmSource } from '../crm-sync/org-crms.ts';
 import type { Database } from '../db/database.ts';
 import type { EventHub } from '../messaging/events.ts';
 import type { Notifier } from '../messaging/notifier.ts';
@@ -33,7 +33,8 @@ export interface Deps {
   hub: EventHub;
   notifier: Notifier;
   sends: SendBatcher;
-  crm: CrmRegistry;
+  /** The CRM plugins of the org a request acts for (its own connections, else the installation's). */
+  crm: OrgCrmSource;
   /** The instant compliance rules are judged at (quiet hours, silence, caps); tests inject one. */
   clock: () => Date;
 }

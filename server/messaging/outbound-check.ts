@@ -4,22 +4,33 @@
  * `decideOutbound`. The send and preflight endpoints both come through here, so they cannot
  * disagree.
  */
-import type { ContactRef } from '../../crm-plugins/types.ts';
+import { CrmError, CrmNotFoundError } from '../../crm-plugins/errors.ts';
+import type { CrmRegistry } from '../../crm-plugins/registry.ts';
+import type { ContactRef, CrmContact } from '../../crm-plugins/types.ts';
 import { deriveConsent } from '../compliance/consent.ts';
-import { decideOutbound, type OutboundDecision } from '../compliance/decide.ts';
+import { decideOutbound, type OutboundDecision, type OutboundDecisionFacts } from '../compliance/decide.ts';
 import { parseOrgSettings } from '../compliance/org-settings.ts';
-import { evaluateFrequencyCap, resolveRecipientZones } from '../compliance/quiet-hours.ts';
+import { evaluateFrequencyCap, resolveRecipientZones, type ZoneSource } from '../compliance/quiet-hours.ts';
 import { countSegments } from '../compliance/segments.ts';
+import type { Queryable } from '../db/database.ts';
 import { ApiError } from '../errors.ts';
 import type { Deps } from '../http/types.ts';
 import { checkE164 } from '../phone.ts';
 
 export interface OutboundRequest {
   from: string;
-  to: string;
+  /** The recipient; may be left out when `contact` names a CRM record: its first phone is used. */
+  to?: string | undefined;
   body: string;
   contact?: ContactRef | undefined;
   sendAt?: string | undefined;
+}
+
+/** What an outbound check uses of the app's dependencies (reads only). */
+export interface OutboundDeps {
+  db: Queryable;
+  crm: Deps['crm'];
+  clock: Deps['clock'];
 }
 
 /**
@@ -32,6 +43,8 @@ export const MAX_SCHEDULE_AHEAD_HOURS = 24 * 7;
 const CRM_LOOKUP_TIMEOUT_MS = 300;
 
 export interface CheckedOutbound {
+  /** The recipient: `to` as sent, or the phone the CRM holds for `contact`. */
+  to: string;
   senderId: string | null;
   /** A message already stored under the request's idempotency key. */
   replayId: string | null;
@@ -40,10 +53,28 @@ export interface CheckedOutbound {
   sendAt: Date | null;
 }
 
+/**
+ * The CRM record a send without `to` goes to; a send that names neither a number nor a record is
+ * refused (400 CONTACT_REFERENCE_REQUIRED).
+ */
+export function contactReference(input: OutboundRequest): ContactRef {
+  if (input.contact === undefined) {
+    throw new ApiError(
+      400,
+      'CONTACT_REFERENCE_REQUIRED',
+      'Name the recipient: "to" (a phone number in E.164 form) or "contact" (a CRM record whose phone the relay looks up).',
+    );
+  }
+  return input.contact;
+}
+
 /** Input errors (4xx) shared by send and preflight; compliance refusals are not errors here. */
 export function validateOutbound(input: OutboundRequest, now: Date): { sendAt: Date | null } {
+  if (input.to === undefined) contactReference(input);
   for (const field of ['from', 'to'] as const) {
-    const check = checkE164(input[field]);
+    const value = input[field];
+    if (value === undefined) continue;
+    const check = checkE164(value);
     if (!check.ok) {
       throw new ApiError(422, 'INVALID_PHONE_NUMBER', `"${field}" ${check.reason}.`, { field });
     }
@@ -80,16 +111,99 @@ export function validateOutbound(input: OutboundRequest, now: Date): { sendAt: D
   return { sendAt: at.getTime() > now.getTime() ? at : null };
 }
 
-async function crmTimeZone(deps: Deps, ref: ContactRef | undefined): Promise<string | null> {
+/**
+ * A CRM record through the connected plugin, with the API's answer to each way that fails:
+ * CRM_NOT_CONNECTED (409), CONTACT_NOT_FOUND (404), CRM_UNAVAILABLE (502).
+ */
+export async function findCrmContact(crm: CrmRegistry, ref: ContactRef): Promise<CrmContact> {
+  const plugin = crm.get(ref.crm);
+  if (plugin === null) {
+    throw new ApiError(
+      409,
+      'CRM_NOT_CONNECTED',
+      `${ref.crm} is not connected to this relay yet. An admin connects it with the CLI.`,
+    );
+  }
+  let contact: CrmContact | null;
+  try {
+    contact = await plugin.findContactById(ref);
+  } catch (error) {
+    if (!(error instanceof CrmError)) throw error;
+    if (!(error instanceof CrmNotFoundError)) {
+      throw new ApiError(502, 'CRM_UNAVAILABLE', `${plugin.label} did not answer: ${error.message}`, {
+        crmError: error.code,
+        retryable: error.retryable,
+      });
+    }
+    contact = null;
+  }
+  if (contact === null) {
+    throw new ApiError(404, 'CONTACT_NOT_FOUND', `No ${ref.objectType} ${ref.id} in ${plugin.label}.`);
+  }
+  return contact;
+}
+
+/** The recipient of a send that names only a CRM record: its first phone, as the contact lookup shows it. */
+async function recipientFromCrm(
+  crm: CrmRegistry,
+  ref: ContactRef,
+): Promise<{ to: string; timeZone: string | null }> {
+  const contact = await findCrmContact(crm, ref);
+  const phone = contact.phones[0];
+  if (phone === undefined) {
+    throw new ApiError(
+      422,
+      'CONTACT_HAS_NO_PHONE',
+      `${ref.objectType} ${ref.id} has no phone number in the CRM; add one there, then send again.`,
+    );
+  }
+  const check = checkE164(phone);
+  if (!check.ok) {
+    throw new ApiError(
+      422,
+      'INVALID_PHONE_NUMBER',
+      `The contact's phone number in the CRM ${check.reason}.`,
+      {
+        field: 'contact',
+      },
+    );
+  }
+  return { to: check.e164, timeZone: contact.timeZone };
+}
+
+/** How long a CRM record's time zone is reused: a composer's live preflight asks on every pause in typing. */
+const ZONE_CACHE_MS = 60_000;
+const ZONE_CACHE_MAX = 2_000;
+const zoneCache = new WeakMap<object, Map<string, { zone: string | null; at: number }>>();
+
+async function crmTimeZone(
+  deps: OutboundDeps,
+  orgId: string,
+  ref: ContactRef | undefined,
+): Promise<string | null> {
   if (ref === undefined) return null;
-  const plugin = deps.crm.get(ref.crm);
+  const plugin = (await deps.crm.forOrg(orgId)).get(ref.crm);
   if (plugin === null) return null;
+  const key = `${ref.objectType}/${ref.id}`;
+  let cache = zoneCache.get(plugin);
+  if (cache === undefined) {
+    cache = new Map();
+    zoneCache.set(plugin, cache);
+  }
+  const now = Date.now();
+  const hit = cache.get(key);
+  if (hit !== undefined && now - hit.at < ZONE_CACHE_MS) return hit.zone;
   let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<null>((resolve) => {
-    timer = setTimeout(() => resolve(null), CRM_LOOKUP_TIMEOUT_MS);
+  const timeout = new Promise<undefined>((resolve) => {
+    timer = setTimeout(() => resolve(undefined), CRM_LOOKUP_TIMEOUT_MS);
   });
   try {
-    const contact = await Promise.race([plugin.findContactById(ref).catch(() => null), timeout]);
+    const contact = await Promise.race([plugin.findContactById(ref).catch(() => undefined), timeout]);
+    // Only an answer is remembered; a timeout or an error asks again next time.
+    if (contact !== undefined) {
+      if (cache.size >= ZONE_CACHE_MAX) cache.delete(cache.keys().next().value as string);
+      cache.set(key, { zone: contact?.timeZone ?? null, at: now });
+    }
     return contact?.timeZone ?? null;
   } finally {
     clearTimeout(timer);
@@ -156,43 +270,64 @@ function factsQuery(withCount: boolean, withContact: boolean): string {
   return sql;
 }
 
-/** Reads the facts (one query, plus the CRM's time zone in parallel) and decides. */
+/** An open review that pauses conversation texts to a number, as the rules take it. */
+export type ReviewPause = OutboundDecisionFacts['pause'];
+
+function pauseOf(row: {
+  review_id: string | null;
+  review_reason: string | null;
+  review_since: Date | null;
+}): ReviewPause {
+  return row.review_id === null || row.review_since === null
+    ? null
+    : { reviewId: row.review_id, reason: row.review_reason ?? '', since: row.review_since };
+}
+
+/**
+ * Reads the facts (one query, plus the CRM's time zone in parallel) and decides. A request
+ * without `to` first asks the CRM for the contact's phone; with `to`, nothing is added.
+ */
 export async function checkOutbound(
-  deps: Deps,
+  deps: OutboundDeps,
   orgId: string,
   input: OutboundRequest,
   idempotencyKey: string | null,
 ): Promise<CheckedOutbound> {
   const now = deps.clock();
   const { sendAt } = validateOutbound(input, now);
+  let to: string;
+  let fromCrm: { to: string; timeZone: string | null } | null = null;
+  if (input.to !== undefined) to = input.to;
+  else {
+    fromCrm = await recipientFromCrm(await deps.crm.forOrg(orgId), contactReference(input));
+    to = fromCrm.to;
+  }
   // Recent texts are counted only where a state caps them, and only up to the cap: the common
   // case reads no message rows at all. (States come from the area code; a CRM time zone adds none.)
   const cap = evaluateFrequencyCap({
-    states: resolveRecipientZones({ phoneE164: input.to }).states,
+    states: resolveRecipientZones({ phoneE164: to }).states,
     sentInLast24h: 0,
   });
   const countUpTo = cap.limit ?? 0;
-  const params: unknown[] = [orgId, input.from, input.to, idempotencyKey];
+  const params: unknown[] = [orgId, input.from, to, idempotencyKey];
   if (countUpTo > 0) params.push(now, countUpTo);
   if (input.contact !== undefined) params.push(input.contact.crm, input.contact.objectType, input.contact.id);
   const [rows, liveZone] = await Promise.all([
     deps.db.query<FactsRow>(factsQuery(countUpTo > 0, input.contact !== undefined), params),
-    crmTimeZone(deps, input.contact),
+    // The contact was just read to find its phone: its time zone came with it.
+    fromCrm === null ? crmTimeZone(deps, orgId, input.contact) : fromCrm.timeZone,
   ]);
   const facts = rows[0];
   if (facts === undefined) throw new Error(`org ${orgId} vanished`);
   const decision = decideOutbound({
     text: input.body,
-    recipient: { phone: input.to, crmTimeZone: facts.contact_time_zone ?? liveZone },
+    recipient: { phone: to, crmTimeZone: facts.contact_time_zone ?? liveZone },
     consent: deriveConsent(
       facts.kind === null || facts.source === null || facts.occurred_at === null
         ? []
         : [{ kind: facts.kind, source: facts.source, occurredAt: facts.occurred_at }],
     ),
-    pause:
-      facts.review_id === null || facts.review_since === null
-        ? null
-        : { reviewId: facts.review_id, reason: facts.review_reason ?? '', since: facts.review_since },
+    pause: pauseOf(facts),
     settings: parseOrgSettings(facts.org_name, facts.settings),
     lastMessageAt: facts.last_message_at,
     lastInboundAt: facts.last_inbound_at,
@@ -200,7 +335,70 @@ export async function checkOutbound(
     now,
     sendAt,
   });
-  return { senderId: facts.sender_id, replayId: facts.replay_id, decision, sendAt };
+  return { to, senderId: facts.sender_id, replayId: facts.replay_id, decision, sendAt };
+}
+
+/**
+ * What the contact lookup shows of the facts a send to `phone` would read: the open review that
+ * pauses it (the same rows checkOutbound joins), and the time zone stored for the CRM record,
+ * which a send prefers to the CRM's own.
+ */
+export async function recipientStanding(
+  db: Queryable,
+  orgId: string,
+  phone: string,
+  ref: ContactRef,
+): Promise<{ pause: ReviewPause; storedTimeZone: string | null }> {
+  const rows = await db.query<{
+    review_id: string | null;
+    review_reason: string | null;
+    review_since: Date | null;
+    contact_time_zone: string | null;
+  }>(
+    `SELECT r.id AS review_id, r.reason AS review_reason, r.created_at AS review_since,
+            (SELECT time_zone FROM contacts
+              WHERE org_id = $1 AND crm = $3 AND crm_object = $4 AND crm_id = $5) AS contact_time_zone
+       FROM (SELECT 1) AS one
+       LEFT JOIN consent_reviews r ON r.org_id = $1 AND r.phone_e164 = $2 AND r.status = 'open'`,
+    [orgId, phone, ref.crm, ref.objectType, ref.id],
+  );
+  const row = rows[0];
+  return row === undefined
+    ? { pause: null, storedTimeZone: null }
+    : { pause: pauseOf(row), storedTimeZone: row.contact_time_zone };
+}
+
+/** The recipient's time zone, where it came from, and their wall clock (`YYYY-MM-DDTHH:MM`). */
+export interface RecipientLocalTime {
+  zone: string;
+  source: ZoneSource;
+  localTime: string;
+}
+
+/** Any settings will do for the clock alone: no setting changes the recipient's zone. */
+const NEUTRAL_SETTINGS = parseOrgSettings('', {});
+
+/**
+ * The recipient's local time at `now` exactly as an outbound decision states it (the same zone
+ * resolution, the same first zone, the same format): it is asked of `decideOutbound` itself, so
+ * the panel's clock and the composer's preflight cannot drift apart. Null when no zone is known.
+ */
+export function recipientLocalTime(
+  phone: string,
+  crmTimeZone: string | null,
+  now: Date,
+): RecipientLocalTime | null {
+  const { recipientLocalTime: local } = decideOutbound({
+    text: '.',
+    recipient: { phone, crmTimeZone },
+    consent: deriveConsent([]),
+    pause: null,
+    settings: NEUTRAL_SETTINGS,
+    lastMessageAt: now,
+    sentInLast24h: 0,
+    now,
+  });
+  return local === null ? null : { zone: local.zone, source: local.zoneSource, localTime: local.localTime };
 }
 
 /** The API's answer to a refused send: the first refusal's code, every refusal in details. */

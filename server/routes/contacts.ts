@@ -1,11 +1,38 @@
 import { Type } from 'typebox';
-import { ApiError } from '../errors.ts';
-import { phoneFor, principalOf, requires } from '../http/access.ts';
+import { deriveConsent } from '../compliance/consent.ts';
+import { type Principal, phoneFor, principalOf, requires, seesPii } from '../http/access.ts';
 import type { RouteModule } from '../http/types.ts';
-import { currentConsent } from '../messaging/consent-store.ts';
+import { consentHistory, pendingOptIn } from '../messaging/consent-store.ts';
+import { findCrmContact, recipientLocalTime, recipientStanding } from '../messaging/outbound-check.ts';
 import { CrmIdSchema, CrmRecordId, ObjectType } from './schemas.ts';
 
-export const contactsRoutes: RouteModule = (app, { db, crm }) => {
+/**
+ * Phone numbers inside free text: E.164 (also spaced or dashed, "+1 202-555-0143") and North
+ * American forms ("(202) 555-0143", "202.555.0143", "12025550143"). Dates and times do not match:
+ * they have too few digits or colons between them.
+ */
+const PHONE_IN_TEXT =
+  /\+\d(?:[ .()-]{0,2}\d){6,14}|(?<!\d)(?:1[ .-]?)?(?:\(\d{3}\)|\d{3})[ .-]?\d{3}[ .-]?\d{4}(?!\d)/g;
+
+/** Free text (consent evidence, a review's reason) with every phone number in it masked like maskPhone. */
+function maskPhonesIn(text: string): string {
+  return text.replace(PHONE_IN_TEXT, (match) => {
+    const digits = match.replace(/\D/g, '').length;
+    // As maskPhone: "+" and the first digit stay, and the last four digits.
+    const keepFirst = match.startsWith('+') ? 1 : 0;
+    let seen = 0;
+    return match.replace(/\d/g, (digit) => {
+      seen += 1;
+      return seen <= keepFirst || seen > digits - 4 ? digit : '•';
+    });
+  });
+}
+
+/** Text as the principal may see it: the numbers in it masked without pii.view. */
+const textFor = (principal: Principal, text: string): string =>
+  seesPii(principal) ? text : maskPhonesIn(text);
+
+export const contactsRoutes: RouteModule = (app, { db, crm, clock }) => {
   app.get(
     '/v1/contacts/lookup',
     {
@@ -21,19 +48,25 @@ export const contactsRoutes: RouteModule = (app, { db, crm }) => {
       const principal = principalOf(request);
       const { orgId } = principal;
       const { crm: crmId, objectType, id } = request.query;
-      const plugin = crm.get(crmId);
-      if (plugin === null) {
-        throw new ApiError(
-          409,
-          'CRM_NOT_CONNECTED',
-          `${crmId} is not connected to this relay yet. An admin connects it with the CLI.`,
-        );
-      }
-      const contact = await plugin.findContactById({ crm: crmId, objectType, id });
-      if (contact === null)
-        throw new ApiError(404, 'CONTACT_NOT_FOUND', `No ${objectType} ${id} in ${plugin.label}.`);
+      const contact = await findCrmContact(await crm.forOrg(orgId), { crm: crmId, objectType, id });
       const phone = contact.phones[0] ?? null;
-      const consent = phone === null ? null : await currentConsent(db, orgId, phone);
+      const [history, pending, standing] =
+        phone === null
+          ? [[], null, { pause: null, storedTimeZone: null }]
+          : await Promise.all([
+              consentHistory(db, orgId, phone),
+              pendingOptIn(db, orgId, phone),
+              recipientStanding(db, orgId, phone, contact.ref),
+            ]);
+      const latest = history[0];
+      const consent = deriveConsent(
+        latest === undefined
+          ? []
+          : [{ kind: latest.kind, source: latest.source, occurredAt: new Date(latest.occurredAt) }],
+      );
+      const { pause } = standing;
+      // Who recorded consent, how and with what words is the ledger's to show (consent.view).
+      const ledger = latest !== undefined && principal.permissions.includes('consent.view') ? latest : null;
       return {
         contact: {
           crm: contact.ref.crm,
@@ -42,11 +75,38 @@ export const contactsRoutes: RouteModule = (app, { db, crm }) => {
           name: contact.name,
           phone: phoneFor(principal, phone),
           timeZone: contact.timeZone,
+          // Resolved as quiet hours resolve it for a send: the stored zone, the CRM's, the area code.
+          localTime:
+            phone === null
+              ? null
+              : recipientLocalTime(phone, standing.storedTimeZone ?? contact.timeZone, clock()),
         },
         consent: {
-          status: consent?.status ?? 'unknown',
-          updatedAt: consent?.since?.toISOString() ?? null,
-          source: consent?.source ?? null,
+          status: consent.status,
+          updatedAt: consent.since?.toISOString() ?? null,
+          source: consent.source,
+          evidence:
+            ledger === null
+              ? null
+              : {
+                  kind: ledger.kind,
+                  source: ledger.source,
+                  evidence: ledger.evidence === '' ? null : textFor(principal, ledger.evidence),
+                  actor: ledger.actor === '' ? null : textFor(principal, ledger.actor),
+                  at: ledger.occurredAt,
+                },
+          pendingOptIn:
+            pending === null
+              ? null
+              : { source: pending.source, requestedAt: pending.createdAt.toISOString() },
+          review:
+            pause === null
+              ? null
+              : {
+                  reviewId: pause.reviewId,
+                  reason: textFor(principal, pause.reason),
+                  since: pause.since.toISOString(),
+                },
         },
       };
     },

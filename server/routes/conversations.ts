@@ -76,6 +76,8 @@ export const conversationsRoutes: RouteModule = (app, { db, clock }) => {
             crm: Type.Optional(CrmIdSchema),
             objectType: Type.Optional(ObjectType),
             crmId: Type.Optional(CrmRecordId),
+            /** Only conversations the calling user has sent a message in. */
+            mine: Type.Optional(Type.Boolean()),
             limit: Type.Integer({ minimum: 1, maximum: 100, default: 50 }),
           },
           { additionalProperties: false },
@@ -98,6 +100,15 @@ export const conversationsRoutes: RouteModule = (app, { db, clock }) => {
         if (!check.ok)
           throw new ApiError(422, 'INVALID_PHONE_NUMBER', `"phone" ${check.reason}.`, { field: 'phone' });
       }
+      if (q.mine === true && principal.userId === null) {
+        throw new ApiError(
+          400,
+          'MINE_REQUIRES_USER',
+          '"mine" lists the conversations you sent in, and this API key belongs to no user: leave "mine" out, or call with a user\'s session or key.',
+        );
+      }
+      // An own-only role is confined to its user's conversations anyway; "mine" confines anyone.
+      const sentBy = q.mine === true ? principal.userId : confinedToUser(principal);
       const rows = await db.query<ConversationRow>(
         `SELECT c.id, n.e164 AS sender_e164, c.contact_phone, ct.crm, ct.crm_object, ct.crm_id, c.last_message_at
            FROM conversations c
@@ -110,15 +121,7 @@ export const conversationsRoutes: RouteModule = (app, { db, clock }) => {
                   SELECT 1 FROM messages m WHERE m.sent_by_user_id = $7 AND m.conversation_id = c.id))
           ORDER BY c.last_message_at DESC NULLS LAST, c.id
           LIMIT $6`,
-        [
-          orgId,
-          q.phone ?? null,
-          q.crm ?? null,
-          q.crmId ?? null,
-          q.objectType ?? null,
-          q.limit,
-          confinedToUser(principal),
-        ],
+        [orgId, q.phone ?? null, q.crm ?? null, q.crmId ?? null, q.objectType ?? null, q.limit, sentBy],
       );
       return {
         conversations: rows.map((r) => ({

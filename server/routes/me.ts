@@ -1,15 +1,28 @@
-import { principalOf, requires } from '../http/access.ts';
+import { extensionSettings } from '../admin/org-settings-admin.ts';
+import { principalOf, requires, seesPii } from '../http/access.ts';
 import type { RouteModule } from '../http/types.ts';
 
-export const meRoutes: RouteModule = (app) => {
+export const meRoutes: RouteModule = (app, { db }) => {
   app.get('/v1/me', { config: requires('numbers.view') }, async (request) => {
     const p = principalOf(request);
+    const rows = await db.query<{ settings: unknown; display_name: string | null }>(
+      `SELECT o.settings, u.display_name
+         FROM orgs o LEFT JOIN users u ON u.id = $2::uuid AND u.org_id = o.id
+        WHERE o.id = $1`,
+      [p.orgId, p.userId],
+    );
+    const row = rows[0];
     return {
       orgId: p.orgId,
       orgName: p.orgName,
       role: p.role,
       permissions: [...p.permissions],
       keyId: p.keyId,
+      userId: p.userId,
+      // The user's own name where they gave one (templates sign with it), else how senders are named.
+      displayName: row?.display_name?.trim() || p.displayName,
+      seesPii: seesPii(p),
+      extension: extensionSettings(row?.settings),
     };
   });
 };

@@ -9,14 +9,17 @@ import {
   requestHash,
   toDto,
 } from '../messaging/messages.ts';
-import { checkOutbound, refusalError } from '../messaging/outbound-check.ts';
+import { checkOutbound, contactReference, refusalError } from '../messaging/outbound-check.ts';
 import { ContactRefSchema, E164, Uuid } from './schemas.ts';
 
-/** A text to send (or to check with preflight); `sendAt` schedules it. */
+/**
+ * A text to send (or to check with preflight); `sendAt` schedules it. `to` may be left out when
+ * `contact` is given: the relay texts the CRM record's first phone, which the rep need not see.
+ */
 export const SendBody = Type.Object(
   {
     from: E164,
-    to: E164,
+    to: Type.Optional(E164),
     body: Type.String({ minLength: 1, maxLength: 1600 }),
     contact: Type.Optional(ContactRefSchema),
     sendAt: Type.Optional(Type.String({ minLength: 16, maxLength: 40 })),
@@ -55,7 +58,8 @@ export const messagesRoutes: RouteModule = (app, deps) => {
         );
       }
       const input = request.body;
-      const checked = await checkOutbound(deps, principal.orgId, input, key);
+      // What the client sent, so a retry hashes the same; a left-out `to` leaves the key out,
+      // and a request with `to` hashes exactly as before it became optional.
       const hash = requestHash({
         from: input.from,
         to: input.to,
@@ -81,6 +85,14 @@ export const messagesRoutes: RouteModule = (app, deps) => {
         if (winner === null) throw new Error('idempotency key conflict without a message');
         return replay(winner);
       };
+      if (input.to === undefined) {
+        contactReference(input);
+        // A retry answers from what was stored before the CRM is asked again: the contact's
+        // phone may have changed, or the CRM may be down, since the first request.
+        const stored = await findByIdempotencyKey(db, principal.orgId, key);
+        if (stored !== null) return replay(stored);
+      }
+      const checked = await checkOutbound(deps, principal.orgId, input, key);
       // A retry answers with what the first request stored, whatever the rules say now.
       if (checked.replayId !== null) return replayWinner();
       if (checked.senderId === null) {
@@ -97,7 +109,7 @@ export const messagesRoutes: RouteModule = (app, deps) => {
         orgId: principal.orgId,
         senderNumberId: checked.senderId,
         from: input.from,
-        to: input.to,
+        to: checked.to,
         body: decision.finalText,
         purpose: 'conversation',
         contact: input.contact ?? null,

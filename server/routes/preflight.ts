@@ -6,7 +6,8 @@ import { SendBody } from './messages.ts';
 
 /**
  * POST /v1/messages/preflight: what POST /v1/messages would decide for the same body, without
- * storing anything. A refusal is an answer (200), not an error; only bad input is a 4xx.
+ * storing anything. A refusal is an answer (200), not an error; only bad input is a 4xx (and, for
+ * a body that names a CRM contact instead of `to`, a contact the CRM cannot give a phone for).
  */
 export const preflightRoutes: RouteModule = (app, deps) => {
   app.post(

@@ -9,6 +9,7 @@ import { conversationsRoutes } from './conversations.ts';
 import { crmAdminRoutes } from './crm-admin.ts';
 import { crmOAuthRoutes } from './crm-oauth.ts';
 import { hubspotWebhookRoutes } from './crm-webhooks.ts';
+import { escalationsRoutes } from './escalations.ts';
 import { eventsRoutes } from './events.ts';
 import { healthRoutes } from './health.ts';
 import { meRoutes } from './me.ts';
@@ -35,6 +36,7 @@ export const ROUTE_MODULES: Record<string, RouteModule> = {
   events: eventsRoutes,
   consent: consentRoutes,
   contacts: contactsRoutes,
+  escalations: escalationsRoutes,
   webhooksPlivo: plivoWebhookRoutes,
   webhooksHubspot: hubspotWebhookRoutes,
   crmAdmin: crmAdminRoutes,

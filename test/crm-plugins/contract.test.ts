@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CrmError, CrmNotFoundError } from '../../crm-plugins/errors.ts';
-import type { ContactRef, CrmMessage } from '../../crm-plugins/types.ts';
+import type { ContactRef, CrmMessage, FollowUpTask } from '../../crm-plugins/types.ts';
 import {
   type Harness,
   hubspotHarness,
@@ -236,6 +236,104 @@ describe.each(IMPLEMENTATIONS)('CrmPlugin contract: %s', (_name, start) => {
     // Once the relay projects the same status back, the record no longer counts as a CRM change.
     await h.plugin.projectConsent(dana, { status: 'opted_out', updatedAt: new Date(), source: 'crm' });
     expect((await h.plugin.readConsentChanges(override.watermark)).changes).toEqual([]);
+  });
+
+  const ghostOf = (ref: ContactRef): ContactRef => ({
+    ...ref,
+    id: ref.id.replace(/.$/, (c) => (c === '9' ? '8' : '9')),
+  });
+  const followUp = (overrides: Partial<FollowUpTask> = {}): FollowUpTask => ({
+    kind: 'call',
+    subject: 'Call back Dana Whitfield — escalated from SMS',
+    body: `Asked about "the invoice" & 'the refund'; prefers a call.\n\nEscalated by rep@example.com`,
+    ...overrides,
+  });
+
+  it('logs a call-back task and an email task on the record, open and due when asked', async () => {
+    const dueAt = new Date('2025-01-03T15:30:00.000Z');
+    const call = await h.plugin.createFollowUpTask(dana, followUp({ dueAt }));
+    const email = await h.plugin.createFollowUpTask(
+      dana,
+      followUp({
+        kind: 'email',
+        subject: 'Email Dana Whitfield — escalated from SMS',
+        body: 'Send the form.',
+        dueAt,
+      }),
+    );
+    expect(call.id).not.toBe(email.id);
+    expect(h.followUps(dana)).toEqual(
+      expect.arrayContaining([
+        {
+          id: call.id,
+          kind: 'call',
+          subject: 'Call back Dana Whitfield — escalated from SMS',
+          body: followUp().body,
+          open: true,
+          due: '2025-01-03',
+          assignee: null,
+        },
+        {
+          id: email.id,
+          kind: 'email',
+          subject: 'Email Dana Whitfield — escalated from SMS',
+          body: 'Send the form.',
+          open: true,
+          due: '2025-01-03',
+          assignee: null,
+        },
+      ]),
+    );
+    expect(h.followUps(dana)).toHaveLength(2);
+    expect(h.followUps(marco)).toEqual([]);
+  });
+
+  it('logs a follow-up on a lead where the CRM has leads', async () => {
+    if (lead === null) return;
+    const task = await h.plugin.createFollowUpTask(
+      lead,
+      followUp({ kind: 'email', subject: 'Email Sam Okafor' }),
+    );
+    expect(h.followUps(lead)).toMatchObject([{ id: task.id, kind: 'email', subject: 'Email Sam Okafor' }]);
+  });
+
+  it('assigns the task to the CRM user with that email, and leaves an unknown email to the CRM default', async () => {
+    h.addCrmUser('Rita.Rep@example.com');
+    const assigned = await h.plugin.createFollowUpTask(
+      marco,
+      followUp({ subject: 'Call back Marco', assigneeEmail: 'rita.rep@example.com' }),
+    );
+    const unknown = await h.plugin.createFollowUpTask(
+      marco,
+      followUp({ subject: 'Call back Marco again', assigneeEmail: 'nobody@example.com' }),
+    );
+    const byId = new Map(h.followUps(marco).map((t) => [t.id, t]));
+    expect(byId.get(assigned.id)?.assignee?.toLowerCase()).toBe('rita.rep@example.com');
+    expect(byId.get(unknown.id)?.assignee).toBeNull();
+    // Without a due date the task is due now.
+    expect(byId.get(assigned.id)?.due).toBe(new Date().toISOString().slice(0, 10));
+  });
+
+  it('refuses a follow-up for a record that does not exist, or of another CRM, with CrmNotFoundError', async () => {
+    const before = h.followUpCount();
+    await expect(h.plugin.createFollowUpTask(ghostOf(marco), followUp())).rejects.toBeInstanceOf(
+      CrmNotFoundError,
+    );
+    await expect(
+      h.plugin.createFollowUpTask({ ...dana, crm: h.crm === 'sandbox' ? 'hubspot' : 'sandbox' }, followUp()),
+    ).rejects.toBeInstanceOf(CrmNotFoundError);
+    expect(h.followUpCount()).toBe(before);
+  });
+
+  it('surfaces a vendor failure as a retryable CrmError; the retry logs the task once', async () => {
+    const before = h.followUpCount();
+    h.failNextFollowUp();
+    const error = await h.plugin.createFollowUpTask(marco, followUp()).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(CrmError);
+    expect(error).toMatchObject({ crm: h.crm, retryable: true });
+    expect(h.followUpCount()).toBe(before);
+    await h.plugin.createFollowUpTask(marco, followUp());
+    expect(h.followUpCount()).toBe(before + 1);
   });
 
   it('reports health', async () => {

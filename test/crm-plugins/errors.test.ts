@@ -3,11 +3,14 @@ import {
   CrmAuthExpiredError,
   type CrmError,
   CrmRateLimitError,
+  CrmRequestError,
   CrmUnavailableError,
 } from '../../crm-plugins/errors.ts';
+import { createHubSpotApi, TASK_TO_CONTACT } from '../../crm-plugins/hubspot/client.ts';
 import { createHubSpotCrm } from '../../crm-plugins/hubspot/index.ts';
+import { createSalesforceApi } from '../../crm-plugins/salesforce/client.ts';
 import { createSalesforceCrm } from '../../crm-plugins/salesforce/index.ts';
-import type { ContactRef, CrmMessage } from '../../crm-plugins/types.ts';
+import type { ContactRef, CrmMessage, FollowUpTask } from '../../crm-plugins/types.ts';
 import { type HubSpotFake, startHubSpotFake } from '../fakes/hubspot-fake.ts';
 import { type SalesforceFake, startSalesforceFake } from '../fakes/salesforce-fake.ts';
 import { isolateSalesforceHome } from './harnesses.ts';
@@ -20,6 +23,8 @@ const msg = (contact: ContactRef, key: string): CrmMessage => ({
   occurredAt: new Date('2025-03-01T12:00:00Z'),
   customerPhone: null,
 });
+
+const callBack: FollowUpTask = { kind: 'call', subject: 'Call back A B — escalated from SMS', body: 'note' };
 
 describe('HubSpot errors reach the sync worker typed', () => {
   let fake: HubSpotFake;
@@ -77,6 +82,44 @@ describe('HubSpot errors reach the sync worker typed', () => {
     expect(await plugin().healthCheck()).toMatchObject({ ok: true });
   });
 
+  it('surfaces a 429 or an expired token on a follow-up task typed, and writes no task', async () => {
+    const tasks = (path: string) => path === '/crm/v3/objects/tasks';
+    fake.injectFaults(
+      [{ kind: 'rate_limit', policy: 'TEN_SECONDLY_ROLLING' }],
+      (m, p) => m === 'POST' && tasks(p),
+    );
+    await expect(plugin().createFollowUpTask(ref, callBack)).rejects.toMatchObject({
+      name: 'CrmRateLimitError',
+      scope: 'burst',
+      retryAfterMs: 10_000,
+    });
+    fake.injectFaults([{ kind: 'expired_token' }], (m, p) => m === 'POST' && tasks(p));
+    await expect(plugin().createFollowUpTask(ref, callBack)).rejects.toBeInstanceOf(CrmAuthExpiredError);
+    expect(fake.tasks()).toEqual([]);
+    expect((await plugin().createFollowUpTask(ref, callBack)).id).toBe(fake.tasks()[0]?.id);
+  });
+
+  it('refuses a task without its due date, or with a wrong association type, in HubSpot’s validation shape', async () => {
+    const api = createHubSpotApi({ accessToken: fake.accessToken, basePath: fake.baseUrl });
+    const before = fake.tasks().length;
+    const missing = await api
+      .createTask({ hs_task_subject: 'no due date', hs_task_type: 'CALL' }, ref.id)
+      .catch((e: unknown) => e);
+    expect(missing).toBeInstanceOf(CrmRequestError);
+    expect(missing).toMatchObject({
+      code: 'invalid_request',
+      vendorCode: 'VALIDATION_ERROR',
+      httpStatus: 400,
+    });
+    expect((missing as Error).message).toContain('hs_timestamp is required');
+    const badType = await api
+      .createTask({ hs_timestamp: '2025-01-01T00:00:00Z', hs_task_type: 'SMS' }, ref.id)
+      .catch((e: unknown) => e);
+    expect(badType).toMatchObject({ code: 'invalid_request', vendorCode: 'VALIDATION_ERROR' });
+    expect(fake.tasks()).toHaveLength(before);
+    expect(TASK_TO_CONTACT).toBe(204);
+  });
+
   it('surfaces a 5xx as retryable CrmUnavailableError, never the SDK exception', async () => {
     fake.injectFaults([{ kind: 'server_error', status: 502 }]);
     const error = await plugin()
@@ -125,6 +168,41 @@ describe('Salesforce errors reach the sync worker typed', () => {
     fake.renewSession();
     await plugin().projectConsent(ref, { status: 'opted_out', updatedAt: new Date(), source: 'keyword' });
     expect(fake.record('Contact', ref.id)?.SMS_Consent_Status__c).toBe('opted_out');
+  });
+
+  it('surfaces REQUEST_LIMIT_EXCEEDED or an expired session on a follow-up task typed, and writes no task', async () => {
+    const followUps = () => fake.records('Task').filter((t) => t.TaskSubtype === 'Call');
+    const before = followUps().length;
+    fake.injectFaults([{ kind: 'request_limit', daily: false }], (m) => m === 'POST');
+    await expect(plugin().createFollowUpTask(ref, callBack)).rejects.toMatchObject({
+      name: 'CrmRateLimitError',
+      scope: 'burst',
+    });
+    fake.expireSession();
+    await expect(plugin().createFollowUpTask(ref, callBack)).rejects.toBeInstanceOf(CrmAuthExpiredError);
+    fake.renewSession();
+    expect(followUps()).toHaveLength(before);
+    await plugin().createFollowUpTask(ref, callBack);
+    expect(followUps()).toHaveLength(before + 1);
+  });
+
+  it('refuses a bad TaskSubtype, an over-long Subject and a TaskSubtype change in Salesforce’s error shape', async () => {
+    const api = createSalesforceApi({ accessToken: fake.accessToken, instanceUrl: fake.instanceUrl });
+    const before = fake.records('Task').length;
+    await expect(api.create('Task', { WhoId: ref.id, TaskSubtype: 'SMS' })).rejects.toMatchObject({
+      code: 'invalid_request',
+      vendorCode: 'INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST',
+    });
+    await expect(api.create('Task', { WhoId: ref.id, Subject: 'x'.repeat(256) })).rejects.toMatchObject({
+      vendorCode: 'STRING_TOO_LONG',
+    });
+    expect(fake.records('Task')).toHaveLength(before);
+    const id = await api.create('Task', { WhoId: ref.id, TaskSubtype: 'Call' });
+    // Defaulted on create, like the real org.
+    expect(fake.record('Task', id)).toMatchObject({ Status: 'Not Started', Priority: 'Normal' });
+    await expect(api.update('Task', id, { TaskSubtype: 'Email' })).rejects.toMatchObject({
+      vendorCode: 'INVALID_FIELD_FOR_INSERT_UPDATE',
+    });
   });
 
   it('surfaces a 503 on a write as retryable CrmUnavailableError', async () => {

@@ -4,7 +4,13 @@ import path from 'node:path';
 import { createHubSpotCrm } from '../../crm-plugins/hubspot/index.ts';
 import { createSalesforceCrm } from '../../crm-plugins/salesforce/index.ts';
 import { createSandboxCrm } from '../../crm-plugins/sandbox/index.ts';
-import type { ContactRef, CrmConsentStatus, CrmId, CrmPlugin } from '../../crm-plugins/types.ts';
+import type {
+  ContactRef,
+  CrmConsentStatus,
+  CrmId,
+  CrmPlugin,
+  FollowUpKind,
+} from '../../crm-plugins/types.ts';
 import { startHubSpotFake } from '../fakes/hubspot-fake.ts';
 import { startSalesforceFake } from '../fakes/salesforce-fake.ts';
 
@@ -14,6 +20,20 @@ export interface ConsentView {
   source: string | null;
   updatedAt: Date | null;
   lastSmsAt: Date | null;
+}
+
+/** A follow-up task as a CRM user would see it in the record's task list. */
+export interface FollowUpView {
+  id: string;
+  kind: FollowUpKind | 'other';
+  subject: string;
+  body: string;
+  /** Not started or in progress (not completed). */
+  open: boolean;
+  /** Due date, YYYY-MM-DD (UTC). */
+  due: string;
+  /** Email of the CRM user it is assigned to, or null for the CRM's default/unassigned. */
+  assignee: string | null;
 }
 
 /** One plugin under test plus the CRM behind it, seen from the CRM's side. */
@@ -34,6 +54,14 @@ export interface Harness {
   timelineText(ref: ContactRef): string[];
   setConsentInCrm(ref: ContactRef, status: CrmConsentStatus): void;
   failNextAppendFor(keys: readonly string[]): void;
+  /** Follow-up tasks (calls and emails) on the record. */
+  followUps(ref: ContactRef): FollowUpView[];
+  /** Follow-up tasks on every record. */
+  followUpCount(): number;
+  /** A CRM user (by email) tasks can be assigned to. */
+  addCrmUser(email: string): void;
+  /** The next task creation fails once with a transient vendor error (5xx). */
+  failNextFollowUp(): void;
   schema(): unknown;
   /** Requests that could change the CRM (anything but reads and searches). */
   writeCalls(): number;
@@ -49,6 +77,16 @@ export async function hubspotHarness(): Promise<Harness> {
   const fake = await startHubSpotFake();
   const plugin = createHubSpotCrm({ accessToken: fake.accessToken, basePath: fake.baseUrl });
   const props = (ref: ContactRef) => fake.contact(ref.id)?.properties ?? {};
+  const kinds: Record<string, FollowUpKind> = { CALL: 'call', EMAIL: 'email' };
+  const hubspotTaskView = (t: ReturnType<typeof fake.tasks>[number]): FollowUpView => ({
+    id: t.id,
+    kind: kinds[String(t.properties.hs_task_type)] ?? 'other',
+    subject: String(t.properties.hs_task_subject ?? ''),
+    body: String(t.properties.hs_task_body ?? ''),
+    open: t.properties.hs_task_status !== 'COMPLETED',
+    due: String(t.properties.hs_timestamp ?? '').slice(0, 10),
+    assignee: fake.ownerEmail(String(t.properties.hubspot_owner_id ?? '')) ?? null,
+  });
   return {
     crm: 'hubspot',
     plugin,
@@ -81,6 +119,20 @@ export async function hubspotHarness(): Promise<Harness> {
         .map((c) => String(c.properties.hs_communication_body).split('\n')[0] ?? ''),
     setConsentInCrm: (ref, status) => fake.setContactProperty(ref.id, 'sms_consent_status', status),
     failNextAppendFor: (keys) => fake.failNextCommunicationsFor(keys),
+    followUps: (ref) =>
+      fake
+        .tasks()
+        .filter((t) => t.associations.includes(ref.id))
+        .map(hubspotTaskView),
+    followUpCount: () => fake.tasks().length,
+    addCrmUser: (email) => {
+      fake.addOwner({ email });
+    },
+    failNextFollowUp: () =>
+      fake.injectFaults(
+        [{ kind: 'server_error', status: 503 }],
+        (method, path) => method === 'POST' && path === '/crm/v3/objects/tasks',
+      ),
     schema: () => ({
       contacts: fake.propertyNames('contacts'),
       communications: fake.propertyNames('communications'),
@@ -111,6 +163,9 @@ export async function salesforceHarness(): Promise<Harness> {
   const owner = fake.addRecord('User', { Email: 'owner@example.com', Name: 'Olive Owner' });
   const type = (ref: ContactRef) => (ref.objectType === 'lead' ? 'Lead' : 'Contact');
   const row = (ref: ContactRef) => fake.record(type(ref), ref.id) ?? {};
+  const subtypes: Record<string, FollowUpKind> = { Call: 'call', Email: 'email' };
+  const followUpTasks = () =>
+    fake.records('Task').filter((t) => t.TaskSubtype === 'Call' || t.TaskSubtype === 'Email');
   return {
     crm: 'salesforce',
     plugin,
@@ -145,6 +200,28 @@ export async function salesforceHarness(): Promise<Harness> {
         .map((t) => String(t.Subject)),
     setConsentInCrm: (ref, status) => fake.setField(type(ref), ref.id, 'SMS_Consent_Status__c', status),
     failNextAppendFor: (keys) => fake.failNextTasksFor(keys),
+    followUps: (ref) =>
+      followUpTasks()
+        .filter((t) => t.WhoId === ref.id)
+        .map((t) => ({
+          id: String(t.Id),
+          kind: subtypes[String(t.TaskSubtype)] ?? 'other',
+          subject: String(t.Subject ?? ''),
+          body: String(t.Description ?? ''),
+          open: t.Status !== 'Completed',
+          due: String(t.ActivityDate ?? ''),
+          // Without an owner the Task would belong to the connected (integration) user.
+          assignee: t.OwnerId === null ? null : str(fake.record('User', String(t.OwnerId))?.Email),
+        })),
+    followUpCount: () => followUpTasks().length,
+    addCrmUser: (email) => {
+      fake.addRecord('User', { Email: email, Name: email });
+    },
+    failNextFollowUp: () =>
+      fake.injectFaults(
+        [{ kind: 'server_error', status: 503 }],
+        (method, path) => method === 'POST' && path.endsWith('/sobjects/Task'),
+      ),
     schema: () => ({
       fields: fake.customFieldNames(),
       grants: fake.records('FieldPermissions').map((r) => r.Field),
@@ -157,17 +234,21 @@ export async function salesforceHarness(): Promise<Harness> {
 
 export async function sandboxHarness(): Promise<Harness> {
   const plugin = createSandboxCrm({ contacts: [], installed: false });
+  const seeded: ContactRef[] = [];
   return {
     crm: 'sandbox',
     plugin,
     supportsLeads: true,
-    seed: ({ objectType, first, last, phone, mobile }) =>
-      plugin.addContact({
+    seed: ({ objectType, first, last, phone, mobile }) => {
+      const ref = plugin.addContact({
         objectType,
         name: `${first} ${last}`,
         ...(phone === undefined ? {} : { phone }),
         ...(mobile === undefined ? {} : { mobilePhone: mobile }),
-      }),
+      });
+      seeded.push(ref);
+      return ref;
+    },
     consent: (ref) => {
       const f = plugin.consentFields(ref);
       return {
@@ -181,6 +262,19 @@ export async function sandboxHarness(): Promise<Harness> {
     timelineText: (ref) => plugin.timeline(ref).map((e) => e.title),
     setConsentInCrm: (ref, status) => plugin.setConsentInCrm(ref, status),
     failNextAppendFor: (keys) => plugin.failNextAppendFor(keys),
+    followUps: (ref) =>
+      plugin.followUps(ref).map((f) => ({
+        id: f.id,
+        kind: f.kind,
+        subject: f.subject,
+        body: f.body,
+        open: f.status !== 'completed',
+        due: f.dueAt.toISOString().slice(0, 10),
+        assignee: f.assigneeEmail,
+      })),
+    followUpCount: () => seeded.reduce((n, ref) => n + plugin.followUps(ref).length, 0),
+    addCrmUser: (email) => plugin.addUser(email),
+    failNextFollowUp: () => plugin.failNextFollowUp(),
     schema: async () => (await plugin.planInstall()).steps.map((s) => `${s.target}:${s.action}`),
     writeCalls: () => 0,
     resetCalls: () => {},

@@ -1,7 +1,8 @@
 /**
  * A contract-faithful HubSpot CRM API (v3) on 127.0.0.1: properties and groups, contacts,
- * communications with associations, search, batch create/update — with HubSpot's status codes,
- * error bodies, ISO dates, rate-limit headers and 207 partial failures. Driven by the real SDK.
+ * communications and tasks with associations, owners, search, batch create/update — with
+ * HubSpot's status codes, error bodies, ISO dates, rate-limit headers and 207 partial failures.
+ * Driven by the real SDK.
  */
 import { randomUUID } from 'node:crypto';
 import http from 'node:http';
@@ -15,7 +16,7 @@ interface HsObject {
   properties: Props;
   createdAt: string;
   updatedAt: string;
-  /** Contact ids a communication is associated with (type 81). */
+  /** Contact ids a communication (type 81) or a task (type 204) is associated with. */
   associations: string[];
 }
 
@@ -45,7 +46,7 @@ export type HubSpotFault =
   | { kind: 'server_error'; status: 500 | 502 | 503 }
   | { kind: 'expired_token' };
 
-const OBJECT_TYPES = ['contacts', 'communications'] as const;
+const OBJECT_TYPES = ['contacts', 'communications', 'tasks'] as const;
 type ObjectType = (typeof OBJECT_TYPES)[number];
 
 const BUILT_IN: Record<ObjectType, [name: string, type: string][]> = {
@@ -71,7 +72,32 @@ const BUILT_IN: Record<ObjectType, [name: string, type: string][]> = {
     ['hs_lastmodifieddate', 'datetime'],
     ['hs_object_id', 'number'],
   ],
+  tasks: [
+    ['hs_task_subject', 'string'],
+    ['hs_task_body', 'string'],
+    ['hs_task_status', 'enumeration'],
+    ['hs_task_priority', 'enumeration'],
+    ['hs_task_type', 'enumeration'],
+    ['hs_timestamp', 'datetime'],
+    ['hubspot_owner_id', 'enumeration'],
+    ['hs_createdate', 'datetime'],
+    ['hs_lastmodifieddate', 'datetime'],
+    ['hs_object_id', 'number'],
+  ],
 };
+
+/** The options of HubSpot-defined enumerations the fake checks (the tasks guide's values). */
+const BUILT_IN_OPTIONS: Record<string, string[]> = {
+  hs_task_status: ['NOT_STARTED', 'IN_PROGRESS', 'WAITING', 'COMPLETED', 'DEFERRED'],
+  hs_task_priority: ['NONE', 'LOW', 'MEDIUM', 'HIGH'],
+  hs_task_type: ['TODO', 'CALL', 'EMAIL', 'LINKED_IN', 'LINKED_IN_CONNECT', 'LINKED_IN_MESSAGE'],
+};
+
+/** Properties HubSpot refuses to create an object without. */
+const REQUIRED: Partial<Record<ObjectType, string[]>> = { tasks: ['hs_timestamp'] };
+
+/** HubSpot-defined association types from each object to contacts (communication 81, task 204). */
+const TO_CONTACT: Partial<Record<ObjectType, number>> = { communications: 81, tasks: 204 };
 const READ_ONLY = new Set([
   'createdate',
   'lastmodifieddate',
@@ -129,6 +155,11 @@ export interface HubSpotFake {
   setContactProperty(id: string, name: string, value: string | null): void;
   contact(id: string): HsObject | undefined;
   communications(): HsObject[];
+  tasks(): HsObject[];
+  /** Adds an active owner (a HubSpot user tasks can be assigned to); returns its owner id. */
+  addOwner(input: { email: string; firstName?: string; lastName?: string }): string;
+  /** The email of an owner, by id. */
+  ownerEmail(id: string): string | undefined;
   propertyNames(objectType: ObjectType): string[];
   /** The next matching requests fail with these faults, one each, in order. */
   injectFaults(faults: HubSpotFault[], match?: (method: string, path: string) => boolean): void;
@@ -148,6 +179,7 @@ export async function startHubSpotFake(options: HubSpotFakeOptions = {}): Promis
   const objects: Record<ObjectType, Map<string, HsObject>> = {
     contacts: new Map(),
     communications: new Map(),
+    tasks: new Map(),
   };
   const groups: Record<ObjectType, Map<string, { name: string; label: string; displayOrder: number }>> = {
     contacts: new Map([
@@ -159,11 +191,20 @@ export async function startHubSpotFake(options: HubSpotFakeOptions = {}): Promis
         { name: 'communicationinformation', label: 'Communication information', displayOrder: 0 },
       ],
     ]),
+    tasks: new Map([
+      ['taskinformation', { name: 'taskinformation', label: 'Task information', displayOrder: 0 }],
+    ]),
   };
   const properties: Record<ObjectType, Map<string, PropertyDef>> = {
     contacts: new Map(),
     communications: new Map(),
+    tasks: new Map(),
   };
+  const owners = new Map<
+    string,
+    { id: string; email: string; firstName: string; lastName: string; userId: number; createdAt: string }
+  >();
+  let nextOwnerId = 7_000_001;
   const faults: { fault: HubSpotFault; match: (method: string, path: string) => boolean }[] = [];
   let expired = false;
   let failKeys = new Set<string>();
@@ -184,11 +225,20 @@ export async function startHubSpotFake(options: HubSpotFakeOptions = {}): Promis
         label: name,
         type: kind,
         fieldType: kind === 'datetime' ? 'date' : kind === 'enumeration' ? 'select' : 'text',
-        groupName: type === 'contacts' ? 'contactinformation' : 'communicationinformation',
+        groupName: {
+          contacts: 'contactinformation',
+          communications: 'communicationinformation',
+          tasks: 'taskinformation',
+        }[type],
         description: '',
         hidden: false,
         hubspotDefined: true,
-        options: [],
+        options: (BUILT_IN_OPTIONS[name] ?? []).map((value, displayOrder) => ({
+          label: value,
+          value,
+          displayOrder,
+          hidden: false,
+        })),
         createdAt: at,
         updatedAt: at,
       });
@@ -236,7 +286,14 @@ export async function startHubSpotFake(options: HubSpotFakeOptions = {}): Promis
         );
       return new Date(ms).toISOString();
     }
-    if (def.type === 'enumeration' && !def.hubspotDefined && !def.options.some((o) => o.value === text)) {
+    // Owners are the options of hubspot_owner_id; HubSpot-defined enumerations without listed
+    // options (time zones, channel types) are not checked here.
+    const allowed = name === 'hubspot_owner_id' ? [...owners.keys()] : def.options.map((o) => o.value);
+    if (
+      def.type === 'enumeration' &&
+      (allowed.length > 0 || name === 'hubspot_owner_id') &&
+      !allowed.includes(text)
+    ) {
       throw new HttpError(
         400,
         errorBody(`${text} was not one of the allowed options for ${name}`, 'VALIDATION_ERROR', {
@@ -487,8 +544,89 @@ export async function startHubSpotFake(options: HubSpotFakeOptions = {}): Promis
     return { status: 200, body: { status: 'COMPLETE', results, startedAt, completedAt } };
   };
 
+  /** A create without a required property fails whole, in HubSpot's property-validation shape. */
+  const requireProperties = (type: ObjectType, o: HsObject) => {
+    const missing = (REQUIRED[type] ?? []).filter((name) => (o.properties[name] ?? null) === null);
+    if (missing.length === 0) return;
+    const detail = missing.map((name) => ({
+      isValid: false,
+      message: `${name} is required`,
+      error: 'REQUIRED_FIELD',
+      name,
+    }));
+    throw new HttpError(
+      400,
+      errorBody(`Property values were not valid: ${JSON.stringify(detail)}`, 'VALIDATION_ERROR', {
+        errors: missing.map((name) => ({
+          message: `${name} is required`,
+          code: 'REQUIRED_FIELD',
+          context: { propertyName: [name] },
+        })),
+      }),
+    );
+  };
+
+  /**
+   * The contacts a single create associates the new object with. Only the HubSpot-defined
+   * type from this object to contacts is accepted; a contact that does not exist is a 404.
+   */
+  const associationTargets = (type: ObjectType, input: unknown): string[] => {
+    if (input === undefined) return [];
+    if (!Array.isArray(input))
+      throw new HttpError(400, errorBody('associations must be an array', 'VALIDATION_ERROR'));
+    return input.map((a: unknown) => {
+      const entry = (typeof a === 'object' && a !== null ? a : {}) as Record<string, unknown>;
+      const to = String((entry.to as { id?: unknown } | undefined)?.id ?? '');
+      const types = Array.isArray(entry.types) ? (entry.types as Record<string, unknown>[]) : [];
+      const expected = TO_CONTACT[type];
+      if (
+        types.length === 0 ||
+        !types.every((t) => t.associationCategory === 'HUBSPOT_DEFINED' && t.associationTypeId === expected)
+      ) {
+        throw new HttpError(
+          400,
+          errorBody(
+            `Invalid association type(s) ${JSON.stringify(types)} from ${type} to contacts`,
+            'VALIDATION_ERROR',
+            { errors: [{ message: 'invalid association type', code: 'INVALID_ASSOCIATION_TYPE' }] },
+          ),
+        );
+      }
+      if (!objects.contacts.has(to)) {
+        throw new HttpError(
+          404,
+          errorBody(`No contact with id ${to} exists to associate with.`, 'OBJECT_NOT_FOUND', {
+            context: { id: [to] },
+          }),
+        );
+      }
+      return to;
+    });
+  };
+
+  const ownerView = (o: {
+    id: string;
+    email: string;
+    firstName: string;
+    lastName: string;
+    userId: number;
+    createdAt: string;
+  }) => ({
+    id: o.id,
+    email: o.email,
+    type: 'PERSON',
+    firstName: o.firstName,
+    lastName: o.lastName,
+    userId: o.userId,
+    userIdIncludingInactive: o.userId,
+    createdAt: o.createdAt,
+    updatedAt: o.createdAt,
+    archived: false,
+    teams: [],
+  });
+
   const objectType = (raw: string | undefined): ObjectType => {
-    if (raw === 'contacts' || raw === 'communications') return raw;
+    if (raw === 'contacts' || raw === 'communications' || raw === 'tasks') return raw;
     throw new HttpError(400, errorBody(`Unable to infer object type from: ${raw}`, 'VALIDATION_ERROR'));
   };
 
@@ -591,6 +729,8 @@ export async function startHubSpotFake(options: HubSpotFakeOptions = {}): Promis
       if (method === 'POST' && parts[4] === 'search') return { status: 200, body: search(type, b) };
       if (method === 'POST' && parts.length === 4) {
         const o = create(type, b.properties);
+        requireProperties(type, o);
+        o.associations.push(...associationTargets(type, b.associations));
         if (type === 'contacts') calculated(o);
         objects[type].set(o.id, o);
         return { status: 201, body: view(o, Object.keys(o.properties)) };
@@ -618,6 +758,21 @@ export async function startHubSpotFake(options: HubSpotFakeOptions = {}): Promis
           touch(type, o);
           return { status: 200, body: view(o, Object.keys(o.properties)) };
         }
+      }
+    }
+    // /crm/v3/owners/ (the SDK always sends the trailing slash): active owners, filterable by email.
+    if (parts[0] === 'crm' && parts[1] === 'v3' && parts[2] === 'owners' && parts.length === 3) {
+      if (method === 'GET') {
+        const email = query.get('email')?.toLowerCase() ?? null;
+        const limit = Number.parseInt(query.get('limit') ?? '100', 10);
+        const after = Number.parseInt(query.get('after') ?? '0', 10);
+        if (!Number.isInteger(limit) || limit < 1 || limit > 500)
+          throw new HttpError(400, errorBody('limit must be between 1 and 500', 'VALIDATION_ERROR'));
+        const all = [...owners.values()].filter((o) => email === null || o.email.toLowerCase() === email);
+        const page = all.slice(after, after + limit);
+        const next =
+          after + limit < all.length ? { paging: { next: { after: String(after + limit), link: '' } } } : {};
+        return { status: 200, body: { results: page.map(ownerView), ...next } };
       }
     }
     return { status: 404, body: errorBody(`No route for ${method} ${path}`, 'OBJECT_NOT_FOUND') };
@@ -821,6 +976,20 @@ export async function startHubSpotFake(options: HubSpotFakeOptions = {}): Promis
     },
     contact: (id) => objects.contacts.get(id),
     communications: () => [...objects.communications.values()],
+    tasks: () => [...objects.tasks.values()],
+    addOwner({ email, firstName, lastName }) {
+      const id = String(nextOwnerId++);
+      owners.set(id, {
+        id,
+        email,
+        firstName: firstName ?? '',
+        lastName: lastName ?? '',
+        userId: Number(id) + 1_000_000,
+        createdAt: stamp(),
+      });
+      return id;
+    },
+    ownerEmail: (id) => owners.get(id)?.email,
     propertyNames: (type) => [...properties[type].keys()],
     injectFaults(list, match = () => true) {
       for (const fault of list) faults.push({ fault, match });

@@ -2,7 +2,9 @@
  * A contract-faithful Salesforce REST API (v62.0) on 127.0.0.1: SOQL (a real parser for the
  * subset the relay uses, so escaping is exercised end to end), SOSL `IN PHONE FIELDS`, sObject
  * rows and collections (create/update/upsert on an external id), Tooling CustomField, errors as
- * JSON arrays, `Sforce-Limit-Info` on every answer. Driven by the real @salesforce/core.
+ * JSON arrays, `Sforce-Limit-Info` on every answer, Task's create-only restricted TaskSubtype and
+ * defaulted Status/Priority, field lengths, lookups that must point at a real record. Driven by the
+ * real @salesforce/core.
  */
 import { randomUUID } from 'node:crypto';
 import http from 'node:http';
@@ -18,6 +20,10 @@ interface FieldDef {
   picklist?: string[];
   externalId?: boolean;
   unique?: boolean;
+  /** Settable on insert only (Salesforce's "Create" without "Update"), e.g. Task.TaskSubtype. */
+  createOnly?: boolean;
+  /** Longer strings fail with STRING_TOO_LONG. */
+  maxLength?: number;
 }
 
 export interface FakeCall {
@@ -42,6 +48,12 @@ const PREFIX: Record<string, string> = {
 };
 
 const std = (type: FieldDef['type'], readOnly = false): FieldDef => ({ type, custom: false, readOnly });
+
+/** Values a field gets on insert when the request leaves it out ("Defaulted on create"). */
+const DEFAULTS: Record<string, Row> = {
+  Task: { Status: 'Not Started', Priority: 'Normal' },
+  User: { IsActive: true },
+};
 
 function standardSchema(): Record<string, Map<string, FieldDef>> {
   const audit: [string, FieldDef][] = [
@@ -77,14 +89,28 @@ function standardSchema(): Record<string, Map<string, FieldDef>> {
     Task: new Map([
       ...audit,
       ['WhoId', std('reference')],
-      ['Subject', std('string')],
-      ['Description', std('string')],
+      ['Subject', { ...std('string'), maxLength: 255 }],
+      ['Description', { ...std('string'), maxLength: 32_000 }],
+      [
+        'TaskSubtype',
+        {
+          type: 'picklist',
+          custom: false,
+          createOnly: true,
+          picklist: ['Task', 'Email', 'ListEmail', 'Cadence', 'Call', 'LinkedIn'],
+        },
+      ],
       ['Status', std('string')],
       ['Priority', std('string')],
       ['ActivityDate', std('date')],
       ['OwnerId', std('reference')],
     ]),
-    User: new Map([...audit, ['Email', std('string')], ['Name', std('string')]]),
+    User: new Map([
+      ...audit,
+      ['Email', std('string')],
+      ['Name', std('string')],
+      ['IsActive', std('boolean')],
+    ]),
     PermissionSet: new Map([
       ...audit,
       ['Name', std('string')],
@@ -402,12 +428,12 @@ export async function startSalesforceFake(
     return null;
   };
 
-  const coerce = (type: string, name: string, raw: unknown): [string, Value] => {
+  const coerce = (type: string, name: string, raw: unknown, mode: 'insert' | 'update'): [string, Value] => {
     const found = fieldOf(type, name);
     if (found === null)
       throw new SfHttpError(400, 'INVALID_FIELD', `No such column '${name}' on sobject of type ${type}`);
     const { key, def } = found;
-    if (def.readOnly) {
+    if (def.readOnly || (def.createOnly && mode === 'update')) {
       throw new SfHttpError(
         400,
         'INVALID_FIELD_FOR_INSERT_UPDATE',
@@ -442,6 +468,28 @@ export async function startSalesforceFake(
         `${key}: bad value for restricted picklist field: ${String(raw)}`,
       );
     }
+    if (def.maxLength !== undefined && String(raw).length > def.maxLength) {
+      throw new SfHttpError(
+        400,
+        'STRING_TOO_LONG',
+        `${key}: data value too large: ${String(raw).slice(0, 40)}... (max length=${def.maxLength})`,
+      );
+    }
+    if (def.type === 'reference' && key === 'OwnerId') {
+      const owner = data.User?.get(String(raw));
+      if (owner === undefined)
+        throw new SfHttpError(
+          400,
+          'INVALID_CROSS_REFERENCE_KEY',
+          `invalid cross reference id: ${String(raw)}`,
+        );
+      if (owner.IsActive !== true)
+        throw new SfHttpError(
+          400,
+          'INACTIVE_OWNER_OR_USER',
+          'operation performed with inactive user as owner',
+        );
+    }
     if (def.type === 'reference' && key === 'WhoId') {
       const id = String(raw);
       if (!data.Contact?.has(id) && !data.Lead?.has(id)) {
@@ -466,11 +514,16 @@ export async function startSalesforceFake(
     }
   };
 
-  const write = (type: string, row: Row, input: Record<string, unknown>) => {
+  const write = (
+    type: string,
+    row: Row,
+    input: Record<string, unknown>,
+    mode: 'insert' | 'update' = 'update',
+  ) => {
     const changes: Row = {};
     for (const [name, raw] of Object.entries(input)) {
       if (name === 'attributes' || name.toLowerCase() === 'id') continue;
-      const [key, value] = coerce(type, name, raw);
+      const [key, value] = coerce(type, name, raw, mode);
       changes[key] = value;
     }
     for (const [key, value] of Object.entries(changes)) {
@@ -510,10 +563,11 @@ export async function startSalesforceFake(
     const { rows, fields } = table(type);
     const row: Row = {};
     for (const key of fields.keys()) row[key] = null;
+    Object.assign(row, DEFAULTS[type] ?? {});
     const id = newId(type);
     row.Id = id;
     row.CreatedDate = sfDate(stamp());
-    write(type, row, input);
+    write(type, row, input, 'insert');
     rows.set(id, row);
     return row;
   };
@@ -1081,7 +1135,7 @@ export async function startSalesforceFake(
       const { rows } = table(type);
       const row: Row = {};
       for (const key of table(type).fields.keys()) row[key] = null;
-      Object.assign(row, fields);
+      Object.assign(row, DEFAULTS[type] ?? {}, fields);
       row.Id = newId(type);
       row.CreatedDate = sfDate(stamp());
       touch(type, row);

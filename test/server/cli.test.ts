@@ -129,6 +129,49 @@ describe('admin CLI', () => {
     expect(JSON.parse(cleared.out).settings).not.toHaveProperty('doubleOptIn');
   });
 
+  it('sets message templates and the notification lock for the extension, refusing bad ones by name', async () => {
+    const help = await cli('org', 'settings', '--help');
+    expect(help.out).toContain('messageTemplates');
+    expect(help.out).toContain('{{firstName}}');
+    expect(help.out).toContain('extensionNotifications --value off|mine|all');
+    const settings = (...args: string[]) => cli('org', 'settings', '--org', orgId, ...args, '--json');
+    const templates = [{ name: 'Reminder', body: 'Hi {{firstName}}, see you at 10. {{repName}}' }];
+    const set = await settings('--set', 'messageTemplates', '--value', JSON.stringify(templates));
+    expect(set.code, set.out).toBe(0);
+    expect(JSON.parse(set.out).settings).toMatchObject({ messageTemplates: templates });
+    const locked = await settings('--set', 'extensionNotifications', '--value', 'mine');
+    expect(JSON.parse(locked.out).settings).toMatchObject({ extensionNotifications: 'mine' });
+
+    const unknownField = await settings(
+      '--set',
+      'messageTemplates',
+      '--value',
+      JSON.stringify([{ name: 'Nick', body: 'Hi {{nickname}}' }]),
+    );
+    expect(unknownField.code).toBe(1);
+    expect(JSON.parse(unknownField.out).error).toMatchObject({ code: 'INVALID_SETTING' });
+    expect(JSON.parse(unknownField.out).error.message).toContain('{{nickname}}');
+    const notJson = await cli(
+      'org',
+      'settings',
+      '--org',
+      orgId,
+      '--set',
+      'messageTemplates',
+      '--value',
+      '[{',
+    );
+    expect(notJson.code).toBe(1);
+    expect(notJson.err).toContain('messageTemplates must be a JSON array');
+    const badLock = await settings('--set', 'extensionNotifications', '--value', 'sometimes');
+    expect(JSON.parse(badLock.out).error.code).toBe('INVALID_SETTING');
+    const after = await cli('org', 'settings', '--org', orgId, '--json');
+    expect(JSON.parse(after.out).settings).toMatchObject({
+      messageTemplates: templates,
+      extensionNotifications: 'mine',
+    });
+  });
+
   it('creates users (password from stdin, or an invite link), custom roles, and deactivates users', async () => {
     const withStdin = async (stdin: string, ...args: string[]) => {
       let out = '';

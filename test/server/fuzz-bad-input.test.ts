@@ -4,6 +4,7 @@ import Fastify, { type HTTPMethods, type LightMyRequestResponse } from 'fastify'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createCrmRegistry } from '../../crm-plugins/registry.ts';
 import { BODY_LIMIT_BYTES } from '../../server/app.ts';
+import { staticCrms } from '../../server/crm-sync/org-crms.ts';
 import type { Database } from '../../server/db/database.ts';
 import type { Access } from '../../server/http/access.ts';
 import type { Deps } from '../../server/http/types.ts';
@@ -519,6 +520,7 @@ const FUZZ: Record<string, RouteFuzz> = {
       crm: junkString,
       objectType: junkString,
       crmId: fc.constantFrom('', 'has space', 'a'.repeat(65)),
+      mine: fc.oneof(junkString, fc.constantFrom('true', 'yes', '1', 'TRUE')),
     }),
   },
   'GET /v1/conversations/:id/messages': {
@@ -569,6 +571,27 @@ const FUZZ: Record<string, RouteFuzz> = {
           {
             decision: junkString.filter((s) => s !== 'keep' && s !== 'opt_out'),
             note: fc.integer({ min: 1001, max: 3000 }).map((n) => 'n'.repeat(n)),
+          },
+        ),
+      ),
+  },
+  'POST /v1/contacts/escalate': {
+    path: fixed('/v1/contacts/escalate'),
+    mutating: true,
+    body: () =>
+      fc.oneof(
+        junkPayload,
+        jsonOrForm(
+          { crm: 'sandbox', objectType: 'contact', id: 'c-1001', kind: 'call', note: 'Call her back' },
+          {
+            crm: junkString.filter((s) => !['sandbox', 'hubspot', 'salesforce'].includes(s)),
+            objectType: junkString.filter((s) => s !== 'contact' && s !== 'lead'),
+            id: fc.oneof(junkString, fc.constantFrom('c-9999', 'a'.repeat(65))),
+            kind: junkString.filter((s) => s !== 'call' && s !== 'email'),
+            note: fc.oneof(
+              fc.constantFrom('', '   ', '\n\t'),
+              fc.integer({ min: 2001, max: 5000 }).map((n) => 'n'.repeat(n)),
+            ),
           },
         ),
       ),
@@ -1002,7 +1025,7 @@ const routes = await collectRoutes({
   notifier: new Notifier(db),
   sends: new SendBatcher(db),
   hub: new EventHub(db),
-  crm: createCrmRegistry(['sandbox']),
+  crm: staticCrms(createCrmRegistry(['sandbox'])),
   clock: () => new Date(),
 });
 

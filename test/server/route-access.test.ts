@@ -12,6 +12,7 @@ import {
   type Role,
 } from '../../server/auth/permissions.ts';
 import { createSession } from '../../server/auth/sessions.ts';
+import { staticCrms } from '../../server/crm-sync/org-crms.ts';
 import { ApiError, envelope } from '../../server/errors.ts';
 import { type Access, accessHook } from '../../server/http/access.ts';
 import type { Deps } from '../../server/http/types.ts';
@@ -516,6 +517,33 @@ const GUARDED: Record<string, GuardedCase> = {
       expect((answer.json() as { consent: { status: string } }).consent.status).not.toBe('opted_in');
     },
   },
+  'POST /v1/contacts/escalate': {
+    valid: () => ({
+      method: 'POST',
+      url: '/v1/contacts/escalate',
+      payload: {
+        crm: 'sandbox',
+        objectType: 'contact',
+        id: 'c-1001',
+        kind: 'call',
+        note: 'Asked about her bill; call her back.',
+      },
+    }),
+    ok: 201,
+    foreign: () => ({
+      method: 'POST',
+      url: '/v1/contacts/escalate',
+      payload: { crm: 'sandbox', objectType: 'contact', id: 'c-1001', kind: 'email', note: 'From org B' },
+    }),
+    expectForeign: (answer) => {
+      // The sandbox CRM belongs to the installation (as for the lookup): org B may log its own
+      // task there, and the answer names only that task.
+      expect(answer.status).toBe(201);
+      expect(answer.json()).toEqual({
+        activity: { id: expect.any(String), kind: 'email', crm: 'sandbox' },
+      });
+    },
+  },
 };
 
 /** Public routes and what they answer to an anonymous, harmless request. */
@@ -695,7 +723,7 @@ const routes = await collectRoutes({
   notifier: new Notifier(db),
   sends: new SendBatcher(db),
   hub: new EventHub(db),
-  crm: createCrmRegistry(['sandbox']),
+  crm: staticCrms(createCrmRegistry(['sandbox'])),
   clock: () => new Date(),
 });
 const routeKey = (r: RouteInfo) => `${r.method} ${r.url}`;

@@ -1,0 +1,199 @@
+/**
+ * The CRMs a request may use: the calling org's own connections (HubSpot, Salesforce, connected
+ * with `crm connect` or the OAuth flow), falling back to the installation's plugins (the sandbox
+ * CRM when SMS_PROVIDER=sandbox). The sync worker has its own copy of each plugin; this one serves
+ * the panel's contact lookups, sends to a CRM record and escalations.
+ */
+import { CrmAuthExpiredError } from '../../crm-plugins/errors.ts';
+import type { CrmRegistry } from '../../crm-plugins/registry.ts';
+import type { CrmId, CrmPlugin } from '../../crm-plugins/types.ts';
+import { resolveSecretsKey, type SecretsKey } from '../crypto/secrets.ts';
+import type { Queryable } from '../db/database.ts';
+import {
+  CONNECTION_COLUMNS,
+  type ConnectionRow,
+  type ConnectionSecrets,
+  type CrmConnection,
+  createPlugin,
+  openSecrets,
+  saveSecrets,
+  setStatus,
+  toConnection,
+} from './connections.ts';
+import { canRefresh, RefreshError, refreshTokens } from './oauth.ts';
+
+/** Where request handlers get the CRM plugins of the org they act for. */
+export interface OrgCrmSource {
+  forOrg(orgId: string): Promise<CrmRegistry>;
+}
+
+/** The same plugins for every org (tests, and installations without per-org connections). */
+export function staticCrms(registry: CrmRegistry): OrgCrmSource {
+  return { forOrg: async () => registry };
+}
+
+export interface OrgCrmsOptions {
+  db: Queryable;
+  /** The installation-wide plugins an org without its own connection of that CRM falls back to. */
+  base: CrmRegistry;
+  /** Opens sealed tokens; resolved on first use (null: per-org connections are unusable). */
+  secretsKey: () => Promise<SecretsKey | null>;
+  pluginFor?: (connection: CrmConnection, secrets: ConnectionSecrets) => CrmPlugin;
+  /** How long an org's list of connections is reused before it is read again. */
+  listTtlMs?: number;
+  log?: (message: string) => void;
+  now?: () => number;
+}
+
+interface Live {
+  version: number;
+  connection: CrmConnection;
+  secrets: ConnectionSecrets;
+  plugin: CrmPlugin;
+}
+
+/**
+ * Per-org CRM plugins for request handlers. Connection lists are cached for a few seconds (a send
+ * to a CRM record must not pay a query per request) and plugins until the connection row changes
+ * (new tokens, reconnect). An expired access token is refreshed once, stored, and the call repeated.
+ */
+export class OrgCrms implements OrgCrmSource {
+  private readonly lists = new Map<string, { at: number; connections: CrmConnection[] }>();
+  private readonly live = new Map<string, Live>();
+  private readonly refreshing = new Map<string, Promise<Live>>();
+  private key: Promise<SecretsKey | null> | null = null;
+  private readonly ttl: number;
+  private readonly now: () => number;
+
+  constructor(private readonly options: OrgCrmsOptions) {
+    this.ttl = options.listTtlMs ?? 5_000;
+    this.now = options.now ?? Date.now;
+  }
+
+  async forOrg(orgId: string): Promise<CrmRegistry> {
+    const connections = await this.connectionsOf(orgId);
+    const own = new Map<CrmId, CrmPlugin>();
+    for (const connection of connections) {
+      const plugin = await this.pluginOf(connection);
+      if (plugin !== null) own.set(connection.crm, plugin);
+    }
+    const { base } = this.options;
+    return {
+      get: (id) => own.get(id) ?? base.get(id),
+      list: () => [...own.values(), ...base.list().filter((p) => !own.has(p.id))],
+    };
+  }
+
+  private async connectionsOf(orgId: string): Promise<CrmConnection[]> {
+    const cached = this.lists.get(orgId);
+    if (cached !== undefined && this.now() - cached.at < this.ttl) return cached.connections;
+    // A connection that lost its tokens (auth_failed) or was disconnected serves nothing.
+    const rows = await this.options.db.query<ConnectionRow>(
+      `SELECT ${CONNECTION_COLUMNS} FROM crm_connections
+        WHERE org_id = $1 AND status IN ('active', 'needs_attention') ORDER BY created_at`,
+      [orgId],
+    );
+    const connections = rows.map(toConnection);
+    if (this.lists.size > 10_000) this.lists.clear();
+    this.lists.set(orgId, { at: this.now(), connections });
+    return connections;
+  }
+
+  private async pluginOf(connection: CrmConnection): Promise<CrmPlugin | null> {
+    const version = connection.updatedAt.getTime();
+    const cached = this.live.get(connection.id);
+    if (cached !== undefined && cached.version >= version) return this.guarded(connection.id);
+    this.key ??= this.options.secretsKey();
+    const key = await this.key;
+    if (key === null) {
+      this.key = null;
+      this.options.log?.(`CRM connection ${connection.id} exists but SECRETS_KEY is not set`);
+      return null;
+    }
+    const secrets = openSecrets(key, connection);
+    const plugin = (this.options.pluginFor ?? createPlugin)(connection, secrets);
+    this.live.set(connection.id, { version, connection, secrets, plugin });
+    return this.guarded(connection.id);
+  }
+
+  /**
+   * The connection's plugin behind a proxy: each promise-returning call that fails because the
+   * access token expired refreshes it once (shared by concurrent calls) and is repeated.
+   */
+  private guarded(connectionId: string): CrmPlugin {
+    const current = (): Live => {
+      const live = this.live.get(connectionId);
+      if (live === undefined) throw new Error(`CRM connection ${connectionId} is not loaded`);
+      return live;
+    };
+    return new Proxy(current().plugin, {
+      get: (_target, property) => {
+        const value = Reflect.get(current().plugin, property);
+        if (typeof value !== 'function') return value;
+        return (...args: unknown[]) => {
+          const result = Reflect.apply(value, current().plugin, args) as unknown;
+          if (!(result instanceof Promise)) return result;
+          return result.catch(async (error: unknown) => {
+            if (!(error instanceof CrmAuthExpiredError)) throw error;
+            const renewed = await this.refresh(connectionId, error);
+            const again = Reflect.get(renewed.plugin, property) as (...a: unknown[]) => unknown;
+            return Reflect.apply(again, renewed.plugin, args);
+          });
+        };
+      },
+    });
+  }
+
+  private refresh(connectionId: string, cause: CrmAuthExpiredError): Promise<Live> {
+    const inFlight = this.refreshing.get(connectionId);
+    if (inFlight !== undefined) return inFlight;
+    const run = (async () => {
+      const { connection, secrets } = this.live.get(connectionId) as Live;
+      const key = await this.key;
+      if (key === null || !canRefresh(connection, secrets)) {
+        await setStatus(this.options.db, connection.id, 'auth_failed', `${cause.message}; reconnect the CRM`);
+        this.lists.delete(connection.orgId);
+        throw cause;
+      }
+      let renewed: ConnectionSecrets;
+      try {
+        renewed = await refreshTokens(connection, secrets);
+      } catch (error) {
+        if (!(error instanceof RefreshError)) throw error;
+        await setStatus(this.options.db, connection.id, 'auth_failed', error.message);
+        this.lists.delete(connection.orgId);
+        throw cause;
+      }
+      const saved = await saveSecrets(this.options.db, key, connection, renewed);
+      const plugin = (this.options.pluginFor ?? createPlugin)(saved, renewed);
+      const live: Live = { version: saved.updatedAt.getTime(), connection: saved, secrets: renewed, plugin };
+      this.live.set(connectionId, live);
+      this.lists.delete(connection.orgId);
+      this.options.log?.(`CRM ${connection.crm} of org ${connection.orgId}: access token refreshed`);
+      return live;
+    })().finally(() => this.refreshing.delete(connectionId));
+    this.refreshing.set(connectionId, run);
+    return run;
+  }
+}
+
+/** The source buildApp uses: org connections over the installation's plugins. */
+export function orgCrmsFor(
+  db: Queryable,
+  config: { secretsKey: Buffer | null; smsProvider: string },
+  base: CrmRegistry,
+  log?: (message: string) => void,
+): OrgCrms {
+  return new OrgCrms({
+    db,
+    base,
+    // Read-only: a request never creates the sandbox key (runtime start-up does).
+    secretsKey: () =>
+      resolveSecretsKey(db, {
+        configured: config.secretsKey,
+        sandbox: config.smsProvider === 'sandbox',
+        readOnly: true,
+      }).catch(() => null),
+    ...(log === undefined ? {} : { log }),
+  });
+}
