@@ -1,4 +1,4 @@
-import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
+import { useMemo, useRef, useState } from 'preact/hooks';
 import { countSegments } from '../../server/compliance/segments.ts';
 import type { ContactRef } from '../hosts/types.ts';
 import { attemptFor, type SendAttempt } from '../lib/draft.ts';
@@ -31,7 +31,7 @@ interface ComposerProps {
   onSent(message: Message): void;
   onRefused(error: RelayError): void;
   /** The relay could not be reached (or its answer was lost): keep the text to send when it is back. */
-  onQueue(input: SendMessageInput, idempotencyKey: string): Promise<void>;
+  onQueue(input: SendMessageInput, idempotencyKey: string, error: RelayError): Promise<void>;
   /** The rep asked to record consent (offered when the relay refuses for lack of it). */
   onRecordConsent?: (() => void) | undefined;
 }
@@ -56,9 +56,9 @@ function runs(
 }
 
 const KIND_LABEL: Record<string, string> = {
-  card: 'card number',
-  ssn: 'Social Security number',
-  bank: 'bank number',
+  card: 'a card number',
+  ssn: 'a Social Security number',
+  bank: 'a bank number',
   phi: 'health information',
 };
 
@@ -82,6 +82,8 @@ export function Composer(props: ComposerProps) {
   const setBody = (next: string): void => {
     setBodyState(next);
     props.onDraftChange(next);
+    // A new draft makes the last send's notice stale; clearing the box after a send keeps it.
+    if (next !== '') setNotice(null);
   };
 
   const contact = { crm: contactRef.crm, objectType: contactRef.objectType, id: contactRef.id };
@@ -110,10 +112,6 @@ export function Composer(props: ComposerProps) {
     unfilled.length > 0 ||
     (current !== null && !current.allowed && !quiet);
 
-  useEffect(() => {
-    setNotice(null);
-  }, [body]);
-
   const send = async (): Promise<void> => {
     const input0 = baseInput(body);
     if (disabled || !input0) return;
@@ -139,7 +137,15 @@ export function Composer(props: ComposerProps) {
     } catch (err) {
       if (err instanceof RelayError && err.outcomeUnknown) {
         // The relay may or may not have it: the outbox retries with the same key, so it goes out once.
-        await props.onQueue(input, next.key);
+        // Without a working outbox the draft and its key stay here, and Retry reuses the key.
+        const refused = await props.onQueue(input, next.key, err).then(
+          () => null,
+          (queueError: unknown) => queueError ?? err,
+        );
+        if (refused !== null) {
+          setError(refused);
+          return;
+        }
         setBody('');
         setAttempt(null);
         setNotice(
@@ -258,7 +264,7 @@ export function Composer(props: ComposerProps) {
         {findings.length > 0 && (
           <div class="notice error" data-testid="sensitive-block">
             <strong>
-              Blocked: the text contains a{' '}
+              Blocked: the text contains{' '}
               {[...new Set(findings.map((f) => KIND_LABEL[f.kind] ?? f.kind))].join(', ')}
             </strong>
             <p class="flagged-text">
@@ -273,7 +279,9 @@ export function Composer(props: ComposerProps) {
               )}
             </p>
             <p>
-              Never text card, bank or Social Security numbers; send a secure payment link or call instead.
+              {findings.some((f) => f.kind !== 'phi')
+                ? 'Never text card, bank or Social Security numbers; send a secure payment link or call instead.'
+                : 'Health information may not be texted; call the customer or use the secure portal.'}
             </p>
             <button type="button" onClick={removeFlagged}>
               Remove the highlighted text

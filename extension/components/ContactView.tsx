@@ -1,7 +1,8 @@
 import { useCallback, useEffect, useMemo, useRef, useState } from 'preact/hooks';
 import type { ContactRef } from '../hosts/types.ts';
 import type { StreamState } from '../lib/event-stream.ts';
-import type { LocalStore, PendingItem } from '../lib/local-store.ts';
+import type { PendingItem } from '../lib/local-store.ts';
+import type { PanelStore } from '../lib/panel-store.ts';
 import { type RelayClient, RelayError, type SendMessageInput } from '../lib/relay-client.ts';
 import type { ContactLookup, Conversation, Me, Message, SenderNumber } from '../lib/relay-types.ts';
 import { mergeValues } from '../lib/templates.ts';
@@ -16,7 +17,7 @@ import { Thread } from './Thread.tsx';
 
 interface ContactViewProps {
   client: RelayClient;
-  store: LocalStore | null;
+  store: PanelStore | null;
   contactRef: ContactRef;
   contactKey: string;
   me: Me | null;
@@ -278,9 +279,9 @@ export function ContactView(props: ContactViewProps) {
   }, []);
 
   const onQueue = useCallback(
-    async (input: SendMessageInput, key: string) => {
-      if (!store) throw new Error('No local store to keep the message in');
-      await store.enqueue(contactKey, input, key);
+    async (input: SendMessageInput, key: string, error: RelayError) => {
+      if (!store) throw error;
+      await store.enqueue(contactKey, input, key, { code: error.code, message: error.message });
     },
     [store, contactKey],
   );

@@ -1,8 +1,7 @@
 import { useCallback, useEffect, useMemo, useState } from 'preact/hooks';
-import { decodeContactRef } from '../lib/contact-ref.ts';
-import { contactKeyOf } from '../lib/db.ts';
-import { type LocalStore, openLocalStore } from '../lib/local-store.ts';
+import { contactKeyOf, decodeContactRef } from '../lib/contact-ref.ts';
 import { refreshedAccessToken, sendToBackground } from '../lib/messaging.ts';
+import { openPanelStore, type PanelStore } from '../lib/panel-store.ts';
 import type { PanelStatus } from '../lib/protocol.ts';
 import { RelayClient } from '../lib/relay-client.ts';
 import type { Me } from '../lib/relay-types.ts';
@@ -55,9 +54,9 @@ export function PanelApp() {
   );
   const live = useLiveMessages(client);
   const [me, setMe] = useState<Me | null>(null);
-  // undefined while opening (a few milliseconds); null when IndexedDB is unavailable (the panel then
-  // works without a saved copy or an outbox).
-  const [store, setStore] = useState<LocalStore | null | undefined>(undefined);
+  // The background's store of saved threads, drafts and the outbox, per signed-in identity.
+  const store = useMemo<PanelStore | null>(() => (client ? openPanelStore() : null), [client]);
+  useEffect(() => () => store?.close(), [store]);
 
   // Who the rep is (templates, permissions, locked settings); the panel works without it.
   useEffect(() => {
@@ -71,31 +70,6 @@ export function PanelApp() {
         if (!controller.signal.aborted) console.warn('[crm-texting] could not read /v1/me', error);
       });
     return () => controller.abort();
-  }, [client]);
-
-  // The local store of this relay and identity: saved threads, drafts and the offline outbox.
-  useEffect(() => {
-    setStore(undefined);
-    if (!client || !settings) return undefined;
-    let opened: LocalStore | null = null;
-    let cancelled = false;
-    openLocalStore(settings, client)
-      .then((s) => {
-        if (cancelled) {
-          s?.close();
-          return;
-        }
-        opened = s;
-        setStore(s);
-      })
-      .catch((error: unknown) => {
-        console.warn('[crm-texting] local store unavailable', error);
-        if (!cancelled) setStore(null);
-      });
-    return () => {
-      cancelled = true;
-      opened?.close();
-    };
   }, [client]);
 
   // The outbox goes out when the relay is reachable again: the live stream reopening is the signal.
@@ -124,7 +98,6 @@ export function PanelApp() {
   // Nothing can be texted from an unreadable page, so say that first; setup comes up on the next record.
   else if (!contactRef) content = <ContactNotDetected />;
   else if (!client) content = <NotConfigured signedOut={settings.signedOut} />;
-  else if (store === undefined) content = <p class="section muted">Loading…</p>;
   else {
     content = (
       <ContactView

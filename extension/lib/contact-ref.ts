@@ -30,3 +30,8 @@ export function decodeContactRef(hash: string): ContactRef | null {
   if (portalId) ref.portalId = portalId;
   return ref;
 }
+
+/** `crm/objectType/id`: how a contact is keyed in the local store and the panel. */
+export function contactKeyOf(ref: Pick<ContactRef, 'crm' | 'objectType' | 'id'>): string {
+  return `${ref.crm}/${ref.objectType}/${ref.id}`;
+}

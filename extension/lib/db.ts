@@ -1,5 +1,5 @@
 import Dexie, { type Table } from 'dexie';
-import type { ContactRef } from '../hosts/types.ts';
+import { contactKeyOf } from './contact-ref.ts';
 import type { SendMessageInput } from './relay-client.ts';
 import type { ContactLookup, Conversation, Message, SenderNumber } from './relay-types.ts';
 
@@ -95,11 +95,6 @@ export class PanelDb extends Dexie {
   }
 }
 
-/** `crm/objectType/id`, the key of a contact in every table. */
-export function contactKeyOf(ref: Pick<ContactRef, 'crm' | 'objectType' | 'id'>): string {
-  return `${ref.crm}/${ref.objectType}/${ref.id}`;
-}
-
 /**
  * The scope of the signed-in identity on a relay: `relayUrl|email` for a session, else
  * `relayUrl|key:<hash>` for an API key (a short SHA-256 prefix, so the key itself is never stored).
@@ -113,3 +108,6 @@ export async function storeScope(
   const hex = [...new Uint8Array(digest).slice(0, 8)].map((b) => b.toString(16).padStart(2, '0')).join('');
   return `${relayUrl}|key:${hex}`;
 }
+
+// The key of a contact in every table; defined with the panel's contact references.
+export { contactKeyOf };

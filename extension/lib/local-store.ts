@@ -1,11 +1,19 @@
+import { scanText } from '../../server/compliance/content-scanner.ts';
 import type { ContactRef } from '../hosts/types.ts';
 import { contactKeyOf, type OutboxItem, PanelDb, storeScope } from './db.ts';
-import { loadDraft, saveDraft } from './drafts.ts';
+import { loadDraft, pruneDrafts, saveDraft } from './drafts.ts';
 import { discard, enqueue, listOutbox, OutboxFlusher, retryNow } from './outbox.ts';
-import type { RelayClient, SendMessageInput } from './relay-client.ts';
+import type { SendMessageInput } from './relay-client.ts';
 import type { Message } from './relay-types.ts';
 import type { Settings } from './settings.ts';
-import { readThread, saveThread, type ThreadSnapshot } from './thread-cache.ts';
+import { pruneThreads, readThread, saveThread, type ThreadSnapshot } from './thread-cache.ts';
+
+/**
+ * The extension's IndexedDB store, owned by the background. The panel is a third-party frame inside
+ * the CRM page, where Chrome denies IndexedDB whenever third-party cookies are blocked (the default
+ * in current Chromium, and always in Incognito); the background is first-party to the extension, so
+ * the panel reaches the store through messages (`panel-store.ts`, `store-host.ts`).
+ */
 
 /** A text in the offline outbox, as the thread shows it. */
 export interface PendingItem {
@@ -16,10 +24,9 @@ export interface PendingItem {
   error: { code: string; message: string } | null;
 }
 
-type SavedView = Omit<ThreadSnapshot, 'scope' | 'contactKey' | 'pageUrl'>;
+/** What the panel saves of a contact's view; the store adds who and which contact. */
+export type SavedView = Omit<ThreadSnapshot, 'scope' | 'contactKey' | 'pageUrl'>;
 
-/** Tabs tell each other that the outbox changed (a text queued in one goes out from another). */
-const CHANNEL = 'crm-texting-outbox';
 /** While texts wait, look again this often even if nothing announces that the relay is back. */
 const IDLE_RETRY_MS = 15_000;
 
@@ -29,50 +36,43 @@ function database(): PanelDb {
   return shared;
 }
 
-/** The CRM page of a record, for reopening it from a notification. */
-export function recordPageUrl(ref: ContactRef, origin: string | null): string | null {
-  if (!origin) return null;
-  if (ref.crm === 'hubspot' && ref.portalId) return `${origin}/contacts/${ref.portalId}/record/0-1/${ref.id}`;
-  if (ref.crm === 'salesforce')
-    return `${origin}/lightning/r/${ref.objectType === 'lead' ? 'Lead' : 'Contact'}/${ref.id}/view`;
-  if (ref.crm === 'sandbox') return `${origin}/sandbox/crm/contacts/${ref.id}`;
-  return null;
+export interface LocalStoreOptions {
+  db: PanelDb;
+  scope: string;
+  /** One send to the relay with its idempotency key. */
+  send: (input: SendMessageInput, idempotencyKey: string) => Promise<Message>;
+  /** The outbox changed (queued, sending, failed, sent, discarded). */
+  onChange?: () => void;
+  /** A queued text was accepted by the relay. */
+  onSent?: (contactKey: string, message: Message) => void;
 }
 
 /**
- * The panel's view of its IndexedDB store for one relay and identity: the saved copy of each thread,
- * drafts, and the offline outbox with the flusher that sends it when the relay is reachable again.
+ * One identity's saved threads, drafts and offline outbox, with the flusher that sends the outbox
+ * when the relay is reachable again (after a failure, on a timer; on demand via `flushSoon`).
  */
 export class LocalStore {
+  readonly scope: string;
+  private readonly db: PanelDb;
   private readonly flusher: OutboxFlusher;
-  private readonly outboxListeners = new Set<() => void>();
-  private readonly sentListeners = new Set<(contactKey: string, message: Message) => void>();
-  private readonly channel: BroadcastChannel | null;
-  private readonly controller = new AbortController();
+  private readonly onChange: () => void;
   private timer: ReturnType<typeof setTimeout> | undefined;
+  private closed = false;
   private flushing = false;
   private again = false;
 
-  constructor(
-    private readonly db: PanelDb,
-    readonly scope: string,
-    client: RelayClient,
-    private readonly pageOrigin: string | null,
-  ) {
-    this.channel = typeof BroadcastChannel === 'function' ? new BroadcastChannel(CHANNEL) : null;
+  constructor(options: LocalStoreOptions) {
+    this.db = options.db;
+    this.scope = options.scope;
+    this.onChange = options.onChange ?? (() => undefined);
+    const onSent = options.onSent ?? (() => undefined);
     this.flusher = new OutboxFlusher({
-      db,
-      scope,
-      send: (input, key) => client.sendMessage(input, key),
-      onSent: (item, message) => {
-        for (const listener of this.sentListeners) listener(item.contactKey, message);
-      },
-      onChange: () => this.changed(true),
+      db: options.db,
+      scope: options.scope,
+      send: options.send,
+      onSent: (item, message) => onSent(item.contactKey, message),
+      onChange: this.onChange,
     });
-    this.channel?.addEventListener('message', () => this.changed(false), { signal: this.controller.signal });
-    if (typeof window !== 'undefined') {
-      window.addEventListener('online', () => this.flushSoon(), { signal: this.controller.signal });
-    }
     this.flushSoon();
   }
 
@@ -80,8 +80,7 @@ export class LocalStore {
     return readThread(this.db, this.scope, contactKey);
   }
 
-  async saveThread(ref: ContactRef, view: SavedView): Promise<void> {
-    const pageUrl = recordPageUrl(ref, this.pageOrigin);
+  async saveThread(ref: ContactRef, view: SavedView, pageUrl: string | null): Promise<void> {
     await saveThread(this.db, { ...view, scope: this.scope, contactKey: contactKeyOf(ref), pageUrl });
   }
 
@@ -89,13 +88,27 @@ export class LocalStore {
     return loadDraft(this.db, this.scope, contactKey);
   }
 
-  saveDraft(contactKey: string, body: string): Promise<void> {
-    return saveDraft(this.db, this.scope, contactKey, body).then(() => undefined);
+  /** Card, bank and SSN numbers are never written to disk: a draft holding one is saved redacted. */
+  async saveDraft(contactKey: string, body: string): Promise<void> {
+    const scan = scanText(body);
+    const sensitive = scan.findings.some((f) => f.kind !== 'phi');
+    await saveDraft(this.db, this.scope, contactKey, sensitive ? scan.redacted : body);
   }
 
-  async enqueue(contactKey: string, input: SendMessageInput, idempotencyKey: string): Promise<void> {
-    await enqueue(this.db, { scope: this.scope, contactKey, input, idempotencyKey });
-    this.changed(true);
+  async enqueue(
+    contactKey: string,
+    input: SendMessageInput,
+    idempotencyKey: string,
+    lastError: { code: string; message: string } | null = null,
+  ): Promise<void> {
+    // The relay would refuse it anyway; keeping it would store the number on disk meanwhile.
+    if (scanText(input.body).findings.some((f) => f.kind !== 'phi')) {
+      throw new Error(
+        'This text contains a card, bank or Social Security number, so it is not kept for sending later. Remove the number.',
+      );
+    }
+    await enqueue(this.db, { scope: this.scope, contactKey, input, idempotencyKey, lastError });
+    this.onChange();
     this.schedule(2_000);
   }
 
@@ -111,39 +124,28 @@ export class LocalStore {
   }
 
   async discard(key: string): Promise<void> {
-    if (await discard(this.db, key)) this.changed(true);
+    if (await discard(this.db, key)) this.onChange();
   }
 
   async retryNow(key: string): Promise<void> {
     if (await retryNow(this.db, key)) {
-      this.changed(true);
+      this.onChange();
       this.flushSoon();
     }
   }
 
-  onOutboxChange(listener: () => void): () => void {
-    this.outboxListeners.add(listener);
-    return () => this.outboxListeners.delete(listener);
-  }
-
-  onSent(listener: (contactKey: string, message: Message) => void): () => void {
-    this.sentListeners.add(listener);
-    return () => this.sentListeners.delete(listener);
-  }
-
-  /** Sends what is due now; called when the relay answers again (live stream open, browser online). */
+  /** Sends what is due now: the relay answered again (live stream open, alarm, a panel asked). */
   flushSoon(): void {
     this.schedule(0);
   }
 
   close(): void {
-    this.controller.abort();
+    this.closed = true;
     clearTimeout(this.timer);
-    this.channel?.close();
   }
 
   private schedule(delayMs: number): void {
-    if (this.controller.signal.aborted) return;
+    if (this.closed) return;
     clearTimeout(this.timer);
     this.timer = setTimeout(() => void this.run(), Math.max(0, delayMs));
   }
@@ -168,52 +170,42 @@ export class LocalStore {
       }
     }
   }
-
-  private changed(broadcast: boolean): void {
-    for (const listener of this.outboxListeners) listener();
-    if (broadcast) this.channel?.postMessage('changed');
-  }
 }
 
-/** The CRM page's origin when the panel is framed into one (Chrome reports it; Firefox does not). */
-function framingOrigin(): string | null {
-  const origins = (globalThis.location as Location & { ancestorOrigins?: DOMStringList }).ancestorOrigins;
-  return origins && origins.length > 0 ? (origins.item(origins.length - 1) ?? null) : null;
+type Identity = Pick<Settings, 'relayUrl' | 'session' | 'apiKey'>;
+
+/** The scope of the settings' relay and identity; null when there is no credential. */
+export async function scopeOf(settings: Identity): Promise<string | null> {
+  if (settings.session) return storeScope(settings.relayUrl, { email: settings.session.email });
+  if (settings.apiKey) return storeScope(settings.relayUrl, { apiKey: settings.apiKey });
+  return null;
 }
 
-/** Opens the store of the settings' relay and identity; null when there is no credential. */
+/** Opens the store of the settings' identity (background only); null when there is no credential. */
 export async function openLocalStore(
-  settings: Pick<Settings, 'relayUrl' | 'session' | 'apiKey'>,
-  client: RelayClient,
+  settings: Identity,
+  options: Omit<LocalStoreOptions, 'db' | 'scope'>,
 ): Promise<LocalStore | null> {
   const scope = await scopeOf(settings);
   if (scope === null) return null;
   const db = database();
   await db.open();
-  return new LocalStore(db, scope, client, framingOrigin());
-}
-
-async function scopeOf(settings: Pick<Settings, 'relayUrl' | 'session' | 'apiKey'>): Promise<string | null> {
-  if (settings.session) return storeScope(settings.relayUrl, { email: settings.session.email });
-  if (settings.apiKey) return storeScope(settings.relayUrl, { apiKey: settings.apiKey });
-  return null;
+  // Saved threads and drafts nobody opened for a month go; queued texts never expire here.
+  Promise.all([pruneThreads(db), pruneDrafts(db)]).catch(() => undefined);
+  return new LocalStore({ ...options, db, scope });
 }
 
 /**
  * Signing out wipes that identity's saved threads (contact details and history). Drafts and queued
  * texts stay, hidden by the scope, and go out when the same rep signs in again: nothing is lost.
  */
-export async function forgetLocalData(
-  settings: Pick<Settings, 'relayUrl' | 'session' | 'apiKey'>,
-): Promise<void> {
+export async function forgetLocalData(settings: Identity): Promise<void> {
   const scope = await scopeOf(settings);
   if (scope !== null) await database().threads.where('scope').equals(scope).delete();
 }
 
 /** Texts of this identity still in the offline outbox. */
-export async function waitingTexts(
-  settings: Pick<Settings, 'relayUrl' | 'session' | 'apiKey'>,
-): Promise<number> {
+export async function waitingTexts(settings: Identity): Promise<number> {
   const scope = await scopeOf(settings);
   return scope === null ? 0 : database().outbox.where('scope').equals(scope).count();
 }
@@ -222,9 +214,8 @@ export async function waitingTexts(
 export async function contactForConversation(
   conversationId: string,
 ): Promise<{ name: string; pageUrl: string | null } | null> {
-  const db = database();
   let found: { name: string; pageUrl: string | null } | null = null;
-  await db.threads.each((entry) => {
+  await database().threads.each((entry) => {
     if (found === null && entry.conversations.some((c) => c.id === conversationId)) {
       found = { name: entry.lookup.contact.name, pageUrl: entry.pageUrl };
     }
