@@ -1,8 +1,10 @@
+import type { JSX } from 'preact';
 import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
+import { browser } from 'wxt/browser';
 import { AuthApi, SignInFlow, type SignInState } from '../lib/auth.ts';
 import { ensureRelayPermission } from '../lib/host-permission.ts';
-import { forgetLocalData, waitingTexts } from '../lib/local-store.ts';
 import { refreshedAccessToken } from '../lib/messaging.ts';
+import { type ProtocolMessage, parseSsoStartResponse, SSO_ORG_ID } from '../lib/protocol.ts';
 import { RelayClient } from '../lib/relay-client.ts';
 import type { Me } from '../lib/relay-types.ts';
 import {
@@ -15,12 +17,21 @@ import {
   saveSettings,
   watchSettings,
 } from '../lib/settings.ts';
+import {
+  isActive,
+  parseSsoState,
+  parseSsoTarget,
+  SSO_LAST_ORG_KEY,
+  SSO_STATE_KEY,
+  type SsoState,
+  ssoCancelMessage,
+} from '../lib/sso.ts';
 import { ErrorNotice } from './ErrorNotice.tsx';
 import { NotificationPrefs } from './NotificationPrefs.tsx';
 
 type Outcome = { kind: 'saved' } | { kind: 'connected'; me: Me } | { kind: 'error'; error: unknown } | null;
 
-/** Relay address, sign-in (password, then second factor), and the API key as an advanced option. */
+/** Relay address, sign-in (password then second factor, or SSO), and the API key as an advanced option. */
 export function OptionsForm() {
   const [relayUrl, setRelayUrl] = useState(DEFAULT_RELAY_URL);
   const [settings, setSettings] = useState<Settings | null>(null);
@@ -65,7 +76,7 @@ export function OptionsForm() {
       {settings?.session && settings.session.relayUrl === normalized ? (
         <SignedIn settings={settings} />
       ) : (
-        <SignInForm key={normalized ?? ''} relayUrl={normalized} signedOut={settings?.signedOut ?? false} />
+        <SignInChoice key={normalized ?? ''} relayUrl={normalized} signedOut={settings?.signedOut ?? false} />
       )}
       {settings && <NotificationPrefs settings={settings} />}
       <details class="advanced" open={Boolean(settings?.apiKey) && !settings?.session}>
@@ -76,8 +87,75 @@ export function OptionsForm() {
   );
 }
 
+/** `focus`: the rep (or the relay's answer) switched to SSO just now, so its field takes the focus. */
+type SignInMethod = { kind: 'password' } | { kind: 'sso'; explanation: string | null; focus: boolean };
+
+/** The last organisation this relay was signed in to with SSO, when remembered. */
+async function rememberedSsoOrg(relayUrl: string): Promise<string | null> {
+  const stored = (await browser.storage.local.get(SSO_LAST_ORG_KEY))[SSO_LAST_ORG_KEY];
+  if (typeof stored !== 'object' || stored === null) return null;
+  const { relayUrl: url, orgId } = stored as Record<string, unknown>;
+  return url === relayUrl && typeof orgId === 'string' && SSO_ORG_ID.test(orgId) ? orgId : null;
+}
+
+/**
+ * Password or SSO. Opens on SSO when this relay was last signed in to that way or an SSO sign-in is
+ * under way, and switches to it (saying why) when the relay refuses a password for an SSO-only org.
+ */
+function SignInChoice({ relayUrl, signedOut }: { relayUrl: string | null; signedOut: boolean }) {
+  const [method, setMethod] = useState<SignInMethod>({ kind: 'password' });
+  const [rememberedOrg, setRememberedOrg] = useState<string | null>(null);
+  const [ready, setReady] = useState(relayUrl === null);
+  useEffect(() => {
+    if (relayUrl === null) return undefined;
+    let live = true;
+    Promise.all([
+      rememberedSsoOrg(relayUrl),
+      browser.storage.session.get(SSO_STATE_KEY).then((s) => parseSsoState(s[SSO_STATE_KEY])),
+    ])
+      .then(([orgId, attempt]) => {
+        if (!live) return;
+        setRememberedOrg(orgId);
+        if (orgId !== null || (isActive(attempt) && attempt.relayUrl === relayUrl))
+          setMethod({ kind: 'sso', explanation: null, focus: false });
+      })
+      .catch(() => undefined)
+      .finally(() => live && setReady(true));
+    return () => {
+      live = false;
+    };
+  }, [relayUrl]);
+
+  if (!ready) return null;
+  return method.kind === 'sso' && relayUrl !== null ? (
+    <SsoSignInForm
+      relayUrl={relayUrl}
+      explanation={method.explanation}
+      focus={method.focus}
+      signedOut={signedOut}
+      initialTarget={rememberedOrg ?? ''}
+      onUsePassword={() => setMethod({ kind: 'password' })}
+    />
+  ) : (
+    <SignInForm
+      relayUrl={relayUrl}
+      signedOut={signedOut}
+      onUseSso={(explanation) => setMethod({ kind: 'sso', explanation, focus: true })}
+    />
+  );
+}
+
 /** Password, then (when the relay asks) the authenticator or recovery code. */
-function SignInForm({ relayUrl, signedOut }: { relayUrl: string | null; signedOut: boolean }) {
+function SignInForm({
+  relayUrl,
+  signedOut,
+  onUseSso,
+}: {
+  relayUrl: string | null;
+  signedOut: boolean;
+  /** Switches to SSO; `explanation` says why when the relay asked for it. */
+  onUseSso: (explanation: string | null) => void;
+}) {
   const [state, setState] = useState<SignInState>({ step: 'credentials', busy: false, error: null });
   const [email, setEmail] = useState('');
   const [password, setPassword] = useState('');
@@ -91,6 +169,9 @@ function SignInForm({ relayUrl, signedOut }: { relayUrl: string | null; signedOu
     () => (relayUrl ? new SignInFlow(new AuthApi(relayUrl), browserSessionStore, relayUrl, setState) : null),
     [relayUrl],
   );
+  useEffect(() => {
+    if (state.step === 'sso-required') onUseSso(state.message);
+  }, [state, onUseSso]);
 
   const submitPassword = async (): Promise<void> => {
     if (!flow || !relayUrl) return;
@@ -117,7 +198,7 @@ function SignInForm({ relayUrl, signedOut }: { relayUrl: string | null; signedOu
   };
 
   const error =
-    state.step !== 'signed-in' && state.error ? (
+    (state.step === 'credentials' || state.step === 'second-factor') && state.error ? (
       <p class="notice error" role="alert" id="sign-in-error">
         {state.error}
       </p>
@@ -209,8 +290,220 @@ function SignInForm({ relayUrl, signedOut }: { relayUrl: string | null; signedOu
         >
           Sign in
         </button>
+        <button type="button" disabled={relayUrl === null} onClick={() => onUseSso(null)}>
+          Sign in with SSO
+        </button>
       </div>
       <div aria-live="polite">{error}</div>
+    </form>
+  );
+}
+
+/**
+ * "Sign in with SSO": the rep gives the organisation's sign-in link (or ID); the background opens it
+ * in a tab and finishes the sign-in when the relay's done page appears there. Progress and outcome
+ * come from the attempt the background keeps in session storage.
+ */
+function SsoSignInForm({
+  relayUrl,
+  explanation,
+  focus,
+  signedOut,
+  initialTarget,
+  onUsePassword,
+}: {
+  relayUrl: string;
+  explanation: string | null;
+  focus: boolean;
+  signedOut: boolean;
+  initialTarget: string;
+  onUsePassword: () => void;
+}) {
+  const [target, setTarget] = useState(initialTarget);
+  const [fieldError, setFieldError] = useState<string | null>(null);
+  const [startError, setStartError] = useState<string | null>(null);
+  const [starting, setStarting] = useState(false);
+  const [attemptId, setAttemptId] = useState<string | null>(null);
+  const [attempt, setAttempt] = useState<SsoState | null>(null);
+  const input = useRef<HTMLInputElement>(null);
+
+  // Focus moves here when the form replaces the password form (the button, or the relay's answer), not
+  // when the page merely opens on it (the rep may be typing the relay URL above).
+  useEffect(() => {
+    if (focus) input.current?.focus();
+  }, [focus]);
+
+  useEffect(() => {
+    const controller = new AbortController();
+    const show = (value: unknown, adopt: boolean): void => {
+      const next = parseSsoState(value);
+      // An attempt already under way for this relay (the page was reloaded) is shown as ours.
+      if (adopt && isActive(next) && next.relayUrl === relayUrl) setAttemptId(next.attemptId);
+      setAttempt(next);
+    };
+    browser.storage.session
+      .get(SSO_STATE_KEY)
+      .then((stored) => {
+        if (!controller.signal.aborted) show(stored[SSO_STATE_KEY], true);
+      })
+      .catch(() => undefined);
+    const listener = (changes: Record<string, { newValue?: unknown }>, area: string): void => {
+      const change = changes[SSO_STATE_KEY];
+      if (area === 'session' && change) show(change.newValue, false);
+    };
+    browser.storage.onChanged.addListener(listener);
+    controller.signal.addEventListener('abort', () => browser.storage.onChanged.removeListener(listener), {
+      once: true,
+    });
+    return () => controller.abort();
+  }, [relayUrl]);
+
+  const mine = attempt !== null && attempt.attemptId === attemptId ? attempt : null;
+  const waiting = starting || isActive(mine);
+
+  const start = async (): Promise<void> => {
+    const parsed = parseSsoTarget(target, relayUrl);
+    if (!parsed.ok) {
+      setFieldError(parsed.error);
+      input.current?.focus();
+      return;
+    }
+    setFieldError(null);
+    setStartError(null);
+    setStarting(true);
+    try {
+      // First await after the click: browsers only show the permission prompt during a user gesture.
+      if (!(await ensureRelayPermission(relayUrl))) {
+        setStartError(`The extension needs permission to reach ${new URL(relayUrl).origin}.`);
+        return;
+      }
+      await saveRelayUrl(relayUrl);
+      const message: ProtocolMessage = { type: 'sso-start', relayUrl, orgId: parsed.orgId };
+      const answer = parseSsoStartResponse(await browser.runtime.sendMessage(message).catch(() => undefined));
+      if (!answer.ok) {
+        setStartError(answer.message);
+        return;
+      }
+      setAttemptId(answer.attemptId);
+    } catch (error) {
+      setStartError(error instanceof Error ? error.message : String(error));
+    } finally {
+      setStarting(false);
+    }
+  };
+
+  const cancel = (): void => {
+    const message: ProtocolMessage = { type: 'sso-cancel' };
+    browser.runtime.sendMessage(message).catch(() => undefined);
+  };
+
+  let status: JSX.Element | null = null;
+  if (startError !== null) {
+    status = (
+      <p class="notice error" role="alert" data-testid="sso-error">
+        {startError}
+      </p>
+    );
+  } else if (mine?.status === 'pending') {
+    status = (
+      <p class="notice info" data-testid="sso-pending">
+        Finish signing in in the tab that opened. This page updates by itself when you are done; the sign-in
+        stops after 10 minutes or if you close that tab.
+      </p>
+    );
+  } else if (mine?.status === 'exchanging') {
+    status = (
+      <p class="notice info" data-testid="sso-pending">
+        Finishing sign-in…
+      </p>
+    );
+  } else if (mine?.status === 'signed-in') {
+    status = (
+      <p class="notice ok" data-testid="sso-signed-in">
+        Signed in with SSO as <strong>{mine.email}</strong>.
+      </p>
+    );
+  } else if (mine?.status === 'failed') {
+    status = (
+      <p class="notice error" role="alert" data-testid="sso-error">
+        {mine.message}
+      </p>
+    );
+  } else if (mine?.status === 'cancelled') {
+    status = (
+      <p class="notice warn" role="alert" data-testid="sso-cancelled">
+        {ssoCancelMessage(mine.reason)}
+      </p>
+    );
+  }
+
+  return (
+    <form
+      class="sign-in"
+      aria-labelledby="sso-title"
+      onSubmit={(e) => {
+        e.preventDefault();
+        void start();
+      }}
+    >
+      <h2 id="sso-title">Sign in with SSO</h2>
+      {signedOut && (
+        <p class="notice" data-testid="signed-out">
+          You were signed out. Sign in again.
+        </p>
+      )}
+      {explanation !== null && (
+        <p class="notice info" id="sso-explanation" data-testid="sso-required">
+          {explanation}
+        </p>
+      )}
+      <div class="field">
+        <label for="sso-target">Your organisation’s SSO sign-in link or ID</label>
+        <input
+          id="sso-target"
+          ref={input}
+          type="text"
+          inputMode="url"
+          autocomplete="off"
+          spellcheck={false}
+          value={target}
+          aria-invalid={fieldError !== null}
+          aria-describedby={[
+            fieldError !== null ? 'sso-target-error' : '',
+            'sso-target-hint',
+            explanation !== null ? 'sso-explanation' : '',
+          ]
+            .filter(Boolean)
+            .join(' ')}
+          onInput={(e) => {
+            setTarget(e.currentTarget.value);
+            setFieldError(null);
+          }}
+        />
+        {fieldError !== null && (
+          <p id="sso-target-error" class="field-error" role="alert">
+            {fieldError}
+          </p>
+        )}
+        <p id="sso-target-hint" class="hint">
+          Your admin gives you a link like {relayUrl}/v1/sso/saml/&lt;organisation ID&gt;/login. Paste it, or
+          just the organisation ID.
+        </p>
+      </div>
+      <div class="actions">
+        <button type="submit" class="primary" disabled={starting}>
+          {isActive(mine) ? 'Start again' : 'Continue with SSO'}
+        </button>
+        {isActive(mine) && (
+          <button type="button" onClick={cancel}>
+            Cancel
+          </button>
+        )}
+        <button type="button" class="link" disabled={waiting} onClick={onUsePassword}>
+          Use email and password instead
+        </button>
+      </div>
+      <div aria-live="polite">{status}</div>
     </form>
   );
 }
@@ -250,7 +543,9 @@ function SignedIn({ settings }: { settings: Settings }) {
     const current = await browserSessionStore.get().catch(() => null);
     const scope = current ? { relayUrl: current.relayUrl, session: current, apiKey: null } : null;
     // Texts still in the offline outbox go out only while this rep is signed in: ask first.
-    const queued = scope && !confirmed ? await waitingTexts(scope).catch(() => 0) : 0;
+    // Loaded on demand: the IndexedDB code is not part of the pages' shared bundle.
+    const local = scope ? await import('../lib/local-store.ts').catch(() => null) : null;
+    const queued = local && scope && !confirmed ? await local.waitingTexts(scope).catch(() => 0) : 0;
     if (queued > 0) {
       setWaiting(queued);
       setBusy(false);
@@ -259,7 +554,7 @@ function SignedIn({ settings }: { settings: Settings }) {
     // Best effort on the relay; locally the session ends whatever it answers.
     if (current) await new AuthApi(current.relayUrl).logout(current.accessToken).catch(() => undefined);
     // The saved threads hold customer data: they go with the session.
-    if (scope) await forgetLocalData(scope).catch(() => undefined);
+    if (local && scope) await local.forgetLocalData(scope).catch(() => undefined);
     await browserSessionStore.clear('signed-out');
     setBusy(false);
   };

@@ -14,7 +14,7 @@ export interface AuthSession {
   expiresAt: number;
 }
 
-/** Where the session lives; the browser implementation is in `auth-storage.ts`, tests use memory. */
+/** Where the session lives; the browser implementation is in `settings.ts`, tests use memory. */
 export interface SessionStore {
   get(): Promise<AuthSession | null>;
   set(session: AuthSession): Promise<void>;
@@ -29,6 +29,11 @@ export interface IssuedTokens {
 }
 
 export type LoginOutcome = { kind: 'tokens'; tokens: IssuedTokens } | { kind: 'mfa'; mfaToken: string };
+
+/** The SSO code exchange's answer: the usual tokens, plus the account's email when the relay sends it. */
+export interface SsoTokens extends IssuedTokens {
+  email: string | null;
+}
 
 const TOKEN = /^[\x21-\x7e]{1,512}$/;
 
@@ -47,6 +52,15 @@ export function parseIssuedTokens(value: unknown): IssuedTokens {
   const expiresAt = typeof accessTokenExpiresAt === 'string' ? Date.parse(accessTokenExpiresAt) : Number.NaN;
   if (!Number.isFinite(expiresAt)) throw new ShapeError('accessTokenExpiresAt', 'an ISO date');
   return { accessToken, refreshToken, expiresAt };
+}
+
+const EMAIL = /^[^\s@]{1,200}@[^\s@]{1,200}$/;
+
+/** The answer of `POST /v1/sso/saml/exchange`: the login token body, `email` optional (older relays omit it). */
+export function parseSsoTokens(value: unknown): SsoTokens {
+  const tokens = parseIssuedTokens(value);
+  const email = isRecord(value) && typeof value.email === 'string' ? value.email.trim() : '';
+  return { ...tokens, email: EMAIL.test(email) ? email : null };
 }
 
 export function parseLoginOutcome(value: unknown): LoginOutcome {
@@ -97,6 +111,13 @@ export class AuthApi {
     });
   }
 
+  /** Trades the one-time code from the relay's SSO "done" page for a session (single use). */
+  exchange(code: string): Promise<SsoTokens> {
+    return callRelay(this.fetchImpl, this.baseUrl, 'POST', '/v1/sso/saml/exchange', parseSsoTokens, {
+      body: { code },
+    });
+  }
+
   async logout(accessToken: string): Promise<void> {
     await callRelay(this.fetchImpl, this.baseUrl, 'POST', '/v1/auth/logout', () => undefined, {
       token: accessToken,
@@ -126,6 +147,8 @@ export function signInErrorMessage(error: unknown): string {
             : `in ${Math.ceil(wait / 60)} minutes`;
       return `Too many attempts. Try again ${when}.`;
     }
+    case 'SSO_REQUIRED':
+      return 'Your organisation signs in with single sign-on (SSO), not a password here. Use “Sign in with SSO”.';
     case 'SECOND_FACTOR_ENROLMENT_REQUIRED':
       return 'Your organisation requires an authenticator app. Set it up in the relay web app, then sign in here.';
     case 'VALIDATION_FAILED':
@@ -139,6 +162,8 @@ export function signInErrorMessage(error: unknown): string {
 export type SignInState =
   | { step: 'credentials'; busy: boolean; error: string | null }
   | { step: 'second-factor'; busy: boolean; error: string | null; email: string; mfaToken: string }
+  /** The relay refused a password because the organisation signs in through its identity provider. */
+  | { step: 'sso-required'; email: string; message: string }
   | { step: 'signed-in'; email: string };
 
 /**
@@ -182,7 +207,11 @@ export class SignInFlow {
         await this.finish(cleanEmail, outcome.tokens);
       }
     } catch (error) {
-      this.setState({ step: 'credentials', busy: false, error: signInErrorMessage(error) });
+      if (error instanceof RelayError && error.code === 'SSO_REQUIRED') {
+        this.setState({ step: 'sso-required', email: cleanEmail, message: signInErrorMessage(error) });
+      } else {
+        this.setState({ step: 'credentials', busy: false, error: signInErrorMessage(error) });
+      }
     }
   }
 

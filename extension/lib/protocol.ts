@@ -30,9 +30,51 @@ export interface AuthRefreshMessage {
 /** The background's answer to `auth-refresh`; on ok the new token is in `browser.storage.session`. */
 export type AuthRefreshResponse = { ok: true } | { ok: false; signedOut: boolean };
 
-export type ProtocolMessage = OpenOptionsMessage | PanelStateMessage | AuthRefreshMessage;
+/**
+ * Options → background: start "Sign in with SSO" for `orgId` on the relay at `relayUrl` (a normalized
+ * base URL, as `normalizeRelayUrl` returns it). The background opens the relay's login address in a tab
+ * and reports progress under `SSO_STATE_KEY` in `browser.storage.session`. Answered with an
+ * `SsoStartResponse`.
+ */
+export interface SsoStartMessage {
+  type: 'sso-start';
+  relayUrl: string;
+  orgId: string;
+}
+
+/** The background's answer to `sso-start`: the attempt to watch for, or why nothing started. */
+export type SsoStartResponse = { ok: true; attemptId: string } | { ok: false; message: string };
+
+/** Options → background: stop the waiting SSO sign-in and close its tab. */
+export interface SsoCancelMessage {
+  type: 'sso-cancel';
+}
+
+export type ProtocolMessage =
+  | OpenOptionsMessage
+  | PanelStateMessage
+  | AuthRefreshMessage
+  | SsoStartMessage
+  | SsoCancelMessage;
 
 const ACCESS_TOKEN = /^[\x21-\x7e]{1,512}$/;
+
+/** An organisation ID as the relay's SSO routes take it (a UUID, lower case). */
+export const SSO_ORG_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
+/** A relay base URL exactly as `normalizeRelayUrl` leaves it: http(s), no credentials, query, fragment or trailing slash. */
+function isRelayBaseUrl(value: unknown): value is string {
+  if (typeof value !== 'string' || value.length > 2000) return false;
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    return false;
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') return false;
+  if (url.username || url.password || url.search || url.hash) return false;
+  return `${url.origin}${url.pathname}`.replace(/\/+$/, '') === value;
+}
 
 const STATUSES: readonly PanelStatus[] = ['loading', 'unconfigured', 'no-contact', 'ready', 'error'];
 
@@ -62,6 +104,14 @@ export function parseProtocolMessage(value: unknown): ProtocolMessage | null {
       if (typeof staleAccessToken !== 'string' || !ACCESS_TOKEN.test(staleAccessToken)) return null;
       return { type: 'auth-refresh', staleAccessToken };
     }
+    case 'sso-start': {
+      const { relayUrl, orgId } = value;
+      if (keys.length !== 3) return null;
+      if (!isRelayBaseUrl(relayUrl) || typeof orgId !== 'string' || !SSO_ORG_ID.test(orgId)) return null;
+      return { type: 'sso-start', relayUrl, orgId };
+    }
+    case 'sso-cancel':
+      return keys.length === 1 ? { type: 'sso-cancel' } : null;
     default:
       return null;
   }
@@ -79,6 +129,17 @@ export function parseAuthRefreshResponse(value: unknown): AuthRefreshResponse {
     return { ok: false, signedOut: value.signedOut };
   }
   return { ok: false, signedOut: false };
+}
+
+/** The background's answer to `sso-start`, validated (anything else reads as "did not start"). */
+export function parseSsoStartResponse(value: unknown): SsoStartResponse {
+  if (isRecord(value) && Object.keys(value).length === 2) {
+    const { ok, attemptId, message } = value;
+    if (ok === true && typeof attemptId === 'string' && attemptId.length > 0 && attemptId.length <= 100)
+      return { ok: true, attemptId };
+    if (ok === false && typeof message === 'string' && message.length > 0) return { ok: false, message };
+  }
+  return { ok: false, message: 'The extension did not start SSO sign-in. Reload this page and try again.' };
 }
 
 /** The parts of `runtime.MessageSender` the checks need (kept structural so tests need no browser). */
@@ -114,7 +175,8 @@ function isExtensionPage(sender: SenderInfo, self: ExtensionIdentity, path?: str
 /**
  * Whether `message` from `sender` may be acted on by the background: open-options from any extension
  * page, panel-state only from the panel page inside a tab, auth-refresh only from the panel page inside
- * a tab or from the options page.
+ * a tab or from the options page, sso-start and sso-cancel only from the options page (they open and
+ * close tabs, and end in a stored session).
  */
 export function backgroundAccepts(
   message: ProtocolMessage,
@@ -131,6 +193,9 @@ export function backgroundAccepts(
         (isExtensionPage(sender, self, '/panel.html') && typeof sender.tab?.id === 'number') ||
         isExtensionPage(sender, self, '/options.html')
       );
+    case 'sso-start':
+    case 'sso-cancel':
+      return isExtensionPage(sender, self, '/options.html');
   }
 }
 

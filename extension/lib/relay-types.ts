@@ -55,6 +55,8 @@ export interface Me {
   permissions: string[];
   /** Null for an API key that is not bound to a user. */
   userId: string | null;
+  /** The signed-in user's address; null for an API key. */
+  email: string | null;
   displayName: string | null;
   seesPii: boolean;
   /** What the org's admin set for the extension: shared templates and locked preferences. */
@@ -205,6 +207,7 @@ export function parseMe(value: unknown): Me {
     role: str(o.role, 'role'),
     permissions,
     userId: strOrNull(o.userId, 'userId'),
+    email: strOrNull(o.email, 'email'),
     displayName: strOrNull(o.displayName, 'displayName'),
     seesPii: o.seesPii === undefined ? permissions.includes('pii.view') : o.seesPii === true,
     extension: {

@@ -190,18 +190,20 @@ export const samlRoutes: RouteModule = (app, { db, clock, config }) => {
     },
     async (request, reply) => {
       const now = clock();
-      const tokens = await db.transaction(async (tx) => {
+      const signedIn = await db.transaction(async (tx) => {
         const user = await consumeSamlCode(tx, request.body.code, now);
         if (user === null) return null;
-        return startSamlSession(tx, user, now, request.ip, request.headers['user-agent']);
+        const tokens = await startSamlSession(tx, user, now, request.ip, request.headers['user-agent']);
+        return { tokens, email: user.email };
       });
-      if (tokens === null)
+      if (signedIn === null)
         throw new ApiError(
           401,
           'INVALID_CODE',
           'The sign-in code is unknown, used or expired; sign in again.',
         );
-      return reply.code(201).send(tokensBody(tokens));
+      // The client knows the account only from here (the IdP asked for the address, not the extension).
+      return reply.code(201).send({ ...tokensBody(signedIn.tokens), email: signedIn.email });
     },
   );
 };

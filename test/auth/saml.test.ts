@@ -457,7 +457,11 @@ describe('browser redirect with a one-time code', () => {
       relay.app.inject({ method: 'POST', url: '/v1/sso/saml/exchange', payload: { code } });
     const first = await exchange();
     expect(first.statusCode, first.body).toBe(201);
-    expect(first.json()).toMatchObject({ accessToken: expect.stringMatching(/^cts_/) });
+    // The exchange names the account: the client learns who signed in only from here.
+    expect(first.json()).toMatchObject({
+      accessToken: expect.stringMatching(/^cts_/),
+      email: 'jane@example.com',
+    });
     const again = await exchange();
     expect(again.statusCode).toBe(401);
     expect(errorCode(again)).toBe('INVALID_CODE');

@@ -181,11 +181,75 @@ describe('sign-in flow', () => {
     expect(offline.state.step === 'credentials' && offline.state.error).toMatch(/Could not reach the relay/);
   });
 
+  it('moves to the SSO path when the relay says the organisation signs in with SSO', async () => {
+    const { flow, store } = flowWith(() =>
+      json(403, { error: { code: 'SSO_REQUIRED', message: 'Use SAML', details: null } }),
+    );
+    await flow.submitPassword('ada@example.com', 'pw');
+    expect(flow.state).toEqual({
+      step: 'sso-required',
+      email: 'ada@example.com',
+      message: expect.stringMatching(/single sign-on \(SSO\).*Sign in with SSO/),
+    });
+    expect(store.session).toBeNull();
+  });
+
   it('asks for both fields before calling the relay', async () => {
     const { flow, calls } = flowWith(() => json(201, tokens(1)));
     await flow.submitPassword('', '');
     expect(calls).toHaveLength(0);
     expect(flow.state).toMatchObject({ error: 'Enter your email and password.' });
+  });
+});
+
+describe('SSO code exchange', () => {
+  const CODE = 'AbCdEfGhIjKlMnOpQrStUv_-0123456789';
+
+  it('trades the one-time code for tokens at /v1/sso/saml/exchange, without a bearer token', async () => {
+    const { fetch, calls } = fakeFetch(() => json(201, { ...tokens(4), email: 'ada@example.com' }));
+    const result = await new AuthApi(RELAY, fetch).exchange(CODE);
+    expect(calls).toEqual([{ url: `${RELAY}/v1/sso/saml/exchange`, body: { code: CODE }, auth: undefined }]);
+    expect(result).toEqual({
+      accessToken: 'access-4',
+      refreshToken: 'refresh-4',
+      expiresAt: Date.parse(EXPIRES),
+      email: 'ada@example.com',
+    });
+  });
+
+  it('reads an answer without an email (the relay does not send one yet) as email null', async () => {
+    const { fetch } = fakeFetch(() => json(201, { ...tokens(4), secondFactorEnrolmentRequired: true }));
+    expect(await new AuthApi(RELAY, fetch).exchange(CODE)).toMatchObject({
+      accessToken: 'access-4',
+      email: null,
+    });
+    const { fetch: odd } = fakeFetch(() => json(201, { ...tokens(4), email: 'not an email' }));
+    expect((await new AuthApi(RELAY, odd).exchange(CODE)).email).toBeNull();
+  });
+
+  it('turns a used or expired code into INVALID_CODE', async () => {
+    const { fetch } = fakeFetch(() =>
+      json(401, {
+        error: {
+          code: 'INVALID_CODE',
+          message: 'The sign-in code is unknown, used or expired',
+          details: null,
+        },
+      }),
+    );
+    await expect(new AuthApi(RELAY, fetch).exchange(CODE)).rejects.toMatchObject({
+      status: 401,
+      code: 'INVALID_CODE',
+    });
+  });
+
+  it('refuses an answer without tokens and reports an unreachable relay', async () => {
+    const { fetch } = fakeFetch(() => json(201, { sessionId: 's1' }));
+    await expect(new AuthApi(RELAY, fetch).exchange(CODE)).rejects.toMatchObject({ code: 'BAD_RESPONSE' });
+    const offline = new AuthApi(RELAY, async () => {
+      throw new TypeError('Failed to fetch');
+    });
+    await expect(offline.exchange(CODE)).rejects.toMatchObject({ status: 0, code: 'NETWORK_ERROR' });
   });
 });
 

@@ -5,6 +5,7 @@ import {
   contentScriptAccepts,
   parseAuthRefreshResponse,
   parseProtocolMessage,
+  parseSsoStartResponse,
   type SenderInfo,
 } from '../../extension/lib/protocol.ts';
 
@@ -126,5 +127,67 @@ describe('auth-refresh message', () => {
     expect(parseAuthRefreshResponse({ ok: false, signedOut: true })).toEqual({ ok: false, signedOut: true });
     expect(parseAuthRefreshResponse(undefined)).toEqual({ ok: false, signedOut: false });
     expect(parseAuthRefreshResponse({ ok: true, accessToken: 'x' })).toEqual({ ok: false, signedOut: false });
+  });
+});
+
+describe('sso-start and sso-cancel messages', () => {
+  const ORG = '123e4567-e89b-12d3-a456-426614174000';
+  const start = { type: 'sso-start', relayUrl: 'https://relay.example.com', orgId: ORG } as const;
+  const cancel = { type: 'sso-cancel' } as const;
+
+  it('accepts the exact shapes', () => {
+    expect(parseProtocolMessage(start)).toEqual(start);
+    expect(parseProtocolMessage({ ...start, relayUrl: 'http://127.0.0.1:8787/texting' })).toEqual({
+      ...start,
+      relayUrl: 'http://127.0.0.1:8787/texting',
+    });
+    expect(parseProtocolMessage(cancel)).toEqual(cancel);
+  });
+
+  it.each([
+    { type: 'sso-start', relayUrl: 'https://relay.example.com' },
+    { type: 'sso-start', orgId: ORG },
+    { ...start, orgId: 'acme' },
+    { ...start, orgId: ORG.toUpperCase() },
+    { ...start, orgId: `${ORG}/../../evil` },
+    { ...start, relayUrl: 'https://relay.example.com/' },
+    { ...start, relayUrl: 'https://relay.example.com?next=x' },
+    { ...start, relayUrl: 'https://relay.example.com#x' },
+    { ...start, relayUrl: 'https://user:pw@relay.example.com' },
+    { ...start, relayUrl: 'javascript:alert(1)' },
+    { ...start, relayUrl: 'file:///etc/passwd' },
+    { ...start, relayUrl: 'relay.example.com' },
+    { ...start, relayUrl: 42 },
+    { ...start, loginUrl: 'https://evil.example/login' },
+    { type: 'sso-cancel', attemptId: 'x' },
+  ])('rejects %j', (value) => {
+    expect(parseProtocolMessage(value)).toBeNull();
+  });
+
+  it('is accepted from the options page only', () => {
+    for (const message of [start, cancel]) {
+      expect(backgroundAccepts(message, options, self)).toBe(true);
+      expect(backgroundAccepts(message, { ...options, tab: { id: 4 } }, self)).toBe(true);
+      expect(backgroundAccepts(message, panel, self)).toBe(false);
+      expect(backgroundAccepts(message, contentScript, self)).toBe(false);
+      expect(backgroundAccepts(message, background, self)).toBe(false);
+      expect(backgroundAccepts(message, otherExtension, self)).toBe(false);
+      expect(backgroundAccepts(message, { ...otherExtension, url: options.url }, self)).toBe(false);
+      expect(contentScriptAccepts(message, background, self)).toBe(false);
+    }
+  });
+
+  it('validates the background answer to sso-start', () => {
+    expect(parseSsoStartResponse({ ok: true, attemptId: 'a-1' })).toEqual({ ok: true, attemptId: 'a-1' });
+    expect(parseSsoStartResponse({ ok: false, message: 'No permission' })).toEqual({
+      ok: false,
+      message: 'No permission',
+    });
+    for (const bad of [undefined, null, { ok: true }, { ok: true, attemptId: '' }, { ok: false }]) {
+      expect(parseSsoStartResponse(bad)).toMatchObject({
+        ok: false,
+        message: expect.stringMatching(/Reload/),
+      });
+    }
   });
 });

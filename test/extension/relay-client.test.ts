@@ -59,6 +59,7 @@ describe('relay client', () => {
       permissions: ['send'],
       // Fields an older relay does not send take the defaults it implies.
       userId: null,
+      email: null,
       displayName: null,
       seesPii: false,
       extension: { templates: [], locked: { notifications: null } },

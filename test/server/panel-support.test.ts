@@ -315,6 +315,7 @@ describe.each(ENGINES)('on %s', (engine) => {
         orgId: org.orgId,
         keyId,
         userId: null,
+        email: null,
         displayName: 'test key',
         seesPii: true,
         extension: { templates: [], locked: { notifications: null } },
@@ -336,6 +337,7 @@ describe.each(ENGINES)('on %s', (engine) => {
         keyId: null,
         role: 'rep',
         displayName: 'Riley Rep',
+        email: expect.stringContaining('@'),
         seesPii: true,
         extension: {
           templates: [

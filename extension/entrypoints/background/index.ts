@@ -3,8 +3,13 @@ import { defineBackground } from 'wxt/utils/define-background';
 import { AuthApi, TokenRefresher } from '../../lib/auth.ts';
 import { runEventStream } from '../../lib/event-stream.ts';
 import { InboundNotifier } from '../../lib/inbound-notifier.ts';
-import { contactForConversation } from '../../lib/local-store.ts';
-import { type AuthRefreshResponse, backgroundAccepts, parseProtocolMessage } from '../../lib/protocol.ts';
+import { contactForConversation, type LocalStore, openLocalStore } from '../../lib/local-store.ts';
+import {
+  type AuthRefreshResponse,
+  backgroundAccepts,
+  parseProtocolMessage,
+  type SsoStartResponse,
+} from '../../lib/protocol.ts';
 import { RelayClient } from '../../lib/relay-client.ts';
 import { type Me, parseMessageEnvelope } from '../../lib/relay-types.ts';
 import {
@@ -15,6 +20,9 @@ import {
   loadNotificationPreference,
   loadSettings,
 } from '../../lib/settings.ts';
+import { SSO_LAST_ORG_KEY, SSO_STATE_KEY, SsoCoordinator } from '../../lib/sso.ts';
+import { handleStoreMessage } from '../../lib/store-host.ts';
+import type { StoreEvent, StoreResponse } from '../../lib/store-protocol.ts';
 
 const TICK_ALARM = 'crm-texting-tick';
 const CURSOR_KEY = 'eventsCursor';
@@ -41,19 +49,30 @@ export default defineBackground(() => {
     else timer = setTimeout(refresh, delay);
   };
 
-  // Notifications of inbound texts come from one live stream here, resumed from the last event seen,
-  // so a worker woken by the alarm catches up on what arrived while it slept.
-  let stream: { key: string; controller: AbortController } | null = null;
-  const ensureStream = async (): Promise<void> => {
+  // Per signed-in identity: the relay client, the local store (saved threads, drafts, the offline
+  // outbox, all in IndexedDB here, where the extension is first-party) and one live stream that
+  // raises notifications and tells the outbox when the relay answers again. The stream resumes from
+  // the last event seen, so a worker woken by the alarm catches up on what arrived while it slept.
+  interface Context {
+    key: string;
+    controller: AbortController;
+    store: Promise<LocalStore | null>;
+  }
+  let context: Context | null = null;
+  const broadcast = (event: StoreEvent): void => {
+    // Every open panel gets it; with none open there is no receiver, which is fine.
+    browser.runtime.sendMessage(event).catch(() => undefined);
+  };
+  const buildContext = async (): Promise<Context | null> => {
     const settings = await loadSettings();
     const credential = credentialOf(settings);
     const key = credential ? `${settings.relayUrl}|${settings.session?.email ?? 'api-key'}` : null;
-    if (stream && stream.key === key) return;
-    stream?.controller.abort();
-    stream = null;
-    if (!key || !credential) return;
+    if (context && context.key === key) return context;
+    context?.controller.abort();
+    void context?.store.then((s) => s?.close());
+    context = null;
+    if (!key || !credential) return null;
     const controller = new AbortController();
-    stream = { key, controller };
     const client = new RelayClient({
       baseUrl: settings.relayUrl,
       apiKey: credential,
@@ -66,6 +85,16 @@ export default defineBackground(() => {
           }
         : {}),
     });
+    const store = openLocalStore(settings, {
+      send: (input, idempotencyKey) => client.sendMessage(input, idempotencyKey),
+      onChange: () => broadcast({ type: 'store-event', kind: 'changed' }),
+      onSent: (contactKey, message) => broadcast({ type: 'store-event', kind: 'sent', contactKey, message }),
+    }).catch((error: unknown) => {
+      console.warn('[crm-texting] local store unavailable', error);
+      return null;
+    });
+    const current: Context = { key, controller, store };
+    context = current;
     let me: Me | null = null;
     const notifier = new InboundNotifier({
       preference: async () => {
@@ -101,6 +130,9 @@ export default defineBackground(() => {
       fetch: client.fetcher,
       signal: controller.signal,
       ...(typeof stored === 'string' && stored !== '' ? { lastEventId: stored } : {}),
+      onState: (state) => {
+        if (state.kind === 'open') void store.then((s) => s?.flushSoon());
+      },
       onEvent: (event) => {
         if (event.lastEventId)
           browser.storage.session.set({ [cursorKey]: event.lastEventId }).catch(() => undefined);
@@ -114,11 +146,25 @@ export default defineBackground(() => {
         }
       },
     })
-      .catch((error: unknown) => console.warn('[crm-texting] notification stream stopped', error))
+      .catch((error: unknown) => console.warn('[crm-texting] live stream stopped', error))
       .finally(() => {
-        if (stream?.controller === controller) stream = null;
+        // A stream that ended (401, relay gone for good) is rebuilt on the next alarm.
+        if (context === current) {
+          context = null;
+          void store.then((s) => s?.close());
+        }
       });
+    return current;
   };
+  // Calls overlap (a panel's request while the alarm wakes the worker): they share one build.
+  let building: Promise<Context | null> | null = null;
+  const ensureContext = (): Promise<Context | null> => {
+    building ??= buildContext().finally(() => {
+      building = null;
+    });
+    return building;
+  };
+  const storeFor = async (): Promise<LocalStore | null> => (await ensureContext())?.store ?? null;
 
   const pageUrls = new Map<string, string>();
   browser.notifications.onClicked.addListener((id: string) => {
@@ -128,13 +174,59 @@ export default defineBackground(() => {
     if (pageUrl) browser.tabs.create({ url: pageUrl }).catch(() => undefined);
   });
 
+  // "Sign in with SSO": the attempt lives in session storage, so these listeners (registered on every
+  // start of the worker) pick it up again when a tab event wakes a worker that slept meanwhile.
+  const sso = new SsoCoordinator({
+    load: async () => (await browser.storage.session.get(SSO_STATE_KEY))[SSO_STATE_KEY],
+    save: (state) => browser.storage.session.set({ [SSO_STATE_KEY]: state }),
+    mayReadRelayTabs: (relayUrl) =>
+      browser.permissions.contains({ origins: [`${new URL(relayUrl).origin}/*`] }),
+    openTab: async (url, openerTabId) => {
+      const tab = await browser.tabs.create({
+        url,
+        active: true,
+        ...(openerTabId === null ? {} : { openerTabId }),
+      });
+      if (tab.id === undefined) throw new Error('the browser gave the new tab no id');
+      return tab.id;
+    },
+    closeTab: (tabId) => browser.tabs.remove(tabId),
+    focusTab: async (tabId) => {
+      await browser.tabs.update(tabId, { active: true });
+    },
+    exchange: (relayUrl, code) => new AuthApi(relayUrl).exchange(code),
+    accountName: async (relayUrl, accessToken) => {
+      const me = await new RelayClient({ baseUrl: relayUrl, apiKey: accessToken }).me();
+      return me.email ?? me.displayName ?? `${me.role} at ${me.orgName}`;
+    },
+    rememberOrg: (relayUrl, orgId) => browser.storage.local.set({ [SSO_LAST_ORG_KEY]: { relayUrl, orgId } }),
+    store: browserSessionStore,
+    now: Date.now,
+    newId: () => crypto.randomUUID(),
+  });
+  const ssoFailed = (error: unknown): void => console.error('[crm-texting] SSO sign-in step failed', error);
+  browser.tabs.onUpdated.addListener(
+    (tabId: number, change: Browser.tabs.OnUpdatedInfo, tab: Browser.tabs.Tab) => {
+      if (change.url === undefined && change.status !== 'complete') return;
+      sso.tabUpdated(tabId, change.url ?? tab.url, change.status === 'complete').catch(ssoFailed);
+    },
+  );
+  browser.tabs.onRemoved.addListener((tabId: number) => {
+    sso.tabRemoved(tabId).catch(ssoFailed);
+  });
+
   const wake = (): void => {
     schedule().catch(() => undefined);
-    ensureStream().catch((error: unknown) => console.warn('[crm-texting] stream setup failed', error));
+    ensureContext()
+      .then((c) => c?.store)
+      .then((store) => store?.flushSoon())
+      .catch((error: unknown) => console.warn('[crm-texting] background setup failed', error));
   };
   Promise.resolve(browser.alarms.create(TICK_ALARM, { periodInMinutes: 0.5 })).catch(() => undefined);
   browser.alarms.onAlarm.addListener((alarm: Browser.alarms.Alarm) => {
-    if (alarm.name === TICK_ALARM) wake();
+    if (alarm.name !== TICK_ALARM) return;
+    wake();
+    sso.expire().catch(ssoFailed);
   });
   wake();
   browser.storage.onChanged.addListener((changes: Record<string, unknown>, area: string) => {
@@ -142,11 +234,26 @@ export default defineBackground(() => {
     if (area === 'local' && 'relayUrl' in changes) wake();
   });
 
+  // The panel's store requests (validated and sender-checked in store-host.ts).
   browser.runtime.onMessage.addListener(
     (
       raw: unknown,
       sender: Browser.runtime.MessageSender,
-      sendResponse: (response: AuthRefreshResponse) => void,
+      sendResponse: (response: StoreResponse) => void,
+    ): true | undefined => {
+      const self = { runtimeId: browser.runtime.id, origin: browser.runtime.getURL('/') };
+      const reply = handleStoreMessage(raw, sender, self, storeFor);
+      if (reply === null) return undefined;
+      void reply.then(sendResponse);
+      return true;
+    },
+  );
+
+  browser.runtime.onMessage.addListener(
+    (
+      raw: unknown,
+      sender: Browser.runtime.MessageSender,
+      sendResponse: (response: AuthRefreshResponse | SsoStartResponse) => void,
     ): true | undefined => {
       const message = parseProtocolMessage(raw);
       if (!message) return undefined;
@@ -176,6 +283,17 @@ export default defineBackground(() => {
             sendResponse({ ok: false, signedOut: false });
           });
           return true;
+        case 'sso-start':
+          sso
+            .start(message.relayUrl, message.orgId, sender.tab?.id ?? null)
+            .then(sendResponse, (error: unknown) => {
+              ssoFailed(error);
+              sendResponse({ ok: false, message: 'SSO sign-in could not start. Try again.' });
+            });
+          return true;
+        case 'sso-cancel':
+          sso.cancel().catch(ssoFailed);
+          break;
       }
       return undefined;
     },

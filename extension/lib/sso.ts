@@ -1,0 +1,402 @@
+import type { AuthSession, SessionStore, SsoTokens } from './auth.ts';
+import { signInErrorMessage } from './auth.ts';
+import { SSO_ORG_ID } from './protocol.ts';
+import { RelayError } from './relay-client.ts';
+
+/**
+ * "Sign in with SSO" (SP-initiated SAML on the relay). The options page asks the background to start;
+ * the background opens the relay's login address in a tab, waits for that tab to reach the relay's
+ * "done" page with a one-time code in the fragment, trades the code for a session and closes the tab.
+ * Everything here is pure or driven through `SsoPorts`, so it runs in tests without a browser.
+ */
+
+/** The one-time code's shape, as the relay's exchange route accepts it. */
+export const SSO_CODE = /^[A-Za-z0-9_-]{20,100}$/;
+
+/** How long a started sign-in may wait for the identity provider. */
+export const SSO_PENDING_TTL_MS = 10 * 60_000;
+
+/** The `browser.storage.session` key holding the current attempt; the options page watches it. */
+export const SSO_STATE_KEY = 'ssoSignIn';
+
+/** The `browser.storage.local` key remembering the last organisation signed in with (not a secret). */
+export const SSO_LAST_ORG_KEY = 'ssoLastOrg';
+
+/** The relay's SP-initiated login address for `orgId`. */
+export function ssoLoginUrl(relayUrl: string, orgId: string): string {
+  return `${relayUrl}/v1/sso/saml/${orgId}/login`;
+}
+
+export type SsoTarget = { ok: true; orgId: string; loginUrl: string } | { ok: false; error: string };
+
+/**
+ * What the rep typed: the sign-in link an admin handed out (`{relay}/v1/sso/saml/{orgId}/login`, on the
+ * configured relay) or the bare organisation ID. The login address is rebuilt from the ID, so nothing
+ * else from a pasted link (query, fragment) is ever opened.
+ */
+export function parseSsoTarget(input: string, relayUrl: string): SsoTarget {
+  const text = input.trim();
+  const example = `${relayUrl}/v1/sso/saml/<organisation ID>/login`;
+  if (text === '') return { ok: false, error: 'Enter the SSO sign-in link your admin gave you, or its ID.' };
+  const asId = text.toLowerCase();
+  if (SSO_ORG_ID.test(asId)) return { ok: true, orgId: asId, loginUrl: ssoLoginUrl(relayUrl, asId) };
+  let url: URL;
+  try {
+    url = new URL(text);
+  } catch {
+    return {
+      ok: false,
+      error: `That is neither a sign-in link nor an organisation ID. A link looks like ${example}; an ID looks like 123e4567-e89b-12d3-a456-426614174000.`,
+    };
+  }
+  const relay = new URL(relayUrl);
+  if (url.protocol !== 'http:' && url.protocol !== 'https:')
+    return { ok: false, error: `A sign-in link starts with http:// or https://, like ${example}.` };
+  if (url.origin !== relay.origin) {
+    return {
+      ok: false,
+      error: `This link is for ${url.origin}, but the extension uses the relay at ${relay.origin}. Change the relay URL above first, or ask your admin for the right link.`,
+    };
+  }
+  const base = relay.pathname.replace(/\/+$/, '');
+  const path = url.pathname.replace(/\/+$/, '');
+  const prefix = `${base}/v1/sso/saml/`;
+  const orgId = path.startsWith(prefix) && path.endsWith('/login') ? path.slice(prefix.length, -6) : '';
+  if (!SSO_ORG_ID.test(orgId.toLowerCase()))
+    return { ok: false, error: `This is not an SSO sign-in link. It should look like ${example}.` };
+  const id = orgId.toLowerCase();
+  return { ok: true, orgId: id, loginUrl: ssoLoginUrl(relayUrl, id) };
+}
+
+/** Where the sign-in tab is, as far as the background cares. */
+export type SsoTabPage =
+  /** The relay's done page with a well-formed one-time code. */
+  | { kind: 'done'; code: string }
+  /** The relay's done page, but without a code this extension accepts. */
+  | { kind: 'done-without-code' }
+  /** Stopped on the relay's own login or assertion address: the relay refused (its reason is in the tab). */
+  | { kind: 'relay-refused' }
+  /** Anywhere else (the identity provider's pages, mostly). */
+  | { kind: 'elsewhere' };
+
+/**
+ * Classifies a sign-in tab's URL. Origin and path are compared exactly with the relay's, so a look-alike
+ * host or a path that merely contains `/done` is "elsewhere". `loaded` says the page finished loading:
+ * only then does a tab still at the login or assertion address mean the relay answered with an error
+ * (on success both redirect before anything is shown).
+ */
+export function classifySsoTab(tabUrl: string, relayUrl: string, orgId: string, loaded: boolean): SsoTabPage {
+  let url: URL;
+  let relay: URL;
+  try {
+    url = new URL(tabUrl);
+    relay = new URL(relayUrl);
+  } catch {
+    return { kind: 'elsewhere' };
+  }
+  if (url.origin !== relay.origin || url.username !== '' || url.password !== '') return { kind: 'elsewhere' };
+  const base = relay.pathname.replace(/\/+$/, '');
+  if (url.pathname === `${base}/v1/sso/saml/done`) {
+    const code = new URLSearchParams(url.hash.replace(/^#/, '')).get('code');
+    return code !== null && SSO_CODE.test(code) ? { kind: 'done', code } : { kind: 'done-without-code' };
+  }
+  const own = `${base}/v1/sso/saml/${orgId}/`;
+  if (loaded && (url.pathname === `${own}login` || url.pathname === `${own}acs`))
+    return { kind: 'relay-refused' };
+  return { kind: 'elsewhere' };
+}
+
+export type SsoCancelReason = 'tab-closed' | 'expired' | 'cancelled';
+
+/** The attempt as stored under `SSO_STATE_KEY`. `attemptId` lets a page tell its own attempt from older ones. */
+export type SsoState =
+  | {
+      status: 'pending' | 'exchanging';
+      attemptId: string;
+      relayUrl: string;
+      orgId: string;
+      tabId: number;
+      /** The tab that asked (the options page), focused again when the sign-in tab closes. */
+      openerTabId: number | null;
+      /** Epoch milliseconds. */
+      startedAt: number;
+    }
+  | { status: 'signed-in'; attemptId: string; email: string; at: number }
+  | { status: 'failed'; attemptId: string; message: string; at: number }
+  | { status: 'cancelled'; attemptId: string; reason: SsoCancelReason; at: number };
+
+export type ActiveSsoState = Extract<SsoState, { status: 'pending' | 'exchanging' }>;
+
+export function isActive(state: SsoState | null): state is ActiveSsoState {
+  return state?.status === 'pending' || state?.status === 'exchanging';
+}
+
+/** Whether an active attempt has outlived `SSO_PENDING_TTL_MS` (a clock that went backwards counts too). */
+export function isSsoExpired(state: ActiveSsoState, now: number): boolean {
+  return now - state.startedAt >= SSO_PENDING_TTL_MS || now < state.startedAt - 60_000;
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+const isId = (v: unknown): v is string => typeof v === 'string' && v.length > 0 && v.length <= 100;
+const isTime = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v) && v >= 0;
+const isTabId = (v: unknown): v is number => typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
+
+/** The stored attempt, or null when there is none or it does not have one of the shapes. */
+export function parseSsoState(value: unknown): SsoState | null {
+  if (!isRecord(value) || !isId(value.attemptId)) return null;
+  const { attemptId } = value;
+  switch (value.status) {
+    case 'pending':
+    case 'exchanging': {
+      const { relayUrl, orgId, tabId, openerTabId, startedAt } = value;
+      if (typeof relayUrl !== 'string' || typeof orgId !== 'string' || !SSO_ORG_ID.test(orgId)) return null;
+      if (!isTabId(tabId) || !isTime(startedAt)) return null;
+      if (openerTabId !== null && !isTabId(openerTabId)) return null;
+      return { status: value.status, attemptId, relayUrl, orgId, tabId, openerTabId, startedAt };
+    }
+    case 'signed-in':
+      if (typeof value.email !== 'string' || !isTime(value.at)) return null;
+      return { status: 'signed-in', attemptId, email: value.email, at: value.at };
+    case 'failed':
+      if (typeof value.message !== 'string' || !isTime(value.at)) return null;
+      return { status: 'failed', attemptId, message: value.message, at: value.at };
+    case 'cancelled': {
+      const { reason } = value;
+      if (reason !== 'tab-closed' && reason !== 'expired' && reason !== 'cancelled') return null;
+      if (!isTime(value.at)) return null;
+      return { status: 'cancelled', attemptId, reason, at: value.at };
+    }
+    default:
+      return null;
+  }
+}
+
+/** Plain-language text for a failed exchange (or the account look-up after it). */
+export function ssoErrorMessage(error: unknown): string {
+  if (error instanceof RelayError) {
+    switch (error.code) {
+      case 'INVALID_CODE':
+        return 'The sign-in code from your identity provider expired or was already used. Start SSO sign-in again.';
+      case 'NETWORK_ERROR':
+        return `You signed in at your identity provider, but the extension could not reach the relay to finish. ${error.message}`;
+      case 'SSO_NOT_CONFIGURED':
+        return 'This organisation has no single sign-on set up on this relay. Check the link with your admin.';
+      case 'USER_DEACTIVATED':
+        return 'Your account on the relay is deactivated. Ask your admin.';
+    }
+  }
+  return signInErrorMessage(error);
+}
+
+/** Text for how an attempt ended without a session, for the options page. */
+export function ssoCancelMessage(reason: SsoCancelReason): string {
+  switch (reason) {
+    case 'tab-closed':
+      return 'SSO sign-in stopped because its tab was closed. Start again when you are ready.';
+    case 'expired':
+      return 'SSO sign-in took longer than 10 minutes and was stopped. Start again.';
+    case 'cancelled':
+      return 'SSO sign-in was cancelled.';
+  }
+}
+
+/** What the coordinator needs from the browser and the relay; the background supplies the real ones. */
+export interface SsoPorts {
+  /** The raw value under `SSO_STATE_KEY`. */
+  load(): Promise<unknown>;
+  save(state: SsoState): Promise<void>;
+  /** Whether the extension may read the URL of tabs on the relay's origin (its host permission). */
+  mayReadRelayTabs(relayUrl: string): Promise<boolean>;
+  openTab(url: string, openerTabId: number | null): Promise<number>;
+  /** Closes a tab the coordinator opened; a tab already gone is not an error. */
+  closeTab(tabId: number): Promise<void>;
+  focusTab(tabId: number): Promise<void>;
+  /** `POST {relay}/v1/sso/saml/exchange`. */
+  exchange(relayUrl: string, code: string): Promise<SsoTokens>;
+  /**
+   * A name for the account when the exchange answer carries no email (relays that predate it): the
+   * relay's own display name for the signed-in user.
+   */
+  accountName(relayUrl: string, accessToken: string): Promise<string>;
+  /** Remembers the organisation of a successful sign-in, so the options page offers it next time. */
+  rememberOrg(relayUrl: string, orgId: string): Promise<void>;
+  store: SessionStore;
+  now(): number;
+  newId(): string;
+}
+
+export type SsoStartResult = { ok: true; attemptId: string } | { ok: false; message: string };
+
+/**
+ * Owned by the background. Every step reads the attempt from storage first (the worker may have slept
+ * since the last one) and steps run one at a time, so repeated tab events exchange a code only once.
+ */
+export class SsoCoordinator {
+  private queue: Promise<unknown> = Promise.resolve();
+
+  constructor(private readonly ports: SsoPorts) {}
+
+  private serial<T>(step: () => Promise<T>): Promise<T> {
+    const run = this.queue.then(step, step);
+    this.queue = run.catch(() => undefined);
+    return run;
+  }
+
+  // This coordinator is the only writer of the attempt, so after one read the copy here stays right; tab
+  // events (every navigation in the browser) then cost no storage read when nothing is under way.
+  private known: { state: SsoState | null } | null = null;
+
+  private async current(): Promise<SsoState | null> {
+    this.known ??= { state: parseSsoState(await this.ports.load()) };
+    return this.known.state;
+  }
+
+  private async save(state: SsoState): Promise<void> {
+    this.known = null;
+    await this.ports.save(state);
+    this.known = { state };
+  }
+
+  private async closeQuietly(tabId: number): Promise<void> {
+    await this.ports.closeTab(tabId).catch(() => undefined);
+  }
+
+  /** Opens the login tab and records the attempt; a running attempt is replaced (its tab closed). */
+  start(relayUrl: string, orgId: string, openerTabId: number | null): Promise<SsoStartResult> {
+    return this.serial(async () => {
+      // Without it the done page's URL (and its code) would never be visible here.
+      if (!(await this.ports.mayReadRelayTabs(relayUrl).catch(() => false)))
+        return {
+          ok: false,
+          message: `The extension needs permission to reach ${new URL(relayUrl).origin} to finish SSO sign-in.`,
+        };
+      const previous = await this.current();
+      const attemptId = this.ports.newId();
+      let tabId: number;
+      try {
+        tabId = await this.ports.openTab(ssoLoginUrl(relayUrl, orgId), openerTabId);
+      } catch (error) {
+        const message = `Could not open the sign-in tab: ${error instanceof Error ? error.message : String(error)}`;
+        return { ok: false, message };
+      }
+      await this.save({
+        status: 'pending',
+        attemptId,
+        relayUrl,
+        orgId,
+        tabId,
+        openerTabId,
+        startedAt: this.ports.now(),
+      });
+      // Saved first, so this tab's removal no longer matches an attempt.
+      if (isActive(previous) && previous.tabId !== tabId) await this.closeQuietly(previous.tabId);
+      return { ok: true, attemptId };
+    });
+  }
+
+  /** A tab changed URL or finished loading. */
+  tabUpdated(tabId: number, url: string | undefined, loaded: boolean): Promise<void> {
+    return this.serial(async () => {
+      const state = await this.current();
+      if (!isActive(state) || state.tabId !== tabId || url === undefined) return;
+      if (await this.expireIfDue(state)) return;
+      if (state.status !== 'pending') return;
+      const page = classifySsoTab(url, state.relayUrl, state.orgId, loaded);
+      switch (page.kind) {
+        case 'elsewhere':
+          return;
+        case 'relay-refused':
+          // Left open: the relay's error is in the tab, and the rep may want to read it.
+          await this.end(state, {
+            status: 'failed',
+            message: 'The relay could not sign you in with SSO. Its reason is shown in the sign-in tab.',
+          });
+          return;
+        case 'done-without-code':
+          await this.end(state, {
+            status: 'failed',
+            message: 'The relay’s sign-in page did not carry a valid sign-in code. Start SSO sign-in again.',
+          });
+          await this.closeAndReturn(state);
+          return;
+        case 'done':
+          await this.finish(state, page.code);
+          return;
+      }
+    });
+  }
+
+  /** A tab was closed: if it was the sign-in tab of a waiting attempt, the attempt is cancelled. */
+  tabRemoved(tabId: number): Promise<void> {
+    return this.serial(async () => {
+      const state = await this.current();
+      // While exchanging the code is already spent: let that finish whatever happens to the tab.
+      if (state?.status !== 'pending' || state.tabId !== tabId) return;
+      await this.end(state, { status: 'cancelled', reason: 'tab-closed' });
+    });
+  }
+
+  /** The rep cancelled from the options page. */
+  cancel(): Promise<void> {
+    return this.serial(async () => {
+      const state = await this.current();
+      if (state?.status !== 'pending') return;
+      await this.end(state, { status: 'cancelled', reason: 'cancelled' });
+      await this.closeQuietly(state.tabId);
+    });
+  }
+
+  /** Ends an attempt that has waited too long (called on the background's periodic alarm). */
+  expire(): Promise<void> {
+    return this.serial(async () => {
+      const state = await this.current();
+      if (isActive(state)) await this.expireIfDue(state);
+    });
+  }
+
+  private async expireIfDue(state: ActiveSsoState): Promise<boolean> {
+    if (!isSsoExpired(state, this.ports.now())) return false;
+    // The tab stays: the rep may be in the middle of typing at the identity provider.
+    await this.end(state, { status: 'cancelled', reason: 'expired' });
+    return true;
+  }
+
+  private async finish(state: ActiveSsoState, code: string): Promise<void> {
+    await this.save({ ...state, status: 'exchanging' });
+    try {
+      const tokens = await this.ports.exchange(state.relayUrl, code);
+      const email = tokens.email ?? (await this.ports.accountName(state.relayUrl, tokens.accessToken));
+      const session: AuthSession = {
+        relayUrl: state.relayUrl,
+        email,
+        accessToken: tokens.accessToken,
+        refreshToken: tokens.refreshToken,
+        expiresAt: tokens.expiresAt,
+      };
+      await this.ports.store.set(session);
+      await this.end(state, { status: 'signed-in', email });
+      await this.ports.rememberOrg(state.relayUrl, state.orgId).catch(() => undefined);
+    } catch (error) {
+      await this.end(state, { status: 'failed', message: ssoErrorMessage(error) });
+    }
+    await this.closeAndReturn(state);
+  }
+
+  private async closeAndReturn(state: ActiveSsoState): Promise<void> {
+    await this.closeQuietly(state.tabId);
+    if (state.openerTabId !== null) await this.ports.focusTab(state.openerTabId).catch(() => undefined);
+  }
+
+  private async end(
+    state: ActiveSsoState,
+    outcome:
+      | { status: 'signed-in'; email: string }
+      | { status: 'failed'; message: string }
+      | { status: 'cancelled'; reason: SsoCancelReason },
+  ): Promise<void> {
+    await this.save({ ...outcome, attemptId: state.attemptId, at: this.ports.now() });
+  }
+}

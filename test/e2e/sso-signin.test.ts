@@ -1,0 +1,288 @@
+// @vitest-environment node
+
+import { execFile } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { inflateRawSync } from 'node:zlib';
+import { type BrowserContext, chromium, type Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { SignedXml } from 'xml-crypto';
+import { createUser } from '../../server/auth/users.ts';
+import type { Database } from '../../server/db/database.ts';
+import { freshPglite } from '../helpers/db.ts';
+import { seedOrg, type TestOrg, type TestRelay, testRelay } from '../helpers/relay.ts';
+import { freePort } from '../helpers/relay-process.ts';
+import { buildExtensionInto, CHROMIUM_PATH, chromiumArgs, chromiumAvailable } from './extension-harness.ts';
+
+/**
+ * "Sign in with SSO" end to end: the built extension in Chromium, a real relay (HTTP, PGlite) whose org
+ * signs in only through SAML, and a tiny identity provider that answers the relay's AuthnRequest with
+ * an auto-submitted form carrying a signed assertion (as a real IdP's POST binding does).
+ */
+
+const run = promisify(execFile);
+const hasChromium = chromiumAvailable();
+if (!hasChromium)
+  console.log(`[e2e] skipping SSO sign-in browser test: no Chromium at ${CHROMIUM_PATH} (set CHROMIUM_PATH)`);
+
+const EMAIL = 'ada@example.com';
+const PASSWORD = 'correct horse battery staple';
+const IDP_ENTITY = 'https://idp.example.test/metadata';
+
+/** The identity provider: signs whatever the relay asks for, as `EMAIL`; "hold" leaves the rep on its page. */
+class TinyIdp {
+  mode: 'auto-post' | 'hold' = 'auto-post';
+  readonly server: Server;
+
+  constructor(
+    private readonly key: string,
+    private readonly relayUrl: string,
+    private readonly orgId: string,
+  ) {
+    this.server = createServer((req, res) => {
+      const url = new URL(req.url ?? '/', 'http://idp');
+      const samlRequest = url.pathname === '/sso' ? url.searchParams.get('SAMLRequest') : null;
+      // Anything else (the browser's favicon request, say) is not a sign-in.
+      const request = samlRequest ? inflateRawSync(Buffer.from(samlRequest, 'base64')).toString() : '';
+      const requestId = /\sID="([^"]+)"/.exec(request)?.[1];
+      if (requestId === undefined) {
+        res.writeHead(400).end('bad request');
+        return;
+      }
+      if (this.mode === 'hold') {
+        res
+          .writeHead(200, { 'content-type': 'text/html' })
+          .end('<!doctype html><p>Sign in to Example IdP</p>');
+        return;
+      }
+      const response = Buffer.from(this.signedResponse(requestId), 'utf8').toString('base64');
+      res
+        .writeHead(200, { 'content-type': 'text/html' })
+        .end(
+          `<!doctype html><html><body><form method="post" action="${this.acs}">` +
+            `<input type="hidden" name="SAMLResponse" value="${response}"></form>` +
+            '<script>document.forms[0].submit()</script></body></html>',
+        );
+    });
+  }
+
+  private get acs(): string {
+    return `${this.relayUrl}/v1/sso/saml/${this.orgId}/acs`;
+  }
+
+  private signedResponse(requestId: string): string {
+    const now = new Date();
+    const iso = (ms: number) => new Date(now.getTime() + ms).toISOString();
+    const assertion =
+      `<saml:Assertion xmlns:saml="urn:oasis:names:tc:SAML:2.0:assertion" ID="_a${randomUUID()}" Version="2.0" IssueInstant="${iso(0)}">` +
+      `<saml:Issuer>${IDP_ENTITY}</saml:Issuer>` +
+      `<saml:Subject><saml:NameID Format="urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress">${EMAIL}</saml:NameID>` +
+      `<saml:SubjectConfirmation Method="urn:oasis:names:tc:SAML:2.0:cm:bearer"><saml:SubjectConfirmationData InResponseTo="${requestId}" NotOnOrAfter="${iso(300_000)}" Recipient="${this.acs}"/></saml:SubjectConfirmation></saml:Subject>` +
+      `<saml:Conditions NotBefore="${iso(-60_000)}" NotOnOrAfter="${iso(300_000)}"><saml:AudienceRestriction><saml:Audience>${this.relayUrl}/v1/sso/saml/${this.orgId}</saml:Audience></saml:AudienceRestriction></saml:Conditions>` +
+      `<saml:AuthnStatement AuthnInstant="${iso(0)}" SessionIndex="_s1"><saml:AuthnContext><saml:AuthnContextClassRef>urn:oasis:names:tc:SAML:2.0:ac:classes:PasswordProtectedTransport</saml:AuthnContextClassRef></saml:AuthnContext></saml:AuthnStatement>` +
+      '</saml:Assertion>';
+    const xml =
+      `<samlp:Response xmlns:samlp="urn:oasis:names:tc:SAML:2.0:protocol" xmlns:saml="urn:oasis:names:tc:SAML:2.0:assertion" ID="_r${randomUUID()}" Version="2.0" IssueInstant="${iso(0)}" Destination="${this.acs}" InResponseTo="${requestId}">` +
+      `<saml:Issuer>${IDP_ENTITY}</saml:Issuer>` +
+      '<samlp:Status><samlp:StatusCode Value="urn:oasis:names:tc:SAML:2.0:status:Success"/></samlp:Status>' +
+      assertion +
+      '</samlp:Response>';
+    const sig = new SignedXml({
+      privateKey: this.key,
+      canonicalizationAlgorithm: 'http://www.w3.org/2001/10/xml-exc-c14n#',
+      signatureAlgorithm: 'http://www.w3.org/2001/04/xmldsig-more#rsa-sha256',
+    });
+    sig.addReference({
+      xpath: "//*[local-name(.)='Assertion']",
+      digestAlgorithm: 'http://www.w3.org/2001/04/xmlenc#sha256',
+      transforms: [
+        'http://www.w3.org/2000/09/xmldsig#enveloped-signature',
+        'http://www.w3.org/2001/10/xml-exc-c14n#',
+      ],
+    });
+    sig.computeSignature(xml, {
+      location: { reference: "//*[local-name(.)='Assertion']/*[local-name(.)='Issuer']", action: 'after' },
+    });
+    return sig.getSignedXml();
+  }
+}
+
+describe.skipIf(!hasChromium)('SSO sign-in in Chromium', { timeout: 45_000 }, () => {
+  let context: BrowserContext;
+  let extensionId: string;
+  let db: Database;
+  let relay: TestRelay;
+  let relayUrl: string;
+  let org: TestOrg;
+  let idp: TinyIdp;
+  const cleanup: Array<() => Promise<unknown>> = [];
+
+  beforeAll(async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'crm-texting-sso-'));
+    cleanup.push(() => rm(dir, { recursive: true, force: true }));
+    const [extensionPath, database, relayPort] = await Promise.all([
+      buildExtensionInto(join(dir, 'build'), 'chrome'),
+      freshPglite(),
+      freePort(),
+      run('openssl', [
+        'req',
+        '-x509',
+        '-newkey',
+        'rsa:2048',
+        '-nodes',
+        '-days',
+        '1',
+        '-subj',
+        '/CN=idp',
+        '-keyout',
+        join(dir, 'idp.key'),
+        '-out',
+        join(dir, 'idp.crt'),
+      ]),
+    ]);
+    db = database;
+    // The manifest grants http://127.0.0.1/*, so the options page needs no permission prompt.
+    relayUrl = `http://127.0.0.1:${relayPort}`;
+    // Real time: the IdP's assertion and the relay's checks must agree on the clock.
+    relay = await testRelay(db, { clock: () => new Date(), config: { publicUrl: relayUrl } });
+    await relay.app.listen({ port: relayPort, host: '127.0.0.1' });
+    cleanup.push(() => relay.close());
+    org = await seedOrg(db);
+    await createUser(db, {
+      orgId: org.orgId,
+      email: EMAIL,
+      role: 'rep',
+      password: PASSWORD,
+      actor: 'test',
+      now: new Date(),
+      publicUrl: relayUrl,
+    });
+
+    const [key, cert] = await Promise.all([
+      readFile(join(dir, 'idp.key'), 'utf8'),
+      readFile(join(dir, 'idp.crt'), 'utf8'),
+    ]);
+    idp = new TinyIdp(key, relayUrl, org.orgId);
+    const idpPort = await new Promise<number>((resolve) =>
+      idp.server.listen(0, '127.0.0.1', () => resolve((idp.server.address() as AddressInfo).port)),
+    );
+    cleanup.push(
+      () =>
+        new Promise((resolve) => {
+          idp.server.closeAllConnections();
+          idp.server.close(resolve);
+        }),
+    );
+    const configured = await relay.app.inject({
+      method: 'PUT',
+      url: '/v1/sso/saml',
+      headers: org.auth,
+      payload: {
+        idpEntityId: IDP_ENTITY,
+        ssoUrl: `http://127.0.0.1:${idpPort}/sso`,
+        idpCertificate: cert,
+        defaultRole: 'rep',
+        ssoOnly: true,
+      },
+    });
+    expect(configured.statusCode, configured.body).toBe(200);
+
+    const userDataDir = await mkdtemp(join(tmpdir(), 'crm-texting-chromium-'));
+    cleanup.push(() => rm(userDataDir, { recursive: true, force: true }));
+    context = await chromium.launchPersistentContext(userDataDir, {
+      executablePath: CHROMIUM_PATH,
+      headless: true,
+      // No CRM pages here: the HTTPS port in the host rules is never used.
+      args: chromiumArgs(extensionPath, 9),
+    });
+    cleanup.push(() => context.close());
+    const worker = context.serviceWorkers()[0] ?? (await context.waitForEvent('serviceworker'));
+    extensionId = new URL(worker.url()).host;
+  }, 90_000);
+
+  afterAll(async () => {
+    for (const fn of cleanup.reverse()) await fn().catch(() => undefined);
+    await db?.close();
+  });
+
+  const signInTabs = () => context.pages().filter((p) => p.url().includes('/v1/sso/saml/'));
+
+  async function optionsPage(): Promise<Page> {
+    const page = await context.newPage();
+    await page.goto(`chrome-extension://${extensionId}/options.html`);
+    await page.getByLabel('Relay URL').fill(relayUrl);
+    return page;
+  }
+
+  it('cancels the sign-in when the rep closes the identity provider’s tab', async () => {
+    idp.mode = 'hold';
+    const options = await optionsPage();
+    await options.getByRole('button', { name: 'Sign in with SSO' }).click();
+    await options.getByLabel('Your organisation’s SSO sign-in link or ID').fill(org.orgId);
+    const opened = context.waitForEvent('page');
+    await options.getByRole('button', { name: 'Continue with SSO' }).click();
+    const tab = await opened;
+    await tab.getByText('Sign in to Example IdP').waitFor();
+    await options.getByTestId('sso-pending').waitFor();
+    await tab.close();
+    await options.getByTestId('sso-cancelled').filter({ hasText: 'its tab was closed' }).waitFor();
+    await options.close();
+  });
+
+  it('says so when the relay refuses to start (unknown organisation) and leaves its answer open', async () => {
+    const options = await optionsPage();
+    await options.getByRole('button', { name: 'Sign in with SSO' }).click();
+    await options.getByLabel('Your organisation’s SSO sign-in link or ID').fill(randomUUID());
+    const opened = context.waitForEvent('page');
+    await options.getByRole('button', { name: 'Continue with SSO' }).click();
+    const tab = await opened;
+    await options.getByTestId('sso-error').filter({ hasText: 'shown in the sign-in tab' }).waitFor();
+    expect(await tab.textContent('body')).toContain('SSO_NOT_CONFIGURED');
+    await tab.close();
+    await options.close();
+  });
+
+  it('sends an SSO-only org’s rep from password to SSO, and signs in through the IdP tab', async () => {
+    idp.mode = 'auto-post';
+    const options = await optionsPage();
+    await options.getByLabel('Email').fill(EMAIL);
+    await options.getByLabel('Password').fill(PASSWORD);
+    await options.getByRole('button', { name: 'Sign in', exact: true }).click();
+    await options.getByTestId('sso-required').filter({ hasText: 'single sign-on' }).waitFor();
+    const field = options.getByLabel('Your organisation’s SSO sign-in link or ID');
+    await expect.poll(() => field.evaluate((el) => el === document.activeElement)).toBe(true);
+
+    await field.fill(`https://elsewhere.example/v1/sso/saml/${org.orgId}/login`);
+    await options.getByRole('button', { name: 'Continue with SSO' }).click();
+    await options.getByRole('alert').filter({ hasText: 'the extension uses the relay at' }).waitFor();
+
+    await field.fill(`${relayUrl}/v1/sso/saml/${org.orgId}/login`);
+    await options.getByRole('button', { name: 'Continue with SSO' }).click();
+    const signedIn = options.getByTestId('signed-in');
+    await signedIn.filter({ hasText: EMAIL }).waitFor({ timeout: 15_000 });
+    // The session works against the relay: the options page reads the org from GET /v1/me.
+    await signedIn.filter({ hasText: 'Acme Dental' }).waitFor();
+    await expect.poll(() => signInTabs().length).toBe(0);
+
+    const stored = await options.evaluate(async () => {
+      type Area = { get(keys: null): Promise<Record<string, unknown>> };
+      const { storage } = (globalThis as unknown as { chrome: { storage: { session: Area } } }).chrome;
+      return storage.session.get(null);
+    });
+    expect(stored.authSession).toMatchObject({ relayUrl, email: EMAIL });
+    expect(stored.ssoSignIn).toMatchObject({ status: 'signed-in', email: EMAIL });
+
+    // Signed out, the page offers SSO for the organisation that worked, prefilled.
+    await options.getByRole('button', { name: 'Sign out' }).click();
+    await options.getByRole('heading', { name: 'Sign in with SSO' }).waitFor();
+    expect(await options.getByLabel('Your organisation’s SSO sign-in link or ID').inputValue()).toBe(
+      org.orgId,
+    );
+    await options.close();
+  });
+});
