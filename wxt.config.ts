@@ -20,6 +20,20 @@ export default defineConfig({
   vite: () => ({
     plugins: [preact()],
   }),
+  hooks: {
+    // IndexedDB (Dexie) belongs to the background and the options page. In the HTML pages' build
+    // (the only one that splits code) it gets a chunk of its own, which keeps it out of what the
+    // panel loads: the bundler would otherwise share it with the panel's thread code.
+    'vite:build:extendConfig': (entrypoints, viteConfig) => {
+      if (!entrypoints.some((e) => e.type === 'options' || e.name === 'panel')) return;
+      viteConfig.build ??= {};
+      viteConfig.build.rollupOptions ??= {};
+      viteConfig.build.rollupOptions.output = {
+        ...(viteConfig.build.rollupOptions.output as object | undefined),
+        manualChunks: (id: string) => (id.includes('/node_modules/dexie/') ? 'dexie' : undefined),
+      };
+    },
+  },
   manifest: ({ browser, manifestVersion }) => ({
     name: 'CRM Texting',
     description: 'Compliant texting side panel for HubSpot and Salesforce contact pages',
@@ -39,10 +53,27 @@ export default defineConfig({
     web_accessible_resources: [{ resources: ['panel.html'], matches: crmOrigins }],
     content_security_policy:
       browser === 'firefox'
-        ? undefined
+        ? // Firefox builds MV2: one policy string for every extension page.
+          "script-src 'self'; object-src 'none'; base-uri 'none'"
         : {
             extension_pages:
               "script-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors https://app.hubspot.com https://app-eu1.hubspot.com https://*.lightning.force.com http://127.0.0.1:* http://localhost:*",
           },
+    // Firefox needs an add-on id (signing, storage) and, on AMO, a declaration of the data the
+    // extension sends: contact details and texts to the customer's own relay, and sign-in tokens.
+    ...(browser === 'firefox'
+      ? {
+          browser_specific_settings: {
+            gecko: {
+              id: 'crm-texting@h-seed-8882232d.example',
+              strict_min_version: '140.0',
+              data_collection_permissions: {
+                required: ['personallyIdentifyingInfo', 'personalCommunications', 'authenticationInfo'],
+              },
+            },
+            gecko_android: { strict_min_version: '142.0' },
+          },
+        }
+      : {}),
   }),
 });

@@ -12,7 +12,8 @@
  *
  * Environment: DATABASE_URL (PostgreSQL server to create the bench database on; default the
  * local test server), BENCH_SECONDS (measured seconds per side and engine, default 10),
- * BENCH_LOAD (worker | inprocess: where the measured load generator runs, default worker).
+ * BENCH_LOAD (worker | inprocess: where the measured load generator runs, default worker);
+ * for the extension section (test/bench/extension-bench.ts), CHROMIUM_PATH and BENCH_EXTENSION_RUNS.
  */
 import fs from 'node:fs/promises';
 import os from 'node:os';
@@ -27,6 +28,7 @@ const { benchSendThroughput } = await import('./send-throughput.ts');
 const { benchInbound } = await import('./inbound-bench.ts');
 const { runComplianceBench } = await import('./compliance-bench.ts');
 const { runCrmBench } = await import('../crm-sync/crm-bench.ts');
+const { runExtensionBench } = await import('./extension-bench.ts');
 const { defaultPlacement } = await import('./load-generator.ts');
 type Report = Awaited<ReturnType<typeof benchSendThroughput>>;
 type Measured = Extract<Report, { status: 'measured' }>;
@@ -279,6 +281,18 @@ async function main(): Promise<number> {
     crashed('crm', 'crm-sync', error);
   }
 
+  console.log('\n... extension: bundle sizes, CRM load -> cached thread in headless Chromium (about 30 s)');
+  let extension: Awaited<ReturnType<typeof runExtensionBench>> | null = null;
+  try {
+    extension = await runExtensionBench();
+    console.log('');
+    for (const line of extension.lines) console.log(line);
+    const { cachedThread } = extension.results;
+    if (cachedThread.status === 'failed') crashed('browser', 'extension cached thread', cachedThread.reason);
+  } catch (error) {
+    crashed('browser', 'extension', error);
+  }
+
   console.log('\n=== summary ===');
   const sw = [50, 18, 17, 7, 12];
   console.log(row(['engine / measurement', 'figure', 'baseline', 'ratio', 'note'], sw));
@@ -423,6 +437,46 @@ async function main(): Promise<number> {
       ),
     );
   }
+  if (extension !== null) {
+    const { contentScript, panel, cachedThread } = extension.results;
+    const kb = (bytes: number): string => `${num(bytes / 1024, 1)} KB`;
+    for (const [label, size] of [
+      ['extension content script, gzip', contentScript],
+      ['extension panel page, gzip', panel],
+    ] as const) {
+      console.log(
+        row(
+          [
+            label,
+            kb(size.gzipBytes),
+            `target ${kb(size.targetBytes)}`,
+            num(size.ratio, 2),
+            size.ratio <= 1 ? 'PASS' : 'FAIL',
+          ],
+          sw,
+        ),
+      );
+    }
+    if (cachedThread.status === 'skipped' || cachedThread.status === 'failed')
+      console.log(
+        `  extension CRM load -> cached thread ${cachedThread.status === 'skipped' ? `skipped: ${cachedThread.reason}` : 'failed (see above)'}`,
+      );
+    else if (cachedThread.medianMs === null)
+      console.log(`  extension CRM load -> cached thread not measured: ${cachedThread.reason}`);
+    else
+      console.log(
+        row(
+          [
+            'extension CRM load -> cached thread (median)',
+            ms(cachedThread.medianMs),
+            cachedThread.baselineMedianMs === null ? '' : `${ms(cachedThread.baselineMedianMs)} iframe`,
+            cachedThread.ratio === null ? '' : num(cachedThread.ratio, 2),
+            `<= ${cachedThread.targetMs} ms ${cachedThread.pass ? 'PASS' : 'FAIL'}`,
+          ],
+          sw,
+        ),
+      );
+  }
   for (const crash of crashes) console.log(`  ${crash.engine} ${crash.benchmark} CRASHED (see above)`);
   for (const report of reports) {
     if (report.status === 'measured' && report.pass === false) {
@@ -435,6 +489,18 @@ async function main(): Promise<number> {
   for (const report of inboundReports) {
     if (report.status === 'measured' && report.problems.length > 0)
       console.log(`\n  !!!!!!!! WARNING: ${report.engine} inbound bench had problems (see above) !!!!!!!!`);
+  }
+  if (extension !== null) {
+    const { contentScript, panel, cachedThread } = extension.results;
+    const missed = [
+      contentScript.ratio > 1 ? 'content script size' : null,
+      panel.ratio > 1 ? 'panel size' : null,
+      'pass' in cachedThread && cachedThread.pass === false ? 'CRM load -> cached thread' : null,
+    ].filter((m) => m !== null);
+    if (missed.length > 0)
+      console.log(
+        `\n  !!!!!!!! WARNING: extension misses its target: ${missed.join(', ')} (see above) !!!!!!!!`,
+      );
   }
 
   const out = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../bench-results/latest.json');
@@ -449,6 +515,7 @@ async function main(): Promise<number> {
       inbound: inboundReports,
       compliance: compliance === null ? null : { results: compliance.results, lines: compliance.lines },
       crm: crm === null ? null : { results: crm.results, lines: crm.lines },
+      extension: extension === null ? null : { results: extension.results, lines: extension.lines },
     },
     crashes,
   };
