@@ -1,0 +1,518 @@
+// @vitest-environment node
+
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { createServer as createHttpsServer, type Server } from 'node:https';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { type BrowserContext, chromium, type Frame, type FrameLocator, type Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { quietRecipient, sendableRecipients } from '../helpers/sendable-recipients.ts';
+import {
+  buildExtensionInto,
+  CHROMIUM_PATH,
+  chromiumArgs,
+  chromiumAvailable,
+  ROOT,
+  selfSignedCert,
+} from './extension-harness.ts';
+import { TcpProxy } from './panel-proxy.ts';
+import { PanelRelay, PORTAL_ID } from './panel-relay.ts';
+
+/**
+ * The panel end to end: the built extension in headless Chromium on HubSpot and Salesforce record
+ * pages (served locally under their real host names), talking to a REAL relay — the sandbox SMS
+ * network, the outbox worker, the phone simulator — whose CRM connections point at the HubSpot and
+ * Salesforce fakes. The extension reaches the relay through a TCP proxy the test can cut.
+ */
+
+const hasChromium = chromiumAvailable();
+if (!hasChromium)
+  console.log(`[e2e] skipping panel scenarios: no Chromium at ${CHROMIUM_PATH} (set CHROMIUM_PATH)`);
+
+const PANEL_IFRAME = 'crm-texting-panel iframe';
+/** How long a poll waits for something the UI does at once (a render, a preflight, a live event). */
+const WAIT = { timeout: 5000 };
+const SHOTS = process.env.E2E_SCREENSHOTS ?? join(ROOT, '.artifacts/e2e');
+
+/** A customer as the CRM holds them, and where their record opens. */
+interface Customer {
+  name: string;
+  phone: string;
+  id: string;
+  url: string;
+}
+
+const crmPage = (title: string): string =>
+  `<!doctype html><html><head><title>${title}</title></head><body><h1>${title}</h1><p id="path"></p>` +
+  `<script>document.getElementById('path').textContent = location.pathname;</script></body></html>`;
+
+// One browser and one relay for every scenario. Each takes a few seconds (the offline one up to ~20 s
+// waiting for the reconnect); the whole file well under 2 minutes.
+describe.skipIf(!hasChromium)('texting panel against a real relay', { timeout: 40_000 }, () => {
+  let relay: PanelRelay;
+  let proxy: TcpProxy;
+  let crm: Server;
+  let context: BrowserContext;
+  let extensionId: string;
+  /** The relay as the extension knows it: through the proxy. */
+  let relayUrlForPanel = '';
+  const cleanup: Array<() => Promise<void>> = [];
+  const pageErrors: string[] = [];
+
+  // Numbers whose local time allows texting for the next 10 minutes, and one in quiet hours now.
+  const { phones } = sendableRecipients(6, 10 * 60_000);
+  const phone = (i: number): string => phones[i] as string;
+  const customers: Record<'ada' | 'grace' | 'oscar' | 'olive' | 'quincy' | 'sam', Customer> = {
+    ada: { name: 'Ada Lovelace', phone: phone(0), id: '', url: '' },
+    grace: { name: 'Grace Hopper', phone: phone(1), id: '', url: '' },
+    oscar: { name: 'Oscar Wilde', phone: phone(2), id: '', url: '' },
+    olive: { name: 'Olive Offline', phone: phone(3), id: '', url: '' },
+    quincy: { name: 'Quincy Quiet', phone: quietRecipient(10 * 60_000), id: '', url: '' },
+    sam: { name: 'Sam Salesforce', phone: phone(4), id: '', url: '' },
+  };
+  const FIRST_REPLY = 'Is my cleaning still on for Thursday?';
+
+  async function open(url: string): Promise<Page> {
+    const page = await context.newPage();
+    // Uncaught errors of the page and of the panel frame inside it (told apart by their stack).
+    page.on('pageerror', (error) => {
+      const where = error.stack?.includes(`chrome-extension://${extensionId}/`) ? 'panel frame' : 'page';
+      pageErrors.push(`${page.url()} (${where}): ${error.message}`);
+    });
+    await page.goto(url);
+    return page;
+  }
+
+  const panelOf = (page: Page): FrameLocator => page.frameLocator(PANEL_IFRAME);
+
+  /** The panel's own frame (an extension page inside the CRM page), for evaluating in it. */
+  async function panelFrame(page: Page): Promise<Frame> {
+    await page.locator(PANEL_IFRAME).waitFor({ state: 'attached' });
+    let frame: Frame | undefined;
+    await expect
+      .poll(() => {
+        frame = page.frames().find((f) => f.url().startsWith(`chrome-extension://${extensionId}/panel.html`));
+        return frame !== undefined;
+      }, WAIT)
+      .toBe(true);
+    return frame as Frame;
+  }
+
+  /** Opens a contact's record and waits until the panel shows them, loaded from the relay. */
+  async function openContact(customer: Customer): Promise<{ page: Page; panel: FrameLocator }> {
+    const page = await open(customer.url);
+    shown = page;
+    const panel = panelOf(page);
+    await showsContact(panel, customer);
+    return { page, panel };
+  }
+
+  /** Waits for the panel to show the customer from the relay; on failure, says what it shows instead. */
+  async function showsContact(panel: FrameLocator, customer: Customer): Promise<void> {
+    try {
+      await expect
+        .poll(
+          () =>
+            panel
+              .getByTestId('contact-name')
+              .textContent({ timeout: 1000 })
+              .catch(() => null),
+          {
+            timeout: 10_000,
+          },
+        )
+        .toBe(customer.name);
+      await panel.locator('[data-testid=thread][data-source=network]').waitFor();
+    } catch (error) {
+      const text = await panel
+        .locator('main')
+        .innerText({ timeout: 1000 })
+        .catch(() => '(no panel)');
+      throw new Error(
+        `the panel did not show ${customer.name} (${customer.url}); it shows: ${JSON.stringify(text)}`,
+        { cause: error },
+      );
+    }
+  }
+
+  /** Whether the panel frame may open an IndexedDB database (the outbox and saved threads live there). */
+  async function indexedDbProbe(page: Page | undefined): Promise<string> {
+    if (page === undefined) return 'no page';
+    const frame = await panelFrame(page);
+    return frame.evaluate(
+      () =>
+        new Promise<string>((resolve) => {
+          const request = indexedDB.open('e2e-probe');
+          request.onsuccess = () => {
+            request.result.close();
+            resolve('opens');
+          };
+          request.onerror = () => resolve(`refused: ${request.error?.name}: ${request.error?.message}`);
+        }),
+    );
+  }
+
+  /** The CRM page the running scenario shows the rep; screenshotted when it ends. */
+  let shown: Page | undefined;
+
+  /** Saves what the rep sees at the end of a scenario, pass or fail. */
+  async function screenshot(name: string, page: Page | undefined = shown): Promise<void> {
+    shown = undefined;
+    if (page === undefined || page.isClosed()) return;
+    await page.screenshot({ path: join(SHOTS, `${name}.png`) }).catch(() => undefined);
+  }
+
+  async function countMessages(bodyPart: string): Promise<number> {
+    const rows = await relay.db.query<{ n: number }>(
+      `SELECT count(*)::int AS n FROM messages WHERE body LIKE '%' || $1 || '%'`,
+      [bodyPart],
+    );
+    return rows[0]?.n ?? 0;
+  }
+
+  beforeAll(async () => {
+    await mkdir(SHOTS, { recursive: true });
+    const buildDir = await mkdtemp(join(tmpdir(), 'panel-e2e-build-'));
+    cleanup.push(() => rm(buildDir, { recursive: true, force: true }));
+    // A build of its own: others rebuilding .output/ meanwhile cannot pull files from under Chromium.
+    const [extensionPath, cert, started] = await Promise.all([
+      buildExtensionInto(buildDir, 'chrome'),
+      selfSignedCert(),
+      PanelRelay.start(),
+    ]);
+    relay = started;
+    cleanup.push(cert.cleanup);
+
+    for (const key of ['ada', 'grace', 'oscar', 'olive', 'quincy'] as const) {
+      const c = customers[key];
+      const [first, last] = c.name.split(' ');
+      c.id = relay.hubspot.addContact({
+        firstname: first ?? '',
+        lastname: last ?? '',
+        mobilephone: c.phone,
+        phone: null,
+      });
+      c.url = `https://app.hubspot.com/contacts/${PORTAL_ID}/record/0-1/${c.id}`;
+    }
+    const sam = customers.sam;
+    sam.id = relay.salesforce.addRecord('Contact', {
+      FirstName: 'Sam',
+      LastName: 'Salesforce',
+      MobilePhone: sam.phone,
+      Phone: null,
+    });
+    sam.url = `https://acme.lightning.force.com/lightning/r/Contact/${sam.id}/view`;
+    for (const c of Object.values(customers)) await relay.optIn(c.phone);
+    // History: the rep texted earlier and the customer answered. (A rep sees only conversations
+    // they sent in, so a thread the customer started would not show.)
+    await Promise.all([
+      relay.sendAsRep(customers.ada.phone, 'Hi Ada, your cleaning is booked for Thursday.'),
+      relay.sendAsRep(customers.sam.phone, 'Hi Sam, your invoice is ready.'),
+    ]);
+    await relay.textFromCustomer(customers.ada.phone, FIRST_REPLY);
+    await relay.textFromCustomer(customers.sam.phone, 'Can you send me the invoice?');
+
+    proxy = new TcpProxy(Number(new URL(relay.url).port));
+    const proxyPort = await proxy.listen();
+    crm = createHttpsServer({ key: cert.key, cert: cert.cert }, (req, res) => {
+      res.writeHead(200, { 'content-type': 'text/html' }).end(crmPage(`CRM ${req.headers.host}`));
+    });
+    const crmPort = await new Promise<number>((resolve) =>
+      crm.listen(0, '127.0.0.1', () => resolve((crm.address() as AddressInfo).port)),
+    );
+    const userDataDir = await mkdtemp(join(tmpdir(), 'panel-e2e-chromium-'));
+    cleanup.push(() => rm(userDataDir, { recursive: true, force: true }));
+    context = await chromium.launchPersistentContext(userDataDir, {
+      executablePath: CHROMIUM_PATH,
+      headless: true,
+      viewport: { width: 1280, height: 800 },
+      args: chromiumArgs(extensionPath, crmPort),
+    });
+    context.setDefaultTimeout(10_000);
+    const worker = context.serviceWorkers()[0] ?? (await context.waitForEvent('serviceworker'));
+    extensionId = new URL(worker.url()).host;
+    relayUrlForPanel = `http://127.0.0.1:${proxyPort}`;
+  }, 90_000);
+
+  afterAll(async () => {
+    await context?.close();
+    await new Promise((resolve) => (crm ? crm.close(resolve) : resolve(undefined)));
+    await proxy?.close();
+    await relay?.close();
+    for (const fn of cleanup.reverse()) await fn();
+  });
+
+  it('signs in with a password and an authenticator code from the options page', async () => {
+    const options = await open(`chrome-extension://${extensionId}/options.html`);
+    try {
+      await options.getByLabel('Relay URL', { exact: true }).fill(relayUrlForPanel);
+      await options.getByLabel('Email', { exact: true }).fill(relay.user.email);
+      await options.getByLabel('Password', { exact: true }).fill(relay.user.password);
+      await options.getByRole('button', { name: 'Sign in', exact: true }).click();
+      const code = options.getByLabel('Authentication code or recovery code');
+      await code.waitFor();
+      await code.fill(relay.authenticatorCode());
+      await options.getByRole('button', { name: 'Verify' }).click();
+      const signedIn = options.getByTestId('signed-in');
+      await signedIn.waitFor();
+      expect(await signedIn.textContent()).toContain(`Signed in as ${relay.user.email}`);
+      // GET /v1/me through the new session: the org and role come from the relay.
+      await expect.poll(() => signedIn.textContent(), WAIT).toContain('to Acme Dental (rep)');
+    } finally {
+      await screenshot('01-sign-in-with-2fa', options);
+      await options.close();
+    }
+  });
+
+  let ada: { page: Page; panel: FrameLocator } | undefined;
+
+  /** Ada's record, opened once and kept by the scenarios that follow her thread. */
+  async function adaRecord(): Promise<{ page: Page; panel: FrameLocator }> {
+    if (ada === undefined) {
+      const page = await open(customers.ada.url);
+      ada = { page, panel: panelOf(page) };
+    }
+    shown = ada.page;
+    await showsContact(ada.panel, customers.ada);
+    return ada;
+  }
+
+  it('shows a HubSpot contact with their consent and thread', async () => {
+    try {
+      const { page, panel } = await adaRecord();
+      expect(await page.locator(PANEL_IFRAME).getAttribute('src')).toBe(
+        `chrome-extension://${extensionId}/panel.html#crm=hubspot&objectType=contact&id=${customers.ada.id}&portalId=${PORTAL_ID}`,
+      );
+      expect(await panel.getByTestId('contact-phone').textContent()).toContain(customers.ada.phone.slice(-4));
+      const badge = panel.locator('[data-consent]');
+      expect(await badge.getAttribute('data-consent')).toBe('opted_in');
+      await badge.click();
+      expect(await panel.getByTestId('consent-evidence').textContent()).toContain('booking form');
+      await panel.getByTestId('local-time').waitFor();
+      const reply = panel.locator('li.inbound[data-message-id]', { hasText: FIRST_REPLY });
+      await reply.waitFor();
+      expect(await reply.getAttribute('data-status')).toBe('received');
+      await panel.getByText('Live', { exact: true }).waitFor();
+      // Already opted in: the rep can escalate to a call or email, but has no opt-in to record.
+      await panel.getByRole('button', { name: 'Escalate…' }).waitFor();
+      expect(await panel.getByRole('button', { name: 'Mark opted in…' }).count()).toBe(0);
+    } finally {
+      await screenshot('02-hubspot-contact');
+    }
+  });
+
+  it('shows a Salesforce contact with their consent and thread', async () => {
+    let sam: { page: Page; panel: FrameLocator } | undefined;
+    try {
+      expect(customers.sam.id).toHaveLength(18);
+      sam = await openContact(customers.sam);
+      const { page, panel } = sam;
+      expect(await page.locator(PANEL_IFRAME).getAttribute('src')).toContain(
+        `#crm=salesforce&objectType=contact&id=${customers.sam.id}`,
+      );
+      expect(await panel.locator('[data-consent]').getAttribute('data-consent')).toBe('opted_in');
+      await panel.getByTestId('local-time').waitFor();
+      await panel
+        .locator('li.inbound[data-message-id]', { hasText: 'Can you send me the invoice?' })
+        .waitFor();
+    } finally {
+      await screenshot('03-salesforce-contact');
+      await sam?.page.close();
+    }
+  });
+
+  it('sends with Ctrl+Enter and shows the text delivered', async () => {
+    const body = 'Yes, Thursday at 3 pm. See you then!';
+    try {
+      const { panel } = await adaRecord();
+      const draft = panel.getByLabel('Message');
+      await draft.fill(body);
+      await draft.press('Control+Enter');
+      const sent = panel.locator('li.outbound[data-message-id]', { hasText: body });
+      await sent.waitFor();
+      expect(await draft.inputValue()).toBe('');
+      // The sandbox network reports sent, then delivered; the panel hears it on the live stream.
+      await expect.poll(() => sent.getAttribute('data-status'), { timeout: 15_000 }).toBe('delivered');
+      const stored = (await relay.messagesWith(customers.ada.phone)).filter((m) => m.body === body);
+      expect(stored.map((m) => [m.direction, m.status])).toEqual([['outbound', 'delivered']]);
+      expect(await sent.getAttribute('data-message-id')).toBe(stored[0]?.id);
+    } finally {
+      await screenshot('04-send-delivered');
+    }
+  });
+
+  it("shows the customer's reply from the phone simulator live, without a reload", async () => {
+    try {
+      const { page, panel } = await adaRecord();
+      const frame = await panelFrame(page);
+      await frame.evaluate(() => {
+        (window as unknown as { e2eMarker: string }).e2eMarker = 'same panel';
+      });
+      const text = 'Perfect, thanks! I will be there.';
+      await relay.textFromCustomer(customers.ada.phone, text);
+      const reply = panel.locator('li.inbound[data-message-id]', { hasText: text });
+      await reply.waitFor({ timeout: 10_000 });
+      expect(await reply.getAttribute('data-status')).toBe('received');
+      expect(await frame.evaluate(() => (window as unknown as { e2eMarker?: string }).e2eMarker)).toBe(
+        'same panel',
+      );
+    } finally {
+      await screenshot('05-live-reply');
+    }
+  });
+
+  it('follows SPA navigation to another contact without reloading the page', async () => {
+    try {
+      const { page, panel } = await adaRecord();
+      await page.evaluate(() => {
+        (window as unknown as { e2eMarker: string }).e2eMarker = 'same page';
+      });
+      const before = await page.locator(PANEL_IFRAME).getAttribute('src');
+      const path = new URL(customers.grace.url).pathname;
+      await page.evaluate((to) => history.pushState({}, '', to), path);
+      await expect
+        .poll(() => page.locator(PANEL_IFRAME).getAttribute('src'), WAIT)
+        .toBe(
+          `chrome-extension://${extensionId}/panel.html#crm=hubspot&objectType=contact&id=${customers.grace.id}&portalId=${PORTAL_ID}`,
+        );
+      expect(before).toContain(`id=${customers.ada.id}`);
+      await expect
+        .poll(() => panel.getByTestId('contact-name').textContent(), { timeout: 10_000 })
+        .toBe(customers.grace.name);
+      expect(await panel.locator('[data-consent]').getAttribute('data-consent')).toBe('opted_in');
+      // Neither the CRM page nor the panel frame was reloaded: only the frame's hash changed.
+      expect(await page.evaluate(() => (window as unknown as { e2eMarker?: string }).e2eMarker)).toBe(
+        'same page',
+      );
+      expect(await panel.locator('li', { hasText: FIRST_REPLY }).count()).toBe(0);
+    } finally {
+      await screenshot('06-spa-navigation');
+      await ada?.page.close();
+      ada = undefined;
+    }
+  });
+
+  it('locks the composer for a contact who texted STOP', async () => {
+    let oscar: { page: Page; panel: FrameLocator } | undefined;
+    try {
+      await relay.textFromCustomer(customers.oscar.phone, 'STOP');
+      await expect.poll(() => relay.consentStatus(customers.oscar.phone), WAIT).toBe('opted_out');
+      oscar = await openContact(customers.oscar);
+      const { panel } = oscar;
+      expect(await panel.locator('[data-consent]').getAttribute('data-consent')).toBe('opted_out');
+      const reason = panel.getByTestId('blocked-reason');
+      await reason.waitFor();
+      expect(await reason.textContent()).toContain('opted out');
+      expect(await panel.getByLabel('Message').isDisabled()).toBe(true);
+      expect(await panel.getByTestId('send').isDisabled()).toBe(true);
+    } finally {
+      await screenshot('07-opted-out-locked');
+      await oscar?.page.close();
+    }
+  });
+
+  it('offers to schedule a text in quiet hours and queues it for their morning', async () => {
+    let quincy: { page: Page; panel: FrameLocator } | undefined;
+    try {
+      quincy = await openContact(customers.quincy);
+      const { panel } = quincy;
+      const body = 'Your order is ready at the front desk.';
+      await panel.getByLabel('Message').fill(body);
+      await panel.getByTestId('quiet-hours').waitFor();
+      const send = panel.getByTestId('send');
+      await expect.poll(() => send.textContent(), WAIT).toMatch(/^Schedule for .+ their time$/);
+      // First text to this number: the relay adds who is texting and how to stop, and says so.
+      expect(await panel.getByTestId('final-text').textContent()).toContain('Reply STOP to opt out.');
+      await send.click();
+      const notice = panel.getByTestId('composer-notice');
+      await notice.waitFor();
+      expect(await notice.textContent()).toMatch(/^Scheduled: .+ their time\.$/);
+
+      const [message, ...others] = await relay.messagesWith(customers.quincy.phone);
+      expect(others).toEqual([]);
+      expect(message?.body).toContain(body);
+      expect(message?.status).toBe('queued');
+      const detail = await relay.call('GET', `/v1/messages/${message?.id}`);
+      const history = (detail.json as { statusHistory: { status: string }[] }).statusHistory;
+      expect(history.map((h) => h.status)).not.toContain('sent');
+      const [job] = await relay.db.query<{ available_at: Date }>(
+        'SELECT available_at FROM outbox_jobs WHERE message_id = $1',
+        [message?.id],
+      );
+      expect(job?.available_at.getTime()).toBeGreaterThan(Date.now() + 60_000);
+      expect(await panel.locator('li.outbound[data-message-id]', { hasText: body }).count()).toBe(1);
+    } finally {
+      await screenshot('08-quiet-hours-scheduled');
+      await quincy?.page.close();
+    }
+  });
+
+  it('blocks a card number in the draft and sends nothing', async () => {
+    let contact: { page: Page; panel: FrameLocator } | undefined;
+    try {
+      contact = await openContact(customers.ada);
+      const { panel } = contact;
+      const before = (await relay.messagesWith(customers.ada.phone)).length;
+      const draft = panel.getByLabel('Message');
+      await draft.fill('Sure, my card is 4111 1111 1111 1111, charge it');
+      await panel.getByTestId('sensitive-block').waitFor();
+      expect(await panel.getByTestId('sensitive-span').textContent()).toBe('4111 1111 1111 1111');
+      const send = panel.getByTestId('send');
+      expect(await send.isDisabled()).toBe(true);
+      await draft.press('Control+Enter');
+      await new Promise((r) => setTimeout(r, 1000));
+      expect(await countMessages('4111')).toBe(0);
+      expect(await relay.messagesWith(customers.ada.phone)).toHaveLength(before);
+    } finally {
+      await screenshot('09-card-number-blocked');
+      await contact?.page.close();
+    }
+  });
+
+  it('keeps a text sent offline and sends it exactly once when the relay is back', async () => {
+    let olive: { page: Page; panel: FrameLocator } | undefined;
+    const body = 'Sent while the relay was unreachable';
+    try {
+      olive = await openContact(customers.olive);
+      const { panel } = olive;
+      await panel.getByText('Live', { exact: true }).waitFor();
+      proxy.setOnline(false);
+      const draft = panel.getByLabel('Message');
+      await draft.fill(body);
+      await draft.press('Control+Enter');
+      const waiting = panel.locator('li[data-outbox="waiting"]', { hasText: body });
+      await waiting.waitFor().catch(async (error: unknown) => {
+        throw new Error(
+          `the text is not waiting in the outbox; the composer shows ${JSON.stringify(
+            await panel
+              .locator('form.composer [role=alert]')
+              .innerText({ timeout: 500 })
+              .catch(() => 'no error'),
+          )}; IndexedDB in the panel frame: ${await indexedDbProbe(olive?.page)}`,
+          { cause: error },
+        );
+      });
+      expect(await waiting.textContent()).toContain('Waiting for connection');
+      expect(await countMessages(body)).toBe(0);
+
+      proxy.setOnline(true);
+      const sent = panel.locator('li.outbound[data-message-id]', { hasText: body });
+      await sent.waitFor({ timeout: 20_000 });
+      await expect.poll(() => panel.locator('li[data-outbox]').count(), WAIT).toBe(0);
+      expect(await countMessages(body)).toBe(1);
+      // Nothing goes out a second time a little later either (a retry would reuse the key).
+      await new Promise((r) => setTimeout(r, 2000));
+      expect(await countMessages(body)).toBe(1);
+      expect(await panel.locator('li[data-message-id]', { hasText: body }).count()).toBe(1);
+    } finally {
+      proxy.setOnline(true);
+      await screenshot('10-offline-send-once');
+      await olive?.page.close();
+    }
+  });
+
+  it('raised no uncaught errors in any CRM page or panel frame', () => {
+    expect(pageErrors).toEqual([]);
+  });
+});
