@@ -31,7 +31,12 @@ interface ComposerProps {
   onSent(message: Message): void;
   onRefused(error: RelayError): void;
   /** The relay could not be reached (or its answer was lost): keep the text to send when it is back. */
-  onQueue(input: SendMessageInput, idempotencyKey: string, error: RelayError): Promise<void>;
+  onQueue(input: SendMessageInput, idempotencyKey: string, error: RelayError | null): Promise<void>;
+  /**
+   * Earlier texts to this contact still wait in the outbox: a new one goes behind them, so the
+   * customer reads them in the order they were written.
+   */
+  queueBehind: boolean;
   /** The rep asked to record consent (offered when the relay refuses for lack of it). */
   onRecordConsent?: (() => void) | undefined;
 }
@@ -74,6 +79,7 @@ export function Composer(props: ComposerProps) {
   const [sending, setSending] = useState(false);
   const [error, setError] = useState<unknown>(null);
   const [notice, setNotice] = useState<string | null>(null);
+  const [chosenTemplate, setChosenTemplate] = useState('');
   const textarea = useRef<HTMLTextAreaElement>(null);
   const info = useMemo(() => countSegments(body), [body]);
   const empty = body.trim().length === 0;
@@ -90,7 +96,9 @@ export function Composer(props: ComposerProps) {
   const baseInput = (text: string): SendMessageInput | null =>
     from ? { from, ...(to ? { to } : {}), body: text, contact } : null;
   const checkInput = !empty && blockedReason === null && info.withinLimit ? baseInput(body) : null;
-  const check = usePreflight(client, checkInput);
+  // Bumped after the relay refuses a send, so the verdict shown is asked again (the clock moved on).
+  const [recheck, setRecheck] = useState(0);
+  const check = usePreflight(client, checkInput, 300, recheck);
   const current: Preflight | null =
     check.result && checkInput && check.checked === JSON.stringify(checkInput) ? check.result : null;
   const refusals = current?.refusals ?? [];
@@ -127,6 +135,22 @@ export function Composer(props: ComposerProps) {
     setAttempt(next);
     setSending(true);
     setError(null);
+    if (props.queueBehind) {
+      // Sent directly it could overtake an earlier text that waits: it joins the queue instead.
+      const refused = await props.onQueue(input, next.key, null).then(
+        () => null,
+        (queueError: unknown) => queueError,
+      );
+      setSending(false);
+      if (refused !== null) {
+        setError(refused);
+        return;
+      }
+      setBody('');
+      setAttempt(null);
+      setNotice('Queued behind an earlier text to this contact that is still waiting to go out.');
+      return;
+    }
     try {
       const message = await client.sendMessage(input, next.key);
       setBody('');
@@ -158,6 +182,7 @@ export function Composer(props: ComposerProps) {
         // A definite refusal means nothing was accepted, so the next try is a new request.
         if (err instanceof RelayError) {
           setAttempt(null);
+          setRecheck((n) => n + 1);
           props.onRefused(err);
         }
       }
@@ -218,21 +243,29 @@ export function Composer(props: ComposerProps) {
           <label for="template" class="inline-label">
             Template
           </label>
+          {/* Choosing with the arrow keys must not insert each template it passes: a button inserts. */}
           <select
             id="template"
-            value=""
-            onChange={(e) => {
-              insertTemplate(e.currentTarget.value);
-              e.currentTarget.value = '';
-            }}
+            value={chosenTemplate}
+            onChange={(e) => setChosenTemplate(e.currentTarget.value)}
           >
-            <option value="">Insert a template…</option>
+            <option value="">Choose a template…</option>
             {templates.map((t) => (
               <option key={t.id} value={t.id}>
                 {t.name}
               </option>
             ))}
           </select>
+          <button
+            type="button"
+            disabled={chosenTemplate === ''}
+            onClick={() => {
+              insertTemplate(chosenTemplate);
+              setChosenTemplate('');
+            }}
+          >
+            Insert
+          </button>
         </div>
       )}
       <div>
@@ -289,7 +322,8 @@ export function Composer(props: ComposerProps) {
           </div>
         )}
         {hardRefusals
-          .filter((r) => r.code !== 'SENSITIVE_CONTENT' && r.code !== 'OPTED_OUT')
+          // Spans already explain a sensitive-content refusal; without usable spans its message does.
+          .filter((r) => r.code !== 'SENSITIVE_CONTENT' || findings.length === 0)
           .map((r) => (
             <p key={r.code} class="notice warn" data-refusal={r.code}>
               {r.message}

@@ -68,6 +68,12 @@ export function ContactView(props: ContactViewProps) {
   const [draft, setDraft] = useState<string | null>(store ? null : '');
   const [pending, setPending] = useState<PendingItem[]>([]);
   const [actionsOpen, setActionsOpen] = useState<'none' | 'escalate' | 'opt-in'>('none');
+  const [actionNotice, setActionNotice] = useState<string | null>(null);
+  const actionNoticeRef = useRef<HTMLParagraphElement>(null);
+  // Focus moves to the confirmation once, when it appears (the button that was focused is gone).
+  useEffect(() => {
+    if (actionNotice) actionNoticeRef.current?.focus();
+  }, [actionNotice]);
   const shown = useRef(false);
   const phone = visiblePhone(loaded?.lookup.contact.phone ?? null);
   const maskedPhone = loaded?.lookup.contact.phone ?? null;
@@ -87,20 +93,22 @@ export function ContactView(props: ContactViewProps) {
     setLoadError(null);
     setOffline(false);
     onStatus('loading');
-    if (store && reload === 0) {
-      store
-        .readThread(contactKey)
-        .then((cached) => {
-          if (!cached || fromNetwork || signal.aborted) return;
-          setLoaded({ lookup: cached.lookup, numbers: cached.numbers, conversations: cached.conversations });
-          setSender(cached.sender);
-          setMessages(cached.messages);
-          setCursor(cached.nextCursor);
-          setSource('cache');
-          onStatus('ready');
-        })
-        .catch((error: unknown) => console.warn('[crm-texting] could not read the saved thread', error));
-    }
+    const saved =
+      store && reload === 0
+        ? store.readThread(contactKey).catch((error: unknown) => {
+            console.warn('[crm-texting] could not read the saved thread', error);
+            return null;
+          })
+        : Promise.resolve(null);
+    void saved.then((cached) => {
+      if (!cached || fromNetwork || signal.aborted) return;
+      setLoaded({ lookup: cached.lookup, numbers: cached.numbers, conversations: cached.conversations });
+      setSender(cached.sender);
+      setMessages(cached.messages);
+      setCursor(cached.nextCursor);
+      setSource('cache');
+      onStatus('ready');
+    });
     (async () => {
       const [lookup, numbers] = await Promise.all([
         client.lookupContact(contactRef, signal),
@@ -121,14 +129,17 @@ export function ContactView(props: ContactViewProps) {
       setSource('network');
       setOffline(false);
       onStatus('ready');
-    })().catch((error: unknown) => {
+    })().catch(async (error: unknown) => {
       if (signal.aborted) return;
-      if (error instanceof RelayError && error.status === 0 && thread.current.loaded) {
-        // Keep the saved copy on screen; the header says it is offline.
+      // Offline, the relay usually fails before the saved copy has arrived: wait for it first.
+      if (error instanceof RelayError && error.status === 0 && ((await saved) || thread.current.loaded)) {
+        if (signal.aborted) return;
+        // Keep the saved copy on screen; the header says it is offline until the relay answers.
         setOffline(true);
         onStatus('ready');
         return;
       }
+      if (signal.aborted) return;
       setLoadError(error);
       onStatus('error');
     });
@@ -200,6 +211,15 @@ export function ContactView(props: ContactViewProps) {
     return () => clearTimeout(timer);
   }, [store, contactRef, loaded, sender, messages, cursor, source]);
 
+  // Back online (the live stream reopened): replace the saved copy with the relay's answer.
+  // Only on the stream's reopening, so a relay that keeps failing the lookup cannot loop.
+  const liveOpen = props.live?.kind === 'open';
+  const wasOpen = useRef(liveOpen);
+  useEffect(() => {
+    if (liveOpen && !wasOpen.current && offline) setReload((n) => n + 1);
+    wasOpen.current = liveOpen;
+  }, [liveOpen, offline]);
+
   // Messages waiting in the offline outbox for this contact.
   useEffect(() => {
     if (!store) return undefined;
@@ -225,7 +245,13 @@ export function ContactView(props: ContactViewProps) {
   useEffect(
     () =>
       subscribe((message, event) => {
-        const { phone: full, maskedPhone: masked, sender: selected, conversationIds: known } = thread.current;
+        const {
+          phone: full,
+          maskedPhone: masked,
+          sender: selected,
+          conversationIds: known,
+          loaded: view,
+        } = thread.current;
         const side = contactSide(message);
         const ours = known.has(message.conversationId) || (full !== null ? side === full : side === masked);
         if (!ours) return;
@@ -235,9 +261,13 @@ export function ContactView(props: ContactViewProps) {
           if (refetchConversations.current) clearTimeout(refetchConversations.current);
           refetchConversations.current = setTimeout(() => setReload((n) => n + 1), 200);
         }
-        if (selected && senderSide(message) === selected) {
-          setMessages((current) => mergeMessages(current, [message]));
-        }
+        // By conversation id: a rep without PII access gets both numbers of a live event masked.
+        const selectedId = view?.conversations.find((c) => c.senderNumber === selected)?.id;
+        const inSelected =
+          selectedId !== undefined
+            ? message.conversationId === selectedId
+            : full !== null && selected !== null && senderSide(message) === selected;
+        if (inSelected) setMessages((current) => mergeMessages(current, [message]));
       }),
     [subscribe, onInbound],
   );
@@ -278,10 +308,29 @@ export function ContactView(props: ContactViewProps) {
     if (!known) setReload((n) => n + 1);
   }, []);
 
+  // Drafts are saved a moment after the rep stops typing, not on every key.
+  const draftTimer = useRef<ReturnType<typeof setTimeout> | undefined>(undefined);
+  const saveDraftSoon = useCallback(
+    (body: string) => {
+      clearTimeout(draftTimer.current);
+      draftTimer.current = setTimeout(
+        () => void store?.saveDraft(contactKey, body).catch(() => undefined),
+        400,
+      );
+    },
+    [store, contactKey],
+  );
+
   const onQueue = useCallback(
-    async (input: SendMessageInput, key: string, error: RelayError) => {
-      if (!store) throw error;
-      await store.enqueue(contactKey, input, key, { code: error.code, message: error.message });
+    async (input: SendMessageInput, key: string, error: RelayError | null) => {
+      if (!store) throw error ?? new Error('No local store to keep the text in');
+      await store.enqueue(
+        contactKey,
+        input,
+        key,
+        error ? { code: error.code, message: error.message } : null,
+      );
+      if (error === null) store.flushSoon();
     },
     [store, contactKey],
   );
@@ -350,12 +399,30 @@ export function ContactView(props: ContactViewProps) {
         optedOut={consent.status === 'opted_out'}
         open={actionsOpen}
         onOpen={setActionsOpen}
-        onConsentRecorded={(result) =>
-          result.pendingConfirmation
-            ? updateConsent({ pendingOptIn: { source: 'verbal', requestedAt: new Date().toISOString() } })
-            : setReload((n) => n + 1)
-        }
+        onConsentRecorded={(result) => {
+          // Said here, not in the form: the form goes away once the contact is opted in.
+          setActionsOpen('none');
+          setActionNotice(
+            result.pendingConfirmation
+              ? 'Opt-in recorded. The customer was texted to confirm with YES; texting opens when they do.'
+              : 'Opt-in recorded: the contact is opted in.',
+          );
+          if (result.pendingConfirmation) {
+            updateConsent({ pendingOptIn: { source: 'verbal', requestedAt: new Date().toISOString() } });
+          } else setReload((n) => n + 1);
+        }}
       />
+      {actionNotice && (
+        <p
+          class="section notice ok"
+          role="status"
+          tabIndex={-1}
+          ref={actionNoticeRef}
+          data-testid="action-notice"
+        >
+          {actionNotice}
+        </p>
+      )}
       <div class="section">
         <SenderPicker numbers={numbers} value={sender} onChange={setSender} />
       </div>
@@ -370,7 +437,8 @@ export function ContactView(props: ContactViewProps) {
           templates={me?.extension.templates ?? []}
           mergeValues={mergeValues(lookup.contact, me)}
           initialDraft={draft}
-          onDraftChange={(body) => void store?.saveDraft(contactKey, body)}
+          onDraftChange={saveDraftSoon}
+          queueBehind={pending.some((p) => p.state !== 'failed')}
           onSent={onSent}
           onRefused={onRefused}
           onQueue={onQueue}

@@ -540,23 +540,26 @@ function SignedIn({ settings }: { settings: Settings }) {
   const [waiting, setWaiting] = useState(0);
   const signOut = async (confirmed: boolean): Promise<void> => {
     setBusy(true);
-    const current = await browserSessionStore.get().catch(() => null);
-    const scope = current ? { relayUrl: current.relayUrl, session: current, apiKey: null } : null;
-    // Texts still in the offline outbox go out only while this rep is signed in: ask first.
-    // Loaded on demand: the IndexedDB code is not part of the pages' shared bundle.
-    const local = scope ? await import('../lib/local-store.ts').catch(() => null) : null;
-    const queued = local && scope && !confirmed ? await local.waitingTexts(scope).catch(() => 0) : 0;
-    if (queued > 0) {
-      setWaiting(queued);
+    try {
+      const current = await browserSessionStore.get().catch(() => null);
+      const scope = current ? { relayUrl: current.relayUrl, session: current, apiKey: null } : null;
+      // Loaded on demand: the IndexedDB code is not part of the pages' shared bundle.
+      const local = scope ? await import('../lib/local-store.ts').catch(() => null) : null;
+      // Texts still in the offline outbox go out only while this rep is signed in: ask first.
+      const queued = local && scope && !confirmed ? await local.waitingTexts(scope).catch(() => 0) : 0;
+      if (queued > 0) {
+        setWaiting(queued);
+        return;
+      }
+      // Best effort on the relay; locally the session ends whatever it answers.
+      if (current) await new AuthApi(current.relayUrl).logout(current.accessToken).catch(() => undefined);
+      // The session goes first, so an open panel can no longer save a thread back; then the saved
+      // threads, which hold customer data, go with it.
+      await browserSessionStore.clear('signed-out');
+      if (local && scope) await local.forgetLocalData(scope).catch(() => undefined);
+    } finally {
       setBusy(false);
-      return;
     }
-    // Best effort on the relay; locally the session ends whatever it answers.
-    if (current) await new AuthApi(current.relayUrl).logout(current.accessToken).catch(() => undefined);
-    // The saved threads hold customer data: they go with the session.
-    if (local && scope) await local.forgetLocalData(scope).catch(() => undefined);
-    await browserSessionStore.clear('signed-out');
-    setBusy(false);
   };
 
   return (
@@ -611,7 +614,15 @@ function ApiKeyForm({
       if (!(await ensureRelayPermission(relayUrl))) {
         throw new Error(`The extension needs permission to reach ${new URL(relayUrl).origin}.`);
       }
+      const before = await loadSettings();
       await saveSettings({ relayUrl, apiKey: apiKey.trim() || null });
+      // Replacing or removing a key: the threads saved under the old one hold customer data.
+      if (before.apiKey && before.apiKey !== apiKey.trim()) {
+        const local = await import('../lib/local-store.ts').catch(() => null);
+        await local
+          ?.forgetLocalData({ relayUrl: before.relayUrl, session: null, apiKey: before.apiKey })
+          .catch(() => undefined);
+      }
       onRelaySaved(relayUrl);
       setOutcome({ kind: 'saved' });
     } catch (error) {

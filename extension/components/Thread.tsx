@@ -27,6 +27,9 @@ export function Thread(props: ThreadProps) {
   const { messages, pending } = props;
   const list = useRef<HTMLDivElement>(null);
   const newest = `${messages[messages.length - 1]?.id}/${pending.length}`;
+  // The outbox keeps a contact's texts in order: those after a refused one wait for the rep's decision.
+  const failedAt = pending.findIndex((p) => p.state === 'failed');
+  const firstFailed = failedAt === -1 ? Number.POSITIVE_INFINITY : failedAt;
   useEffect(() => {
     const el = list.current;
     if (el) el.scrollTop = el.scrollHeight;
@@ -56,11 +59,14 @@ export function Thread(props: ThreadProps) {
         {messages.map((m) => (
           <MessageItem key={m.id} message={m} />
         ))}
-        {pending.map((p) => (
+        {pending.map((p, i) => (
           <li key={p.key} class={`outbound pending ${p.state}`} data-outbox={p.state} data-outbox-key={p.key}>
             <div class="bubble">{p.body}</div>
             <div class="meta">
-              {formatTimestamp(new Date(p.createdAt).toISOString())} · {PENDING_LABEL[p.state]}
+              {formatTimestamp(new Date(p.createdAt).toISOString())} ·{' '}
+              {p.state === 'waiting' && i > firstFailed
+                ? 'Held behind a text that was not sent'
+                : PENDING_LABEL[p.state]}
               {p.error && (
                 <>
                   {' · '}

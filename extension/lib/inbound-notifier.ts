@@ -24,6 +24,11 @@ export interface InboundNotifierOptions {
   /** Name and page of the contact of a conversation, from the saved threads; null when never opened. */
   contactFor(conversationId: string): Promise<KnownContact | null>;
   notify(notification: InboundNotification): void;
+  /**
+   * Whether an outbound text was sent by this rep (a live stream of a role that sees every
+   * conversation carries colleagues' texts too); none are taken as the rep's when absent.
+   */
+  isOwnText?: (message: Message) => boolean;
   now?: () => number;
 }
 
@@ -48,7 +53,9 @@ export class InboundNotifier {
 
   /** Remembers a conversation the rep just texted in, so the reply notifies without a lookup. */
   noteOutbound(message: Message): void {
-    if (message.direction === 'outbound') this.mine.add(message.conversationId);
+    if (message.direction === 'outbound' && this.options.isOwnText?.(message) === true) {
+      this.mine.add(message.conversationId);
+    }
   }
 
   async handle(message: Message, event: 'message.created' | 'message.updated'): Promise<boolean> {

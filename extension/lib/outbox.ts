@@ -23,8 +23,8 @@ export function isOffline(error: unknown): boolean {
 
 /**
  * True when the relay definitely answered no, so retrying the same request cannot help: a 4xx other
- * than 401 (signed out: waits for sign-in), 408 and 429. A 2xx whose body could not be read also counts,
- * since the relay accepted it and a retry would only replay the same answer.
+ * than 401 (signed out: waits for sign-in), 408 and 429. (A 2xx whose body could not be read is an
+ * acceptance, handled before this is asked.)
  */
 export function isRefusal(error: unknown): boolean {
   if (!(error instanceof RelayError) || error.outcomeUnknown) return false;
@@ -281,6 +281,13 @@ export class OutboxFlusher {
     try {
       message = await this.send(claimed.input, claimed.idempotencyKey);
     } catch (error) {
+      if (error instanceof RelayError && error.status >= 200 && error.status < 300) {
+        // The relay accepted it but answered in a shape this extension cannot read: it is sent
+        // (the live stream shows it); marking it failed would invite the rep to send it again.
+        await db.outbox.delete(claimed.idempotencyKey);
+        this.onChange();
+        return 'sent';
+      }
       const lastError = errorOf(error);
       if (isRefusal(error)) {
         await db.outbox.update(claimed.idempotencyKey, { state: 'failed', lastError, sendingSince: null });

@@ -15,6 +15,8 @@ export const SSO_CODE = /^[A-Za-z0-9_-]{20,100}$/;
 
 /** How long a started sign-in may wait for the identity provider. */
 export const SSO_PENDING_TTL_MS = 10 * 60_000;
+/** How long trading the one-time code may take before the attempt counts as lost. */
+export const SSO_EXCHANGE_TTL_MS = 60_000;
 
 /** The `browser.storage.session` key holding the current attempt; the options page watches it. */
 export const SSO_STATE_KEY = 'ssoSignIn';
@@ -120,6 +122,8 @@ export type SsoState =
       openerTabId: number | null;
       /** Epoch milliseconds. */
       startedAt: number;
+      /** When the code exchange began (status 'exchanging'); a worker that died mid-exchange leaves it. */
+      exchangingSince?: number;
     }
   | { status: 'signed-in'; attemptId: string; email: string; at: number }
   | { status: 'failed'; attemptId: string; message: string; at: number }
@@ -133,6 +137,10 @@ export function isActive(state: SsoState | null): state is ActiveSsoState {
 
 /** Whether an active attempt has outlived `SSO_PENDING_TTL_MS` (a clock that went backwards counts too). */
 export function isSsoExpired(state: ActiveSsoState, now: number): boolean {
+  // An exchange takes seconds; one still "exchanging" a minute later died with its worker.
+  if (state.status === 'exchanging' && state.exchangingSince !== undefined) {
+    if (now - state.exchangingSince >= SSO_EXCHANGE_TTL_MS) return true;
+  }
   return now - state.startedAt >= SSO_PENDING_TTL_MS || now < state.startedAt - 60_000;
 }
 
@@ -151,11 +159,21 @@ export function parseSsoState(value: unknown): SsoState | null {
   switch (value.status) {
     case 'pending':
     case 'exchanging': {
-      const { relayUrl, orgId, tabId, openerTabId, startedAt } = value;
+      const { relayUrl, orgId, tabId, openerTabId, startedAt, exchangingSince } = value;
       if (typeof relayUrl !== 'string' || typeof orgId !== 'string' || !SSO_ORG_ID.test(orgId)) return null;
       if (!isTabId(tabId) || !isTime(startedAt)) return null;
       if (openerTabId !== null && !isTabId(openerTabId)) return null;
-      return { status: value.status, attemptId, relayUrl, orgId, tabId, openerTabId, startedAt };
+      if (exchangingSince !== undefined && !isTime(exchangingSince)) return null;
+      return {
+        status: value.status,
+        attemptId,
+        relayUrl,
+        orgId,
+        tabId,
+        openerTabId,
+        startedAt,
+        ...(exchangingSince === undefined ? {} : { exchangingSince }),
+      };
     }
     case 'signed-in':
       if (typeof value.email !== 'string' || !isTime(value.at)) return null;
@@ -365,7 +383,7 @@ export class SsoCoordinator {
   }
 
   private async finish(state: ActiveSsoState, code: string): Promise<void> {
-    await this.save({ ...state, status: 'exchanging' });
+    await this.save({ ...state, status: 'exchanging', exchangingSince: this.ports.now() });
     try {
       const tokens = await this.ports.exchange(state.relayUrl, code);
       const email = tokens.email ?? (await this.ports.accountName(state.relayUrl, tokens.accessToken));

@@ -22,6 +22,8 @@ export function usePreflight(
   client: RelayClient,
   input: SendMessageInput | null,
   delayMs = 300,
+  /** Changing it asks again for the same draft (after the relay refused a send, say). */
+  generation = 0,
 ): PreflightState {
   const [state, setState] = useState<PreflightState>(IDLE);
   const key = input ? JSON.stringify(input) : null;
@@ -47,7 +49,7 @@ export function usePreflight(
       controller.abort();
     };
     // `key` stands for `input`: a new object with the same content must not re-check.
-  }, [client, key, delayMs]);
+  }, [client, key, delayMs, generation]);
 
   return state;
 }

@@ -61,6 +61,7 @@ export class OrgCrms implements OrgCrmSource {
   private readonly lists = new Map<string, { at: number; connections: CrmConnection[] }>();
   private readonly live = new Map<string, Live>();
   private readonly refreshing = new Map<string, Promise<Live>>();
+  private readonly proxies = new Map<string, CrmPlugin>();
   private key: Promise<SecretsKey | null> | null = null;
   private readonly ttl: number;
   private readonly now: () => number;
@@ -121,12 +122,15 @@ export class OrgCrms implements OrgCrmSource {
    * access token expired refreshes it once (shared by concurrent calls) and is repeated.
    */
   private guarded(connectionId: string): CrmPlugin {
+    // One proxy per connection: it always reaches the connection's current plugin.
+    const existing = this.proxies.get(connectionId);
+    if (existing !== undefined) return existing;
     const current = (): Live => {
       const live = this.live.get(connectionId);
       if (live === undefined) throw new Error(`CRM connection ${connectionId} is not loaded`);
       return live;
     };
-    return new Proxy(current().plugin, {
+    const proxy = new Proxy(current().plugin, {
       get: (_target, property) => {
         const value = Reflect.get(current().plugin, property);
         if (typeof value !== 'function') return value;
@@ -142,6 +146,8 @@ export class OrgCrms implements OrgCrmSource {
         };
       },
     });
+    this.proxies.set(connectionId, proxy);
+    return proxy;
   }
 
   private refresh(connectionId: string, cause: CrmAuthExpiredError): Promise<Live> {

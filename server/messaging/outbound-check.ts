@@ -171,39 +171,72 @@ async function recipientFromCrm(
   return { to: check.e164, timeZone: contact.timeZone };
 }
 
-/** How long a CRM record's time zone is reused: a composer's live preflight asks on every pause in typing. */
-const ZONE_CACHE_MS = 60_000;
-const ZONE_CACHE_MAX = 2_000;
-const zoneCache = new WeakMap<object, Map<string, { zone: string | null; at: number }>>();
+/**
+ * What the CRM said about a record, reused for a minute: the composer's live preflight asks on every
+ * pause in typing, and each ask would otherwise be a CRM API call against the org's rate limit.
+ * Keyed by org and record (plugins are per org). A send re-reads the recipient; only preflight and
+ * the advisory time zone use this.
+ */
+const CRM_CACHE_MS = 60_000;
+const CRM_CACHE_MAX = 5_000;
+/** A contact-only recipient as resolved, or just the record's time zone. */
+type CrmFacts = { to: string; timeZone: string | null } | { zoneOnly: string | null };
+const crmCache = new Map<string, { value: CrmFacts; at: number }>();
 
+function cached(key: string): CrmFacts | undefined {
+  const hit = crmCache.get(key);
+  if (hit === undefined) return undefined;
+  if (Date.now() - hit.at >= CRM_CACHE_MS) {
+    crmCache.delete(key);
+    return undefined;
+  }
+  return hit.value;
+}
+
+function remember(key: string, value: CrmFacts): void {
+  if (crmCache.size >= CRM_CACHE_MAX) crmCache.delete(crmCache.keys().next().value as string);
+  crmCache.set(key, { value, at: Date.now() });
+}
+
+const cacheKey = (orgId: string, ref: ContactRef) => `${orgId}|${ref.crm}|${ref.objectType}|${ref.id}`;
+
+/** The recipient of a contact-only preflight, from the cache when the CRM was asked a moment ago. */
+async function cachedRecipient(
+  deps: OutboundDeps,
+  orgId: string,
+  ref: ContactRef,
+): Promise<{ to: string; timeZone: string | null }> {
+  const key = cacheKey(orgId, ref);
+  const hit = cached(key);
+  if (hit !== undefined && 'to' in hit) return hit;
+  const fresh = await recipientFromCrm(await deps.crm.forOrg(orgId), ref);
+  remember(key, fresh);
+  return fresh;
+}
+
+/** The CRM's time zone for the record (advisory: the area code decides without it). */
 async function crmTimeZone(
   deps: OutboundDeps,
   orgId: string,
   ref: ContactRef | undefined,
 ): Promise<string | null> {
   if (ref === undefined) return null;
-  const plugin = (await deps.crm.forOrg(orgId)).get(ref.crm);
-  if (plugin === null) return null;
-  const key = `${ref.objectType}/${ref.id}`;
-  let cache = zoneCache.get(plugin);
-  if (cache === undefined) {
-    cache = new Map();
-    zoneCache.set(plugin, cache);
-  }
-  const now = Date.now();
-  const hit = cache.get(key);
-  if (hit !== undefined && now - hit.at < ZONE_CACHE_MS) return hit.zone;
+  const key = cacheKey(orgId, ref);
+  const hit = cached(key);
+  if (hit !== undefined) return 'to' in hit ? hit.timeZone : hit.zoneOnly;
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<undefined>((resolve) => {
     timer = setTimeout(() => resolve(undefined), CRM_LOOKUP_TIMEOUT_MS);
   });
   try {
-    const contact = await Promise.race([plugin.findContactById(ref).catch(() => undefined), timeout]);
+    // Finding the org's plugins can fail too (a damaged connection row): never fail a send for it.
+    const lookup = deps.crm
+      .forOrg(orgId)
+      .then((registry) => registry.get(ref.crm)?.findContactById(ref) ?? null)
+      .catch(() => undefined);
+    const contact = await Promise.race([lookup, timeout]);
     // Only an answer is remembered; a timeout or an error asks again next time.
-    if (contact !== undefined) {
-      if (cache.size >= ZONE_CACHE_MAX) cache.delete(cache.keys().next().value as string);
-      cache.set(key, { zone: contact?.timeZone ?? null, at: now });
-    }
+    if (contact !== undefined) remember(key, { zoneOnly: contact?.timeZone ?? null });
     return contact?.timeZone ?? null;
   } finally {
     clearTimeout(timer);
@@ -299,7 +332,11 @@ export async function checkOutbound(
   let fromCrm: { to: string; timeZone: string | null } | null = null;
   if (input.to !== undefined) to = input.to;
   else {
-    fromCrm = await recipientFromCrm(await deps.crm.forOrg(orgId), contactReference(input));
+    // A preflight (no idempotency key) may reuse a lookup from a moment ago; a send asks the CRM.
+    fromCrm =
+      idempotencyKey === null
+        ? await cachedRecipient(deps, orgId, contactReference(input))
+        : await recipientFromCrm(await deps.crm.forOrg(orgId), contactReference(input));
     to = fromCrm.to;
   }
   // Recent texts are counted only where a state caps them, and only up to the cap: the common

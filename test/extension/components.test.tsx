@@ -143,13 +143,13 @@ function sentMessage(body: string): Message {
 
 function composer(
   client: RelayClient,
-  patch: Partial<Pick<Parameters<typeof Composer>[0], 'blockedReason' | 'templates'>> = {},
+  patch: Partial<Pick<Parameters<typeof Composer>[0], 'blockedReason' | 'templates' | 'queueBehind'>> = {},
 ) {
   const props = {
     onDraftChange: vi.fn<(body: string) => void>(),
     onSent: vi.fn<(message: Message) => void>(),
     onRefused: vi.fn(),
-    onQueue: vi.fn(async (_input: SendMessageInput, _key: string) => undefined),
+    onQueue: vi.fn(async (_input: SendMessageInput, _key: string, _error: unknown) => undefined),
     client,
     contactRef: REF,
     to: TO,
@@ -158,6 +158,7 @@ function composer(
     templates: [],
     mergeValues: mergeValues({ name: 'Ada Lovelace' }, { displayName: 'Sam Rep', orgName: 'Acme' }),
     initialDraft: '',
+    queueBehind: false,
     ...patch,
   };
   const r = mount(<Composer {...props} />);
@@ -271,6 +272,50 @@ describe('Composer', () => {
     expect(props.onSent).not.toHaveBeenCalled();
   });
 
+  it('queues a new text behind earlier ones still waiting, so they arrive in order', async () => {
+    const { client, calls } = fakeRelay({});
+    const { r, draft, send, props } = composer(client, { queueBehind: true });
+    type(draft, 'Second thought');
+    await until(() => !send().disabled, 'send enabled');
+    q(r, 'form')?.dispatchEvent(new dom.window.Event('submit', { bubbles: true, cancelable: true }));
+    await until(() => props.onQueue.mock.calls.length === 1, 'the text queued');
+    expect(props.onQueue.mock.calls[0]?.[2]).toBeNull();
+    expect(calls.filter((c) => c.path === '/v1/messages')).toHaveLength(0);
+    const notice = await until(() => q(r, '[data-testid=composer-notice]'), 'the queued notice');
+    expect(notice.textContent).toMatch(/Queued behind an earlier text/);
+  });
+
+  it('asks the relay again after it refuses a send, so a new verdict (quiet hours now) shows', async () => {
+    let late = false;
+    const { client, calls } = fakeRelay({
+      preflight: (input) => ({
+        status: 200,
+        body: late
+          ? allowed(input.body, {
+              allowed: false,
+              refusals: [{ code: 'QUIET_HOURS', message: 'Too late now', details: {} }],
+              nextAllowedAt: '2026-11-23T14:00:00.000Z',
+              schedulable: true,
+            })
+          : allowed(input.body),
+      }),
+      send: () => {
+        late = true;
+        return {
+          status: 422,
+          body: { error: { code: 'QUIET_HOURS', message: 'It just turned 9 pm there', details: {} } },
+        };
+      },
+    });
+    const { draft, send } = composer(client);
+    type(draft, 'Quick question');
+    await until(() => calls.some((c) => c.path === '/v1/messages/preflight') && !send().disabled, 'checked');
+    draft.dispatchEvent(
+      Object.assign(new dom.window.Event('keydown', { bubbles: true }), { key: 'Enter', ctrlKey: true }),
+    );
+    await until(() => /^Schedule for/.test(send().textContent ?? ''), 'the schedule offer after the refusal');
+  });
+
   it('locks an opted-out contact: the reason shows and nothing can be typed or sent', async () => {
     const { client, calls } = fakeRelay({});
     const { r, draft, send } = composer(client, { blockedReason: 'This contact opted out of texts.' });
@@ -293,13 +338,21 @@ describe('Composer', () => {
     // linkedom's select has a read-only value: give it the one a rep's choice would set.
     let chosen = '';
     Object.defineProperty(select, 'value', { get: () => chosen, set: (v: string) => (chosen = v) });
+    const insert = (): void =>
+      click([...r.querySelectorAll('button')].find((b) => b.textContent === 'Insert') as Element);
     select.value = 't1';
     select.dispatchEvent(new dom.window.Event('change', { bubbles: true }));
+    await tick(10);
+    // Choosing alone inserts nothing (arrow keys pass over options): the Insert button does.
+    expect(draft.value).toBe('');
+    insert();
     await until(() => draft.value === 'Hi Ada, Sam Rep here.', 'the filled template');
     type(draft, '');
     await tick(20);
     select.value = 't2';
     select.dispatchEvent(new dom.window.Event('change', { bubbles: true }));
+    await tick(10);
+    insert();
     await until(
       () => draft.value === 'Dear {{title}} Lovelace',
       `the template with a gap (draft: ${draft.value})`,

@@ -245,6 +245,20 @@ describe('outbox', () => {
     expect(items[0]?.lastError).toEqual({ code: 'CONTENT_BLOCKED', message: 'relay said CONTENT_BLOCKED' });
   });
 
+  it('takes a 2xx it cannot read as sent, so the rep is not invited to send it again', async () => {
+    const db = openDb();
+    const relay = fakeRelay();
+    const { flusher, sent } = flusherFor(db, relay, clock(T0 + 10).now);
+    await queue(db, 'dana-1', 'Accepted, oddly answered');
+    relay.fail(answered(202, 'BAD_RESPONSE'));
+
+    const result = await flusher.flush();
+
+    expect(result).toMatchObject({ sent: 1, refused: 0 });
+    expect(sent).toEqual([]);
+    expect(await listOutbox(db, SCOPE)).toEqual([]);
+  });
+
   it('sends the held texts once the rep discards the refused one', async () => {
     const db = openDb();
     const relay = fakeRelay();

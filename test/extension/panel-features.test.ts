@@ -266,6 +266,7 @@ describe('inbound notifications', () => {
       contactFor: async (id) =>
         id === 'c1' ? { name: 'Ada Lovelace', pageUrl: 'https://app.hubspot.com/x' } : null,
       notify,
+      isOwnText: (m) => m.sentBy === 'Sam Rep',
       now: () => now,
     });
     return { notifier, notify, myConversations, advance: (ms: number) => (now += ms) };
@@ -304,14 +305,21 @@ describe('inbound notifications', () => {
 
   it('learns the rep’s new conversation from their own outbound text, and "all" needs no list', async () => {
     const { notifier, myConversations } = setup('mine', []);
-    notifier.noteOutbound(message({ id: 'o1', direction: 'outbound', conversationId: 'c7' }));
+    // A colleague's text (the stream of a role that sees all) does not make the conversation ours.
+    notifier.noteOutbound(message({ id: 'o0', direction: 'outbound', conversationId: 'c6', sentBy: 'Kim' }));
+    expect(await notifier.handle(message({ id: 'm6b', conversationId: 'c6' }), 'message.created')).toBe(
+      false,
+    );
+    notifier.noteOutbound(
+      message({ id: 'o1', direction: 'outbound', conversationId: 'c7', sentBy: 'Sam Rep' }),
+    );
     expect(
       await notifier.handle(
         message({ id: 'm7', conversationId: 'c7', body: 'x'.repeat(300) }),
         'message.created',
       ),
     ).toBe(true);
-    expect(myConversations).not.toHaveBeenCalled();
+    expect(myConversations).toHaveBeenCalledTimes(1);
     const all = setup('all');
     expect(await all.notifier.handle(message({ conversationId: 'c42' }), 'message.created')).toBe(true);
     expect(all.notify.mock.calls[0]?.[0].title).toBe('Text from +15125550100');

@@ -136,6 +136,14 @@ describe('pending sign-in expiry and storage shape', () => {
     expect(SSO_PENDING_TTL_MS).toBe(600_000);
   });
 
+  it('gives up on an exchange a minute old: its worker died with the code already spent', () => {
+    const exchanging = { ...pending(1_000), status: 'exchanging' as const, exchangingSince: 2_000 };
+    expect(parseSsoState(exchanging)).toEqual(exchanging);
+    expect(isSsoExpired(exchanging, 2_000 + 59_999)).toBe(false);
+    expect(isSsoExpired(exchanging, 2_000 + 60_000)).toBe(true);
+    expect(parseSsoState({ ...exchanging, exchangingSince: 'soon' })).toBeNull();
+  });
+
   it('treats an attempt dated well in the future (clock moved back) as expired', () => {
     expect(isSsoExpired(pending(10_000_000), 10_000_000 - 5 * 60_000)).toBe(true);
   });

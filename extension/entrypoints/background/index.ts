@@ -3,7 +3,7 @@ import { defineBackground } from 'wxt/utils/define-background';
 import { AuthApi, TokenRefresher } from '../../lib/auth.ts';
 import { runEventStream } from '../../lib/event-stream.ts';
 import { InboundNotifier } from '../../lib/inbound-notifier.ts';
-import { contactForConversation, type LocalStore, openLocalStore } from '../../lib/local-store.ts';
+import { contactForConversation, type LocalStore, openLocalStore, scopeOf } from '../../lib/local-store.ts';
 import {
   type AuthRefreshResponse,
   backgroundAccepts,
@@ -26,6 +26,8 @@ import type { StoreEvent, StoreResponse } from '../../lib/store-protocol.ts';
 
 const TICK_ALARM = 'crm-texting-tick';
 const CURSOR_KEY = 'eventsCursor';
+/** Session-storage prefix of the CRM page a notification opens, by message id. */
+const NOTIFICATION_PAGE = 'notificationPage:';
 
 // Wiring only: every message is parsed and its sender checked before anything happens.
 export default defineBackground(() => {
@@ -66,7 +68,9 @@ export default defineBackground(() => {
   const buildContext = async (): Promise<Context | null> => {
     const settings = await loadSettings();
     const credential = credentialOf(settings);
-    const key = credential ? `${settings.relayUrl}|${settings.session?.email ?? 'api-key'}` : null;
+    // The store's scope names the relay and the identity (a session's email, a key's hash), so
+    // replacing one API key by another rebuilds everything for the new one.
+    const key = credential ? await scopeOf(settings) : null;
     if (context && context.key === key) return context;
     context?.controller.abort();
     void context?.store.then((s) => s?.close());
@@ -105,6 +109,9 @@ export default defineBackground(() => {
         return pref === 'mine' && me !== null && me.userId === null ? 'all' : pref;
       },
       myConversations: () => client.conversations({ mine: true }, controller.signal),
+      // Texts carry their sender's name, which for a signed-in rep is their email.
+      isOwnText: (m) =>
+        me !== null && m.sentBy !== null && (m.sentBy === me.email || m.sentBy === me.displayName),
       contactFor: contactForConversation,
       notify: (n) => {
         browser.notifications
@@ -116,7 +123,9 @@ export default defineBackground(() => {
             ...(n.pageUrl ? { contextMessage: 'Click to open the contact' } : {}),
           })
           .then(() => {
-            if (n.pageUrl) pageUrls.set(`inbound:${n.id}`, n.pageUrl);
+            // Kept in session storage: the worker is usually asleep by the time the rep clicks.
+            if (n.pageUrl) return browser.storage.session.set({ [`${NOTIFICATION_PAGE}${n.id}`]: n.pageUrl });
+            return undefined;
           })
           .catch((error: unknown) => console.warn('[crm-texting] notification failed', error));
       },
@@ -166,12 +175,21 @@ export default defineBackground(() => {
   };
   const storeFor = async (): Promise<LocalStore | null> => (await ensureContext())?.store ?? null;
 
-  const pageUrls = new Map<string, string>();
+  const openNotified = async (id: string): Promise<void> => {
+    const key = `${NOTIFICATION_PAGE}${id.replace(/^inbound:/, '')}`;
+    const pageUrl = (await browser.storage.session.get(key))[key];
+    await browser.storage.session.remove(key);
+    await browser.notifications.clear(id);
+    if (typeof pageUrl === 'string' && /^https?:\/\//.test(pageUrl))
+      await browser.tabs.create({ url: pageUrl });
+  };
   browser.notifications.onClicked.addListener((id: string) => {
-    const pageUrl = pageUrls.get(id);
-    pageUrls.delete(id);
-    browser.notifications.clear(id).catch(() => undefined);
-    if (pageUrl) browser.tabs.create({ url: pageUrl }).catch(() => undefined);
+    openNotified(id).catch(() => undefined);
+  });
+  browser.notifications.onClosed.addListener((id: string) => {
+    browser.storage.session
+      .remove(`${NOTIFICATION_PAGE}${id.replace(/^inbound:/, '')}`)
+      .catch(() => undefined);
   });
 
   // "Sign in with SSO": the attempt lives in session storage, so these listeners (registered on every
