@@ -57,30 +57,42 @@ export function ContactActions(props: ContactActionsProps) {
   );
 }
 
-function EscalateForm({ client, contactRef, contactName, onOpen }: ContactActionsProps) {
-  const [kind, setKind] = useState<'call' | 'email'>('call');
-  const [note, setNote] = useState('');
+/** One form action's progress: busy while it runs, then its confirmation or its error. */
+function useAction() {
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<unknown>(null);
   const [done, setDone] = useState<string | null>(null);
-  const submit = async (): Promise<void> => {
-    if (busy || note.trim() === '') return;
+  const run = async (work: () => Promise<string | null>): Promise<void> => {
+    if (busy) return;
     setBusy(true);
     setError(null);
+    setDone(null);
     try {
-      await client.escalate({
-        contact: { crm: contactRef.crm, objectType: contactRef.objectType, id: contactRef.id },
-        kind,
-        note: note.trim(),
-      });
-      setDone(`${kind === 'call' ? 'A call' : 'An email'} task for ${contactName} is in the CRM.`);
-      setNote('');
+      setDone(await work());
     } catch (err) {
       setError(err);
     } finally {
       setBusy(false);
     }
   };
+  return { busy, error, done, run };
+}
+
+function EscalateForm({ client, contactRef, contactName, onOpen }: ContactActionsProps) {
+  const [kind, setKind] = useState<'call' | 'email'>('call');
+  const [note, setNote] = useState('');
+  const { busy, error, done, run } = useAction();
+  const submit = (): Promise<void> =>
+    run(async () => {
+      if (note.trim() === '') return null;
+      await client.escalate({
+        contact: { crm: contactRef.crm, objectType: contactRef.objectType, id: contactRef.id },
+        kind,
+        note: note.trim(),
+      });
+      setNote('');
+      return `${kind === 'call' ? 'A call' : 'An email'} task for ${contactName} is in the CRM.`;
+    });
   return (
     <form
       class="action-form"
@@ -129,29 +141,17 @@ function EscalateForm({ client, contactRef, contactName, onOpen }: ContactAction
 function OptInForm({ client, phone, onOpen, onConsentRecorded }: ContactActionsProps & { phone: string }) {
   const [source, setSource] = useState<'verbal' | 'web_form' | 'api'>('verbal');
   const [evidence, setEvidence] = useState('');
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<unknown>(null);
-  const [done, setDone] = useState<string | null>(null);
+  const { busy, error, run } = useAction();
   const ready = evidence.trim().length >= 3;
-  const submit = async (): Promise<void> => {
-    if (busy || !ready) return;
-    setBusy(true);
-    setError(null);
-    try {
+  // The confirmation is the contact view's: this form closes once consent is recorded.
+  const submit = (): Promise<void> =>
+    run(async () => {
+      if (!ready) return null;
       const result = await client.recordConsent({ phone, kind: 'opt_in', source, evidence: evidence.trim() });
-      setDone(
-        result.pendingConfirmation
-          ? 'Recorded. The customer was texted to confirm with YES; texting opens when they do.'
-          : 'Recorded: the contact is opted in.',
-      );
       setEvidence('');
       onConsentRecorded(result);
-    } catch (err) {
-      setError(err);
-    } finally {
-      setBusy(false);
-    }
-  };
+      return null;
+    });
   return (
     <form
       class="action-form"
@@ -181,11 +181,6 @@ function OptInForm({ client, phone, onOpen, onConsentRecorded }: ContactActionsP
         onInput={(e) => setEvidence(e.currentTarget.value)}
       />
       {error !== null && <ErrorNotice error={error} />}
-      {done && (
-        <p class="notice ok" role="status" data-testid="opt-in-recorded">
-          {done}
-        </p>
-      )}
       <div class="composer-row">
         <button type="button" onClick={() => onOpen('none')}>
           Close

@@ -6,6 +6,7 @@ import type { ContactRef } from '../../extension/hosts/types.ts';
 import { RelayClient, type SendMessageInput } from '../../extension/lib/relay-client.ts';
 import type { ContactLookup, Message } from '../../extension/lib/relay-types.ts';
 import { mergeValues } from '../../extension/lib/templates.ts';
+import { messageFixture } from './fixtures.ts';
 
 // Preact renders into a linkedom document: enough DOM for the components' logic, no browser needed.
 const dom = parseHTML('<!doctype html><html><body></body></html>');
@@ -22,12 +23,14 @@ let preact: Preact;
 let Composer: typeof import('../../extension/components/Composer.tsx').Composer;
 let ConsentBadge: typeof import('../../extension/components/ConsentBadge.tsx').ConsentBadge;
 let Thread: typeof import('../../extension/components/Thread.tsx').Thread;
+let ContactActions: typeof import('../../extension/components/ContactActions.tsx').ContactActions;
 
 beforeAll(async () => {
   preact = await import('preact');
   ({ Composer } = await import('../../extension/components/Composer.tsx'));
   ({ ConsentBadge } = await import('../../extension/components/ConsentBadge.tsx'));
   ({ Thread } = await import('../../extension/components/Thread.tsx'));
+  ({ ContactActions } = await import('../../extension/components/ContactActions.tsx'));
 });
 
 let root: HTMLElement | null = null;
@@ -122,23 +125,7 @@ function allowed(text: string, patch: Record<string, unknown> = {}) {
 
 function sentMessage(body: string): Message {
   const at = new Date().toISOString();
-  return {
-    id: 'msg_1',
-    conversationId: 'conv_1',
-    direction: 'outbound',
-    from: FROM,
-    to: TO,
-    body,
-    status: 'queued',
-    segments: 1,
-    encoding: 'GSM-7',
-    errorCode: null,
-    errorMessage: null,
-    sentBy: 'Sam Rep',
-    redactions: [],
-    createdAt: at,
-    updatedAt: at,
-  };
+  return messageFixture({ from: FROM, to: TO, body, sentBy: 'Sam Rep', createdAt: at, updatedAt: at });
 }
 
 function composer(
@@ -425,5 +412,89 @@ describe('Thread', () => {
     click(discard as Element);
     expect(onRetry).toHaveBeenCalledWith('k2');
     expect(onDiscard).toHaveBeenCalledWith('k2');
+  });
+});
+
+describe('ContactActions', () => {
+  function actions(open: 'none' | 'escalate' | 'opt-in', answer: { status: number; body: unknown }) {
+    const calls: Array<{ path: string; body: unknown }> = [];
+    const client = new RelayClient({
+      baseUrl: 'http://relay.test',
+      apiKey: 'k',
+      fetch: async (url, init) => {
+        calls.push({ path: new URL(url).pathname, body: JSON.parse(String(init.body)) });
+        return new Response(JSON.stringify(answer.body), { status: answer.status });
+      },
+    });
+    const onOpen = vi.fn();
+    const onConsentRecorded = vi.fn();
+    const r = mount(
+      <ContactActions
+        client={client}
+        contactRef={REF}
+        contactName="Ada Lovelace"
+        phone={TO}
+        canRecordConsent
+        canEscalate
+        optedIn={false}
+        optedOut={false}
+        open={open}
+        onOpen={onOpen}
+        onConsentRecorded={onConsentRecorded}
+      />,
+    );
+    return { r, calls, onOpen, onConsentRecorded };
+  }
+
+  it('logs a call task on the CRM record with the rep’s note', async () => {
+    const { r, calls } = actions('escalate', { status: 201, body: { activity: { id: 't1', kind: 'call' } } });
+    type(q(r, '#escalate-note') as Element, '  Wants to talk about the invoice ');
+    await tick(10);
+    q(r, 'form')?.dispatchEvent(new dom.window.Event('submit', { bubbles: true, cancelable: true }));
+    const done = await until(() => q(r, '[data-testid=escalated]'), 'the confirmation');
+    expect(done.textContent).toBe('A call task for Ada Lovelace is in the CRM.');
+    expect(calls).toEqual([
+      {
+        path: '/v1/contacts/escalate',
+        body: {
+          crm: 'hubspot',
+          objectType: 'contact',
+          id: '51',
+          kind: 'call',
+          note: 'Wants to talk about the invoice',
+        },
+      },
+    ]);
+  });
+
+  it('shows the relay’s refusal of an escalation and keeps the note', async () => {
+    const { r } = actions('escalate', {
+      status: 409,
+      body: { error: { code: 'CRM_NOT_CONNECTED', message: 'hubspot is not connected', details: null } },
+    });
+    type(q(r, '#escalate-note') as Element, 'Call back');
+    await tick(10);
+    q(r, 'form')?.dispatchEvent(new dom.window.Event('submit', { bubbles: true, cancelable: true }));
+    const alert = await until(() => q(r, '[role=alert]'), 'the error');
+    expect(alert.getAttribute('data-error-code')).toBe('CRM_NOT_CONNECTED');
+    expect((q(r, '#escalate-note') as HTMLTextAreaElement).value).toBe('Call back');
+  });
+
+  it('records an opt-in with its evidence, and needs evidence to do so', async () => {
+    const { r, calls, onConsentRecorded } = actions('opt-in', {
+      status: 202,
+      body: { phone: TO, status: 'unknown', since: null, pendingConfirmation: true },
+    });
+    const submit = q(r, 'button[type=submit]') as HTMLButtonElement;
+    expect(submit.disabled).toBe(true);
+    type(q(r, '#optin-evidence') as Element, 'Agreed on the call of 12 May');
+    await until(() => !(q(r, 'button[type=submit]') as HTMLButtonElement).disabled, 'submit enabled');
+    q(r, 'form')?.dispatchEvent(new dom.window.Event('submit', { bubbles: true, cancelable: true }));
+    await until(() => onConsentRecorded.mock.calls.length === 1, 'the callback');
+    expect(onConsentRecorded.mock.calls[0]?.[0]).toEqual({ status: 'unknown', pendingConfirmation: true });
+    expect(calls[0]).toEqual({
+      path: '/v1/consent',
+      body: { phone: TO, kind: 'opt_in', source: 'verbal', evidence: 'Agreed on the call of 12 May' },
+    });
   });
 });

@@ -14,6 +14,7 @@ import {
 } from '../../extension/lib/relay-types.ts';
 import { effectiveNotificationPreference } from '../../extension/lib/settings.ts';
 import { applyTemplate, mergeValues } from '../../extension/lib/templates.ts';
+import { messageFixture } from './fixtures.ts';
 
 const consent = (patch: Partial<ContactLookup['consent']> = {}): ContactLookup['consent'] => ({
   status: 'unknown',
@@ -235,24 +236,17 @@ describe('times in the customer’s zone', () => {
 });
 
 describe('inbound notifications', () => {
-  const message = (patch: Partial<Message> = {}): Message => ({
-    id: 'm1',
-    conversationId: 'c1',
-    direction: 'inbound',
-    from: '+15125550100',
-    to: '+15550001111',
-    body: 'Yes please',
-    status: 'received',
-    segments: 1,
-    encoding: 'GSM-7',
-    errorCode: null,
-    errorMessage: null,
-    sentBy: null,
-    redactions: [],
-    createdAt: '2026-01-01T00:00:00Z',
-    updatedAt: '2026-01-01T00:00:00Z',
-    ...patch,
-  });
+  const message = (patch: Partial<Message> = {}): Message =>
+    messageFixture({
+      id: 'm1',
+      conversationId: 'c1',
+      direction: 'inbound',
+      from: '+15125550100',
+      to: '+15550001111',
+      body: 'Yes please',
+      status: 'received',
+      ...patch,
+    });
 
   function setup(preference: 'off' | 'mine' | 'all', mine: string[] = []) {
     const notify = vi.fn();

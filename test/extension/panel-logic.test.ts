@@ -7,26 +7,18 @@ import { clampWidth, parseLayout } from '../../extension/lib/panel-layout.ts';
 import type { Message } from '../../extension/lib/relay-types.ts';
 import { normalizeRelayUrl } from '../../extension/lib/settings.ts';
 import { belongsToThread, defaultSender, mergeMessages } from '../../extension/lib/thread.ts';
+import { messageFixture } from './fixtures.ts';
 
 function msg(id: string, createdAt: string, patch: Partial<Message> = {}): Message {
-  return {
+  return messageFixture({
     id,
     conversationId: 'c1',
-    direction: 'outbound',
-    from: '+15550001111',
     to: '+15552223333',
     body: id,
-    status: 'queued',
-    segments: 1,
-    encoding: 'GSM-7',
-    errorCode: null,
-    errorMessage: null,
-    sentBy: null,
-    redactions: [],
     createdAt,
     updatedAt: createdAt,
     ...patch,
-  };
+  });
 }
 
 describe('contact ref in the panel hash', () => {

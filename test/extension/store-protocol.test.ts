@@ -15,28 +15,13 @@ import {
   storeAcceptsFrom,
   storeEventFrom,
 } from '../../extension/lib/store-protocol.ts';
+import { messageFixture } from './fixtures.ts';
 
 const SELF = { runtimeId: 'ext-id', origin: 'chrome-extension://ext-id/' };
 const PANEL = { id: 'ext-id', url: 'chrome-extension://ext-id/panel.html#crm=hubspot', tab: { id: 7 } };
 const CONTACT = 'hubspot/contact/51';
 
-const message = (id: string, body = id): Message => ({
-  id,
-  conversationId: 'conv_1',
-  direction: 'outbound',
-  from: '+15550001111',
-  to: '+15125550100',
-  body,
-  status: 'queued',
-  segments: 1,
-  encoding: 'GSM-7',
-  errorCode: null,
-  errorMessage: null,
-  sentBy: 'Sam',
-  redactions: [],
-  createdAt: '2026-11-22T10:00:00.000Z',
-  updatedAt: '2026-11-22T10:00:00.000Z',
-});
+const message = (id: string, body = id): Message => messageFixture({ id, body, sentBy: 'Sam' });
 
 const view = {
   lookup: {

@@ -1,0 +1,24 @@
+import type { Message } from '../../extension/lib/relay-types.ts';
+
+/** A relay message as the panel receives it: an outbound text, queued, unless `patch` says otherwise. */
+export function messageFixture(patch: Partial<Message> = {}): Message {
+  const at = patch.createdAt ?? '2026-11-22T10:00:00.000Z';
+  return {
+    id: 'msg_1',
+    conversationId: 'conv_1',
+    direction: 'outbound',
+    from: '+15550001111',
+    to: '+15125550100',
+    body: 'Hello',
+    status: 'queued',
+    segments: 1,
+    encoding: 'GSM-7',
+    errorCode: null,
+    errorMessage: null,
+    sentBy: null,
+    redactions: [],
+    createdAt: at,
+    updatedAt: at,
+    ...patch,
+  };
+}
