@@ -25,11 +25,13 @@ import { canRefresh, RefreshError, refreshTokens } from './oauth.ts';
 /** Where request handlers get the CRM plugins of the org they act for. */
 export interface OrgCrmSource {
   forOrg(orgId: string): Promise<CrmRegistry>;
+  /** The installation's own plugins (the sandbox CRM), shared by every org without its own. */
+  readonly shared: CrmRegistry;
 }
 
 /** The same plugins for every org (tests, and installations without per-org connections). */
 export function staticCrms(registry: CrmRegistry): OrgCrmSource {
-  return { forOrg: async () => registry };
+  return { forOrg: async () => registry, shared: registry };
 }
 
 export interface OrgCrmsOptions {
@@ -65,6 +67,10 @@ export class OrgCrms implements OrgCrmSource {
   private key: Promise<SecretsKey | null> | null = null;
   private readonly ttl: number;
   private readonly now: () => number;
+
+  get shared(): CrmRegistry {
+    return this.options.base;
+  }
 
   constructor(private readonly options: OrgCrmsOptions) {
     this.ttl = options.listTtlMs ?? 5_000;

@@ -3,6 +3,8 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Type } from 'typebox';
 import { DEMO_CONTACTS } from '../../crm-plugins/sandbox/contacts.ts';
+import type { SandboxCrm } from '../../crm-plugins/sandbox/index.ts';
+import type { CrmPlugin } from '../../crm-plugins/types.ts';
 import { ApiError } from '../errors.ts';
 import { publicRoute } from '../http/access.ts';
 import { html, sendPage } from '../http/html.ts';
@@ -22,7 +24,7 @@ const access = publicRoute('sandbox only: the simulated customer phone and demo 
  * The phone simulator (play the customer) and the sandbox CRM's contact pages. Registered only
  * when SMS_PROVIDER=sandbox; nothing here exists on a relay wired to a real provider.
  */
-export const sandboxRoutes: RouteModule = (app, { db, sandbox }) => {
+export const sandboxRoutes: RouteModule = (app, { db, sandbox, crm }) => {
   if (sandbox === null) return;
 
   app.get('/sandbox/phone', { config: access }, async (_request, reply) =>
@@ -144,6 +146,10 @@ export const sandboxRoutes: RouteModule = (app, { db, sandbox }) => {
     { config: access, schema: { params: Type.Object({ id: Type.String({ maxLength: 64 }) }) } },
     async (request, reply) => {
       const contact = DEMO_CONTACTS.find((c) => c.ref.id === request.params.id);
+      // Tasks the panel's "Escalate…" logged on the record, as the CRM's own page would list them.
+      const plugin = crm.shared.get('sandbox');
+      const tasks =
+        contact !== undefined && plugin !== null && isSandboxCrm(plugin) ? plugin.followUps(contact.ref) : [];
       if (contact === undefined) {
         return sendPage(
           reply,
@@ -163,8 +169,22 @@ export const sandboxRoutes: RouteModule = (app, { db, sandbox }) => {
             <tr><th>Record</th><td>${contact.ref.objectType} ${contact.ref.id}</td></tr>
             <tr><th>Phone</th><td>${contact.phones[0] ?? '—'}</td></tr>
             <tr><th>Time zone</th><td>${contact.timeZone ?? 'unknown'}</td></tr>
-          </table>`,
+          </table>
+          <h2>Open tasks</h2>
+          ${
+            tasks.length === 0
+              ? html`<p data-tasks="0">None. "Escalate…" in the texting panel adds a call or email task here.</p>`
+              : html`<table data-tasks="${tasks.length}"><thead><tr><th>Type</th><th>Subject</th><th>Due</th><th>Details</th></tr></thead><tbody>
+              ${tasks.map(
+                (t) =>
+                  html`<tr><td>${t.kind}</td><td>${t.subject}</td><td>${t.dueAt.toISOString().slice(0, 16).replace('T', ' ')} UTC</td><td><pre>${t.body}</pre></td></tr>`,
+              )}</tbody></table>`
+          }`,
       );
     },
   );
 };
+
+function isSandboxCrm(plugin: CrmPlugin): plugin is SandboxCrm {
+  return plugin.id === 'sandbox' && typeof (plugin as Partial<SandboxCrm>).followUps === 'function';
+}

@@ -102,6 +102,29 @@ describe('per-org CRM connections on the request path', () => {
     expect(response.json()).toMatchObject({ activity: { kind: 'call', crm: 'hubspot' } });
   });
 
+  it('falls back to the installation’s sandbox CRM, whose record page lists the escalation', async () => {
+    const response = await relay.app.inject({
+      method: 'POST',
+      url: '/v1/contacts/escalate',
+      headers: other.auth,
+      payload: {
+        crm: 'sandbox',
+        objectType: 'contact',
+        id: 'c-1001',
+        kind: 'email',
+        note: 'Send the <quote>',
+      },
+    });
+    expect(response.statusCode, response.body).toBe(201);
+    const page = await relay.app.inject({ method: 'GET', url: '/sandbox/crm/contacts/c-1001' });
+    expect(page.statusCode).toBe(200);
+    expect(page.body).toContain('data-tasks="1"');
+    expect(page.body).toContain('— escalated from SMS');
+    // The rep's note is shown as text, never as markup.
+    expect(page.body).toContain('Send the &#60;quote&#62;');
+    expect(page.body).not.toContain('<quote>');
+  });
+
   it('stops using a connection whose tokens were refused', async () => {
     await db.query(
       `UPDATE crm_connections SET status = 'auth_failed', updated_at = now() WHERE org_id = $1`,
