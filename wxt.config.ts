@@ -49,6 +49,8 @@ export default defineConfig({
     ...(manifestVersion === 2
       ? { optional_permissions: ['https://*/*', 'http://*/*'] }
       : { optional_host_permissions: ['https://*/*', 'http://*/*'] }),
+    // IT can set (and so lock) the relay URL by enterprise policy; Firefox reads its policies without one.
+    ...(browser === 'firefox' ? {} : { storage: { managed_schema: 'managed-schema.json' } }),
     // The panel is framed into CRM pages; only its HTML needs to be reachable from them.
     web_accessible_resources: [{ resources: ['panel.html'], matches: crmOrigins }],
     content_security_policy:

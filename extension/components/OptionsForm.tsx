@@ -43,7 +43,8 @@ export function OptionsForm() {
     const load = (): void => {
       loadSettings().then((s) => {
         setSettings(s);
-        if (first) setRelayUrl(s.relayUrl);
+        // A policy's URL always shows; the rep's own only on first load (not over what they type).
+        if (first || s.relayUrlLocked) setRelayUrl(s.relayUrl);
         first = false;
       }, setLoadError);
     };
@@ -52,6 +53,7 @@ export function OptionsForm() {
     return () => controller.abort();
   }, []);
 
+  const locked = settings?.relayUrlLocked ?? false;
   const normalized = normalizeRelayUrl(relayUrl);
 
   return (
@@ -65,12 +67,21 @@ export function OptionsForm() {
           type="url"
           value={relayUrl}
           required
+          readOnly={locked}
           aria-invalid={normalized === null}
           aria-describedby="relay-url-hint"
           onInput={(e) => setRelayUrl(e.currentTarget.value)}
         />
-        <p id="relay-url-hint" class="hint">
-          {normalized === null ? 'Enter an http:// or https:// address.' : `Default: ${DEFAULT_RELAY_URL}`}
+        <p id="relay-url-hint" class="hint" data-testid={locked ? 'relay-url-locked' : undefined}>
+          {locked ? (
+            <>
+              <span aria-hidden="true">🔒</span> Set by your organisation’s IT policy.
+            </>
+          ) : normalized === null ? (
+            'Enter an http:// or https:// address.'
+          ) : (
+            `Default: ${DEFAULT_RELAY_URL}`
+          )}
         </p>
       </div>
       {settings?.session && settings.session.relayUrl === normalized ? (

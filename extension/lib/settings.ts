@@ -13,6 +13,8 @@ export interface Settings {
   session: AuthSession | null;
   /** The last session ended because its refresh was refused: the panel asks to sign in again. */
   signedOut: boolean;
+  /** The relay URL comes from the browser's managed policy (set by IT); reps cannot change it. */
+  relayUrlLocked: boolean;
 }
 
 /** The bearer token the panel should use: the session's access token, else the API key. */
@@ -56,14 +58,40 @@ export function normalizeRelayUrl(input: string): string | null {
   return `${url.origin}${url.pathname}`.replace(/\/+$/, '');
 }
 
+/** The relay URL an enterprise policy sets (`storage.managed`), or null when none or unreadable. */
+async function managedRelayUrl(): Promise<string | null> {
+  try {
+    // Firefox throws when no policy manifest exists; Chrome answers {} without a policy.
+    const managed = await browser.storage.managed.get(RELAY_URL_KEY);
+    const value = managed[RELAY_URL_KEY];
+    return typeof value === 'string' ? value : null;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * The relay to use: the managed policy's when it holds a valid URL (a bad one is ignored, so a typo
+ * in a policy cannot lock every rep out), else the rep's own choice, else the local default.
+ */
+export function resolveRelayUrl(
+  managed: string | null,
+  stored: unknown,
+): { relayUrl: string; locked: boolean } {
+  const fromPolicy = managed === null ? null : normalizeRelayUrl(managed);
+  if (fromPolicy !== null) return { relayUrl: fromPolicy, locked: true };
+  const own = typeof stored === 'string' ? normalizeRelayUrl(stored) : null;
+  return { relayUrl: own ?? DEFAULT_RELAY_URL, locked: false };
+}
+
 export async function loadSettings(): Promise<Settings> {
-  const [local, session] = await Promise.all([
+  const [local, session, managed] = await Promise.all([
     browser.storage.local.get(RELAY_URL_KEY),
     browser.storage.session.get([API_KEY_KEY, AUTH_SESSION_KEY, SIGNED_OUT_KEY]),
+    managedRelayUrl(),
   ]);
-  const storedUrl = local[RELAY_URL_KEY];
   const storedKey = session[API_KEY_KEY];
-  const relayUrl = (typeof storedUrl === 'string' && normalizeRelayUrl(storedUrl)) || DEFAULT_RELAY_URL;
+  const { relayUrl, locked } = resolveRelayUrl(managed, local[RELAY_URL_KEY]);
   const auth = parseAuthSession(session[AUTH_SESSION_KEY]);
   return {
     relayUrl,
@@ -71,6 +99,7 @@ export async function loadSettings(): Promise<Settings> {
     // Tokens are only ever sent to the relay that issued them.
     session: auth && auth.relayUrl === relayUrl ? auth : null,
     signedOut: session[SIGNED_OUT_KEY] === true,
+    relayUrlLocked: locked,
   };
 }
 
@@ -89,7 +118,7 @@ export function watchSettings(signal: AbortSignal, onChange: () => void): void {
   const listener = (changes: Record<string, unknown>, area: string): void => {
     const sessionKeys = [API_KEY_KEY, AUTH_SESSION_KEY, SIGNED_OUT_KEY];
     if (
-      (area === 'local' && RELAY_URL_KEY in changes) ||
+      ((area === 'local' || area === 'managed') && RELAY_URL_KEY in changes) ||
       (area === 'session' && sessionKeys.some((key) => key in changes))
     ) {
       onChange();

@@ -12,7 +12,7 @@ import {
   parsePreflight,
   sensitiveFindings,
 } from '../../extension/lib/relay-types.ts';
-import { effectiveNotificationPreference } from '../../extension/lib/settings.ts';
+import { effectiveNotificationPreference, resolveRelayUrl } from '../../extension/lib/settings.ts';
 import { applyTemplate, mergeValues } from '../../extension/lib/templates.ts';
 import { messageFixture } from './fixtures.ts';
 
@@ -322,5 +322,19 @@ describe('inbound notifications', () => {
   it('lets the org’s locked preference win over the rep’s own', () => {
     expect(effectiveNotificationPreference('all', 'off')).toBe('off');
     expect(effectiveNotificationPreference('all', null)).toBe('all');
+  });
+});
+
+describe('relay URL set by IT policy', () => {
+  it('locks to the policy’s URL, ignores a malformed one, and otherwise uses the rep’s own', () => {
+    expect(resolveRelayUrl('https://relay.acme.example/', 'http://127.0.0.1:9999')).toEqual({
+      relayUrl: 'https://relay.acme.example',
+      locked: true,
+    });
+    expect(resolveRelayUrl('ftp://nope', 'http://127.0.0.1:9999')).toEqual({
+      relayUrl: 'http://127.0.0.1:9999',
+      locked: false,
+    });
+    expect(resolveRelayUrl(null, 42)).toEqual({ relayUrl: 'http://127.0.0.1:8787', locked: false });
   });
 });
