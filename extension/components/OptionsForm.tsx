@@ -34,6 +34,7 @@ type Outcome = { kind: 'saved' } | { kind: 'connected'; me: Me } | { kind: 'erro
 /** Relay address, sign-in (password then second factor, or SSO), and the API key as an advanced option. */
 export function OptionsForm() {
   const [relayUrl, setRelayUrl] = useState(DEFAULT_RELAY_URL);
+  const edited = useRef(false);
   const [settings, setSettings] = useState<Settings | null>(null);
   const [loadError, setLoadError] = useState<unknown>(null);
 
@@ -43,8 +44,9 @@ export function OptionsForm() {
     const load = (): void => {
       loadSettings().then((s) => {
         setSettings(s);
-        // A policy's URL always shows; the rep's own only on first load (not over what they type).
-        if (first || s.relayUrlLocked) setRelayUrl(s.relayUrl);
+        // A policy's URL always shows; the stored one only on the first load, and never over what the
+        // rep already typed (the first read can take a moment on a fresh profile).
+        if (s.relayUrlLocked || (first && !edited.current)) setRelayUrl(s.relayUrl);
         first = false;
       }, setLoadError);
     };
@@ -70,7 +72,10 @@ export function OptionsForm() {
           readOnly={locked}
           aria-invalid={normalized === null}
           aria-describedby="relay-url-hint"
-          onInput={(e) => setRelayUrl(e.currentTarget.value)}
+          onInput={(e) => {
+            edited.current = true;
+            setRelayUrl(e.currentTarget.value);
+          }}
         />
         <p id="relay-url-hint" class="hint" data-testid={locked ? 'relay-url-locked' : undefined}>
           {locked ? (
