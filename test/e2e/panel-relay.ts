@@ -40,7 +40,8 @@ export interface ApiAnswer {
  * password and an enrolled authenticator app.
  */
 export class PanelRelay {
-  private lastTotpStep = 0;
+  /** The last TOTP step each user's authenticator code used, by email (the relay refuses a reused step). */
+  private readonly lastTotpStep = new Map<string, number>();
   /** The rep's session from before enrolment (the web app's), for texts the rep sent earlier. */
   private repToken = '';
 
@@ -116,28 +117,57 @@ export class PanelRelay {
     const relay = await startRelay(config, { db, logger: false });
     await relay.app.listen({ port, host: '127.0.0.1' });
     const panelRelay = new PanelRelay(relay, url, orgId, ownerKey, user, hubspot, salesforce, restoreHome);
-    await panelRelay.enrolAuthenticator();
+    panelRelay.repToken = await panelRelay.enrolAuthenticator(user);
     return panelRelay;
   }
 
-  /** Enrols the rep's authenticator as the relay's web app does: sign in, enrol, confirm a code. */
-  private async enrolAuthenticator(): Promise<void> {
+  /**
+   * Enrols a user's authenticator as the relay's web app does: sign in, enrol, confirm a code. Sets
+   * the user's `totpSecret` and returns the session it signed in with.
+   */
+  private async enrolAuthenticator(user: PanelUser): Promise<string> {
     const login = await this.call('POST', '/v1/auth/login', {
-      body: { email: this.user.email, password: this.user.password },
+      body: { email: user.email, password: user.password },
     });
-    if (login.status !== 201) throw new Error(`rep sign-in failed: ${JSON.stringify(login.json)}`);
+    if (login.status !== 201) throw new Error(`${user.email} sign-in failed: ${JSON.stringify(login.json)}`);
     const { accessToken } = login.json as { accessToken: string };
     const enrol = await this.call('POST', '/v1/auth/totp/enrol', { token: accessToken });
     if (enrol.status !== 201) throw new Error(`TOTP enrolment failed: ${JSON.stringify(enrol.json)}`);
-    this.user.totpSecret = (enrol.json as { secret: string }).secret;
+    user.totpSecret = (enrol.json as { secret: string }).secret;
     const now = new Date();
     const confirm = await this.call('POST', '/v1/auth/totp/confirm', {
       token: accessToken,
-      body: { code: totpCode(this.user.totpSecret, now) },
+      body: { code: totpCode(user.totpSecret, now) },
     });
     if (confirm.status !== 200) throw new Error(`TOTP confirm failed: ${JSON.stringify(confirm.json)}`);
-    this.lastTotpStep = totpStep(now);
-    this.repToken = accessToken;
+    this.lastTotpStep.set(user.email, totpStep(now));
+    return accessToken;
+  }
+
+  /** Adds a custom role to the org as an admin would (POST /v1/roles with the owner key). */
+  async addRole(name: string, permissions: readonly string[]): Promise<void> {
+    const answer = await this.call('POST', '/v1/roles', { body: { name, permissions } });
+    if (answer.status !== 201) throw new Error(`role ${name} was refused: ${JSON.stringify(answer.json)}`);
+  }
+
+  /**
+   * Adds a user of the org with `role` (built-in or custom) who, like the first rep, signs in with a
+   * password and an enrolled authenticator app.
+   */
+  async addUser(input: { email: string; role: string; displayName: string }): Promise<PanelUser> {
+    const user: PanelUser = { email: input.email, password: 'plum tractor evening lantern', totpSecret: '' };
+    await createUser(this.db, {
+      orgId: this.orgId,
+      email: user.email,
+      role: input.role,
+      displayName: input.displayName,
+      password: user.password,
+      actor: 'e2e',
+      now: new Date(),
+      publicUrl: this.url,
+    });
+    await this.enrolAuthenticator(user);
+    return user;
   }
 
   /**
@@ -145,8 +175,17 @@ export class PanelRelay {
    * until delivered. A rep sees only the conversations they sent in, so a thread starts this way.
    */
   async sendAsRep(to: string, body: string): Promise<void> {
+    await this.sendAndDeliver(this.repToken, to, body);
+  }
+
+  /** A text sent with the owner API key (an integration, not a user), waited for until delivered. */
+  async sendWithApiKey(to: string, body: string): Promise<void> {
+    await this.sendAndDeliver(this.ownerKey, to, body);
+  }
+
+  private async sendAndDeliver(token: string, to: string, body: string): Promise<void> {
     const answer = await this.call('POST', '/v1/messages', {
-      token: this.repToken,
+      token,
       headers: { 'idempotency-key': randomBytes(12).toString('hex') },
       body: { from: SENDER, to, body },
     });
@@ -162,14 +201,14 @@ export class PanelRelay {
   }
 
   /**
-   * The code the rep's authenticator shows now. The relay refuses a step already used (the one that
-   * confirmed enrolment), and accepts one step of drift, so within the same 30 s the next step's
-   * code is what a phone a second ahead would show.
+   * The code a user's authenticator shows now (the first rep's by default). The relay refuses a step
+   * already used (the one that confirmed enrolment), and accepts one step of drift, so within the
+   * same 30 s the next step's code is what a phone a second ahead would show.
    */
-  authenticatorCode(): string {
-    const step = Math.max(totpStep(new Date()), this.lastTotpStep + 1);
-    this.lastTotpStep = step;
-    return hotp(this.user.totpSecret, step);
+  authenticatorCode(user: PanelUser = this.user): string {
+    const step = Math.max(totpStep(new Date()), (this.lastTotpStep.get(user.email) ?? 0) + 1);
+    this.lastTotpStep.set(user.email, step);
+    return hotp(user.totpSecret, step);
   }
 
   /** A call to the relay's API with the owner key (or another bearer token). */

@@ -5,7 +5,14 @@ import { createServer as createHttpsServer, type Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { type BrowserContext, chromium, type Frame, type FrameLocator, type Page } from 'playwright-core';
+import {
+  type BrowserContext,
+  chromium,
+  type Frame,
+  type FrameLocator,
+  type Page,
+  type Response as PlaywrightResponse,
+} from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { quietRecipient, sendableRecipients } from '../helpers/sendable-recipients.ts';
 import {
@@ -17,7 +24,7 @@ import {
   selfSignedCert,
 } from './extension-harness.ts';
 import { TcpProxy } from './panel-proxy.ts';
-import { PanelRelay, PORTAL_ID } from './panel-relay.ts';
+import { PanelRelay, type PanelUser, PORTAL_ID } from './panel-relay.ts';
 
 /**
  * The panel end to end: the built extension in headless Chromium on HubSpot and Salesforce record
@@ -63,13 +70,14 @@ describe.skipIf(!hasChromium)('texting panel against a real relay', { timeout: 4
   // Numbers whose local time allows texting for the next 10 minutes, and one in quiet hours now.
   const { phones } = sendableRecipients(6, 10 * 60_000);
   const phone = (i: number): string => phones[i] as string;
-  const customers: Record<'ada' | 'grace' | 'oscar' | 'olive' | 'quincy' | 'sam', Customer> = {
+  const customers: Record<'ada' | 'grace' | 'oscar' | 'olive' | 'quincy' | 'sam' | 'mia', Customer> = {
     ada: { name: 'Ada Lovelace', phone: phone(0), id: '', url: '' },
     grace: { name: 'Grace Hopper', phone: phone(1), id: '', url: '' },
     oscar: { name: 'Oscar Wilde', phone: phone(2), id: '', url: '' },
     olive: { name: 'Olive Offline', phone: phone(3), id: '', url: '' },
     quincy: { name: 'Quincy Quiet', phone: quietRecipient(10 * 60_000), id: '', url: '' },
     sam: { name: 'Sam Salesforce', phone: phone(4), id: '', url: '' },
+    mia: { name: 'Mia Masked', phone: phone(5), id: '', url: '' },
   };
   const FIRST_REPLY = 'Is my cleaning still on for Thursday?';
 
@@ -171,6 +179,73 @@ describe.skipIf(!hasChromium)('texting panel against a real relay', { timeout: 4
     return rows[0]?.n ?? 0;
   }
 
+  /**
+   * Waits until a freshly opened options page has read its stored settings: it then puts the stored
+   * relay URL in the Relay URL field, over whatever was typed there before (OptionsForm.tsx, the
+   * first `loadSettings`). On a fresh profile that read takes about 2 s (Chromium's first
+   * `storage.managed` read), long enough to wipe a URL the test typed at once.
+   */
+  async function settingsLoaded(options: Page): Promise<void> {
+    // Rendered once the sign-in choice has read storage: the form's own settings read has started.
+    await options.getByRole('button', { name: 'Sign in', exact: true }).waitFor();
+    await options.evaluate(async () => {
+      const { storage } = (
+        globalThis as unknown as {
+          chrome: { storage: Record<'local' | 'session' | 'managed', { get(keys: null): Promise<object> }> };
+        }
+      ).chrome;
+      // Reads queued behind the form's own, then one frame for it to render what it read.
+      await Promise.all([
+        storage.local.get(null),
+        storage.session.get(null),
+        storage.managed.get(null).catch(() => ({})),
+      ]);
+      await new Promise((resolve) => requestAnimationFrame(() => setTimeout(resolve, 0)));
+    });
+  }
+
+  /** Signs the extension in on its options page: relay, password, then the authenticator code. */
+  async function signIn(options: Page, user: PanelUser): Promise<void> {
+    await settingsLoaded(options);
+    await options.getByLabel('Relay URL', { exact: true }).fill(relayUrlForPanel);
+    await options.getByLabel('Email', { exact: true }).fill(user.email);
+    await options.getByLabel('Password', { exact: true }).fill(user.password);
+    await options.getByRole('button', { name: 'Sign in', exact: true }).click();
+    const code = options.getByLabel('Authentication code or recovery code');
+    await code.waitFor();
+    await code.fill(relay.authenticatorCode(user));
+    await options.getByRole('button', { name: 'Verify' }).click();
+    await options.getByTestId('signed-in').waitFor();
+  }
+
+  /** Signs out on the options page, confirming when texts still wait in the outbox. */
+  async function signOut(options: Page): Promise<void> {
+    await options.getByRole('button', { name: 'Sign out', exact: true }).click();
+    const anyway = options.getByRole('button', { name: 'Sign out anyway' });
+    const signInForm = options.getByRole('button', { name: 'Sign in', exact: true });
+    await anyway.or(signInForm).waitFor();
+    if (await anyway.isVisible()) await anyway.click();
+    await signInForm.waitFor();
+  }
+
+  /** The ids of the extension's desktop notifications now showing, read on one of its pages. */
+  function notificationIds(extensionPage: Page): Promise<string[]> {
+    return extensionPage.evaluate(async () => {
+      const api = (globalThis as unknown as { chrome: { notifications: { getAll(): Promise<object> } } })
+        .chrome.notifications;
+      return Object.keys(await api.getAll());
+    });
+  }
+
+  /** The id the relay gave the inbound text `body` from `phone`. */
+  async function inboundId(phone: string, body: string): Promise<string> {
+    const message = (await relay.messagesWith(phone)).find(
+      (m) => m.direction === 'inbound' && m.body === body,
+    );
+    if (message === undefined) throw new Error(`the relay holds no text "${body}" from ${phone}`);
+    return message.id;
+  }
+
   beforeAll(async () => {
     await mkdir(SHOTS, { recursive: true });
     const buildDir = await mkdtemp(join(tmpdir(), 'panel-e2e-build-'));
@@ -184,7 +259,7 @@ describe.skipIf(!hasChromium)('texting panel against a real relay', { timeout: 4
     relay = started;
     cleanup.push(cert.cleanup);
 
-    for (const key of ['ada', 'grace', 'oscar', 'olive', 'quincy'] as const) {
+    for (const key of ['ada', 'grace', 'oscar', 'olive', 'quincy', 'mia'] as const) {
       const c = customers[key];
       const [first, last] = c.name.split(' ');
       c.id = relay.hubspot.addContact({
@@ -246,16 +321,8 @@ describe.skipIf(!hasChromium)('texting panel against a real relay', { timeout: 4
   it('signs in with a password and an authenticator code from the options page', async () => {
     const options = await open(`chrome-extension://${extensionId}/options.html`);
     try {
-      await options.getByLabel('Relay URL', { exact: true }).fill(relayUrlForPanel);
-      await options.getByLabel('Email', { exact: true }).fill(relay.user.email);
-      await options.getByLabel('Password', { exact: true }).fill(relay.user.password);
-      await options.getByRole('button', { name: 'Sign in', exact: true }).click();
-      const code = options.getByLabel('Authentication code or recovery code');
-      await code.waitFor();
-      await code.fill(relay.authenticatorCode());
-      await options.getByRole('button', { name: 'Verify' }).click();
+      await signIn(options, relay.user);
       const signedIn = options.getByTestId('signed-in');
-      await signedIn.waitFor();
       expect(await signedIn.textContent()).toContain(`Signed in as ${relay.user.email}`);
       // GET /v1/me through the new session: the org and role come from the relay.
       await expect.poll(() => signedIn.textContent(), WAIT).toContain('to Acme Dental (rep)');
@@ -509,6 +576,134 @@ describe.skipIf(!hasChromium)('texting panel against a real relay', { timeout: 4
       proxy.setOnline(true);
       await screenshot('10-offline-send-once');
       await olive?.page.close();
+    }
+  });
+
+  it('notifies the rep of a reply on their own conversation, not on one they never sent in', async () => {
+    const options = await open(`chrome-extension://${extensionId}/options.html`);
+    try {
+      // No CRM page is open: no panel shows Ada, only the background's live stream hears her.
+      expect(context.pages().filter((p) => p.url().startsWith('https://'))).toEqual([]);
+      expect(await options.getByLabel('Texts on conversations I take part in').isChecked()).toBe(true);
+      // A conversation the rep never sent in: the org's integration texted Grace with its API key.
+      await relay.sendWithApiKey(customers.grace.phone, 'Your order is ready at the front desk.');
+      const othersReply = 'Thanks, I will pick it up tomorrow.';
+      await relay.textFromCustomer(customers.grace.phone, othersReply);
+      const ownReply = 'Could we move Thursday to Friday instead?';
+      await relay.textFromCustomer(customers.ada.phone, ownReply);
+      const [othersId, ownId] = await Promise.all([
+        inboundId(customers.grace.phone, othersReply),
+        inboundId(customers.ada.phone, ownReply),
+      ]);
+      await expect.poll(() => notificationIds(options), { timeout: 15_000 }).toContain(`inbound:${ownId}`);
+      // The relay does not stream a conversation this rep cannot see, and were it to, 'mine' must
+      // still skip it. Grace's reply came first; a moment more covers a slower ownership lookup.
+      await new Promise((r) => setTimeout(r, 1000));
+      expect(await notificationIds(options)).not.toContain(`inbound:${othersId}`);
+    } finally {
+      await screenshot('11-reply-notification', options);
+      await options.close();
+    }
+  });
+
+  // Last of the browser scenarios: it leaves the extension signed in as the rep without pii.view, so
+  // none of the scenarios above depends on signing the first rep in again (a second TOTP sign-in
+  // within one 30 s step would need a code two steps ahead, which the relay refuses).
+  it('lets a rep who may not see phone numbers text a contact and see the reply live', async () => {
+    const mia = customers.mia;
+    let contact: { page: Page; panel: FrameLocator } | undefined;
+    const relayAnswers: Array<Promise<string>> = [];
+    const collect = (response: PlaywrightResponse): void => {
+      if (!response.url().startsWith(relayUrlForPanel)) return;
+      if (!response.headers()['content-type']?.includes('application/json')) return;
+      relayAnswers.push(
+        response.text().then(
+          (text) => `${response.url()} ${text}`,
+          () => '',
+        ),
+      );
+    };
+    const options = await open(`chrome-extension://${extensionId}/options.html`);
+    try {
+      // Every permission of a plain rep's reading and texting, without pii.view. (numbers.view too:
+      // the panel needs GET /v1/me and the sender numbers, and every built-in role has it.)
+      await relay.addRole('rep_no_pii', [
+        'messages.send',
+        'conversations.view',
+        'contacts.view',
+        'consent.view',
+        'numbers.view',
+      ]);
+      const maskedRep = await relay.addUser({
+        email: 'max@acme-dental.example',
+        role: 'rep_no_pii',
+        displayName: 'Max Masked',
+      });
+      await signOut(options);
+      await signIn(options, maskedRep);
+      const signedIn = options.getByTestId('signed-in');
+      expect(await signedIn.textContent()).toContain(`Signed in as ${maskedRep.email}`);
+      await expect.poll(() => signedIn.textContent(), WAIT).toContain('to Acme Dental (rep_no_pii)');
+      await options.close();
+
+      context.on('response', collect);
+      contact = await openContact(mia);
+      const { page, panel } = contact;
+      const header = await panel.getByTestId('contact-phone').textContent();
+      expect(header).toContain(`•${mia.phone.slice(-4)}`);
+      expect(header).not.toContain(mia.phone);
+
+      const body = 'Hi Mia, your new glasses are ready to collect.';
+      const posted = page.waitForRequest(
+        (r) => r.method() === 'POST' && r.url() === `${relayUrlForPanel}/v1/messages`,
+      );
+      await panel.getByLabel('Message').fill(body);
+      const send = panel.getByTestId('send');
+      await expect.poll(() => send.isDisabled(), WAIT).toBe(false);
+      await send.click();
+      // The panel never had the number: it names the CRM record and the relay looks the number up.
+      const request = (await posted).postDataJSON() as Record<string, unknown>;
+      expect(request.to).toBeUndefined();
+      expect(request.contact).toEqual({ crm: 'hubspot', objectType: 'contact', id: mia.id });
+
+      const sent = panel.locator('li.outbound[data-message-id]', { hasText: body });
+      await sent.waitFor();
+      // Status updates arrive on the live stream with masked numbers, matched by conversation id.
+      await expect.poll(() => sent.getAttribute('data-status'), { timeout: 15_000 }).toBe('delivered');
+      const messageId = await sent.getAttribute('data-message-id');
+      const [stored] = await relay.db.query<{ to_e164: string; status: string }>(
+        'SELECT to_e164, status FROM messages WHERE id = $1',
+        [messageId],
+      );
+      expect(stored).toEqual({ to_e164: mia.phone, status: 'delivered' });
+
+      const replyText = 'Lovely, I will come by on Saturday.';
+      await relay.textFromCustomer(mia.phone, replyText);
+      const reply = panel.locator('li.inbound[data-message-id]', { hasText: replyText });
+      await reply.waitFor({ timeout: 10_000 }).catch(async (error: unknown) => {
+        throw new Error(
+          `the reply did not appear live; the thread shows ${JSON.stringify(
+            await panel
+              .getByTestId('thread')
+              .innerText({ timeout: 500 })
+              .catch(() => '(no thread)'),
+          )}`,
+          { cause: error },
+        );
+      });
+      expect(await reply.getAttribute('data-message-id')).toBe(await inboundId(mia.phone, replyText));
+
+      // Nothing the relay answered the extension, nor the panel's page, holds Mia's full number.
+      const answers = await Promise.all(relayAnswers);
+      expect(answers.some((a) => a.includes('/v1/contacts'))).toBe(true);
+      expect(answers.filter((a) => a.includes(mia.phone.slice(1)))).toEqual([]);
+      const shownText = (await panel.locator('body').innerText()).replace(/[\s().-]/g, '');
+      expect(shownText).not.toContain(mia.phone.slice(-10));
+    } finally {
+      context.off('response', collect);
+      await screenshot('12-masked-rep-live-reply');
+      await contact?.page.close();
+      if (!options.isClosed()) await options.close();
     }
   });
 
