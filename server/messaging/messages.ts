@@ -69,10 +69,15 @@ export interface MessageRow {
   updated_at: Date;
 }
 
+/**
+ * A message row as the API shows it. `sent_by` names the sender as the send itself did: the key's
+ * name for an API key, else the signed-in user's email (a session has no key).
+ */
 export const MESSAGE_COLUMNS = `m.id, m.org_id, m.conversation_id, m.direction, m.from_e164, m.to_e164, m.body,
   m.purpose, m.status, m.segments, m.encoding, m.provider, m.provider_message_id, m.provider_sequence,
   m.error_code, m.error_message, m.idempotency_key, m.request_hash, m.sent_by_key_id,
-  (SELECT coalesce(k.name, 'key ' || k.prefix) FROM api_keys k WHERE k.id = m.sent_by_key_id) AS sent_by,
+  coalesce((SELECT coalesce(k.name, 'key ' || k.prefix) FROM api_keys k WHERE k.id = m.sent_by_key_id),
+           (SELECT u.email FROM users u WHERE u.id = m.sent_by_user_id)) AS sent_by,
   m.redactions, m.created_at, m.updated_at`;
 
 export function toDto(row: MessageRow): MessageDto {

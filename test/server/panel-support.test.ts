@@ -493,6 +493,15 @@ describe.each(ENGINES)('on %s', (engine) => {
       expect(await ids(desk.auth, '?mine=true')).toEqual([]);
     });
 
+    it('names the rep who sent each text in the history, not only in the send’s answer', async () => {
+      const page = await get(rep.auth, `/v1/conversations/${repConversation}/messages`);
+      expect(page.statusCode, page.body).toBe(200);
+      const [message] = (page.json() as { messages: { body: string; sentBy: string | null }[] }).messages;
+      // A session has no API key: the rep is named by their email, as the send itself named them.
+      expect(message?.body).toContain('Hello from Riley');
+      expect(message?.sentBy).toBe('riley@example.com');
+    });
+
     it('refuses "mine" for an API key that belongs to no user, and a "mine" that is not a boolean', async () => {
       const keyless = await get(org.auth, '/v1/conversations?mine=true');
       expect(keyless.statusCode).toBe(400);
