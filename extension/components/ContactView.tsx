@@ -381,6 +381,7 @@ export function ContactView(props: ContactViewProps) {
       <Thread
         messages={messages}
         pending={pending}
+        zone={lookup.contact.localTime?.zone ?? lookup.contact.timeZone}
         source={source}
         hasOlder={cursor !== null}
         loadingOlder={loadingOlder}

@@ -1,4 +1,4 @@
-import { formatTimestamp } from '../lib/format.ts';
+import { formatInZone, formatTimestamp } from '../lib/format.ts';
 import type { Message, MessageStatus, Redaction } from '../lib/relay-types.ts';
 
 const STATUS: Record<MessageStatus, string> = {
@@ -40,8 +40,17 @@ function Body({ body, redactions }: { body: string; redactions: readonly Redacti
   return <div class="bubble">{parts}</div>;
 }
 
-/** One message of the thread with its delivery status, who sent it and, when it failed, why. */
-export function MessageItem({ message }: { message: Message }) {
+/**
+ * One message of the thread with its delivery status, who sent it and, when it failed, why. A text
+ * held for later says when it goes, in the customer's time when their zone is known.
+ */
+export function MessageItem({ message, zone }: { message: Message; zone: string | null }) {
+  const later =
+    message.status === 'queued' && message.scheduledFor
+      ? zone
+        ? `Scheduled for ${formatInZone(message.scheduledFor, zone)} their time`
+        : `Scheduled for ${formatTimestamp(message.scheduledFor)}`
+      : null;
   const failed = message.status === 'failed' || message.status === 'undelivered';
   const reason = failed ? (message.errorMessage ?? message.errorCode ?? 'No reason given') : null;
   return (
@@ -52,7 +61,7 @@ export function MessageItem({ message }: { message: Message }) {
     >
       <Body body={message.body} redactions={message.redactions} />
       <div class="meta">
-        {formatTimestamp(message.createdAt)} · {STATUS[message.status]}
+        {formatTimestamp(message.createdAt)} · {later ?? STATUS[message.status]}
         {message.sentBy && message.direction === 'outbound' ? ` · ${message.sentBy}` : ''}
         {reason && (
           <>

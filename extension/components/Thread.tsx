@@ -7,6 +7,8 @@ import { MessageItem } from './MessageItem.tsx';
 interface ThreadProps {
   messages: readonly Message[];
   pending: readonly PendingItem[];
+  /** The customer's time zone, for when scheduled texts go; null when unknown. */
+  zone: string | null;
   /** Where the messages shown came from: the local cache (instant) or the relay. */
   source: 'cache' | 'network';
   hasOlder: boolean;
@@ -57,7 +59,7 @@ export function Thread(props: ThreadProps) {
         )}
         {messages.length === 0 && pending.length === 0 && <li class="muted">No messages yet.</li>}
         {messages.map((m) => (
-          <MessageItem key={m.id} message={m} />
+          <MessageItem key={m.id} message={m} zone={props.zone} />
         ))}
         {pending.map((p, i) => (
           <li key={p.key} class={`outbound pending ${p.state}`} data-outbox={p.state} data-outbox-key={p.key}>

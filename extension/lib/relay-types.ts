@@ -27,6 +27,8 @@ export interface Message {
   errorCode: string | null;
   errorMessage: string | null;
   sentBy: string | null;
+  /** A queued text held for later (scheduled, or waiting out quiet hours): when it goes. */
+  scheduledFor: string | null;
   /** Spans of the body the relay replaced because the customer texted card, bank or SSN numbers. */
   redactions: Redaction[];
   createdAt: string;
@@ -176,6 +178,7 @@ export function parseMessage(value: unknown, path = 'message'): Message {
     errorCode: strOrNull(o.errorCode, `${path}.errorCode`),
     errorMessage: strOrNull(o.errorMessage, `${path}.errorMessage`),
     sentBy: strOrNull(o.sentBy, `${path}.sentBy`),
+    scheduledFor: strOrNull(o.scheduledFor, `${path}.scheduledFor`),
     redactions:
       o.redactions === undefined || o.redactions === null
         ? []

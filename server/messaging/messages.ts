@@ -29,6 +29,8 @@ export interface MessageDto {
   errorCode: string | null;
   errorMessage: string | null;
   sentBy: string | null;
+  /** When a queued text is held for later (scheduled, or quiet hours at send time): when it goes. */
+  scheduledFor: string | null;
   /** Sensitive spans replaced before the text was stored (offsets into `body`); empty when none. */
   redactions: Redaction[];
   createdAt: string;
@@ -64,6 +66,8 @@ export interface MessageRow {
   request_hash: string | null;
   sent_by_key_id: string | null;
   sent_by: string | null;
+  /** From MESSAGE_COLUMNS (and the insert): the job's later start, when the text waits for it. */
+  scheduled_for?: Date | null;
   redactions: Redaction[] | null;
   created_at: Date;
   updated_at: Date;
@@ -78,6 +82,8 @@ export const MESSAGE_COLUMNS = `m.id, m.org_id, m.conversation_id, m.direction, 
   m.error_code, m.error_message, m.idempotency_key, m.request_hash, m.sent_by_key_id,
   coalesce((SELECT coalesce(k.name, 'key ' || k.prefix) FROM api_keys k WHERE k.id = m.sent_by_key_id),
            (SELECT u.email FROM users u WHERE u.id = m.sent_by_user_id)) AS sent_by,
+  (SELECT j.available_at FROM outbox_jobs j
+    WHERE j.message_id = m.id AND j.state = 'queued' AND j.available_at > now() + interval '5 seconds') AS scheduled_for,
   m.redactions, m.created_at, m.updated_at`;
 
 export function toDto(row: MessageRow): MessageDto {
@@ -95,6 +101,7 @@ export function toDto(row: MessageRow): MessageDto {
     errorCode: row.error_code,
     errorMessage: row.error_message,
     sentBy: row.sent_by,
+    scheduledFor: row.scheduled_for ? row.scheduled_for.toISOString() : null,
     redactions: row.redactions ?? [],
     createdAt: row.created_at.toISOString(),
     updatedAt: row.updated_at.toISOString(),
@@ -200,12 +207,15 @@ export async function insertOutbound(
      ), job AS (
        INSERT INTO outbox_jobs (message_id, org_id, state, sender_number_id, available_at)
        SELECT id, org_id, 'queued', $3, coalesce($20::timestamptz, now()) FROM msg
+     ), later AS (
+       SELECT CASE WHEN $20::timestamptz > now() + interval '5 seconds' THEN $20::timestamptz END AS at
      ), event AS (
        INSERT INTO events (org_id, type, conversation_id, payload)
-       SELECT org_id, 'message.created', conversation_id, jsonb_build_object('message', message_dto(msg::messages, $19))
-         FROM msg
+       SELECT org_id, 'message.created', conversation_id,
+              jsonb_build_object('message', message_dto(msg::messages, $19, later.at))
+         FROM msg, later
      )
-     SELECT msg.*, $19::text AS sent_by FROM msg`,
+     SELECT msg.*, $19::text AS sent_by, later.at AS scheduled_for FROM msg, later`,
     [
       id,
       input.orgId,

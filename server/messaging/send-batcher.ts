@@ -136,10 +136,14 @@ async function insertMany(db: Queryable, batch: Pending[]): Promise<MessageRow[]
          FROM msg m JOIN input i ON i.id = m.id
      ), event AS (
        INSERT INTO events (org_id, type, conversation_id, payload)
-       SELECT m.org_id, 'message.created', m.conversation_id, jsonb_build_object('message', message_dto(m::messages, i.sent_by))
+       SELECT m.org_id, 'message.created', m.conversation_id,
+              jsonb_build_object('message', message_dto(m::messages, i.sent_by,
+                CASE WHEN i.available_at > now() + interval '5 seconds' THEN i.available_at END))
          FROM msg m JOIN input i ON i.id = m.id ORDER BY m.id
      )
-     SELECT m.*, i.sent_by FROM msg m JOIN input i ON i.id = m.id`,
+     SELECT m.*, i.sent_by,
+            CASE WHEN i.available_at > now() + interval '5 seconds' THEN i.available_at END AS scheduled_for
+       FROM msg m JOIN input i ON i.id = m.id`,
     [
       col((p) => p.id),
       col((p) => p.input.orgId),

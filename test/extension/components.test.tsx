@@ -384,7 +384,10 @@ describe('Thread', () => {
     const onDiscard = vi.fn();
     const r = mount(
       <Thread
-        messages={[sentMessage('Hello')]}
+        messages={[
+          sentMessage('Hello'),
+          messageFixture({ id: 'later', body: 'See you', scheduledFor: '2026-11-23T14:00:00.000Z' }),
+        ]}
         pending={[
           { key: 'k1', body: 'Waiting one', createdAt: Date.now(), state: 'waiting', error: null },
           {
@@ -396,6 +399,7 @@ describe('Thread', () => {
           },
         ]}
         source="cache"
+        zone="America/Chicago"
         hasOlder={false}
         loadingOlder={false}
         onLoadOlder={() => undefined}
@@ -404,6 +408,8 @@ describe('Thread', () => {
       />,
     );
     expect(q(r, '[data-testid=thread]')?.getAttribute('data-source')).toBe('cache');
+    // A text held for the customer's morning says when it goes, in their time.
+    expect(q(r, 'li[data-message-id=later] .meta')?.textContent).toMatch(/Scheduled for .*8:00.* their time/);
     expect(q(r, 'li[data-outbox=waiting]')?.textContent).toContain('Waiting for connection');
     const failed = q(r, 'li[data-outbox=failed]') as HTMLElement;
     expect(failed.textContent).toContain('No opt-in (NO_CONSENT)');

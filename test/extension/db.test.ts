@@ -54,6 +54,7 @@ function msg(id: string, minute: number, patch: Partial<Message> = {}): Message 
     errorCode: null,
     errorMessage: null,
     sentBy: null,
+    scheduledFor: null,
     redactions: [],
     createdAt: iso(minute),
     updatedAt: iso(minute),

@@ -16,6 +16,7 @@ export function messageFixture(patch: Partial<Message> = {}): Message {
     errorCode: null,
     errorMessage: null,
     sentBy: null,
+    scheduledFor: null,
     redactions: [],
     createdAt: at,
     updatedAt: at,

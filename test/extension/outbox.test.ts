@@ -69,6 +69,7 @@ function fakeRelay(options: { delayMs?: number } = {}) {
       errorCode: null,
       errorMessage: null,
       sentBy: null,
+      scheduledFor: null,
       redactions: [],
       createdAt: at,
       updatedAt: at,

@@ -267,6 +267,15 @@ describe.each(ENGINES)('on %s', (engine) => {
         expect(scheduled.statusCode).toBe(202);
         expect(scheduled.json().scheduledFor).toBe(nextAllowedAt);
         const id: string = scheduled.json().message.id;
+        // The message says when it will go: in the answer, the live event and every later read.
+        expect(scheduled.json().message.scheduledFor).toBe(nextAllowedAt);
+        const [created] = await db.query<{ payload: { message: { scheduledFor: string | null } } }>(
+          `SELECT payload FROM events WHERE type = 'message.created' AND payload->'message'->>'id' = $1`,
+          [id],
+        );
+        expect(created?.payload.message.scheduledFor).toBe(nextAllowedAt);
+        const read = await relay.app.inject({ method: 'GET', url: `/v1/messages/${id}`, headers: org.auth });
+        expect(read.json().message.scheduledFor).toBe(nextAllowedAt);
         const jobs = await db.query<{ available_at: Date; state: string }>(
           'SELECT available_at, state FROM outbox_jobs WHERE message_id = $1',
           [id],
