@@ -25,8 +25,9 @@ export const SSO_STATE_KEY = 'ssoSignIn';
 export const SSO_LAST_ORG_KEY = 'ssoLastOrg';
 
 /** The relay's SP-initiated login address for `orgId`. */
-export function ssoLoginUrl(relayUrl: string, orgId: string): string {
-  return `${relayUrl}/v1/sso/saml/${orgId}/login`;
+export function ssoLoginUrl(relayUrl: string, orgId: string, state?: string): string {
+  const login = `${relayUrl}/v1/sso/saml/${orgId}/login`;
+  return state === undefined ? login : `${login}?state=${encodeURIComponent(state)}`;
 }
 
 export type SsoTarget = { ok: true; orgId: string; loginUrl: string } | { ok: false; error: string };
@@ -76,6 +77,8 @@ export type SsoTabPage =
   | { kind: 'done'; code: string }
   /** The relay's done page, but without a code this extension accepts. */
   | { kind: 'done-without-code' }
+  /** The relay's done page for a sign-in this attempt did not start (its state differs): login CSRF. */
+  | { kind: 'done-foreign' }
   /** Stopped on the relay's own login or assertion address: the relay refused (its reason is in the tab). */
   | { kind: 'relay-refused' }
   /** Anywhere else (the identity provider's pages, mostly). */
@@ -87,7 +90,14 @@ export type SsoTabPage =
  * only then does a tab still at the login or assertion address mean the relay answered with an error
  * (on success both redirect before anything is shown).
  */
-export function classifySsoTab(tabUrl: string, relayUrl: string, orgId: string, loaded: boolean): SsoTabPage {
+export function classifySsoTab(
+  tabUrl: string,
+  relayUrl: string,
+  orgId: string,
+  loaded: boolean,
+  /** The state this attempt started the sign-in with; the done page must carry it back. */
+  expectedState?: string,
+): SsoTabPage {
   let url: URL;
   let relay: URL;
   try {
@@ -99,8 +109,12 @@ export function classifySsoTab(tabUrl: string, relayUrl: string, orgId: string, 
   if (url.origin !== relay.origin || url.username !== '' || url.password !== '') return { kind: 'elsewhere' };
   const base = relay.pathname.replace(/\/+$/, '');
   if (url.pathname === `${base}/v1/sso/saml/done`) {
-    const code = new URLSearchParams(url.hash.replace(/^#/, '')).get('code');
-    return code !== null && SSO_CODE.test(code) ? { kind: 'done', code } : { kind: 'done-without-code' };
+    const fragment = new URLSearchParams(url.hash.replace(/^#/, ''));
+    const code = fragment.get('code');
+    if (code === null || !SSO_CODE.test(code)) return { kind: 'done-without-code' };
+    if (expectedState !== undefined && fragment.get('state') !== expectedState)
+      return { kind: 'done-foreign' };
+    return { kind: 'done', code };
   }
   const own = `${base}/v1/sso/saml/${orgId}/`;
   if (loaded && (url.pathname === `${own}login` || url.pathname === `${own}acs`))
@@ -295,7 +309,8 @@ export class SsoCoordinator {
       const attemptId = this.ports.newId();
       let tabId: number;
       try {
-        tabId = await this.ports.openTab(ssoLoginUrl(relayUrl, orgId), openerTabId);
+        // The attempt's id doubles as its state: the relay hands it back only to this sign-in.
+        tabId = await this.ports.openTab(ssoLoginUrl(relayUrl, orgId, attemptId), openerTabId);
       } catch (error) {
         const message = `Could not open the sign-in tab: ${error instanceof Error ? error.message : String(error)}`;
         return { ok: false, message };
@@ -322,7 +337,7 @@ export class SsoCoordinator {
       if (!isActive(state) || state.tabId !== tabId || url === undefined) return;
       if (await this.expireIfDue(state)) return;
       if (state.status !== 'pending') return;
-      const page = classifySsoTab(url, state.relayUrl, state.orgId, loaded);
+      const page = classifySsoTab(url, state.relayUrl, state.orgId, loaded, state.attemptId);
       switch (page.kind) {
         case 'elsewhere':
           return;
@@ -337,6 +352,15 @@ export class SsoCoordinator {
           await this.end(state, {
             status: 'failed',
             message: 'The relay’s sign-in page did not carry a valid sign-in code. Start SSO sign-in again.',
+          });
+          await this.closeAndReturn(state);
+          return;
+        case 'done-foreign':
+          // Someone else's code steered into this tab would sign the rep in as them: never trade it.
+          await this.end(state, {
+            status: 'failed',
+            message:
+              'That sign-in was not started from this extension, so it was not used. Start SSO sign-in again.',
           });
           await this.closeAndReturn(state);
           return;

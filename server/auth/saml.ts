@@ -189,16 +189,16 @@ export async function startLogin(
   publicUrl: string,
   now: Date,
   relayState = '',
+  /** The starting client's own state, handed back with the one-time code (see consumeAssertion). */
+  clientState: string | null = null,
 ): Promise<{ url: string; requestId: string }> {
   const requestId = `_${randomToken(24)}`;
   const url = await samlFor(settings, publicUrl, requestId).getAuthorizeUrlAsync(relayState, undefined, {});
   await db.query('DELETE FROM saml_requests WHERE expires_at <= $1', [now]);
-  await db.query('INSERT INTO saml_requests (id, org_id, created_at, expires_at) VALUES ($1, $2, $3, $4)', [
-    requestId,
-    settings.org_id,
-    now,
-    new Date(now.getTime() + SAML_REQUEST_TTL_MS),
-  ]);
+  await db.query(
+    'INSERT INTO saml_requests (id, org_id, created_at, expires_at, client_state) VALUES ($1, $2, $3, $4, $5)',
+    [requestId, settings.org_id, now, new Date(now.getTime() + SAML_REQUEST_TTL_MS), clientState],
+  );
   return { url, requestId };
 }
 
@@ -316,12 +316,13 @@ export async function verifyResponse(
  * Uses the assertion once: remembers its id until it expires (replay) and consumes the request id
  * it answers (InResponseTo). Call inside a transaction.
  */
+/** Consumes the assertion and the request it answers; returns the client state the request kept. */
 export async function consumeAssertion(
   tx: Queryable,
   orgId: string,
   verified: VerifiedAssertion,
   now: Date,
-): Promise<void> {
+): Promise<{ clientState: string | null }> {
   await tx.query('DELETE FROM saml_assertions WHERE expires_at <= $1', [now]);
   const fresh = await tx.query(
     `INSERT INTO saml_assertions (org_id, assertion_id, expires_at) VALUES ($1, $2, $3)
@@ -330,15 +331,17 @@ export async function consumeAssertion(
   );
   if (fresh.length === 0)
     throw refused('SAML_REPLAYED', 'This SAML assertion was already used; sign in again.');
-  const request = await tx.query(
-    'DELETE FROM saml_requests WHERE id = $1 AND org_id = $2 AND expires_at > $3 RETURNING id',
+  const request = await tx.query<{ client_state: string | null }>(
+    'DELETE FROM saml_requests WHERE id = $1 AND org_id = $2 AND expires_at > $3 RETURNING client_state',
     [verified.inResponseTo, orgId, now],
   );
-  if (request.length === 0)
+  const [answered] = request;
+  if (answered === undefined)
     throw refused(
       'SAML_UNSOLICITED',
       'The SAML response answers no pending sign-in (unknown, used or expired request).',
     );
+  return { clientState: answered.client_state };
 }
 
 /** Finds the org's user for the asserted email, or provisions one with the default role. */

@@ -114,11 +114,25 @@ export const samlRoutes: RouteModule = (app, { db, clock, config }) => {
     '/v1/sso/saml/:orgId/login',
     {
       config: publicRoute('starting SAML sign-in: redirects to the organisation’s identity provider'),
-      schema: { params: OrgParams },
+      schema: {
+        params: OrgParams,
+        // A client (the extension) may bind the sign-in to itself: the state comes back with the code.
+        querystring: Type.Object(
+          { state: Type.Optional(Type.String({ pattern: '^[A-Za-z0-9_-]{16,64}$' })) },
+          { additionalProperties: false },
+        ),
+      },
     },
     async (request, reply) => {
       const settings = await settingsOf(request.params.orgId);
-      const { url } = await startLogin(db, settings, config.publicUrl, clock());
+      const { url } = await startLogin(
+        db,
+        settings,
+        config.publicUrl,
+        clock(),
+        '',
+        request.query.state ?? null,
+      );
       return reply.redirect(url, 302);
     },
   );
@@ -147,13 +161,15 @@ export const samlRoutes: RouteModule = (app, { db, clock, config }) => {
         // fragment, which the extension reads from the tab and trades at /v1/sso/saml/exchange.
         const browser = /text\/html/.test(request.headers.accept ?? '');
         const outcome = await db.transaction(async (tx) => {
-          await consumeAssertion(tx, settings.org_id, verified, now);
+          const { clientState } = await consumeAssertion(tx, settings.org_id, verified, now);
           const user = await userForAssertion(tx, settings, verified.email, now);
-          if (browser) return { code: await issueSamlCode(tx, user, now) };
+          if (browser) return { code: await issueSamlCode(tx, user, now), clientState };
           return { tokens: await startSamlSession(tx, user, now, request.ip, request.headers['user-agent']) };
         });
-        if ('code' in outcome)
-          return reply.redirect(`${config.publicUrl}/v1/sso/saml/done#code=${outcome.code}`, 303);
+        if ('code' in outcome) {
+          const state = outcome.clientState === null ? '' : `&state=${outcome.clientState}`;
+          return reply.redirect(`${config.publicUrl}/v1/sso/saml/done#code=${outcome.code}${state}`, 303);
+        }
         return reply.code(201).send(tokensBody(outcome.tokens));
       } catch (error) {
         if (error instanceof ApiError)

@@ -141,8 +141,9 @@ function signedResponse(a: AssertionInput, key = idpKey): string {
 }
 
 /** Starts an SP-initiated login and returns the AuthnRequest id the relay issued. */
-async function startLogin(orgId = org.orgId): Promise<string> {
-  const response = await relay.app.inject({ method: 'GET', url: `/v1/sso/saml/${orgId}/login` });
+async function startLogin(orgId = org.orgId, state?: string): Promise<string> {
+  const query = state === undefined ? '' : `?state=${state}`;
+  const response = await relay.app.inject({ method: 'GET', url: `/v1/sso/saml/${orgId}/login${query}` });
   expect(response.statusCode, response.body).toBe(302);
   const location = new URL(String(response.headers.location));
   expect(`${location.origin}${location.pathname}`).toBe(IDP_SSO);
@@ -465,6 +466,38 @@ describe('browser redirect with a one-time code', () => {
     const again = await exchange();
     expect(again.statusCode).toBe(401);
     expect(errorCode(again)).toBe('INVALID_CODE');
+  });
+});
+
+describe('client state', () => {
+  const browserAcs = (xml: string) =>
+    relay.app.inject({
+      method: 'POST',
+      url: `/v1/sso/saml/${org.orgId}/acs`,
+      headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'text/html' },
+      payload: new URLSearchParams({ SAMLResponse: Buffer.from(xml, 'utf8').toString('base64') }).toString(),
+    });
+
+  it('hands the starting client’s state back next to the code, from the request it kept', async () => {
+    const state = 'ext-attempt-0123456789abcdef';
+    const requestId = await startLogin(org.orgId, state);
+    const response = await browserAcs(
+      signedResponse({ orgId: org.orgId, requestId, email: 'jane@example.com' }),
+    );
+    expect(response.statusCode, response.body).toBe(303);
+    const fragment = new URLSearchParams(String(response.headers.location).split('#')[1]);
+    expect(fragment.get('code')).toMatch(/^[A-Za-z0-9_-]{20,}$/);
+    expect(fragment.get('state')).toBe(state);
+  });
+
+  it('refuses a malformed state and adds none when the client gave none', async () => {
+    const bad = await relay.app.inject({ method: 'GET', url: `/v1/sso/saml/${org.orgId}/login?state=short` });
+    expect(bad.statusCode).toBe(400);
+    const requestId = await startLogin();
+    const response = await browserAcs(
+      signedResponse({ orgId: org.orgId, requestId, email: 'jane@example.com' }),
+    );
+    expect(String(response.headers.location)).not.toContain('state=');
   });
 });
 

@@ -17,6 +17,8 @@ const RELAY = 'https://relay.example.com';
 const ORG = '123e4567-e89b-12d3-a456-426614174000';
 const CODE = 'AbCdEfGhIjKlMnOpQrStUv_-0123456789';
 const DONE = `${RELAY}/v1/sso/saml/done#code=${CODE}`;
+/** The done page as the relay sends it to the attempt that started with this state. */
+const doneFor = (state: string) => `${DONE}&state=${state}`;
 const EXPIRES = '2030-01-01T00:10:00.000Z';
 
 describe('what the rep may enter as the SSO target', () => {
@@ -264,7 +266,8 @@ describe('the background’s SSO sign-in', () => {
     const b = fakeBrowser(() => json(201, { ...tokens, sessionId: 's1', email: 'ada@example.com' }));
     const sso = new SsoCoordinator(b.ports);
     expect(await sso.start(RELAY, ORG, 3)).toEqual({ ok: true, attemptId: 'attempt-1' });
-    expect(b.opened).toEqual([{ url: `${RELAY}/v1/sso/saml/${ORG}/login`, opener: 3 }]);
+    // The attempt's id goes along as its state, so only this sign-in's code is ever traded.
+    expect(b.opened).toEqual([{ url: `${RELAY}/v1/sso/saml/${ORG}/login?state=attempt-1`, opener: 3 }]);
     expect(b.state()).toMatchObject({ status: 'pending', tabId: 100, orgId: ORG });
 
     // The identity provider's pages are none of our business.
@@ -272,7 +275,7 @@ describe('the background’s SSO sign-in', () => {
     await sso.tabUpdated(100, 'https://idp.example.com/login?SAMLRequest=x', true);
     expect(b.state()?.status).toBe('pending');
 
-    await sso.tabUpdated(100, DONE, false);
+    await sso.tabUpdated(100, doneFor('attempt-1'), false);
     expect(b.exchanged).toEqual([{ code: CODE }]);
     expect(b.store.session).toEqual({
       relayUrl: RELAY,
@@ -302,8 +305,8 @@ describe('the background’s SSO sign-in', () => {
     });
     const sso = new SsoCoordinator(b.ports);
     await sso.start(RELAY, ORG, null);
-    const first = sso.tabUpdated(100, DONE, false);
-    const second = sso.tabUpdated(100, DONE, true);
+    const first = sso.tabUpdated(100, doneFor('attempt-1'), false);
+    const second = sso.tabUpdated(100, doneFor('attempt-1'), true);
     release();
     await Promise.all([first, second]);
     expect(b.exchanged).toHaveLength(1);
@@ -313,7 +316,7 @@ describe('the background’s SSO sign-in', () => {
   it('picks the attempt up again in a worker that was suspended while the rep was at the IdP', async () => {
     const b = fakeBrowser(() => json(201, { ...tokens, email: 'ada@example.com' }));
     await new SsoCoordinator(b.ports).start(RELAY, ORG, null);
-    await b.restart().tabUpdated(100, DONE, false);
+    await b.restart().tabUpdated(100, doneFor('attempt-1'), false);
     expect(b.store.session?.accessToken).toBe('access-1');
   });
 
@@ -323,7 +326,7 @@ describe('the background’s SSO sign-in', () => {
     );
     const sso = new SsoCoordinator(b.ports);
     await sso.start(RELAY, ORG, null);
-    await sso.tabUpdated(100, DONE, false);
+    await sso.tabUpdated(100, doneFor('attempt-1'), false);
     expect(b.store.session?.email).toBe('ada@example.com');
   });
 
@@ -331,10 +334,23 @@ describe('the background’s SSO sign-in', () => {
     const b = fakeBrowser(() => json(201, tokens));
     const sso = new SsoCoordinator(b.ports);
     await sso.start(RELAY, ORG, null);
-    await sso.tabUpdated(55, DONE, false);
+    await sso.tabUpdated(55, doneFor('attempt-1'), false);
     await sso.tabUpdated(100, `https://evil.example/v1/sso/saml/done#code=${CODE}`, true);
     expect(b.exchanged).toHaveLength(0);
     expect(b.state()?.status).toBe('pending');
+  });
+
+  it('never trades a code from a sign-in this attempt did not start (login CSRF)', async () => {
+    const b = fakeBrowser(() => json(201, { ...tokens, sessionId: 's1', email: 'mallory@example.com' }));
+    const sso = new SsoCoordinator(b.ports);
+    await sso.start(RELAY, ORG, null);
+    await sso.tabUpdated(100, doneFor('someone-elses-state'), false);
+    expect(b.state()).toMatchObject({
+      status: 'failed',
+      message: expect.stringMatching(/not started from this extension/),
+    });
+    expect(b.exchanged).toEqual([]);
+    expect(await b.ports.store.get()).toBeNull();
   });
 
   it('reports a used or expired code in plain words and closes the tab', async () => {
@@ -343,7 +359,7 @@ describe('the background’s SSO sign-in', () => {
     );
     const sso = new SsoCoordinator(b.ports);
     await sso.start(RELAY, ORG, null);
-    await sso.tabUpdated(100, DONE, false);
+    await sso.tabUpdated(100, doneFor('attempt-1'), false);
     const state = b.state();
     expect(state?.status).toBe('failed');
     expect(state?.status === 'failed' && state.message).toMatch(/expired or was already used/);
@@ -359,7 +375,7 @@ describe('the background’s SSO sign-in', () => {
     });
     const sso = new SsoCoordinator(b.ports);
     await sso.start(RELAY, ORG, null);
-    await sso.tabUpdated(100, DONE, false);
+    await sso.tabUpdated(100, doneFor('attempt-1'), false);
     const state = b.state();
     expect(state?.status === 'failed' && state.message).toMatch(/could not reach the relay/i);
   });
@@ -391,7 +407,7 @@ describe('the background’s SSO sign-in', () => {
     await sso.tabRemoved(100);
     expect(b.state()).toMatchObject({ status: 'cancelled', reason: 'tab-closed' });
     // A done page arriving later (another tab, same id reused) is not acted on.
-    await sso.tabUpdated(100, DONE, false);
+    await sso.tabUpdated(100, doneFor('attempt-1'), false);
     expect(b.exchanged).toHaveLength(0);
   });
 
@@ -417,7 +433,7 @@ describe('the background’s SSO sign-in', () => {
 
     await sso.start(RELAY, ORG, null);
     b.advance(SSO_PENDING_TTL_MS);
-    await sso.tabUpdated(101, DONE, false);
+    await sso.tabUpdated(101, doneFor('attempt-2'), false);
     expect(b.exchanged).toHaveLength(0);
     expect(b.state()).toMatchObject({ status: 'cancelled', reason: 'expired', attemptId: 'attempt-2' });
   });
@@ -430,9 +446,9 @@ describe('the background’s SSO sign-in', () => {
     expect([...b.tabs]).toEqual([101]);
     // The first tab's removal no longer cancels anything; its done page is not acted on.
     await sso.tabRemoved(100);
-    await sso.tabUpdated(100, DONE, false);
+    await sso.tabUpdated(100, doneFor('attempt-1'), false);
     expect(b.state()).toMatchObject({ status: 'pending', attemptId: 'attempt-2' });
-    await sso.tabUpdated(101, DONE, false);
+    await sso.tabUpdated(101, doneFor('attempt-2'), false);
     expect(b.state()).toMatchObject({ status: 'signed-in', attemptId: 'attempt-2' });
   });
 
