@@ -495,6 +495,11 @@ describe.skipIf(!hasChromium)('texting panel against a real relay', { timeout: 4
       const notice = panel.getByTestId('composer-notice');
       await notice.waitFor();
       expect(await notice.textContent()).toMatch(/^Scheduled: .+ their time\.$/);
+      // The thread says when it goes, not just "Queued".
+      const scheduledItem = panel.locator('li.outbound[data-status="queued"]', { hasText: body });
+      await expect
+        .poll(() => scheduledItem.locator('.meta').textContent(), { timeout: 5000 })
+        .toMatch(/Scheduled for .+ their time/);
 
       const [message, ...others] = await relay.messagesWith(customers.quincy.phone);
       expect(others).toEqual([]);
