@@ -172,6 +172,11 @@ function isExtensionPage(sender: SenderInfo, self: ExtensionIdentity, path?: str
   return path === undefined || url.pathname === path;
 }
 
+/** The panel page framed in a tab (the only place it runs); also the store's one accepted sender. */
+export function isPanelInTab(sender: SenderInfo, self: ExtensionIdentity): boolean {
+  return isExtensionPage(sender, self, '/panel.html') && typeof sender.tab?.id === 'number';
+}
+
 /**
  * Whether `message` from `sender` may be acted on by the background: open-options from any extension
  * page, panel-state only from the panel page inside a tab, auth-refresh only from the panel page inside
@@ -187,12 +192,9 @@ export function backgroundAccepts(
     case 'open-options':
       return isExtensionPage(sender, self);
     case 'panel-state':
-      return isExtensionPage(sender, self, '/panel.html') && typeof sender.tab?.id === 'number';
+      return isPanelInTab(sender, self);
     case 'auth-refresh':
-      return (
-        (isExtensionPage(sender, self, '/panel.html') && typeof sender.tab?.id === 'number') ||
-        isExtensionPage(sender, self, '/options.html')
-      );
+      return isPanelInTab(sender, self) || isExtensionPage(sender, self, '/options.html');
     case 'sso-start':
     case 'sso-cancel':
       return isExtensionPage(sender, self, '/options.html');

@@ -5,6 +5,7 @@
  */
 import type { ContactRef } from '../hosts/types.ts';
 import type { PendingItem, SavedView } from './local-store.ts';
+import { type ExtensionIdentity, isPanelInTab, type SenderInfo } from './protocol.ts';
 import type { SendMessageInput } from './relay-client.ts';
 import {
   type Message,
@@ -212,26 +213,14 @@ export function parsePendingItems(value: unknown): PendingItem[] {
 }
 
 /** The parts of `runtime.MessageSender` the checks need. */
-export interface StoreSender {
-  id?: string | undefined;
-  url?: string | undefined;
-  tab?: { id?: number | undefined } | undefined;
-}
+export type StoreSender = SenderInfo;
 
 /**
- * Only the panel page, framed in a tab, may use the store: a content script also carries our id
- * but reports the CRM page's URL, so the URL prefix is what tells them apart.
+ * Only the panel page, framed in a tab, may use the store (a content script also carries our id but
+ * reports the CRM page's URL): the same check as the panel's other messages.
  */
-export function storeAcceptsFrom(sender: StoreSender, self: { runtimeId: string; origin: string }): boolean {
-  if (sender.id !== self.runtimeId || typeof sender.url !== 'string') return false;
-  if (!self.origin.endsWith('/') || !sender.url.startsWith(self.origin)) return false;
-  let path: string;
-  try {
-    path = new URL(sender.url).pathname;
-  } catch {
-    return false;
-  }
-  return path === '/panel.html' && typeof sender.tab?.id === 'number';
+export function storeAcceptsFrom(sender: StoreSender, self: ExtensionIdentity): boolean {
+  return isPanelInTab(sender, self);
 }
 
 /** An event is trusted only from our own background (no tab, our id). */
