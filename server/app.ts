@@ -1,6 +1,7 @@
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify, { type FastifyError, type FastifyReply, type FastifyServerOptions } from 'fastify';
 import { createCrmRegistry } from '../crm-plugins/registry.ts';
+import { type Clock, systemClock } from './clock.ts';
 import type { Config } from './config.ts';
 import { orgCrmsFor } from './crm-sync/org-crms.ts';
 import type { Database } from './db/database.ts';
@@ -22,8 +23,8 @@ export interface BuildOptions {
   logger?: FastifyServerOptions['logger'];
   /** Shared with the outbox worker so a send wakes it in-process (runtime.ts). */
   notifier?: Notifier;
-  /** The compliance clock (quiet hours, first-contact silence, frequency caps); real time by default. */
-  clock?: () => Date;
+  /** The relay's clock (server/clock.ts): compliance and expiry decisions; real time by default. */
+  clock?: Clock;
 }
 
 export const BODY_LIMIT_BYTES = 64 * 1024;
@@ -83,7 +84,7 @@ export async function buildApp(options: BuildOptions): Promise<App> {
       createCrmRegistry(options.config.crmProvider === 'sandbox' ? ['sandbox'] : []),
       (m) => app.log.warn(m),
     ),
-    clock: options.clock ?? (() => new Date()),
+    clock: options.clock ?? systemClock,
   };
   // The sandbox network calls back through the same HTTP routes a real provider would.
   deps.sandbox?.connect(async ({ path, headers, body }) => {

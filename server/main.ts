@@ -1,7 +1,9 @@
 import { issueSetupToken, orgCount } from './admin/org-admin.ts';
+import { systemClock } from './clock.ts';
 import { type Config, ConfigError, loadConfig } from './config.ts';
 import { describeDatabase } from './db/open.ts';
 import { DatabaseBusyError } from './db/pglite.ts';
+import { demoRecipients, describeHold, firstTextableDemoRecipient } from './demo-recipients.ts';
 import { startRelay } from './runtime.ts';
 
 /** Starts one relay process: config → database → app → listen, and shuts down on a signal. */
@@ -56,7 +58,7 @@ export async function main(extensionDir?: string): Promise<void> {
     lines.push(`  Extension: load ${extensionDir} at chrome://extensions (Developer mode → Load unpacked)`);
   }
   if ((await orgCount(relay.db)) === 0) {
-    const token = await issueSetupToken(relay.db);
+    const token = await issueSetupToken(relay.db, systemClock());
     lines.push(
       `  First run: create your organisation at ${config.publicUrl}/setup?token=${token}  (one-time link)`,
     );
@@ -64,6 +66,7 @@ export async function main(extensionDir?: string): Promise<void> {
   if (config.smsProvider === 'sandbox') {
     lines.push(`  Phone simulator: ${config.publicUrl}/sandbox/phone`);
     lines.push(`  Sandbox CRM:     ${config.publicUrl}/sandbox/crm`);
+    lines.push(...demoBanner(systemClock()));
   }
   lines.push('  Press Ctrl-C to stop.', '');
   console.log(lines.join('\n'));
@@ -89,6 +92,32 @@ export async function main(extensionDir?: string): Promise<void> {
   };
   process.on('SIGINT', () => shutdown('SIGINT'));
   process.on('SIGTERM', () => shutdown('SIGTERM'));
+}
+
+/**
+ * Which demo contact the quick start can text right now, and why the others wait: quiet hours
+ * are never relaxed for a demo, so the banner points at a contact whose morning it already is.
+ */
+export function demoBanner(now: Date): string[] {
+  const first = firstTextableDemoRecipient(now);
+  const held = demoRecipients(now).filter((r) => !r.textableNow);
+  const lines: string[] = [];
+  if (first === null) {
+    lines.push('  Text now:        no demo contact is inside its sending hours at this moment.');
+  } else {
+    lines.push(
+      `  Text now:        ${first.contact.name} (${first.contact.ref.id}, ${first.phone}), ${first.localTime} where they are (${first.zone})`,
+      `                   export TO=${first.phone} REF=${first.contact.ref.id}   # for the README's curl example`,
+    );
+  }
+  // Grouped by when they open, so the usual case is one line: "…wait for 8:00 AM their time".
+  const byHold = new Map<string, string[]>();
+  for (const r of held)
+    byHold.set(describeHold(r), [...(byHold.get(describeHold(r)) ?? []), `${r.contact.name} ${r.localTime}`]);
+  for (const [until, names] of byHold) {
+    lines.push(`  Quiet hours now: ${names.join(', ')} (texts to them wait for ${until})`);
+  }
+  return lines;
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {

@@ -1,5 +1,6 @@
 import type { FastifyServerOptions } from 'fastify';
 import { buildApp } from './app.ts';
+import { type Clock, systemClock } from './clock.ts';
 import type { Config } from './config.ts';
 import { CrmSyncWorker } from './crm-sync/sync-worker.ts';
 import { resolveSecretsKey } from './crypto/secrets.ts';
@@ -48,14 +49,20 @@ export async function createSmsProvider(
  */
 export async function startRelay(
   config: Config,
-  options: { logger?: FastifyServerOptions['logger']; db?: Database } = {},
+  options: {
+    logger?: FastifyServerOptions['logger'];
+    db?: Database;
+    /** The relay's clock (server/clock.ts) for the app and both workers alike. */
+    clock?: Clock;
+  } = {},
 ): Promise<Relay> {
+  const clock = options.clock ?? systemClock;
   const db = options.db ?? (await openDatabase(config));
   try {
     await migrate(db);
     const sms = await createSmsProvider(config, db, (m) => app.log.warn(m));
     const notifier = new Notifier(db, { log: (m) => app.log.error(m) });
-    const app = await buildApp({ config, db, sms, notifier, logger: options.logger ?? false });
+    const app = await buildApp({ config, db, sms, notifier, clock, logger: options.logger ?? false });
     await app.ready();
     const worker = config.workerEnabled
       ? new OutboxWorker({
@@ -67,6 +74,7 @@ export async function startRelay(
           retryBaseMs: config.outbox.retryBaseMs,
           reconcileAfterMs: config.outbox.reconcileAfterMs,
           accountRequestsPer5s: config.accountRequestsPer5s,
+          clock,
           log: (level, message) => app.log[level](message),
         })
       : null;
@@ -82,6 +90,7 @@ export async function startRelay(
           db,
           secretsKey,
           consentPollMs: config.crmConsentPollMs,
+          clock,
           log: (level, message) => app.log[level](message),
         })
       : null;

@@ -1,8 +1,10 @@
 import type { CrmContact } from '../types.ts';
 
 /**
- * Demo records of the sandbox CRM. The numbers are in the reserved 555-01xx range; the one
- * ending in 0199 is one the sandbox SMS network reports as undelivered, to show failures.
+ * Demo records of the sandbox CRM. The numbers are in the reserved 555-01xx range (and the UK's
+ * 07700 900xxx drama range); the one ending in 0199 is one the sandbox SMS network reports as
+ * undelivered, to show failures. Their time zones are spread so that, at any hour, quiet hours
+ * allow texting at least one of them: a newcomer's first text never has to wait for a morning.
  */
 export const DEMO_CONTACTS: readonly CrmContact[] = [
   {
@@ -31,6 +33,27 @@ export const DEMO_CONTACTS: readonly CrmContact[] = [
     name: 'Sam Okafor',
     phones: ['+13035550161'],
     timeZone: 'America/Denver',
+    ownerEmail: null,
+  },
+  {
+    ref: { crm: 'sandbox', objectType: 'contact', id: 'c-1005' },
+    name: 'Keoni Kahale',
+    phones: ['+18085550124'],
+    timeZone: 'Pacific/Honolulu',
+    ownerEmail: null,
+  },
+  {
+    ref: { crm: 'sandbox', objectType: 'contact', id: 'c-1006' },
+    name: 'Maria Cruz',
+    phones: ['+16715550147'],
+    timeZone: 'Pacific/Guam',
+    ownerEmail: null,
+  },
+  {
+    ref: { crm: 'sandbox', objectType: 'contact', id: 'c-1007' },
+    name: 'Olivia Bennett',
+    phones: ['+447700900461'],
+    timeZone: 'Europe/London',
     ownerEmail: null,
   },
   {

@@ -69,29 +69,29 @@ export async function orgCount(db: Queryable): Promise<number> {
 }
 
 /** A one-time link for the first admin; printed by `npm start` while no organisation exists. */
-export async function issueSetupToken(db: Queryable, ttlHours = 24): Promise<string> {
+export async function issueSetupToken(db: Queryable, now: Date, ttlHours = 24): Promise<string> {
   const token = randomToken(24);
-  await db.query(
-    `INSERT INTO setup_tokens (token_hash, expires_at) VALUES ($1, now() + ($2::int * interval '1 hour'))`,
-    [sha256(token), ttlHours],
-  );
+  await db.query(`INSERT INTO setup_tokens (token_hash, expires_at) VALUES ($1, $2)`, [
+    sha256(token),
+    new Date(now.getTime() + ttlHours * 3_600_000),
+  ]);
   return token;
 }
 
 /** Consumes a setup token; false if unknown, used or expired. */
-export async function consumeSetupToken(db: Queryable, token: string): Promise<boolean> {
+export async function consumeSetupToken(db: Queryable, token: string, now: Date): Promise<boolean> {
   const rows = await db.query(
-    `UPDATE setup_tokens SET used_at = now()
-      WHERE token_hash = $1 AND used_at IS NULL AND expires_at > now() RETURNING 1`,
-    [sha256(token)],
+    `UPDATE setup_tokens SET used_at = $2
+      WHERE token_hash = $1 AND used_at IS NULL AND expires_at > $2 RETURNING 1`,
+    [sha256(token), now],
   );
   return rows.length > 0;
 }
 
-export async function setupTokenUsable(db: Queryable, token: string): Promise<boolean> {
+export async function setupTokenUsable(db: Queryable, token: string, now: Date): Promise<boolean> {
   const rows = await db.query(
-    'SELECT 1 FROM setup_tokens WHERE token_hash = $1 AND used_at IS NULL AND expires_at > now()',
-    [sha256(token)],
+    'SELECT 1 FROM setup_tokens WHERE token_hash = $1 AND used_at IS NULL AND expires_at > $2',
+    [sha256(token), now],
   );
   return rows.length > 0;
 }

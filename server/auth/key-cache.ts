@@ -14,7 +14,8 @@ export class KeyCache {
     private readonly maxEntries = 10_000,
   ) {}
 
-  get(presented: string, now = Date.now()): KeyPrincipal | null {
+  // A duration inside one process: the monotonic clock (server/clock.ts).
+  get(presented: string, now = performance.now()): KeyPrincipal | null {
     const entry = this.entries.get(presented);
     if (entry === undefined) return null;
     if (entry.expires <= now) {
@@ -24,7 +25,7 @@ export class KeyCache {
     return entry.principal;
   }
 
-  set(presented: string, principal: KeyPrincipal, now = Date.now()): void {
+  set(presented: string, principal: KeyPrincipal, now = performance.now()): void {
     if (this.entries.size >= this.maxEntries) {
       // Drop the oldest insertion; Map iterates in insertion order.
       const oldest = this.entries.keys().next().value;

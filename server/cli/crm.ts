@@ -1,4 +1,5 @@
 import type { CrmId, CrmPlugin } from '../../crm-plugins/types.ts';
+import { systemClock } from '../clock.ts';
 import { loadConfig } from '../config.ts';
 import {
   type BackfillCheckpoint,
@@ -334,11 +335,13 @@ export const CRM_COMMANDS: Record<string, CrmCommand> = {
         consent_cursor_id: number;
         crm_watermark: string | null;
         next_poll_at: Date;
-        paused_until: Date;
+        paused_until: Date | null;
         backfill_checkpoint: BackfillCheckpoint | null;
       }>(
         `SELECT id, org_id, crm, status, status_detail, event_cursor_tx, event_cursor_id, consent_cursor_tx,
-                consent_cursor_id, crm_watermark, next_poll_at, paused_until, backfill_checkpoint
+                consent_cursor_id, crm_watermark, next_poll_at, backfill_checkpoint,
+                -- The sync queue's back-off is the database clock's (server/clock.ts).
+                CASE WHEN paused_until > now() THEN paused_until END AS paused_until
            FROM crm_connections WHERE ($1::text IS NULL OR org_id::text = $1) ORDER BY created_at`,
         [flags.org ?? null],
       );
@@ -376,7 +379,7 @@ export const CRM_COMMANDS: Record<string, CrmCommand> = {
             crmConsent: row.crm_watermark,
             nextCrmPoll: row.next_poll_at.toISOString(),
           },
-          pausedUntil: row.paused_until > new Date() ? row.paused_until.toISOString() : null,
+          pausedUntil: row.paused_until?.toISOString() ?? null,
           backfill: row.backfill_checkpoint,
         });
       }
@@ -411,6 +414,7 @@ export const CRM_COMMANDS: Record<string, CrmCommand> = {
         orgId: flags.org ?? '',
         actor: 'cli',
         crm: 'hubspot',
+        now: systemClock(),
       });
       return {
         json: { url, expiresAt: expiresAt.toISOString() },
@@ -427,6 +431,7 @@ export const CRM_COMMANDS: Record<string, CrmCommand> = {
         orgId: flags.org ?? '',
         actor: 'cli',
         crm: 'salesforce',
+        now: systemClock(),
       });
       return {
         json: { url, expiresAt: expiresAt.toISOString() },

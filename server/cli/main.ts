@@ -10,6 +10,7 @@ import {
 import { recordAuthEvent } from '../auth/auth-events.ts';
 import { isRole, ROLE_NAMES } from '../auth/permissions.ts';
 import { createUser, deactivateUser, rolePermissions, validCustomPermissions } from '../auth/users.ts';
+import { systemClock } from '../clock.ts';
 import { ConfigError, loadConfig } from '../config.ts';
 import type { Database } from '../db/database.ts';
 import { migrate } from '../db/migrate.ts';
@@ -190,7 +191,7 @@ const COMMANDS: Record<string, Command> = {
           role,
           password,
           actor: CLI_ACTOR,
-          now: new Date(),
+          now: systemClock(),
           publicUrl: config.publicUrl,
         });
       });
@@ -226,7 +227,7 @@ const COMMANDS: Record<string, Command> = {
         );
         if (found === undefined)
           throw new ApiError(404, 'USER_NOT_FOUND', `No user ${email} in this organisation.`);
-        return deactivateUser(tx, { orgId, userId: found.id, actor: CLI_ACTOR, now: new Date() });
+        return deactivateUser(tx, { orgId, userId: found.id, actor: CLI_ACTOR, now: systemClock() });
       });
       return { json: { userId: user.id, status: 'deactivated' }, text: `Deactivated ${user.email}` };
     },
@@ -275,7 +276,7 @@ const COMMANDS: Record<string, Command> = {
           actor: CLI_ACTOR,
           kind: 'role_created',
           detail: { name, permissions },
-          at: new Date(),
+          at: systemClock(),
         });
       });
       return {

@@ -25,7 +25,15 @@ export async function knownPhonesOf(
  */
 export async function recordCrmOptOut(
   db: Database,
-  input: { orgId: string; ref: ContactRef; phones: readonly string[]; changedAt: Date; via: string },
+  input: {
+    orgId: string;
+    ref: ContactRef;
+    phones: readonly string[];
+    changedAt: Date;
+    via: string;
+    /** The relay's clock: the opt-out's instant in the ledger. */
+    now: Date;
+  },
 ): Promise<string[]> {
   const label = LABEL[input.ref.crm];
   return db.transaction(async (tx) => {
@@ -44,6 +52,7 @@ export async function recordCrmOptOut(
         evidence: `${label} ${input.ref.objectType} ${input.ref.id}: SMS consent status set to "opted_out" in the CRM at ${input.changedAt.toISOString()} (${input.via})`,
         actor: `crm:${input.ref.crm}`,
         classification: 'CRM-side consent change',
+        at: input.now,
       });
       await failQueuedAfterOptOut(tx, input.orgId, phone);
       recorded.push(phone);

@@ -104,6 +104,8 @@ export async function replayDeadLetter(
       [letter.id, input.actor],
     );
     await tx.query(`SELECT pg_notify('${EVENTS_CHANNEL}', '')`);
-    return toDto({ ...letter, replayed_at: updated[0]?.replayed_at ?? new Date(), replayed_by: input.actor });
+    const replayedAt = updated[0]?.replayed_at;
+    if (replayedAt === undefined) throw new Error(`dead letter ${letter.id} vanished while being replayed`);
+    return toDto({ ...letter, replayed_at: replayedAt, replayed_by: input.actor });
   });
 }

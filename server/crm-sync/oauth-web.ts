@@ -51,13 +51,21 @@ export const redirectUriOf = (config: Pick<Config, 'publicUrl'>, crm: OAuthCrm) 
 export async function startOAuth(
   db: Queryable,
   config: Pick<Config, 'crmOAuth' | 'publicUrl'>,
-  input: { orgId: string; actor: string; crm: OAuthCrm },
+  input: {
+    orgId: string;
+    actor: string;
+    crm: OAuthCrm;
+    /** The relay's clock: the state expires OAUTH_STATE_TTL_MS after it. */
+    now: Date;
+  },
 ): Promise<{ url: string; expiresAt: Date }> {
   const app = oauthApp(config, input.crm);
   await requireOrg(db, input.orgId);
   const state = randomBytes(32).toString('base64url');
-  const expiresAt = new Date(Date.now() + OAUTH_STATE_TTL_MS);
-  await db.query(`DELETE FROM crm_oauth_states WHERE expires_at < now() - interval '1 day'`);
+  const expiresAt = new Date(input.now.getTime() + OAUTH_STATE_TTL_MS);
+  await db.query(`DELETE FROM crm_oauth_states WHERE expires_at < $1::timestamptz - interval '1 day'`, [
+    input.now,
+  ]);
   await db.query(
     `INSERT INTO crm_oauth_states (state_hash, org_id, crm, actor, expires_at) VALUES ($1, $2, $3, $4, $5)`,
     [hashState(state), input.orgId, input.crm, input.actor, expiresAt],
@@ -92,14 +100,20 @@ export async function completeOAuth(
   config: Pick<Config, 'crmOAuth' | 'publicUrl'>,
   /** Resolved only once the state checks out (a sandbox may create its key here). */
   secretsKey: () => Promise<SecretsKey>,
-  input: { crm: OAuthCrm; code: string; state: string },
+  input: {
+    crm: OAuthCrm;
+    code: string;
+    state: string;
+    /** The relay's clock, against which the state's expiry is judged. */
+    now: Date;
+  },
 ): Promise<CrmConnection> {
   const app = oauthApp(config, input.crm);
   const [bound] = await db.query<{ org_id: string; actor: string }>(
-    `UPDATE crm_oauth_states SET used_at = now()
-      WHERE state_hash = $1 AND crm = $2 AND used_at IS NULL AND expires_at > now()
+    `UPDATE crm_oauth_states SET used_at = $3
+      WHERE state_hash = $1 AND crm = $2 AND used_at IS NULL AND expires_at > $3
       RETURNING org_id, actor`,
-    [hashState(input.state), input.crm],
+    [hashState(input.state), input.crm, input.now],
   );
   if (bound === undefined)
     throw new ApiError(

@@ -44,6 +44,7 @@ export interface OrgCrmsOptions {
   /** How long an org's list of connections is reused before it is read again. */
   listTtlMs?: number;
   log?: (message: string) => void;
+  /** Milliseconds for the list cache's age: a duration in one process, so monotonic by default. */
   now?: () => number;
 }
 
@@ -74,7 +75,7 @@ export class OrgCrms implements OrgCrmSource {
 
   constructor(private readonly options: OrgCrmsOptions) {
     this.ttl = options.listTtlMs ?? 5_000;
-    this.now = options.now ?? Date.now;
+    this.now = options.now ?? (() => performance.now());
   }
 
   async forOrg(orgId: string): Promise<CrmRegistry> {

@@ -13,6 +13,7 @@ import type {
   CrmPlugin,
   UpdateResult,
 } from '../../crm-plugins/types.ts';
+import { type Clock, systemClock } from '../clock.ts';
 import type { SecretsKey } from '../crypto/secrets.ts';
 import type { Database, Queryable } from '../db/database.ts';
 import { newId } from '../ids.ts';
@@ -53,6 +54,8 @@ export interface CrmSyncWorkerOptions {
   minRateLimitWaitMs?: number;
   /** Builds a connection's plugin (tests and the sandbox CRM inject one); the real one by default. */
   pluginFor?: (connection: CrmConnection, secrets: ConnectionSecrets) => CrmPlugin;
+  /** The relay's clock (server/clock.ts): when a CRM-side opt-out is recorded in the ledger. */
+  clock?: Clock;
 }
 
 interface JobRow {
@@ -129,11 +132,13 @@ export class CrmSyncWorker {
   private timer: NodeJS.Timeout | null = null;
   private unlisten: (() => Promise<void>) | null = null;
   private unlistenConsent: (() => Promise<void>) | null = null;
-  private connectionsSeenAt = 0;
+  private connectionsSeenAt = Number.NEGATIVE_INFINITY;
   private hasConnections = true;
   private warnedNoKey = false;
+  private readonly clock: Clock;
 
   constructor(private readonly options: CrmSyncWorkerOptions) {
+    this.clock = options.clock ?? systemClock;
     this.pollMs = options.pollMs ?? 1000;
     this.consentPollMs = options.consentPollMs ?? 30_000;
     this.lingerMs = options.lingerMs ?? 500;
@@ -171,10 +176,10 @@ export class CrmSyncWorker {
   /** One pass over every connection this process can lease (tests and the CLI await it). */
   async drain(): Promise<void> {
     // Idle installations (no CRM connected) cost one query every ten seconds, not one per event.
-    if (!this.hasConnections && Date.now() - this.connectionsSeenAt < 10_000) return;
+    if (!this.hasConnections && performance.now() - this.connectionsSeenAt < 10_000) return;
     const any = await this.options.db.query(`SELECT 1 FROM crm_connections WHERE status = 'active' LIMIT 1`);
     this.hasConnections = any.length > 0;
-    this.connectionsSeenAt = Date.now();
+    this.connectionsSeenAt = performance.now();
     if (!this.hasConnections) return;
     await this.options.db.query(
       `UPDATE crm_sync_jobs SET state = 'queued', lease_until = NULL, updated_at = now()
@@ -463,7 +468,7 @@ export class CrmSyncWorker {
     if (messageIds.length === 0) return 0;
     const rows = await tx.query(
       `INSERT INTO crm_sync_jobs (connection_id, org_id, kind, subject, available_at)
-       SELECT $1, $2, 'message', id, now() + ($4::int * interval '1 millisecond') FROM unnest($3::text[]) AS id
+       SELECT $1, $2, 'message', id, now() + ($4::int * interval '1 millisecond') AS available_at FROM unnest($3::text[]) AS id
        ON CONFLICT (connection_id, subject) WHERE kind = 'message' DO NOTHING RETURNING id`,
       [connection.id, connection.orgId, messageIds, delayMs],
     );
@@ -577,7 +582,7 @@ export class CrmSyncWorker {
         await call((p) =>
           p.projectConsent(ref, {
             status: consent.status,
-            updatedAt: consent.since ?? new Date(),
+            updatedAt: consent.since ?? this.clock(),
             source: consent.source ?? 'relay',
           }),
         );
@@ -605,7 +610,8 @@ export class CrmSyncWorker {
       orgId: connection.orgId,
       ref,
       phones: contact.phones,
-      changedAt: new Date(),
+      changedAt: this.clock(),
+      now: this.clock(),
       via: 'webhook',
     });
     return null;
@@ -641,6 +647,7 @@ export class CrmSyncWorker {
         ref: change.ref,
         phones,
         changedAt: change.changedAt,
+        now: this.clock(),
         via: 'poll',
       });
       if (recorded.length > 0)

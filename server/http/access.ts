@@ -3,6 +3,7 @@ import { resolveApiKey } from '../auth/api-keys.ts';
 import { KeyCache } from '../auth/key-cache.ts';
 import { type Permission, resolvePermissions } from '../auth/permissions.ts';
 import { isAccessToken, resolveAccessToken } from '../auth/sessions.ts';
+import { type Clock, systemClock } from '../clock.ts';
 import type { Database } from '../db/database.ts';
 import { ApiError } from '../errors.ts';
 import { maskPhone } from '../phone.ts';
@@ -56,7 +57,7 @@ const unauthenticated = () =>
 async function authenticate(
   db: Database,
   cache: KeyCache,
-  clock: () => Date,
+  clock: Clock,
   request: FastifyRequest,
 ): Promise<Principal> {
   const header = request.headers.authorization;
@@ -119,7 +120,7 @@ async function authenticate(
 }
 
 /** The onRequest check for one route; runs before the body is parsed. */
-export function accessHook(db: Database, cache = new KeyCache(), clock: () => Date = () => new Date()) {
+export function accessHook(db: Database, cache = new KeyCache(), clock: Clock = systemClock) {
   return async function checkAccess(request: FastifyRequest, _reply: FastifyReply): Promise<void> {
     request.principal = null;
     const access = request.routeOptions.config.access;

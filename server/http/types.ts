@@ -6,6 +6,7 @@ import type {
   RawRequestDefaultExpression,
   RawServerDefault,
 } from 'fastify';
+import type { Clock } from '../clock.ts';
 import type { Config } from '../config.ts';
 import type { OrgCrmSource } from '../crm-sync/org-crms.ts';
 import type { Database } from '../db/database.ts';
@@ -35,8 +36,8 @@ export interface Deps {
   sends: SendBatcher;
   /** The CRM plugins of the org a request acts for (its own connections, else the installation's). */
   crm: OrgCrmSource;
-  /** The instant compliance rules are judged at (quiet hours, silence, caps); tests inject one. */
-  clock: () => Date;
+  /** The relay's clock (server/clock.ts): compliance and expiry decisions; tests inject one. */
+  clock: Clock;
 }
 
 /** One resource's routes: registered by the explicit list in routes/registry.ts. */

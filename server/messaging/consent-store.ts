@@ -80,11 +80,13 @@ export async function recordConsent(
     messageId?: string | null;
     /** The classifier rule (or reviewer decision) that read the evidence as this kind. */
     classification?: string | null;
+    /** When it happened, by the relay's clock: consent windows are judged against it. */
+    at: Date;
   },
 ): Promise<void> {
   await db.query(
-    `INSERT INTO consent_events (org_id, phone_e164, kind, source, evidence, actor, message_id, classification)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
+    `INSERT INTO consent_events (org_id, phone_e164, kind, source, evidence, actor, message_id, classification, occurred_at)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
     [
       input.orgId,
       input.phone,
@@ -94,6 +96,7 @@ export async function recordConsent(
       input.actor,
       input.messageId ?? null,
       input.classification ?? null,
+      input.at,
     ],
   );
   if (input.kind === 'opt_in') await failStaleConfirmations(db, input.orgId, input.phone);
@@ -170,13 +173,13 @@ function toReview(r: ReviewRow): ConsentReview {
  */
 export async function openReview(
   tx: Queryable,
-  input: { orgId: string; phone: string; messageId: string; reason: string },
+  input: { orgId: string; phone: string; messageId: string; reason: string; at: Date },
 ): Promise<void> {
   await tx.query(
-    `INSERT INTO consent_reviews (id, org_id, phone_e164, message_id, reason)
-     VALUES ($1, $2, $3, $4, $5)
+    `INSERT INTO consent_reviews (id, org_id, phone_e164, message_id, reason, created_at)
+     VALUES ($1, $2, $3, $4, $5, $6)
      ON CONFLICT (org_id, phone_e164) WHERE status = 'open' DO NOTHING`,
-    [newId(), input.orgId, input.phone, input.messageId, input.reason],
+    [newId(), input.orgId, input.phone, input.messageId, input.reason, input.at],
   );
 }
 
@@ -218,7 +221,15 @@ export type ReviewDecisionResult =
  */
 export async function decideReview(
   db: Database,
-  input: { orgId: string; id: string; decision: 'opt_out' | 'keep'; actor: string; note: string | null },
+  input: {
+    orgId: string;
+    id: string;
+    decision: 'opt_out' | 'keep';
+    actor: string;
+    note: string | null;
+    /** The relay's clock: the opt-out's instant in the ledger. */
+    at: Date;
+  },
 ): Promise<ReviewDecisionResult> {
   return db.transaction(async (tx) => {
     const review = await getReview(tx, input.orgId, input.id);
@@ -244,6 +255,7 @@ export async function decideReview(
         actor: input.actor,
         messageId: review.messageId,
         classification: `reviewer read "${review.reason}" as an opt-out${input.note === null ? '' : `: ${input.note}`}`,
+        at: input.at,
       });
       await failQueuedAfterOptOut(tx, input.orgId, review.phone);
       await closeOptInRequest(tx, input.orgId, review.phone, { status: 'superseded' });
@@ -346,6 +358,8 @@ export async function requestOptIn(
     question: string;
     /** The SMS provider's name, as every outbound message records it. */
     provider: string;
+    /** The relay's clock: the question's and the request's instant. */
+    now: Date;
   },
 ): Promise<boolean> {
   const existing = await pendingOptIn(tx, input.orgId, input.phone);
@@ -376,13 +390,23 @@ export async function requestOptIn(
       body: input.question,
       purpose: 'opt_in_request',
       provider: input.provider,
+      now: input.now,
     });
     requestMessageId = message?.id ?? null;
   }
   await tx.query(
-    `INSERT INTO consent_requests (id, org_id, phone_e164, source, evidence, actor, request_message_id)
-     VALUES ($1, $2, $3, $4, $5, $6, $7)`,
-    [newId(), input.orgId, input.phone, input.source, input.evidence, input.actor, requestMessageId],
+    `INSERT INTO consent_requests (id, org_id, phone_e164, source, evidence, actor, request_message_id, created_at)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
+    [
+      newId(),
+      input.orgId,
+      input.phone,
+      input.source,
+      input.evidence,
+      input.actor,
+      requestMessageId,
+      input.now,
+    ],
   );
   return true;
 }

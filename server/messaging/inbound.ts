@@ -52,9 +52,14 @@ export type InboundOutcome =
 export async function receiveInbound(
   db: Database,
   input: InboundText,
-  /** Runs first in the same transaction (the webhook's nonce claim). */
-  before?: (tx: Queryable) => Promise<void>,
+  options: {
+    /** The relay's clock: the text's instant, from which reply and consent windows count. */
+    now: Date;
+    /** Runs first in the same transaction (the webhook's nonce claim). */
+    before?: (tx: Queryable) => Promise<void>;
+  },
 ): Promise<InboundOutcome> {
+  const { now, before } = options;
   const redacted = redactInbound(input.text);
   return db.transaction(async (tx) => {
     await before?.(tx);
@@ -85,14 +90,15 @@ export async function receiveInbound(
       senderNumberId: owner.id,
       contactPhone: input.from,
       inbound: true,
+      now,
     });
     const id = newId();
     // Segments and encoding describe what the customer sent (and what it cost), not the placeholder.
     const info = countSegments(input.text);
     await tx.query(
       `INSERT INTO messages (id, org_id, conversation_id, direction, from_e164, to_e164, body, status, segments, encoding,
-                             provider, provider_message_id, redactions)
-       VALUES ($1, $2, $3, 'inbound', $4, $5, $6, 'received', $7, $8, $9, $10, $11)`,
+                             provider, provider_message_id, redactions, created_at)
+       VALUES ($1, $2, $3, 'inbound', $4, $5, $6, 'received', $7, $8, $9, $10, $11, $12)`,
       [
         id,
         owner.org_id,
@@ -105,6 +111,7 @@ export async function receiveInbound(
         input.provider,
         input.providerMessageId,
         redacted.redactions.length === 0 ? null : JSON.stringify(redacted.redactions),
+        now,
       ],
     );
     await tx.query(`INSERT INTO message_status_events (message_id, status) VALUES ($1, 'received')`, [id]);
@@ -134,6 +141,7 @@ export async function receiveInbound(
         body,
         purpose,
         provider: input.provider,
+        now,
       });
     };
     // The ledger keeps the stored (redacted) text as evidence, never a card number, and says
@@ -159,6 +167,7 @@ export async function receiveInbound(
         actor: 'customer',
         messageId: id,
         classification: verdict.reason,
+        at: now,
       });
       await failQueuedAfterOptOut(tx, owner.org_id, input.from);
       await closeOpenReview(tx, owner.org_id, input.from, 'opted_out', 'customer opted out');
@@ -181,6 +190,7 @@ export async function receiveInbound(
         actor: `customer (requested by ${pending.actor})`,
         messageId: id,
         classification: `double opt-in confirmed: ${verdict.reason}`,
+        at: now,
       });
       await closeOptInRequest(tx, owner.org_id, input.from, { status: 'confirmed', messageId: id });
       await closeOpenReview(tx, owner.org_id, input.from, 'kept', 'customer opted in');
@@ -196,6 +206,7 @@ export async function receiveInbound(
         actor: 'customer',
         messageId: id,
         classification: verdict.reason,
+        at: now,
       });
       await closeOpenReview(tx, owner.org_id, input.from, 'kept', 'customer opted in');
       await reply('opt_in_confirmation', settings.optInReply);
@@ -208,13 +219,14 @@ export async function receiveInbound(
         phone: input.from,
         messageId: id,
         reason: verdict.reason,
+        at: now,
       });
     }
     if (redacted.redactions.length > 0 && !optedOutNow) {
       const warned = await tx.query(
         `SELECT 1 FROM messages WHERE conversation_id = $1 AND purpose = 'card_warning'
-            AND created_at > now() - interval '1 day' LIMIT 1`,
-        [conversationId],
+            AND created_at > $2::timestamptz - interval '1 day' LIMIT 1`,
+        [conversationId, now],
       );
       if (warned.length === 0) await reply('card_warning', settings.cardWarningReply);
     }

@@ -82,8 +82,7 @@ export const MESSAGE_COLUMNS = `m.id, m.org_id, m.conversation_id, m.direction, 
   m.error_code, m.error_message, m.idempotency_key, m.request_hash, m.sent_by_key_id,
   coalesce((SELECT coalesce(k.name, 'key ' || k.prefix) FROM api_keys k WHERE k.id = m.sent_by_key_id),
            (SELECT u.email FROM users u WHERE u.id = m.sent_by_user_id)) AS sent_by,
-  (SELECT j.available_at FROM outbox_jobs j
-    WHERE j.message_id = m.id AND j.state = 'queued' AND j.available_at > now() + interval '5 seconds') AS scheduled_for,
+  (SELECT j.scheduled_for FROM outbox_jobs j WHERE j.message_id = m.id AND j.state = 'queued') AS scheduled_for,
   m.redactions, m.created_at, m.updated_at`;
 
 export function toDto(row: MessageRow): MessageDto {
@@ -123,14 +122,16 @@ export async function upsertConversation(
     contactId?: string | null;
     /** The customer wrote: remember when (the quiet-hours reply window counts from it). */
     inbound?: boolean;
+    /** The relay's clock: first-contact silence and the reply window are judged against it. */
+    now: Date;
   },
 ): Promise<string> {
   const rows = await tx.query<{ id: string }>(
     `INSERT INTO conversations (id, org_id, sender_number_id, contact_phone, contact_id, last_message_at, last_inbound_at)
-     VALUES ($1, $2, $3, $4, $5, now(), CASE WHEN $6::boolean THEN now() END)
+     VALUES ($1, $2, $3, $4, $5, $7, CASE WHEN $6::boolean THEN $7::timestamptz END)
      ON CONFLICT ON CONSTRAINT conversations_unique_thread
-     DO UPDATE SET last_message_at = now(),
-                   last_inbound_at = CASE WHEN $6::boolean THEN now() ELSE conversations.last_inbound_at END,
+     DO UPDATE SET last_message_at = $7,
+                   last_inbound_at = CASE WHEN $6::boolean THEN $7::timestamptz ELSE conversations.last_inbound_at END,
                    contact_id = coalesce(EXCLUDED.contact_id, conversations.contact_id)
      RETURNING id`,
     [
@@ -140,6 +141,7 @@ export async function upsertConversation(
       input.contactPhone,
       input.contactId ?? null,
       input.inbound === true,
+      input.now,
     ],
   );
   const id = rows[0]?.id;
@@ -167,8 +169,10 @@ export interface NewOutbound {
   /** How the sender is shown (the key's name); stored in the event, not re-read. */
   sentByName?: string | null;
   provider: string;
-  /** When the outbox may send it (a scheduled send); now when absent. */
-  availableAt?: Date | null;
+  /** A later instant, by the relay's clock, before which the outbox must not send it. */
+  scheduledFor?: Date | null;
+  /** The relay's clock at the send: the message's `created_at` and the thread's `last_message_at`. */
+  now: Date;
 }
 
 /**
@@ -192,30 +196,29 @@ export async function insertOutbound(
        RETURNING id
      ), conv AS (
        INSERT INTO conversations (id, org_id, sender_number_id, contact_phone, contact_id, last_message_at)
-       VALUES ($18, $2, $3, $5, (SELECT id FROM contact), now())
+       VALUES ($18, $2, $3, $5, (SELECT id FROM contact), $22)
        ON CONFLICT ON CONSTRAINT conversations_unique_thread
-       DO UPDATE SET last_message_at = now(), contact_id = coalesce(EXCLUDED.contact_id, conversations.contact_id)
+       DO UPDATE SET last_message_at = $22, contact_id = coalesce(EXCLUDED.contact_id, conversations.contact_id)
        RETURNING id
      ), msg AS (
        INSERT INTO messages (id, org_id, conversation_id, direction, from_e164, to_e164, body, purpose, status,
-                             segments, encoding, provider, idempotency_key, request_hash, sent_by_key_id, sent_by_user_id)
-       SELECT $1, $2, conv.id, 'outbound', $4, $5, $6, $7, 'queued', $8, $9, $10, $11, $12, $13, $21 FROM conv
+                             segments, encoding, provider, idempotency_key, request_hash, sent_by_key_id, sent_by_user_id,
+                             created_at)
+       SELECT $1, $2, conv.id, 'outbound', $4, $5, $6, $7, 'queued', $8, $9, $10, $11, $12, $13, $21, $22 FROM conv
        ON CONFLICT ON CONSTRAINT messages_idempotency_unique DO NOTHING
        RETURNING *
      ), history AS (
        INSERT INTO message_status_events (message_id, status) SELECT id, 'queued' FROM msg
      ), job AS (
-       INSERT INTO outbox_jobs (message_id, org_id, state, sender_number_id, available_at)
-       SELECT id, org_id, 'queued', $3, coalesce($20::timestamptz, now()) FROM msg
-     ), later AS (
-       SELECT CASE WHEN $20::timestamptz > now() + interval '5 seconds' THEN $20::timestamptz END AS at
+       INSERT INTO outbox_jobs (message_id, org_id, state, sender_number_id, scheduled_for)
+       SELECT id, org_id, 'queued', $3, $20 FROM msg
      ), event AS (
        INSERT INTO events (org_id, type, conversation_id, payload)
        SELECT org_id, 'message.created', conversation_id,
-              jsonb_build_object('message', message_dto(msg::messages, $19, later.at))
-         FROM msg, later
+              jsonb_build_object('message', message_dto(msg::messages, $19, $20::timestamptz))
+         FROM msg
      )
-     SELECT msg.*, $19::text AS sent_by, later.at AS scheduled_for FROM msg, later`,
+     SELECT msg.*, $19::text AS sent_by, $20::timestamptz AS scheduled_for FROM msg`,
     [
       id,
       input.orgId,
@@ -236,8 +239,9 @@ export async function insertOutbound(
       input.contact?.id ?? null,
       newId(),
       input.sentByName ?? null,
-      input.availableAt ?? null,
+      input.scheduledFor ?? null,
       input.sentByUserId ?? null,
+      input.now,
     ],
   );
   return rows[0] ?? null;

@@ -51,6 +51,8 @@ export interface CheckedOutbound {
   decision: OutboundDecision;
   /** The scheduled instant, or null to send now. */
   sendAt: Date | null;
+  /** The relay's clock at the decision: the stored message carries this instant. */
+  now: Date;
 }
 
 /**
@@ -186,7 +188,7 @@ const crmCache = new Map<string, { value: CrmFacts; at: number }>();
 function cached(key: string): CrmFacts | undefined {
   const hit = crmCache.get(key);
   if (hit === undefined) return undefined;
-  if (Date.now() - hit.at >= CRM_CACHE_MS) {
+  if (performance.now() - hit.at >= CRM_CACHE_MS) {
     crmCache.delete(key);
     return undefined;
   }
@@ -195,7 +197,7 @@ function cached(key: string): CrmFacts | undefined {
 
 function remember(key: string, value: CrmFacts): void {
   if (crmCache.size >= CRM_CACHE_MAX) crmCache.delete(crmCache.keys().next().value as string);
-  crmCache.set(key, { value, at: Date.now() });
+  crmCache.set(key, { value, at: performance.now() });
 }
 
 const cacheKey = (orgId: string, ref: ContactRef) => `${orgId}|${ref.crm}|${ref.objectType}|${ref.id}`;
@@ -372,7 +374,7 @@ export async function checkOutbound(
     now,
     sendAt,
   });
-  return { to, senderId: facts.sender_id, replayId: facts.replay_id, decision, sendAt };
+  return { to, senderId: facts.sender_id, replayId: facts.replay_id, decision, sendAt, now };
 }
 
 /**

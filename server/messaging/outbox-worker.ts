@@ -1,4 +1,5 @@
 import { hostname } from 'node:os';
+import { type Clock, systemClock } from '../clock.ts';
 import { evaluateOutbound } from '../compliance/gate.ts';
 import { evaluateQuietHours, resolveRecipientZones } from '../compliance/quiet-hours.ts';
 import { type Database, isUniqueViolation } from '../db/database.ts';
@@ -34,8 +35,12 @@ export interface OutboxWorkerOptions {
   /** First retry delay; later ones double, with jitter, up to five minutes. */
   retryBaseMs?: number;
   sendRates?: SendRates;
-  /** The compliance clock (quiet hours at send time); tests pin it to daytime. */
-  clock?: () => Date;
+  /**
+   * The relay's clock (see server/clock.ts): quiet hours and consent windows at send time, and
+   * when a scheduled or held text is due (`scheduled_for`). Leases, retry back-off
+   * (`available_at`) and pacing use the database's clock.
+   */
+  clock?: Clock;
   /** Account-wide ceiling: Plivo allows 300 API requests per 5 seconds. */
   accountRequestsPer5s?: number;
 }
@@ -77,7 +82,7 @@ export class OutboxWorker {
   private readonly rates: SendRates;
   private readonly accountIntervalMs: number;
   private readonly runner: CoalescingRunner;
-  private readonly clock: () => Date;
+  private readonly clock: Clock;
   private timer: NodeJS.Timeout | null = null;
   private unlisten: (() => Promise<void>) | null = null;
 
@@ -89,7 +94,7 @@ export class OutboxWorker {
     this.maxAgeMs = options.maxAgeMs ?? 24 * 3600_000;
     this.reconcileAfterMs = options.reconcileAfterMs ?? 5000;
     this.retryBaseMs = options.retryBaseMs ?? 1000;
-    this.clock = options.clock ?? (() => new Date());
+    this.clock = options.clock ?? systemClock;
     this.rates = options.sendRates ?? DEFAULT_SEND_RATES;
     this.accountIntervalMs = 5000 / (options.accountRequestsPer5s ?? 300);
     this.runner = new CoalescingRunner(
@@ -119,10 +124,14 @@ export class OutboxWorker {
   async drain(): Promise<void> {
     await this.expireOld();
     await this.recoverExpiredLeases();
+    // Jobs this pass put back to wait for the recipient's morning. Should the relay's clock jump
+    // ahead past that morning into another night (a stepped clock, a fast test clock), a job would
+    // be due again at once, held again, and the pass would never end: each is looked at once.
+    const held = new Set<number>();
     while (!this.runner.isStopped) {
-      const jobs = await this.claim();
+      const jobs = await this.claim(held);
       if (jobs.length === 0) return;
-      await Promise.all(jobs.map((job) => this.process(job)));
+      await Promise.all(jobs.map((job) => this.process(job, held)));
     }
   }
 
@@ -130,10 +139,10 @@ export class OutboxWorker {
    * Claims ready jobs, at most one second's worth per sender number (its rate), so a burst to
    * one number waits in the queue instead of failing or holding a lease for long.
    */
-  private async claim(): Promise<JobRow[]> {
+  private async claim(held: ReadonlySet<number>): Promise<JobRow[]> {
     for (let attempt = 0; ; attempt++) {
       try {
-        return await this.claimOnce();
+        return await this.claimOnce(held);
       } catch (error) {
         // Another process claimed a job for one of the same destinations at the same moment
         // (the one-in-flight index refused ours): take another look shortly.
@@ -143,7 +152,11 @@ export class OutboxWorker {
     }
   }
 
-  private async claimOnce(): Promise<JobRow[]> {
+  /**
+   * Due means both: `available_at` (back-off, by the database's clock, which also sets leases and
+   * pacing) and `scheduled_for` (a schedule or a quiet-hours hold, by the relay's clock).
+   */
+  private async claimOnce(held: ReadonlySet<number>): Promise<JobRow[]> {
     return this.options.db.query<JobRow>(
       `WITH ready AS (
          SELECT j.id, row_number() OVER (PARTITION BY j.sender_number_id ORDER BY j.available_at, j.id) AS nth,
@@ -151,10 +164,11 @@ export class OutboxWorker {
                 CASE n.number_type WHEN 'short_code' THEN $4::float WHEN 'toll_free' THEN $5::float ELSE $6::float END AS rate
            FROM outbox_jobs j LEFT JOIN sender_numbers n ON n.id = j.sender_number_id
           WHERE j.state = 'queued' AND j.available_at <= now()
+            AND (j.scheduled_for IS NULL OR j.scheduled_for <= $7::timestamptz) AND NOT (j.id = ANY($8::bigint[]))
             AND (n.next_send_at IS NULL OR n.next_send_at <= now() + interval '1 second')
             AND NOT EXISTS (SELECT 1 FROM outbox_jobs s WHERE s.state = 'sending' AND s.to_e164 = j.to_e164)
        )
-       UPDATE outbox_jobs SET state = 'sending', attempts = attempts + 1, claimed_by = $1,
+       UPDATE outbox_jobs SET state = 'sending', attempts = attempts + 1, claimed_by = $1, scheduled_for = NULL,
               lease_until = now() + ($2::int * interval '1 millisecond'), updated_at = now()
         WHERE id IN (SELECT j.id FROM outbox_jobs j
                       WHERE j.id IN (SELECT id FROM ready WHERE nth <= greatest(1, ceil(rate)) AND nth_to_destination = 1)
@@ -168,6 +182,8 @@ export class OutboxWorker {
         this.rates.short_code,
         this.rates.toll_free,
         this.rates.long_code,
+        this.clock(),
+        [...held],
       ],
     );
   }
@@ -202,7 +218,7 @@ export class OutboxWorker {
     if (waitMs > 0) await new Promise((resolve) => setTimeout(resolve, Math.min(waitMs, this.leaseMs / 2)));
   }
 
-  private async process(job: JobRow): Promise<void> {
+  private async process(job: JobRow, held: Set<number>): Promise<void> {
     const { db, provider } = this.options;
     const message = await getMessage(db, job.message_id);
     if (message === null) {
@@ -210,11 +226,8 @@ export class OutboxWorker {
       return;
     }
     // The gate runs again at send time: an opt-out, a review pause or quiet hours that began
-    // after queueing win.
-    // Wall-clock time for the ledger's windows (its timestamps come from the database); the
-    // compliance clock for the recipient's local hours (tests pin it to daytime).
-    const now = new Date();
-    const localNow = this.clock();
+    // after queueing win. One instant of the relay's clock judges every rule of this send.
+    const now = this.clock();
     const recipient = await this.recipientFacts(message, now);
     const verdict = evaluateOutbound({
       purpose: message.purpose,
@@ -222,7 +235,7 @@ export class OutboxWorker {
       paused: recipient.paused,
       ...(recipient.excused
         ? {}
-        : { recipient: { phone: message.to_e164, crmTimeZone: recipient.timeZone, at: localNow } }),
+        : { recipient: { phone: message.to_e164, crmTimeZone: recipient.timeZone, at: now } }),
       confirmationsSinceOptOut:
         message.purpose === 'opt_out_confirmation'
           ? await confirmationsSinceOptOut(db, message.org_id, message.to_e164, {
@@ -234,7 +247,8 @@ export class OutboxWorker {
     });
     if (!verdict.allow && verdict.code === 'QUIET_HOURS') {
       // Quiet hours are not a refusal of the message, only of the moment: it waits for morning.
-      await this.waitForSendingWindow(job, message, recipient.timeZone, localNow);
+      held.add(job.id);
+      await this.waitForSendingWindow(job, message, recipient.timeZone, now);
       return;
     }
     if (!verdict.allow) {
@@ -309,7 +323,7 @@ export class OutboxWorker {
     const next = verdict.nextAllowedAt ?? new Date(now.getTime() + 3600_000);
     await this.options.db.query(
       `UPDATE outbox_jobs SET state = 'queued', lease_until = NULL, attempts = greatest(attempts - 1, 0),
-              available_at = $2, last_error = 'QUIET_HOURS: waiting for the recipient''s sending window', updated_at = now()
+              scheduled_for = $2, last_error = 'QUIET_HOURS: waiting for the recipient''s sending window', updated_at = now()
         WHERE id = $1`,
       [job.id, next],
     );
@@ -404,8 +418,11 @@ export class OutboxWorker {
     const { db } = this.options;
     const old = await db.query<{ id: number; message_id: string }>(
       `SELECT id, message_id FROM outbox_jobs
-        WHERE state = 'queued' AND available_at < now() - ($1::int * interval '1 millisecond') LIMIT 100`,
-      [this.maxAgeMs],
+        WHERE state = 'queued'
+          AND CASE WHEN scheduled_for IS NULL THEN available_at < now() - ($1::int * interval '1 millisecond')
+                   ELSE scheduled_for < $2::timestamptz END
+        LIMIT 100`,
+      [this.maxAgeMs, new Date(this.clock().getTime() - this.maxAgeMs)],
     );
     for (const job of old) {
       const message = await getMessage(db, job.message_id);

@@ -31,7 +31,7 @@ async function orgSettings(tx: Queryable, orgId: string) {
   return parseOrgSettings(rows[0]?.name ?? '', rows[0]?.settings);
 }
 
-export const consentRoutes: RouteModule = (app, { db, sms, notifier }) => {
+export const consentRoutes: RouteModule = (app, { db, sms, notifier, clock }) => {
   app.get(
     '/v1/consent/:phone',
     { config: requires('consent.view'), schema: { params: Type.Object({ phone: E164 }) } },
@@ -81,6 +81,7 @@ export const consentRoutes: RouteModule = (app, { db, sms, notifier }) => {
       if (evidence.length < 3) {
         throw new ApiError(422, 'EVIDENCE_REQUIRED', 'Describe the evidence of consent (who, when, how).');
       }
+      const now = clock();
       const pending = await db.transaction(async (tx) => {
         await tx.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`consent:${principal.orgId}:${phone}`]);
         // Double opt-in: an opt-in a person recorded waits for the customer's YES (CRM imports
@@ -99,6 +100,7 @@ export const consentRoutes: RouteModule = (app, { db, sms, notifier }) => {
               actor: principal.actor,
               question: settings.optInRequest,
               provider: sms.name,
+              now,
             });
             if (!asked) {
               throw new ApiError(
@@ -117,6 +119,7 @@ export const consentRoutes: RouteModule = (app, { db, sms, notifier }) => {
           source: request.body.source,
           evidence,
           actor: principal.actor,
+          at: now,
         });
         if (request.body.kind === 'opt_out') {
           await failQueuedAfterOptOut(tx, principal.orgId, phone);

@@ -22,7 +22,7 @@ function page(title: string, detail: string): string {
 const LABEL: Record<OAuthCrm, string> = { hubspot: 'HubSpot', salesforce: 'Salesforce' };
 
 /** Connecting HubSpot / Salesforce through their OAuth web flows (issue #6). */
-export const crmOAuthRoutes: RouteModule = (app, { config, db }) => {
+export const crmOAuthRoutes: RouteModule = (app, { config, db, clock }) => {
   app.get(
     '/v1/admin/crm/:crm/oauth/start',
     {
@@ -35,6 +35,7 @@ export const crmOAuthRoutes: RouteModule = (app, { config, db }) => {
         orgId: principal.orgId,
         actor: principal.actor,
         crm: request.params.crm,
+        now: clock(),
       });
       return { url, expiresAt: expiresAt.toISOString() };
     },
@@ -80,7 +81,7 @@ export const crmOAuthRoutes: RouteModule = (app, { config, db }) => {
         return key;
       };
       try {
-        await completeOAuth(db, config, secretsKey, { crm, code, state });
+        await completeOAuth(db, config, secretsKey, { crm, code, state, now: clock() });
       } catch (failure) {
         if (failure instanceof ApiError)
           return html(failure.statusCode, `${LABEL[crm]} not connected`, failure.message);

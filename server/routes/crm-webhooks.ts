@@ -57,7 +57,7 @@ interface HubSpotEvent {
  * opt-out in the ledger at once when the relay knows its numbers, else the sync worker looks the
  * record up (the request never waits on HubSpot).
  */
-export const hubspotWebhookRoutes: RouteModule = (app, { config, db }) => {
+export const hubspotWebhookRoutes: RouteModule = (app, { config, db, clock }) => {
   let key: Promise<SecretsKey | null> | null = null;
   const secretsKey = () => {
     key ??= resolveSecretsKey(db, {
@@ -117,7 +117,8 @@ export const hubspotWebhookRoutes: RouteModule = (app, { config, db }) => {
       const verified = await signers(request, raw);
       if (verified === null)
         throw new ApiError(403, 'INVALID_SIGNATURE', 'The HubSpot signature is missing or wrong.');
-      if (Math.abs(Date.now() - verified.timestamp) > HUBSPOT_MAX_AGE_MS)
+      const now = clock();
+      if (Math.abs(now.getTime() - verified.timestamp) > HUBSPOT_MAX_AGE_MS)
         throw new ApiError(403, 'STALE_WEBHOOK', 'The HubSpot request timestamp is more than 5 minutes off.');
       let events: unknown;
       try {
@@ -149,7 +150,7 @@ export const hubspotWebhookRoutes: RouteModule = (app, { config, db }) => {
         const occurredAt =
           typeof event.occurredAt === 'number' && Number.isFinite(event.occurredAt)
             ? new Date(event.occurredAt)
-            : new Date();
+            : now;
         const phones = await knownPhonesOf(db, { orgId: connection.orgId, connectionId: connection.id, ref });
         if (phones.length > 0) {
           optOuts += (
@@ -159,6 +160,7 @@ export const hubspotWebhookRoutes: RouteModule = (app, { config, db }) => {
               phones,
               changedAt: occurredAt,
               via: 'webhook',
+              now,
             })
           ).length;
         } else {

@@ -119,18 +119,20 @@ export const messagesRoutes: RouteModule = (app, deps) => {
         sentByUserId: principal.userId,
         sentByName: principal.displayName,
         provider: sms.name,
-        availableAt: checked.sendAt,
+        scheduledFor: checked.sendAt,
+        now: checked.now,
       });
       // Two requests with one key raced; the loser answers with the winner's message.
       if (row === null) return replayWinner();
       if (decision.quietHoursException !== null) {
         await db.query(
-          `INSERT INTO compliance_exceptions (org_id, message_id, policy, detail) VALUES ($1, $2, $3, $4)`,
+          `INSERT INTO compliance_exceptions (org_id, message_id, policy, detail, created_at) VALUES ($1, $2, $3, $4, $5)`,
           [
             principal.orgId,
             row.id,
             decision.quietHoursException.policy,
             JSON.stringify(decision.quietHoursException),
+            checked.now,
           ],
         );
         request.log.info(

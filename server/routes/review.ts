@@ -9,7 +9,7 @@ import { Uuid } from './schemas.ts';
  * Flagged inbound texts ("not interested anymore"): texting that number is paused
  * (PAUSED_FOR_REVIEW) until someone with `review.flagged` decides it was an opt-out or not.
  */
-export const reviewRoutes: RouteModule = (app, { db, notifier }) => {
+export const reviewRoutes: RouteModule = (app, { db, notifier, clock }) => {
   app.get(
     '/v1/reviews',
     {
@@ -62,6 +62,7 @@ export const reviewRoutes: RouteModule = (app, { db, notifier }) => {
         decision: request.body.decision,
         actor: principal.actor,
         note,
+        at: clock(),
       });
       if (result.kind === 'not_found') {
         throw new ApiError(404, 'REVIEW_NOT_FOUND', 'No such review in your organisation.');

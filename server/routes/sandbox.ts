@@ -5,6 +5,7 @@ import { Type } from 'typebox';
 import { DEMO_CONTACTS } from '../../crm-plugins/sandbox/contacts.ts';
 import type { SandboxCrm } from '../../crm-plugins/sandbox/index.ts';
 import type { CrmPlugin } from '../../crm-plugins/types.ts';
+import { demoRecipients, describeHold } from '../demo-recipients.ts';
 import { ApiError } from '../errors.ts';
 import { publicRoute } from '../http/access.ts';
 import { html, sendPage } from '../http/html.ts';
@@ -24,7 +25,7 @@ const access = publicRoute('sandbox only: the simulated customer phone and demo 
  * The phone simulator (play the customer) and the sandbox CRM's contact pages. Registered only
  * when SMS_PROVIDER=sandbox; nothing here exists on a relay wired to a real provider.
  */
-export const sandboxRoutes: RouteModule = (app, { db, sandbox, crm }) => {
+export const sandboxRoutes: RouteModule = (app, { db, sandbox, crm, clock }) => {
   if (sandbox === null) return;
 
   app.get('/sandbox/phone', { config: access }, async (_request, reply) =>
@@ -131,11 +132,12 @@ export const sandboxRoutes: RouteModule = (app, { db, sandbox, crm }) => {
       reply,
       'Sandbox CRM',
       html`<h1>Sandbox CRM</h1>
-        <p class="muted">Demo records. With the extension loaded, open one and the texting panel docks on the right.</p>
-        <table><thead><tr><th>Name</th><th>Type</th><th>Phone</th></tr></thead><tbody>
-        ${DEMO_CONTACTS.map(
-          (c) =>
-            html`<tr><td><a href="/sandbox/crm/contacts/${c.ref.id}">${c.name}</a></td><td>${c.ref.objectType}</td><td>${c.phones[0] ?? ''}</td></tr>`,
+        <p class="muted">Demo records. With the extension loaded, open one and the texting panel docks on the right.
+        They live in time zones from Guam to London, so quiet hours allow texting one of them at any hour.</p>
+        <table><thead><tr><th>Name</th><th>Type</th><th>Phone</th><th>Their time</th><th>Texting</th></tr></thead><tbody>
+        ${demoRecipients(clock()).map(
+          (r) =>
+            html`<tr><td><a href="/sandbox/crm/contacts/${r.contact.ref.id}">${r.contact.name}</a></td><td>${r.contact.ref.objectType}</td><td>${r.phone}</td><td>${r.localTime} (${r.zone})</td><td data-textable="${String(r.textableNow)}">${r.textableNow ? 'open now' : `quiet hours until ${describeHold(r)}`}</td></tr>`,
         )}
         </tbody></table>`,
     ),

@@ -25,7 +25,7 @@ export const SANDBOX_SENDER = '+12025550100';
 
 const access = publicRoute('first-run setup, guarded by a one-time token');
 
-export const setupRoutes: RouteModule = (app, { db, sandbox, config }) => {
+export const setupRoutes: RouteModule = (app, { db, sandbox, config, clock }) => {
   app.get(
     '/setup',
     {
@@ -34,7 +34,7 @@ export const setupRoutes: RouteModule = (app, { db, sandbox, config }) => {
     },
     async (request, reply) => {
       const token = request.query.token ?? '';
-      if (!(await setupTokenUsable(db, token))) {
+      if (!(await setupTokenUsable(db, token, clock()))) {
         return sendPage(
           reply,
           'Setup link not valid',
@@ -84,7 +84,7 @@ export const setupRoutes: RouteModule = (app, { db, sandbox, config }) => {
       const { token, orgName, adminEmail, adminPassword } = request.body;
       // The token first (a stranger learns nothing about the policy), then the password, so a weak
       // password does not use up the one-time link.
-      if (!(await setupTokenUsable(db, token))) {
+      if (!(await setupTokenUsable(db, token, clock()))) {
         throw new ApiError(
           403,
           'SETUP_TOKEN_INVALID',
@@ -104,7 +104,7 @@ export const setupRoutes: RouteModule = (app, { db, sandbox, config }) => {
       }
       const passwordHash = await hashPassword(adminPassword);
       const result = await db.transaction(async (tx) => {
-        if (!(await consumeSetupToken(tx, token))) {
+        if (!(await consumeSetupToken(tx, token, clock()))) {
           throw new ApiError(
             403,
             'SETUP_TOKEN_INVALID',

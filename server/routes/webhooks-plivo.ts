@@ -30,7 +30,7 @@ function required(params: Record<string, string>, name: string): string {
 /** How long a verified nonce is remembered; a replay inside this window is refused. */
 export const NONCE_WINDOW_HOURS = 24;
 
-export const plivoWebhookRoutes: RouteModule = (app, { config, db, sms }) => {
+export const plivoWebhookRoutes: RouteModule = (app, { config, db, sms, clock }) => {
   /** The URL the provider called: PUBLIC_URL, or what a trusted reverse proxy says it was. */
   const calledUrl = (request: FastifyRequest): string => {
     if (config.trustProxy) {
@@ -95,7 +95,7 @@ export const plivoWebhookRoutes: RouteModule = (app, { config, db, sms }) => {
         to,
         text: params.Text ?? '',
       },
-      (tx) => claimNonce(tx, nonce),
+      { now: clock(), before: (tx) => claimNonce(tx, nonce) },
     );
     if (outcome.kind === 'unassigned') {
       request.log.warn({ to }, 'inbound text to a number no organisation owns; stored as unassigned');

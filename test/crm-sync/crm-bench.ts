@@ -116,6 +116,7 @@ export async function runCrmBench(): Promise<{ lines: string[]; results: Record<
                 source: 'web_form',
                 evidence: 'bench',
                 actor: 'bench',
+                at: new Date(),
               });
             });
             const want = kind === 'opt_in' ? 'opted_in' : 'opted_out';

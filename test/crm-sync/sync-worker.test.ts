@@ -183,7 +183,7 @@ describe('CRM sync worker with HubSpot', () => {
         subscriptionId: 7,
         portalId: 62515,
         appId: 1,
-        occurredAt: Date.now(),
+        occurredAt: w.relay.clock().getTime(),
         subscriptionType: 'contact.propertyChange',
         attemptNumber: 0,
         objectId: Number(objectId),
@@ -199,7 +199,13 @@ describe('CRM sync worker with HubSpot', () => {
         headers: { 'content-type': 'application/json', ...headers },
         payload: body,
       });
-    const signed = (body: string, secret = HUBSPOT_APP.clientSecret, timestamp = String(Date.now())) => ({
+    // HubSpot's clock and the relay's agree in life; here the relay's runs at midday, so the
+    // requests are stamped by it.
+    const signed = (
+      body: string,
+      secret = HUBSPOT_APP.clientSecret,
+      timestamp = String(w.relay.clock().getTime()),
+    ) => ({
       'x-hubspot-request-timestamp': timestamp,
       'x-hubspot-signature-v3': signHubSpotV3(
         secret,
@@ -250,7 +256,7 @@ describe('CRM sync worker with HubSpot', () => {
       const body = JSON.stringify(event(w.dana.id));
       const response = await post(
         body,
-        signed(body, HUBSPOT_APP.clientSecret, String(Date.now() - 6 * 60_000)),
+        signed(body, HUBSPOT_APP.clientSecret, String(w.relay.clock().getTime() - 6 * 60_000)),
       );
       expect(response.statusCode).toBe(403);
       expect(response.json()).toMatchObject({ error: { code: 'STALE_WEBHOOK' } });
@@ -368,7 +374,9 @@ describe('CRM sync worker with HubSpot', () => {
 describe('CRM sync worker with Salesforce', () => {
   it('records an opt-out made in Salesforce (polled) in the ledger, and sends to that number are refused', async () => {
     const db = await freshPglite();
-    const relay = await testRelay(db);
+    // Salesforce stamps the edit with its own (real) clock, and a CRM edit older than the ledger's
+    // last entry loses to it: the relay keeps real time here (the refusal is OPTED_OUT at any hour).
+    const relay = await testRelay(db, { clock: () => new Date() });
     const fake = await startSalesforceFake();
     try {
       const key = testKey();

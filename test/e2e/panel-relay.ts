@@ -13,6 +13,7 @@ import { connectAndInstall } from '../crm-sync/setup.ts';
 import { type HubSpotFake, startHubSpotFake } from '../fakes/hubspot-fake.ts';
 import { type SalesforceFake, startSalesforceFake } from '../fakes/salesforce-fake.ts';
 import { freshPglite } from '../helpers/db.ts';
+import { daytimeAheadClock } from '../helpers/relay.ts';
 import { freePort } from '../helpers/relay-process.ts';
 
 /** The business number the org texts from (DC area code: no state quiet-hours rule of its own). */
@@ -61,6 +62,13 @@ export class PanelRelay {
     return this.relay.db;
   }
 
+  /**
+   * The relay's clock: at its start Washington DC is at noon and Guam at night, whatever the real
+   * hour, so the scenarios find a number to text and one in quiet hours at any time of day. It is
+   * never behind the browser's clock, so token expiry times never look past to the extension.
+   */
+  static readonly clock = daytimeAheadClock();
+
   static async start(): Promise<PanelRelay> {
     // @salesforce/core writes under HOME and logs to a file unless told not to.
     const restoreHome = isolateHome();
@@ -97,7 +105,7 @@ export class PanelRelay {
       displayName: 'Rita Rep',
       password: user.password,
       actor: 'e2e',
-      now: new Date(),
+      now: PanelRelay.clock(),
       publicUrl: url,
     });
     const sealing = secretsKey(key);
@@ -114,7 +122,7 @@ export class PanelRelay {
       secrets: { accessToken: salesforce.accessToken },
     });
 
-    const relay = await startRelay(config, { db, logger: false });
+    const relay = await startRelay(config, { db, logger: false, clock: PanelRelay.clock });
     await relay.app.listen({ port, host: '127.0.0.1' });
     const panelRelay = new PanelRelay(relay, url, orgId, ownerKey, user, hubspot, salesforce, restoreHome);
     panelRelay.repToken = await panelRelay.enrolAuthenticator(user);
@@ -134,7 +142,7 @@ export class PanelRelay {
     const enrol = await this.call('POST', '/v1/auth/totp/enrol', { token: accessToken });
     if (enrol.status !== 201) throw new Error(`TOTP enrolment failed: ${JSON.stringify(enrol.json)}`);
     user.totpSecret = (enrol.json as { secret: string }).secret;
-    const now = new Date();
+    const now = PanelRelay.clock();
     const confirm = await this.call('POST', '/v1/auth/totp/confirm', {
       token: accessToken,
       body: { code: totpCode(user.totpSecret, now) },
@@ -163,7 +171,7 @@ export class PanelRelay {
       displayName: input.displayName,
       password: user.password,
       actor: 'e2e',
-      now: new Date(),
+      now: PanelRelay.clock(),
       publicUrl: this.url,
     });
     await this.enrolAuthenticator(user);
@@ -206,7 +214,7 @@ export class PanelRelay {
    * same 30 s the next step's code is what a phone a second ahead would show.
    */
   authenticatorCode(user: PanelUser = this.user): string {
-    const step = Math.max(totpStep(new Date()), (this.lastTotpStep.get(user.email) ?? 0) + 1);
+    const step = Math.max(totpStep(PanelRelay.clock()), (this.lastTotpStep.get(user.email) ?? 0) + 1);
     this.lastTotpStep.set(user.email, step);
     return hotp(user.totpSecret, step);
   }

@@ -67,15 +67,16 @@ describe.skipIf(!hasChromium)('texting panel against a real relay', { timeout: 4
   const cleanup: Array<() => Promise<void>> = [];
   const pageErrors: string[] = [];
 
-  // Numbers whose local time allows texting for the next 10 minutes, and one in quiet hours now.
-  const { phones } = sendableRecipients(6, 10 * 60_000);
+  // Numbers whose local time allows texting for the next 10 minutes, and one in quiet hours now,
+  // by the relay's clock (DC's noon and Guam's night, whatever the real hour).
+  const { phones } = sendableRecipients(6, 10 * 60_000, PanelRelay.clock());
   const phone = (i: number): string => phones[i] as string;
   const customers: Record<'ada' | 'grace' | 'oscar' | 'olive' | 'quincy' | 'sam' | 'mia', Customer> = {
     ada: { name: 'Ada Lovelace', phone: phone(0), id: '', url: '' },
     grace: { name: 'Grace Hopper', phone: phone(1), id: '', url: '' },
     oscar: { name: 'Oscar Wilde', phone: phone(2), id: '', url: '' },
     olive: { name: 'Olive Offline', phone: phone(3), id: '', url: '' },
-    quincy: { name: 'Quincy Quiet', phone: quietRecipient(10 * 60_000), id: '', url: '' },
+    quincy: { name: 'Quincy Quiet', phone: quietRecipient(10 * 60_000, PanelRelay.clock()), id: '', url: '' },
     sam: { name: 'Sam Salesforce', phone: phone(4), id: '', url: '' },
     mia: { name: 'Mia Masked', phone: phone(5), id: '', url: '' },
   };
@@ -508,11 +509,11 @@ describe.skipIf(!hasChromium)('texting panel against a real relay', { timeout: 4
       const detail = await relay.call('GET', `/v1/messages/${message?.id}`);
       const history = (detail.json as { statusHistory: { status: string }[] }).statusHistory;
       expect(history.map((h) => h.status)).not.toContain('sent');
-      const [job] = await relay.db.query<{ available_at: Date }>(
-        'SELECT available_at FROM outbox_jobs WHERE message_id = $1',
+      const [job] = await relay.db.query<{ scheduled_for: Date }>(
+        'SELECT scheduled_for FROM outbox_jobs WHERE message_id = $1',
         [message?.id],
       );
-      expect(job?.available_at.getTime()).toBeGreaterThan(Date.now() + 60_000);
+      expect(job?.scheduled_for.getTime()).toBeGreaterThan(PanelRelay.clock().getTime() + 60_000);
       expect(await panel.locator('li.outbound[data-message-id]', { hasText: body }).count()).toBe(1);
     } finally {
       await screenshot('08-quiet-hours-scheduled');

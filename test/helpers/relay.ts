@@ -21,6 +21,8 @@ export interface TestRelay {
   sandbox: SandboxSmsNetwork;
   worker: OutboxWorker;
   config: Config;
+  /** The relay's clock (its app and its worker share it). */
+  clock: () => Date;
   close(): Promise<void>;
 }
 
@@ -31,6 +33,19 @@ export interface TestRelay {
 export function daytimeClock(): () => Date {
   const start = new Date();
   start.setUTCHours(17, 0, 0, 0);
+  const offset = start.getTime() - Date.now();
+  return () => new Date(Date.now() + offset);
+}
+
+/**
+ * Like daytimeClock(), but never behind the real time: the next 17:00 UTC at or after now, then
+ * running. For a relay that a real browser talks to, whose token expiry times must not look past.
+ * At its start Washington DC is at noon and Guam at 03:00, whatever the real hour.
+ */
+export function daytimeAheadClock(): () => Date {
+  const start = new Date();
+  start.setUTCHours(17, 0, 0, 0);
+  if (start.getTime() < Date.now()) start.setUTCDate(start.getUTCDate() + 1);
   const offset = start.getTime() - Date.now();
   return () => new Date(Date.now() + offset);
 }
@@ -72,6 +87,7 @@ export async function testRelay(
     sandbox,
     worker,
     config,
+    clock,
     async close() {
       await worker.stop();
       await app.close();

@@ -34,8 +34,12 @@ function sendableThroughout(phone: string, from: Date, spanMs: number): boolean 
  * quiet hours for the next `spanMs` (the whole bench run), so the consent gate accepts every send
  * whatever the time of day the bench runs at. Returns the area code too, for the report.
  */
-export function sendableRecipients(count: number, spanMs: number): { areaCode: string; phones: string[] } {
-  const now = new Date();
+export function sendableRecipients(
+  count: number,
+  spanMs: number,
+  /** The relay's clock now (the real time unless the relay runs on another). */
+  now: Date = new Date(),
+): { areaCode: string; phones: string[] } {
   const areaCode =
     CANDIDATES.find((code) => sendableThroughout(`+1${code}5551000`, now, spanMs)) ??
     (CANDIDATES[0] as string);
@@ -49,8 +53,7 @@ export function sendableRecipients(count: number, spanMs: number): { areaCode: s
  * A number whose recipient is inside quiet hours now and for the next `spanMs`: the candidates
  * span 21 hours of time zones and the quiet window is 11 hours long, so one always is.
  */
-export function quietRecipient(spanMs = 10 * 60_000): string {
-  const now = new Date();
+export function quietRecipient(spanMs = 10 * 60_000, now: Date = new Date()): string {
   for (const code of CANDIDATES) {
     const phone = `+1${code}5551999`;
     const zones = resolveRecipientZones({ phoneE164: phone });

@@ -247,7 +247,11 @@ describe.each(ENGINES)('on %s', (engine) => {
 
   describe('scheduling', () => {
     it('schedules a text refused only for quiet hours at nextAllowedAt, and the worker leaves it until then', async () => {
-      pinned = new Date('2026-11-24T03:00:00Z');
+      // 03:00 UTC (22:00 or 23:00 in Washington DC) after the workers' daytime: the text is held
+      // for a morning that is still ahead of every other clock in this file, whatever today is.
+      const night = daytime();
+      night.setUTCHours(24 + 3, 0, 0, 0);
+      pinned = night;
       try {
         const phone = await freshPhone();
         const refused = await send({ to: phone, body: 'Your appointment is tomorrow.' });
@@ -255,7 +259,7 @@ describe.each(ENGINES)('on %s', (engine) => {
         const tooEarly = await send({
           to: phone,
           body: 'Your appointment is tomorrow.',
-          sendAt: '2026-11-24T04:00:00Z',
+          sendAt: new Date(night.getTime() + 3_600_000).toISOString(),
         });
         expect(tooEarly.statusCode).toBe(422);
         expect(tooEarly.json().error.code).toBe('QUIET_HOURS');
@@ -276,11 +280,11 @@ describe.each(ENGINES)('on %s', (engine) => {
         expect(created?.payload.message.scheduledFor).toBe(nextAllowedAt);
         const read = await relay.app.inject({ method: 'GET', url: `/v1/messages/${id}`, headers: org.auth });
         expect(read.json().message.scheduledFor).toBe(nextAllowedAt);
-        const jobs = await db.query<{ available_at: Date; state: string }>(
-          'SELECT available_at, state FROM outbox_jobs WHERE message_id = $1',
+        const jobs = await db.query<{ scheduled_for: Date; state: string }>(
+          'SELECT scheduled_for, state FROM outbox_jobs WHERE message_id = $1',
           [id],
         );
-        expect(jobs[0]?.available_at.toISOString()).toBe(nextAllowedAt);
+        expect(jobs[0]?.scheduled_for.toISOString()).toBe(nextAllowedAt);
         await fastWorker().drain();
         const after = await db.query<{ state: string }>(
           'SELECT state FROM outbox_jobs WHERE message_id = $1',

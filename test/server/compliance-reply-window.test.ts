@@ -1,12 +1,21 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freshPglite } from '../helpers/db.ts';
-import { idemKey, optIn, seedOrg, type TestOrg, type TestRelay, testRelay } from '../helpers/relay.ts';
-import { quietRecipient } from '../helpers/sendable-recipients.ts';
+import {
+  daytimeClock,
+  idemKey,
+  optIn,
+  seedOrg,
+  type TestOrg,
+  type TestRelay,
+  testRelay,
+} from '../helpers/relay.ts';
 
-// The real clock, and a customer for whom it is quiet hours right now (the database's now()
-// stamps when the customer wrote, so the test clock must be the real one).
-const clock = () => new Date();
-const CUSTOMER = quietRecipient(15 * 60_000);
+// A running clock that starts at 03:00 UTC (22:00 or 23:00 in Washington DC), whatever the real
+// hour: quiet hours at the customer for the whole file. The relay stamps when the customer wrote
+// with this same clock.
+const daytime = daytimeClock();
+const clock = () => new Date(daytime().getTime() + 10 * 3_600_000);
+const CUSTOMER = '+12025550177';
 
 let relay: TestRelay;
 let org: TestOrg;
@@ -64,8 +73,8 @@ describe('quiet-hours reply window (org policy)', () => {
 
   it('refuses once the window has passed since the customer wrote', async () => {
     await relay.db.query(
-      `UPDATE conversations SET last_inbound_at = now() - interval '11 minutes' WHERE org_id = $1`,
-      [org.orgId],
+      `UPDATE conversations SET last_inbound_at = $2::timestamptz - interval '11 minutes' WHERE org_id = $1`,
+      [org.orgId, clock()],
     );
     const response = await send('One more thing…');
     expect(response.statusCode).toBe(422);

@@ -73,6 +73,12 @@ describe.each(ENGINES)('outbox on %s', (engine) => {
   }
 
   const log = () => undefined;
+  /** 03:00 UTC on the day after `instant`: night in Washington DC, whatever the date. */
+  const nightAfter = (instant: Date) => {
+    const night = new Date(instant);
+    night.setUTCHours(24 + 3, 0, 0, 0);
+    return night;
+  };
   // Pacing is tested on its own below; elsewhere it would only slow the tests down.
   const FAST = { long_code: 10_000, toll_free: 10_000, short_code: 10_000 };
 
@@ -223,9 +229,8 @@ describe.each(ENGINES)('outbox on %s', (engine) => {
     await optIn(relay.app, org, CUSTOMER);
     const [id] = await queue(1);
     const provider = new RecordingProvider();
-    // 03:00 UTC is 22:00 in Washington DC: too late to text there.
-    const night = new Date();
-    night.setUTCHours(3, 0, 0, 0);
+    // 03:00 UTC is 22:00 (23:00 in summer) in Washington DC: too late to text there.
+    const night = nightAfter(new Date());
     const worker = new OutboxWorker({
       db,
       provider,
@@ -235,13 +240,13 @@ describe.each(ENGINES)('outbox on %s', (engine) => {
     });
     await worker.drain();
     expect(provider.sent).toEqual([]);
-    const rows = await db.query<{ state: string; available_at: Date; status: string }>(
-      `SELECT j.state, j.available_at, m.status FROM outbox_jobs j JOIN messages m ON m.id = j.message_id WHERE m.id = $1`,
+    const rows = await db.query<{ state: string; scheduled_for: Date; status: string }>(
+      `SELECT j.state, j.scheduled_for, m.status FROM outbox_jobs j JOIN messages m ON m.id = j.message_id WHERE m.id = $1`,
       [id],
     );
     expect(rows[0]).toMatchObject({ state: 'queued', status: 'queued' });
-    // It waits until 08:00 in Washington DC, the next moment it may be sent.
-    const at = rows[0]?.available_at as Date;
+    // It waits until 08:00 in Washington DC, the next moment it may be sent, and says so.
+    const at = rows[0]?.scheduled_for as Date;
     expect(at.getTime()).toBeGreaterThan(night.getTime());
     expect(
       new Intl.DateTimeFormat('en-US', {
@@ -251,6 +256,38 @@ describe.each(ENGINES)('outbox on %s', (engine) => {
         hourCycle: 'h23',
       }).format(at),
     ).toBe('08:00');
+    const read = await relay.app.inject({ method: 'GET', url: `/v1/messages/${id}`, headers: org.auth });
+    expect(read.json().message.scheduledFor).toBe(at.toISOString());
+    await db.query('UPDATE outbox_jobs SET state = $2 WHERE message_id = $1', [id, 'failed']);
+  });
+
+  it('holds a job once per pass, even when its clock jumps ahead into the next night', async () => {
+    await optIn(relay.app, org, CUSTOMER);
+    const [id] = await queue(1);
+    const provider = new RecordingProvider();
+    // Each hold moves the clock a day on: past the morning the job was held for, into another
+    // night. A pass that claimed it again would hold it again, for ever.
+    let now = nightAfter(new Date());
+    let holds = 0;
+    let stopping: Promise<void> | null = null;
+    const worker: OutboxWorker = new OutboxWorker({
+      db,
+      provider,
+      publicUrl: 'http://relay.test',
+      log: (_level, message) => {
+        if (!message.includes('quiet hours')) return;
+        holds += 1;
+        now = new Date(now.getTime() + 24 * 3_600_000);
+        // A spinning pass never yields to timers on embedded PGlite: end it from inside.
+        if (holds >= 5) stopping ??= worker.stop();
+      },
+      clock: () => now,
+    });
+    await worker.drain();
+    await stopping;
+    await worker.stop();
+    expect(holds).toBe(1);
+    expect(provider.sent).toEqual([]);
     await db.query('UPDATE outbox_jobs SET state = $2 WHERE message_id = $1', [id, 'failed']);
   });
 

@@ -269,6 +269,7 @@ describe.each(ENGINES)('on %s', (engine) => {
         phone: PRIYA_PHONE,
         messageId,
         reason: 'unclear: "text my husband at 415-555-0177 instead"',
+        at: NOW,
       });
       const found = await lookup(org.auth, PRIYA);
       expect(found.consent.review).toEqual({

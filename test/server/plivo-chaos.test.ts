@@ -62,6 +62,7 @@ describe.skipIf(POSTGRES_URL === null)('delivery under chaos', () => {
         source: 'api',
         evidence: 'chaos test',
         actor: 'test',
+        at: new Date(),
       });
     }
     key = (await createKeyForOrg(db, { orgId, role: 'rep', name: 'chaos' })).key;

@@ -4,7 +4,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { quietRecipient, sendableRecipients } from '../helpers/sendable-recipients.ts';
+import { demoRecipients } from '../../server/demo-recipients.ts';
 
 // The newcomer's path, end to end against a real process: first-run setup link, a message
 // sent with an API key reaching the phone simulator, a reply coming back, and a clean Ctrl-C.
@@ -57,10 +57,15 @@ afterAll(() => {
   fs.rmSync(dataDir, { recursive: true, force: true });
 });
 
-// The process runs on the real clock, so its recipients are chosen for the moment the test
-// runs: one the relay may text now, one it may not (quiet hours at the customer).
-const CUSTOMER = sendableRecipients(1, 10 * 60_000).phones[0] as string;
-const QUIET_CUSTOMER = quietRecipient();
+// The process runs on the real clock. The contact it may text is the one the banner names, as the
+// README says; the one it may not is a demo contact in quiet hours for the next ten minutes (the
+// demo contacts' zones make sure there is one at any hour).
+const QUIET = demoRecipients(new Date()).find(
+  (r) =>
+    r.contact.ref.objectType === 'contact' &&
+    r.heldUntil !== null &&
+    r.heldUntil.getTime() > Date.now() + 10 * 60_000,
+);
 
 describe('the relay process', () => {
   let key: string;
@@ -119,11 +124,12 @@ describe('the relay process', () => {
 
   it('refuses a send during quiet hours at the customer with the next allowed time', async () => {
     const auth = { authorization: `Bearer ${key}`, 'content-type': 'application/json' };
+    if (QUIET === undefined) throw new Error('no demo contact is in quiet hours for the next ten minutes');
     await fetch(`${base}/v1/consent`, {
       method: 'POST',
       headers: auth,
       body: JSON.stringify({
-        phone: QUIET_CUSTOMER,
+        phone: QUIET.phone,
         kind: 'opt_in',
         source: 'verbal',
         evidence: 'Agreed on the phone',
@@ -132,7 +138,11 @@ describe('the relay process', () => {
     const sent = await fetch(`${base}/v1/messages`, {
       method: 'POST',
       headers: { ...auth, 'idempotency-key': 'start-test-night' },
-      body: JSON.stringify({ from: '+12025550100', to: QUIET_CUSTOMER, body: 'Hello from the relay' }),
+      body: JSON.stringify({
+        from: '+12025550100',
+        contact: { crm: 'sandbox', objectType: 'contact', id: QUIET.contact.ref.id },
+        body: 'Hello from the relay',
+      }),
     });
     expect(sent.status).toBe(422);
     const { error } = await sent.json();
@@ -140,9 +150,15 @@ describe('the relay process', () => {
     expect(Date.parse(error.details.nextAllowedAt)).toBeGreaterThan(Date.now());
   });
 
-  it('delivers a message sent with the API key to the phone simulator, and carries the reply back', async () => {
+  it('follows the README: texts the demo contact the banner names to the phone simulator, and carries the reply back', async () => {
     const auth = { authorization: `Bearer ${key}`, 'content-type': 'application/json' };
-    const customer = CUSTOMER;
+    // "export TO=… REF=…", printed under "Text now": a contact quiet hours allow at this hour.
+    const [, customer, ref] = (await waitFor(/export TO=(\+\d+) REF=(\S+)/)) as unknown as [
+      string,
+      string,
+      string,
+    ];
+    expect(output).toMatch(/Text now: {8}\S/);
     const consent = await fetch(`${base}/v1/consent`, {
       method: 'POST',
       headers: auth,
@@ -154,12 +170,17 @@ describe('the relay process', () => {
       }),
     });
     expect(consent.status).toBe(201);
+    // By CRM record, as the README does: the relay reads the phone and time zone from the CRM.
     const sent = await fetch(`${base}/v1/messages`, {
       method: 'POST',
       headers: { ...auth, 'idempotency-key': 'start-test-1' },
-      body: JSON.stringify({ from: '+12025550100', to: customer, body: 'Hello from the relay' }),
+      body: JSON.stringify({
+        from: '+12025550100',
+        contact: { crm: 'sandbox', objectType: 'contact', id: ref },
+        body: 'Hello from the relay',
+      }),
     });
-    expect(sent.status).toBe(202);
+    expect(sent.status, await sent.clone().text()).toBe(202);
     const conversationId: string = (await sent.json()).message.conversationId;
 
     const deadline = Date.now() + 10_000;
