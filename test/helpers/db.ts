@@ -43,8 +43,23 @@ export async function freshPostgres(): Promise<{ db: Database; url: string; drop
 
 export type Engine = 'pglite' | 'postgres';
 
-/** The engines a storage test runs on here: PGlite always, PostgreSQL when DATABASE_URL is set. */
-export const ENGINES: Engine[] = POSTGRES_URL === null ? ['pglite'] : ['pglite', 'postgres'];
+/**
+ * The engines a storage test runs on here: PGlite always, PostgreSQL when DATABASE_URL is set.
+ * TEST_ENGINES (`pglite`, `postgres` or both, comma-separated) narrows that: the clock runs
+ * (`npm run test:clock`) take one engine per faked instant to stay within CI's time.
+ */
+export const ENGINES: Engine[] = selectEngines(process.env.TEST_ENGINES);
+
+function selectEngines(wanted: string | undefined): Engine[] {
+  const available: Engine[] = POSTGRES_URL === null ? ['pglite'] : ['pglite', 'postgres'];
+  if (wanted === undefined || wanted.trim() === '') return available;
+  const names = wanted.split(',').map((name) => name.trim());
+  const unknown = names.filter((name) => name !== 'pglite' && name !== 'postgres');
+  if (unknown.length > 0) throw new Error(`TEST_ENGINES: unknown engine ${unknown.join(', ')}`);
+  const chosen = available.filter((engine) => names.includes(engine));
+  // Asked for PostgreSQL without DATABASE_URL: PGlite still runs (postgresSkipNote says why).
+  return chosen.length > 0 ? chosen : ['pglite'];
+}
 
 export async function freshDatabase(engine: Engine): Promise<{ db: Database; drop(): Promise<void> }> {
   if (engine === 'postgres') return freshPostgres();
