@@ -98,6 +98,9 @@ function run(instant: Instant): boolean {
     'test/server',
     'test/auth',
     'test/compliance',
+    // Files share a worker's loaded modules (no per-file re-import): a third faster, and each
+    // file still builds its own database and relay. npm test keeps full isolation.
+    '--no-isolate',
     ...TIMELESS.flatMap((file) => ['--exclude', file]),
   ];
   const [command, ...args] =

@@ -17,7 +17,9 @@ export type AuthEventKind =
   | 'role_created'
   | 'deactivated'
   | 'passkey_removed'
-  | 'reveal';
+  | 'reveal'
+  /** Texting re-opened to a customer who had opted out, by someone with consent.override. */
+  | 'consent_override';
 
 /** Appends to auth_events (append-only by trigger): the evidence behind every identity change. */
 export async function recordAuthEvent(

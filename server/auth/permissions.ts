@@ -9,6 +9,11 @@ export const PERMISSIONS = [
   'numbers.view',
   'consent.view',
   'consent.record',
+  /**
+   * Re-open texting to a customer who opted out, with written evidence, audited: only the
+   * customer may do that otherwise (START, or YES to a double opt-in question).
+   */
+  'consent.override',
   /** Decide flagged inbound texts that paused sending (possible opt-outs). */
   'review.flagged',
   'org.manage',
@@ -25,6 +30,8 @@ export const PERMISSIONS = [
 export type Permission = (typeof PERMISSIONS)[number];
 
 const all: readonly Permission[] = PERMISSIONS;
+/** An admin runs the org but cannot overrule a customer's opt-out: that is the owner's or compliance's. */
+const allButOverride: readonly Permission[] = PERMISSIONS.filter((p) => p !== 'consent.override');
 const everyoneReads: readonly Permission[] = [
   'conversations.view',
   'contacts.view',
@@ -36,7 +43,7 @@ const everyoneReads: readonly Permission[] = [
 /** Built-in roles. Custom roles (table roles) are made of the same permissions. */
 export const ROLES = {
   owner: all,
-  admin: all,
+  admin: allButOverride,
   manager: [
     ...everyoneReads,
     'conversations.view_all',
@@ -53,6 +60,7 @@ export const ROLES = {
     ...everyoneReads,
     'conversations.view_all',
     'consent.record',
+    'consent.override',
     'review.flagged',
     'pii.view',
     'export',

@@ -1,8 +1,9 @@
 import { Type } from 'typebox';
+import { recordAuthEvent } from '../auth/auth-events.ts';
 import { parseOrgSettings } from '../compliance/org-settings.ts';
 import type { Queryable } from '../db/database.ts';
 import { ApiError } from '../errors.ts';
-import { phoneFor, principalOf, requires } from '../http/access.ts';
+import { type Principal, phoneFor, principalOf, requires } from '../http/access.ts';
 import type { RouteModule } from '../http/types.ts';
 import {
   closeOptInRequest,
@@ -29,6 +30,48 @@ async function orgSettings(tx: Queryable, orgId: string) {
     [orgId],
   );
   return parseOrgSettings(rows[0]?.name ?? '', rows[0]?.settings);
+}
+
+/** How much an override must say: who asked, when and how, in a sentence. */
+const OVERRIDE_EVIDENCE_MIN = 20;
+
+/**
+ * Who may record what, before anything is read: CRM imports come from integrations (an API key
+ * bound to no person), never from a signed-in person; an override needs consent.override, an
+ * opt-in, and written evidence.
+ */
+function checkConsentAuthority(
+  principal: Principal,
+  body: { kind: 'opt_in' | 'opt_out'; source: string; override?: boolean | undefined },
+  evidence: string,
+): void {
+  if (body.source === 'crm_import' && (principal.keyId === null || principal.userId !== null)) {
+    throw new ApiError(
+      403,
+      'CRM_IMPORT_INTEGRATION_ONLY',
+      'Only an integration (an API key not bound to a person) may record consent as imported from the CRM. Record what the customer told you with source "verbal", "web_form" or "api".',
+    );
+  }
+  if (body.override !== true) return;
+  if (!principal.permissions.includes('consent.override')) {
+    throw new ApiError(
+      403,
+      'FORBIDDEN',
+      'Re-opening texting to a customer who opted out needs the consent.override permission (owners and compliance reviewers).',
+      { permission: 'consent.override' },
+    );
+  }
+  if (body.kind !== 'opt_in') {
+    throw new ApiError(422, 'OVERRIDE_NOT_APPLICABLE', 'Only an opt-in can override an opt-out.');
+  }
+  if (evidence.length < OVERRIDE_EVIDENCE_MIN) {
+    throw new ApiError(
+      422,
+      'OVERRIDE_EVIDENCE_REQUIRED',
+      `An override needs written evidence of at least ${OVERRIDE_EVIDENCE_MIN} characters: who asked to be texted again, when and how.`,
+      { minLength: OVERRIDE_EVIDENCE_MIN },
+    );
+  }
 }
 
 export const consentRoutes: RouteModule = (app, { db, sms, notifier, clock }) => {
@@ -69,6 +112,11 @@ export const consentRoutes: RouteModule = (app, { db, sms, notifier, clock }) =>
               Type.Literal('crm_import'),
             ]),
             evidence: Type.String({ minLength: 3, maxLength: 2000 }),
+            /**
+             * Re-open texting to a customer who opted out (permission consent.override, written
+             * evidence of at least OVERRIDE_EVIDENCE_MIN characters); audited.
+             */
+            override: Type.Optional(Type.Boolean()),
           },
           { additionalProperties: false },
         ),
@@ -81,17 +129,39 @@ export const consentRoutes: RouteModule = (app, { db, sms, notifier, clock }) =>
       if (evidence.length < 3) {
         throw new ApiError(422, 'EVIDENCE_REQUIRED', 'Describe the evidence of consent (who, when, how).');
       }
+      const override = request.body.override === true;
+      checkConsentAuthority(principal, request.body, evidence);
       const now = clock();
       const pending = await db.transaction(async (tx) => {
         await tx.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`consent:${principal.orgId}:${phone}`]);
-        // Double opt-in: an opt-in a person recorded waits for the customer's YES (CRM imports
-        // carry their own evidence and are not re-asked).
-        if (request.body.kind === 'opt_in' && request.body.source !== 'crm_import') {
+        const before = await currentConsent(tx, principal.orgId, phone);
+        const reopens = request.body.kind === 'opt_in' && before.status === 'opted_out';
+        if (reopens && !override) {
+          // STOP is absolute: only the customer takes it back (START, or YES to a double opt-in
+          // question they asked for), whatever a rep, a key or "the CRM" says.
+          throw new ApiError(
+            409,
+            'CUSTOMER_OPTED_OUT',
+            'This customer opted out. Only they can opt back in (by texting START to your number). Someone with the consent.override permission can re-open texting with written evidence; it is audited.',
+            { optedOutAt: before.since?.toISOString() ?? null, source: before.source },
+          );
+        }
+        if (reopens) {
+          await recordAuthEvent(tx, {
+            orgId: principal.orgId,
+            userId: principal.userId,
+            actor: principal.actor,
+            kind: 'consent_override',
+            detail: { phone, source: request.body.source, evidence, optedOutAt: before.since?.toISOString() },
+            ip: request.ip,
+            at: now,
+          });
+        }
+        // Double opt-in: an opt-in a person recorded waits for the customer's YES (imports from
+        // an integration carry their own evidence; an audited override is its own record).
+        if (request.body.kind === 'opt_in' && request.body.source !== 'crm_import' && !reopens) {
           const settings = await orgSettings(tx, principal.orgId);
-          if (
-            settings.doubleOptIn &&
-            (await currentConsent(tx, principal.orgId, phone)).status !== 'opted_in'
-          ) {
+          if (settings.doubleOptIn && before.status !== 'opted_in') {
             const asked = await requestOptIn(tx, {
               orgId: principal.orgId,
               phone,
@@ -120,6 +190,9 @@ export const consentRoutes: RouteModule = (app, { db, sms, notifier, clock }) =>
           evidence,
           actor: principal.actor,
           at: now,
+          ...(reopens
+            ? { classification: `opt-out overridden by ${principal.actor} (consent.override)` }
+            : {}),
         });
         if (request.body.kind === 'opt_out') {
           await failQueuedAfterOptOut(tx, principal.orgId, phone);

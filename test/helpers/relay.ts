@@ -27,13 +27,23 @@ export interface TestRelay {
 }
 
 /**
+ * When this module loaded, and that day's 17:00 UTC: every daytime clock of a test file starts
+ * from the same anchor, so two made a moment apart across midnight UTC (a run at 23:59:59, or
+ * `npm run test:clock`'s New Year) cannot disagree by a day.
+ */
+const LOADED_AT = Date.now();
+const DAY_ANCHOR = (() => {
+  const start = new Date(LOADED_AT);
+  start.setUTCHours(17, 0, 0, 0);
+  return start.getTime();
+})();
+
+/**
  * A compliance clock that runs in real time but starts at today's 17:00 UTC (noon in New York,
  * 9 a.m. in California), so tests that send are not refused for quiet hours at night.
  */
 export function daytimeClock(): () => Date {
-  const start = new Date();
-  start.setUTCHours(17, 0, 0, 0);
-  const offset = start.getTime() - Date.now();
+  const offset = DAY_ANCHOR - LOADED_AT;
   return () => new Date(Date.now() + offset);
 }
 
@@ -43,10 +53,8 @@ export function daytimeClock(): () => Date {
  * At its start Washington DC is at noon and Guam at 03:00, whatever the real hour.
  */
 export function daytimeAheadClock(): () => Date {
-  const start = new Date();
-  start.setUTCHours(17, 0, 0, 0);
-  if (start.getTime() < Date.now()) start.setUTCDate(start.getUTCDate() + 1);
-  const offset = start.getTime() - Date.now();
+  const anchor = DAY_ANCHOR < LOADED_AT ? DAY_ANCHOR + 24 * 3_600_000 : DAY_ANCHOR;
+  const offset = anchor - LOADED_AT;
   return () => new Date(Date.now() + offset);
 }
 

@@ -199,6 +199,11 @@ describe.each(ENGINES)('outbox on %s', (engine) => {
     expect(provider.sent).toEqual([]);
     const rows = await db.query('SELECT status, error_code FROM messages WHERE id = $1', [id]);
     expect(rows).toEqual([{ status: 'failed', error_code: 'OPTED_OUT' }]);
+    // The customer texts START again (only they may re-open texting), for the tests below.
+    await db.query(
+      `INSERT INTO consent_events (org_id, phone_e164, kind, source, evidence, actor) VALUES ($1, $2, 'opt_in', 'keyword', 'START', 'customer')`,
+      [org.orgId, CUSTOMER],
+    );
   });
 
   it('paces sends from one long code to its rate and queues the rest instead of failing them', async () => {
