@@ -79,6 +79,11 @@ const TIMELESS = [
   'test/server/plivo-provider.test.ts',
   'test/server/plivo-signature.test.ts',
   'test/server/clock-rule.test.ts',
+  // Delivery mechanics between processes: fan-out, provider callbacks, deactivation reaching a
+  // second relay. Ordered by ids and NOTIFY, never by a clock.
+  'test/server/events-fanout.test.ts',
+  'test/server/status-callbacks.test.ts',
+  'test/auth/cross-process.test.ts',
   // Scans a fixed year of instants itself.
   'test/server/demo-recipients.test.ts',
   'test/compliance/cli.test.ts',
