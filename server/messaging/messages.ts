@@ -173,6 +173,8 @@ export interface NewOutbound {
   scheduledFor?: Date | null;
   /** The relay's clock at the send: the message's `created_at` and the thread's `last_message_at`. */
   now: Date;
+  /** The CRM's time zone for the recipient that the send was judged by; the outbox judges with it too. */
+  crmTimeZone?: string | null;
 }
 
 /**
@@ -210,8 +212,8 @@ export async function insertOutbound(
      ), history AS (
        INSERT INTO message_status_events (message_id, status) SELECT id, 'queued' FROM msg
      ), job AS (
-       INSERT INTO outbox_jobs (message_id, org_id, state, sender_number_id, scheduled_for)
-       SELECT id, org_id, 'queued', $3, $20 FROM msg
+       INSERT INTO outbox_jobs (message_id, org_id, state, sender_number_id, scheduled_for, crm_time_zone)
+       SELECT id, org_id, 'queued', $3, $20, $23 FROM msg
      ), event AS (
        INSERT INTO events (org_id, type, conversation_id, payload)
        SELECT org_id, 'message.created', conversation_id,
@@ -242,6 +244,7 @@ export async function insertOutbound(
       input.scheduledFor ?? null,
       input.sentByUserId ?? null,
       input.now,
+      input.crmTimeZone ?? null,
     ],
   );
   return rows[0] ?? null;

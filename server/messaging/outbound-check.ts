@@ -53,6 +53,8 @@ export interface CheckedOutbound {
   sendAt: Date | null;
   /** The relay's clock at the decision: the stored message carries this instant. */
   now: Date;
+  /** The CRM's time zone for the recipient that the decision used, if any. */
+  crmTimeZone: string | null;
 }
 
 /**
@@ -358,9 +360,10 @@ export async function checkOutbound(
   ]);
   const facts = rows[0];
   if (facts === undefined) throw new Error(`org ${orgId} vanished`);
+  const crmZone = facts.contact_time_zone ?? liveZone;
   const decision = decideOutbound({
     text: input.body,
-    recipient: { phone: to, crmTimeZone: facts.contact_time_zone ?? liveZone },
+    recipient: { phone: to, crmTimeZone: crmZone },
     consent: deriveConsent(
       facts.kind === null || facts.source === null || facts.occurred_at === null
         ? []
@@ -374,7 +377,15 @@ export async function checkOutbound(
     now,
     sendAt,
   });
-  return { to, senderId: facts.sender_id, replayId: facts.replay_id, decision, sendAt, now };
+  return {
+    to,
+    senderId: facts.sender_id,
+    replayId: facts.replay_id,
+    decision,
+    sendAt,
+    now,
+    crmTimeZone: crmZone ?? null,
+  };
 }
 
 /**

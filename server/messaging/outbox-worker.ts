@@ -294,8 +294,10 @@ export class OutboxWorker {
     }>(
       `SELECT EXISTS (SELECT 1 FROM consent_reviews r
                        WHERE r.org_id = $1 AND r.phone_e164 = $2 AND r.status = 'open') AS paused,
-              (SELECT ct.time_zone FROM conversations c JOIN contacts ct ON ct.id = c.contact_id
-                WHERE c.id = $3) AS time_zone,
+              -- The zone the send was judged by (the CRM's, at the send), else one stored for the contact.
+              coalesce((SELECT crm_time_zone FROM outbox_jobs WHERE message_id = $4),
+                       (SELECT ct.time_zone FROM conversations c JOIN contacts ct ON ct.id = c.contact_id
+                         WHERE c.id = $3)) AS time_zone,
               -- A reply the org's policy let through quiet hours stays excused only within its window.
               EXISTS (SELECT 1 FROM compliance_exceptions e
                        WHERE e.message_id = $4 AND e.policy = 'customer_reply_window'

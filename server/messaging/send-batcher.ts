@@ -97,10 +97,10 @@ async function insertMany(db: Queryable, batch: Pending[]): Promise<MessageRow[]
        SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::text[], $5::text[], $6::text[], $7::text[],
                             $8::int[], $9::text[], $10::text[], $11::text[], $12::text[], $13::uuid[],
                             $14::text[], $15::text[], $16::text[], $17::text[], $18::timestamptz[], $19::uuid[],
-                            $20::timestamptz[])
+                            $20::timestamptz[], $21::text[])
          AS t(id, org_id, sender_number_id, from_e164, to_e164, body, purpose, segments, encoding, provider,
               idempotency_key, request_hash, sent_by_key_id, crm, crm_object, crm_id, sent_by, scheduled_for,
-              sent_by_user_id, now)
+              sent_by_user_id, now, crm_time_zone)
      ), contact AS (
        INSERT INTO contacts (id, org_id, phone_e164, crm, crm_object, crm_id)
        SELECT DISTINCT ON (org_id, crm, crm_object, crm_id) gen_random_uuid(), org_id, to_e164, crm, crm_object, crm_id
@@ -132,8 +132,8 @@ async function insertMany(db: Queryable, batch: Pending[]): Promise<MessageRow[]
      ), history AS (
        INSERT INTO message_status_events (message_id, status) SELECT id, 'queued' FROM msg
      ), job AS (
-       INSERT INTO outbox_jobs (message_id, org_id, state, sender_number_id, scheduled_for)
-       SELECT m.id, m.org_id, 'queued', i.sender_number_id, i.scheduled_for
+       INSERT INTO outbox_jobs (message_id, org_id, state, sender_number_id, scheduled_for, crm_time_zone)
+       SELECT m.id, m.org_id, 'queued', i.sender_number_id, i.scheduled_for, i.crm_time_zone
          FROM msg m JOIN input i ON i.id = m.id
      ), event AS (
        INSERT INTO events (org_id, type, conversation_id, payload)
@@ -163,6 +163,7 @@ async function insertMany(db: Queryable, batch: Pending[]): Promise<MessageRow[]
       col((p) => p.input.scheduledFor ?? null),
       col((p) => p.input.sentByUserId ?? null),
       col((p) => p.input.now),
+      col((p) => p.input.crmTimeZone ?? null),
     ],
   );
 }

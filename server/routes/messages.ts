@@ -121,6 +121,7 @@ export const messagesRoutes: RouteModule = (app, deps) => {
         provider: sms.name,
         scheduledFor: checked.sendAt,
         now: checked.now,
+        crmTimeZone: checked.crmTimeZone,
       });
       // Two requests with one key raced; the loser answers with the winner's message.
       if (row === null) return replayWinner();

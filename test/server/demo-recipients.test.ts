@@ -4,7 +4,7 @@ import { evaluateQuietHours, resolveRecipientZones } from '../../server/complian
 import { demoRecipients, firstTextableDemoRecipient } from '../../server/demo-recipients.ts';
 import { demoBanner } from '../../server/main.ts';
 import { freshPglite } from '../helpers/db.ts';
-import { testRelay } from '../helpers/relay.ts';
+import { idemKey, optIn, seedOrg, testRelay } from '../helpers/relay.ts';
 
 const MINUTE = 60_000;
 
@@ -89,6 +89,37 @@ describe('the quick start at any hour', () => {
       expect(page.body).toMatch(
         /Dana Whitfield<\/a>.*?11:00 PM \(America\/New_York\).*?quiet hours until 8:00 AM their time/s,
       );
+    } finally {
+      await relay.close();
+      await db.close();
+    }
+  });
+
+  it('delivers to a demo contact abroad: the outbox judges by the CRM time zone the send was judged by', async () => {
+    const db = await freshPglite();
+    // 12:00 UTC: 1 p.m. in London, where the area code says nothing.
+    const relay = await testRelay(db, { clock: () => new Date('2027-07-14T12:00:00Z') });
+    try {
+      const org = await seedOrg(db);
+      await optIn(relay.app, org, '+447700900461');
+      const sent = await relay.app.inject({
+        method: 'POST',
+        url: '/v1/messages',
+        headers: { ...org.auth, 'idempotency-key': idemKey() },
+        payload: {
+          from: org.sender,
+          contact: { crm: 'sandbox', objectType: 'contact', id: 'c-1007' },
+          body: 'Hello!',
+        },
+      });
+      expect(sent.statusCode, sent.body).toBe(202);
+      await relay.worker.drain();
+      const [row] = await db.query<{ status: string; error_code: string | null }>(
+        'SELECT status, error_code FROM messages WHERE id = $1',
+        [sent.json().message.id],
+      );
+      expect(row?.error_code ?? null).toBeNull();
+      expect(['sent', 'delivered']).toContain(row?.status);
     } finally {
       await relay.close();
       await db.close();
