@@ -53,6 +53,11 @@ interface JobRow {
   sender_number_id: string | null;
 }
 
+/** A job as claimed for sending: with the CRM time zone its send was judged by. */
+interface ClaimedJob extends JobRow {
+  crm_time_zone: string | null;
+}
+
 /**
  * Sends queued messages. The state machine of a job:
  *
@@ -139,7 +144,7 @@ export class OutboxWorker {
    * Claims ready jobs, at most one second's worth per sender number (its rate), so a burst to
    * one number waits in the queue instead of failing or holding a lease for long.
    */
-  private async claim(held: ReadonlySet<number>): Promise<JobRow[]> {
+  private async claim(held: ReadonlySet<number>): Promise<ClaimedJob[]> {
     for (let attempt = 0; ; attempt++) {
       try {
         return await this.claimOnce(held);
@@ -156,8 +161,8 @@ export class OutboxWorker {
    * Due means both: `available_at` (back-off, by the database's clock, which also sets leases and
    * pacing) and `scheduled_for` (a schedule or a quiet-hours hold, by the relay's clock).
    */
-  private async claimOnce(held: ReadonlySet<number>): Promise<JobRow[]> {
-    return this.options.db.query<JobRow>(
+  private async claimOnce(held: ReadonlySet<number>): Promise<ClaimedJob[]> {
+    return this.options.db.query<ClaimedJob>(
       `WITH ready AS (
          SELECT j.id, row_number() OVER (PARTITION BY j.sender_number_id ORDER BY j.available_at, j.id) AS nth,
                 row_number() OVER (PARTITION BY j.to_e164 ORDER BY j.available_at, j.id) AS nth_to_destination,
@@ -174,7 +179,7 @@ export class OutboxWorker {
                       WHERE j.id IN (SELECT id FROM ready WHERE nth <= greatest(1, ceil(rate)) AND nth_to_destination = 1)
                         AND j.state = 'queued'
                       ORDER BY j.available_at, j.id LIMIT $3 FOR UPDATE SKIP LOCKED)
-        RETURNING id, message_id, attempts, state, sender_number_id`,
+        RETURNING id, message_id, attempts, state, sender_number_id, crm_time_zone`,
       [
         this.workerId,
         this.leaseMs,
@@ -218,7 +223,7 @@ export class OutboxWorker {
     if (waitMs > 0) await new Promise((resolve) => setTimeout(resolve, Math.min(waitMs, this.leaseMs / 2)));
   }
 
-  private async process(job: JobRow, held: Set<number>): Promise<void> {
+  private async process(job: ClaimedJob, held: Set<number>): Promise<void> {
     const { db, provider } = this.options;
     const message = await getMessage(db, job.message_id);
     if (message === null) {
@@ -228,7 +233,7 @@ export class OutboxWorker {
     // The gate runs again at send time: an opt-out, a review pause or quiet hours that began
     // after queueing win. One instant of the relay's clock judges every rule of this send.
     const now = this.clock();
-    const recipient = await this.recipientFacts(message, now);
+    const recipient = await this.recipientFacts(message, job.crm_time_zone, now);
     const verdict = evaluateOutbound({
       purpose: message.purpose,
       consent: await currentConsent(db, message.org_id, message.to_e164),
@@ -284,6 +289,8 @@ export class OutboxWorker {
   /** What the gate needs about the recipient beyond consent: an open review, the contact's zone. */
   private async recipientFacts(
     message: MessageRow,
+    /** The CRM's zone the send was judged by (kept with the job); it wins over a stored one. */
+    crmTimeZone: string | null,
     now: Date,
   ): Promise<{ paused: boolean; timeZone: string | null; excused: boolean; powerpack: string | null }> {
     const rows = await this.options.db.query<{
@@ -294,10 +301,8 @@ export class OutboxWorker {
     }>(
       `SELECT EXISTS (SELECT 1 FROM consent_reviews r
                        WHERE r.org_id = $1 AND r.phone_e164 = $2 AND r.status = 'open') AS paused,
-              -- The zone the send was judged by (the CRM's, at the send), else one stored for the contact.
-              coalesce((SELECT crm_time_zone FROM outbox_jobs WHERE message_id = $4),
-                       (SELECT ct.time_zone FROM conversations c JOIN contacts ct ON ct.id = c.contact_id
-                         WHERE c.id = $3)) AS time_zone,
+              (SELECT ct.time_zone FROM conversations c JOIN contacts ct ON ct.id = c.contact_id
+                WHERE c.id = $3) AS time_zone,
               -- A reply the org's policy let through quiet hours stays excused only within its window.
               EXISTS (SELECT 1 FROM compliance_exceptions e
                        WHERE e.message_id = $4 AND e.policy = 'customer_reply_window'
@@ -308,7 +313,7 @@ export class OutboxWorker {
     );
     return {
       paused: rows[0]?.paused ?? false,
-      timeZone: rows[0]?.time_zone ?? null,
+      timeZone: crmTimeZone ?? rows[0]?.time_zone ?? null,
       excused: rows[0]?.excused ?? false,
       powerpack: rows[0]?.powerpack ?? null,
     };
