@@ -1,4 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
+import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 
@@ -13,6 +14,22 @@ export async function freePort(): Promise<number> {
   });
 }
 
+/** Debian's libfaketime (`apt-get install faketime`; .ci/run installs it). */
+const LIBFAKETIME = '/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1';
+
+/**
+ * Seconds from now to the next 17:00 UTC (noon in Washington DC), by which a relay process can
+ * run ahead so that its quiet hours do not depend on the hour the test runs at; 0 when this
+ * machine has no libfaketime (the process then keeps the real time).
+ */
+export function daytimeAheadSeconds(now = Date.now()): number {
+  if (!fs.existsSync(LIBFAKETIME)) return 0;
+  const next = new Date(now);
+  next.setUTCHours(17, 0, 0, 0);
+  if (next.getTime() < now) next.setUTCDate(next.getUTCDate() + 1);
+  return Math.round((next.getTime() - now) / 1000);
+}
+
 /** A real relay process (server/main.ts), started and killed like an operator or a crash would. */
 export class RelayProcess {
   private child: ChildProcess | null = null;
@@ -21,6 +38,11 @@ export class RelayProcess {
   constructor(
     readonly port: number,
     private readonly env: Record<string, string>,
+    /**
+     * Run the process's clock this many seconds ahead (libfaketime preloaded into node itself,
+     * not the faketime wrapper, which would stand between a SIGKILL and the relay).
+     */
+    private readonly clockAheadSeconds = 0,
   ) {}
 
   get url(): string {
@@ -32,7 +54,15 @@ export class RelayProcess {
     // process, so a SIGKILL to it would orphan the relay instead of killing it.
     const child = spawn(process.execPath, ['--import', 'tsx', 'server/main.ts'], {
       cwd: root,
-      env: { ...process.env, ...this.env, PORT: String(this.port), HOST: '127.0.0.1' },
+      env: {
+        ...process.env,
+        ...this.env,
+        PORT: String(this.port),
+        HOST: '127.0.0.1',
+        ...(this.clockAheadSeconds > 0
+          ? { LD_PRELOAD: LIBFAKETIME, FAKETIME: `+${this.clockAheadSeconds}s` }
+          : {}),
+      },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     this.child = child;

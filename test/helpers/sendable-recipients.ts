@@ -6,9 +6,11 @@ import {
 
 /**
  * Area codes of places with no state quiet-hours rule and no frequency cap (the federal 08:00 to
- * 21:00 window only), spread from UTC+10 to UTC-11 so that at any hour at least one of them is
- * inside its sending window: DC, Puerto Rico, Illinois, Colorado, California, Hawaii, American
- * Samoa, Guam.
+ * 21:00 window only): DC, Puerto Rico, Illinois, Colorado, California, Hawaii, American Samoa,
+ * Guam. On the clock's face they span only UTC-4 to UTC-14, so they do NOT cover every hour: none
+ * is open from 11:00 to 12:00 UTC, and none is quiet from 22:00 to 01:00 UTC. Callers pass the
+ * relay's clock, and run the relay at a known hour (daytimeClock, daytimeAheadClock,
+ * daytimeAheadSeconds) where the real hour must not matter.
  */
 const CANDIDATES = ['202', '787', '312', '303', '415', '808', '684', '671'];
 
@@ -50,8 +52,8 @@ export function sendableRecipients(
 }
 
 /**
- * A number whose recipient is inside quiet hours now and for the next `spanMs`: the candidates
- * span 21 hours of time zones and the quiet window is 11 hours long, so one always is.
+ * A number whose recipient is inside quiet hours at `now` and for the next `spanMs` (at 17:00 UTC
+ * that is Guam's); throws between 22:00 and 01:00 UTC, when every candidate is open.
  */
 export function quietRecipient(spanMs = 10 * 60_000, now: Date = new Date()): string {
   for (const code of CANDIDATES) {

@@ -4,7 +4,7 @@ import type { Database } from '../../server/db/database.ts';
 import { recordConsent } from '../../server/messaging/consent-store.ts';
 import { FakePlivo } from '../fakes/plivo-fake.ts';
 import { freshPostgres, POSTGRES_URL, postgresSkipNote } from '../helpers/db.ts';
-import { freePort, RelayProcess } from '../helpers/relay-process.ts';
+import { daytimeAheadSeconds, freePort, RelayProcess } from '../helpers/relay-process.ts';
 import { sendableRecipients } from '../helpers/sendable-recipients.ts';
 
 postgresSkipNote('Plivo chaos run (two relay processes, SIGKILL)');
@@ -31,8 +31,10 @@ describe.skipIf(POSTGRES_URL === null)('delivery under chaos', () => {
   let b: RelayProcess;
   let key: string;
   const senders = Array.from({ length: 8 }, (_, i) => `+1202555${String(2000 + i)}`);
-  // Recipients the relay may text for the whole run, whatever the time of day CI runs at.
-  const recipients = sendableRecipients(RECIPIENTS, 15 * 60_000).phones;
+  // The relays run at Washington DC's noon whatever the real hour (no area code is inside its
+  // sending window at 11:00 UTC), and the recipients are ones they may text for the whole run.
+  const ahead = daytimeAheadSeconds();
+  const recipients = sendableRecipients(RECIPIENTS, 15 * 60_000, new Date(Date.now() + ahead * 1000)).phones;
 
   beforeAll(async () => {
     fake = new FakePlivo({
@@ -83,8 +85,8 @@ describe.skipIf(POSTGRES_URL === null)('delivery under chaos', () => {
       PROVIDER_REQUESTS_PER_5S: '50000',
       LOG_LEVEL: 'error',
     };
-    a = new RelayProcess(portA, env);
-    b = new RelayProcess(await freePort(), env);
+    a = new RelayProcess(portA, env, ahead);
+    b = new RelayProcess(await freePort(), env, ahead);
     await Promise.all([a.start(), b.start()]);
   }, 120_000);
 
