@@ -19,7 +19,9 @@ export type AuthEventKind =
   | 'passkey_removed'
   | 'reveal'
   /** Texting re-opened to a customer who had opted out, by someone with consent.override. */
-  | 'consent_override';
+  | 'consent_override'
+  /** A signed-in person proved their password or authenticator code again (POST /v1/auth/reauth). */
+  | 'reauthenticated';
 
 /** Appends to auth_events (append-only by trigger): the evidence behind every identity change. */
 export async function recordAuthEvent(

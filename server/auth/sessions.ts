@@ -59,8 +59,8 @@ export async function createSession(
 ): Promise<IssuedTokens> {
   const id = newId();
   await db.query(
-    `INSERT INTO auth_sessions (id, org_id, user_id, stage, access_hash, access_expires_at, created_at, last_seen_at, user_agent, ip)
-     VALUES ($1, $2, $3, $4, $5, $6, $6, $6, $7, $8)`,
+    `INSERT INTO auth_sessions (id, org_id, user_id, stage, access_hash, access_expires_at, created_at, last_seen_at, authenticated_at, user_agent, ip)
+     VALUES ($1, $2, $3, $4, $5, $6, $6, $6, $6, $7, $8)`,
     [
       id,
       input.orgId,

@@ -14,7 +14,7 @@ import {
   type ThrottleRule,
 } from '../auth/throttle.ts';
 import { matchTotp, newTotpSecret, otpauthUri } from '../auth/totp.ts';
-import { TotpSecrets } from '../auth/totp-secrets.ts';
+import { redeemTotpCode, TotpSecrets } from '../auth/totp-secrets.ts';
 import { consumeLink, getUser, issueLink, setPassword, type UserRow } from '../auth/users.ts';
 import type { Queryable } from '../db/database.ts';
 import { ApiError } from '../errors.ts';
@@ -184,6 +184,7 @@ export const authRoutes: RouteModule = (app, { db, clock, config }) => {
         { scope: 'mfa:ip', subject: request.ip, limit: 30 },
       ];
       await assertNotThrottled(db, rules, now);
+      if (code !== undefined) await totpSecrets.ready();
       const tokens = await db.transaction(async (tx) => {
         const [user] = await tx.query<UserRow>(
           `SELECT * FROM users WHERE id = $1 AND status = 'active' FOR UPDATE`,
@@ -191,21 +192,7 @@ export const authRoutes: RouteModule = (app, { db, clock, config }) => {
         );
         if (user === undefined || user.totp_secret === null) return null;
         if (code !== undefined) {
-          const last = user.totp_last_step === null ? null : Number(user.totp_last_step);
-          const stored = await totpSecrets.open(user.id, user.totp_secret);
-          if (stored === null) {
-            request.log.warn({ userId: user.id }, 'TOTP secret does not open (SECRETS_KEY changed?)');
-            return null;
-          }
-          const step = matchTotp(stored.secret, code, now, last);
-          if (step === null) return null;
-          await tx.query('UPDATE users SET totp_last_step = $2 WHERE id = $1', [user.id, step]);
-          // A secret stored before sealing is sealed on its first use.
-          if (stored.plaintext)
-            await tx.query('UPDATE users SET totp_secret = $2 WHERE id = $1', [
-              user.id,
-              await totpSecrets.seal(user.id, stored.secret),
-            ]);
+          if (!(await redeemTotpCode(tx, totpSecrets, user, code, now, request.log))) return null;
         } else {
           const used = await tx.query(
             `UPDATE recovery_codes SET used_at = $3
@@ -414,6 +401,7 @@ export const authRoutes: RouteModule = (app, { db, clock, config }) => {
         );
       const now = clock();
       const userId = p.userId;
+      await totpSecrets.ready();
       const codes = await db.transaction(async (tx) => {
         const [user] = await tx.query<UserRow>('SELECT * FROM users WHERE id = $1 FOR UPDATE', [userId]);
         if (user === undefined || user.totp_secret === null)

@@ -1,6 +1,7 @@
 import type { RouteModule } from '../http/types.ts';
 import { authRoutes } from './auth.ts';
 import { passkeyRoutes } from './auth-passkeys.ts';
+import { reauthRoutes } from './auth-reauth.ts';
 import { samlRoutes } from './auth-saml.ts';
 import { sandboxMailRoutes } from './auth-sandbox-mail.ts';
 import { consentRoutes } from './consent.ts';
@@ -44,6 +45,7 @@ export const ROUTE_MODULES: Record<string, RouteModule> = {
   setup: setupRoutes,
   sandbox: sandboxRoutes,
   auth: authRoutes,
+  reauth: reauthRoutes,
   passkeys: passkeyRoutes,
   saml: samlRoutes,
   sessions: sessionsRoutes,

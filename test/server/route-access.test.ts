@@ -358,6 +358,14 @@ const GUARDED: Record<string, GuardedCase> = {
     foreign: () => ({ method: 'POST', url: '/v1/auth/logout' }),
     expectForeign: (answer) => expect(errorCode(answer)).toBe('NOT_A_SESSION'),
   },
+  'POST /v1/auth/reauth': {
+    // API keys prove nothing about a person (400); the test sessions' users have no password (409).
+    valid: () => ({ method: 'POST', url: '/v1/auth/reauth', payload: { password: 'not the password' } }),
+    ok: 400,
+    okSession: 409,
+    foreign: () => ({ method: 'POST', url: '/v1/auth/reauth', payload: { password: 'not the password' } }),
+    expectForeign: (answer) => expect(errorCode(answer)).toBe('NOT_A_SESSION'),
+  },
   'POST /v1/auth/totp/enrol': {
     valid: () => ({ method: 'POST', url: '/v1/auth/totp/enrol' }),
     ok: 400,
