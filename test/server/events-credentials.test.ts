@@ -55,7 +55,11 @@ async function userWithSession(role: string) {
     role,
   ]);
   const session = await createSession(db, { orgId: org.orgId, userId, stage: 'full', now: clock() });
-  return { userId, sessionId: session.sessionId, auth: { authorization: `Bearer ${session.accessToken}` } };
+  return {
+    userId,
+    refreshToken: session.refreshToken,
+    auth: { authorization: `Bearer ${session.accessToken}` },
+  };
 }
 
 async function send(auth: Record<string, string>, to: string, body: string) {
@@ -147,6 +151,29 @@ describe('a live event stream outlives no credential', () => {
       await eventually(async () => stream.ended);
       expect(revokedReason(stream.text)).toBe('signed_out');
       expect(stream.text).not.toContain('After the sign-out');
+    } finally {
+      await close();
+    }
+  });
+
+  it('closes the stream when a replayed refresh token revokes its session family', async () => {
+    const manager = await userWithSession('manager');
+    const refresh = (refreshToken: string) =>
+      relay.app.inject({ method: 'POST', url: '/v1/auth/refresh', payload: { refreshToken } });
+    const { stream, close } = await openStream(manager.auth);
+    try {
+      // A rotation keeps the session, and with it the stream, going.
+      expect((await refresh(manager.refreshToken)).statusCode).toBe(200);
+      await textFromPhone('After the rotation');
+      await eventually(async () => stream.text.includes('After the rotation'));
+
+      // The old refresh token again: stolen, so the whole family is revoked.
+      expect((await refresh(manager.refreshToken)).statusCode).toBe(401);
+      await textFromPhone('After the replay');
+
+      await eventually(async () => stream.ended);
+      expect(revokedReason(stream.text)).toBe('session_revoked');
+      expect(stream.text).not.toContain('After the replay');
     } finally {
       await close();
     }
