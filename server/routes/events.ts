@@ -112,7 +112,13 @@ export const eventsRoutes: RouteModule = (app, { db, hub, clock }) => {
       let chain: Promise<void> = Promise.resolve();
       let closed = false;
       const enqueue = (step: () => Promise<void> | void): void => {
-        chain = chain.then(() => (closed ? undefined : step()));
+        chain = chain
+          .then(() => (closed ? undefined : step()))
+          .catch((error: unknown) => {
+            // A step that failed unexpectedly leaves the stream in an unknown state: end it.
+            request.log.error({ err: error }, 'event stream step failed');
+            end('resync', { reason: 'stream failed' });
+          });
       };
 
       let last: Cursor = resumeFrom ?? hub.position;
