@@ -97,13 +97,23 @@ const SESSION_SELECT = `SELECT s.id, s.org_id, o.name AS org_name, s.user_id, u.
    JOIN orgs o ON o.id = s.org_id
    LEFT JOIN roles r ON r.org_id = s.org_id AND r.name = u.role`;
 
+/** When a session ends by its org's policy: after idle minutes without a request, or absolutely. */
+export function sessionDeadlines(row: { created_at: Date; last_seen_at: Date; settings: unknown }): {
+  absolute: Date;
+  idle: Date;
+} {
+  const policy = parseAuthSettings(row.settings);
+  return {
+    absolute: new Date(new Date(row.created_at).getTime() + policy.absoluteTimeoutHours * 3_600_000),
+    idle: new Date(new Date(row.last_seen_at).getTime() + policy.idleTimeoutMinutes * 60_000),
+  };
+}
+
 /** Why a live session ends now, or null while it may go on. */
 function timedOut(row: SessionRow, now: Date): 'idle_timeout' | 'absolute_timeout' | null {
-  const policy = parseAuthSettings(row.settings);
-  if (now.getTime() >= new Date(row.created_at).getTime() + policy.absoluteTimeoutHours * 3_600_000)
-    return 'absolute_timeout';
-  if (now.getTime() >= new Date(row.last_seen_at).getTime() + policy.idleTimeoutMinutes * 60_000)
-    return 'idle_timeout';
+  const deadlines = sessionDeadlines(row);
+  if (now.getTime() >= deadlines.absolute.getTime()) return 'absolute_timeout';
+  if (now.getTime() >= deadlines.idle.getTime()) return 'idle_timeout';
   return null;
 }
 
@@ -116,6 +126,8 @@ export interface SessionPrincipal {
   role: string;
   customPermissions: string[] | null;
   stage: SessionStage;
+  /** When the presented access token stops working (judged by the relay's clock). */
+  accessExpiresAt: Date;
 }
 
 /**
@@ -155,6 +167,7 @@ export async function resolveAccessToken(
     role: row.role,
     customPermissions: row.custom,
     stage: row.stage,
+    accessExpiresAt: new Date(row.access_expires_at),
   };
 }
 

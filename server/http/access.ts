@@ -29,6 +29,8 @@ export interface Principal {
   /** The user behind the request: a session's user or a key's bound user. */
   userId: string | null;
   sessionId: string | null;
+  /** When the presented credential stops working by itself: an access token's expiry; null for a key. */
+  expiresAt: Date | null;
   /** How audit trails name the principal: "api-key:<id>" or "user:<id>". */
   actor: string;
   /** How people see the principal named (a sender): the key's name or the user's email. */
@@ -90,6 +92,7 @@ async function authenticate(
       permissions,
       userId: session.userId,
       sessionId: session.sessionId,
+      expiresAt: session.accessExpiresAt,
       actor: `user:${session.userId}`,
       displayName: session.email,
     };
@@ -114,6 +117,7 @@ async function authenticate(
     permissions,
     userId: key.userId,
     sessionId: null,
+    expiresAt: null,
     actor: `api-key:${key.keyId}`,
     displayName: key.keyName ?? `key ${key.keyId.slice(0, 8)}`,
   };

@@ -18,6 +18,7 @@ describe.skipIf(POSTGRES_URL === null)('deactivation across two relay processes 
   let drop: (() => Promise<void>) | undefined;
   let ownerKey: string;
   let userId: string;
+  let streamUserId: string;
 
   beforeAll(async () => {
     const fresh = await freshPostgres();
@@ -34,6 +35,16 @@ describe.skipIf(POSTGRES_URL === null)('deactivation across two relay processes 
       publicUrl: 'http://relay.test',
     });
     userId = user.id;
+    const streamer = await createUser(fresh.db, {
+      orgId,
+      email: 'streamer@two.test',
+      role: 'rep',
+      password: PASSWORD,
+      actor: 'test',
+      now: new Date(),
+      publicUrl: 'http://relay.test',
+    });
+    streamUserId = streamer.user.id;
     const portA = await freePort();
     const env = {
       DATABASE_URL: fresh.url,
@@ -85,5 +96,50 @@ describe.skipIf(POSTGRES_URL === null)('deactivation across two relay processes 
       body: JSON.stringify({ email: 'rep@two.test', password: PASSWORD }),
     });
     expect(again.status).toBe(401);
+  }, 60_000);
+
+  it('closes a live event stream held by B when the user is deactivated through A', async () => {
+    const login = await fetch(`${b.url}/v1/auth/login`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ email: 'streamer@two.test', password: PASSWORD }),
+    });
+    expect(login.status).toBe(201);
+    const { accessToken } = (await login.json()) as { accessToken: string };
+    const abort = new AbortController();
+    const response = await fetch(`${b.url}/v1/events`, {
+      headers: { authorization: `Bearer ${accessToken}` },
+      signal: abort.signal,
+    });
+    expect(response.status).toBe(200);
+    const reader = (response.body as ReadableStream<Uint8Array>).getReader();
+    const decoder = new TextDecoder();
+    let text = '';
+    while (!text.includes(': connected')) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      text += decoder.decode(value, { stream: true });
+    }
+    const deactivated = await fetch(`${a.url}/v1/users/${streamUserId}/deactivate`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${ownerKey}` },
+    });
+    expect(deactivated.status).toBe(200);
+    const ended = (async () => {
+      for (;;) {
+        const { value, done } = await reader.read();
+        if (done) return true;
+        text += decoder.decode(value, { stream: true });
+      }
+    })();
+    // Without the fix the stream stays open: give up after a while rather than hang.
+    const timeout = setTimeout(() => abort.abort(), 10_000);
+    try {
+      expect(await ended.catch(() => false)).toBe(true);
+      expect(text).toMatch(/event: revoked\ndata: \{"reason":"user_deactivated"/);
+    } finally {
+      clearTimeout(timeout);
+      abort.abort();
+    }
   }, 60_000);
 });
