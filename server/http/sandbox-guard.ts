@@ -46,12 +46,14 @@ export function relayHostNames(config: Pick<Config, 'publicUrl'>): ReadonlySet<s
   return new Set([...LOOPBACK_HOSTS, new URL(config.publicUrl).hostname.toLowerCase()]);
 }
 
-function hostNotAllowed(name: string | null): ApiError {
+function hostNotAllowed(name: string | null, remedy: string): ApiError {
   return new ApiError(
     421,
     'HOST_NOT_ALLOWED',
-    `This relay does not answer to the host "${name ?? ''}". Use http://127.0.0.1:<port>, or set PUBLIC_URL to the address you use.`,
-    { host: name },
+    `This relay does not answer to the host "${name ?? ''}". ${remedy}`,
+    {
+      host: name,
+    },
   );
 }
 
@@ -60,7 +62,9 @@ export function relayHostHook(config: Pick<Config, 'publicUrl'>) {
   const allowed = relayHostNames(config);
   return async function checkRelayHost(request: FastifyRequest, _reply: FastifyReply): Promise<void> {
     const name = hostName(request.headers.host);
-    if (name === null || !allowed.has(name)) throw hostNotAllowed(name);
+    if (name === null || !allowed.has(name)) {
+      throw hostNotAllowed(name, 'Use http://127.0.0.1:<port>, or set PUBLIC_URL to the address you use.');
+    }
   };
 }
 
@@ -97,7 +101,14 @@ export function sandboxToolHook() {
       );
     }
     const name = hostName(request.headers.host);
-    if (name === null || !LOOPBACK_HOSTS.includes(name)) throw hostNotAllowed(name);
+    // Not PUBLIC_URL's name: a tunnel or proxy on this machine connects from loopback too, and
+    // would otherwise carry the world to the sandbox tools.
+    if (name === null || !LOOPBACK_HOSTS.includes(name)) {
+      throw hostNotAllowed(
+        name,
+        'The sandbox tools answer only at http://127.0.0.1:<port> or http://localhost:<port>.',
+      );
+    }
     if (request.method === 'GET' || request.method === 'HEAD') return;
     // The page's own origin is the one this request names: loopback, checked just above.
     const own = `${request.protocol}://${String(request.headers.host).trim().toLowerCase()}`;

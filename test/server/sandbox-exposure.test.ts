@@ -7,6 +7,7 @@ import { createUser } from '../../server/auth/users.ts';
 import { loadConfig } from '../../server/config.ts';
 import { staticCrms } from '../../server/crm-sync/org-crms.ts';
 import type { Database } from '../../server/db/database.ts';
+import { hostName, isLoopbackAddress } from '../../server/http/sandbox-guard.ts';
 import type { App, Deps } from '../../server/http/types.ts';
 import { validatorCompiler } from '../../server/http/validation.ts';
 import { EventHub } from '../../server/messaging/events.ts';
@@ -298,5 +299,35 @@ describe('a Plivo-mode relay has no sandbox', () => {
       const answer = await app.inject({ method: 'GET', url });
       expect(answer.statusCode, url).toBe(404);
     }
+  });
+});
+
+describe('what counts as this machine', () => {
+  it.each([
+    ['127.0.0.1', true],
+    ['127.8.9.10', true],
+    ['::1', true],
+    ['::ffff:127.0.0.1', true],
+    ['203.0.113.9', false],
+    ['::ffff:203.0.113.9', false],
+    ['0.0.0.0', false],
+    ['10.0.0.1', false],
+    [undefined, false],
+  ])('socket address %s is loopback: %s', (address, loopback) => {
+    expect(isLoopbackAddress(address)).toBe(loopback);
+  });
+
+  it.each([
+    ['127.0.0.1:8787', '127.0.0.1'],
+    ['LocalHost', 'localhost'],
+    ['[::1]:8787', '[::1]'],
+    ['127.0.0.1.evil.example', '127.0.0.1.evil.example'],
+    ['localhost.evil.example:8787', 'localhost.evil.example'],
+    ['evil.example@127.0.0.1', null],
+    ['127.0.0.1:8787:1', null],
+    ['', null],
+    [undefined, null],
+  ])('Host %s names %s', (header, name) => {
+    expect(hostName(header)).toBe(name);
   });
 });
