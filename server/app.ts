@@ -7,6 +7,8 @@ import { orgCrmsFor } from './crm-sync/org-crms.ts';
 import type { Database } from './db/database.ts';
 import { ApiError, envelope } from './errors.ts';
 import { accessHook } from './http/access.ts';
+import { formBodyParser } from './http/form-body.ts';
+import { relayHostHook, sandboxToolHook } from './http/sandbox-guard.ts';
 import type { App, Deps } from './http/types.ts';
 import { validatorCompiler } from './http/validation.ts';
 import { EventHub } from './messaging/events.ts';
@@ -29,12 +31,6 @@ export interface BuildOptions {
 
 export const BODY_LIMIT_BYTES = 64 * 1024;
 
-function parseForm(body: string): Record<string, string> {
-  const params: Record<string, string> = Object.create(null);
-  for (const [key, value] of new URLSearchParams(body)) if (!(key in params)) params[key] = value;
-  return params;
-}
-
 /** Builds the relay's HTTP app without listening, so tests drive it with inject(). */
 export async function buildApp(options: BuildOptions): Promise<App> {
   const app: App = Fastify({
@@ -51,21 +47,19 @@ export async function buildApp(options: BuildOptions): Promise<App> {
   }).withTypeProvider<TypeBoxTypeProvider>();
   // A route that declares no access rule is a programming error: refuse to start with it.
   app.addHook('onRoute', (route) => {
-    const config = route.config as { access?: unknown } | undefined;
+    const config = route.config as { access?: unknown; sandboxTool?: unknown } | undefined;
     if (config?.access === undefined) {
       throw new Error(`route ${route.method} ${route.url} declares no access rule (config.access)`);
+    }
+    // The loopback-only guard hangs on this flag, so a /sandbox route without it would be open.
+    if (route.url.startsWith('/sandbox') && config.sandboxTool !== true) {
+      throw new Error(`route ${route.method} ${route.url} is a sandbox tool but not marked sandboxTool`);
     }
   });
   app.setValidatorCompiler(validatorCompiler);
   app.decorateRequest('principal', null);
 
-  app.addContentTypeParser(
-    'application/x-www-form-urlencoded',
-    { parseAs: 'string' },
-    (_request, body, done) => {
-      done(null, parseForm(body as string));
-    },
-  );
+  app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string' }, formBodyParser);
 
   const hub = new EventHub(options.db, { log: (m) => app.log.error(m) });
   const notifier = options.notifier ?? new Notifier(options.db, { log: (m) => app.log.error(m) });
@@ -92,6 +86,9 @@ export async function buildApp(options: BuildOptions): Promise<App> {
     return response.statusCode;
   });
 
+  // Before anything else reads the request: in sandbox mode a foreign Host is a rebound DNS name.
+  if (options.config.smsProvider === 'sandbox') app.addHook('onRequest', relayHostHook(options.config));
+  app.addHook('onRequest', sandboxToolHook());
   app.addHook('onRequest', accessHook(options.db, undefined, deps.clock));
   app.addHook('onReady', async () => hub.start());
   app.addHook('onClose', async () => {

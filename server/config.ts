@@ -16,8 +16,9 @@ export interface Config {
   /** Outbox timing: the provider request timeout must stay well inside the lease. */
   outbox: { leaseMs: number; providerTimeoutMs: number; retryBaseMs: number; reconcileAfterMs: number };
   accountRequestsPer5s: number;
-  crmProvider: 'sandbox';
-  /** SECRETS_KEY: 32 bytes that encrypt CRM tokens at rest (sandbox mode generates one if unset). */
+  /** The installation-wide demo CRM: sandbox mode only, null with a real SMS provider. */
+  crmProvider: 'sandbox' | null;
+  /** SECRETS_KEY: 32 bytes that encrypt CRM tokens at rest (sandbox mode generates one if unset; required otherwise). */
   secretsKey: Buffer | null;
   /** HUBSPOT_CLIENT_SECRET: verifies HubSpot webhooks when a connection does not carry its own. */
   hubspotClientSecret: string | null;
@@ -176,13 +177,30 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): Config 
       `must be more than twice PROVIDER_TIMEOUT_MS (${outbox.providerTimeoutMs})`,
     );
   }
-  const crmProvider = oneOf(env, 'CRM_PROVIDER', ['sandbox'] as const, 'sandbox');
+  // The sandbox CRM's demo contacts are fiction: a relay texting real phones must not offer them
+  // as recipients (issue #13, finding 14).
+  const crmRaw = oneOf(env, 'CRM_PROVIDER', ['sandbox'] as const, 'sandbox');
+  if (smsProvider !== 'sandbox' && nonEmpty(env, 'CRM_PROVIDER') !== undefined) {
+    throw new ConfigError(
+      'CRM_PROVIDER',
+      `the sandbox CRM exists only with SMS_PROVIDER=sandbox; unset CRM_PROVIDER (SMS_PROVIDER is ${smsProvider}). Connect HubSpot or Salesforce per organisation instead`,
+    );
+  }
+  const crmProvider = smsProvider === 'sandbox' ? crmRaw : null;
   const secretsRaw = nonEmpty(env, 'SECRETS_KEY');
   const secretsKey = secretsRaw === undefined ? null : parseSecretsKey(secretsRaw);
   if (secretsRaw !== undefined && secretsKey === null) {
     throw new ConfigError(
       'SECRETS_KEY',
       'must be 32 random bytes in base64 (e.g. `openssl rand -base64 32`)',
+    );
+  }
+  // Only the sandbox may generate a key and keep it beside the data it seals; a real relay without
+  // one would store CRM tokens it cannot open and answer every second-factor enrolment with 503.
+  if (smsProvider !== 'sandbox' && secretsKey === null) {
+    throw new ConfigError(
+      'SECRETS_KEY',
+      `is required when SMS_PROVIDER=${smsProvider}: it seals CRM tokens and second-factor secrets. Generate one with \`openssl rand -base64 32\` and keep it apart from the database`,
     );
   }
   const crmConsentPollMs = millis('CRM_CONSENT_POLL_MS', 30_000, 100, 3_600_000);

@@ -140,7 +140,10 @@ export const samlRoutes: RouteModule = (app, { db, clock, config }) => {
   app.post(
     '/v1/sso/saml/:orgId/acs',
     {
-      config: publicRoute('SAML assertion consumer: the IdP-signed assertion is the credential'),
+      config: {
+        ...publicRoute('SAML assertion consumer: the IdP-signed assertion is the credential'),
+        formBody: "SAML's HTTP-POST binding: the IdP's page submits a form",
+      },
       schema: {
         params: OrgParams,
         body: Type.Object(

@@ -2,7 +2,11 @@ import { publicRoute } from '../http/access.ts';
 import { html, sendPage } from '../http/html.ts';
 import type { RouteModule } from '../http/types.ts';
 
-const access = publicRoute('sandbox only: the mail the relay would have sent');
+/** Loopback only (http/sandbox-guard.ts): every reset link is on this page. */
+const access = {
+  ...publicRoute('sandbox only: the mail the relay would have sent'),
+  sandboxTool: true,
+} as const;
 
 /** The sandbox mailbox: verification and reset links land here. Registered only in sandbox mode. */
 export const sandboxMailRoutes: RouteModule = (app, { db, sandbox }) => {

@@ -19,7 +19,11 @@ const SIMULATOR_JS = fs.readFileSync(
   'utf8',
 );
 
-const access = publicRoute('sandbox only: the simulated customer phone and demo CRM');
+/** Loopback only, same-origin JSON writes only: enforced for `sandboxTool` routes by http/sandbox-guard.ts. */
+const access = {
+  ...publicRoute('sandbox only: the simulated customer phone and demo CRM'),
+  sandboxTool: true,
+} as const;
 
 /**
  * The phone simulator (play the customer) and the sandbox CRM's contact pages. Registered only

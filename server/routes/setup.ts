@@ -67,7 +67,8 @@ export const setupRoutes: RouteModule = (app, { db, sandbox, config, clock }) =>
   app.post(
     '/setup',
     {
-      config: access,
+      // The first-run page is a plain HTML form; the one-time token in it is what guards the post.
+      config: { ...access, formBody: 'the first-run page is a plain HTML form' },
       schema: {
         body: Type.Object(
           {

@@ -7,7 +7,10 @@ import { applyStatusCallback, receiveInbound } from '../messaging/inbound.ts';
 import { headerValue } from '../messaging/plivo-signature.ts';
 import { normalizePhone } from '../phone.ts';
 
-const webhook: { access: Access } = { access: { kind: 'webhook', provider: 'plivo' } };
+const webhook: { access: Access; formBody: string } = {
+  access: { kind: 'webhook', provider: 'plivo' },
+  formBody: 'Plivo posts its webhooks as forms',
+};
 
 function formParams(request: FastifyRequest): Record<string, string> {
   const body = request.body;

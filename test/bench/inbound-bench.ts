@@ -112,6 +112,8 @@ async function listeningPlivoRelay(bench: BenchDatabase, db: Database): Promise<
         PLIVO_AUTH_TOKEN: AUTH_TOKEN,
         // Nothing is sent (worker off); should anything try, it fails at once on loopback.
         PLIVO_API_URL: 'http://127.0.0.1:1',
+        // Outside the sandbox the relay refuses to start without one.
+        SECRETS_KEY: randomBytes(32).toString('base64'),
         ...(bench.databaseUrl === null ? {} : { DATABASE_URL: bench.databaseUrl }),
       }),
       workerEnabled: false,

@@ -36,4 +36,40 @@ describe('configuration', () => {
     expect((caught as Error).message.startsWith(`${variable}: `)).toBe(true);
     expect((caught as Error).message).not.toContain('\n');
   });
+
+  const PLIVO = {
+    SMS_PROVIDER: 'plivo',
+    PLIVO_AUTH_ID: 'MAXXXXXXXXXXXXXXXXXX',
+    PLIVO_AUTH_TOKEN: 'token',
+    PUBLIC_URL: 'https://relay.example.com',
+  };
+
+  it('refuses to start in Plivo mode without SECRETS_KEY, saying how to make one', () => {
+    let caught: unknown;
+    try {
+      loadConfig(PLIVO);
+    } catch (error) {
+      caught = error;
+    }
+    expect(caught).toBeInstanceOf(ConfigError);
+    expect((caught as ConfigError).variable).toBe('SECRETS_KEY');
+    expect((caught as Error).message).toContain('SMS_PROVIDER=plivo');
+    expect((caught as Error).message).toContain('openssl rand -base64 32');
+  });
+
+  it('starts in Plivo mode with SECRETS_KEY, and without the sandbox CRM', () => {
+    const config = loadConfig({ ...PLIVO, SECRETS_KEY: Buffer.alloc(32, 1).toString('base64') });
+    expect(config.secretsKey?.length).toBe(32);
+    expect(config.crmProvider).toBeNull();
+  });
+
+  it('keeps the sandbox CRM in sandbox mode', () => {
+    expect(loadConfig({}).crmProvider).toBe('sandbox');
+  });
+
+  it('refuses CRM_PROVIDER=sandbox in Plivo mode: demo contacts are not real customers', () => {
+    expect(() =>
+      loadConfig({ ...PLIVO, SECRETS_KEY: Buffer.alloc(32, 1).toString('base64'), CRM_PROVIDER: 'sandbox' }),
+    ).toThrow(/^CRM_PROVIDER: /);
+  });
 });

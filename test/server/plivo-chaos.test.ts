@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { addSenderNumber, createKeyForOrg, createOrg } from '../../server/admin/org-admin.ts';
 import type { Database } from '../../server/db/database.ts';
@@ -75,6 +76,8 @@ describe.skipIf(POSTGRES_URL === null)('delivery under chaos', () => {
       PLIVO_AUTH_ID: AUTH_ID,
       PLIVO_AUTH_TOKEN: AUTH_TOKEN,
       PLIVO_API_URL: fakeUrl,
+      // Outside the sandbox the relay refuses to start without one.
+      SECRETS_KEY: randomBytes(32).toString('base64'),
       // Both processes give Plivo the same callback URL, as behind one load balancer.
       PUBLIC_URL: `http://127.0.0.1:${portA}`,
       PROVIDER_TIMEOUT_MS: '800',
