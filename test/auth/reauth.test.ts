@@ -48,6 +48,7 @@ const principal = (sessionId: string | null, userId: string | null): Principal =
   sessionId,
   actor: `user:${userId}`,
   displayName: 'someone',
+  expiresAt: null,
 });
 
 async function refusal(promise: Promise<void>): Promise<string | null> {
