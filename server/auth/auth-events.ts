@@ -21,7 +21,11 @@ export type AuthEventKind =
   /** Texting re-opened to a customer who had opted out, by someone with consent.override. */
   | 'consent_override'
   /** A signed-in person proved their password or authenticator code again (POST /v1/auth/reauth). */
-  | 'reauthenticated';
+  | 'reauthenticated'
+  /** An IdP subject (SAML NameID) was linked to an existing account: by its holder's proof or an owner. */
+  | 'sso_linked'
+  /** The org's SAML identity provider was configured or changed. */
+  | 'sso_configured';
 
 /** Appends to auth_events (append-only by trigger): the evidence behind every identity change. */
 export async function recordAuthEvent(

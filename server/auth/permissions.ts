@@ -17,6 +17,12 @@ export const PERMISSIONS = [
   /** Decide flagged inbound texts that paused sending (possible opt-outs). */
   'review.flagged',
   'org.manage',
+  /**
+   * Choose the identity provider that may sign people in (SAML settings) and link accounts to
+   * it: whoever holds it can become anyone who signs in through SSO, so only the owner has it
+   * by default; it may be granted to a custom role.
+   */
+  'sso.manage',
   'users.manage',
   'roles.manage',
   /** See phone numbers unmasked; without it they show as +1•••••••0143. */
@@ -30,8 +36,13 @@ export const PERMISSIONS = [
 export type Permission = (typeof PERMISSIONS)[number];
 
 const all: readonly Permission[] = PERMISSIONS;
-/** An admin runs the org but cannot overrule a customer's opt-out: that is the owner's or compliance's. */
-const allButOverride: readonly Permission[] = PERMISSIONS.filter((p) => p !== 'consent.override');
+/**
+ * An admin runs the org but cannot overrule a customer's opt-out (the owner's or compliance's)
+ * nor choose who signs everyone in (the owner's).
+ */
+const adminPermissions: readonly Permission[] = PERMISSIONS.filter(
+  (p) => p !== 'consent.override' && p !== 'sso.manage',
+);
 const everyoneReads: readonly Permission[] = [
   'conversations.view',
   'contacts.view',
@@ -43,7 +54,7 @@ const everyoneReads: readonly Permission[] = [
 /** Built-in roles. Custom roles (table roles) are made of the same permissions. */
 export const ROLES = {
   owner: all,
-  admin: allButOverride,
+  admin: adminPermissions,
   manager: [
     ...everyoneReads,
     'conversations.view_all',

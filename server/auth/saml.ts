@@ -8,7 +8,7 @@ import { recordAuthEvent } from './auth-events.ts';
 import { parseAuthSettings } from './auth-settings.ts';
 import { hasPasskey } from './passkeys.ts';
 import { createSession, type IssuedTokens } from './sessions.ts';
-import type { UserRow } from './users.ts';
+import { issueLink, type UserRow } from './users.ts';
 
 /** How long an AuthnRequest id stays answerable (InResponseTo). */
 export const SAML_REQUEST_TTL_MS = 10 * 60_000;
@@ -121,14 +121,84 @@ export function checkSsoUrl(url: string): string {
   } catch {
     throw new ApiError(422, 'INVALID_SSO_URL', 'The IdP SSO URL is not a URL.');
   }
-  if (parsed.protocol !== 'https:' && parsed.protocol !== 'http:')
-    throw new ApiError(422, 'INVALID_SSO_URL', 'The IdP SSO URL must be http(s).');
+  // The login route redirects browsers here: anything but https would make it an open redirect
+  // to any host, and would hand the AuthnRequest over in the clear.
+  if (parsed.protocol !== 'https:')
+    throw new ApiError(422, 'INVALID_SSO_URL', 'The IdP SSO URL must be an https:// URL.');
   return parsed.toString();
 }
+
+/** True when a URL is one the login route may redirect a browser to (https only). */
+function isHttpsUrl(url: string): boolean {
+  try {
+    return new URL(url).protocol === 'https:';
+  } catch {
+    return false;
+  }
+}
+
+const storedSsoUrlRefused = () =>
+  new ApiError(
+    409,
+    'INVALID_SSO_URL',
+    'This organisation’s IdP sign-in URL is not https, so sign-in will not redirect to it; an owner must update the SSO settings.',
+  );
 
 export async function getSamlSettings(db: Queryable, orgId: string): Promise<SamlSettingsRow | null> {
   const rows = await db.query<SamlSettingsRow>('SELECT * FROM saml_settings WHERE org_id = $1', [orgId]);
   return rows[0] ?? null;
+}
+
+/** Creates or replaces the org's IdP settings; audited as sso_configured. */
+export async function saveSamlSettings(
+  tx: Queryable,
+  input: {
+    orgId: string;
+    idp: IdpFields;
+    defaultRole: string;
+    ssoOnly: boolean | null;
+    actor: string;
+    ip: string;
+  },
+  now: Date,
+): Promise<SamlSettingsRow> {
+  const before = await getSamlSettings(tx, input.orgId);
+  const [row] = await tx.query<SamlSettingsRow>(
+    `INSERT INTO saml_settings (org_id, idp_entity_id, sso_url, idp_cert, default_role, sso_only, updated_at)
+     VALUES ($1, $2, $3, $4, $5, coalesce($6, false), $7)
+     ON CONFLICT (org_id) DO UPDATE SET idp_entity_id = $2, sso_url = $3, idp_cert = $4,
+       default_role = $5, sso_only = coalesce($6, saml_settings.sso_only), updated_at = $7
+     RETURNING *`,
+    [
+      input.orgId,
+      input.idp.idpEntityId,
+      input.idp.ssoUrl,
+      input.idp.idpCert,
+      input.defaultRole,
+      input.ssoOnly,
+      now,
+    ],
+  );
+  const saved = row as SamlSettingsRow;
+  await recordAuthEvent(tx, {
+    orgId: input.orgId,
+    userId: null,
+    actor: input.actor,
+    kind: 'sso_configured',
+    detail: {
+      idpEntityId: saved.idp_entity_id,
+      ssoUrl: saved.sso_url,
+      defaultRole: saved.default_role,
+      ssoOnly: saved.sso_only,
+      certificateChanged: before?.idp_cert !== saved.idp_cert,
+      ...(before !== null && before.idp_entity_id !== saved.idp_entity_id
+        ? { previousIdpEntityId: before.idp_entity_id }
+        : {}),
+    },
+    ip: input.ip,
+    at: now,
+  });
+  return saved;
 }
 
 /** True when the org only allows sign-in through its IdP. */
@@ -192,8 +262,11 @@ export async function startLogin(
   /** The starting client's own state, handed back with the one-time code (see consumeAssertion). */
   clientState: string | null = null,
 ): Promise<{ url: string; requestId: string }> {
+  // Settings stored before https was required are refused here rather than followed.
+  if (!isHttpsUrl(settings.sso_url)) throw storedSsoUrlRefused();
   const requestId = `_${randomToken(24)}`;
   const url = await samlFor(settings, publicUrl, requestId).getAuthorizeUrlAsync(relayState, undefined, {});
+  if (!isHttpsUrl(url)) throw storedSsoUrlRefused();
   await db.query('DELETE FROM saml_requests WHERE expires_at <= $1', [now]);
   await db.query(
     'INSERT INTO saml_requests (id, org_id, created_at, expires_at, client_state) VALUES ($1, $2, $3, $4, $5)',
@@ -205,6 +278,8 @@ export async function startLogin(
 export interface VerifiedAssertion {
   assertionId: string;
   email: string;
+  /** The IdP's subject (NameID) as signed: what an account is linked to. */
+  nameId: string;
   inResponseTo: string;
   notOnOrAfter: Date;
 }
@@ -233,12 +308,14 @@ export async function verifyResponse(
   const acs = acsUrl(publicUrl, settings.org_id);
   let assertionXml: string;
   let profileEmail: string | null = null;
+  let nameId = '';
   try {
     const { profile } = await samlFor(settings, publicUrl).validatePostResponseAsync({
       SAMLResponse: samlResponse,
     });
     if (profile === null) throw new Error('no profile');
     assertionXml = profile.getAssertionXml?.() ?? '';
+    nameId = typeof profile.nameID === 'string' ? profile.nameID.trim() : '';
     const attributes = profile as unknown as Record<string, unknown>;
     for (const name of EMAIL_ATTRIBUTES) {
       const value = attributes[name];
@@ -300,6 +377,8 @@ export async function verifyResponse(
   if (inResponseTo === '' || (responseInResponseTo !== null && responseInResponseTo !== inResponseTo))
     throw refused('SAML_UNSOLICITED', 'The SAML response does not answer a sign-in started here.');
 
+  if (nameId === '' || nameId.length > 1000)
+    throw refused('SAML_RESPONSE_INVALID', 'The SAML assertion names no usable subject (NameID).');
   if (profileEmail === null)
     throw refused('SAML_NO_EMAIL', 'The SAML assertion names no email address (NameID or email attribute).');
   const email = profileEmail.trim().toLowerCase();
@@ -309,7 +388,7 @@ export async function verifyResponse(
   const expiry = [condNotOnOrAfter, subjectNotOnOrAfter]
     .filter((d): d is Date => d !== null)
     .reduce((a, b) => (a > b ? a : b));
-  return { assertionId, email, inResponseTo, notOnOrAfter: skewed(expiry, 1) };
+  return { assertionId, email, nameId, inResponseTo, notOnOrAfter: skewed(expiry, 1) };
 }
 
 /**
@@ -344,54 +423,127 @@ export async function consumeAssertion(
   return { clientState: answered.client_state };
 }
 
-/** Finds the org's user for the asserted email, or provisions one with the default role. */
-export async function userForAssertion(
+/** Whom an assertion signs in, or the existing account it may not sign into before a link. */
+export type SsoAccount = { kind: 'user'; user: UserRow } | { kind: 'not_linked'; user: UserRow };
+
+/** True when the account has something of its own to protect: a password or a second factor. */
+async function hasOwnCredential(tx: Queryable, user: UserRow): Promise<boolean> {
+  return user.password_hash !== null || user.totp_enabled_at !== null || (await hasPasskey(tx, user.id));
+}
+
+/**
+ * Finds the org's user for the asserted email, or provisions one with the default role (linked
+ * to the assertion's subject). An existing account is signed into only when it is linked to this
+ * IdP and this NameID, or when it has no credential of its own yet (an invited user, or one made
+ * by SSO before links existed): then the first assertion links it. Anyone else with a password
+ * or second factor must link first, or whoever controls the IdP could become them.
+ */
+export async function accountForAssertion(
   tx: Queryable,
   settings: SamlSettingsRow,
-  email: string,
+  verified: VerifiedAssertion,
   now: Date,
-): Promise<UserRow> {
-  const [existing] = await tx.query<UserRow>('SELECT * FROM users WHERE org_id = $1 AND email = $2', [
-    settings.org_id,
-    email,
-  ]);
+): Promise<SsoAccount> {
+  const [existing] = await tx.query<UserRow>(
+    'SELECT * FROM users WHERE org_id = $1 AND email = $2 FOR UPDATE',
+    [settings.org_id, verified.email],
+  );
   if (existing !== undefined) {
     if (existing.status !== 'active')
       throw new ApiError(403, 'USER_DEACTIVATED', 'This account is deactivated.');
-    return existing;
+    const linkedToThisIdp = existing.sso_idp_entity_id === settings.idp_entity_id;
+    if (linkedToThisIdp && existing.sso_name_id === verified.nameId) return { kind: 'user', user: existing };
+    if (linkedToThisIdp || (await hasOwnCredential(tx, existing)))
+      return { kind: 'not_linked', user: existing };
+    const linked = await linkSsoIdentity(tx, existing, settings.idp_entity_id, verified.nameId, now, {
+      actor: 'saml',
+      via: 'first_sso_sign_in',
+    });
+    return { kind: 'user', user: linked };
   }
   const id = newId();
   const [created] = await tx.query<UserRow>(
-    `INSERT INTO users (id, org_id, email, role, email_verified_at, created_at)
-     VALUES ($1, $2, $3, $4, $5, $5) RETURNING *`,
-    [id, settings.org_id, email, settings.default_role, now],
+    `INSERT INTO users (id, org_id, email, role, email_verified_at, created_at, sso_idp_entity_id, sso_name_id, sso_linked_at)
+     VALUES ($1, $2, $3, $4, $5, $5, $6, $7, $5) RETURNING *`,
+    [
+      id,
+      settings.org_id,
+      verified.email,
+      settings.default_role,
+      now,
+      settings.idp_entity_id,
+      verified.nameId,
+    ],
   );
   await recordAuthEvent(tx, {
     orgId: settings.org_id,
     userId: id,
     actor: 'saml',
     kind: 'user_created',
-    detail: { role: settings.default_role, via: 'saml_jit' },
+    detail: { role: settings.default_role, via: 'saml_jit', nameId: verified.nameId },
     at: now,
   });
-  return created as UserRow;
+  return { kind: 'user', user: created as UserRow };
 }
 
-/** Issues a session the way password sign-in does (same stage rule, same auth event). */
-export async function startSamlSession(
+/** Records that assertions of this IdP for this NameID may sign the user in; audited as sso_linked. */
+export async function linkSsoIdentity(
+  tx: Queryable,
+  user: UserRow,
+  idpEntityId: string,
+  nameId: string,
+  now: Date,
+  by: { actor: string; via: 'first_sso_sign_in' | 'credential' | 'owner'; ip?: string | null },
+): Promise<UserRow> {
+  const [linked] = await tx.query<UserRow>(
+    'UPDATE users SET sso_idp_entity_id = $2, sso_name_id = $3, sso_linked_at = $4 WHERE id = $1 RETURNING *',
+    [user.id, idpEntityId, nameId, now],
+  );
+  await recordAuthEvent(tx, {
+    orgId: user.org_id,
+    userId: user.id,
+    actor: by.actor,
+    kind: 'sso_linked',
+    detail: {
+      idpEntityId,
+      nameId,
+      via: by.via,
+      ...(user.sso_name_id === null ? {} : { replaced: user.sso_name_id }),
+    },
+    ip: by.ip ?? null,
+    at: now,
+  });
+  return linked as UserRow;
+}
+
+/** What an SSO sign-in yields: a session, or the same second step a password sign-in asks for. */
+export type SamlSignIn =
+  | { kind: 'session'; tokens: IssuedTokens }
+  | { kind: 'second_factor'; mfaToken: string; factors: string[] };
+
+/**
+ * Signs a user in after an assertion the way password sign-in does after a password: an enrolled
+ * authenticator app or passkey is asked for (POST /v1/auth/mfa, /v1/auth/mfa/passkey) before any
+ * session exists, and an org that requires a second factor gets an enrolment-only session.
+ */
+export async function samlSignIn(
   tx: Queryable,
   user: UserRow,
   now: Date,
   ip: string,
   userAgent: string | undefined,
-): Promise<IssuedTokens> {
+): Promise<SamlSignIn> {
+  const passkey = await hasPasskey(tx, user.id);
+  if (user.totp_enabled_at !== null || passkey) {
+    const mfaToken = await issueLink(tx, 'mfa', user.id, now);
+    const factors = [...(user.totp_enabled_at !== null ? ['totp'] : []), ...(passkey ? ['passkey'] : [])];
+    // Like a password sign-in, the sign_in event is written when the second step opens a session.
+    return { kind: 'second_factor', mfaToken, factors };
+  }
   const [org] = await tx.query<{ settings: unknown }>('SELECT settings FROM orgs WHERE id = $1', [
     user.org_id,
   ]);
-  const policy = parseAuthSettings(org?.settings);
-  // Same rule as password sign-in: a passkey counts as a second factor, like an authenticator app.
-  const secondFactor = user.totp_enabled_at !== null || (await hasPasskey(tx, user.id));
-  const stage = policy.requireSecondFactor && !secondFactor ? 'enrol' : 'full';
+  const stage = parseAuthSettings(org?.settings).requireSecondFactor ? 'enrol' : 'full';
   const tokens = await createSession(tx, {
     orgId: user.org_id,
     userId: user.id,
@@ -409,7 +561,7 @@ export async function startSamlSession(
     ip,
     at: now,
   });
-  return tokens;
+  return { kind: 'session', tokens };
 }
 
 /** How long a browser's one-time code may be traded for a session. */

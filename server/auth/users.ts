@@ -65,6 +65,10 @@ export interface UserRow {
   totp_enabled_at: Date | null;
   totp_last_step: string | null;
   created_at: Date;
+  /** The IdP (entity id) and subject (NameID) whose assertions may sign this account in. */
+  sso_idp_entity_id: string | null;
+  sso_name_id: string | null;
+  sso_linked_at: Date | null;
 }
 
 export function userDto(u: UserRow) {

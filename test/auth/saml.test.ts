@@ -6,6 +6,8 @@ import path from 'node:path';
 import { inflateRawSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SignedXml } from 'xml-crypto';
+import { RECENT_AUTH_MS } from '../../server/auth/recent-auth.ts';
+import { totpCode } from '../../server/auth/totp.ts';
 import { createUser, deactivateUser } from '../../server/auth/users.ts';
 import { freshPglite } from '../helpers/db.ts';
 import { seedOrg, type TestOrg, type TestRelay, testRelay } from '../helpers/relay.ts';
@@ -33,6 +35,7 @@ let other: TestOrg;
 let idpKey: string;
 let idpCertBody: string;
 let attackerKey: string;
+let attackerCertBody: string;
 
 /** A throwaway RSA key and self-signed certificate made with openssl. */
 function readPair(dir: string, name: string, keyFile: string, certFile: string) {
@@ -167,28 +170,79 @@ const postAcs = (xml: string, orgId = org.orgId) =>
 const errorCode = (response: { json(): unknown }) =>
   (response.json() as { error?: { code?: string } }).error?.code;
 
-async function configure(target: TestOrg, body: Record<string, unknown>) {
-  const response = await relay.app.inject({
-    method: 'PUT',
-    url: '/v1/sso/saml',
-    headers: target.auth,
-    payload: body,
-  });
-  expect(response.statusCode, response.body).toBe(200);
-  return response.json() as Record<string, unknown>;
+/** A signed-in person of an org, with the refresh token that keeps their session going. */
+interface Person {
+  id: string;
+  email: string;
+  headers: { authorization: string };
+  refreshToken: string;
 }
 
-async function addUser(target: TestOrg, email: string, role = 'rep') {
+/** The owner session of each org, which configures its SSO. */
+const owners = new Map<string, Person>();
+
+async function addUser(target: TestOrg, email: string, role = 'rep', password: string | null = PASSWORD) {
   const { user } = await createUser(db, {
     orgId: target.orgId,
     email,
     role,
-    password: PASSWORD,
+    password,
     actor: 'test',
     now,
     publicUrl: 'http://relay.test',
   });
   return user;
+}
+
+/** A user of the given role, freshly signed in with their password. */
+async function person(target: TestOrg, email: string, role = 'rep'): Promise<Person> {
+  const user = await addUser(target, email, role);
+  const response = await relay.app.inject({
+    method: 'POST',
+    url: '/v1/auth/login',
+    payload: { email, password: PASSWORD },
+  });
+  expect(response.statusCode, response.body).toBe(201);
+  const tokens = response.json() as { accessToken: string; refreshToken: string };
+  return {
+    id: user.id,
+    email,
+    headers: { authorization: `Bearer ${tokens.accessToken}` },
+    refreshToken: tokens.refreshToken,
+  };
+}
+
+/** Keeps a person's session alive (refresh) and proves their password again (re-authentication). */
+async function reauthenticated(p: Person): Promise<Person> {
+  const refreshed = await relay.app.inject({
+    method: 'POST',
+    url: '/v1/auth/refresh',
+    payload: { refreshToken: p.refreshToken },
+  });
+  expect(refreshed.statusCode, refreshed.body).toBe(200);
+  const tokens = refreshed.json() as { accessToken: string; refreshToken: string };
+  p.headers = { authorization: `Bearer ${tokens.accessToken}` };
+  p.refreshToken = tokens.refreshToken;
+  const reauth = await relay.app.inject({
+    method: 'POST',
+    url: '/v1/auth/reauth',
+    headers: p.headers,
+    payload: { password: PASSWORD },
+  });
+  expect(reauth.statusCode, reauth.body).toBe(200);
+  return p;
+}
+
+const putSettings = (headers: { authorization: string }, body: Record<string, unknown>) =>
+  relay.app.inject({ method: 'PUT', url: '/v1/sso/saml', headers, payload: body });
+
+/** Configures an org's SSO the way it must be done: by its owner, just re-authenticated. */
+async function configure(target: TestOrg, body: Record<string, unknown>) {
+  const owner = owners.get(target.orgId);
+  if (owner === undefined) throw new Error('no owner signed in for this org');
+  const response = await putSettings((await reauthenticated(owner)).headers, body);
+  expect(response.statusCode, response.body).toBe(200);
+  return response.json() as Record<string, unknown>;
 }
 
 let tmp: string;
@@ -198,10 +252,14 @@ beforeAll(async () => {
   const idp = readPair(tmp, 'idp', path.join(tmp, 'idp.key'), path.join(tmp, 'idp.crt'));
   idpKey = idp.key;
   idpCertBody = certBody(idp.cert);
-  attackerKey = readPair(tmp, 'attacker', path.join(tmp, 'a.key'), path.join(tmp, 'a.crt')).key;
+  const attacker = readPair(tmp, 'attacker', path.join(tmp, 'a.key'), path.join(tmp, 'a.crt'));
+  attackerKey = attacker.key;
+  attackerCertBody = certBody(attacker.cert);
   relay = await testRelay(db, { clock });
   org = await seedOrg(db);
   other = await seedOrg(db, { name: 'Other Dental', sender: '+12025550101' });
+  owners.set(org.orgId, await person(org, 'owner@acme.example', 'owner'));
+  owners.set(other.orgId, await person(other, 'owner@other.example', 'owner'));
   await configure(org, { metadataXml: metadataXml(idpCertBody), defaultRole: 'rep' });
 });
 
@@ -229,18 +287,15 @@ describe('SAML settings', () => {
   });
 
   it('refuses metadata without a usable certificate and unknown default roles', async () => {
-    const bad = await relay.app.inject({
-      method: 'PUT',
-      url: '/v1/sso/saml',
-      headers: other.auth,
-      payload: { metadataXml: metadataXml('bm90IGEgY2VydA=='), defaultRole: 'rep' },
+    const owner = await reauthenticated(owners.get(other.orgId) as Person);
+    const bad = await putSettings(owner.headers, {
+      metadataXml: metadataXml('bm90IGEgY2VydA=='),
+      defaultRole: 'rep',
     });
     expect(bad.statusCode).toBe(422);
-    const role = await relay.app.inject({
-      method: 'PUT',
-      url: '/v1/sso/saml',
-      headers: other.auth,
-      payload: { metadataXml: metadataXml(idpCertBody), defaultRole: 'nope' },
+    const role = await putSettings(owner.headers, {
+      metadataXml: metadataXml(idpCertBody),
+      defaultRole: 'nope',
     });
     expect(role.statusCode).toBe(422);
     expect(errorCode(role)).toBe('UNKNOWN_ROLE');
@@ -254,11 +309,17 @@ describe('SAML settings', () => {
 });
 
 describe('SAML sign-in', () => {
-  it('signs an existing user in with a valid signed assertion; the session works', async () => {
-    const user = await addUser(org, 'jane@example.com');
+  it('signs an existing user without credentials (invited) in, linking their NameID; the session works', async () => {
+    // No password and no second factor yet: nothing to take over, so the first assertion links it.
+    const user = await addUser(org, 'jane@example.com', 'rep', null);
     const requestId = await startLogin();
     const response = await postAcs(
-      signedResponse({ orgId: org.orgId, requestId, email: 'Jane@Example.com' }),
+      signedResponse({
+        orgId: org.orgId,
+        requestId,
+        email: 'jane@example.com',
+        emailAttribute: 'Jane@Example.com',
+      }),
     );
     expect(response.statusCode, response.body).toBe(201);
     const tokens = response.json() as { accessToken: string; refreshToken: string; sessionId: string };
@@ -503,7 +564,7 @@ describe('client state', () => {
 
 describe('ssoOnly', () => {
   it('refuses password sign-in for the org with SSO_REQUIRED, while SAML still works', async () => {
-    await addUser(other, 'pat@example.com');
+    const pat = await addUser(other, 'pat@example.com');
     const login = () =>
       relay.app.inject({
         method: 'POST',
@@ -515,6 +576,15 @@ describe('ssoOnly', () => {
     const refused = await login();
     expect(refused.statusCode).toBe(403);
     expect(errorCode(refused)).toBe('SSO_REQUIRED');
+    // Pat has a password, so the owner links Pat's IdP identity before the IdP may sign Pat in.
+    const owner = await reauthenticated(owners.get(other.orgId) as Person);
+    const link = await relay.app.inject({
+      method: 'POST',
+      url: `/v1/users/${pat.id}/sso-link`,
+      headers: owner.headers,
+      payload: { nameId: 'pat@example.com' },
+    });
+    expect(link.statusCode, link.body).toBe(200);
     const requestId = await startLogin(other.orgId);
     const response = await postAcs(
       signedResponse({ orgId: other.orgId, requestId, email: 'pat@example.com' }),
@@ -525,5 +595,272 @@ describe('ssoOnly', () => {
     const updated = await configure(other, { metadataXml: metadataXml(idpCertBody), defaultRole: 'rep' });
     expect(updated).toMatchObject({ ssoOnly: true });
     expect((await login()).statusCode).toBe(403);
+  });
+});
+
+describe('SSO takeover (#13, finding 1)', () => {
+  const acsFor = async (email: string, extra: Partial<AssertionInput> = {}, target = org) => {
+    const requestId = await startLogin(target.orgId);
+    return postAcs(signedResponse({ orgId: target.orgId, requestId, email, ...extra }), target.orgId);
+  };
+  const linkWith = (payload: Record<string, unknown>) =>
+    relay.app.inject({ method: 'POST', url: '/v1/sso/saml/link', payload });
+  const sessionsOf = (userId: string) => db.query('SELECT 1 FROM auth_sessions WHERE user_id = $1', [userId]);
+  const currentCert = async () => {
+    const [row] = await db.query<{ idp_cert: string }>(
+      'SELECT idp_cert FROM saml_settings WHERE org_id = $1',
+      [org.orgId],
+    );
+    return row?.idp_cert;
+  };
+
+  it('refuses SSO configuration to a custom role that holds only org.manage', async () => {
+    const owner = await reauthenticated(owners.get(org.orgId) as Person);
+    const role = await relay.app.inject({
+      method: 'POST',
+      url: '/v1/roles',
+      headers: owner.headers,
+      payload: { name: 'org_manager', permissions: ['org.manage'] },
+    });
+    expect(role.statusCode, role.body).toBe(201);
+    const mallory = await person(org, 'mallory@example.com', 'org_manager');
+    const before = await currentCert();
+    const response = await putSettings(mallory.headers, {
+      metadataXml: metadataXml(attackerCertBody),
+      defaultRole: 'rep',
+    });
+    expect(response.statusCode, response.body).toBe(403);
+    expect(response.json()).toMatchObject({
+      error: { code: 'FORBIDDEN', details: { permission: 'sso.manage' } },
+    });
+    expect(await currentCert()).toBe(before);
+  });
+
+  it('refuses SSO configuration to an owner API key and to an owner who has not re-authenticated', async () => {
+    const before = await currentCert();
+    const byKey = await putSettings(org.auth, {
+      metadataXml: metadataXml(attackerCertBody),
+      defaultRole: 'rep',
+    });
+    expect(byKey.statusCode, byKey.body).toBe(403);
+    expect(errorCode(byKey)).toBe('SESSION_REQUIRED');
+    const owner = await person(org, 'second.owner@example.com', 'owner');
+    advance(RECENT_AUTH_MS + 1_000);
+    const stale = await putSettings(owner.headers, {
+      metadataXml: metadataXml(attackerCertBody),
+      defaultRole: 'rep',
+    });
+    expect(stale.statusCode, stale.body).toBe(403);
+    expect(errorCode(stale)).toBe('REAUTH_REQUIRED');
+    expect(await currentCert()).toBe(before);
+    await reauthenticated(owner);
+    const fresh = await putSettings(owner.headers, {
+      metadataXml: metadataXml(idpCertBody),
+      defaultRole: 'rep',
+    });
+    expect(fresh.statusCode, fresh.body).toBe(200);
+    const [event] = await db.query<{ actor: string }>(
+      `SELECT actor FROM auth_events WHERE org_id = $1 AND kind = 'sso_configured' ORDER BY occurred_at DESC LIMIT 1`,
+      [org.orgId],
+    );
+    expect(event?.actor).toBe(`user:${owner.id}`);
+  });
+
+  it('never signs an assertion into an account with a password before it is linked (the owner included)', async () => {
+    const boss = await addUser(org, 'boss@example.com', 'owner');
+    const response = await acsFor('boss@example.com');
+    expect(response.statusCode, response.body).toBe(403);
+    expect(response.json()).toMatchObject({
+      error: {
+        code: 'SSO_ACCOUNT_NOT_LINKED',
+        details: { linkToken: expect.stringMatching(/^[A-Za-z0-9_-]{20,}$/), linkUrl: '/v1/sso/saml/link' },
+      },
+    });
+    expect(await sessionsOf(boss.id)).toHaveLength(0);
+  });
+
+  it('tells a browser the account is not linked instead of handing it a sign-in code', async () => {
+    const boss = await db.query<{ id: string }>(`SELECT id FROM users WHERE email = 'boss@example.com'`);
+    const requestId = await startLogin(org.orgId, 'ext-attempt-boss-0123456789');
+    const xml = signedResponse({ orgId: org.orgId, requestId, email: 'boss@example.com' });
+    const response = await relay.app.inject({
+      method: 'POST',
+      url: `/v1/sso/saml/${org.orgId}/acs`,
+      headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'text/html' },
+      payload: new URLSearchParams({ SAMLResponse: Buffer.from(xml, 'utf8').toString('base64') }).toString(),
+    });
+    expect(response.statusCode, response.body).toBe(303);
+    const fragment = new URLSearchParams(String(response.headers.location).split('#')[1]);
+    expect(fragment.get('code')).toBeNull();
+    expect(fragment.get('error')).toBe('SSO_ACCOUNT_NOT_LINKED');
+    expect(fragment.get('linkToken')).toMatch(/^[A-Za-z0-9_-]{20,}$/);
+    expect(fragment.get('state')).toBe('ext-attempt-boss-0123456789');
+    expect(await sessionsOf(boss[0]?.id ?? '')).toHaveLength(0);
+  });
+
+  it('links an account once its holder proves the password, then signs in only for that NameID', async () => {
+    const linda = await addUser(org, 'linda@example.com');
+    const refused = await acsFor('linda@example.com');
+    expect(errorCode(refused)).toBe('SSO_ACCOUNT_NOT_LINKED');
+    const { linkToken } = (refused.json() as { error: { details: { linkToken: string } } }).error.details;
+    const wrong = await linkWith({ linkToken, password: 'not the password at all' });
+    expect(wrong.statusCode, wrong.body).toBe(401);
+    expect(errorCode(wrong)).toBe('INVALID_CREDENTIALS');
+    expect(errorCode(await acsFor('linda@example.com'))).toBe('SSO_ACCOUNT_NOT_LINKED');
+    const linked = await linkWith({ linkToken, password: PASSWORD });
+    expect(linked.statusCode, linked.body).toBe(200);
+    expect(linked.json()).toMatchObject({ linked: true, email: 'linda@example.com' });
+    const again = await linkWith({ linkToken, password: PASSWORD });
+    expect(again.statusCode).toBe(401);
+    expect(errorCode(again)).toBe('INVALID_LINK_TOKEN');
+    const [event] = await db.query<{ actor: string; detail: Record<string, unknown> }>(
+      `SELECT actor, detail FROM auth_events WHERE user_id = $1 AND kind = 'sso_linked'`,
+      [linda.id],
+    );
+    expect(event).toMatchObject({ actor: `user:${linda.id}`, detail: { nameId: 'linda@example.com' } });
+    const signedIn = await acsFor('linda@example.com');
+    expect(signedIn.statusCode, signedIn.body).toBe(201);
+    // Another IdP subject claiming Linda's email is not Linda.
+    const impostor = await acsFor('someone-else', { emailAttribute: 'linda@example.com' });
+    expect(impostor.statusCode, impostor.body).toBe(403);
+    expect(errorCode(impostor)).toBe('SSO_ACCOUNT_NOT_LINKED');
+  });
+
+  it('lets an owner link an account (audited), but not an admin', async () => {
+    const olga = await addUser(org, 'olga@example.com');
+    const link = (headers: { authorization: string }) =>
+      relay.app.inject({
+        method: 'POST',
+        url: `/v1/users/${olga.id}/sso-link`,
+        headers,
+        payload: { nameId: 'olga@example.com' },
+      });
+    const admin = await person(org, 'admin@example.com', 'admin');
+    const byAdmin = await link(admin.headers);
+    expect(byAdmin.statusCode, byAdmin.body).toBe(403);
+    expect(byAdmin.json()).toMatchObject({
+      error: { code: 'FORBIDDEN', details: { permission: 'sso.manage' } },
+    });
+    expect(errorCode(await acsFor('olga@example.com'))).toBe('SSO_ACCOUNT_NOT_LINKED');
+    const owner = await reauthenticated(owners.get(org.orgId) as Person);
+    const byOwner = await link(owner.headers);
+    expect(byOwner.statusCode, byOwner.body).toBe(200);
+    const [event] = await db.query<{ actor: string }>(
+      `SELECT actor FROM auth_events WHERE user_id = $1 AND kind = 'sso_linked'`,
+      [olga.id],
+    );
+    expect(event?.actor).toBe(`user:${owner.id}`);
+    expect((await acsFor('olga@example.com')).statusCode).toBe(201);
+  });
+
+  it('asks a user with an authenticator app for it after the assertion, like a password sign-in', async () => {
+    const tess = await person(org, 'tess@example.com');
+    const enrol = await relay.app.inject({
+      method: 'POST',
+      url: '/v1/auth/totp/enrol',
+      headers: tess.headers,
+    });
+    const { secret } = enrol.json() as { secret: string };
+    const confirm = await relay.app.inject({
+      method: 'POST',
+      url: '/v1/auth/totp/confirm',
+      headers: tess.headers,
+      payload: { code: totpCode(secret, now) },
+    });
+    expect(confirm.statusCode, confirm.body).toBe(200);
+    advance(30_000);
+    const refused = await acsFor('tess@example.com');
+    expect(errorCode(refused)).toBe('SSO_ACCOUNT_NOT_LINKED');
+    const { linkToken } = (refused.json() as { error: { details: { linkToken: string } } }).error.details;
+    // The password alone is less than Tess signs in with: the authenticator code is asked too.
+    const passwordOnly = await linkWith({ linkToken, password: PASSWORD });
+    expect(passwordOnly.statusCode, passwordOnly.body).toBe(400);
+    expect(errorCode(passwordOnly)).toBe('CODE_REQUIRED');
+    const linked = await linkWith({ linkToken, password: PASSWORD, code: totpCode(secret, now) });
+    expect(linked.statusCode, linked.body).toBe(200);
+    advance(30_000);
+    const before = (await sessionsOf(tess.id)).length;
+    const step = await acsFor('tess@example.com');
+    expect(step.statusCode, step.body).toBe(200);
+    const body = step.json() as { mfaRequired?: boolean; mfaToken?: string; accessToken?: string };
+    expect(body).toMatchObject({ mfaRequired: true, factors: ['totp'] });
+    expect(body.accessToken).toBeUndefined();
+    expect(await sessionsOf(tess.id)).toHaveLength(before);
+    const mfa = await relay.app.inject({
+      method: 'POST',
+      url: '/v1/auth/mfa',
+      payload: { mfaToken: body.mfaToken, code: totpCode(secret, now) },
+    });
+    expect(mfa.statusCode, mfa.body).toBe(201);
+    expect(mfa.json()).toMatchObject({ accessToken: expect.stringMatching(/^cts_/) });
+    // The browser path: the one-time code trades for the same second step, not a session.
+    advance(30_000);
+    const requestId = await startLogin();
+    const xml = signedResponse({ orgId: org.orgId, requestId, email: 'tess@example.com' });
+    const redirect = await relay.app.inject({
+      method: 'POST',
+      url: `/v1/sso/saml/${org.orgId}/acs`,
+      headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'text/html' },
+      payload: new URLSearchParams({ SAMLResponse: Buffer.from(xml, 'utf8').toString('base64') }).toString(),
+    });
+    const code = new URLSearchParams(String(redirect.headers.location).split('#')[1]).get('code');
+    const exchange = await relay.app.inject({
+      method: 'POST',
+      url: '/v1/sso/saml/exchange',
+      payload: { code },
+    });
+    expect(exchange.statusCode, exchange.body).toBe(200);
+    expect(exchange.json()).toMatchObject({
+      mfaRequired: true,
+      factors: ['totp'],
+      email: 'tess@example.com',
+    });
+    expect(exchange.json().accessToken).toBeUndefined();
+  });
+
+  it('applies the org’s second-factor requirement to SSO sign-ins', async () => {
+    const strict = await seedOrg(db, { name: 'Strict Dental', sender: '+12025550102' });
+    owners.set(strict.orgId, await person(strict, 'owner@strict.example', 'owner'));
+    await configure(strict, { metadataXml: metadataXml(idpCertBody), defaultRole: 'rep' });
+    await db.query(`UPDATE orgs SET settings = $2 WHERE id = $1`, [
+      strict.orgId,
+      JSON.stringify({ auth: { requireSecondFactor: true } }),
+    ]);
+    const response = await acsFor('newcomer@strict.example', {}, strict);
+    expect(response.statusCode, response.body).toBe(201);
+    expect(response.json()).toMatchObject({ secondFactorEnrolmentRequired: true });
+    const me = await relay.app.inject({
+      method: 'GET',
+      url: '/v1/me',
+      headers: { authorization: `Bearer ${(response.json() as { accessToken: string }).accessToken}` },
+    });
+    expect(me.statusCode).toBe(403);
+    expect(errorCode(me)).toBe('SECOND_FACTOR_ENROLMENT_REQUIRED');
+  });
+
+  it('refuses a non-https IdP sign-in URL and never redirects a login to one', async () => {
+    const owner = await reauthenticated(owners.get(other.orgId) as Person);
+    const fields = await putSettings(owner.headers, {
+      idpEntityId: IDP_ENTITY,
+      ssoUrl: 'http://evil.example/sso',
+      idpCertificate: idpCertBody,
+      defaultRole: 'rep',
+    });
+    expect(fields.statusCode, fields.body).toBe(422);
+    expect(errorCode(fields)).toBe('INVALID_SSO_URL');
+    const metadata = await putSettings(owner.headers, {
+      metadataXml: metadataXml(idpCertBody).replace(IDP_SSO, 'http://evil.example/sso'),
+      defaultRole: 'rep',
+    });
+    expect(metadata.statusCode, metadata.body).toBe(422);
+    expect(errorCode(metadata)).toBe('INVALID_SSO_URL');
+    // A setting stored before this rule: the login refuses rather than redirect to it.
+    await db.query(`UPDATE saml_settings SET sso_url = 'http://evil.example/sso' WHERE org_id = $1`, [
+      other.orgId,
+    ]);
+    const login = await relay.app.inject({ method: 'GET', url: `/v1/sso/saml/${other.orgId}/login` });
+    expect(login.statusCode, login.body).toBe(409);
+    expect(errorCode(login)).toBe('INVALID_SSO_URL');
+    expect(login.headers.location).toBeUndefined();
   });
 });

@@ -3,7 +3,7 @@
 import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import { createServer, type Server } from 'node:http';
+import { createServer, type Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -32,6 +32,7 @@ if (!hasChromium)
 
 const EMAIL = 'ada@example.com';
 const PASSWORD = 'correct horse battery staple';
+const OWNER_EMAIL = 'owner@acme.example';
 const IDP_ENTITY = 'https://idp.example.test/metadata';
 
 /** The identity provider: signs whatever the relay asks for, as `EMAIL`; "hold" leaves the rep on its page. */
@@ -41,10 +42,12 @@ class TinyIdp {
 
   constructor(
     private readonly key: string,
+    cert: string,
     private readonly relayUrl: string,
     private readonly orgId: string,
   ) {
-    this.server = createServer((req, res) => {
+    // https, as the relay requires of an IdP's sign-in URL (the browser ignores certificate errors).
+    this.server = createServer({ key, cert }, (req, res) => {
       const url = new URL(req.url ?? '/', 'http://idp');
       const samlRequest = url.pathname === '/sso' ? url.searchParams.get('SAMLRequest') : null;
       // Anything else (the browser's favicon request, say) is not a sign-in.
@@ -153,7 +156,7 @@ describe.skipIf(!hasChromium)('SSO sign-in in Chromium', { timeout: 45_000 }, ()
     await relay.app.listen({ port: relayPort, host: '127.0.0.1' });
     cleanup.push(() => relay.close());
     org = await seedOrg(db);
-    await createUser(db, {
+    const { user: rep } = await createUser(db, {
       orgId: org.orgId,
       email: EMAIL,
       role: 'rep',
@@ -167,7 +170,7 @@ describe.skipIf(!hasChromium)('SSO sign-in in Chromium', { timeout: 45_000 }, ()
       readFile(join(dir, 'idp.key'), 'utf8'),
       readFile(join(dir, 'idp.crt'), 'utf8'),
     ]);
-    idp = new TinyIdp(key, relayUrl, org.orgId);
+    idp = new TinyIdp(key, cert, relayUrl, org.orgId);
     const idpPort = await new Promise<number>((resolve) =>
       idp.server.listen(0, '127.0.0.1', () => resolve((idp.server.address() as AddressInfo).port)),
     );
@@ -178,19 +181,43 @@ describe.skipIf(!hasChromium)('SSO sign-in in Chromium', { timeout: 45_000 }, ()
           idp.server.close(resolve);
         }),
     );
+    // Only a just-signed-in owner configures SSO, and links the rep's password account to the IdP.
+    await createUser(db, {
+      orgId: org.orgId,
+      email: OWNER_EMAIL,
+      role: 'owner',
+      password: PASSWORD,
+      actor: 'test',
+      now: new Date(),
+      publicUrl: relayUrl,
+    });
+    const ownerLogin = await relay.app.inject({
+      method: 'POST',
+      url: '/v1/auth/login',
+      payload: { email: OWNER_EMAIL, password: PASSWORD },
+    });
+    expect(ownerLogin.statusCode, ownerLogin.body).toBe(201);
+    const owner = { authorization: `Bearer ${(ownerLogin.json() as { accessToken: string }).accessToken}` };
     const configured = await relay.app.inject({
       method: 'PUT',
       url: '/v1/sso/saml',
-      headers: org.auth,
+      headers: owner,
       payload: {
         idpEntityId: IDP_ENTITY,
-        ssoUrl: `http://127.0.0.1:${idpPort}/sso`,
+        ssoUrl: `https://127.0.0.1:${idpPort}/sso`,
         idpCertificate: cert,
         defaultRole: 'rep',
         ssoOnly: true,
       },
     });
     expect(configured.statusCode, configured.body).toBe(200);
+    const linked = await relay.app.inject({
+      method: 'POST',
+      url: `/v1/users/${rep.id}/sso-link`,
+      headers: owner,
+      payload: { nameId: EMAIL },
+    });
+    expect(linked.statusCode, linked.body).toBe(200);
 
     const userDataDir = await mkdtemp(join(tmpdir(), 'crm-texting-chromium-'));
     cleanup.push(() => rm(userDataDir, { recursive: true, force: true }));

@@ -870,6 +870,11 @@ const FUZZ: Record<string, RouteFuzz> = {
     mutating: true,
     body: () => junkPayload,
   },
+  'POST /v1/users/:id/sso-link': {
+    path: () => pathParam(fc.uuid()).map((id) => `/v1/users/${id}/sso-link`),
+    mutating: true,
+    body: () => junkPayload,
+  },
   'POST /v1/reveal': {
     path: fixed('/v1/reveal'),
     mutating: true,
@@ -900,6 +905,11 @@ const FUZZ: Record<string, RouteFuzz> = {
   'GET /v1/sso/saml/done': { path: fixed('/v1/sso/saml/done'), html: true, query: queryArb({}) },
   'POST /v1/sso/saml/exchange': {
     path: fixed('/v1/sso/saml/exchange'),
+    mutating: true,
+    body: () => junkPayload,
+  },
+  'POST /v1/sso/saml/link': {
+    path: fixed('/v1/sso/saml/link'),
     mutating: true,
     body: () => junkPayload,
   },

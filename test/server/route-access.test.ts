@@ -11,6 +11,7 @@ import {
   ROLE_NAMES,
   type Role,
 } from '../../server/auth/permissions.ts';
+import { normalizeCertificate, saveSamlSettings } from '../../server/auth/saml.ts';
 import { createSession } from '../../server/auth/sessions.ts';
 import { staticCrms } from '../../server/crm-sync/org-crms.ts';
 import { ApiError, envelope } from '../../server/errors.ts';
@@ -112,6 +113,11 @@ interface GuardedCase {
   ok: number;
   /** What a signed-in session gets for the valid request, when it differs from an API key. */
   okSession?: number | readonly number[];
+  /**
+   * The 403 code every API key gets even when its role holds the permission: the change needs a
+   * signed-in person who just proved a credential (requireRecentAuth).
+   */
+  keyRefused?: string;
   /** The same kind of request made with org B's owner key against org A's data. */
   foreign: (ctx: Ctx) => Call;
   expectForeign: (answer: Answer, ctx: Ctx) => void | Promise<void>;
@@ -499,10 +505,30 @@ const GUARDED: Record<string, GuardedCase> = {
   'PUT /v1/sso/saml': {
     valid: () => ({ method: 'PUT', url: '/v1/sso/saml', payload: SAML_SETTINGS }),
     ok: 200,
+    keyRefused: 'SESSION_REQUIRED',
     foreign: () => ({ method: 'PUT', url: '/v1/sso/saml', payload: SAML_SETTINGS }),
-    expectForeign: (answer, ctx) => {
-      expect(answer.status).toBe(200);
-      expect(answer.body).toContain(ctx.b.orgId);
+    expectForeign: (answer) => {
+      expect(answer.status).toBe(403);
+      expect(errorCode(answer)).toBe('SESSION_REQUIRED');
+    },
+  },
+  'POST /v1/users/:id/sso-link': {
+    // Org A has SSO configured (beforeAll); linking the same rep again answers like the first time.
+    valid: (ctx) => ({
+      method: 'POST',
+      url: `/v1/users/${ctx.userA}/sso-link`,
+      payload: { nameId: 'rep@idp.example.test' },
+    }),
+    ok: 200,
+    keyRefused: 'SESSION_REQUIRED',
+    foreign: (ctx) => ({
+      method: 'POST',
+      url: `/v1/users/${ctx.userA}/sso-link`,
+      payload: { nameId: 'attacker@idp.example.test' },
+    }),
+    expectForeign: (answer) => {
+      expect(answer.status).toBe(403);
+      expect(errorCode(answer)).toBe('SESSION_REQUIRED');
     },
   },
   'POST /v1/admin/crm/dead-letters/:id/replay': {
@@ -691,6 +717,14 @@ const PUBLIC: Record<string, { call: (ctx: Ctx) => Call; status: number }> = {
     status: 404,
   },
   'GET /v1/sso/saml/done': { call: () => ({ method: 'GET', url: '/v1/sso/saml/done' }), status: 200 },
+  'POST /v1/sso/saml/link': {
+    call: () => ({
+      method: 'POST',
+      url: '/v1/sso/saml/link',
+      payload: { linkToken: 'A'.repeat(43), password: 'not the password' },
+    }),
+    status: 401,
+  },
   'POST /v1/sso/saml/exchange': {
     call: () => ({ method: 'POST', url: '/v1/sso/saml/exchange', payload: { code: 'A'.repeat(43) } }),
     status: 401,
@@ -827,6 +861,22 @@ describe('route access control', () => {
   beforeAll(async () => {
     const a = await seedOrg(db, { role: 'owner', name: 'Org A Dental', sender: SENDER });
     const b = await seedOrg(db, { role: 'owner', name: 'Org B Plumbing', sender: ORG_B_SENDER });
+    await saveSamlSettings(
+      db,
+      {
+        orgId: a.orgId,
+        idp: {
+          idpEntityId: SAML_SETTINGS.idpEntityId,
+          ssoUrl: SAML_SETTINGS.ssoUrl,
+          idpCert: normalizeCertificate(SAML_SETTINGS.idpCertificate),
+        },
+        defaultRole: 'rep',
+        ssoOnly: null,
+        actor: 'test',
+        ip: '127.0.0.1',
+      },
+      clock(),
+    );
     const keysA = {} as Record<Role, string>;
     const keyIdsA: string[] = [];
     for (const role of ROLE_NAMES) {
@@ -1044,7 +1094,11 @@ describe('route access control', () => {
             : `answers 403 FORBIDDEN to ${role}, naming the missing permission`,
           async () => {
             const answer = await call(ctx, spec().valid(ctx), ctx.keysA[role]);
-            if (allowed) {
+            const keyRefused = spec().keyRefused;
+            if (allowed && keyRefused !== undefined) {
+              expect(answer.status, answer.body).toBe(403);
+              expect(errorCode(answer)).toBe(keyRefused);
+            } else if (allowed) {
               expect(answer.status, answer.body).not.toBe(401);
               expect(answer.status, answer.body).not.toBe(403);
               expect(answer.status, answer.body).toBe(spec().ok);
