@@ -810,6 +810,11 @@ const FUZZ: Record<string, RouteFuzz> = {
     mutating: true,
     body: () => junkPayload,
   },
+  'POST /v1/auth/reauth': {
+    path: fixed('/v1/auth/reauth'),
+    mutating: true,
+    body: () => junkPayload,
+  },
   'POST /v1/auth/passkeys/options': {
     path: fixed('/v1/auth/passkeys/options'),
     mutating: true,
