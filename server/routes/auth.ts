@@ -2,8 +2,10 @@ import { randomBytes } from 'node:crypto';
 import { Type } from 'typebox';
 import { recordAuthEvent } from '../auth/auth-events.ts';
 import { parseAuthSettings } from '../auth/auth-settings.ts';
+import { passwordChangedNotice, type RemovedFactor, revokeRecentFactors } from '../auth/factor-revocation.ts';
 import { hasPasskey } from '../auth/passkeys.ts';
 import { burnPasswordCheck, MAX_PASSWORD_LENGTH, verifyPassword } from '../auth/passwords.ts';
+import { requireRecentAuth } from '../auth/recent-auth.ts';
 import { ssoRequired } from '../auth/saml.ts';
 import { createSession, type IssuedTokens, refreshSession, revokeSession } from '../auth/sessions.ts';
 import {
@@ -21,7 +23,7 @@ import { ApiError } from '../errors.ts';
 import { principalOf, publicRoute, requires } from '../http/access.ts';
 import type { RouteModule } from '../http/types.ts';
 import { sha256 } from '../ids.ts';
-import { SandboxMailTransport } from '../mail/transport.ts';
+import { deliver } from '../mail/select.ts';
 
 const signIn = publicRoute('signing in: the credentials are the request');
 const Email = Type.String({ format: 'email', maxLength: 254 });
@@ -49,9 +51,8 @@ function newRecoveryCode(): string {
 const normalizeRecovery = (code: string) => code.toLowerCase().replace(/[^0-9a-f]/g, '');
 
 /** Identity: sign-in with password and second factor, refresh rotation, sign-out, mail links, TOTP. */
-export const authRoutes: RouteModule = (app, { db, clock, config }) => {
+export const authRoutes: RouteModule = (app, { db, clock, config, mail }) => {
   const totpSecrets = new TotpSecrets(db, config);
-  const mail = new SandboxMailTransport(db);
 
   async function startSession(tx: Queryable, user: UserRow, ip: string, userAgent: string | undefined) {
     const [org] = await tx.query<{ settings: unknown }>('SELECT settings FROM orgs WHERE id = $1', [
@@ -289,11 +290,17 @@ export const authRoutes: RouteModule = (app, { db, clock, config }) => {
       ]);
       for (const user of users) {
         const token = await issueLink(db, 'reset_password', user.id, now);
-        await mail.send({
-          to: user.email,
-          subject: 'Reset your CRM Texting password',
-          text: `Choose a new password: ${config.publicUrl}/auth/reset?token=${token}\nThe link works once and expires in an hour. If you did not ask for it, ignore this mail.`,
-        });
+        // A mail server that refuses changes nothing in the answer: that would tell which accounts exist.
+        await deliver(
+          mail,
+          {
+            to: user.email,
+            subject: 'Reset your CRM Texting password',
+            text: `Choose a new password: ${config.publicUrl}/auth/reset?token=${token}\nThe link works once and expires in an hour. If you did not ask for it, ignore this mail.`,
+          },
+          request.log,
+          { userId: user.id, kind: 'password_reset' },
+        );
         await recordAuthEvent(db, {
           orgId: user.org_id,
           userId: user.id,
@@ -317,7 +324,7 @@ export const authRoutes: RouteModule = (app, { db, clock, config }) => {
     },
     async (request) => {
       const now = clock();
-      await db.transaction(async (tx) => {
+      const { user, removed } = await db.transaction(async (tx) => {
         const userId = await consumeLink(tx, 'reset_password', request.body.token, now);
         const user = userId === null ? null : await getUser(tx, userId);
         if (user === null || user.status !== 'active')
@@ -326,9 +333,16 @@ export const authRoutes: RouteModule = (app, { db, clock, config }) => {
             'INVALID_LINK',
             'This link is unknown, already used or expired; ask for a new one.',
           );
+        // setPassword signs every session out; factors added lately go too (issue #13, finding 5).
         await setPassword(tx, user, request.body.password, now);
+        const removed: RemovedFactor[] = await revokeRecentFactors(tx, user, now, request.ip);
+        return { user, removed };
       });
-      return { status: 'password_set' };
+      await deliver(mail, passwordChangedNotice(user.email, removed, now), request.log, {
+        userId: user.id,
+        kind: 'password_changed_notice',
+      });
+      return { status: 'password_set', removedFactors: removed };
     },
   );
 
@@ -368,6 +382,8 @@ export const authRoutes: RouteModule = (app, { db, clock, config }) => {
         'NOT_A_SESSION',
         'Enrol a second factor while signed in as yourself, not with an API key.',
       );
+    // A stolen access token alone must not be able to add a factor of its own (finding 5).
+    await requireRecentAuth(db, p, clock());
     const user = await getUser(db, p.userId);
     if (user === null) throw new ApiError(404, 'USER_NOT_FOUND', 'No such user.');
     if (user.totp_enabled_at !== null)
