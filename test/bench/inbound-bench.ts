@@ -112,6 +112,7 @@ async function listeningPlivoRelay(bench: BenchDatabase, db: Database): Promise<
         PLIVO_AUTH_TOKEN: AUTH_TOKEN,
         // Nothing is sent (worker off); should anything try, it fails at once on loopback.
         PLIVO_API_URL: 'http://127.0.0.1:1',
+        SMTP_URL: 'smtp://127.0.0.1:1',
         ...(bench.databaseUrl === null ? {} : { DATABASE_URL: bench.databaseUrl }),
       }),
       workerEnabled: false,

@@ -75,6 +75,8 @@ describe.skipIf(POSTGRES_URL === null)('delivery under chaos', () => {
       PLIVO_AUTH_ID: AUTH_ID,
       PLIVO_AUTH_TOKEN: AUTH_TOKEN,
       PLIVO_API_URL: fakeUrl,
+      // Required outside the sandbox; nothing in this test sends mail, so nothing listens there.
+      SMTP_URL: 'smtp://127.0.0.1:1',
       // Both processes give Plivo the same callback URL, as behind one load balancer.
       PUBLIC_URL: `http://127.0.0.1:${portA}`,
       PROVIDER_TIMEOUT_MS: '800',
