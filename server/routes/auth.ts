@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
 import { recordAuthEvent } from '../auth/auth-events.ts';
 import { parseAuthSettings } from '../auth/auth-settings.ts';
@@ -10,9 +11,15 @@ import { ssoRequired } from '../auth/saml.ts';
 import { createSession, type IssuedTokens, refreshSession, revokeSession } from '../auth/sessions.ts';
 import {
   assertNotThrottled,
+  attemptSucceeded,
+  claimAttempt,
   clearFailures,
-  loginRules,
+  knownAddress,
+  type Limit,
+  lockedOut,
+  passwordLimits,
   recordFailure,
+  secondFactorBypassLimit,
   type ThrottleRule,
 } from '../auth/throttle.ts';
 import { matchTotp, newTotpSecret, otpauthUri } from '../auth/totp.ts';
@@ -83,53 +90,81 @@ export const authRoutes: RouteModule = (app, { db, clock, config, mail }) => {
     return tokens;
   }
 
+  /** The active account this email and password open (Argon2 cost paid even when none exists). */
+  async function passwordUser(email: string, password: string, orgId: string | undefined) {
+    const candidates = await db.query<UserRow>(
+      `SELECT * FROM users WHERE email = $1 AND status = 'active' AND ($2::uuid IS NULL OR org_id = $2) ORDER BY created_at`,
+      [email, orgId ?? null],
+    );
+    let user: UserRow | null = null;
+    for (const candidate of candidates) {
+      if (candidate.password_hash !== null && (await verifyPassword(password, candidate.password_hash))) {
+        user = candidate;
+        break;
+      }
+    }
+    // Unknown emails cost one Argon2 check too, so timing does not tell which accounts exist.
+    if (candidates.every((c) => c.password_hash === null)) await burnPasswordCheck(password);
+    return { user, first: candidates[0] };
+  }
+
+  const bypassHint = {
+    secondFactor:
+      'Send the password again together with "code" from your authenticator app to sign in now, or sign in with a passkey.',
+  };
+
   app.post(
     '/v1/auth/login',
     {
       config: signIn,
       schema: {
         body: Type.Object(
-          { email: Email, password: Password, orgId: Type.Optional(Type.String({ format: 'uuid' })) },
+          {
+            email: Email,
+            password: Password,
+            orgId: Type.Optional(Type.String({ format: 'uuid' })),
+            /** Only read while this sign-in is locked: the authenticator code that lets the owner in anyway. */
+            code: Type.Optional(Type.String({ minLength: 6, maxLength: 6, pattern: '^[0-9]{6}$' })),
+          },
           { additionalProperties: false },
         ),
       },
     },
     async (request, reply) => {
       const email = request.body.email.toLowerCase();
-      const rules = loginRules(email, request.ip);
+      const ip = request.ip;
       const now = clock();
-      await assertNotThrottled(db, rules, now);
-      const candidates = await db.query<UserRow>(
-        `SELECT * FROM users WHERE email = $1 AND status = 'active' AND ($2::uuid IS NULL OR org_id = $2) ORDER BY created_at`,
-        [email, request.body.orgId ?? null],
-      );
-      let user: UserRow | null = null;
-      for (const candidate of candidates) {
-        if (
-          candidate.password_hash !== null &&
-          (await verifyPassword(request.body.password, candidate.password_hash))
-        ) {
-          user = candidate;
-          break;
-        }
+      const limits = passwordLimits(email, ip, await knownAddress(db, email, ip, now));
+      const [pair, ...ceilings] = limits as [Limit, ...Limit[]];
+      // Counted before the password is checked, in one step with the check (finding 8).
+      const claim = await claimAttempt(db, limits, now);
+      if (!claim.ok) {
+        const code = request.body.code;
+        if (code === undefined) throw lockedOut(claim.retryAfterSeconds, bypassHint);
+        return signInDespiteLock(request, reply, {
+          email,
+          password: request.body.password,
+          orgId: request.body.orgId,
+          code,
+          pair,
+          wait: claim.retryAfterSeconds,
+          now,
+        });
       }
-      // Unknown emails cost one Argon2 check too, so timing does not tell which accounts exist.
-      if (candidates.every((c) => c.password_hash === null)) await burnPasswordCheck(request.body.password);
+      const { user, first } = await passwordUser(email, request.body.password, request.body.orgId);
       if (user === null) {
-        await recordFailure(db, rules, now);
-        const first = candidates[0];
         await recordAuthEvent(db, {
           orgId: first?.org_id ?? null,
           userId: first?.id ?? null,
           actor: 'anonymous',
           kind: 'sign_in_failed',
           detail: { email },
-          ip: request.ip,
+          ip,
           at: now,
         });
         throw badCredentials();
       }
-      await clearFailures(db, rules[0] as ThrottleRule);
+      await attemptSucceeded(db, { reset: [pair], refund: ceilings });
       if (await ssoRequired(db, user.org_id))
         throw new ApiError(
           403,
@@ -149,6 +184,59 @@ export const authRoutes: RouteModule = (app, { db, clock, config, mail }) => {
       return reply.code(201).send(tokensBody(tokens));
     },
   );
+
+  /**
+   * A locked sign-in never keeps out someone who proves a second factor: the right password and
+   * a fresh authenticator code together sign in at once. Anything less gets the same 429 as the
+   * lock itself, so a guesser learns nothing about the password.
+   */
+  async function signInDespiteLock(
+    request: FastifyRequest,
+    reply: FastifyReply,
+    input: {
+      email: string;
+      password: string;
+      orgId: string | undefined;
+      code: string;
+      pair: Limit;
+      wait: number;
+      now: Date;
+    },
+  ) {
+    const { email, code, pair, wait, now } = input;
+    const bypass = secondFactorBypassLimit(email, request.ip);
+    const claim = await claimAttempt(db, [bypass], now);
+    if (!claim.ok) throw lockedOut(Math.max(wait, claim.retryAfterSeconds), bypassHint);
+    const { user, first } = await passwordUser(email, input.password, input.orgId);
+    let tokens: IssuedTokens | null = null;
+    if (user !== null && user.totp_enabled_at !== null && !(await ssoRequired(db, user.org_id))) {
+      await totpSecrets.ready();
+      tokens = await db.transaction(async (tx) => {
+        const [locked] = await tx.query<UserRow>(
+          `SELECT * FROM users WHERE id = $1 AND status = 'active' FOR UPDATE`,
+          [user.id],
+        );
+        if (locked === undefined || !(await redeemTotpCode(tx, totpSecrets, locked, code, now, request.log)))
+          return null;
+        return startSession(tx, locked, request.ip, request.headers['user-agent']);
+      });
+    }
+    if (tokens === null) {
+      await recordAuthEvent(db, {
+        orgId: first?.org_id ?? null,
+        userId: first?.id ?? null,
+        actor: 'anonymous',
+        kind: 'sign_in_failed',
+        detail: { email, whileLocked: true },
+        ip: request.ip,
+        at: now,
+      });
+      throw lockedOut(wait, bypassHint);
+    }
+    // The owner proved two factors: the lock on their own address is lifted.
+    await attemptSucceeded(db, { reset: [pair, bypass], refund: [] });
+    return reply.code(201).send(tokensBody(tokens));
+  }
 
   app.post(
     '/v1/auth/mfa',
