@@ -10,7 +10,6 @@ export interface ThrottleRule {
   limit: number;
 }
 
-
 /** Seconds until the first exceeded rule lets attempts through again, or 0. */
 export async function retryAfterSeconds(db: Queryable, rules: ThrottleRule[], now: Date): Promise<number> {
   let wait = 0;
