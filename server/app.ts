@@ -11,6 +11,8 @@ import { formBodyParser } from './http/form-body.ts';
 import { relayHostHook, sandboxToolHook } from './http/sandbox-guard.ts';
 import type { App, Deps } from './http/types.ts';
 import { validatorCompiler } from './http/validation.ts';
+import { createMailTransport } from './mail/select.ts';
+import type { MailTransport } from './mail/transport.ts';
 import { EventHub } from './messaging/events.ts';
 import { Notifier } from './messaging/notifier.ts';
 import { SandboxSmsNetwork } from './messaging/sandbox-sms.ts';
@@ -27,16 +29,26 @@ export interface BuildOptions {
   notifier?: Notifier;
   /** The relay's clock (server/clock.ts): compliance and expiry decisions; real time by default. */
   clock?: Clock;
+  /** Outgoing mail; by default the one the configuration names (server/mail/select.ts). */
+  mail?: MailTransport;
 }
 
 export const BODY_LIMIT_BYTES = 64 * 1024;
+
+/** TRUST_PROXY as Fastify takes it: a hop count trusts the first n hops in front of the relay. */
+function proxyTrust(
+  trust: Config['trustProxy'],
+): boolean | string[] | ((address: string, hop: number) => boolean) {
+  return typeof trust === 'number' ? (_address, hop) => hop < trust : trust;
+}
 
 /** Builds the relay's HTTP app without listening, so tests drive it with inject(). */
 export async function buildApp(options: BuildOptions): Promise<App> {
   const app: App = Fastify({
     logger: options.logger ?? false,
     bodyLimit: BODY_LIMIT_BYTES,
-    trustProxy: false,
+    // request.ip is the client's address only when the peers named here are our own proxies.
+    trustProxy: proxyTrust(options.config.trustProxy),
     return503OnClosing: true,
     // Requests Fastify refuses before routing (bad percent-escapes, over-long parameters)
     // get the same error envelope as everything else.
@@ -79,6 +91,7 @@ export async function buildApp(options: BuildOptions): Promise<App> {
       (m) => app.log.warn(m),
     ),
     clock: options.clock ?? systemClock,
+    mail: options.mail ?? createMailTransport(options.config, options.db),
   };
   // The sandbox network calls back through the same HTTP routes a real provider would.
   deps.sandbox?.connect(async ({ path, headers, body }) => {
@@ -94,6 +107,7 @@ export async function buildApp(options: BuildOptions): Promise<App> {
   app.addHook('onClose', async () => {
     await notifier.close();
     await hub.stop();
+    await deps.mail.close();
   });
 
   app.setErrorHandler((error: FastifyError | ApiError, request, reply) => {

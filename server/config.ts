@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import path from 'node:path';
 import { parseSecretsKey } from './crypto/secrets.ts';
 
@@ -10,8 +11,15 @@ export interface Config {
   publicUrl: string;
   smsProvider: 'sandbox' | 'plivo';
   plivo: { authId: string; authToken: string; apiUrl: string | null; powerpackUuid: string | null } | null;
-  /** Trust X-Forwarded-Proto/Host from a reverse proxy when rebuilding the URL a webhook called. */
-  trustProxy: boolean;
+  /**
+   * Which peers are our own reverse proxies (TRUST_PROXY): false trusts none; a number trusts that
+   * many hops in front of the relay; a list trusts those addresses and CIDR ranges. It decides the
+   * client address sign-in throttling counts by and whether X-Forwarded-Proto/Host rebuild a
+   * webhook's URL.
+   */
+  trustProxy: false | number | string[];
+  /** Outgoing mail: SMTP when smtpUrl is set, else (sandbox only) the /sandbox/mail mailbox. */
+  mail: { smtpUrl: string | null; from: string };
   sendRates: { long_code: number; toll_free: number; short_code: number };
   /** Outbox timing: the provider request timeout must stay well inside the lease. */
   outbox: { leaseMs: number; providerTimeoutMs: number; retryBaseMs: number; reconcileAfterMs: number };
@@ -92,6 +100,39 @@ function oneOf<T extends string>(env: Env, name: string, allowed: readonly T[], 
   return raw as T;
 }
 
+const PROXY_KEYWORDS = ['loopback', 'linklocal', 'uniquelocal'];
+
+/**
+ * TRUST_PROXY: `off`; `on` (one hop, the proxy right in front, as before); a hop count; or a
+ * comma-separated list of proxy addresses / CIDR ranges (or loopback, linklocal, uniquelocal).
+ * `on` is deliberately not "trust every hop": then a client could name any address it likes in
+ * its own X-Forwarded-For, and the sign-in throttle would count it under that name.
+ */
+function parseTrustProxy(raw: string | undefined): Config['trustProxy'] {
+  if (raw === undefined || raw === 'off') return false;
+  if (raw === 'on') return 1;
+  if (/^\d+$/.test(raw)) {
+    const hops = Number(raw);
+    if (hops < 1 || hops > 10)
+      throw new ConfigError('TRUST_PROXY', `must be a hop count from 1 to 10, got "${raw}"`);
+    return hops;
+  }
+  const entries = raw.split(',').map((e) => e.trim());
+  for (const entry of entries) {
+    const [address = '', prefix, extra] = entry.split('/');
+    const family = isIP(address);
+    const prefixOk =
+      prefix === undefined || (/^\d+$/.test(prefix) && Number(prefix) <= (family === 6 ? 128 : 32));
+    if (!PROXY_KEYWORDS.includes(entry) && (family === 0 || !prefixOk || extra !== undefined)) {
+      throw new ConfigError(
+        'TRUST_PROXY',
+        `must be off, on, a hop count, or proxy addresses/CIDR ranges separated by commas; "${entry}" is none of these`,
+      );
+    }
+  }
+  return entries;
+}
+
 /** Parses and validates the environment; throws ConfigError on the first bad variable. */
 export function loadConfig(env: Env = process.env, cwd = process.cwd()): Config {
   const port = parsePort(env);
@@ -153,7 +194,22 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): Config 
     short_code: rate('SEND_RATE_SHORT_CODE', 30),
   };
   const accountRequestsPer5s = rate('PROVIDER_REQUESTS_PER_5S', 300, 'requests per 5 seconds');
-  const trustProxy = oneOf(env, 'TRUST_PROXY', ['on', 'off'] as const, 'off') === 'on';
+  const trustProxy = parseTrustProxy(nonEmpty(env, 'TRUST_PROXY'));
+  const smtpRaw = nonEmpty(env, 'SMTP_URL');
+  if (smtpRaw === undefined && smsProvider !== 'sandbox') {
+    throw new ConfigError(
+      'SMTP_URL',
+      `is required when SMS_PROVIDER=${smsProvider}: invites and password resets send their links by mail (smtp://user:pass@host:587 or smtps://…)`,
+    );
+  }
+  const smtpUrl = smtpRaw === undefined ? null : parseUrl('SMTP_URL', smtpRaw, ['smtp:', 'smtps:']).href;
+  const from = nonEmpty(env, 'MAIL_FROM') ?? `CRM Texting <no-reply@${publicUrl.hostname}>`;
+  if (!/^[^\r\n]*@[^\r\n]*$/.test(from) || from.length > 320) {
+    throw new ConfigError(
+      'MAIL_FROM',
+      `must be one address such as "CRM Texting <no-reply@example.com>", got "${from}"`,
+    );
+  }
   const millis = (name: string, fallback: number, min: number, max: number): number => {
     const raw = nonEmpty(env, name);
     if (raw === undefined) return fallback;
@@ -244,6 +300,7 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): Config 
     smsProvider,
     plivo,
     trustProxy,
+    mail: { smtpUrl, from },
     sendRates,
     outbox,
     accountRequestsPer5s,

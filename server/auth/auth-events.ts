@@ -17,6 +17,8 @@ export type AuthEventKind =
   | 'role_created'
   | 'deactivated'
   | 'passkey_removed'
+  /** A second factor removed without its owner asking (a password reset drops recent ones). */
+  | 'mfa_revoked'
   | 'reveal'
   /** Texting re-opened to a customer who had opted out, by someone with consent.override. */
   | 'consent_override'

@@ -10,6 +10,7 @@ import type { Clock } from '../clock.ts';
 import type { Config } from '../config.ts';
 import type { OrgCrmSource } from '../crm-sync/org-crms.ts';
 import type { Database } from '../db/database.ts';
+import type { MailTransport } from '../mail/transport.ts';
 import type { EventHub } from '../messaging/events.ts';
 import type { Notifier } from '../messaging/notifier.ts';
 import type { SandboxSmsNetwork } from '../messaging/sandbox-sms.ts';
@@ -38,6 +39,8 @@ export interface Deps {
   crm: OrgCrmSource;
   /** The relay's clock (server/clock.ts): compliance and expiry decisions; tests inject one. */
   clock: Clock;
+  /** Outgoing mail, chosen once from the configuration (SMTP, or the sandbox mailbox). */
+  mail: MailTransport;
 }
 
 /** One resource's routes: registered by the explicit list in routes/registry.ts. */

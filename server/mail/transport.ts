@@ -6,13 +6,17 @@ export interface Mail {
   text: string;
 }
 
-/** Where the relay's mail goes (verification and reset links). An SMTP transport implements the same. */
+/** Where the relay's mail goes (verification, reset and invite links, notices); chosen once at start. */
 export interface MailTransport {
   readonly name: string;
   send(mail: Mail): Promise<void>;
+  close(): Promise<void>;
 }
 
-/** Keeps every mail in the sandbox_mail table, shown on /sandbox/mail; nothing leaves the machine. */
+/**
+ * Keeps every mail in the sandbox_mail table, shown on /sandbox/mail; nothing leaves the machine.
+ * Live links sit there in clear, which is why only the sandbox ever uses it (server/mail/select.ts).
+ */
 export class SandboxMailTransport implements MailTransport {
   readonly name = 'sandbox';
   constructor(private readonly db: Queryable) {}
@@ -24,4 +28,6 @@ export class SandboxMailTransport implements MailTransport {
       mail.text,
     ]);
   }
+
+  async close(): Promise<void> {}
 }

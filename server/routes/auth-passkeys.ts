@@ -22,6 +22,7 @@ import {
   storeChallenge,
   userPasskeys,
 } from '../auth/passkeys.ts';
+import { requireRecentAuth } from '../auth/recent-auth.ts';
 import { ssoRequired } from '../auth/saml.ts';
 import { createSession, type IssuedTokens } from '../auth/sessions.ts';
 import { assertNotThrottled, clearFailures, recordFailure, type ThrottleRule } from '../auth/throttle.ts';
@@ -182,6 +183,8 @@ export const passkeyRoutes: RouteModule = (app, { db, clock, config }) => {
   app.post('/v1/auth/passkeys/options', { config: enrolment }, async (request) => {
     const p = principalOf(request);
     if (p.sessionId === null || p.userId === null) throw notASession();
+    // A stolen access token alone must not be able to register a passkey of its own (finding 5).
+    await requireRecentAuth(db, p, clock());
     const user = await getUser(db, p.userId);
     if (user === null) throw new ApiError(404, 'USER_NOT_FOUND', 'No such user.');
     const existing = await userPasskeys(db, user.id);
@@ -218,6 +221,8 @@ export const passkeyRoutes: RouteModule = (app, { db, clock, config }) => {
       const response = request.body.response as RegistrationResponseJSON;
       const challenge = clientChallenge(response.response.clientDataJSON);
       const now = clock();
+      // Checked again here: options fetched in time do not stretch the proof past its minutes.
+      await requireRecentAuth(db, p, now);
       const created = await db.transaction(async (tx) => {
         if (
           challenge === null ||

@@ -1,16 +1,25 @@
 import { randomBytes } from 'node:crypto';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
 import { recordAuthEvent } from '../auth/auth-events.ts';
 import { parseAuthSettings } from '../auth/auth-settings.ts';
+import { passwordChangedNotice, type RemovedFactor, revokeRecentFactors } from '../auth/factor-revocation.ts';
 import { hasPasskey } from '../auth/passkeys.ts';
 import { burnPasswordCheck, MAX_PASSWORD_LENGTH, verifyPassword } from '../auth/passwords.ts';
+import { requireRecentAuth } from '../auth/recent-auth.ts';
 import { ssoRequired } from '../auth/saml.ts';
 import { createSession, type IssuedTokens, refreshSession, revokeSession } from '../auth/sessions.ts';
 import {
   assertNotThrottled,
+  attemptSucceeded,
+  claimAttempt,
   clearFailures,
-  loginRules,
+  knownAddress,
+  type Limit,
+  lockedOut,
+  passwordLimits,
   recordFailure,
+  secondFactorBypassLimit,
   type ThrottleRule,
 } from '../auth/throttle.ts';
 import { matchTotp, newTotpSecret, otpauthUri } from '../auth/totp.ts';
@@ -21,7 +30,7 @@ import { ApiError } from '../errors.ts';
 import { principalOf, publicRoute, requires } from '../http/access.ts';
 import type { RouteModule } from '../http/types.ts';
 import { sha256 } from '../ids.ts';
-import { SandboxMailTransport } from '../mail/transport.ts';
+import { deliver } from '../mail/select.ts';
 
 const signIn = publicRoute('signing in: the credentials are the request');
 const Email = Type.String({ format: 'email', maxLength: 254 });
@@ -49,9 +58,8 @@ function newRecoveryCode(): string {
 const normalizeRecovery = (code: string) => code.toLowerCase().replace(/[^0-9a-f]/g, '');
 
 /** Identity: sign-in with password and second factor, refresh rotation, sign-out, mail links, TOTP. */
-export const authRoutes: RouteModule = (app, { db, clock, config }) => {
+export const authRoutes: RouteModule = (app, { db, clock, config, mail }) => {
   const totpSecrets = new TotpSecrets(db, config);
-  const mail = new SandboxMailTransport(db);
 
   async function startSession(tx: Queryable, user: UserRow, ip: string, userAgent: string | undefined) {
     const [org] = await tx.query<{ settings: unknown }>('SELECT settings FROM orgs WHERE id = $1', [
@@ -82,53 +90,81 @@ export const authRoutes: RouteModule = (app, { db, clock, config }) => {
     return tokens;
   }
 
+  /** The active account this email and password open (Argon2 cost paid even when none exists). */
+  async function passwordUser(email: string, password: string, orgId: string | undefined) {
+    const candidates = await db.query<UserRow>(
+      `SELECT * FROM users WHERE email = $1 AND status = 'active' AND ($2::uuid IS NULL OR org_id = $2) ORDER BY created_at`,
+      [email, orgId ?? null],
+    );
+    let user: UserRow | null = null;
+    for (const candidate of candidates) {
+      if (candidate.password_hash !== null && (await verifyPassword(password, candidate.password_hash))) {
+        user = candidate;
+        break;
+      }
+    }
+    // Unknown emails cost one Argon2 check too, so timing does not tell which accounts exist.
+    if (candidates.every((c) => c.password_hash === null)) await burnPasswordCheck(password);
+    return { user, first: candidates[0] };
+  }
+
+  const bypassHint = {
+    secondFactor:
+      'Send the password again together with "code" from your authenticator app to sign in now, or sign in with a passkey.',
+  };
+
   app.post(
     '/v1/auth/login',
     {
       config: signIn,
       schema: {
         body: Type.Object(
-          { email: Email, password: Password, orgId: Type.Optional(Type.String({ format: 'uuid' })) },
+          {
+            email: Email,
+            password: Password,
+            orgId: Type.Optional(Type.String({ format: 'uuid' })),
+            /** Only read while this sign-in is locked: the authenticator code that lets the owner in anyway. */
+            code: Type.Optional(Type.String({ minLength: 6, maxLength: 6, pattern: '^[0-9]{6}$' })),
+          },
           { additionalProperties: false },
         ),
       },
     },
     async (request, reply) => {
       const email = request.body.email.toLowerCase();
-      const rules = loginRules(email, request.ip);
+      const ip = request.ip;
       const now = clock();
-      await assertNotThrottled(db, rules, now);
-      const candidates = await db.query<UserRow>(
-        `SELECT * FROM users WHERE email = $1 AND status = 'active' AND ($2::uuid IS NULL OR org_id = $2) ORDER BY created_at`,
-        [email, request.body.orgId ?? null],
-      );
-      let user: UserRow | null = null;
-      for (const candidate of candidates) {
-        if (
-          candidate.password_hash !== null &&
-          (await verifyPassword(request.body.password, candidate.password_hash))
-        ) {
-          user = candidate;
-          break;
-        }
+      const limits = passwordLimits(email, ip, await knownAddress(db, email, ip, now));
+      const [pair, ...ceilings] = limits as [Limit, ...Limit[]];
+      // Counted before the password is checked, in one step with the check (finding 8).
+      const claim = await claimAttempt(db, limits, now);
+      if (!claim.ok) {
+        const code = request.body.code;
+        if (code === undefined) throw lockedOut(claim.retryAfterSeconds, bypassHint);
+        return signInDespiteLock(request, reply, {
+          email,
+          password: request.body.password,
+          orgId: request.body.orgId,
+          code,
+          pair,
+          wait: claim.retryAfterSeconds,
+          now,
+        });
       }
-      // Unknown emails cost one Argon2 check too, so timing does not tell which accounts exist.
-      if (candidates.every((c) => c.password_hash === null)) await burnPasswordCheck(request.body.password);
+      const { user, first } = await passwordUser(email, request.body.password, request.body.orgId);
       if (user === null) {
-        await recordFailure(db, rules, now);
-        const first = candidates[0];
         await recordAuthEvent(db, {
           orgId: first?.org_id ?? null,
           userId: first?.id ?? null,
           actor: 'anonymous',
           kind: 'sign_in_failed',
           detail: { email },
-          ip: request.ip,
+          ip,
           at: now,
         });
         throw badCredentials();
       }
-      await clearFailures(db, rules[0] as ThrottleRule);
+      await attemptSucceeded(db, { reset: [pair], refund: ceilings });
       if (await ssoRequired(db, user.org_id))
         throw new ApiError(
           403,
@@ -148,6 +184,59 @@ export const authRoutes: RouteModule = (app, { db, clock, config }) => {
       return reply.code(201).send(tokensBody(tokens));
     },
   );
+
+  /**
+   * A locked sign-in never keeps out someone who proves a second factor: the right password and
+   * a fresh authenticator code together sign in at once. Anything less gets the same 429 as the
+   * lock itself, so a guesser learns nothing about the password.
+   */
+  async function signInDespiteLock(
+    request: FastifyRequest,
+    reply: FastifyReply,
+    input: {
+      email: string;
+      password: string;
+      orgId: string | undefined;
+      code: string;
+      pair: Limit;
+      wait: number;
+      now: Date;
+    },
+  ) {
+    const { email, code, pair, wait, now } = input;
+    const bypass = secondFactorBypassLimit(email, request.ip);
+    const claim = await claimAttempt(db, [bypass], now);
+    if (!claim.ok) throw lockedOut(Math.max(wait, claim.retryAfterSeconds), bypassHint);
+    const { user, first } = await passwordUser(email, input.password, input.orgId);
+    let tokens: IssuedTokens | null = null;
+    if (user !== null && user.totp_enabled_at !== null && !(await ssoRequired(db, user.org_id))) {
+      await totpSecrets.ready();
+      tokens = await db.transaction(async (tx) => {
+        const [locked] = await tx.query<UserRow>(
+          `SELECT * FROM users WHERE id = $1 AND status = 'active' FOR UPDATE`,
+          [user.id],
+        );
+        if (locked === undefined || !(await redeemTotpCode(tx, totpSecrets, locked, code, now, request.log)))
+          return null;
+        return startSession(tx, locked, request.ip, request.headers['user-agent']);
+      });
+    }
+    if (tokens === null) {
+      await recordAuthEvent(db, {
+        orgId: first?.org_id ?? null,
+        userId: first?.id ?? null,
+        actor: 'anonymous',
+        kind: 'sign_in_failed',
+        detail: { email, whileLocked: true },
+        ip: request.ip,
+        at: now,
+      });
+      throw lockedOut(wait, bypassHint);
+    }
+    // The owner proved two factors: the lock on their own address is lifted.
+    await attemptSucceeded(db, { reset: [pair, bypass], refund: [] });
+    return reply.code(201).send(tokensBody(tokens));
+  }
 
   app.post(
     '/v1/auth/mfa',
@@ -289,11 +378,17 @@ export const authRoutes: RouteModule = (app, { db, clock, config }) => {
       ]);
       for (const user of users) {
         const token = await issueLink(db, 'reset_password', user.id, now);
-        await mail.send({
-          to: user.email,
-          subject: 'Reset your CRM Texting password',
-          text: `Choose a new password: ${config.publicUrl}/auth/reset?token=${token}\nThe link works once and expires in an hour. If you did not ask for it, ignore this mail.`,
-        });
+        // A mail server that refuses changes nothing in the answer: that would tell which accounts exist.
+        await deliver(
+          mail,
+          {
+            to: user.email,
+            subject: 'Reset your CRM Texting password',
+            text: `Choose a new password: ${config.publicUrl}/auth/reset?token=${token}\nThe link works once and expires in an hour. If you did not ask for it, ignore this mail.`,
+          },
+          request.log,
+          { userId: user.id, kind: 'password_reset' },
+        );
         await recordAuthEvent(db, {
           orgId: user.org_id,
           userId: user.id,
@@ -317,7 +412,7 @@ export const authRoutes: RouteModule = (app, { db, clock, config }) => {
     },
     async (request) => {
       const now = clock();
-      await db.transaction(async (tx) => {
+      const { user, removed } = await db.transaction(async (tx) => {
         const userId = await consumeLink(tx, 'reset_password', request.body.token, now);
         const user = userId === null ? null : await getUser(tx, userId);
         if (user === null || user.status !== 'active')
@@ -326,9 +421,16 @@ export const authRoutes: RouteModule = (app, { db, clock, config }) => {
             'INVALID_LINK',
             'This link is unknown, already used or expired; ask for a new one.',
           );
+        // setPassword signs every session out; factors added lately go too (issue #13, finding 5).
         await setPassword(tx, user, request.body.password, now);
+        const removed: RemovedFactor[] = await revokeRecentFactors(tx, user, now, request.ip);
+        return { user, removed };
       });
-      return { status: 'password_set' };
+      await deliver(mail, passwordChangedNotice(user.email, removed, now), request.log, {
+        userId: user.id,
+        kind: 'password_changed_notice',
+      });
+      return { status: 'password_set', removedFactors: removed };
     },
   );
 
@@ -368,6 +470,8 @@ export const authRoutes: RouteModule = (app, { db, clock, config }) => {
         'NOT_A_SESSION',
         'Enrol a second factor while signed in as yourself, not with an API key.',
       );
+    // A stolen access token alone must not be able to add a factor of its own (finding 5).
+    await requireRecentAuth(db, p, clock());
     const user = await getUser(db, p.userId);
     if (user === null) throw new ApiError(404, 'USER_NOT_FOUND', 'No such user.');
     if (user.totp_enabled_at !== null)

@@ -4,14 +4,13 @@ import { assertMayGrant, createUser, deactivateUser, getUser, type UserRow, user
 import { ApiError } from '../errors.ts';
 import { principalOf, requires } from '../http/access.ts';
 import type { RouteModule } from '../http/types.ts';
-import { SandboxMailTransport } from '../mail/transport.ts';
+import { deliver } from '../mail/select.ts';
 import { Uuid } from './schemas.ts';
 
 const RoleName = Type.String({ minLength: 2, maxLength: 40, pattern: '^[a-z][a-z0-9_]+$' });
 
 /** Users of the org: invite, change role, deactivate (users.manage). */
-export const usersRoutes: RouteModule = (app, { db, clock, config }) => {
-  const mail = new SandboxMailTransport(db);
+export const usersRoutes: RouteModule = (app, { db, clock, config, mail }) => {
   const manage = requires('users.manage');
 
   app.get('/v1/users', { config: manage }, async (request) => {
@@ -52,8 +51,10 @@ export const usersRoutes: RouteModule = (app, { db, clock, config }) => {
           publicUrl: config.publicUrl,
         });
       });
-      await mail.send(invitation);
-      return reply.code(201).send({ user: userDto(user) });
+      // The user exists either way; the admin learns whether the invitation left, and can resend
+      // it as a password reset.
+      const mailed = await deliver(mail, invitation, request.log, { userId: user.id, kind: 'invitation' });
+      return reply.code(201).send({ user: userDto(user), invitationMailed: mailed });
     },
   );
 

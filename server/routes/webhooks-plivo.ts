@@ -36,7 +36,7 @@ export const NONCE_WINDOW_HOURS = 24;
 export const plivoWebhookRoutes: RouteModule = (app, { config, db, sms, clock }) => {
   /** The URL the provider called: PUBLIC_URL, or what a trusted reverse proxy says it was. */
   const calledUrl = (request: FastifyRequest): string => {
-    if (config.trustProxy) {
+    if (config.trustProxy !== false) {
       const proto = String(request.headers['x-forwarded-proto'] ?? '')
         .split(',')[0]
         ?.trim();

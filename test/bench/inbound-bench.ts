@@ -114,6 +114,7 @@ async function listeningPlivoRelay(bench: BenchDatabase, db: Database): Promise<
         PLIVO_API_URL: 'http://127.0.0.1:1',
         // Outside the sandbox the relay refuses to start without one.
         SECRETS_KEY: randomBytes(32).toString('base64'),
+        SMTP_URL: 'smtp://127.0.0.1:1',
         ...(bench.databaseUrl === null ? {} : { DATABASE_URL: bench.databaseUrl }),
       }),
       workerEnabled: false,

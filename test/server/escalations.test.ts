@@ -10,6 +10,7 @@ import { createSession } from '../../server/auth/sessions.ts';
 import { staticCrms } from '../../server/crm-sync/org-crms.ts';
 import type { Database } from '../../server/db/database.ts';
 import type { App, Deps } from '../../server/http/types.ts';
+import { SandboxMailTransport } from '../../server/mail/transport.ts';
 import { EventHub } from '../../server/messaging/events.ts';
 import { Notifier } from '../../server/messaging/notifier.ts';
 import { SandboxSmsNetwork } from '../../server/messaging/sandbox-sms.ts';
@@ -55,6 +56,7 @@ function mount(prefix: string, plugin: CrmPlugin): void {
     sends: new SendBatcher(db),
     crm: staticCrms(registryOf(plugin)),
     clock: () => new Date(),
+    mail: new SandboxMailTransport(db),
   };
   app.register(async (child) => escalationsRoutes(child, deps), { prefix });
 }

@@ -78,6 +78,8 @@ describe.skipIf(POSTGRES_URL === null)('delivery under chaos', () => {
       PLIVO_API_URL: fakeUrl,
       // Outside the sandbox the relay refuses to start without one.
       SECRETS_KEY: randomBytes(32).toString('base64'),
+      // Required outside the sandbox; nothing in this test sends mail, so nothing listens there.
+      SMTP_URL: 'smtp://127.0.0.1:1',
       // Both processes give Plivo the same callback URL, as behind one load balancer.
       PUBLIC_URL: `http://127.0.0.1:${portA}`,
       PROVIDER_TIMEOUT_MS: '800',

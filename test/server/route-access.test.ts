@@ -18,6 +18,7 @@ import { ApiError, envelope } from '../../server/errors.ts';
 import { type Access, accessHook } from '../../server/http/access.ts';
 import type { Deps } from '../../server/http/types.ts';
 import { validatorCompiler } from '../../server/http/validation.ts';
+import { SandboxMailTransport } from '../../server/mail/transport.ts';
 import { EventHub } from '../../server/messaging/events.ts';
 import { Notifier } from '../../server/messaging/notifier.ts';
 import { signPlivoV3 } from '../../server/messaging/plivo-signature.ts';
@@ -767,6 +768,7 @@ const routes = await collectRoutes({
   hub: new EventHub(db),
   crm: staticCrms(createCrmRegistry(['sandbox'])),
   clock: () => new Date(),
+  mail: new SandboxMailTransport(db),
 });
 const routeKey = (r: RouteInfo) => `${r.method} ${r.url}`;
 

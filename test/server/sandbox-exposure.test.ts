@@ -10,6 +10,7 @@ import type { Database } from '../../server/db/database.ts';
 import { hostName, isLoopbackAddress } from '../../server/http/sandbox-guard.ts';
 import type { App, Deps } from '../../server/http/types.ts';
 import { validatorCompiler } from '../../server/http/validation.ts';
+import { SandboxMailTransport } from '../../server/mail/transport.ts';
 import { EventHub } from '../../server/messaging/events.ts';
 import { Notifier } from '../../server/messaging/notifier.ts';
 import { PlivoProvider } from '../../server/messaging/plivo.ts';
@@ -77,6 +78,7 @@ async function sandboxRoutes(): Promise<{ method: HTTPMethods; url: string }[]> 
     hub: new EventHub(relay.db),
     crm: staticCrms(createCrmRegistry(['sandbox'])),
     clock: relay.clock,
+    mail: new SandboxMailTransport(relay.db),
   };
   for (const register of Object.values(ROUTE_MODULES)) register(probe, deps);
   await probe.ready();
