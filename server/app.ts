@@ -7,6 +7,7 @@ import { orgCrmsFor } from './crm-sync/org-crms.ts';
 import type { Database } from './db/database.ts';
 import { ApiError, envelope } from './errors.ts';
 import { accessHook } from './http/access.ts';
+import { clientErrorHandler } from './http/client-errors.ts';
 import type { App, Deps } from './http/types.ts';
 import { validatorCompiler } from './http/validation.ts';
 import { EventHub } from './messaging/events.ts';
@@ -42,6 +43,7 @@ export async function buildApp(options: BuildOptions): Promise<App> {
     bodyLimit: BODY_LIMIT_BYTES,
     trustProxy: false,
     return503OnClosing: true,
+    clientErrorHandler,
     // Requests Fastify refuses before routing (bad percent-escapes, over-long parameters)
     // get the same error envelope as everything else.
     frameworkErrors: (error, _request, reply) => {
