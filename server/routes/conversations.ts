@@ -7,6 +7,7 @@ import {
   phoneFor,
   principalOf,
   requires,
+  seesPii,
   visibleConversation,
 } from '../http/access.ts';
 import { decodePageCursor, encodePageCursor } from '../http/page-cursor.ts';
@@ -54,6 +55,16 @@ export const conversationsRoutes: RouteModule = (app, { db, clock }) => {
           400,
           'INCOMPLETE_CONTACT_REFERENCE',
           'Filter by a CRM contact with both "crm" and "crmId".',
+        );
+      }
+      if (q.phone !== undefined && !seesPii(principal)) {
+        // An answer (one conversation or none) would confirm a guessed number to someone who may
+        // not see numbers; the panel filters by the CRM record instead for such roles.
+        throw new ApiError(
+          403,
+          'PII_VIEW_REQUIRED',
+          'Finding conversations by phone number needs the pii.view permission; filter by the CRM contact ("crm" and "crmId") instead.',
+          { permission: 'pii.view' },
         );
       }
       if (q.phone !== undefined) {
