@@ -4,7 +4,9 @@ import path from 'node:path';
 import { main } from '../server/main.ts';
 
 const root = path.resolve(import.meta.dirname, '..');
-const outDir = path.join(root, '.output', 'chrome-mv3');
+// A development build: it carries the sandbox CRM on loopback, which production builds leave out
+// (issue #13, finding 12); `wxt build` names its folder chrome-mv3-dev.
+const outDir = path.join(root, '.output', 'chrome-mv3-dev');
 const manifest = path.join(outDir, 'manifest.json');
 // Everything the Chrome build is made from; a newer file means the build is stale.
 const SOURCES = ['extension', 'wxt.config.ts', 'server/compliance', 'package-lock.json'];
@@ -28,10 +30,14 @@ function buildExtensionIfStale(): void {
       ? 'Building the Chrome extension…'
       : 'Extension sources changed; rebuilding the Chrome extension…',
   );
-  const result = spawnSync(path.join(root, 'node_modules', '.bin', 'wxt'), ['build'], {
-    cwd: root,
-    stdio: 'inherit',
-  });
+  const result = spawnSync(
+    path.join(root, 'node_modules', '.bin', 'wxt'),
+    ['build', '--mode', 'development'],
+    {
+      cwd: root,
+      stdio: 'inherit',
+    },
+  );
   if (result.status !== 0) {
     console.error('The extension build failed (see above); the relay starts anyway.');
   }

@@ -7,6 +7,7 @@ import { orgCrmsFor } from './crm-sync/org-crms.ts';
 import type { Database } from './db/database.ts';
 import { ApiError, envelope } from './errors.ts';
 import { accessHook } from './http/access.ts';
+import { clientErrorHandler } from './http/client-errors.ts';
 import { formBodyParser } from './http/form-body.ts';
 import { relayHostHook, sandboxToolHook } from './http/sandbox-guard.ts';
 import type { App, Deps } from './http/types.ts';
@@ -50,6 +51,7 @@ export async function buildApp(options: BuildOptions): Promise<App> {
     // request.ip is the client's address only when the peers named here are our own proxies.
     trustProxy: proxyTrust(options.config.trustProxy),
     return503OnClosing: true,
+    clientErrorHandler,
     // Requests Fastify refuses before routing (bad percent-escapes, over-long parameters)
     // get the same error envelope as everything else.
     frameworkErrors: (error, _request, reply) => {

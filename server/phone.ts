@@ -38,3 +38,25 @@ export function normalizePhone(input: string, defaultCountry: 'US' = 'US'): stri
 export function maskPhone(e164: string): string {
   return e164.slice(0, 2) + e164.slice(2, -4).replace(/\d/g, '•') + e164.slice(-4);
 }
+
+/**
+ * Phone numbers inside free text: E.164 (also spaced or dashed, "+1 202-555-0143") and North
+ * American forms ("(202) 555-0143", "202.555.0143", "12025550143"). Dates and times do not match:
+ * they have too few digits or colons between them.
+ */
+const PHONE_IN_TEXT =
+  /\+\d(?:[ .()-]{0,2}\d){6,14}|(?<!\d)(?:1[ .-]?)?(?:\(\d{3}\)|\d{3})[ .-]?\d{3}[ .-]?\d{4}(?!\d)/g;
+
+/** Free text (consent evidence, a review's reason) with every phone number in it masked like maskPhone. */
+export function maskPhonesIn(text: string): string {
+  return text.replace(PHONE_IN_TEXT, (match) => {
+    const digits = match.replace(/\D/g, '').length;
+    // As maskPhone: "+" and the first digit stay, and the last four digits.
+    const keepFirst = match.startsWith('+') ? 1 : 0;
+    let seen = 0;
+    return match.replace(/\d/g, (digit) => {
+      seen += 1;
+      return seen <= keepFirst || seen > digits - 4 ? digit : '•';
+    });
+  });
+}

@@ -435,11 +435,14 @@ export interface HsOAuthTokens {
   accessToken: string;
   refreshToken: string;
   expiresIn: number;
+  /** The portal (hub) the install granted access to: webhooks are routed by it. */
+  portalId: string;
 }
 
 /**
  * Exchanges an install's authorization code for tokens (`POST /oauth/v1/token`,
- * grant_type=authorization_code) through the SDK's `oauth.tokensApi.create`.
+ * grant_type=authorization_code) through the SDK's `oauth.tokensApi.create`, then reads the
+ * token's portal (`GET /oauth/v1/access-tokens/{token}`, `oauth.accessTokensApi.get`).
  */
 export async function exchangeHubSpotCode(input: {
   code: string;
@@ -461,10 +464,19 @@ export async function exchangeHubSpotCode(input: {
     );
     if (typeof tokens.accessToken !== 'string' || tokens.accessToken === '')
       throw new CrmRequestError('hubspot', 'invalid_request', 'HubSpot returned no access token');
+    // The token response does not say which portal it is for; the token's metadata does.
+    const info = await client.oauth.accessTokensApi.get(tokens.accessToken);
+    if (typeof info.hubId !== 'number' || !Number.isSafeInteger(info.hubId))
+      throw new CrmRequestError(
+        'hubspot',
+        'invalid_request',
+        'HubSpot did not say which portal the token is for',
+      );
     return {
       accessToken: tokens.accessToken,
       refreshToken: tokens.refreshToken,
       expiresIn: tokens.expiresIn,
+      portalId: String(info.hubId),
     };
   } catch (error) {
     throw toCrmError('exchange authorization code', error);

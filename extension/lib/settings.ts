@@ -84,18 +84,34 @@ export function resolveRelayUrl(
   return { relayUrl: own ?? DEFAULT_RELAY_URL, locked: false };
 }
 
+/** How the API key is stored: with the relay it was entered for, so no other relay ever gets it. */
+interface StoredApiKey {
+  relayUrl: string;
+  key: string;
+}
+
+/**
+ * The stored key if it was entered for this relay, else null (the panel then asks to sign in). A
+ * bare string from before keys were bound is dropped: nothing says which relay issued it.
+ */
+export function apiKeyFor(stored: unknown, relayUrl: string): string | null {
+  if (typeof stored !== 'object' || stored === null) return null;
+  const { relayUrl: boundTo, key } = stored as Partial<Record<keyof StoredApiKey, unknown>>;
+  if (typeof boundTo !== 'string' || typeof key !== 'string' || key.length === 0) return null;
+  return normalizeRelayUrl(boundTo) === relayUrl ? key : null;
+}
+
 export async function loadSettings(): Promise<Settings> {
   const [local, session, managed] = await Promise.all([
     browser.storage.local.get(RELAY_URL_KEY),
     browser.storage.session.get([API_KEY_KEY, AUTH_SESSION_KEY, SIGNED_OUT_KEY]),
     managedRelayUrl(),
   ]);
-  const storedKey = session[API_KEY_KEY];
   const { relayUrl, locked } = resolveRelayUrl(managed, local[RELAY_URL_KEY]);
   const auth = parseAuthSession(session[AUTH_SESSION_KEY]);
   return {
     relayUrl,
-    apiKey: typeof storedKey === 'string' && storedKey.length > 0 ? storedKey : null,
+    apiKey: apiKeyFor(session[API_KEY_KEY], relayUrl),
     // Tokens are only ever sent to the relay that issued them.
     session: auth && auth.relayUrl === relayUrl ? auth : null,
     signedOut: session[SIGNED_OUT_KEY] === true,
@@ -109,8 +125,11 @@ export async function saveRelayUrl(relayUrl: string): Promise<void> {
 
 export async function saveSettings(settings: { relayUrl: string; apiKey: string | null }): Promise<void> {
   await browser.storage.local.set({ [RELAY_URL_KEY]: settings.relayUrl });
-  if (settings.apiKey) await browser.storage.session.set({ [API_KEY_KEY]: settings.apiKey });
-  else await browser.storage.session.remove(API_KEY_KEY);
+  const relayUrl = normalizeRelayUrl(settings.relayUrl);
+  if (settings.apiKey && relayUrl !== null) {
+    const stored: StoredApiKey = { relayUrl, key: settings.apiKey };
+    await browser.storage.session.set({ [API_KEY_KEY]: stored });
+  } else await browser.storage.session.remove(API_KEY_KEY);
 }
 
 /** Calls `onChange` whenever the relay URL, API key or session changes, until `signal` aborts. */

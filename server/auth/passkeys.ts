@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { createHmac, randomBytes } from 'node:crypto';
 import type { Config } from '../config.ts';
 import type { Queryable } from '../db/database.ts';
 
@@ -53,6 +53,36 @@ export async function hasPasskey(db: Queryable, userId: string): Promise<boolean
 
 export async function userPasskeys(db: Queryable, userId: string): Promise<PasskeyRow[]> {
   return db.query<PasskeyRow>('SELECT * FROM passkeys WHERE user_id = $1 ORDER BY created_at, id', [userId]);
+}
+
+/** Credentials as the browser's allowCredentials lists them. */
+export interface AllowedCredential {
+  id: string;
+  transports: string[];
+}
+
+/** How a decoy looks: one platform passkey that can also be used from a phone. */
+const DECOY_TRANSPORTS = ['internal', 'hybrid'];
+
+/** The installation's decoy key (migration 018); it never changes, so one read per process is enough. */
+export async function passkeyDecoyKey(db: Queryable): Promise<Buffer> {
+  const rows = await db.query<{ value: string }>(
+    `SELECT value FROM instance_secrets WHERE name = 'passkey_decoy_key'`,
+  );
+  const value = rows[0]?.value;
+  if (value === undefined || value.length < 32)
+    throw new Error('instance secret passkey_decoy_key is missing');
+  return Buffer.from(value, 'utf8');
+}
+
+/**
+ * The credential named for an email that has no usable passkey: derived from the email with the
+ * installation's key, so it is the same on every ask and from every relay process, like a real
+ * account's, and no authenticator holds it. Otherwise an empty list would say "no such account".
+ */
+export function decoyCredentials(key: Buffer, email: string): AllowedCredential[] {
+  const id = createHmac('sha256', key).update(`passkey-decoy:${email.toLowerCase()}`).digest('base64url');
+  return [{ id, transports: DECOY_TRANSPORTS }];
 }
 
 export const newChallenge = (): string => randomBytes(32).toString('base64url');

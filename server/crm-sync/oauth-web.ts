@@ -135,7 +135,7 @@ export async function completeOAuth(
       return await connectCrm(db, key, {
         orgId: bound.org_id,
         crm: 'hubspot',
-        settings: { baseUrl: app.tokenBase, clientId: app.clientId },
+        settings: { baseUrl: app.tokenBase, clientId: app.clientId, portalId: tokens.portalId },
         secrets: {
           accessToken: tokens.accessToken,
           refreshToken: tokens.refreshToken,

@@ -6,7 +6,7 @@ import { isAccessToken, resolveAccessToken } from '../auth/sessions.ts';
 import { type Clock, systemClock } from '../clock.ts';
 import type { Database } from '../db/database.ts';
 import { ApiError } from '../errors.ts';
-import { maskPhone } from '../phone.ts';
+import { maskPhone, maskPhonesIn } from '../phone.ts';
 
 /**
  * Every route declares who may call it in `config.access`; a route without it stops buildApp
@@ -179,6 +179,11 @@ export function phoneFor(principal: Principal, e164: string): string;
 export function phoneFor(principal: Principal, e164: string | null): string | null;
 export function phoneFor(principal: Principal, e164: string | null): string | null {
   return e164 === null || seesPii(principal) ? e164 : maskPhone(e164);
+}
+
+/** Free text (consent evidence, a review's reason) as the principal may see it: its numbers masked without pii.view. */
+export function textFor(principal: Principal, text: string): string {
+  return seesPii(principal) ? text : maskPhonesIn(text);
 }
 
 /** A message as the principal may see it (its numbers masked without pii.view). */

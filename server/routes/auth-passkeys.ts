@@ -14,9 +14,11 @@ import {
   advanceCounter,
   clientChallenge,
   consumeChallenge,
+  decoyCredentials,
   hasPasskey,
   newChallenge,
   type PasskeyRow,
+  passkeyDecoyKey,
   passkeyDto,
   relyingParty,
   storeChallenge,
@@ -104,6 +106,8 @@ const asCredential = (p: PasskeyRow) => ({
 /** Passkeys (WebAuthn): registration while signed in, second factor after the password, passwordless. */
 export const passkeyRoutes: RouteModule = (app, { db, clock, config }) => {
   const rp = relyingParty(config);
+  // Read once per process, lazily so that buildApp stays free of I/O.
+  let decoyKey: Promise<Buffer> | undefined;
 
   async function startSession(tx: Queryable, user: UserRow, request: FastifyRequest, method: string) {
     const [org] = await tx.query<{ settings: unknown }>('SELECT settings FROM orgs WHERE id = $1', [
@@ -452,18 +456,28 @@ export const passkeyRoutes: RouteModule = (app, { db, clock, config }) => {
       const rules: ThrottleRule[] = [{ scope: 'passkey:ip', subject: request.ip, limit: 30 }];
       await assertNotThrottled(db, rules, now);
       // With an email, the browser is told that account's passkeys; without, it offers discoverable ones.
-      const keys =
-        request.body.email === undefined
-          ? []
-          : await db.query<PasskeyRow>(
-              `SELECT p.* FROM passkeys p JOIN users u ON u.id = p.user_id
-                WHERE u.email = $1 AND u.status = 'active' ORDER BY p.created_at, p.id`,
-              [request.body.email.toLowerCase()],
-            );
+      const email = request.body.email?.toLowerCase();
+      let allowCredentials: { id: string; transports: string[] }[] = [];
+      if (email !== undefined) {
+        decoyKey ??= passkeyDecoyKey(db);
+        const [key, keys] = await Promise.all([
+          decoyKey,
+          db.query<PasskeyRow>(
+            `SELECT p.* FROM passkeys p JOIN users u ON u.id = p.user_id
+              WHERE u.email = $1 AND u.status = 'active' ORDER BY p.created_at, p.id`,
+            [email],
+          ),
+        ]);
+        // No such account (or none with a passkey) answers like one that has a passkey: the
+        // same shape, the same credential on every ask, and the same work done either way.
+        const decoys = decoyCredentials(key, email);
+        allowCredentials =
+          keys.length === 0 ? decoys : keys.map((k) => ({ id: k.credential_id, transports: k.transports }));
+      }
       const options = await generateAuthenticationOptions({
         rpID: rp.rpID,
         challenge: newChallenge(),
-        allowCredentials: keys.map((k) => ({ id: k.credential_id, transports: k.transports })),
+        allowCredentials,
         userVerification: 'required',
       });
       await storeChallenge(db, { challenge: options.challenge, purpose: 'passwordless', userId: null, now });

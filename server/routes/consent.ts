@@ -3,7 +3,7 @@ import { recordAuthEvent } from '../auth/auth-events.ts';
 import { parseOrgSettings } from '../compliance/org-settings.ts';
 import type { Queryable } from '../db/database.ts';
 import { ApiError } from '../errors.ts';
-import { type Principal, phoneFor, principalOf, requires } from '../http/access.ts';
+import { type Principal, phoneFor, principalOf, requires, textFor } from '../http/access.ts';
 import type { RouteModule } from '../http/types.ts';
 import {
   closeOptInRequest,
@@ -91,7 +91,13 @@ export const consentRoutes: RouteModule = (app, { db, sms, notifier, clock }) =>
         pendingOptIn: await pendingOptIn(db, orgId, phone).then((p) =>
           p === null ? null : { source: p.source, requestedAt: p.createdAt.toISOString() },
         ),
-        events: await consentHistory(db, orgId, phone),
+        // The ledger's words are evidence, but the numbers in them are PII like the phone itself.
+        events: (await consentHistory(db, orgId, phone)).map((event) => ({
+          ...event,
+          evidence: textFor(principal, event.evidence),
+          actor: textFor(principal, event.actor),
+          classification: event.classification === null ? null : textFor(principal, event.classification),
+        })),
       };
     },
   );

@@ -1,36 +1,10 @@
 import { Type } from 'typebox';
 import { deriveConsent } from '../compliance/consent.ts';
-import { type Principal, phoneFor, principalOf, requires, seesPii } from '../http/access.ts';
+import { phoneFor, principalOf, requires, textFor } from '../http/access.ts';
 import type { RouteModule } from '../http/types.ts';
 import { consentHistory, pendingOptIn } from '../messaging/consent-store.ts';
 import { findCrmContact, recipientLocalTime, recipientStanding } from '../messaging/outbound-check.ts';
 import { CrmIdSchema, CrmRecordId, ObjectType } from './schemas.ts';
-
-/**
- * Phone numbers inside free text: E.164 (also spaced or dashed, "+1 202-555-0143") and North
- * American forms ("(202) 555-0143", "202.555.0143", "12025550143"). Dates and times do not match:
- * they have too few digits or colons between them.
- */
-const PHONE_IN_TEXT =
-  /\+\d(?:[ .()-]{0,2}\d){6,14}|(?<!\d)(?:1[ .-]?)?(?:\(\d{3}\)|\d{3})[ .-]?\d{3}[ .-]?\d{4}(?!\d)/g;
-
-/** Free text (consent evidence, a review's reason) with every phone number in it masked like maskPhone. */
-function maskPhonesIn(text: string): string {
-  return text.replace(PHONE_IN_TEXT, (match) => {
-    const digits = match.replace(/\D/g, '').length;
-    // As maskPhone: "+" and the first digit stay, and the last four digits.
-    const keepFirst = match.startsWith('+') ? 1 : 0;
-    let seen = 0;
-    return match.replace(/\d/g, (digit) => {
-      seen += 1;
-      return seen <= keepFirst || seen > digits - 4 ? digit : '•';
-    });
-  });
-}
-
-/** Text as the principal may see it: the numbers in it masked without pii.view. */
-const textFor = (principal: Principal, text: string): string =>
-  seesPii(principal) ? text : maskPhonesIn(text);
 
 export const contactsRoutes: RouteModule = (app, { db, crm, clock }) => {
   app.get(

@@ -7,8 +7,10 @@ import {
   phoneFor,
   principalOf,
   requires,
+  seesPii,
   visibleConversation,
 } from '../http/access.ts';
+import { decodePageCursor, encodePageCursor } from '../http/page-cursor.ts';
 import type { RouteModule } from '../http/types.ts';
 import { MESSAGE_COLUMNS, type MessageRow, toDto } from '../messaging/messages.ts';
 import { checkE164 } from '../phone.ts';
@@ -24,47 +26,7 @@ interface ConversationRow {
   last_message_at: Date | null;
 }
 
-function encodeCursor(createdAt: string, id: string): string {
-  return Buffer.from(JSON.stringify([createdAt, id]), 'utf8').toString('base64url');
-}
-
-function decodeCursor(raw: string): { createdAt: string; id: string } {
-  try {
-    const value: unknown = JSON.parse(Buffer.from(raw, 'base64url').toString('utf8'));
-    if (
-      Array.isArray(value) &&
-      value.length === 2 &&
-      typeof value[0] === 'string' &&
-      typeof value[1] === 'string' &&
-      // Exactly what created_at::text and a uuid look like, so PostgreSQL never sees junk.
-      /^\d{4}-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01]) ([01]\d|2[0-3]):[0-5]\d:[0-5]\d(\.\d{1,6})?[+-]\d{2}(:\d{2})?$/.test(
-        value[0],
-      ) &&
-      /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(value[1])
-    ) {
-      return { createdAt: value[0], id: value[1] };
-    }
-  } catch {
-    // Fall through to the error below.
-  }
-  throw new ApiError(400, 'INVALID_CURSOR', 'The cursor is not one this API returned.');
-}
-
 export const conversationsRoutes: RouteModule = (app, { db, clock }) => {
-  // A cursor that passes the shape check can still name an impossible date (31 February):
-  // PostgreSQL's refusal of it is the client's error, not ours.
-  const pageQuery = async <T>(sql: string, params: unknown[]): Promise<T[]> => {
-    try {
-      return await db.query<T>(sql, params);
-    } catch (error) {
-      const code = (error as { code?: unknown }).code;
-      if (code === '22007' || code === '22008' || code === '22P02') {
-        throw new ApiError(400, 'INVALID_CURSOR', 'The cursor is not one this API returned.');
-      }
-      throw error;
-    }
-  };
-
   app.get(
     '/v1/conversations',
     {
@@ -93,6 +55,16 @@ export const conversationsRoutes: RouteModule = (app, { db, clock }) => {
           400,
           'INCOMPLETE_CONTACT_REFERENCE',
           'Filter by a CRM contact with both "crm" and "crmId".',
+        );
+      }
+      if (q.phone !== undefined && !seesPii(principal)) {
+        // An answer (one conversation or none) would confirm a guessed number to someone who may
+        // not see numbers; the panel filters by the CRM record instead for such roles.
+        throw new ApiError(
+          403,
+          'PII_VIEW_REQUIRED',
+          'Finding conversations by phone number needs the pii.view permission; filter by the CRM contact ("crm" and "crmId") instead.',
+          { permission: 'pii.view' },
         );
       }
       if (q.phone !== undefined) {
@@ -155,10 +127,10 @@ export const conversationsRoutes: RouteModule = (app, { db, clock }) => {
       if (!(await visibleConversation(db, principal, request.params.id))) {
         throw new ApiError(404, 'CONVERSATION_NOT_FOUND', 'No such conversation in your organisation.');
       }
-      const cursor = request.query.cursor === undefined ? null : decodeCursor(request.query.cursor);
+      const cursor = request.query.cursor === undefined ? null : decodePageCursor(request.query.cursor);
       const limit = request.query.limit;
       // created_at travels as Postgres text so the microseconds survive the round trip.
-      const rows = await pageQuery<MessageRow & { created_text: string }>(
+      const rows = await db.query<MessageRow & { created_text: string }>(
         `SELECT ${MESSAGE_COLUMNS}, m.created_at::text AS created_text FROM messages m
           WHERE m.conversation_id = $1
             AND ($2::timestamptz IS NULL OR (m.created_at, m.id) < ($2::timestamptz, $3::uuid))
@@ -171,7 +143,9 @@ export const conversationsRoutes: RouteModule = (app, { db, clock }) => {
       return {
         messages: page.map((row) => messageFor(principal, toDto(row))),
         nextCursor:
-          rows.length > limit && last !== undefined ? encodeCursor(last.created_text, last.id) : null,
+          rows.length > limit && last !== undefined
+            ? encodePageCursor({ createdAt: last.created_text, id: last.id })
+            : null,
       };
     },
   );

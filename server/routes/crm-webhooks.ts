@@ -3,6 +3,7 @@ import type { FastifyRequest } from 'fastify';
 import {
   CONNECTION_COLUMNS,
   type ConnectionRow,
+  type CrmConnection,
   openSecrets,
   toConnection,
 } from '../crm-sync/connections.ts';
@@ -16,6 +17,18 @@ const webhook: { access: Access } = { access: { kind: 'webhook', provider: 'hubs
 
 /** HubSpot refuses to be trusted for longer: a signed request older than this is a replay. */
 export const HUBSPOT_MAX_AGE_MS = 5 * 60_000;
+/** HubSpot retries a failed delivery for up to a day; keys are kept a while longer than that. */
+const EVENT_KEY_RETENTION = '3 days';
+
+/**
+ * What identifies one HubSpot event across its retries and any replay: HubSpot's event id (which
+ * it does not promise unique on its own) with the record and the instant it describes.
+ */
+function eventKey(event: HubSpotEvent): string | null {
+  if (!/^\d{1,20}$/.test(String(event.eventId))) return null;
+  return `${String(event.eventId)}:${String(event.objectId)}:${String(event.occurredAt)}`;
+}
+
 /** The contact property whose change to opted_out is an opt-out (crm-plugins/hubspot/mapping.ts). */
 const CONSENT_PROPERTY = 'sms_consent_status';
 
@@ -43,6 +56,7 @@ function header(request: FastifyRequest, name: string): string | null {
 }
 
 interface HubSpotEvent {
+  eventId?: unknown;
   portalId?: unknown;
   objectId?: unknown;
   subscriptionType?: unknown;
@@ -106,6 +120,34 @@ export const hubspotWebhookRoutes: RouteModule = (app, { config, db, clock }) =>
     return { connections: signed, timestamp: Number(timestamp) };
   };
 
+  /** Records one opt-out event for its connection; how many numbers it opted out. */
+  const applyOptOut = async (connection: CrmConnection, event: HubSpotEvent, now: Date): Promise<number> => {
+    const ref = { crm: 'hubspot' as const, objectType: 'contact' as const, id: String(event.objectId) };
+    const occurredAt =
+      typeof event.occurredAt === 'number' && Number.isFinite(event.occurredAt)
+        ? new Date(event.occurredAt)
+        : now;
+    const phones = await knownPhonesOf(db, { orgId: connection.orgId, connectionId: connection.id, ref });
+    if (phones.length > 0) {
+      const recorded = await recordCrmOptOut(db, {
+        orgId: connection.orgId,
+        ref,
+        phones,
+        changedAt: occurredAt,
+        via: 'webhook',
+        now,
+      });
+      return recorded.length;
+    }
+    await db.query(
+      `INSERT INTO crm_sync_jobs (connection_id, org_id, kind, subject) VALUES ($1, $2, 'crm_optout', $3)
+       ON CONFLICT (connection_id, kind, subject) WHERE kind IN ('consent', 'crm_optout') AND state = 'queued'
+       DO NOTHING`,
+      [connection.id, connection.orgId, `contact:${ref.id}`],
+    );
+    return 0;
+  };
+
   app.register(async (scope) => {
     // The signature covers the exact bytes HubSpot sent: keep them, parse after verifying.
     scope.addContentTypeParser('application/json', { parseAs: 'string' }, (_request, body, done) => {
@@ -128,6 +170,8 @@ export const hubspotWebhookRoutes: RouteModule = (app, { config, db, clock }) =>
       }
       if (!Array.isArray(events)) throw new ApiError(400, 'BAD_WEBHOOK', 'HubSpot sends an array of events.');
       let optOuts = 0;
+      let duplicates = 0;
+      let ignored = 0;
       for (const event of events as HubSpotEvent[]) {
         if (
           typeof event !== 'object' ||
@@ -139,40 +183,44 @@ export const hubspotWebhookRoutes: RouteModule = (app, { config, db, clock }) =>
         )
           continue;
         const portal = String(event.portalId ?? '');
-        const connection =
-          verified.connections.find((c) => c.settings.portalId === portal) ??
-          (verified.connections.length === 1 ? verified.connections[0] : undefined);
-        if (connection === undefined) {
-          request.log.warn({ portal }, 'HubSpot webhook for a portal no connection claims');
+        // Only the connection of the event's own portal: one app (one signing secret) can be
+        // installed in many portals, so a lone connection is no proof the event is its portal's.
+        const connection = verified.connections.find((c) => c.settings.portalId === portal);
+        const key = eventKey(event);
+        if (connection === undefined || key === null) {
+          ignored += 1;
+          request.log.warn(
+            { portal, eventId: String(event.eventId ?? '') },
+            connection === undefined
+              ? `HubSpot webhook event for portal ${portal}, which no connection of this app claims (connect it with its portal id): ignored`
+              : 'HubSpot webhook event without an event id: ignored',
+          );
           continue;
         }
-        const ref = { crm: 'hubspot' as const, objectType: 'contact' as const, id: String(event.objectId) };
-        const occurredAt =
-          typeof event.occurredAt === 'number' && Number.isFinite(event.occurredAt)
-            ? new Date(event.occurredAt)
-            : now;
-        const phones = await knownPhonesOf(db, { orgId: connection.orgId, connectionId: connection.id, ref });
-        if (phones.length > 0) {
-          optOuts += (
-            await recordCrmOptOut(db, {
-              orgId: connection.orgId,
-              ref,
-              phones,
-              changedAt: occurredAt,
-              via: 'webhook',
-              now,
-            })
-          ).length;
-        } else {
-          await db.query(
-            `INSERT INTO crm_sync_jobs (connection_id, org_id, kind, subject) VALUES ($1, $2, 'crm_optout', $3)
-             ON CONFLICT (connection_id, kind, subject) WHERE kind IN ('consent', 'crm_optout') AND state = 'queued'
-             DO NOTHING`,
-            [connection.id, connection.orgId, `contact:${ref.id}`],
-          );
+        const [claimed] = await db.query(
+          `INSERT INTO hubspot_webhook_events (connection_id, event_key, received_at) VALUES ($1, $2, now())
+           ON CONFLICT (connection_id, event_key) DO NOTHING RETURNING event_key`,
+          [connection.id, key],
+        );
+        if (claimed === undefined) {
+          duplicates += 1;
+          continue;
+        }
+        try {
+          optOuts += await applyOptOut(connection, event, now);
+        } catch (error) {
+          // Not applied, so not taken in: HubSpot's retry of this event must still count.
+          await db.query('DELETE FROM hubspot_webhook_events WHERE connection_id = $1 AND event_key = $2', [
+            connection.id,
+            key,
+          ]);
+          throw error;
         }
       }
-      return reply.code(200).send({ received: events.length, optOuts });
+      await db.query(`DELETE FROM hubspot_webhook_events WHERE received_at < now() - $1::interval`, [
+        EVENT_KEY_RETENTION,
+      ]);
+      return reply.code(200).send({ received: events.length, optOuts, duplicates, ignored });
     });
   });
 };

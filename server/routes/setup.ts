@@ -139,7 +139,7 @@ export const setupRoutes: RouteModule = (app, { db, sandbox, config, clock }) =>
           <p>Your API key (owner). It is shown <strong>once</strong>; store it now:</p>
           <p class="secret" id="api-key">${result.key}</p>
           <ol>
-            <li>Load the extension from <code>.output/chrome-mv3</code> (chrome://extensions → Developer mode → Load unpacked).</li>
+            <li>Load the extension from <code>.output/chrome-mv3-dev</code> (chrome://extensions → Developer mode → Load unpacked).</li>
             <li>In its options, set the relay URL <code>${config.publicUrl}</code> and paste the key.</li>
             ${
               result.sender === null

@@ -130,6 +130,8 @@ describe.each([
       expect(String(row?.settings)).not.toContain(String(secret));
     }
     if (crm === 'salesforce') expect(connection.settings.instanceUrl).toBe(salesforce.instanceUrl);
+    // Webhooks are attributed by portal (issue #13, finding 13): the install's hub id is stored.
+    if (crm === 'hubspot') expect(connection.settings.portalId).toBe(String(hubspot.portalId));
     // The stored tokens drive the real SDK against the CRM.
     const health = await createPlugin(connection, secrets).healthCheck();
     expect(health.detail).toMatch(/^connected/);

@@ -10,8 +10,11 @@ const run = promisify(execFile);
 
 /** Repository root. */
 export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
-/** Chrome MV3 build output that the browser tests load unpacked. */
-export const CHROME_OUTPUT = join(ROOT, '.output/chrome-mv3');
+/**
+ * Chrome MV3 development build that the browser tests load unpacked: a development build, because
+ * they drive the relay's sandbox CRM on loopback, which production builds leave out (#13, finding 12).
+ */
+export const CHROME_OUTPUT = join(ROOT, '.output/chrome-mv3-dev');
 export const CHROMIUM_PATH = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 
 export function chromiumAvailable(): boolean {
@@ -22,9 +25,10 @@ let build: Promise<void> | undefined;
 
 /** Builds the Chrome extension once per test process (about a second), so tests load the current sources. */
 export function buildChromeExtension(): Promise<void> {
-  build ??= run(join(ROOT, 'node_modules/.bin/wxt'), ['build'], { cwd: ROOT, env: process.env }).then(
-    () => undefined,
-  );
+  build ??= run(join(ROOT, 'node_modules/.bin/wxt'), ['build', '--mode', 'development'], {
+    cwd: ROOT,
+    env: process.env,
+  }).then(() => undefined);
   return build;
 }
 
@@ -79,12 +83,16 @@ export type BuildBrowser = 'chrome' | 'firefox';
  * (`chrome-mv3`, `firefox-mv2`). The wxt CLI has no --outDir, so this goes through WXT's `build()`
  * with an inline outDir, which wins over wxt.config.ts; .output/ stays free for concurrent builds.
  */
-export async function buildExtensionInto(outBaseDir: string, browser: BuildBrowser): Promise<string> {
+export async function buildExtensionInto(
+  outBaseDir: string,
+  browser: BuildBrowser,
+  mode: 'production' | 'development' = 'production',
+): Promise<string> {
   const script =
     "const { build } = await import('wxt');" +
-    'await build({ root: process.argv[1], browser: process.argv[2], outDir: process.argv[3] });';
+    'await build({ root: process.argv[1], browser: process.argv[2], outDir: process.argv[3], mode: process.argv[4] });';
   try {
-    await run(process.execPath, ['--input-type=module', '-e', script, ROOT, browser, outBaseDir], {
+    await run(process.execPath, ['--input-type=module', '-e', script, ROOT, browser, outBaseDir, mode], {
       cwd: ROOT,
       // NODE_ENV=production as `wxt build` gets it: under Vitest it is "test", which builds dev JSX.
       env: { ...process.env, NODE_ENV: 'production', NO_COLOR: '1', FORCE_COLOR: '0' },

@@ -314,7 +314,8 @@ describe.skipIf(!hasChromium)('extension in Chromium', { timeout: 30_000 }, () =
       const [local, session] = await Promise.all([storage.local.get(null), storage.session.get(null)]);
       return { local, session };
     });
-    expect(stored.session).toEqual({ apiKey: API_KEY });
+    // Bound to the relay it was entered for (issue #13, finding 12).
+    expect(stored.session).toEqual({ apiKey: { relayUrl: `http://127.0.0.1:${relayPort}`, key: API_KEY } });
     expect(stored.local).not.toHaveProperty('apiKey');
 
     // The sandbox CRM runs on an arbitrary port: the port-less match pattern must cover it.

@@ -130,6 +130,8 @@ function searchableDigits(raw: string | null): string | null {
 
 export interface HubSpotFakeOptions {
   accessToken?: string;
+  /** The portal (hub) id tokens belong to; GET /oauth/v1/access-tokens/:token reports it. */
+  portalId?: number;
   /** OAuth app credentials POST /oauth/v1/token accepts (grant_type=refresh_token). */
   oauth?: { clientId: string; clientSecret: string; refreshToken: string };
 }
@@ -137,6 +139,8 @@ export interface HubSpotFakeOptions {
 /** The fake's handle: base URL for the SDK's basePath, state, knobs, counters. */
 export interface HubSpotFake {
   readonly baseUrl: string;
+  /** The portal (hub) id of this fake account. */
+  readonly portalId: number;
   /** The token currently accepted (a refresh replaces it). */
   readonly accessToken: string;
   /** How many tokens POST /oauth/v1/token has issued. */
@@ -174,6 +178,7 @@ export interface HubSpotFake {
 export async function startHubSpotFake(options: HubSpotFakeOptions = {}): Promise<HubSpotFake> {
   let accessToken = options.accessToken ?? 'pat-na1-00000000-0000-4000-8000-000000000000';
   let refreshes = 0;
+  const portalId = options.portalId ?? 62515;
   const authCodes = new Map<string, string>();
   const calls: FakeCall[] = [];
   const objects: Record<ObjectType, Map<string, HsObject>> = {
@@ -857,6 +862,26 @@ export async function startHubSpotFake(options: HubSpotFakeOptions = {}): Promis
         });
         return;
       }
+      // Token metadata: the token is the credential, in the path, with no Authorization header.
+      const tokenInfo = /^\/oauth\/v1\/access-tokens\/([^/]+)$/.exec(url.pathname);
+      if (method === 'GET' && tokenInfo !== null) {
+        if (decodeURIComponent(tokenInfo[1] ?? '') !== accessToken || expired) {
+          send(404, { status: 'error', message: 'Token not found', category: 'OBJECT_NOT_FOUND' });
+          return;
+        }
+        send(200, {
+          token: accessToken,
+          user: 'admin@example.com',
+          hub_domain: 'example.com',
+          scopes: ['crm.objects.contacts.read', 'crm.objects.contacts.write'],
+          hub_id: portalId,
+          app_id: 1,
+          expires_in: 1800,
+          user_id: 1,
+          token_type: 'access',
+        });
+        return;
+      }
       if (req.headers.authorization !== `Bearer ${accessToken}`) {
         send(
           401,
@@ -943,6 +968,7 @@ export async function startHubSpotFake(options: HubSpotFakeOptions = {}): Promis
 
   return {
     baseUrl: `http://127.0.0.1:${port}`,
+    portalId,
     get accessToken() {
       return accessToken;
     },
