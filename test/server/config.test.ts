@@ -42,6 +42,7 @@ describe('configuration', () => {
     PLIVO_AUTH_ID: 'MAXXXXXXXXXXXXXXXXXX',
     PLIVO_AUTH_TOKEN: 'token',
     PUBLIC_URL: 'https://relay.example.com',
+    SMTP_URL: 'smtp://127.0.0.1:1',
   };
 
   it('refuses to start in Plivo mode without SECRETS_KEY, saying how to make one', () => {

@@ -271,6 +271,7 @@ describe('a Plivo-mode relay has no sandbox', () => {
       PLIVO_API_URL: 'http://127.0.0.1:1',
       PUBLIC_URL: 'https://relay.example.com',
       SECRETS_KEY: Buffer.alloc(32, 7).toString('base64'),
+      SMTP_URL: 'smtp://127.0.0.1:1',
     });
     const sms = new PlivoProvider({
       authId: 'MAXXXXXXXXXXXXXXXXXX',
