@@ -274,7 +274,8 @@ function cardExtras(text: string, cardEnd: number, trailing: Group[]): Finding[]
 // ---------------------------------------------------------------------------------------------
 // SSNs and bank numbers
 
-const SSN_CONTEXT = /\b(ssn|ss#|ss ?no|soc(ial)?( sec(urity)?)?( number| no| #)?|tax ?id|tin|itin)\b/i;
+// Ends in (?!\w), not \b: after "ss#" or "no #" a space follows, and there is no word boundary there.
+const SSN_CONTEXT = /\b(ssn|ss#|ss ?no|soc(ial)?( sec(urity)?)?( number| no| #)?|tax ?id|tin|itin)(?!\w)/i;
 
 /**
  * 3-2-4 digits. Each gap may be empty, a space or a dash (the text is normalised, so `_`, line
@@ -406,17 +407,44 @@ function findPhi(text: string): Finding[] {
 
 const ORDER: Record<FindingKind, number> = { card: 0, bank: 1, ssn: 2, phi: 3 };
 
-/** Drops findings that overlap an earlier, more severe one (a card beats the SSN inside it). */
-function resolveOverlaps(findings: Finding[]): Finding[] {
-  const sorted = [...findings].sort((a, b) => ORDER[a.kind] - ORDER[b.kind] || a.start - b.start);
-  const kept: Finding[] = [];
-  for (const f of sorted) {
-    if (kept.some((k) => k.kind !== 'phi' && f.kind !== 'phi' && f.start < k.end && k.start < f.end))
+/** A finding with its placeholder, worked out from its own digits before any merging. */
+interface Labelled {
+  finding: Finding;
+  placeholder: string | null;
+}
+
+/**
+ * Drops findings that overlap an earlier, more severe one (a card beats the SSN inside it). A
+ * dropped finding that reaches past the one kept widens it: a labelled account number of which
+ * only a part is a Luhn-valid card must still be redacted whole, not leave its other digits.
+ */
+function resolveOverlaps(findings: Labelled[]): Labelled[] {
+  const sorted = [...findings].sort(
+    (a, b) => ORDER[a.finding.kind] - ORDER[b.finding.kind] || a.finding.start - b.finding.start,
+  );
+  const kept: Labelled[] = [];
+  for (const item of sorted) {
+    const f = item.finding;
+    const over = kept.find(
+      ({ finding: k }) => k.kind !== 'phi' && f.kind !== 'phi' && f.start < k.end && k.start < f.end,
+    );
+    if (over !== undefined) {
+      // The card's last four are not the wider number's last four: show no digits of it then.
+      if (over.finding.kind === 'card' && (f.start < over.finding.start || f.end > over.finding.end))
+        over.placeholder = '[card number removed]';
+      over.finding = {
+        ...over.finding,
+        start: Math.min(over.finding.start, f.start),
+        end: Math.max(over.finding.end, f.end),
+      };
       continue;
-    if (kept.some((k) => k.kind === f.kind && k.start === f.start && k.end === f.end)) continue;
-    kept.push(f);
+    }
+    if (kept.some(({ finding: k }) => k.kind === f.kind && k.start === f.start && k.end === f.end)) continue;
+    kept.push({ ...item });
   }
-  return kept.sort((a, b) => a.start - b.start || ORDER[a.kind] - ORDER[b.kind]);
+  return kept.sort(
+    (a, b) => a.finding.start - b.finding.start || ORDER[a.finding.kind] - ORDER[b.finding.kind],
+  );
 }
 
 /** The placeholder for a finding; `digits` are the finding's digits, as ASCII. */
@@ -448,22 +476,22 @@ export function scanText(text: string): ScanResult {
   const plain = normalised.text;
   // UUIDs can hide a Luhn-valid test PAN across their groups; blank them out (same length).
   const scanned = plain.replace(UUID, (u) => ' '.repeat(u.length));
-  const found = resolveOverlaps([
-    ...findCards(plain, scanned),
-    ...findBankNumbers(scanned),
-    ...findSsns(scanned),
-    ...findPhi(plain),
-  ]);
+  const found = resolveOverlaps(
+    [...findCards(plain, scanned), ...findBankNumbers(scanned), ...findSsns(scanned), ...findPhi(plain)].map(
+      (finding) => ({
+        finding,
+        placeholder: replacement(finding, plain.slice(finding.start, finding.end).replace(/\D/g, '')),
+      }),
+    ),
+  );
   const findings: Finding[] = [];
   let redacted = '';
   let cursor = 0;
-  for (const f of found) {
-    const span = originalSpan(normalised, f.start, f.end);
-    const finding = { ...f, ...span };
-    findings.push(finding);
-    const rep = replacement(f, plain.slice(f.start, f.end).replace(/\D/g, ''));
-    if (rep === null || span.start < cursor) continue;
-    redacted += text.slice(cursor, span.start) + rep;
+  for (const { finding, placeholder } of found) {
+    const span = originalSpan(normalised, finding.start, finding.end);
+    findings.push({ ...finding, ...span });
+    if (placeholder === null || span.start < cursor) continue;
+    redacted += text.slice(cursor, span.start) + placeholder;
     cursor = span.end;
   }
   redacted += text.slice(cursor);

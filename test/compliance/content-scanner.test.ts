@@ -268,6 +268,18 @@ describe('numbers in disguise', () => {
       expect(kinds(text), text).toEqual([]);
   });
 
+  it('reads "ss#" followed by a space as a context word', () => {
+    expect(scanText('ss# 041 024065').redacted).toBe('ss# [SSN removed]');
+  });
+
+  it('redacts a labelled account number whole when only part of it is a Luhn-valid card, showing none of its digits', () => {
+    const result = scanText('checking account number 9\n5968340891715');
+    expect(result.redacted).toBe('checking account number [card number removed]');
+    expect(scanText('checking account number 503268860932 07').redacted).toBe(
+      'checking account number [card number removed]',
+    );
+  });
+
   it('finds nothing in a text that has already been redacted', () => {
     const once = scanText(
       'card ４１１１ １１１１ １１１１ １１１１, SSN 455 23 1187, acct no 12345678',
