@@ -77,7 +77,6 @@ export function normaliseForScan(original: string): NormalisedText {
     }
     const to = offset;
     const folded = [...cluster.normalize('NFKC')];
-    // Marks on a digit (a keycap, an accent) carry no meaning but would split the digit run.
     const digitBase = folded.length > 0 && DECIMAL_DIGIT.test(folded[0] as string);
     for (const ch of folded) {
       if (DECIMAL_DIGIT.test(ch)) emit(asciiDigit(ch.codePointAt(0) as number), from, to);
