@@ -5,11 +5,16 @@
  * warn before a rep sends. Card, SSN and bank numbers are redacted; PHI is flagged, not
  * rewritten, because the words themselves are the message.
  */
+import bankLabels from './data/bank-number-labels.json' with { type: 'json' };
 import { PHI_RULES } from './phi-terms.ts';
+import { normaliseForScan, originalSpan } from './scan-normalisation.ts';
 
 export type FindingKind = 'card' | 'ssn' | 'bank' | 'phi';
 
-/** One sensitive span of the scanned text; `start`/`end` are UTF-16 offsets, end exclusive. */
+/**
+ * One sensitive span of the scanned text; `start`/`end` are UTF-16 offsets into the text as
+ * written (not as normalised), end exclusive.
+ */
 export interface Finding {
   kind: FindingKind;
   start: number;
@@ -269,12 +274,19 @@ function cardExtras(text: string, cardEnd: number, trailing: Group[]): Finding[]
 // ---------------------------------------------------------------------------------------------
 // SSNs and bank numbers
 
-const SSN_CONTEXT = /\b(ssn|ss#|ss ?no|soc(ial)?( sec(urity)?)?( number| no| #)?|tax ?id|tin|itin)\b/i;
+// Ends in (?!\w), not \b: after "ss#" or "no #" a space follows, and there is no word boundary there.
+const SSN_CONTEXT = /\b(ssn|ss#|ss ?no|soc(ial)?( sec(urity)?)?( number| no| #)?|tax ?id|tin|itin)(?!\w)/i;
+
+/**
+ * 3-2-4 digits. Each gap may be empty, a space or a dash (the text is normalised, so `_`, line
+ * breaks and odd dashes are already one of these). Not part of a longer digit sequence.
+ */
+const SSN_SHAPE = /(?<!\d[ -]?)(\d{3})( ?-? ?)(\d{2})( ?-? ?)(\d{4})(?![ -]?\d)/g;
 
 function findSsns(text: string): Finding[] {
   const findings: Finding[] = [];
-  for (const m of text.matchAll(/(?<![\d-])(\d{3})([- ]?)(\d{2})\2(\d{4})(?![\d-])/g)) {
-    const digits = `${m[1]}${m[3]}${m[4]}`;
+  for (const m of text.matchAll(SSN_SHAPE)) {
+    const digits = `${m[1]}${m[3]}${m[5]}`;
     const start = m.index ?? 0;
     const before = text.slice(Math.max(0, start - 40), start);
     const context = SSN_CONTEXT.test(before) || /^\s*\(?(ssn|social)/i.test(text.slice(start + m[0].length));
@@ -284,8 +296,10 @@ function findSsns(text: string): Finding[] {
       continue;
     }
     if (!isValidSsn(digits)) continue;
-    // Undashed nine digits are too common (routing numbers, ids) to flag without a context word.
-    if (m[2] !== '-' && !context) continue;
+    // Written 3-2-4 with both gaps, it is shaped like nothing else people text (phone numbers are
+    // 3-3-4); nine digits in one piece (routing numbers, ids) or with one gap (ZIP+4: 5-4) need a
+    // context word.
+    if ((m[2] === '' || m[4] === '') && !context) continue;
     findings.push({
       kind: 'ssn',
       start,
@@ -296,15 +310,51 @@ function findSsns(text: string): Finding[] {
   return findings;
 }
 
-const BANK_CONTEXT =
-  /\b(routing|rtn|rt|aba|acct|account|checking|savings|bank|wire|ach|direct deposit|void(ed)? check)\b/i;
-const ACCOUNT_LABEL =
-  /\b(acct|a\/c|checking|savings|bank account|account (?:number|no|num|#)|account)\s*(?:number|no|num)?\.?\s*[:#]?\s*(\d[\d -]{4,22}\d)\b/gi;
-const STRONG_ACCOUNT_LABEL = /^(acct|a\/c|checking|savings|bank account|account (number|no|num|#))/i;
+const escapeRegExp = (s: string) => s.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
+/** A phrase from the data file: words may be run together or spaced out ("acct#", "a/c  no"). */
+const phrasePattern = (phrase: string) => phrase.trim().split(/\s+/).map(escapeRegExp).join('\\s*');
+const alternation = (phrases: readonly string[]) =>
+  [...phrases]
+    .sort((a, b) => b.length - a.length)
+    .map(phrasePattern)
+    .join('|');
+
+const wordsPattern = (phrases: readonly string[]) => new RegExp(`\\b(${alternation(phrases)})\\b`, 'i');
+const BANK_CONTEXT = wordsPattern(bankLabels.bankContext);
+/** A weak intro ("account") must not be its own context. */
+const WEAK_INTROS = new Set(bankLabels.introsNeedingBankContext.account);
+const BANK_CONTEXT_BESIDES_WEAK = wordsPattern(bankLabels.bankContext.filter((w) => !WEAK_INTROS.has(w)));
+const FILLER = `(?:\\s*(?:${bankLabels.filler
+  .map((f) => (/^\p{L}+$/u.test(f) ? `${escapeRegExp(f)}\\b` : escapeRegExp(f)))
+  .join('|')}))*\\s*`;
+const { min: MIN_ACCOUNT_DIGITS, max: MAX_ACCOUNT_DIGITS } = bankLabels.digits;
+
+/** Intro phrase, filler, then the digits (single spaces or dashes between them), all of them. */
+function labelledNumber(phrases: readonly string[]): RegExp {
+  return new RegExp(
+    `(?<![\\p{L}\\p{N}])(?:${alternation(phrases)})(?!\\p{L})${FILLER}(\\d(?: ?-? ?\\d){${MIN_ACCOUNT_DIGITS - 1},${MAX_ACCOUNT_DIGITS - 1}})(?! ?-? ?\\d)`,
+    'giu',
+  );
+}
+
+const LABELLED: ReadonlyArray<{ pattern: RegExp; detail: string; needsContext: boolean }> = [
+  {
+    pattern: labelledNumber(bankLabels.intros.routing),
+    detail: 'ABA routing number (labelled)',
+    needsContext: false,
+  },
+  { pattern: labelledNumber(bankLabels.intros.account), detail: 'bank account number', needsContext: false },
+  {
+    pattern: labelledNumber(bankLabels.introsNeedingBankContext.account),
+    detail: 'bank account number',
+    needsContext: true,
+  },
+];
 
 function findBankNumbers(text: string): Finding[] {
   const findings: Finding[] = [];
   const hasContext = BANK_CONTEXT.test(text);
+  const hasContextBesidesWeak = BANK_CONTEXT_BESIDES_WEAK.test(text);
   for (const m of text.matchAll(/(?<![\d-])\d{9}(?![\d-])/g)) {
     const start = m.index ?? 0;
     const end = start + 9;
@@ -325,17 +375,13 @@ function findBankNumbers(text: string): Finding[] {
       });
     }
   }
-  for (const m of text.matchAll(ACCOUNT_LABEL)) {
-    const number = m[2] as string;
-    const digits = number.replace(/\D/g, '');
-    if (digits.length < 6 || digits.length > 17) continue;
-    if (
-      !STRONG_ACCOUNT_LABEL.test(m[1] as string) &&
-      !/\b(routing|rtn|aba|bank|wire|ach|checking|savings)\b/i.test(text)
-    )
-      continue;
-    const start = (m.index ?? 0) + m[0].length - number.length;
-    findings.push({ kind: 'bank', start, end: start + number.length, detail: 'bank account number' });
+  for (const { pattern, detail, needsContext } of LABELLED) {
+    if (needsContext && !hasContextBesidesWeak) continue;
+    for (const m of text.matchAll(pattern)) {
+      const number = m[1] as string;
+      const start = (m.index ?? 0) + m[0].length - number.length;
+      findings.push({ kind: 'bank', start, end: start + number.length, detail });
+    }
   }
   return findings;
 }
@@ -361,21 +407,48 @@ function findPhi(text: string): Finding[] {
 
 const ORDER: Record<FindingKind, number> = { card: 0, bank: 1, ssn: 2, phi: 3 };
 
-/** Drops findings that overlap an earlier, more severe one (a card beats the SSN inside it). */
-function resolveOverlaps(findings: Finding[]): Finding[] {
-  const sorted = [...findings].sort((a, b) => ORDER[a.kind] - ORDER[b.kind] || a.start - b.start);
-  const kept: Finding[] = [];
-  for (const f of sorted) {
-    if (kept.some((k) => k.kind !== 'phi' && f.kind !== 'phi' && f.start < k.end && k.start < f.end))
-      continue;
-    if (kept.some((k) => k.kind === f.kind && k.start === f.start && k.end === f.end)) continue;
-    kept.push(f);
-  }
-  return kept.sort((a, b) => a.start - b.start || ORDER[a.kind] - ORDER[b.kind]);
+/** A finding with its placeholder, worked out from its own digits before any merging. */
+interface Labelled {
+  finding: Finding;
+  placeholder: string | null;
 }
 
-function replacement(f: Finding, text: string): string | null {
-  const digits = text.slice(f.start, f.end).replace(/\D/g, '');
+/**
+ * Drops findings that overlap an earlier, more severe one (a card beats the SSN inside it). A
+ * dropped finding that reaches past the one kept widens it: a labelled account number of which
+ * only a part is a Luhn-valid card must still be redacted whole, not leave its other digits.
+ */
+function resolveOverlaps(findings: Labelled[]): Labelled[] {
+  const sorted = [...findings].sort(
+    (a, b) => ORDER[a.finding.kind] - ORDER[b.finding.kind] || a.finding.start - b.finding.start,
+  );
+  const kept: Labelled[] = [];
+  for (const item of sorted) {
+    const f = item.finding;
+    const over = kept.find(
+      ({ finding: k }) => k.kind !== 'phi' && f.kind !== 'phi' && f.start < k.end && k.start < f.end,
+    );
+    if (over !== undefined) {
+      // The card's last four are not the wider number's last four: show no digits of it then.
+      if (over.finding.kind === 'card' && (f.start < over.finding.start || f.end > over.finding.end))
+        over.placeholder = '[card number removed]';
+      over.finding = {
+        ...over.finding,
+        start: Math.min(over.finding.start, f.start),
+        end: Math.max(over.finding.end, f.end),
+      };
+      continue;
+    }
+    if (kept.some(({ finding: k }) => k.kind === f.kind && k.start === f.start && k.end === f.end)) continue;
+    kept.push({ ...item });
+  }
+  return kept.sort(
+    (a, b) => a.finding.start - b.finding.start || ORDER[a.finding.kind] - ORDER[b.finding.kind],
+  );
+}
+
+/** The placeholder for a finding; `digits` are the finding's digits, as ASCII. */
+function replacement(f: Finding, digits: string): string | null {
   switch (f.kind) {
     case 'card': {
       if (f.detail.startsWith('card expiry')) return '[exp ••/••]';
@@ -393,23 +466,33 @@ function replacement(f: Finding, text: string): string | null {
   }
 }
 
-/** Finds and redacts sensitive content in one message. */
+/**
+ * Finds and redacts sensitive content in one message. Every path that judges or stores a text
+ * (send, preflight, inbound, the extension's drafts and outbox) calls this, so all of them see
+ * through other scripts' digits, invisible characters and odd separators alike.
+ */
 export function scanText(text: string): ScanResult {
+  const normalised = normaliseForScan(text);
+  const plain = normalised.text;
   // UUIDs can hide a Luhn-valid test PAN across their groups; blank them out (same length).
-  const scanned = text.replace(UUID, (u) => ' '.repeat(u.length));
-  const findings = resolveOverlaps([
-    ...findCards(text, scanned),
-    ...findBankNumbers(scanned),
-    ...findSsns(scanned),
-    ...findPhi(text),
-  ]);
+  const scanned = plain.replace(UUID, (u) => ' '.repeat(u.length));
+  const found = resolveOverlaps(
+    [...findCards(plain, scanned), ...findBankNumbers(scanned), ...findSsns(scanned), ...findPhi(plain)].map(
+      (finding) => ({
+        finding,
+        placeholder: replacement(finding, plain.slice(finding.start, finding.end).replace(/\D/g, '')),
+      }),
+    ),
+  );
+  const findings: Finding[] = [];
   let redacted = '';
   let cursor = 0;
-  for (const f of findings) {
-    const rep = replacement(f, text);
-    if (rep === null || f.start < cursor) continue;
-    redacted += text.slice(cursor, f.start) + rep;
-    cursor = f.end;
+  for (const { finding, placeholder } of found) {
+    const span = originalSpan(normalised, finding.start, finding.end);
+    findings.push({ ...finding, ...span });
+    if (placeholder === null || span.start < cursor) continue;
+    redacted += text.slice(cursor, span.start) + placeholder;
+    cursor = span.end;
   }
   redacted += text.slice(cursor);
   return { findings, redacted };

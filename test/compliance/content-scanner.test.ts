@@ -161,3 +161,129 @@ describe('health information', () => {
     'Reminder: appointment Tue 3pm. Reply C to confirm',
   ])('leaves the business sense of health words alone: %j', (text) => expect(kinds(text)).toEqual([]));
 });
+
+// #13 finding 4: the same numbers written with other digits, invisible characters or other
+// separators. Each text below was delivered or stored unredacted before the scanner normalised.
+describe('numbers in disguise', () => {
+  const fullWidth = (s: string) => s.replace(/\d/g, (d) => String.fromCharCode(0xff10 + Number(d)));
+  const arabicIndic = (s: string) => s.replace(/\d/g, (d) => String.fromCharCode(0x0660 + Number(d)));
+  const devanagari = (s: string) => s.replace(/\d/g, (d) => String.fromCharCode(0x0966 + Number(d)));
+  const mathBold = (s: string) => s.replace(/\d/g, (d) => String.fromCodePoint(0x1d7ce + Number(d)));
+
+  it.each([
+    ['full-width digits', `card ${fullWidth('4111 1111 1111 1111')}`],
+    ['full-width digits without spaces', fullWidth('4111111111111111')],
+    ['underscores', '4111_1111_1111_1111'],
+    ['zero-width spaces', 'card 4111\u200b1111\u200b1111\u200b1111'],
+    ['zero-width joiners inside the groups', '41\u200d11 11\u200c11 1111 11\u2060 11'],
+    ['a BOM and a soft hyphen', '4111\ufeff1111\u00ad1111 1111'],
+    ['bidi marks', '\u200f4111 \u200e1111 \u202a1111\u202c 1111'],
+    ['Arabic-Indic digits', `card ${arabicIndic('4111 1111 1111 1111')}`],
+    ['Extended Arabic-Indic digits', '۴۱۱۱ ۱۱۱۱ ۱۱۱۱ ۱۱۱۱'],
+    ['Devanagari digits', devanagari('5555 5555 5555 4444')],
+    ['mathematical bold digits', mathBold('4242424242424242')],
+    ['a newline in the middle', 'card 4111 1111\n1111 1111'],
+    ['CRLF between every group', '4111\r\n1111\r\n1111\r\n1111'],
+    ['a line separator and an en dash', '4111\u20281111\u20131111\u20131111'],
+    [
+      'digits mixed from four scripts',
+      `4${fullWidth('1')}${arabicIndic('1')}${devanagari('1')}-1111-1111-1111`,
+    ],
+  ])('finds the card written with %s', (_, text) => expect(kinds(text)).toContain('card'));
+
+  it('redacts the whole number in the original text, on both sides of a newline or an invisible character', () => {
+    expect(scanText('my card 4111 1111\n1111 1111 thanks').redacted).toBe(
+      'my card [card •••• 1111 (Visa)] thanks',
+    );
+    expect(scanText('4111_1111_1111_1111').redacted).toBe('[card •••• 1111 (Visa)]');
+    expect(scanText('pay 4111\u200b1111\u200b1111\u200b1111 ok').redacted).toBe(
+      'pay [card •••• 1111 (Visa)] ok',
+    );
+    expect(scanText('card ٤١١١ ١١١١ ١١١١ ١١١١.').redacted).toBe('card [card •••• 1111 (Visa)].');
+  });
+
+  it('reports offsets into the text as written, whatever it normalised to', () => {
+    const text = 'ＳＳＮ: ４５５\u200b-２３-１１８７ ok';
+    const [ssn] = scanText(text).findings;
+    expect(ssn?.kind).toBe('ssn');
+    expect(text.slice(ssn?.start, ssn?.end)).toBe('４５５\u200b-２３-１１８７');
+    const emoji = '👍🏽 card 4242\n4242 4242 4242';
+    const [card] = scanText(emoji).findings;
+    expect(emoji.slice(card?.start, card?.end)).toBe('4242\n4242 4242 4242');
+  });
+
+  it.each([
+    'SSN ４５５-２３-１１８７',
+    'ssn ٤٥٥-٢٣-١١٨٧',
+    'SSN 455_23_1187',
+    'SSN 455\u200b-23-\u200b1187',
+    'my SSN is 455\n23\n1187',
+  ])('finds the SSN in %j', (text) => expect(kinds(text)).toEqual(['ssn']));
+
+  it.each(['routing ０２１０００００２１ acct ３３２２１１００', 'routing 021_000_021 acct 3322\u200b1100'])(
+    'finds the bank numbers in %j',
+    (text) =>
+      expect(scanText(text).redacted).toBe('routing [routing number removed] acct [account number removed]'),
+  );
+
+  it('finds an SSN written with spaces, with or without a context word', () => {
+    expect(scanText('it is 123 45 6789').redacted).toBe('it is [SSN removed]');
+    expect(scanText('SSN 455 23 1187').redacted).toBe('SSN [SSN removed]');
+    expect(kinds('123 45 6789')).toEqual(['ssn']);
+  });
+
+  it.each([
+    ['my checking account number is 12345678', 'my checking account number is [account number removed]'],
+    ['checking account number - 1234 5678 9012', 'checking account number - [account number removed]'],
+    ['Checking Account Number=12345678901234567', 'Checking Account Number=[account number removed]'],
+    ['savings account # 87654321', 'savings account # [account number removed]'],
+    ['acct no is 12345678', 'acct no is [account number removed]'],
+    ['my account number is 12345678', 'my account number is [account number removed]'],
+    ['routing number 123456789', 'routing number [routing number removed]'],
+    [
+      'routing number is 026009593 and account number is 4455667788',
+      'routing number is [routing number removed] and account number is [account number removed]',
+    ],
+  ])('finds the account number introduced in %j', (text, redacted) =>
+    expect(scanText(text).redacted).toBe(redacted),
+  );
+
+  it.each([
+    'account number 12345',
+    'account number 123456789012345678',
+    'my account number is on the invoice, 2 pages',
+    'checking account number later today at 3',
+    'Order number 12345678',
+    'ticket 12345678 for the checking team',
+  ])('leaves %j alone', (text) => expect(kinds(text)).toEqual([]));
+
+  it('does not mistake phone numbers, dates or grouped ids for SSNs', () => {
+    for (const text of [
+      'call 415 555 0198',
+      '+91 98765 43210',
+      'on 2025 12 31',
+      'ref 12 345 6789',
+      'qty 123 45',
+    ])
+      expect(kinds(text), text).toEqual([]);
+  });
+
+  it('reads "ss#" followed by a space as a context word', () => {
+    expect(scanText('ss# 041 024065').redacted).toBe('ss# [SSN removed]');
+  });
+
+  it('redacts a labelled account number whole when only part of it is a Luhn-valid card, showing none of its digits', () => {
+    const result = scanText('checking account number 9\n5968340891715');
+    expect(result.redacted).toBe('checking account number [card number removed]');
+    expect(scanText('checking account number 503268860932 07').redacted).toBe(
+      'checking account number [card number removed]',
+    );
+  });
+
+  it('finds nothing in a text that has already been redacted', () => {
+    const once = scanText(
+      'card ４１１１ １１１１ １１１１ １１１１, SSN 455 23 1187, acct no 12345678',
+    ).redacted;
+    expect(scanText(once).findings.filter((f) => f.kind !== 'phi')).toEqual([]);
+  });
+});

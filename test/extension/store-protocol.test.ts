@@ -256,6 +256,30 @@ describe('store host in the background', () => {
     expect(await ask({ type: 'store', op: 'pending', contactKey: CONTACT })).toEqual({ ok: true, value: [] });
   });
 
+  // #13 finding 4: the extension scans with the relay's scanner, normalisation included.
+  it.each([
+    ['full-width digits', 'Card ４１１１ １１１１ １１１１ １１１１ thanks'],
+    ['zero-width spaces', 'Card 4111\u200b1111\u200b1111\u200b1111 thanks'],
+    ['Arabic-Indic digits', 'Card ٤١١١ ١١١١ ١١١١ ١١١١ thanks'],
+    ['underscores', 'Card 4111_1111_1111_1111 thanks'],
+    ['a newline inside', 'Card 4111 1111\n1111 1111 thanks'],
+  ])('never writes a card number written with %s to disk, as a draft or in the outbox', async (_, body) => {
+    const { ask } = setup(async () => message('x'));
+    await ask({ type: 'store', op: 'save-draft', contactKey: CONTACT, body });
+    const draft = await ask({ type: 'store', op: 'load-draft', contactKey: CONTACT });
+    expect(draft?.ok && draft.value).toBe('Card [card •••• 1111 (Visa)] thanks');
+    const queued = await ask({
+      type: 'store',
+      op: 'enqueue',
+      contactKey: CONTACT,
+      input: { ...input, body },
+      key: 'key-disguised',
+      lastError: null,
+    });
+    expect(queued).toMatchObject({ ok: false, error: expect.stringMatching(/not kept for sending later/) });
+    expect(await ask({ type: 'store', op: 'pending', contactKey: CONTACT })).toEqual({ ok: true, value: [] });
+  });
+
   it('ignores other messages, refuses strangers and explains a malformed request', async () => {
     const { ask } = setup(async () => message('x'));
     expect(await ask({ type: 'panel-state', status: 'ready', inboundCount: 0 })).toBeNull();

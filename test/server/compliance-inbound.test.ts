@@ -2,10 +2,19 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createKeyForOrg } from '../../server/admin/org-admin.ts';
+import { normaliseForScan } from '../../server/compliance/scan-normalisation.ts';
 import { ENGINES, freshDatabase, postgresSkipNote } from '../helpers/db.ts';
 import { idemKey, optIn, seedOrg, type TestOrg, type TestRelay, testRelay } from '../helpers/relay.ts';
 
 postgresSkipNote('compliance inbound');
+
+/** Every string inside a stored value (a text column, or a JSON payload's nested fields). */
+function stringsIn(value: unknown): string[] {
+  if (typeof value === 'string') return [value];
+  if (Array.isArray(value)) return value.flatMap(stringsIn);
+  if (value !== null && typeof value === 'object') return Object.values(value).flatMap(stringsIn);
+  return [];
+}
 
 describe.each(ENGINES)('on %s', (engine) => {
   let drop: () => Promise<void>;
@@ -90,6 +99,7 @@ describe.each(ENGINES)('on %s', (engine) => {
 
   describe('redaction before storage', () => {
     const phone = '+12025550161';
+    let disguised = 0;
 
     it('stores a texted card number as brand and last four only, in the message, the events and the stream', async () => {
       const stream = readStream(2);
@@ -143,6 +153,40 @@ describe.each(ENGINES)('on %s', (engine) => {
       } finally {
         await relay.db.query(`UPDATE orgs SET settings = '{}' WHERE id = $1`, [org.orgId]);
       }
+    });
+
+    // #13 finding 4: each of these was stored with the number (or half of it) in clear.
+    it.each([
+      ['underscores', 'card 4111_1111_1111_1111 thanks', 'card [card •••• 1111 (Visa)] thanks'],
+      [
+        'zero-width spaces',
+        'card 4111\u200b1111\u200b1111\u200b1111 thanks',
+        'card [card •••• 1111 (Visa)] thanks',
+      ],
+      ['Arabic-Indic digits', 'card ٤١١١ ١١١١ ١١١١ ١١١١ thanks', 'card [card •••• 1111 (Visa)] thanks'],
+      [
+        'full-width digits',
+        'card ４１１１ １１１１ １１１１ １１１１ thanks',
+        'card [card •••• 1111 (Visa)] thanks',
+      ],
+      ['a newline inside', 'card 4111 1111\n1111 1111 thanks', 'card [card •••• 1111 (Visa)] thanks'],
+      ['a newline inside an SSN', 'my SSN is 455\n23\n1187', 'my SSN is [SSN removed]'],
+      ['spaces in an SSN', 'it is 455 23 1187', 'it is [SSN removed]'],
+    ])('stores a number written with %s redacted as a whole', async (_, body, stored) => {
+      const handset = `+120255502${String(10 + disguised++)}`;
+      await text(handset, body);
+      const [message] = (await thread(handset)).filter((m) => m.direction === 'inbound');
+      expect(message?.body).toBe(stored);
+      for (const r of message?.redactions ?? []) expect(message?.body.slice(r.start, r.end)).toBe(r.label);
+      const rows = await relay.db.query<{ body: string | null; payload: unknown }>(
+        'SELECT body, NULL AS payload FROM messages UNION ALL SELECT NULL, payload FROM events',
+      );
+      // Every stored string as the scanner sees it (any script's digits, no invisible characters),
+      // with the separators between digits gone: none holds a run of the number's digits.
+      const strings = rows.flatMap((r) => stringsIn(r.body ?? r.payload));
+      const digitRuns = strings.map((t) => normaliseForScan(t).text.replace(/(?<=\d)[ -]+(?=\d)/g, ''));
+      for (const secret of ['41111111', '11111111', '455231187', '4552311', '231187'])
+        expect(digitRuns.filter((t) => t.includes(secret))).toEqual([]);
     });
 
     it('redacts a text to a number no org owns as well', async () => {

@@ -157,6 +157,36 @@ describe.each(ENGINES)('on %s', (engine) => {
       expect(await db.query('SELECT count(*)::int AS n FROM messages')).toEqual(before);
     });
 
+    // #13 finding 4: each of these was delivered before the scanner normalised its input.
+    it.each([
+      ['full-width digits', 'Your card ４１１１ １１１１ １１１１ １１１１ was charged', 'card'],
+      ['underscores', 'Card 4111_1111_1111_1111 on file', 'card'],
+      ['zero-width spaces', 'Card 4111\u200b1111\u200b1111\u200b1111 on file', 'card'],
+      ['Arabic-Indic digits', 'Card ٤١١١ ١١١١ ١١١١ ١١١١ on file', 'card'],
+      ['a newline inside', 'Card 41111111\n11111111 on file', 'card'],
+      ['full-width SSN digits', 'We have your SSN ４５５-２３-１１８７ on file', 'ssn'],
+      ['an SSN written with spaces', 'It is 455 23 1187, right?', 'ssn'],
+      ['an account number after its label', 'Your checking account number is 12345678', 'bank'],
+    ])(
+      'refuses a number written with %s on send and preflight, and stores nothing',
+      async (_, body, kind) => {
+        const before = await db.query('SELECT count(*)::int AS n FROM messages');
+        const checked = await preflight({ to: CUSTOMER, body });
+        expect(checked.statusCode).toBe(200);
+        expect(checked.json().allowed).toBe(false);
+        const refusal = (checked.json().refusals as Refusal[]).find((r) => r.code === 'SENSITIVE_CONTENT');
+        const findings = refusal?.details.findings as { kind: string; start: number; end: number }[];
+        expect(findings.map((f) => f.kind)).toContain(kind);
+        // The offsets point into the text as the rep typed it, so the panel can highlight it.
+        const spans = findings.map((f) => body.slice(f.start, f.end));
+        expect(spans.join('|')).toMatch(/^[^a-z]*$/i);
+        const response = await send({ to: CUSTOMER, body });
+        expect(response.statusCode).toBe(422);
+        expect(response.json().error.code).toBe('SENSITIVE_CONTENT');
+        expect(await db.query('SELECT count(*)::int AS n FROM messages')).toEqual(before);
+      },
+    );
+
     it('refuses health information unless the org allows PHI', async () => {
       const body = 'Your HIV test results came back negative.';
       const refused = await send({ to: CUSTOMER, body });

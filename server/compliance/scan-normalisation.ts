@@ -1,0 +1,105 @@
+/**
+ * The one normalisation every content scan runs on (#13 finding 4). A number must be found however
+ * it is written: full-width or mathematical digits (NFKC), digits of any script (Arabic-Indic,
+ * Devanagari, …), invisible characters between the digits (zero-width space/joiner, BOM, soft
+ * hyphen, bidi marks), and underscores, line breaks or unusual spaces and dashes between the
+ * groups. The scanner looks at the normalised text; `originalSpan` maps what it finds back to the
+ * text as written, so redaction replaces every character of the number, including the invisible
+ * ones and the line break inside it.
+ */
+
+/** A text as the scanner sees it, with where each of its UTF-16 units came from. */
+export interface NormalisedText {
+  /** ASCII digits, single spaces between groups, `-` for every dash, no format characters. */
+  text: string;
+  /** `start[i]`/`end[i]`: the span of the original text that `text[i]` stands for. */
+  start: readonly number[];
+  end: readonly number[];
+}
+
+/**
+ * Characters that show nothing and only change how neighbours render. They are dropped, so a
+ * number cannot be split by them. Default_Ignorable adds what \p{Cf} misses: the combining
+ * grapheme joiner, variation selectors, Hangul fillers and tag characters.
+ */
+const INVISIBLE = /^[\p{Cf}\p{Default_Ignorable_Code_Point}]$/u;
+const MARK = /^\p{M}$/u;
+const DECIMAL_DIGIT = /^\p{Nd}$/u;
+/** Spaces of any width, line and paragraph breaks, tabs, NEL, and `_` all separate digit groups. */
+const SEPARATOR = /^[\s\p{Z}_\u0085]$/u;
+/** Hyphens, en/em dashes, the minus sign and their relatives are one dash to the scanner. */
+const DASH = /^[\p{Pd}\u2212\u2796\u2e3a\u2e3b]$/u;
+
+const asciiDigits = new Map<number, string>();
+
+/**
+ * The ASCII digit for any Unicode decimal digit. Unicode encodes every script's decimal digits
+ * as a contiguous run from 0 to 9 (a stability guarantee), and where runs touch they are whole
+ * sets of ten, so the distance from the start of the run, mod 10, is the digit's value.
+ */
+function asciiDigit(codePoint: number): string {
+  const known = asciiDigits.get(codePoint);
+  if (known !== undefined) return known;
+  let first = codePoint;
+  while (first > 0 && DECIMAL_DIGIT.test(String.fromCodePoint(first - 1))) first -= 1;
+  const digit = String((codePoint - first) % 10);
+  asciiDigits.set(codePoint, digit);
+  return digit;
+}
+
+/** Normalises a text for scanning, keeping a map back to the original offsets. */
+export function normaliseForScan(original: string): NormalisedText {
+  const out: string[] = [];
+  const start: number[] = [];
+  const end: number[] = [];
+  const emit = (unit: string, from: number, to: number) => {
+    out.push(unit);
+    start.push(from);
+    end.push(to);
+  };
+
+  const points = [...original];
+  let offset = 0;
+  let i = 0;
+  while (i < points.length) {
+    const base = points[i] as string;
+    const from = offset;
+    offset += base.length;
+    i += 1;
+    if (INVISIBLE.test(base)) continue;
+    // A base character and its combining marks normalise together (NFKC composes across them).
+    let cluster = base;
+    while (i < points.length && MARK.test(points[i] as string)) {
+      const mark = points[i] as string;
+      offset += mark.length;
+      i += 1;
+      if (!INVISIBLE.test(mark)) cluster += mark;
+    }
+    const to = offset;
+    const folded = [...cluster.normalize('NFKC')];
+    const digitBase = folded.length > 0 && DECIMAL_DIGIT.test(folded[0] as string);
+    for (const ch of folded) {
+      if (DECIMAL_DIGIT.test(ch)) emit(asciiDigit(ch.codePointAt(0) as number), from, to);
+      else if (SEPARATOR.test(ch)) {
+        // A run of separators is one space, so a CRLF or a blank line joins groups like a space.
+        if (out.at(-1) === ' ') end[end.length - 1] = to;
+        else emit(' ', from, to);
+      } else if (DASH.test(ch)) emit('-', from, to);
+      // Marks on a digit (a keycap, an accent) mean nothing but would split the digit run; and
+      // NFKC can expose an invisible character (compatibility forms), which shows nothing either.
+      else if (!(digitBase && MARK.test(ch)) && !INVISIBLE.test(ch)) {
+        for (const unit of ch.split('')) emit(unit, from, to);
+      }
+    }
+  }
+  return { text: out.join(''), start, end };
+}
+
+/** The span of the original text behind `[from, to)` of the normalised text (`to` > `from`). */
+export function originalSpan(
+  normalised: NormalisedText,
+  from: number,
+  to: number,
+): { start: number; end: number } {
+  return { start: normalised.start[from] as number, end: normalised.end[to - 1] as number };
+}
