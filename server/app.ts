@@ -1,6 +1,8 @@
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify, { type FastifyError, type FastifyReply, type FastifyServerOptions } from 'fastify';
 import { createCrmRegistry } from '../crm-plugins/registry.ts';
+import { CredentialWatch } from './auth/credential-watch.ts';
+import { KeyCache } from './auth/key-cache.ts';
 import { type Clock, systemClock } from './clock.ts';
 import type { Config } from './config.ts';
 import { orgCrmsFor } from './crm-sync/org-crms.ts';
@@ -104,9 +106,15 @@ export async function buildApp(options: BuildOptions): Promise<App> {
   // Before anything else reads the request: in sandbox mode a foreign Host is a rebound DNS name.
   if (options.config.smsProvider === 'sandbox') app.addHook('onRequest', relayHostHook(options.config));
   app.addHook('onRequest', sandboxToolHook());
-  app.addHook('onRequest', accessHook(options.db, undefined, deps.clock));
+  // Org keys are cached briefly per process; any announced credential change empties the cache.
+  const keyCache = new KeyCache();
+  const keyWatch = new CredentialWatch(options.db);
+  keyWatch.observe(() => keyCache.clear());
+  app.addHook('onRequest', accessHook(options.db, keyCache, deps.clock));
+  app.addHook('onReady', async () => keyWatch.start());
   app.addHook('onReady', async () => hub.start());
   app.addHook('onClose', async () => {
+    await keyWatch.stop();
     await notifier.close();
     await hub.stop();
     await deps.mail.close();

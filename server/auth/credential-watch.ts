@@ -61,6 +61,7 @@ export function concerns(notice: CredentialNotice, watcher: Watcher): boolean {
  */
 export class CredentialWatch {
   private readonly watchers = new Set<Watcher>();
+  private readonly observers = new Set<(notice: CredentialNotice | null) => void>();
   private unlisten: (() => Promise<void>) | null = null;
 
   constructor(private readonly db: Database) {}
@@ -74,8 +75,15 @@ export class CredentialWatch {
     return () => this.watchers.delete(watcher);
   }
 
+  /** Hears every notice (null: one that did not parse), e.g. to drop a cache of credentials. */
+  observe(observer: (notice: CredentialNotice | null) => void): () => void {
+    this.observers.add(observer);
+    return () => this.observers.delete(observer);
+  }
+
   private dispatch(payload: string): void {
     const notice = parseCredentialNotice(payload);
+    for (const observer of this.observers) observer(notice);
     for (const watcher of this.watchers) {
       if (notice === null || concerns(notice, watcher)) watcher.onNotice();
     }
@@ -83,6 +91,7 @@ export class CredentialWatch {
 
   async stop(): Promise<void> {
     this.watchers.clear();
+    this.observers.clear();
     await this.unlisten?.();
     this.unlisten = null;
   }

@@ -2,9 +2,9 @@ import type { KeyPrincipal } from './api-keys.ts';
 
 /**
  * Remembers resolved API keys for a moment, so a burst of requests with one key costs one
- * lookup instead of one per request. The TTL bounds how long a revoked key keeps working in
- * another process; the identity issue (#7) must make revocation broadcast an invalidation
- * (LISTEN/NOTIFY) to reach "stops on the very next request".
+ * lookup instead of one per request. Every process empties it when a credential change is
+ * announced (CredentialWatch, NOTIFY relay_credentials), so a revoked key stops within the
+ * notice's delivery; the TTL bounds the rest (a notice lost while the listen connection is down).
  */
 export class KeyCache {
   private readonly entries = new Map<string, { principal: KeyPrincipal; expires: number }>();

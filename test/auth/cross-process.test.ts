@@ -19,12 +19,22 @@ describe.skipIf(POSTGRES_URL === null)('deactivation across two relay processes 
   let ownerKey: string;
   let userId: string;
   let streamUserId: string;
+  let orgKey: string;
+  let orgKeyId: string;
+  let revokeKey: (keyId: string) => Promise<void>;
 
   beforeAll(async () => {
     const fresh = await freshPostgres();
     drop = fresh.drop;
     const { orgId } = await createOrg(fresh.db, 'Two Process Dental');
     ownerKey = (await createKeyForOrg(fresh.db, { orgId, role: 'owner', name: 'admin' })).key;
+    const integration = await createKeyForOrg(fresh.db, { orgId, role: 'rep', name: 'integration' });
+    orgKey = integration.key;
+    orgKeyId = integration.keyId;
+    // As an operator (or a future revoke route) would: straight in the database, through no relay.
+    revokeKey = async (keyId) => {
+      await fresh.db.query('UPDATE api_keys SET revoked_at = $2 WHERE id = $1', [keyId, new Date()]);
+    };
     const { user } = await createUser(fresh.db, {
       orgId,
       email: 'rep@two.test',
@@ -97,6 +107,20 @@ describe.skipIf(POSTGRES_URL === null)('deactivation across two relay processes 
     });
     expect(again.status).toBe(401);
   }, 60_000);
+
+  it('stops an org key on B as soon as its revocation is announced, not when B’s key cache expires', async () => {
+    const me = () => fetch(`${b.url}/v1/me`, { headers: { authorization: `Bearer ${orgKey}` } });
+    // Keys bound to no user are cached for 2 s per process; these calls fill B's cache.
+    for (let i = 0; i < 3; i++) expect((await me()).status).toBe(200);
+    await revokeKey(orgKeyId);
+    const started = performance.now();
+    let status = 200;
+    while (status === 200 && performance.now() - started < 1_000) {
+      status = (await me()).status;
+      if (status === 200) await new Promise((resolve) => setTimeout(resolve, 25));
+    }
+    expect(status).toBe(401);
+  }, 30_000);
 
   it('closes a live event stream held by B when the user is deactivated through A', async () => {
     const login = await fetch(`${b.url}/v1/auth/login`, {
