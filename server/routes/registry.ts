@@ -1,4 +1,5 @@
 import type { RouteModule } from '../http/types.ts';
+import { apiKeysRoutes } from './api-keys.ts';
 import { authRoutes } from './auth.ts';
 import { passkeyRoutes } from './auth-passkeys.ts';
 import { reauthRoutes } from './auth-reauth.ts';
@@ -51,5 +52,6 @@ export const ROUTE_MODULES: Record<string, RouteModule> = {
   sessions: sessionsRoutes,
   users: usersRoutes,
   roles: rolesRoutes,
+  apiKeys: apiKeysRoutes,
   sandboxMail: sandboxMailRoutes,
 };

@@ -1,11 +1,17 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RECENT_AUTH_MS, requireRecentAuth } from '../../server/auth/recent-auth.ts';
 import { totpCode } from '../../server/auth/totp.ts';
-import { createUser } from '../../server/auth/users.ts';
 import { ApiError } from '../../server/errors.ts';
 import type { Principal } from '../../server/http/access.ts';
 import { freshPglite } from '../helpers/db.ts';
-import { seedOrg, type TestOrg, type TestRelay, testRelay } from '../helpers/relay.ts';
+import {
+  seedOrg,
+  signedInUser,
+  TEST_PASSWORD,
+  type TestOrg,
+  type TestRelay,
+  testRelay,
+} from '../helpers/relay.ts';
 
 let now = new Date('2026-03-02T17:00:00Z');
 const clock = () => now;
@@ -16,26 +22,9 @@ const advance = (ms: number) => {
 const db = await freshPglite();
 let relay: TestRelay;
 let org: TestOrg;
-const PASSWORD = 'correct horse battery staple';
+const PASSWORD = TEST_PASSWORD;
 
-async function signIn(email: string): Promise<{ accessToken: string; sessionId: string; userId: string }> {
-  const { user } = await createUser(db, {
-    orgId: org.orgId,
-    email,
-    role: 'rep',
-    password: PASSWORD,
-    actor: 'test',
-    now,
-    publicUrl: 'http://relay.test',
-  });
-  const response = await relay.app.inject({
-    method: 'POST',
-    url: '/v1/auth/login',
-    payload: { email, password: PASSWORD },
-  });
-  expect(response.statusCode, response.body).toBe(201);
-  return { ...(response.json() as { accessToken: string; sessionId: string }), userId: user.id };
-}
+const signIn = (email: string) => signedInUser(relay.app, db, { orgId: org.orgId, email, role: 'rep', now });
 
 const principal = (sessionId: string | null, userId: string | null): Principal => ({
   keyId: sessionId === null ? 'key' : null,

@@ -1,6 +1,7 @@
 import { addSenderNumber, createKeyForOrg, createOrg } from '../../server/admin/org-admin.ts';
 import { buildApp } from '../../server/app.ts';
 import type { Role } from '../../server/auth/permissions.ts';
+import { createUser } from '../../server/auth/users.ts';
 import { type Config, loadConfig } from '../../server/config.ts';
 import type { Database } from '../../server/db/database.ts';
 import type { App } from '../../server/http/types.ts';
@@ -157,4 +158,32 @@ export async function eventually<T>(
 export async function freshPgliteRelay(options: Parameters<typeof testRelay>[1] = {}): Promise<TestRelay> {
   const { freshPglite } = await import('./db.ts');
   return testRelay(await freshPglite(), options);
+}
+
+/** The password every user made by `signedInUser` has. */
+export const TEST_PASSWORD = 'correct horse battery staple';
+
+/** A new user of the org with TEST_PASSWORD, signed in through POST /v1/auth/login (no second factor). */
+export async function signedInUser(
+  app: App,
+  db: Database,
+  input: { orgId: string; email: string; role: string; now: Date },
+): Promise<{ userId: string; sessionId: string; accessToken: string; auth: { authorization: string } }> {
+  const { user } = await createUser(db, {
+    orgId: input.orgId,
+    email: input.email,
+    role: input.role,
+    password: TEST_PASSWORD,
+    actor: 'test',
+    now: input.now,
+    publicUrl: 'http://relay.test',
+  });
+  const response = await app.inject({
+    method: 'POST',
+    url: '/v1/auth/login',
+    payload: { email: input.email, password: TEST_PASSWORD },
+  });
+  if (response.statusCode !== 201) throw new Error(`sign-in failed: ${response.body}`);
+  const { accessToken, sessionId } = response.json() as { accessToken: string; sessionId: string };
+  return { userId: user.id, sessionId, accessToken, auth: { authorization: `Bearer ${accessToken}` } };
 }

@@ -896,6 +896,12 @@ const FUZZ: Record<string, RouteFuzz> = {
   },
   'GET /v1/roles': { path: fixed('/v1/roles'), query: queryArb({}) },
   'POST /v1/roles': { path: fixed('/v1/roles'), mutating: true, body: () => junkPayload },
+  'GET /v1/api-keys': { path: fixed('/v1/api-keys'), query: queryArb({}) },
+  'POST /v1/api-keys': { path: fixed('/v1/api-keys'), mutating: true, body: () => junkPayload },
+  'DELETE /v1/api-keys/:id': {
+    path: () => pathParam(fc.uuid()).map((id) => `/v1/api-keys/${id}`),
+    mutating: true,
+  },
   'GET /v1/sso/saml': { path: fixed('/v1/sso/saml'), query: queryArb({}) },
   'PUT /v1/sso/saml': { path: fixed('/v1/sso/saml'), mutating: true, body: () => junkPayload },
   // No org in the fuzzed database has SAML configured, so no login starts and no assertion is consumed.

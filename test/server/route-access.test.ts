@@ -498,6 +498,37 @@ const GUARDED: Record<string, GuardedCase> = {
     foreign: () => ({ method: 'POST', url: '/v1/roles', payload: { name: 'b_role', permissions: [] } }),
     expectForeign: (answer) => expect(answer.status).toBe(201),
   },
+  'GET /v1/api-keys': {
+    valid: () => ({ method: 'GET', url: '/v1/api-keys' }),
+    ok: 200,
+    foreign: () => ({ method: 'GET', url: '/v1/api-keys' }),
+    expectForeign: (answer, ctx) => {
+      expect(answer.status).toBe(200);
+      for (const id of ctx.keyIdsA) expect(answer.body).not.toContain(id);
+    },
+  },
+  'POST /v1/api-keys': {
+    // Minting a key needs a person who just proved a credential; sessions here have just signed in.
+    valid: () => ({ method: 'POST', url: '/v1/api-keys', payload: { name: 'integration', role: 'auditor' } }),
+    ok: 201,
+    keyRefused: 'SESSION_REQUIRED',
+    foreign: () => ({
+      method: 'POST',
+      url: '/v1/api-keys',
+      payload: { name: 'integration', role: 'auditor' },
+    }),
+    expectForeign: (answer) => expect(errorCode(answer)).toBe('SESSION_REQUIRED'),
+  },
+  'DELETE /v1/api-keys/:id': {
+    // No key of the caller's org has this id: refused as not found, after authorization.
+    valid: () => ({ method: 'DELETE', url: `/v1/api-keys/${randomUUID()}` }),
+    ok: 404,
+    foreign: (ctx) => ({ method: 'DELETE', url: `/v1/api-keys/${ctx.keyIdsA[0]}` }),
+    expectForeign: (answer) => {
+      expect(answer.status).toBe(404);
+      expect(errorCode(answer)).toBe('API_KEY_NOT_FOUND');
+    },
+  },
   'GET /v1/sso/saml': {
     valid: () => ({ method: 'GET', url: '/v1/sso/saml' }),
     ok: 200,
