@@ -28,6 +28,9 @@ import {
 } from '../lib/sso.ts';
 import { ErrorNotice } from './ErrorNotice.tsx';
 import { NotificationPrefs } from './NotificationPrefs.tsx';
+import { SecondFactorForm } from './SecondFactorForm.tsx';
+import { SsoLinkForm } from './SsoLinkForm.tsx';
+import { SsoSecondFactor } from './SsoSecondFactor.tsx';
 
 type Outcome = { kind: 'saved' } | { kind: 'connected'; me: Me } | { kind: 'error'; error: unknown } | null;
 
@@ -175,12 +178,6 @@ function SignInForm({
   const [state, setState] = useState<SignInState>({ step: 'credentials', busy: false, error: null });
   const [email, setEmail] = useState('');
   const [password, setPassword] = useState('');
-  const [code, setCode] = useState('');
-  const codeInput = useRef<HTMLInputElement>(null);
-  // The second step replaces the form, so focus moves to its input for keyboard users.
-  useEffect(() => {
-    if (state.step === 'second-factor') codeInput.current?.focus();
-  }, [state.step]);
   const flow = useMemo(
     () => (relayUrl ? new SignInFlow(new AuthApi(relayUrl), browserSessionStore, relayUrl, setState) : null),
     [relayUrl],
@@ -214,7 +211,7 @@ function SignInForm({
   };
 
   const error =
-    (state.step === 'credentials' || state.step === 'second-factor') && state.error ? (
+    state.step === 'credentials' && state.error ? (
       <p class="notice error" role="alert" id="sign-in-error">
         {state.error}
       </p>
@@ -222,42 +219,11 @@ function SignInForm({
 
   if (state.step === 'second-factor') {
     return (
-      <form
-        class="sign-in"
-        aria-labelledby="second-factor-title"
-        onSubmit={(e) => {
-          e.preventDefault();
-          void flow?.submitCode(code);
-        }}
-      >
-        <h2 id="second-factor-title">Two-step verification</h2>
-        <p>Signing in as {state.email}.</p>
-        <div class="field">
-          <label for="mfa-code">Authentication code or recovery code</label>
-          <input
-            id="mfa-code"
-            autocomplete="one-time-code"
-            spellcheck={false}
-            ref={codeInput}
-            value={code}
-            aria-describedby="mfa-code-hint"
-            aria-invalid={Boolean(state.error)}
-            onInput={(e) => setCode(e.currentTarget.value)}
-          />
-          <p id="mfa-code-hint" class="hint">
-            The 6-digit code from your authenticator app, or one of your recovery codes.
-          </p>
-        </div>
-        <div class="actions">
-          <button type="submit" class="primary" disabled={state.busy}>
-            Verify
-          </button>
-          <button type="button" disabled={state.busy} onClick={() => flow?.restart()}>
-            Start over
-          </button>
-        </div>
-        <div aria-live="polite">{error}</div>
-      </form>
+      <SecondFactorForm
+        state={state}
+        onSubmit={(code) => void flow?.submitCode(code)}
+        onStartOver={() => flow?.restart()}
+      />
     );
   }
 
@@ -341,13 +307,16 @@ function SsoSignInForm({
   const [starting, setStarting] = useState(false);
   const [attemptId, setAttemptId] = useState<string | null>(null);
   const [attempt, setAttempt] = useState<SsoState | null>(null);
+  const [linkedEmail, setLinkedEmail] = useState<string | null>(null);
+  /** Bumped when the form comes back after a link or second-factor step, so the field takes the focus. */
+  const [focusTarget, setFocusTarget] = useState(0);
   const input = useRef<HTMLInputElement>(null);
 
   // Focus moves here when the form replaces the password form (the button, or the relay's answer), not
   // when the page merely opens on it (the rep may be typing the relay URL above).
   useEffect(() => {
-    if (focus) input.current?.focus();
-  }, [focus]);
+    if (focus || focusTarget > 0) input.current?.focus();
+  }, [focus, focusTarget]);
 
   useEffect(() => {
     const controller = new AbortController();
@@ -385,6 +354,11 @@ function SsoSignInForm({
       return;
     }
     setFieldError(null);
+    setLinkedEmail(null);
+    await begin(parsed.orgId);
+  };
+
+  const begin = async (orgId: string): Promise<void> => {
     setStartError(null);
     setStarting(true);
     try {
@@ -394,7 +368,7 @@ function SsoSignInForm({
         return;
       }
       await saveRelayUrl(relayUrl);
-      const message: ProtocolMessage = { type: 'sso-start', relayUrl, orgId: parsed.orgId };
+      const message: ProtocolMessage = { type: 'sso-start', relayUrl, orgId };
       const answer = parseSsoStartResponse(await browser.runtime.sendMessage(message).catch(() => undefined));
       if (!answer.ok) {
         setStartError(answer.message);
@@ -408,16 +382,49 @@ function SsoSignInForm({
     }
   };
 
+  // Linked, not signed in (the relay's answer): the next SSO sign-in opens the session, so it starts
+  // by itself. The identity provider usually still has the rep signed in, so it takes a moment.
+  const linked = (email: string): void => {
+    if (mine?.status !== 'not-linked') return;
+    setLinkedEmail(email);
+    void begin(mine.orgId);
+  };
+
+  // The link or second-factor step was left (or could not finish): the SSO form again, with the reason.
+  const backToSso = (error: string | null): void => {
+    setAttemptId(null);
+    setStartError(error);
+    setFocusTarget((n) => n + 1);
+  };
+
   const cancel = (): void => {
     const message: ProtocolMessage = { type: 'sso-cancel' };
     browser.runtime.sendMessage(message).catch(() => undefined);
   };
+
+  if (mine?.status === 'not-linked' && mine.relayUrl === relayUrl)
+    return (
+      <SsoLinkForm
+        relayUrl={relayUrl}
+        linkToken={mine.linkToken}
+        onLinked={linked}
+        onStartOver={() => backToSso(null)}
+      />
+    );
+  if (mine?.status === 'mfa-required' && mine.relayUrl === relayUrl)
+    return <SsoSecondFactor key={mine.attemptId} step={mine} onStartOver={backToSso} />;
 
   let status: JSX.Element | null = null;
   if (startError !== null) {
     status = (
       <p class="notice error" role="alert" data-testid="sso-error">
         {startError}
+      </p>
+    );
+  } else if (mine?.status === 'pending' && linkedEmail !== null) {
+    status = (
+      <p class="notice info" data-testid="sso-pending">
+        Linked {linkedEmail} to your company’s sign-in. Finishing SSO sign-in in the tab that opened…
       </p>
     );
   } else if (mine?.status === 'pending') {

@@ -35,6 +35,16 @@ export interface SsoTokens extends IssuedTokens {
   email: string | null;
 }
 
+/** The exchange's answer: a session, or (account with a second factor) the step that still needs it. */
+export type SsoExchange =
+  | { kind: 'tokens'; tokens: SsoTokens }
+  | { kind: 'mfa'; mfaToken: string; factors: string[]; email: string | null };
+
+/** What `POST /v1/sso/saml/link` answers: linked, not signed in (the next SSO sign-in opens the session). */
+export interface SsoLinked {
+  email: string;
+}
+
 const TOKEN = /^[\x21-\x7e]{1,512}$/;
 
 function isRecord(value: unknown): value is Record<string, unknown> {
@@ -58,9 +68,31 @@ const EMAIL = /^[^\s@]{1,200}@[^\s@]{1,200}$/;
 
 /** The answer of `POST /v1/sso/saml/exchange`: the login token body, `email` optional (older relays omit it). */
 export function parseSsoTokens(value: unknown): SsoTokens {
-  const tokens = parseIssuedTokens(value);
+  return { ...parseIssuedTokens(value), email: emailOf(value) };
+}
+
+function emailOf(value: unknown): string | null {
   const email = isRecord(value) && typeof value.email === 'string' ? value.email.trim() : '';
-  return { ...tokens, email: EMAIL.test(email) ? email : null };
+  return EMAIL.test(email) ? email : null;
+}
+
+/** The answer of `POST /v1/sso/saml/exchange`, including the second-factor step a password sign-in has. */
+export function parseSsoExchange(value: unknown): SsoExchange {
+  if (isRecord(value) && value.mfaRequired === true) {
+    const { mfaToken, factors } = value;
+    if (typeof mfaToken !== 'string' || !TOKEN.test(mfaToken)) throw new ShapeError('mfaToken', 'a token');
+    const known = Array.isArray(factors) ? factors.filter((f): f is string => typeof f === 'string') : [];
+    return { kind: 'mfa', mfaToken, factors: known, email: emailOf(value) };
+  }
+  return { kind: 'tokens', tokens: parseSsoTokens(value) };
+}
+
+/** The answer of `POST /v1/sso/saml/link`. */
+export function parseSsoLinked(value: unknown): SsoLinked {
+  if (!isRecord(value) || value.linked !== true) throw new ShapeError('linked', 'true');
+  const email = emailOf(value);
+  if (email === null) throw new ShapeError('email', 'an email address');
+  return { email };
 }
 
 export function parseLoginOutcome(value: unknown): LoginOutcome {
@@ -112,9 +144,19 @@ export class AuthApi {
   }
 
   /** Trades the one-time code from the relay's SSO "done" page for a session (single use). */
-  exchange(code: string): Promise<SsoTokens> {
-    return callRelay(this.fetchImpl, this.baseUrl, 'POST', '/v1/sso/saml/exchange', parseSsoTokens, {
+  exchange(code: string): Promise<SsoExchange> {
+    return callRelay(this.fetchImpl, this.baseUrl, 'POST', '/v1/sso/saml/exchange', parseSsoExchange, {
       body: { code },
+    });
+  }
+
+  /**
+   * Links the account the identity provider named to it, proven with the account's own password (and
+   * authenticator code when it has one). Signs nothing in: the next SSO sign-in does.
+   */
+  linkSso(linkToken: string, password: string, code?: string): Promise<SsoLinked> {
+    return callRelay(this.fetchImpl, this.baseUrl, 'POST', '/v1/sso/saml/link', parseSsoLinked, {
+      body: code === undefined ? { linkToken, password } : { linkToken, password, code },
     });
   }
 
@@ -159,9 +201,37 @@ export function signInErrorMessage(error: unknown): string {
   }
 }
 
+/** Plain-language text for a refused account link (`POST /v1/sso/saml/link`). */
+export function ssoLinkErrorMessage(error: unknown): string {
+  if (error instanceof RelayError) {
+    switch (error.code) {
+      case 'INVALID_CREDENTIALS':
+        return 'The password or authenticator code is not right.';
+      case 'CODE_REQUIRED':
+        return 'This account also uses an authenticator app: enter its 6-digit code with your password.';
+      case 'SSO_LINK_NEEDS_OWNER':
+        return 'This account cannot be linked with a password. Ask your organisation’s owner to link your account.';
+      case 'INVALID_LINK_TOKEN':
+        return 'This link request expired (it lasts 10 minutes) or was already used. Start SSO sign-in again.';
+      case 'VALIDATION_FAILED':
+      case 'BAD_REQUEST':
+        return 'Check the password, and that the authenticator code is 6 digits.';
+    }
+  }
+  return signInErrorMessage(error);
+}
+
 export type SignInState =
   | { step: 'credentials'; busy: boolean; error: string | null }
-  | { step: 'second-factor'; busy: boolean; error: string | null; email: string; mfaToken: string }
+  | {
+      step: 'second-factor';
+      busy: boolean;
+      error: string | null;
+      email: string;
+      mfaToken: string;
+      /** How the first step was passed: a password here, or the identity provider (SSO). */
+      via: 'password' | 'sso';
+    }
   /** The relay refused a password because the organisation signs in through its identity provider. */
   | { step: 'sso-required'; email: string; message: string }
   | { step: 'signed-in'; email: string };
@@ -202,6 +272,7 @@ export class SignInFlow {
           error: null,
           email: cleanEmail,
           mfaToken: outcome.mfaToken,
+          via: 'password',
         });
       } else {
         await this.finish(cleanEmail, outcome.tokens);
@@ -226,13 +297,25 @@ export class SignInFlow {
     try {
       await this.finish(state.email, await this.api.secondFactor(state.mfaToken, code));
     } catch (error) {
-      // An expired or used MFA token cannot be retried: back to the password step.
+      // An expired or used MFA token cannot be retried: back to the first step.
       if (error instanceof RelayError && error.code === 'INVALID_MFA_TOKEN') {
-        this.setState({ step: 'credentials', busy: false, error: signInErrorMessage(error) });
+        const message =
+          state.via === 'sso'
+            ? 'This sign-in step expired. Start SSO sign-in again.'
+            : signInErrorMessage(error);
+        this.setState({ step: 'credentials', busy: false, error: message });
       } else {
         this.setState({ ...state, busy: false, error: signInErrorMessage(error) });
       }
     }
+  }
+
+  /**
+   * Continues an SSO sign-in whose identity provider step passed but whose account has a second factor:
+   * the same code step as after a password.
+   */
+  continueAfterSso(email: string, mfaToken: string): void {
+    this.setState({ step: 'second-factor', busy: false, error: null, email, mfaToken, via: 'sso' });
   }
 
   /** Back to the password step (e.g. "Use a different account"). */

@@ -1,5 +1,5 @@
-import type { AuthSession, SessionStore, SsoTokens } from './auth.ts';
-import { signInErrorMessage } from './auth.ts';
+import type { AuthApi, AuthSession, SessionStore, SsoExchange } from './auth.ts';
+import { signInErrorMessage, ssoLinkErrorMessage } from './auth.ts';
 import { SSO_ORG_ID } from './protocol.ts';
 import { RelayError } from './relay-client.ts';
 
@@ -12,6 +12,12 @@ import { RelayError } from './relay-client.ts';
 
 /** The one-time code's shape, as the relay's exchange route accepts it. */
 export const SSO_CODE = /^[A-Za-z0-9_-]{20,100}$/;
+
+/** The relay's link token (done page of an assertion for an account not linked to the IdP yet). */
+export const SSO_LINK_TOKEN = /^[A-Za-z0-9_-]{20,100}$/;
+
+/** The done page's error when the asserted account has its own password or second factor and no link. */
+export const SSO_NOT_LINKED = 'SSO_ACCOUNT_NOT_LINKED';
 
 /** How long a started sign-in may wait for the identity provider. */
 export const SSO_PENDING_TTL_MS = 10 * 60_000;
@@ -75,6 +81,11 @@ export function parseSsoTarget(input: string, relayUrl: string): SsoTarget {
 export type SsoTabPage =
   /** The relay's done page with a well-formed one-time code. */
   | { kind: 'done'; code: string }
+  /**
+   * The relay's done page saying the asserted account is not linked to the identity provider yet; the
+   * link token lets the rep link it once with their own password.
+   */
+  | { kind: 'not-linked'; linkToken: string }
   /** The relay's done page, but without a code this extension accepts. */
   | { kind: 'done-without-code' }
   /** The relay's done page for a sign-in this attempt did not start (its state differs): login CSRF. */
@@ -83,6 +94,16 @@ export type SsoTabPage =
   | { kind: 'relay-refused' }
   /** Anywhere else (the identity provider's pages, mostly). */
   | { kind: 'elsewhere' };
+
+/** What the done page's fragment carries, before its state is checked. */
+function donePage(fragment: URLSearchParams): SsoTabPage {
+  const code = fragment.get('code');
+  if (code !== null) return SSO_CODE.test(code) ? { kind: 'done', code } : { kind: 'done-without-code' };
+  const linkToken = fragment.get('linkToken');
+  if (fragment.get('error') === SSO_NOT_LINKED && linkToken !== null && SSO_LINK_TOKEN.test(linkToken))
+    return { kind: 'not-linked', linkToken };
+  return { kind: 'done-without-code' };
+}
 
 /**
  * Classifies a sign-in tab's URL. Origin and path are compared exactly with the relay's, so a look-alike
@@ -110,11 +131,16 @@ export function classifySsoTab(
   const base = relay.pathname.replace(/\/+$/, '');
   if (url.pathname === `${base}/v1/sso/saml/done`) {
     const fragment = new URLSearchParams(url.hash.replace(/^#/, ''));
-    const code = fragment.get('code');
-    if (code === null || !SSO_CODE.test(code)) return { kind: 'done-without-code' };
-    if (expectedState !== undefined && fragment.get('state') !== expectedState)
+    const page = donePage(fragment);
+    // Someone else's code or link token steered here would sign the rep in as them, or have the rep tie
+    // their password to a stranger's identity: the state check applies to both alike.
+    if (
+      page.kind !== 'done-without-code' &&
+      expectedState !== undefined &&
+      fragment.get('state') !== expectedState
+    )
       return { kind: 'done-foreign' };
-    return { kind: 'done', code };
+    return page;
   }
   const own = `${base}/v1/sso/saml/${orgId}/`;
   if (loaded && (url.pathname === `${own}login` || url.pathname === `${own}acs`))
@@ -140,8 +166,33 @@ export type SsoState =
       exchangingSince?: number;
     }
   | { status: 'signed-in'; attemptId: string; email: string; at: number }
+  /**
+   * The identity provider named an account that has its own password (or second factor) and is not
+   * linked to it yet: the options page asks for the password once and links it with `linkToken`.
+   */
+  | (SsoLinkStep & { status: 'not-linked'; attemptId: string; at: number })
+  /** The relay wants the account's second factor before it opens the session (`POST /v1/auth/mfa`). */
+  | (SsoSecondFactorStep & { status: 'mfa-required'; attemptId: string; at: number })
   | { status: 'failed'; attemptId: string; message: string; at: number }
   | { status: 'cancelled'; attemptId: string; reason: SsoCancelReason; at: number };
+
+/** What the options page needs to link an account: a relay-issued token, valid 10 minutes, single use. */
+export interface SsoLinkStep {
+  relayUrl: string;
+  orgId: string;
+  linkToken: string;
+}
+
+/** What the options page needs to finish an SSO sign-in with the second factor. */
+export interface SsoSecondFactorStep {
+  relayUrl: string;
+  orgId: string;
+  /** The account, when the relay named it (it always does when it asks for a second factor). */
+  email: string | null;
+  mfaToken: string;
+  /** The factors the account has, as the relay lists them ('totp', 'passkey'). */
+  factors: string[];
+}
 
 export type ActiveSsoState = Extract<SsoState, { status: 'pending' | 'exchanging' }>;
 
@@ -162,6 +213,7 @@ function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
+const MFA_TOKEN = /^[\x21-\x7e]{1,512}$/;
 const isId = (v: unknown): v is string => typeof v === 'string' && v.length > 0 && v.length <= 100;
 const isTime = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v) && v >= 0;
 const isTabId = (v: unknown): v is number => typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
@@ -192,6 +244,29 @@ export function parseSsoState(value: unknown): SsoState | null {
     case 'signed-in':
       if (typeof value.email !== 'string' || !isTime(value.at)) return null;
       return { status: 'signed-in', attemptId, email: value.email, at: value.at };
+    case 'not-linked': {
+      const { relayUrl, orgId, linkToken } = value;
+      if (typeof relayUrl !== 'string' || typeof orgId !== 'string' || !SSO_ORG_ID.test(orgId)) return null;
+      if (typeof linkToken !== 'string' || !SSO_LINK_TOKEN.test(linkToken) || !isTime(value.at)) return null;
+      return { status: 'not-linked', attemptId, relayUrl, orgId, linkToken, at: value.at };
+    }
+    case 'mfa-required': {
+      const { relayUrl, orgId, email, mfaToken, factors } = value;
+      if (typeof relayUrl !== 'string' || typeof orgId !== 'string' || !SSO_ORG_ID.test(orgId)) return null;
+      if (email !== null && typeof email !== 'string') return null;
+      if (typeof mfaToken !== 'string' || !MFA_TOKEN.test(mfaToken) || !isTime(value.at)) return null;
+      if (!Array.isArray(factors) || !factors.every((f) => typeof f === 'string')) return null;
+      return {
+        status: 'mfa-required',
+        attemptId,
+        relayUrl,
+        orgId,
+        email,
+        mfaToken,
+        factors: factors as string[],
+        at: value.at,
+      };
+    }
     case 'failed':
       if (typeof value.message !== 'string' || !isTime(value.at)) return null;
       return { status: 'failed', attemptId, message: value.message, at: value.at };
@@ -246,8 +321,8 @@ export interface SsoPorts {
   /** Closes a tab the coordinator opened; a tab already gone is not an error. */
   closeTab(tabId: number): Promise<void>;
   focusTab(tabId: number): Promise<void>;
-  /** `POST {relay}/v1/sso/saml/exchange`. */
-  exchange(relayUrl: string, code: string): Promise<SsoTokens>;
+  /** `POST {relay}/v1/sso/saml/exchange`: a session, or the second factor it still needs. */
+  exchange(relayUrl: string, code: string): Promise<SsoExchange>;
   /**
    * A name for the account when the exchange answer carries no email (relays that predate it): the
    * relay's own display name for the signed-in user.
@@ -364,6 +439,16 @@ export class SsoCoordinator {
           });
           await this.closeAndReturn(state);
           return;
+        case 'not-linked':
+          // The token only lets the rep link with their own password; the options page asks for it.
+          await this.end(state, {
+            status: 'not-linked',
+            relayUrl: state.relayUrl,
+            orgId: state.orgId,
+            linkToken: page.linkToken,
+          });
+          await this.closeAndReturn(state);
+          return;
         case 'done':
           await this.finish(state, page.code);
           return;
@@ -409,7 +494,21 @@ export class SsoCoordinator {
   private async finish(state: ActiveSsoState, code: string): Promise<void> {
     await this.save({ ...state, status: 'exchanging', exchangingSince: this.ports.now() });
     try {
-      const tokens = await this.ports.exchange(state.relayUrl, code);
+      const answer = await this.ports.exchange(state.relayUrl, code);
+      if (answer.kind === 'mfa') {
+        // The options page asks for the code and finishes at /v1/auth/mfa, as after a password.
+        await this.end(state, {
+          status: 'mfa-required',
+          relayUrl: state.relayUrl,
+          orgId: state.orgId,
+          email: answer.email,
+          mfaToken: answer.mfaToken,
+          factors: answer.factors,
+        });
+        await this.closeAndReturn(state);
+        return;
+      }
+      const { tokens } = answer;
       const email = tokens.email ?? (await this.ports.accountName(state.relayUrl, tokens.accessToken));
       const session: AuthSession = {
         relayUrl: state.relayUrl,
@@ -436,9 +535,78 @@ export class SsoCoordinator {
     state: ActiveSsoState,
     outcome:
       | { status: 'signed-in'; email: string }
+      | (SsoLinkStep & { status: 'not-linked' })
+      | (SsoSecondFactorStep & { status: 'mfa-required' })
       | { status: 'failed'; message: string }
       | { status: 'cancelled'; reason: SsoCancelReason },
   ): Promise<void> {
     await this.save({ ...outcome, attemptId: state.attemptId, at: this.ports.now() });
+  }
+}
+
+export type SsoLinkState =
+  /** Asking for the password; `codeNeeded` once the relay said the account also has an authenticator. */
+  | { step: 'form'; busy: boolean; error: string | null; codeNeeded: boolean }
+  /** No password to prove the account with (none, or a passkey): only an owner can link it. */
+  | { step: 'needs-owner'; message: string }
+  /** The link token expired or was used: only a new SSO sign-in issues another. */
+  | { step: 'expired'; message: string }
+  /** Linked; the next SSO sign-in opens the session. */
+  | { step: 'linked'; email: string };
+
+/**
+ * The options page's "link this account once" step after the relay answered `SSO_ACCOUNT_NOT_LINKED`.
+ * The UI renders `state` and calls `submit`; refusals come back as state, never as throws. The token
+ * and the password go only to the relay that issued the token.
+ */
+export class SsoLinkFlow {
+  state: SsoLinkState = { step: 'form', busy: false, error: null, codeNeeded: false };
+
+  constructor(
+    private readonly api: Pick<AuthApi, 'linkSso'>,
+    private readonly linkToken: string,
+    private readonly onChange: (state: SsoLinkState) => void = () => undefined,
+  ) {}
+
+  private setState(state: SsoLinkState): void {
+    this.state = state;
+    this.onChange(state);
+  }
+
+  async submit(password: string, code: string): Promise<void> {
+    const state = this.state;
+    if (state.step !== 'form' || state.busy) return;
+    const digits = code.replace(/\s+/g, '');
+    if (password === '') {
+      this.setState({ ...state, error: 'Enter your password.' });
+      return;
+    }
+    if (state.codeNeeded && digits === '') {
+      this.setState({ ...state, error: 'Enter the 6-digit code from your authenticator app.' });
+      return;
+    }
+    // The relay takes only the app's current code here (no recovery codes), so say so before sending.
+    if (digits !== '' && !/^[0-9]{6}$/.test(digits)) {
+      this.setState({ ...state, error: 'The authenticator code is the 6 digits your app shows now.' });
+      return;
+    }
+    this.setState({ ...state, busy: true, error: null });
+    try {
+      const linked = await this.api.linkSso(this.linkToken, password, digits === '' ? undefined : digits);
+      this.setState({ step: 'linked', email: linked.email });
+    } catch (error) {
+      const code = error instanceof RelayError ? error.code : null;
+      if (code === 'SSO_LINK_NEEDS_OWNER')
+        this.setState({ step: 'needs-owner', message: ssoLinkErrorMessage(error) });
+      else if (code === 'INVALID_LINK_TOKEN')
+        this.setState({ step: 'expired', message: ssoLinkErrorMessage(error) });
+      else
+        this.setState({
+          step: 'form',
+          busy: false,
+          error: ssoLinkErrorMessage(error),
+          codeNeeded: state.codeNeeded || code === 'CODE_REQUIRED',
+        });
+    }
   }
 }

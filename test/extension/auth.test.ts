@@ -9,6 +9,7 @@ import {
   TokenRefresher,
 } from '../../extension/lib/auth.ts';
 import { RelayClient } from '../../extension/lib/relay-client.ts';
+import { SsoLinkFlow, type SsoLinkState } from '../../extension/lib/sso.ts';
 
 const RELAY = 'http://relay.test';
 const EXPIRES = '2030-01-01T00:10:00.000Z';
@@ -202,6 +203,106 @@ describe('sign-in flow', () => {
   });
 });
 
+describe('second factor after SSO', () => {
+  it('finishes an SSO sign-in with the authenticator code at /v1/auth/mfa, like after a password', async () => {
+    const { flow, store, calls } = flowWith(() => json(201, tokens(7)));
+    flow.continueAfterSso('tess@example.com', 'mfa-sso-token');
+    expect(flow.state).toMatchObject({ step: 'second-factor', email: 'tess@example.com', via: 'sso' });
+    await flow.submitCode(' 123 456 ');
+    expect(calls).toEqual([
+      { url: `${RELAY}/v1/auth/mfa`, body: { mfaToken: 'mfa-sso-token', code: '123456' }, auth: undefined },
+    ]);
+    expect(flow.state).toEqual({ step: 'signed-in', email: 'tess@example.com' });
+    expect(store.session).toMatchObject({
+      relayUrl: RELAY,
+      email: 'tess@example.com',
+      accessToken: 'access-7',
+    });
+  });
+
+  it('sends the rep back to SSO, not to a password, when the SSO second step expired', async () => {
+    const { flow } = flowWith(() =>
+      json(401, { error: { code: 'INVALID_MFA_TOKEN', message: 'x', details: null } }),
+    );
+    flow.continueAfterSso('tess@example.com', 'mfa-sso-token');
+    await flow.submitCode('123456');
+    expect(flow.state).toMatchObject({
+      step: 'credentials',
+      error: expect.stringMatching(/Start SSO sign-in again/),
+    });
+  });
+});
+
+const LINK_TOKEN = 'LiNkToKeN_-0123456789abcdef';
+
+function linkWith(answer: (call: Call) => Response) {
+  const { fetch, calls } = fakeFetch(answer);
+  const states: SsoLinkState[] = [];
+  const flow = new SsoLinkFlow(new AuthApi(RELAY, fetch), LINK_TOKEN, (s) => states.push(s));
+  return { flow, calls, states };
+}
+
+const refusal = (status: number, code: string) =>
+  json(status, { error: { code, message: code, details: null } });
+
+describe('linking an account to the identity provider once', () => {
+  it('posts the link token with the password (and the code when given), then reports it linked', async () => {
+    const { flow, calls } = linkWith(() => json(200, { linked: true, email: 'bea@example.com' }));
+    await flow.submit('pw', ' 123456 ');
+    expect(calls).toEqual([
+      {
+        url: `${RELAY}/v1/sso/saml/link`,
+        body: { linkToken: LINK_TOKEN, password: 'pw', code: '123456' },
+        auth: undefined,
+      },
+    ]);
+    expect(flow.state).toEqual({ step: 'linked', email: 'bea@example.com' });
+    const { flow: noCode, calls: sent } = linkWith(() =>
+      json(200, { linked: true, email: 'bea@example.com' }),
+    );
+    await noCode.submit('pw', '');
+    expect(sent[0]?.body).toEqual({ linkToken: LINK_TOKEN, password: 'pw' });
+  });
+
+  it('asks for the authenticator code when the relay says the account has one, and keeps asking', async () => {
+    const { flow, calls } = linkWith(() => refusal(400, 'CODE_REQUIRED'));
+    await flow.submit('pw', '');
+    expect(flow.state).toMatchObject({ step: 'form', codeNeeded: true, busy: false });
+    expect(flow.state.step === 'form' && flow.state.error).toMatch(/authenticator app/);
+    await flow.submit('pw', '');
+    expect(calls).toHaveLength(1);
+    // Recovery codes are not taken here: said before anything is sent.
+    await flow.submit('pw', 'abcd-efgh-ijkl');
+    expect(flow.state.step === 'form' && flow.state.error).toMatch(/6 digits/);
+    expect(calls).toHaveLength(1);
+  });
+
+  it.each([
+    [refusal(401, 'INVALID_CREDENTIALS'), 'form', /password or authenticator code is not right/],
+    [refusal(429, 'TOO_MANY_ATTEMPTS'), 'form', /Too many attempts/],
+    [
+      refusal(409, 'SSO_LINK_NEEDS_OWNER'),
+      'needs-owner',
+      /Ask your organisation’s owner to link your account/,
+    ],
+    [refusal(401, 'INVALID_LINK_TOKEN'), 'expired', /Start SSO sign-in again/],
+  ])('explains a refusal in plain words (%#)', async (answer, step, text) => {
+    const { flow } = linkWith(() => answer);
+    await flow.submit('pw', '');
+    expect(flow.state.step).toBe(step);
+    const shown =
+      flow.state.step === 'form' ? flow.state.error : 'message' in flow.state ? flow.state.message : '';
+    expect(shown).toMatch(text);
+  });
+
+  it('asks for the password before calling the relay', async () => {
+    const { flow, calls } = linkWith(() => json(200, { linked: true, email: 'bea@example.com' }));
+    await flow.submit('', '');
+    expect(flow.state).toMatchObject({ step: 'form', error: 'Enter your password.' });
+    expect(calls).toHaveLength(0);
+  });
+});
+
 describe('SSO code exchange', () => {
   const CODE = 'AbCdEfGhIjKlMnOpQrStUv_-0123456789';
 
@@ -210,21 +311,38 @@ describe('SSO code exchange', () => {
     const result = await new AuthApi(RELAY, fetch).exchange(CODE);
     expect(calls).toEqual([{ url: `${RELAY}/v1/sso/saml/exchange`, body: { code: CODE }, auth: undefined }]);
     expect(result).toEqual({
-      accessToken: 'access-4',
-      refreshToken: 'refresh-4',
-      expiresAt: Date.parse(EXPIRES),
-      email: 'ada@example.com',
+      kind: 'tokens',
+      tokens: {
+        accessToken: 'access-4',
+        refreshToken: 'refresh-4',
+        expiresAt: Date.parse(EXPIRES),
+        email: 'ada@example.com',
+      },
     });
   });
 
   it('reads an answer without an email (the relay does not send one yet) as email null', async () => {
     const { fetch } = fakeFetch(() => json(201, { ...tokens(4), secondFactorEnrolmentRequired: true }));
     expect(await new AuthApi(RELAY, fetch).exchange(CODE)).toMatchObject({
-      accessToken: 'access-4',
-      email: null,
+      kind: 'tokens',
+      tokens: { accessToken: 'access-4', email: null },
     });
     const { fetch: odd } = fakeFetch(() => json(201, { ...tokens(4), email: 'not an email' }));
-    expect((await new AuthApi(RELAY, odd).exchange(CODE)).email).toBeNull();
+    expect(await new AuthApi(RELAY, odd).exchange(CODE)).toMatchObject({ tokens: { email: null } });
+  });
+
+  it('reads an answer asking for the second factor as that step, never as a session', async () => {
+    const { fetch } = fakeFetch(() =>
+      json(200, { mfaRequired: true, mfaToken: 'mfa-1', factors: ['totp'], email: 'tess@example.com' }),
+    );
+    expect(await new AuthApi(RELAY, fetch).exchange(CODE)).toEqual({
+      kind: 'mfa',
+      mfaToken: 'mfa-1',
+      factors: ['totp'],
+      email: 'tess@example.com',
+    });
+    const { fetch: bad } = fakeFetch(() => json(200, { mfaRequired: true, mfaToken: 'has space' }));
+    await expect(new AuthApi(RELAY, bad).exchange(CODE)).rejects.toThrow(/mfaToken/);
   });
 
   it('turns a used or expired code into INVALID_CODE', async () => {

@@ -20,6 +20,7 @@ const DONE = `${RELAY}/v1/sso/saml/done#code=${CODE}`;
 /** The done page as the relay sends it to the attempt that started with this state. */
 const doneFor = (state: string) => `${DONE}&state=${state}`;
 const EXPIRES = '2030-01-01T00:10:00.000Z';
+const LINK = 'LiNkToKeN_-0123456789abcdef';
 
 describe('what the rep may enter as the SSO target', () => {
   it('accepts the sign-in link an admin hands out and rebuilds it from the organisation ID', () => {
@@ -109,6 +110,30 @@ describe('recognising the relay’s done page in the sign-in tab', () => {
     `${RELAY}/v1/sso/saml/done?code=${CODE}`,
   ])('knows the done page came without a usable code: %s', (url) => {
     expect(classifySsoTab(url, RELAY, ORG, true)).toEqual({ kind: 'done-without-code' });
+  });
+
+  it('recognises the relay’s "account not linked" done page and keeps its link token', () => {
+    const page = `${RELAY}/v1/sso/saml/done#error=SSO_ACCOUNT_NOT_LINKED&linkToken=${LINK}&state=attempt-1`;
+    expect(classifySsoTab(page, RELAY, ORG, true, 'attempt-1')).toEqual({
+      kind: 'not-linked',
+      linkToken: LINK,
+    });
+  });
+
+  it.each([
+    `${RELAY}/v1/sso/saml/done#error=SSO_ACCOUNT_NOT_LINKED&linkToken=short`,
+    `${RELAY}/v1/sso/saml/done#error=SSO_ACCOUNT_NOT_LINKED&linkToken=${LINK}%22%3E`,
+    `${RELAY}/v1/sso/saml/done#error=SSO_ACCOUNT_NOT_LINKED`,
+    `${RELAY}/v1/sso/saml/done#error=SOMETHING_ELSE&linkToken=${LINK}`,
+  ])('takes a not-linked page without a well-formed link token as a page without a code: %s', (url) => {
+    expect(classifySsoTab(url, RELAY, ORG, true)).toEqual({ kind: 'done-without-code' });
+  });
+
+  it('takes someone else’s not-linked page (its state differs) as foreign', () => {
+    const page = `${RELAY}/v1/sso/saml/done#error=SSO_ACCOUNT_NOT_LINKED&linkToken=${LINK}&state=theirs`;
+    expect(classifySsoTab(page, RELAY, ORG, true, 'attempt-1')).toEqual({ kind: 'done-foreign' });
+    const stateless = `${RELAY}/v1/sso/saml/done#error=SSO_ACCOUNT_NOT_LINKED&linkToken=${LINK}`;
+    expect(classifySsoTab(stateless, RELAY, ORG, true, 'attempt-1')).toEqual({ kind: 'done-foreign' });
   });
 
   it('takes a tab that stopped at the relay’s login or assertion address as refused, once loaded', () => {
@@ -351,6 +376,69 @@ describe('the background’s SSO sign-in', () => {
     });
     expect(b.exchanged).toEqual([]);
     expect(await b.ports.store.get()).toBeNull();
+  });
+
+  it('hands the options page the link step when the IdP named an account not linked to it yet', async () => {
+    const b = fakeBrowser(() => json(201, tokens));
+    const sso = new SsoCoordinator(b.ports);
+    await sso.start(RELAY, ORG, 3);
+    await sso.tabUpdated(
+      100,
+      `${RELAY}/v1/sso/saml/done#error=SSO_ACCOUNT_NOT_LINKED&linkToken=${LINK}&state=attempt-1`,
+      false,
+    );
+    expect(b.state()).toEqual({
+      status: 'not-linked',
+      attemptId: 'attempt-1',
+      relayUrl: RELAY,
+      orgId: ORG,
+      linkToken: LINK,
+      at: 1_000_000,
+    });
+    expect(b.exchanged).toEqual([]);
+    expect(b.store.session).toBeNull();
+    expect(b.tabs.size).toBe(0);
+    expect(b.focused).toEqual([3]);
+    expect(b.remembered).toEqual([]);
+  });
+
+  it('never offers to link from a sign-in this attempt did not start', async () => {
+    const b = fakeBrowser(() => json(201, tokens));
+    const sso = new SsoCoordinator(b.ports);
+    await sso.start(RELAY, ORG, null);
+    await sso.tabUpdated(
+      100,
+      `${RELAY}/v1/sso/saml/done#error=SSO_ACCOUNT_NOT_LINKED&linkToken=${LINK}&state=someone-elses-state`,
+      false,
+    );
+    expect(b.state()).toMatchObject({
+      status: 'failed',
+      message: expect.stringMatching(/not started from this extension/),
+    });
+    expect(JSON.stringify([...b.storage.values()])).not.toContain(LINK);
+  });
+
+  it('hands the options page the second-factor step when the exchange asks for it, storing no session', async () => {
+    const b = fakeBrowser(() =>
+      json(200, { mfaRequired: true, mfaToken: 'mfa-1', factors: ['totp'], email: 'tess@example.com' }),
+    );
+    const sso = new SsoCoordinator(b.ports);
+    await sso.start(RELAY, ORG, 3);
+    await sso.tabUpdated(100, doneFor('attempt-1'), false);
+    expect(b.exchanged).toEqual([{ code: CODE }]);
+    expect(b.state()).toEqual({
+      status: 'mfa-required',
+      attemptId: 'attempt-1',
+      relayUrl: RELAY,
+      orgId: ORG,
+      email: 'tess@example.com',
+      mfaToken: 'mfa-1',
+      factors: ['totp'],
+      at: 1_000_000,
+    });
+    expect(b.store.session).toBeNull();
+    expect(b.tabs.size).toBe(0);
+    expect(b.focused).toEqual([3]);
   });
 
   it('reports a used or expired code in plain words and closes the tab', async () => {
