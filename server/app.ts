@@ -14,6 +14,7 @@ import { formBodyParser } from './http/form-body.ts';
 import { relayHostHook, sandboxToolHook } from './http/sandbox-guard.ts';
 import type { App, Deps } from './http/types.ts';
 import { validatorCompiler } from './http/validation.ts';
+import { OutgoingMail } from './mail/outgoing.ts';
 import { createMailTransport } from './mail/select.ts';
 import type { MailTransport } from './mail/transport.ts';
 import { EventHub } from './messaging/events.ts';
@@ -80,6 +81,7 @@ export async function buildApp(options: BuildOptions): Promise<App> {
   const hub = new EventHub(options.db, { log: (m) => app.log.error(m) });
   const notifier = options.notifier ?? new Notifier(options.db, { log: (m) => app.log.error(m) });
   notifier.onAnnounce(() => hub.wake());
+  const mail = options.mail ?? createMailTransport(options.config, options.db);
   const deps: Deps = {
     config: options.config,
     db: options.db,
@@ -95,7 +97,8 @@ export async function buildApp(options: BuildOptions): Promise<App> {
       (m) => app.log.warn(m),
     ),
     clock: options.clock ?? systemClock,
-    mail: options.mail ?? createMailTransport(options.config, options.db),
+    mail,
+    outgoingMail: new OutgoingMail(mail),
   };
   // The sandbox network calls back through the same HTTP routes a real provider would.
   deps.sandbox?.connect(async ({ path, headers, body }) => {
@@ -117,6 +120,8 @@ export async function buildApp(options: BuildOptions): Promise<App> {
     await keyWatch.stop();
     await notifier.close();
     await hub.stop();
+    // Mail still on its way goes out before the transport closes under it.
+    await deps.outgoingMail.close();
     await deps.mail.close();
   });
 

@@ -24,6 +24,8 @@ export type AuthEventKind =
   | 'consent_override'
   /** A signed-in person proved their password or authenticator code again (POST /v1/auth/reauth). */
   | 'reauthenticated'
+  /** A signed-in session's proof at POST /v1/auth/reauth was wrong (counted by reauthLimits). */
+  | 'reauth_failed'
   | 'api_key_created'
   | 'api_key_revoked'
   /** An IdP subject (SAML NameID) was linked to an existing account: by its holder's proof or an owner. */

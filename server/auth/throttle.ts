@@ -1,33 +1,6 @@
 import type { Database, Queryable } from '../db/database.ts';
 import { ApiError } from '../errors.ts';
 
-/** Failed attempts counted over this window; a lockout lasts until the oldest counted one leaves it. */
-export const THROTTLE_WINDOW_MS = 15 * 60_000;
-
-export interface ThrottleRule {
-  scope: string;
-  subject: string;
-  limit: number;
-}
-
-/** Seconds until the first exceeded rule lets attempts through again, or 0. */
-export async function retryAfterSeconds(db: Queryable, rules: ThrottleRule[], now: Date): Promise<number> {
-  let wait = 0;
-  for (const rule of rules) {
-    const rows = await db.query<{ at: Date }>(
-      `SELECT at FROM auth_attempts WHERE scope = $1 AND subject = $2 AND at > $3
-        ORDER BY at DESC LIMIT $4`,
-      [rule.scope, rule.subject, new Date(now.getTime() - THROTTLE_WINDOW_MS), rule.limit],
-    );
-    const oldest = rows.at(-1);
-    if (rows.length >= rule.limit && oldest !== undefined) {
-      const until = new Date(oldest.at).getTime() + THROTTLE_WINDOW_MS;
-      wait = Math.max(wait, Math.ceil((until - now.getTime()) / 1000));
-    }
-  }
-  return wait;
-}
-
 export function lockedOut(seconds: number, extra: Record<string, string> = {}): ApiError {
   const minutes = Math.ceil(seconds / 60);
   return new ApiError(
@@ -36,26 +9,6 @@ export function lockedOut(seconds: number, extra: Record<string, string> = {}): 
     `Too many failed attempts. Try again in ${minutes} minute${minutes === 1 ? '' : 's'}, or reset your password.`,
     { retryAfterSeconds: seconds, ...extra },
   );
-}
-
-/** Throws 429 TOO_MANY_ATTEMPTS (with the wait) while any rule is exceeded. */
-export async function assertNotThrottled(db: Queryable, rules: ThrottleRule[], now: Date): Promise<void> {
-  const wait = await retryAfterSeconds(db, rules, now);
-  if (wait > 0) throw lockedOut(wait);
-}
-
-export async function recordFailure(db: Queryable, rules: ThrottleRule[], now: Date): Promise<void> {
-  for (const rule of rules) {
-    await db.query('INSERT INTO auth_attempts (scope, subject, at) VALUES ($1, $2, $3)', [
-      rule.scope,
-      rule.subject,
-      now,
-    ]);
-  }
-}
-
-export async function clearFailures(db: Queryable, rule: ThrottleRule): Promise<void> {
-  await db.query('DELETE FROM auth_attempts WHERE scope = $1 AND subject = $2', [rule.scope, rule.subject]);
 }
 
 // --- Progressive, atomic limits (issue #13, finding 8) ---------------------------------------
@@ -140,6 +93,98 @@ export function secondFactorBypassLimit(email: string, ip: string): Limit {
     maxLockMs: HOUR,
     forgetAfterMs: 24 * HOUR,
   };
+}
+
+/**
+ * The second sign-in step (authenticator code, recovery code or passkey after the password) and
+ * re-authentication by a signed-in session, which accepts a password or an authenticator code.
+ *
+ * - Per account (`mfa:account`, `reauth:account`): 5 failures (as before), then 15 minutes,
+ *   doubling to 4 hours, forgotten after a quiet day. Whoever gets here already holds the
+ *   password or a session, and a 6-digit code has about 3 right answers in a million, so the
+ *   budget is per account whatever the address: about 5 + 6 guesses a day, a chance near 1 in
+ *   30,000 a day. The owner, who has the authenticator, gets through after one short wait.
+ * - Per address (`mfa:ip`): 30 failures (as before), then 15 minutes, doubling to an hour,
+ *   forgotten after a quiet hour; bounds one address working through many stolen passwords.
+ */
+export function mfaLimits(userId: string, ip: string): [Limit, Limit] {
+  return [
+    {
+      scope: 'mfa:account',
+      subject: userId,
+      threshold: 5,
+      lockMs: 15 * MINUTE,
+      maxLockMs: 4 * HOUR,
+      forgetAfterMs: 24 * HOUR,
+    },
+    addressCeiling('mfa:ip', ip),
+  ];
+}
+
+/** See mfaLimits: the same per-account budget, for proving a credential again while signed in. */
+export function reauthLimits(userId: string): [Limit] {
+  return [
+    {
+      scope: 'reauth:account',
+      subject: userId,
+      threshold: 5,
+      lockMs: 15 * MINUTE,
+      maxLockMs: 4 * HOUR,
+      forgetAfterMs: 24 * HOUR,
+    },
+  ];
+}
+
+/**
+ * Linking an account to an IdP subject with the account's password (and code): the same numbers
+ * as the second step (5 per account, 30 per address), because a link token plus a guessed
+ * password would hand the account to whoever controls the IdP subject.
+ */
+export function ssoLinkLimits(userId: string, ip: string): [Limit, Limit] {
+  return [
+    {
+      scope: 'sso-link:account',
+      subject: userId,
+      threshold: 5,
+      lockMs: 15 * MINUTE,
+      maxLockMs: 4 * HOUR,
+      forgetAfterMs: 24 * HOUR,
+    },
+    addressCeiling('sso-link:ip', ip),
+  ];
+}
+
+/**
+ * Passwordless passkey sign-in names no account until the assertion is verified, so only the
+ * address is counted: 30 failures (as before), then 15 minutes, doubling to an hour. An assertion
+ * cannot be guessed; this bounds the signature checks one address can make the relay do.
+ */
+export function passkeyLimits(ip: string): [Limit] {
+  return [addressCeiling('passkey:ip', ip)];
+}
+
+/**
+ * Reset requests all count (each sends a mail, none is "wrong"): 3 per account (as before),
+ * then 15 minutes, doubling to 4 hours, forgotten after a quiet day, so nobody can fill a
+ * stranger's inbox; 20 per address (as before), then 15 minutes, doubling to an hour.
+ */
+export function resetLimits(email: string, ip: string): [Limit, Limit] {
+  return [
+    {
+      scope: 'reset:account',
+      subject: email.toLowerCase(),
+      threshold: 3,
+      lockMs: 15 * MINUTE,
+      maxLockMs: 4 * HOUR,
+      forgetAfterMs: 24 * HOUR,
+    },
+    { ...addressCeiling('reset:ip', ip), threshold: 20 },
+  ];
+}
+
+/** 30 failures from one address, then 15 minutes doubling to an hour; a quiet hour forgets. */
+function addressCeiling(scope: string, ip: string): Limit {
+  return { scope, subject: ip, threshold: 30, lockMs: 15 * MINUTE, maxLockMs: HOUR, forgetAfterMs: HOUR };
 }
 
 /** Did this account sign in from this address within the last 30 days (by the relay's clock)? */
@@ -231,4 +276,50 @@ export async function attemptSucceeded(
         [limit.scope, limit.subject, limit.threshold],
       );
   });
+}
+
+/**
+ * Seconds until every one of these limits lets attempts through again, or 0; counts nothing.
+ * For steps that check no credential themselves but lead to one (handing out a challenge).
+ */
+export async function lockedFor(db: Queryable, limits: Limit[], now: Date): Promise<number> {
+  let waitMs = 0;
+  for (const limit of limits) {
+    const [row] = await db.query<{ locked_until: Date | null }>(
+      'SELECT locked_until FROM auth_throttle WHERE scope = $1 AND subject = $2',
+      [limit.scope, limit.subject],
+    );
+    if (row?.locked_until != null)
+      waitMs = Math.max(waitMs, new Date(row.locked_until).getTime() - now.getTime());
+  }
+  return waitMs > 0 ? Math.ceil(waitMs / 1000) : 0;
+}
+
+/**
+ * One credential check under `limits`, for every route but password sign-in (which has its
+ * bypass): the attempt is claimed first (429 TOO_MANY_ATTEMPTS while locked, counting nothing),
+ * then `check` runs. A result settles it as a success (`reset` starts over, the other limits
+ * take back their count); null leaves it counted as a failure; an ApiError means the request
+ * was refused for another reason (no authenticator, code missing, link gone) and the claim is
+ * taken back, so such refusals neither lock anyone out nor buy extra guesses.
+ */
+export async function checkUnderLimits<T>(
+  db: Database,
+  limits: Limit[],
+  reset: Limit[],
+  now: Date,
+  check: () => Promise<T | null>,
+): Promise<T | null> {
+  const claim = await claimAttempt(db, limits, now);
+  if (!claim.ok) throw lockedOut(claim.retryAfterSeconds);
+  let result: T | null;
+  try {
+    result = await check();
+  } catch (error) {
+    if (error instanceof ApiError) await attemptSucceeded(db, { reset: [], refund: limits });
+    throw error;
+  }
+  if (result !== null)
+    await attemptSucceeded(db, { reset, refund: limits.filter((l) => !reset.includes(l)) });
+  return result;
 }

@@ -10,6 +10,7 @@ import type { Clock } from '../clock.ts';
 import type { Config } from '../config.ts';
 import type { OrgCrmSource } from '../crm-sync/org-crms.ts';
 import type { Database } from '../db/database.ts';
+import type { OutgoingMail } from '../mail/outgoing.ts';
 import type { MailTransport } from '../mail/transport.ts';
 import type { EventHub } from '../messaging/events.ts';
 import type { Notifier } from '../messaging/notifier.ts';
@@ -41,6 +42,8 @@ export interface Deps {
   clock: Clock;
   /** Outgoing mail, chosen once from the configuration (SMTP, or the sandbox mailbox). */
   mail: MailTransport;
+  /** Mail sent after the answer (no timing oracle), owned by the app: its close waits for it. */
+  outgoingMail: OutgoingMail;
 }
 
 /** One resource's routes: registered by the explicit list in routes/registry.ts. */

@@ -27,7 +27,7 @@ import {
 import { requireRecentAuth } from '../auth/recent-auth.ts';
 import { ssoRequired } from '../auth/saml.ts';
 import { createSession, type IssuedTokens } from '../auth/sessions.ts';
-import { assertNotThrottled, clearFailures, recordFailure, type ThrottleRule } from '../auth/throttle.ts';
+import { checkUnderLimits, lockedFor, lockedOut, mfaLimits, passkeyLimits } from '../auth/throttle.ts';
 import { consumeLink, getUser, type UserRow } from '../auth/users.ts';
 import type { Queryable } from '../db/database.ts';
 import { ApiError } from '../errors.ts';
@@ -404,36 +404,31 @@ export const passkeyRoutes: RouteModule = (app, { db, clock, config }) => {
       const response = request.body.response as AuthenticationResponseJSON;
       const now = clock();
       const userId = await pendingMfaUser(mfaToken, now);
-      const rules: ThrottleRule[] = [
-        { scope: 'mfa:account', subject: userId, limit: 5 },
-        { scope: 'mfa:ip', subject: request.ip, limit: 30 },
-      ];
-      await assertNotThrottled(db, rules, now);
+      // The same budget as the authenticator code: either factor completes the same step.
+      const limits = mfaLimits(userId, request.ip);
       const challenge = clientChallenge(response.response.clientDataJSON);
-      const tokens = await db.transaction(async (tx) => {
-        if (
-          challenge === null ||
-          !(await consumeChallenge(tx, { challenge, purpose: 'second_factor', userId, now }))
-        )
-          return null;
-        const [user] = await tx.query<UserRow>(
-          `SELECT * FROM users WHERE id = $1 AND status = 'active' FOR UPDATE`,
-          [userId],
-        );
-        const [passkey] = await tx.query<PasskeyRow>(
-          'SELECT * FROM passkeys WHERE credential_id = $1 AND user_id = $2 FOR UPDATE',
-          [response.id, userId],
-        );
-        if (user === undefined || passkey === undefined) return null;
-        if (!(await verifyAssertion(tx, request, passkey, response, challenge, false))) return null;
-        if ((await consumeLink(tx, 'mfa', mfaToken, now)) === null) return null;
-        return startSession(tx, user, request, 'password+passkey');
-      });
-      if (tokens === null) {
-        await recordFailure(db, rules, now);
-        throw refused();
-      }
-      await clearFailures(db, rules[0] as ThrottleRule);
+      const tokens = await checkUnderLimits(db, limits, [limits[0]], now, () =>
+        db.transaction(async (tx) => {
+          if (
+            challenge === null ||
+            !(await consumeChallenge(tx, { challenge, purpose: 'second_factor', userId, now }))
+          )
+            return null;
+          const [user] = await tx.query<UserRow>(
+            `SELECT * FROM users WHERE id = $1 AND status = 'active' FOR UPDATE`,
+            [userId],
+          );
+          const [passkey] = await tx.query<PasskeyRow>(
+            'SELECT * FROM passkeys WHERE credential_id = $1 AND user_id = $2 FOR UPDATE',
+            [response.id, userId],
+          );
+          if (user === undefined || passkey === undefined) return null;
+          if (!(await verifyAssertion(tx, request, passkey, response, challenge, false))) return null;
+          if ((await consumeLink(tx, 'mfa', mfaToken, now)) === null) return null;
+          return startSession(tx, user, request, 'password+passkey');
+        }),
+      );
+      if (tokens === null) throw refused();
       return reply.code(201).send(tokensBody(tokens));
     },
   );
@@ -453,8 +448,9 @@ export const passkeyRoutes: RouteModule = (app, { db, clock, config }) => {
     },
     async (request) => {
       const now = clock();
-      const rules: ThrottleRule[] = [{ scope: 'passkey:ip', subject: request.ip, limit: 30 }];
-      await assertNotThrottled(db, rules, now);
+      // A locked address gets no challenge to sign; asking for one is not an attempt.
+      const wait = await lockedFor(db, passkeyLimits(request.ip), now);
+      if (wait > 0) throw lockedOut(wait);
       // With an email, the browser is told that account's passkeys; without, it offers discoverable ones.
       const email = request.body.email?.toLowerCase();
       let allowCredentials: { id: string; transports: string[] }[] = [];
@@ -494,39 +490,42 @@ export const passkeyRoutes: RouteModule = (app, { db, clock, config }) => {
     async (request, reply) => {
       const response = request.body.response as AuthenticationResponseJSON;
       const now = clock();
-      const rules: ThrottleRule[] = [{ scope: 'passkey:ip', subject: request.ip, limit: 30 }];
-      await assertNotThrottled(db, rules, now);
+      // Counted before the assertion is verified, in one step with the check (finding 8).
+      const limits = passkeyLimits(request.ip);
       const challenge = clientChallenge(response.response.clientDataJSON);
-      const tokens = await db.transaction(async (tx) => {
-        if (
-          challenge === null ||
-          !(await consumeChallenge(tx, { challenge, purpose: 'passwordless', userId: null, now }))
-        )
-          return null;
-        const [passkey] = await tx.query<PasskeyRow>(
-          'SELECT * FROM passkeys WHERE credential_id = $1 FOR UPDATE',
-          [response.id],
-        );
-        if (passkey === undefined) return null;
-        const [user] = await tx.query<UserRow>(
-          `SELECT * FROM users WHERE id = $1 AND status = 'active' FOR UPDATE`,
-          [passkey.user_id],
-        );
-        if (user === undefined) return null;
-        const handle = response.response.userHandle;
-        if (handle !== undefined && handle !== '' && handle !== Buffer.from(user.id).toString('base64url'))
-          return null;
-        if (!(await verifyAssertion(tx, request, passkey, response, challenge, true))) return null;
-        // An SSO-only org admits its people through its identity provider alone.
-        if (await ssoRequired(tx, user.org_id)) {
-          throw new ApiError(403, 'SSO_REQUIRED', 'Your organisation signs in through single sign-on only.');
-        }
-        return startSession(tx, user, request, 'passkey');
-      });
-      if (tokens === null) {
-        await recordFailure(db, rules, now);
-        throw refused();
-      }
+      const tokens = await checkUnderLimits(db, limits, [], now, () =>
+        db.transaction(async (tx) => {
+          if (
+            challenge === null ||
+            !(await consumeChallenge(tx, { challenge, purpose: 'passwordless', userId: null, now }))
+          )
+            return null;
+          const [passkey] = await tx.query<PasskeyRow>(
+            'SELECT * FROM passkeys WHERE credential_id = $1 FOR UPDATE',
+            [response.id],
+          );
+          if (passkey === undefined) return null;
+          const [user] = await tx.query<UserRow>(
+            `SELECT * FROM users WHERE id = $1 AND status = 'active' FOR UPDATE`,
+            [passkey.user_id],
+          );
+          if (user === undefined) return null;
+          const handle = response.response.userHandle;
+          if (handle !== undefined && handle !== '' && handle !== Buffer.from(user.id).toString('base64url'))
+            return null;
+          if (!(await verifyAssertion(tx, request, passkey, response, challenge, true))) return null;
+          // An SSO-only org admits its people through its identity provider alone.
+          if (await ssoRequired(tx, user.org_id)) {
+            throw new ApiError(
+              403,
+              'SSO_REQUIRED',
+              'Your organisation signs in through single sign-on only.',
+            );
+          }
+          return startSession(tx, user, request, 'passkey');
+        }),
+      );
+      if (tokens === null) throw refused();
       return reply.code(201).send(tokensBody(tokens));
     },
   );

@@ -2,7 +2,7 @@ import { Type } from 'typebox';
 import { recordAuthEvent } from '../auth/auth-events.ts';
 import { verifyPassword } from '../auth/passwords.ts';
 import { markReauthenticated, RECENT_AUTH_MS } from '../auth/recent-auth.ts';
-import { assertNotThrottled, clearFailures, recordFailure, type ThrottleRule } from '../auth/throttle.ts';
+import { checkUnderLimits, reauthLimits } from '../auth/throttle.ts';
 import { redeemTotpCode, TotpSecrets } from '../auth/totp-secrets.ts';
 import type { UserRow } from '../auth/users.ts';
 import { ApiError } from '../errors.ts';
@@ -44,46 +44,56 @@ export const reauthRoutes: RouteModule = (app, { db, clock, config }) => {
       const now = clock();
       const userId = p.userId;
       const sessionId = p.sessionId;
-      const rules: ThrottleRule[] = [{ scope: 'reauth:account', subject: userId, limit: 5 }];
-      await assertNotThrottled(db, rules, now);
+      const limits = reauthLimits(userId);
       if (code !== undefined) await totpSecrets.ready();
-      const proven = await db.transaction(async (tx) => {
-        const [user] = await tx.query<UserRow>(
-          `SELECT * FROM users WHERE id = $1 AND status = 'active' FOR UPDATE`,
-          [userId],
-        );
-        if (user === undefined) return false;
-        if (password !== undefined && user.password_hash === null)
-          throw new ApiError(
-            409,
-            'NO_PASSWORD',
-            'Your account has no password (it signs in through SSO or a passkey): sign in again instead.',
+      // Counted before the credential is checked, in one step with the check (finding 8); the
+      // refusals below that check nothing (NO_PASSWORD, NO_AUTHENTICATOR) take the count back.
+      const proven = await checkUnderLimits(db, limits, limits, now, () =>
+        db.transaction(async (tx) => {
+          const [user] = await tx.query<UserRow>(
+            `SELECT * FROM users WHERE id = $1 AND status = 'active' FOR UPDATE`,
+            [userId],
           );
-        if (code !== undefined && user.totp_enabled_at === null)
-          throw new ApiError(409, 'NO_AUTHENTICATOR', 'Your account has no authenticator app enrolled.');
-        const ok =
-          password !== undefined
-            ? user.password_hash !== null && (await verifyPassword(password, user.password_hash))
-            : await redeemTotpCode(tx, totpSecrets, user, code ?? '', now, request.log);
-        if (!ok) return false;
-        await markReauthenticated(tx, sessionId, now);
-        await recordAuthEvent(tx, {
+          if (user === undefined) return null;
+          if (password !== undefined && user.password_hash === null)
+            throw new ApiError(
+              409,
+              'NO_PASSWORD',
+              'Your account has no password (it signs in through SSO or a passkey): sign in again instead.',
+            );
+          if (code !== undefined && user.totp_enabled_at === null)
+            throw new ApiError(409, 'NO_AUTHENTICATOR', 'Your account has no authenticator app enrolled.');
+          const ok =
+            password !== undefined
+              ? user.password_hash !== null && (await verifyPassword(password, user.password_hash))
+              : await redeemTotpCode(tx, totpSecrets, user, code ?? '', now, request.log);
+          if (!ok) return null;
+          await markReauthenticated(tx, sessionId, now);
+          await recordAuthEvent(tx, {
+            orgId: p.orgId,
+            userId,
+            actor: p.actor,
+            kind: 'reauthenticated',
+            detail: { sessionId, with: password !== undefined ? 'password' : 'totp' },
+            ip: request.ip,
+            at: now,
+          });
+          return true;
+        }),
+      );
+      // 403, not 401: the session itself is still good, only this proof failed.
+      if (proven === null) {
+        await recordAuthEvent(db, {
           orgId: p.orgId,
           userId,
           actor: p.actor,
-          kind: 'reauthenticated',
-          detail: { sessionId, with: password !== undefined ? 'password' : 'totp' },
+          kind: 'reauth_failed',
+          detail: { sessionId, method: password !== undefined ? 'password' : 'totp' },
           ip: request.ip,
           at: now,
         });
-        return true;
-      });
-      // 403, not 401: the session itself is still good, only this proof failed.
-      if (!proven) {
-        await recordFailure(db, rules, now);
         throw new ApiError(403, 'REAUTH_FAILED', 'The password or code is not right.');
       }
-      await clearFailures(db, rules[0] as ThrottleRule);
       return { reauthenticatedUntil: new Date(now.getTime() + RECENT_AUTH_MS).toISOString() };
     },
   );

@@ -28,7 +28,7 @@ import {
   pendingSsoLinkRequest,
   SSO_LINK_TTL_MS,
 } from '../auth/sso-link-requests.ts';
-import { assertNotThrottled, clearFailures, recordFailure, type ThrottleRule } from '../auth/throttle.ts';
+import { checkUnderLimits, ssoLinkLimits } from '../auth/throttle.ts';
 import { redeemTotpCode, TotpSecrets } from '../auth/totp-secrets.ts';
 import { assertMayGrant, type UserRow, userDto } from '../auth/users.ts';
 import { ApiError } from '../errors.ts';
@@ -336,49 +336,48 @@ export const samlRoutes: RouteModule = (app, { db, clock, config }) => {
       const now = clock();
       const pending = await pendingSsoLinkRequest(db, linkToken, now);
       if (pending === null) throw invalidLinkToken();
-      const rules: ThrottleRule[] = [
-        { scope: 'sso-link:account', subject: pending.userId, limit: 5 },
-        { scope: 'sso-link:ip', subject: request.ip, limit: 30 },
-      ];
-      await assertNotThrottled(db, rules, now);
+      const limits = ssoLinkLimits(pending.userId, request.ip);
       if (code !== undefined) await totpSecrets.ready();
-      const linked = await db.transaction(async (tx) => {
-        const [user] = await tx.query<UserRow>(
-          `SELECT * FROM users WHERE id = $1 AND org_id = $2 AND status = 'active' FOR UPDATE`,
-          [pending.userId, pending.orgId],
-        );
-        const settings = await getSamlSettings(tx, pending.orgId);
-        // The IdP was replaced since the assertion: its subject means nothing to the new one.
-        if (user === undefined || settings?.idp_entity_id !== pending.idpEntityId) throw invalidLinkToken();
-        // Linking must take at least what signing in takes: password, plus the second factor.
-        const passkeyOnly = user.totp_enabled_at === null && (await hasPasskey(tx, user.id));
-        if (user.password_hash === null || passkeyOnly)
-          throw new ApiError(
-            409,
-            'SSO_LINK_NEEDS_OWNER',
-            'This account cannot be linked with a password here (it has none, or signs in with a passkey): ask an owner to link it.',
+      // Counted before the password is checked, in one step with the check (finding 8); the
+      // refusals that check nothing (no password here, code missing, link gone) take it back.
+      const linked = await checkUnderLimits(db, limits, [limits[0]], now, () =>
+        db.transaction(async (tx) => {
+          const [user] = await tx.query<UserRow>(
+            `SELECT * FROM users WHERE id = $1 AND org_id = $2 AND status = 'active' FOR UPDATE`,
+            [pending.userId, pending.orgId],
           );
-        if (user.totp_enabled_at !== null && code === undefined)
-          throw new ApiError(
-            400,
-            'CODE_REQUIRED',
-            'Send "code" from your authenticator app with your password.',
-          );
-        if (!(await verifyPassword(password, user.password_hash))) return null;
-        if (
-          user.totp_enabled_at !== null &&
-          !(await redeemTotpCode(tx, totpSecrets, user, code ?? '', now, request.log))
-        )
-          return null;
-        if (!(await consumeSsoLinkRequest(tx, linkToken, now))) throw invalidLinkToken();
-        return linkSsoIdentity(tx, user, pending.idpEntityId, pending.nameId, now, {
-          actor: `user:${user.id}`,
-          via: 'credential',
-          ip: request.ip,
-        });
-      });
+          const settings = await getSamlSettings(tx, pending.orgId);
+          // The IdP was replaced since the assertion: its subject means nothing to the new one.
+          if (user === undefined || settings?.idp_entity_id !== pending.idpEntityId) throw invalidLinkToken();
+          // Linking must take at least what signing in takes: password, plus the second factor.
+          const passkeyOnly = user.totp_enabled_at === null && (await hasPasskey(tx, user.id));
+          if (user.password_hash === null || passkeyOnly)
+            throw new ApiError(
+              409,
+              'SSO_LINK_NEEDS_OWNER',
+              'This account cannot be linked with a password here (it has none, or signs in with a passkey): ask an owner to link it.',
+            );
+          if (user.totp_enabled_at !== null && code === undefined)
+            throw new ApiError(
+              400,
+              'CODE_REQUIRED',
+              'Send "code" from your authenticator app with your password.',
+            );
+          if (!(await verifyPassword(password, user.password_hash))) return null;
+          if (
+            user.totp_enabled_at !== null &&
+            !(await redeemTotpCode(tx, totpSecrets, user, code ?? '', now, request.log))
+          )
+            return null;
+          if (!(await consumeSsoLinkRequest(tx, linkToken, now))) throw invalidLinkToken();
+          return linkSsoIdentity(tx, user, pending.idpEntityId, pending.nameId, now, {
+            actor: `user:${user.id}`,
+            via: 'credential',
+            ip: request.ip,
+          });
+        }),
+      );
       if (linked === null) {
-        await recordFailure(db, rules, now);
         await recordAuthEvent(db, {
           orgId: pending.orgId,
           userId: pending.userId,
@@ -390,7 +389,6 @@ export const samlRoutes: RouteModule = (app, { db, clock, config }) => {
         });
         throw new ApiError(401, 'INVALID_CREDENTIALS', 'The password or authenticator code is not right.');
       }
-      await clearFailures(db, rules[0] as ThrottleRule);
       // Linked, not signed in: the next SSO sign-in opens the session (and asks the second factor).
       return { linked: true, email: linked.email };
     },

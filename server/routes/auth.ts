@@ -10,17 +10,16 @@ import { requireRecentAuth } from '../auth/recent-auth.ts';
 import { ssoRequired } from '../auth/saml.ts';
 import { createSession, type IssuedTokens, refreshSession, revokeSession } from '../auth/sessions.ts';
 import {
-  assertNotThrottled,
   attemptSucceeded,
+  checkUnderLimits,
   claimAttempt,
-  clearFailures,
   knownAddress,
   type Limit,
   lockedOut,
+  mfaLimits,
   passwordLimits,
-  recordFailure,
+  resetLimits,
   secondFactorBypassLimit,
-  type ThrottleRule,
 } from '../auth/throttle.ts';
 import { matchTotp, newTotpSecret, otpauthUri } from '../auth/totp.ts';
 import { redeemTotpCode, TotpSecrets } from '../auth/totp-secrets.ts';
@@ -58,7 +57,7 @@ function newRecoveryCode(): string {
 const normalizeRecovery = (code: string) => code.toLowerCase().replace(/[^0-9a-f]/g, '');
 
 /** Identity: sign-in with password and second factor, refresh rotation, sign-out, mail links, TOTP. */
-export const authRoutes: RouteModule = (app, { db, clock, config, mail }) => {
+export const authRoutes: RouteModule = (app, { db, clock, config, mail, outgoingMail }) => {
   const totpSecrets = new TotpSecrets(db, config);
 
   async function startSession(tx: Queryable, user: UserRow, ip: string, userAgent: string | undefined) {
@@ -268,45 +267,55 @@ export const authRoutes: RouteModule = (app, { db, clock, config, mail }) => {
           'INVALID_MFA_TOKEN',
           'The sign-in step expired or was already used; sign in again.',
         );
-      const rules: ThrottleRule[] = [
-        { scope: 'mfa:account', subject: pending.user_id, limit: 5 },
-        { scope: 'mfa:ip', subject: request.ip, limit: 30 },
-      ];
-      await assertNotThrottled(db, rules, now);
+      const limits = mfaLimits(pending.user_id, request.ip);
       if (code !== undefined) await totpSecrets.ready();
-      const tokens = await db.transaction(async (tx) => {
-        const [user] = await tx.query<UserRow>(
-          `SELECT * FROM users WHERE id = $1 AND status = 'active' FOR UPDATE`,
-          [pending.user_id],
-        );
-        if (user === undefined || user.totp_secret === null) return null;
-        if (code !== undefined) {
-          if (!(await redeemTotpCode(tx, totpSecrets, user, code, now, request.log))) return null;
-        } else {
-          const used = await tx.query(
-            `UPDATE recovery_codes SET used_at = $3
-              WHERE id = (SELECT id FROM recovery_codes WHERE user_id = $1 AND code_hash = $2 AND used_at IS NULL LIMIT 1)
-              RETURNING id`,
-            [user.id, sha256(normalizeRecovery(recoveryCode ?? '')), now],
+      // Counted before the code is checked, in one step with the check (finding 8).
+      const tokens = await checkUnderLimits(db, limits, [limits[0]], now, () =>
+        db.transaction(async (tx) => {
+          const [user] = await tx.query<UserRow>(
+            `SELECT * FROM users WHERE id = $1 AND status = 'active' FOR UPDATE`,
+            [pending.user_id],
           );
-          if (used.length === 0) return null;
-          await recordAuthEvent(tx, {
-            orgId: user.org_id,
-            userId: user.id,
-            actor: `user:${user.id}`,
-            kind: 'recovery_code_used',
-            ip: request.ip,
-            at: now,
-          });
-        }
-        if ((await consumeLink(tx, 'mfa', mfaToken, now)) === null) return null;
-        return startSession(tx, user, request.ip, request.headers['user-agent']);
-      });
+          if (user === undefined || user.totp_secret === null) return null;
+          if (code !== undefined) {
+            if (!(await redeemTotpCode(tx, totpSecrets, user, code, now, request.log))) return null;
+          } else {
+            const used = await tx.query(
+              `UPDATE recovery_codes SET used_at = $3
+                WHERE id = (SELECT id FROM recovery_codes WHERE user_id = $1 AND code_hash = $2 AND used_at IS NULL LIMIT 1)
+                RETURNING id`,
+              [user.id, sha256(normalizeRecovery(recoveryCode ?? '')), now],
+            );
+            if (used.length === 0) return null;
+            await recordAuthEvent(tx, {
+              orgId: user.org_id,
+              userId: user.id,
+              actor: `user:${user.id}`,
+              kind: 'recovery_code_used',
+              ip: request.ip,
+              at: now,
+            });
+          }
+          if ((await consumeLink(tx, 'mfa', mfaToken, now)) === null) return null;
+          return startSession(tx, user, request.ip, request.headers['user-agent']);
+        }),
+      );
       if (tokens === null) {
-        await recordFailure(db, rules, now);
+        // The evidence of guessing at someone's second factor (their password is known).
+        const [user] = await db.query<{ org_id: string }>('SELECT org_id FROM users WHERE id = $1', [
+          pending.user_id,
+        ]);
+        await recordAuthEvent(db, {
+          orgId: user?.org_id ?? null,
+          userId: pending.user_id,
+          actor: 'anonymous',
+          kind: 'sign_in_failed',
+          detail: { method: code !== undefined ? 'totp' : 'recovery_code' },
+          ip: request.ip,
+          at: now,
+        });
         throw new ApiError(401, 'INVALID_CODE', 'The code is not right (or was already used).');
       }
-      await clearFailures(db, rules[0] as ThrottleRule);
       return reply.code(201).send(tokensBody(tokens));
     },
   );
@@ -367,20 +376,17 @@ export const authRoutes: RouteModule = (app, { db, clock, config, mail }) => {
     async (request, reply) => {
       const email = request.body.email.toLowerCase();
       const now = clock();
-      const rules: ThrottleRule[] = [
-        { scope: 'reset:account', subject: email, limit: 3 },
-        { scope: 'reset:ip', subject: request.ip, limit: 20 },
-      ];
-      await assertNotThrottled(db, rules, now);
-      await recordFailure(db, rules, now); // every request counts: it sends mail
+      // Every request counts, counted before anything is looked up: each one sends mail.
+      const claim = await claimAttempt(db, resetLimits(email, request.ip), now);
+      if (!claim.ok) throw lockedOut(claim.retryAfterSeconds);
       const users = await db.query<UserRow>(`SELECT * FROM users WHERE email = $1 AND status = 'active'`, [
         email,
       ]);
       for (const user of users) {
         const token = await issueLink(db, 'reset_password', user.id, now);
-        // A mail server that refuses changes nothing in the answer: that would tell which accounts exist.
-        await deliver(
-          mail,
+        // Sent after the answer: neither a slow mail server nor one that refuses may change the
+        // answer's timing or content, which would tell which accounts exist.
+        outgoingMail.send(
           {
             to: user.email,
             subject: 'Reset your CRM Texting password',

@@ -3,7 +3,7 @@ import { RECENT_AUTH_MS } from '../../server/auth/recent-auth.ts';
 import { totpCode } from '../../server/auth/totp.ts';
 import { createUser } from '../../server/auth/users.ts';
 import { freshPglite } from '../helpers/db.ts';
-import { seedOrg, type TestOrg, type TestRelay, testRelay } from '../helpers/relay.ts';
+import { eventually, seedOrg, type TestOrg, type TestRelay, testRelay } from '../helpers/relay.ts';
 import { SoftwareAuthenticator } from '../helpers/software-authenticator.ts';
 
 // Issue #13, finding 5: a stolen access token must not be able to plant a second factor that
@@ -72,7 +72,8 @@ async function mailsTo(email: string) {
 async function resetPassword(email: string) {
   const asked = await post('/v1/auth/password-reset', { email });
   expect(asked.statusCode, asked.body).toBe(202);
-  const mail = (await mailsTo(email)).find((m) => m.subject.includes('Reset'));
+  // The mail goes out after the answer (no timing oracle): wait for it.
+  const mail = await eventually(async () => (await mailsTo(email)).find((m) => m.subject.includes('Reset')));
   const token = /token=([A-Za-z0-9_-]+)/.exec(mail?.body ?? '')?.[1] ?? '';
   const confirmed = await post('/v1/auth/password-reset/confirm', { token, password: NEW_PASSWORD });
   expect(confirmed.statusCode, confirmed.body).toBe(200);

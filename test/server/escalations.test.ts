@@ -10,6 +10,7 @@ import { createSession } from '../../server/auth/sessions.ts';
 import { staticCrms } from '../../server/crm-sync/org-crms.ts';
 import type { Database } from '../../server/db/database.ts';
 import type { App, Deps } from '../../server/http/types.ts';
+import { OutgoingMail } from '../../server/mail/outgoing.ts';
 import { SandboxMailTransport } from '../../server/mail/transport.ts';
 import { EventHub } from '../../server/messaging/events.ts';
 import { Notifier } from '../../server/messaging/notifier.ts';
@@ -57,6 +58,7 @@ function mount(prefix: string, plugin: CrmPlugin): void {
     crm: staticCrms(registryOf(plugin)),
     clock: () => new Date(),
     mail: new SandboxMailTransport(db),
+    outgoingMail: new OutgoingMail(new SandboxMailTransport(db)),
   };
   app.register(async (child) => escalationsRoutes(child, deps), { prefix });
 }

@@ -9,6 +9,7 @@ import type { Database } from '../../server/db/database.ts';
 import type { Access } from '../../server/http/access.ts';
 import type { Deps } from '../../server/http/types.ts';
 import { validatorCompiler } from '../../server/http/validation.ts';
+import { OutgoingMail } from '../../server/mail/outgoing.ts';
 import { SandboxMailTransport } from '../../server/mail/transport.ts';
 import { EventHub, parseCursor } from '../../server/messaging/events.ts';
 import { Notifier } from '../../server/messaging/notifier.ts';
@@ -1050,6 +1051,7 @@ const routes = await collectRoutes({
   crm: staticCrms(createCrmRegistry(['sandbox'])),
   clock: () => new Date(),
   mail: new SandboxMailTransport(db),
+  outgoingMail: new OutgoingMail(new SandboxMailTransport(db)),
 });
 
 describe('bad input fuzzing (fast-check) against every route', () => {

@@ -10,6 +10,7 @@ import type { Database } from '../../server/db/database.ts';
 import { sha256 } from '../../server/ids.ts';
 import { type Relay, startRelay } from '../../server/runtime.ts';
 import { freshPglite } from '../helpers/db.ts';
+import { eventually } from '../helpers/relay.ts';
 
 // Issue #13, finding 7: outside the sandbox, reset and invite links must be delivered by mail
 // and never be written to the database in clear.
@@ -20,8 +21,11 @@ interface Received {
   data: string;
 }
 
-/** A real SMTP server (smtp-server) on an ephemeral port; `refuse` makes it bounce every mail. */
-async function smtpSink(options: { refuseWithBody?: boolean } = {}) {
+/**
+ * A real SMTP server (smtp-server) on an ephemeral port; `refuseWithBody` makes it bounce every
+ * mail, `acceptAfterMs` makes it take that long to accept one after its DATA arrived.
+ */
+async function smtpSink(options: { refuseWithBody?: boolean; acceptAfterMs?: number } = {}) {
   const received: Received[] = [];
   const server = new SMTPServer({
     authOptional: true,
@@ -44,12 +48,16 @@ async function smtpSink(options: { refuseWithBody?: boolean } = {}) {
           received.push({ to: [], from: '', data });
           return;
         }
-        received.push({
-          to: session.envelope.rcptTo.map((r) => r.address),
-          from: session.envelope.mailFrom === false ? '' : session.envelope.mailFrom.address,
-          data,
-        });
-        callback();
+        const accept = () => {
+          received.push({
+            to: session.envelope.rcptTo.map((r) => r.address),
+            from: session.envelope.mailFrom === false ? '' : session.envelope.mailFrom.address,
+            data,
+          });
+          callback();
+        };
+        if (options.acceptAfterMs === undefined) accept();
+        else setTimeout(accept, options.acceptAfterMs);
       });
     },
   });
@@ -160,7 +168,8 @@ describe('mail in Plivo mode', () => {
       payload: { email: 'owner@plivo.test' },
     });
     expect(asked.statusCode, asked.body).toBe(202);
-    const mail = sink.received.find((m) => m.to.includes('owner@plivo.test'));
+    // Sent after the answer (server/mail/outgoing.ts).
+    const mail = await eventually(async () => sink.received.find((m) => m.to.includes('owner@plivo.test')));
     expect(mail?.from).toBe('no-reply@relay.example.com');
     const token = linkToken(mail?.data ?? '');
     expect(token).not.toBeNull();
@@ -234,6 +243,7 @@ describe('a mail server that refuses', () => {
       });
       expect(known.statusCode, known.body).toBe(202);
       expect(known.body).toBe(unknown.body);
+      await eventually(async () => lines.join('').includes('mail delivery failed'));
       const token = linkToken(sink.received[0]?.data ?? '');
       expect(token).not.toBeNull();
       const log = lines.join('');
@@ -246,4 +256,48 @@ describe('a mail server that refuses', () => {
       await db.close();
     }
   });
+});
+
+describe('reset mail after the answer', () => {
+  it('answers before a slow mail server has taken the mail, and closing the relay waits for it', async () => {
+    const db = await freshPglite();
+    const SLOW_MS = 1_500;
+    const sink = await smtpSink({ acceptAfterMs: SLOW_MS });
+    const { relay, lines } = await plivoRelay(db, sink.url);
+    let open = true;
+    try {
+      const { orgId } = await createOrg(db, 'Slow Mail Co');
+      await createUser(db, {
+        orgId,
+        email: 'slow@plivo.test',
+        role: 'rep',
+        password: PASSWORD,
+        actor: 'test',
+        now: new Date(Date.parse('2026-03-02T17:00:00Z')),
+        publicUrl: 'https://relay.example.com',
+      });
+      const started = performance.now();
+      const asked = await relay.app.inject({
+        method: 'POST',
+        url: '/v1/auth/password-reset',
+        payload: { email: 'slow@plivo.test' },
+      });
+      const answeredAfterMs = performance.now() - started;
+      expect(asked.statusCode, asked.body).toBe(202);
+      // An existing account answers without waiting for the mail server, like an unknown one.
+      expect(sink.received).toHaveLength(0);
+      expect(answeredAfterMs).toBeLessThan(SLOW_MS);
+
+      await relay.close();
+      open = false;
+      // Closing waited for the mail rather than dropping it.
+      expect(sink.received.filter((m) => m.to.includes('slow@plivo.test'))).toHaveLength(1);
+      expect(linkToken(sink.received[0]?.data ?? '')).not.toBeNull();
+      expect(lines.join('')).not.toContain('mail delivery failed');
+    } finally {
+      if (open) await relay.close();
+      await sink.close();
+      await db.close();
+    }
+  }, 20_000);
 });

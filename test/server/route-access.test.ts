@@ -18,6 +18,7 @@ import { ApiError, envelope } from '../../server/errors.ts';
 import { type Access, accessHook } from '../../server/http/access.ts';
 import type { Deps } from '../../server/http/types.ts';
 import { validatorCompiler } from '../../server/http/validation.ts';
+import { OutgoingMail } from '../../server/mail/outgoing.ts';
 import { SandboxMailTransport } from '../../server/mail/transport.ts';
 import { EventHub } from '../../server/messaging/events.ts';
 import { Notifier } from '../../server/messaging/notifier.ts';
@@ -801,6 +802,7 @@ const routes = await collectRoutes({
   crm: staticCrms(createCrmRegistry(['sandbox'])),
   clock: () => new Date(),
   mail: new SandboxMailTransport(db),
+  outgoingMail: new OutgoingMail(new SandboxMailTransport(db)),
 });
 const routeKey = (r: RouteInfo) => `${r.method} ${r.url}`;
 

@@ -10,6 +10,7 @@ import type { Database } from '../../server/db/database.ts';
 import { hostName, isLoopbackAddress } from '../../server/http/sandbox-guard.ts';
 import type { App, Deps } from '../../server/http/types.ts';
 import { validatorCompiler } from '../../server/http/validation.ts';
+import { OutgoingMail } from '../../server/mail/outgoing.ts';
 import { SandboxMailTransport } from '../../server/mail/transport.ts';
 import { EventHub } from '../../server/messaging/events.ts';
 import { Notifier } from '../../server/messaging/notifier.ts';
@@ -17,7 +18,14 @@ import { PlivoProvider } from '../../server/messaging/plivo.ts';
 import { SendBatcher } from '../../server/messaging/send-batcher.ts';
 import { ROUTE_MODULES } from '../../server/routes/registry.ts';
 import { freshPglite } from '../helpers/db.ts';
-import { CUSTOMER, freshPgliteRelay, seedOrg, type TestOrg, type TestRelay } from '../helpers/relay.ts';
+import {
+  CUSTOMER,
+  eventually,
+  freshPgliteRelay,
+  seedOrg,
+  type TestOrg,
+  type TestRelay,
+} from '../helpers/relay.ts';
 
 // Issue #13, finding 6: the sandbox tools answered anyone. A reset link read from /sandbox/mail is
 // the owner's account; a web page could text STOP as any customer through the phone simulator.
@@ -79,6 +87,7 @@ async function sandboxRoutes(): Promise<{ method: HTTPMethods; url: string }[]> 
     crm: staticCrms(createCrmRegistry(['sandbox'])),
     clock: relay.clock,
     mail: new SandboxMailTransport(relay.db),
+    outgoingMail: new OutgoingMail(new SandboxMailTransport(relay.db)),
   };
   for (const register of Object.values(ROUTE_MODULES)) register(probe, deps);
   await probe.ready();
@@ -107,7 +116,8 @@ describe('sandbox tools answer only the person at this machine', () => {
       headers: { 'x-forwarded-for': '127.0.0.1', 'x-real-ip': '127.0.0.1' },
     });
     expect(forged.statusCode).toBe(403);
-    // The person at the machine still reads it.
+    // The person at the machine still reads it (once it is sent: mail goes out after the answer).
+    await eventually(async () => (await relay.db.query('SELECT 1 FROM sandbox_mail')).length > 0);
     const local = await relay.app.inject({
       method: 'GET',
       url: '/sandbox/mail',
