@@ -7,7 +7,13 @@
  * order" goes to a person and "stop by at 3" stays a conversation.
  */
 import { type Clause, normalizeInbound } from './inbound-text.ts';
-import { HELP, OPT_IN, OPT_OUT } from './keywords.ts';
+import {
+  HELP_WORDS,
+  OPT_IN_WHEN_OPTED_OUT_WORDS,
+  OPT_IN_WORDS,
+  OPT_OUT_WORDS,
+  PER_SE_VERBS,
+} from './opt-out-lexicon.ts';
 
 export type InboundLabel = 'opt_out' | 'opt_in' | 'help' | 'ambiguous' | 'normal';
 
@@ -16,54 +22,6 @@ export interface InboundClassification {
   label: InboundLabel;
   reason: string;
 }
-
-const keywordForm = (k: string) =>
-  k
-    .normalize('NFKD')
-    .replace(/\p{M}/gu, '')
-    .toLowerCase()
-    .replace(/^opt[ -]?out$/, 'optout')
-    .replace(/^(stop|resume) all$/, '$1all');
-
-const OPT_OUT_WORDS = new Set([
-  ...[...OPT_OUT].map(keywordForm),
-  'unsubscribe',
-  'desabonner',
-  'desinscrire',
-  'desabonnement',
-  'desinscription',
-  'abmelden',
-  'abbestellen',
-  'disiscrivi',
-  'disiscrivimi',
-  'cancellami',
-  'basta',
-  'cancelar',
-  'descadastrar',
-  'sair',
-  'pare',
-  'detener',
-]);
-const OPT_IN_WORDS = new Set([...[...OPT_IN].map(keywordForm), 'optin', 'subscribe', 'resubscribe']);
-/** Replies that mean opt-in only for a number that is currently opted out (carrier rules). */
-const OPT_IN_WHEN_OPTED_OUT = new Set(['yes', 'y', 'go', 'si', 'oui', 'ok', 'okay']);
-const HELP_WORDS = new Set([...[...HELP].map(keywordForm), 'hilfe', 'aiuto', 'ajuda']);
-/** Keywords whose presence in free text is decisive per se (FCC) or by carrier practice. */
-const PER_SE_VERBS = new Set([
-  'stop',
-  'stopall',
-  'quit',
-  'end',
-  'cancel',
-  'revoke',
-  'optout',
-  'unsubscribe',
-  'unsub',
-  'remove',
-  'stopp',
-  'arret',
-  'arrete',
-]);
 
 /** Politeness and filler that do not change what a keyword means. */
 const COURTESY = new Set([
@@ -346,7 +304,7 @@ function keywordVerdict(tokens: readonly string[], currentlyOptedOut: boolean): 
   }
   if (OPT_IN_WORDS.has(phrase))
     return { label: 'opt_in', reason: `opt-in keyword "${phrase.toUpperCase()}"` };
-  if (currentlyOptedOut && core.length === 1 && OPT_IN_WHEN_OPTED_OUT.has(phrase)) {
+  if (currentlyOptedOut && core.length === 1 && OPT_IN_WHEN_OPTED_OUT_WORDS.has(phrase)) {
     return { label: 'opt_in', reason: `"${phrase.toUpperCase()}" from an opted-out number re-subscribes it` };
   }
   if (HELP_WORDS.has(phrase)) return { label: 'help', reason: `help keyword "${phrase.toUpperCase()}"` };
