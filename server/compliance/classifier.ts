@@ -393,6 +393,13 @@ const PHRASE_RULES: PhraseRule[] = [
     reason: 'tells the sender to go away',
   },
   {
+    id: 'idiom',
+    label: 'opt_out',
+    pattern:
+      /^((please|pls|plz|just|ok|okay|seriously|so|now|and|oh|hey) )*(cut|knock|cool) it( out| off)?( already| now| please| pls)?$|\b(cut|knock) it (out|off)\b(?! of\b)|\bgive it a rest\b|\b(i'm|im|i am|we're|we are) (so |totally |officially |really )?(done|finished|through) with (these|your|the|this|all|all the|all these|you and your) ?(\w+ )?(texts?|messages?|msgs|texting|spam|sms)\b/,
+    reason: 'an idiom for "stop" aimed at the messages',
+  },
+  {
     id: 'spam-complaint',
     label: 'opt_out',
     pattern:
@@ -529,6 +536,14 @@ const PHRASE_RULES: PhraseRule[] = [
     reason: 'points to someone else; confirm before texting again',
   },
 
+  {
+    id: 'frequency-change',
+    label: 'ambiguous',
+    pattern:
+      /\b(text|txt|message|msg|send|contact)( me| us)?( \w+){0,2} (less|fewer)\b|\b(less|fewer) (often|frequently|texts?|messages?|msgs)\b|\btoo (many|much|often|frequent|frequently)( \w+)?( (texts?|messages?|msgs|texting|sms))?\b|^(only|just|max|maximum|at most) (once|twice|one time|two times|\d+ times) (a|per|every|each) (day|week|month|year|fortnight)\b|\b(reduce|cut down|cut back)( on)?( the)? (texts|messages|frequency)\b/,
+    reason: 'asks to change how often rather than to stop',
+  },
+
   // HELP and identity questions (CTIA).
   {
     id: 'who-is-this',
@@ -543,11 +558,30 @@ const PHRASE_RULES: PhraseRule[] = [
     id: 'resume-texts',
     label: 'opt_in',
     pattern:
-      /\b(start|resume|restart|continue) (texting|messaging|sending|the texts|texts|messages|contacting)( me)?\b|\b(you can|you may|feel free to|ok to|okay to|go ahead and|it's ok to|it's fine to) (text|message|txt|contact) me again\b|\bopt (me )?back in\b|\bopt me in\b|\b(resubscribe|sign me (back )?up|subscribe me|add me back|put me back on)\b|\bunstop\b/,
+      /\b(start|resume|restart|continue) (texting|messaging|sending|the texts|texts|messages|contacting)( me)?\b|\b(you can|you may|feel free to|ok to|okay to|go ahead and|it's ok to|it's fine to) (text|message|txt|contact) me again\b|\bopt (me )?back in\b|\bopt me in\b|\b(resubscribe|sign me (back )?up|subscribe me|add me back|put me back on)\b|\bunstop\b|^(please |pls |ok |okay |you can )?(text|txt|message) me again\b|\b(send|give) me (your |the )?(texts|messages|msgs|alerts|updates|deals) again\b|\b(want|like|'d like|would like|miss) (to )?((get|receive|have) )?(your|the) (texts|messages|msgs|alerts|updates|deals)( back| again)\b|\bresume (the |your )?(texts|messages|msgs|alerts)\b/,
     unless: /\b(don't|do not|dont|never|not)\b/,
     reason: 'asks to receive texts again',
   },
 ];
+
+/**
+ * A revocation verb the customer negates ("don't stop texting me", "I don't want to
+ * unsubscribe"): only at the start of the clause, so "why don't you stop texting me" and
+ * "you never stop texting me" stay revocations. The verb is taken out before the phrase
+ * rules run; a bare "don't stop" stays ambiguous through the keyword rule.
+ */
+const NEGATED_REVOCATION =
+  /^((please|pls|plz|but|and|oh|no|hey|just|so|i|we) )*((do not|don't|dont|never) (ever )?(stop|quit|cease|end|cancel|unsubscribe|unsub|optout|remove|take|drop)|(don't|do not|dont) (want|wish|need|mean)( to)? (stop|quit|cancel|end|unsubscribe|unsub|optout|be removed|be unsubscribed|be taken off))\b/;
+
+/**
+ * The clause without its leading negated revocation, or unchanged when another revocation
+ * keyword follows ("don't stop texting me jk stop"): STOP recall comes before the nuance.
+ */
+function withoutNegatedRevocation(text: string): string {
+  const rest = text.replace(NEGATED_REVOCATION, '').trim();
+  if (rest === text) return text;
+  return rest.split(' ').some((t) => PER_SE_VERBS.has(t)) ? text : rest;
+}
 
 /** Help questions about how to make the texts stop: the CTIA HELP reply answers them. */
 const HOW_TO_STOP =
@@ -613,8 +647,9 @@ function clauseVerdict(clause: Clause, message: string, currentlyOptedOut: boole
   if (keyword !== null && keyword.label !== 'opt_in' && keyword.label !== 'help') return keyword;
   if (HOW_TO_STOP.test(clause.text)) return { label: 'help', reason: 'asks how to stop the messages' };
   const found: Verdict[] = [];
+  const judged = withoutNegatedRevocation(clause.text);
   for (const rule of PHRASE_RULES) {
-    if (!rule.pattern.test(clause.text)) continue;
+    if (!rule.pattern.test(judged)) continue;
     if (rule.unless?.test(message)) continue;
     found.push({ label: rule.label, reason: `${rule.id}: ${rule.reason}` });
   }
