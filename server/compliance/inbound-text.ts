@@ -3,10 +3,8 @@
  * emoji that mean "stop", letter-spaced and leetspeak spellings, common typos of the keywords,
  * and clause splitting. Pure and dependency-free so the extension can run it too.
  */
-import { REPAIRABLE_KEYWORDS, TYPO_TARGETS } from './opt-out-lexicon.ts';
-
-/** Words the keyword repair may produce (from the one lexicon); anything else is left as typed. */
-const REPAIRABLE = REPAIRABLE_KEYWORDS;
+// The keyword repair only ever produces a word of the one lexicon; anything else is left as typed.
+import { REPAIRABLE_KEYWORDS as REPAIRABLE, TYPO_TARGETS } from './opt-out-lexicon.ts';
 
 /** Real words one edit away from a keyword: never "repaired". */
 const REAL_WORDS = new Set([

@@ -1,6 +1,7 @@
 /**
  * Exact-keyword handling (CTIA, carrier and FCC 2024 per-se words). The plain-language
  * classifier of the compliance issue (#4) builds on this; a keyword here is always decisive.
+ * The words themselves are in the one opt-out lexicon (opt-out-lexicon.ts, #14).
  */
 import {
   HELP_KEYWORDS,
@@ -10,9 +11,6 @@ import {
 } from './opt-out-lexicon.ts';
 
 export type KeywordIntent = 'opt_out' | 'opt_in' | 'help';
-
-/** The keyword sets, re-exported from the one opt-out lexicon (#14). */
-export { HELP_KEYWORDS as HELP, OPT_IN_KEYWORDS as OPT_IN, OPT_OUT_KEYWORDS as OPT_OUT };
 
 /** Upper-cases and strips surrounding punctuation, emoji and spacing: " Stop! " → "STOP". */
 export function normalizeKeyword(text: string): string {
