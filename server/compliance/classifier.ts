@@ -129,12 +129,51 @@ function clauseVerdict(clause: Clause, message: string, currentlyOptedOut: boole
   for (const rule of PHRASE_RULES) {
     if (!rule.pattern.test(judged)) continue;
     if (rule.unless?.test(message)) continue;
+    if (rule.label === 'opt_in' && !saysOnly(message, rule.pattern)) {
+      found.push({ label: 'ambiguous', reason: `${rule.id}: asks for texts again among other words` });
+      continue;
+    }
     found.push({ label: rule.label, reason: `${rule.id}: ${rule.reason}` });
   }
   const perSe = perSeVerdict(clause);
   if (perSe !== null) found.push(perSe);
   return strongest(found);
 }
+
+/**
+ * Whether the message says nothing but the phrase (and courtesy words). Re-subscribing in free
+ * words re-opens texting to someone who said STOP, so it counts only when it stands alone: "text
+ * me again and see what happens" or "you can text me again when hell freezes over" go to a person.
+ */
+function saysOnly(message: string, phrase: RegExp): boolean {
+  const rest = message.replace(new RegExp(phrase.source, `${phrase.flags.replace('g', '')}g`), ' ');
+  const words = withoutCourtesy(rest.split(/[^a-z0-9']+/).filter((t) => t !== ''));
+  return words.every((w) => RESUBSCRIBE_FILLER.has(w));
+}
+
+/** Words around a re-subscription phrase that add nothing ("I want…", "you can start…again"). */
+const RESUBSCRIBE_FILLER = new Set([
+  'i',
+  "i'd",
+  'id',
+  "i'm",
+  'you',
+  'can',
+  'could',
+  'may',
+  'me',
+  'again',
+  'texts',
+  'messages',
+  'now',
+  'to',
+  'back',
+  'like',
+  'want',
+  'would',
+  'the',
+  'your',
+]);
 
 /** Whole replies that decline without saying what (bare "no", 👎, "Enough."). */
 const BARE_DECLINES = new Set([
@@ -181,11 +220,11 @@ export function classifyInbound(
   // A separate "no" next to an opt-out phrase changes nothing; beside other words it is a reply.
   const best = strongest(verdicts);
   if (best !== null && best.label !== 'normal') return best;
-  if (
-    options.currentlyOptedOut &&
-    /\b(you can|you may|feel free to|ok to|okay to) (text|message|txt|contact) me\b/.test(n.text)
-  ) {
-    return { label: 'opt_in', reason: 'an opted-out number says it may be texted' };
+  const mayText = /\b(you can|you may|feel free to|ok to|okay to) (text|message|txt|contact) me\b/;
+  if (options.currentlyOptedOut && mayText.test(n.text)) {
+    return saysOnly(n.text, mayText)
+      ? { label: 'opt_in', reason: 'an opted-out number says it may be texted' }
+      : { label: 'ambiguous', reason: 'says it may be texted, among other words' };
   }
   return { label: 'normal', reason: 'no opt-out, opt-in or help signal' };
 }

@@ -254,6 +254,15 @@ export const PHRASE_RULES: PhraseRule[] = [
     reason: 'asks who is texting',
   },
 
+  // "If you text me again…": a threat, read as not wanting the texts; a person decides.
+  {
+    id: 'threat-if-texted',
+    label: 'ambiguous',
+    pattern:
+      /\bif (you|u|ya) (ever )?(text|txt|message|msg|contact|call) me (again|one more time|ever again)\b/,
+    reason: 'threatens if texted again',
+  },
+
   // Re-subscribing in words.
   {
     id: 'resume-texts',
