@@ -6,317 +6,29 @@
  * phrase rules per clause that look at negation and at the keyword's object, so "cancel my
  * order" goes to a person and "stop by at 3" stays a conversation.
  */
+import {
+  COURTESY,
+  DETERMINERS,
+  INSTRUCTION_LEAD,
+  MESSAGE_WORDS,
+  MESSAGING_NOUNS,
+  MESSAGING_OBJECTS,
+  NEGATIONS,
+  NOUN_MODIFIED,
+  VISIT_PREPOSITIONS,
+} from './inbound-grammar-words.ts';
+import type { InboundClassification, InboundLabel } from './inbound-label.ts';
+import { HOW_TO_STOP, PHRASE_RULES, withoutNegatedRevocation } from './inbound-phrase-rules.ts';
 import { type Clause, normalizeInbound } from './inbound-text.ts';
-import { HELP, OPT_IN, OPT_OUT } from './keywords.ts';
+import {
+  HELP_WORDS,
+  OPT_IN_WHEN_OPTED_OUT_WORDS,
+  OPT_IN_WORDS,
+  OPT_OUT_WORDS,
+  PER_SE_VERBS,
+} from './opt-out-lexicon.ts';
 
-export type InboundLabel = 'opt_out' | 'opt_in' | 'help' | 'ambiguous' | 'normal';
-
-/** The classifier's answer and the rule that produced it, in words a reviewer can check. */
-export interface InboundClassification {
-  label: InboundLabel;
-  reason: string;
-}
-
-const keywordForm = (k: string) =>
-  k
-    .normalize('NFKD')
-    .replace(/\p{M}/gu, '')
-    .toLowerCase()
-    .replace(/^opt[ -]?out$/, 'optout')
-    .replace(/^(stop|resume) all$/, '$1all');
-
-const OPT_OUT_WORDS = new Set([
-  ...[...OPT_OUT].map(keywordForm),
-  'unsubscribe',
-  'desabonner',
-  'desinscrire',
-  'desabonnement',
-  'desinscription',
-  'abmelden',
-  'abbestellen',
-  'disiscrivi',
-  'disiscrivimi',
-  'cancellami',
-  'basta',
-  'cancelar',
-  'descadastrar',
-  'sair',
-  'pare',
-  'detener',
-]);
-const OPT_IN_WORDS = new Set([...[...OPT_IN].map(keywordForm), 'optin', 'subscribe', 'resubscribe']);
-/** Replies that mean opt-in only for a number that is currently opted out (carrier rules). */
-const OPT_IN_WHEN_OPTED_OUT = new Set(['yes', 'y', 'go', 'si', 'oui', 'ok', 'okay']);
-const HELP_WORDS = new Set([...[...HELP].map(keywordForm), 'hilfe', 'aiuto', 'ajuda']);
-/** Keywords whose presence in free text is decisive per se (FCC) or by carrier practice. */
-const PER_SE_VERBS = new Set([
-  'stop',
-  'stopall',
-  'quit',
-  'end',
-  'cancel',
-  'revoke',
-  'optout',
-  'unsubscribe',
-  'unsub',
-  'remove',
-  'stopp',
-  'arret',
-  'arrete',
-]);
-
-/** Politeness and filler that do not change what a keyword means. */
-const COURTESY = new Set([
-  'please',
-  'pls',
-  'plz',
-  'plox',
-  'pleas',
-  'thanks',
-  'thank',
-  'thx',
-  'ty',
-  'you',
-  'now',
-  'right',
-  'immediately',
-  'asap',
-  'already',
-  'just',
-  'ok',
-  'okay',
-  'k',
-  'hey',
-  'hi',
-  'hello',
-  'sir',
-  'maam',
-  'again',
-  'bitte',
-  'danke',
-  'por',
-  'favor',
-  'gracias',
-  'svp',
-  "s'il",
-  'vous',
-  'plait',
-  'merci',
-  'per',
-  'favore',
-  'grazie',
-  'obrigado',
-  'obrigada',
-  'seriously',
-  'really',
-  'omg',
-  'ugh',
-  'yo',
-  'guys',
-  'man',
-  'dude',
-]);
-/** Words that may precede a keyword used as an instruction or first-person statement. */
-const INSTRUCTION_LEAD = new Set([
-  ...COURTESY,
-  'i',
-  "i'd",
-  "i'll",
-  'id',
-  'ill',
-  "i'm",
-  'im',
-  'am',
-  'can',
-  'could',
-  'would',
-  'will',
-  'u',
-  'want',
-  'wanna',
-  'wish',
-  'to',
-  'like',
-  'need',
-  'needs',
-  'must',
-  'should',
-  'gotta',
-  'going',
-  'gonna',
-  'and',
-  'so',
-  'but',
-  'then',
-  'also',
-  'kindly',
-  'let',
-  'me',
-  'hereby',
-  'how',
-  'do',
-  'does',
-  'no',
-  'yes',
-  'oh',
-  'well',
-  'or',
-  'simply',
-  'finally',
-  'pretty',
-]);
-const NEGATIONS = new Set([
-  "don't",
-  'dont',
-  'not',
-  'never',
-  "can't",
-  'cant',
-  'cannot',
-  "won't",
-  "shouldn't",
-  "didn't",
-]);
-/** Objects that make a keyword about the messages themselves ("stop texting me"). */
-const MESSAGING_OBJECTS = new Set([
-  'me',
-  'us',
-  'text',
-  'texts',
-  'texting',
-  'txt',
-  'txts',
-  'txting',
-  'message',
-  'messages',
-  'messaging',
-  'msg',
-  'msgs',
-  'msging',
-  'sms',
-  'send',
-  'sending',
-  'contact',
-  'contacting',
-  'calling',
-  'calls',
-  'emailing',
-  'it',
-  'this',
-  'these',
-  'that',
-  'them',
-  'those',
-  'spam',
-  'spamming',
-  'bugging',
-  'bothering',
-  'harassing',
-  'pestering',
-  'everything',
-  'all',
-  'with',
-  'from',
-  'my',
-  'number',
-  'notifications',
-  'alerts',
-  'reminders',
-  'marketing',
-  'promos',
-  'ads',
-]);
-/** Any of these later in the keyword's object makes it about the messages ("cancel my subscription to these texts"). */
-const MESSAGE_WORDS = new Set([
-  'text',
-  'texts',
-  'texting',
-  'txts',
-  'messages',
-  'msgs',
-  'sms',
-  'spam',
-  'notifications',
-  'alerts',
-]);
-/** Nouns that follow "my"/"the" and make the whole phrase about messages. */
-const MESSAGING_NOUNS = new Set([
-  'text',
-  'texts',
-  'message',
-  'messages',
-  'msgs',
-  'sms',
-  'spam',
-  'notifications',
-  'alerts',
-  'reminders',
-  'marketing',
-  'promos',
-  'promotions',
-  'ads',
-  'links',
-  'number',
-  'phone',
-  'cell',
-  'consent',
-  'permission',
-]);
-const DETERMINERS = new Set([
-  'the',
-  'my',
-  'our',
-  'your',
-  'this',
-  'that',
-  'these',
-  'those',
-  'a',
-  'an',
-  'his',
-  'her',
-  'their',
-]);
-/** A keyword directly followed by one of these is a noun modifier ("unsubscribe link"). */
-const NOUN_MODIFIED = new Set([
-  'link',
-  'links',
-  'button',
-  'page',
-  'option',
-  'options',
-  'url',
-  'form',
-  'policy',
-  'fee',
-  'fees',
-  'date',
-  'dates',
-  'time',
-  'process',
-  'feature',
-  'clause',
-  'sign',
-  'light',
-  'point',
-  'user',
-  'users',
-  'goal',
-  'result',
-  'game',
-  'line',
-  'request',
-  'instructions',
-  'word',
-  'keyword',
-]);
-/** Prepositions after STOP that make it a visit or a place ("stop by", "stop at the bank"). */
-const VISIT_PREPOSITIONS = new Set(['by', 'at', 'in', 'over', 'off', 'into']);
-
-const TIME_QUALIFIER =
-  /\b(after|before|during|between|until|till|til|past|on weekends?|on the weekend|on sundays?|on saturdays?|at night|in the (morning|evening|afternoon)|at work|while|when|tonight|today|this week)\b/;
-const SOFT_DECLINE =
-  /\b(right now|for now|at the moment|at this time|currently|yet|maybe|perhaps|later|next (week|month|quarter|year|time)|another time|this (year|quarter|month))\b/;
+export type { InboundClassification, InboundLabel } from './inbound-label.ts';
 
 interface Verdict {
   label: InboundLabel;
@@ -346,254 +58,12 @@ function keywordVerdict(tokens: readonly string[], currentlyOptedOut: boolean): 
   }
   if (OPT_IN_WORDS.has(phrase))
     return { label: 'opt_in', reason: `opt-in keyword "${phrase.toUpperCase()}"` };
-  if (currentlyOptedOut && core.length === 1 && OPT_IN_WHEN_OPTED_OUT.has(phrase)) {
+  if (currentlyOptedOut && core.length === 1 && OPT_IN_WHEN_OPTED_OUT_WORDS.has(phrase)) {
     return { label: 'opt_in', reason: `"${phrase.toUpperCase()}" from an opted-out number re-subscribes it` };
   }
   if (HELP_WORDS.has(phrase)) return { label: 'help', reason: `help keyword "${phrase.toUpperCase()}"` };
   return null;
 }
-
-interface PhraseRule {
-  id: string;
-  label: InboundLabel;
-  pattern: RegExp;
-  reason: string;
-  /** The rule applies only when this does not match the whole message. */
-  unless?: RegExp;
-}
-
-/** Plain-language rules, checked per clause; the strongest label found wins. */
-const PHRASE_RULES: PhraseRule[] = [
-  // Revocations the FCC presumes from "any reasonable means".
-  {
-    id: 'take-me-off',
-    label: 'opt_out',
-    pattern:
-      /\b(take|get|drop|delete|erase|scratch|remove|unsubscribe|unsub|opt) (me|us|this number|my number) (off|from|out)\b/,
-    reason: 'asks to be taken off the list',
-  },
-  {
-    id: 'off-list',
-    label: 'opt_out',
-    pattern: /\boff (your|the|ur|this|that|ya) (\w+ )?list\b/,
-    reason: 'asks to be taken off the list',
-  },
-  {
-    id: 'do-not-list',
-    label: 'opt_out',
-    pattern:
-      /\b(do not|don't|dont|no) (call|text|txt|contact|message|msg|sms|email|solicit)( me)? list\b|\bdnc\b/,
-    reason: 'asks for the do-not-contact list',
-  },
-  {
-    id: 'do-not-message',
-    label: 'opt_out',
-    pattern:
-      /\b(do not|don't|dont|never|pls don't|please don't|stop|quit|cease) (ever )?(text|txt|message|msg|contact|sms|spam|call|write|bother|bug|email|send|sending|disturb)(ing)?\b/,
-    unless: TIME_QUALIFIER,
-    reason: 'tells the sender not to text or contact them',
-  },
-  {
-    id: 'no-more-messages',
-    label: 'opt_out',
-    pattern:
-      /\bno (more|further)( \w+){0,2} (texts?|texting|messages?|msgs?|sms|spam|calls?|contact|reminders?|notifications?|alerts?|links?|promos?|marketing)\b|\bno more\b.*\b(by|via|through) (text|sms)\b/,
-    reason: 'asks for no more messages',
-  },
-  {
-    id: 'no-texts',
-    label: 'opt_out',
-    pattern: /^(no|not) (texts?|texting|sms|messages|msgs|text messages)( please| pls| thanks)?$/,
-    reason: 'asks for no texts',
-  },
-  {
-    id: 'dont-want',
-    label: 'opt_out',
-    pattern:
-      /\b(do not|don't|dont|no longer|never) (want|wish|need|like)( to)?( (receive|get|have|be))?( any)?( more| further)?( of)?( (these|your|the|this|those|such))? (texts?|messages?|msgs|sms|spam|notifications|reminders|calls|contacted|texted|messaged|emails?)\b/,
-    reason: 'says they do not want the messages',
-  },
-  {
-    id: 'want-out',
-    label: 'opt_out',
-    pattern:
-      /\b(want|wanna|need|would like|'d like|wish|like) (to )?(be )?(out|optout|opted out|unsubscribed|unsubscribe|removed|off (the|this|your|ur) list|taken off)\b/,
-    reason: 'says they want out',
-  },
-  {
-    id: 'revoke-consent',
-    label: 'opt_out',
-    pattern:
-      /\b(revoke|withdraw|rescind|cancel|retract|remove|pull) (my |all |any |the )?(consent|permission|authorization|authorisation|agreement to)\b/,
-    reason: 'revokes consent in words',
-  },
-  {
-    id: 'leave-alone',
-    label: 'opt_out',
-    pattern:
-      /\b(leave me alone|go away|get lost|buzz off|piss off|back off|shut up|screw (you|off)|lose my number|delete my (number|info|contact|details)|forget my number)\b|\bf(\*+|u?c?k+|ck|rick|ing|u+)? ?off\b|\bfuck (you|off)\b|\bstfu\b/,
-    reason: 'tells the sender to go away',
-  },
-  {
-    id: 'spam-complaint',
-    label: 'opt_out',
-    pattern:
-      /\b(report(ed|ing)?|flag(ged|ging)?|mark(ed|ing)?) (you |this |it |your number |this number )?(as |for )?spam\b|\b(this is|that's|so much|enough|stop|quit|with the|more) spam\b|\bspammer\b/,
-    reason: 'complains of spam',
-  },
-  {
-    id: 'blocking',
-    label: 'opt_out',
-    pattern:
-      /\b(block(ing|ed)?) (you|this|your|the|ur)( number| #| sender| phone)?\b|\bi('m| am)? blocking\b|^(blocked|blocking|reported|spam)$/,
-    reason: 'says they are blocking the sender',
-  },
-  {
-    id: 'enough-texts',
-    label: 'opt_out',
-    pattern:
-      /\benough (with |of )?(the |these |your |all )?(texts?|messages?|msgs|spam|sms|texting|messaging|already)\b/,
-    reason: 'says enough of the messages',
-  },
-  {
-    id: 'never-signed-up',
-    label: 'opt_out',
-    pattern:
-      /\b(didn't|did not|didnt|never|don't remember) (ever )?(sign(ed)? up|subscribe[d]?|opt(ed)? ?in|optin|ask(ed)? for (this|these|it|them|texts|messages)|consent(ed)?|agree[d]?|give (you )?(my )?(number|permission|consent)|gave (you )?(my )?(number|permission|consent))\b/,
-    reason: 'never gave consent',
-  },
-  {
-    id: 'wrong-number',
-    label: 'opt_out',
-    pattern:
-      /\bwrong (number|person|guy|girl|contact|phone|#|no)\b|\b(not|isn't|is not|no longer|aint) (my|his|her|their) (number|phone|cell)\b|\bnot (him|her|them)\b.*\bnumber\b|\bno one (here )?(by|named|with) that name\b|\bnot the (person|guy|one|right person)\b|\b(you('ve| have)?|u) (got |have )?the wrong\b|\bnew (owner|number)\b.*\bnumber\b/,
-    reason: 'wrong number: the recipient never consented (and the reassigned-number check applies)',
-  },
-  {
-    id: 'channel-switch',
-    label: 'opt_out',
-    pattern:
-      /\b(email|e mail|call|phone|mail|letter)s? (me )?(only|instead)\b|\bonly (by )?(email|e mail|call|phone|mail)\b|\binstead of (texting|texts?|sms|messaging|messages)\b|\b(prefer|rather) (you )?(email|call|phone|mail)\b.*\b(not?|instead)\b|\bno (texting|text messages)\b/,
-    reason: 'asks to be contacted on another channel instead of texts',
-  },
-  {
-    id: 'not-interested',
-    label: 'opt_out',
-    pattern: /\b(not|no longer|never|aren't|isn't) interested\b|\bno interest\b/,
-    unless: SOFT_DECLINE,
-    reason: 'not interested',
-  },
-  {
-    id: 'already-told',
-    label: 'opt_out',
-    pattern:
-      /\b(said|told (you|u|ya)|asked (you|u|ya))( (already|before|twice|once|again|(several|many|multiple|\d+) times))? (to )?(stop|quit|unsubscribe|optout|remove me|leave me alone|not text|not to text)\b(?! (by|at|in|over)\b)/,
-    reason: 'says they already asked to stop',
-  },
-  {
-    id: 'make-it-stop',
-    label: 'opt_out',
-    pattern:
-      /\b(texts?|messages?|spam|this|these|it|they) (need|needs|has|have|must|should|gotta|got) to (stop|end)\b/,
-    reason: 'says the messages must stop',
-  },
-  // Other languages.
-  {
-    id: 'spanish',
-    label: 'opt_out',
-    pattern:
-      /\bno mas\b|\bsin (mas )?mensajes\b|\bno (me )?interesa\b|\b(deja|dejen|deje|para|pare|paren) de (enviar|mandar|escribir|textear|llamar|molestar)\w*\b|\bno (me )?(envie|envies|envien|mande|mandes|manden|escriba|escribas|escriban|contacte|contactes|llames|llame|molestes|moleste)\b|\b(darme|dar|dame|deme|denme) de baja\b|\bno quiero (recibir )?(mas )?(mensajes|textos|sms)\b|\b(cancelar|eliminar) (mi )?(suscripcion|numero)\b/,
-    reason: 'Spanish revocation',
-  },
-  {
-    id: 'french',
-    label: 'opt_out',
-    pattern:
-      /\b(arret|arrete|arretez|arreter)\b|\bne (m'|me )?(envoyez|ecrivez|contactez|texte[sz]?) plus\b|\bplus de (messages|sms|textos)\b|\b(desabonn|desinscri)\w*\b/,
-    reason: 'French revocation',
-  },
-  {
-    id: 'portuguese',
-    label: 'opt_out',
-    pattern:
-      /\b(pare|parem|parar) de (enviar|mandar|mensagens|escrever)\b|\bnao (quero|envie|mande|me mande|me envie)\b|\bdescadastr\w*\b/,
-    reason: 'Portuguese revocation',
-  },
-  {
-    id: 'german',
-    label: 'opt_out',
-    pattern:
-      /\b(abmelden|abbestellen|aufhoren|hor auf|horen sie auf)\b|\bkeine (nachrichten|sms|werbung|texte) mehr\b/,
-    reason: 'German revocation',
-  },
-  {
-    id: 'italian',
-    label: 'opt_out',
-    pattern:
-      /\bbasta\b|\b(disiscriv|cancellami)\w*\b|\bnon (mandate|inviate|scrivete|voglio) (piu )?(messaggi|sms)\b/,
-    reason: 'Italian revocation',
-  },
-
-  // Not a full revocation: pause automated sends and ask a person.
-  {
-    id: 'time-restriction',
-    label: 'ambiguous',
-    pattern:
-      /\b(don't|do not|dont|no|not|never|only|just) (text|txt|message|msg|call|contact)(s|ing)?( me)?( \w+)? (after|before|during|between|until|till|past|on|at|in the|while|when|tonight|today)\b|^(not|only) (on|during|after|before|at) /,
-    reason: 'limits when to text rather than revoking',
-  },
-  {
-    id: 'soft-decline',
-    label: 'ambiguous',
-    pattern:
-      /\b(maybe|perhaps) (later|another time|next|in)\b|\bnot (right )?now\b|\bnot at (this|the moment)\b|\bnot interested\b/,
-    reason: 'a soft decline, not clearly a revocation',
-  },
-  {
-    id: 'how-did-you-get',
-    label: 'ambiguous',
-    pattern:
-      /\b(how|where) did (you|u|ya|they) get (my|this) (number|info|information|contact|cell|phone|details)\b|\bwho gave (you|u) (my|this) (number|info)\b/,
-    reason: 'questions where the number came from',
-  },
-  {
-    id: 'why-texting',
-    label: 'ambiguous',
-    pattern:
-      /\bwhy (do|are|does|did) (you|u|ya|this number) (keep )?(keep )?(texting|messaging|contacting|text|message|sending)\b/,
-    reason: 'annoyed at the messages without asking to stop',
-  },
-  {
-    id: 'other-contact',
-    label: 'ambiguous',
-    pattern:
-      /\b(contact|text|call|email|message|reach out to|talk to|speak (to|with)|ask) \w+( \w+)? instead\b|\bno longer (works?|with (the|this) company)\b|\b(left|retired from) (the|this|that) (company|firm|business)\b/,
-    reason: 'points to someone else; confirm before texting again',
-  },
-
-  // HELP and identity questions (CTIA).
-  {
-    id: 'who-is-this',
-    label: 'help',
-    pattern:
-      /\bwho('s|s| is) (this|that|texting|messaging)\b|\bwho(s)? (dis|this)\b|\bwho are (you|u)\b|\bwhat (company|business|organization|organisation|firm|store|shop|brand) (is this|are you|is texting)\b|^what( i|')s this( about| for| regarding)?$|^what is this( about| for| regarding)?$/,
-    reason: 'asks who is texting',
-  },
-
-  // Re-subscribing in words.
-  {
-    id: 'resume-texts',
-    label: 'opt_in',
-    pattern:
-      /\b(start|resume|restart|continue) (texting|messaging|sending|the texts|texts|messages|contacting)( me)?\b|\b(you can|you may|feel free to|ok to|okay to|go ahead and|it's ok to|it's fine to) (text|message|txt|contact) me again\b|\bopt (me )?back in\b|\bopt me in\b|\b(resubscribe|sign me (back )?up|subscribe me|add me back|put me back on)\b|\bunstop\b/,
-    unless: /\b(don't|do not|dont|never|not)\b/,
-    reason: 'asks to receive texts again',
-  },
-];
-
-/** Help questions about how to make the texts stop: the CTIA HELP reply answers them. */
-const HOW_TO_STOP =
-  /^(so )?(how|where) (do|can|would|should) (i|we) (make (these|this|them|it|the (texts|messages)) (stop|end)|stop (these|this|them|it|the (texts|messages)|getting|receiving)|optout|unsubscribe|unsub|get off)\b/;
 
 /** What a per-se keyword means in context: the object it takes decides. */
 function perSeVerdict(clause: Clause): Verdict | null {
@@ -655,15 +125,55 @@ function clauseVerdict(clause: Clause, message: string, currentlyOptedOut: boole
   if (keyword !== null && keyword.label !== 'opt_in' && keyword.label !== 'help') return keyword;
   if (HOW_TO_STOP.test(clause.text)) return { label: 'help', reason: 'asks how to stop the messages' };
   const found: Verdict[] = [];
+  const judged = withoutNegatedRevocation(clause.text);
   for (const rule of PHRASE_RULES) {
-    if (!rule.pattern.test(clause.text)) continue;
+    if (!rule.pattern.test(judged)) continue;
     if (rule.unless?.test(message)) continue;
+    if (rule.label === 'opt_in' && !saysOnly(message, rule.pattern)) {
+      found.push({ label: 'ambiguous', reason: `${rule.id}: asks for texts again among other words` });
+      continue;
+    }
     found.push({ label: rule.label, reason: `${rule.id}: ${rule.reason}` });
   }
   const perSe = perSeVerdict(clause);
   if (perSe !== null) found.push(perSe);
   return strongest(found);
 }
+
+/**
+ * Whether the message says nothing but the phrase (and courtesy words). Re-subscribing in free
+ * words re-opens texting to someone who said STOP, so it counts only when it stands alone: "text
+ * me again and see what happens" or "you can text me again when hell freezes over" go to a person.
+ */
+function saysOnly(message: string, phrase: RegExp): boolean {
+  const rest = message.replace(new RegExp(phrase.source, `${phrase.flags.replace('g', '')}g`), ' ');
+  const words = withoutCourtesy(rest.split(/[^a-z0-9']+/).filter((t) => t !== ''));
+  return words.every((w) => RESUBSCRIBE_FILLER.has(w));
+}
+
+/** Words around a re-subscription phrase that add nothing ("I want…", "you can start…again"). */
+const RESUBSCRIBE_FILLER = new Set([
+  'i',
+  "i'd",
+  'id',
+  "i'm",
+  'you',
+  'can',
+  'could',
+  'may',
+  'me',
+  'again',
+  'texts',
+  'messages',
+  'now',
+  'to',
+  'back',
+  'like',
+  'want',
+  'would',
+  'the',
+  'your',
+]);
 
 /** Whole replies that decline without saying what (bare "no", 👎, "Enough."). */
 const BARE_DECLINES = new Set([
@@ -710,11 +220,11 @@ export function classifyInbound(
   // A separate "no" next to an opt-out phrase changes nothing; beside other words it is a reply.
   const best = strongest(verdicts);
   if (best !== null && best.label !== 'normal') return best;
-  if (
-    options.currentlyOptedOut &&
-    /\b(you can|you may|feel free to|ok to|okay to) (text|message|txt|contact) me\b/.test(n.text)
-  ) {
-    return { label: 'opt_in', reason: 'an opted-out number says it may be texted' };
+  const mayText = /\b(you can|you may|feel free to|ok to|okay to) (text|message|txt|contact) me\b/;
+  if (options.currentlyOptedOut && mayText.test(n.text)) {
+    return saysOnly(n.text, mayText)
+      ? { label: 'opt_in', reason: 'an opted-out number says it may be texted' }
+      : { label: 'ambiguous', reason: 'says it may be texted, among other words' };
   }
   return { label: 'normal', reason: 'no opt-out, opt-in or help signal' };
 }

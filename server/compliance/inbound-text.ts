@@ -3,35 +3,9 @@
  * emoji that mean "stop", letter-spaced and leetspeak spellings, common typos of the keywords,
  * and clause splitting. Pure and dependency-free so the extension can run it too.
  */
+// The keyword repair only ever produces a word of the one lexicon; anything else is left as typed.
+import { REPAIRABLE_KEYWORDS as REPAIRABLE, TYPO_TARGETS } from './opt-out-lexicon.ts';
 
-/** Words the keyword repair may produce; anything else is left as typed. */
-export const REPAIRABLE_KEYWORDS = [
-  'stop',
-  'stopall',
-  'quit',
-  'end',
-  'cancel',
-  'revoke',
-  'optout',
-  'unsubscribe',
-  'unsub',
-  'remove',
-  'arret',
-  'arrete',
-  'baja',
-  'alto',
-  'parar',
-  'stopp',
-  'start',
-  'unstop',
-  'resume',
-  'help',
-  'info',
-] as const;
-const REPAIRABLE = new Set<string>(REPAIRABLE_KEYWORDS);
-
-/** Keywords long enough that a transposition or one dropped, doubled or swapped letter is a typo. */
-const TYPO_TARGETS = ['stop', 'quit', 'cancel', 'revoke', 'optout', 'unsubscribe', 'remove', 'unstop'];
 /** Real words one edit away from a keyword: never "repaired". */
 const REAL_WORDS = new Set([
   'spot',

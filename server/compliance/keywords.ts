@@ -1,37 +1,16 @@
 /**
  * Exact-keyword handling (CTIA, carrier and FCC 2024 per-se words). The plain-language
  * classifier of the compliance issue (#4) builds on this; a keyword here is always decisive.
+ * The words themselves are in the one opt-out lexicon (opt-out-lexicon.ts, #14).
  */
-export type KeywordIntent = 'opt_out' | 'opt_in' | 'help';
+import {
+  HELP_KEYWORDS,
+  OPT_IN_KEYWORDS,
+  OPT_IN_WHEN_OPTED_OUT_KEYWORDS,
+  OPT_OUT_KEYWORDS,
+} from './opt-out-lexicon.ts';
 
-/** Carrier, CTIA and FCC per-se opt-out keywords, as whole-message words. */
-export const OPT_OUT: ReadonlySet<string> = new Set([
-  'STOP',
-  'STOPALL',
-  'STOP ALL',
-  'END',
-  'CANCEL',
-  'UNSUBSCRIBE',
-  'UNSUB',
-  'QUIT',
-  'REVOKE',
-  'OPT OUT',
-  'OPTOUT',
-  'OPT-OUT',
-  'REMOVE',
-  'ARRET',
-  'ARRÊT',
-  'ARRETE',
-  'ARRÊTE',
-  'ALTO',
-  'BAJA',
-  'PARAR',
-  'STOPP',
-  'TD',
-]);
-/** Re-subscribe keywords that count whatever the number's state (YES and GO only after an opt-out). */
-export const OPT_IN: ReadonlySet<string> = new Set(['START', 'UNSTOP', 'RESUME', 'RESUME ALL']);
-export const HELP: ReadonlySet<string> = new Set(['HELP', 'INFO', 'AIDE', 'AYUDA']);
+export type KeywordIntent = 'opt_out' | 'opt_in' | 'help';
 
 /** Upper-cases and strips surrounding punctuation, emoji and spacing: " Stop! " → "STOP". */
 export function normalizeKeyword(text: string): string {
@@ -49,9 +28,9 @@ export function normalizeKeyword(text: string): string {
  */
 export function matchKeyword(text: string, currentlyOptedOut: boolean): KeywordIntent | null {
   const word = normalizeKeyword(text);
-  if (OPT_OUT.has(word)) return 'opt_out';
-  if (OPT_IN.has(word)) return 'opt_in';
-  if (word === 'YES' && currentlyOptedOut) return 'opt_in';
-  if (HELP.has(word)) return 'help';
+  if (OPT_OUT_KEYWORDS.has(word)) return 'opt_out';
+  if (OPT_IN_KEYWORDS.has(word)) return 'opt_in';
+  if (OPT_IN_WHEN_OPTED_OUT_KEYWORDS.has(word) && currentlyOptedOut) return 'opt_in';
+  if (HELP_KEYWORDS.has(word)) return 'help';
   return null;
 }

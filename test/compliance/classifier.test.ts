@@ -148,6 +148,46 @@ describe('opt-out classifier', () => {
     expect(label('not interested, stop')).toBe('opt_out');
   });
 
+  // The known gaps of #14, each with the look-alikes that must keep their old verdict.
+  const gapCases: Record<string, Array<[text: string, expected: string, optedOut?: boolean]>> = {
+    'does not read a negated revocation as an opt-out': [
+      ["Don't stop texting me, I like the updates", 'normal'],
+      ['Please do not remove me from the list', 'normal'],
+      ["don't stop", 'ambiguous'],
+    ],
+    'keeps an opt-out that only looks negated': [
+      ["why don't you stop texting me", 'opt_out'],
+      ['you never stop texting me', 'opt_out'],
+      ["don't cancel my order just stop texting me", 'opt_out'],
+      ['dont stop texting me lol jk stop', 'opt_out'],
+      ["Don't stop. STOP", 'opt_out'],
+    ],
+    'reads idioms for "stop" as opt-outs but not the same words about other things': [
+      ['Cut it out', 'opt_out'],
+      ['knock it off already', 'opt_out'],
+      ["I'm done with these texts", 'opt_out'],
+      ['cut it out of the newspaper', 'normal'],
+      ['Knock on the door when you arrive', 'normal'],
+    ],
+    'reads re-subscription in words as opt-in, unless negated': [
+      ['text me again', 'opt_in', true],
+      ['I want your texts again', 'opt_in', true],
+      ['resume messages please', 'opt_in', true],
+      ["don't text me again", 'opt_out', true],
+    ],
+    'sends a request to text less often to a person': [
+      ['text me less', 'ambiguous'],
+      ['only once a week please', 'ambiguous'],
+      ['too many texts, stop', 'opt_out'],
+      ['Once a week works for the meeting', 'normal'],
+    ],
+  };
+  for (const [behaviour, cases] of Object.entries(gapCases)) {
+    it(behaviour, () => {
+      for (const [text, expected, optedOut] of cases) expect(label(text, optedOut), text).toBe(expected);
+    });
+  }
+
   it('explains every verdict', () => {
     expect(classifyInbound('cancel my order', { currentlyOptedOut: false }).reason).toContain('CANCEL');
     expect(classifyInbound('', { currentlyOptedOut: false })).toEqual({

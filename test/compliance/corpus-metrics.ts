@@ -21,9 +21,18 @@ export function corpusPath(name: string): string {
   return path.resolve(ROOT, '../shared/corpora', name);
 }
 
-/** The corpus items, or null when the file is not there (the corpora live outside the repo). */
+/** Path of a corpus kept in the repository (test/compliance/corpora/<name>). */
+export function repoCorpusPath(name: string): string {
+  return path.resolve(import.meta.dirname, 'corpora', name);
+}
+
+/** The corpus items, or null when the file is not there (the shared corpora live outside the repo). */
 export function loadCorpus(name: string): CorpusItem[] | null {
-  const file = corpusPath(name);
+  return loadCorpusFile(corpusPath(name));
+}
+
+/** The items of one corpus file, or null when it is not there. */
+export function loadCorpusFile(file: string): CorpusItem[] | null {
   if (!fs.existsSync(file)) return null;
   const parsed: unknown = JSON.parse(fs.readFileSync(file, 'utf8'));
   if (!Array.isArray(parsed)) throw new Error(`${file}: expected an array of {text, label, note}`);
