@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { MessagePurpose } from '../compliance/gate.ts';
+import type { MessagePurpose } from '../compliance/decide.ts';
 import { countSegments } from '../compliance/segments.ts';
 import { isUniqueViolation, type Queryable } from '../db/database.ts';
 import { newId } from '../ids.ts';
