@@ -16,7 +16,7 @@ import {
   type RecipientZones,
   resolveRecipientZones,
 } from './quiet-hours.ts';
-import { countSegments, type SmsEncoding } from './segments.ts';
+import { countSegments, type SegmentInfo, type SmsEncoding } from './segments.ts';
 
 /** Why an outbound message exists; system replies follow different consent rules. */
 export type MessagePurpose =
@@ -54,6 +54,8 @@ export interface OutboundDecisionFacts {
   stage?: 'compose';
   /** The text as the rep wrote it. */
   text: string;
+  /** `text` already counted by the caller, so a send counts its text once. */
+  textSegments?: SegmentInfo;
   recipient: { phone: string; crmTimeZone?: string | null; crmAddressState?: string | null };
   consent: DerivedConsent;
   /** An open review after an unclear inbound text, or null. */
@@ -281,6 +283,7 @@ function decideComposed(facts: OutboundDecisionFacts): OutboundDecision {
     lastMessageAt: facts.lastMessageAt,
     now: facts.now,
     silenceDays: settings.reintroduceAfterDays,
+    ...(facts.textSegments === undefined ? {} : { counted: facts.textSegments }),
   });
   const tooLong: Refusal | null = notice.segments.withinLimit
     ? null

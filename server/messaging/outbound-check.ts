@@ -11,7 +11,7 @@ import { deriveConsent } from '../compliance/consent.ts';
 import { decideOutbound, type OutboundDecision, type OutboundDecisionFacts } from '../compliance/decide.ts';
 import { parseOrgSettings } from '../compliance/org-settings.ts';
 import { evaluateFrequencyCap, resolveRecipientZones, type ZoneSource } from '../compliance/quiet-hours.ts';
-import { countSegments } from '../compliance/segments.ts';
+import { countSegments, type SegmentInfo } from '../compliance/segments.ts';
 import type { Queryable } from '../db/database.ts';
 import { ApiError } from '../errors.ts';
 import type { Deps } from '../http/types.ts';
@@ -73,7 +73,10 @@ export function contactReference(input: OutboundRequest): ContactRef {
 }
 
 /** Input errors (4xx) shared by send and preflight; compliance refusals are not errors here. */
-export function validateOutbound(input: OutboundRequest, now: Date): { sendAt: Date | null } {
+export function validateOutbound(
+  input: OutboundRequest,
+  now: Date,
+): { sendAt: Date | null; segments: SegmentInfo } {
   if (input.to === undefined) contactReference(input);
   for (const field of ['from', 'to'] as const) {
     const value = input[field];
@@ -93,7 +96,7 @@ export function validateOutbound(input: OutboundRequest, now: Date): { sendAt: D
       { encoding: info.encoding, segments: info.segments },
     );
   }
-  if (input.sendAt === undefined) return { sendAt: null };
+  if (input.sendAt === undefined) return { sendAt: null, segments: info };
   const at = new Date(input.sendAt);
   if (
     !/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:\d{2})$/.test(input.sendAt) ||
@@ -112,7 +115,7 @@ export function validateOutbound(input: OutboundRequest, now: Date): { sendAt: D
     );
   }
   // A time already past means "now": the request was slow, not a wish to send yesterday.
-  return { sendAt: at.getTime() > now.getTime() ? at : null };
+  return { sendAt: at.getTime() > now.getTime() ? at : null, segments: info };
 }
 
 /**
@@ -331,7 +334,7 @@ export async function checkOutbound(
   idempotencyKey: string | null,
 ): Promise<CheckedOutbound> {
   const now = deps.clock();
-  const { sendAt } = validateOutbound(input, now);
+  const { sendAt, segments } = validateOutbound(input, now);
   let to: string;
   let fromCrm: { to: string; timeZone: string | null } | null = null;
   if (input.to !== undefined) to = input.to;
@@ -363,6 +366,7 @@ export async function checkOutbound(
   const crmZone = facts.contact_time_zone ?? liveZone;
   const decision = decideOutbound({
     text: input.body,
+    textSegments: segments,
     recipient: { phone: to, crmTimeZone: crmZone },
     consent: deriveConsent(
       facts.kind === null || facts.source === null || facts.occurred_at === null
