@@ -56,7 +56,13 @@ export interface OutboundDecisionFacts {
   text: string;
   /** `text` already counted by the caller, so a send counts its text once. */
   textSegments?: SegmentInfo;
-  recipient: { phone: string; crmTimeZone?: string | null; crmAddressState?: string | null };
+  recipient: {
+    phone: string;
+    crmTimeZone?: string | null;
+    crmAddressState?: string | null;
+    /** The recipient's zones, when the caller resolved them from these facts already. */
+    zones?: RecipientZones;
+  };
   consent: DerivedConsent;
   /** An open review after an unclear inbound text, or null. */
   pause: { reviewId: string; reason: string; since: Date } | null;
@@ -292,11 +298,13 @@ function decideComposed(facts: OutboundDecisionFacts): OutboundDecision {
         message: `With the sender identification and opt-out notice the text is too long for one SMS (${notice.segments.encoding}, ${notice.segments.units} units).`,
         details: { encoding: notice.segments.encoding, segments: notice.segments.segments },
       };
-  const zones = resolveRecipientZones({
-    phoneE164: facts.recipient.phone,
-    crmTimeZone: facts.recipient.crmTimeZone ?? null,
-    crmAddressState: facts.recipient.crmAddressState ?? null,
-  });
+  const zones =
+    facts.recipient.zones ??
+    resolveRecipientZones({
+      phoneE164: facts.recipient.phone,
+      crmTimeZone: facts.recipient.crmTimeZone ?? null,
+      crmAddressState: facts.recipient.crmAddressState ?? null,
+    });
   const cap = evaluateFrequencyCap({ states: zones.states, sentInLast24h: facts.sentInLast24h });
   const capRefusal: Refusal | null = cap.allowed
     ? null

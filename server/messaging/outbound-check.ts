@@ -10,7 +10,12 @@ import type { ContactRef, CrmContact } from '../../crm-plugins/types.ts';
 import { deriveConsent } from '../compliance/consent.ts';
 import { decideOutbound, type OutboundDecision, type OutboundDecisionFacts } from '../compliance/decide.ts';
 import { parseOrgSettings } from '../compliance/org-settings.ts';
-import { evaluateFrequencyCap, resolveRecipientZones, type ZoneSource } from '../compliance/quiet-hours.ts';
+import {
+  evaluateFrequencyCap,
+  preferCrmTimeZone,
+  resolveRecipientZones,
+  type ZoneSource,
+} from '../compliance/quiet-hours.ts';
 import { countSegments, type SegmentInfo } from '../compliance/segments.ts';
 import type { Queryable } from '../db/database.ts';
 import { ApiError } from '../errors.ts';
@@ -348,10 +353,9 @@ export async function checkOutbound(
   }
   // Recent texts are counted only where a state caps them, and only up to the cap: the common
   // case reads no message rows at all. (States come from the area code; a CRM time zone adds none.)
-  const cap = evaluateFrequencyCap({
-    states: resolveRecipientZones({ phoneE164: to }).states,
-    sentInLast24h: 0,
-  });
+  // The number's zones are resolved once; the CRM's zone, read below, is applied to them.
+  const regional = resolveRecipientZones({ phoneE164: to });
+  const cap = evaluateFrequencyCap({ states: regional.states, sentInLast24h: 0 });
   const countUpTo = cap.limit ?? 0;
   const params: unknown[] = [orgId, input.from, to, idempotencyKey];
   if (countUpTo > 0) params.push(now, countUpTo);
@@ -367,7 +371,7 @@ export async function checkOutbound(
   const decision = decideOutbound({
     text: input.body,
     textSegments: segments,
-    recipient: { phone: to, crmTimeZone: crmZone },
+    recipient: { phone: to, crmTimeZone: crmZone, zones: preferCrmTimeZone(regional, crmZone ?? null) },
     consent: deriveConsent(
       facts.kind === null || facts.source === null || facts.occurred_at === null
         ? []
