@@ -1,7 +1,7 @@
 /**
  * Quiet hours and the per-subject frequency cap (issue #4). Pure: zone arithmetic goes through
- * `Intl.DateTimeFormat`, the rules and calendars are versioned JSON under ./data, so the
- * extension's preflight and the relay's gate give the same answer for the same inputs.
+ * `Intl.DateTimeFormat`, the rules and calendars are versioned JSON under ./data, so
+ * `decideOutbound` gives the same answer for the same inputs at preflight, send and dequeue.
  */
 
 import holidayData from './data/holidays.json' with { type: 'json' };
@@ -323,7 +323,7 @@ export function applicableRules(states: readonly string[], countries: readonly s
 
 export interface QuietHoursVerdict {
   allowed: boolean;
-  /** Stable code for the gate: QUIET_HOURS, or UNKNOWN_TIME_ZONE when nothing is known. */
+  /** Stable refusal code: QUIET_HOURS, or UNKNOWN_TIME_ZONE when nothing is known. */
   code?: 'QUIET_HOURS' | 'UNKNOWN_TIME_ZONE';
   reason?: string;
   /** Earliest instant at or after `now` that every (zone, rule) pair allows. */
