@@ -19,6 +19,8 @@ export interface FirstContactInput {
   lastMessageAt: Date | null;
   now: Date;
   silenceDays?: number;
+  /** `text` already counted (the send path counts it once); reused when no notice is added. */
+  counted?: SegmentInfo;
 }
 
 export interface FirstContactResult {
@@ -53,7 +55,7 @@ export function applyFirstContactNotice(input: FirstContactInput): FirstContactR
     return {
       text: input.text,
       added: { identification: false, optOut: false },
-      segments: countSegments(input.text),
+      segments: input.counted ?? countSegments(input.text),
     };
   }
   const names =

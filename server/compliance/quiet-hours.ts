@@ -1,7 +1,7 @@
 /**
  * Quiet hours and the per-subject frequency cap (issue #4). Pure: zone arithmetic goes through
- * `Intl.DateTimeFormat`, the rules and calendars are versioned JSON under ./data, so the
- * extension's preflight and the relay's gate give the same answer for the same inputs.
+ * `Intl.DateTimeFormat`, the rules and calendars are versioned JSON under ./data, so
+ * `decideOutbound` gives the same answer for the same inputs at preflight, send and dequeue.
  */
 
 import holidayData from './data/holidays.json' with { type: 'json' };
@@ -148,28 +148,43 @@ export function resolveRecipientZones(input: {
       ...(areaCode === null ? [] : [areaCode.country]),
     ]),
   ];
-  const crmZone = input.crmTimeZone?.trim();
-  if (crmZone && isValidTimeZone(crmZone)) {
-    return {
-      zones: [crmZone],
-      states,
-      countries: countries.length > 0 ? countries : ['US'],
-      source: 'crm_time_zone',
-    };
-  }
+  let regional: RecipientZones;
   if (knownCrmState !== null) {
-    return { zones: [...(zonesByRegion.get(knownCrmState) ?? [])], states, countries, source: 'crm_address' };
-  }
-  if (areaCode !== null) return { zones: [...areaCode.zones], states, countries, source: 'area_code' };
-  if (/^\+1\d{10}$/.test(input.phoneE164)) {
-    return {
+    regional = {
+      zones: [...(zonesByRegion.get(knownCrmState) ?? [])],
+      states,
+      countries,
+      source: 'crm_address',
+    };
+  } else if (areaCode !== null) {
+    regional = { zones: [...areaCode.zones], states, countries, source: 'area_code' };
+  } else if (/^\+1\d{10}$/.test(input.phoneE164)) {
+    regional = {
       zones: [...(zonesByCountry.get('US') ?? [])],
       states: [],
       countries: ['US'],
       source: 'country_default',
     };
+  } else {
+    regional = { zones: [], states: [], countries: [], source: 'unknown' };
   }
-  return { zones: [], states: [], countries: [], source: 'unknown' };
+  return preferCrmTimeZone(regional, input.crmTimeZone ?? null);
+}
+
+/**
+ * Zones resolved without the CRM's time zone, with it applied: a valid CRM zone replaces the
+ * zones (states and countries stay, since the rules of a presumed residence still apply). The
+ * send path resolves the number before it reads the CRM's zone, and applies the zone after.
+ */
+export function preferCrmTimeZone(regional: RecipientZones, crmTimeZone: string | null): RecipientZones {
+  const crmZone = crmTimeZone?.trim();
+  if (!crmZone || !isValidTimeZone(crmZone)) return regional;
+  return {
+    zones: [crmZone],
+    states: regional.states,
+    countries: regional.countries.length > 0 ? regional.countries : ['US'],
+    source: 'crm_time_zone',
+  };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -308,7 +323,7 @@ export function applicableRules(states: readonly string[], countries: readonly s
 
 export interface QuietHoursVerdict {
   allowed: boolean;
-  /** Stable code for the gate: QUIET_HOURS, or UNKNOWN_TIME_ZONE when nothing is known. */
+  /** Stable refusal code: QUIET_HOURS, or UNKNOWN_TIME_ZONE when nothing is known. */
   code?: 'QUIET_HOURS' | 'UNKNOWN_TIME_ZONE';
   reason?: string;
   /** Earliest instant at or after `now` that every (zone, rule) pair allows. */

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
-import type { MessagePurpose } from '../compliance/gate.ts';
-import { countSegments } from '../compliance/segments.ts';
+import type { MessagePurpose } from '../compliance/decide.ts';
+import { countSegments, type SmsEncoding } from '../compliance/segments.ts';
 import { isUniqueViolation, type Queryable } from '../db/database.ts';
 import { newId } from '../ids.ts';
 import { appendEvent } from './events.ts';
@@ -175,6 +175,8 @@ export interface NewOutbound {
   now: Date;
   /** The CRM's time zone for the recipient that the send was judged by; the outbox judges with it too. */
   crmTimeZone?: string | null;
+  /** `body` as the outbound decision counted it; system replies, judged by no decision, are counted here. */
+  counted?: { segments: number; encoding: SmsEncoding };
 }
 
 /**
@@ -188,7 +190,7 @@ export async function insertOutbound(
   input: NewOutbound,
   id: string = newId(),
 ): Promise<MessageRow | null> {
-  const info = countSegments(input.body);
+  const info = input.counted ?? countSegments(input.body);
   const rows = await db.query<MessageRow>(
     `WITH contact AS (
        INSERT INTO contacts (id, org_id, phone_e164, crm, crm_object, crm_id)

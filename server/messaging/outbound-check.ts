@@ -10,8 +10,13 @@ import type { ContactRef, CrmContact } from '../../crm-plugins/types.ts';
 import { deriveConsent } from '../compliance/consent.ts';
 import { decideOutbound, type OutboundDecision, type OutboundDecisionFacts } from '../compliance/decide.ts';
 import { parseOrgSettings } from '../compliance/org-settings.ts';
-import { evaluateFrequencyCap, resolveRecipientZones, type ZoneSource } from '../compliance/quiet-hours.ts';
-import { countSegments } from '../compliance/segments.ts';
+import {
+  evaluateFrequencyCap,
+  preferCrmTimeZone,
+  resolveRecipientZones,
+  type ZoneSource,
+} from '../compliance/quiet-hours.ts';
+import { countSegments, type SegmentInfo } from '../compliance/segments.ts';
 import type { Queryable } from '../db/database.ts';
 import { ApiError } from '../errors.ts';
 import type { Deps } from '../http/types.ts';
@@ -73,7 +78,10 @@ export function contactReference(input: OutboundRequest): ContactRef {
 }
 
 /** Input errors (4xx) shared by send and preflight; compliance refusals are not errors here. */
-export function validateOutbound(input: OutboundRequest, now: Date): { sendAt: Date | null } {
+export function validateOutbound(
+  input: OutboundRequest,
+  now: Date,
+): { sendAt: Date | null; segments: SegmentInfo } {
   if (input.to === undefined) contactReference(input);
   for (const field of ['from', 'to'] as const) {
     const value = input[field];
@@ -93,7 +101,7 @@ export function validateOutbound(input: OutboundRequest, now: Date): { sendAt: D
       { encoding: info.encoding, segments: info.segments },
     );
   }
-  if (input.sendAt === undefined) return { sendAt: null };
+  if (input.sendAt === undefined) return { sendAt: null, segments: info };
   const at = new Date(input.sendAt);
   if (
     !/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:\d{2})$/.test(input.sendAt) ||
@@ -112,7 +120,7 @@ export function validateOutbound(input: OutboundRequest, now: Date): { sendAt: D
     );
   }
   // A time already past means "now": the request was slow, not a wish to send yesterday.
-  return { sendAt: at.getTime() > now.getTime() ? at : null };
+  return { sendAt: at.getTime() > now.getTime() ? at : null, segments: info };
 }
 
 /**
@@ -331,7 +339,7 @@ export async function checkOutbound(
   idempotencyKey: string | null,
 ): Promise<CheckedOutbound> {
   const now = deps.clock();
-  const { sendAt } = validateOutbound(input, now);
+  const { sendAt, segments } = validateOutbound(input, now);
   let to: string;
   let fromCrm: { to: string; timeZone: string | null } | null = null;
   if (input.to !== undefined) to = input.to;
@@ -345,10 +353,9 @@ export async function checkOutbound(
   }
   // Recent texts are counted only where a state caps them, and only up to the cap: the common
   // case reads no message rows at all. (States come from the area code; a CRM time zone adds none.)
-  const cap = evaluateFrequencyCap({
-    states: resolveRecipientZones({ phoneE164: to }).states,
-    sentInLast24h: 0,
-  });
+  // The number's zones are resolved once; the CRM's zone, read below, is applied to them.
+  const regional = resolveRecipientZones({ phoneE164: to });
+  const cap = evaluateFrequencyCap({ states: regional.states, sentInLast24h: 0 });
   const countUpTo = cap.limit ?? 0;
   const params: unknown[] = [orgId, input.from, to, idempotencyKey];
   if (countUpTo > 0) params.push(now, countUpTo);
@@ -363,7 +370,8 @@ export async function checkOutbound(
   const crmZone = facts.contact_time_zone ?? liveZone;
   const decision = decideOutbound({
     text: input.body,
-    recipient: { phone: to, crmTimeZone: crmZone },
+    textSegments: segments,
+    recipient: { phone: to, crmTimeZone: crmZone, zones: preferCrmTimeZone(regional, crmZone ?? null) },
     consent: deriveConsent(
       facts.kind === null || facts.source === null || facts.occurred_at === null
         ? []

@@ -1,7 +1,6 @@
 import { hostname } from 'node:os';
 import { type Clock, systemClock } from '../clock.ts';
-import { evaluateOutbound } from '../compliance/gate.ts';
-import { evaluateQuietHours, resolveRecipientZones } from '../compliance/quiet-hours.ts';
+import { decideOutbound, type OutboundDecisionFacts } from '../compliance/decide.ts';
 import { type Database, isUniqueViolation } from '../db/database.ts';
 import { CoalescingRunner } from '../lib/coalescing-runner.ts';
 import { confirmationsSinceOptOut, currentConsent } from './consent-store.ts';
@@ -230,17 +229,18 @@ export class OutboxWorker {
       await this.finishJob(job.id, 'failed', 'message missing');
       return;
     }
-    // The gate runs again at send time: an opt-out, a review pause or quiet hours that began
+    // The outbound decision runs again at send time: an opt-out, a review pause or quiet hours that began
     // after queueing win. One instant of the relay's clock judges every rule of this send.
     const now = this.clock();
     const recipient = await this.recipientFacts(message, job.crm_time_zone, now);
-    const verdict = evaluateOutbound({
+    const decision = decideOutbound({
+      stage: 'dequeue',
+      text: message.body,
       purpose: message.purpose,
+      recipient: { phone: message.to_e164, crmTimeZone: recipient.timeZone },
       consent: await currentConsent(db, message.org_id, message.to_e164),
-      paused: recipient.paused,
-      ...(recipient.excused
-        ? {}
-        : { recipient: { phone: message.to_e164, crmTimeZone: recipient.timeZone, at: now } }),
+      pause: recipient.pause,
+      quietHoursExcused: recipient.excused,
       confirmationsSinceOptOut:
         message.purpose === 'opt_out_confirmation'
           ? await confirmationsSinceOptOut(db, message.org_id, message.to_e164, {
@@ -250,14 +250,15 @@ export class OutboxWorker {
           : 0,
       now,
     });
-    if (!verdict.allow && verdict.code === 'QUIET_HOURS') {
+    const [refusal] = decision.refusals;
+    if (refusal?.code === 'QUIET_HOURS') {
       // Quiet hours are not a refusal of the message, only of the moment: it waits for morning.
       held.add(job.id);
-      await this.waitForSendingWindow(job, message, recipient.timeZone, now);
+      await this.waitForSendingWindow(job, decision.nextAllowedAt, now);
       return;
     }
-    if (!verdict.allow) {
-      await this.fail(job, message, verdict.code, `Not sent: ${verdict.message}`);
+    if (refusal !== undefined) {
+      await this.fail(job, message, refusal.code, `Not sent: ${refusal.message}`);
       return;
     }
     await this.pace(job.sender_number_id);
@@ -286,21 +287,27 @@ export class OutboxWorker {
     }
   }
 
-  /** What the gate needs about the recipient beyond consent: an open review, the contact's zone. */
+  /** What the decision needs about the recipient beyond consent: an open review, the contact's zone. */
   private async recipientFacts(
     message: MessageRow,
     /** The CRM's zone the send was judged by (kept with the job); it wins over a stored one. */
     crmTimeZone: string | null,
     now: Date,
-  ): Promise<{ paused: boolean; timeZone: string | null; excused: boolean; powerpack: string | null }> {
+  ): Promise<{
+    pause: OutboundDecisionFacts['pause'];
+    timeZone: string | null;
+    excused: boolean;
+    powerpack: string | null;
+  }> {
     const rows = await this.options.db.query<{
-      paused: boolean;
+      review_id: string | null;
+      review_reason: string | null;
+      review_since: Date | null;
       time_zone: string | null;
       excused: boolean;
       powerpack: string | null;
     }>(
-      `SELECT EXISTS (SELECT 1 FROM consent_reviews r
-                       WHERE r.org_id = $1 AND r.phone_e164 = $2 AND r.status = 'open') AS paused,
+      `SELECT r.id AS review_id, r.reason AS review_reason, r.created_at AS review_since,
               (SELECT ct.time_zone FROM conversations c JOIN contacts ct ON ct.id = c.contact_id
                 WHERE c.id = $3) AS time_zone,
               -- A reply the org's policy let through quiet hours stays excused only within its window.
@@ -308,26 +315,28 @@ export class OutboxWorker {
                        WHERE e.message_id = $4 AND e.policy = 'customer_reply_window'
                          AND e.created_at > $5::timestamptz - ((e.detail->>'windowMinutes')::int * interval '1 minute'))
                 AS excused,
-              (SELECT settings->>'plivoPowerpackUuid' FROM orgs WHERE id = $1) AS powerpack`,
+              (SELECT settings->>'plivoPowerpackUuid' FROM orgs WHERE id = $1) AS powerpack
+         FROM (SELECT 1) AS one
+         LEFT JOIN LATERAL (SELECT id, reason, created_at FROM consent_reviews
+                             WHERE org_id = $1 AND phone_e164 = $2 AND status = 'open'
+                             ORDER BY created_at LIMIT 1) r ON true`,
       [message.org_id, message.to_e164, message.conversation_id, message.id, now],
     );
+    const row = rows[0];
     return {
-      paused: rows[0]?.paused ?? false,
-      timeZone: crmTimeZone ?? rows[0]?.time_zone ?? null,
-      excused: rows[0]?.excused ?? false,
-      powerpack: rows[0]?.powerpack ?? null,
+      pause:
+        row?.review_id == null || row.review_since === null
+          ? null
+          : { reviewId: row.review_id, reason: row.review_reason ?? '', since: row.review_since },
+      timeZone: crmTimeZone ?? row?.time_zone ?? null,
+      excused: row?.excused ?? false,
+      powerpack: row?.powerpack ?? null,
     };
   }
 
-  private async waitForSendingWindow(
-    job: JobRow,
-    message: MessageRow,
-    timeZone: string | null,
-    now: Date,
-  ): Promise<void> {
-    const zones = resolveRecipientZones({ phoneE164: message.to_e164, crmTimeZone: timeZone });
-    const verdict = evaluateQuietHours({ ...zones, now });
-    const next = verdict.nextAllowedAt ?? new Date(now.getTime() + 3600_000);
+  /** Puts a job held by quiet hours back in the queue until the instant the decision names. */
+  private async waitForSendingWindow(job: JobRow, nextAllowedAt: string | null, now: Date): Promise<void> {
+    const next = nextAllowedAt === null ? new Date(now.getTime() + 3600_000) : new Date(nextAllowedAt);
     await this.options.db.query(
       `UPDATE outbox_jobs SET state = 'queued', lease_until = NULL, attempts = greatest(attempts - 1, 0),
               scheduled_for = $2, last_error = 'QUIET_HOURS: waiting for the recipient''s sending window', updated_at = now()

@@ -91,7 +91,7 @@ export class SendBatcher {
  */
 async function insertMany(db: Queryable, batch: Pending[]): Promise<MessageRow[]> {
   const col = <T>(pick: (p: Pending) => T): T[] => batch.map(pick);
-  const segments = batch.map((p) => countSegments(p.input.body));
+  const segments = batch.map((p) => p.input.counted ?? countSegments(p.input.body));
   return db.query<MessageRow>(
     `WITH input AS (
        SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::text[], $5::text[], $6::text[], $7::text[],

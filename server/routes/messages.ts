@@ -122,6 +122,7 @@ export const messagesRoutes: RouteModule = (app, deps) => {
         scheduledFor: checked.sendAt,
         now: checked.now,
         crmTimeZone: checked.crmTimeZone,
+        counted: { segments: decision.segments, encoding: decision.encoding },
       });
       // Two requests with one key raced; the loser answers with the winner's message.
       if (row === null) return replayWinner();

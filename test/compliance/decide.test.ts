@@ -1,6 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { decideOutbound, type OutboundDecisionFacts } from '../../server/compliance/decide.ts';
-import { evaluateOutbound } from '../../server/compliance/gate.ts';
+import { deriveConsent } from '../../server/compliance/consent.ts';
+import {
+  type DequeueDecisionFacts,
+  decideOutbound,
+  type OutboundDecisionFacts,
+} from '../../server/compliance/decide.ts';
 import { parseOrgSettings } from '../../server/compliance/org-settings.ts';
 
 const NOON_DC = new Date('2026-11-24T17:00:00Z');
@@ -113,41 +117,69 @@ describe('org settings', () => {
   });
 });
 
-describe('the worker’s gate (evaluateOutbound)', () => {
-  const base = {
-    consent: { status: 'opted_in' as const, since: NOON_DC, source: 'api' },
+describe('decideOutbound at dequeue (the outbox worker’s re-check)', () => {
+  const OPTED_IN = deriveConsent([{ kind: 'opt_in', source: 'api', occurredAt: NOON_DC }]);
+  const atDequeue = (patch: Partial<DequeueDecisionFacts> = {}): DequeueDecisionFacts => ({
+    stage: 'dequeue',
+    text: 'Your appointment is at 3pm.',
+    purpose: 'conversation',
+    recipient: { phone: '+12025550143' },
+    consent: OPTED_IN,
+    pause: null,
     confirmationsSinceOptOut: 0,
-  };
+    quietHoursExcused: false,
+    now: NOON_DC,
+    ...patch,
+  });
+  const firstCode = (f: DequeueDecisionFacts) => decideOutbound(f).refusals[0]?.code ?? null;
+
+  it('allows a conversation message only with a recorded opt-in', () => {
+    expect(firstCode(atDequeue({ consent: deriveConsent([]) }))).toBe('NO_CONSENT');
+    expect(decideOutbound(atDequeue())).toMatchObject({ allowed: true, refusals: [] });
+  });
+
+  it('refuses everything after an opt-out except one confirmation within five minutes', () => {
+    const optedOut = deriveConsent([
+      { kind: 'opt_in', source: 'web_form', occurredAt: new Date('2026-11-01T00:00:00Z') },
+      { kind: 'opt_out', source: 'keyword', occurredAt: new Date(NOON_DC.getTime() - 2 * 60_000) },
+    ]);
+    expect(firstCode(atDequeue({ consent: optedOut }))).toBe('OPTED_OUT');
+    const confirmation = atDequeue({ purpose: 'opt_out_confirmation', consent: optedOut });
+    expect(decideOutbound(confirmation).allowed).toBe(true);
+    expect(decideOutbound({ ...confirmation, confirmationsSinceOptOut: 1 }).allowed).toBe(false);
+    const late = new Date(NOON_DC.getTime() + 4 * 60_000);
+    expect(decideOutbound({ ...confirmation, now: late }).allowed).toBe(false);
+    expect(decideOutbound(atDequeue({ purpose: 'help_reply', consent: optedOut })).allowed).toBe(false);
+  });
+
+  it('refuses a confirmation when there is no opt-out to confirm', () => {
+    expect(firstCode(atDequeue({ purpose: 'opt_out_confirmation' }))).toBe('NO_OPT_OUT');
+  });
 
   it('lets the card warning answer a customer without a recorded opt-in, never an opted-out one', () => {
     const unknown = { status: 'unknown' as const, since: null, source: null };
-    expect(evaluateOutbound({ ...base, purpose: 'card_warning', consent: unknown, now: NOON_DC })).toEqual({
-      allow: true,
-    });
-    expect(
-      evaluateOutbound({
-        ...base,
-        purpose: 'card_warning',
-        consent: { status: 'opted_out', since: NOON_DC, source: 'keyword' },
-        now: NOON_DC,
-      }).allow,
-    ).toBe(false);
+    expect(decideOutbound(atDequeue({ purpose: 'card_warning', consent: unknown })).allowed).toBe(true);
+    const optedOut = { status: 'opted_out' as const, since: NOON_DC, source: 'keyword' };
+    expect(decideOutbound(atDequeue({ purpose: 'card_warning', consent: optedOut })).allowed).toBe(false);
   });
 
-  it('re-checks the pause and quiet hours at send time when given them', () => {
-    expect(evaluateOutbound({ ...base, purpose: 'conversation', now: NOON_DC, paused: true })).toMatchObject({
-      code: 'PAUSED_FOR_REVIEW',
-    });
+  it('re-checks the pause and quiet hours at send time', () => {
+    const pause = { reviewId: 'r1', reason: 'unclear reply', since: NOON_DC };
+    expect(firstCode(atDequeue({ pause }))).toBe('PAUSED_FOR_REVIEW');
     const night = new Date('2026-11-24T03:00:00Z');
-    expect(
-      evaluateOutbound({
-        ...base,
-        purpose: 'conversation',
-        now: night,
-        recipient: { phone: '+12025550143' },
-      }),
-    ).toMatchObject({ allow: false, code: 'QUIET_HOURS' });
-    // Without the optional facts the gate behaves as before.
-    expect(evaluateOutbound({ ...base, purpose: 'conversation', now: night })).toEqual({ allow: true });
+    const held = decideOutbound(atDequeue({ now: night }));
+    expect(held).toMatchObject({ allowed: false, schedulable: true });
+    expect(held.refusals.map((r) => r.code)).toEqual(['QUIET_HOURS']);
+    expect(held.nextAllowedAt).not.toBeNull();
+    // A reply the org's reply-window policy let through is not held while its window lasts.
+    expect(decideOutbound(atDequeue({ now: night, quietHoursExcused: true })).allowed).toBe(true);
+    // System replies answer the customer's own text: quiet hours do not hold them.
+    expect(decideOutbound(atDequeue({ purpose: 'help_reply', now: night })).allowed).toBe(true);
+  });
+
+  it('refuses with the same code and wording at dequeue as at send', () => {
+    const pause = { reviewId: 'r1', reason: 'unclear reply', since: NOON_DC };
+    const atSend = decideOutbound(facts({ pause })).refusals[0];
+    expect(decideOutbound(atDequeue({ pause })).refusals[0]).toEqual(atSend);
   });
 });

@@ -6,6 +6,7 @@ import {
   evaluateFrequencyCap,
   evaluateQuietHours,
   isValidTimeZone,
+  preferCrmTimeZone,
   resolveRecipientZones,
 } from '../../server/compliance/quiet-hours.ts';
 
@@ -56,6 +57,18 @@ describe('recipient zones', () => {
       zones: [],
       source: 'unknown',
     });
+  });
+
+  it.each([
+    ['+12025550143', 'America/Chicago'],
+    ['+18005550100', 'America/Denver'],
+    ['+442079460958', 'Europe/London'],
+    ['+12025550143', 'Not/A_Zone'],
+    ['+12025550143', null],
+  ])('resolves %s with CRM zone %s the same in one step or applied afterwards', (phoneE164, crmTimeZone) => {
+    expect(preferCrmTimeZone(resolveRecipientZones({ phoneE164 }), crmTimeZone)).toEqual(
+      resolveRecipientZones({ phoneE164, crmTimeZone }),
+    );
   });
 });
 

@@ -1,6 +1,4 @@
 import { describe, expect, it } from 'vitest';
-import { deriveConsent } from '../../server/compliance/consent.ts';
-import { evaluateOutbound } from '../../server/compliance/gate.ts';
 import { matchKeyword } from '../../server/compliance/keywords.ts';
 import { countSegments } from '../../server/compliance/segments.ts';
 
@@ -59,68 +57,4 @@ describe('keywords', () => {
   it.each(['stop by tomorrow?', 'Start date is June 1', 'ok'])('leaves %j to the conversation', (text) =>
     expect(matchKeyword(text, false)).toBeNull(),
   );
-});
-
-describe('outbound gate', () => {
-  const now = new Date('2026-11-22T15:00:00Z');
-  const optedOut = deriveConsent([
-    { kind: 'opt_in', source: 'web_form', occurredAt: new Date('2026-11-01T00:00:00Z') },
-    { kind: 'opt_out', source: 'keyword', occurredAt: new Date('2026-11-22T14:58:00Z') },
-  ]);
-
-  it('allows a conversation message only with a recorded opt-in', () => {
-    expect(
-      evaluateOutbound({
-        purpose: 'conversation',
-        consent: deriveConsent([]),
-        confirmationsSinceOptOut: 0,
-        now,
-      }),
-    ).toMatchObject({ allow: false, code: 'NO_CONSENT' });
-    const optedIn = deriveConsent([{ kind: 'opt_in', source: 'api', occurredAt: now }]);
-    expect(
-      evaluateOutbound({ purpose: 'conversation', consent: optedIn, confirmationsSinceOptOut: 0, now }),
-    ).toEqual({ allow: true });
-  });
-
-  it('refuses everything after an opt-out except one confirmation within five minutes', () => {
-    expect(
-      evaluateOutbound({ purpose: 'conversation', consent: optedOut, confirmationsSinceOptOut: 0, now }),
-    ).toMatchObject({
-      allow: false,
-      code: 'OPTED_OUT',
-    });
-    expect(
-      evaluateOutbound({
-        purpose: 'opt_out_confirmation',
-        consent: optedOut,
-        confirmationsSinceOptOut: 0,
-        now,
-      }),
-    ).toEqual({
-      allow: true,
-    });
-    expect(
-      evaluateOutbound({
-        purpose: 'opt_out_confirmation',
-        consent: optedOut,
-        confirmationsSinceOptOut: 1,
-        now,
-      }),
-    ).toMatchObject({ allow: false });
-    const late = new Date('2026-11-22T15:04:00Z');
-    expect(
-      evaluateOutbound({
-        purpose: 'opt_out_confirmation',
-        consent: optedOut,
-        confirmationsSinceOptOut: 0,
-        now: late,
-      }),
-    ).toMatchObject({ allow: false });
-    expect(
-      evaluateOutbound({ purpose: 'help_reply', consent: optedOut, confirmationsSinceOptOut: 0, now }),
-    ).toMatchObject({
-      allow: false,
-    });
-  });
 });
