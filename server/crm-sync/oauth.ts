@@ -5,7 +5,9 @@
 
 import { RefreshError, refreshOAuthToken } from '../../crm-plugins/oauth.ts';
 import { oauthOf } from '../../crm-plugins/registry.ts';
-import type { ConnectionSecrets, CrmConnection } from './connections.ts';
+import type { SecretsKey } from '../crypto/secrets.ts';
+import type { Queryable } from '../db/database.ts';
+import { type ConnectionSecrets, type CrmConnection, saveSecrets, setStatus } from './connections.ts';
 
 export { RefreshError };
 
@@ -38,4 +40,34 @@ export async function refreshTokens(
     timeoutMs,
   );
   return { ...secrets, ...renewed };
+}
+
+/** Why a renewal did not happen; the connection is already marked auth_failed. */
+export type RenewalRefused = 'cannot-refresh' | 'refused';
+
+/**
+ * The one refresh path of a stored connection, shared by the sync worker and the org connections:
+ * refresh, store the new tokens sealed, or mark the connection auth_failed saying why (with
+ * `reconnectHint` when it cannot refresh at all).
+ */
+export async function renewConnection(
+  db: Queryable,
+  key: SecretsKey | null,
+  connection: CrmConnection,
+  secrets: ConnectionSecrets,
+  failure: { cause: Error; reconnectHint: string },
+): Promise<{ connection: CrmConnection; secrets: ConnectionSecrets } | { refused: RenewalRefused }> {
+  if (key === null || !canRefresh(connection, secrets)) {
+    await setStatus(db, connection.id, 'auth_failed', `${failure.cause.message}; ${failure.reconnectHint}`);
+    return { refused: 'cannot-refresh' };
+  }
+  let renewed: ConnectionSecrets;
+  try {
+    renewed = await refreshTokens(connection, secrets);
+  } catch (error) {
+    if (!(error instanceof RefreshError)) throw error;
+    await setStatus(db, connection.id, 'auth_failed', error.message);
+    return { refused: 'refused' };
+  }
+  return { connection: await saveSecrets(db, key, connection, renewed), secrets: renewed };
 }
