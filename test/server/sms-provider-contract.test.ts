@@ -7,9 +7,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PlivoProvider } from '../../server/messaging/plivo.ts';
 import { signPlivoV3 } from '../../server/messaging/plivo-signature.ts';
 import { SANDBOX_FAILURES, SandboxSmsNetwork } from '../../server/messaging/sandbox-sms.ts';
-import { type OutboundSms, ProviderError, type SmsProvider } from '../../server/messaging/sms-provider.ts';
+import type { OutboundSms, SmsProvider } from '../../server/messaging/sms-provider.ts';
 import { FakePlivo } from '../fakes/plivo-fake.ts';
 import { freshPglite } from '../helpers/db.ts';
+import { providerFailure } from '../helpers/provider-failure.ts';
 
 /** One provider under test plus the network behind it. */
 interface ProviderHarness {
@@ -73,16 +74,6 @@ const sms = (to: string, body: string): OutboundSms => ({
   statusCallbackUrl: 'http://127.0.0.1:1/webhooks/plivo/status',
 });
 
-async function refusal(promise: Promise<unknown>): Promise<ProviderError> {
-  try {
-    await promise;
-  } catch (error) {
-    expect(error).toBeInstanceOf(ProviderError);
-    return error as ProviderError;
-  }
-  throw new Error('expected a ProviderError');
-}
-
 for (const [name, start] of Object.entries(HARNESSES)) {
   describe(`SmsProvider contract: ${name}`, () => {
     let h: ProviderHarness;
@@ -116,7 +107,7 @@ for (const [name, start] of Object.entries(HARNESSES)) {
     });
 
     it('refuses an invalid destination for good: not retryable, not ambiguous', async () => {
-      const error = await refusal(h.provider.send(sms(h.refusedDestination(), 'refused')));
+      const error = await providerFailure(h.provider.send(sms(h.refusedDestination(), 'refused')));
       expect(error.retryable).toBe(false);
       expect(error.ambiguous).toBe(false);
     });
@@ -125,7 +116,7 @@ for (const [name, start] of Object.entries(HARNESSES)) {
     if (TEMPORARY_FAILURES.has(name))
       it('reports a temporary failure as retryable, and the next send goes through', async () => {
         h.failNextTemporarily?.();
-        const error = await refusal(h.provider.send(sms('+14155550123', 'temporary')));
+        const error = await providerFailure(h.provider.send(sms('+14155550123', 'temporary')));
         expect(error.retryable).toBe(true);
         expect((await h.provider.send(sms('+14155550123', 'after'))).providerMessageId).not.toBe('');
       });
