@@ -3,11 +3,13 @@
  * the CRM plugins: Plivo through its SDK against the wire fake, and the sandbox network. Adding a
  * provider is one harness here.
  */
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PlivoProvider } from '../../server/messaging/plivo.ts';
 import { signPlivoV3 } from '../../server/messaging/plivo-signature.ts';
 import { SANDBOX_FAILURES, SandboxSmsNetwork } from '../../server/messaging/sandbox-sms.ts';
-import type { OutboundSms, SmsProvider } from '../../server/messaging/sms-provider.ts';
+import type { OutboundSms, SignedRequest, SmsProvider } from '../../server/messaging/sms-provider.ts';
 import { FakePlivo } from '../fakes/plivo-fake.ts';
 import { freshPglite } from '../helpers/db.ts';
 import { providerFailure } from '../helpers/provider-failure.ts';
@@ -19,20 +21,58 @@ interface ProviderHarness {
   webhookToken: string;
   /** A destination the network refuses for good. */
   refusedDestination(): string;
+  /** Where this network's status callbacks for the suite's texts go. */
+  statusCallbackUrl: string;
+  /** The webhooks the network has called back with so far. */
+  received: SignedRequest[];
   /** Makes the next send fail in a way that can succeed later, where the network can. */
   failNextTemporarily: (() => void) | null;
   stop(): Promise<void>;
+}
+
+/** A loopback endpoint that records the signed form posts it receives. */
+async function startCallbackSink(): Promise<{
+  url: string;
+  received: SignedRequest[];
+  stop(): Promise<void>;
+}> {
+  const received: SignedRequest[] = [];
+  const server = createServer((req, res) => {
+    let body = '';
+    req.on('data', (chunk: Buffer) => {
+      body += chunk.toString('utf8');
+    });
+    req.on('end', () => {
+      const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}${req.url ?? '/'}`;
+      received.push({
+        method: 'POST',
+        url,
+        headers: req.headers,
+        params: Object.fromEntries(new URLSearchParams(body)),
+      });
+      res.writeHead(200).end();
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/webhooks/plivo/status`,
+    received,
+    stop: () => new Promise<void>((resolve, reject) => server.close((e) => (e ? reject(e) : resolve()))),
+  };
 }
 
 const PLIVO = { authId: 'MAFAKEACCOUNT0000001', authToken: 'fake-plivo-token' };
 
 const HARNESSES: Record<string, () => Promise<ProviderHarness>> = {
   plivo: async () => {
-    const fake = new FakePlivo({ ...PLIVO, hangMs: 1500, slowMs: 100 });
+    const fake = new FakePlivo({ ...PLIVO, hangMs: 1500, slowMs: 100, callbackDelayMs: 5 });
+    const sink = await startCallbackSink();
     const provider = new PlivoProvider({ ...PLIVO, apiUrl: await fake.start(), timeoutMs: 500 });
     return {
       provider,
       webhookToken: PLIVO.authToken,
+      statusCallbackUrl: sink.url,
+      received: sink.received,
       refusedDestination: () => {
         fake.queuedFailures.push('400');
         return '+14155550142';
@@ -41,20 +81,33 @@ const HARNESSES: Record<string, () => Promise<ProviderHarness>> = {
       stop: async () => {
         await provider.close();
         await fake.stop();
+        await sink.stop();
       },
     };
   },
   sandbox: async () => {
     const db = await freshPglite();
     const token = 'sandbox-webhook-token';
-    const network = new SandboxSmsNetwork(db, token, 'http://127.0.0.1:1', () => undefined, {
+    const publicUrl = 'http://127.0.0.1:1';
+    const received: SignedRequest[] = [];
+    const network = new SandboxSmsNetwork(db, token, publicUrl, () => undefined, {
       sentMs: 5,
       deliveredMs: 10,
     });
-    network.connect(async () => 200);
+    network.connect(async ({ path, headers, body }) => {
+      received.push({
+        method: 'POST',
+        url: `${publicUrl}${path}`,
+        headers,
+        params: Object.fromEntries(new URLSearchParams(body)),
+      });
+      return 200;
+    });
     return {
       provider: network,
       webhookToken: token,
+      statusCallbackUrl: `${publicUrl}/webhooks/plivo/status`,
+      received,
       refusedDestination: () => `+1415555${SANDBOX_FAILURES.rejected}`,
       // The sandbox has no temporary failure mode: its failures are by destination, and permanent.
       failNextTemporarily: null,
@@ -120,6 +173,19 @@ for (const [name, start] of Object.entries(HARNESSES)) {
         expect(error.retryable).toBe(true);
         expect((await h.provider.send(sms('+14155550123', 'after'))).providerMessageId).not.toBe('');
       });
+
+    it('calls the status callback, signed, with sent and then delivered for the provider id', async () => {
+      const { providerMessageId } = await h.provider.send({
+        ...sms('+14155550171', 'tracked'),
+        statusCallbackUrl: h.statusCallbackUrl,
+      });
+      const mine = () => h.received.filter((r) => r.params.MessageUUID === providerMessageId);
+      await expect
+        .poll(() => mine().some((r) => r.params.Status === 'delivered'), { timeout: 3000 })
+        .toBe(true);
+      expect(mine().map((r) => r.params.Status)).toEqual(['sent', 'delivered']);
+      for (const request of mine()) expect(h.provider.verifyWebhook(request)).toBe(true);
+    });
 
     it('trusts a webhook signed with its token and nothing altered or unsigned', () => {
       const url = 'https://relay.example/webhooks/plivo/status';
