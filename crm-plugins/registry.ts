@@ -1,5 +1,8 @@
 import { createHubSpotCrm, type HubSpotPluginConfig } from './hubspot/index.ts';
+import { hubSpotOAuth } from './hubspot/oauth.ts';
+import type { CrmOAuth } from './oauth.ts';
 import { createSalesforceCrm, type SalesforcePluginConfig } from './salesforce/index.ts';
+import { salesforceOAuth } from './salesforce/oauth.ts';
 import { createSandboxCrm, type SandboxCrmOptions } from './sandbox/index.ts';
 import { CRM_IDS, type CrmId, type CrmPlugin } from './types.ts';
 
@@ -22,6 +25,19 @@ export const CRM_FACTORIES: { [K in CrmId]: (config: CrmConnections[K]) => CrmPl
   hubspot: (config) => createHubSpotCrm(config),
   salesforce: (config) => createSalesforceCrm(config),
 };
+
+/** The CRMs connected through an OAuth web flow; the sandbox needs none. */
+export type OAuthCrm = 'hubspot' | 'salesforce';
+export const OAUTH_CRMS: readonly OAuthCrm[] = ['hubspot', 'salesforce'];
+
+/** Each OAuth CRM's authorize URL, code exchange and token endpoint, listed explicitly. */
+export const CRM_OAUTH: { [K in OAuthCrm]: CrmOAuth } = {
+  hubspot: hubSpotOAuth,
+  salesforce: salesforceOAuth,
+};
+
+/** The OAuth surface of a CRM, or null when it is not connected through OAuth. */
+export const oauthOf = (crm: CrmId): CrmOAuth | null => (crm === 'sandbox' ? null : CRM_OAUTH[crm]);
 
 /**
  * Builds the registry. Pass ids of plugins that need no credentials (`['sandbox']`), or the

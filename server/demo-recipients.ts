@@ -3,7 +3,7 @@
  * is judged by: `npm start`'s banner and the sandbox CRM page name one that can be texted now and
  * say when the others' mornings come, so the quick start works at any hour without relaxing a rule.
  */
-import { DEMO_CONTACTS } from '../crm-plugins/sandbox/contacts.ts';
+import { DEMO_CONTACTS } from '../crm-plugins/sandbox/index.ts';
 import type { CrmContact } from '../crm-plugins/types.ts';
 import { evaluateQuietHours, resolveRecipientZones } from './compliance/quiet-hours.ts';
 

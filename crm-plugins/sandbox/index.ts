@@ -97,6 +97,14 @@ export interface SandboxCrm extends CrmPlugin {
   failNextFollowUp(): void;
 }
 
+/** The demo records every sandbox CRM starts with; part of the plugin's public surface for demo pages. */
+export { DEMO_CONTACTS } from './contacts.ts';
+
+/** Whether a registered plugin is the sandbox CRM, with its demo handles (tasks, timeline…). */
+export function isSandboxCrm(plugin: CrmPlugin): plugin is SandboxCrm {
+  return plugin.id === 'sandbox' && typeof (plugin as Partial<SandboxCrm>).followUps === 'function';
+}
+
 /**
  * The sandbox CRM: in-memory records that behave like a real CRM for the relay (schema install,
  * consent fields, idempotent timeline, CRM-side consent edits), so the product runs with no account.

@@ -5,8 +5,7 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { CrmError } from '../../crm-plugins/errors.ts';
-import { exchangeHubSpotCode } from '../../crm-plugins/hubspot/client.ts';
-import { exchangeSalesforceCode, salesforceAuthorizeUrl } from '../../crm-plugins/salesforce/client.ts';
+import { CRM_OAUTH, type OAuthCrm } from '../../crm-plugins/registry.ts';
 import { requireOrg } from '../admin/org-admin.ts';
 import type { Config, CrmOAuthApp } from '../config.ts';
 import type { SecretsKey } from '../crypto/secrets.ts';
@@ -14,33 +13,16 @@ import type { Queryable } from '../db/database.ts';
 import { ApiError } from '../errors.ts';
 import { type CrmConnection, connectCrm } from './connections.ts';
 
-export type OAuthCrm = 'hubspot' | 'salesforce';
-export const OAUTH_CRMS: readonly OAuthCrm[] = ['hubspot', 'salesforce'];
+export { OAUTH_CRMS, type OAuthCrm } from '../../crm-plugins/registry.ts';
 
 /** How long an authorize link stays usable. */
 export const OAUTH_STATE_TTL_MS = 10 * 60_000;
-
-/** HubSpot scopes the plugin needs (contacts, their schema, communications). */
-export const HUBSPOT_SCOPES = [
-  'crm.objects.contacts.read',
-  'crm.objects.contacts.write',
-  'crm.schemas.contacts.read',
-  'crm.schemas.contacts.write',
-  'oauth',
-];
 
 const hashState = (state: string) => createHash('sha256').update(state).digest('hex');
 
 export function oauthApp(config: Pick<Config, 'crmOAuth'>, crm: OAuthCrm): CrmOAuthApp {
   const app = config.crmOAuth[crm];
-  if (app === null)
-    throw new ApiError(
-      409,
-      'CRM_OAUTH_NOT_CONFIGURED',
-      crm === 'hubspot'
-        ? 'Set HUBSPOT_CLIENT_ID and HUBSPOT_CLIENT_SECRET to connect HubSpot.'
-        : 'Set SALESFORCE_CLIENT_ID and SALESFORCE_CLIENT_SECRET to connect Salesforce.',
-    );
+  if (app === null) throw new ApiError(409, 'CRM_OAUTH_NOT_CONFIGURED', CRM_OAUTH[crm].configHint);
   return app;
 }
 
@@ -70,25 +52,11 @@ export async function startOAuth(
     `INSERT INTO crm_oauth_states (state_hash, org_id, crm, actor, expires_at) VALUES ($1, $2, $3, $4, $5)`,
     [hashState(state), input.orgId, input.crm, input.actor, expiresAt],
   );
-  const redirectUri = redirectUriOf(config, input.crm);
-  if (input.crm === 'salesforce')
-    return {
-      url: salesforceAuthorizeUrl({
-        loginUrl: app.authorizeBase,
-        clientId: app.clientId,
-        redirectUri,
-        state,
-      }),
-      expiresAt,
-    };
-  const url = new URL(app.authorizeBase);
-  url.search = new URLSearchParams({
-    client_id: app.clientId,
-    redirect_uri: redirectUri,
-    scope: HUBSPOT_SCOPES.join(' '),
+  const url = CRM_OAUTH[input.crm].authorizeUrl(app, {
+    redirectUri: redirectUriOf(config, input.crm),
     state,
-  }).toString();
-  return { url: url.href, expiresAt };
+  });
+  return { url, expiresAt };
 }
 
 /**
@@ -123,40 +91,16 @@ export async function completeOAuth(
     );
   const redirectUri = redirectUriOf(config, input.crm);
   const key = await secretsKey();
+  const oauth = CRM_OAUTH[input.crm];
   try {
-    if (input.crm === 'hubspot') {
-      const tokens = await exchangeHubSpotCode({
-        code: input.code,
-        redirectUri,
-        clientId: app.clientId,
-        clientSecret: app.clientSecret,
-        basePath: app.tokenBase,
-      });
-      return await connectCrm(db, key, {
-        orgId: bound.org_id,
-        crm: 'hubspot',
-        settings: { baseUrl: app.tokenBase, clientId: app.clientId, portalId: tokens.portalId },
-        secrets: {
-          accessToken: tokens.accessToken,
-          refreshToken: tokens.refreshToken,
-          clientSecret: app.clientSecret,
-        },
-      });
-    }
-    const tokens = await exchangeSalesforceCode({
-      code: input.code,
-      redirectUri,
-      clientId: app.clientId,
-      clientSecret: app.clientSecret,
-      loginUrl: app.tokenBase,
-    });
+    const grant = await oauth.exchangeCode(app, { code: input.code, redirectUri });
     return await connectCrm(db, key, {
       orgId: bound.org_id,
-      crm: 'salesforce',
-      settings: { instanceUrl: tokens.instanceUrl, loginUrl: app.tokenBase, clientId: app.clientId },
+      crm: input.crm,
+      settings: grant.settings,
       secrets: {
-        accessToken: tokens.accessToken,
-        refreshToken: tokens.refreshToken,
+        accessToken: grant.accessToken,
+        refreshToken: grant.refreshToken,
         clientSecret: app.clientSecret,
       },
     });
@@ -165,7 +109,7 @@ export async function completeOAuth(
       throw new ApiError(
         error.retryable ? 502 : 400,
         'OAUTH_CODE_REFUSED',
-        `${input.crm === 'hubspot' ? 'HubSpot' : 'Salesforce'} refused the authorization code: ${error.message}`,
+        `${oauth.label} refused the authorization code: ${error.message}`,
       );
     throw error;
   }

@@ -1,18 +1,20 @@
 /**
- * Refresh-token exchanges (plain OAuth 2.0 over HTTPS, no vendor SDK needed): HubSpot
- * `POST /oauth/v1/token` and Salesforce `POST /services/oauth2/token`, both form-encoded with
- * grant_type=refresh_token (reference §2.2; Salesforce OAuth docs).
+ * Refreshing a stored connection's access token. Where the token endpoint is belongs to the CRM
+ * plugin (its `CRM_OAUTH` entry); this file only reads the connection's settings and secrets.
  */
-import type { ConnectionSecrets, CrmConnection } from './connections.ts';
 
-export class RefreshError extends Error {
-  override readonly name = 'RefreshError';
-}
+import { RefreshError, refreshOAuthToken } from '../../crm-plugins/oauth.ts';
+import { oauthOf } from '../../crm-plugins/registry.ts';
+import type { SecretsKey } from '../crypto/secrets.ts';
+import type { Queryable } from '../db/database.ts';
+import { type ConnectionSecrets, type CrmConnection, saveSecrets, setStatus } from './connections.ts';
+
+export { RefreshError };
 
 /** Whether this connection carries what a refresh needs. */
 export function canRefresh(connection: CrmConnection, secrets: ConnectionSecrets): boolean {
   return (
-    connection.crm !== 'sandbox' &&
+    oauthOf(connection.crm) !== null &&
     typeof secrets.refreshToken === 'string' &&
     typeof secrets.clientSecret === 'string' &&
     typeof connection.settings.clientId === 'string'
@@ -25,46 +27,47 @@ export async function refreshTokens(
   secrets: ConnectionSecrets,
   timeoutMs = 10_000,
 ): Promise<ConnectionSecrets> {
-  if (!canRefresh(connection, secrets)) throw new RefreshError('no refresh token or OAuth app credentials');
-  const url =
-    connection.crm === 'hubspot'
-      ? `${(connection.settings.baseUrl ?? 'https://api.hubapi.com').replace(/\/+$/, '')}/oauth/v1/token`
-      : `${(connection.settings.loginUrl ?? connection.settings.instanceUrl ?? 'https://login.salesforce.com').replace(/\/+$/, '')}/services/oauth2/token`;
-  const body = new URLSearchParams({
-    grant_type: 'refresh_token',
-    client_id: String(connection.settings.clientId),
-    client_secret: String(secrets.clientSecret),
-    refresh_token: String(secrets.refreshToken),
-  });
-  let response: Response;
+  const oauth = oauthOf(connection.crm);
+  if (oauth === null || !canRefresh(connection, secrets))
+    throw new RefreshError('no refresh token or OAuth app credentials');
+  const renewed = await refreshOAuthToken(
+    oauth.tokenUrl(connection.settings),
+    {
+      clientId: String(connection.settings.clientId),
+      clientSecret: String(secrets.clientSecret),
+      refreshToken: String(secrets.refreshToken),
+    },
+    timeoutMs,
+  );
+  return { ...secrets, ...renewed };
+}
+
+/** Why a renewal did not happen; the connection is already marked auth_failed. */
+export type RenewalRefused = 'cannot-refresh' | 'refused';
+
+/**
+ * The one refresh path of a stored connection, shared by the sync worker and the org connections:
+ * refresh, store the new tokens sealed, or mark the connection auth_failed saying why (with
+ * `reconnectHint` when it cannot refresh at all).
+ */
+export async function renewConnection(
+  db: Queryable,
+  key: SecretsKey | null,
+  connection: CrmConnection,
+  secrets: ConnectionSecrets,
+  failure: { cause: Error; reconnectHint: string },
+): Promise<{ connection: CrmConnection; secrets: ConnectionSecrets } | { refused: RenewalRefused }> {
+  if (key === null || !canRefresh(connection, secrets)) {
+    await setStatus(db, connection.id, 'auth_failed', `${failure.cause.message}; ${failure.reconnectHint}`);
+    return { refused: 'cannot-refresh' };
+  }
+  let renewed: ConnectionSecrets;
   try {
-    response = await fetch(url, {
-      method: 'POST',
-      headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' },
-      body,
-      signal: AbortSignal.timeout(timeoutMs),
-    });
+    renewed = await refreshTokens(connection, secrets);
   } catch (error) {
-    throw new RefreshError(
-      `token endpoint unreachable: ${error instanceof Error ? error.message : String(error)}`,
-    );
+    if (!(error instanceof RefreshError)) throw error;
+    await setStatus(db, connection.id, 'auth_failed', error.message);
+    return { refused: 'refused' };
   }
-  const text = await response.text();
-  let json: Record<string, unknown> = {};
-  try {
-    json = JSON.parse(text) as Record<string, unknown>;
-  } catch {
-    // Reported below with the status.
-  }
-  const accessToken = json.access_token;
-  if (!response.ok || typeof accessToken !== 'string' || accessToken === '') {
-    const reason = json.error_description ?? json.message ?? json.error ?? text.slice(0, 200);
-    throw new RefreshError(`token refresh refused (${response.status}): ${String(reason)}`);
-  }
-  return {
-    ...secrets,
-    accessToken,
-    // HubSpot may rotate the refresh token; Salesforce keeps it.
-    refreshToken: typeof json.refresh_token === 'string' ? json.refresh_token : secrets.refreshToken,
-  };
+  return { connection: await saveSecrets(db, key, connection, renewed), secrets: renewed };
 }

@@ -16,11 +16,9 @@ import {
   type CrmConnection,
   createPlugin,
   openSecrets,
-  saveSecrets,
-  setStatus,
   toConnection,
 } from './connections.ts';
-import { canRefresh, RefreshError, refreshTokens } from './oauth.ts';
+import { renewConnection } from './oauth.ts';
 
 /** Where request handlers get the CRM plugins of the org they act for. */
 export interface OrgCrmSource {
@@ -162,22 +160,15 @@ export class OrgCrms implements OrgCrmSource {
     if (inFlight !== undefined) return inFlight;
     const run = (async () => {
       const { connection, secrets } = this.live.get(connectionId) as Live;
-      const key = await this.key;
-      if (key === null || !canRefresh(connection, secrets)) {
-        await setStatus(this.options.db, connection.id, 'auth_failed', `${cause.message}; reconnect the CRM`);
+      const renewal = await renewConnection(this.options.db, await this.key, connection, secrets, {
+        cause,
+        reconnectHint: 'reconnect the CRM',
+      });
+      if ('refused' in renewal) {
         this.lists.delete(connection.orgId);
         throw cause;
       }
-      let renewed: ConnectionSecrets;
-      try {
-        renewed = await refreshTokens(connection, secrets);
-      } catch (error) {
-        if (!(error instanceof RefreshError)) throw error;
-        await setStatus(this.options.db, connection.id, 'auth_failed', error.message);
-        this.lists.delete(connection.orgId);
-        throw cause;
-      }
-      const saved = await saveSecrets(this.options.db, key, connection, renewed);
+      const { connection: saved, secrets: renewed } = renewal;
       const plugin = (this.options.pluginFor ?? createPlugin)(saved, renewed);
       const live: Live = { version: saved.updatedAt.getTime(), connection: saved, secrets: renewed, plugin };
       this.live.set(connectionId, live);

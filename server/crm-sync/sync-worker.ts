@@ -27,12 +27,11 @@ import {
   type CrmConnection,
   createPlugin,
   openSecrets,
-  saveSecrets,
   setStatus,
   toConnection,
 } from './connections.ts';
 import { knownPhonesOf, recordCrmOptOut } from './crm-optout.ts';
-import { canRefresh, RefreshError, refreshTokens } from './oauth.ts';
+import { renewConnection } from './oauth.ts';
 
 export interface CrmSyncWorkerOptions {
   db: Database;
@@ -311,26 +310,14 @@ export class CrmSyncWorker {
     secrets: ConnectionSecrets,
     cause: CrmAuthExpiredError,
   ): Promise<CrmConnection> {
-    const key = this.options.secretsKey;
-    if (key === null || !canRefresh(connection, secrets)) {
-      await setStatus(
-        this.options.db,
-        connection.id,
-        'auth_failed',
-        `${cause.message}; reconnect with crm connect`,
-      );
-      throw new ConnectionHalt('auth failed');
-    }
-    try {
-      const renewed = await refreshTokens(connection, secrets);
-      const saved = await saveSecrets(this.options.db, key, connection, renewed);
-      this.options.log('info', `CRM ${connection.crm} of org ${connection.orgId}: access token refreshed`);
-      return saved;
-    } catch (error) {
-      if (!(error instanceof RefreshError)) throw error;
-      await setStatus(this.options.db, connection.id, 'auth_failed', error.message);
-      throw new ConnectionHalt('refresh failed');
-    }
+    const renewal = await renewConnection(this.options.db, this.options.secretsKey, connection, secrets, {
+      cause,
+      reconnectHint: 'reconnect with crm connect',
+    });
+    if ('refused' in renewal)
+      throw new ConnectionHalt(renewal.refused === 'cannot-refresh' ? 'auth failed' : 'refresh failed');
+    this.options.log('info', `CRM ${connection.crm} of org ${connection.orgId}: access token refreshed`);
+    return renewal.connection;
   }
 
   /** What stops a connection's pass: a 429 pauses it, an admin-only problem flags it. */

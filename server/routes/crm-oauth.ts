@@ -1,12 +1,14 @@
 import { Type } from 'typebox';
-import { completeOAuth, OAUTH_CRMS, type OAuthCrm, startOAuth } from '../crm-sync/oauth-web.ts';
+import { CRM_OAUTH } from '../../crm-plugins/registry.ts';
+import { completeOAuth, startOAuth } from '../crm-sync/oauth-web.ts';
 import { resolveSecretsKey } from '../crypto/secrets.ts';
 import { ApiError } from '../errors.ts';
 import { principalOf, publicRoute, requires } from '../http/access.ts';
 import type { RouteModule } from '../http/types.ts';
 
 const CrmParam = Type.Object(
-  { crm: Type.Union(OAUTH_CRMS.map((c) => Type.Literal(c))) },
+  // Spelled out so the handler's `crm` is typed as the OAuth CRM ids, not `never`.
+  { crm: Type.Union([Type.Literal('hubspot'), Type.Literal('salesforce')]) },
   { additionalProperties: false },
 );
 
@@ -18,8 +20,6 @@ function page(title: string, detail: string): string {
 <body style="font-family:system-ui,sans-serif;max-width:32rem;margin:4rem auto;padding:0 1rem">
 <h1>${escapeHtml(title)}</h1><p>${escapeHtml(detail)}</p></body></html>`;
 }
-
-const LABEL: Record<OAuthCrm, string> = { hubspot: 'HubSpot', salesforce: 'Salesforce' };
 
 /** Connecting HubSpot / Salesforce through their OAuth web flows (issue #6). */
 export const crmOAuthRoutes: RouteModule = (app, { config, db, clock }) => {
@@ -64,9 +64,13 @@ export const crmOAuthRoutes: RouteModule = (app, { config, db, clock }) => {
       const html = (status: number, title: string, detail: string) =>
         reply.code(status).type('text/html; charset=utf-8').send(page(title, detail));
       if (error !== undefined)
-        return html(400, `${LABEL[crm]} not connected`, `${LABEL[crm]} did not grant access (${error}).`);
+        return html(
+          400,
+          `${CRM_OAUTH[crm].label} not connected`,
+          `${CRM_OAUTH[crm].label} did not grant access (${error}).`,
+        );
       if (code === undefined || state === undefined)
-        return html(400, `${LABEL[crm]} not connected`, 'The link is missing its code or state.');
+        return html(400, `${CRM_OAUTH[crm].label} not connected`, 'The link is missing its code or state.');
       const secretsKey = async () => {
         const key = await resolveSecretsKey(db, {
           configured: config.secretsKey,
@@ -84,10 +88,10 @@ export const crmOAuthRoutes: RouteModule = (app, { config, db, clock }) => {
         await completeOAuth(db, config, secretsKey, { crm, code, state, now: clock() });
       } catch (failure) {
         if (failure instanceof ApiError)
-          return html(failure.statusCode, `${LABEL[crm]} not connected`, failure.message);
+          return html(failure.statusCode, `${CRM_OAUTH[crm].label} not connected`, failure.message);
         throw failure;
       }
-      return html(200, 'Connected', `${LABEL[crm]} is connected. You can close this page.`);
+      return html(200, 'Connected', `${CRM_OAUTH[crm].label} is connected. You can close this page.`);
     },
   );
 };

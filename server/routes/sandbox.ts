@@ -2,9 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Type } from 'typebox';
-import { DEMO_CONTACTS } from '../../crm-plugins/sandbox/contacts.ts';
-import type { SandboxCrm } from '../../crm-plugins/sandbox/index.ts';
-import type { CrmPlugin } from '../../crm-plugins/types.ts';
+import { DEMO_CONTACTS, isSandboxCrm } from '../../crm-plugins/sandbox/index.ts';
 import { demoRecipients, describeHold } from '../demo-recipients.ts';
 import { ApiError } from '../errors.ts';
 import { publicRoute } from '../http/access.ts';
@@ -190,7 +188,3 @@ export const sandboxRoutes: RouteModule = (app, { db, sandbox, crm, clock }) => 
     },
   );
 };
-
-function isSandboxCrm(plugin: CrmPlugin): plugin is SandboxCrm {
-  return plugin.id === 'sandbox' && typeof (plugin as Partial<SandboxCrm>).followUps === 'function';
-}

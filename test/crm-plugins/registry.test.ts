@@ -1,5 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { CRM_FACTORIES, createCrmRegistry } from '../../crm-plugins/registry.ts';
+import {
+  CRM_FACTORIES,
+  CRM_OAUTH,
+  createCrmRegistry,
+  OAUTH_CRMS,
+  oauthOf,
+} from '../../crm-plugins/registry.ts';
 import { CRM_IDS } from '../../crm-plugins/types.ts';
 
 describe('CRM registry', () => {
@@ -22,5 +28,26 @@ describe('CRM registry', () => {
       ?.findContactById({ crm: 'sandbox', objectType: 'contact', id: 'c-1001' });
     expect(demo?.name).toBe('Dana Whitfield');
     expect(createCrmRegistry([]).list()).toEqual([]);
+  });
+
+  it('reaches every OAuth CRM through the registry, and the sandbox through none', () => {
+    expect(Object.keys(CRM_OAUTH).sort()).toEqual([...OAUTH_CRMS].sort());
+    expect(oauthOf('sandbox')).toBeNull();
+    const app = {
+      clientId: 'app-1',
+      clientSecret: 's',
+      authorizeBase: 'https://login.example',
+      tokenBase: 'https://login.example',
+    };
+    for (const crm of OAUTH_CRMS) {
+      const url = new URL(
+        CRM_OAUTH[crm].authorizeUrl(app, { redirectUri: 'https://relay.example/cb', state: 'st-1' }),
+      );
+      expect(url.searchParams.get('state')).toBe('st-1');
+      expect(url.searchParams.get('client_id')).toBe('app-1');
+      expect(
+        CRM_OAUTH[crm].tokenUrl({ loginUrl: 'https://login.example', baseUrl: 'https://login.example' }),
+      ).toMatch(/^https:\/\/login\.example\/.+token$/);
+    }
   });
 });

@@ -1,7 +1,7 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { PlivoProvider } from '../../server/messaging/plivo.ts';
-import { ProviderError } from '../../server/messaging/sms-provider.ts';
 import { FakePlivo } from '../fakes/plivo-fake.ts';
+import { providerFailure } from '../helpers/provider-failure.ts';
 
 const AUTH_ID = 'MAFAKEACCOUNT0000001';
 const AUTH_TOKEN = 'fake-plivo-token';
@@ -29,16 +29,6 @@ const sms = (text: string) => ({
   statusCallbackUrl: 'http://127.0.0.1:1/webhooks/plivo/status',
 });
 
-async function failure(promise: Promise<unknown>): Promise<ProviderError> {
-  try {
-    await promise;
-  } catch (error) {
-    expect(error).toBeInstanceOf(ProviderError);
-    return error as ProviderError;
-  }
-  throw new Error('expected a ProviderError');
-}
-
 describe('PlivoProvider through the real plivo SDK', () => {
   it('sends the documented request and returns the message uuid', async () => {
     const result = await provider.send(sms('Hello from the relay'));
@@ -63,18 +53,18 @@ describe('PlivoProvider through the real plivo SDK', () => {
 
   it('treats a 429 (which the SDK reports without a status) as retryable', async () => {
     fake.queuedFailures.push('429');
-    const error = await failure(provider.send(sms('rate limited')));
+    const error = await providerFailure(provider.send(sms('rate limited')));
     expect(error).toMatchObject({ retryable: true, code: 'PROVIDER_RATE_LIMITED', ambiguous: false });
   });
 
   it('treats a 500 as retryable and a 400 as permanent with Plivo’s reason', async () => {
     fake.queuedFailures.push('500');
-    expect(await failure(provider.send(sms('server error')))).toMatchObject({
+    expect(await providerFailure(provider.send(sms('server error')))).toMatchObject({
       retryable: true,
       code: 'PROVIDER_5XX',
     });
     fake.queuedFailures.push('400');
-    const permanent = await failure(provider.send(sms('bad destination')));
+    const permanent = await providerFailure(provider.send(sms('bad destination')));
     expect(permanent).toMatchObject({ retryable: false, code: 'PLIVO_400' });
     expect(permanent.message).toContain('dst parameter is invalid');
   });
@@ -82,7 +72,7 @@ describe('PlivoProvider through the real plivo SDK', () => {
   it('marks a timeout as ambiguous, and the message it may have sent can be found again', async () => {
     fake.queuedFailures.push('timeout-accepted');
     const since = new Date();
-    const error = await failure(provider.send({ ...sms('maybe sent'), to: '+14155550177' }));
+    const error = await providerFailure(provider.send({ ...sms('maybe sent'), to: '+14155550177' }));
     expect(error).toMatchObject({ code: 'PROVIDER_TIMEOUT', ambiguous: true });
     const found = await provider.findAccepted(
       { clientRef: 'msg-1', from: '+14155550100', to: '+14155550177' },
@@ -109,7 +99,7 @@ describe('PlivoProvider through the real plivo SDK', () => {
       timeoutMs: 500,
     });
     const before = fake.accepted.length;
-    expect(await failure(wrong.send(sms('x')))).toMatchObject({ code: 'PROVIDER_AUTH' });
+    expect(await providerFailure(wrong.send(sms('x')))).toMatchObject({ code: 'PROVIDER_AUTH' });
     expect(fake.accepted.length).toBe(before);
   });
 });
