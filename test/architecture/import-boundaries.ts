@@ -125,6 +125,9 @@ export function checkBoundaries(edges: ImportEdge[]): BoundaryViolation[] {
     if (from.startsWith('server/compliance/') && databaseOrHttp.test(to)) {
       violations.push({ rule: 'compliance rules stay pure: no database or HTTP', from, to });
     }
+    if (from.startsWith('server/messaging/') && to.startsWith('server/http/')) {
+      violations.push({ rule: 'messaging never imports the HTTP layer above it', from, to });
+    }
     if (from.startsWith('crm-plugins/') && to.startsWith('server/')) {
       violations.push({ rule: 'crm-plugins never import server', from, to });
     }
@@ -146,6 +149,15 @@ export function checkBoundaries(edges: ImportEdge[]): BoundaryViolation[] {
           to: file,
         });
       }
+    }
+  }
+  for (const [file, importer] of reachableFrom('server/config.ts', edges)) {
+    if (file.startsWith('server/db/')) {
+      violations.push({
+        rule: 'config.ts stays pure: it never reaches the database',
+        from: importer,
+        to: file,
+      });
     }
   }
   return violations;
