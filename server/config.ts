@@ -1,6 +1,6 @@
 import { isIP } from 'node:net';
 import path from 'node:path';
-import { parseSecretsKey } from './crypto/secrets.ts';
+import { parseSecretsKey } from './crypto/secrets-key-format.ts';
 
 /** Validated process configuration; read once at start-up. */
 export interface Config {

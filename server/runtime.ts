@@ -110,6 +110,7 @@ export async function startRelay(
       },
     };
   } catch (error) {
+    // best effort: start-up already failed and that error is rethrown; closing is cleanup only
     if (options.db === undefined) await db.close().catch(() => undefined);
     throw error;
   }

@@ -8,7 +8,6 @@ import type {
   CrmConsentStatus,
   CrmContact,
   CrmMessage,
-  CrmMessageStatus,
   CrmPlugin,
   FollowUpKind,
   FollowUpTask,
@@ -17,18 +16,9 @@ import type {
   UpdateResult,
 } from '../types.ts';
 import { DEMO_CONTACTS } from './contacts.ts';
-import { SANDBOX_FIELDS, sandboxPlan, toSandboxEntry } from './mapping.ts';
+import { SANDBOX_FIELDS, type SandboxTimelineEntry, sandboxPlan, toSandboxEntry } from './mapping.ts';
 
-/** A message as it shows on a sandbox record's timeline. */
-export interface SandboxTimelineEntry {
-  externalKey: string;
-  direction: CrmMessage['direction'];
-  body: string;
-  occurredAt: Date;
-  /** Outbound delivery status as last written (null for inbound or unknown). */
-  status: CrmMessageStatus | null;
-  title: string;
-}
+export type { SandboxTimelineEntry } from './mapping.ts';
 
 /** An open task on a sandbox record, as a CRM user would see it in the record's task list. */
 export interface SandboxFollowUp {

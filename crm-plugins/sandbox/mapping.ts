@@ -1,6 +1,16 @@
 import { statusLabel } from '../batching.ts';
-import type { CrmMessage, InstallPlan } from '../types.ts';
-import type { SandboxTimelineEntry } from './index.ts';
+import type { CrmMessage, CrmMessageStatus, InstallPlan } from '../types.ts';
+
+/** A message as it shows on a sandbox record's timeline. */
+export interface SandboxTimelineEntry {
+  externalKey: string;
+  direction: CrmMessage['direction'];
+  body: string;
+  occurredAt: Date;
+  /** Outbound delivery status as last written (null for inbound or unknown). */
+  status: CrmMessageStatus | null;
+  title: string;
+}
 
 /** The fields install adds to sandbox records, mirroring what the real CRMs get. */
 export const SANDBOX_FIELDS = [

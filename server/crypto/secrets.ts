@@ -6,6 +6,11 @@
 import { createCipheriv, createDecipheriv, createHash, randomBytes } from 'node:crypto';
 import type { Queryable } from '../db/database.ts';
 
+// Parsing lives apart so config.ts stays pure; re-exported for the existing importers.
+import { parseSecretsKey } from './secrets-key-format.ts';
+
+export { parseSecretsKey };
+
 const VERSION = 'v1';
 
 /** A key able to seal and open; `id` names it in every blob so a wrong key is reported as such. */
@@ -16,14 +21,6 @@ export interface SecretsKey {
 
 export class SecretsError extends Error {
   override readonly name = 'SecretsError';
-}
-
-/** Parses SECRETS_KEY: base64 (or base64url) of exactly 32 bytes. Returns null on anything else. */
-export function parseSecretsKey(raw: string): Buffer | null {
-  const trimmed = raw.trim();
-  if (!/^[A-Za-z0-9+/_-]+={0,2}$/.test(trimmed)) return null;
-  const bytes = Buffer.from(trimmed.replace(/-/g, '+').replace(/_/g, '/'), 'base64');
-  return bytes.length === 32 ? bytes : null;
 }
 
 export function secretsKey(bytes: Buffer): SecretsKey {

@@ -79,6 +79,7 @@ export async function openPostgres(options: PostgresOptions): Promise<Database> 
     if (closed || reconnectTimer !== null) return;
     const old = listener;
     listener = null;
+    // best effort: the old listener is being replaced; a failure to end it changes nothing
     old?.end().catch(() => undefined);
     reconnectTimer = setTimeout(() => {
       reconnectTimer = null;
@@ -112,6 +113,7 @@ export async function openPostgres(options: PostgresOptions): Promise<Database> 
         await client.query('COMMIT');
         return value;
       } catch (error) {
+        // best effort: the original error is rethrown below; a failed ROLLBACK must not mask it
         await client.query('ROLLBACK').catch(() => undefined);
         throw error;
       } finally {
@@ -134,6 +136,7 @@ export async function openPostgres(options: PostgresOptions): Promise<Database> 
     async close() {
       closed = true;
       if (reconnectTimer !== null) clearTimeout(reconnectTimer);
+      // best effort: shutting down; a listener that fails to end is gone either way
       await listener?.end().catch(() => undefined);
       await pool.end();
     },
