@@ -7,6 +7,7 @@
 import { CrmError, CrmNotFoundError } from '../../crm-plugins/errors.ts';
 import type { CrmRegistry } from '../../crm-plugins/registry.ts';
 import type { ContactRef, CrmContact } from '../../crm-plugins/types.ts';
+import type { Clock } from '../clock.ts';
 import { deriveConsent } from '../compliance/consent.ts';
 import { decideOutbound, type OutboundDecision, type OutboundDecisionFacts } from '../compliance/decide.ts';
 import { parseOrgSettings } from '../compliance/org-settings.ts';
@@ -17,9 +18,9 @@ import {
   type ZoneSource,
 } from '../compliance/quiet-hours.ts';
 import { countSegments, type SegmentInfo } from '../compliance/segments.ts';
+import type { OrgCrmSource } from '../crm-sync/org-crms.ts';
 import type { Queryable } from '../db/database.ts';
 import { ApiError } from '../errors.ts';
-import type { Deps } from '../http/types.ts';
 import { checkE164 } from '../phone.ts';
 
 export interface OutboundRequest {
@@ -34,8 +35,8 @@ export interface OutboundRequest {
 /** What an outbound check uses of the app's dependencies (reads only). */
 export interface OutboundDeps {
   db: Queryable;
-  crm: Deps['crm'];
-  clock: Deps['clock'];
+  crm: OrgCrmSource;
+  clock: Clock;
 }
 
 /**
@@ -245,6 +246,7 @@ async function crmTimeZone(
     const lookup = deps.crm
       .forOrg(orgId)
       .then((registry) => registry.get(ref.crm)?.findContactById(ref) ?? null)
+      // best effort: the zone then comes from the area code, as for a contact without one.
       .catch(() => undefined);
     const contact = await Promise.race([lookup, timeout]);
     // Only an answer is remembered; a timeout or an error asks again next time.

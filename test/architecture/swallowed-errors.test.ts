@@ -28,7 +28,6 @@ const baseline: Record<string, number> = {
   'extension/lib/relay-client.ts': 1,
   'extension/lib/sso.ts': 4,
   'server/messaging/notifier.ts': 1,
-  'server/messaging/outbound-check.ts': 1,
   'server/messaging/send-batcher.ts': 1,
 };
 
