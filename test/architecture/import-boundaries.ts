@@ -128,6 +128,9 @@ export function checkBoundaries(edges: ImportEdge[]): BoundaryViolation[] {
     if (from.startsWith('server/messaging/') && to.startsWith('server/http/')) {
       violations.push({ rule: 'messaging never imports the HTTP layer above it', from, to });
     }
+    if (from.startsWith('contract/') && !to.startsWith('contract/') && !isPackage(to, 'typebox')) {
+      violations.push({ rule: 'the wire contract imports only typebox and itself', from, to });
+    }
     if (from.startsWith('crm-plugins/') && to.startsWith('server/')) {
       violations.push({ rule: 'crm-plugins never import server', from, to });
     }
