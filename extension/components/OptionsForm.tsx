@@ -3,9 +3,13 @@ import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
 import { browser } from 'wxt/browser';
 import { AuthApi, SignInFlow, type SignInState } from '../lib/auth.ts';
 import { ensureRelayPermission } from '../lib/host-permission.ts';
-import { refreshedAccessToken } from '../lib/messaging.ts';
-import { type ProtocolMessage, parseSsoStartResponse, SSO_ORG_ID } from '../lib/protocol.ts';
-import { RelayClient } from '../lib/relay-client.ts';
+import { refreshedAccessToken } from '../lib/messages/background-requests.ts';
+import {
+  type ProtocolMessage,
+  parseSsoStartResponse,
+  SSO_ORG_ID,
+} from '../lib/messages/extension-messages.ts';
+import { RelayClient } from '../lib/relay/relay-client.ts';
 import type { Me } from '../lib/relay-types.ts';
 import {
   browserSessionStore,
@@ -567,7 +571,7 @@ function SignedIn({ settings }: { settings: Settings }) {
       const current = await browserSessionStore.get().catch(() => null);
       const scope = current ? { relayUrl: current.relayUrl, session: current, apiKey: null } : null;
       // Loaded on demand: the IndexedDB code is not part of the pages' shared bundle.
-      const local = scope ? await import('../lib/local-store.ts').catch(() => null) : null;
+      const local = scope ? await import('../lib/store/local-store.ts').catch(() => null) : null;
       // Texts still in the offline outbox go out only while this rep is signed in: ask first.
       const queued = local && scope && !confirmed ? await local.waitingTexts(scope).catch(() => 0) : 0;
       if (queued > 0) {
@@ -641,7 +645,7 @@ function ApiKeyForm({
       await saveSettings({ relayUrl, apiKey: apiKey.trim() || null });
       // Replacing or removing a key: the threads saved under the old one hold customer data.
       if (before.apiKey && before.apiKey !== apiKey.trim()) {
-        const local = await import('../lib/local-store.ts').catch(() => null);
+        const local = await import('../lib/store/local-store.ts').catch(() => null);
         await local
           ?.forgetLocalData({ relayUrl: before.relayUrl, session: null, apiKey: before.apiKey })
           .catch(() => undefined);

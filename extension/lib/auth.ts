@@ -1,4 +1,4 @@
-import { callRelay, type FetchLike, RelayError } from './relay-client.ts';
+import { callRelay, type FetchLike, RelayError } from './relay/relay-client.ts';
 import { ShapeError } from './validate.ts';
 
 /**

@@ -1,7 +1,7 @@
 import type { AuthApi, AuthSession, SessionStore, SsoExchange } from './auth.ts';
 import { signInErrorMessage, ssoLinkErrorMessage } from './auth.ts';
-import { SSO_ORG_ID } from './protocol.ts';
-import { RelayError } from './relay-client.ts';
+import { SSO_ORG_ID } from './messages/extension-messages.ts';
+import { RelayError } from './relay/relay-client.ts';
 
 /**
  * "Sign in with SSO" (SP-initiated SAML on the relay). The options page asks the background to start;

@@ -8,7 +8,7 @@ import {
   type SignInState,
   TokenRefresher,
 } from '../../extension/lib/auth.ts';
-import { RelayClient } from '../../extension/lib/relay-client.ts';
+import { RelayClient } from '../../extension/lib/relay/relay-client.ts';
 import { SsoLinkFlow, type SsoLinkState } from '../../extension/lib/sso.ts';
 
 const RELAY = 'http://relay.test';

@@ -1,12 +1,11 @@
 // @vitest-environment node
 import { IDBKeyRange, indexedDB } from 'fake-indexeddb';
 import { afterEach, describe, expect, it } from 'vitest';
-import { PanelDb } from '../../extension/lib/db.ts';
-import { LocalStore } from '../../extension/lib/local-store.ts';
-import type { SendMessageInput } from '../../extension/lib/relay-client.ts';
-import { RelayError } from '../../extension/lib/relay-client.ts';
+import type { SendMessageInput } from '../../extension/lib/relay/relay-client.ts';
+import { RelayError } from '../../extension/lib/relay/relay-client.ts';
 import type { Message } from '../../extension/lib/relay-types.ts';
-import { handleStoreMessage } from '../../extension/lib/store-host.ts';
+import { LocalStore } from '../../extension/lib/store/local-store.ts';
+import { PanelDb } from '../../extension/lib/store/panel-db.ts';
 import {
   parsePendingItems,
   parseSavedThread,
@@ -14,7 +13,8 @@ import {
   parseStoreRequest,
   storeAcceptsFrom,
   storeEventFrom,
-} from '../../extension/lib/store-protocol.ts';
+} from '../../extension/lib/store/store-messages.ts';
+import { handleStoreMessage } from '../../extension/lib/store/store-request-handler.ts';
 import { messageFixture } from './fixtures.ts';
 
 const SELF = { runtimeId: 'ext-id', origin: 'chrome-extension://ext-id/' };

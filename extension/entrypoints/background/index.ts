@@ -1,16 +1,15 @@
 import { type Browser, browser } from 'wxt/browser';
 import { defineBackground } from 'wxt/utils/define-background';
 import { AuthApi, TokenRefresher } from '../../lib/auth.ts';
-import { runEventStream } from '../../lib/event-stream.ts';
-import { InboundNotifier } from '../../lib/inbound-notifier.ts';
-import { contactForConversation, type LocalStore, openLocalStore, scopeOf } from '../../lib/local-store.ts';
+import { InboundNotifier } from '../../lib/background/inbound-notifier.ts';
 import {
   type AuthRefreshResponse,
   backgroundAccepts,
   parseProtocolMessage,
   type SsoStartResponse,
-} from '../../lib/protocol.ts';
-import { RelayClient } from '../../lib/relay-client.ts';
+} from '../../lib/messages/extension-messages.ts';
+import { runEventStream } from '../../lib/relay/event-stream.ts';
+import { RelayClient } from '../../lib/relay/relay-client.ts';
 import { type Me, parseMessageEnvelope } from '../../lib/relay-types.ts';
 import {
   AUTH_SESSION_KEY,
@@ -21,8 +20,14 @@ import {
   loadSettings,
 } from '../../lib/settings.ts';
 import { SSO_LAST_ORG_KEY, SSO_STATE_KEY, SsoCoordinator } from '../../lib/sso.ts';
-import { handleStoreMessage } from '../../lib/store-host.ts';
-import type { StoreEvent, StoreResponse } from '../../lib/store-protocol.ts';
+import {
+  contactForConversation,
+  type LocalStore,
+  openLocalStore,
+  scopeOf,
+} from '../../lib/store/local-store.ts';
+import type { StoreEvent, StoreResponse } from '../../lib/store/store-messages.ts';
+import { handleStoreMessage } from '../../lib/store/store-request-handler.ts';
 
 const TICK_ALARM = 'crm-texting-tick';
 const CURSOR_KEY = 'eventsCursor';
@@ -252,7 +257,7 @@ export default defineBackground(() => {
     if (area === 'local' && 'relayUrl' in changes) wake();
   });
 
-  // The panel's store requests (validated and sender-checked in store-host.ts).
+  // The panel's store requests (validated and sender-checked in lib/store/store-request-handler.ts).
   browser.runtime.onMessage.addListener(
     (
       raw: unknown,

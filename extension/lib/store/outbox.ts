@@ -1,7 +1,7 @@
 import Dexie from 'dexie';
-import type { OutboxError, OutboxItem, PanelDb } from './db.ts';
-import { RelayError, type SendMessageInput } from './relay-client.ts';
-import type { Message } from './relay-types.ts';
+import { RelayError, type SendMessageInput } from '../relay/relay-client.ts';
+import type { Message } from '../relay-types.ts';
+import type { OutboxError, OutboxItem, PanelDb } from './panel-db.ts';
 
 /**
  * The offline outbox: texts the rep sent while the relay could not be reached (or whose outcome was

@@ -1,4 +1,4 @@
-import type { ContactRef } from '../hosts/types.ts';
+import type { ContactRef } from '../../hosts/types.ts';
 import {
   type ConsentRecorded,
   type ContactLookup,
@@ -20,8 +20,8 @@ import {
   parseNumbers,
   parsePreflight,
   type SenderNumber,
-} from './relay-types.ts';
-import { ShapeError } from './validate.ts';
+} from '../relay-types.ts';
+import { ShapeError } from '../validate.ts';
 
 export type FetchLike = (input: string, init: RequestInit) => Promise<Response>;
 
