@@ -1,7 +1,11 @@
 import type { JSX } from 'preact';
 import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
 import { browser } from 'wxt/browser';
-import { AuthApi, SignInFlow, type SignInState } from '../lib/auth.ts';
+import { AuthApi } from '../lib/auth/auth-api.ts';
+import { ssoCancelMessage } from '../lib/auth/error-messages.ts';
+import { SignInFlow, type SignInState } from '../lib/auth/sign-in-flow.ts';
+import { parseSsoTarget, SSO_LAST_ORG_KEY } from '../lib/auth/sso-login.ts';
+import { isActive, parseSsoState, SSO_STATE_KEY, type SsoState } from '../lib/auth/sso-state.ts';
 import { ensureRelayPermission } from '../lib/host-permission.ts';
 import { refreshedAccessToken } from '../lib/messages/background-requests.ts';
 import {
@@ -21,15 +25,6 @@ import {
   saveSettings,
   watchSettings,
 } from '../lib/settings.ts';
-import {
-  isActive,
-  parseSsoState,
-  parseSsoTarget,
-  SSO_LAST_ORG_KEY,
-  SSO_STATE_KEY,
-  type SsoState,
-  ssoCancelMessage,
-} from '../lib/sso.ts';
 import { ErrorNotice } from './ErrorNotice.tsx';
 import { NotificationPrefs } from './NotificationPrefs.tsx';
 import { SecondFactorForm } from './SecondFactorForm.tsx';

@@ -23,10 +23,6 @@ const baseline: Record<string, number> = {
   'extension/components/PanelApp.tsx': 1,
   'extension/components/SsoSecondFactor.tsx': 1,
   'extension/entrypoints/background/index.ts': 8,
-  'extension/lib/store/local-store.ts': 1,
-  'extension/lib/store/store-client.ts': 1,
-  'extension/lib/relay/relay-client.ts': 1,
-  'extension/lib/sso.ts': 4,
   'server/messaging/notifier.ts': 1,
   'server/messaging/send-batcher.ts': 1,
 };

@@ -1,6 +1,10 @@
 import { type Browser, browser } from 'wxt/browser';
 import { defineBackground } from 'wxt/utils/define-background';
-import { AuthApi, TokenRefresher } from '../../lib/auth.ts';
+import { AuthApi } from '../../lib/auth/auth-api.ts';
+import { SsoCoordinator } from '../../lib/auth/sso-coordinator.ts';
+import { SSO_LAST_ORG_KEY } from '../../lib/auth/sso-login.ts';
+import { SSO_STATE_KEY } from '../../lib/auth/sso-state.ts';
+import { TokenRefresher } from '../../lib/auth/token-refresher.ts';
 import { InboundNotifier } from '../../lib/background/inbound-notifier.ts';
 import {
   type AuthRefreshResponse,
@@ -19,7 +23,6 @@ import {
   loadNotificationPreference,
   loadSettings,
 } from '../../lib/settings.ts';
-import { SSO_LAST_ORG_KEY, SSO_STATE_KEY, SsoCoordinator } from '../../lib/sso.ts';
 import {
   contactForConversation,
   type LocalStore,

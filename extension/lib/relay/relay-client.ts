@@ -197,6 +197,7 @@ export class RelayClient {
     const fresh = this.token !== used ? this.token : await this.onUnauthorized(used);
     if (!fresh || fresh === used) return response;
     this.token = fresh;
+    // best effort: the refused answer's body is dropped unread; a failed cancel leaves nothing to release.
     await response.body?.cancel().catch(() => undefined);
     return this.rawFetch(input, withToken(fresh));
   }

@@ -191,7 +191,9 @@ export async function openLocalStore(
   const db = database();
   await db.open();
   // Saved threads and drafts nobody opened for a month go; queued texts never expire here.
-  Promise.all([pruneThreads(db), pruneDrafts(db)]).catch(() => undefined);
+  Promise.all([pruneThreads(db), pruneDrafts(db)]).catch((error: unknown) =>
+    console.warn('[crm-texting] pruning old threads and drafts failed; the next start tries again', error),
+  );
   return new LocalStore({ ...options, db, scope });
 }
 

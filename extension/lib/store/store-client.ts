@@ -106,6 +106,7 @@ export class RemoteStore implements PanelStore {
   }
 
   flushSoon(): void {
+    // best effort: the background also flushes on its periodic alarm, so a lost nudge only delays the send.
     this.call({ op: 'flush' }).catch(() => undefined);
   }
 
