@@ -1,4 +1,3 @@
-import type { Browser } from 'wxt/browser';
 import { browser } from 'wxt/browser';
 import type { SsoCoordinator } from '../auth/sso-coordinator.ts';
 import type { TokenRefresher } from '../auth/token-refresher.ts';
@@ -8,6 +7,7 @@ import {
   type ExtensionIdentity,
   type ProtocolMessage,
   parseProtocolMessage,
+  type SenderInfo,
   type SsoStartResponse,
 } from '../messages/extension-messages.ts';
 import type { LocalStore } from '../store/local-store.ts';
@@ -26,7 +26,7 @@ function ownIdentity(): ExtensionIdentity {
  */
 export function answerStoreRequest(
   raw: unknown,
-  sender: Browser.runtime.MessageSender,
+  sender: SenderInfo,
   sendResponse: (response: StoreResponse) => void,
   storeFor: () => Promise<LocalStore | null>,
 ): true | undefined {
@@ -51,7 +51,7 @@ type BackgroundResponse = AuthRefreshResponse | SsoStartResponse;
  */
 export function answerProtocolMessage(
   raw: unknown,
-  sender: Browser.runtime.MessageSender,
+  sender: SenderInfo,
   sendResponse: (response: BackgroundResponse) => void,
   services: BackgroundServices,
 ): true | undefined {
@@ -66,7 +66,7 @@ export function answerProtocolMessage(
 
 function actOn(
   message: ProtocolMessage,
-  sender: Browser.runtime.MessageSender,
+  sender: SenderInfo,
   sendResponse: (response: BackgroundResponse) => void,
   { refresher, sso }: BackgroundServices,
 ): true | undefined {
