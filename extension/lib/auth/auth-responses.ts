@@ -1,14 +1,16 @@
 import { isRecord, ShapeError } from '../validate.ts';
 import { TOKEN } from './session.ts';
 
-/** The relay's answers to the sign-in endpoints, parsed at the boundary. */
+// The relay's answers to the sign-in endpoints, parsed at the boundary.
 
+/** The session tokens a login, second factor or refresh issues. */
 export interface IssuedTokens {
   accessToken: string;
   refreshToken: string;
   expiresAt: number;
 }
 
+/** A password login's answer: a session, or the second factor it still needs. */
 export type LoginOutcome = { kind: 'tokens'; tokens: IssuedTokens } | { kind: 'mfa'; mfaToken: string };
 
 /** The SSO code exchange's answer: the usual tokens, plus the account's email when the relay sends it. */

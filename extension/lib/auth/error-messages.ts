@@ -1,7 +1,7 @@
 import { RelayError } from '../relay/relay-client.ts';
 import type { SsoCancelReason } from './sso-state.ts';
 
-/** Plain-language text for every way a sign-in step (password, second factor, SSO, account link) can fail. */
+// Plain-language text for every way a sign-in step (password, second factor, SSO, account link) can fail.
 
 /** Plain-language text for a failed sign-in step. */
 export function signInErrorMessage(error: unknown): string {

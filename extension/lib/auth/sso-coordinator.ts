@@ -14,6 +14,13 @@ import {
 } from './sso-state.ts';
 import { classifySsoTab } from './sso-tab.ts';
 
+/**
+ * "Sign in with SSO" (SP-initiated SAML on the relay). The options page asks the background to start;
+ * the background opens the relay's login address in a tab, waits for that tab to reach the relay's
+ * "done" page with a one-time code in the fragment, trades the code for a session and closes the tab.
+ * The coordinator is driven through `SsoPorts`, so it runs in tests without a browser.
+ */
+
 /** What the coordinator needs from the browser and the relay; the background supplies the real ones. */
 export interface SsoPorts {
   /** The raw value under `SSO_STATE_KEY`. */

@@ -1,11 +1,6 @@
 import { SSO_ORG_ID } from '../messages/extension-messages.ts';
 
-/**
- * "Sign in with SSO" (SP-initiated SAML on the relay). The options page asks the background to start;
- * the background opens the relay's login address in a tab, waits for that tab to reach the relay's
- * "done" page with a one-time code in the fragment, trades the code for a session and closes the tab.
- * Everything here is pure or driven through `SsoPorts`, so it runs in tests without a browser.
- */
+// The sign-in link an admin hands out, and the login address the extension opens for it.
 
 /** The `browser.storage.local` key remembering the last organisation signed in with (not a secret). */
 export const SSO_LAST_ORG_KEY = 'ssoLastOrg';

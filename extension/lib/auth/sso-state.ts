@@ -11,6 +11,7 @@ export const SSO_EXCHANGE_TTL_MS = 60_000;
 /** The `browser.storage.session` key holding the current attempt; the options page watches it. */
 export const SSO_STATE_KEY = 'ssoSignIn';
 
+/** Why an attempt ended without a session. */
 export type SsoCancelReason = 'tab-closed' | 'expired' | 'cancelled';
 
 /** The attempt as stored under `SSO_STATE_KEY`. `attemptId` lets a page tell its own attempt from older ones. */

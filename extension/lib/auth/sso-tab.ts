@@ -1,3 +1,5 @@
+// The relay's "done" page, read from the sign-in tab's URL.
+
 /** The one-time code's shape, as the relay's exchange route accepts it. */
 export const SSO_CODE = /^[A-Za-z0-9_-]{20,100}$/;
 

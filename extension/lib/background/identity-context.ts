@@ -18,6 +18,7 @@ export interface IdentityContext {
   store: Promise<LocalStore | null>;
 }
 
+/** What the contexts tell the rest of the background: store changes for panels, texts to notify. */
 export interface IdentityContextsOptions {
   refresher: TokenRefresher;
   /** Tells every open panel about a change in the store. */
