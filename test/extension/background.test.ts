@@ -8,7 +8,7 @@ import { TokenRefresher } from '../../extension/lib/auth/token-refresher.ts';
 (globalThis as { chrome?: unknown }).chrome = fakeBrowser;
 const { RefreshSchedule } = await import('../../extension/lib/background/refresh-schedule.ts');
 const { answerProtocolMessage, answerStoreRequest } = await import(
-  '../../extension/lib/background/runtime-messages.ts'
+  '../../extension/lib/background/message-handlers.ts'
 );
 const { notificationClicked, showInboundNotification } = await import(
   '../../extension/lib/background/desktop-notifications.ts'

@@ -9,8 +9,8 @@ import {
   showInboundNotification,
 } from '../../lib/background/desktop-notifications.ts';
 import { IdentityContexts } from '../../lib/background/identity-context.ts';
+import { answerProtocolMessage, answerStoreRequest } from '../../lib/background/message-handlers.ts';
 import { RefreshSchedule } from '../../lib/background/refresh-schedule.ts';
-import { answerProtocolMessage, answerStoreRequest } from '../../lib/background/runtime-messages.ts';
 import { browserSsoPorts, reportSsoFailure } from '../../lib/background/sso-ports.ts';
 import { AUTH_SESSION_KEY, browserSessionStore } from '../../lib/settings.ts';
 import type { StoreEvent } from '../../lib/store/store-messages.ts';
