@@ -16,6 +16,7 @@ import {
   THREAD_MESSAGE_LIMIT,
   type ThreadSnapshot,
 } from '../../extension/lib/store/thread-cache.ts';
+import { contactLookupFixture } from './fixtures.ts';
 
 const REP = '+15550001111';
 const CONTACT = '+15552223333';
@@ -66,25 +67,7 @@ function snapshot(patch: Partial<ThreadSnapshot> = {}): ThreadSnapshot {
   return {
     scope: ALICE,
     contactKey: KEY,
-    lookup: {
-      contact: {
-        crm: 'hubspot',
-        objectType: 'contact',
-        id: '51',
-        name: 'Dana Ruiz',
-        phone: CONTACT,
-        timeZone: 'America/Chicago',
-        localTime: null,
-      },
-      consent: {
-        status: 'opted_in',
-        updatedAt: null,
-        source: null,
-        evidence: null,
-        pendingOptIn: null,
-        review: null,
-      },
-    },
+    lookup: contactLookupFixture({ name: 'Dana Ruiz', phone: CONTACT, timeZone: 'America/Chicago' }),
     numbers: [{ id: 'n1', e164: REP, label: 'Main' }],
     conversations: [
       { id: 'conv-1', senderNumber: REP, contactPhone: CONTACT, contact: null, lastMessageAt: iso(1) },

@@ -15,7 +15,7 @@ import {
   storeEventFrom,
 } from '../../extension/lib/store/store-messages.ts';
 import { handleStoreMessage } from '../../extension/lib/store/store-request-handler.ts';
-import { messageFixture } from './fixtures.ts';
+import { contactLookupFixture, messageFixture } from './fixtures.ts';
 
 const SELF = { runtimeId: 'ext-id', origin: 'chrome-extension://ext-id/' };
 const PANEL = { id: 'ext-id', url: 'chrome-extension://ext-id/panel.html#crm=hubspot', tab: { id: 7 } };
@@ -24,25 +24,7 @@ const CONTACT = 'hubspot/contact/51';
 const message = (id: string, body = id): Message => messageFixture({ id, body, sentBy: 'Sam' });
 
 const view = {
-  lookup: {
-    contact: {
-      crm: 'hubspot',
-      objectType: 'contact',
-      id: '51',
-      name: 'Ada',
-      phone: '+15125550100',
-      timeZone: null,
-      localTime: null,
-    },
-    consent: {
-      status: 'opted_in',
-      updatedAt: null,
-      source: null,
-      evidence: null,
-      pendingOptIn: null,
-      review: null,
-    },
-  },
+  lookup: contactLookupFixture(),
   numbers: [{ id: 'n1', e164: '+15550001111', label: null }],
   conversations: [
     {
