@@ -1,9 +1,8 @@
 import { useMemo, useRef, useState } from 'preact/hooks';
 import { countSegments } from '../../server/compliance/segments.ts';
 import type { ContactRef } from '../hosts/types.ts';
-import { attemptFor, type SendAttempt } from '../lib/draft.ts';
 import { formatInZone } from '../lib/format.ts';
-import { type RelayClient, RelayError, type SendMessageInput } from '../lib/relay-client.ts';
+import { type RelayClient, RelayError, type SendMessageInput } from '../lib/relay/relay-client.ts';
 import {
   type Message,
   type MessageTemplate,
@@ -11,6 +10,7 @@ import {
   type SensitiveFinding,
   sensitiveFindings,
 } from '../lib/relay-types.ts';
+import { attemptFor, type SendAttempt } from '../lib/send-attempt.ts';
 import { applyTemplate, type MergeField } from '../lib/templates.ts';
 import { usePreflight } from '../lib/use-preflight.ts';
 import { ErrorNotice } from './ErrorNotice.tsx';

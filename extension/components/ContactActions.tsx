@@ -1,6 +1,6 @@
 import { useState } from 'preact/hooks';
 import type { ContactRef } from '../hosts/types.ts';
-import type { RelayClient } from '../lib/relay-client.ts';
+import type { RelayClient } from '../lib/relay/relay-client.ts';
 import type { ConsentRecorded } from '../lib/relay-types.ts';
 import { ErrorNotice } from './ErrorNotice.tsx';
 

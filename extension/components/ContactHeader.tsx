@@ -1,6 +1,6 @@
 import { useEffect, useState } from 'preact/hooks';
-import type { StreamState } from '../lib/event-stream.ts';
 import { contactLocalTime, maskPhone } from '../lib/format.ts';
+import type { StreamState } from '../lib/relay/event-stream.ts';
 import type { ContactLookup } from '../lib/relay-types.ts';
 import { ConsentBadge } from './ConsentBadge.tsx';
 

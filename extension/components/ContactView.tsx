@@ -1,10 +1,10 @@
 import { useCallback, useEffect, useMemo, useRef, useState } from 'preact/hooks';
 import type { ContactRef } from '../hosts/types.ts';
-import type { StreamState } from '../lib/event-stream.ts';
-import type { PendingItem } from '../lib/local-store.ts';
-import type { PanelStore } from '../lib/panel-store.ts';
-import { type RelayClient, RelayError, type SendMessageInput } from '../lib/relay-client.ts';
+import type { StreamState } from '../lib/relay/event-stream.ts';
+import { type RelayClient, RelayError, type SendMessageInput } from '../lib/relay/relay-client.ts';
 import type { ContactLookup, Conversation, Me, Message, SenderNumber } from '../lib/relay-types.ts';
+import type { PendingItem } from '../lib/store/local-store.ts';
+import type { PanelStore } from '../lib/store/store-client.ts';
 import { mergeValues } from '../lib/templates.ts';
 import { contactSide, defaultSender, mergeMessages, senderSide } from '../lib/thread.ts';
 import type { MessageListener } from '../lib/use-live-messages.ts';

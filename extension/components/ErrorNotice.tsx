@@ -1,4 +1,4 @@
-import { RelayError } from '../lib/relay-client.ts';
+import { RelayError } from '../lib/relay/relay-client.ts';
 
 // Titles a rep understands at a glance; the relay's own message follows underneath.
 const TITLES: Record<string, string> = {

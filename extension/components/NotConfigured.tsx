@@ -1,5 +1,5 @@
 import { useState } from 'preact/hooks';
-import { sendToBackground } from '../lib/messaging.ts';
+import { sendToBackground } from '../lib/messages/background-requests.ts';
 
 /** Shown until the rep signs in (or saves an API key), and after a session could not be refreshed. */
 export function NotConfigured({ signedOut = false }: { signedOut?: boolean }) {

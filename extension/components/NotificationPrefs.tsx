@@ -1,6 +1,6 @@
 import { useEffect, useState } from 'preact/hooks';
-import { refreshedAccessToken } from '../lib/messaging.ts';
-import { RelayClient } from '../lib/relay-client.ts';
+import { refreshedAccessToken } from '../lib/messages/background-requests.ts';
+import { RelayClient } from '../lib/relay/relay-client.ts';
 import type { NotificationPreference } from '../lib/relay-types.ts';
 import {
   credentialOf,

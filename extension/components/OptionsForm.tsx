@@ -1,11 +1,19 @@
 import type { JSX } from 'preact';
 import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
 import { browser } from 'wxt/browser';
-import { AuthApi, SignInFlow, type SignInState } from '../lib/auth.ts';
+import { AuthApi } from '../lib/auth/auth-api.ts';
+import { ssoCancelMessage } from '../lib/auth/error-messages.ts';
+import { SignInFlow, type SignInState } from '../lib/auth/sign-in-flow.ts';
+import { parseSsoTarget, SSO_LAST_ORG_KEY } from '../lib/auth/sso-login.ts';
+import { isActive, parseSsoState, SSO_STATE_KEY, type SsoState } from '../lib/auth/sso-state.ts';
 import { ensureRelayPermission } from '../lib/host-permission.ts';
-import { refreshedAccessToken } from '../lib/messaging.ts';
-import { type ProtocolMessage, parseSsoStartResponse, SSO_ORG_ID } from '../lib/protocol.ts';
-import { RelayClient } from '../lib/relay-client.ts';
+import { refreshedAccessToken } from '../lib/messages/background-requests.ts';
+import {
+  type ProtocolMessage,
+  parseSsoStartResponse,
+  SSO_ORG_ID,
+} from '../lib/messages/extension-messages.ts';
+import { RelayClient } from '../lib/relay/relay-client.ts';
 import type { Me } from '../lib/relay-types.ts';
 import {
   browserSessionStore,
@@ -17,15 +25,6 @@ import {
   saveSettings,
   watchSettings,
 } from '../lib/settings.ts';
-import {
-  isActive,
-  parseSsoState,
-  parseSsoTarget,
-  SSO_LAST_ORG_KEY,
-  SSO_STATE_KEY,
-  type SsoState,
-  ssoCancelMessage,
-} from '../lib/sso.ts';
 import { ErrorNotice } from './ErrorNotice.tsx';
 import { NotificationPrefs } from './NotificationPrefs.tsx';
 import { SecondFactorForm } from './SecondFactorForm.tsx';
@@ -567,7 +566,7 @@ function SignedIn({ settings }: { settings: Settings }) {
       const current = await browserSessionStore.get().catch(() => null);
       const scope = current ? { relayUrl: current.relayUrl, session: current, apiKey: null } : null;
       // Loaded on demand: the IndexedDB code is not part of the pages' shared bundle.
-      const local = scope ? await import('../lib/local-store.ts').catch(() => null) : null;
+      const local = scope ? await import('../lib/store/local-store.ts').catch(() => null) : null;
       // Texts still in the offline outbox go out only while this rep is signed in: ask first.
       const queued = local && scope && !confirmed ? await local.waitingTexts(scope).catch(() => 0) : 0;
       if (queued > 0) {
@@ -641,7 +640,7 @@ function ApiKeyForm({
       await saveSettings({ relayUrl, apiKey: apiKey.trim() || null });
       // Replacing or removing a key: the threads saved under the old one hold customer data.
       if (before.apiKey && before.apiKey !== apiKey.trim()) {
-        const local = await import('../lib/local-store.ts').catch(() => null);
+        const local = await import('../lib/store/local-store.ts').catch(() => null);
         await local
           ?.forgetLocalData({ relayUrl: before.relayUrl, session: null, apiKey: before.apiKey })
           .catch(() => undefined);

@@ -1,11 +1,11 @@
 import { useCallback, useEffect, useMemo, useState } from 'preact/hooks';
 import { contactKeyOf, decodeContactRef } from '../lib/contact-ref.ts';
-import { refreshedAccessToken, sendToBackground } from '../lib/messaging.ts';
-import { openPanelStore, type PanelStore } from '../lib/panel-store.ts';
-import type { PanelStatus } from '../lib/protocol.ts';
-import { RelayClient } from '../lib/relay-client.ts';
+import { refreshedAccessToken, sendToBackground } from '../lib/messages/background-requests.ts';
+import type { PanelStatus } from '../lib/messages/extension-messages.ts';
+import { RelayClient } from '../lib/relay/relay-client.ts';
 import type { Me } from '../lib/relay-types.ts';
 import { credentialOf, loadSettings, type Settings, watchSettings } from '../lib/settings.ts';
+import { openPanelStore, type PanelStore } from '../lib/store/store-client.ts';
 import { useLiveMessages } from '../lib/use-live-messages.ts';
 import { ContactNotDetected } from './ContactNotDetected.tsx';
 import { ContactView } from './ContactView.tsx';

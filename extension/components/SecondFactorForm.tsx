@@ -1,5 +1,5 @@
 import { useEffect, useRef, useState } from 'preact/hooks';
-import type { SignInState } from '../lib/auth.ts';
+import type { SignInState } from '../lib/auth/sign-in-flow.ts';
 
 type SecondFactorState = Extract<SignInState, { step: 'second-factor' }>;
 

@@ -1,6 +1,6 @@
 import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
-import { AuthApi } from '../lib/auth.ts';
-import { SsoLinkFlow, type SsoLinkState } from '../lib/sso.ts';
+import { AuthApi } from '../lib/auth/auth-api.ts';
+import { SsoLinkFlow, type SsoLinkState } from '../lib/auth/sso-link-flow.ts';
 
 /**
  * After SSO named an account that has its own password and is not linked to the identity provider yet:

@@ -1,8 +1,10 @@
 import { useEffect, useMemo, useState } from 'preact/hooks';
 import { browser } from 'wxt/browser';
-import { AuthApi, SignInFlow, type SignInState } from '../lib/auth.ts';
+import { AuthApi } from '../lib/auth/auth-api.ts';
+import { SignInFlow, type SignInState } from '../lib/auth/sign-in-flow.ts';
+import { SSO_LAST_ORG_KEY } from '../lib/auth/sso-login.ts';
+import type { SsoSecondFactorStep } from '../lib/auth/sso-state.ts';
 import { browserSessionStore } from '../lib/settings.ts';
-import { SSO_LAST_ORG_KEY, type SsoSecondFactorStep } from '../lib/sso.ts';
 import { SecondFactorForm } from './SecondFactorForm.tsx';
 
 /**

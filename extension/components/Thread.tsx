@@ -1,7 +1,7 @@
 import { useEffect, useRef } from 'preact/hooks';
 import { formatTimestamp } from '../lib/format.ts';
-import type { PendingItem } from '../lib/local-store.ts';
 import type { Message } from '../lib/relay-types.ts';
+import type { PendingItem } from '../lib/store/local-store.ts';
 import { MessageItem } from './MessageItem.tsx';
 
 interface ThreadProps {

@@ -1,9 +1,9 @@
 import { browser } from 'wxt/browser';
 import { defineContentScript } from 'wxt/utils/define-content-script';
 import { detectPage, hostMatches } from '../hosts/registry.ts';
-import { PanelDock } from '../lib/panel-dock.ts';
-import { DEFAULT_LAYOUT, PANEL_LAYOUT_KEY, parseLayout } from '../lib/panel-layout.ts';
-import { contentScriptAccepts, parseProtocolMessage } from '../lib/protocol.ts';
+import { PanelDock } from '../lib/dock/panel-dock.ts';
+import { DEFAULT_LAYOUT, PANEL_LAYOUT_KEY, parseLayout } from '../lib/dock/panel-layout.ts';
+import { contentScriptAccepts, parseProtocolMessage } from '../lib/messages/extension-messages.ts';
 
 // Runs inside CRM pages: it reads the URL and docks the panel, nothing more. It never sees the API
 // key or talks to the relay, and must never throw into the host page.

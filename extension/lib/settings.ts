@@ -1,5 +1,5 @@
 import { browser } from 'wxt/browser';
-import { type AuthSession, parseAuthSession, type SessionStore } from './auth.ts';
+import { type AuthSession, parseAuthSession, type SessionStore } from './auth/session.ts';
 import type { NotificationPreference } from './relay-types.ts';
 
 /**

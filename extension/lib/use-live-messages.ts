@@ -1,6 +1,6 @@
 import { useCallback, useEffect, useRef, useState } from 'preact/hooks';
-import { runEventStream, type StreamState } from './event-stream.ts';
-import type { RelayClient } from './relay-client.ts';
+import { runEventStream, type StreamState } from './relay/event-stream.ts';
+import type { RelayClient } from './relay/relay-client.ts';
 import { type Message, parseMessageEnvelope } from './relay-types.ts';
 
 export type MessageListener = (message: Message, event: 'message.created' | 'message.updated') => void;

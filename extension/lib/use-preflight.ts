@@ -1,5 +1,5 @@
 import { useEffect, useState } from 'preact/hooks';
-import type { RelayClient, SendMessageInput } from './relay-client.ts';
+import type { RelayClient, SendMessageInput } from './relay/relay-client.ts';
 import type { Preflight } from './relay-types.ts';
 
 export interface PreflightState {

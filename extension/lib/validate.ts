@@ -9,6 +9,11 @@ export class ShapeError extends Error {
 
 export type Obj = Record<string, unknown>;
 
+/** Whether a value is a plain object (not null, not an array); for parsers that answer null instead of throwing. */
+export function isRecord(value: unknown): value is Obj {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
 export function obj(value: unknown, path: string): Obj {
   if (typeof value !== 'object' || value === null || Array.isArray(value))
     throw new ShapeError(path, 'an object');

@@ -33,7 +33,7 @@ describe('import boundaries', () => {
       { from: 'server/compliance/quiet-hours.ts', to: 'pg' },
       { from: 'server/routes/send.ts', to: 'plivo' },
       { from: 'extension/entrypoints/crm.content.ts', to: 'extension/lib/helper.ts' },
-      { from: 'extension/lib/helper.ts', to: 'extension/lib/db.ts' },
+      { from: 'extension/lib/helper.ts', to: 'extension/lib/store/panel-db.ts' },
       { from: 'server/config.ts', to: 'server/crypto/secrets.ts' },
       { from: 'server/crypto/secrets.ts', to: 'server/db/database.ts' },
       { from: 'contract/messages.ts', to: 'server/messaging/messages.ts' },
@@ -43,7 +43,7 @@ describe('import boundaries', () => {
       'server/compliance/quiet-hours.ts imports pg: breaks "compliance rules stay pure: no database or HTTP"',
       'server/routes/send.ts imports plivo: breaks "vendor SDK plivo is imported only by server/messaging/plivo.ts"',
       'contract/messages.ts imports server/messaging/messages.ts: breaks "the wire contract imports only typebox and itself"',
-      'extension/lib/helper.ts imports extension/lib/db.ts: breaks "content script extension/entrypoints/crm.content.ts never reaches tokens or Dexie"',
+      'extension/lib/helper.ts imports extension/lib/store/panel-db.ts: breaks "content script extension/entrypoints/crm.content.ts never reaches tokens or Dexie"',
       'server/crypto/secrets.ts imports server/db/database.ts: breaks "config.ts stays pure: it never reaches the database"',
     ]);
   });

@@ -67,7 +67,8 @@ const vendorSdkHomes: Record<string, string> = {
 
 const databaseOrHttp =
   /^(server\/db\/|server\/http\/|fastify$|fastify\/|@fastify\/|pg$|@electric-sql\/pglite|node:http$|http$)/;
-const tokenStores = /^(extension\/lib\/db\.ts$|dexie$)/;
+// The local store (Dexie) and the auth modules (tokens) each live in one folder of extension/lib.
+const tokenStores = /^(extension\/lib\/store\/|extension\/lib\/auth\/|dexie$)/;
 
 function isPackage(to: string, name: string): boolean {
   return to === name || to.startsWith(`${name}/`);

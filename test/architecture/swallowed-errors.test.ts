@@ -22,11 +22,6 @@ const baseline: Record<string, number> = {
   'extension/components/OptionsForm.tsx': 7,
   'extension/components/PanelApp.tsx': 1,
   'extension/components/SsoSecondFactor.tsx': 1,
-  'extension/entrypoints/background/index.ts': 8,
-  'extension/lib/local-store.ts': 1,
-  'extension/lib/panel-store.ts': 1,
-  'extension/lib/relay-client.ts': 1,
-  'extension/lib/sso.ts': 4,
   'server/messaging/notifier.ts': 1,
   'server/messaging/send-batcher.ts': 1,
 };

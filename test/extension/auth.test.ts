@@ -1,15 +1,11 @@
 // @vitest-environment node
 import { describe, expect, it, vi } from 'vitest';
-import {
-  AuthApi,
-  type AuthSession,
-  type SessionStore,
-  SignInFlow,
-  type SignInState,
-  TokenRefresher,
-} from '../../extension/lib/auth.ts';
-import { RelayClient } from '../../extension/lib/relay-client.ts';
-import { SsoLinkFlow, type SsoLinkState } from '../../extension/lib/sso.ts';
+import { AuthApi } from '../../extension/lib/auth/auth-api.ts';
+import type { AuthSession, SessionStore } from '../../extension/lib/auth/session.ts';
+import { SignInFlow, type SignInState } from '../../extension/lib/auth/sign-in-flow.ts';
+import { SsoLinkFlow, type SsoLinkState } from '../../extension/lib/auth/sso-link-flow.ts';
+import { TokenRefresher } from '../../extension/lib/auth/token-refresher.ts';
+import { RelayClient } from '../../extension/lib/relay/relay-client.ts';
 
 const RELAY = 'http://relay.test';
 const EXPIRES = '2030-01-01T00:10:00.000Z';

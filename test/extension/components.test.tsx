@@ -3,7 +3,7 @@ import { parseHTML } from 'linkedom';
 import type { ComponentChild } from 'preact';
 import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { ContactRef } from '../../extension/hosts/types.ts';
-import { RelayClient, type SendMessageInput } from '../../extension/lib/relay-client.ts';
+import { RelayClient, type SendMessageInput } from '../../extension/lib/relay/relay-client.ts';
 import type { ContactLookup, Message } from '../../extension/lib/relay-types.ts';
 import { mergeValues } from '../../extension/lib/templates.ts';
 import { messageFixture } from './fixtures.ts';

@@ -1,10 +1,10 @@
 // @vitest-environment node
 import { IDBFactory, IDBKeyRange } from 'fake-indexeddb';
 import { afterEach, describe, expect, it } from 'vitest';
-import { contactKeyOf, PanelDb, storeScope } from '../../extension/lib/db.ts';
-import { DRAFT_MAX_IDLE_MS, loadDraft, pruneDrafts, saveDraft } from '../../extension/lib/drafts.ts';
-import { enqueue, listOutbox } from '../../extension/lib/outbox.ts';
 import type { Message } from '../../extension/lib/relay-types.ts';
+import { DRAFT_MAX_IDLE_MS, loadDraft, pruneDrafts, saveDraft } from '../../extension/lib/store/drafts.ts';
+import { enqueue, listOutbox } from '../../extension/lib/store/outbox.ts';
+import { contactKeyOf, PanelDb, storeScope } from '../../extension/lib/store/panel-db.ts';
 import {
   clearAll,
   clearScope,
@@ -15,7 +15,8 @@ import {
   THREAD_MAX_IDLE_MS,
   THREAD_MESSAGE_LIMIT,
   type ThreadSnapshot,
-} from '../../extension/lib/thread-cache.ts';
+} from '../../extension/lib/store/thread-cache.ts';
+import { contactLookupFixture } from './fixtures.ts';
 
 const REP = '+15550001111';
 const CONTACT = '+15552223333';
@@ -66,25 +67,7 @@ function snapshot(patch: Partial<ThreadSnapshot> = {}): ThreadSnapshot {
   return {
     scope: ALICE,
     contactKey: KEY,
-    lookup: {
-      contact: {
-        crm: 'hubspot',
-        objectType: 'contact',
-        id: '51',
-        name: 'Dana Ruiz',
-        phone: CONTACT,
-        timeZone: 'America/Chicago',
-        localTime: null,
-      },
-      consent: {
-        status: 'opted_in',
-        updatedAt: null,
-        source: null,
-        evidence: null,
-        pendingOptIn: null,
-        review: null,
-      },
-    },
+    lookup: contactLookupFixture({ name: 'Dana Ruiz', phone: CONTACT, timeZone: 'America/Chicago' }),
     numbers: [{ id: 'n1', e164: REP, label: 'Main' }],
     conversations: [
       { id: 'conv-1', senderNumber: REP, contactPhone: CONTACT, contact: null, lastMessageAt: iso(1) },

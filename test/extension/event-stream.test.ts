@@ -1,8 +1,8 @@
 // @vitest-environment node
 import { describe, expect, it } from 'vitest';
-import { runEventStream, type StreamState } from '../../extension/lib/event-stream.ts';
-import type { FetchLike } from '../../extension/lib/relay-client.ts';
-import type { SseEvent } from '../../extension/lib/sse.ts';
+import { runEventStream, type StreamState } from '../../extension/lib/relay/event-stream.ts';
+import type { FetchLike } from '../../extension/lib/relay/relay-client.ts';
+import type { SseEvent } from '../../extension/lib/relay/sse-parser.ts';
 
 function sseResponse(chunks: string[]): Response {
   const encoder = new TextEncoder();

@@ -1,4 +1,4 @@
-import type { Message } from '../../extension/lib/relay-types.ts';
+import type { ContactLookup, Message } from '../../extension/lib/relay-types.ts';
 
 /** A relay message as the panel receives it: an outbound text, queued, unless `patch` says otherwise. */
 export function messageFixture(patch: Partial<Message> = {}): Message {
@@ -21,5 +21,29 @@ export function messageFixture(patch: Partial<Message> = {}): Message {
     createdAt: at,
     updatedAt: at,
     ...patch,
+  };
+}
+
+/** A contact lookup as the panel receives it: HubSpot contact 51, opted in; `contact` overrides its fields. */
+export function contactLookupFixture(contact: Partial<ContactLookup['contact']> = {}): ContactLookup {
+  return {
+    contact: {
+      crm: 'hubspot',
+      objectType: 'contact',
+      id: '51',
+      name: 'Ada',
+      phone: '+15125550100',
+      timeZone: null,
+      localTime: null,
+      ...contact,
+    },
+    consent: {
+      status: 'opted_in',
+      updatedAt: null,
+      source: null,
+      evidence: null,
+      pendingOptIn: null,
+      review: null,
+    },
   };
 }

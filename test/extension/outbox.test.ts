@@ -1,7 +1,8 @@
 // @vitest-environment node
 import { IDBFactory, IDBKeyRange } from 'fake-indexeddb';
 import { afterEach, describe, expect, it } from 'vitest';
-import { type OutboxItem, PanelDb } from '../../extension/lib/db.ts';
+import { RelayError, type SendMessageInput } from '../../extension/lib/relay/relay-client.ts';
+import type { Message } from '../../extension/lib/relay-types.ts';
 import {
   BACKOFF_MAX_MS,
   discard,
@@ -13,9 +14,8 @@ import {
   type OutboxFlusherOptions,
   retryNow,
   STUCK_SENDING_MS,
-} from '../../extension/lib/outbox.ts';
-import { RelayError, type SendMessageInput } from '../../extension/lib/relay-client.ts';
-import type { Message } from '../../extension/lib/relay-types.ts';
+} from '../../extension/lib/store/outbox.ts';
+import { type OutboxItem, PanelDb } from '../../extension/lib/store/panel-db.ts';
 
 const REP = '+15550001111';
 const DANA = '+15552223333';

@@ -1,8 +1,8 @@
 // @vitest-environment node
 import { describe, expect, it, vi } from 'vitest';
 import { badgeStatus, evidenceText } from '../../extension/components/ConsentBadge.tsx';
+import { InboundNotifier } from '../../extension/lib/background/inbound-notifier.ts';
 import { formatInZone } from '../../extension/lib/format.ts';
-import { InboundNotifier } from '../../extension/lib/inbound-notifier.ts';
 import {
   type ContactLookup,
   type Message,

@@ -1,10 +1,10 @@
 // @vitest-environment node
 import { describe, expect, it } from 'vitest';
 import { decodeContactRef, encodeContactRef } from '../../extension/lib/contact-ref.ts';
-import { attemptFor } from '../../extension/lib/draft.ts';
+import { clampWidth, parseLayout } from '../../extension/lib/dock/panel-layout.ts';
 import { maskPhone } from '../../extension/lib/format.ts';
-import { clampWidth, parseLayout } from '../../extension/lib/panel-layout.ts';
 import type { Message } from '../../extension/lib/relay-types.ts';
+import { attemptFor } from '../../extension/lib/send-attempt.ts';
 import { normalizeRelayUrl } from '../../extension/lib/settings.ts';
 import { belongsToThread, defaultSender, mergeMessages } from '../../extension/lib/thread.ts';
 import { messageFixture } from './fixtures.ts';

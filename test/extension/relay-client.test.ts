@@ -1,6 +1,6 @@
 // @vitest-environment node
 import { describe, expect, it } from 'vitest';
-import { type FetchLike, RelayClient, RelayError } from '../../extension/lib/relay-client.ts';
+import { type FetchLike, RelayClient, RelayError } from '../../extension/lib/relay/relay-client.ts';
 
 interface Call {
   url: string;

@@ -1,17 +1,16 @@
 // @vitest-environment node
 import { describe, expect, it } from 'vitest';
-import { AuthApi, type AuthSession, type SessionStore } from '../../extension/lib/auth.ts';
+import { AuthApi } from '../../extension/lib/auth/auth-api.ts';
+import type { AuthSession, SessionStore } from '../../extension/lib/auth/session.ts';
+import { SsoCoordinator, type SsoPorts } from '../../extension/lib/auth/sso-coordinator.ts';
+import { parseSsoTarget, ssoLoginUrl } from '../../extension/lib/auth/sso-login.ts';
 import {
   type ActiveSsoState,
-  classifySsoTab,
   isSsoExpired,
   parseSsoState,
-  parseSsoTarget,
   SSO_PENDING_TTL_MS,
-  SsoCoordinator,
-  type SsoPorts,
-  ssoLoginUrl,
-} from '../../extension/lib/sso.ts';
+} from '../../extension/lib/auth/sso-state.ts';
+import { classifySsoTab } from '../../extension/lib/auth/sso-tab.ts';
 
 const RELAY = 'https://relay.example.com';
 const ORG = '123e4567-e89b-12d3-a456-426614174000';

@@ -1,12 +1,11 @@
 // @vitest-environment node
 import { IDBKeyRange, indexedDB } from 'fake-indexeddb';
 import { afterEach, describe, expect, it } from 'vitest';
-import { PanelDb } from '../../extension/lib/db.ts';
-import { LocalStore } from '../../extension/lib/local-store.ts';
-import type { SendMessageInput } from '../../extension/lib/relay-client.ts';
-import { RelayError } from '../../extension/lib/relay-client.ts';
+import type { SendMessageInput } from '../../extension/lib/relay/relay-client.ts';
+import { RelayError } from '../../extension/lib/relay/relay-client.ts';
 import type { Message } from '../../extension/lib/relay-types.ts';
-import { handleStoreMessage } from '../../extension/lib/store-host.ts';
+import { LocalStore } from '../../extension/lib/store/local-store.ts';
+import { PanelDb } from '../../extension/lib/store/panel-db.ts';
 import {
   parsePendingItems,
   parseSavedThread,
@@ -14,8 +13,9 @@ import {
   parseStoreRequest,
   storeAcceptsFrom,
   storeEventFrom,
-} from '../../extension/lib/store-protocol.ts';
-import { messageFixture } from './fixtures.ts';
+} from '../../extension/lib/store/store-messages.ts';
+import { handleStoreMessage } from '../../extension/lib/store/store-request-handler.ts';
+import { contactLookupFixture, messageFixture } from './fixtures.ts';
 
 const SELF = { runtimeId: 'ext-id', origin: 'chrome-extension://ext-id/' };
 const PANEL = { id: 'ext-id', url: 'chrome-extension://ext-id/panel.html#crm=hubspot', tab: { id: 7 } };
@@ -24,25 +24,7 @@ const CONTACT = 'hubspot/contact/51';
 const message = (id: string, body = id): Message => messageFixture({ id, body, sentBy: 'Sam' });
 
 const view = {
-  lookup: {
-    contact: {
-      crm: 'hubspot',
-      objectType: 'contact',
-      id: '51',
-      name: 'Ada',
-      phone: '+15125550100',
-      timeZone: null,
-      localTime: null,
-    },
-    consent: {
-      status: 'opted_in',
-      updatedAt: null,
-      source: null,
-      evidence: null,
-      pendingOptIn: null,
-      review: null,
-    },
-  },
+  lookup: contactLookupFixture(),
   numbers: [{ id: 'n1', e164: '+15550001111', label: null }],
   conversations: [
     {

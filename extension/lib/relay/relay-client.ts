@@ -1,4 +1,4 @@
-import type { ContactRef } from '../hosts/types.ts';
+import type { ContactRef } from '../../hosts/types.ts';
 import {
   type ConsentRecorded,
   type ContactLookup,
@@ -20,8 +20,8 @@ import {
   parseNumbers,
   parsePreflight,
   type SenderNumber,
-} from './relay-types.ts';
-import { ShapeError } from './validate.ts';
+} from '../relay-types.ts';
+import { ShapeError } from '../validate.ts';
 
 export type FetchLike = (input: string, init: RequestInit) => Promise<Response>;
 
@@ -197,6 +197,7 @@ export class RelayClient {
     const fresh = this.token !== used ? this.token : await this.onUnauthorized(used);
     if (!fresh || fresh === used) return response;
     this.token = fresh;
+    // best effort: the refused answer's body is dropped unread; a failed cancel leaves nothing to release.
     await response.body?.cancel().catch(() => undefined);
     return this.rawFetch(input, withToken(fresh));
   }

@@ -1,4 +1,4 @@
-import type { PanelDb } from './db.ts';
+import type { PanelDb } from './panel-db.ts';
 
 /** Drafts untouched this long are dropped: they hold what the rep typed about a contact. */
 export const DRAFT_MAX_IDLE_MS = 30 * 24 * 60 * 60 * 1000;

@@ -3,6 +3,8 @@
  * because content scripts share the extension id but run inside pages we do not control.
  */
 
+import { isRecord } from '../validate.ts';
+
 /** Panel (or options) → background: open the options page. */
 export interface OpenOptionsMessage {
   type: 'open-options';
@@ -77,10 +79,6 @@ function isRelayBaseUrl(value: unknown): value is string {
 }
 
 const STATUSES: readonly PanelStatus[] = ['loading', 'unconfigured', 'no-contact', 'ready', 'error'];
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
 
 /** Returns the message when it is exactly one of the protocol shapes, else null. */
 export function parseProtocolMessage(value: unknown): ProtocolMessage | null {

@@ -1,7 +1,7 @@
 import Dexie, { type Table } from 'dexie';
-import { contactKeyOf } from './contact-ref.ts';
-import type { SendMessageInput } from './relay-client.ts';
-import type { ContactLookup, Conversation, Message, SenderNumber } from './relay-types.ts';
+import { contactKeyOf } from '../contact-ref.ts';
+import type { SendMessageInput } from '../relay/relay-client.ts';
+import type { ContactLookup, Conversation, Message, SenderNumber } from '../relay-types.ts';
 
 /**
  * The panel's local store in the extension origin's IndexedDB: cached threads for instant display,

@@ -1,6 +1,6 @@
-import type { PanelDb, ThreadEntry } from './db.ts';
-import type { Message } from './relay-types.ts';
-import { belongsToThread, mergeMessages } from './thread.ts';
+import type { Message } from '../relay-types.ts';
+import { belongsToThread, mergeMessages } from '../thread.ts';
+import type { PanelDb, ThreadEntry } from './panel-db.ts';
 
 /** The cached messages per thread: enough to fill the panel, small enough to keep PII on disk limited. */
 export const THREAD_MESSAGE_LIMIT = 100;

@@ -1,18 +1,18 @@
-import { scanText } from '../../server/compliance/content-scanner.ts';
-import type { ContactRef } from '../hosts/types.ts';
-import { contactKeyOf, type OutboxItem, PanelDb, storeScope } from './db.ts';
+import { scanText } from '../../../server/compliance/content-scanner.ts';
+import type { ContactRef } from '../../hosts/types.ts';
+import type { SendMessageInput } from '../relay/relay-client.ts';
+import type { Message } from '../relay-types.ts';
+import type { Settings } from '../settings.ts';
 import { loadDraft, pruneDrafts, saveDraft } from './drafts.ts';
 import { discard, enqueue, listOutbox, OutboxFlusher, retryNow } from './outbox.ts';
-import type { SendMessageInput } from './relay-client.ts';
-import type { Message } from './relay-types.ts';
-import type { Settings } from './settings.ts';
+import { contactKeyOf, type OutboxItem, PanelDb, storeScope } from './panel-db.ts';
 import { pruneThreads, readThread, saveThread, type ThreadSnapshot } from './thread-cache.ts';
 
 /**
  * The extension's IndexedDB store, owned by the background. The panel is a third-party frame inside
  * the CRM page, where Chrome denies IndexedDB whenever third-party cookies are blocked (the default
  * in current Chromium, and always in Incognito); the background is first-party to the extension, so
- * the panel reaches the store through messages (`panel-store.ts`, `store-host.ts`).
+ * the panel reaches the store through messages (`store-client.ts` in the panel, `store-request-handler.ts` in the background).
  */
 
 /** A text in the offline outbox, as the thread shows it. */
@@ -191,7 +191,9 @@ export async function openLocalStore(
   const db = database();
   await db.open();
   // Saved threads and drafts nobody opened for a month go; queued texts never expire here.
-  Promise.all([pruneThreads(db), pruneDrafts(db)]).catch(() => undefined);
+  Promise.all([pruneThreads(db), pruneDrafts(db)]).catch((error: unknown) =>
+    console.warn('[crm-texting] pruning old threads and drafts failed; the next start tries again', error),
+  );
   return new LocalStore({ ...options, db, scope });
 }
 

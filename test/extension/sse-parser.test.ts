@@ -1,6 +1,6 @@
 // @vitest-environment node
 import { describe, expect, it } from 'vitest';
-import { SseParser } from '../../extension/lib/sse.ts';
+import { SseParser } from '../../extension/lib/relay/sse-parser.ts';
 
 function feed(chunks: string[], parser = new SseParser()) {
   return chunks.flatMap((c) => parser.push(c));

@@ -4,7 +4,7 @@ import {
   type StoreResponse,
   type StoreSender,
   storeAcceptsFrom,
-} from './store-protocol.ts';
+} from './store-messages.ts';
 
 /**
  * The background's side of the panel's store: answers one validated request from the panel page

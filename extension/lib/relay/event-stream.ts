@@ -1,5 +1,5 @@
 import { type FetchLike, RelayError } from './relay-client.ts';
-import { type SseEvent, SseParser } from './sse.ts';
+import { type SseEvent, SseParser } from './sse-parser.ts';
 
 export type StreamState =
   | { kind: 'connecting' }

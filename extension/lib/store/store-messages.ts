@@ -1,20 +1,20 @@
 /**
  * Messages between the panel and the background's local store (saved threads, drafts, outbox).
- * Like `protocol.ts`: every request is validated field by field and accepted only from the panel
+ * Like `messages/extension-messages.ts`: every request is validated field by field and accepted only from the panel
  * page; every event the background broadcasts is validated by the panel before use.
  */
-import type { ContactRef } from '../hosts/types.ts';
-import type { PendingItem, SavedView } from './local-store.ts';
-import { type ExtensionIdentity, isPanelInTab, type SenderInfo } from './protocol.ts';
-import type { SendMessageInput } from './relay-client.ts';
+import type { ContactRef } from '../../hosts/types.ts';
+import { type ExtensionIdentity, isPanelInTab, type SenderInfo } from '../messages/extension-messages.ts';
+import type { SendMessageInput } from '../relay/relay-client.ts';
 import {
   type Message,
   parseContactLookup,
   parseConversations,
   parseMessage,
   parseNumbers,
-} from './relay-types.ts';
-import { arr, obj, ShapeError, str, strOrNull } from './validate.ts';
+} from '../relay-types.ts';
+import { arr, obj, ShapeError, str, strOrNull } from '../validate.ts';
+import type { PendingItem, SavedView } from './local-store.ts';
 
 export type StoreOp =
   | { op: 'read-thread'; contactKey: string }

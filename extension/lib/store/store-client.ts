@@ -1,8 +1,8 @@
 import { browser } from 'wxt/browser';
-import type { ContactRef } from '../hosts/types.ts';
+import type { ContactRef } from '../../hosts/types.ts';
+import type { SendMessageInput } from '../relay/relay-client.ts';
+import type { Message } from '../relay-types.ts';
 import type { PendingItem, SavedView } from './local-store.ts';
-import type { SendMessageInput } from './relay-client.ts';
-import type { Message } from './relay-types.ts';
 import {
   parsePendingItems,
   parseSavedThread,
@@ -11,7 +11,7 @@ import {
   type StoreRequest,
   type StoreResponse,
   storeEventFrom,
-} from './store-protocol.ts';
+} from './store-messages.ts';
 
 /** What the panel needs of the local store; the background holds the data (see `local-store.ts`). */
 export interface PanelStore {
@@ -106,6 +106,7 @@ export class RemoteStore implements PanelStore {
   }
 
   flushSoon(): void {
+    // best effort: the background also flushes on its periodic alarm, so a lost nudge only delays the send.
     this.call({ op: 'flush' }).catch(() => undefined);
   }
 

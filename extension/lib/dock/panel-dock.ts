@@ -1,5 +1,5 @@
-import type { ContactRef } from '../hosts/types.ts';
-import { encodeContactRef } from './contact-ref.ts';
+import type { ContactRef } from '../../hosts/types.ts';
+import { encodeContactRef } from '../contact-ref.ts';
 import { clampWidth, type PanelLayout } from './panel-layout.ts';
 
 const SVG = 'http://www.w3.org/2000/svg';

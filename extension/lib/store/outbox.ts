@@ -1,7 +1,7 @@
 import Dexie from 'dexie';
-import type { OutboxError, OutboxItem, PanelDb } from './db.ts';
-import { RelayError, type SendMessageInput } from './relay-client.ts';
-import type { Message } from './relay-types.ts';
+import { RelayError, type SendMessageInput } from '../relay/relay-client.ts';
+import type { Message } from '../relay-types.ts';
+import type { OutboxError, OutboxItem, PanelDb } from './panel-db.ts';
 
 /**
  * The offline outbox: texts the rep sent while the relay could not be reached (or whose outcome was
@@ -95,12 +95,7 @@ export async function discard(
   idempotencyKey: string,
   now: number = Date.now(),
 ): Promise<boolean> {
-  return db.transaction('rw', db.outbox, async () => {
-    const item = await db.outbox.get(idempotencyKey);
-    if (!item || inFlight(item, now)) return false;
-    await db.outbox.delete(idempotencyKey);
-    return true;
-  });
+  return changeIdle(db, idempotencyKey, now, () => db.outbox.delete(idempotencyKey));
 }
 
 /**
@@ -112,17 +107,29 @@ export async function retryNow(
   idempotencyKey: string,
   now: number = Date.now(),
 ): Promise<boolean> {
-  return db.transaction('rw', db.outbox, async () => {
-    const item = await db.outbox.get(idempotencyKey);
-    if (!item || inFlight(item, now)) return false;
-    await db.outbox.put({
+  return changeIdle(db, idempotencyKey, now, (item) =>
+    db.outbox.put({
       ...item,
       state: 'waiting',
       attempts: 0,
       nextAttemptAt: now,
       lastError: null,
       sendingSince: null,
-    });
+    }),
+  );
+}
+
+/** Applies `change` to a queued text that is there and not in flight, in one transaction; false otherwise. */
+function changeIdle(
+  db: PanelDb,
+  idempotencyKey: string,
+  now: number,
+  change: (item: OutboxItem) => Promise<unknown>,
+): Promise<boolean> {
+  return db.transaction('rw', db.outbox, async () => {
+    const item = await db.outbox.get(idempotencyKey);
+    if (!item || inFlight(item, now)) return false;
+    await change(item);
     return true;
   });
 }

@@ -7,7 +7,7 @@ import {
   parseProtocolMessage,
   parseSsoStartResponse,
   type SenderInfo,
-} from '../../extension/lib/protocol.ts';
+} from '../../extension/lib/messages/extension-messages.ts';
 
 const self = { runtimeId: 'abcdefghijklmnop', origin: 'chrome-extension://abcdefghijklmnop/' };
 const panel: SenderInfo = {

@@ -1,6 +1,10 @@
 import { browser } from 'wxt/browser';
-import { type AuthRefreshResponse, type ProtocolMessage, parseAuthRefreshResponse } from './protocol.ts';
-import { browserSessionStore } from './settings.ts';
+import { browserSessionStore } from '../settings.ts';
+import {
+  type AuthRefreshResponse,
+  type ProtocolMessage,
+  parseAuthRefreshResponse,
+} from './extension-messages.ts';
 
 /** Sends a protocol message to the background; typed so only protocol shapes can be sent. */
 export async function sendToBackground(message: ProtocolMessage): Promise<void> {

@@ -1,4 +1,4 @@
-import type { Conversation, Message, NotificationPreference } from './relay-types.ts';
+import type { Conversation, Message, NotificationPreference } from '../relay-types.ts';
 
 /** A desktop notification for one inbound text. */
 export interface InboundNotification {
