@@ -2,13 +2,12 @@ import { describe, expect, it } from 'vitest';
 import holidays from '../../server/compliance/data/holidays.json' with { type: 'json' };
 import areaCodes from '../../server/compliance/data/nanp-area-codes.json' with { type: 'json' };
 import rules from '../../server/compliance/data/quiet-hours-rules.json' with { type: 'json' };
+import { evaluateFrequencyCap, evaluateQuietHours } from '../../server/compliance/quiet-hours.ts';
 import {
-  evaluateFrequencyCap,
-  evaluateQuietHours,
   isValidTimeZone,
   preferCrmTimeZone,
   resolveRecipientZones,
-} from '../../server/compliance/quiet-hours.ts';
+} from '../../server/compliance/recipient-zones.ts';
 
 const at = (iso: string) => new Date(iso);
 const check = (
