@@ -10,8 +10,9 @@ import { holidayName } from './holiday-calendar.ts';
 import { countryOfRegion, isValidTimeZone } from './recipient-zones.ts';
 import { addDays, instantOf, type LocalDay, localTime, type Weekday } from './zone-clock.ts';
 
-// Callers judge a recipient's zones and the rules together; where the zones come from is
-// recipient-zones.ts, named here too so the rule set keeps one public surface.
+// TODO #14: messaging/outbound-check.ts, demo-recipients.ts and test/helpers/sendable-recipients.ts
+// (being reworked by other steps) still import zone resolution from here; once they import
+// recipient-zones.ts, drop this re-export.
 export {
   isValidTimeZone,
   preferCrmTimeZone,
@@ -52,6 +53,7 @@ const toMinutes = (hhmm: string): number => {
   const [h, m] = hhmm.split(':');
   return Number(h) * 60 + Number(m);
 };
+
 export interface QuietHoursContext {
   /** States whose declared emergency bans solicitation (Louisiana). */
   emergencies?: readonly string[];

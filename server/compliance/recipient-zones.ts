@@ -49,8 +49,10 @@ for (const entry of Object.values(AREA_CODES)) {
   zonesByCountry.set(entry.country, set);
 }
 
+/** Where a recipient's zones were learnt, most specific first. */
 export type ZoneSource = 'crm_time_zone' | 'crm_address' | 'area_code' | 'country_default' | 'unknown';
 
+/** Where a recipient may be: every rule is judged in every zone listed. */
 export interface RecipientZones {
   /** Every IANA zone the recipient may be in; all of them must allow a send. */
   zones: string[];
@@ -64,6 +66,7 @@ export interface RecipientZones {
 // few zones, so answers are remembered (bounded: unknown strings are not cached once full).
 const zoneValidity = new Map<string, boolean>();
 
+/** Whether `zone` is an IANA zone this runtime knows. */
 export function isValidTimeZone(zone: string): boolean {
   const known = zoneValidity.get(zone);
   if (known !== undefined) return known;
