@@ -10,13 +10,10 @@ import type { DerivedConsent } from './consent.ts';
 import { scanText } from './content-scanner.ts';
 import { applyFirstContactNotice } from './first-contact.ts';
 import type { OrgComplianceSettings } from './org-settings.ts';
-import {
-  evaluateFrequencyCap,
-  evaluateQuietHours,
-  type RecipientZones,
-  resolveRecipientZones,
-} from './quiet-hours.ts';
+import { evaluateFrequencyCap, evaluateQuietHours } from './quiet-hours.ts';
+import { type RecipientZones, resolveRecipientZones } from './recipient-zones.ts';
 import { countSegments, type SegmentInfo, type SmsEncoding } from './segments.ts';
+import { localDateTime } from './zone-clock.ts';
 
 /** Why an outbound message exists; system replies follow different consent rules. */
 export type MessagePurpose =
@@ -118,24 +115,6 @@ export interface OutboundDecision {
     lastInboundAt: string;
     windowMinutes: number;
   } | null;
-}
-
-const localFormat = new Map<string, Intl.DateTimeFormat>();
-function localTimeIn(zone: string, at: Date): string {
-  let f = localFormat.get(zone);
-  if (f === undefined) {
-    f = new Intl.DateTimeFormat('sv-SE', {
-      timeZone: zone,
-      year: 'numeric',
-      month: '2-digit',
-      day: '2-digit',
-      hour: '2-digit',
-      minute: '2-digit',
-      hourCycle: 'h23',
-    });
-    localFormat.set(zone, f);
-  }
-  return f.format(at).replace(' ', 'T');
 }
 
 /**
@@ -268,7 +247,7 @@ function replyWindowOpen(facts: OutboundDecisionFacts): boolean {
 function localTimeOf(zones: RecipientZones | null, at: Date): OutboundDecision['recipientLocalTime'] {
   const firstZone = zones?.zones[0];
   if (zones === null || firstZone === undefined) return null;
-  return { zone: firstZone, localTime: localTimeIn(firstZone, at), zoneSource: zones.source };
+  return { zone: firstZone, localTime: localDateTime(firstZone, at), zoneSource: zones.source };
 }
 
 const present = (r: Refusal | null): r is Refusal => r !== null;

@@ -4,6 +4,8 @@
  * number is PHI. Each rule names its category; `unless` looks at ±30 characters around a match
  * to skip the business senses ("A/B test results", "lithium batteries", "Great Depression").
  */
+import type { Finding } from './scan-finding.ts';
+
 export interface PhiRule {
   detail: string;
   pattern: RegExp;
@@ -84,3 +86,18 @@ export const PHI_RULES: readonly PhiRule[] = [
       /\bMRN\b\s*[#:]?\s*\d*|\bmedical record (number|no|#)\b|\b(medicare|medicaid)\b( \w+)?( (claim|number|id|card|benefits|coverage|plan|#))?|\b(health|insurance|patient|member) id\b\s*[#:]?\s*\w*/gi,
   },
 ];
+
+/** Health-information indicators in the normalised text, skipping the business senses. */
+export function findPhi(text: string): Finding[] {
+  const findings: Finding[] = [];
+  for (const rule of PHI_RULES) {
+    for (const m of text.matchAll(rule.pattern)) {
+      const start = m.index ?? 0;
+      const end = start + m[0].length;
+      const around = text.slice(Math.max(0, start - 30), Math.min(text.length, end + 30));
+      if (rule.unless?.test(around)) continue;
+      findings.push({ kind: 'phi', start, end, detail: rule.detail });
+    }
+  }
+  return findings;
+}

@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { type FindingKind, luhnValid, scanText } from '../../server/compliance/content-scanner.ts';
+import { luhnValid } from '../../server/compliance/card-numbers.ts';
+import { type FindingKind, scanText } from '../../server/compliance/content-scanner.ts';
 import bankLabels from '../../server/compliance/data/bank-number-labels.json' with { type: 'json' };
 import { normaliseForScan } from '../../server/compliance/scan-normalisation.ts';
 

@@ -1,12 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import {
-  cardBrand,
-  isValidRoutingNumber,
-  isValidSsn,
-  luhnValid,
-  scanText,
-  solicitsCardData,
-} from '../../server/compliance/content-scanner.ts';
+import { isValidRoutingNumber } from '../../server/compliance/bank-numbers.ts';
+import { cardBrand, luhnValid } from '../../server/compliance/card-numbers.ts';
+import { scanText, solicitsCardData } from '../../server/compliance/content-scanner.ts';
+import { isValidSsn } from '../../server/compliance/social-security-numbers.ts';
 
 const kinds = (text: string) => [...new Set(scanText(text).findings.map((f) => f.kind))];
 

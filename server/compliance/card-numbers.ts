@@ -1,0 +1,221 @@
+/**
+ * Payment card numbers in a text (PCI DSS 4.2.2: no PAN over SMS): brand tables and the Luhn
+ * check, the digit runs people type cards in, and the expiry dates and security codes that
+ * follow a card. Pure; the content scanner calls `findCards` on normalised text.
+ */
+import type { Finding } from './scan-finding.ts';
+
+/** Luhn (mod 10) check over a string of digits. */
+export function luhnValid(digits: string): boolean {
+  if (!/^\d+$/.test(digits)) return false;
+  let sum = 0;
+  for (let i = 0; i < digits.length; i++) {
+    let d = digits.charCodeAt(digits.length - 1 - i) - 48;
+    if (i % 2 === 1) {
+      d *= 2;
+      if (d > 9) d -= 9;
+    }
+    sum += d;
+  }
+  return sum % 10 === 0;
+}
+
+interface BrandRule {
+  brand: string;
+  /** Inclusive ranges over the leading digits (compared as numbers of the same length). */
+  prefixes: Array<[string, string]>;
+  lengths: readonly number[];
+}
+
+const range = (from: number, to: number) => Array.from({ length: to - from + 1 }, (_, i) => from + i);
+
+/** IIN/BIN prefixes and lengths per brand (research section 5, PCI/issuer tables). */
+export const CARD_BRANDS: readonly BrandRule[] = [
+  { brand: 'Visa', prefixes: [['4', '4']], lengths: [13, 16, 19] },
+  {
+    brand: 'Mastercard',
+    prefixes: [
+      ['51', '55'],
+      ['2221', '2720'],
+    ],
+    lengths: [16],
+  },
+  {
+    brand: 'Amex',
+    prefixes: [
+      ['34', '34'],
+      ['37', '37'],
+    ],
+    lengths: [15],
+  },
+  {
+    brand: 'Discover',
+    prefixes: [
+      ['6011', '6011'],
+      ['644', '649'],
+      ['65', '65'],
+      ['622126', '622925'],
+    ],
+    lengths: range(16, 19),
+  },
+  {
+    brand: 'Diners Club',
+    prefixes: [
+      ['300', '305'],
+      ['309', '309'],
+      ['36', '36'],
+      ['38', '39'],
+    ],
+    lengths: range(14, 19),
+  },
+  { brand: 'JCB', prefixes: [['3528', '3589']], lengths: range(16, 19) },
+  { brand: 'UnionPay', prefixes: [['62', '62']], lengths: range(16, 19) },
+  {
+    brand: 'Maestro',
+    prefixes: [
+      ['50', '50'],
+      ['56', '69'],
+    ],
+    lengths: range(12, 19),
+  },
+];
+
+function prefixMatches(digits: string, [from, to]: [string, string]): boolean {
+  const head = Number(digits.slice(0, from.length));
+  return digits.length >= from.length && head >= Number(from) && head <= Number(to);
+}
+
+/** The brand whose prefix and length fit, or null (the first match in table order wins). */
+export function cardBrand(digits: string): string | null {
+  for (const rule of CARD_BRANDS) {
+    if (!rule.lengths.includes(digits.length)) continue;
+    if (rule.prefixes.some((p) => prefixMatches(digits, p))) return rule.brand;
+  }
+  return null;
+}
+
+/** Whether the digits start like a card of some brand, whatever their length. */
+function hasCardPrefix(digits: string): boolean {
+  return CARD_BRANDS.some((rule) => rule.prefixes.some((p) => prefixMatches(digits, p)));
+}
+
+interface Group {
+  digits: string;
+  start: number;
+  end: number;
+}
+
+/** Runs of digit groups joined by the separators people type inside card numbers. */
+const DIGIT_RUN = /\d+(?:[ \-.\u00a0\u2007\u202f\u2009/()]{1,3}\d+)*/g;
+/** Letters that may touch a card number directly ("CC4242…", "…4242exp"). */
+const CARD_LABELS = /^(cc|card|cards|visa|mc|amex|pan|no|num|nr|number|exp|expiry|cvv|cvc|x)$/i;
+const CARD_CONTEXT =
+  /\b(card|cc|credit|debit|visa|master ?card|mc|amex|discover|diners|jcb|unionpay|maestro|pan|cvv|cvc|exp)\b/i;
+
+function groupsOf(run: string, offset: number): Group[] {
+  return [...run.matchAll(/\d+/g)].map((m) => ({
+    digits: m[0],
+    start: offset + (m.index ?? 0),
+    end: offset + (m.index ?? 0) + m[0].length,
+  }));
+}
+
+/** Whether the run is glued to letters or hyphenated into an identifier (licence keys, VINs, SKUs). */
+function partOfIdentifier(text: string, start: number, end: number): boolean {
+  const before = text.slice(Math.max(0, start - 12), start);
+  const after = text.slice(end, end + 12);
+  const lettersBefore = /([\p{L}]+)$/u.exec(before);
+  if (lettersBefore !== null && !CARD_LABELS.test(lettersBefore[1] as string)) return true;
+  const lettersAfter = /^([\p{L}]+)/u.exec(after);
+  if (lettersAfter !== null && !CARD_LABELS.test(lettersAfter[1] as string)) return true;
+  if (/[\p{L}\p{N}][-_/.]$/u.test(before) && !/[\s:#]$/.test(before.slice(0, -1))) return true;
+  if (/^[-_][\p{L}\p{N}]/u.test(after)) return true;
+  return false;
+}
+
+/** Card numbers, their trailing expiry and security code, and PAN fragments in the normalised text. */
+export function findCards(text: string, scanned: string): Finding[] {
+  const findings: Finding[] = [];
+  for (const m of scanned.matchAll(DIGIT_RUN)) {
+    const runStart = m.index ?? 0;
+    const runEnd = runStart + m[0].length;
+    const groups = groupsOf(m[0], runStart);
+    const total = groups.reduce((n, g) => n + g.digits.length, 0);
+    if (total < 8 || partOfIdentifier(scanned, runStart, runEnd)) continue;
+    let best: { i: number; j: number; digits: string; brand: string } | null = null;
+    for (let i = 0; i < groups.length && best === null; i++) {
+      let digits = '';
+      for (let j = i; j < groups.length; j++) {
+        digits += (groups[j] as Group).digits;
+        if (digits.length > 19) break;
+        // The rest of the run may only be an expiry and a security code (≤ 7 digits).
+        if (digits.length < 12 || total - digits.length > 7) continue;
+        const brand = cardBrand(digits);
+        if (brand !== null && luhnValid(digits)) best = { i, j, digits, brand };
+      }
+    }
+    if (best !== null) {
+      const first = groups[best.i] as Group;
+      const last = groups[best.j] as Group;
+      findings.push({
+        kind: 'card',
+        start: first.start,
+        end: last.end,
+        detail: `${best.brand} card number ending ${best.digits.slice(-4)}`,
+      });
+      findings.push(...cardExtras(text, last.end, groups.slice(best.j + 1)));
+      continue;
+    }
+    // Half of a PAN split over two messages: 4-digit groups with a brand prefix.
+    const fourDigitGroups = groups.every((g) => g.digits.length === 4);
+    if (
+      fourDigitGroups &&
+      (groups.length === 3 || (groups.length === 2 && CARD_CONTEXT.test(text))) &&
+      hasCardPrefix((groups[0] as Group).digits) &&
+      !/[/.:]/.test(m[0])
+    ) {
+      findings.push({
+        kind: 'card',
+        start: runStart,
+        end: runEnd,
+        detail: 'possible card-number fragment (a PAN split over messages)',
+      });
+    }
+  }
+  return findings;
+}
+
+/** Expiry dates and security codes right after a card number (SAD must never be stored). */
+function cardExtras(text: string, cardEnd: number, trailing: Group[]): Finding[] {
+  const extras: Finding[] = [];
+  const window = text.slice(cardEnd, cardEnd + 60);
+  const expiry =
+    /^[^\d]{0,24}?\b(?:exp(?:iry|ires|iration)?(?: date)?|valid thru|good thru)?\W{0,3}((?:0?[1-9]|1[0-2])\s?[/-]\s?(?:20)?\d{2}|(?:0[1-9]|1[0-2])(?:20)?\d{2}(?=\D|$))/i.exec(
+      window,
+    );
+  let consumed = 0;
+  if (expiry !== null && expiry.index === 0) {
+    const value = expiry[1] as string;
+    const labelled = /exp|valid|good/i.test(expiry[0]) || /[/-]/.test(value);
+    if (labelled) {
+      const start = cardEnd + expiry[0].length - value.length;
+      extras.push({ kind: 'card', start, end: start + value.length, detail: 'card expiry date' });
+      consumed = expiry[0].length;
+    }
+  }
+  const rest = window.slice(consumed);
+  const cvv =
+    /^[^\d]{0,30}?\b(?:cvv2?|cvc2?|cid|csc|security code|sec code|code)?\W{0,3}\b(\d{3,4})\b(?!\s*\d)/i.exec(
+      rest,
+    );
+  if (cvv !== null) {
+    const value = cvv[1] as string;
+    const labelled = /cvv|cvc|cid|csc|code/i.test(cvv[0]);
+    const glued = /^[/ ,-]{1,2}$/.test(cvv[0].slice(0, cvv[0].length - value.length)) && consumed > 0;
+    if (labelled || glued || trailing.some((g) => g.digits === value)) {
+      const start = cardEnd + consumed + cvv[0].length - value.length;
+      extras.push({ kind: 'card', start, end: start + value.length, detail: 'card security code (CVV/CVC)' });
+    }
+  }
+  return extras;
+}
