@@ -1,6 +1,9 @@
 import { isIP } from 'node:net';
 import path from 'node:path';
+import { ConfigError, type Env, millis, nonEmpty, oneOf, parseUrl, rate } from './config-parsers.ts';
 import { parseSecretsKey } from './crypto/secrets-key-format.ts';
+
+export { ConfigError } from './config-parsers.ts';
 
 /** Validated process configuration; read once at start-up. */
 export interface Config {
@@ -48,24 +51,6 @@ export interface CrmOAuthApp {
   tokenBase: string;
 }
 
-/** A configuration problem, reported as one line naming the variable. */
-export class ConfigError extends Error {
-  constructor(
-    readonly variable: string,
-    problem: string,
-  ) {
-    super(`${variable}: ${problem}`);
-    this.name = 'ConfigError';
-  }
-}
-
-type Env = Record<string, string | undefined>;
-
-function nonEmpty(env: Env, name: string): string | undefined {
-  const value = env[name];
-  return value === undefined || value.trim() === '' ? undefined : value.trim();
-}
-
 function parsePort(env: Env): number {
   const raw = nonEmpty(env, 'PORT');
   if (raw === undefined) return 8787;
@@ -73,31 +58,6 @@ function parsePort(env: Env): number {
     throw new ConfigError('PORT', `must be a whole number from 1 to 65535, got "${raw}"`);
   }
   return Number(raw);
-}
-
-function parseUrl(name: string, raw: string, protocols: string[]): URL {
-  let url: URL;
-  try {
-    url = new URL(raw);
-  } catch {
-    throw new ConfigError(name, `is not a URL: "${raw}"`);
-  }
-  if (!protocols.includes(url.protocol)) {
-    throw new ConfigError(
-      name,
-      `must start with ${protocols.map((p) => `${p}//`).join(' or ')}, got "${raw}"`,
-    );
-  }
-  return url;
-}
-
-function oneOf<T extends string>(env: Env, name: string, allowed: readonly T[], fallback: T, hint = ''): T {
-  const raw = nonEmpty(env, name);
-  if (raw === undefined) return fallback;
-  if (!(allowed as readonly string[]).includes(raw)) {
-    throw new ConfigError(name, `must be one of ${allowed.join(', ')}, got "${raw}"${hint}`);
-  }
-  return raw as T;
 }
 
 const PROXY_KEYWORDS = ['loopback', 'linklocal', 'uniquelocal'];
@@ -133,68 +93,84 @@ function parseTrustProxy(raw: string | undefined): Config['trustProxy'] {
   return entries;
 }
 
-/** Parses and validates the environment; throws ConfigError on the first bad variable. */
-export function loadConfig(env: Env = process.env, cwd = process.cwd()): Config {
+/** PORT and HOST: where the relay listens. */
+function readListen(env: Env): Pick<Config, 'port' | 'host'> {
   const port = parsePort(env);
   const host = nonEmpty(env, 'HOST') ?? '127.0.0.1';
   if (!/^[A-Za-z0-9.:[\]-]+$/.test(host)) {
     throw new ConfigError('HOST', `is not a host name or address: "${host}"`);
   }
+  return { port, host };
+}
+
+/** DATABASE_URL (PostgreSQL) or, when unset, the embedded database under DATA_DIR. */
+function readStorage(env: Env, cwd: string): Pick<Config, 'databaseUrl' | 'dataDir'> {
   const databaseRaw = nonEmpty(env, 'DATABASE_URL');
   const databaseUrl =
     databaseRaw === undefined
       ? null
       : parseUrl('DATABASE_URL', databaseRaw, ['postgres:', 'postgresql:']).href;
-  const dataDir = path.resolve(cwd, nonEmpty(env, 'DATA_DIR') ?? 'data');
+  return { databaseUrl, dataDir: path.resolve(cwd, nonEmpty(env, 'DATA_DIR') ?? 'data') };
+}
+
+/** PUBLIC_URL: the address users and webhooks reach the relay at; defaults to the listen address. */
+function readPublicUrl(env: Env, { port, host }: Pick<Config, 'port' | 'host'>): URL {
   const displayHost = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host;
   const publicRaw = nonEmpty(env, 'PUBLIC_URL') ?? `http://${displayHost}:${port}`;
   const publicUrl = parseUrl('PUBLIC_URL', publicRaw, ['http:', 'https:']);
   if (publicUrl.search !== '' || publicUrl.hash !== '') {
     throw new ConfigError('PUBLIC_URL', `must not have a query or fragment, got "${publicRaw}"`);
   }
-  const smsProvider = oneOf(env, 'SMS_PROVIDER', ['sandbox', 'plivo'] as const, 'sandbox');
-  let plivo: Config['plivo'] = null;
-  if (smsProvider === 'plivo') {
-    const authId = nonEmpty(env, 'PLIVO_AUTH_ID');
-    const authToken = nonEmpty(env, 'PLIVO_AUTH_TOKEN');
-    if (authId === undefined) throw new ConfigError('PLIVO_AUTH_ID', 'is required when SMS_PROVIDER=plivo');
-    if (!/^[A-Z0-9]{10,40}$/.test(authId))
-      throw new ConfigError('PLIVO_AUTH_ID', 'does not look like a Plivo Auth ID');
-    if (authToken === undefined)
-      throw new ConfigError('PLIVO_AUTH_TOKEN', 'is required when SMS_PROVIDER=plivo');
-    if (nonEmpty(env, 'PUBLIC_URL') === undefined) {
-      throw new ConfigError(
-        'PUBLIC_URL',
-        'is required when SMS_PROVIDER=plivo: the https URL Plivo calls back',
-      );
-    }
-    const apiRaw = nonEmpty(env, 'PLIVO_API_URL');
-    plivo = {
-      authId,
-      authToken,
-      apiUrl:
-        apiRaw === undefined
-          ? null
-          : parseUrl('PLIVO_API_URL', apiRaw, ['http:', 'https:']).href.replace(/\/$/, ''),
-      powerpackUuid: nonEmpty(env, 'PLIVO_POWERPACK_UUID') ?? null,
-    };
+  return publicUrl;
+}
+
+/** PLIVO_*: the Plivo account, required (with an explicit PUBLIC_URL) when SMS_PROVIDER=plivo. */
+function readPlivo(env: Env): NonNullable<Config['plivo']> {
+  const authId = nonEmpty(env, 'PLIVO_AUTH_ID');
+  const authToken = nonEmpty(env, 'PLIVO_AUTH_TOKEN');
+  if (authId === undefined) throw new ConfigError('PLIVO_AUTH_ID', 'is required when SMS_PROVIDER=plivo');
+  if (!/^[A-Z0-9]{10,40}$/.test(authId))
+    throw new ConfigError('PLIVO_AUTH_ID', 'does not look like a Plivo Auth ID');
+  if (authToken === undefined)
+    throw new ConfigError('PLIVO_AUTH_TOKEN', 'is required when SMS_PROVIDER=plivo');
+  if (nonEmpty(env, 'PUBLIC_URL') === undefined) {
+    throw new ConfigError(
+      'PUBLIC_URL',
+      'is required when SMS_PROVIDER=plivo: the https URL Plivo calls back',
+    );
   }
-  const rate = (name: string, fallback: number, unit = 'messages per second'): number => {
-    const raw = nonEmpty(env, name);
-    if (raw === undefined) return fallback;
-    const value = Number(raw);
-    if (!Number.isFinite(value) || value <= 0 || value > 100_000) {
-      throw new ConfigError(name, `must be a number of ${unit} above 0 (at most 100000), got "${raw}"`);
-    }
-    return value;
+  const apiRaw = nonEmpty(env, 'PLIVO_API_URL');
+  return {
+    authId,
+    authToken,
+    apiUrl:
+      apiRaw === undefined
+        ? null
+        : parseUrl('PLIVO_API_URL', apiRaw, ['http:', 'https:']).href.replace(/\/$/, ''),
+    powerpackUuid: nonEmpty(env, 'PLIVO_POWERPACK_UUID') ?? null,
   };
-  const sendRates = {
-    long_code: rate('SEND_RATE_LONG_CODE', 1),
-    toll_free: rate('SEND_RATE_TOLL_FREE', 3),
-    short_code: rate('SEND_RATE_SHORT_CODE', 30),
+}
+
+/** SMS_PROVIDER and, for Plivo, its account. */
+function readSmsProvider(env: Env): Pick<Config, 'smsProvider' | 'plivo'> {
+  const smsProvider = oneOf(env, 'SMS_PROVIDER', ['sandbox', 'plivo'] as const, 'sandbox');
+  return { smsProvider, plivo: smsProvider === 'plivo' ? readPlivo(env) : null };
+}
+
+/** SEND_RATE_* per sender kind and the account-wide PROVIDER_REQUESTS_PER_5S. */
+function readSendRates(env: Env): Pick<Config, 'sendRates' | 'accountRequestsPer5s'> {
+  return {
+    sendRates: {
+      long_code: rate(env, 'SEND_RATE_LONG_CODE', 1),
+      toll_free: rate(env, 'SEND_RATE_TOLL_FREE', 3),
+      short_code: rate(env, 'SEND_RATE_SHORT_CODE', 30),
+    },
+    accountRequestsPer5s: rate(env, 'PROVIDER_REQUESTS_PER_5S', 300, 'requests per 5 seconds'),
   };
-  const accountRequestsPer5s = rate('PROVIDER_REQUESTS_PER_5S', 300, 'requests per 5 seconds');
-  const trustProxy = parseTrustProxy(nonEmpty(env, 'TRUST_PROXY'));
+}
+
+/** SMTP_URL (required outside the sandbox) and MAIL_FROM (defaults to no-reply at the public host). */
+function readMail(env: Env, smsProvider: Config['smsProvider'], publicUrl: URL): Config['mail'] {
   const smtpRaw = nonEmpty(env, 'SMTP_URL');
   if (smtpRaw === undefined && smsProvider !== 'sandbox') {
     throw new ConfigError(
@@ -210,22 +186,16 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): Config 
       `must be one address such as "CRM Texting <no-reply@example.com>", got "${from}"`,
     );
   }
-  const millis = (name: string, fallback: number, min: number, max: number): number => {
-    const raw = nonEmpty(env, name);
-    if (raw === undefined) return fallback;
-    if (!/^\d+$/.test(raw) || Number(raw) < min || Number(raw) > max) {
-      throw new ConfigError(
-        name,
-        `must be a whole number of milliseconds from ${min} to ${max}, got "${raw}"`,
-      );
-    }
-    return Number(raw);
-  };
+  return { smtpUrl, from };
+}
+
+/** OUTBOX_* and PROVIDER_TIMEOUT_MS: a provider request must time out well inside the lease. */
+function readOutbox(env: Env): Config['outbox'] {
   const outbox = {
-    leaseMs: millis('OUTBOX_LEASE_MS', 30_000, 1000, 600_000),
-    providerTimeoutMs: millis('PROVIDER_TIMEOUT_MS', 10_000, 100, 120_000),
-    retryBaseMs: millis('OUTBOX_RETRY_BASE_MS', 1000, 10, 600_000),
-    reconcileAfterMs: millis('OUTBOX_RECONCILE_AFTER_MS', 5000, 10, 600_000),
+    leaseMs: millis(env, 'OUTBOX_LEASE_MS', 30_000, 1000, 600_000),
+    providerTimeoutMs: millis(env, 'PROVIDER_TIMEOUT_MS', 10_000, 100, 120_000),
+    retryBaseMs: millis(env, 'OUTBOX_RETRY_BASE_MS', 1000, 10, 600_000),
+    reconcileAfterMs: millis(env, 'OUTBOX_RECONCILE_AFTER_MS', 5000, 10, 600_000),
   };
   if (outbox.providerTimeoutMs * 2 >= outbox.leaseMs) {
     throw new ConfigError(
@@ -233,8 +203,14 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): Config 
       `must be more than twice PROVIDER_TIMEOUT_MS (${outbox.providerTimeoutMs})`,
     );
   }
-  // The sandbox CRM's demo contacts are fiction: a relay texting real phones must not offer them
-  // as recipients (issue #13, finding 14).
+  return outbox;
+}
+
+/**
+ * CRM_PROVIDER: the installation-wide demo CRM. The sandbox CRM's demo contacts are fiction: a
+ * relay texting real phones must not offer them as recipients (issue #13, finding 14).
+ */
+function readDemoCrm(env: Env, smsProvider: Config['smsProvider']): Config['crmProvider'] {
   const crmRaw = oneOf(env, 'CRM_PROVIDER', ['sandbox'] as const, 'sandbox');
   if (smsProvider !== 'sandbox' && nonEmpty(env, 'CRM_PROVIDER') !== undefined) {
     throw new ConfigError(
@@ -242,7 +218,15 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): Config 
       `the sandbox CRM exists only with SMS_PROVIDER=sandbox; unset CRM_PROVIDER (SMS_PROVIDER is ${smsProvider}). Connect HubSpot or Salesforce per organisation instead`,
     );
   }
-  const crmProvider = smsProvider === 'sandbox' ? crmRaw : null;
+  return smsProvider === 'sandbox' ? crmRaw : null;
+}
+
+/**
+ * SECRETS_KEY. Only the sandbox may generate a key and keep it beside the data it seals; a real
+ * relay without one would store CRM tokens it cannot open and answer every second-factor
+ * enrolment with 503.
+ */
+function readSecretsKey(env: Env, smsProvider: Config['smsProvider']): Config['secretsKey'] {
   const secretsRaw = nonEmpty(env, 'SECRETS_KEY');
   const secretsKey = secretsRaw === undefined ? null : parseSecretsKey(secretsRaw);
   if (secretsRaw !== undefined && secretsKey === null) {
@@ -251,39 +235,64 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): Config 
       'must be 32 random bytes in base64 (e.g. `openssl rand -base64 32`)',
     );
   }
-  // Only the sandbox may generate a key and keep it beside the data it seals; a real relay without
-  // one would store CRM tokens it cannot open and answer every second-factor enrolment with 503.
   if (smsProvider !== 'sandbox' && secretsKey === null) {
     throw new ConfigError(
       'SECRETS_KEY',
       `is required when SMS_PROVIDER=${smsProvider}: it seals CRM tokens and second-factor secrets. Generate one with \`openssl rand -base64 32\` and keep it apart from the database`,
     );
   }
-  const crmConsentPollMs = millis('CRM_CONSENT_POLL_MS', 30_000, 100, 3_600_000);
-  const oauthApp = (
-    prefix: 'HUBSPOT' | 'SALESFORCE',
-    urls: { name: string; fallback: string }[],
-  ): CrmOAuthApp | null => {
-    const clientId = nonEmpty(env, `${prefix}_CLIENT_ID`);
-    const clientSecret = nonEmpty(env, `${prefix}_CLIENT_SECRET`);
-    if (clientId === undefined) return null;
-    if (clientSecret === undefined)
-      throw new ConfigError(`${prefix}_CLIENT_SECRET`, `is required when ${prefix}_CLIENT_ID is set`);
-    const [authorizeBase, tokenBase] = urls.map(({ name, fallback }) =>
-      parseUrl(name, nonEmpty(env, name) ?? fallback, ['http:', 'https:']).href.replace(/\/+$/, ''),
-    );
-    return { clientId, clientSecret, authorizeBase: String(authorizeBase), tokenBase: String(tokenBase) };
-  };
+  return secretsKey;
+}
+
+/** `<PREFIX>_CLIENT_ID`/`_CLIENT_SECRET` and the app's URLs; null when no client id is set. */
+function readOAuthApp(
+  env: Env,
+  prefix: 'HUBSPOT' | 'SALESFORCE',
+  urls: { name: string; fallback: string }[],
+): CrmOAuthApp | null {
+  const clientId = nonEmpty(env, `${prefix}_CLIENT_ID`);
+  const clientSecret = nonEmpty(env, `${prefix}_CLIENT_SECRET`);
+  if (clientId === undefined) return null;
+  if (clientSecret === undefined)
+    throw new ConfigError(`${prefix}_CLIENT_SECRET`, `is required when ${prefix}_CLIENT_ID is set`);
+  const [authorizeBase, tokenBase] = urls.map(({ name, fallback }) =>
+    parseUrl(name, nonEmpty(env, name) ?? fallback, ['http:', 'https:']).href.replace(/\/+$/, ''),
+  );
+  return { clientId, clientSecret, authorizeBase: String(authorizeBase), tokenBase: String(tokenBase) };
+}
+
+/** Per-organisation CRM connections: the consent poll, the OAuth apps, HubSpot's webhook secret. */
+function readCrmConnections(env: Env): Pick<Config, 'crmConsentPollMs' | 'crmOAuth' | 'hubspotClientSecret'> {
+  const crmConsentPollMs = millis(env, 'CRM_CONSENT_POLL_MS', 30_000, 100, 3_600_000);
   const crmOAuth = {
-    hubspot: oauthApp('HUBSPOT', [
+    hubspot: readOAuthApp(env, 'HUBSPOT', [
       { name: 'HUBSPOT_AUTHORIZE_URL', fallback: 'https://app.hubspot.com/oauth/authorize' },
       { name: 'HUBSPOT_API_URL', fallback: 'https://api.hubapi.com' },
     ]),
-    salesforce: oauthApp('SALESFORCE', [
+    salesforce: readOAuthApp(env, 'SALESFORCE', [
       { name: 'SALESFORCE_LOGIN_URL', fallback: 'https://login.salesforce.com' },
       { name: 'SALESFORCE_LOGIN_URL', fallback: 'https://login.salesforce.com' },
     ]),
   };
+  return { crmConsentPollMs, crmOAuth, hubspotClientSecret: nonEmpty(env, 'HUBSPOT_CLIENT_SECRET') ?? null };
+}
+
+/**
+ * Parses and validates the environment; throws ConfigError on the first bad variable. The readers
+ * run in a fixed order, so which variable is reported first does not depend on the Config's shape.
+ */
+export function loadConfig(env: Env = process.env, cwd = process.cwd()): Config {
+  const listen = readListen(env);
+  const storage = readStorage(env, cwd);
+  const publicUrl = readPublicUrl(env, listen);
+  const sms = readSmsProvider(env);
+  const rates = readSendRates(env);
+  const trustProxy = parseTrustProxy(nonEmpty(env, 'TRUST_PROXY'));
+  const mail = readMail(env, sms.smsProvider, publicUrl);
+  const outbox = readOutbox(env);
+  const crmProvider = readDemoCrm(env, sms.smsProvider);
+  const secretsKey = readSecretsKey(env, sms.smsProvider);
+  const crm = readCrmConnections(env);
   const logLevel = oneOf(
     env,
     'LOG_LEVEL',
@@ -292,23 +301,17 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): Config 
   );
   const workerRaw = oneOf(env, 'OUTBOX_WORKER', ['on', 'off'] as const, 'on');
   return {
-    port,
-    host,
-    dataDir,
-    databaseUrl,
+    ...listen,
+    ...storage,
     publicUrl: publicUrl.href.replace(/\/$/, ''),
-    smsProvider,
-    plivo,
+    ...sms,
     trustProxy,
-    mail: { smtpUrl, from },
-    sendRates,
+    mail,
+    ...rates,
     outbox,
-    accountRequestsPer5s,
     crmProvider,
     secretsKey,
-    hubspotClientSecret: nonEmpty(env, 'HUBSPOT_CLIENT_SECRET') ?? null,
-    crmConsentPollMs,
-    crmOAuth,
+    ...crm,
     logLevel,
     workerEnabled: workerRaw === 'on',
   };

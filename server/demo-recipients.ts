@@ -5,7 +5,8 @@
  */
 import { DEMO_CONTACTS } from '../crm-plugins/sandbox/index.ts';
 import type { CrmContact } from '../crm-plugins/types.ts';
-import { evaluateQuietHours, resolveRecipientZones } from './compliance/quiet-hours.ts';
+import { evaluateQuietHours } from './compliance/quiet-hours.ts';
+import { resolveRecipientZones } from './compliance/recipient-zones.ts';
 
 /** The number the sandbox network reports as undelivered: never the one to try first. */
 const UNREACHABLE = '+16175550199';

@@ -4,13 +4,21 @@ import { type Config, ConfigError, loadConfig } from './config.ts';
 import { describeDatabase } from './db/open.ts';
 import { DatabaseBusyError } from './db/pglite.ts';
 import { demoRecipients, describeHold, firstTextableDemoRecipient } from './demo-recipients.ts';
-import { startRelay } from './runtime.ts';
+import { type Relay, startRelay } from './runtime.ts';
 
 /** Starts one relay process: config → database → app → listen, and shuts down on a signal. */
 export async function main(extensionDir?: string): Promise<void> {
-  let config: Config;
+  const config = configOrExit();
+  const relay = await relayOrExit(config);
+  await listenOrExit(relay, config);
+  console.log((await startupBanner(relay, config, extensionDir)).join('\n'));
+  stopOnSignals(relay);
+}
+
+/** The validated configuration; a bad variable ends the process with its one-line explanation. */
+function configOrExit(): Config {
   try {
-    config = loadConfig();
+    return loadConfig();
   } catch (error) {
     if (error instanceof ConfigError) {
       console.error(`Configuration error: ${error.message}`);
@@ -18,10 +26,12 @@ export async function main(extensionDir?: string): Promise<void> {
     }
     throw error;
   }
+}
 
-  let relay: Awaited<ReturnType<typeof startRelay>>;
+/** The started relay; a database that is busy or cannot be reached ends the process with a reason. */
+async function relayOrExit(config: Config): Promise<Relay> {
   try {
-    relay = await startRelay(config, { logger: { level: config.logLevel } });
+    return await startRelay(config, { logger: { level: config.logLevel } });
   } catch (error) {
     if (error instanceof DatabaseBusyError) {
       console.error(`Cannot start: ${error.message}`);
@@ -37,7 +47,10 @@ export async function main(extensionDir?: string): Promise<void> {
     }
     throw error;
   }
+}
 
+/** Listens on HOST:PORT; a port already taken closes the relay and ends the process. */
+async function listenOrExit(relay: Relay, config: Config): Promise<void> {
   try {
     await relay.app.listen({ port: config.port, host: config.host });
   } catch (error) {
@@ -49,7 +62,10 @@ export async function main(extensionDir?: string): Promise<void> {
     }
     throw error;
   }
+}
 
+/** What `npm start` prints once listening: where the relay is, the first-run link, the sandbox's pages. */
+async function startupBanner(relay: Relay, config: Config, extensionDir?: string): Promise<string[]> {
   const lines = [
     '',
     `CRM Texting relay is running at ${config.publicUrl}  (data: ${describeDatabase(config)}, SMS: ${config.smsProvider})`,
@@ -69,8 +85,11 @@ export async function main(extensionDir?: string): Promise<void> {
     lines.push(...demoBanner(systemClock()));
   }
   lines.push('  Press Ctrl-C to stop.', '');
-  console.log(lines.join('\n'));
+  return lines;
+}
 
+/** SIGINT/SIGTERM finish in-flight requests and stop; a second signal forces the exit. */
+function stopOnSignals(relay: Relay): void {
   let stopping = false;
   const shutdown = (signal: string) => {
     if (stopping) {

@@ -1,8 +1,5 @@
-import {
-  evaluateFrequencyCap,
-  evaluateQuietHours,
-  resolveRecipientZones,
-} from '../../server/compliance/quiet-hours.ts';
+import { evaluateFrequencyCap, evaluateQuietHours } from '../../server/compliance/quiet-hours.ts';
+import { resolveRecipientZones } from '../../server/compliance/recipient-zones.ts';
 
 /**
  * Area codes of places with no state quiet-hours rule and no frequency cap (the federal 08:00 to
