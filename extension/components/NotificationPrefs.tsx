@@ -38,7 +38,10 @@ export function NotificationPrefs({ settings }: { settings: Settings }) {
     })
       .me(controller.signal)
       .then((me) => setLocked(me.extension.locked.notifications))
-      .catch(() => undefined);
+      .catch((error: unknown) => {
+        // Unlocked until the relay says otherwise; the rep's own choice still applies.
+        if (!controller.signal.aborted) console.warn('[crm-texting] could not read /v1/me', error);
+      });
     return () => controller.abort();
   }, [settings.relayUrl, credential]);
 

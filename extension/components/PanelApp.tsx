@@ -86,7 +86,7 @@ export function PanelApp() {
         : contactStatus;
 
   useEffect(() => {
-    // Only for the collapsed toggle's badge; losing it (e.g. the tab is closing) costs nothing.
+    // best effort: only for the collapsed toggle's badge; losing it (e.g. the tab is closing) costs nothing.
     sendToBackground({ type: 'panel-state', status, inboundCount }).catch(() => undefined);
   }, [status, inboundCount]);
 

@@ -18,10 +18,6 @@ function sources(dir: string): string[] {
 // the numbers may only go down, and a file not listed here may hold none.
 const baseline: Record<string, number> = {
   'extension/components/ContactView.tsx': 2,
-  'extension/components/NotificationPrefs.tsx': 1,
-  'extension/components/OptionsForm.tsx': 7,
-  'extension/components/PanelApp.tsx': 1,
-  'extension/components/SsoSecondFactor.tsx': 1,
   'extension/entrypoints/background/index.ts': 8,
   'extension/lib/local-store.ts': 1,
   'extension/lib/panel-store.ts': 1,
