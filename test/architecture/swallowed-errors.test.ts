@@ -17,7 +17,6 @@ function sources(dir: string): string[] {
 // TODO #14: today's unexplained drops, per file. Each must be handled or given a `// best effort:` reason;
 // the numbers may only go down, and a file not listed here may hold none.
 const baseline: Record<string, number> = {
-  'extension/components/ContactView.tsx': 2,
   'extension/entrypoints/background/index.ts': 8,
   'extension/lib/local-store.ts': 1,
   'extension/lib/panel-store.ts': 1,
