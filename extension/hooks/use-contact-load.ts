@@ -26,6 +26,8 @@ export interface ContactLoad {
   reload(): void;
   /** Reflects a consent change the relay reported, without a reload. */
   updateConsent(patch: Partial<ContactLookup['consent']>): void;
+  /** The relay refused a send: an opt-out it reports shows at once. */
+  refused(error: RelayError): void;
 }
 
 export interface ContactLoadOptions {
@@ -148,5 +150,24 @@ export function useContactLoad(options: ContactLoadOptions): ContactLoad {
     );
   }, []);
 
-  return { loaded, source, offline, setOffline, loadError, sender, setSender, reload, updateConsent };
+  const refused = useCallback(
+    (error: RelayError) => {
+      // The ledger just told us consent changed; reflect it without waiting for a reload.
+      if (error.code === 'OPTED_OUT') updateConsent({ status: 'opted_out', pendingOptIn: null });
+    },
+    [updateConsent],
+  );
+
+  return {
+    loaded,
+    source,
+    offline,
+    setOffline,
+    loadError,
+    sender,
+    setSender,
+    reload,
+    updateConsent,
+    refused,
+  };
 }
