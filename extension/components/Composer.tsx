@@ -1,11 +1,11 @@
-import { useRef } from 'preact/hooks';
 import { useComposerDraft } from '../hooks/use-composer-draft.ts';
 import { useComposerSend } from '../hooks/use-composer-send.ts';
 import { type DraftCheck, useDraftCheck } from '../hooks/use-draft-check.ts';
+import { useDraftEdits } from '../hooks/use-draft-edits.ts';
 import type { ContactRef } from '../hosts/types.ts';
 import type { RelayClient, RelayError, SendMessageInput } from '../lib/relay-client.ts';
 import type { Message, MessageTemplate } from '../lib/relay-types.ts';
-import { applyTemplate, type MergeField } from '../lib/templates.ts';
+import type { MergeField } from '../lib/templates.ts';
 import { ErrorNotice } from './ErrorNotice.tsx';
 import { PreflightNotices } from './PreflightNotices.tsx';
 import { TemplatePicker } from './TemplatePicker.tsx';
@@ -67,29 +67,7 @@ export function Composer(props: ComposerProps) {
   const { body, setBody, notice } = draft;
   const check = useDraftCheck(client, body, props);
   const { attempt, sending, error, disabled, send } = useComposerSend(client, draft, check, props);
-  const textarea = useRef<HTMLTextAreaElement>(null);
-
-  const insertTemplate = (template: MessageTemplate): void => {
-    const { text } = applyTemplate(template.body, props.mergeValues);
-    const el = textarea.current;
-    let next: string;
-    if (el && body.length > 0) {
-      const start = el.selectionStart ?? body.length;
-      const end = el.selectionEnd ?? body.length;
-      next = body.slice(0, start) + text + body.slice(end);
-    } else next = text;
-    setBody(next);
-    el?.focus();
-  };
-
-  const removeFlagged = (): void => {
-    let next = body;
-    for (const f of [...check.findings].sort((a, b) => b.start - a.start)) {
-      next = next.slice(0, f.start) + next.slice(f.end);
-    }
-    setBody(next.replace(/ {2,}/g, ' '));
-    textarea.current?.focus();
-  };
+  const { textarea, insertTemplate, removeFlagged } = useDraftEdits(draft, check, props.mergeValues);
 
   return (
     <form

@@ -66,6 +66,48 @@ async function fetchContact(
   return { lookup, numbers, conversations };
 }
 
+/** The saved copy of the contact's view, or null when there is none or it cannot be read. */
+function readSavedThread(store: PanelStore, contactKey: string) {
+  return store.readThread(contactKey).catch((error: unknown) => {
+    console.warn('[crm-texting] could not read the saved thread', error);
+    return null;
+  });
+}
+
+/**
+ * Back online (the live stream reopened): replace the saved copy with the relay's answer. Only on the
+ * stream's reopening, so a relay that keeps failing the lookup cannot loop.
+ */
+function useReloadOnReconnect(liveOpen: boolean, offline: boolean, reload: () => void): void {
+  const wasOpen = useRef(liveOpen);
+  useEffect(() => {
+    if (liveOpen && !wasOpen.current && offline) reload();
+    wasOpen.current = liveOpen;
+  }, [liveOpen, offline, reload]);
+}
+
+/** Consent changes the relay reported, applied to the loaded contact without a reload. */
+function useConsentPatch(setLoaded: (update: (current: Loaded | null) => Loaded | null) => void) {
+  const updateConsent = useCallback(
+    (patch: Partial<ContactLookup['consent']>) => {
+      setLoaded((current) =>
+        current
+          ? { ...current, lookup: { ...current.lookup, consent: { ...current.lookup.consent, ...patch } } }
+          : current,
+      );
+    },
+    [setLoaded],
+  );
+  const refused = useCallback(
+    (error: RelayError) => {
+      // The ledger just told us consent changed; reflect it without waiting for a reload.
+      if (error.code === 'OPTED_OUT') updateConsent({ status: 'opted_out', pendingOptIn: null });
+    },
+    [updateConsent],
+  );
+  return { updateConsent, refused };
+}
+
 /** The saved copy first (instant), then the relay; a relay that cannot be reached leaves the copy up. */
 export function useContactLoad(options: ContactLoadOptions): ContactLoad {
   const { client, store, contactRef, contactKey, liveOpen, onStatus, onSavedThread } = options;
@@ -86,13 +128,8 @@ export function useContactLoad(options: ContactLoadOptions): ContactLoad {
     setLoadError(null);
     setOffline(false);
     onStatus('loading');
-    const saved =
-      store && reloads === 0
-        ? store.readThread(contactKey).catch((error: unknown) => {
-            console.warn('[crm-texting] could not read the saved thread', error);
-            return null;
-          })
-        : Promise.resolve(null);
+    // The saved copy only on the first load: a reload asks the relay.
+    const saved = store && reloads === 0 ? readSavedThread(store, contactKey) : Promise.resolve(null);
     void saved.then((cached) => {
       if (!cached || fromNetwork || signal.aborted) return;
       setLoaded({ lookup: cached.lookup, numbers: cached.numbers, conversations: cached.conversations });
@@ -134,29 +171,9 @@ export function useContactLoad(options: ContactLoadOptions): ContactLoad {
 
   const reload = useCallback(() => setReloads((n) => n + 1), []);
 
-  // Back online (the live stream reopened): replace the saved copy with the relay's answer.
-  // Only on the stream's reopening, so a relay that keeps failing the lookup cannot loop.
-  const wasOpen = useRef(liveOpen);
-  useEffect(() => {
-    if (liveOpen && !wasOpen.current && offline) reload();
-    wasOpen.current = liveOpen;
-  }, [liveOpen, offline, reload]);
+  useReloadOnReconnect(liveOpen, offline, reload);
 
-  const updateConsent = useCallback((patch: Partial<ContactLookup['consent']>) => {
-    setLoaded((current) =>
-      current
-        ? { ...current, lookup: { ...current.lookup, consent: { ...current.lookup.consent, ...patch } } }
-        : current,
-    );
-  }, []);
-
-  const refused = useCallback(
-    (error: RelayError) => {
-      // The ledger just told us consent changed; reflect it without waiting for a reload.
-      if (error.code === 'OPTED_OUT') updateConsent({ status: 'opted_out', pendingOptIn: null });
-    },
-    [updateConsent],
-  );
+  const { updateConsent, refused } = useConsentPatch(setLoaded);
 
   return {
     loaded,
