@@ -1,14 +1,6 @@
-import { useEffect, useState } from 'preact/hooks';
-import { refreshedAccessToken } from '../lib/messages/background-requests.ts';
-import { RelayClient } from '../lib/relay/relay-client.ts';
+import { useNotificationPrefs } from '../hooks/use-notification-prefs.ts';
 import type { NotificationPreference } from '../lib/relay-types.ts';
-import {
-  credentialOf,
-  effectiveNotificationPreference,
-  loadNotificationPreference,
-  type Settings,
-  saveNotificationPreference,
-} from '../lib/settings.ts';
+import { effectiveNotificationPreference, type Settings } from '../lib/settings.ts';
 
 const CHOICES: { value: NotificationPreference; label: string }[] = [
   { value: 'mine', label: 'Texts on conversations I take part in' },
@@ -18,30 +10,7 @@ const CHOICES: { value: NotificationPreference; label: string }[] = [
 
 /** Which inbound texts raise a desktop notification; shown locked when the org's admin chose for everyone. */
 export function NotificationPrefs({ settings }: { settings: Settings }) {
-  const [own, setOwn] = useState<NotificationPreference | null>(null);
-  const [locked, setLocked] = useState<NotificationPreference | null>(null);
-  const [saved, setSaved] = useState(false);
-  const credential = credentialOf(settings);
-
-  useEffect(() => {
-    loadNotificationPreference().then(setOwn, () => setOwn('mine'));
-  }, []);
-
-  useEffect(() => {
-    setLocked(null);
-    if (!credential) return undefined;
-    const controller = new AbortController();
-    new RelayClient({
-      baseUrl: settings.relayUrl,
-      apiKey: credential,
-      ...(settings.session ? { onUnauthorized: refreshedAccessToken } : {}),
-    })
-      .me(controller.signal)
-      .then((me) => setLocked(me.extension.locked.notifications))
-      .catch(() => undefined);
-    return () => controller.abort();
-  }, [settings.relayUrl, credential]);
-
+  const { credential, own, locked, saved, choose } = useNotificationPrefs(settings);
   if (!credential || own === null) return null;
   const value = effectiveNotificationPreference(own, locked);
   return (
@@ -54,14 +23,7 @@ export function NotificationPrefs({ settings }: { settings: Settings }) {
             name="notify"
             value={c.value}
             checked={value === c.value}
-            onChange={() => {
-              setOwn(c.value);
-              setSaved(false);
-              saveNotificationPreference(c.value).then(
-                () => setSaved(true),
-                () => setSaved(false),
-              );
-            }}
+            onChange={() => choose(c.value)}
           />{' '}
           {c.label}
         </label>

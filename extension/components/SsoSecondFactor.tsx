@@ -32,7 +32,11 @@ export function SsoSecondFactor({
     if (state?.step === 'credentials') onStartOver(state.error);
     // Offered next time, as after an SSO sign-in without a second factor.
     if (state?.step === 'signed-in')
-      browser.storage.local.set({ [SSO_LAST_ORG_KEY]: { relayUrl, orgId } }).catch(() => undefined);
+      browser.storage.local
+        .set({ [SSO_LAST_ORG_KEY]: { relayUrl, orgId } })
+        .catch((error: unknown) =>
+          console.warn('[crm-texting] could not remember the SSO organisation', error),
+        );
   }, [state, onStartOver, relayUrl, orgId]);
 
   if (state?.step !== 'second-factor') return null;

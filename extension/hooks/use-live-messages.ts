@@ -1,7 +1,7 @@
 import { useCallback, useEffect, useRef, useState } from 'preact/hooks';
-import { runEventStream, type StreamState } from './relay/event-stream.ts';
-import type { RelayClient } from './relay/relay-client.ts';
-import { type Message, parseMessageEnvelope } from './relay-types.ts';
+import { runEventStream, type StreamState } from '../lib/relay/event-stream.ts';
+import type { RelayClient } from '../lib/relay/relay-client.ts';
+import { type Message, parseMessageEnvelope } from '../lib/relay-types.ts';
 
 export type MessageListener = (message: Message, event: 'message.created' | 'message.updated') => void;
 

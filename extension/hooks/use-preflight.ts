@@ -1,6 +1,6 @@
 import { useEffect, useState } from 'preact/hooks';
-import type { RelayClient, SendMessageInput } from './relay/relay-client.ts';
-import type { Preflight } from './relay-types.ts';
+import type { RelayClient, SendMessageInput } from '../lib/relay/relay-client.ts';
+import type { Preflight } from '../lib/relay-types.ts';
 
 export interface PreflightState {
   /** The relay's answer for `checked`, or null before the first answer. */

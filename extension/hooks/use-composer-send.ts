@@ -1,0 +1,117 @@
+import { useState } from 'preact/hooks';
+import { type RelayClient, RelayError, type SendMessageInput } from '../lib/relay/relay-client.ts';
+import type { Message } from '../lib/relay-types.ts';
+import { attemptFor, type SendAttempt } from '../lib/send-attempt.ts';
+import type { ComposerDraft } from './use-composer-draft.ts';
+import type { DraftCheck } from './use-draft-check.ts';
+
+/** Where a send's outcome goes. */
+export interface SendHandlers {
+  onSent(message: Message): void;
+  onRefused(error: RelayError): void;
+  onQueue(input: SendMessageInput, idempotencyKey: string, error: RelayError | null): Promise<void>;
+  /** Earlier texts to this contact still wait in the outbox: a new one goes behind them. */
+  queueBehind: boolean;
+}
+
+/** Sending the draft: the attempt (its key is reused by Retry), progress and the error to show. */
+export interface ComposerSend {
+  attempt: SendAttempt | null;
+  sending: boolean;
+  error: unknown;
+  disabled: boolean;
+  send(): Promise<void>;
+}
+
+/** Runs `action`, resolving to the error it rejected with (or `fallback`), or null when it succeeded. */
+function failureOf(action: Promise<void>, fallback?: unknown): Promise<unknown> {
+  return action.then(
+    () => null,
+    (error: unknown) => error ?? fallback,
+  );
+}
+
+export function useComposerSend(
+  client: RelayClient,
+  draft: ComposerDraft,
+  check: DraftCheck,
+  handlers: SendHandlers,
+): ComposerSend {
+  const { body, setBody, setNotice } = draft;
+  const [attempt, setAttempt] = useState<SendAttempt | null>(null);
+  const [sending, setSending] = useState(false);
+  const [error, setError] = useState<unknown>(null);
+  const disabled = sending || check.blocked;
+
+  /** The text left the box for good (sent, scheduled or queued): a new draft starts. */
+  const done = (notice: string | null): void => {
+    setBody('');
+    setAttempt(null);
+    if (notice !== null) setNotice(notice);
+  };
+
+  /** The relay failed or may have the text: the outbox keeps it with its key, so it goes out once. */
+  const keepInOutbox = async (input: SendMessageInput, key: string, err: RelayError): Promise<void> => {
+    // Without a working outbox the draft and its key stay here, and Retry reuses the key.
+    const refused = await failureOf(handlers.onQueue(input, key, err), err);
+    if (refused !== null) {
+      setError(refused);
+      return;
+    }
+    done(
+      err.status === 0
+        ? 'No connection to the relay. The message is waiting and goes out when the connection returns.'
+        : 'The relay had a problem. The message is waiting and will be retried.',
+    );
+  };
+
+  const sendNow = async (input: SendMessageInput, key: string): Promise<void> => {
+    try {
+      const message = await client.sendMessage(input, key);
+      const scheduled = input.sendAt && check.scheduleLabel;
+      done(scheduled ? `Scheduled: ${scheduled.replace(/^Schedule for /, '')}.` : null);
+      handlers.onSent(message);
+    } catch (err) {
+      if (err instanceof RelayError && err.outcomeUnknown) return await keepInOutbox(input, key, err);
+      setError(err);
+      // A definite refusal means nothing was accepted, so the next try is a new request.
+      if (err instanceof RelayError) {
+        setAttempt(null);
+        check.recheck();
+        handlers.onRefused(err);
+      }
+    }
+  };
+
+  const send = async (): Promise<void> => {
+    const base = check.inputFor(body);
+    if (disabled || !base) return;
+    const input: SendMessageInput = check.quiet?.nextAllowedAt
+      ? { ...base, sendAt: check.quiet.nextAllowedAt }
+      : base;
+    const next = attemptFor(attempt, {
+      from: input.from,
+      to: check.recipient,
+      body: input.body,
+      sendAt: input.sendAt,
+    });
+    setAttempt(next);
+    setSending(true);
+    setError(null);
+    if (handlers.queueBehind) {
+      // Sent directly it could overtake an earlier text that waits: it joins the queue instead.
+      const refused = await failureOf(handlers.onQueue(input, next.key, null));
+      setSending(false);
+      if (refused !== null) setError(refused);
+      else done('Queued behind an earlier text to this contact that is still waiting to go out.');
+      return;
+    }
+    try {
+      await sendNow(input, next.key);
+    } finally {
+      setSending(false);
+    }
+  };
+
+  return { attempt, sending, error, disabled, send };
+}

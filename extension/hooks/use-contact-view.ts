@@ -1,0 +1,56 @@
+import type { ContactRef } from '../hosts/types.ts';
+import type { StreamState } from '../lib/relay/event-stream.ts';
+import type { RelayClient } from '../lib/relay/relay-client.ts';
+import type { Me } from '../lib/relay-types.ts';
+import type { PanelStore } from '../lib/store/store-client.ts';
+import { useContactActions } from './use-contact-actions.ts';
+import { useContactLoad } from './use-contact-load.ts';
+import { useConversationHistory } from './use-conversation-history.ts';
+import { useDraft } from './use-draft.ts';
+import { useFirstPaintMark } from './use-first-paint-mark.ts';
+import type { MessageListener } from './use-live-messages.ts';
+import { useLiveThread } from './use-live-thread.ts';
+import { useOutbox } from './use-outbox.ts';
+import { useSavedThread } from './use-saved-thread.ts';
+import { useThreadMessages } from './use-thread-messages.ts';
+
+/** What the contact view is given by the panel. */
+export interface ContactViewProps {
+  client: RelayClient;
+  store: PanelStore | null;
+  contactRef: ContactRef;
+  contactKey: string;
+  me: Me | null;
+  live: StreamState | null;
+  subscribe(listener: MessageListener): () => void;
+  onInbound(): void;
+  onStatus(status: 'loading' | 'ready' | 'error'): void;
+}
+
+/**
+ * All of one contact view's state: the contact (saved copy, then the relay), the selected sender's
+ * thread and its history, live events, the draft, the outbox and the contact actions.
+ */
+export function useContactView(props: ContactViewProps) {
+  const { client, store, contactRef, contactKey } = props;
+  const thread = useThreadMessages();
+  const contact = useContactLoad({
+    ...props,
+    liveOpen: props.live?.kind === 'open',
+    onSavedThread: thread.show,
+  });
+  const history = useConversationHistory(client, contact, thread);
+  const { draft, saveDraftSoon } = useDraft(store, contactKey);
+  const outbox = useOutbox(store, contactKey, thread.merge);
+  const { phone, onSent } = useLiveThread({
+    ...props,
+    loaded: contact.loaded,
+    sender: contact.sender,
+    merge: thread.merge,
+    reload: contact.reload,
+  });
+  const actions = useContactActions(contact);
+  useSavedThread(store, contactRef, contact, thread);
+  useFirstPaintMark(contact.loaded !== null, contact.source);
+  return { thread, contact, history, draft, saveDraftSoon, outbox, phone, onSent, actions };
+}
