@@ -218,6 +218,7 @@ export async function refreshSession(db: Queryable, presented: string, now: Date
   return issue(db, row.id, row.stage, now);
 }
 
+/** Ends one session (sign-out, a user ending it, refresh reuse); later requests with its tokens fail. */
 export async function revokeSession(
   db: Queryable,
   sessionId: string,
@@ -230,6 +231,7 @@ export async function revokeSession(
   );
 }
 
+/** Ends every session of a user (password changed, deactivated). */
 export async function revokeUserSessions(
   db: Queryable,
   userId: string,
@@ -240,6 +242,20 @@ export async function revokeUserSessions(
     'UPDATE auth_sessions SET revoked_at = $2, revoked_reason = $3 WHERE user_id = $1 AND revoked_at IS NULL',
     [userId, now, reason],
   );
+}
+
+/** True when the session is the user's own and still open. */
+export async function isOpenSessionOf(db: Queryable, sessionId: string, userId: string): Promise<boolean> {
+  const rows = await db.query(
+    'SELECT id FROM auth_sessions WHERE id = $1 AND user_id = $2 AND revoked_at IS NULL',
+    [sessionId, userId],
+  );
+  return rows.length > 0;
+}
+
+/** The session that had to enrol a second factor may now do everything its role allows. */
+export async function completeEnrolment(tx: Queryable, sessionId: string): Promise<void> {
+  await tx.query(`UPDATE auth_sessions SET stage = 'full' WHERE id = $1`, [sessionId]);
 }
 
 export async function listSessions(db: Queryable, userId: string, now: Date) {

@@ -227,3 +227,29 @@ export function validCustomPermissions(values: string[]): Permission[] {
     throw new ApiError(422, 'UNKNOWN_PERMISSION', `Unknown permissions: ${unknown.join(', ')}.`, { unknown });
   return values as Permission[];
 }
+
+/** The active user with this id, locked for the rest of the transaction; null when gone or deactivated. */
+export async function lockActiveUser(tx: Queryable, id: string): Promise<UserRow | null> {
+  const [user] = await tx.query<UserRow>(
+    `SELECT * FROM users WHERE id = $1 AND status = 'active' FOR UPDATE`,
+    [id],
+  );
+  return user ?? null;
+}
+
+/** Every active account with this address, oldest first (one per org at most). */
+export async function activeUsersByEmail(db: Queryable, email: string, orgId?: string): Promise<UserRow[]> {
+  return db.query<UserRow>(
+    `SELECT * FROM users WHERE email = $1 AND status = 'active' AND ($2::uuid IS NULL OR org_id = $2) ORDER BY created_at`,
+    [email, orgId ?? null],
+  );
+}
+
+/** Marks the address proven (the first time only); null when the user is gone. */
+export async function markEmailVerified(db: Queryable, id: string, now: Date): Promise<UserRow | null> {
+  const [user] = await db.query<UserRow>(
+    'UPDATE users SET email_verified_at = coalesce(email_verified_at, $2) WHERE id = $1 RETURNING *',
+    [id, now],
+  );
+  return user ?? null;
+}
