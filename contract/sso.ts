@@ -52,7 +52,3 @@ export const SsoLink = Type.Object(
   },
   { description: 'The user and the IdP subject they are linked to' },
 );
-
-/** A page or redirect, described for the API reference. */
-export const HtmlPage = Type.String({ description: 'An HTML page (text/html)' });
-export const Redirect = Type.Null({ description: 'A redirect; the Location header says where' });

@@ -218,17 +218,21 @@ export async function refreshSession(db: Queryable, presented: string, now: Date
   return issue(db, row.id, row.stage, now);
 }
 
-/** Ends one session (sign-out, a user ending it, refresh reuse); later requests with its tokens fail. */
+/** Ending sessions: one (sign-out, a user ending it, refresh reuse) or all of a user's. */
+const REVOKE = {
+  session:
+    'UPDATE auth_sessions SET revoked_at = $2, revoked_reason = $3 WHERE id = $1 AND revoked_at IS NULL',
+  user: 'UPDATE auth_sessions SET revoked_at = $2, revoked_reason = $3 WHERE user_id = $1 AND revoked_at IS NULL',
+} as const;
+
+/** Ends one session; later requests with its tokens fail. */
 export async function revokeSession(
   db: Queryable,
   sessionId: string,
   reason: string,
   now: Date,
 ): Promise<void> {
-  await db.query(
-    'UPDATE auth_sessions SET revoked_at = $2, revoked_reason = $3 WHERE id = $1 AND revoked_at IS NULL',
-    [sessionId, now, reason],
-  );
+  await db.query(REVOKE.session, [sessionId, now, reason]);
 }
 
 /** Ends every session of a user (password changed, deactivated). */
@@ -238,10 +242,7 @@ export async function revokeUserSessions(
   reason: string,
   now: Date,
 ): Promise<void> {
-  await db.query(
-    'UPDATE auth_sessions SET revoked_at = $2, revoked_reason = $3 WHERE user_id = $1 AND revoked_at IS NULL',
-    [userId, now, reason],
-  );
+  await db.query(REVOKE.user, [userId, now, reason]);
 }
 
 /** True when the session is the user's own and still open. */

@@ -1,9 +1,8 @@
 import { Type } from 'typebox';
 import { SecondFactorRequired, SessionTokens } from '../../contract/auth.ts';
 import { errorResponses } from '../../contract/errors.ts';
+import { htmlResponse, Redirect } from '../../contract/pages.ts';
 import {
-  HtmlPage,
-  Redirect,
   SamlSettings,
   SamlSettingsOrNone,
   SsoLink,
@@ -214,7 +213,7 @@ const samlSignInRoutes: RouteModule = (app, { db, clock, config }) => {
       schema: {
         summary: 'The page a browser lands on after SAML sign-in',
         tags,
-        response: { 200: { description: 'An HTML page', content: { 'text/html': { schema: HtmlPage } } } },
+        response: { 200: htmlResponse },
       },
     },
     async (_request, reply) => reply.type('text/html; charset=utf-8').send(DONE_PAGE),
