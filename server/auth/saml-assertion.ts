@@ -34,6 +34,36 @@ function timestamp(value: string | null): Date | null {
 }
 
 /**
+ * The assertion as node-saml verified it: its signature with the IdP certificate (several
+ * assertions refused, only the signed XML read), issuer and audience; its subject and address.
+ */
+async function signedProfile(
+  settings: SamlSettingsRow,
+  publicUrl: string,
+  samlResponse: string,
+): Promise<{ assertionXml: string; nameId: string; profileEmail: string | null }> {
+  try {
+    const { profile } = await samlFor(settings, publicUrl).validatePostResponseAsync({
+      SAMLResponse: samlResponse,
+    });
+    if (profile === null) throw new Error('no profile');
+    const nameId = typeof profile.nameID === 'string' ? profile.nameID.trim() : '';
+    const attributes = profile as unknown as Record<string, unknown>;
+    const attribute = EMAIL_ATTRIBUTES.map((name) => attributes[name]).find(
+      (value): value is string => typeof value === 'string' && value.includes('@'),
+    );
+    const fromNameId =
+      typeof profile.nameID === 'string' && profile.nameID.includes('@') ? profile.nameID : null;
+    return { assertionXml: profile.getAssertionXml?.() ?? '', nameId, profileEmail: attribute ?? fromNameId };
+  } catch (error) {
+    throw refused(
+      'SAML_RESPONSE_INVALID',
+      `The SAML response was refused: ${error instanceof Error ? error.message : 'unreadable'}.`,
+    );
+  }
+}
+
+/**
  * Verifies a SAMLResponse: the assertion's signature with the IdP certificate (node-saml, which
  * also refuses several assertions and reads only the signed XML), issuer and audience (node-saml),
  * then — on the signed assertion only — the time window with the relay's clock, the recipient,
@@ -47,32 +77,7 @@ export async function verifyResponse(
   now: Date,
 ): Promise<VerifiedAssertion> {
   const acs = acsUrl(publicUrl, settings.org_id);
-  let assertionXml: string;
-  let profileEmail: string | null = null;
-  let nameId = '';
-  try {
-    const { profile } = await samlFor(settings, publicUrl).validatePostResponseAsync({
-      SAMLResponse: samlResponse,
-    });
-    if (profile === null) throw new Error('no profile');
-    assertionXml = profile.getAssertionXml?.() ?? '';
-    nameId = typeof profile.nameID === 'string' ? profile.nameID.trim() : '';
-    const attributes = profile as unknown as Record<string, unknown>;
-    for (const name of EMAIL_ATTRIBUTES) {
-      const value = attributes[name];
-      if (typeof value === 'string' && value.includes('@')) {
-        profileEmail = value;
-        break;
-      }
-    }
-    if (profileEmail === null && typeof profile.nameID === 'string' && profile.nameID.includes('@'))
-      profileEmail = profile.nameID;
-  } catch (error) {
-    throw refused(
-      'SAML_RESPONSE_INVALID',
-      `The SAML response was refused: ${error instanceof Error ? error.message : 'unreadable'}.`,
-    );
-  }
+  const { assertionXml, nameId, profileEmail } = await signedProfile(settings, publicUrl, samlResponse);
   // The response envelope is unsigned: only its Destination is read from it.
   const responseDoc = parseXml(Buffer.from(samlResponse, 'base64').toString('utf8'));
   const destination = responseDoc?.documentElement?.getAttribute('Destination') ?? null;

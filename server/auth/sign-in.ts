@@ -25,6 +25,14 @@ export interface SignInContext {
   method?: string;
 }
 
+/** The context of a sign-in request: its address and browser, at the relay's time. */
+export function signInContext(
+  request: { ip: string; headers: { 'user-agent'?: string } },
+  now: Date,
+): SignInContext {
+  return { ip: request.ip, userAgent: request.headers['user-agent'], now };
+}
+
 /** The second factors a user has enrolled, in the order sign-in offers them. */
 export async function enrolledFactors(tx: Queryable, user: UserRow): Promise<string[]> {
   const passkey = await hasPasskey(tx, user.id);

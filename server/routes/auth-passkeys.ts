@@ -16,10 +16,17 @@ import {
   secondStepWithPasskey,
   signInWithPasskey,
 } from '../auth/passkey-sign-in.ts';
-import { passkeyDecoyKey, passkeyDto, relyingParty, userPasskeys } from '../auth/passkeys.ts';
+import {
+  passkeyDecoyKey,
+  passkeyDto,
+  type RelyingParty,
+  relyingParty,
+  userPasskeys,
+} from '../auth/passkeys.ts';
 import { requireRecentAuth } from '../auth/recent-auth.ts';
-import { tokensBody } from '../auth/sign-in.ts';
+import { signInContext, tokensBody } from '../auth/sign-in.ts';
 import type { AuthenticationResponseJSON, RegistrationResponseJSON } from '../auth/webauthn.ts';
+import type { Database } from '../db/database.ts';
 import { ApiError } from '../errors.ts';
 import { type Principal, principalOf, publicRoute, requires } from '../http/access.ts';
 import type { RouteModule } from '../http/types.ts';
@@ -82,24 +89,14 @@ const secondStep = publicRoute('second sign-in step: the MFA token from /v1/auth
 const tags = ['auth'];
 
 /** Passkeys (WebAuthn): registration while signed in, second factor after the password, passwordless. */
-export const passkeyRoutes: RouteModule = (app, { db, clock, config }) => {
+export const passkeyRoutes: RouteModule = (app, deps) => {
+  passkeyRegistrationRoutes(app, deps);
+  passkeySignInRoutes(app, deps);
+};
+
+/** Registering, listing and removing one's own passkeys. */
+const passkeyRegistrationRoutes: RouteModule = (app, { db, clock, config }) => {
   const rp = relyingParty(config);
-  // Read once per process, lazily so that buildApp stays free of I/O.
-  let decoyKey: Promise<Buffer> | undefined;
-  const signInDeps = (log: PasskeySignInDeps['log']): PasskeySignInDeps => ({
-    db,
-    rp,
-    log,
-    decoyKey: () => {
-      decoyKey ??= passkeyDecoyKey(db);
-      return decoyKey;
-    },
-  });
-  const context = (request: { ip: string; headers: { 'user-agent'?: string } }) => ({
-    ip: request.ip,
-    userAgent: request.headers['user-agent'],
-    now: clock(),
-  });
 
   app.post(
     '/v1/auth/passkeys/options',
@@ -174,6 +171,28 @@ export const passkeyRoutes: RouteModule = (app, { db, clock, config }) => {
       return reply.code(204).send();
     },
   );
+};
+
+/** What passkey sign-in needs for one request's log; the decoy key is read once per process. */
+function passkeySignInDeps(db: Database, rp: RelyingParty) {
+  // Read lazily so that buildApp stays free of I/O.
+  let decoyKey: Promise<Buffer> | undefined;
+  return (log: PasskeySignInDeps['log']): PasskeySignInDeps => ({
+    db,
+    rp,
+    log,
+    decoyKey: () => {
+      decoyKey ??= passkeyDecoyKey(db);
+      return decoyKey;
+    },
+  });
+}
+
+/** Passkey sign-in: the second step after a password, and passwordless sign-in. */
+const passkeySignInRoutes: RouteModule = (app, { db, clock, config }) => {
+  const signInDeps = passkeySignInDeps(db, relyingParty(config));
+  const context = (request: { ip: string; headers: { 'user-agent'?: string } }) =>
+    signInContext(request, clock());
 
   app.post(
     '/v1/auth/mfa/passkey/options',

@@ -17,7 +17,13 @@ const LinkToken = Type.String({ minLength: 20, maxLength: 100, pattern: '^[A-Za-
 const tags = ['auth'];
 
 /** Mail links: asking for a password reset, completing it, proving an address. */
-export const passwordLinkRoutes: RouteModule = (app, { db, clock, config, mail, outgoingMail }) => {
+export const passwordLinkRoutes: RouteModule = (app, deps) => {
+  passwordResetRoutes(app, deps);
+  verifyEmailRoutes(app, deps);
+};
+
+/** Asking for a reset link and completing the reset. */
+const passwordResetRoutes: RouteModule = (app, { db, clock, config, mail, outgoingMail }) => {
   app.post(
     '/v1/auth/password-reset',
     {
@@ -91,7 +97,10 @@ export const passwordLinkRoutes: RouteModule = (app, { db, clock, config, mail, 
       return { status: 'password_set' as const, removedFactors: removed };
     },
   );
+};
 
+/** Proving an address with the link mailed to it. */
+const verifyEmailRoutes: RouteModule = (app, { db, clock }) => {
   app.post(
     '/v1/auth/verify-email',
     {

@@ -20,7 +20,7 @@ import {
   settingsDto,
 } from '../auth/saml-settings.ts';
 import { consumeSamlResponse, exchangeSamlCode, recordSamlFailure } from '../auth/saml-sign-in.ts';
-import { signInBody } from '../auth/sign-in.ts';
+import { signInBody, signInContext } from '../auth/sign-in.ts';
 import { linkByOwner, linkWithCredential } from '../auth/sso-link.ts';
 import { SSO_LINK_TTL_MS } from '../auth/sso-link-requests.ts';
 import { TotpSecrets } from '../auth/totp-secrets.ts';
@@ -51,6 +51,7 @@ const DONE_PAGE = `<!doctype html>
 export const samlRoutes: RouteModule = (app, deps) => {
   samlSettingsRoutes(app, deps);
   samlSignInRoutes(app, deps);
+  samlAcsRoutes(app, deps);
   samlLinkRoutes(app, deps);
 };
 
@@ -123,7 +124,7 @@ const samlSettingsRoutes: RouteModule = (app, { db, clock, config }) => {
   );
 };
 
-/** SP-initiated login, the assertion consumer, the page after it and the code exchange. */
+/** SP-initiated login, the page after the assertion consumer and the code exchange. */
 const samlSignInRoutes: RouteModule = (app, { db, clock, config }) => {
   app.get(
     '/v1/sso/saml/:orgId/login',
@@ -156,56 +157,6 @@ const samlSignInRoutes: RouteModule = (app, { db, clock, config }) => {
     },
   );
 
-  app.post(
-    '/v1/sso/saml/:orgId/acs',
-    {
-      config: {
-        ...publicRoute('SAML assertion consumer: the IdP-signed assertion is the credential'),
-        formBody: "SAML's HTTP-POST binding: the IdP's page submits a form",
-      },
-      schema: {
-        summary: 'SAML assertion consumer service',
-        description:
-          'A browser (Accept: text/html) is redirected (303) to /v1/sso/saml/done with a one-time code in the fragment; an API client gets a session (201) or the second step (200).',
-        tags,
-        params: OrgParams,
-        body: Type.Object(
-          {
-            SAMLResponse: Type.String({ minLength: 1, maxLength: 60_000 }),
-            RelayState: Type.Optional(Type.String({ maxLength: 1000 })),
-          },
-          { additionalProperties: false },
-        ),
-        response: { 200: SecondFactorRequired, 201: SessionTokens, 303: Redirect, ...errorResponses },
-      },
-    },
-    async (request, reply) => {
-      const settings = await settingsOf(db, request.params.orgId);
-      const ctx = { ip: request.ip, userAgent: request.headers['user-agent'], now: clock() };
-      // A browser (the IdP's auto-submitted form) is redirected with a one-time code in the
-      // fragment, which the extension reads from the tab and trades at /v1/sso/saml/exchange.
-      const browser = /text\/html/.test(request.headers.accept ?? '');
-      const input = {
-        settings,
-        publicUrl: config.publicUrl,
-        samlResponse: request.body.SAMLResponse,
-        browser,
-      };
-      const outcome = await consumeSamlResponse(db, input, ctx);
-      if (outcome.kind === 'signed_in') {
-        const answer = signInBody(outcome.step);
-        return reply.code(answer.status).send(answer.body);
-      }
-      const state = outcome.clientState === null ? '' : `&state=${outcome.clientState}`;
-      const done = `${config.publicUrl}/v1/sso/saml/done`;
-      if (outcome.kind === 'code') return reply.redirect(`${done}#code=${outcome.code}${state}`, 303);
-      const refusal = notLinked(outcome.linkToken, new Date(ctx.now.getTime() + SSO_LINK_TTL_MS));
-      await recordSamlFailure(db, settings.org_id, refusal.code, ctx);
-      if (!browser) throw refusal;
-      return reply.redirect(`${done}#error=${refusal.code}&linkToken=${outcome.linkToken}${state}`, 303);
-    },
-  );
-
   app.get(
     '/v1/sso/saml/done',
     {
@@ -234,7 +185,7 @@ const samlSignInRoutes: RouteModule = (app, { db, clock, config }) => {
       },
     },
     async (request, reply) => {
-      const ctx = { ip: request.ip, userAgent: request.headers['user-agent'], now: clock() };
+      const ctx = signInContext(request, clock());
       const signedIn = await exchangeSamlCode(db, request.body.code, ctx);
       if (signedIn === null)
         throw new ApiError(
@@ -245,6 +196,59 @@ const samlSignInRoutes: RouteModule = (app, { db, clock, config }) => {
       // The client knows the account only from here (the IdP asked for the address, not the extension).
       const answer = signInBody(signedIn.step);
       return reply.code(answer.status).send({ ...answer.body, email: signedIn.email });
+    },
+  );
+};
+
+/** The assertion consumer service: where the IdP posts its signed answer. */
+const samlAcsRoutes: RouteModule = (app, { db, clock, config }) => {
+  app.post(
+    '/v1/sso/saml/:orgId/acs',
+    {
+      config: {
+        ...publicRoute('SAML assertion consumer: the IdP-signed assertion is the credential'),
+        formBody: "SAML's HTTP-POST binding: the IdP's page submits a form",
+      },
+      schema: {
+        summary: 'SAML assertion consumer service',
+        description:
+          'A browser (Accept: text/html) is redirected (303) to /v1/sso/saml/done with a one-time code in the fragment; an API client gets a session (201) or the second step (200).',
+        tags,
+        params: OrgParams,
+        body: Type.Object(
+          {
+            SAMLResponse: Type.String({ minLength: 1, maxLength: 60_000 }),
+            RelayState: Type.Optional(Type.String({ maxLength: 1000 })),
+          },
+          { additionalProperties: false },
+        ),
+        response: { 200: SecondFactorRequired, 201: SessionTokens, 303: Redirect, ...errorResponses },
+      },
+    },
+    async (request, reply) => {
+      const settings = await settingsOf(db, request.params.orgId);
+      const ctx = signInContext(request, clock());
+      // A browser (the IdP's auto-submitted form) is redirected with a one-time code in the
+      // fragment, which the extension reads from the tab and trades at /v1/sso/saml/exchange.
+      const browser = /text\/html/.test(request.headers.accept ?? '');
+      const input = {
+        settings,
+        publicUrl: config.publicUrl,
+        samlResponse: request.body.SAMLResponse,
+        browser,
+      };
+      const outcome = await consumeSamlResponse(db, input, ctx);
+      if (outcome.kind === 'signed_in') {
+        const answer = signInBody(outcome.step);
+        return reply.code(answer.status).send(answer.body);
+      }
+      const state = outcome.clientState === null ? '' : `&state=${outcome.clientState}`;
+      const done = `${config.publicUrl}/v1/sso/saml/done`;
+      if (outcome.kind === 'code') return reply.redirect(`${done}#code=${outcome.code}${state}`, 303);
+      const refusal = notLinked(outcome.linkToken, new Date(ctx.now.getTime() + SSO_LINK_TTL_MS));
+      await recordSamlFailure(db, settings.org_id, refusal.code, ctx);
+      if (!browser) throw refusal;
+      return reply.redirect(`${done}#error=${refusal.code}&linkToken=${outcome.linkToken}${state}`, 303);
     },
   );
 };

@@ -5,7 +5,7 @@ import { recordAuthEvent } from '../auth/auth-events.ts';
 import { type PasswordSignInDeps, secondStepWithCode, signInWithPassword } from '../auth/password-sign-in.ts';
 import { MAX_PASSWORD_LENGTH } from '../auth/passwords.ts';
 import { refreshSession, revokeSession } from '../auth/sessions.ts';
-import { signInBody, tokensBody } from '../auth/sign-in.ts';
+import { signInBody, signInContext, tokensBody } from '../auth/sign-in.ts';
 import { TotpSecrets } from '../auth/totp-secrets.ts';
 import { ApiError } from '../errors.ts';
 import { principalOf, publicRoute, requires } from '../http/access.ts';
@@ -23,11 +23,12 @@ const tags = ['auth'];
 export const authRoutes: RouteModule = (app, deps) => {
   const totpSecrets = new TotpSecrets(deps.db, deps.config);
   signInRoutes(totpSecrets)(app, deps);
+  sessionTokenRoutes(app, deps);
   passwordLinkRoutes(app, deps);
   totpRoutes(totpSecrets)(app, deps);
 };
 
-/** Password sign-in and its second step, refresh rotation and sign-out. */
+/** Password sign-in and its second step by authenticator or recovery code. */
 const signInRoutes =
   (totpSecrets: TotpSecrets): RouteModule =>
   (app, { db, clock }) => {
@@ -58,7 +59,7 @@ const signInRoutes =
       async (request, reply) => {
         const { password, orgId, code } = request.body;
         const attempt = { email: request.body.email.toLowerCase(), password, orgId, code };
-        const ctx = { ip: request.ip, userAgent: request.headers['user-agent'], now: clock() };
+        const ctx = signInContext(request, clock());
         const answer = signInBody(await signInWithPassword(signInDeps(request.log), attempt, ctx));
         return reply.code(answer.status).send(answer.body);
       },
@@ -97,63 +98,66 @@ const signInRoutes =
             'CODE_REQUIRED',
             'Send either "code" (authenticator app) or "recoveryCode".',
           );
-        const ctx = { ip: request.ip, userAgent: request.headers['user-agent'], now: clock() };
+        const ctx = signInContext(request, clock());
         const tokens = await secondStepWithCode(signInDeps(request.log), mfaToken, factor, ctx);
         return reply.code(201).send(tokensBody(tokens));
       },
     );
-
-    app.post(
-      '/v1/auth/refresh',
-      {
-        config: publicRoute('token refresh: the refresh token is the credential'),
-        schema: {
-          summary: 'Trade a refresh token for new tokens',
-          description: 'Each refresh token works once; presenting one again revokes its whole session.',
-          tags,
-          body: Type.Object(
-            { refreshToken: Type.String({ minLength: 1, maxLength: 100 }) },
-            { additionalProperties: false },
-          ),
-          response: { 200: SessionTokens, ...errorResponses },
-        },
-      },
-      async (request) => {
-        const now = clock();
-        // Revocation on reuse must survive the refusal, so the refusal is thrown after commit.
-        const outcome = await db.transaction(async (tx) => {
-          try {
-            return { tokens: await refreshSession(tx, request.body.refreshToken, now) };
-          } catch (error) {
-            if (error instanceof ApiError) return { error };
-            throw error;
-          }
-        });
-        if ('error' in outcome) throw outcome.error;
-        return tokensBody(outcome.tokens);
-      },
-    );
-
-    app.post(
-      '/v1/auth/logout',
-      {
-        config: { ...requires('account.self'), duringEnrolment: true },
-        schema: { summary: 'Sign out this session', tags, response: { 204: NoContent, ...errorResponses } },
-      },
-      async (request, reply) => {
-        const p = principalOf(request);
-        if (p.sessionId === null)
-          throw new ApiError(400, 'NOT_A_SESSION', 'API keys do not sign out; revoke the key instead.');
-        const now = clock();
-        await revokeSession(db, p.sessionId, 'signed_out', now);
-        await recordAuthEvent(db, {
-          orgId: p.orgId,
-          userId: p.userId,
-          actor: p.actor,
-          kind: 'sign_out',
-          at: now,
-        });
-        return reply.code(204).send();
-      },
-    );
   };
+
+/** Refresh rotation and sign-out. */
+const sessionTokenRoutes: RouteModule = (app, { db, clock }) => {
+  app.post(
+    '/v1/auth/refresh',
+    {
+      config: publicRoute('token refresh: the refresh token is the credential'),
+      schema: {
+        summary: 'Trade a refresh token for new tokens',
+        description: 'Each refresh token works once; presenting one again revokes its whole session.',
+        tags,
+        body: Type.Object(
+          { refreshToken: Type.String({ minLength: 1, maxLength: 100 }) },
+          { additionalProperties: false },
+        ),
+        response: { 200: SessionTokens, ...errorResponses },
+      },
+    },
+    async (request) => {
+      const now = clock();
+      // Revocation on reuse must survive the refusal, so the refusal is thrown after commit.
+      const outcome = await db.transaction(async (tx) => {
+        try {
+          return { tokens: await refreshSession(tx, request.body.refreshToken, now) };
+        } catch (error) {
+          if (error instanceof ApiError) return { error };
+          throw error;
+        }
+      });
+      if ('error' in outcome) throw outcome.error;
+      return tokensBody(outcome.tokens);
+    },
+  );
+
+  app.post(
+    '/v1/auth/logout',
+    {
+      config: { ...requires('account.self'), duringEnrolment: true },
+      schema: { summary: 'Sign out this session', tags, response: { 204: NoContent, ...errorResponses } },
+    },
+    async (request, reply) => {
+      const p = principalOf(request);
+      if (p.sessionId === null)
+        throw new ApiError(400, 'NOT_A_SESSION', 'API keys do not sign out; revoke the key instead.');
+      const now = clock();
+      await revokeSession(db, p.sessionId, 'signed_out', now);
+      await recordAuthEvent(db, {
+        orgId: p.orgId,
+        userId: p.userId,
+        actor: p.actor,
+        kind: 'sign_out',
+        at: now,
+      });
+      return reply.code(204).send();
+    },
+  );
+};

@@ -20,7 +20,13 @@ const tags = ['users'];
 const RoleName = Type.String({ minLength: 2, maxLength: 40, pattern: '^[a-z][a-z0-9_]+$' });
 
 /** Users of the org: invite, change role, deactivate (users.manage). */
-export const usersRoutes: RouteModule = (app, { db, clock, config, mail }) => {
+export const usersRoutes: RouteModule = (app, deps) => {
+  userListRoutes(app, deps);
+  userChangeRoutes(app, deps);
+};
+
+/** Listing and inviting users. */
+const userListRoutes: RouteModule = (app, { db, clock, config, mail }) => {
   const manage = requires('users.manage');
 
   app.get(
@@ -72,6 +78,11 @@ export const usersRoutes: RouteModule = (app, { db, clock, config, mail }) => {
       return reply.code(201).send({ user: userDto(user), invitationMailed: mailed });
     },
   );
+};
+
+/** Changing a user's role and deactivating them. */
+const userChangeRoutes: RouteModule = (app, { db, clock }) => {
+  const manage = requires('users.manage');
 
   app.put(
     '/v1/users/:id/role',
