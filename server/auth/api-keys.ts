@@ -1,5 +1,6 @@
 import type { Queryable } from '../db/database.ts';
 import { newId, randomToken, sha256 } from '../ids.ts';
+import { recordAuthEvent } from './auth-events.ts';
 import type { Role } from './permissions.ts';
 
 const KEY_PATTERN = /^ctk_([A-Za-z0-9]{8})_([A-Za-z0-9_-]{43})$/;
@@ -76,4 +77,91 @@ export async function resolveApiKey(db: Queryable, presented: string): Promise<K
     userId: row.user_id,
     customPermissions: row.custom,
   };
+}
+
+interface KeyRow {
+  id: string;
+  name: string | null;
+  prefix: string;
+  role: string;
+  user_id: string | null;
+  created_at: Date;
+  last_used_at: Date | null;
+  revoked_at: Date | null;
+}
+
+const KEY_COLUMNS = 'id, name, prefix, role, user_id, created_at, last_used_at, revoked_at';
+
+/** An API key as admins see it: never its secret. */
+export const apiKeyDto = (k: KeyRow) => ({
+  id: k.id,
+  name: k.name,
+  // Enough to recognise a key in a config file; the secret itself is never stored.
+  prefix: `ctk_${k.prefix}_…`,
+  role: k.role,
+  userId: k.user_id,
+  createdAt: new Date(k.created_at).toISOString(),
+  lastUsedAt: k.last_used_at === null ? null : new Date(k.last_used_at).toISOString(),
+  revokedAt: k.revoked_at === null ? null : new Date(k.revoked_at).toISOString(),
+});
+
+/** The org's keys: active ones first, newest first. */
+export async function orgApiKeys(db: Queryable, orgId: string): Promise<KeyRow[]> {
+  return db.query<KeyRow>(
+    `SELECT ${KEY_COLUMNS} FROM api_keys WHERE org_id = $1 ORDER BY revoked_at IS NOT NULL, created_at DESC`,
+    [orgId],
+  );
+}
+
+/** One key by id (after creating it). */
+export async function apiKeyById(db: Queryable, id: string): Promise<KeyRow | null> {
+  const [row] = await db.query<KeyRow>(`SELECT ${KEY_COLUMNS} FROM api_keys WHERE id = $1`, [id]);
+  return row ?? null;
+}
+
+/**
+ * Mints a key for an admin: a role no higher than theirs is checked by the caller; who created
+ * it is kept, and the event says which key. Call inside a transaction.
+ */
+export async function mintApiKey(
+  tx: Queryable,
+  input: { orgId: string; role: string; name: string; userId: string | null },
+  by: { userId: string | null; actor: string; ip: string; now: Date },
+): Promise<CreatedApiKey> {
+  const key = await createApiKey(tx, input);
+  await tx.query('UPDATE api_keys SET created_by_user_id = $2 WHERE id = $1', [key.id, by.userId]);
+  await recordAuthEvent(tx, {
+    orgId: input.orgId,
+    userId: input.userId,
+    actor: by.actor,
+    kind: 'api_key_created',
+    detail: { keyId: key.id, name: input.name, role: input.role },
+    ip: by.ip,
+    at: by.now,
+  });
+  return key;
+}
+
+/** Revokes one of the org's active keys; false when there is none with this id. */
+export async function revokeApiKey(
+  tx: Queryable,
+  orgId: string,
+  keyId: string,
+  by: { actor: string; ip: string; now: Date },
+): Promise<boolean> {
+  const rows = await tx.query(
+    'UPDATE api_keys SET revoked_at = $3 WHERE id = $1 AND org_id = $2 AND revoked_at IS NULL RETURNING id',
+    [keyId, orgId, by.now],
+  );
+  if (rows.length === 0) return false;
+  await recordAuthEvent(tx, {
+    orgId,
+    userId: null,
+    actor: by.actor,
+    kind: 'api_key_revoked',
+    detail: { keyId },
+    ip: by.ip,
+    at: by.now,
+  });
+  return true;
 }

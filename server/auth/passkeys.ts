@@ -1,6 +1,7 @@
 import { createHmac, randomBytes } from 'node:crypto';
 import type { Config } from '../config.ts';
 import type { Queryable } from '../db/database.ts';
+import { newId } from '../ids.ts';
 
 /** WebAuthn challenges are single-use and live this long. */
 export const CHALLENGE_TTL_MS = 5 * 60_000;
@@ -150,4 +151,85 @@ export async function advanceCounter(
     [passkeyId, newCounter, now],
   );
   return rows.length > 0;
+}
+
+/** The passkeys of the active account with this address, as allowCredentials lists them. */
+export async function passkeysForEmail(db: Queryable, email: string): Promise<PasskeyRow[]> {
+  return db.query<PasskeyRow>(
+    `SELECT p.* FROM passkeys p JOIN users u ON u.id = p.user_id
+      WHERE u.email = $1 AND u.status = 'active' ORDER BY p.created_at, p.id`,
+    [email],
+  );
+}
+
+/** The passkey with this credential id (of this user, when given), locked for the transaction. */
+export async function lockPasskey(
+  tx: Queryable,
+  credentialId: string,
+  userId?: string,
+): Promise<PasskeyRow | null> {
+  const rows = await tx.query<PasskeyRow>(
+    'SELECT * FROM passkeys WHERE credential_id = $1 AND ($2::uuid IS NULL OR user_id = $2) FOR UPDATE',
+    [credentialId, userId ?? null],
+  );
+  return rows[0] ?? null;
+}
+
+/** Stores a verified new passkey; false when its credential id is registered already. */
+export async function insertPasskey(
+  tx: Queryable,
+  input: {
+    orgId: string;
+    userId: string;
+    credentialId: string;
+    publicKey: Uint8Array;
+    counter: number;
+    transports: string[];
+    deviceType: string;
+    backedUp: boolean;
+  },
+  now: Date,
+): Promise<PasskeyRow | null> {
+  const taken = await tx.query('SELECT 1 FROM passkeys WHERE credential_id = $1', [input.credentialId]);
+  if (taken.length > 0) return null;
+  const [row] = await tx.query<PasskeyRow>(
+    `INSERT INTO passkeys (id, org_id, user_id, credential_id, public_key, counter, transports, device_type, backed_up, created_at)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING *`,
+    [
+      newId(),
+      input.orgId,
+      input.userId,
+      input.credentialId,
+      Buffer.from(input.publicKey),
+      input.counter,
+      input.transports,
+      input.deviceType,
+      input.backedUp,
+      now,
+    ],
+  );
+  return row ?? null;
+}
+
+/** Deletes one of the user's passkeys; false when they have none with this id. */
+export async function deletePasskey(tx: Queryable, id: string, userId: string): Promise<boolean> {
+  const rows = await tx.query('DELETE FROM passkeys WHERE id = $1 AND user_id = $2 RETURNING id', [
+    id,
+    userId,
+  ]);
+  return rows.length > 0;
+}
+
+/** What second factors a user has left, and whether their org requires one. */
+export async function secondFactorsLeft(
+  tx: Queryable,
+  userId: string,
+): Promise<{ settings: unknown; totp: boolean; passkeys: number } | null> {
+  const [left] = await tx.query<{ settings: unknown; totp: boolean; passkeys: number }>(
+    `SELECT o.settings, u.totp_enabled_at IS NOT NULL AS totp,
+            (SELECT count(*)::int FROM passkeys WHERE user_id = u.id) AS passkeys
+       FROM users u JOIN orgs o ON o.id = u.org_id WHERE u.id = $1`,
+    [userId],
+  );
+  return left ?? null;
 }

@@ -218,28 +218,45 @@ export async function refreshSession(db: Queryable, presented: string, now: Date
   return issue(db, row.id, row.stage, now);
 }
 
+/** Ending sessions: one (sign-out, a user ending it, refresh reuse) or all of a user's. */
+const REVOKE = {
+  session:
+    'UPDATE auth_sessions SET revoked_at = $2, revoked_reason = $3 WHERE id = $1 AND revoked_at IS NULL',
+  user: 'UPDATE auth_sessions SET revoked_at = $2, revoked_reason = $3 WHERE user_id = $1 AND revoked_at IS NULL',
+} as const;
+
+/** Ends one session; later requests with its tokens fail. */
 export async function revokeSession(
   db: Queryable,
   sessionId: string,
   reason: string,
   now: Date,
 ): Promise<void> {
-  await db.query(
-    'UPDATE auth_sessions SET revoked_at = $2, revoked_reason = $3 WHERE id = $1 AND revoked_at IS NULL',
-    [sessionId, now, reason],
-  );
+  await db.query(REVOKE.session, [sessionId, now, reason]);
 }
 
+/** Ends every session of a user (password changed, deactivated). */
 export async function revokeUserSessions(
   db: Queryable,
   userId: string,
   reason: string,
   now: Date,
 ): Promise<void> {
-  await db.query(
-    'UPDATE auth_sessions SET revoked_at = $2, revoked_reason = $3 WHERE user_id = $1 AND revoked_at IS NULL',
-    [userId, now, reason],
+  await db.query(REVOKE.user, [userId, now, reason]);
+}
+
+/** True when the session is the user's own and still open. */
+export async function isOpenSessionOf(db: Queryable, sessionId: string, userId: string): Promise<boolean> {
+  const rows = await db.query(
+    'SELECT id FROM auth_sessions WHERE id = $1 AND user_id = $2 AND revoked_at IS NULL',
+    [sessionId, userId],
   );
+  return rows.length > 0;
+}
+
+/** The session that had to enrol a second factor may now do everything its role allows. */
+export async function completeEnrolment(tx: Queryable, sessionId: string): Promise<void> {
+  await tx.query(`UPDATE auth_sessions SET stage = 'full' WHERE id = $1`, [sessionId]);
 }
 
 export async function listSessions(db: Queryable, userId: string, now: Date) {

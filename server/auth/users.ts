@@ -155,27 +155,14 @@ export async function createUser(
     detail: { role: input.role },
     at: input.now,
   });
-  if (hash === null) {
-    // Invited without a password: the reset link sets one and proves the address at once.
-    const token = await issueLink(db, 'reset_password', id, input.now);
-    return {
-      user: rows[0] as UserRow,
-      mail: {
-        to: email,
-        subject: 'You have been invited to CRM Texting',
-        text: `Choose your password: ${input.publicUrl}/auth/reset?token=${token}\nThe link works once and expires in an hour.`,
-      },
-    };
-  }
-  const token = await issueLink(db, 'verify_email', id, input.now);
-  return {
-    user: rows[0] as UserRow,
-    mail: {
-      to: email,
-      subject: 'Confirm your email address',
-      text: `Confirm your address: ${input.publicUrl}/auth/verify?token=${token}\nThe link works once and expires in 48 hours.`,
-    },
-  };
+  // Invited without a password: the reset link sets one and proves the address at once.
+  const invited = hash === null;
+  const token = await issueLink(db, invited ? 'reset_password' : 'verify_email', id, input.now);
+  const text = invited
+    ? `Choose your password: ${input.publicUrl}/auth/reset?token=${token}\nThe link works once and expires in an hour.`
+    : `Confirm your address: ${input.publicUrl}/auth/verify?token=${token}\nThe link works once and expires in 48 hours.`;
+  const subject = invited ? 'You have been invited to CRM Texting' : 'Confirm your email address';
+  return { user: rows[0] as UserRow, mail: { to: email, subject, text } };
 }
 
 /** Stops a user everywhere: sessions, refresh tokens and keys bound to them fail on the next request. */
@@ -226,4 +213,72 @@ export function validCustomPermissions(values: string[]): Permission[] {
   if (unknown.length > 0)
     throw new ApiError(422, 'UNKNOWN_PERMISSION', `Unknown permissions: ${unknown.join(', ')}.`, { unknown });
   return values as Permission[];
+}
+
+/** The active user with this id, locked for the rest of the transaction; null when gone or deactivated. */
+export async function lockActiveUser(tx: Queryable, id: string): Promise<UserRow | null> {
+  const [user] = await tx.query<UserRow>(
+    `SELECT * FROM users WHERE id = $1 AND status = 'active' FOR UPDATE`,
+    [id],
+  );
+  return user ?? null;
+}
+
+/** Every active account with this address, oldest first (one per org at most). */
+export async function activeUsersByEmail(db: Queryable, email: string, orgId?: string): Promise<UserRow[]> {
+  return db.query<UserRow>(
+    `SELECT * FROM users WHERE email = $1 AND status = 'active' AND ($2::uuid IS NULL OR org_id = $2) ORDER BY created_at`,
+    [email, orgId ?? null],
+  );
+}
+
+/** Marks the address proven (the first time only); null when the user is gone. */
+export async function markEmailVerified(db: Queryable, id: string, now: Date): Promise<UserRow | null> {
+  const [user] = await db.query<UserRow>(
+    'UPDATE users SET email_verified_at = coalesce(email_verified_at, $2) WHERE id = $1 RETURNING *',
+    [id, now],
+  );
+  return user ?? null;
+}
+
+/** What GET /v1/me reads besides the principal: the org's settings and the user's own name and address. */
+export async function profileOf(
+  db: Queryable,
+  orgId: string,
+  userId: string | null,
+): Promise<{ settings: unknown; display_name: string | null; email: string | null } | null> {
+  const rows = await db.query<{ settings: unknown; display_name: string | null; email: string | null }>(
+    `SELECT o.settings, u.display_name, u.email
+       FROM orgs o LEFT JOIN users u ON u.id = $2::uuid AND u.org_id = o.id
+      WHERE o.id = $1`,
+    [orgId, userId],
+  );
+  return rows[0] ?? null;
+}
+
+/** The org's users, oldest first. */
+export async function orgUsers(db: Queryable, orgId: string): Promise<UserRow[]> {
+  return db.query<UserRow>('SELECT * FROM users WHERE org_id = $1 ORDER BY created_at, id', [orgId]);
+}
+
+/** Gives a user another role; audited as role_changed. */
+export async function changeRole(
+  tx: Queryable,
+  user: UserRow,
+  role: string,
+  by: { actor: string; now: Date },
+): Promise<UserRow> {
+  const [updated] = await tx.query<UserRow>('UPDATE users SET role = $2 WHERE id = $1 RETURNING *', [
+    user.id,
+    role,
+  ]);
+  await recordAuthEvent(tx, {
+    orgId: user.org_id,
+    userId: user.id,
+    actor: by.actor,
+    kind: 'role_changed',
+    detail: { from: user.role, to: role },
+    at: by.now,
+  });
+  return updated as UserRow;
 }

@@ -7,7 +7,7 @@ import {
   readOrgSettings,
   setOrgSetting,
 } from '../admin/org-settings-admin.ts';
-import { recordAuthEvent } from '../auth/auth-events.ts';
+import { createCustomRole } from '../auth/custom-roles.ts';
 import { isRole, ROLE_NAMES } from '../auth/permissions.ts';
 import { createUser, deactivateUser, rolePermissions, validCustomPermissions } from '../auth/users.ts';
 import { systemClock } from '../clock.ts';
@@ -17,7 +17,6 @@ import { migrate } from '../db/migrate.ts';
 import { openDatabase } from '../db/open.ts';
 import { DatabaseBusyError } from '../db/pglite.ts';
 import { ApiError } from '../errors.ts';
-import { newId } from '../ids.ts';
 import { runComplianceLines } from './compliance.ts';
 import { CRM_COMMANDS } from './crm.ts';
 
@@ -259,25 +258,9 @@ const COMMANDS: Record<string, Command> = {
         .map((p) => p.trim())
         .filter((p) => p !== '');
       const permissions = validCustomPermissions([...new Set(listed)]);
-      const id = newId();
-      await db.transaction(async (tx) => {
+      const { id } = await db.transaction(async (tx) => {
         await requireOrg(tx, orgId);
-        const taken = await tx.query('SELECT 1 FROM roles WHERE org_id = $1 AND name = $2', [orgId, name]);
-        if (taken.length > 0) throw new ApiError(409, 'ROLE_EXISTS', `A role "${name}" already exists.`);
-        await tx.query('INSERT INTO roles (id, org_id, name, permissions) VALUES ($1, $2, $3, $4)', [
-          id,
-          orgId,
-          name,
-          permissions,
-        ]);
-        await recordAuthEvent(tx, {
-          orgId,
-          userId: null,
-          actor: CLI_ACTOR,
-          kind: 'role_created',
-          detail: { name, permissions },
-          at: systemClock(),
-        });
+        return createCustomRole(tx, { orgId, name, permissions }, { actor: CLI_ACTOR, now: systemClock() });
       });
       return {
         json: { roleId: id, name, permissions },

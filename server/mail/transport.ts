@@ -31,3 +31,19 @@ export class SandboxMailTransport implements MailTransport {
 
   async close(): Promise<void> {}
 }
+
+/** A mail the sandbox kept, as /sandbox/mail lists it. */
+export interface SandboxMail {
+  id: string;
+  to_address: string;
+  subject: string;
+  body: string;
+  created_at: Date;
+}
+
+/** The sandbox mailbox, newest first (the last hundred). */
+export async function recentSandboxMail(db: Queryable): Promise<SandboxMail[]> {
+  return db.query<SandboxMail>(
+    'SELECT id, to_address, subject, body, created_at FROM sandbox_mail ORDER BY id DESC LIMIT 100',
+  );
+}

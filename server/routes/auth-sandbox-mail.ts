@@ -1,6 +1,8 @@
+import { htmlResponse } from '../../contract/pages.ts';
 import { publicRoute } from '../http/access.ts';
 import { html, sendPage } from '../http/html.ts';
 import type { RouteModule } from '../http/types.ts';
+import { recentSandboxMail } from '../mail/transport.ts';
 
 /** Loopback only (http/sandbox-guard.ts): every reset link is on this page. */
 const access = {
@@ -11,18 +13,22 @@ const access = {
 /** The sandbox mailbox: verification and reset links land here. Registered only in sandbox mode. */
 export const sandboxMailRoutes: RouteModule = (app, { db, sandbox }) => {
   if (sandbox === null) return;
-  app.get('/sandbox/mail', { config: access }, async (_request, reply) => {
-    const mails = await db.query<{
-      id: string;
-      to_address: string;
-      subject: string;
-      body: string;
-      created_at: Date;
-    }>('SELECT id, to_address, subject, body, created_at FROM sandbox_mail ORDER BY id DESC LIMIT 100');
-    return sendPage(
-      reply,
-      'Sandbox mail',
-      html`<h1>Sandbox mail</h1>
+  app.get(
+    '/sandbox/mail',
+    {
+      config: access,
+      schema: {
+        summary: 'The sandbox mailbox (sandbox only, loopback only)',
+        tags: ['auth'],
+        response: { 200: htmlResponse },
+      },
+    },
+    async (_request, reply) => {
+      const mails = await recentSandboxMail(db);
+      return sendPage(
+        reply,
+        'Sandbox mail',
+        html`<h1>Sandbox mail</h1>
         <p class="muted">Mail the relay sent (newest first). Nothing here left this machine.</p>
         ${mails.length === 0 ? html`<p>No mail yet.</p>` : ''}
         ${mails.map(
@@ -31,6 +37,7 @@ export const sandboxMailRoutes: RouteModule = (app, { db, sandbox }) => {
           ) => html`<article><h2>${m.subject}</h2><p class="muted">To ${m.to_address} · ${new Date(m.created_at).toISOString()}</p>
             <pre>${m.body}</pre></article>`,
         )}`,
-    );
-  });
+      );
+    },
+  );
 };

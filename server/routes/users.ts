@@ -1,31 +1,52 @@
 import { Type } from 'typebox';
-import { recordAuthEvent } from '../auth/auth-events.ts';
-import { assertMayGrant, createUser, deactivateUser, getUser, type UserRow, userDto } from '../auth/users.ts';
+import { errorResponses } from '../../contract/errors.ts';
+import { InvitedUser, UserAnswer, UserList } from '../../contract/users.ts';
+import {
+  assertMayGrant,
+  changeRole,
+  createUser,
+  deactivateUser,
+  getUser,
+  orgUsers,
+  userDto,
+} from '../auth/users.ts';
 import { ApiError } from '../errors.ts';
 import { principalOf, requires } from '../http/access.ts';
 import type { RouteModule } from '../http/types.ts';
 import { deliver } from '../mail/select.ts';
 import { Uuid } from './schemas.ts';
 
+const tags = ['users'];
 const RoleName = Type.String({ minLength: 2, maxLength: 40, pattern: '^[a-z][a-z0-9_]+$' });
 
 /** Users of the org: invite, change role, deactivate (users.manage). */
-export const usersRoutes: RouteModule = (app, { db, clock, config, mail }) => {
+export const usersRoutes: RouteModule = (app, deps) => {
+  userListRoutes(app, deps);
+  userChangeRoutes(app, deps);
+};
+
+/** Listing and inviting users. */
+const userListRoutes: RouteModule = (app, { db, clock, config, mail }) => {
   const manage = requires('users.manage');
 
-  app.get('/v1/users', { config: manage }, async (request) => {
-    const { orgId } = principalOf(request);
-    const rows = await db.query<UserRow>('SELECT * FROM users WHERE org_id = $1 ORDER BY created_at, id', [
-      orgId,
-    ]);
-    return { users: rows.map(userDto) };
-  });
+  app.get(
+    '/v1/users',
+    {
+      config: manage,
+      schema: { summary: "List the org's users", tags, response: { 200: UserList, ...errorResponses } },
+    },
+    async (request) => ({ users: (await orgUsers(db, principalOf(request).orgId)).map(userDto) }),
+  );
 
   app.post(
     '/v1/users',
     {
       config: manage,
       schema: {
+        summary: 'Invite a user',
+        description: 'Mails an invitation (a link to choose a password); never a role above your own.',
+        tags,
+        response: { 201: InvitedUser, ...errorResponses },
         body: Type.Object(
           {
             email: Type.String({ format: 'email', maxLength: 254 }),
@@ -57,14 +78,23 @@ export const usersRoutes: RouteModule = (app, { db, clock, config, mail }) => {
       return reply.code(201).send({ user: userDto(user), invitationMailed: mailed });
     },
   );
+};
+
+/** Changing a user's role and deactivating them. */
+const userChangeRoutes: RouteModule = (app, { db, clock }) => {
+  const manage = requires('users.manage');
 
   app.put(
     '/v1/users/:id/role',
     {
       config: manage,
       schema: {
+        summary: "Change a user's role",
+        description: 'Neither the old nor the new role may be above your own.',
+        tags,
         params: Type.Object({ id: Uuid }),
         body: Type.Object({ role: RoleName }, { additionalProperties: false }),
+        response: { 200: UserAnswer, ...errorResponses },
       },
     },
     async (request) => {
@@ -76,19 +106,7 @@ export const usersRoutes: RouteModule = (app, { db, clock, config, mail }) => {
           throw new ApiError(404, 'USER_NOT_FOUND', 'No such user in your organisation.');
         await assertMayGrant(tx, p.orgId, current.role, p.permissions);
         await assertMayGrant(tx, p.orgId, request.body.role, p.permissions);
-        const [updated] = await tx.query<UserRow>('UPDATE users SET role = $2 WHERE id = $1 RETURNING *', [
-          current.id,
-          request.body.role,
-        ]);
-        await recordAuthEvent(tx, {
-          orgId: p.orgId,
-          userId: current.id,
-          actor: p.actor,
-          kind: 'role_changed',
-          detail: { from: current.role, to: request.body.role },
-          at: now,
-        });
-        return updated as UserRow;
+        return changeRole(tx, current, request.body.role, { actor: p.actor, now });
       });
       return { user: userDto(user) };
     },
@@ -96,7 +114,16 @@ export const usersRoutes: RouteModule = (app, { db, clock, config, mail }) => {
 
   app.post(
     '/v1/users/:id/deactivate',
-    { config: manage, schema: { params: Type.Object({ id: Uuid }) } },
+    {
+      config: manage,
+      schema: {
+        summary: 'Deactivate a user',
+        description: 'Their sessions and bound API keys stop at once.',
+        tags,
+        params: Type.Object({ id: Uuid }),
+        response: { 200: UserAnswer, ...errorResponses },
+      },
+    },
     async (request) => {
       const p = principalOf(request);
       if (p.userId === request.params.id)

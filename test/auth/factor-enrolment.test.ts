@@ -1,9 +1,17 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RECENT_AUTH_MS } from '../../server/auth/recent-auth.ts';
 import { totpCode } from '../../server/auth/totp.ts';
-import { createUser } from '../../server/auth/users.ts';
 import { freshPglite } from '../helpers/db.ts';
-import { eventually, seedOrg, type TestOrg, type TestRelay, testRelay } from '../helpers/relay.ts';
+import {
+  eventually,
+  seedOrg,
+  signedInUser,
+  TEST_PASSWORD,
+  type TestOrg,
+  type TestRelay,
+  testRelay,
+  testUser,
+} from '../helpers/relay.ts';
 import { SoftwareAuthenticator } from '../helpers/software-authenticator.ts';
 
 // Issue #13, finding 5: a stolen access token must not be able to plant a second factor that
@@ -18,7 +26,7 @@ const advance = (ms: number) => {
 const db = await freshPglite();
 let relay: TestRelay;
 let org: TestOrg;
-const PASSWORD = 'correct horse battery staple';
+const PASSWORD = TEST_PASSWORD;
 const NEW_PASSWORD = 'a brand new passphrase 2026';
 const ORIGIN = 'http://relay.test';
 
@@ -27,17 +35,11 @@ const post = (url: string, payload: Record<string, unknown>, headers: Record<str
   relay.app.inject({ method: 'POST', url, payload, headers });
 
 async function addUser(email: string): Promise<string> {
-  const { user } = await createUser(db, {
-    orgId: org.orgId,
-    email,
-    role: 'rep',
-    password: PASSWORD,
-    actor: 'test',
-    now,
-    publicUrl: ORIGIN,
-  });
-  return user.id;
+  return testUser(db, { orgId: org.orgId, email, now });
 }
+
+/** A new rep of the test org, for signedInUser. */
+const rep = (email: string) => ({ orgId: org.orgId, email, role: 'rep', now });
 
 async function signIn(email: string): Promise<string> {
   const response = await post('/v1/auth/login', { email, password: PASSWORD });
@@ -92,8 +94,7 @@ afterAll(async () => {
 
 describe('adding a second factor needs a recent sign-in', () => {
   it('refuses passkey registration from a session signed in 6 minutes ago until it re-authenticates', async () => {
-    await addUser('stale-passkey@example.com');
-    const token = await signIn('stale-passkey@example.com');
+    const { accessToken: token } = await signedInUser(relay.app, db, rep('stale-passkey@example.com'));
     advance(6 * 60_000);
     const { options } = await plantPasskey(token);
     expect(options.statusCode, options.body).toBe(403);
@@ -105,8 +106,7 @@ describe('adding a second factor needs a recent sign-in', () => {
   });
 
   it('refuses to verify a registration whose proof went stale between options and verify', async () => {
-    await addUser('slow-passkey@example.com');
-    const token = await signIn('slow-passkey@example.com');
+    const { accessToken: token } = await signedInUser(relay.app, db, rep('slow-passkey@example.com'));
     advance(RECENT_AUTH_MS - 60_000);
     const options = await post('/v1/auth/passkeys/options', {}, bearer(token));
     expect(options.statusCode).toBe(200);
@@ -127,8 +127,7 @@ describe('adding a second factor needs a recent sign-in', () => {
   });
 
   it('refuses TOTP enrolment from a session signed in 6 minutes ago until it re-authenticates', async () => {
-    const userId = await addUser('stale-totp@example.com');
-    const token = await signIn('stale-totp@example.com');
+    const { userId, accessToken: token } = await signedInUser(relay.app, db, rep('stale-totp@example.com'));
     advance(6 * 60_000);
     const refused = await post('/v1/auth/totp/enrol', {}, bearer(token));
     expect(refused.statusCode, refused.body).toBe(403);
@@ -180,8 +179,7 @@ describe('a password reset removes recently added factors', () => {
   });
 
   it('removes an authenticator app enrolled within 24 hours, and keeps factors older than that', async () => {
-    const userId = await addUser('mixed@example.com');
-    const token = await signIn('mixed@example.com');
+    const { userId, accessToken: token } = await signedInUser(relay.app, db, rep('mixed@example.com'));
     const { created, authenticator } = await plantPasskey(token);
     expect(created?.statusCode).toBe(201);
     if (authenticator === null) throw new Error('no passkey');

@@ -2,9 +2,15 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApiKey } from '../../server/auth/api-keys.ts';
 import { passwordProblem } from '../../server/auth/passwords.ts';
 import { newTotpSecret, totpCode } from '../../server/auth/totp.ts';
-import { createUser } from '../../server/auth/users.ts';
 import { freshPglite } from '../helpers/db.ts';
-import { seedOrg, type TestOrg, type TestRelay, testRelay } from '../helpers/relay.ts';
+import {
+  seedOrg,
+  TEST_PASSWORD,
+  type TestOrg,
+  type TestRelay,
+  testRelay,
+  testUser,
+} from '../helpers/relay.ts';
 
 let now = new Date('2026-03-02T17:00:00Z');
 const clock = () => now;
@@ -15,19 +21,10 @@ const advance = (ms: number) => {
 const db = await freshPglite();
 let relay: TestRelay;
 let org: TestOrg;
-const PASSWORD = 'correct horse battery staple';
+const PASSWORD = TEST_PASSWORD;
 
 async function addUser(email: string, role = 'rep'): Promise<string> {
-  const { user } = await createUser(db, {
-    orgId: org.orgId,
-    email,
-    role,
-    password: PASSWORD,
-    actor: 'test',
-    now,
-    publicUrl: 'http://relay.test',
-  });
-  return user.id;
+  return testUser(db, { orgId: org.orgId, email, role, now });
 }
 
 async function login(email: string, password = PASSWORD) {

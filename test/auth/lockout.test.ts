@@ -1,10 +1,16 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createOrg } from '../../server/admin/org-admin.ts';
 import { totpCode } from '../../server/auth/totp.ts';
-import { createUser } from '../../server/auth/users.ts';
 import { ConfigError, loadConfig } from '../../server/config.ts';
 import { ENGINES, freshDatabase, freshPglite, postgresSkipNote } from '../helpers/db.ts';
-import { seedOrg, type TestOrg, type TestRelay, testRelay } from '../helpers/relay.ts';
+import {
+  seedOrg,
+  TEST_PASSWORD,
+  type TestOrg,
+  type TestRelay,
+  testRelay,
+  testUser,
+} from '../helpers/relay.ts';
 
 // Issue #13, finding 8: lockout used to lock everyone out. These are the attacks it allowed.
 
@@ -17,20 +23,11 @@ const advance = (ms: number) => {
 const db = await freshPglite();
 let relay: TestRelay;
 let org: TestOrg;
-const PASSWORD = 'correct horse battery staple';
+const PASSWORD = TEST_PASSWORD;
 const WRONG = 'not the password at all';
 
 async function addUser(email: string, orgId = org.orgId): Promise<string> {
-  const { user } = await createUser(db, {
-    orgId,
-    email,
-    role: 'rep',
-    password: PASSWORD,
-    actor: 'test',
-    now,
-    publicUrl: 'http://relay.test',
-  });
-  return user.id;
+  return testUser(db, { orgId, email, now });
 }
 
 function login(
@@ -223,15 +220,7 @@ describe.each(ENGINES)('parallel wrong passwords on %s', (engine) => {
     const parallel = await testRelay(fresh.db, { clock });
     try {
       const { orgId } = await createOrg(fresh.db, 'Race Co');
-      await createUser(fresh.db, {
-        orgId,
-        email: 'raced@example.com',
-        role: 'rep',
-        password: PASSWORD,
-        actor: 'test',
-        now,
-        publicUrl: 'http://relay.test',
-      });
+      await testUser(fresh.db, { orgId, email: 'raced@example.com', now });
       const answers = await Promise.all(
         Array.from({ length: 60 }, (_, i) =>
           parallel.app.inject({

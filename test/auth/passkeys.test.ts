@@ -1,7 +1,13 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createUser } from '../../server/auth/users.ts';
 import { freshPglite } from '../helpers/db.ts';
-import { seedOrg, type TestOrg, type TestRelay, testRelay } from '../helpers/relay.ts';
+import {
+  seedOrg,
+  TEST_PASSWORD,
+  type TestOrg,
+  type TestRelay,
+  testRelay,
+  testUser,
+} from '../helpers/relay.ts';
 import { SoftwareAuthenticator } from '../helpers/software-authenticator.ts';
 
 let now = new Date('2026-03-02T17:00:00Z');
@@ -13,22 +19,13 @@ const advance = (ms: number) => {
 const db = await freshPglite();
 let relay: TestRelay;
 let org: TestOrg;
-const PASSWORD = 'correct horse battery staple';
+const PASSWORD = TEST_PASSWORD;
 const ORIGIN = 'http://relay.test';
 
 const bearer = (token: string) => ({ authorization: `Bearer ${token}` });
 
 async function addUser(email: string): Promise<string> {
-  const { user } = await createUser(db, {
-    orgId: org.orgId,
-    email,
-    role: 'rep',
-    password: PASSWORD,
-    actor: 'test',
-    now,
-    publicUrl: ORIGIN,
-  });
-  return user.id;
+  return testUser(db, { orgId: org.orgId, email, now });
 }
 
 async function login(email: string) {

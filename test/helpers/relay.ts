@@ -163,21 +163,30 @@ export async function freshPgliteRelay(options: Parameters<typeof testRelay>[1] 
 /** The password every user made by `signedInUser` has. */
 export const TEST_PASSWORD = 'correct horse battery staple';
 
+/** A new active user of the org with TEST_PASSWORD, not signed in; returns its id. */
+export async function testUser(
+  db: Database,
+  input: { orgId: string; email: string; role?: string; now: Date },
+): Promise<string> {
+  const { user } = await createUser(db, {
+    orgId: input.orgId,
+    email: input.email,
+    role: input.role ?? 'rep',
+    password: TEST_PASSWORD,
+    actor: 'test',
+    now: input.now,
+    publicUrl: 'http://relay.test',
+  });
+  return user.id;
+}
+
 /** A new user of the org with TEST_PASSWORD, signed in through POST /v1/auth/login (no second factor). */
 export async function signedInUser(
   app: App,
   db: Database,
   input: { orgId: string; email: string; role: string; now: Date },
 ): Promise<{ userId: string; sessionId: string; accessToken: string; auth: { authorization: string } }> {
-  const { user } = await createUser(db, {
-    orgId: input.orgId,
-    email: input.email,
-    role: input.role,
-    password: TEST_PASSWORD,
-    actor: 'test',
-    now: input.now,
-    publicUrl: 'http://relay.test',
-  });
+  const userId = await testUser(db, input);
   const response = await app.inject({
     method: 'POST',
     url: '/v1/auth/login',
@@ -185,5 +194,5 @@ export async function signedInUser(
   });
   if (response.statusCode !== 201) throw new Error(`sign-in failed: ${response.body}`);
   const { accessToken, sessionId } = response.json() as { accessToken: string; sessionId: string };
-  return { userId: user.id, sessionId, accessToken, auth: { authorization: `Bearer ${accessToken}` } };
+  return { userId, sessionId, accessToken, auth: { authorization: `Bearer ${accessToken}` } };
 }

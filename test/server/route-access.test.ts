@@ -11,7 +11,7 @@ import {
   ROLE_NAMES,
   type Role,
 } from '../../server/auth/permissions.ts';
-import { normalizeCertificate, saveSamlSettings } from '../../server/auth/saml.ts';
+import { normalizeCertificate, saveSamlSettings } from '../../server/auth/saml-settings.ts';
 import { createSession } from '../../server/auth/sessions.ts';
 import { staticCrms } from '../../server/crm-sync/org-crms.ts';
 import { ApiError, envelope } from '../../server/errors.ts';
