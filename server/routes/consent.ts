@@ -1,4 +1,6 @@
 import { Type } from 'typebox';
+import { ConsentRecordedSchema, ConsentStandingSchema } from '../../contract/consent.ts';
+import { errorResponses } from '../../contract/errors.ts';
 import { recordAuthEvent } from '../auth/auth-events.ts';
 import { parseOrgSettings } from '../compliance/org-settings.ts';
 import type { Queryable } from '../db/database.ts';
@@ -77,7 +79,16 @@ function checkConsentAuthority(
 export const consentRoutes: RouteModule = (app, { db, sms, notifier, clock }) => {
   app.get(
     '/v1/consent/:phone',
-    { config: requires('consent.view'), schema: { params: Type.Object({ phone: E164 }) } },
+    {
+      config: requires('consent.view'),
+      schema: {
+        summary: "Read a customer's consent and its ledger",
+        tags: ['consent'],
+        params: Type.Object({ phone: E164 }),
+        response: { 200: ConsentStandingSchema, ...errorResponses },
+        'x-error-codes': ['INVALID_PHONE_NUMBER'],
+      },
+    },
     async (request) => {
       const principal = principalOf(request);
       const { orgId } = principal;
@@ -107,6 +118,20 @@ export const consentRoutes: RouteModule = (app, { db, sms, notifier, clock }) =>
     {
       config: requires('consent.record'),
       schema: {
+        summary: 'Record an opt-in or opt-out',
+        description:
+          'Appends to the consent ledger. With double opt-in, an opt-in asks the customer first (202). Re-opening an opted-out customer needs override, consent.override and written evidence; it is audited.',
+        tags: ['consent'],
+        response: { 201: ConsentRecordedSchema, 202: ConsentRecordedSchema, ...errorResponses },
+        'x-error-codes': [
+          'INVALID_PHONE_NUMBER',
+          'EVIDENCE_REQUIRED',
+          'CRM_IMPORT_INTEGRATION_ONLY',
+          'OVERRIDE_NOT_APPLICABLE',
+          'OVERRIDE_EVIDENCE_REQUIRED',
+          'CUSTOMER_OPTED_OUT',
+          'NO_SENDER_NUMBER',
+        ],
         body: Type.Object(
           {
             phone: E164,

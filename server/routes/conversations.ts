@@ -1,4 +1,7 @@
 import { Type } from 'typebox';
+import { ConversationListSchema, RevealedPhoneSchema } from '../../contract/conversations.ts';
+import { errorResponses } from '../../contract/errors.ts';
+import { MessagePageSchema } from '../../contract/messages.ts';
 import { recordAuthEvent } from '../auth/auth-events.ts';
 import { ApiError } from '../errors.ts';
 import {
@@ -32,6 +35,16 @@ export const conversationsRoutes: RouteModule = (app, { db, clock }) => {
     {
       config: requires('conversations.view'),
       schema: {
+        summary: 'List conversations',
+        description: 'Filter by customer phone (needs pii.view) or by CRM record; newest activity first.',
+        tags: ['conversations'],
+        response: { 200: ConversationListSchema, ...errorResponses },
+        'x-error-codes': [
+          'INCOMPLETE_CONTACT_REFERENCE',
+          'PII_VIEW_REQUIRED',
+          'INVALID_PHONE_NUMBER',
+          'MINE_REQUIRES_USER',
+        ],
         querystring: Type.Object(
           {
             phone: Type.Optional(E164),
@@ -112,6 +125,10 @@ export const conversationsRoutes: RouteModule = (app, { db, clock }) => {
     {
       config: requires('conversations.view'),
       schema: {
+        summary: "Page through a conversation's messages",
+        tags: ['conversations'],
+        response: { 200: MessagePageSchema, ...errorResponses },
+        'x-error-codes': ['CONVERSATION_NOT_FOUND', 'INVALID_CURSOR'],
         params: Type.Object({ id: Uuid }),
         querystring: Type.Object(
           {
@@ -155,7 +172,14 @@ export const conversationsRoutes: RouteModule = (app, { db, clock }) => {
     '/v1/reveal',
     {
       config: requires('conversations.view'),
-      schema: { body: Type.Object({ conversationId: Uuid }, { additionalProperties: false }) },
+      schema: {
+        summary: "Reveal a conversation's phone number",
+        description: 'For a principal without pii.view; every reveal is audited.',
+        tags: ['conversations'],
+        body: Type.Object({ conversationId: Uuid }, { additionalProperties: false }),
+        response: { 200: RevealedPhoneSchema, ...errorResponses },
+        'x-error-codes': ['CONVERSATION_NOT_FOUND'],
+      },
     },
     async (request) => {
       const principal = principalOf(request);

@@ -1,4 +1,6 @@
 import { Type } from 'typebox';
+import { errorResponses } from '../../contract/errors.ts';
+import { MessageWithHistorySchema, SendAcceptedSchema } from '../../contract/messages.ts';
 import { ApiError } from '../errors.ts';
 import { messageFor, principalOf, requires, visibleConversation } from '../http/access.ts';
 import type { RouteModule } from '../http/types.ts';
@@ -36,8 +38,22 @@ export const messagesRoutes: RouteModule = (app, deps) => {
     {
       config: requires('messages.send'),
       schema: {
+        summary: 'Send a text',
+        description:
+          'Queues a text after every compliance rule passes (consent, quiet hours, content, rate). Send an Idempotency-Key header; a retry with the same key and body answers with the first message (header idempotent-replayed: true).',
+        tags: ['messages'],
         body: SendBody,
         headers: Type.Object({ 'idempotency-key': Type.Optional(Type.String()) }),
+        response: { 202: SendAcceptedSchema, ...errorResponses },
+        'x-error-codes': [
+          'IDEMPOTENCY_KEY_REQUIRED',
+          'INVALID_IDEMPOTENCY_KEY',
+          'IDEMPOTENCY_KEY_REUSED',
+          'UNKNOWN_SENDER_NUMBER',
+          'CONSENT_OPTED_OUT',
+          'QUIET_HOURS',
+          'SENSITIVE_CONTENT',
+        ],
       },
     },
     async (request, reply) => {
@@ -155,7 +171,16 @@ export const messagesRoutes: RouteModule = (app, deps) => {
 
   app.get(
     '/v1/messages/:id',
-    { config: requires('conversations.view'), schema: { params: Type.Object({ id: Uuid }) } },
+    {
+      config: requires('conversations.view'),
+      schema: {
+        summary: 'Read a message and its status history',
+        tags: ['messages'],
+        params: Type.Object({ id: Uuid }),
+        response: { 200: MessageWithHistorySchema, ...errorResponses },
+        'x-error-codes': ['MESSAGE_NOT_FOUND'],
+      },
+    },
     async (request) => {
       const principal = principalOf(request);
       const row = await getMessage(db, request.params.id);
