@@ -7,11 +7,13 @@ import type {
 } from '../../contract/contacts.ts';
 import type { Conversation } from '../../contract/conversations.ts';
 import type { ErrorBody as ErrorEnvelope } from '../../contract/errors.ts';
+import type { EscalationLoggedBody } from '../../contract/escalations.ts';
 import {
   MESSAGE_STATUSES,
   type Message as WireMessage,
   type MessagePage as WirePage,
 } from '../../contract/messages.ts';
+import type { SenderNumber as WireSenderNumber } from '../../contract/numbers.ts';
 import type { PreflightBody, RefusalSchema } from '../../contract/preflight.ts';
 import { arr, num, obj, oneOf, str, strOrNull } from './validate.ts';
 
@@ -56,11 +58,8 @@ export interface Me {
   };
 }
 
-export interface SenderNumber {
-  id: string;
-  e164: string;
-  label: string | null;
-}
+/** A sender number as the extension reads it (it does not show the number type). */
+export type SenderNumber = Omit<WireSenderNumber, 'numberType'>;
 
 /** The customer's time zone as quiet hours resolve it, and their wall-clock time when the relay answered. */
 export type RecipientLocalTime = Static<typeof ContactLocalTimeSchema>;
@@ -277,10 +276,8 @@ export function parseConsentRecorded(value: unknown): ConsentRecorded {
   };
 }
 
-export interface EscalationLogged {
-  id: string;
-  kind: 'call' | 'email';
-}
+/** The CRM task an escalation logged, as the extension reads it. */
+export type EscalationLogged = Omit<EscalationLoggedBody['activity'], 'crm'>;
 
 export function parseEscalation(value: unknown): EscalationLogged {
   const a = obj(obj(value, 'body').activity, 'activity');

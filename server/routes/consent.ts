@@ -2,11 +2,10 @@ import { Type } from 'typebox';
 import { ConsentRecordedSchema, ConsentStandingSchema } from '../../contract/consent.ts';
 import { errorResponses } from '../../contract/errors.ts';
 import { recordAuthEvent } from '../auth/auth-events.ts';
-import { parseOrgSettings } from '../compliance/org-settings.ts';
-import type { Queryable } from '../db/database.ts';
 import { ApiError } from '../errors.ts';
 import { type Principal, phoneFor, principalOf, requires, textFor } from '../http/access.ts';
 import type { RouteModule } from '../http/types.ts';
+import { consentSettings, lockConsent } from '../messaging/consent-queries.ts';
 import {
   closeOptInRequest,
   consentHistory,
@@ -24,14 +23,6 @@ function validPhone(phone: string): string {
   if (!check.ok)
     throw new ApiError(422, 'INVALID_PHONE_NUMBER', `"phone" ${check.reason}.`, { field: 'phone' });
   return check.e164;
-}
-
-async function orgSettings(tx: Queryable, orgId: string) {
-  const rows = await tx.query<{ name: string; settings: unknown }>(
-    'SELECT name, settings FROM orgs WHERE id = $1',
-    [orgId],
-  );
-  return parseOrgSettings(rows[0]?.name ?? '', rows[0]?.settings);
 }
 
 /** How much an override must say: who asked, when and how, in a sentence. */
@@ -164,7 +155,7 @@ export const consentRoutes: RouteModule = (app, { db, sms, notifier, clock }) =>
       checkConsentAuthority(principal, request.body, evidence);
       const now = clock();
       const pending = await db.transaction(async (tx) => {
-        await tx.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`consent:${principal.orgId}:${phone}`]);
+        await lockConsent(tx, principal.orgId, phone);
         const before = await currentConsent(tx, principal.orgId, phone);
         const reopens = request.body.kind === 'opt_in' && before.status === 'opted_out';
         if (reopens && !override) {
@@ -191,7 +182,7 @@ export const consentRoutes: RouteModule = (app, { db, sms, notifier, clock }) =>
         // Double opt-in: an opt-in a person recorded waits for the customer's YES (imports from
         // an integration carry their own evidence; an audited override is its own record).
         if (request.body.kind === 'opt_in' && request.body.source !== 'crm_import' && !reopens) {
-          const settings = await orgSettings(tx, principal.orgId);
+          const settings = await consentSettings(tx, principal.orgId);
           if (settings.doubleOptIn && before.status !== 'opted_in') {
             const asked = await requestOptIn(tx, {
               orgId: principal.orgId,

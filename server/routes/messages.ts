@@ -4,6 +4,7 @@ import { MessageWithHistorySchema, SendAcceptedSchema } from '../../contract/mes
 import { ApiError } from '../errors.ts';
 import { messageFor, principalOf, requires, visibleConversation } from '../http/access.ts';
 import type { RouteModule } from '../http/types.ts';
+import { recordQuietHoursException, statusHistory } from '../messaging/message-queries.ts';
 import {
   findByIdempotencyKey,
   getMessage,
@@ -143,16 +144,12 @@ export const messagesRoutes: RouteModule = (app, deps) => {
       // Two requests with one key raced; the loser answers with the winner's message.
       if (row === null) return replayWinner();
       if (decision.quietHoursException !== null) {
-        await db.query(
-          `INSERT INTO compliance_exceptions (org_id, message_id, policy, detail, created_at) VALUES ($1, $2, $3, $4, $5)`,
-          [
-            principal.orgId,
-            row.id,
-            decision.quietHoursException.policy,
-            JSON.stringify(decision.quietHoursException),
-            checked.now,
-          ],
-        );
+        await recordQuietHoursException(db, {
+          orgId: principal.orgId,
+          messageId: row.id,
+          exception: decision.quietHoursException,
+          at: checked.now,
+        });
         request.log.info(
           { messageId: row.id, exception: decision.quietHoursException },
           'sent in quiet hours by policy',
@@ -191,23 +188,9 @@ export const messagesRoutes: RouteModule = (app, deps) => {
       ) {
         throw new ApiError(404, 'MESSAGE_NOT_FOUND', 'No such message in your organisation.');
       }
-      const history = await db.query<{
-        status: string;
-        error_code: string | null;
-        detail: string | null;
-        occurred_at: Date;
-      }>(
-        'SELECT status, error_code, detail, occurred_at FROM message_status_events WHERE message_id = $1 ORDER BY id',
-        [row.id],
-      );
       return {
         message: messageFor(principal, toDto(row)),
-        statusHistory: history.map((h) => ({
-          status: h.status,
-          errorCode: h.error_code,
-          detail: h.detail,
-          at: h.occurred_at.toISOString(),
-        })),
+        statusHistory: await statusHistory(db, row.id),
       };
     },
   );
