@@ -62,6 +62,14 @@ function fieldsHolder(schema: JsonSchema): JsonSchema | null {
   return objects.length === 1 ? fieldsHolder(objects[0] as JsonSchema) : null;
 }
 
+/** A field's description, or that of the one described member of a nullable union. */
+function descriptionOf(schema: JsonSchema): string | null {
+  if (typeof schema.description === 'string') return schema.description;
+  const union = (schema.anyOf ?? schema.oneOf) as JsonSchema[] | undefined;
+  const described = Array.isArray(union) ? union.find((s) => typeof s.description === 'string') : undefined;
+  return described === undefined ? null : (described.description as string);
+}
+
 /** An object schema's fields as a nested list: name, type, required or optional, description. */
 function fieldList(schema: JsonSchema, depth = 0): Html {
   const holder = fieldsHolder(schema);
@@ -71,7 +79,7 @@ function fieldList(schema: JsonSchema, depth = 0): Html {
   return html`<ul>${Object.entries(properties).map(
     ([name, field]) =>
       html`<li><code>${name}</code> <span class="muted">${typeOf(field)}${required.has(name) ? '' : ', optional'}</span>${
-        typeof field.description === 'string' ? html` — ${field.description}` : ''
+        descriptionOf(field) === null ? '' : html` — ${descriptionOf(field)}`
       }${fieldList(field, depth + 1)}</li>`,
   )}</ul>`;
 }

@@ -23,9 +23,15 @@ export const SendBody = Type.Object(
   {
     from: E164,
     to: Type.Optional(E164),
-    body: Type.String({ minLength: 1, maxLength: 1600 }),
+    body: Type.String({ minLength: 1, maxLength: 1600, description: 'The text as the rep wrote it' }),
     contact: Type.Optional(ContactRefSchema),
-    sendAt: Type.Optional(Type.String({ minLength: 16, maxLength: 40 })),
+    sendAt: Type.Optional(
+      Type.String({
+        minLength: 16,
+        maxLength: 40,
+        description: 'When to send (ISO 8601 with a zone): schedules the text instead of sending it now',
+      }),
+    ),
   },
   { additionalProperties: false },
 );

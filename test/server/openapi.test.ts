@@ -109,6 +109,11 @@ describe('the API reference page', () => {
     expect(answer.body).toContain('href="#post-v1-messages"');
     expect(answer.body).toContain('id="post-v1-messages"');
     expect(answer.body).not.toContain('/sandbox/phone');
+    // A route's documented error codes and a nullable field's description are on the page.
+    expect(answer.body).toContain('<code>IDEMPOTENCY_KEY_REQUIRED</code>');
+    expect(answer.body).toMatch(
+      /<code>scheduledFor<\/code> <span class="muted">string \| null<\/span> — A queued text/,
+    );
   });
 
   it('says who may call each route', async () => {
