@@ -38,6 +38,25 @@ export const SendBody = Type.Object(
 
 const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,255}$/;
 
+/** The request's Idempotency-Key, refused when missing or not 1 to 255 printable ASCII characters. */
+function idempotencyKeyOf(key: string | undefined): string {
+  if (key === undefined || key === '') {
+    throw new ApiError(
+      400,
+      'IDEMPOTENCY_KEY_REQUIRED',
+      'Send an Idempotency-Key header (for example a UUID) with every message.',
+    );
+  }
+  if (!IDEMPOTENCY_KEY.test(key)) {
+    throw new ApiError(
+      400,
+      'INVALID_IDEMPOTENCY_KEY',
+      'The Idempotency-Key must be 1 to 255 printable ASCII characters without spaces.',
+    );
+  }
+  return key;
+}
+
 export const messagesRoutes: RouteModule = (app, deps) => {
   const { db, sms, notifier, sends } = deps;
   app.post(
@@ -57,29 +76,23 @@ export const messagesRoutes: RouteModule = (app, deps) => {
           'INVALID_IDEMPOTENCY_KEY',
           'IDEMPOTENCY_KEY_REUSED',
           'UNKNOWN_SENDER_NUMBER',
-          'CONSENT_OPTED_OUT',
-          'QUIET_HOURS',
+          'INVALID_SEND_AT',
+          // A refusal of the compliance decision (server/compliance/decide.ts), details.refusals lists them all.
+          'OPTED_OUT',
+          'NO_OPT_OUT',
+          'NO_CONSENT',
+          'PAUSED_FOR_REVIEW',
           'SENSITIVE_CONTENT',
+          'BODY_TOO_LONG',
+          'FREQUENCY_CAP',
+          'QUIET_HOURS',
+          'UNKNOWN_TIME_ZONE',
         ],
       },
     },
     async (request, reply) => {
       const principal = principalOf(request);
-      const key = request.headers['idempotency-key'];
-      if (key === undefined || key === '') {
-        throw new ApiError(
-          400,
-          'IDEMPOTENCY_KEY_REQUIRED',
-          'Send an Idempotency-Key header (for example a UUID) with every message.',
-        );
-      }
-      if (!IDEMPOTENCY_KEY.test(key)) {
-        throw new ApiError(
-          400,
-          'INVALID_IDEMPOTENCY_KEY',
-          'The Idempotency-Key must be 1 to 255 printable ASCII characters without spaces.',
-        );
-      }
+      const key = idempotencyKeyOf(request.headers['idempotency-key']);
       const input = request.body;
       // What the client sent, so a retry hashes the same; a left-out `to` leaves the key out,
       // and a request with `to` hashes exactly as before it became optional.

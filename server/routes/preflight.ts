@@ -23,7 +23,7 @@ export const preflightRoutes: RouteModule = (app, deps) => {
         tags: ['messages'],
         body: SendBody,
         response: { 200: PreflightSchema, ...errorResponses },
-        'x-error-codes': ['UNKNOWN_SENDER_NUMBER'],
+        'x-error-codes': ['UNKNOWN_SENDER_NUMBER', 'INVALID_SEND_AT'],
       },
     },
     async (request) => {
