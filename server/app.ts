@@ -1,3 +1,4 @@
+import swagger from '@fastify/swagger';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify, { type FastifyError, type FastifyReply, type FastifyServerOptions } from 'fastify';
 import { createCrmRegistry } from '../crm-plugins/registry.ts';
@@ -22,6 +23,7 @@ import { Notifier } from './messaging/notifier.ts';
 import { SandboxSmsNetwork } from './messaging/sandbox-sms.ts';
 import { SendBatcher } from './messaging/send-batcher.ts';
 import type { SmsProvider } from './messaging/sms-provider.ts';
+import { openApiOptions } from './routes/api-docs.ts';
 import { ROUTE_MODULES } from './routes/registry.ts';
 
 export interface BuildOptions {
@@ -171,6 +173,8 @@ export async function buildApp(options: BuildOptions): Promise<App> {
     reply.code(404).send(envelope('NOT_FOUND', `No route ${request.method} ${request.url.split('?')[0]}.`)),
   );
 
+  // Registered before the routes so its onRoute hook sees every one of them (GET /openapi.json).
+  await app.register(swagger, openApiOptions);
   for (const register of Object.values(ROUTE_MODULES)) register(app, deps);
   return app;
 }

@@ -1,14 +1,10 @@
-/** The CRMs the extension knows how to read a contact reference from. */
-export type CrmId = 'hubspot' | 'salesforce' | 'sandbox';
+import type { CrmId, ContactRef as WireContactRef } from '../../contract/contact-ref.ts';
 
-/** The CRM object a record page shows; HubSpot and the sandbox only have contacts. */
-export type ObjectType = 'contact' | 'lead';
+/** The CRMs the extension knows how to read a contact reference from, and their objects: the wire contract's. */
+export type { CrmId, ObjectType } from '../../contract/contact-ref.ts';
 
-/** Identifies one CRM record, as read from the host page's URL. */
-export interface ContactRef {
-  crm: CrmId;
-  objectType: ObjectType;
-  id: string;
+/** Identifies one CRM record, as read from the host page's URL: the wire's reference plus the page's portal. */
+export interface ContactRef extends WireContactRef {
   /** HubSpot portal (account) the record belongs to. */
   portalId?: string;
 }

@@ -1,46 +1,36 @@
-import type { CrmId, ObjectType } from '../hosts/types.ts';
+import type { Static } from 'typebox';
+import type { ConsentRecordedBody, ConsentStatus } from '../../contract/consent.ts';
+import type {
+  ConsentEvidenceSummarySchema,
+  ContactLocalTimeSchema,
+  ContactLookupBody,
+} from '../../contract/contacts.ts';
+import type { Conversation } from '../../contract/conversations.ts';
+import type { ErrorBody as ErrorEnvelope } from '../../contract/errors.ts';
+import type { EscalationLoggedBody } from '../../contract/escalations.ts';
+import {
+  MESSAGE_STATUSES,
+  type Message as WireMessage,
+  type MessagePage as WirePage,
+} from '../../contract/messages.ts';
+import type { SenderNumber as WireSenderNumber } from '../../contract/numbers.ts';
+import type { PreflightBody, RefusalSchema } from '../../contract/preflight.ts';
 import { arr, num, obj, oneOf, str, strOrNull } from './validate.ts';
 
-/** Relay wire types and their parsers; everything the relay returns goes through one of these. */
+/**
+ * Relay wire types and their parsers; everything the relay returns goes through one of these.
+ * The types come from the wire contract (contract/), narrowed to what the extension reads.
+ */
 
-export const MESSAGE_STATUSES = [
-  'queued',
-  'sending',
-  'sent',
-  'delivered',
-  'undelivered',
-  'failed',
-  'received',
-] as const;
-export type MessageStatus = (typeof MESSAGE_STATUSES)[number];
+export type { ConsentStatus, Conversation };
+export { MESSAGE_STATUSES };
 
-export interface Message {
-  id: string;
-  conversationId: string;
-  direction: 'outbound' | 'inbound';
-  from: string;
-  to: string;
-  body: string;
-  status: MessageStatus;
-  segments: number;
-  encoding: 'GSM-7' | 'UCS-2';
-  errorCode: string | null;
-  errorMessage: string | null;
-  sentBy: string | null;
-  /** A queued text held for later (scheduled, or waiting out quiet hours): when it goes. */
-  scheduledFor: string | null;
-  /** Spans of the body the relay replaced because the customer texted card, bank or SSN numbers. */
-  redactions: Redaction[];
-  createdAt: string;
-  updatedAt: string;
-}
+export type MessageStatus = WireMessage['status'];
 
-export interface Redaction {
-  kind: string;
-  start: number;
-  end: number;
-  label: string;
-}
+/** A message as the relay sends it; the extension does not read `purpose`. */
+export type Message = Omit<WireMessage, 'purpose'>;
+
+export type Redaction = Message['redactions'][number];
 
 export interface MessageTemplate {
   id: string;
@@ -68,58 +58,18 @@ export interface Me {
   };
 }
 
-export interface SenderNumber {
-  id: string;
-  e164: string;
-  label: string | null;
-}
-
-export type ConsentStatus = 'opted_in' | 'opted_out' | 'unknown';
+/** A sender number as the extension reads it (it does not show the number type). */
+export type SenderNumber = Omit<WireSenderNumber, 'numberType'>;
 
 /** The customer's time zone as quiet hours resolve it, and their wall-clock time when the relay answered. */
-export interface RecipientLocalTime {
-  zone: string;
-  source: string;
-  /** `YYYY-MM-DDTHH:MM` in `zone`. */
-  localTime: string;
-}
+export type RecipientLocalTime = Static<typeof ContactLocalTimeSchema>;
 
-export interface ConsentEvidence {
-  kind: string;
-  source: string | null;
-  evidence: string | null;
-  actor: string | null;
-  at: string;
-}
+export type ConsentEvidence = Static<typeof ConsentEvidenceSummarySchema>;
 
-export interface ContactLookup {
-  contact: {
-    crm: CrmId;
-    objectType: ObjectType;
-    id: string;
-    name: string;
-    phone: string | null;
-    timeZone: string | null;
-    localTime: RecipientLocalTime | null;
-  };
-  consent: {
-    status: ConsentStatus;
-    updatedAt: string | null;
-    source: string | null;
-    /** The latest consent ledger entry: who recorded what, how, when. */
-    evidence: ConsentEvidence | null;
-    /** Double opt-in asked and waiting for the customer's YES. */
-    pendingOptIn: { source: string | null; requestedAt: string } | null;
-    /** Texting is paused until a reviewer reads an unclear reply. */
-    review: { reviewId: string; reason: string; since: string } | null;
-  };
-}
+export type ContactLookup = ContactLookupBody;
 
-export interface Refusal {
-  code: string;
-  message: string;
-  details: unknown;
-}
+/** One refusal of a preflight; the extension reads its details as unknown. */
+export type Refusal = Omit<Static<typeof RefusalSchema>, 'details'> & { details: unknown };
 
 /** A span of the draft the content scanner objects to (offsets into the rep's text). */
 export interface SensitiveFinding {
@@ -128,40 +78,23 @@ export interface SensitiveFinding {
   end: number;
 }
 
-/** What the relay would decide for a draft (`POST /v1/messages/preflight`). */
-export interface Preflight {
-  allowed: boolean;
-  refusals: Refusal[];
-  /** Exactly what would be sent, first-contact notice included. */
-  finalText: string;
-  segments: number;
-  encoding: 'GSM-7' | 'UCS-2';
-  recipientLocalTime: RecipientLocalTime | null;
-  /** When quiet hours refuse: the earliest instant a text may leave. */
-  nextAllowedAt: string | null;
-  /** Refused for quiet hours alone, so the same text can be scheduled for `nextAllowedAt`. */
-  schedulable: boolean;
-}
+/**
+ * What the relay would decide for a draft (`POST /v1/messages/preflight`), as the extension reads
+ * it: the local time normalised to the contact lookup's shape (`source`).
+ */
+export type Preflight = Omit<
+  PreflightBody,
+  'refusals' | 'recipientLocalTime' | 'firstContactNotice' | 'sendAt'
+> & { refusals: Refusal[]; recipientLocalTime: RecipientLocalTime | null };
 
-export interface Conversation {
-  id: string;
-  senderNumber: string;
-  contactPhone: string;
-  contact: { crm: string; objectType: string; id: string } | null;
-  lastMessageAt: string | null;
-}
+/** One page of a conversation's messages. */
+export type MessagePage = Omit<WirePage, 'messages'> & { messages: Message[] };
 
-export interface MessagePage {
-  messages: Message[];
-  nextCursor: string | null;
-}
+/** The inside of the relay's error envelope `{"error":{"code","message","details"}}`. */
+export type ErrorBody = Static<typeof ErrorEnvelope>['error'];
 
-/** The relay's error envelope `{"error":{"code","message","details"}}`. */
-export interface ErrorBody {
-  code: string;
-  message: string;
-  details: unknown;
-}
+/** What server/messaging/redaction.ts produces: the content scanner's card, SSN and bank findings. */
+const REDACTION_KINDS: readonly Redaction['kind'][] = ['card', 'ssn', 'bank'];
 
 export function parseMessage(value: unknown, path = 'message'): Message {
   const o = obj(value, path);
@@ -185,7 +118,7 @@ export function parseMessage(value: unknown, path = 'message'): Message {
         : arr(o.redactions, `${path}.redactions`, (v, p) => {
             const r = obj(v, p);
             return {
-              kind: str(r.kind, `${p}.kind`),
+              kind: oneOf(r.kind, REDACTION_KINDS, `${p}.kind`),
               start: num(r.start, `${p}.start`),
               end: num(r.end, `${p}.end`),
               label: str(r.label, `${p}.label`),
@@ -333,10 +266,7 @@ export function sensitiveFindings(preflight: Preflight, textLength: number): Sen
 }
 
 /** `{ phone, status, since }` after recording consent; `pendingConfirmation` when double opt-in asked. */
-export interface ConsentRecorded {
-  status: ConsentStatus;
-  pendingConfirmation: boolean;
-}
+export type ConsentRecorded = Pick<ConsentRecordedBody, 'status'> & { pendingConfirmation: boolean };
 
 export function parseConsentRecorded(value: unknown): ConsentRecorded {
   const o = obj(value, 'body');
@@ -346,10 +276,8 @@ export function parseConsentRecorded(value: unknown): ConsentRecorded {
   };
 }
 
-export interface EscalationLogged {
-  id: string;
-  kind: 'call' | 'email';
-}
+/** The CRM task an escalation logged, as the extension reads it. */
+export type EscalationLogged = Omit<EscalationLoggedBody['activity'], 'crm'>;
 
 export function parseEscalation(value: unknown): EscalationLogged {
   const a = obj(obj(value, 'body').activity, 'activity');

@@ -1,49 +1,23 @@
 import { createHash } from 'node:crypto';
+import type {
+  MessageStatus as ContractMessageStatus,
+  Redaction as ContractRedaction,
+  Message,
+} from '../../contract/messages.ts';
 import type { MessagePurpose } from '../compliance/decide.ts';
 import { countSegments, type SmsEncoding } from '../compliance/segments.ts';
 import { isUniqueViolation, type Queryable } from '../db/database.ts';
 import { newId } from '../ids.ts';
 import { appendEvent } from './events.ts';
 
-export type MessageStatus =
-  | 'queued'
-  | 'sending'
-  | 'sent'
-  | 'delivered'
-  | 'undelivered'
-  | 'failed'
-  | 'received';
+/** A message's status, as the wire contract states it. */
+export type MessageStatus = ContractMessageStatus;
 
-/** A message as the API shows it. */
-export interface MessageDto {
-  id: string;
-  conversationId: string;
-  direction: 'outbound' | 'inbound';
-  from: string;
-  to: string;
-  body: string;
-  purpose: MessagePurpose;
-  status: MessageStatus;
-  segments: number;
-  encoding: 'GSM-7' | 'UCS-2';
-  errorCode: string | null;
-  errorMessage: string | null;
-  sentBy: string | null;
-  /** When a queued text is held for later (scheduled, or quiet hours at send time): when it goes. */
-  scheduledFor: string | null;
-  /** Sensitive spans replaced before the text was stored (offsets into `body`); empty when none. */
-  redactions: Redaction[];
-  createdAt: string;
-  updatedAt: string;
-}
+/** A message as the API shows it (contract/messages.ts). */
+export type MessageDto = Message;
 
 /** One replaced span of a stored body: what kind of number it was and where its placeholder is. */
-export interface Redaction {
-  kind: 'card' | 'ssn' | 'bank';
-  start: number;
-  end: number;
-  label: string;
-}
+export type Redaction = ContractRedaction;
 
 export interface MessageRow {
   id: string;

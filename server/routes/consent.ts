@@ -1,10 +1,11 @@
 import { Type } from 'typebox';
+import { ConsentRecordedSchema, ConsentStandingSchema } from '../../contract/consent.ts';
+import { errorResponses } from '../../contract/errors.ts';
 import { recordAuthEvent } from '../auth/auth-events.ts';
-import { parseOrgSettings } from '../compliance/org-settings.ts';
-import type { Queryable } from '../db/database.ts';
 import { ApiError } from '../errors.ts';
 import { type Principal, phoneFor, principalOf, requires, textFor } from '../http/access.ts';
 import type { RouteModule } from '../http/types.ts';
+import { consentSettings, lockConsent } from '../messaging/consent-queries.ts';
 import {
   closeOptInRequest,
   consentHistory,
@@ -22,14 +23,6 @@ function validPhone(phone: string): string {
   if (!check.ok)
     throw new ApiError(422, 'INVALID_PHONE_NUMBER', `"phone" ${check.reason}.`, { field: 'phone' });
   return check.e164;
-}
-
-async function orgSettings(tx: Queryable, orgId: string) {
-  const rows = await tx.query<{ name: string; settings: unknown }>(
-    'SELECT name, settings FROM orgs WHERE id = $1',
-    [orgId],
-  );
-  return parseOrgSettings(rows[0]?.name ?? '', rows[0]?.settings);
 }
 
 /** How much an override must say: who asked, when and how, in a sentence. */
@@ -77,7 +70,16 @@ function checkConsentAuthority(
 export const consentRoutes: RouteModule = (app, { db, sms, notifier, clock }) => {
   app.get(
     '/v1/consent/:phone',
-    { config: requires('consent.view'), schema: { params: Type.Object({ phone: E164 }) } },
+    {
+      config: requires('consent.view'),
+      schema: {
+        summary: "Read a customer's consent and its ledger",
+        tags: ['consent'],
+        params: Type.Object({ phone: E164 }),
+        response: { 200: ConsentStandingSchema, ...errorResponses },
+        'x-error-codes': ['INVALID_PHONE_NUMBER'],
+      },
+    },
     async (request) => {
       const principal = principalOf(request);
       const { orgId } = principal;
@@ -107,6 +109,20 @@ export const consentRoutes: RouteModule = (app, { db, sms, notifier, clock }) =>
     {
       config: requires('consent.record'),
       schema: {
+        summary: 'Record an opt-in or opt-out',
+        description:
+          'Appends to the consent ledger. With double opt-in, an opt-in asks the customer first (202). Re-opening an opted-out customer needs override, consent.override and written evidence; it is audited.',
+        tags: ['consent'],
+        response: { 201: ConsentRecordedSchema, 202: ConsentRecordedSchema, ...errorResponses },
+        'x-error-codes': [
+          'INVALID_PHONE_NUMBER',
+          'EVIDENCE_REQUIRED',
+          'CRM_IMPORT_INTEGRATION_ONLY',
+          'OVERRIDE_NOT_APPLICABLE',
+          'OVERRIDE_EVIDENCE_REQUIRED',
+          'CUSTOMER_OPTED_OUT',
+          'NO_SENDER_NUMBER',
+        ],
         body: Type.Object(
           {
             phone: E164,
@@ -139,7 +155,7 @@ export const consentRoutes: RouteModule = (app, { db, sms, notifier, clock }) =>
       checkConsentAuthority(principal, request.body, evidence);
       const now = clock();
       const pending = await db.transaction(async (tx) => {
-        await tx.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`consent:${principal.orgId}:${phone}`]);
+        await lockConsent(tx, principal.orgId, phone);
         const before = await currentConsent(tx, principal.orgId, phone);
         const reopens = request.body.kind === 'opt_in' && before.status === 'opted_out';
         if (reopens && !override) {
@@ -166,7 +182,7 @@ export const consentRoutes: RouteModule = (app, { db, sms, notifier, clock }) =>
         // Double opt-in: an opt-in a person recorded waits for the customer's YES (imports from
         // an integration carry their own evidence; an audited override is its own record).
         if (request.body.kind === 'opt_in' && request.body.source !== 'crm_import' && !reopens) {
-          const settings = await orgSettings(tx, principal.orgId);
+          const settings = await consentSettings(tx, principal.orgId);
           if (settings.doubleOptIn && before.status !== 'opted_in') {
             const asked = await requestOptIn(tx, {
               orgId: principal.orgId,

@@ -1,4 +1,6 @@
 import { Type } from 'typebox';
+import { ContactLookupSchema } from '../../contract/contacts.ts';
+import { errorResponses } from '../../contract/errors.ts';
 import { deriveConsent } from '../compliance/consent.ts';
 import { phoneFor, principalOf, requires, textFor } from '../http/access.ts';
 import type { RouteModule } from '../http/types.ts';
@@ -12,6 +14,10 @@ export const contactsRoutes: RouteModule = (app, { db, crm, clock }) => {
     {
       config: requires('contacts.view'),
       schema: {
+        summary: 'Look up a CRM contact',
+        description: "The record's name, first phone, local time and consent standing.",
+        tags: ['contacts'],
+        response: { 200: ContactLookupSchema, ...errorResponses },
         querystring: Type.Object(
           { crm: CrmIdSchema, objectType: ObjectType, id: CrmRecordId },
           { additionalProperties: false },

@@ -1,4 +1,7 @@
 import { Type } from 'typebox';
+import { ConversationListSchema, RevealedPhoneSchema } from '../../contract/conversations.ts';
+import { errorResponses } from '../../contract/errors.ts';
+import { MessagePageSchema } from '../../contract/messages.ts';
 import { recordAuthEvent } from '../auth/auth-events.ts';
 import { ApiError } from '../errors.ts';
 import {
@@ -12,19 +15,11 @@ import {
 } from '../http/access.ts';
 import { decodePageCursor, encodePageCursor } from '../http/page-cursor.ts';
 import type { RouteModule } from '../http/types.ts';
-import { MESSAGE_COLUMNS, type MessageRow, toDto } from '../messaging/messages.ts';
+import { conversationPhone, listConversations } from '../messaging/conversation-queries.ts';
+import { conversationMessages } from '../messaging/message-queries.ts';
+import { toDto } from '../messaging/messages.ts';
 import { checkE164 } from '../phone.ts';
 import { CrmIdSchema, CrmRecordId, E164, ObjectType, Uuid } from './schemas.ts';
-
-interface ConversationRow {
-  id: string;
-  sender_e164: string;
-  contact_phone: string;
-  crm: string | null;
-  crm_object: string | null;
-  crm_id: string | null;
-  last_message_at: Date | null;
-}
 
 export const conversationsRoutes: RouteModule = (app, { db, clock }) => {
   app.get(
@@ -32,6 +27,16 @@ export const conversationsRoutes: RouteModule = (app, { db, clock }) => {
     {
       config: requires('conversations.view'),
       schema: {
+        summary: 'List conversations',
+        description: 'Filter by customer phone (needs pii.view) or by CRM record; newest activity first.',
+        tags: ['conversations'],
+        response: { 200: ConversationListSchema, ...errorResponses },
+        'x-error-codes': [
+          'INCOMPLETE_CONTACT_REFERENCE',
+          'PII_VIEW_REQUIRED',
+          'INVALID_PHONE_NUMBER',
+          'MINE_REQUIRES_USER',
+        ],
         querystring: Type.Object(
           {
             phone: Type.Optional(E164),
@@ -81,20 +86,14 @@ export const conversationsRoutes: RouteModule = (app, { db, clock }) => {
       }
       // An own-only role is confined to its user's conversations anyway; "mine" confines anyone.
       const sentBy = q.mine === true ? principal.userId : confinedToUser(principal);
-      const rows = await db.query<ConversationRow>(
-        `SELECT c.id, n.e164 AS sender_e164, c.contact_phone, ct.crm, ct.crm_object, ct.crm_id, c.last_message_at
-           FROM conversations c
-           JOIN sender_numbers n ON n.id = c.sender_number_id
-           LEFT JOIN contacts ct ON ct.id = c.contact_id
-          WHERE c.org_id = $1
-            AND ($2::text IS NULL OR c.contact_phone = $2)
-            AND ($3::text IS NULL OR (ct.crm = $3 AND ct.crm_id = $4 AND ($5::text IS NULL OR ct.crm_object = $5)))
-            AND ($7::uuid IS NULL OR EXISTS (
-                  SELECT 1 FROM messages m WHERE m.sent_by_user_id = $7 AND m.conversation_id = c.id))
-          ORDER BY c.last_message_at DESC NULLS LAST, c.id
-          LIMIT $6`,
-        [orgId, q.phone ?? null, q.crm ?? null, q.crmId ?? null, q.objectType ?? null, q.limit, sentBy],
-      );
+      const rows = await listConversations(db, orgId, {
+        phone: q.phone ?? null,
+        crm: q.crm ?? null,
+        crmId: q.crmId ?? null,
+        objectType: q.objectType ?? null,
+        sentBy,
+        limit: q.limit,
+      });
       return {
         conversations: rows.map((r) => ({
           id: r.id,
@@ -112,6 +111,10 @@ export const conversationsRoutes: RouteModule = (app, { db, clock }) => {
     {
       config: requires('conversations.view'),
       schema: {
+        summary: "Page through a conversation's messages",
+        tags: ['conversations'],
+        response: { 200: MessagePageSchema, ...errorResponses },
+        'x-error-codes': ['CONVERSATION_NOT_FOUND', 'INVALID_CURSOR'],
         params: Type.Object({ id: Uuid }),
         querystring: Type.Object(
           {
@@ -129,15 +132,7 @@ export const conversationsRoutes: RouteModule = (app, { db, clock }) => {
       }
       const cursor = request.query.cursor === undefined ? null : decodePageCursor(request.query.cursor);
       const limit = request.query.limit;
-      // created_at travels as Postgres text so the microseconds survive the round trip.
-      const rows = await db.query<MessageRow & { created_text: string }>(
-        `SELECT ${MESSAGE_COLUMNS}, m.created_at::text AS created_text FROM messages m
-          WHERE m.conversation_id = $1
-            AND ($2::timestamptz IS NULL OR (m.created_at, m.id) < ($2::timestamptz, $3::uuid))
-          ORDER BY m.created_at DESC, m.id DESC
-          LIMIT $4`,
-        [request.params.id, cursor?.createdAt ?? null, cursor?.id ?? null, limit + 1],
-      );
+      const rows = await conversationMessages(db, request.params.id, cursor, limit + 1);
       const page = rows.slice(0, limit);
       const last = page.at(-1);
       return {
@@ -155,7 +150,14 @@ export const conversationsRoutes: RouteModule = (app, { db, clock }) => {
     '/v1/reveal',
     {
       config: requires('conversations.view'),
-      schema: { body: Type.Object({ conversationId: Uuid }, { additionalProperties: false }) },
+      schema: {
+        summary: "Reveal a conversation's phone number",
+        description: 'For a principal without pii.view; every reveal is audited.',
+        tags: ['conversations'],
+        body: Type.Object({ conversationId: Uuid }, { additionalProperties: false }),
+        response: { 200: RevealedPhoneSchema, ...errorResponses },
+        'x-error-codes': ['CONVERSATION_NOT_FOUND'],
+      },
     },
     async (request) => {
       const principal = principalOf(request);
@@ -163,12 +165,8 @@ export const conversationsRoutes: RouteModule = (app, { db, clock }) => {
       if (!(await visibleConversation(db, principal, conversationId))) {
         throw new ApiError(404, 'CONVERSATION_NOT_FOUND', 'No such conversation in your organisation.');
       }
-      const rows = await db.query<{ contact_phone: string }>(
-        'SELECT contact_phone FROM conversations WHERE id = $1',
-        [conversationId],
-      );
-      const phone = rows[0]?.contact_phone;
-      if (phone === undefined) {
+      const phone = await conversationPhone(db, conversationId);
+      if (phone === null) {
         throw new ApiError(404, 'CONVERSATION_NOT_FOUND', 'No such conversation in your organisation.');
       }
       await recordAuthEvent(db, {

@@ -1,5 +1,7 @@
 import type { FastifyBaseLogger } from 'fastify';
 import { Type } from 'typebox';
+import { errorResponses } from '../../contract/errors.ts';
+import { EscalationLoggedSchema } from '../../contract/escalations.ts';
 import { CrmError, CrmRateLimitError } from '../../crm-plugins/errors.ts';
 import {
   type ContactRef,
@@ -35,7 +37,16 @@ const SUBJECT_VERB: Record<FollowUpKind, string> = { call: 'Call back', email: '
 export const escalationsRoutes: RouteModule = (app, { db, crm, clock }) => {
   app.post(
     '/v1/contacts/escalate',
-    { config: requires('messages.send'), schema: { body: EscalationBody } },
+    {
+      config: requires('messages.send'),
+      schema: {
+        summary: 'Move a thread off SMS',
+        description: 'Logs a call or email task on the CRM record when a thread turns sensitive.',
+        tags: ['contacts'],
+        body: EscalationBody,
+        response: { 201: EscalationLoggedSchema, ...errorResponses },
+      },
+    },
     async (request, reply) => {
       const principal = principalOf(request);
       const { crm: crmId, objectType, id, kind, note } = request.body;

@@ -1,5 +1,7 @@
 import type { ServerResponse } from 'node:http';
 import { Type } from 'typebox';
+import { errorResponses } from '../../contract/errors.ts';
+import { EVENT_STREAM_DESCRIPTION } from '../../contract/events.ts';
 import { CredentialWatch } from '../auth/credential-watch.ts';
 import type { Permission } from '../auth/permissions.ts';
 import { type CredentialBinding, credentialStanding, type Standing } from '../auth/standing.ts';
@@ -67,6 +69,20 @@ export const eventsRoutes: RouteModule = (app, { db, hub, clock }) => {
     {
       config: requires(STREAM_PERMISSION),
       schema: {
+        summary: 'Follow live events',
+        description: EVENT_STREAM_DESCRIPTION,
+        tags: ['events'],
+        response: {
+          200: {
+            description: 'A server-sent event stream',
+            content: {
+              'text/event-stream': {
+                schema: Type.String({ description: 'SSE frames: id, event and JSON data lines' }),
+              },
+            },
+          },
+          ...errorResponses,
+        },
         headers: Type.Object({ 'last-event-id': Type.Optional(Type.String({ maxLength: 64 })) }),
         querystring: Type.Object(
           { conversationId: Type.Optional(Uuid), lastEventId: Type.Optional(Type.String({ maxLength: 64 })) },

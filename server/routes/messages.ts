@@ -1,7 +1,10 @@
 import { Type } from 'typebox';
+import { errorResponses } from '../../contract/errors.ts';
+import { MessageWithHistorySchema, SendAcceptedSchema } from '../../contract/messages.ts';
 import { ApiError } from '../errors.ts';
 import { messageFor, principalOf, requires, visibleConversation } from '../http/access.ts';
 import type { RouteModule } from '../http/types.ts';
+import { recordQuietHoursException, statusHistory } from '../messaging/message-queries.ts';
 import {
   findByIdempotencyKey,
   getMessage,
@@ -20,14 +23,39 @@ export const SendBody = Type.Object(
   {
     from: E164,
     to: Type.Optional(E164),
-    body: Type.String({ minLength: 1, maxLength: 1600 }),
+    body: Type.String({ minLength: 1, maxLength: 1600, description: 'The text as the rep wrote it' }),
     contact: Type.Optional(ContactRefSchema),
-    sendAt: Type.Optional(Type.String({ minLength: 16, maxLength: 40 })),
+    sendAt: Type.Optional(
+      Type.String({
+        minLength: 16,
+        maxLength: 40,
+        description: 'When to send (ISO 8601 with a zone): schedules the text instead of sending it now',
+      }),
+    ),
   },
   { additionalProperties: false },
 );
 
 const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,255}$/;
+
+/** The request's Idempotency-Key, refused when missing or not 1 to 255 printable ASCII characters. */
+function idempotencyKeyOf(key: string | undefined): string {
+  if (key === undefined || key === '') {
+    throw new ApiError(
+      400,
+      'IDEMPOTENCY_KEY_REQUIRED',
+      'Send an Idempotency-Key header (for example a UUID) with every message.',
+    );
+  }
+  if (!IDEMPOTENCY_KEY.test(key)) {
+    throw new ApiError(
+      400,
+      'INVALID_IDEMPOTENCY_KEY',
+      'The Idempotency-Key must be 1 to 255 printable ASCII characters without spaces.',
+    );
+  }
+  return key;
+}
 
 export const messagesRoutes: RouteModule = (app, deps) => {
   const { db, sms, notifier, sends } = deps;
@@ -36,27 +64,35 @@ export const messagesRoutes: RouteModule = (app, deps) => {
     {
       config: requires('messages.send'),
       schema: {
+        summary: 'Send a text',
+        description:
+          'Queues a text after every compliance rule passes (consent, quiet hours, content, rate). Send an Idempotency-Key header; a retry with the same key and body answers with the first message (header idempotent-replayed: true).',
+        tags: ['messages'],
         body: SendBody,
         headers: Type.Object({ 'idempotency-key': Type.Optional(Type.String()) }),
+        response: { 202: SendAcceptedSchema, ...errorResponses },
+        'x-error-codes': [
+          'IDEMPOTENCY_KEY_REQUIRED',
+          'INVALID_IDEMPOTENCY_KEY',
+          'IDEMPOTENCY_KEY_REUSED',
+          'UNKNOWN_SENDER_NUMBER',
+          'INVALID_SEND_AT',
+          // A refusal of the compliance decision (server/compliance/decide.ts), details.refusals lists them all.
+          'OPTED_OUT',
+          'NO_OPT_OUT',
+          'NO_CONSENT',
+          'PAUSED_FOR_REVIEW',
+          'SENSITIVE_CONTENT',
+          'BODY_TOO_LONG',
+          'FREQUENCY_CAP',
+          'QUIET_HOURS',
+          'UNKNOWN_TIME_ZONE',
+        ],
       },
     },
     async (request, reply) => {
       const principal = principalOf(request);
-      const key = request.headers['idempotency-key'];
-      if (key === undefined || key === '') {
-        throw new ApiError(
-          400,
-          'IDEMPOTENCY_KEY_REQUIRED',
-          'Send an Idempotency-Key header (for example a UUID) with every message.',
-        );
-      }
-      if (!IDEMPOTENCY_KEY.test(key)) {
-        throw new ApiError(
-          400,
-          'INVALID_IDEMPOTENCY_KEY',
-          'The Idempotency-Key must be 1 to 255 printable ASCII characters without spaces.',
-        );
-      }
+      const key = idempotencyKeyOf(request.headers['idempotency-key']);
       const input = request.body;
       // What the client sent, so a retry hashes the same; a left-out `to` leaves the key out,
       // and a request with `to` hashes exactly as before it became optional.
@@ -127,16 +163,12 @@ export const messagesRoutes: RouteModule = (app, deps) => {
       // Two requests with one key raced; the loser answers with the winner's message.
       if (row === null) return replayWinner();
       if (decision.quietHoursException !== null) {
-        await db.query(
-          `INSERT INTO compliance_exceptions (org_id, message_id, policy, detail, created_at) VALUES ($1, $2, $3, $4, $5)`,
-          [
-            principal.orgId,
-            row.id,
-            decision.quietHoursException.policy,
-            JSON.stringify(decision.quietHoursException),
-            checked.now,
-          ],
-        );
+        await recordQuietHoursException(db, {
+          orgId: principal.orgId,
+          messageId: row.id,
+          exception: decision.quietHoursException,
+          at: checked.now,
+        });
         request.log.info(
           { messageId: row.id, exception: decision.quietHoursException },
           'sent in quiet hours by policy',
@@ -155,7 +187,16 @@ export const messagesRoutes: RouteModule = (app, deps) => {
 
   app.get(
     '/v1/messages/:id',
-    { config: requires('conversations.view'), schema: { params: Type.Object({ id: Uuid }) } },
+    {
+      config: requires('conversations.view'),
+      schema: {
+        summary: 'Read a message and its status history',
+        tags: ['messages'],
+        params: Type.Object({ id: Uuid }),
+        response: { 200: MessageWithHistorySchema, ...errorResponses },
+        'x-error-codes': ['MESSAGE_NOT_FOUND'],
+      },
+    },
     async (request) => {
       const principal = principalOf(request);
       const row = await getMessage(db, request.params.id);
@@ -166,23 +207,9 @@ export const messagesRoutes: RouteModule = (app, deps) => {
       ) {
         throw new ApiError(404, 'MESSAGE_NOT_FOUND', 'No such message in your organisation.');
       }
-      const history = await db.query<{
-        status: string;
-        error_code: string | null;
-        detail: string | null;
-        occurred_at: Date;
-      }>(
-        'SELECT status, error_code, detail, occurred_at FROM message_status_events WHERE message_id = $1 ORDER BY id',
-        [row.id],
-      );
       return {
         message: messageFor(principal, toDto(row)),
-        statusHistory: history.map((h) => ({
-          status: h.status,
-          errorCode: h.error_code,
-          detail: h.detail,
-          at: h.occurred_at.toISOString(),
-        })),
+        statusHistory: await statusHistory(db, row.id),
       };
     },
   );

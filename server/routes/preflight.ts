@@ -1,3 +1,5 @@
+import { errorResponses } from '../../contract/errors.ts';
+import { PreflightSchema } from '../../contract/preflight.ts';
 import { ApiError } from '../errors.ts';
 import { principalOf, requires } from '../http/access.ts';
 import type { RouteModule } from '../http/types.ts';
@@ -12,7 +14,18 @@ import { SendBody } from './messages.ts';
 export const preflightRoutes: RouteModule = (app, deps) => {
   app.post(
     '/v1/messages/preflight',
-    { config: requires('messages.send'), schema: { body: SendBody } },
+    {
+      config: requires('messages.send'),
+      schema: {
+        summary: 'Check a text before sending it',
+        description:
+          'What POST /v1/messages would decide for the same body, storing nothing. A refusal is an answer (200 with allowed: false), not an error.',
+        tags: ['messages'],
+        body: SendBody,
+        response: { 200: PreflightSchema, ...errorResponses },
+        'x-error-codes': ['UNKNOWN_SENDER_NUMBER', 'INVALID_SEND_AT'],
+      },
+    },
     async (request) => {
       const { orgId } = principalOf(request);
       const checked = await checkOutbound(deps, orgId, request.body, null);

@@ -1,4 +1,5 @@
 import type { RouteModule } from '../http/types.ts';
+import { apiDocsRoutes } from './api-docs.ts';
 import { apiKeysRoutes } from './api-keys.ts';
 import { authRoutes } from './auth.ts';
 import { passkeyRoutes } from './auth-passkeys.ts';
@@ -29,6 +30,7 @@ import { plivoWebhookRoutes } from './webhooks-plivo.ts';
 /** Every route module, in registration order. Adding a resource is one file plus one line here. */
 export const ROUTE_MODULES: Record<string, RouteModule> = {
   health: healthRoutes,
+  apiDocs: apiDocsRoutes,
   me: meRoutes,
   numbers: numbersRoutes,
   messages: messagesRoutes,

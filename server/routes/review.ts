@@ -1,4 +1,6 @@
 import { Type } from 'typebox';
+import { errorResponses } from '../../contract/errors.ts';
+import { ReviewDecidedSchema, ReviewListSchema } from '../../contract/review.ts';
 import { ApiError } from '../errors.ts';
 import { phoneFor, principalOf, requires } from '../http/access.ts';
 import type { RouteModule } from '../http/types.ts';
@@ -15,6 +17,11 @@ export const reviewRoutes: RouteModule = (app, { db, notifier, clock }) => {
     {
       config: requires('review.flagged'),
       schema: {
+        summary: 'List flagged inbound texts',
+        description:
+          'Texts that may be opt-outs ("not interested anymore"); texting the number is paused until decided.',
+        tags: ['review'],
+        response: { 200: ReviewListSchema, ...errorResponses },
         querystring: Type.Object(
           {
             status: Type.Optional(
@@ -43,6 +50,11 @@ export const reviewRoutes: RouteModule = (app, { db, notifier, clock }) => {
     {
       config: requires('review.flagged'),
       schema: {
+        summary: 'Decide a flagged text',
+        description: 'opt_out records an opt-out (and fails queued texts); keep lifts the pause.',
+        tags: ['review'],
+        response: { 200: ReviewDecidedSchema, ...errorResponses },
+        'x-error-codes': ['REVIEW_NOT_FOUND', 'REVIEW_ALREADY_DECIDED'],
         params: Type.Object({ id: Uuid }),
         body: Type.Object(
           {

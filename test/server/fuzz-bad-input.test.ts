@@ -449,6 +449,8 @@ const fixed = (path: string) => () => fc.constant(path);
 
 const FUZZ: Record<string, RouteFuzz> = {
   'GET /healthz': { path: fixed('/healthz'), query: queryArb({}) },
+  'GET /openapi.json': { path: fixed('/openapi.json'), query: queryArb({}) },
+  'GET /docs': { path: fixed('/docs'), query: queryArb({}) },
   'GET /v1/me': { path: fixed('/v1/me'), query: queryArb({}) },
   'GET /v1/numbers': { path: fixed('/v1/numbers'), query: queryArb({}) },
   'POST /v1/messages': {

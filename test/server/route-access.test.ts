@@ -617,6 +617,8 @@ const GUARDED: Record<string, GuardedCase> = {
 /** Public routes and what they answer to an anonymous, harmless request. */
 const PUBLIC: Record<string, { call: (ctx: Ctx) => Call; status: number }> = {
   'GET /healthz': { call: () => ({ method: 'GET', url: '/healthz' }), status: 200 },
+  'GET /openapi.json': { call: () => ({ method: 'GET', url: '/openapi.json' }), status: 200 },
+  'GET /docs': { call: () => ({ method: 'GET', url: '/docs' }), status: 200 },
   'GET /setup': { call: () => ({ method: 'GET', url: '/setup?token=not-a-token' }), status: 403 },
   'POST /setup': {
     call: () => ({

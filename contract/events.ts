@@ -1,0 +1,24 @@
+import { Type } from 'typebox';
+import { MessageEnvelopeSchema } from './messages.ts';
+
+/** The event names of GET /v1/events whose data is a message envelope. */
+export const MESSAGE_EVENT_TYPES = ['message.created', 'message.updated'] as const;
+
+/**
+ * The data of `message.created` (an inbound text arrived) and `message.updated` (a status
+ * changed): the message as GET /v1/messages/{id} shows it.
+ */
+export const MessageEventDataSchema = MessageEnvelopeSchema;
+
+/**
+ * The data of the stream's closing events: `revoked` (the credential stopped working) and
+ * `resync` (too far behind: reload and reconnect).
+ */
+export const StreamEndDataSchema = Type.Object(
+  { reason: Type.String() },
+  { description: 'Why the relay ended the stream' },
+);
+
+export const EVENT_STREAM_DESCRIPTION = `A server-sent event stream (text/event-stream). Events ${MESSAGE_EVENT_TYPES.join(
+  ' and ',
+)} carry \`{ "message": Message }\` as JSON data (the Message of GET /v1/messages/{id}); \`revoked\` and \`resync\` carry \`{ "reason" }\` and end the stream. Resume with Last-Event-ID (header, or the lastEventId query).`;
