@@ -1,4 +1,5 @@
 import type { Static } from 'typebox';
+import type { Me as WireMe } from '../../contract/auth.ts';
 import type { ConsentRecordedBody, ConsentStatus } from '../../contract/consent.ts';
 import type {
   ConsentEvidenceSummarySchema,
@@ -32,31 +33,16 @@ export type Message = Omit<WireMessage, 'purpose'>;
 
 export type Redaction = Message['redactions'][number];
 
-export interface MessageTemplate {
-  id: string;
-  name: string;
-  body: string;
-}
+/**
+ * The signed-in principal as the extension reads it (it does not show the key id). The parser accepts a
+ * missing display name, so the extension's type allows null where the contract promises a string.
+ */
+export type Me = Omit<Static<typeof WireMe>, 'keyId' | 'displayName'> & { displayName: string | null };
 
-export type NotificationPreference = 'off' | 'mine' | 'all';
+/** A shared template the org's admin set for the extension. */
+export type MessageTemplate = Me['extension']['templates'][number];
 
-export interface Me {
-  orgId: string;
-  orgName: string;
-  role: string;
-  permissions: string[];
-  /** Null for an API key that is not bound to a user. */
-  userId: string | null;
-  /** The signed-in user's address; null for an API key. */
-  email: string | null;
-  displayName: string | null;
-  seesPii: boolean;
-  /** What the org's admin set for the extension: shared templates and locked preferences. */
-  extension: {
-    templates: MessageTemplate[];
-    locked: { notifications: NotificationPreference | null };
-  };
-}
+export type NotificationPreference = Exclude<Me['extension']['locked']['notifications'], null>;
 
 /** A sender number as the extension reads it (it does not show the number type). */
 export type SenderNumber = Omit<WireSenderNumber, 'numberType'>;
