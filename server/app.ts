@@ -1,6 +1,6 @@
 import swagger from '@fastify/swagger';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import Fastify, { type FastifyError, type FastifyReply, type FastifyServerOptions } from 'fastify';
+import Fastify, { type FastifyReply, type FastifyServerOptions } from 'fastify';
 import { createCrmRegistry } from '../crm-plugins/registry.ts';
 import { CredentialWatch } from './auth/credential-watch.ts';
 import { KeyCache } from './auth/key-cache.ts';
@@ -8,9 +8,10 @@ import { type Clock, systemClock } from './clock.ts';
 import type { Config } from './config.ts';
 import { orgCrmsFor } from './crm-sync/org-crms.ts';
 import type { Database } from './db/database.ts';
-import { ApiError, envelope } from './errors.ts';
+import { envelope } from './errors.ts';
 import { accessHook } from './http/access.ts';
 import { clientErrorHandler } from './http/client-errors.ts';
+import { renderError, requireRouteDeclarations } from './http/error-handler.ts';
 import { formBodyParser } from './http/form-body.ts';
 import { relayHostHook, sandboxToolHook } from './http/sandbox-guard.ts';
 import type { App, Deps } from './http/types.ts';
@@ -64,17 +65,7 @@ export async function buildApp(options: BuildOptions): Promise<App> {
       (reply as FastifyReply).code(error.statusCode ?? 400).send(envelope(code, error.message));
     },
   }).withTypeProvider<TypeBoxTypeProvider>();
-  // A route that declares no access rule is a programming error: refuse to start with it.
-  app.addHook('onRoute', (route) => {
-    const config = route.config as { access?: unknown; sandboxTool?: unknown } | undefined;
-    if (config?.access === undefined) {
-      throw new Error(`route ${route.method} ${route.url} declares no access rule (config.access)`);
-    }
-    // The loopback-only guard hangs on this flag, so a /sandbox route without it would be open.
-    if (route.url.startsWith('/sandbox') && config.sandboxTool !== true) {
-      throw new Error(`route ${route.method} ${route.url} is a sandbox tool but not marked sandboxTool`);
-    }
-  });
+  app.addHook('onRoute', requireRouteDeclarations);
   app.setValidatorCompiler(validatorCompiler);
   app.decorateRequest('principal', null);
 
@@ -83,25 +74,7 @@ export async function buildApp(options: BuildOptions): Promise<App> {
   const hub = new EventHub(options.db, { log: (m) => app.log.error(m) });
   const notifier = options.notifier ?? new Notifier(options.db, { log: (m) => app.log.error(m) });
   notifier.onAnnounce(() => hub.wake());
-  const mail = options.mail ?? createMailTransport(options.config, options.db);
-  const deps: Deps = {
-    config: options.config,
-    db: options.db,
-    sms: options.sms,
-    sandbox: options.sms instanceof SandboxSmsNetwork ? options.sms : null,
-    hub,
-    notifier,
-    sends: new SendBatcher(options.db),
-    crm: orgCrmsFor(
-      options.db,
-      options.config,
-      createCrmRegistry(options.config.crmProvider === 'sandbox' ? ['sandbox'] : []),
-      (m) => app.log.warn(m),
-    ),
-    clock: options.clock ?? systemClock,
-    mail,
-    outgoingMail: new OutgoingMail(mail),
-  };
+  const deps = serviceContainer(options, hub, notifier, (m) => app.log.warn(m));
   // The sandbox network calls back through the same HTTP routes a real provider would.
   deps.sandbox?.connect(async ({ path, headers, body }) => {
     const response = await app.inject({ method: 'POST', url: path, headers, payload: body });
@@ -127,47 +100,7 @@ export async function buildApp(options: BuildOptions): Promise<App> {
     await deps.mail.close();
   });
 
-  app.setErrorHandler((error: FastifyError | ApiError, request, reply) => {
-    if (error instanceof ApiError) {
-      const wait = (error.details as { retryAfterSeconds?: unknown } | undefined)?.retryAfterSeconds;
-      if (typeof wait === 'number') reply.header('retry-after', String(wait));
-      return reply.code(error.statusCode).send(envelope(error.code, error.message, error.details));
-    }
-    if (error.validation !== undefined) {
-      const first = error.validation[0];
-      const where = error.validationContext ?? 'request';
-      return reply.code(400).send(
-        envelope(
-          'VALIDATION_FAILED',
-          `Invalid ${where}: ${error.message.replace(/^\w+\/?/, '').trim() || 'bad value'}`,
-          {
-            in: where,
-            path: first?.instancePath ?? '',
-            rule: first?.keyword,
-            params: first?.params,
-          },
-        ),
-      );
-    }
-    const status = error.statusCode ?? 500;
-    if (status < 500) {
-      const codes: Record<string, string> = {
-        FST_ERR_CTP_INVALID_MEDIA_TYPE: 'UNSUPPORTED_MEDIA_TYPE',
-        FST_ERR_CTP_BODY_TOO_LARGE: 'PAYLOAD_TOO_LARGE',
-        FST_ERR_CTP_EMPTY_JSON_BODY: 'EMPTY_BODY',
-        FST_ERR_CTP_INVALID_JSON_BODY: 'MALFORMED_JSON',
-        FST_ERR_CTP_INVALID_CONTENT_LENGTH: 'INVALID_CONTENT_LENGTH',
-      };
-      const code =
-        codes[error.code] ??
-        (error instanceof SyntaxError || /JSON/.test(error.message) ? 'MALFORMED_JSON' : 'BAD_REQUEST');
-      return reply.code(status).send(envelope(code, error.message));
-    }
-    request.log.error({ err: error }, 'unhandled error');
-    return reply
-      .code(500)
-      .send(envelope('INTERNAL_ERROR', 'Something went wrong on our side; it has been logged.'));
-  });
+  app.setErrorHandler(renderError);
 
   app.setNotFoundHandler((request, reply) =>
     reply.code(404).send(envelope('NOT_FOUND', `No route ${request.method} ${request.url.split('?')[0]}.`)),
@@ -177,4 +110,32 @@ export async function buildApp(options: BuildOptions): Promise<App> {
   await app.register(swagger, openApiOptions);
   for (const register of Object.values(ROUTE_MODULES)) register(app, deps);
   return app;
+}
+
+/** The services every route reaches through `deps` (http/types.ts). */
+function serviceContainer(
+  options: BuildOptions,
+  hub: EventHub,
+  notifier: Notifier,
+  warn: (message: string) => void,
+): Deps {
+  const mail = options.mail ?? createMailTransport(options.config, options.db);
+  return {
+    config: options.config,
+    db: options.db,
+    sms: options.sms,
+    sandbox: options.sms instanceof SandboxSmsNetwork ? options.sms : null,
+    hub,
+    notifier,
+    sends: new SendBatcher(options.db),
+    crm: orgCrmsFor(
+      options.db,
+      options.config,
+      createCrmRegistry(options.config.crmProvider === 'sandbox' ? ['sandbox'] : []),
+      warn,
+    ),
+    clock: options.clock ?? systemClock,
+    mail,
+    outgoingMail: new OutgoingMail(mail),
+  };
 }
