@@ -68,7 +68,8 @@ export class SandboxSmsNetwork implements SmsProvider {
        VALUES ($1, $2, 'to_handset', $3, $4, $5)`,
       [providerMessageId, sms.clientRef, sms.to, sms.from, sms.body],
     );
-    const callbackPath = new URL(sms.statusCallbackUrl).pathname;
+    // The sandbox reports like Plivo, so to the route Plivo's reports use unless the send names one.
+    const callbackPath = new URL(sms.statusCallbackUrl ?? `${this.publicUrl}/webhooks/plivo/status`).pathname;
     const base = {
       MessageUUID: providerMessageId,
       From: stripPlus(sms.from),
