@@ -131,6 +131,45 @@ export class SandboxSmsNetwork implements SmsProvider {
     return { providerMessageId, status };
   }
 
+  /** What the phone simulator shows: sender numbers, recent handsets, one handset's texts. */
+  async phoneState(handset: string | undefined): Promise<{
+    numbers: { e164: string; org: string }[];
+    handsets: string[];
+    messages: { id: number; direction: string; service: string; body: string; at: string }[];
+  }> {
+    const numbers = await this.db.query<{ e164: string; org_name: string }>(
+      'SELECT n.e164, o.name AS org_name FROM sender_numbers n JOIN orgs o ON o.id = n.org_id ORDER BY o.name, n.e164',
+    );
+    const handsets = await this.db.query<{ handset_e164: string }>(
+      'SELECT handset_e164 FROM sandbox_sms GROUP BY handset_e164 ORDER BY max(id) DESC LIMIT 50',
+    );
+    const messages =
+      handset === undefined
+        ? []
+        : await this.db.query<{
+            id: number;
+            direction: string;
+            service_e164: string;
+            body: string;
+            created_at: Date;
+          }>(
+            `SELECT id, direction, service_e164, body, created_at FROM sandbox_sms
+              WHERE handset_e164 = $1 ORDER BY id DESC LIMIT 200`,
+            [handset],
+          );
+    return {
+      numbers: numbers.map((n) => ({ e164: n.e164, org: n.org_name })),
+      handsets: handsets.map((h) => h.handset_e164),
+      messages: messages.reverse().map((m) => ({
+        id: m.id,
+        direction: m.direction,
+        service: m.service_e164,
+        body: m.body,
+        at: m.created_at.toISOString(),
+      })),
+    };
+  }
+
   verifyWebhook(request: SignedRequest): boolean {
     return verifyPlivoV3(
       request.method,
