@@ -103,21 +103,39 @@ export async function recordConsent(
 }
 
 async function failStaleConfirmations(tx: Queryable, orgId: string, phone: string): Promise<void> {
-  const stale = await tx.query<{ message_id: string }>(
-    `UPDATE outbox_jobs j SET state = 'failed', last_error = 'SUPERSEDED', updated_at = now()
+  await failQueuedTo(tx, orgId, phone, {
+    confirmations: true,
+    code: 'SUPERSEDED',
+    message: 'Not sent: the customer opted in again before the confirmation left.',
+  });
+}
+
+/**
+ * Fails the texts still queued to one phone, visibly, in the caller's transaction: the opt-out
+ * confirmations, or every other text.
+ */
+async function failQueuedTo(
+  tx: Queryable,
+  orgId: string,
+  phone: string,
+  which: { confirmations: boolean; code: string; message: string },
+): Promise<number> {
+  const failed = await tx.query<{ message_id: string }>(
+    `UPDATE outbox_jobs j SET state = 'failed', last_error = $4, updated_at = now()
        FROM messages m
       WHERE m.id = j.message_id AND j.state = 'queued' AND m.org_id = $1 AND m.to_e164 = $2
-        AND m.purpose = 'opt_out_confirmation'
+        AND (m.purpose = 'opt_out_confirmation') = $3
     RETURNING j.message_id`,
-    [orgId, phone],
+    [orgId, phone, which.confirmations, which.code],
   );
-  for (const job of stale) {
+  for (const job of failed) {
     await updateStatus(tx, job.message_id, {
       status: 'failed',
-      errorCode: 'SUPERSEDED',
-      errorMessage: 'Not sent: the customer opted in again before the confirmation left.',
+      errorCode: which.code,
+      errorMessage: which.message,
     });
   }
+  return failed.length;
 }
 
 /** A flagged inbound text waiting for (or decided by) a person. */
@@ -292,22 +310,11 @@ export async function confirmationsSinceOptOut(
  * transaction that records the opt-out (the worker re-checks consent at send time as well).
  */
 export async function failQueuedAfterOptOut(tx: Queryable, orgId: string, phone: string): Promise<number> {
-  const pending = await tx.query<{ message_id: string }>(
-    `UPDATE outbox_jobs j SET state = 'failed', last_error = 'OPTED_OUT', updated_at = now()
-       FROM messages m
-      WHERE m.id = j.message_id AND j.state = 'queued' AND m.org_id = $1 AND m.to_e164 = $2
-        AND m.purpose <> 'opt_out_confirmation'
-    RETURNING j.message_id`,
-    [orgId, phone],
-  );
-  for (const job of pending) {
-    await updateStatus(tx, job.message_id, {
-      status: 'failed',
-      errorCode: 'OPTED_OUT',
-      errorMessage: 'Not sent: the recipient opted out before it left.',
-    });
-  }
-  return pending.length;
+  return failQueuedTo(tx, orgId, phone, {
+    confirmations: false,
+    code: 'OPTED_OUT',
+    message: 'Not sent: the recipient opted out before it left.',
+  });
 }
 
 /** A rep-recorded opt-in waiting for the customer's YES (double opt-in). */

@@ -149,6 +149,19 @@ export async function receiveInbound(
     const evidence = redacted.body;
     const source = matchKeyword(input.text, consent.status === 'opted_out') === null ? 'reply' : 'keyword';
     let optedOutNow = consent.status === 'opted_out';
+    /** The customer's own consent change, decided by this text. */
+    const recordCustomer = (kind: 'opt_out' | 'opt_in') =>
+      recordConsent(tx, {
+        orgId: owner.org_id,
+        phone: input.from,
+        kind,
+        source,
+        evidence,
+        actor: 'customer',
+        messageId: id,
+        classification: verdict.reason,
+        at: now,
+      });
     // Double opt-in, second half: YES (or START, "you can text me") answers a pending request.
     const pending =
       intent === 'opt_out' || consent.status === 'opted_in'
@@ -158,17 +171,7 @@ export async function receiveInbound(
       pending !== null &&
       (intent === 'opt_in' || classifyInbound(input.text, { currentlyOptedOut: true }).label === 'opt_in');
     if (intent === 'opt_out') {
-      await recordConsent(tx, {
-        orgId: owner.org_id,
-        phone: input.from,
-        kind: 'opt_out',
-        source,
-        evidence,
-        actor: 'customer',
-        messageId: id,
-        classification: verdict.reason,
-        at: now,
-      });
+      await recordCustomer('opt_out');
       await failQueuedAfterOptOut(tx, owner.org_id, input.from);
       await closeOpenReview(tx, owner.org_id, input.from, 'opted_out', 'customer opted out');
       await closeOptInRequest(tx, owner.org_id, input.from, { status: 'superseded' });
@@ -197,17 +200,7 @@ export async function receiveInbound(
       await reply('opt_in_confirmation', settings.optInReply);
       optedOutNow = false;
     } else if (intent === 'opt_in') {
-      await recordConsent(tx, {
-        orgId: owner.org_id,
-        phone: input.from,
-        kind: 'opt_in',
-        source,
-        evidence,
-        actor: 'customer',
-        messageId: id,
-        classification: verdict.reason,
-        at: now,
-      });
+      await recordCustomer('opt_in');
       await closeOpenReview(tx, owner.org_id, input.from, 'kept', 'customer opted in');
       await reply('opt_in_confirmation', settings.optInReply);
       optedOutNow = false;

@@ -1,5 +1,5 @@
 import { Client } from 'plivo';
-import { headerValue, verifyPlivoV3 } from './plivo-signature.ts';
+import { verifySignedRequest } from './plivo-signature.ts';
 import {
   type OutboundSms,
   ProviderError,
@@ -175,14 +175,7 @@ export class PlivoProvider implements SmsProvider {
   }
 
   verifyWebhook(request: SignedRequest): boolean {
-    return verifyPlivoV3(
-      request.method,
-      request.url,
-      request.params,
-      headerValue(request.headers, 'x-plivo-signature-v3-nonce'),
-      this.options.authToken,
-      headerValue(request.headers, 'x-plivo-signature-v3'),
-    );
+    return verifySignedRequest(request, this.options.authToken);
   }
 
   async close(): Promise<void> {}

@@ -1,13 +1,8 @@
 import { randomInt, randomUUID } from 'node:crypto';
 import type { Database } from '../db/database.ts';
-import { headerValue, signPlivoV3, verifyPlivoV3 } from './plivo-signature.ts';
-import {
-  type OutboundSms,
-  ProviderError,
-  type SendResult,
-  type SignedRequest,
-  type SmsProvider,
-} from './sms-provider.ts';
+import { signPlivoV3, verifySignedRequest } from './plivo-signature.ts';
+import type { OutboundSms, SendResult, SignedRequest, SmsProvider } from './sms-provider.ts';
+import { ProviderError } from './sms-provider.ts';
 
 /** Delivers a signed webhook to the relay; resolves to the HTTP status it answered. */
 export type WebhookDeliverer = (request: {
@@ -171,14 +166,7 @@ export class SandboxSmsNetwork implements SmsProvider {
   }
 
   verifyWebhook(request: SignedRequest): boolean {
-    return verifyPlivoV3(
-      request.method,
-      request.url,
-      request.params,
-      headerValue(request.headers, 'x-plivo-signature-v3-nonce'),
-      this.authToken,
-      headerValue(request.headers, 'x-plivo-signature-v3'),
-    );
+    return verifySignedRequest(request, this.authToken);
   }
 
   async close(): Promise<void> {

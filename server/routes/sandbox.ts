@@ -26,6 +26,12 @@ const access = {
   sandboxTool: true,
 } as const;
 
+/** Route options of a sandbox HTML page. */
+const sandboxPage = (summary: string, description: string) => ({
+  config: access,
+  schema: { summary, description, tags: ['sandbox'], response: { 200: HtmlPage, ...errorResponses } },
+});
+
 /**
  * The phone simulator (play the customer) and the sandbox CRM's contact pages. Registered only
  * when SMS_PROVIDER=sandbox; nothing here exists on a relay wired to a real provider.
@@ -35,15 +41,7 @@ export const sandboxRoutes: RouteModule = (app, { sandbox, crm, clock }) => {
 
   app.get(
     '/sandbox/phone',
-    {
-      config: access,
-      schema: {
-        summary: 'Phone simulator',
-        description: 'The page where a person plays the customer’s phone.',
-        tags: ['sandbox'],
-        response: { 200: HtmlPage, ...errorResponses },
-      },
-    },
+    sandboxPage('Phone simulator', 'The page where a person plays the customer’s phone.'),
     async (_request, reply) =>
       sendPage(
         reply,
@@ -134,15 +132,7 @@ export const sandboxRoutes: RouteModule = (app, { sandbox, crm, clock }) => {
 
   app.get(
     '/sandbox/crm',
-    {
-      config: access,
-      schema: {
-        summary: 'Sandbox CRM contacts',
-        description: 'The demo CRM’s contact list, with each contact’s local time.',
-        tags: ['sandbox'],
-        response: { 200: HtmlPage, ...errorResponses },
-      },
-    },
+    sandboxPage('Sandbox CRM contacts', 'The demo CRM’s contact list, with each contact’s local time.'),
     async (_request, reply) =>
       sendPage(
         reply,

@@ -33,6 +33,12 @@ function required(params: Record<string, string>, name: string): string {
  * Plivo's inbound-message and delivery-report webhooks (the sandbox network speaks the same
  * format). The signature is checked before any field is read or anything is stored.
  */
+/** Route options of a Plivo webhook: signed, answered with an empty body. */
+const webhookRoute = (summary: string, description: string) => ({
+  config: webhook,
+  schema: { summary, description, tags: ['webhooks'], response: { 200: WebhookAck, ...errorResponses } },
+});
+
 /** How long a verified nonce is remembered; a replay inside this window is refused. */
 export const NONCE_WINDOW_HOURS = 24;
 
@@ -58,7 +64,9 @@ export const plivoWebhookRoutes: RouteModule = (app, { config, db, sms, clock })
     return `${config.publicUrl}${request.url}`;
   };
 
-  const verify = (request: FastifyRequest, params: Record<string, string>): string => {
+  /** The webhook's form fields and nonce, once its signature is verified. */
+  const verifiedForm = (request: FastifyRequest): { params: Record<string, string>; nonce: string } => {
+    const params = formParams(request);
     const ok = sms.verifyWebhook({
       method: 'POST',
       url: calledUrl(request),
@@ -66,7 +74,7 @@ export const plivoWebhookRoutes: RouteModule = (app, { config, db, sms, clock })
       params,
     });
     if (!ok) throw new ApiError(403, 'INVALID_SIGNATURE', 'The webhook signature is missing or wrong.');
-    return headerValue(request.headers, 'x-plivo-signature-v3-nonce');
+    return { params, nonce: headerValue(request.headers, 'x-plivo-signature-v3-nonce') };
   };
 
   /** Records the nonce in the caller's transaction, so a failed request can be retried. */
@@ -79,19 +87,12 @@ export const plivoWebhookRoutes: RouteModule = (app, { config, db, sms, clock })
 
   app.post(
     '/webhooks/plivo/inbound',
-    {
-      config: webhook,
-      schema: {
-        summary: 'Plivo inbound text',
-        description:
-          'Plivo (or the sandbox network) posts a text a customer sent to one of the relay’s numbers. Signed with Plivo’s V3 signature; a replayed nonce is refused.',
-        tags: ['webhooks'],
-        response: { 200: WebhookAck, ...errorResponses },
-      },
-    },
+    webhookRoute(
+      'Plivo inbound text',
+      'Plivo (or the sandbox network) posts a text a customer sent to one of the relay’s numbers. Signed with Plivo’s V3 signature; a replayed nonce is refused.',
+    ),
     async (request, reply) => {
-      const params = formParams(request);
-      const nonce = verify(request, params);
+      const { params, nonce } = verifiedForm(request);
       const from = normalizePhone(required(params, 'From'));
       const to = normalizePhone(required(params, 'To'));
       if (from === null || to === null) {
@@ -117,19 +118,12 @@ export const plivoWebhookRoutes: RouteModule = (app, { config, db, sms, clock })
 
   app.post(
     '/webhooks/plivo/status',
-    {
-      config: webhook,
-      schema: {
-        summary: 'Plivo delivery report',
-        description:
-          'Plivo (or the sandbox network) posts the status of a text the relay sent (sent, delivered, undelivered, failed). Signed like the inbound webhook.',
-        tags: ['webhooks'],
-        response: { 200: WebhookAck, ...errorResponses },
-      },
-    },
+    webhookRoute(
+      'Plivo delivery report',
+      'Plivo (or the sandbox network) posts the status of a text the relay sent (sent, delivered, undelivered, failed). Signed like the inbound webhook.',
+    ),
     async (request, reply) => {
-      const params = formParams(request);
-      const nonce = verify(request, params);
+      const { params, nonce } = verifiedForm(request);
       const number = (name: string): number | null => {
         const raw = params[name];
         if (raw === undefined || raw === '') return null;
