@@ -5,12 +5,10 @@ import { countSegments } from '../compliance/segments.ts';
 import type { Database, Queryable } from '../db/database.ts';
 import { newId } from '../ids.ts';
 import {
-  closeOptInRequest,
   confirmationsSinceOptOut,
   currentConsent,
   failQueuedAfterOptOut,
   openReview,
-  pendingOptIn,
   recordConsent,
 } from './consent-store.ts';
 import { appendEvent, EVENTS_CHANNEL } from './events.ts';
@@ -22,6 +20,7 @@ import {
   updateStatus,
   upsertConversation,
 } from './messages.ts';
+import { closeOptInRequest, pendingOptIn } from './opt-in-requests.ts';
 import { redactInbound } from './redaction.ts';
 
 export interface InboundText {

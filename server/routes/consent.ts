@@ -6,14 +6,12 @@ import { ApiError } from '../errors.ts';
 import { type Principal, phoneFor, principalOf, requires, textFor } from '../http/access.ts';
 import type { RouteModule } from '../http/types.ts';
 import {
-  closeOptInRequest,
   consentHistory,
   currentConsent,
   failQueuedAfterOptOut,
-  pendingOptIn,
   recordConsent,
-  requestOptIn,
 } from '../messaging/consent-store.ts';
+import { closeOptInRequest, pendingOptIn, requestOptIn } from '../messaging/opt-in-requests.ts';
 import { checkE164 } from '../phone.ts';
 import { E164 } from './schemas.ts';
 
