@@ -4,7 +4,6 @@ import { decideOutbound } from '../compliance/decide.ts';
 import { type Database, isUniqueViolation } from '../db/database.ts';
 import { CoalescingRunner } from '../lib/coalescing-runner.ts';
 import { confirmationsSinceOptOut, currentConsent } from './consent-store.ts';
-import { applyPendingCallbacks } from './inbound.ts';
 import { getMessage, type MessageRow, updateStatus } from './messages.ts';
 import {
   type ClaimedJob,
@@ -25,6 +24,7 @@ import {
   takeExpiredLeases,
 } from './outbox-store.ts';
 import { ProviderError, type SmsProvider } from './sms-provider.ts';
+import { applyPendingCallbacks } from './status-callbacks.ts';
 
 export type { SendRates } from './outbox-store.ts';
 

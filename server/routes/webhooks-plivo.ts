@@ -5,8 +5,9 @@ import type { Queryable } from '../db/database.ts';
 import { ApiError } from '../errors.ts';
 import type { Access } from '../http/access.ts';
 import type { RouteModule } from '../http/types.ts';
-import { applyStatusCallback, receiveInbound } from '../messaging/inbound.ts';
+import { receiveInbound } from '../messaging/inbound.ts';
 import { headerValue } from '../messaging/plivo-signature.ts';
+import { applyStatusCallback } from '../messaging/status-callbacks.ts';
 import { forgetWebhookNoncesOlderThan, rememberWebhookNonce } from '../messaging/webhook-nonces.ts';
 import { normalizePhone } from '../phone.ts';
 
