@@ -14,7 +14,7 @@ import {
 import { appendEvent, EVENTS_CHANNEL } from './events.ts';
 import { getMessage, insertOutbound, type MessageRow, toDto, upsertConversation } from './messages.ts';
 import { closeOptInRequest, pendingOptIn } from './opt-in-requests.ts';
-import { redactInbound } from './redaction.ts';
+import { type RedactedText, redactInbound } from './redaction.ts';
 
 export interface InboundText {
   provider: string;
@@ -84,36 +84,12 @@ export async function receiveInbound(
       inbound: true,
       now,
     });
-    const id = newId();
-    // Segments and encoding describe what the customer sent (and what it cost), not the placeholder.
-    const info = countSegments(input.text);
-    await tx.query(
-      `INSERT INTO messages (id, org_id, conversation_id, direction, from_e164, to_e164, body, status, segments, encoding,
-                             provider, provider_message_id, redactions, created_at)
-       VALUES ($1, $2, $3, 'inbound', $4, $5, $6, 'received', $7, $8, $9, $10, $11, $12)`,
-      [
-        id,
-        owner.org_id,
-        conversationId,
-        input.from,
-        input.to,
-        redacted.body,
-        info.segments,
-        info.encoding,
-        input.provider,
-        input.providerMessageId,
-        redacted.redactions.length === 0 ? null : JSON.stringify(redacted.redactions),
-        now,
-      ],
-    );
-    await tx.query(`INSERT INTO message_status_events (message_id, status) VALUES ($1, 'received')`, [id]);
-    const message = await getMessage(tx, id);
-    if (message === null) throw new Error('inbound message vanished');
-    await appendEvent(tx, {
+    const { id, message } = await storeInboundMessage(tx, {
       orgId: owner.org_id,
-      type: 'message.created',
       conversationId,
-      payload: { message: toDto(message) },
+      input,
+      redacted,
+      now,
     });
 
     const consent = await currentConsent(tx, owner.org_id, input.from);
@@ -231,4 +207,49 @@ async function closeOpenReview(
       WHERE org_id = $1 AND phone_e164 = $2 AND status = 'open'`,
     [orgId, phone, status, note],
   );
+}
+
+/** Stores the customer's (redacted) text as a received message and publishes it. */
+async function storeInboundMessage(
+  tx: Queryable,
+  {
+    orgId,
+    conversationId,
+    input,
+    redacted,
+    now,
+  }: { orgId: string; conversationId: string; input: InboundText; redacted: RedactedText; now: Date },
+): Promise<{ id: string; message: MessageRow }> {
+  const id = newId();
+  // Segments and encoding describe what the customer sent (and what it cost), not the placeholder.
+  const info = countSegments(input.text);
+  await tx.query(
+    `INSERT INTO messages (id, org_id, conversation_id, direction, from_e164, to_e164, body, status, segments, encoding,
+                           provider, provider_message_id, redactions, created_at)
+     VALUES ($1, $2, $3, 'inbound', $4, $5, $6, 'received', $7, $8, $9, $10, $11, $12)`,
+    [
+      id,
+      orgId,
+      conversationId,
+      input.from,
+      input.to,
+      redacted.body,
+      info.segments,
+      info.encoding,
+      input.provider,
+      input.providerMessageId,
+      redacted.redactions.length === 0 ? null : JSON.stringify(redacted.redactions),
+      now,
+    ],
+  );
+  await tx.query(`INSERT INTO message_status_events (message_id, status) VALUES ($1, 'received')`, [id]);
+  const message = await getMessage(tx, id);
+  if (message === null) throw new Error('inbound message vanished');
+  await appendEvent(tx, {
+    orgId,
+    type: 'message.created',
+    conversationId,
+    payload: { message: toDto(message) },
+  });
+  return { id, message };
 }
