@@ -1,4 +1,5 @@
 import { classifyInbound, type InboundLabel } from '../compliance/classifier.ts';
+import type { DerivedConsent } from '../compliance/consent.ts';
 import { matchKeyword } from '../compliance/keywords.ts';
 import { parseOrgSettings } from '../compliance/org-settings.ts';
 import { countSegments } from '../compliance/segments.ts';
@@ -55,25 +56,9 @@ export async function receiveInbound(
   const redacted = redactInbound(input.text);
   return db.transaction(async (tx) => {
     await before?.(tx);
-    const seen = await tx.query('SELECT 1 FROM messages WHERE provider = $1 AND provider_message_id = $2', [
-      input.provider,
-      input.providerMessageId,
-    ]);
-    if (seen.length > 0) return { kind: 'duplicate' };
-    const owners = await tx.query<{ id: string; org_id: string; org_name: string; settings: unknown }>(
-      `SELECT n.id, n.org_id, o.name AS org_name, o.settings
-         FROM sender_numbers n JOIN orgs o ON o.id = n.org_id WHERE n.e164 = $1`,
-      [input.to],
-    );
-    const owner = owners[0];
-    if (owner === undefined) {
-      const inserted = await tx.query(
-        `INSERT INTO unassigned_inbound (provider, provider_message_id, from_e164, to_e164, body)
-         VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING RETURNING id`,
-        [input.provider, input.providerMessageId, input.from, input.to, redacted.body],
-      );
-      return inserted.length === 0 ? { kind: 'duplicate' } : { kind: 'unassigned' };
-    }
+    const found = await findRecipientNumber(tx, input, redacted.body);
+    if (found.kind !== 'owned') return found;
+    const { owner } = found;
     const settings = parseOrgSettings(owner.org_name, owner.settings);
     // Serialise consent changes per (org, phone) so two keywords at once cannot interleave.
     await tx.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`consent:${owner.org_id}:${input.from}`]);
@@ -116,7 +101,6 @@ export async function receiveInbound(
     // whether a carrier keyword or a plain-language reply ("please stop texting me") decided.
     const evidence = redacted.body;
     const source = matchKeyword(input.text, consent.status === 'opted_out') === null ? 'reply' : 'keyword';
-    let optedOutNow = consent.status === 'opted_out';
     /** The customer's own consent change, decided by this text. */
     const recordCustomer = (kind: 'opt_out' | 'opt_in') =>
       recordConsent(tx, {
@@ -130,59 +114,19 @@ export async function receiveInbound(
         classification: verdict.reason,
         at: now,
       });
-    // Double opt-in, second half: YES (or START, "you can text me") answers a pending request.
-    const pending =
-      intent === 'opt_out' || consent.status === 'opted_in'
-        ? null
-        : await pendingOptIn(tx, owner.org_id, input.from);
-    const confirmsPending =
-      pending !== null &&
-      (intent === 'opt_in' || classifyInbound(input.text, { currentlyOptedOut: true }).label === 'opt_in');
-    if (intent === 'opt_out') {
-      await recordCustomer('opt_out');
-      await failQueuedAfterOptOut(tx, owner.org_id, input.from);
-      await closeOpenReview(tx, owner.org_id, input.from, 'opted_out', 'customer opted out');
-      await closeOptInRequest(tx, owner.org_id, input.from, { status: 'superseded' });
-      // A repeated STOP is recorded as evidence but not confirmed again: one confirmation only.
-      if (
-        consent.status !== 'opted_out' &&
-        (await confirmationsSinceOptOut(tx, owner.org_id, input.from)) === 0
-      ) {
-        await reply('opt_out_confirmation', settings.optOutReply);
-      }
-      optedOutNow = true;
-    } else if (pending !== null && confirmsPending) {
-      await recordConsent(tx, {
-        orgId: owner.org_id,
-        phone: input.from,
-        kind: 'opt_in',
-        source: pending.source,
-        evidence: `${pending.evidence} — confirmed by the customer's reply "${evidence}"`,
-        actor: `customer (requested by ${pending.actor})`,
-        messageId: id,
-        classification: `double opt-in confirmed: ${verdict.reason}`,
-        at: now,
-      });
-      await closeOptInRequest(tx, owner.org_id, input.from, { status: 'confirmed', messageId: id });
-      await closeOpenReview(tx, owner.org_id, input.from, 'kept', 'customer opted in');
-      await reply('opt_in_confirmation', settings.optInReply);
-      optedOutNow = false;
-    } else if (intent === 'opt_in') {
-      await recordCustomer('opt_in');
-      await closeOpenReview(tx, owner.org_id, input.from, 'kept', 'customer opted in');
-      await reply('opt_in_confirmation', settings.optInReply);
-      optedOutNow = false;
-    } else if (intent === 'help' && consent.status !== 'opted_out') {
-      await reply('help_reply', settings.helpReply);
-    } else if (intent === 'ambiguous' && consent.status !== 'opted_out') {
-      await openReview(tx, {
-        orgId: owner.org_id,
-        phone: input.from,
-        messageId: id,
-        reason: verdict.reason,
-        at: now,
-      });
-    }
+    const optedOutNow = await applyConsentIntent(tx, {
+      orgId: owner.org_id,
+      phone: input.from,
+      text: input.text,
+      messageId: id,
+      consent,
+      verdict,
+      evidence,
+      settings,
+      now,
+      reply,
+      recordCustomer,
+    });
     if (redacted.redactions.length > 0 && !optedOutNow) {
       const warned = await tx.query(
         `SELECT 1 FROM messages WHERE conversation_id = $1 AND purpose = 'card_warning'
@@ -252,4 +196,115 @@ async function storeInboundMessage(
     payload: { message: toDto(message) },
   });
   return { id, message };
+}
+
+/** What applyConsentIntent needs of the received text and its sender. */
+interface IntentContext {
+  orgId: string;
+  phone: string;
+  text: string;
+  messageId: string;
+  consent: DerivedConsent;
+  verdict: ReturnType<typeof classifyInbound>;
+  evidence: string;
+  settings: ReturnType<typeof parseOrgSettings>;
+  now: Date;
+  reply: (
+    purpose: 'opt_out_confirmation' | 'opt_in_confirmation' | 'help_reply',
+    body: string,
+  ) => Promise<void>;
+  recordCustomer: (kind: 'opt_out' | 'opt_in') => Promise<unknown>;
+}
+
+/**
+ * Acts on what the text means for consent: records an opt-out or opt-in (confirming a pending
+ * double opt-in), answers HELP, or opens a review for an unclear text. Answers whether the
+ * sender is opted out afterwards.
+ */
+async function applyConsentIntent(tx: Queryable, c: IntentContext): Promise<boolean> {
+  const { orgId, phone, text, messageId, consent, verdict, evidence, settings, now, reply, recordCustomer } =
+    c;
+  const intent = verdict.label;
+  let optedOutNow = consent.status === 'opted_out';
+  // Double opt-in, second half: YES (or START, "you can text me") answers a pending request.
+  const pending =
+    intent === 'opt_out' || consent.status === 'opted_in' ? null : await pendingOptIn(tx, orgId, phone);
+  const confirmsPending =
+    pending !== null &&
+    (intent === 'opt_in' || classifyInbound(text, { currentlyOptedOut: true }).label === 'opt_in');
+  if (intent === 'opt_out') {
+    await recordCustomer('opt_out');
+    await failQueuedAfterOptOut(tx, orgId, phone);
+    await closeOpenReview(tx, orgId, phone, 'opted_out', 'customer opted out');
+    await closeOptInRequest(tx, orgId, phone, { status: 'superseded' });
+    // A repeated STOP is recorded as evidence but not confirmed again: one confirmation only.
+    if (consent.status !== 'opted_out' && (await confirmationsSinceOptOut(tx, orgId, phone)) === 0) {
+      await reply('opt_out_confirmation', settings.optOutReply);
+    }
+    optedOutNow = true;
+  } else if (pending !== null && confirmsPending) {
+    await recordConsent(tx, {
+      orgId: orgId,
+      phone: phone,
+      kind: 'opt_in',
+      source: pending.source,
+      evidence: `${pending.evidence} — confirmed by the customer's reply "${evidence}"`,
+      actor: `customer (requested by ${pending.actor})`,
+      messageId,
+      classification: `double opt-in confirmed: ${verdict.reason}`,
+      at: now,
+    });
+    await closeOptInRequest(tx, orgId, phone, { status: 'confirmed', messageId });
+    await closeOpenReview(tx, orgId, phone, 'kept', 'customer opted in');
+    await reply('opt_in_confirmation', settings.optInReply);
+    optedOutNow = false;
+  } else if (intent === 'opt_in') {
+    await recordCustomer('opt_in');
+    await closeOpenReview(tx, orgId, phone, 'kept', 'customer opted in');
+    await reply('opt_in_confirmation', settings.optInReply);
+    optedOutNow = false;
+  } else if (intent === 'help' && consent.status !== 'opted_out') {
+    await reply('help_reply', settings.helpReply);
+  } else if (intent === 'ambiguous' && consent.status !== 'opted_out') {
+    await openReview(tx, {
+      orgId: orgId,
+      phone: phone,
+      messageId,
+      reason: verdict.reason,
+      at: now,
+    });
+  }
+  return optedOutNow;
+}
+
+/**
+ * The relay number the text was sent to, with its organisation. A text seen before is a duplicate;
+ * one to a number no organisation owns is kept (redacted) as unassigned.
+ */
+async function findRecipientNumber(
+  tx: Queryable,
+  input: InboundText,
+  redactedBody: string,
+): Promise<
+  | { kind: 'duplicate' | 'unassigned' }
+  | { kind: 'owned'; owner: { id: string; org_id: string; org_name: string; settings: unknown } }
+> {
+  const seen = await tx.query('SELECT 1 FROM messages WHERE provider = $1 AND provider_message_id = $2', [
+    input.provider,
+    input.providerMessageId,
+  ]);
+  if (seen.length > 0) return { kind: 'duplicate' };
+  const owners = await tx.query<{ id: string; org_id: string; org_name: string; settings: unknown }>(
+    `SELECT n.id, n.org_id, o.name AS org_name, o.settings
+       FROM sender_numbers n JOIN orgs o ON o.id = n.org_id WHERE n.e164 = $1`,
+    [input.to],
+  );
+  const owner = owners[0];
+  if (owner !== undefined) return { kind: 'owned', owner };
+  const inserted = await tx.query(
+    `INSERT INTO unassigned_inbound (provider, provider_message_id, from_e164, to_e164, body)
+     VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING RETURNING id`,
+    [input.provider, input.providerMessageId, input.from, input.to, redactedBody],
+  );
+  return inserted.length === 0 ? { kind: 'duplicate' } : { kind: 'unassigned' };
 }
