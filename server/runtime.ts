@@ -11,7 +11,8 @@ import type { App } from './http/types.ts';
 import { randomToken } from './ids.ts';
 import { Notifier } from './messaging/notifier.ts';
 import { OutboxWorker } from './messaging/outbox-worker.ts';
-import { PlivoProvider } from './messaging/plivo.ts';
+import { PlivoProvider, plivoStatusCallbackUrl } from './messaging/plivo.ts';
+import { orgPowerpackUuid } from './messaging/plivo-org-settings.ts';
 import { instanceSecret, SandboxSmsNetwork } from './messaging/sandbox-sms.ts';
 import type { SmsProvider } from './messaging/sms-provider.ts';
 
@@ -38,7 +39,12 @@ export async function createSmsProvider(
     }
     case 'plivo': {
       if (config.plivo === null) throw new Error('plivo configuration missing');
-      return new PlivoProvider({ ...config.plivo, timeoutMs: config.outbox.providerTimeoutMs });
+      return new PlivoProvider({
+        ...config.plivo,
+        timeoutMs: config.outbox.providerTimeoutMs,
+        statusCallbackUrl: plivoStatusCallbackUrl(config.publicUrl),
+        powerpackFor: (orgId) => orgPowerpackUuid(db, orgId),
+      });
     }
   }
 }
@@ -68,7 +74,6 @@ export async function startRelay(
       ? new OutboxWorker({
           db,
           provider: sms,
-          publicUrl: config.publicUrl,
           sendRates: config.sendRates,
           leaseMs: config.outbox.leaseMs,
           retryBaseMs: config.outbox.retryBaseMs,

@@ -1,28 +1,21 @@
 import { classifyInbound, type InboundLabel } from '../compliance/classifier.ts';
+import type { DerivedConsent } from '../compliance/consent.ts';
 import { matchKeyword } from '../compliance/keywords.ts';
 import { parseOrgSettings } from '../compliance/org-settings.ts';
 import { countSegments } from '../compliance/segments.ts';
 import type { Database, Queryable } from '../db/database.ts';
 import { newId } from '../ids.ts';
 import {
-  closeOptInRequest,
   confirmationsSinceOptOut,
   currentConsent,
   failQueuedAfterOptOut,
   openReview,
-  pendingOptIn,
   recordConsent,
 } from './consent-store.ts';
 import { appendEvent, EVENTS_CHANNEL } from './events.ts';
-import {
-  getMessage,
-  insertOutbound,
-  type MessageRow,
-  toDto,
-  updateStatus,
-  upsertConversation,
-} from './messages.ts';
-import { redactInbound } from './redaction.ts';
+import { getMessage, insertOutbound, type MessageRow, toDto, upsertConversation } from './messages.ts';
+import { closeOptInRequest, pendingOptIn } from './opt-in-requests.ts';
+import { type RedactedText, redactInbound } from './redaction.ts';
 
 export interface InboundText {
   provider: string;
@@ -63,25 +56,9 @@ export async function receiveInbound(
   const redacted = redactInbound(input.text);
   return db.transaction(async (tx) => {
     await before?.(tx);
-    const seen = await tx.query('SELECT 1 FROM messages WHERE provider = $1 AND provider_message_id = $2', [
-      input.provider,
-      input.providerMessageId,
-    ]);
-    if (seen.length > 0) return { kind: 'duplicate' };
-    const owners = await tx.query<{ id: string; org_id: string; org_name: string; settings: unknown }>(
-      `SELECT n.id, n.org_id, o.name AS org_name, o.settings
-         FROM sender_numbers n JOIN orgs o ON o.id = n.org_id WHERE n.e164 = $1`,
-      [input.to],
-    );
-    const owner = owners[0];
-    if (owner === undefined) {
-      const inserted = await tx.query(
-        `INSERT INTO unassigned_inbound (provider, provider_message_id, from_e164, to_e164, body)
-         VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING RETURNING id`,
-        [input.provider, input.providerMessageId, input.from, input.to, redacted.body],
-      );
-      return inserted.length === 0 ? { kind: 'duplicate' } : { kind: 'unassigned' };
-    }
+    const found = await findRecipientNumber(tx, input, redacted.body);
+    if (found.kind !== 'owned') return found;
+    const { owner } = found;
     const settings = parseOrgSettings(owner.org_name, owner.settings);
     // Serialise consent changes per (org, phone) so two keywords at once cannot interleave.
     await tx.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`consent:${owner.org_id}:${input.from}`]);
@@ -92,36 +69,12 @@ export async function receiveInbound(
       inbound: true,
       now,
     });
-    const id = newId();
-    // Segments and encoding describe what the customer sent (and what it cost), not the placeholder.
-    const info = countSegments(input.text);
-    await tx.query(
-      `INSERT INTO messages (id, org_id, conversation_id, direction, from_e164, to_e164, body, status, segments, encoding,
-                             provider, provider_message_id, redactions, created_at)
-       VALUES ($1, $2, $3, 'inbound', $4, $5, $6, 'received', $7, $8, $9, $10, $11, $12)`,
-      [
-        id,
-        owner.org_id,
-        conversationId,
-        input.from,
-        input.to,
-        redacted.body,
-        info.segments,
-        info.encoding,
-        input.provider,
-        input.providerMessageId,
-        redacted.redactions.length === 0 ? null : JSON.stringify(redacted.redactions),
-        now,
-      ],
-    );
-    await tx.query(`INSERT INTO message_status_events (message_id, status) VALUES ($1, 'received')`, [id]);
-    const message = await getMessage(tx, id);
-    if (message === null) throw new Error('inbound message vanished');
-    await appendEvent(tx, {
+    const { id, message } = await storeInboundMessage(tx, {
       orgId: owner.org_id,
-      type: 'message.created',
       conversationId,
-      payload: { message: toDto(message) },
+      input,
+      redacted,
+      now,
     });
 
     const consent = await currentConsent(tx, owner.org_id, input.from);
@@ -148,20 +101,12 @@ export async function receiveInbound(
     // whether a carrier keyword or a plain-language reply ("please stop texting me") decided.
     const evidence = redacted.body;
     const source = matchKeyword(input.text, consent.status === 'opted_out') === null ? 'reply' : 'keyword';
-    let optedOutNow = consent.status === 'opted_out';
-    // Double opt-in, second half: YES (or START, "you can text me") answers a pending request.
-    const pending =
-      intent === 'opt_out' || consent.status === 'opted_in'
-        ? null
-        : await pendingOptIn(tx, owner.org_id, input.from);
-    const confirmsPending =
-      pending !== null &&
-      (intent === 'opt_in' || classifyInbound(input.text, { currentlyOptedOut: true }).label === 'opt_in');
-    if (intent === 'opt_out') {
-      await recordConsent(tx, {
+    /** The customer's own consent change, decided by this text. */
+    const recordCustomer = (kind: 'opt_out' | 'opt_in') =>
+      recordConsent(tx, {
         orgId: owner.org_id,
         phone: input.from,
-        kind: 'opt_out',
+        kind,
         source,
         evidence,
         actor: 'customer',
@@ -169,59 +114,19 @@ export async function receiveInbound(
         classification: verdict.reason,
         at: now,
       });
-      await failQueuedAfterOptOut(tx, owner.org_id, input.from);
-      await closeOpenReview(tx, owner.org_id, input.from, 'opted_out', 'customer opted out');
-      await closeOptInRequest(tx, owner.org_id, input.from, { status: 'superseded' });
-      // A repeated STOP is recorded as evidence but not confirmed again: one confirmation only.
-      if (
-        consent.status !== 'opted_out' &&
-        (await confirmationsSinceOptOut(tx, owner.org_id, input.from)) === 0
-      ) {
-        await reply('opt_out_confirmation', settings.optOutReply);
-      }
-      optedOutNow = true;
-    } else if (pending !== null && confirmsPending) {
-      await recordConsent(tx, {
-        orgId: owner.org_id,
-        phone: input.from,
-        kind: 'opt_in',
-        source: pending.source,
-        evidence: `${pending.evidence} — confirmed by the customer's reply "${evidence}"`,
-        actor: `customer (requested by ${pending.actor})`,
-        messageId: id,
-        classification: `double opt-in confirmed: ${verdict.reason}`,
-        at: now,
-      });
-      await closeOptInRequest(tx, owner.org_id, input.from, { status: 'confirmed', messageId: id });
-      await closeOpenReview(tx, owner.org_id, input.from, 'kept', 'customer opted in');
-      await reply('opt_in_confirmation', settings.optInReply);
-      optedOutNow = false;
-    } else if (intent === 'opt_in') {
-      await recordConsent(tx, {
-        orgId: owner.org_id,
-        phone: input.from,
-        kind: 'opt_in',
-        source,
-        evidence,
-        actor: 'customer',
-        messageId: id,
-        classification: verdict.reason,
-        at: now,
-      });
-      await closeOpenReview(tx, owner.org_id, input.from, 'kept', 'customer opted in');
-      await reply('opt_in_confirmation', settings.optInReply);
-      optedOutNow = false;
-    } else if (intent === 'help' && consent.status !== 'opted_out') {
-      await reply('help_reply', settings.helpReply);
-    } else if (intent === 'ambiguous' && consent.status !== 'opted_out') {
-      await openReview(tx, {
-        orgId: owner.org_id,
-        phone: input.from,
-        messageId: id,
-        reason: verdict.reason,
-        at: now,
-      });
-    }
+    const optedOutNow = await applyConsentIntent(tx, {
+      orgId: owner.org_id,
+      phone: input.from,
+      text: input.text,
+      messageId: id,
+      consent,
+      verdict,
+      evidence,
+      settings,
+      now,
+      reply,
+      recordCustomer,
+    });
     if (redacted.redactions.length > 0 && !optedOutNow) {
       const warned = await tx.query(
         `SELECT 1 FROM messages WHERE conversation_id = $1 AND purpose = 'card_warning'
@@ -248,147 +153,158 @@ async function closeOpenReview(
   );
 }
 
-/** Plivo delivery statuses mapped onto ours; anything unknown is kept raw and left unchanged. */
-export function mapProviderStatus(status: string): 'sent' | 'delivered' | 'undelivered' | 'failed' | null {
-  switch (status) {
-    case 'sent':
-      return 'sent';
-    case 'delivered':
-      return 'delivered';
-    case 'undelivered':
-      return 'undelivered';
-    case 'failed':
-    case 'rejected':
-      return 'failed';
-    default:
-      return null;
-  }
-}
-
-export interface StatusCallback {
-  provider: string;
-  providerMessageId: string;
-  status: string;
-  errorCode: string | null;
-  sequence: number | null;
-  units?: number | null;
-  cost?: string | null;
-}
-
-/** Applies one callback to a known message in the caller's transaction. */
-async function applyToMessage(
+/** Stores the customer's (redacted) text as a received message and publishes it. */
+async function storeInboundMessage(
   tx: Queryable,
-  row: { id: string; provider_sequence: number | null },
-  input: StatusCallback,
-): Promise<'applied' | 'stale' | 'ignored'> {
-  if (input.sequence !== null && row.provider_sequence !== null && input.sequence <= row.provider_sequence)
-    return 'stale';
-  const mapped = mapProviderStatus(input.status);
-  if (input.units != null || input.cost != null) {
-    await tx.query(
-      'UPDATE messages SET provider_units = coalesce($2, provider_units), provider_cost = coalesce($3::numeric, provider_cost) WHERE id = $1',
-      [row.id, input.units ?? null, input.cost ?? null],
-    );
-  }
-  if (mapped === null) return 'ignored';
-  const failed = mapped === 'failed' || mapped === 'undelivered';
-  await updateStatus(tx, row.id, {
-    status: mapped,
-    errorCode: failed && input.errorCode !== null ? input.errorCode : null,
-    errorMessage: failed ? describeErrorCode(input.errorCode) : null,
-    providerSequence: input.sequence,
-    detail: `provider status ${input.status}${input.errorCode === null ? '' : ` (${input.errorCode})`}`,
+  {
+    orgId,
+    conversationId,
+    input,
+    redacted,
+    now,
+  }: { orgId: string; conversationId: string; input: InboundText; redacted: RedactedText; now: Date },
+): Promise<{ id: string; message: MessageRow }> {
+  const id = newId();
+  // Segments and encoding describe what the customer sent (and what it cost), not the placeholder.
+  const info = countSegments(input.text);
+  await tx.query(
+    `INSERT INTO messages (id, org_id, conversation_id, direction, from_e164, to_e164, body, status, segments, encoding,
+                           provider, provider_message_id, redactions, created_at)
+     VALUES ($1, $2, $3, 'inbound', $4, $5, $6, 'received', $7, $8, $9, $10, $11, $12)`,
+    [
+      id,
+      orgId,
+      conversationId,
+      input.from,
+      input.to,
+      redacted.body,
+      info.segments,
+      info.encoding,
+      input.provider,
+      input.providerMessageId,
+      redacted.redactions.length === 0 ? null : JSON.stringify(redacted.redactions),
+      now,
+    ],
+  );
+  await tx.query(`INSERT INTO message_status_events (message_id, status) VALUES ($1, 'received')`, [id]);
+  const message = await getMessage(tx, id);
+  if (message === null) throw new Error('inbound message vanished');
+  await appendEvent(tx, {
+    orgId,
+    type: 'message.created',
+    conversationId,
+    payload: { message: toDto(message) },
   });
-  return 'applied';
+  return { id, message };
+}
+
+/** What applyConsentIntent needs of the received text and its sender. */
+interface IntentContext {
+  orgId: string;
+  phone: string;
+  text: string;
+  messageId: string;
+  consent: DerivedConsent;
+  verdict: ReturnType<typeof classifyInbound>;
+  evidence: string;
+  settings: ReturnType<typeof parseOrgSettings>;
+  now: Date;
+  reply: (
+    purpose: 'opt_out_confirmation' | 'opt_in_confirmation' | 'help_reply',
+    body: string,
+  ) => Promise<void>;
+  recordCustomer: (kind: 'opt_out' | 'opt_in') => Promise<unknown>;
 }
 
 /**
- * Applies a provider status callback; stale (lower Sequence) callbacks change nothing, and a
- * callback for a message we do not know (yet) is kept for reconciliation instead of dropped.
+ * Acts on what the text means for consent: records an opt-out or opt-in (confirming a pending
+ * double opt-in), answers HELP, or opens a review for an unclear text. Answers whether the
+ * sender is opted out afterwards.
  */
-export async function applyStatusCallback(
-  db: Database,
-  input: StatusCallback,
-  raw: Record<string, string> = {},
-  before?: (tx: Queryable) => Promise<void>,
-): Promise<'applied' | 'stale' | 'unknown_message' | 'ignored'> {
-  return db.transaction(async (tx) => {
-    await before?.(tx);
-    const rows = await tx.query<{ id: string; provider_sequence: number | null }>(
-      `SELECT id, provider_sequence FROM messages WHERE provider = $1 AND provider_message_id = $2 FOR UPDATE`,
-      [input.provider, input.providerMessageId],
-    );
-    const row = rows[0];
-    if (row === undefined) {
-      await tx.query(
-        `INSERT INTO unmatched_status_callbacks (provider, provider_message_id, status, error_code, sequence, params)
-         VALUES ($1, $2, $3, $4, $5, $6)`,
-        [
-          input.provider,
-          input.providerMessageId,
-          input.status,
-          input.errorCode,
-          input.sequence,
-          JSON.stringify(raw),
-        ],
-      );
-      return 'unknown_message';
+async function applyConsentIntent(tx: Queryable, c: IntentContext): Promise<boolean> {
+  const { orgId, phone, text, messageId, consent, verdict, evidence, settings, now, reply, recordCustomer } =
+    c;
+  const intent = verdict.label;
+  let optedOutNow = consent.status === 'opted_out';
+  // Double opt-in, second half: YES (or START, "you can text me") answers a pending request.
+  const pending =
+    intent === 'opt_out' || consent.status === 'opted_in' ? null : await pendingOptIn(tx, orgId, phone);
+  const confirmsPending =
+    pending !== null &&
+    (intent === 'opt_in' || classifyInbound(text, { currentlyOptedOut: true }).label === 'opt_in');
+  if (intent === 'opt_out') {
+    await recordCustomer('opt_out');
+    await failQueuedAfterOptOut(tx, orgId, phone);
+    await closeOpenReview(tx, orgId, phone, 'opted_out', 'customer opted out');
+    await closeOptInRequest(tx, orgId, phone, { status: 'superseded' });
+    // A repeated STOP is recorded as evidence but not confirmed again: one confirmation only.
+    if (consent.status !== 'opted_out' && (await confirmationsSinceOptOut(tx, orgId, phone)) === 0) {
+      await reply('opt_out_confirmation', settings.optOutReply);
     }
-    return applyToMessage(tx, row, input);
-  });
-}
-
-/** Applies, in Sequence order, callbacks that arrived before the provider id was recorded. */
-export async function applyPendingCallbacks(
-  tx: Queryable,
-  provider: string,
-  providerMessageId: string,
-): Promise<number> {
-  const pending = await tx.query<{
-    id: number;
-    status: string;
-    error_code: string | null;
-    sequence: number | null;
-  }>(
-    `SELECT id, status, error_code, sequence FROM unmatched_status_callbacks
-      WHERE provider = $1 AND provider_message_id = $2 AND applied_at IS NULL
-      ORDER BY sequence NULLS FIRST, id FOR UPDATE`,
-    [provider, providerMessageId],
-  );
-  if (pending.length === 0) return 0;
-  for (const callback of pending) {
-    const rows = await tx.query<{ id: string; provider_sequence: number | null }>(
-      'SELECT id, provider_sequence FROM messages WHERE provider = $1 AND provider_message_id = $2',
-      [provider, providerMessageId],
-    );
-    const row = rows[0];
-    if (row === undefined) return 0;
-    await applyToMessage(tx, row, {
-      provider,
-      providerMessageId,
-      status: callback.status,
-      errorCode: callback.error_code,
-      sequence: callback.sequence,
+    optedOutNow = true;
+  } else if (pending !== null && confirmsPending) {
+    await recordConsent(tx, {
+      orgId: orgId,
+      phone: phone,
+      kind: 'opt_in',
+      source: pending.source,
+      evidence: `${pending.evidence} — confirmed by the customer's reply "${evidence}"`,
+      actor: `customer (requested by ${pending.actor})`,
+      messageId,
+      classification: `double opt-in confirmed: ${verdict.reason}`,
+      at: now,
     });
-    await tx.query('UPDATE unmatched_status_callbacks SET applied_at = now() WHERE id = $1', [callback.id]);
+    await closeOptInRequest(tx, orgId, phone, { status: 'confirmed', messageId });
+    await closeOpenReview(tx, orgId, phone, 'kept', 'customer opted in');
+    await reply('opt_in_confirmation', settings.optInReply);
+    optedOutNow = false;
+  } else if (intent === 'opt_in') {
+    await recordCustomer('opt_in');
+    await closeOpenReview(tx, orgId, phone, 'kept', 'customer opted in');
+    await reply('opt_in_confirmation', settings.optInReply);
+    optedOutNow = false;
+  } else if (intent === 'help' && consent.status !== 'opted_out') {
+    await reply('help_reply', settings.helpReply);
+  } else if (intent === 'ambiguous' && consent.status !== 'opted_out') {
+    await openReview(tx, {
+      orgId: orgId,
+      phone: phone,
+      messageId,
+      reason: verdict.reason,
+      at: now,
+    });
   }
-  return pending.length;
+  return optedOutNow;
 }
 
-/** Plivo ErrorCode in words a rep understands. */
-export function describeErrorCode(code: string | null): string {
-  switch (code) {
-    case '10':
-      return 'The carrier said the message was invalid.';
-    case '20':
-      return 'A network error stopped delivery; it may work later.';
-    case '30':
-      return 'The carrier flagged the message as spam.';
-    case '40':
-      return 'The carrier refused our sender number.';
-    case '50':
-      return 'The phone number cannot receive texts (invalid destination).';
-    default:
-      return code === null || code === '000' ? 'Delivery failed.' : `Delivery failed (carrier code ${code}).`;
-  }
+/**
+ * The relay number the text was sent to, with its organisation. A text seen before is a duplicate;
+ * one to a number no organisation owns is kept (redacted) as unassigned.
+ */
+async function findRecipientNumber(
+  tx: Queryable,
+  input: InboundText,
+  redactedBody: string,
+): Promise<
+  | { kind: 'duplicate' | 'unassigned' }
+  | { kind: 'owned'; owner: { id: string; org_id: string; org_name: string; settings: unknown } }
+> {
+  const seen = await tx.query('SELECT 1 FROM messages WHERE provider = $1 AND provider_message_id = $2', [
+    input.provider,
+    input.providerMessageId,
+  ]);
+  if (seen.length > 0) return { kind: 'duplicate' };
+  const owners = await tx.query<{ id: string; org_id: string; org_name: string; settings: unknown }>(
+    `SELECT n.id, n.org_id, o.name AS org_name, o.settings
+       FROM sender_numbers n JOIN orgs o ON o.id = n.org_id WHERE n.e164 = $1`,
+    [input.to],
+  );
+  const owner = owners[0];
+  if (owner !== undefined) return { kind: 'owned', owner };
+  const inserted = await tx.query(
+    `INSERT INTO unassigned_inbound (provider, provider_message_id, from_e164, to_e164, body)
+     VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING RETURNING id`,
+    [input.provider, input.providerMessageId, input.from, input.to, redactedBody],
+  );
+  return inserted.length === 0 ? { kind: 'duplicate' } : { kind: 'unassigned' };
 }

@@ -47,9 +47,10 @@ export class Notifier {
     if (this.timer !== null) {
       clearTimeout(this.timer);
       this.timer = null;
-      await this.db
-        .query(`SELECT pg_notify('outbox', ''), pg_notify('${EVENTS_CHANNEL}', '')`)
-        .catch(() => undefined);
+      await this.db.query(`SELECT pg_notify('outbox', ''), pg_notify('${EVENTS_CHANNEL}', '')`).then(
+        () => undefined,
+        (error: unknown) => this.options.log?.(`final notify failed: ${String(error)}`),
+      );
     }
     await this.flushing;
   }

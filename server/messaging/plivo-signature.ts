@@ -1,4 +1,5 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
+import type { SignedRequest } from './sms-provider.ts';
 
 /**
  * Plivo's X-Plivo-Signature-V3 (see ../shared/reference/sdk-contracts.md §1.7): HMAC-SHA256 over
@@ -74,4 +75,16 @@ export function verifyPlivoV3(
 export function headerValue(headers: Record<string, string | string[] | undefined>, name: string): string {
   const value = headers[name.toLowerCase()];
   return Array.isArray(value) ? value.join(',') : (value ?? '');
+}
+
+/** Checks a webhook request's Plivo V3 signature (headers, URL and params) against the auth token. */
+export function verifySignedRequest(request: SignedRequest, authToken: string): boolean {
+  return verifyPlivoV3(
+    request.method,
+    request.url,
+    request.params,
+    headerValue(request.headers, 'x-plivo-signature-v3-nonce'),
+    authToken,
+    headerValue(request.headers, 'x-plivo-signature-v3'),
+  );
 }

@@ -1,5 +1,5 @@
 import { Client } from 'plivo';
-import { headerValue, verifyPlivoV3 } from './plivo-signature.ts';
+import { verifySignedRequest } from './plivo-signature.ts';
 import {
   type OutboundSms,
   ProviderError,
@@ -21,6 +21,15 @@ export interface PlivoOptions {
   logContent?: boolean;
   /** A Powerpack to send from instead of the sender number (then `from` is not sent). */
   powerpackUuid?: string | null;
+  /** An organisation's own Powerpack (its settings), which wins over `powerpackUuid`. */
+  powerpackFor?: (orgId: string) => Promise<string | null>;
+  /** Where Plivo posts delivery reports: the relay's /webhooks/plivo/status (see plivoStatusCallbackUrl). */
+  statusCallbackUrl?: string | null;
+}
+
+/** The relay's route for Plivo's delivery reports, under its public URL. */
+export function plivoStatusCallbackUrl(publicUrl: string): string {
+  return `${publicUrl}/webhooks/plivo/status`;
 }
 
 function plivoTime(date: Date): string {
@@ -96,13 +105,14 @@ export class PlivoProvider implements SmsProvider {
 
   async send(sms: OutboundSms): Promise<SendResult> {
     // Positional form: the object form silently drops `log: false` (reference §1.2).
+    const callbackUrl = sms.statusCallbackUrl ?? this.options.statusCallbackUrl ?? null;
     const optional: Record<string, string | boolean> = {
-      url: sms.statusCallbackUrl,
+      ...(callbackUrl === null ? {} : { url: callbackUrl }),
       method: 'POST',
       type: 'sms',
       log: this.options.logContent ?? false,
     };
-    const powerpack = sms.powerpackUuid ?? this.options.powerpackUuid ?? null;
+    const powerpack = await this.powerpack(sms);
     let response: unknown;
     try {
       response =
@@ -125,10 +135,10 @@ export class PlivoProvider implements SmsProvider {
   }
 
   async findAccepted(
-    sms: Pick<OutboundSms, 'clientRef' | 'to' | 'from' | 'powerpackUuid'>,
+    sms: Pick<OutboundSms, 'clientRef' | 'to' | 'from' | 'orgId' | 'powerpackUuid'>,
     since: Date,
   ): Promise<string[]> {
-    const powerpack = sms.powerpackUuid ?? this.options.powerpackUuid ?? null;
+    const powerpack = await this.powerpack(sms);
     let objects: unknown[];
     try {
       objects = await this.client.messages.list({
@@ -157,15 +167,15 @@ export class PlivoProvider implements SmsProvider {
     return found.map((f) => f.uuid);
   }
 
+  /** The send's own Powerpack, else its organisation's, else the account's; null sends from `from`. */
+  private async powerpack(sms: Pick<OutboundSms, 'orgId' | 'powerpackUuid'>): Promise<string | null> {
+    if (sms.powerpackUuid != null) return sms.powerpackUuid;
+    const orgs = sms.orgId === undefined ? null : await this.options.powerpackFor?.(sms.orgId);
+    return orgs ?? this.options.powerpackUuid ?? null;
+  }
+
   verifyWebhook(request: SignedRequest): boolean {
-    return verifyPlivoV3(
-      request.method,
-      request.url,
-      request.params,
-      headerValue(request.headers, 'x-plivo-signature-v3-nonce'),
-      this.options.authToken,
-      headerValue(request.headers, 'x-plivo-signature-v3'),
-    );
+    return verifySignedRequest(request, this.options.authToken);
   }
 
   async close(): Promise<void> {}

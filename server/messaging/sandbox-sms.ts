@@ -1,13 +1,8 @@
 import { randomInt, randomUUID } from 'node:crypto';
 import type { Database } from '../db/database.ts';
-import { headerValue, signPlivoV3, verifyPlivoV3 } from './plivo-signature.ts';
-import {
-  type OutboundSms,
-  ProviderError,
-  type SendResult,
-  type SignedRequest,
-  type SmsProvider,
-} from './sms-provider.ts';
+import { signPlivoV3, verifySignedRequest } from './plivo-signature.ts';
+import type { OutboundSms, SendResult, SignedRequest, SmsProvider } from './sms-provider.ts';
+import { ProviderError } from './sms-provider.ts';
 
 /** Delivers a signed webhook to the relay; resolves to the HTTP status it answered. */
 export type WebhookDeliverer = (request: {
@@ -68,7 +63,8 @@ export class SandboxSmsNetwork implements SmsProvider {
        VALUES ($1, $2, 'to_handset', $3, $4, $5)`,
       [providerMessageId, sms.clientRef, sms.to, sms.from, sms.body],
     );
-    const callbackPath = new URL(sms.statusCallbackUrl).pathname;
+    // The sandbox reports like Plivo, so to the route Plivo's reports use unless the send names one.
+    const callbackPath = new URL(sms.statusCallbackUrl ?? `${this.publicUrl}/webhooks/plivo/status`).pathname;
     const base = {
       MessageUUID: providerMessageId,
       From: stripPlus(sms.from),
@@ -76,18 +72,24 @@ export class SandboxSmsNetwork implements SmsProvider {
       Type: 'sms',
       Units: '1',
     };
-    this.later(this.delays.sentMs, () =>
-      this.deliver(callbackPath, { ...base, Status: 'sent', Sequence: '1', ErrorCode: '000' }),
-    );
     const failing = sms.to.endsWith(SANDBOX_FAILURES.undelivered);
-    this.later(this.delays.deliveredMs, () =>
-      this.deliver(callbackPath, {
-        ...base,
-        Status: failing ? 'undelivered' : 'delivered',
-        Sequence: '2',
-        ErrorCode: failing ? '50' : '000',
-      }),
-    );
+    const finalReport = {
+      ...base,
+      Status: failing ? 'undelivered' : 'delivered',
+      Sequence: '2',
+      ErrorCode: failing ? '50' : '000',
+    };
+    // The final report is scheduled once "sent" is delivered, so the two reach the relay in order even when
+    // short test delays and a busy machine would let two independent timers fire the other way round.
+    this.later(this.delays.sentMs, async () => {
+      try {
+        await this.deliver(callbackPath, { ...base, Status: 'sent', Sequence: '1', ErrorCode: '000' });
+      } finally {
+        this.later(Math.max(0, this.delays.deliveredMs - this.delays.sentMs), () =>
+          this.deliver(callbackPath, finalReport),
+        );
+      }
+    });
     return { providerMessageId };
   }
 
@@ -130,15 +132,47 @@ export class SandboxSmsNetwork implements SmsProvider {
     return { providerMessageId, status };
   }
 
-  verifyWebhook(request: SignedRequest): boolean {
-    return verifyPlivoV3(
-      request.method,
-      request.url,
-      request.params,
-      headerValue(request.headers, 'x-plivo-signature-v3-nonce'),
-      this.authToken,
-      headerValue(request.headers, 'x-plivo-signature-v3'),
+  /** What the phone simulator shows: sender numbers, recent handsets, one handset's texts. */
+  async phoneState(handset: string | undefined): Promise<{
+    numbers: { e164: string; org: string }[];
+    handsets: string[];
+    messages: { id: number; direction: string; service: string; body: string; at: string }[];
+  }> {
+    const numbers = await this.db.query<{ e164: string; org_name: string }>(
+      'SELECT n.e164, o.name AS org_name FROM sender_numbers n JOIN orgs o ON o.id = n.org_id ORDER BY o.name, n.e164',
     );
+    const handsets = await this.db.query<{ handset_e164: string }>(
+      'SELECT handset_e164 FROM sandbox_sms GROUP BY handset_e164 ORDER BY max(id) DESC LIMIT 50',
+    );
+    const messages =
+      handset === undefined
+        ? []
+        : await this.db.query<{
+            id: number;
+            direction: string;
+            service_e164: string;
+            body: string;
+            created_at: Date;
+          }>(
+            `SELECT id, direction, service_e164, body, created_at FROM sandbox_sms
+              WHERE handset_e164 = $1 ORDER BY id DESC LIMIT 200`,
+            [handset],
+          );
+    return {
+      numbers: numbers.map((n) => ({ e164: n.e164, org: n.org_name })),
+      handsets: handsets.map((h) => h.handset_e164),
+      messages: messages.reverse().map((m) => ({
+        id: m.id,
+        direction: m.direction,
+        service: m.service_e164,
+        body: m.body,
+        at: m.created_at.toISOString(),
+      })),
+    };
+  }
+
+  verifyWebhook(request: SignedRequest): boolean {
+    return verifySignedRequest(request, this.authToken);
   }
 
   async close(): Promise<void> {

@@ -43,7 +43,11 @@ export class SendBatcher {
       const batch = this.queue.splice(0, this.options.maxBatch ?? 100);
       this.inFlight += 1;
       this.write(batch)
-        .catch(() => undefined)
+        // write() settles every item itself; should it throw past that, no caller is left waiting
+        // (settling an already-settled item changes nothing).
+        .catch((error: unknown) => {
+          for (const item of batch) item.reject(error);
+        })
         .finally(() => {
           this.inFlight -= 1;
           this.pump();

@@ -5,8 +5,11 @@ export interface OutboundSms {
   from: string;
   to: string;
   body: string;
-  statusCallbackUrl: string;
-  /** Send from this Plivo Powerpack (the org's number pool) instead of the `from` number. */
+  /** The sending organisation, for a provider with per-organisation settings (Plivo's Powerpack). */
+  orgId?: string;
+  /** Overrides the status callback URL the provider was built with (tests, one-off sends). */
+  statusCallbackUrl?: string;
+  /** Overrides the Powerpack (Plivo's number pool) the provider would pick for the organisation. */
   powerpackUuid?: string | null;
 }
 
@@ -47,7 +50,7 @@ export interface SmsProvider {
    * crash recovery: the worker takes the first one it has not recorded for another message.
    */
   findAccepted(
-    sms: Pick<OutboundSms, 'clientRef' | 'to' | 'from' | 'powerpackUuid'>,
+    sms: Pick<OutboundSms, 'clientRef' | 'to' | 'from' | 'orgId' | 'powerpackUuid'>,
     since: Date,
   ): Promise<string[]>;
   /** Checks a webhook's signature before anything in it is trusted. */

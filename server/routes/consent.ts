@@ -7,14 +7,12 @@ import { type Principal, phoneFor, principalOf, requires, textFor } from '../htt
 import type { RouteModule } from '../http/types.ts';
 import { consentSettings, lockConsent } from '../messaging/consent-queries.ts';
 import {
-  closeOptInRequest,
   consentHistory,
   currentConsent,
   failQueuedAfterOptOut,
-  pendingOptIn,
   recordConsent,
-  requestOptIn,
 } from '../messaging/consent-store.ts';
+import { closeOptInRequest, pendingOptIn, requestOptIn } from '../messaging/opt-in-requests.ts';
 import { checkE164 } from '../phone.ts';
 import { E164 } from './schemas.ts';
 

@@ -4,8 +4,10 @@ import { errorResponses } from '../../contract/errors.ts';
 import { deriveConsent } from '../compliance/consent.ts';
 import { phoneFor, principalOf, requires, textFor } from '../http/access.ts';
 import type { RouteModule } from '../http/types.ts';
-import { consentHistory, pendingOptIn } from '../messaging/consent-store.ts';
-import { findCrmContact, recipientLocalTime, recipientStanding } from '../messaging/outbound-check.ts';
+import { consentHistory } from '../messaging/consent-store.ts';
+import { findCrmContact } from '../messaging/crm-recipient.ts';
+import { pendingOptIn } from '../messaging/opt-in-requests.ts';
+import { recipientLocalTime, recipientStanding } from '../messaging/outbound-check.ts';
 import { CrmIdSchema, CrmRecordId, ObjectType } from './schemas.ts';
 
 export const contactsRoutes: RouteModule = (app, { db, crm, clock }) => {

@@ -2,6 +2,9 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Type } from 'typebox';
+import { errorResponses } from '../../contract/errors.ts';
+import { HtmlPage, ScriptFile } from '../../contract/pages.ts';
+import { SandboxPhoneState, SandboxSendResult } from '../../contract/sandbox.ts';
 import { DEMO_CONTACTS, isSandboxCrm } from '../../crm-plugins/sandbox/index.ts';
 import { demoRecipients, describeHold } from '../demo-recipients.ts';
 import { ApiError } from '../errors.ts';
@@ -23,18 +26,27 @@ const access = {
   sandboxTool: true,
 } as const;
 
+/** Route options of a sandbox HTML page. */
+const sandboxPage = (summary: string, description: string) => ({
+  config: access,
+  schema: { summary, description, tags: ['sandbox'], response: { 200: HtmlPage, ...errorResponses } },
+});
+
 /**
  * The phone simulator (play the customer) and the sandbox CRM's contact pages. Registered only
  * when SMS_PROVIDER=sandbox; nothing here exists on a relay wired to a real provider.
  */
-export const sandboxRoutes: RouteModule = (app, { db, sandbox, crm, clock }) => {
+export const sandboxRoutes: RouteModule = (app, { sandbox, crm, clock }) => {
   if (sandbox === null) return;
 
-  app.get('/sandbox/phone', { config: access }, async (_request, reply) =>
-    sendPage(
-      reply,
-      'Phone simulator',
-      html`<h1>Phone simulator</h1>
+  app.get(
+    '/sandbox/phone',
+    sandboxPage('Phone simulator', 'The page where a person plays the customer’s phone.'),
+    async (_request, reply) =>
+      sendPage(
+        reply,
+        'Phone simulator',
+        html`<h1>Phone simulator</h1>
         <p class="muted">Play the customer: texts the relay sends to a number arrive here; what you type is delivered to the
           relay as an inbound text through the signed webhook, exactly as Plivo would. Try STOP, START and HELP.
           Numbers ending in ${SANDBOX_FAILURES.undelivered} report "undelivered", ${SANDBOX_FAILURES.rejected} are refused.</p>
@@ -51,54 +63,38 @@ export const sandboxRoutes: RouteModule = (app, { db, sandbox, crm, clock }) => 
           <button type="submit">Send from this phone</button>
           <p id="status" class="muted" role="status"></p>
         </form>`,
-      { script: '/sandbox/phone/app.js' },
-    ),
+        { script: '/sandbox/phone/app.js' },
+      ),
   );
 
-  app.get('/sandbox/phone/app.js', { config: access }, async (_request, reply) =>
-    reply.type('text/javascript; charset=utf-8').header('cache-control', 'no-cache').send(SIMULATOR_JS),
+  app.get(
+    '/sandbox/phone/app.js',
+    {
+      config: access,
+      schema: {
+        summary: 'Phone simulator script',
+        description: 'The script of the phone simulator page.',
+        tags: ['sandbox'],
+        response: { 200: ScriptFile, ...errorResponses },
+      },
+    },
+    async (_request, reply) =>
+      reply.type('text/javascript; charset=utf-8').header('cache-control', 'no-cache').send(SIMULATOR_JS),
   );
 
   app.get(
     '/sandbox/phone/api/state',
     {
       config: access,
-      schema: { querystring: Type.Object({ handset: Type.Optional(E164) }, { additionalProperties: false }) },
+      schema: {
+        summary: 'Phone simulator state',
+        description: 'Sender numbers, handsets that texted lately, and the chosen handset’s texts.',
+        tags: ['sandbox'],
+        querystring: Type.Object({ handset: Type.Optional(E164) }, { additionalProperties: false }),
+        response: { 200: SandboxPhoneState, ...errorResponses },
+      },
     },
-    async (request) => {
-      const numbers = await db.query<{ e164: string; org_name: string }>(
-        'SELECT n.e164, o.name AS org_name FROM sender_numbers n JOIN orgs o ON o.id = n.org_id ORDER BY o.name, n.e164',
-      );
-      const handsets = await db.query<{ handset_e164: string }>(
-        'SELECT handset_e164 FROM sandbox_sms GROUP BY handset_e164 ORDER BY max(id) DESC LIMIT 50',
-      );
-      const handset = request.query.handset;
-      const messages =
-        handset === undefined
-          ? []
-          : await db.query<{
-              id: number;
-              direction: string;
-              service_e164: string;
-              body: string;
-              created_at: Date;
-            }>(
-              `SELECT id, direction, service_e164, body, created_at FROM sandbox_sms
-                WHERE handset_e164 = $1 ORDER BY id DESC LIMIT 200`,
-              [handset],
-            );
-      return {
-        numbers: numbers.map((n) => ({ e164: n.e164, org: n.org_name })),
-        handsets: handsets.map((h) => h.handset_e164),
-        messages: messages.reverse().map((m) => ({
-          id: m.id,
-          direction: m.direction,
-          service: m.service_e164,
-          body: m.body,
-          at: m.created_at.toISOString(),
-        })),
-      };
-    },
+    async (request) => sandbox.phoneState(request.query.handset),
   );
 
   app.post(
@@ -106,10 +102,15 @@ export const sandboxRoutes: RouteModule = (app, { db, sandbox, crm, clock }) => 
     {
       config: access,
       schema: {
+        summary: 'Text the relay from a simulated handset',
+        description:
+          'The simulated customer texts a relay number; the relay receives it as a signed Plivo webhook.',
+        tags: ['sandbox'],
         body: Type.Object(
           { handset: E164, service: E164, text: Type.String({ minLength: 1, maxLength: 1600 }) },
           { additionalProperties: false },
         ),
+        response: { 202: SandboxSendResult, ...errorResponses },
       },
     },
     async (request, reply) => {
@@ -129,11 +130,14 @@ export const sandboxRoutes: RouteModule = (app, { db, sandbox, crm, clock }) => 
     },
   );
 
-  app.get('/sandbox/crm', { config: access }, async (_request, reply) =>
-    sendPage(
-      reply,
-      'Sandbox CRM',
-      html`<h1>Sandbox CRM</h1>
+  app.get(
+    '/sandbox/crm',
+    sandboxPage('Sandbox CRM contacts', 'The demo CRM’s contact list, with each contact’s local time.'),
+    async (_request, reply) =>
+      sendPage(
+        reply,
+        'Sandbox CRM',
+        html`<h1>Sandbox CRM</h1>
         <p class="muted">Demo records. With the extension loaded, open one and the texting panel docks on the right.
         They live in time zones from Guam to London, so quiet hours allow texting one of them at any hour.</p>
         <table><thead><tr><th>Name</th><th>Type</th><th>Phone</th><th>Their time</th><th>Texting</th></tr></thead><tbody>
@@ -142,12 +146,21 @@ export const sandboxRoutes: RouteModule = (app, { db, sandbox, crm, clock }) => 
             html`<tr><td><a href="/sandbox/crm/contacts/${r.contact.ref.id}">${r.contact.name}</a></td><td>${r.contact.ref.objectType}</td><td>${r.phone}</td><td>${r.localTime} (${r.zone})</td><td data-textable="${String(r.textableNow)}">${r.textableNow ? 'open now' : `quiet hours until ${describeHold(r)}`}</td></tr>`,
         )}
         </tbody></table>`,
-    ),
+      ),
   );
 
   app.get(
     '/sandbox/crm/contacts/:id',
-    { config: access, schema: { params: Type.Object({ id: Type.String({ maxLength: 64 }) }) } },
+    {
+      config: access,
+      schema: {
+        summary: 'Sandbox CRM contact',
+        description: 'One demo contact’s record page, with the tasks the panel logged on it.',
+        tags: ['sandbox'],
+        params: Type.Object({ id: Type.String({ maxLength: 64 }) }),
+        response: { 200: HtmlPage, 404: HtmlPage, ...errorResponses },
+      },
+    },
     async (request, reply) => {
       const contact = DEMO_CONTACTS.find((c) => c.ref.id === request.params.id);
       // Tasks the panel's "Escalate…" logged on the record, as the CRM's own page would list them.

@@ -1,12 +1,7 @@
 import { Type } from 'typebox';
-import {
-  addSenderNumber,
-  consumeSetupToken,
-  createKeyForOrg,
-  createOrg,
-  orgCount,
-  setupTokenUsable,
-} from '../admin/org-admin.ts';
+import { errorResponses } from '../../contract/errors.ts';
+import { HtmlPage } from '../../contract/pages.ts';
+import { setupTokenUsable } from '../admin/org-admin.ts';
 import {
   hashPassword,
   MAX_PASSWORD_LENGTH,
@@ -15,10 +10,10 @@ import {
   passwordProblem,
 } from '../auth/passwords.ts';
 import { ApiError } from '../errors.ts';
+import { createFirstOrg } from '../first-run.ts';
 import { publicRoute } from '../http/access.ts';
 import { html, sendPage } from '../http/html.ts';
 import type { RouteModule } from '../http/types.ts';
-import { newId } from '../ids.ts';
 
 /** The sender number a sandbox installation starts with (reserved 555-01xx range). */
 export const SANDBOX_SENDER = '+12025550100';
@@ -30,7 +25,14 @@ export const setupRoutes: RouteModule = (app, { db, sandbox, config, clock }) =>
     '/setup',
     {
       config: access,
-      schema: { querystring: Type.Object({ token: Type.Optional(Type.String({ maxLength: 100 })) }) },
+      schema: {
+        summary: 'First-run setup page',
+        description:
+          'The form that creates the first organisation and its owner; needs the one-time setup token.',
+        tags: ['setup'],
+        querystring: Type.Object({ token: Type.Optional(Type.String({ maxLength: 100 })) }),
+        response: { 200: HtmlPage, 403: HtmlPage, ...errorResponses },
+      },
     },
     async (request, reply) => {
       const token = request.query.token ?? '';
@@ -70,6 +72,11 @@ export const setupRoutes: RouteModule = (app, { db, sandbox, config, clock }) =>
       // The first-run page is a plain HTML form; the one-time token in it is what guards the post.
       config: { ...access, formBody: 'the first-run page is a plain HTML form' },
       schema: {
+        summary: 'Create the first organisation',
+        description:
+          'Consumes the one-time setup token, creates the organisation, its owner and an owner API key, shown once on the page.',
+        tags: ['setup'],
+        response: { 201: HtmlPage, 422: HtmlPage, ...errorResponses },
         body: Type.Object(
           {
             token: Type.String({ minLength: 1, maxLength: 100 }),
@@ -104,33 +111,13 @@ export const setupRoutes: RouteModule = (app, { db, sandbox, config, clock }) =>
         );
       }
       const passwordHash = await hashPassword(adminPassword);
-      const result = await db.transaction(async (tx) => {
-        if (!(await consumeSetupToken(tx, token, clock()))) {
-          throw new ApiError(
-            403,
-            'SETUP_TOKEN_INVALID',
-            'This setup link is unknown, already used or expired.',
-          );
-        }
-        if ((await orgCount(tx)) > 0) {
-          throw new ApiError(
-            409,
-            'ALREADY_SET_UP',
-            'An organisation already exists; use the CLI to add more.',
-          );
-        }
-        const { orgId } = await createOrg(tx, orgName);
-        const userId = newId();
-        await tx.query(
-          `INSERT INTO users (id, org_id, email, role, password_hash) VALUES ($1, $2, $3, 'owner', $4)`,
-          [userId, orgId, adminEmail.toLowerCase(), passwordHash],
-        );
-        const { key } = await createKeyForOrg(tx, { orgId, role: 'owner', name: `${adminEmail} (setup)` });
-        const sender =
-          sandbox === null
-            ? null
-            : await addSenderNumber(tx, { orgId, e164: SANDBOX_SENDER, label: 'Sandbox' });
-        return { orgId, key, sender };
+      const result = await createFirstOrg(db, {
+        token,
+        orgName,
+        adminEmail,
+        passwordHash,
+        now: clock(),
+        sandboxSender: sandbox === null ? null : SANDBOX_SENDER,
       });
       return sendPage(
         reply,

@@ -1,10 +1,14 @@
 import type { FastifyRequest } from 'fastify';
+import { errorResponses } from '../../contract/errors.ts';
+import { WebhookAck } from '../../contract/webhooks.ts';
 import type { Queryable } from '../db/database.ts';
 import { ApiError } from '../errors.ts';
 import type { Access } from '../http/access.ts';
 import type { RouteModule } from '../http/types.ts';
-import { applyStatusCallback, receiveInbound } from '../messaging/inbound.ts';
+import { receiveInbound } from '../messaging/inbound.ts';
 import { headerValue } from '../messaging/plivo-signature.ts';
+import { applyStatusCallback } from '../messaging/status-callbacks.ts';
+import { forgetWebhookNoncesOlderThan, rememberWebhookNonce } from '../messaging/webhook-nonces.ts';
 import { normalizePhone } from '../phone.ts';
 
 const webhook: { access: Access; formBody: string } = {
@@ -30,6 +34,12 @@ function required(params: Record<string, string>, name: string): string {
  * Plivo's inbound-message and delivery-report webhooks (the sandbox network speaks the same
  * format). The signature is checked before any field is read or anything is stored.
  */
+/** Route options of a Plivo webhook: signed, answered with an empty body. */
+const webhookRoute = (summary: string, description: string) => ({
+  config: webhook,
+  schema: { summary, description, tags: ['webhooks'], response: { 200: WebhookAck, ...errorResponses } },
+});
+
 /** How long a verified nonce is remembered; a replay inside this window is refused. */
 export const NONCE_WINDOW_HOURS = 24;
 
@@ -55,7 +65,9 @@ export const plivoWebhookRoutes: RouteModule = (app, { config, db, sms, clock })
     return `${config.publicUrl}${request.url}`;
   };
 
-  const verify = (request: FastifyRequest, params: Record<string, string>): string => {
+  /** The webhook's form fields and nonce, once its signature is verified. */
+  const verifiedForm = (request: FastifyRequest): { params: Record<string, string>; nonce: string } => {
+    const params = formParams(request);
     const ok = sms.verifyWebhook({
       method: 'POST',
       url: calledUrl(request),
@@ -63,80 +75,87 @@ export const plivoWebhookRoutes: RouteModule = (app, { config, db, sms, clock })
       params,
     });
     if (!ok) throw new ApiError(403, 'INVALID_SIGNATURE', 'The webhook signature is missing or wrong.');
-    return headerValue(request.headers, 'x-plivo-signature-v3-nonce');
+    return { params, nonce: headerValue(request.headers, 'x-plivo-signature-v3-nonce') };
   };
 
   /** Records the nonce in the caller's transaction, so a failed request can be retried. */
   const claimNonce = async (tx: Queryable, nonce: string): Promise<void> => {
-    const rows = await tx.query(
-      `INSERT INTO webhook_nonces (provider, nonce) VALUES ($1, $2) ON CONFLICT DO NOTHING RETURNING 1`,
-      [sms.name, nonce],
-    );
-    if (rows.length === 0)
+    if (!(await rememberWebhookNonce(tx, sms.name, nonce)))
       throw new ApiError(403, 'REPLAYED_WEBHOOK', 'This webhook was already received (replayed nonce).');
-    if (Math.random() < 0.01) {
-      await tx.query(`DELETE FROM webhook_nonces WHERE received_at < now() - ($1::int * interval '1 hour')`, [
-        NONCE_WINDOW_HOURS,
-      ]);
-    }
+    // Pruning is housekeeping: about one webhook in a hundred does it.
+    if (Math.random() < 0.01) await forgetWebhookNoncesOlderThan(tx, NONCE_WINDOW_HOURS);
   };
 
-  app.post('/webhooks/plivo/inbound', { config: webhook }, async (request, reply) => {
-    const params = formParams(request);
-    const nonce = verify(request, params);
-    const from = normalizePhone(required(params, 'From'));
-    const to = normalizePhone(required(params, 'To'));
-    if (from === null || to === null) {
-      throw new ApiError(400, 'INVALID_PHONE_NUMBER', 'From or To is not a phone number.');
-    }
-    const outcome = await receiveInbound(
-      db,
-      {
-        provider: sms.name,
-        providerMessageId: required(params, 'MessageUUID'),
-        from,
-        to,
-        text: params.Text ?? '',
-      },
-      { now: clock(), before: (tx) => claimNonce(tx, nonce) },
-    );
-    if (outcome.kind === 'unassigned') {
-      request.log.warn({ to }, 'inbound text to a number no organisation owns; stored as unassigned');
-    }
-    return reply.code(200).type('text/plain').send('');
-  });
-
-  app.post('/webhooks/plivo/status', { config: webhook }, async (request, reply) => {
-    const params = formParams(request);
-    const nonce = verify(request, params);
-    const number = (name: string): number | null => {
-      const raw = params[name];
-      if (raw === undefined || raw === '') return null;
-      const value = Number(raw);
-      return Number.isFinite(value) ? value : null;
-    };
-    const sequence = number('Sequence');
-    const units = number('Units');
-    const outcome = await applyStatusCallback(
-      db,
-      {
-        provider: sms.name,
-        providerMessageId: required(params, 'MessageUUID'),
-        status: required(params, 'Status'),
-        errorCode: params.ErrorCode === undefined || params.ErrorCode === '' ? null : params.ErrorCode,
-        sequence: sequence === null ? null : Math.trunc(sequence),
-        units: units === null ? null : Math.trunc(units),
-        cost: /^\d{1,7}(\.\d{1,5})?$/.test(params.TotalAmount ?? '') ? (params.TotalAmount as string) : null,
-      },
-      params,
-      (tx) => claimNonce(tx, nonce),
-    );
-    if (outcome === 'unknown_message') {
-      request.log.warn(
-        { providerMessageId: params.MessageUUID },
-        'status callback for an unknown message; kept',
+  app.post(
+    '/webhooks/plivo/inbound',
+    webhookRoute(
+      'Plivo inbound text',
+      'Plivo (or the sandbox network) posts a text a customer sent to one of the relay’s numbers. Signed with Plivo’s V3 signature; a replayed nonce is refused.',
+    ),
+    async (request, reply) => {
+      const { params, nonce } = verifiedForm(request);
+      const from = normalizePhone(required(params, 'From'));
+      const to = normalizePhone(required(params, 'To'));
+      if (from === null || to === null) {
+        throw new ApiError(400, 'INVALID_PHONE_NUMBER', 'From or To is not a phone number.');
+      }
+      const outcome = await receiveInbound(
+        db,
+        {
+          provider: sms.name,
+          providerMessageId: required(params, 'MessageUUID'),
+          from,
+          to,
+          text: params.Text ?? '',
+        },
+        { now: clock(), before: (tx) => claimNonce(tx, nonce) },
       );
-    }
-    return reply.code(200).type('text/plain').send('');
-  });
+      if (outcome.kind === 'unassigned') {
+        request.log.warn({ to }, 'inbound text to a number no organisation owns; stored as unassigned');
+      }
+      return reply.code(200).type('text/plain').send('');
+    },
+  );
+
+  app.post(
+    '/webhooks/plivo/status',
+    webhookRoute(
+      'Plivo delivery report',
+      'Plivo (or the sandbox network) posts the status of a text the relay sent (sent, delivered, undelivered, failed). Signed like the inbound webhook.',
+    ),
+    async (request, reply) => {
+      const { params, nonce } = verifiedForm(request);
+      const number = (name: string): number | null => {
+        const raw = params[name];
+        if (raw === undefined || raw === '') return null;
+        const value = Number(raw);
+        return Number.isFinite(value) ? value : null;
+      };
+      const sequence = number('Sequence');
+      const units = number('Units');
+      const outcome = await applyStatusCallback(
+        db,
+        {
+          provider: sms.name,
+          providerMessageId: required(params, 'MessageUUID'),
+          status: required(params, 'Status'),
+          errorCode: params.ErrorCode === undefined || params.ErrorCode === '' ? null : params.ErrorCode,
+          sequence: sequence === null ? null : Math.trunc(sequence),
+          units: units === null ? null : Math.trunc(units),
+          cost: /^\d{1,7}(\.\d{1,5})?$/.test(params.TotalAmount ?? '')
+            ? (params.TotalAmount as string)
+            : null,
+        },
+        params,
+        (tx) => claimNonce(tx, nonce),
+      );
+      if (outcome === 'unknown_message') {
+        request.log.warn(
+          { providerMessageId: params.MessageUUID },
+          'status callback for an unknown message; kept',
+        );
+      }
+      return reply.code(200).type('text/plain').send('');
+    },
+  );
 };

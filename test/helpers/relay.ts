@@ -86,7 +86,6 @@ export async function testRelay(
   const worker = new OutboxWorker({
     db,
     provider: sandbox,
-    publicUrl: config.publicUrl,
     log: () => undefined,
     clock,
   });

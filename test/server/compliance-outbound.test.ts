@@ -31,7 +31,6 @@ describe.each(ENGINES)('on %s', (engine) => {
       db,
       clock: daytimeClock(),
       provider: relay.sandbox,
-      publicUrl: relay.config.publicUrl,
       log: () => undefined,
       sendRates: { long_code: 10_000, toll_free: 10_000, short_code: 10_000 },
       accountRequestsPer5s: 100_000,

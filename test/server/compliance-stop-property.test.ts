@@ -47,7 +47,6 @@ beforeAll(async () => {
     db: relay.db,
     clock: daytimeClock(),
     provider: relay.sandbox,
-    publicUrl: relay.config.publicUrl,
     log: () => undefined,
     sendRates: { long_code: 10_000, toll_free: 10_000, short_code: 10_000 },
     accountRequestsPer5s: 100_000,

@@ -91,7 +91,6 @@ describe.each(ENGINES)('outbox on %s', (engine) => {
           db,
           clock: daytimeClock(),
           provider,
-          publicUrl: 'http://relay.test',
           log,
           sendRates: FAST,
           batchSize: 5,
@@ -117,7 +116,6 @@ describe.each(ENGINES)('outbox on %s', (engine) => {
       db,
       clock: daytimeClock(),
       provider,
-      publicUrl: 'http://relay.test',
       log,
       sendRates: FAST,
       batchSize: 1,
@@ -151,7 +149,6 @@ describe.each(ENGINES)('outbox on %s', (engine) => {
       db,
       clock: daytimeClock(),
       provider,
-      publicUrl: 'http://relay.test',
       log,
     });
     await worker.drain();
@@ -174,7 +171,6 @@ describe.each(ENGINES)('outbox on %s', (engine) => {
       db,
       clock: daytimeClock(),
       provider,
-      publicUrl: 'http://relay.test',
       log,
     });
     await worker.drain();
@@ -192,7 +188,6 @@ describe.each(ENGINES)('outbox on %s', (engine) => {
       db,
       clock: daytimeClock(),
       provider,
-      publicUrl: 'http://relay.test',
       log,
     });
     await worker.drain();
@@ -220,7 +215,6 @@ describe.each(ENGINES)('outbox on %s', (engine) => {
       db,
       clock: daytimeClock(),
       provider,
-      publicUrl: 'http://relay.test',
       log,
       sendRates: { long_code: 10, toll_free: 10, short_code: 10 },
     });
@@ -239,7 +233,6 @@ describe.each(ENGINES)('outbox on %s', (engine) => {
     const worker = new OutboxWorker({
       db,
       provider,
-      publicUrl: 'http://relay.test',
       log,
       clock: () => night,
     });
@@ -278,7 +271,6 @@ describe.each(ENGINES)('outbox on %s', (engine) => {
     const worker: OutboxWorker = new OutboxWorker({
       db,
       provider,
-      publicUrl: 'http://relay.test',
       log: (_level, message) => {
         if (!message.includes('quiet hours')) return;
         holds += 1;
@@ -311,7 +303,6 @@ describe.each(ENGINES)('outbox on %s', (engine) => {
     const worker = new OutboxWorker({
       db,
       provider,
-      publicUrl: 'http://relay.test',
       log,
       clock: daytimeClock(),
       sendRates: FAST,

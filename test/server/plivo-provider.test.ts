@@ -91,6 +91,26 @@ describe('PlivoProvider through the real plivo SDK', () => {
     expect(body.src).toBeFalsy();
   });
 
+  it('sends from the Powerpack its organisation setting names, and from the number for other orgs', async () => {
+    const pooled = new PlivoProvider({
+      authId: AUTH_ID,
+      authToken: AUTH_TOKEN,
+      apiUrl: fake.baseUrl,
+      timeoutMs: 500,
+      statusCallbackUrl: 'http://relay.test/webhooks/plivo/status',
+      powerpackFor: async (orgId) => (orgId === 'org-pool' ? 'pp-org' : null),
+    });
+    const { statusCallbackUrl: _named, ...unnamed } = sms('Org pool');
+    await pooled.send({ ...unnamed, orgId: 'org-pool' });
+    const body = fake.requests.at(-1)?.body as Record<string, unknown>;
+    expect(body).toMatchObject({ powerpack_uuid: 'pp-org', url: 'http://relay.test/webhooks/plivo/status' });
+    expect(body.src).toBeFalsy();
+    await pooled.send({ ...unnamed, orgId: 'org-plain' });
+    const plain = fake.requests.at(-1)?.body as Record<string, unknown>;
+    expect(plain).toMatchObject({ src: '+14155550100' });
+    expect(plain.powerpack_uuid).toBeFalsy();
+  });
+
   it('reports wrong credentials as a 401 without sending', async () => {
     const wrong = new PlivoProvider({
       authId: AUTH_ID,

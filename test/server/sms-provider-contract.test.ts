@@ -67,7 +67,12 @@ const HARNESSES: Record<string, () => Promise<ProviderHarness>> = {
   plivo: async () => {
     const fake = new FakePlivo({ ...PLIVO, hangMs: 1500, slowMs: 100, callbackDelayMs: 5 });
     const sink = await startCallbackSink();
-    const provider = new PlivoProvider({ ...PLIVO, apiUrl: await fake.start(), timeoutMs: 500 });
+    const provider = new PlivoProvider({
+      ...PLIVO,
+      apiUrl: await fake.start(),
+      timeoutMs: 500,
+      statusCallbackUrl: sink.url,
+    });
     return {
       provider,
       webhookToken: PLIVO.authToken,
@@ -185,6 +190,16 @@ for (const [name, start] of Object.entries(HARNESSES)) {
         .toBe(true);
       expect(mine().map((r) => r.params.Status)).toEqual(['sent', 'delivered']);
       for (const request of mine()) expect(h.provider.verifyWebhook(request)).toBe(true);
+    });
+
+    it('calls back where it was built to when the send names no callback URL', async () => {
+      const { statusCallbackUrl: _named, ...unnamed } = sms('+14155550172', 'built-in callback');
+      const { providerMessageId } = await h.provider.send(unnamed);
+      const mine = () => h.received.filter((r) => r.params.MessageUUID === providerMessageId);
+      await expect
+        .poll(() => mine().some((r) => r.params.Status === 'delivered'), { timeout: 3000 })
+        .toBe(true);
+      for (const request of mine()) expect(new URL(request.url).pathname).toBe('/webhooks/plivo/status');
     });
 
     it('trusts a webhook signed with its token and nothing altered or unsigned', () => {

@@ -118,7 +118,7 @@ describe('delivery status callbacks', () => {
       payload: { from: org.sender, to: CUSTOMER, body: 'Late record' },
     });
     const id: string = response.json().message.id;
-    const { applyPendingCallbacks } = await import('../../server/messaging/inbound.ts');
+    const { applyPendingCallbacks } = await import('../../server/messaging/status-callbacks.ts');
     const { updateStatus } = await import('../../server/messaging/messages.ts');
     await relay.db.transaction(async (tx) => {
       await updateStatus(tx, id, { status: 'sent', providerMessageId: 'not-yet-known' });
