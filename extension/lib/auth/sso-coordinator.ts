@@ -88,6 +88,7 @@ export class SsoCoordinator {
   start(relayUrl: string, orgId: string, openerTabId: number | null): Promise<SsoStartResult> {
     return this.serial(async () => {
       // Without it the done page's URL (and its code) would never be visible here.
+      // best effort: a failed permission check counts as no permission, and the rep is told what is missing.
       if (!(await this.ports.mayReadRelayTabs(relayUrl).catch(() => false)))
         return {
           ok: false,

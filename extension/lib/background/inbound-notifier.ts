@@ -66,6 +66,7 @@ export class InboundNotifier {
     if (preference === 'mine' && !(await this.owns(message.conversationId))) return false;
     this.seen.add(message.id);
     if (this.seen.size > 500) this.seen.delete(this.seen.values().next().value as string);
+    // best effort: without the contact the notification names the sender's number and opens no CRM page.
     const contact = await this.options.contactFor(message.conversationId).catch(() => null);
     const body = message.body.length > PREVIEW ? `${message.body.slice(0, PREVIEW - 1)}…` : message.body;
     this.options.notify({

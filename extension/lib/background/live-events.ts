@@ -28,7 +28,11 @@ export function inboundNotifierFor(
   let me: Me | null = null;
   return new InboundNotifier({
     preference: async () => {
-      me ??= await client.me(signal).catch(() => null);
+      me ??= await client.me(signal).catch((error: unknown) => {
+        // The org's locked preference is unknown: the rep's own choice applies until the next event asks again.
+        console.warn('[crm-texting] could not read the locked notification preference', error);
+        return null;
+      });
       const own = await loadNotificationPreference();
       const pref = effectiveNotificationPreference(own, me?.extension.locked.notifications ?? null);
       // An API key without a user owns no conversations: "mine" means every text it can see.
