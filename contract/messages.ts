@@ -43,7 +43,7 @@ export const EncodingSchema = Type.Union([Type.Literal('GSM-7'), Type.Literal('U
   description: 'The SMS alphabet the text needs; UCS-2 fits fewer characters per segment',
 });
 
-/** Produced by server/messaging/redaction.ts from the content scanner's card, SSN and bank findings. */
+/** Produced by server/stores/redaction.ts from the content scanner's card, SSN and bank findings. */
 export const RedactionSchema = Type.Object(
   {
     kind: Type.Union([Type.Literal('card'), Type.Literal('ssn'), Type.Literal('bank')]),

@@ -14,18 +14,18 @@ import { clientErrorHandler } from './http/client-errors.ts';
 import { renderError, requireRouteDeclarations } from './http/error-handler.ts';
 import { formBodyParser } from './http/form-body.ts';
 import { relayHostHook, sandboxToolHook } from './http/sandbox-guard.ts';
-import type { App, Deps } from './http/types.ts';
+import type { App, Deps } from './http/services.ts';
 import { validatorCompiler } from './http/validation.ts';
+import { EventHub } from './live/events.ts';
+import { Notifier } from './live/notifier.ts';
 import { OutgoingMail } from './mail/outgoing.ts';
 import { createMailTransport } from './mail/select.ts';
 import type { MailTransport } from './mail/transport.ts';
-import { EventHub } from './messaging/events.ts';
-import { Notifier } from './messaging/notifier.ts';
-import { SandboxSmsNetwork } from './messaging/sandbox-sms.ts';
-import { SendBatcher } from './messaging/send-batcher.ts';
-import type { SmsProvider } from './messaging/sms-provider.ts';
+import { SandboxSmsNetwork } from './providers/sandbox-sms.ts';
+import type { SmsProvider } from './providers/sms-provider.ts';
 import { openApiOptions } from './routes/api-docs.ts';
 import { ROUTE_MODULES } from './routes/registry.ts';
+import { SendBatcher } from './workers/send-batcher.ts';
 
 export interface BuildOptions {
   config: Config;
@@ -112,7 +112,7 @@ export async function buildApp(options: BuildOptions): Promise<App> {
   return app;
 }
 
-/** The services every route reaches through `deps` (http/types.ts). */
+/** The services every route reaches through `deps` (http/services.ts). */
 function serviceContainer(
   options: BuildOptions,
   hub: EventHub,

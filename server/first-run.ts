@@ -1,13 +1,13 @@
+import type { Database } from './db/database.ts';
+import { ApiError } from './errors.ts';
+import { newId } from './ids.ts';
 import {
   addSenderNumber,
   consumeSetupToken,
   createKeyForOrg,
   createOrg,
   orgCount,
-} from './admin/org-admin.ts';
-import type { Database } from './db/database.ts';
-import { ApiError } from './errors.ts';
-import { newId } from './ids.ts';
+} from './organisations/org-admin.ts';
 
 /**
  * First-run setup's one write: consumes the one-time token and creates the first organisation,

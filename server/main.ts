@@ -1,9 +1,9 @@
-import { issueSetupToken, orgCount } from './admin/org-admin.ts';
 import { systemClock } from './clock.ts';
 import { type Config, ConfigError, loadConfig } from './config.ts';
 import { describeDatabase } from './db/open.ts';
 import { DatabaseBusyError } from './db/pglite.ts';
 import { demoRecipients, describeHold, firstTextableDemoRecipient } from './demo-recipients.ts';
+import { issueSetupToken, orgCount } from './organisations/org-admin.ts';
 import { type Relay, startRelay } from './runtime.ts';
 
 /** Starts one relay process: config → database → app → listen, and shuts down on a signal. */

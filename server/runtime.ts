@@ -7,14 +7,14 @@ import { resolveSecretsKey } from './crypto/secrets.ts';
 import type { Database } from './db/database.ts';
 import { migrate } from './db/migrate.ts';
 import { openDatabase } from './db/open.ts';
-import type { App } from './http/types.ts';
+import type { App } from './http/services.ts';
 import { randomToken } from './ids.ts';
-import { Notifier } from './messaging/notifier.ts';
-import { OutboxWorker } from './messaging/outbox-worker.ts';
-import { PlivoProvider, plivoStatusCallbackUrl } from './messaging/plivo.ts';
-import { orgPowerpackUuid } from './messaging/plivo-org-settings.ts';
-import { instanceSecret, SandboxSmsNetwork } from './messaging/sandbox-sms.ts';
-import type { SmsProvider } from './messaging/sms-provider.ts';
+import { Notifier } from './live/notifier.ts';
+import { PlivoProvider, plivoStatusCallbackUrl } from './providers/plivo.ts';
+import { orgPowerpackUuid } from './providers/plivo-org-settings.ts';
+import { instanceSecret, SandboxSmsNetwork } from './providers/sandbox-sms.ts';
+import type { SmsProvider } from './providers/sms-provider.ts';
+import { OutboxWorker } from './workers/outbox-worker.ts';
 
 /** A relay process's parts, started in order and stopped in reverse. */
 export interface Relay {

@@ -79,7 +79,7 @@ export type MessagePage = Omit<WirePage, 'messages'> & { messages: Message[] };
 /** The inside of the relay's error envelope `{"error":{"code","message","details"}}`. */
 export type ErrorBody = Static<typeof ErrorEnvelope>['error'];
 
-/** What server/messaging/redaction.ts produces: the content scanner's card, SSN and bank findings. */
+/** What server/stores/redaction.ts produces: the content scanner's card, SSN and bank findings. */
 const REDACTION_KINDS: readonly Redaction['kind'][] = ['card', 'ssn', 'bank'];
 
 export function parseMessage(value: unknown, path = 'message'): Message {

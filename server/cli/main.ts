@@ -1,12 +1,3 @@
-import { addSenderNumber, createKeyForOrg, createOrg, requireOrg } from '../admin/org-admin.ts';
-import {
-  MAX_TEMPLATES,
-  MERGE_FIELDS,
-  NOTIFICATION_PREFERENCES,
-  ORG_SETTING_TYPES,
-  readOrgSettings,
-  setOrgSetting,
-} from '../admin/org-settings-admin.ts';
 import { createCustomRole } from '../auth/custom-roles.ts';
 import { isRole, ROLE_NAMES } from '../auth/permissions.ts';
 import { createUser, deactivateUser, rolePermissions, validCustomPermissions } from '../auth/users.ts';
@@ -17,6 +8,15 @@ import { migrate } from '../db/migrate.ts';
 import { openDatabase } from '../db/open.ts';
 import { DatabaseBusyError } from '../db/pglite.ts';
 import { ApiError } from '../errors.ts';
+import { addSenderNumber, createKeyForOrg, createOrg, requireOrg } from '../organisations/org-admin.ts';
+import {
+  MAX_TEMPLATES,
+  MERGE_FIELDS,
+  NOTIFICATION_PREFERENCES,
+  ORG_SETTING_TYPES,
+  readOrgSettings,
+  setOrgSetting,
+} from '../organisations/org-settings-admin.ts';
 import { runComplianceLines } from './compliance.ts';
 import { CRM_COMMANDS } from './crm.ts';
 

@@ -10,17 +10,6 @@ import { holidayName } from './holiday-calendar.ts';
 import { countryOfRegion, isValidTimeZone } from './recipient-zones.ts';
 import { addDays, instantOf, type LocalDay, localTime, type Weekday } from './zone-clock.ts';
 
-// TODO #14: messaging/outbound-check.ts, demo-recipients.ts and test/helpers/sendable-recipients.ts
-// (being reworked by other steps) still import zone resolution from here; once they import
-// recipient-zones.ts, drop this re-export.
-export {
-  isValidTimeZone,
-  preferCrmTimeZone,
-  type RecipientZones,
-  resolveRecipientZones,
-  type ZoneSource,
-} from './recipient-zones.ts';
-
 const DAY_NAMES: Record<Weekday, string> = {
   mon: 'Mondays',
   tue: 'Tuesdays',

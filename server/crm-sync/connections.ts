@@ -1,10 +1,10 @@
 import { CRM_FACTORIES } from '../../crm-plugins/registry.ts';
 import type { CrmId, CrmPlugin } from '../../crm-plugins/types.ts';
-import { requireOrg } from '../admin/org-admin.ts';
 import { openJson, type SecretsKey, sealJson } from '../crypto/secrets.ts';
 import type { Queryable } from '../db/database.ts';
 import { ApiError } from '../errors.ts';
 import { newId } from '../ids.ts';
+import { requireOrg } from '../organisations/org-admin.ts';
 
 /** What is not secret about a connection; stored as plain JSON. */
 export interface ConnectionSettings {

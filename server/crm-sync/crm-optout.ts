@@ -1,6 +1,6 @@
 import type { ContactRef, CrmId } from '../../crm-plugins/types.ts';
 import type { Database, Queryable } from '../db/database.ts';
-import { currentConsent, failQueuedAfterOptOut, recordConsent } from '../messaging/consent-store.ts';
+import { currentConsent, failQueuedAfterOptOut, recordConsent } from '../stores/consent-store.ts';
 
 const LABEL: Record<CrmId, string> = { hubspot: 'HubSpot', salesforce: 'Salesforce', sandbox: 'Sandbox CRM' };
 

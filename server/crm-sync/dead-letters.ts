@@ -1,5 +1,5 @@
 import type { Database, Queryable } from '../db/database.ts';
-import { EVENTS_CHANNEL } from '../messaging/events.ts';
+import { EVENTS_CHANNEL } from '../live/events.ts';
 
 /** A CRM write that failed for good, as an admin sees it. */
 export interface DeadLetter {

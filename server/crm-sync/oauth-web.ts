@@ -6,11 +6,11 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { CrmError } from '../../crm-plugins/errors.ts';
 import { CRM_OAUTH, type OAuthCrm } from '../../crm-plugins/registry.ts';
-import { requireOrg } from '../admin/org-admin.ts';
 import type { Config, CrmOAuthApp } from '../config.ts';
 import type { SecretsKey } from '../crypto/secrets.ts';
 import type { Queryable } from '../db/database.ts';
 import { ApiError } from '../errors.ts';
+import { requireOrg } from '../organisations/org-admin.ts';
 import { type CrmConnection, connectCrm } from './connections.ts';
 
 export { OAUTH_CRMS, type OAuthCrm } from '../../crm-plugins/registry.ts';

@@ -18,8 +18,8 @@ import type { SecretsKey } from '../crypto/secrets.ts';
 import type { Database, Queryable } from '../db/database.ts';
 import { newId } from '../ids.ts';
 import { CoalescingRunner } from '../lib/coalescing-runner.ts';
-import { currentConsent } from '../messaging/consent-store.ts';
-import { EVENTS_CHANNEL } from '../messaging/events.ts';
+import { EVENTS_CHANNEL } from '../live/events.ts';
+import { currentConsent } from '../stores/consent-store.ts';
 import {
   CONNECTION_COLUMNS,
   type ConnectionRow,

@@ -6,7 +6,7 @@ import { Type } from 'typebox';
 import { errorResponses } from '../../contract/errors.ts';
 import { type Access, publicRoute } from '../http/access.ts';
 import { type OpenApiDoc, renderApiReference } from '../http/api-reference.ts';
-import type { RouteModule } from '../http/types.ts';
+import type { RouteModule } from '../http/services.ts';
 
 const PACKAGE = JSON.parse(
   fs.readFileSync(

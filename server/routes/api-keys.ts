@@ -7,7 +7,7 @@ import { requireRecentAuth } from '../auth/recent-auth.ts';
 import { assertMayGrant } from '../auth/users.ts';
 import { ApiError } from '../errors.ts';
 import { principalOf, requires } from '../http/access.ts';
-import type { RouteModule } from '../http/types.ts';
+import type { RouteModule } from '../http/services.ts';
 import { Uuid } from './schemas.ts';
 
 const tags = ['api-keys'];

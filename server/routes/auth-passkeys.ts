@@ -29,7 +29,7 @@ import type { AuthenticationResponseJSON, RegistrationResponseJSON } from '../au
 import type { Database } from '../db/database.ts';
 import { ApiError } from '../errors.ts';
 import { type Principal, principalOf, publicRoute, requires } from '../http/access.ts';
-import type { RouteModule } from '../http/types.ts';
+import type { RouteModule } from '../http/services.ts';
 
 const B64url = Type.String({ minLength: 1, maxLength: 16_384, pattern: '^[A-Za-z0-9_-]+$' });
 const CredentialId = Type.String({ minLength: 1, maxLength: 1_400, pattern: '^[A-Za-z0-9_-]+$' });

@@ -8,7 +8,7 @@ import { MAX_PASSWORD_LENGTH } from '../auth/passwords.ts';
 import { claimAttempt, lockedOut, resetLimits } from '../auth/throttle.ts';
 import { activeUsersByEmail, issueLink } from '../auth/users.ts';
 import { publicRoute } from '../http/access.ts';
-import type { RouteModule } from '../http/types.ts';
+import type { RouteModule } from '../http/services.ts';
 import { deliver } from '../mail/select.ts';
 
 const Email = Type.String({ format: 'email', maxLength: 254 });

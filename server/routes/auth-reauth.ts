@@ -5,7 +5,7 @@ import { reauthenticate } from '../auth/reauthentication.ts';
 import { TotpSecrets } from '../auth/totp-secrets.ts';
 import { ApiError } from '../errors.ts';
 import { principalOf, requires } from '../http/access.ts';
-import type { RouteModule } from '../http/types.ts';
+import type { RouteModule } from '../http/services.ts';
 
 /**
  * Re-authentication: a signed-in person proves their password or an authenticator code again, so

@@ -27,7 +27,7 @@ import { TotpSecrets } from '../auth/totp-secrets.ts';
 import { assertMayGrant, userDto } from '../auth/users.ts';
 import { ApiError } from '../errors.ts';
 import { principalOf, publicRoute, requires } from '../http/access.ts';
-import type { RouteModule } from '../http/types.ts';
+import type { RouteModule } from '../http/services.ts';
 
 const OrgParams = Type.Object({ orgId: Type.String({ format: 'uuid' }) }, { additionalProperties: false });
 const UserParams = Type.Object({ id: Type.String({ format: 'uuid' }) }, { additionalProperties: false });

@@ -1,7 +1,7 @@
 import { htmlResponse } from '../../contract/pages.ts';
 import { publicRoute } from '../http/access.ts';
 import { html, sendPage } from '../http/html.ts';
-import type { RouteModule } from '../http/types.ts';
+import type { RouteModule } from '../http/services.ts';
 import { recentSandboxMail } from '../mail/transport.ts';
 
 /** Loopback only (http/sandbox-guard.ts): every reset link is on this page. */

@@ -6,7 +6,7 @@ import { beginTotpEnrolment, confirmTotpEnrolment } from '../auth/totp-enrolment
 import type { TotpSecrets } from '../auth/totp-secrets.ts';
 import { ApiError } from '../errors.ts';
 import { type Principal, principalOf, requires } from '../http/access.ts';
-import type { RouteModule } from '../http/types.ts';
+import type { RouteModule } from '../http/services.ts';
 
 const enrolment = { ...requires('account.self'), duringEnrolment: true };
 const tags = ['auth'];

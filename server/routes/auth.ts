@@ -9,7 +9,7 @@ import { signInBody, signInContext, tokensBody } from '../auth/sign-in.ts';
 import { TotpSecrets } from '../auth/totp-secrets.ts';
 import { ApiError } from '../errors.ts';
 import { principalOf, publicRoute, requires } from '../http/access.ts';
-import type { RouteModule } from '../http/types.ts';
+import type { RouteModule } from '../http/services.ts';
 import { passwordLinkRoutes } from './auth-password.ts';
 import { totpRoutes } from './auth-totp.ts';
 

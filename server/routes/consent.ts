@@ -4,16 +4,16 @@ import { errorResponses } from '../../contract/errors.ts';
 import { recordAuthEvent } from '../auth/auth-events.ts';
 import { ApiError } from '../errors.ts';
 import { type Principal, phoneFor, principalOf, requires, textFor } from '../http/access.ts';
-import type { RouteModule } from '../http/types.ts';
-import { consentSettings, lockConsent } from '../messaging/consent-queries.ts';
+import type { RouteModule } from '../http/services.ts';
+import { checkE164 } from '../phone.ts';
+import { consentSettings, lockConsent } from '../stores/consent-queries.ts';
 import {
   consentHistory,
   currentConsent,
   failQueuedAfterOptOut,
   recordConsent,
-} from '../messaging/consent-store.ts';
-import { closeOptInRequest, pendingOptIn, requestOptIn } from '../messaging/opt-in-requests.ts';
-import { checkE164 } from '../phone.ts';
+} from '../stores/consent-store.ts';
+import { closeOptInRequest, pendingOptIn, requestOptIn } from '../stores/opt-in-requests.ts';
 import { E164 } from './schemas.ts';
 
 function validPhone(phone: string): string {

@@ -3,11 +3,11 @@ import { ContactLookupSchema } from '../../contract/contacts.ts';
 import { errorResponses } from '../../contract/errors.ts';
 import { deriveConsent } from '../compliance/consent.ts';
 import { phoneFor, principalOf, requires, textFor } from '../http/access.ts';
-import type { RouteModule } from '../http/types.ts';
-import { consentHistory } from '../messaging/consent-store.ts';
-import { findCrmContact } from '../messaging/crm-recipient.ts';
-import { pendingOptIn } from '../messaging/opt-in-requests.ts';
-import { recipientLocalTime, recipientStanding } from '../messaging/outbound-check.ts';
+import type { RouteModule } from '../http/services.ts';
+import { findCrmContact } from '../sending-check/crm-recipient.ts';
+import { recipientLocalTime, recipientStanding } from '../sending-check/outbound-check.ts';
+import { consentHistory } from '../stores/consent-store.ts';
+import { pendingOptIn } from '../stores/opt-in-requests.ts';
 import { CrmIdSchema, CrmRecordId, ObjectType } from './schemas.ts';
 
 export const contactsRoutes: RouteModule = (app, { db, crm, clock }) => {

@@ -14,11 +14,11 @@ import {
   visibleConversation,
 } from '../http/access.ts';
 import { decodePageCursor, encodePageCursor } from '../http/page-cursor.ts';
-import type { RouteModule } from '../http/types.ts';
-import { conversationPhone, listConversations } from '../messaging/conversation-queries.ts';
-import { conversationMessages } from '../messaging/message-queries.ts';
-import { toDto } from '../messaging/messages.ts';
+import type { RouteModule } from '../http/services.ts';
 import { checkE164 } from '../phone.ts';
+import { conversationPhone, listConversations } from '../stores/conversation-queries.ts';
+import { conversationMessages } from '../stores/message-queries.ts';
+import { toDto } from '../stores/messages.ts';
 import { CrmIdSchema, CrmRecordId, E164, ObjectType, Uuid } from './schemas.ts';
 
 export const conversationsRoutes: RouteModule = (app, { db, clock }) => {

@@ -2,7 +2,7 @@ import { Type } from 'typebox';
 import { listDeadLetters, replayDeadLetter } from '../crm-sync/dead-letters.ts';
 import { ApiError } from '../errors.ts';
 import { principalOf, requires } from '../http/access.ts';
-import type { RouteModule } from '../http/types.ts';
+import type { RouteModule } from '../http/services.ts';
 import { Uuid } from './schemas.ts';
 
 /** CRM writes that failed for good (dead letters): an admin lists them and sends them again. */

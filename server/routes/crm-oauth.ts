@@ -4,7 +4,7 @@ import { completeOAuth, startOAuth } from '../crm-sync/oauth-web.ts';
 import { resolveSecretsKey } from '../crypto/secrets.ts';
 import { ApiError } from '../errors.ts';
 import { principalOf, publicRoute, requires } from '../http/access.ts';
-import type { RouteModule } from '../http/types.ts';
+import type { RouteModule } from '../http/services.ts';
 
 const CrmParam = Type.Object(
   // Spelled out so the handler's `crm` is typed as the OAuth CRM ids, not `never`.

@@ -11,7 +11,7 @@ import { knownPhonesOf, recordCrmOptOut } from '../crm-sync/crm-optout.ts';
 import { resolveSecretsKey, type SecretsKey } from '../crypto/secrets.ts';
 import { ApiError } from '../errors.ts';
 import type { Access } from '../http/access.ts';
-import type { RouteModule } from '../http/types.ts';
+import type { RouteModule } from '../http/services.ts';
 
 const webhook: { access: Access } = { access: { kind: 'webhook', provider: 'hubspot' } };
 

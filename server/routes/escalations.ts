@@ -13,7 +13,7 @@ import { getUser } from '../auth/users.ts';
 import type { Queryable } from '../db/database.ts';
 import { ApiError } from '../errors.ts';
 import { type Principal, principalOf, requires } from '../http/access.ts';
-import type { RouteModule } from '../http/types.ts';
+import type { RouteModule } from '../http/services.ts';
 import { CrmIdSchema, CrmRecordId, ObjectType } from './schemas.ts';
 
 const EscalationBody = Type.Object(

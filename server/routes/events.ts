@@ -15,8 +15,8 @@ import {
   seesPii,
   visibleConversations,
 } from '../http/access.ts';
-import type { RouteModule } from '../http/types.ts';
-import { type Cursor, cursorAfter, formatCursor, parseCursor, type RelayEvent } from '../messaging/events.ts';
+import type { RouteModule } from '../http/services.ts';
+import { type Cursor, cursorAfter, formatCursor, parseCursor, type RelayEvent } from '../live/events.ts';
 import { Uuid } from './schemas.ts';
 
 const BACKLOG_LIMIT = 1000;

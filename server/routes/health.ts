@@ -2,7 +2,7 @@ import { errorResponses } from '../../contract/errors.ts';
 import { HealthStatus } from '../../contract/health.ts';
 import { pingDatabase } from '../db/ping.ts';
 import { publicRoute } from '../http/access.ts';
-import type { RouteModule } from '../http/types.ts';
+import type { RouteModule } from '../http/services.ts';
 
 export const healthRoutes: RouteModule = (app, { db }) => {
   app.get(

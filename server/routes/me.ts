@@ -1,9 +1,9 @@
 import { Me } from '../../contract/auth.ts';
 import { errorResponses } from '../../contract/errors.ts';
-import { extensionSettings } from '../admin/org-settings-admin.ts';
 import { profileOf } from '../auth/users.ts';
 import { principalOf, requires, seesPii } from '../http/access.ts';
-import type { RouteModule } from '../http/types.ts';
+import type { RouteModule } from '../http/services.ts';
+import { extensionSettings } from '../organisations/org-settings-admin.ts';
 
 export const meRoutes: RouteModule = (app, { db }) => {
   app.get(

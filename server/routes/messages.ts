@@ -3,16 +3,10 @@ import { errorResponses } from '../../contract/errors.ts';
 import { MessageWithHistorySchema, SendAcceptedSchema } from '../../contract/messages.ts';
 import { ApiError } from '../errors.ts';
 import { messageFor, principalOf, requires, visibleConversation } from '../http/access.ts';
-import type { RouteModule } from '../http/types.ts';
-import { recordQuietHoursException, statusHistory } from '../messaging/message-queries.ts';
-import {
-  findByIdempotencyKey,
-  getMessage,
-  type MessageRow,
-  requestHash,
-  toDto,
-} from '../messaging/messages.ts';
-import { checkOutbound, contactReference, refusalError } from '../messaging/outbound-check.ts';
+import type { RouteModule } from '../http/services.ts';
+import { checkOutbound, contactReference, refusalError } from '../sending-check/outbound-check.ts';
+import { recordQuietHoursException, statusHistory } from '../stores/message-queries.ts';
+import { findByIdempotencyKey, getMessage, type MessageRow, requestHash, toDto } from '../stores/messages.ts';
 import { ContactRefSchema, E164, Uuid } from './schemas.ts';
 
 /**

@@ -1,8 +1,8 @@
 import { errorResponses } from '../../contract/errors.ts';
 import { NumberListSchema } from '../../contract/numbers.ts';
 import { principalOf, requires } from '../http/access.ts';
-import type { RouteModule } from '../http/types.ts';
-import { listSenderNumbers } from '../messaging/sender-number-queries.ts';
+import type { RouteModule } from '../http/services.ts';
+import { listSenderNumbers } from '../stores/sender-number-queries.ts';
 
 export const numbersRoutes: RouteModule = (app, { db }) => {
   app.get(

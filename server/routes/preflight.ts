@@ -2,8 +2,8 @@ import { errorResponses } from '../../contract/errors.ts';
 import { PreflightSchema } from '../../contract/preflight.ts';
 import { ApiError } from '../errors.ts';
 import { principalOf, requires } from '../http/access.ts';
-import type { RouteModule } from '../http/types.ts';
-import { checkOutbound } from '../messaging/outbound-check.ts';
+import type { RouteModule } from '../http/services.ts';
+import { checkOutbound } from '../sending-check/outbound-check.ts';
 import { SendBody } from './messages.ts';
 
 /**

@@ -1,4 +1,4 @@
-import type { RouteModule } from '../http/types.ts';
+import type { RouteModule } from '../http/services.ts';
 import { apiDocsRoutes } from './api-docs.ts';
 import { apiKeysRoutes } from './api-keys.ts';
 import { authRoutes } from './auth.ts';

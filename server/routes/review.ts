@@ -3,8 +3,8 @@ import { errorResponses } from '../../contract/errors.ts';
 import { ReviewDecidedSchema, ReviewListSchema } from '../../contract/review.ts';
 import { ApiError } from '../errors.ts';
 import { phoneFor, principalOf, requires } from '../http/access.ts';
-import type { RouteModule } from '../http/types.ts';
-import { decideReview, listReviews } from '../messaging/consent-store.ts';
+import type { RouteModule } from '../http/services.ts';
+import { decideReview, listReviews } from '../stores/consent-store.ts';
 import { Uuid } from './schemas.ts';
 
 /**

@@ -6,7 +6,7 @@ import { isRole, PERMISSIONS, ROLES } from '../auth/permissions.ts';
 import { validCustomPermissions } from '../auth/users.ts';
 import { ApiError } from '../errors.ts';
 import { principalOf, requires } from '../http/access.ts';
-import type { RouteModule } from '../http/types.ts';
+import type { RouteModule } from '../http/services.ts';
 
 const tags = ['roles'];
 

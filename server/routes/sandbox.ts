@@ -10,9 +10,9 @@ import { demoRecipients, describeHold } from '../demo-recipients.ts';
 import { ApiError } from '../errors.ts';
 import { publicRoute } from '../http/access.ts';
 import { html, sendPage } from '../http/html.ts';
-import type { RouteModule } from '../http/types.ts';
-import { SANDBOX_FAILURES } from '../messaging/sandbox-sms.ts';
+import type { RouteModule } from '../http/services.ts';
 import { checkE164 } from '../phone.ts';
+import { SANDBOX_FAILURES } from '../providers/sandbox-sms.ts';
 import { E164 } from './schemas.ts';
 
 const SIMULATOR_JS = fs.readFileSync(

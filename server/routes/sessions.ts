@@ -5,7 +5,7 @@ import { recordAuthEvent } from '../auth/auth-events.ts';
 import { isOpenSessionOf, listSessions, revokeSession } from '../auth/sessions.ts';
 import { ApiError } from '../errors.ts';
 import { principalOf, requires } from '../http/access.ts';
-import type { RouteModule } from '../http/types.ts';
+import type { RouteModule } from '../http/services.ts';
 import { Uuid } from './schemas.ts';
 
 const tags = ['sessions'];

@@ -1,7 +1,6 @@
 import { Type } from 'typebox';
 import { errorResponses } from '../../contract/errors.ts';
 import { HtmlPage } from '../../contract/pages.ts';
-import { setupTokenUsable } from '../admin/org-admin.ts';
 import {
   hashPassword,
   MAX_PASSWORD_LENGTH,
@@ -13,7 +12,8 @@ import { ApiError } from '../errors.ts';
 import { createFirstOrg } from '../first-run.ts';
 import { publicRoute } from '../http/access.ts';
 import { html, sendPage } from '../http/html.ts';
-import type { RouteModule } from '../http/types.ts';
+import type { RouteModule } from '../http/services.ts';
+import { setupTokenUsable } from '../organisations/org-admin.ts';
 
 /** The sender number a sandbox installation starts with (reserved 555-01xx range). */
 export const SANDBOX_SENDER = '+12025550100';

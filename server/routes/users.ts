@@ -12,7 +12,7 @@ import {
 } from '../auth/users.ts';
 import { ApiError } from '../errors.ts';
 import { principalOf, requires } from '../http/access.ts';
-import type { RouteModule } from '../http/types.ts';
+import type { RouteModule } from '../http/services.ts';
 import { deliver } from '../mail/select.ts';
 import { Uuid } from './schemas.ts';
 

@@ -4,12 +4,12 @@ import { WebhookAck } from '../../contract/webhooks.ts';
 import type { Queryable } from '../db/database.ts';
 import { ApiError } from '../errors.ts';
 import type { Access } from '../http/access.ts';
-import type { RouteModule } from '../http/types.ts';
-import { receiveInbound } from '../messaging/inbound.ts';
-import { headerValue } from '../messaging/plivo-signature.ts';
-import { applyStatusCallback } from '../messaging/status-callbacks.ts';
-import { forgetWebhookNoncesOlderThan, rememberWebhookNonce } from '../messaging/webhook-nonces.ts';
+import type { RouteModule } from '../http/services.ts';
+import { receiveInbound } from '../inbound/inbound.ts';
+import { applyStatusCallback } from '../inbound/status-callbacks.ts';
 import { normalizePhone } from '../phone.ts';
+import { headerValue } from '../providers/plivo-signature.ts';
+import { forgetWebhookNoncesOlderThan, rememberWebhookNonce } from '../stores/webhook-nonces.ts';
 
 const webhook: { access: Access; formBody: string } = {
   access: { kind: 'webhook', provider: 'plivo' },

@@ -36,13 +36,13 @@ describe('import boundaries', () => {
       { from: 'extension/lib/helper.ts', to: 'extension/lib/store/panel-db.ts' },
       { from: 'server/config.ts', to: 'server/crypto/secrets.ts' },
       { from: 'server/crypto/secrets.ts', to: 'server/db/database.ts' },
-      { from: 'contract/messages.ts', to: 'server/messaging/messages.ts' },
+      { from: 'contract/messages.ts', to: 'server/stores/messages.ts' },
     ]).map(describeViolation);
     expect(lines).toEqual([
       'crm-plugins/hubspot/index.ts imports server/db/pool.ts: breaks "crm-plugins never import server"',
       'server/compliance/quiet-hours.ts imports pg: breaks "compliance rules stay pure: no database or HTTP"',
-      'server/routes/send.ts imports plivo: breaks "vendor SDK plivo is imported only by server/messaging/plivo.ts"',
-      'contract/messages.ts imports server/messaging/messages.ts: breaks "the wire contract imports only typebox and itself"',
+      'server/routes/send.ts imports plivo: breaks "vendor SDK plivo is imported only by server/providers/plivo.ts"',
+      'contract/messages.ts imports server/stores/messages.ts: breaks "the wire contract imports only typebox and itself"',
       'extension/lib/helper.ts imports extension/lib/store/panel-db.ts: breaks "content script extension/entrypoints/crm.content.ts never reaches tokens or Dexie"',
       'server/crypto/secrets.ts imports server/db/database.ts: breaks "config.ts stays pure: it never reaches the database"',
     ]);

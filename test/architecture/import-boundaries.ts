@@ -57,7 +57,7 @@ export function readImportGraph(root: string, folders: string[]): ImportEdge[] {
 }
 
 const vendorSdkHomes: Record<string, string> = {
-  plivo: 'server/messaging/plivo.ts',
+  plivo: 'server/providers/plivo.ts',
   '@hubspot/api-client': 'crm-plugins/hubspot/client.ts',
   '@salesforce/core': 'crm-plugins/salesforce/client.ts',
   '@jsforce/jsforce-node': 'crm-plugins/salesforce/client.ts',
@@ -68,6 +68,7 @@ const vendorSdkHomes: Record<string, string> = {
 const databaseOrHttp =
   /^(server\/db\/|server\/http\/|fastify$|fastify\/|@fastify\/|pg$|@electric-sql\/pglite|node:http$|http$)/;
 // The local store (Dexie) and the auth modules (tokens) each live in one folder of extension/lib.
+const belowHttp = /^server\/(providers|stores|workers|sending-check|inbound|live)\//;
 const tokenStores = /^(extension\/lib\/store\/|extension\/lib\/auth\/|dexie$)/;
 
 function isPackage(to: string, name: string): boolean {
@@ -126,8 +127,12 @@ export function checkBoundaries(edges: ImportEdge[]): BoundaryViolation[] {
     if (from.startsWith('server/compliance/') && databaseOrHttp.test(to)) {
       violations.push({ rule: 'compliance rules stay pure: no database or HTTP', from, to });
     }
-    if (from.startsWith('server/messaging/') && to.startsWith('server/http/')) {
-      violations.push({ rule: 'messaging never imports the HTTP layer above it', from, to });
+    if (belowHttp.test(from) && to.startsWith('server/http/')) {
+      violations.push({
+        rule: 'providers, stores, workers, the sending check, inbound and live events never import the HTTP layer above them',
+        from,
+        to,
+      });
     }
     if (from.startsWith('contract/') && !to.startsWith('contract/') && !isPackage(to, 'typebox')) {
       violations.push({ rule: 'the wire contract imports only typebox and itself', from, to });

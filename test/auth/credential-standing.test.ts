@@ -1,6 +1,5 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { createKeyForOrg, createOrg } from '../../server/admin/org-admin.ts';
 import { createApiKey, resolveApiKey } from '../../server/auth/api-keys.ts';
 import {
   CREDENTIALS_CHANNEL,
@@ -11,6 +10,7 @@ import { createSession, refreshSession, resolveAccessToken } from '../../server/
 import { credentialStanding } from '../../server/auth/standing.ts';
 import { deactivateUser } from '../../server/auth/users.ts';
 import type { Database } from '../../server/db/database.ts';
+import { createKeyForOrg, createOrg } from '../../server/organisations/org-admin.ts';
 import { ENGINES, freshDatabase, postgresSkipNote } from '../helpers/db.ts';
 import { eventually } from '../helpers/relay.ts';
 

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createKeyForOrg, createOrg } from '../../server/admin/org-admin.ts';
 import { createUser } from '../../server/auth/users.ts';
+import { createKeyForOrg, createOrg } from '../../server/organisations/org-admin.ts';
 import { freshPostgres, POSTGRES_URL, postgresSkipNote } from '../helpers/db.ts';
 import { freePort, RelayProcess } from '../helpers/relay-process.ts';
 

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createOrg } from '../../server/admin/org-admin.ts';
 import { totpCode } from '../../server/auth/totp.ts';
 import { ConfigError, loadConfig } from '../../server/config.ts';
+import { createOrg } from '../../server/organisations/org-admin.ts';
 import { ENGINES, freshDatabase, freshPglite, postgresSkipNote } from '../helpers/db.ts';
 import {
   seedOrg,

@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { createOrg } from '../../server/admin/org-admin.ts';
 import { issueSsoLinkRequest } from '../../server/auth/sso-link-requests.ts';
 import { totpCode } from '../../server/auth/totp.ts';
 import { createUser } from '../../server/auth/users.ts';
 import type { Database } from '../../server/db/database.ts';
+import { createOrg } from '../../server/organisations/org-admin.ts';
 import { ENGINES, freshDatabase, freshPglite, postgresSkipNote } from '../helpers/db.ts';
 import { type TestRelay, testRelay } from '../helpers/relay.ts';
 

@@ -1,4 +1,4 @@
-import { signPlivoV3 } from '../../server/messaging/plivo-signature.ts';
+import { signPlivoV3 } from '../../server/providers/plivo-signature.ts';
 import type { LoadRequest } from './load.ts';
 
 /**

@@ -7,7 +7,7 @@ import type { ContactRef } from '../../crm-plugins/types.ts';
 import { getConnection } from '../../server/crm-sync/connections.ts';
 import { CrmSyncWorker } from '../../server/crm-sync/sync-worker.ts';
 import type { Database } from '../../server/db/database.ts';
-import { recordConsent } from '../../server/messaging/consent-store.ts';
+import { recordConsent } from '../../server/stores/consent-store.ts';
 import { isolateSalesforceHome } from '../crm-plugins/harnesses.ts';
 import { startHubSpotFake } from '../fakes/hubspot-fake.ts';
 import { startSalesforceFake } from '../fakes/salesforce-fake.ts';

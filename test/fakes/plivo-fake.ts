@@ -1,7 +1,7 @@
 import { randomInt, randomUUID } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { signPlivoV3 } from '../../server/messaging/plivo-signature.ts';
+import { signPlivoV3 } from '../../server/providers/plivo-signature.ts';
 
 /**
  * A contract-faithful Plivo Message API on 127.0.0.1 (../shared/reference/sdk-contracts.md §1):

@@ -1,5 +1,5 @@
 import { expect } from 'vitest';
-import { ProviderError } from '../../server/messaging/sms-provider.ts';
+import { ProviderError } from '../../server/providers/sms-provider.ts';
 
 /** Awaits a send that must fail and returns its ProviderError (fails the test otherwise). */
 export async function providerFailure(promise: Promise<unknown>): Promise<ProviderError> {

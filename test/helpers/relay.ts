@@ -1,12 +1,12 @@
-import { addSenderNumber, createKeyForOrg, createOrg } from '../../server/admin/org-admin.ts';
 import { buildApp } from '../../server/app.ts';
 import type { Role } from '../../server/auth/permissions.ts';
 import { createUser } from '../../server/auth/users.ts';
 import { type Config, loadConfig } from '../../server/config.ts';
 import type { Database } from '../../server/db/database.ts';
-import type { App } from '../../server/http/types.ts';
-import { OutboxWorker } from '../../server/messaging/outbox-worker.ts';
-import { SandboxSmsNetwork } from '../../server/messaging/sandbox-sms.ts';
+import type { App } from '../../server/http/services.ts';
+import { addSenderNumber, createKeyForOrg, createOrg } from '../../server/organisations/org-admin.ts';
+import { SandboxSmsNetwork } from '../../server/providers/sandbox-sms.ts';
+import { OutboxWorker } from '../../server/workers/outbox-worker.ts';
 
 export const TEST_TOKEN = 'sandbox-test-token';
 export const SENDER = '+12025550100';

@@ -1,8 +1,8 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createKeyForOrg } from '../../server/admin/org-admin.ts';
 import { normaliseForScan } from '../../server/compliance/scan-normalisation.ts';
+import { createKeyForOrg } from '../../server/organisations/org-admin.ts';
 import { ENGINES, freshDatabase, postgresSkipNote } from '../helpers/db.ts';
 import { idemKey, optIn, seedOrg, type TestOrg, type TestRelay, testRelay } from '../helpers/relay.ts';
 

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Database } from '../../server/db/database.ts';
-import { OutboxWorker } from '../../server/messaging/outbox-worker.ts';
+import { OutboxWorker } from '../../server/workers/outbox-worker.ts';
 import { ENGINES, freshDatabase, postgresSkipNote } from '../helpers/db.ts';
 import {
   CUSTOMER,

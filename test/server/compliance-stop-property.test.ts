@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { OutboxWorker } from '../../server/messaging/outbox-worker.ts';
+import { OutboxWorker } from '../../server/workers/outbox-worker.ts';
 import {
   daytimeClock,
   freshPgliteRelay,

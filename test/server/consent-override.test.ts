@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createKeyForOrg } from '../../server/admin/org-admin.ts';
 import type { Role } from '../../server/auth/permissions.ts';
 import { createSession } from '../../server/auth/sessions.ts';
+import { createKeyForOrg } from '../../server/organisations/org-admin.ts';
 import { freshPglite } from '../helpers/db.ts';
 import { idemKey, optIn, seedOrg, type TestOrg, type TestRelay, testRelay } from '../helpers/relay.ts';
 

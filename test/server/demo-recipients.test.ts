@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { DEMO_CONTACTS } from '../../crm-plugins/sandbox/contacts.ts';
-import { evaluateQuietHours, resolveRecipientZones } from '../../server/compliance/quiet-hours.ts';
+import { evaluateQuietHours } from '../../server/compliance/quiet-hours.ts';
+import { resolveRecipientZones } from '../../server/compliance/recipient-zones.ts';
 import { demoRecipients, firstTextableDemoRecipient } from '../../server/demo-recipients.ts';
 import { demoBanner } from '../../server/main.ts';
 import { freshPglite } from '../helpers/db.ts';

@@ -7,15 +7,15 @@ import { BODY_LIMIT_BYTES } from '../../server/app.ts';
 import { staticCrms } from '../../server/crm-sync/org-crms.ts';
 import type { Database } from '../../server/db/database.ts';
 import type { Access } from '../../server/http/access.ts';
-import type { Deps } from '../../server/http/types.ts';
+import type { Deps } from '../../server/http/services.ts';
 import { validatorCompiler } from '../../server/http/validation.ts';
+import { EventHub, parseCursor } from '../../server/live/events.ts';
+import { Notifier } from '../../server/live/notifier.ts';
 import { OutgoingMail } from '../../server/mail/outgoing.ts';
 import { SandboxMailTransport } from '../../server/mail/transport.ts';
-import { EventHub, parseCursor } from '../../server/messaging/events.ts';
-import { Notifier } from '../../server/messaging/notifier.ts';
-import { SendBatcher } from '../../server/messaging/send-batcher.ts';
 import { checkE164 } from '../../server/phone.ts';
 import { ROUTE_MODULES } from '../../server/routes/registry.ts';
+import { SendBatcher } from '../../server/workers/send-batcher.ts';
 import { freshPglite } from '../helpers/db.ts';
 import {
   CUSTOMER,

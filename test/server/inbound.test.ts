@@ -1,7 +1,7 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { signPlivoV3 } from '../../server/messaging/plivo-signature.ts';
+import { signPlivoV3 } from '../../server/providers/plivo-signature.ts';
 import {
   CUSTOMER,
   eventually,

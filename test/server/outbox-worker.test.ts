@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Database } from '../../server/db/database.ts';
-import { OutboxWorker } from '../../server/messaging/outbox-worker.ts';
-import { ProviderError, type SmsProvider } from '../../server/messaging/sms-provider.ts';
+import { ProviderError, type SmsProvider } from '../../server/providers/sms-provider.ts';
+import { OutboxWorker } from '../../server/workers/outbox-worker.ts';
 import { ENGINES, freshDatabase, postgresSkipNote } from '../helpers/db.ts';
 import {
   CUSTOMER,

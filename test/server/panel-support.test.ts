@@ -1,14 +1,18 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createCrmRegistry } from '../../crm-plugins/registry.ts';
-import { parseTemplatesValue, setOrgSetting, templateId } from '../../server/admin/org-settings-admin.ts';
 import { createSession } from '../../server/auth/sessions.ts';
 import { staticCrms } from '../../server/crm-sync/org-crms.ts';
 import type { Database, Queryable } from '../../server/db/database.ts';
 import { ApiError } from '../../server/errors.ts';
-import { openReview } from '../../server/messaging/consent-store.ts';
-import { checkOutbound, recipientLocalTime } from '../../server/messaging/outbound-check.ts';
+import {
+  parseTemplatesValue,
+  setOrgSetting,
+  templateId,
+} from '../../server/organisations/org-settings-admin.ts';
 import { maskPhone } from '../../server/phone.ts';
+import { checkOutbound, recipientLocalTime } from '../../server/sending-check/outbound-check.ts';
+import { openReview } from '../../server/stores/consent-store.ts';
 import { ENGINES, freshDatabase, postgresSkipNote } from '../helpers/db.ts';
 import {
   CUSTOMER,

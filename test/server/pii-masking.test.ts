@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createKeyForOrg } from '../../server/admin/org-admin.ts';
 import type { Database } from '../../server/db/database.ts';
+import { createKeyForOrg } from '../../server/organisations/org-admin.ts';
 import {
   CUSTOMER,
   freshPgliteRelay,

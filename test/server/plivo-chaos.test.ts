@@ -1,8 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { addSenderNumber, createKeyForOrg, createOrg } from '../../server/admin/org-admin.ts';
 import type { Database } from '../../server/db/database.ts';
-import { recordConsent } from '../../server/messaging/consent-store.ts';
+import { addSenderNumber, createKeyForOrg, createOrg } from '../../server/organisations/org-admin.ts';
+import { recordConsent } from '../../server/stores/consent-store.ts';
 import { FakePlivo } from '../fakes/plivo-fake.ts';
 import { freshPostgres, POSTGRES_URL, postgresSkipNote } from '../helpers/db.ts';
 import { daytimeAheadSeconds, freePort, RelayProcess } from '../helpers/relay-process.ts';

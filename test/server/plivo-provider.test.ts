@@ -1,5 +1,5 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { PlivoProvider } from '../../server/messaging/plivo.ts';
+import { PlivoProvider } from '../../server/providers/plivo.ts';
 import { FakePlivo } from '../fakes/plivo-fake.ts';
 import { providerFailure } from '../helpers/provider-failure.ts';
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { plivoV3StringToSign, signPlivoV3, verifyPlivoV3 } from '../../server/messaging/plivo-signature.ts';
+import { plivoV3StringToSign, signPlivoV3, verifyPlivoV3 } from '../../server/providers/plivo-signature.ts';
 
 // The worked example of ../shared/reference/sdk-contracts.md §1.7, verified there with the SDK.
 const token = 'MY_AUTH_TOKEN';

@@ -3,7 +3,6 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify, { type HTTPMethods } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createCrmRegistry } from '../../crm-plugins/registry.ts';
-import { createKeyForOrg } from '../../server/admin/org-admin.ts';
 import {
   PERMISSIONS,
   type Permission,
@@ -16,15 +15,16 @@ import { createSession } from '../../server/auth/sessions.ts';
 import { staticCrms } from '../../server/crm-sync/org-crms.ts';
 import { ApiError, envelope } from '../../server/errors.ts';
 import { type Access, accessHook } from '../../server/http/access.ts';
-import type { Deps } from '../../server/http/types.ts';
+import type { Deps } from '../../server/http/services.ts';
 import { validatorCompiler } from '../../server/http/validation.ts';
+import { EventHub } from '../../server/live/events.ts';
+import { Notifier } from '../../server/live/notifier.ts';
 import { OutgoingMail } from '../../server/mail/outgoing.ts';
 import { SandboxMailTransport } from '../../server/mail/transport.ts';
-import { EventHub } from '../../server/messaging/events.ts';
-import { Notifier } from '../../server/messaging/notifier.ts';
-import { signPlivoV3 } from '../../server/messaging/plivo-signature.ts';
-import { SendBatcher } from '../../server/messaging/send-batcher.ts';
+import { createKeyForOrg } from '../../server/organisations/org-admin.ts';
+import { signPlivoV3 } from '../../server/providers/plivo-signature.ts';
 import { ROUTE_MODULES } from '../../server/routes/registry.ts';
+import { SendBatcher } from '../../server/workers/send-batcher.ts';
 import { freshPglite } from '../helpers/db.ts';
 import {
   CUSTOMER,

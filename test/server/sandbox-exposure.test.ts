@@ -8,15 +8,15 @@ import { loadConfig } from '../../server/config.ts';
 import { staticCrms } from '../../server/crm-sync/org-crms.ts';
 import type { Database } from '../../server/db/database.ts';
 import { hostName, isLoopbackAddress } from '../../server/http/sandbox-guard.ts';
-import type { App, Deps } from '../../server/http/types.ts';
+import type { App, Deps } from '../../server/http/services.ts';
 import { validatorCompiler } from '../../server/http/validation.ts';
+import { EventHub } from '../../server/live/events.ts';
+import { Notifier } from '../../server/live/notifier.ts';
 import { OutgoingMail } from '../../server/mail/outgoing.ts';
 import { SandboxMailTransport } from '../../server/mail/transport.ts';
-import { EventHub } from '../../server/messaging/events.ts';
-import { Notifier } from '../../server/messaging/notifier.ts';
-import { PlivoProvider } from '../../server/messaging/plivo.ts';
-import { SendBatcher } from '../../server/messaging/send-batcher.ts';
+import { PlivoProvider } from '../../server/providers/plivo.ts';
 import { ROUTE_MODULES } from '../../server/routes/registry.ts';
+import { SendBatcher } from '../../server/workers/send-batcher.ts';
 import { freshPglite } from '../helpers/db.ts';
 import {
   CUSTOMER,

@@ -6,10 +6,10 @@
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { PlivoProvider } from '../../server/messaging/plivo.ts';
-import { signPlivoV3 } from '../../server/messaging/plivo-signature.ts';
-import { SANDBOX_FAILURES, SandboxSmsNetwork } from '../../server/messaging/sandbox-sms.ts';
-import type { OutboundSms, SignedRequest, SmsProvider } from '../../server/messaging/sms-provider.ts';
+import { PlivoProvider } from '../../server/providers/plivo.ts';
+import { signPlivoV3 } from '../../server/providers/plivo-signature.ts';
+import { SANDBOX_FAILURES, SandboxSmsNetwork } from '../../server/providers/sandbox-sms.ts';
+import type { OutboundSms, SignedRequest, SmsProvider } from '../../server/providers/sms-provider.ts';
 import { FakePlivo } from '../fakes/plivo-fake.ts';
 import { freshPglite } from '../helpers/db.ts';
 import { providerFailure } from '../helpers/provider-failure.ts';

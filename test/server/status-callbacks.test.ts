@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { signPlivoV3 } from '../../server/messaging/plivo-signature.ts';
+import { signPlivoV3 } from '../../server/providers/plivo-signature.ts';
 import {
   CUSTOMER,
   freshPgliteRelay,
@@ -118,8 +118,8 @@ describe('delivery status callbacks', () => {
       payload: { from: org.sender, to: CUSTOMER, body: 'Late record' },
     });
     const id: string = response.json().message.id;
-    const { applyPendingCallbacks } = await import('../../server/messaging/status-callbacks.ts');
-    const { updateStatus } = await import('../../server/messaging/messages.ts');
+    const { applyPendingCallbacks } = await import('../../server/inbound/status-callbacks.ts');
+    const { updateStatus } = await import('../../server/stores/messages.ts');
     await relay.db.transaction(async (tx) => {
       await updateStatus(tx, id, { status: 'sent', providerMessageId: 'not-yet-known' });
       await applyPendingCallbacks(tx, 'sandbox', 'not-yet-known');

@@ -1,6 +1,6 @@
 import type { Queryable } from '../db/database.ts';
 import { newId } from '../ids.ts';
-import { EVENTS_CHANNEL } from './events.ts';
+import { EVENTS_CHANNEL } from '../live/events.ts';
 import { insertOutbound } from './messages.ts';
 
 /** Double opt-in's pending requests: a rep's opt-in waits here for the customer's YES. */

@@ -2,9 +2,11 @@ import { hostname } from 'node:os';
 import { type Clock, systemClock } from '../clock.ts';
 import { decideOutbound } from '../compliance/decide.ts';
 import { type Database, isUniqueViolation } from '../db/database.ts';
+import { applyPendingCallbacks } from '../inbound/status-callbacks.ts';
 import { CoalescingRunner } from '../lib/coalescing-runner.ts';
-import { confirmationsSinceOptOut, currentConsent } from './consent-store.ts';
-import { getMessage, type MessageRow, updateStatus } from './messages.ts';
+import { ProviderError, type SmsProvider } from '../providers/sms-provider.ts';
+import { confirmationsSinceOptOut, currentConsent } from '../stores/consent-store.ts';
+import { getMessage, type MessageRow, updateStatus } from '../stores/messages.ts';
 import {
   type ClaimedJob,
   claimReadyJobs,
@@ -22,11 +24,9 @@ import {
   reserveNumberSlot,
   type SendRates,
   takeExpiredLeases,
-} from './outbox-store.ts';
-import { ProviderError, type SmsProvider } from './sms-provider.ts';
-import { applyPendingCallbacks } from './status-callbacks.ts';
+} from '../stores/outbox-store.ts';
 
-export type { SendRates } from './outbox-store.ts';
+export type { SendRates } from '../stores/outbox-store.ts';
 
 export const DEFAULT_SEND_RATES: SendRates = { long_code: 1, toll_free: 3, short_code: 30 };
 

@@ -10,13 +10,13 @@ import type { Clock } from '../clock.ts';
 import type { Config } from '../config.ts';
 import type { OrgCrmSource } from '../crm-sync/org-crms.ts';
 import type { Database } from '../db/database.ts';
+import type { EventHub } from '../live/events.ts';
+import type { Notifier } from '../live/notifier.ts';
 import type { OutgoingMail } from '../mail/outgoing.ts';
 import type { MailTransport } from '../mail/transport.ts';
-import type { EventHub } from '../messaging/events.ts';
-import type { Notifier } from '../messaging/notifier.ts';
-import type { SandboxSmsNetwork } from '../messaging/sandbox-sms.ts';
-import type { SendBatcher } from '../messaging/send-batcher.ts';
-import type { SmsProvider } from '../messaging/sms-provider.ts';
+import type { SandboxSmsNetwork } from '../providers/sandbox-sms.ts';
+import type { SmsProvider } from '../providers/sms-provider.ts';
+import type { SendBatcher } from '../workers/send-batcher.ts';
 
 export type App = FastifyInstance<
   RawServerDefault,

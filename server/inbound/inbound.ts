@@ -5,17 +5,23 @@ import { parseOrgSettings } from '../compliance/org-settings.ts';
 import { countSegments } from '../compliance/segments.ts';
 import type { Database, Queryable } from '../db/database.ts';
 import { newId } from '../ids.ts';
+import { appendEvent, EVENTS_CHANNEL } from '../live/events.ts';
 import {
   confirmationsSinceOptOut,
   currentConsent,
   failQueuedAfterOptOut,
   openReview,
   recordConsent,
-} from './consent-store.ts';
-import { appendEvent, EVENTS_CHANNEL } from './events.ts';
-import { getMessage, insertOutbound, type MessageRow, toDto, upsertConversation } from './messages.ts';
-import { closeOptInRequest, pendingOptIn } from './opt-in-requests.ts';
-import { type RedactedText, redactInbound } from './redaction.ts';
+} from '../stores/consent-store.ts';
+import {
+  getMessage,
+  insertOutbound,
+  type MessageRow,
+  toDto,
+  upsertConversation,
+} from '../stores/messages.ts';
+import { closeOptInRequest, pendingOptIn } from '../stores/opt-in-requests.ts';
+import { type RedactedText, redactInbound } from '../stores/redaction.ts';
 
 export interface InboundText {
   provider: string;

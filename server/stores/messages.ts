@@ -8,7 +8,7 @@ import type { MessagePurpose } from '../compliance/decide.ts';
 import { countSegments, type SmsEncoding } from '../compliance/segments.ts';
 import { isUniqueViolation, type Queryable } from '../db/database.ts';
 import { newId } from '../ids.ts';
-import { appendEvent } from './events.ts';
+import { appendEvent } from '../live/events.ts';
 
 /** A message's status, as the wire contract states it. */
 export type MessageStatus = ContractMessageStatus;

@@ -1,5 +1,5 @@
 import type { Database, Queryable } from '../db/database.ts';
-import { updateStatus } from './messages.ts';
+import { updateStatus } from '../stores/messages.ts';
 
 /**
  * Delivery reports (status callbacks) from the SMS network: applied to the message they name, or

@@ -1,7 +1,7 @@
 import { countSegments } from '../compliance/segments.ts';
 import type { Queryable } from '../db/database.ts';
 import { newId } from '../ids.ts';
-import { insertOutbound, type MessageRow, type NewOutbound } from './messages.ts';
+import { insertOutbound, type MessageRow, type NewOutbound } from '../stores/messages.ts';
 
 interface Pending {
   input: NewOutbound;

@@ -9,12 +9,8 @@ import type { Clock } from '../clock.ts';
 import { deriveConsent } from '../compliance/consent.ts';
 import { decideOutbound, type OutboundDecision, type OutboundDecisionFacts } from '../compliance/decide.ts';
 import { parseOrgSettings } from '../compliance/org-settings.ts';
-import {
-  evaluateFrequencyCap,
-  preferCrmTimeZone,
-  resolveRecipientZones,
-  type ZoneSource,
-} from '../compliance/quiet-hours.ts';
+import { evaluateFrequencyCap } from '../compliance/quiet-hours.ts';
+import { preferCrmTimeZone, resolveRecipientZones, type ZoneSource } from '../compliance/recipient-zones.ts';
 import { countSegments, type SegmentInfo } from '../compliance/segments.ts';
 import type { OrgCrmSource } from '../crm-sync/org-crms.ts';
 import type { Queryable } from '../db/database.ts';
