@@ -1,18 +1,12 @@
 import type { CountryCode } from 'libphonenumber-js';
-import { CrmError, CrmNotFoundError, CrmRequestError } from '../errors.ts';
-import { nationalDigits, toE164, typedVariants } from '../phone.ts';
-import type { ConsentChange, ConsentChangesPage, ContactRef, CrmPlugin, InstallPlan } from '../types.ts';
-import { createHubSpotApi, type HsFilter, type HubSpotApi } from './client.ts';
+import { CrmError, CrmNotFoundError } from '../errors.ts';
+import type { ContactRef, CrmPlugin, InstallPlan } from '../types.ts';
+import { createHubSpotApi, type HubSpotApi } from './client.ts';
+import { readHubSpotConsentChanges } from './consent-changes.ts';
+import { createHubSpotContact, findHubSpotContactsByPhone } from './contacts.ts';
 import { checkHubSpotHealth, installHubSpot, planHubSpotInstall, uninstallHubSpot } from './install.ts';
-import {
-  CONTACT_PROPERTIES,
-  consentProperties,
-  P,
-  toConsentChange,
-  toContact,
-  toTaskProperties,
-} from './mapping.ts';
-import { appendHubSpotMessages, PAGE, updateHubSpotMessages } from './message-log.ts';
+import { CONTACT_PROPERTIES, consentProperties, toContact, toTaskProperties } from './mapping.ts';
+import { appendHubSpotMessages, updateHubSpotMessages } from './message-log.ts';
 
 export interface HubSpotPluginConfig {
   /** Private-app access token with crm.objects.contacts.read/write and crm.schemas.contacts.write. */
@@ -62,45 +56,9 @@ export function createHubSpotCrm(
       return record === null ? null : toContact(record, country);
     },
 
-    async findContactsByPhone(phoneE164) {
-      const wanted = toE164(phoneE164, country);
-      if (wanted === null) return [];
-      const variants = typedVariants(wanted);
-      const national = nationalDigits(wanted);
-      // Stored phone values are whatever people typed: match the usual spellings and HubSpot's
-      // digits-only calculated fields, then keep only true matches after normalising.
-      const page = await api.search('contacts', {
-        filterGroups: [
-          [{ propertyName: 'phone', operator: 'IN', values: variants }],
-          [{ propertyName: 'mobilephone', operator: 'IN', values: variants }],
-          [{ propertyName: 'hs_searchable_calculated_phone_number', operator: 'EQ', value: national }],
-          [{ propertyName: 'hs_searchable_calculated_mobile_number', operator: 'EQ', value: national }],
-        ],
-        properties: CONTACT_PROPERTIES,
-        limit: 100,
-      });
-      return page.results.map((r) => toContact(r, country)).filter((c) => c.phones.includes(wanted));
-    },
+    findContactsByPhone: (phoneE164) => findHubSpotContactsByPhone(api, country, phoneE164),
 
-    async createContact(input) {
-      const phone = toE164(input.phoneE164, country);
-      if (phone === null)
-        throw new CrmRequestError('hubspot', 'invalid_request', `not a phone number: ${input.phoneE164}`);
-      const [first, ...rest] = (input.name ?? '')
-        .trim()
-        .split(/\s+/)
-        .filter((w) => w !== '');
-      const record = await api.create('contacts', {
-        phone,
-        mobilephone: phone,
-        ...(first === undefined ? {} : { firstname: first }),
-        ...(rest.length === 0 ? {} : { lastname: rest.join(' ') }),
-      });
-      return toContact(
-        { ...record, properties: { ...record.properties, phone, mobilephone: phone } },
-        country,
-      );
-    },
+    createContact: (input) => createHubSpotContact(api, country, input),
 
     async projectConsent(ref, consent) {
       if (!isOurs(ref))
@@ -123,35 +81,7 @@ export function createHubSpotCrm(
       return { id: created.id };
     },
 
-    async readConsentChanges(since): Promise<ConsentChangesPage> {
-      const sinceMs = since === null ? null : Date.parse(since);
-      if (sinceMs !== null && Number.isNaN(sinceMs)) {
-        throw new CrmRequestError('hubspot', 'invalid_request', `not a HubSpot watermark: ${since}`);
-      }
-      const filters: HsFilter[] = [{ propertyName: P.status, operator: 'HAS_PROPERTY' }];
-      if (sinceMs !== null)
-        filters.unshift({ propertyName: 'lastmodifieddate', operator: 'GT', value: String(sinceMs) });
-      const changes: ConsentChange[] = [];
-      let watermark = sinceMs;
-      let after: string | undefined;
-      do {
-        const page = await api.search('contacts', {
-          filterGroups: [filters],
-          properties: [P.status, P.source, P.projected, 'lastmodifieddate'],
-          sorts: [{ propertyName: 'lastmodifieddate', direction: 'ASCENDING' }],
-          limit: PAGE,
-          ...(after === undefined ? {} : { after }),
-        });
-        for (const r of page.results) {
-          const modified = Date.parse(r.properties.lastmodifieddate ?? '') || r.updatedAt.getTime();
-          watermark = watermark === null ? modified : Math.max(watermark, modified);
-          const change = toConsentChange(r);
-          if (change !== null) changes.push(change);
-        }
-        after = page.after ?? undefined;
-      } while (after !== undefined);
-      return { changes, watermark: watermark === null ? null : new Date(watermark).toISOString() };
-    },
+    readConsentChanges: (since) => readHubSpotConsentChanges(api, since),
 
     usage() {
       const q = api.rateLimit();
