@@ -37,77 +37,47 @@ export const COMMUNICATION_TO_CONTACT = 81;
  */
 export const TASK_TO_CONTACT: number = AssociationTypes.taskToContact;
 
-/** Wraps an SDK client. Construction is synchronous and makes no request. */
-export function createHubSpotApi(config: HubSpotClientConfig): HubSpotApi {
-  // No retry/limiter decorators: their settings live in a process-wide singleton that every
-  // `new Client()` overwrites, and the sync worker owns backoff using our typed errors anyway.
-  let quota: { remaining: number; max: number; intervalMs: number; at: number } | null = null;
-  const client = new Client({
-    accessToken: config.accessToken,
-    middleware: [
-      {
-        pre: (context: unknown) => context,
-        post: (context: unknown) => {
-          // A 429 reaches the caller as a typed error with its own wait; its "0 left" is not news.
-          if (field(context, 'httpStatusCode') === 429) return context;
-          const headers = field(context, 'headers');
-          const read = (name: string) => Number.parseInt(String(field(headers, name) ?? ''), 10);
-          const remaining = read('x-hubspot-ratelimit-remaining');
-          const max = read('x-hubspot-ratelimit-max');
-          if (Number.isFinite(remaining) && Number.isFinite(max) && max > 0) {
-            const interval = read('x-hubspot-ratelimit-interval-milliseconds');
-            quota = {
-              remaining,
-              max,
-              intervalMs: Number.isFinite(interval) ? interval : 10_000,
-              at: Date.now(),
-            };
-          }
-          return context;
-        },
-      },
-    ],
-    ...(config.basePath === undefined ? {} : { basePath: config.basePath.replace(/\/+$/, '') }),
-  });
+const call = async <T>(what: string, run: () => Promise<T>): Promise<T> => {
+  try {
+    return await run();
+  } catch (error) {
+    throw toCrmError(what, error);
+  }
+};
+const tolerate = async <T, K>(
+  what: string,
+  status: number,
+  run: () => Promise<T>,
+  onStatus: K,
+): Promise<T | K> => {
+  try {
+    return await run();
+  } catch (error) {
+    if (httpCode(error) === status) return onStatus;
+    throw toCrmError(what, error);
+  }
+};
+const record = (o: { id: string; properties: Record<string, string | null>; updatedAt: Date }): HsRecord => ({
+  id: o.id,
+  properties: o.properties,
+  updatedAt: o.updatedAt,
+});
+const batch = (r: { results: HsRecordLike[]; errors?: HsErrorLike[] }): HsBatchResult => ({
+  results: r.results.map(record),
+  errors: (r.errors ?? []).map((e) => ({
+    category: e.category,
+    message: e.message,
+    context: e.context ?? {},
+  })),
+});
 
-  const call = async <T>(what: string, run: () => Promise<T>): Promise<T> => {
-    try {
-      return await run();
-    } catch (error) {
-      throw toCrmError(what, error);
-    }
-  };
-  const tolerate = async <T, K>(
-    what: string,
-    status: number,
-    run: () => Promise<T>,
-    onStatus: K,
-  ): Promise<T | K> => {
-    try {
-      return await run();
-    } catch (error) {
-      if (httpCode(error) === status) return onStatus;
-      throw toCrmError(what, error);
-    }
-  };
-  const record = (o: {
-    id: string;
-    properties: Record<string, string | null>;
-    updatedAt: Date;
-  }): HsRecord => ({
-    id: o.id,
-    properties: o.properties,
-    updatedAt: o.updatedAt,
-  });
-  const batch = (r: { results: HsRecordLike[]; errors?: HsErrorLike[] }): HsBatchResult => ({
-    results: r.results.map(record),
-    errors: (r.errors ?? []).map((e) => ({
-      category: e.category,
-      message: e.message,
-      context: e.context ?? {},
-    })),
-  });
-
+/** Property groups and properties: what install, uninstall and the health check use. */
+function propertyCalls(
+  client: Client,
+): Pick<
+  HubSpotApi,
+  'listGroups' | 'listProperties' | 'createGroup' | 'createProperty' | 'archiveProperty' | 'archiveGroup'
+> {
   return {
     listGroups: (objectType) =>
       call('list property groups', async () =>
@@ -169,6 +139,14 @@ export function createHubSpotApi(config: HubSpotClientConfig): HubSpotApi {
         },
         'absent' as const,
       ),
+  };
+}
+
+/** Reading, searching and writing CRM records, one at a time or in batches. */
+function recordCalls(
+  client: Client,
+): Pick<HubSpotApi, 'getById' | 'search' | 'update' | 'create' | 'batchCreate' | 'batchUpdate'> {
+  return {
     getById: (objectType, id, properties) =>
       tolerate(
         `read ${objectType}`,
@@ -230,6 +208,12 @@ export function createHubSpotApi(config: HubSpotClientConfig): HubSpotApi {
       call(`batch update ${objectType}`, async () =>
         batch(await client.crm.objects.batchApi.update(objectType, { inputs })),
       ),
+  };
+}
+
+/** Follow-up tasks and the owners they are assigned to. */
+function taskCalls(client: Client): Pick<HubSpotApi, 'createTask' | 'findOwnerId'> {
+  return {
     createTask: (properties, contactId) =>
       call('create task', async () =>
         record(
@@ -256,6 +240,46 @@ export function createHubSpotApi(config: HubSpotClientConfig): HubSpotApi {
         // The email filter is HubSpot's; checking it again costs nothing and guards a lax match.
         return page.results.find((o) => o.email?.toLowerCase() === wanted)?.id ?? null;
       }),
+  };
+}
+
+/** Wraps an SDK client. Construction is synchronous and makes no request. */
+export function createHubSpotApi(config: HubSpotClientConfig): HubSpotApi {
+  // No retry/limiter decorators: their settings live in a process-wide singleton that every
+  // `new Client()` overwrites, and the sync worker owns backoff using our typed errors anyway.
+  let quota: { remaining: number; max: number; intervalMs: number; at: number } | null = null;
+  const client = new Client({
+    accessToken: config.accessToken,
+    middleware: [
+      {
+        pre: (context: unknown) => context,
+        post: (context: unknown) => {
+          // A 429 reaches the caller as a typed error with its own wait; its "0 left" is not news.
+          if (field(context, 'httpStatusCode') === 429) return context;
+          const headers = field(context, 'headers');
+          const read = (name: string) => Number.parseInt(String(field(headers, name) ?? ''), 10);
+          const remaining = read('x-hubspot-ratelimit-remaining');
+          const max = read('x-hubspot-ratelimit-max');
+          if (Number.isFinite(remaining) && Number.isFinite(max) && max > 0) {
+            const interval = read('x-hubspot-ratelimit-interval-milliseconds');
+            quota = {
+              remaining,
+              max,
+              intervalMs: Number.isFinite(interval) ? interval : 10_000,
+              at: Date.now(),
+            };
+          }
+          return context;
+        },
+      },
+    ],
+    ...(config.basePath === undefined ? {} : { basePath: config.basePath.replace(/\/+$/, '') }),
+  });
+
+  return {
+    ...propertyCalls(client),
+    ...recordCalls(client),
+    ...taskCalls(client),
     // A reading older than its window says nothing about the current one.
     rateLimit: () =>
       quota === null || Date.now() - quota.at > quota.intervalMs
