@@ -10,109 +10,23 @@ import type {
   PropertyCreateFieldTypeEnum,
   PropertyCreateTypeEnum,
 } from '@hubspot/api-client/lib/codegen/crm/properties/models/PropertyCreate';
-import {
-  CrmAuthExpiredError,
-  CrmError,
-  CrmNotFoundError,
-  CrmPermissionError,
-  CrmRateLimitError,
-  CrmRequestError,
-  CrmUnavailableError,
-} from '../errors.ts';
+import { CrmRequestError } from '../errors.ts';
+import { field, type HsErrorLike, type HsRecordLike, httpCode, toCrmError } from './sdk-errors.ts';
+import type { HsBatchResult, HsOAuthTokens, HsRecord, HubSpotApi, HubSpotClientConfig } from './wire.ts';
 
-/** A CRM object as the plugin sees it: id plus string properties. */
-export interface HsRecord {
-  id: string;
-  properties: Record<string, string | null>;
-  updatedAt: Date;
-}
-
-export type HsOperator =
-  | 'EQ'
-  | 'NEQ'
-  | 'GT'
-  | 'GTE'
-  | 'LT'
-  | 'LTE'
-  | 'IN'
-  | 'HAS_PROPERTY'
-  | 'NOT_HAS_PROPERTY';
-
-export interface HsFilter {
-  propertyName: string;
-  operator: HsOperator;
-  value?: string;
-  values?: string[];
-}
-
-export interface HsSearch {
-  /** OR of groups, AND inside a group. */
-  filterGroups: HsFilter[][];
-  properties: string[];
-  sorts?: { propertyName: string; direction: 'ASCENDING' | 'DESCENDING' }[];
-  limit: number;
-  after?: string;
-}
-
-export interface HsPropertyDef {
-  name: string;
-  label: string;
-  description: string;
-  groupName: string;
-  type: 'string' | 'datetime' | 'enumeration';
-  fieldType: 'text' | 'date' | 'select';
-  hidden?: boolean;
-  options?: { label: string; value: string }[];
-}
-
-export interface HsBatchError {
-  category: string;
-  message: string;
-  context: Record<string, string[]>;
-}
-
-export interface HsBatchResult {
-  results: HsRecord[];
-  errors: HsBatchError[];
-}
-
-export interface HubSpotClientConfig {
-  /** A private-app access token (`pat-…`). */
-  accessToken: string;
-  /** API origin without a trailing slash; tests point it at the fake. */
-  basePath?: string;
-}
-
-/** The HubSpot calls the plugin makes. */
-export interface HubSpotApi {
-  listGroups(objectType: string): Promise<string[]>;
-  listProperties(objectType: string): Promise<string[]>;
-  createGroup(objectType: string, name: string, label: string): Promise<'created' | 'exists'>;
-  createProperty(objectType: string, def: HsPropertyDef): Promise<'created' | 'exists'>;
-  archiveProperty(objectType: string, name: string): Promise<'removed' | 'absent'>;
-  archiveGroup(objectType: string, name: string): Promise<'removed' | 'absent'>;
-  getById(objectType: string, id: string, properties: string[]): Promise<HsRecord | null>;
-  search(
-    objectType: string,
-    request: HsSearch,
-  ): Promise<{ total: number; results: HsRecord[]; after: string | null }>;
-  update(objectType: string, id: string, properties: Record<string, string>): Promise<HsRecord>;
-  create(objectType: string, properties: Record<string, string>): Promise<HsRecord>;
-  batchCreate(
-    objectType: string,
-    inputs: { properties: Record<string, string>; associateTo?: { id: string; typeId: number } }[],
-  ): Promise<HsBatchResult>;
-  batchUpdate(
-    objectType: string,
-    inputs: { id: string; properties: Record<string, string> }[],
-  ): Promise<HsBatchResult>;
-  /** Creates a task associated with one contact (task → contact, HubSpot-defined). */
-  createTask(properties: Record<string, string>, contactId: string): Promise<HsRecord>;
-  /** The id of the active owner (CRM user) with this email, or null if there is none. */
-  findOwnerId(email: string): Promise<string | null>;
-  /** The burst quota from the latest X-HubSpot-RateLimit-* headers (search answers carry none). */
-  rateLimit(): { remaining: number; max: number; intervalMs: number } | null;
-}
+export { toCrmError } from './sdk-errors.ts';
+export type {
+  HsBatchError,
+  HsBatchResult,
+  HsFilter,
+  HsOAuthTokens,
+  HsOperator,
+  HsPropertyDef,
+  HsRecord,
+  HsSearch,
+  HubSpotApi,
+  HubSpotClientConfig,
+} from './wire.ts';
 
 /** Association type communication → contact (HubSpot-defined). */
 export const COMMUNICATION_TO_CONTACT = 81;
@@ -123,77 +37,47 @@ export const COMMUNICATION_TO_CONTACT = 81;
  */
 export const TASK_TO_CONTACT: number = AssociationTypes.taskToContact;
 
-/** Wraps an SDK client. Construction is synchronous and makes no request. */
-export function createHubSpotApi(config: HubSpotClientConfig): HubSpotApi {
-  // No retry/limiter decorators: their settings live in a process-wide singleton that every
-  // `new Client()` overwrites, and the sync worker owns backoff using our typed errors anyway.
-  let quota: { remaining: number; max: number; intervalMs: number; at: number } | null = null;
-  const client = new Client({
-    accessToken: config.accessToken,
-    middleware: [
-      {
-        pre: (context: unknown) => context,
-        post: (context: unknown) => {
-          // A 429 reaches the caller as a typed error with its own wait; its "0 left" is not news.
-          if (field(context, 'httpStatusCode') === 429) return context;
-          const headers = field(context, 'headers');
-          const read = (name: string) => Number.parseInt(String(field(headers, name) ?? ''), 10);
-          const remaining = read('x-hubspot-ratelimit-remaining');
-          const max = read('x-hubspot-ratelimit-max');
-          if (Number.isFinite(remaining) && Number.isFinite(max) && max > 0) {
-            const interval = read('x-hubspot-ratelimit-interval-milliseconds');
-            quota = {
-              remaining,
-              max,
-              intervalMs: Number.isFinite(interval) ? interval : 10_000,
-              at: Date.now(),
-            };
-          }
-          return context;
-        },
-      },
-    ],
-    ...(config.basePath === undefined ? {} : { basePath: config.basePath.replace(/\/+$/, '') }),
-  });
+const call = async <T>(what: string, run: () => Promise<T>): Promise<T> => {
+  try {
+    return await run();
+  } catch (error) {
+    throw toCrmError(what, error);
+  }
+};
+const tolerate = async <T, K>(
+  what: string,
+  status: number,
+  run: () => Promise<T>,
+  onStatus: K,
+): Promise<T | K> => {
+  try {
+    return await run();
+  } catch (error) {
+    if (httpCode(error) === status) return onStatus;
+    throw toCrmError(what, error);
+  }
+};
+const record = (o: { id: string; properties: Record<string, string | null>; updatedAt: Date }): HsRecord => ({
+  id: o.id,
+  properties: o.properties,
+  updatedAt: o.updatedAt,
+});
+const batch = (r: { results: HsRecordLike[]; errors?: HsErrorLike[] }): HsBatchResult => ({
+  results: r.results.map(record),
+  errors: (r.errors ?? []).map((e) => ({
+    category: e.category,
+    message: e.message,
+    context: e.context ?? {},
+  })),
+});
 
-  const call = async <T>(what: string, run: () => Promise<T>): Promise<T> => {
-    try {
-      return await run();
-    } catch (error) {
-      throw toCrmError(what, error);
-    }
-  };
-  const tolerate = async <T, K>(
-    what: string,
-    status: number,
-    run: () => Promise<T>,
-    onStatus: K,
-  ): Promise<T | K> => {
-    try {
-      return await run();
-    } catch (error) {
-      if (httpCode(error) === status) return onStatus;
-      throw toCrmError(what, error);
-    }
-  };
-  const record = (o: {
-    id: string;
-    properties: Record<string, string | null>;
-    updatedAt: Date;
-  }): HsRecord => ({
-    id: o.id,
-    properties: o.properties,
-    updatedAt: o.updatedAt,
-  });
-  const batch = (r: { results: HsRecordLike[]; errors?: HsErrorLike[] }): HsBatchResult => ({
-    results: r.results.map(record),
-    errors: (r.errors ?? []).map((e) => ({
-      category: e.category,
-      message: e.message,
-      context: e.context ?? {},
-    })),
-  });
-
+/** Property groups and properties: what install, uninstall and the health check use. */
+function propertyCalls(
+  client: Client,
+): Pick<
+  HubSpotApi,
+  'listGroups' | 'listProperties' | 'createGroup' | 'createProperty' | 'archiveProperty' | 'archiveGroup'
+> {
   return {
     listGroups: (objectType) =>
       call('list property groups', async () =>
@@ -255,6 +139,14 @@ export function createHubSpotApi(config: HubSpotClientConfig): HubSpotApi {
         },
         'absent' as const,
       ),
+  };
+}
+
+/** Reading, searching and writing CRM records, one at a time or in batches. */
+function recordCalls(
+  client: Client,
+): Pick<HubSpotApi, 'getById' | 'search' | 'update' | 'create' | 'batchCreate' | 'batchUpdate'> {
+  return {
     getById: (objectType, id, properties) =>
       tolerate(
         `read ${objectType}`,
@@ -316,6 +208,12 @@ export function createHubSpotApi(config: HubSpotClientConfig): HubSpotApi {
       call(`batch update ${objectType}`, async () =>
         batch(await client.crm.objects.batchApi.update(objectType, { inputs })),
       ),
+  };
+}
+
+/** Follow-up tasks and the owners they are assigned to. */
+function taskCalls(client: Client): Pick<HubSpotApi, 'createTask' | 'findOwnerId'> {
+  return {
     createTask: (properties, contactId) =>
       call('create task', async () =>
         record(
@@ -342,101 +240,52 @@ export function createHubSpotApi(config: HubSpotClientConfig): HubSpotApi {
         // The email filter is HubSpot's; checking it again costs nothing and guards a lax match.
         return page.results.find((o) => o.email?.toLowerCase() === wanted)?.id ?? null;
       }),
+  };
+}
+
+/** Wraps an SDK client. Construction is synchronous and makes no request. */
+export function createHubSpotApi(config: HubSpotClientConfig): HubSpotApi {
+  // No retry/limiter decorators: their settings live in a process-wide singleton that every
+  // `new Client()` overwrites, and the sync worker owns backoff using our typed errors anyway.
+  let quota: { remaining: number; max: number; intervalMs: number; at: number } | null = null;
+  const client = new Client({
+    accessToken: config.accessToken,
+    middleware: [
+      {
+        pre: (context: unknown) => context,
+        post: (context: unknown) => {
+          // A 429 reaches the caller as a typed error with its own wait; its "0 left" is not news.
+          if (field(context, 'httpStatusCode') === 429) return context;
+          const headers = field(context, 'headers');
+          const read = (name: string) => Number.parseInt(String(field(headers, name) ?? ''), 10);
+          const remaining = read('x-hubspot-ratelimit-remaining');
+          const max = read('x-hubspot-ratelimit-max');
+          if (Number.isFinite(remaining) && Number.isFinite(max) && max > 0) {
+            const interval = read('x-hubspot-ratelimit-interval-milliseconds');
+            quota = {
+              remaining,
+              max,
+              intervalMs: Number.isFinite(interval) ? interval : 10_000,
+              at: Date.now(),
+            };
+          }
+          return context;
+        },
+      },
+    ],
+    ...(config.basePath === undefined ? {} : { basePath: config.basePath.replace(/\/+$/, '') }),
+  });
+
+  return {
+    ...propertyCalls(client),
+    ...recordCalls(client),
+    ...taskCalls(client),
     // A reading older than its window says nothing about the current one.
     rateLimit: () =>
       quota === null || Date.now() - quota.at > quota.intervalMs
         ? null
         : { remaining: quota.remaining, max: quota.max, intervalMs: quota.intervalMs },
   };
-}
-
-interface HsRecordLike {
-  id: string;
-  properties: Record<string, string | null>;
-  updatedAt: Date;
-}
-interface HsErrorLike {
-  category: string;
-  message: string;
-  context?: Record<string, string[]>;
-}
-
-function httpCode(error: unknown): number | null {
-  if (error instanceof Error && 'code' in error && typeof error.code === 'number') return error.code;
-  return null;
-}
-
-function field(value: unknown, key: string): unknown {
-  return typeof value === 'object' && value !== null && key in value
-    ? (value as Record<string, unknown>)[key]
-    : undefined;
-}
-
-/** Milliseconds until the next midnight UTC: HubSpot's daily quota resets at the portal's midnight. */
-function untilMidnightUtc(now: Date): number {
-  const next = Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), now.getUTCDate() + 1);
-  return next - now.getTime();
-}
-
-/** Translates an SDK exception (ApiException or a fetch failure) into a CrmError. */
-export function toCrmError(what: string, error: unknown): CrmError {
-  if (error instanceof CrmError) return error;
-  const status = httpCode(error);
-  if (status === null) {
-    const message = error instanceof Error ? error.message : String(error);
-    return new CrmUnavailableError('hubspot', `${what}: HubSpot unreachable (${message})`, null, null);
-  }
-  const body = field(error, 'body');
-  const headers = field(error, 'headers');
-  const vendorMessage =
-    typeof field(body, 'message') === 'string' ? String(field(body, 'message')) : 'no message';
-  const category = typeof field(body, 'category') === 'string' ? String(field(body, 'category')) : null;
-  const message = `${what}: HubSpot ${status} ${vendorMessage}`;
-  if (status === 429) {
-    const policy = typeof field(body, 'policyName') === 'string' ? String(field(body, 'policyName')) : null;
-    const header = (name: string) => {
-      const v = field(headers, name);
-      return typeof v === 'string' ? Number.parseInt(v, 10) : Number.NaN;
-    };
-    const retryAfterSeconds = header('retry-after');
-    const intervalMs = header('x-hubspot-ratelimit-interval-milliseconds');
-    const daily = policy === 'DAILY';
-    const secondly = policy === 'SECONDLY' || vendorMessage === 'You have reached your secondly limit.';
-    const retryAfterMs = Number.isFinite(retryAfterSeconds)
-      ? retryAfterSeconds * 1000
-      : daily
-        ? untilMidnightUtc(new Date())
-        : secondly
-          ? 1000
-          : Number.isFinite(intervalMs)
-            ? intervalMs
-            : 10_000;
-    return new CrmRateLimitError('hubspot', message, retryAfterMs, daily ? 'daily' : 'burst', policy, status);
-  }
-  if (status === 401) return new CrmAuthExpiredError('hubspot', message, category, status);
-  if (status === 403) return new CrmPermissionError('hubspot', message, category, status);
-  if (status === 404) return new CrmNotFoundError('hubspot', message, category, status);
-  if (status >= 500) return new CrmUnavailableError('hubspot', message, category, status);
-  const errors = field(body, 'errors');
-  const missingProperty =
-    vendorMessage.includes('PROPERTY_DOESNT_EXIST') ||
-    (Array.isArray(errors) && errors.some((e) => field(e, 'code') === 'PROPERTY_DOESNT_EXIST'));
-  return new CrmRequestError(
-    'hubspot',
-    missingProperty ? 'not_installed' : 'invalid_request',
-    message,
-    category,
-    status,
-  );
-}
-
-/** Tokens from an OAuth authorization-code exchange. */
-export interface HsOAuthTokens {
-  accessToken: string;
-  refreshToken: string;
-  expiresIn: number;
-  /** The portal (hub) the install granted access to: webhooks are routed by it. */
-  portalId: string;
 }
 
 /**

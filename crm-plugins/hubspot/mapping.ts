@@ -11,7 +11,7 @@ import {
   type FollowUpKind,
   type FollowUpTask,
 } from '../types.ts';
-import type { HsPropertyDef, HsRecord } from './client.ts';
+import type { HsPropertyDef, HsRecord } from './wire.ts';
 
 export const GROUP = 'sms_relay';
 

@@ -67,15 +67,20 @@ export interface SalesforceApi {
 
 const DEFAULT_VERSION = '62.0';
 
-/** Wraps a lazily created Connection; construction makes no I/O. */
-export function createSalesforceApi(config: SalesforceClientConfig): SalesforceApi {
-  const version = config.apiVersion ?? DEFAULT_VERSION;
-  let connection: Promise<Connection> | null = null;
-  let lastConnection: Connection | null = null;
+/** One lazily opened Connection, and the error translation every call goes through. */
+class SalesforceSession {
+  readonly version: string;
+  private connection: Promise<Connection> | null = null;
+  private lastConnection: Connection | null = null;
 
-  const connect = (): Promise<Connection> => {
-    if (connection === null) {
-      connection = (async () => {
+  constructor(private readonly config: SalesforceClientConfig) {
+    this.version = config.apiVersion ?? DEFAULT_VERSION;
+  }
+
+  private connect(): Promise<Connection> {
+    if (this.connection === null) {
+      const { config, version } = this;
+      this.connection = (async () => {
         const { AuthInfo, Connection } = await import('@salesforce/core');
         // An access token as the username puts AuthInfo in token mode: no userinfo call, no org file.
         const authInfo = await AuthInfo.create({
@@ -87,20 +92,20 @@ export function createSalesforceApi(config: SalesforceClientConfig): SalesforceA
           },
         });
         const conn = await Connection.create({ authInfo, connectionOptions: { version } });
-        lastConnection = conn;
+        this.lastConnection = conn;
         return conn;
       })();
-      connection.catch(() => {
-        connection = null;
+      this.connection.catch(() => {
+        this.connection = null;
       });
     }
-    return connection;
-  };
+    return this.connection;
+  }
 
-  const call = async <T>(what: string, run: (conn: Connection) => Promise<T>): Promise<T> => {
+  async call<T>(what: string, run: (conn: Connection) => Promise<T>): Promise<T> {
     let conn: Connection;
     try {
-      conn = await connect();
+      conn = await this.connect();
     } catch (error) {
       throw new CrmAuthExpiredError(
         'salesforce',
@@ -114,22 +119,34 @@ export function createSalesforceApi(config: SalesforceClientConfig): SalesforceA
     } catch (error) {
       throw toCrmError(what, error);
     }
-  };
-  const tolerate = async <T, K>(
-    what: string,
-    codes: string[],
-    run: (conn: Connection) => Promise<T>,
-    fallback: K,
-  ) => {
+  }
+
+  /** Like call, but the given vendor error codes answer `fallback` instead of throwing. */
+  async tolerate<T, K>(what: string, codes: string[], run: (conn: Connection) => Promise<T>, fallback: K) {
     try {
-      return await call(what, run);
+      return await this.call(what, run);
     } catch (error) {
       if (error instanceof CrmError && error.vendorCode !== null && codes.includes(error.vendorCode))
         return fallback;
       throw error;
     }
-  };
-  const base = () => `/services/data/v${version}`;
+  }
+
+  base(): string {
+    return `/services/data/v${this.version}`;
+  }
+
+  apiUsage(): { used: number; limit: number } | null {
+    const usage = this.lastConnection?.limitInfo?.apiUsage;
+    return usage === undefined ? null : { used: usage.used, limit: usage.limit };
+  }
+}
+
+/** Wraps a lazily created Connection; construction makes no I/O. */
+export function createSalesforceApi(config: SalesforceClientConfig): SalesforceApi {
+  const session = new SalesforceSession(config);
+  const call = session.call.bind(session);
+  const tolerate = session.tolerate.bind(session);
 
   return {
     query: (q) =>
@@ -195,12 +212,11 @@ export function createSalesforceApi(config: SalesforceClientConfig): SalesforceA
     updateMany: (records) =>
       call('update records', async (conn) =>
         // One collection call may mix sObject types; jsforce's update() is typed per sObject.
-        toSaveResults(await conn.requestPatch(`${base()}/composite/sobjects`, { allOrNone: false, records })),
+        toSaveResults(
+          await conn.requestPatch(`${session.base()}/composite/sobjects`, { allOrNone: false, records }),
+        ),
       ),
-    apiUsage: () => {
-      const usage = lastConnection?.limitInfo?.apiUsage;
-      return usage === undefined ? null : { used: usage.used, limit: usage.limit };
-    },
+    apiUsage: () => session.apiUsage(),
   };
 }
 

@@ -187,3 +187,10 @@ export function soslFind(
   });
   return { [QUERY]: true, text: `FIND {${escaped}} IN ${scope} FIELDS RETURNING ${targets.join(', ')}` };
 }
+
+/** Renders `Id, Name, Owner.Email` from our constant field lists, each checked as an API name. */
+export const fieldList = (fields: readonly string[]) =>
+  joinSoql(
+    fields.map((f) => soql`${ident(f)}`),
+    ', ',
+  );

@@ -1,0 +1,96 @@
+/** The message log on Salesforce: completed Tasks upserted on the message id, and the person's last-SMS field. */
+import { chunk, failChunk, latestPerContact, screenBatch } from '../batching.ts';
+import type { AppendResult, ContactRef, CrmMessage, UpdateResult } from '../types.ts';
+import type { SalesforceApi } from './client.ts';
+import { F, OBJECT_OF, toTask } from './mapping.ts';
+
+/** sObject collections take at most 200 records. */
+const COLLECTION = 200;
+
+/** Logs messages as Tasks; a retried message finds its Task already there. */
+export async function appendSalesforceMessages(
+  api: SalesforceApi,
+  isOurs: (ref: ContactRef) => boolean,
+  batch: readonly CrmMessage[],
+): Promise<AppendResult> {
+  const { accepted, rejected } = screenBatch('salesforce', batch, (m) => isOurs(m.contact));
+  const result: AppendResult = { created: [], alreadyLogged: [], failed: rejected };
+  for (const part of chunk(accepted, COLLECTION)) {
+    let rows: Awaited<ReturnType<SalesforceApi['upsertMany']>>;
+    try {
+      // Upsert on the unique external id: Salesforce itself guarantees one Task per message.
+      rows = await api.upsertMany('Task', F.messageId, part.map(toTask));
+    } catch (error) {
+      // Throttling and auth need the caller to act; anything else fails just this chunk.
+      failChunk(error, part, result.failed);
+      continue;
+    }
+    part.forEach((m, i) => {
+      const row = rows[i];
+      if (row?.success) (row.created ? result.created : result.alreadyLogged).push(m.externalKey);
+      else {
+        const error = row?.errors[0];
+        const code = error?.code ?? 'UNKNOWN';
+        result.failed.push({
+          externalKey: m.externalKey,
+          code,
+          message: error?.message ?? 'Salesforce did not save this Task',
+          retryable: [
+            'UNABLE_TO_LOCK_ROW',
+            'SERVER_UNAVAILABLE',
+            'REQUEST_RUNNING_TOO_LONG',
+            'UNKNOWN',
+          ].includes(code),
+        });
+      }
+    });
+  }
+  const logged = new Set([...result.created, ...result.alreadyLogged]);
+  const latest = latestPerContact(accepted.filter((m) => logged.has(m.externalKey)));
+  for (const part of chunk([...latest.values()], COLLECTION)) {
+    await api.updateMany(
+      part.map((m) => ({
+        attributes: { type: OBJECT_OF[m.contact.objectType] },
+        Id: m.contact.id,
+        [F.lastSmsAt]: m.occurredAt.toISOString(),
+      })),
+    );
+  }
+  return result;
+}
+
+/** Rewrites logged Tasks in place (creating any that were never logged). */
+export async function updateSalesforceMessages(
+  api: SalesforceApi,
+  isOurs: (ref: ContactRef) => boolean,
+  batch: readonly CrmMessage[],
+): Promise<UpdateResult> {
+  const { accepted, rejected } = screenBatch('salesforce', batch, (m) => isOurs(m.contact));
+  const result: UpdateResult = { updated: [], notLogged: [], failed: rejected };
+  for (const part of chunk(accepted, COLLECTION)) {
+    let rows: Awaited<ReturnType<SalesforceApi['upsertMany']>>;
+    try {
+      // Upsert on the external id: the Task gets the new Subject (with the status) in place;
+      // one that was never logged is created, so the timeline ends up right either way.
+      rows = await api.upsertMany('Task', F.messageId, part.map(toTask));
+    } catch (error) {
+      failChunk(error, part, result.failed);
+      continue;
+    }
+    part.forEach((m, i) => {
+      const row = rows[i];
+      if (row?.success) result.updated.push(m.externalKey);
+      else {
+        const error = row?.errors[0];
+        const code = error?.code ?? 'UNKNOWN';
+        result.failed.push({
+          externalKey: m.externalKey,
+          code,
+          message: error?.message ?? 'Salesforce did not save this Task',
+          retryable: ['UNABLE_TO_LOCK_ROW', 'SERVER_UNAVAILABLE', 'UNKNOWN'].includes(code),
+        });
+      }
+    });
+  }
+  return result;
+}
