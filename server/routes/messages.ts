@@ -59,6 +59,20 @@ function idempotencyKeyOf(key: string | undefined): string {
   return key;
 }
 
+/**
+ * What the client sent, so a retry hashes the same; a left-out `to` leaves the key out,
+ * and a request with `to` hashes exactly as before it became optional.
+ */
+function sendRequestHash(input: Static<typeof SendBody>): string {
+  return requestHash({
+    from: input.from,
+    to: input.to,
+    body: input.body,
+    contact: input.contact ?? null,
+    ...(input.sendAt === undefined ? {} : { sendAt: input.sendAt }),
+  });
+}
+
 /** What a send came to: a retry answered with its first message, or a newly queued one. */
 type SendOutcome =
   | { replayed: true; row: MessageRow }
@@ -81,15 +95,7 @@ async function sendText(
   log: FastifyBaseLogger,
 ): Promise<SendOutcome> {
   const { db, sms, notifier, sends } = deps;
-  // What the client sent, so a retry hashes the same; a left-out `to` leaves the key out,
-  // and a request with `to` hashes exactly as before it became optional.
-  const hash = requestHash({
-    from: input.from,
-    to: input.to,
-    body: input.body,
-    contact: input.contact ?? null,
-    ...(input.sendAt === undefined ? {} : { sendAt: input.sendAt }),
-  });
+  const hash = sendRequestHash(input);
   const replay = (row: MessageRow): SendOutcome => {
     if (row.request_hash !== hash) {
       throw new ApiError(
