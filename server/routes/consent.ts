@@ -2,9 +2,10 @@ import { Type } from 'typebox';
 import { ConsentRecordedSchema, ConsentStandingSchema } from '../../contract/consent.ts';
 import { errorResponses } from '../../contract/errors.ts';
 import { recordAuthEvent } from '../auth/auth-events.ts';
+import type { Queryable } from '../db/database.ts';
 import { ApiError } from '../errors.ts';
 import { type Principal, phoneFor, principalOf, requires, textFor } from '../http/access.ts';
-import type { RouteModule } from '../http/services.ts';
+import type { Deps, RouteModule } from '../http/services.ts';
 import { checkE164 } from '../phone.ts';
 import { consentSettings, lockConsent } from '../stores/consent-queries.ts';
 import {
@@ -65,6 +66,115 @@ function checkConsentAuthority(
   }
 }
 
+/** A customer's consent, its pending opt-in and its ledger, as the principal may see them. */
+async function consentStanding(db: Queryable, principal: Principal, phone: string) {
+  const { orgId } = principal;
+  const consent = await currentConsent(db, orgId, phone);
+  return {
+    phone: phoneFor(principal, phone),
+    status: consent.status,
+    since: consent.since?.toISOString() ?? null,
+    source: consent.source,
+    pendingOptIn: await pendingOptIn(db, orgId, phone).then((p) =>
+      p === null ? null : { source: p.source, requestedAt: p.createdAt.toISOString() },
+    ),
+    // The ledger's words are evidence, but the numbers in them are PII like the phone itself.
+    events: (await consentHistory(db, orgId, phone)).map((event) => ({
+      ...event,
+      evidence: textFor(principal, event.evidence),
+      actor: textFor(principal, event.actor),
+      classification: event.classification === null ? null : textFor(principal, event.classification),
+    })),
+  };
+}
+
+/** A consent record as asked for, once its phone, evidence and authority were checked. */
+interface ConsentRequest {
+  principal: Principal;
+  phone: string;
+  evidence: string;
+  body: { kind: 'opt_in' | 'opt_out'; source: ConsentSource; override?: boolean | undefined };
+  ip: string;
+  now: Date;
+}
+
+type ConsentSource = 'api' | 'web_form' | 'verbal' | 'crm_import';
+
+/**
+ * Records the consent inside the caller's transaction; true when a double opt-in question was
+ * sent instead and the customer's YES is awaited.
+ */
+async function recordConsentRequest(
+  tx: Queryable,
+  sms: Deps['sms'],
+  { principal, phone, evidence, body, ip, now }: ConsentRequest,
+): Promise<boolean> {
+  await lockConsent(tx, principal.orgId, phone);
+  const before = await currentConsent(tx, principal.orgId, phone);
+  const reopens = body.kind === 'opt_in' && before.status === 'opted_out';
+  if (reopens && body.override !== true) {
+    // STOP is absolute: only the customer takes it back (START, or YES to a double opt-in
+    // question they asked for), whatever a rep, a key or "the CRM" says.
+    throw new ApiError(
+      409,
+      'CUSTOMER_OPTED_OUT',
+      'This customer opted out. Only they can opt back in (by texting START to your number). Someone with the consent.override permission can re-open texting with written evidence; it is audited.',
+      { optedOutAt: before.since?.toISOString() ?? null, source: before.source },
+    );
+  }
+  if (reopens) {
+    await recordAuthEvent(tx, {
+      orgId: principal.orgId,
+      userId: principal.userId,
+      actor: principal.actor,
+      kind: 'consent_override',
+      detail: { phone, source: body.source, evidence, optedOutAt: before.since?.toISOString() },
+      ip,
+      at: now,
+    });
+  }
+  // Double opt-in: an opt-in a person recorded waits for the customer's YES (imports from
+  // an integration carry their own evidence; an audited override is its own record).
+  if (body.kind === 'opt_in' && body.source !== 'crm_import' && !reopens) {
+    const settings = await consentSettings(tx, principal.orgId);
+    if (settings.doubleOptIn && before.status !== 'opted_in') {
+      const asked = await requestOptIn(tx, {
+        orgId: principal.orgId,
+        phone,
+        source: body.source,
+        evidence,
+        actor: principal.actor,
+        question: settings.optInRequest,
+        provider: sms.name,
+        now,
+      });
+      if (!asked) {
+        throw new ApiError(
+          409,
+          'NO_SENDER_NUMBER',
+          'Double opt-in needs a sender number to ask the customer from; add one first.',
+        );
+      }
+      return true;
+    }
+  }
+  await recordConsent(tx, {
+    orgId: principal.orgId,
+    phone,
+    kind: body.kind,
+    source: body.source,
+    evidence,
+    actor: principal.actor,
+    at: now,
+    ...(reopens ? { classification: `opt-out overridden by ${principal.actor} (consent.override)` } : {}),
+  });
+  if (body.kind === 'opt_out') {
+    await failQueuedAfterOptOut(tx, principal.orgId, phone);
+    await closeOptInRequest(tx, principal.orgId, phone, { status: 'superseded' });
+  }
+  return false;
+}
+
 export const consentRoutes: RouteModule = (app, { db, sms, notifier, clock }) => {
   app.get(
     '/v1/consent/:phone',
@@ -78,28 +188,7 @@ export const consentRoutes: RouteModule = (app, { db, sms, notifier, clock }) =>
         'x-error-codes': ['INVALID_PHONE_NUMBER'],
       },
     },
-    async (request) => {
-      const principal = principalOf(request);
-      const { orgId } = principal;
-      const phone = validPhone(request.params.phone);
-      const consent = await currentConsent(db, orgId, phone);
-      return {
-        phone: phoneFor(principal, phone),
-        status: consent.status,
-        since: consent.since?.toISOString() ?? null,
-        source: consent.source,
-        pendingOptIn: await pendingOptIn(db, orgId, phone).then((p) =>
-          p === null ? null : { source: p.source, requestedAt: p.createdAt.toISOString() },
-        ),
-        // The ledger's words are evidence, but the numbers in them are PII like the phone itself.
-        events: (await consentHistory(db, orgId, phone)).map((event) => ({
-          ...event,
-          evidence: textFor(principal, event.evidence),
-          actor: textFor(principal, event.actor),
-          classification: event.classification === null ? null : textFor(principal, event.classification),
-        })),
-      };
-    },
+    async (request) => consentStanding(db, principalOf(request), validPhone(request.params.phone)),
   );
 
   app.post(
@@ -149,77 +238,9 @@ export const consentRoutes: RouteModule = (app, { db, sms, notifier, clock }) =>
       if (evidence.length < 3) {
         throw new ApiError(422, 'EVIDENCE_REQUIRED', 'Describe the evidence of consent (who, when, how).');
       }
-      const override = request.body.override === true;
       checkConsentAuthority(principal, request.body, evidence);
-      const now = clock();
-      const pending = await db.transaction(async (tx) => {
-        await lockConsent(tx, principal.orgId, phone);
-        const before = await currentConsent(tx, principal.orgId, phone);
-        const reopens = request.body.kind === 'opt_in' && before.status === 'opted_out';
-        if (reopens && !override) {
-          // STOP is absolute: only the customer takes it back (START, or YES to a double opt-in
-          // question they asked for), whatever a rep, a key or "the CRM" says.
-          throw new ApiError(
-            409,
-            'CUSTOMER_OPTED_OUT',
-            'This customer opted out. Only they can opt back in (by texting START to your number). Someone with the consent.override permission can re-open texting with written evidence; it is audited.',
-            { optedOutAt: before.since?.toISOString() ?? null, source: before.source },
-          );
-        }
-        if (reopens) {
-          await recordAuthEvent(tx, {
-            orgId: principal.orgId,
-            userId: principal.userId,
-            actor: principal.actor,
-            kind: 'consent_override',
-            detail: { phone, source: request.body.source, evidence, optedOutAt: before.since?.toISOString() },
-            ip: request.ip,
-            at: now,
-          });
-        }
-        // Double opt-in: an opt-in a person recorded waits for the customer's YES (imports from
-        // an integration carry their own evidence; an audited override is its own record).
-        if (request.body.kind === 'opt_in' && request.body.source !== 'crm_import' && !reopens) {
-          const settings = await consentSettings(tx, principal.orgId);
-          if (settings.doubleOptIn && before.status !== 'opted_in') {
-            const asked = await requestOptIn(tx, {
-              orgId: principal.orgId,
-              phone,
-              source: request.body.source,
-              evidence,
-              actor: principal.actor,
-              question: settings.optInRequest,
-              provider: sms.name,
-              now,
-            });
-            if (!asked) {
-              throw new ApiError(
-                409,
-                'NO_SENDER_NUMBER',
-                'Double opt-in needs a sender number to ask the customer from; add one first.',
-              );
-            }
-            return true;
-          }
-        }
-        await recordConsent(tx, {
-          orgId: principal.orgId,
-          phone,
-          kind: request.body.kind,
-          source: request.body.source,
-          evidence,
-          actor: principal.actor,
-          at: now,
-          ...(reopens
-            ? { classification: `opt-out overridden by ${principal.actor} (consent.override)` }
-            : {}),
-        });
-        if (request.body.kind === 'opt_out') {
-          await failQueuedAfterOptOut(tx, principal.orgId, phone);
-          await closeOptInRequest(tx, principal.orgId, phone, { status: 'superseded' });
-        }
-        return false;
-      });
+      const asked = { principal, phone, evidence, body: request.body, ip: request.ip, now: clock() };
+      const pending = await db.transaction((tx) => recordConsentRequest(tx, sms, asked));
       const consent = await currentConsent(db, principal.orgId, phone);
       if (pending) notifier.announce();
       return reply.code(pending ? 202 : 201).send({

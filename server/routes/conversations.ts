@@ -1,12 +1,14 @@
-import { Type } from 'typebox';
+import { type Static, Type } from 'typebox';
 import { ConversationListSchema, RevealedPhoneSchema } from '../../contract/conversations.ts';
 import { errorResponses } from '../../contract/errors.ts';
 import { MessagePageSchema } from '../../contract/messages.ts';
 import { recordAuthEvent } from '../auth/auth-events.ts';
+import type { Database } from '../db/database.ts';
 import { ApiError } from '../errors.ts';
 import {
   confinedToUser,
   messageFor,
+  type Principal,
   phoneFor,
   principalOf,
   requires,
@@ -20,6 +22,133 @@ import { conversationPhone, listConversations } from '../stores/conversation-que
 import { conversationMessages } from '../stores/message-queries.ts';
 import { toDto } from '../stores/messages.ts';
 import { CrmIdSchema, CrmRecordId, E164, ObjectType, Uuid } from './schemas.ts';
+
+/** Which conversations to list: by phone, by CRM record, only the caller's; newest first. */
+const ConversationQuery = Type.Object(
+  {
+    phone: Type.Optional(E164),
+    crm: Type.Optional(CrmIdSchema),
+    objectType: Type.Optional(ObjectType),
+    crmId: Type.Optional(CrmRecordId),
+    /** Only conversations the calling user has sent a message in. */
+    mine: Type.Optional(Type.Boolean()),
+    limit: Type.Integer({ minimum: 1, maximum: 100, default: 50 }),
+  },
+  { additionalProperties: false },
+);
+
+/** A page of one conversation's messages, newest first. */
+const MessagePageQuery = Type.Object(
+  {
+    limit: Type.Integer({ minimum: 1, maximum: 200, default: 50 }),
+    cursor: Type.Optional(Type.String({ maxLength: 200 })),
+  },
+  { additionalProperties: false },
+);
+
+/** The conversations matching the filter that the principal may see. */
+async function conversationList(db: Database, principal: Principal, q: Static<typeof ConversationQuery>) {
+  const { orgId } = principal;
+  if ((q.crm === undefined) !== (q.crmId === undefined)) {
+    throw new ApiError(
+      400,
+      'INCOMPLETE_CONTACT_REFERENCE',
+      'Filter by a CRM contact with both "crm" and "crmId".',
+    );
+  }
+  if (q.phone !== undefined && !seesPii(principal)) {
+    // An answer (one conversation or none) would confirm a guessed number to someone who may
+    // not see numbers; the panel filters by the CRM record instead for such roles.
+    throw new ApiError(
+      403,
+      'PII_VIEW_REQUIRED',
+      'Finding conversations by phone number needs the pii.view permission; filter by the CRM contact ("crm" and "crmId") instead.',
+      { permission: 'pii.view' },
+    );
+  }
+  if (q.phone !== undefined) {
+    const check = checkE164(q.phone);
+    if (!check.ok)
+      throw new ApiError(422, 'INVALID_PHONE_NUMBER', `"phone" ${check.reason}.`, { field: 'phone' });
+  }
+  if (q.mine === true && principal.userId === null) {
+    throw new ApiError(
+      400,
+      'MINE_REQUIRES_USER',
+      '"mine" lists the conversations you sent in, and this API key belongs to no user: leave "mine" out, or call with a user\'s session or key.',
+    );
+  }
+  // An own-only role is confined to its user's conversations anyway; "mine" confines anyone.
+  const sentBy = q.mine === true ? principal.userId : confinedToUser(principal);
+  const rows = await listConversations(db, orgId, {
+    phone: q.phone ?? null,
+    crm: q.crm ?? null,
+    crmId: q.crmId ?? null,
+    objectType: q.objectType ?? null,
+    sentBy,
+    limit: q.limit,
+  });
+  return {
+    conversations: rows.map((r) => ({
+      id: r.id,
+      senderNumber: r.sender_e164,
+      contactPhone: phoneFor(principal, r.contact_phone),
+      contact: r.crm === null ? null : { crm: r.crm, objectType: r.crm_object, id: r.crm_id },
+      lastMessageAt: r.last_message_at?.toISOString() ?? null,
+    })),
+  };
+}
+
+/** One page of a conversation's messages and the cursor of the next. */
+async function messagePage(
+  db: Database,
+  principal: Principal,
+  conversationId: string,
+  query: Static<typeof MessagePageQuery>,
+) {
+  if (!(await visibleConversation(db, principal, conversationId))) {
+    throw new ApiError(404, 'CONVERSATION_NOT_FOUND', 'No such conversation in your organisation.');
+  }
+  const cursor = query.cursor === undefined ? null : decodePageCursor(query.cursor);
+  const limit = query.limit;
+  const rows = await conversationMessages(db, conversationId, cursor, limit + 1);
+  const page = rows.slice(0, limit);
+  const last = page.at(-1);
+  return {
+    messages: page.map((row) => messageFor(principal, toDto(row))),
+    nextCursor:
+      rows.length > limit && last !== undefined
+        ? encodePageCursor({ createdAt: last.created_text, id: last.id })
+        : null,
+  };
+}
+
+/** One conversation's number unmasked for a principal without pii.view; audited. */
+async function revealPhone(
+  db: Database,
+  principal: Principal,
+  conversationId: string,
+  ip: string,
+  now: Date,
+) {
+  if (!(await visibleConversation(db, principal, conversationId))) {
+    throw new ApiError(404, 'CONVERSATION_NOT_FOUND', 'No such conversation in your organisation.');
+  }
+  const phone = await conversationPhone(db, conversationId);
+  if (phone === null) {
+    throw new ApiError(404, 'CONVERSATION_NOT_FOUND', 'No such conversation in your organisation.');
+  }
+  await recordAuthEvent(db, {
+    orgId: principal.orgId,
+    userId: principal.userId,
+    actor: principal.actor,
+    kind: 'reveal',
+    detail: { conversationId },
+    ip,
+    at: now,
+  });
+  return { conversationId, contactPhone: phone };
+}
 
 export const conversationsRoutes: RouteModule = (app, { db, clock }) => {
   app.get(
@@ -37,73 +166,10 @@ export const conversationsRoutes: RouteModule = (app, { db, clock }) => {
           'INVALID_PHONE_NUMBER',
           'MINE_REQUIRES_USER',
         ],
-        querystring: Type.Object(
-          {
-            phone: Type.Optional(E164),
-            crm: Type.Optional(CrmIdSchema),
-            objectType: Type.Optional(ObjectType),
-            crmId: Type.Optional(CrmRecordId),
-            /** Only conversations the calling user has sent a message in. */
-            mine: Type.Optional(Type.Boolean()),
-            limit: Type.Integer({ minimum: 1, maximum: 100, default: 50 }),
-          },
-          { additionalProperties: false },
-        ),
+        querystring: ConversationQuery,
       },
     },
-    async (request) => {
-      const principal = principalOf(request);
-      const { orgId } = principal;
-      const q = request.query;
-      if ((q.crm === undefined) !== (q.crmId === undefined)) {
-        throw new ApiError(
-          400,
-          'INCOMPLETE_CONTACT_REFERENCE',
-          'Filter by a CRM contact with both "crm" and "crmId".',
-        );
-      }
-      if (q.phone !== undefined && !seesPii(principal)) {
-        // An answer (one conversation or none) would confirm a guessed number to someone who may
-        // not see numbers; the panel filters by the CRM record instead for such roles.
-        throw new ApiError(
-          403,
-          'PII_VIEW_REQUIRED',
-          'Finding conversations by phone number needs the pii.view permission; filter by the CRM contact ("crm" and "crmId") instead.',
-          { permission: 'pii.view' },
-        );
-      }
-      if (q.phone !== undefined) {
-        const check = checkE164(q.phone);
-        if (!check.ok)
-          throw new ApiError(422, 'INVALID_PHONE_NUMBER', `"phone" ${check.reason}.`, { field: 'phone' });
-      }
-      if (q.mine === true && principal.userId === null) {
-        throw new ApiError(
-          400,
-          'MINE_REQUIRES_USER',
-          '"mine" lists the conversations you sent in, and this API key belongs to no user: leave "mine" out, or call with a user\'s session or key.',
-        );
-      }
-      // An own-only role is confined to its user's conversations anyway; "mine" confines anyone.
-      const sentBy = q.mine === true ? principal.userId : confinedToUser(principal);
-      const rows = await listConversations(db, orgId, {
-        phone: q.phone ?? null,
-        crm: q.crm ?? null,
-        crmId: q.crmId ?? null,
-        objectType: q.objectType ?? null,
-        sentBy,
-        limit: q.limit,
-      });
-      return {
-        conversations: rows.map((r) => ({
-          id: r.id,
-          senderNumber: r.sender_e164,
-          contactPhone: phoneFor(principal, r.contact_phone),
-          contact: r.crm === null ? null : { crm: r.crm, objectType: r.crm_object, id: r.crm_id },
-          lastMessageAt: r.last_message_at?.toISOString() ?? null,
-        })),
-      };
-    },
+    async (request) => conversationList(db, principalOf(request), request.query),
   );
 
   app.get(
@@ -116,33 +182,10 @@ export const conversationsRoutes: RouteModule = (app, { db, clock }) => {
         response: { 200: MessagePageSchema, ...errorResponses },
         'x-error-codes': ['CONVERSATION_NOT_FOUND', 'INVALID_CURSOR'],
         params: Type.Object({ id: Uuid }),
-        querystring: Type.Object(
-          {
-            limit: Type.Integer({ minimum: 1, maximum: 200, default: 50 }),
-            cursor: Type.Optional(Type.String({ maxLength: 200 })),
-          },
-          { additionalProperties: false },
-        ),
+        querystring: MessagePageQuery,
       },
     },
-    async (request) => {
-      const principal = principalOf(request);
-      if (!(await visibleConversation(db, principal, request.params.id))) {
-        throw new ApiError(404, 'CONVERSATION_NOT_FOUND', 'No such conversation in your organisation.');
-      }
-      const cursor = request.query.cursor === undefined ? null : decodePageCursor(request.query.cursor);
-      const limit = request.query.limit;
-      const rows = await conversationMessages(db, request.params.id, cursor, limit + 1);
-      const page = rows.slice(0, limit);
-      const last = page.at(-1);
-      return {
-        messages: page.map((row) => messageFor(principal, toDto(row))),
-        nextCursor:
-          rows.length > limit && last !== undefined
-            ? encodePageCursor({ createdAt: last.created_text, id: last.id })
-            : null,
-      };
-    },
+    async (request) => messagePage(db, principalOf(request), request.params.id, request.query),
   );
 
   // One conversation's number unmasked, for a principal without pii.view; every reveal is audited.
@@ -159,26 +202,7 @@ export const conversationsRoutes: RouteModule = (app, { db, clock }) => {
         'x-error-codes': ['CONVERSATION_NOT_FOUND'],
       },
     },
-    async (request) => {
-      const principal = principalOf(request);
-      const { conversationId } = request.body;
-      if (!(await visibleConversation(db, principal, conversationId))) {
-        throw new ApiError(404, 'CONVERSATION_NOT_FOUND', 'No such conversation in your organisation.');
-      }
-      const phone = await conversationPhone(db, conversationId);
-      if (phone === null) {
-        throw new ApiError(404, 'CONVERSATION_NOT_FOUND', 'No such conversation in your organisation.');
-      }
-      await recordAuthEvent(db, {
-        orgId: principal.orgId,
-        userId: principal.userId,
-        actor: principal.actor,
-        kind: 'reveal',
-        detail: { conversationId },
-        ip: request.ip,
-        at: clock(),
-      });
-      return { conversationId, contactPhone: phone };
-    },
+    async (request) =>
+      revealPhone(db, principalOf(request), request.body.conversationId, request.ip, clock()),
   );
 };

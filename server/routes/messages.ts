@@ -1,9 +1,11 @@
-import { Type } from 'typebox';
+import type { FastifyBaseLogger } from 'fastify';
+import { type Static, Type } from 'typebox';
 import { errorResponses } from '../../contract/errors.ts';
 import { MessageWithHistorySchema, SendAcceptedSchema } from '../../contract/messages.ts';
+import type { OutboundDecision } from '../compliance/decide.ts';
 import { ApiError } from '../errors.ts';
-import { messageFor, principalOf, requires, visibleConversation } from '../http/access.ts';
-import type { RouteModule } from '../http/services.ts';
+import { messageFor, type Principal, principalOf, requires, visibleConversation } from '../http/access.ts';
+import type { Deps, RouteModule } from '../http/services.ts';
 import { checkOutbound, contactReference, refusalError } from '../sending-check/outbound-check.ts';
 import { recordQuietHoursException, statusHistory } from '../stores/message-queries.ts';
 import { findByIdempotencyKey, getMessage, type MessageRow, requestHash, toDto } from '../stores/messages.ts';
@@ -51,8 +53,114 @@ function idempotencyKeyOf(key: string | undefined): string {
   return key;
 }
 
-export const messagesRoutes: RouteModule = (app, deps) => {
+/**
+ * What the client sent, so a retry hashes the same; a left-out `to` leaves the key out,
+ * and a request with `to` hashes exactly as before it became optional.
+ */
+function sendRequestHash(input: Static<typeof SendBody>): string {
+  return requestHash({
+    from: input.from,
+    to: input.to,
+    body: input.body,
+    contact: input.contact ?? null,
+    ...(input.sendAt === undefined ? {} : { sendAt: input.sendAt }),
+  });
+}
+
+/** What a send came to: a retry answered with its first message, or a newly queued one. */
+type SendOutcome =
+  | { replayed: true; row: MessageRow }
+  | {
+      replayed: false;
+      row: MessageRow;
+      sendAt: Date | null;
+      exception: OutboundDecision['quietHoursException'];
+    };
+
+/**
+ * Checks and queues one text under its idempotency key; a retry (same key, same request) answers
+ * with what the first request stored.
+ */
+async function sendText(
+  deps: Deps,
+  principal: Principal,
+  input: Static<typeof SendBody>,
+  key: string,
+  log: FastifyBaseLogger,
+): Promise<SendOutcome> {
   const { db, sms, notifier, sends } = deps;
+  const hash = sendRequestHash(input);
+  const replay = (row: MessageRow): SendOutcome => {
+    if (row.request_hash !== hash) {
+      throw new ApiError(
+        409,
+        'IDEMPOTENCY_KEY_REUSED',
+        'This Idempotency-Key was already used for a different message.',
+      );
+    }
+    return { replayed: true, row };
+  };
+  const replayWinner = async () => {
+    const winner = await findByIdempotencyKey(db, principal.orgId, key);
+    if (winner === null) throw new Error('idempotency key conflict without a message');
+    return replay(winner);
+  };
+  if (input.to === undefined) {
+    contactReference(input);
+    // A retry answers from what was stored before the CRM is asked again: the contact's
+    // phone may have changed, or the CRM may be down, since the first request.
+    const stored = await findByIdempotencyKey(db, principal.orgId, key);
+    if (stored !== null) return replay(stored);
+  }
+  const checked = await checkOutbound(deps, principal.orgId, input, key);
+  // A retry answers with what the first request stored, whatever the rules say now.
+  if (checked.replayId !== null) return replayWinner();
+  if (checked.senderId === null) {
+    throw new ApiError(
+      422,
+      'UNKNOWN_SENDER_NUMBER',
+      `${input.from} is not one of your organisation's sender numbers.`,
+    );
+  }
+  const { decision } = checked;
+  // The worker checks consent again at send time, so an opt-out racing this request still wins.
+  if (!decision.allowed) throw refusalError(decision);
+  const row = await sends.insert({
+    orgId: principal.orgId,
+    senderNumberId: checked.senderId,
+    from: input.from,
+    to: checked.to,
+    body: decision.finalText,
+    purpose: 'conversation',
+    contact: input.contact ?? null,
+    idempotencyKey: key,
+    requestHash: hash,
+    sentByKeyId: principal.keyId,
+    sentByUserId: principal.userId,
+    sentByName: principal.displayName,
+    provider: sms.name,
+    scheduledFor: checked.sendAt,
+    now: checked.now,
+    crmTimeZone: checked.crmTimeZone,
+    counted: { segments: decision.segments, encoding: decision.encoding },
+  });
+  // Two requests with one key raced; the loser answers with the winner's message.
+  if (row === null) return replayWinner();
+  if (decision.quietHoursException !== null) {
+    await recordQuietHoursException(db, {
+      orgId: principal.orgId,
+      messageId: row.id,
+      exception: decision.quietHoursException,
+      at: checked.now,
+    });
+    log.info({ messageId: row.id, exception: decision.quietHoursException }, 'sent in quiet hours by policy');
+  }
+  notifier.announce();
+  return { replayed: false, row, sendAt: checked.sendAt, exception: decision.quietHoursException };
+}
+
+export const messagesRoutes: RouteModule = (app, deps) => {
+  const { db } = deps;
   app.post(
     '/v1/messages',
     {
@@ -87,94 +195,13 @@ export const messagesRoutes: RouteModule = (app, deps) => {
     async (request, reply) => {
       const principal = principalOf(request);
       const key = idempotencyKeyOf(request.headers['idempotency-key']);
-      const input = request.body;
-      // What the client sent, so a retry hashes the same; a left-out `to` leaves the key out,
-      // and a request with `to` hashes exactly as before it became optional.
-      const hash = requestHash({
-        from: input.from,
-        to: input.to,
-        body: input.body,
-        contact: input.contact ?? null,
-        ...(input.sendAt === undefined ? {} : { sendAt: input.sendAt }),
-      });
-      const replay = (row: MessageRow) => {
-        if (row.request_hash !== hash) {
-          throw new ApiError(
-            409,
-            'IDEMPOTENCY_KEY_REUSED',
-            'This Idempotency-Key was already used for a different message.',
-          );
-        }
-        return reply
-          .code(202)
-          .header('idempotent-replayed', 'true')
-          .send({ message: messageFor(principal, toDto(row)) });
-      };
-      const replayWinner = async () => {
-        const winner = await findByIdempotencyKey(db, principal.orgId, key);
-        if (winner === null) throw new Error('idempotency key conflict without a message');
-        return replay(winner);
-      };
-      if (input.to === undefined) {
-        contactReference(input);
-        // A retry answers from what was stored before the CRM is asked again: the contact's
-        // phone may have changed, or the CRM may be down, since the first request.
-        const stored = await findByIdempotencyKey(db, principal.orgId, key);
-        if (stored !== null) return replay(stored);
-      }
-      const checked = await checkOutbound(deps, principal.orgId, input, key);
-      // A retry answers with what the first request stored, whatever the rules say now.
-      if (checked.replayId !== null) return replayWinner();
-      if (checked.senderId === null) {
-        throw new ApiError(
-          422,
-          'UNKNOWN_SENDER_NUMBER',
-          `${input.from} is not one of your organisation's sender numbers.`,
-        );
-      }
-      const { decision } = checked;
-      // The worker checks consent again at send time, so an opt-out racing this request still wins.
-      if (!decision.allowed) throw refusalError(decision);
-      const row = await sends.insert({
-        orgId: principal.orgId,
-        senderNumberId: checked.senderId,
-        from: input.from,
-        to: checked.to,
-        body: decision.finalText,
-        purpose: 'conversation',
-        contact: input.contact ?? null,
-        idempotencyKey: key,
-        requestHash: hash,
-        sentByKeyId: principal.keyId,
-        sentByUserId: principal.userId,
-        sentByName: principal.displayName,
-        provider: sms.name,
-        scheduledFor: checked.sendAt,
-        now: checked.now,
-        crmTimeZone: checked.crmTimeZone,
-        counted: { segments: decision.segments, encoding: decision.encoding },
-      });
-      // Two requests with one key raced; the loser answers with the winner's message.
-      if (row === null) return replayWinner();
-      if (decision.quietHoursException !== null) {
-        await recordQuietHoursException(db, {
-          orgId: principal.orgId,
-          messageId: row.id,
-          exception: decision.quietHoursException,
-          at: checked.now,
-        });
-        request.log.info(
-          { messageId: row.id, exception: decision.quietHoursException },
-          'sent in quiet hours by policy',
-        );
-      }
-      notifier.announce();
+      const outcome = await sendText(deps, principal, request.body, key, request.log);
+      const message = messageFor(principal, toDto(outcome.row));
+      if (outcome.replayed) return reply.code(202).header('idempotent-replayed', 'true').send({ message });
       return reply.code(202).send({
-        message: messageFor(principal, toDto(row)),
-        ...(checked.sendAt === null ? {} : { scheduledFor: checked.sendAt.toISOString() }),
-        ...(decision.quietHoursException === null
-          ? {}
-          : { complianceException: decision.quietHoursException }),
+        message,
+        ...(outcome.sendAt === null ? {} : { scheduledFor: outcome.sendAt.toISOString() }),
+        ...(outcome.exception === null ? {} : { complianceException: outcome.exception }),
       });
     },
   );
