@@ -7,6 +7,23 @@ import { F, OBJECT_OF, toTask } from './mapping.ts';
 /** sObject collections take at most 200 records. */
 const COLLECTION = 200;
 
+/** Salesforce errors that pass on their own: the write is retried rather than dead-lettered. */
+const TRANSIENT = ['UNABLE_TO_LOCK_ROW', 'SERVER_UNAVAILABLE', 'REQUEST_RUNNING_TOO_LONG', 'UNKNOWN'];
+
+type TaskRow = Awaited<ReturnType<SalesforceApi['upsertMany']>>[number];
+
+/** Why one Task was not saved, in the plugin's failure shape; appends and updates judge it alike. */
+function taskFailure(m: CrmMessage, row: TaskRow | undefined) {
+  const error = row?.errors[0];
+  const code = error?.code ?? 'UNKNOWN';
+  return {
+    externalKey: m.externalKey,
+    code,
+    message: error?.message ?? 'Salesforce did not save this Task',
+    retryable: TRANSIENT.includes(code),
+  };
+}
+
 /** Logs messages as Tasks; a retried message finds its Task already there. */
 export async function appendSalesforceMessages(
   api: SalesforceApi,
@@ -28,21 +45,7 @@ export async function appendSalesforceMessages(
     part.forEach((m, i) => {
       const row = rows[i];
       if (row?.success) (row.created ? result.created : result.alreadyLogged).push(m.externalKey);
-      else {
-        const error = row?.errors[0];
-        const code = error?.code ?? 'UNKNOWN';
-        result.failed.push({
-          externalKey: m.externalKey,
-          code,
-          message: error?.message ?? 'Salesforce did not save this Task',
-          retryable: [
-            'UNABLE_TO_LOCK_ROW',
-            'SERVER_UNAVAILABLE',
-            'REQUEST_RUNNING_TOO_LONG',
-            'UNKNOWN',
-          ].includes(code),
-        });
-      }
+      else result.failed.push(taskFailure(m, row));
     });
   }
   const logged = new Set([...result.created, ...result.alreadyLogged]);
@@ -80,16 +83,7 @@ export async function updateSalesforceMessages(
     part.forEach((m, i) => {
       const row = rows[i];
       if (row?.success) result.updated.push(m.externalKey);
-      else {
-        const error = row?.errors[0];
-        const code = error?.code ?? 'UNKNOWN';
-        result.failed.push({
-          externalKey: m.externalKey,
-          code,
-          message: error?.message ?? 'Salesforce did not save this Task',
-          retryable: ['UNABLE_TO_LOCK_ROW', 'SERVER_UNAVAILABLE', 'UNKNOWN'].includes(code),
-        });
-      }
+      else result.failed.push(taskFailure(m, row));
     });
   }
   return result;
