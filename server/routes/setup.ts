@@ -1,4 +1,5 @@
-import { Type } from 'typebox';
+import type { FastifyReply } from 'fastify';
+import { type Static, Type } from 'typebox';
 import { errorResponses } from '../../contract/errors.ts';
 import { HtmlPage } from '../../contract/pages.ts';
 import {
@@ -12,7 +13,7 @@ import { ApiError } from '../errors.ts';
 import { createFirstOrg } from '../first-run.ts';
 import { publicRoute } from '../http/access.ts';
 import { html, sendPage } from '../http/html.ts';
-import type { RouteModule } from '../http/services.ts';
+import type { Deps, RouteModule } from '../http/services.ts';
 import { setupTokenUsable } from '../organisations/org-admin.ts';
 
 /** The sender number a sandbox installation starts with (reserved 555-01xx range). */
@@ -20,7 +21,17 @@ export const SANDBOX_SENDER = '+12025550100';
 
 const access = publicRoute('first-run setup, guarded by a one-time token');
 
-export const setupRoutes: RouteModule = (app, { db, sandbox, config, clock }) => {
+const SetupBody = Type.Object(
+  {
+    token: Type.String({ minLength: 1, maxLength: 100 }),
+    orgName: Type.String({ minLength: 1, maxLength: 200 }),
+    adminEmail: Type.String({ format: 'email', maxLength: 254 }),
+    adminPassword: Type.String({ minLength: 1, maxLength: MAX_PASSWORD_LENGTH * 4 }),
+  },
+  { additionalProperties: false },
+);
+
+export const setupRoutes: RouteModule = (app, deps) => {
   app.get(
     '/setup',
     {
@@ -34,36 +45,7 @@ export const setupRoutes: RouteModule = (app, { db, sandbox, config, clock }) =>
         response: { 200: HtmlPage, 403: HtmlPage, ...errorResponses },
       },
     },
-    async (request, reply) => {
-      const token = request.query.token ?? '';
-      if (!(await setupTokenUsable(db, token, clock()))) {
-        return sendPage(
-          reply,
-          'Setup link not valid',
-          html`<h1>This setup link is not valid</h1>
-            <p>It is unknown, already used or expired. Restart the relay to print a new one while no organisation
-            exists, or create one with <code>npm run cli -- org create --name "Acme"</code>.</p>`,
-          { status: 403 },
-        );
-      }
-      return sendPage(
-        reply,
-        'Set up CRM Texting',
-        html`<h1>Set up CRM Texting</h1>
-          <p class="muted">Creates your organisation, you as its owner, and your first API key.</p>
-          <form method="post" action="/setup">
-            <input type="hidden" name="token" value="${token}">
-            <label for="orgName">Organisation name</label>
-            <input id="orgName" name="orgName" required maxlength="200" autocomplete="organization">
-            <label for="adminEmail">Your email</label>
-            <input id="adminEmail" name="adminEmail" type="email" required maxlength="254" autocomplete="email">
-            <label for="adminPassword">Choose a password (at least ${String(MIN_PASSWORD_LENGTH)} characters)</label>
-            <input id="adminPassword" name="adminPassword" type="password" required minlength="${String(MIN_PASSWORD_LENGTH)}"
-              maxlength="${String(MAX_PASSWORD_LENGTH)}" autocomplete="new-password">
-            <button type="submit">Create organisation</button>
-          </form>`,
-      );
-    },
+    (request, reply) => showSetupForm(deps, reply, request.query.token ?? ''),
   );
 
   app.post(
@@ -77,68 +59,94 @@ export const setupRoutes: RouteModule = (app, { db, sandbox, config, clock }) =>
           'Consumes the one-time setup token, creates the organisation, its owner and an owner API key, shown once on the page.',
         tags: ['setup'],
         response: { 201: HtmlPage, 422: HtmlPage, ...errorResponses },
-        body: Type.Object(
-          {
-            token: Type.String({ minLength: 1, maxLength: 100 }),
-            orgName: Type.String({ minLength: 1, maxLength: 200 }),
-            adminEmail: Type.String({ format: 'email', maxLength: 254 }),
-            adminPassword: Type.String({ minLength: 1, maxLength: MAX_PASSWORD_LENGTH * 4 }),
-          },
-          { additionalProperties: false },
-        ),
+        body: SetupBody,
       },
     },
-    async (request, reply) => {
-      const { token, orgName, adminEmail, adminPassword } = request.body;
-      // The token first (a stranger learns nothing about the policy), then the password, so a weak
-      // password does not use up the one-time link.
-      if (!(await setupTokenUsable(db, token, clock()))) {
-        throw new ApiError(
-          403,
-          'SETUP_TOKEN_INVALID',
-          'This setup link is unknown, already used or expired.',
-        );
-      }
-      const problem = passwordProblem(adminPassword, { email: adminEmail });
-      if (problem !== null) {
-        return sendPage(
-          reply,
-          'Choose another password',
-          html`<h1>Choose another password</h1>
-            <p>${PASSWORD_MESSAGES[problem]}</p>
-            <p><a href="/setup?token=${token}">Back to setup</a></p>`,
-          { status: 422 },
-        );
-      }
-      const passwordHash = await hashPassword(adminPassword);
-      const result = await createFirstOrg(db, {
-        token,
-        orgName,
-        adminEmail,
-        passwordHash,
-        now: clock(),
-        sandboxSender: sandbox === null ? null : SANDBOX_SENDER,
-      });
-      return sendPage(
-        reply,
-        'Organisation created',
-        html`<h1>${orgName} is ready</h1>
-          <p>Your API key (owner). It is shown <strong>once</strong>; store it now:</p>
-          <p class="secret" id="api-key">${result.key}</p>
-          <ol>
-            <li>Load the extension from <code>.output/chrome-mv3-dev</code> (chrome://extensions → Developer mode → Load unpacked).</li>
-            <li>In its options, set the relay URL <code>${config.publicUrl}</code> and paste the key.</li>
-            ${
-              result.sender === null
-                ? html`<li>Add a sender number: <code>npm run cli -- number add --org ${result.orgId} --e164 +1…</code></li>`
-                : html`<li>Your sandbox sender number is <code>${result.sender.e164}</code>. Play the customer in the
-                    <a href="/sandbox/phone">phone simulator</a>, and open a demo contact in the <a href="/sandbox/crm">sandbox CRM</a>.</li>`
-            }
-          </ol>
-          <p>You can also sign in as <code>${adminEmail}</code> with the password you chose.</p>
-          <p class="muted">Organisation id: <code>${result.orgId}</code></p>`,
-        { status: 201 },
-      );
-    },
+    (request, reply) => createOrganisation(deps, reply, request.body),
   );
 };
+
+/** The setup form, or a page saying the link cannot be used. */
+async function showSetupForm({ db, clock }: Deps, reply: FastifyReply, token: string) {
+  if (!(await setupTokenUsable(db, token, clock()))) {
+    return sendPage(
+      reply,
+      'Setup link not valid',
+      html`<h1>This setup link is not valid</h1>
+        <p>It is unknown, already used or expired. Restart the relay to print a new one while no organisation
+        exists, or create one with <code>npm run cli -- org create --name "Acme"</code>.</p>`,
+      { status: 403 },
+    );
+  }
+  return sendPage(
+    reply,
+    'Set up CRM Texting',
+    html`<h1>Set up CRM Texting</h1>
+      <p class="muted">Creates your organisation, you as its owner, and your first API key.</p>
+      <form method="post" action="/setup">
+        <input type="hidden" name="token" value="${token}">
+        <label for="orgName">Organisation name</label>
+        <input id="orgName" name="orgName" required maxlength="200" autocomplete="organization">
+        <label for="adminEmail">Your email</label>
+        <input id="adminEmail" name="adminEmail" type="email" required maxlength="254" autocomplete="email">
+        <label for="adminPassword">Choose a password (at least ${String(MIN_PASSWORD_LENGTH)} characters)</label>
+        <input id="adminPassword" name="adminPassword" type="password" required minlength="${String(MIN_PASSWORD_LENGTH)}"
+          maxlength="${String(MAX_PASSWORD_LENGTH)}" autocomplete="new-password">
+        <button type="submit">Create organisation</button>
+      </form>`,
+  );
+}
+
+/** Creates the first organisation, its owner and an owner key, and shows the key once. */
+async function createOrganisation(
+  { db, sandbox, config, clock }: Deps,
+  reply: FastifyReply,
+  body: Static<typeof SetupBody>,
+) {
+  const { token, orgName, adminEmail, adminPassword } = body;
+  // The token first (a stranger learns nothing about the policy), then the password, so a weak
+  // password does not use up the one-time link.
+  if (!(await setupTokenUsable(db, token, clock()))) {
+    throw new ApiError(403, 'SETUP_TOKEN_INVALID', 'This setup link is unknown, already used or expired.');
+  }
+  const problem = passwordProblem(adminPassword, { email: adminEmail });
+  if (problem !== null) {
+    return sendPage(
+      reply,
+      'Choose another password',
+      html`<h1>Choose another password</h1>
+        <p>${PASSWORD_MESSAGES[problem]}</p>
+        <p><a href="/setup?token=${token}">Back to setup</a></p>`,
+      { status: 422 },
+    );
+  }
+  const passwordHash = await hashPassword(adminPassword);
+  const result = await createFirstOrg(db, {
+    token,
+    orgName,
+    adminEmail,
+    passwordHash,
+    now: clock(),
+    sandboxSender: sandbox === null ? null : SANDBOX_SENDER,
+  });
+  return sendPage(
+    reply,
+    'Organisation created',
+    html`<h1>${orgName} is ready</h1>
+      <p>Your API key (owner). It is shown <strong>once</strong>; store it now:</p>
+      <p class="secret" id="api-key">${result.key}</p>
+      <ol>
+        <li>Load the extension from <code>.output/chrome-mv3-dev</code> (chrome://extensions → Developer mode → Load unpacked).</li>
+        <li>In its options, set the relay URL <code>${config.publicUrl}</code> and paste the key.</li>
+        ${
+          result.sender === null
+            ? html`<li>Add a sender number: <code>npm run cli -- number add --org ${result.orgId} --e164 +1…</code></li>`
+            : html`<li>Your sandbox sender number is <code>${result.sender.e164}</code>. Play the customer in the
+                <a href="/sandbox/phone">phone simulator</a>, and open a demo contact in the <a href="/sandbox/crm">sandbox CRM</a>.</li>`
+        }
+      </ol>
+      <p>You can also sign in as <code>${adminEmail}</code> with the password you chose.</p>
+      <p class="muted">Organisation id: <code>${result.orgId}</code></p>`,
+    { status: 201 },
+  );
+}
