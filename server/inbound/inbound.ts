@@ -64,51 +64,58 @@ export async function receiveInbound(
     await before?.(tx);
     const found = await findRecipientNumber(tx, input, redacted.body);
     if (found.kind !== 'owned') return found;
-    const { owner } = found;
-    const settings = parseOrgSettings(owner.org_name, owner.settings);
-    // Serialise consent changes per (org, phone) so two keywords at once cannot interleave.
-    await tx.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`consent:${owner.org_id}:${input.from}`]);
-    const conversationId = await upsertConversation(tx, {
-      orgId: owner.org_id,
-      senderNumberId: owner.id,
-      contactPhone: input.from,
-      inbound: true,
-      now,
-    });
-    const { id, message } = await storeInboundMessage(tx, {
-      orgId: owner.org_id,
-      conversationId,
-      input,
-      redacted,
-      now,
-    });
+    return receiveOwnedText(tx, found.owner, input, redacted, now);
+  });
+}
 
-    const consent = await currentConsent(tx, owner.org_id, input.from);
-    const verdict = classifyInbound(input.text, { currentlyOptedOut: consent.status === 'opted_out' });
-    const intent = verdict.label;
-    const reply = async (
-      purpose: 'opt_out_confirmation' | 'opt_in_confirmation' | 'help_reply' | 'card_warning',
-      body: string,
-    ) => {
-      // NOTIFY is delivered at commit, so the worker wakes once this transaction is durable.
-      await tx.query(`SELECT pg_notify('outbox', ''), pg_notify('${EVENTS_CHANNEL}', '')`);
-      await insertOutbound(tx, {
-        orgId: owner.org_id,
-        senderNumberId: owner.id,
-        from: input.to,
-        to: input.from,
-        body,
-        purpose,
-        provider: input.provider,
-        now,
-      });
-    };
-    // The ledger keeps the stored (redacted) text as evidence, never a card number, and says
-    // whether a carrier keyword or a plain-language reply ("please stop texting me") decided.
-    const evidence = redacted.body;
-    const source = matchKeyword(input.text, consent.status === 'opted_out') === null ? 'reply' : 'keyword';
+type NumberOwner = { id: string; org_id: string; org_name: string; settings: unknown };
+type AutoReplyPurpose = 'opt_out_confirmation' | 'opt_in_confirmation' | 'help_reply' | 'card_warning';
+
+/** Stores a text to one of an organisation's numbers and acts on what it means for consent. */
+async function receiveOwnedText(
+  tx: Queryable,
+  owner: NumberOwner,
+  input: InboundText,
+  redacted: RedactedText,
+  now: Date,
+): Promise<InboundOutcome> {
+  const settings = parseOrgSettings(owner.org_name, owner.settings);
+  // Serialise consent changes per (org, phone) so two keywords at once cannot interleave.
+  await tx.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`consent:${owner.org_id}:${input.from}`]);
+  const conversationId = await upsertConversation(tx, {
+    orgId: owner.org_id,
+    senderNumberId: owner.id,
+    contactPhone: input.from,
+    inbound: true,
+    now,
+  });
+  const { id, message } = await storeInboundMessage(tx, {
+    orgId: owner.org_id,
+    conversationId,
+    input,
+    redacted,
+    now,
+  });
+  const consent = await currentConsent(tx, owner.org_id, input.from);
+  const verdict = classifyInbound(input.text, { currentlyOptedOut: consent.status === 'opted_out' });
+  const reply = autoReplier(tx, owner, input, now);
+  // The ledger keeps the stored (redacted) text as evidence, never a card number, and says
+  // whether a carrier keyword or a plain-language reply ("please stop texting me") decided.
+  const evidence = redacted.body;
+  const source = matchKeyword(input.text, consent.status === 'opted_out') === null ? 'reply' : 'keyword';
+  const optedOutNow = await applyConsentIntent(tx, {
+    orgId: owner.org_id,
+    phone: input.from,
+    text: input.text,
+    messageId: id,
+    consent,
+    verdict,
+    evidence,
+    settings,
+    now,
+    reply,
     /** The customer's own consent change, decided by this text. */
-    const recordCustomer = (kind: 'opt_out' | 'opt_in') =>
+    recordCustomer: (kind) =>
       recordConsent(tx, {
         orgId: owner.org_id,
         phone: input.from,
@@ -119,30 +126,45 @@ export async function receiveInbound(
         messageId: id,
         classification: verdict.reason,
         at: now,
-      });
-    const optedOutNow = await applyConsentIntent(tx, {
-      orgId: owner.org_id,
-      phone: input.from,
-      text: input.text,
-      messageId: id,
-      consent,
-      verdict,
-      evidence,
-      settings,
-      now,
-      reply,
-      recordCustomer,
-    });
-    if (redacted.redactions.length > 0 && !optedOutNow) {
-      const warned = await tx.query(
-        `SELECT 1 FROM messages WHERE conversation_id = $1 AND purpose = 'card_warning'
-            AND created_at > $2::timestamptz - interval '1 day' LIMIT 1`,
-        [conversationId, now],
-      );
-      if (warned.length === 0) await reply('card_warning', settings.cardWarningReply);
-    }
-    return { kind: 'stored', message, intent, reason: verdict.reason };
+      }),
   });
+  if (redacted.redactions.length > 0 && !optedOutNow) {
+    await warnAboutCardOnce(tx, conversationId, now, () => reply('card_warning', settings.cardWarningReply));
+  }
+  return { kind: 'stored', message, intent: verdict.label, reason: verdict.reason };
+}
+
+/** Queues an automatic answer to the sender, from the number they texted. */
+function autoReplier(tx: Queryable, owner: NumberOwner, input: InboundText, now: Date) {
+  return async (purpose: AutoReplyPurpose, body: string): Promise<void> => {
+    // NOTIFY is delivered at commit, so the worker wakes once this transaction is durable.
+    await tx.query(`SELECT pg_notify('outbox', ''), pg_notify('${EVENTS_CHANNEL}', '')`);
+    await insertOutbound(tx, {
+      orgId: owner.org_id,
+      senderNumberId: owner.id,
+      from: input.to,
+      to: input.from,
+      body,
+      purpose,
+      provider: input.provider,
+      now,
+    });
+  };
+}
+
+/** A text that held a card (or SSN, bank) number gets one warning a day per conversation. */
+async function warnAboutCardOnce(
+  tx: Queryable,
+  conversationId: string,
+  now: Date,
+  warn: () => Promise<void>,
+): Promise<void> {
+  const warned = await tx.query(
+    `SELECT 1 FROM messages WHERE conversation_id = $1 AND purpose = 'card_warning'
+        AND created_at > $2::timestamptz - interval '1 day' LIMIT 1`,
+    [conversationId, now],
+  );
+  if (warned.length === 0) await warn();
 }
 
 async function closeOpenReview(
