@@ -1,6 +1,31 @@
-import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
-import { AuthApi } from '../lib/auth/auth-api.ts';
-import { SsoLinkFlow, type SsoLinkState } from '../lib/auth/sso-link-flow.ts';
+import type { Ref } from 'preact';
+import { useSsoLink } from '../hooks/use-sso-link.ts';
+import { SsoLinkFields } from './SsoLinkFields.tsx';
+
+/** The link step when only starting over is left: the owner must link the account, or the link expired. */
+function SsoLinkRefused({
+  message,
+  startOver,
+  onStartOver,
+}: {
+  message: string;
+  startOver: Ref<HTMLButtonElement>;
+  onStartOver: () => void;
+}) {
+  return (
+    <section class="sign-in" aria-labelledby="sso-link-title">
+      <h2 id="sso-link-title">Link your account</h2>
+      <p class="notice error" role="alert" data-testid="sso-link-refused">
+        {message}
+      </p>
+      <div class="actions">
+        <button type="button" class="primary" ref={startOver} onClick={onStartOver}>
+          Back to SSO sign-in
+        </button>
+      </div>
+    </section>
+  );
+}
 
 /**
  * After SSO named an account that has its own password and is not linked to the identity provider yet:
@@ -17,55 +42,11 @@ export function SsoLinkForm({
   onLinked: (email: string) => void;
   onStartOver: () => void;
 }) {
-  const [state, setState] = useState<SsoLinkState>({
-    step: 'form',
-    busy: false,
-    error: null,
-    codeNeeded: false,
-  });
-  const flow = useMemo(
-    () => new SsoLinkFlow(new AuthApi(relayUrl), linkToken, setState),
-    [relayUrl, linkToken],
-  );
-  const [password, setPassword] = useState('');
-  const [code, setCode] = useState('');
-  const passwordInput = useRef<HTMLInputElement>(null);
-  const codeInput = useRef<HTMLInputElement>(null);
-  const startOver = useRef<HTMLButtonElement>(null);
-  // The link happens once; re-renders while the next sign-in starts must not start it again.
-  const reported = useRef(false);
-
-  // The step replaces the SSO form, so the password field takes the focus; once the relay asks for the
-  // authenticator code, that field does; when only starting over is left, its button does.
-  const codeNeeded = state.step === 'form' && state.codeNeeded;
-  useEffect(() => passwordInput.current?.focus(), []);
-  useEffect(() => {
-    if (codeNeeded) codeInput.current?.focus();
-  }, [codeNeeded]);
-  useEffect(() => {
-    if (state.step === 'needs-owner' || state.step === 'expired') startOver.current?.focus();
-    if (state.step === 'linked' && !reported.current) {
-      reported.current = true;
-      onLinked(state.email);
-    }
-  }, [state, onLinked]);
-
+  const link = useSsoLink(relayUrl, linkToken, onLinked);
+  const { state, codeNeeded } = link;
   if (state.step === 'needs-owner' || state.step === 'expired') {
-    return (
-      <section class="sign-in" aria-labelledby="sso-link-title">
-        <h2 id="sso-link-title">Link your account</h2>
-        <p class="notice error" role="alert" data-testid="sso-link-refused">
-          {state.message}
-        </p>
-        <div class="actions">
-          <button type="button" class="primary" ref={startOver} onClick={onStartOver}>
-            Back to SSO sign-in
-          </button>
-        </div>
-      </section>
-    );
+    return <SsoLinkRefused message={state.message} startOver={link.startOver} onStartOver={onStartOver} />;
   }
-
   const busy = state.step === 'linked' || state.busy;
   const error = state.step === 'form' ? state.error : null;
   return (
@@ -75,7 +56,7 @@ export function SsoLinkForm({
       aria-describedby="sso-link-explanation"
       onSubmit={(e) => {
         e.preventDefault();
-        void flow.submit(password, code).then(() => setPassword(''));
+        link.submit();
       }}
     >
       <h2 id="sso-link-title">Link your account</h2>
@@ -83,39 +64,16 @@ export function SsoLinkForm({
         This account already has a password. Confirm it once to link it to your company’s sign-in; after that,
         SSO signs you in directly.
       </p>
-      <div class="field">
-        <label for="sso-link-password">Your password for this account</label>
-        <input
-          id="sso-link-password"
-          ref={passwordInput}
-          type="password"
-          autocomplete="current-password"
-          required
-          value={password}
-          aria-invalid={error !== null && !codeNeeded}
-          onInput={(e) => setPassword(e.currentTarget.value)}
-        />
-      </div>
-      <div class="field">
-        <label for="sso-link-code">
-          Authenticator code{codeNeeded ? '' : ' (only if your account uses an authenticator app)'}
-        </label>
-        <input
-          id="sso-link-code"
-          ref={codeInput}
-          inputMode="numeric"
-          autocomplete="one-time-code"
-          spellcheck={false}
-          required={codeNeeded}
-          value={code}
-          aria-describedby="sso-link-code-hint"
-          aria-invalid={error !== null && codeNeeded}
-          onInput={(e) => setCode(e.currentTarget.value)}
-        />
-        <p id="sso-link-code-hint" class="hint">
-          The 6-digit code your authenticator app shows now. Recovery codes do not work here.
-        </p>
-      </div>
+      <SsoLinkFields
+        password={link.password}
+        onPassword={link.setPassword}
+        code={link.code}
+        onCode={link.setCode}
+        codeNeeded={codeNeeded}
+        hasError={error !== null}
+        passwordInput={link.passwordInput}
+        codeInput={link.codeInput}
+      />
       <div class="actions">
         <button type="submit" class="primary" disabled={busy}>
           Link and sign in

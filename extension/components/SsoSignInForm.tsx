@@ -1,5 +1,5 @@
 import { useState } from 'preact/hooks';
-import { useSsoAttempt } from '../hooks/use-sso-attempt.ts';
+import { type SsoAttempt, useSsoAttempt } from '../hooks/use-sso-attempt.ts';
 import { useSsoTarget } from '../hooks/use-sso-target.ts';
 import { isActive } from '../lib/auth/sso-state.ts';
 import { SignedOutNotice } from './SignedOutNotice.tsx';
@@ -83,22 +83,29 @@ export function SsoSignInForm({
         </p>
       )}
       <SsoTargetInput field={field} relayUrl={relayUrl} explained={explanation !== null} />
-      <div class="actions">
-        <button type="submit" class="primary" disabled={sso.starting}>
-          {isActive(mine) ? 'Start again' : 'Continue with SSO'}
-        </button>
-        {isActive(mine) && (
-          <button type="button" onClick={sso.cancel}>
-            Cancel
-          </button>
-        )}
-        <button type="button" class="link" disabled={sso.waiting} onClick={onUsePassword}>
-          Use email and password instead
-        </button>
-      </div>
+      <SsoActions sso={sso} onUsePassword={onUsePassword} />
       <div aria-live="polite">
         <SsoStatus startError={sso.startError} attempt={mine} linkedEmail={linkedEmail} />
       </div>
     </form>
+  );
+}
+
+/** Start (or start again), cancel a running attempt, or switch to the password form. */
+function SsoActions({ sso, onUsePassword }: { sso: SsoAttempt; onUsePassword: () => void }) {
+  return (
+    <div class="actions">
+      <button type="submit" class="primary" disabled={sso.starting}>
+        {isActive(sso.mine) ? 'Start again' : 'Continue with SSO'}
+      </button>
+      {isActive(sso.mine) && (
+        <button type="button" onClick={sso.cancel}>
+          Cancel
+        </button>
+      )}
+      <button type="button" class="link" disabled={sso.waiting} onClick={onUsePassword}>
+        Use email and password instead
+      </button>
+    </div>
   );
 }

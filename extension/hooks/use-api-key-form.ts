@@ -2,6 +2,7 @@ import { useEffect, useState } from 'preact/hooks';
 import { ensureRelayPermission } from '../lib/host-permission.ts';
 import { RelayClient } from '../lib/relay/relay-client.ts';
 import type { Me } from '../lib/relay-types.ts';
+import { reported } from '../lib/reported.ts';
 import { loadSettings, saveSettings } from '../lib/settings.ts';
 import { relayAccessRefusal } from './relay-access.ts';
 
@@ -24,7 +25,9 @@ export interface ApiKeyForm {
 
 /** Forgets the threads saved under a key that was just replaced or removed: they hold customer data. */
 async function forgetThreadsOf(relayUrl: string, apiKey: string): Promise<void> {
-  const local = await import('../lib/store/local-store.ts').catch(() => null);
+  const local = await import('../lib/store/local-store.ts').catch(
+    reported('could not load the local store to forget the threads saved under the old key', null),
+  );
   await local
     ?.forgetLocalData({ relayUrl, session: null, apiKey })
     .catch((error: unknown) => console.warn('[crm-texting] could not forget the saved threads', error));

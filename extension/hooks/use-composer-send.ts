@@ -31,6 +31,13 @@ function failureOf(action: Promise<void>, fallback?: unknown): Promise<unknown> 
   );
 }
 
+/** What the relay is asked to send; in quiet hours the text is scheduled for when they end. */
+function sendInputFor(check: DraftCheck, body: string): SendMessageInput | null {
+  const base = check.inputFor(body);
+  if (!base) return null;
+  return check.quiet?.nextAllowedAt ? { ...base, sendAt: check.quiet.nextAllowedAt } : base;
+}
+
 export function useComposerSend(
   client: RelayClient,
   draft: ComposerDraft,
@@ -84,11 +91,8 @@ export function useComposerSend(
   };
 
   const send = async (): Promise<void> => {
-    const base = check.inputFor(body);
-    if (disabled || !base) return;
-    const input: SendMessageInput = check.quiet?.nextAllowedAt
-      ? { ...base, sendAt: check.quiet.nextAllowedAt }
-      : base;
+    const input = disabled ? null : sendInputFor(check, body);
+    if (input === null) return;
     const next = attemptFor(attempt, {
       from: input.from,
       to: check.recipient,

@@ -1,5 +1,6 @@
 import { useState } from 'preact/hooks';
 import { AuthApi } from '../lib/auth/auth-api.ts';
+import { reported } from '../lib/reported.ts';
 import { browserSessionStore } from '../lib/settings.ts';
 
 /** Signing out, asking first when texts still wait in the offline outbox. */
@@ -17,12 +18,17 @@ export function useSignOut(): SignOut {
   const signOut = async (confirmed: boolean): Promise<void> => {
     setBusy(true);
     try {
-      const current = await browserSessionStore.get().catch(() => null);
+      const current = await browserSessionStore.get().catch(reported('could not read the session', null));
       const scope = current ? { relayUrl: current.relayUrl, session: current, apiKey: null } : null;
       // Loaded on demand: the IndexedDB code is not part of the pages' shared bundle.
-      const local = scope ? await import('../lib/store/local-store.ts').catch(() => null) : null;
+      const local = scope
+        ? await import('../lib/store/local-store.ts').catch(reported('could not load the local store', null))
+        : null;
       // Texts still in the offline outbox go out only while this rep is signed in: ask first.
-      const queued = local && scope && !confirmed ? await local.waitingTexts(scope).catch(() => 0) : 0;
+      const queued =
+        local && scope && !confirmed
+          ? await local.waitingTexts(scope).catch(reported('could not count the texts waiting to go out', 0))
+          : 0;
       if (queued > 0) {
         setWaiting(queued);
         return;

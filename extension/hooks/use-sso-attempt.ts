@@ -26,32 +26,8 @@ export function useSsoAttempt(relayUrl: string): SsoAttempt {
   const [startError, setStartError] = useState<string | null>(null);
   const [starting, setStarting] = useState(false);
   const [attemptId, setAttemptId] = useState<string | null>(null);
-  const [attempt, setAttempt] = useState<SsoState | null>(null);
 
-  useEffect(() => {
-    const controller = new AbortController();
-    const show = (value: unknown, adopt: boolean): void => {
-      const next = parseSsoState(value);
-      // An attempt already under way for this relay (the page was reloaded) is shown as ours.
-      if (adopt && isActive(next) && next.relayUrl === relayUrl) setAttemptId(next.attemptId);
-      setAttempt(next);
-    };
-    browser.storage.session
-      .get(SSO_STATE_KEY)
-      .then((stored) => {
-        if (!controller.signal.aborted) show(stored[SSO_STATE_KEY], true);
-      })
-      .catch((error: unknown) => console.warn('[crm-texting] could not read the SSO sign-in state', error));
-    const listener = (changes: Record<string, { newValue?: unknown }>, area: string): void => {
-      const change = changes[SSO_STATE_KEY];
-      if (area === 'session' && change) show(change.newValue, false);
-    };
-    browser.storage.onChanged.addListener(listener);
-    controller.signal.addEventListener('abort', () => browser.storage.onChanged.removeListener(listener), {
-      once: true,
-    });
-    return () => controller.abort();
-  }, [relayUrl]);
+  const attempt = useSsoState(relayUrl, setAttemptId);
 
   const mine = attempt !== null && attempt.attemptId === attemptId ? attempt : null;
 
@@ -102,4 +78,37 @@ export function useSsoAttempt(relayUrl: string): SsoAttempt {
     cancel,
     leave,
   };
+}
+
+/**
+ * The SSO attempt the background keeps in session storage, followed as it changes. An attempt already under
+ * way for this relay when the page opens (it was reloaded) is handed to `adoptAttempt` as this page's own.
+ */
+function useSsoState(relayUrl: string, adoptAttempt: (attemptId: string) => void): SsoState | null {
+  const [attempt, setAttempt] = useState<SsoState | null>(null);
+  useEffect(() => {
+    const controller = new AbortController();
+    const show = (value: unknown, adopt: boolean): void => {
+      const next = parseSsoState(value);
+      // An attempt already under way for this relay (the page was reloaded) is shown as ours.
+      if (adopt && isActive(next) && next.relayUrl === relayUrl) adoptAttempt(next.attemptId);
+      setAttempt(next);
+    };
+    browser.storage.session
+      .get(SSO_STATE_KEY)
+      .then((stored) => {
+        if (!controller.signal.aborted) show(stored[SSO_STATE_KEY], true);
+      })
+      .catch((error: unknown) => console.warn('[crm-texting] could not read the SSO sign-in state', error));
+    const listener = (changes: Record<string, { newValue?: unknown }>, area: string): void => {
+      const change = changes[SSO_STATE_KEY];
+      if (area === 'session' && change) show(change.newValue, false);
+    };
+    browser.storage.onChanged.addListener(listener);
+    controller.signal.addEventListener('abort', () => browser.storage.onChanged.removeListener(listener), {
+      once: true,
+    });
+    return () => controller.abort();
+  }, [relayUrl, adoptAttempt]);
+  return attempt;
 }

@@ -197,7 +197,11 @@ export function orgCrmsFor(
         configured: config.secretsKey,
         sandbox: config.smsProvider === 'sandbox',
         readOnly: true,
-      }).catch(() => null),
+      }).catch((error: unknown) => {
+        // Without the key no stored CRM token can be opened; callers then answer that the CRM is not connected.
+        log?.(`secrets key unavailable for CRM connections: ${String(error)}`);
+        return null;
+      }),
     ...(log === undefined ? {} : { log }),
   });
 }

@@ -23,16 +23,22 @@ describe('swallowed errors', () => {
     expect(silent).toEqual([]);
   });
 
-  it('flags a bare .catch(() => undefined) and an empty catch block, and accepts a stated reason', () => {
+  it('flags a rejection turned into a bare fallback and an empty catch block, and accepts a stated reason', () => {
     const text = [
       'send().catch(() => undefined);',
       'try { go(); } catch {}',
       '// best effort: the tab may already be closed',
       'close().catch(() => undefined);',
+      'const me = await load().catch(() => null);',
+      'const n = await count().catch(() => 0);',
+      'run().catch(() => {});',
     ].join('\n');
     expect(findSwallowedErrors('extension/lib/x.ts', text)).toEqual([
       { file: 'extension/lib/x.ts', line: 1 },
       { file: 'extension/lib/x.ts', line: 2 },
+      { file: 'extension/lib/x.ts', line: 5 },
+      { file: 'extension/lib/x.ts', line: 6 },
+      { file: 'extension/lib/x.ts', line: 7 },
     ]);
   });
 });

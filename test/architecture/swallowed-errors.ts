@@ -6,7 +6,10 @@ export interface SwallowedError {
   line: number;
 }
 
-const swallow = /\.catch\(\(\) => undefined\)|catch(\s*\([^)]*\))?\s*\{\s*\}/;
+// A rejection turned into a bare fallback value (undefined, null, false, 0, '', [] or {}) with no look at the
+// error, or an empty catch block.
+const swallow =
+  /\.catch\(\(\) => (undefined|null|false|0|''|""|\[\]|\{\})\)|\.catch\(\(\) => \{\s*\}\)|catch(\s*\([^)]*\))?\s*\{\s*\}/;
 // A reason on the same or the previous line makes the drop deliberate rather than silent.
 const reason = /\/\/\s*best effort:/;
 
