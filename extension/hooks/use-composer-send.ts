@@ -31,6 +31,13 @@ function failureOf(action: Promise<void>, fallback?: unknown): Promise<unknown> 
   );
 }
 
+/** What the rep is told about a text the outbox keeps after the relay could not take it. */
+function waitingNotice(err: RelayError): string {
+  return err.status === 0
+    ? 'No connection to the relay. The message is waiting and goes out when the connection returns.'
+    : 'The relay had a problem. The message is waiting and will be retried.';
+}
+
 /** What the relay is asked to send; in quiet hours the text is scheduled for when they end. */
 function sendInputFor(check: DraftCheck, body: string): SendMessageInput | null {
   const base = check.inputFor(body);
@@ -65,11 +72,7 @@ export function useComposerSend(
       setError(refused);
       return;
     }
-    done(
-      err.status === 0
-        ? 'No connection to the relay. The message is waiting and goes out when the connection returns.'
-        : 'The relay had a problem. The message is waiting and will be retried.',
-    );
+    done(waitingNotice(err));
   };
 
   const sendNow = async (input: SendMessageInput, key: string): Promise<void> => {
