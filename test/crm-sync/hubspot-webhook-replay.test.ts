@@ -1,7 +1,7 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { ContactRef } from '../../crm-plugins/types.ts';
+import { signHubSpotV3 } from '../../server/crm-sync/hubspot-webhook.ts';
 import type { Database } from '../../server/db/database.ts';
-import { signHubSpotV3 } from '../../server/routes/crm-webhooks.ts';
 import { isolateSalesforceHome } from '../crm-plugins/harnesses.ts';
 import { type HubSpotFake, startHubSpotFake } from '../fakes/hubspot-fake.ts';
 import { freshPglite } from '../helpers/db.ts';

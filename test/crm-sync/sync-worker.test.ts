@@ -1,9 +1,9 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { ContactRef } from '../../crm-plugins/types.ts';
 import { openSecrets } from '../../server/crm-sync/connections.ts';
+import { signHubSpotV3 } from '../../server/crm-sync/hubspot-webhook.ts';
 import { open } from '../../server/crypto/secrets.ts';
 import type { Database } from '../../server/db/database.ts';
-import { signHubSpotV3 } from '../../server/routes/crm-webhooks.ts';
 import { updateStatus } from '../../server/stores/messages.ts';
 import { isolateSalesforceHome } from '../crm-plugins/harnesses.ts';
 import { type HubSpotFake, startHubSpotFake } from '../fakes/hubspot-fake.ts';
