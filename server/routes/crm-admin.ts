@@ -1,4 +1,6 @@
 import { Type } from 'typebox';
+import { DeadLetterList, ReplayedDeadLetter } from '../../contract/crm.ts';
+import { errorResponses } from '../../contract/errors.ts';
 import { listDeadLetters, replayDeadLetter } from '../crm-sync/dead-letters.ts';
 import { ApiError } from '../errors.ts';
 import { principalOf, requires } from '../http/access.ts';
@@ -12,6 +14,11 @@ export const crmAdminRoutes: RouteModule = (app, { db }) => {
     {
       config: requires('org.manage'),
       schema: {
+        summary: 'CRM writes that failed for good',
+        description:
+          'History and opt-in status writes the CRM refused for good (dead letters), newest first.',
+        tags: ['crm'],
+        response: { 200: DeadLetterList, ...errorResponses },
         querystring: Type.Object(
           {
             state: Type.Optional(
@@ -36,7 +43,16 @@ export const crmAdminRoutes: RouteModule = (app, { db }) => {
 
   app.post(
     '/v1/admin/crm/dead-letters/:id/replay',
-    { config: requires('org.manage'), schema: { params: Type.Object({ id: Uuid }) } },
+    {
+      config: requires('org.manage'),
+      schema: {
+        summary: 'Replay a dead letter',
+        description: 'Queues the failed CRM write again; the sync worker retries it.',
+        tags: ['crm'],
+        params: Type.Object({ id: Uuid }),
+        response: { 200: ReplayedDeadLetter, ...errorResponses },
+      },
+    },
     async (request) => {
       const principal = principalOf(request);
       const letter = await replayDeadLetter(db, {

@@ -1,4 +1,7 @@
 import { Type } from 'typebox';
+import { OAuthStart } from '../../contract/crm.ts';
+import { ErrorBody, errorResponses } from '../../contract/errors.ts';
+import { HtmlPage, htmlResponse } from '../../contract/pages.ts';
 import { CRM_OAUTH } from '../../crm-plugins/registry.ts';
 import { completeOAuth, startOAuth } from '../crm-sync/oauth-web.ts';
 import { resolveSecretsKey } from '../crypto/secrets.ts';
@@ -11,6 +14,12 @@ const CrmParam = Type.Object(
   { crm: Type.Union([Type.Literal('hubspot'), Type.Literal('salesforce')]) },
   { additionalProperties: false },
 );
+
+/** The CRM's refusal or a failed exchange is a page for the admin; a malformed link is the usual error body. */
+const refusedPage = {
+  description: 'Not connected: a page saying why, or the error envelope for a malformed link',
+  content: { 'text/html': { schema: HtmlPage }, 'application/json': { schema: ErrorBody } },
+} as const;
 
 const escapeHtml = (s: string) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 
@@ -27,7 +36,14 @@ export const crmOAuthRoutes: RouteModule = (app, { config, db, clock }) => {
     '/v1/admin/crm/:crm/oauth/start',
     {
       config: requires('org.manage'),
-      schema: { params: CrmParam, querystring: Type.Object({}, { additionalProperties: false }) },
+      schema: {
+        summary: 'Start connecting a CRM',
+        description: 'The CRM’s OAuth authorize URL for this organisation, with a single-use state.',
+        tags: ['crm'],
+        params: CrmParam,
+        querystring: Type.Object({}, { additionalProperties: false }),
+        response: { 200: OAuthStart, ...errorResponses },
+      },
     },
     async (request) => {
       const principal = principalOf(request);
@@ -46,6 +62,11 @@ export const crmOAuthRoutes: RouteModule = (app, { config, db, clock }) => {
     {
       config: publicRoute('OAuth redirect from the CRM: the single-use state is the credential'),
       schema: {
+        summary: 'CRM OAuth redirect',
+        description:
+          'Where the CRM sends the admin back: exchanges the code, stores the tokens sealed, and shows a page saying whether the CRM is connected.',
+        tags: ['crm'],
+        response: { 200: htmlResponse, '4xx': refusedPage, '5xx': ErrorBody },
         params: CrmParam,
         querystring: Type.Object(
           {
