@@ -1,4 +1,5 @@
-import { Type } from 'typebox';
+import type { FastifyReply } from 'fastify';
+import { type Static, Type } from 'typebox';
 import { OAuthStart } from '../../contract/crm.ts';
 import { ErrorBody, errorResponses } from '../../contract/errors.ts';
 import { HtmlPage, htmlResponse } from '../../contract/pages.ts';
@@ -7,7 +8,7 @@ import { completeOAuth, startOAuth } from '../crm-sync/oauth-web.ts';
 import { resolveSecretsKey } from '../crypto/secrets.ts';
 import { ApiError } from '../errors.ts';
 import { principalOf, publicRoute, requires } from '../http/access.ts';
-import type { RouteModule } from '../http/services.ts';
+import type { Deps, RouteModule } from '../http/services.ts';
 
 const CrmParam = Type.Object(
   // Spelled out so the handler's `crm` is typed as the OAuth CRM ids, not `never`.
@@ -31,7 +32,8 @@ function page(title: string, detail: string): string {
 }
 
 /** Connecting HubSpot / Salesforce through their OAuth web flows (issue #6). */
-export const crmOAuthRoutes: RouteModule = (app, { config, db, clock }) => {
+export const crmOAuthRoutes: RouteModule = (app, deps) => {
+  const { config, db, clock } = deps;
   app.get(
     '/v1/admin/crm/:crm/oauth/start',
     {
@@ -79,40 +81,47 @@ export const crmOAuthRoutes: RouteModule = (app, { config, db, clock }) => {
         ),
       },
     },
-    async (request, reply) => {
-      const crm = request.params.crm;
-      const { code, state, error } = request.query;
-      const html = (status: number, title: string, detail: string) =>
-        reply.code(status).type('text/html; charset=utf-8').send(page(title, detail));
-      if (error !== undefined)
-        return html(
-          400,
-          `${CRM_OAUTH[crm].label} not connected`,
-          `${CRM_OAUTH[crm].label} did not grant access (${error}).`,
-        );
-      if (code === undefined || state === undefined)
-        return html(400, `${CRM_OAUTH[crm].label} not connected`, 'The link is missing its code or state.');
-      const secretsKey = async () => {
-        const key = await resolveSecretsKey(db, {
-          configured: config.secretsKey,
-          sandbox: config.smsProvider === 'sandbox',
-        });
-        if (key === null)
-          throw new ApiError(
-            409,
-            'SECRETS_KEY_REQUIRED',
-            'Set SECRETS_KEY (32 random bytes, base64) so CRM tokens can be stored.',
-          );
-        return key;
-      };
-      try {
-        await completeOAuth(db, config, secretsKey, { crm, code, state, now: clock() });
-      } catch (failure) {
-        if (failure instanceof ApiError)
-          return html(failure.statusCode, `${CRM_OAUTH[crm].label} not connected`, failure.message);
-        throw failure;
-      }
-      return html(200, 'Connected', `${CRM_OAUTH[crm].label} is connected. You can close this page.`);
-    },
+    (request, reply) => finishOAuth(deps, request.params.crm, request.query, reply),
   );
 };
+
+/** The admin is back from the CRM: exchange the code, store the tokens sealed, and say how it went. */
+async function finishOAuth(
+  { config, db, clock }: Deps,
+  crm: Static<typeof CrmParam>['crm'],
+  query: { code?: string; state?: string; error?: string },
+  reply: FastifyReply,
+) {
+  const { code, state, error } = query;
+  const html = (status: number, title: string, detail: string) =>
+    reply.code(status).type('text/html; charset=utf-8').send(page(title, detail));
+  if (error !== undefined)
+    return html(
+      400,
+      `${CRM_OAUTH[crm].label} not connected`,
+      `${CRM_OAUTH[crm].label} did not grant access (${error}).`,
+    );
+  if (code === undefined || state === undefined)
+    return html(400, `${CRM_OAUTH[crm].label} not connected`, 'The link is missing its code or state.');
+  const secretsKey = async () => {
+    const key = await resolveSecretsKey(db, {
+      configured: config.secretsKey,
+      sandbox: config.smsProvider === 'sandbox',
+    });
+    if (key === null)
+      throw new ApiError(
+        409,
+        'SECRETS_KEY_REQUIRED',
+        'Set SECRETS_KEY (32 random bytes, base64) so CRM tokens can be stored.',
+      );
+    return key;
+  };
+  try {
+    await completeOAuth(db, config, secretsKey, { crm, code, state, now: clock() });
+  } catch (failure) {
+    if (failure instanceof ApiError)
+      return html(failure.statusCode, `${CRM_OAUTH[crm].label} not connected`, failure.message);
+    throw failure;
+  }
+  return html(200, 'Connected', `${CRM_OAUTH[crm].label} is connected. You can close this page.`);
+}
