@@ -12,12 +12,12 @@ import {
   openSecrets,
   setStatus,
 } from '../crm-sync/connections.ts';
-import { countDeadLetters } from '../crm-sync/dead-letters.ts';
 import { startOAuth } from '../crm-sync/oauth-web.ts';
 import { CrmSyncWorker } from '../crm-sync/sync-worker.ts';
 import { resolveSecretsKey, type SecretsKey } from '../crypto/secrets.ts';
 import type { Database } from '../db/database.ts';
 import { ApiError } from '../errors.ts';
+import { crmConnectionStatuses, crmStatusText } from './crm-status.ts';
 
 /** A CLI command as server/cli/main.ts lists it (database commands only). */
 interface CrmCommand {
@@ -323,86 +323,8 @@ export const CRM_COMMANDS: Record<string, CrmCommand> = {
     usage: 'crm status [--org <orgId>] [--json]',
     flags: { org: { help: 'only this organisation', value: true } },
     async run(db, flags) {
-      const rows = await db.query<{
-        id: string;
-        org_id: string;
-        crm: CrmId;
-        status: string;
-        status_detail: string | null;
-        event_cursor_tx: number;
-        event_cursor_id: number;
-        consent_cursor_tx: number;
-        consent_cursor_id: number;
-        crm_watermark: string | null;
-        next_poll_at: Date;
-        paused_until: Date | null;
-        backfill_checkpoint: BackfillCheckpoint | null;
-      }>(
-        `SELECT id, org_id, crm, status, status_detail, event_cursor_tx, event_cursor_id, consent_cursor_tx,
-                consent_cursor_id, crm_watermark, next_poll_at, backfill_checkpoint,
-                -- The sync queue's back-off is the database clock's (server/clock.ts).
-                CASE WHEN paused_until > now() THEN paused_until END AS paused_until
-           FROM crm_connections WHERE ($1::text IS NULL OR org_id::text = $1) ORDER BY created_at`,
-        [flags.org ?? null],
-      );
-      const connections = [];
-      for (const row of rows) {
-        const queue = await db.query<{ kind: string; state: string; n: number }>(
-          `SELECT kind, state, count(*)::int AS n FROM crm_sync_jobs
-            WHERE connection_id = $1 AND state IN ('queued', 'working') GROUP BY 1, 2 ORDER BY 1, 2`,
-          [row.id],
-        );
-        let health: { ok: boolean; detail: string };
-        if (row.status === 'disconnected') health = { ok: false, detail: 'disconnected' };
-        else {
-          try {
-            const connection = await getConnection(db, row.org_id, row.crm);
-            health = await (await pluginOf(db, connection)).healthCheck();
-          } catch (error) {
-            health = { ok: false, detail: error instanceof Error ? error.message : String(error) };
-          }
-        }
-        const sentinel = (id: number) => (id >= Number.MAX_SAFE_INTEGER ? 'start' : String(id));
-        connections.push({
-          connectionId: row.id,
-          orgId: row.org_id,
-          crm: row.crm,
-          status: row.status,
-          statusDetail: row.status_detail,
-          health,
-          queue: Object.fromEntries(queue.map((q) => [`${q.kind}.${q.state}`, q.n])),
-          queueDepth: queue.reduce((a, q) => a + q.n, 0),
-          deadLetters: await countDeadLetters(db, row.id),
-          watermarks: {
-            events: `${row.event_cursor_tx}_${sentinel(row.event_cursor_id)}`,
-            consent: `${row.consent_cursor_tx}_${sentinel(row.consent_cursor_id)}`,
-            crmConsent: row.crm_watermark,
-            nextCrmPoll: row.next_poll_at.toISOString(),
-          },
-          pausedUntil: row.paused_until?.toISOString() ?? null,
-          backfill: row.backfill_checkpoint,
-        });
-      }
-      const text =
-        connections.length === 0
-          ? 'No CRM connected.'
-          : connections
-              .map((c) =>
-                [
-                  `${c.crm} for org ${c.orgId}: ${c.status}${c.statusDetail === null ? '' : ` (${c.statusDetail})`}`,
-                  `  health: ${c.health.ok ? 'ok' : 'NOT OK'} — ${c.health.detail}`,
-                  `  queue: ${c.queueDepth} waiting ${JSON.stringify(c.queue)}; dead letters: ${c.deadLetters}`,
-                  `  watermarks: events ${c.watermarks.events}, consent ${c.watermarks.consent}, CRM ${c.watermarks.crmConsent ?? 'none yet'}`,
-                  ...(c.pausedUntil === null ? [] : [`  paused until ${c.pausedUntil} (rate limit)`]),
-                  ...(c.backfill === null
-                    ? []
-                    : [
-                        `  backfill: ${c.backfill.queued} queued${c.backfill.done ? ', done' : ', unfinished (re-run to resume)'}`,
-                      ]),
-                ].join('\n'),
-              )
-              .join('\n');
-      return { json: { connections }, text };
+      const connections = await crmConnectionStatuses(db, flags.org ?? null, pluginOf);
+      return { json: { connections }, text: crmStatusText(connections) };
     },
   },
   'crm oauth-url hubspot': {
