@@ -1,7 +1,4 @@
-import { createCustomRole } from '../auth/custom-roles.ts';
 import { isRole, ROLE_NAMES } from '../auth/permissions.ts';
-import { createUser, deactivateUser, rolePermissions, validCustomPermissions } from '../auth/users.ts';
-import { systemClock } from '../clock.ts';
 import { ConfigError, loadConfig } from '../config.ts';
 import type { Database } from '../db/database.ts';
 import { migrate } from '../db/migrate.ts';
@@ -17,51 +14,10 @@ import {
   readOrgSettings,
   setOrgSetting,
 } from '../organisations/org-settings-admin.ts';
+import { type Command, UsageError } from './command.ts';
 import { runComplianceLines } from './compliance.ts';
 import { CRM_COMMANDS } from './crm.ts';
-
-interface CommandBase {
-  summary: string;
-  usage: string;
-  flags: Record<string, { help: string; required?: boolean; value?: boolean }>;
-}
-
-/** Input and output of a command that streams lines instead of returning one result. */
-interface CommandIo {
-  input: AsyncIterable<string | Uint8Array>;
-  out: (s: string) => void;
-}
-
-/** A CLI command: its flags, help text and action. Output goes through `print` as text or JSON. */
-type Command =
-  | (CommandBase & {
-      needsDatabase?: true;
-      run(
-        db: Database,
-        flags: Record<string, string>,
-        io: CommandIo,
-      ): Promise<{ json: Record<string, unknown>; text: string }>;
-    })
-  | (CommandBase & {
-      /** The command never touches the database, so none is opened; it returns its exit code. */
-      needsDatabase: false;
-      run(io: CommandIo, flags: Record<string, string>): Promise<number>;
-    });
-
-class UsageError extends Error {}
-
-/** The first line of stdin, without its line end (a password piped in, never on the command line). */
-async function readFirstLine(input: AsyncIterable<string | Uint8Array>): Promise<string> {
-  let text = '';
-  for await (const chunk of input) {
-    text += typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString('utf8');
-    if (text.includes('\n')) break;
-  }
-  return text.split(/\r?\n/)[0] ?? '';
-}
-
-/** The CLI acts as the operator: auth events name it so. */
-const CLI_ACTOR = 'cli';
+import { PEOPLE_COMMANDS } from './people.ts';
 
 const COMMANDS: Record<string, Command> = {
   'org create': {
@@ -159,115 +115,7 @@ const COMMANDS: Record<string, Command> = {
       };
     },
   },
-  'user create': {
-    summary: 'Create a user: with a password from stdin, or printing a one-time invite link',
-    usage: 'user create --org <orgId> --email <address> --role <role> [--password-stdin] [--json]',
-    flags: {
-      org: { help: 'organisation id', required: true, value: true },
-      email: { help: "the user's email address", required: true, value: true },
-      role: {
-        help: `a built-in role (${ROLE_NAMES.join(', ')}) or a custom role of the org`,
-        required: true,
-        value: true,
-      },
-      'password-stdin': { help: 'read the password from the first line of stdin', value: false },
-    },
-    async run(db, flags, io) {
-      const orgId = flags.org ?? '';
-      const email = (flags.email ?? '').trim();
-      if (!/^[^\s@]+@[^\s@]+\.[^\s@]+$/.test(email) || email.length > 254)
-        throw new UsageError(`--email must be an email address, got "${email}"`);
-      const role = flags.role ?? '';
-      const password = flags['password-stdin'] === 'true' ? await readFirstLine(io.input) : null;
-      const config = loadConfig();
-      const created = await db.transaction(async (tx) => {
-        await requireOrg(tx, orgId);
-        if ((await rolePermissions(tx, orgId, role)) === null)
-          throw new ApiError(422, 'UNKNOWN_ROLE', `No role "${role}" in this organisation.`);
-        return createUser(tx, {
-          orgId,
-          email,
-          role,
-          password,
-          actor: CLI_ACTOR,
-          now: systemClock(),
-          publicUrl: config.publicUrl,
-        });
-      });
-      const userId = created.user.id;
-      if (password !== null) {
-        return {
-          json: { userId, email: created.user.email, role },
-          text: `Created user ${created.user.email} (${role}), id ${userId}; they can sign in with the password given.`,
-        };
-      }
-      const inviteLink = /https?:\/\/\S+/.exec(created.mail.text)?.[0] ?? null;
-      return {
-        json: { userId, email: created.user.email, role, inviteLink },
-        text: `Created user ${created.user.email} (${role}), id ${userId}.\nSend them this one-time link to choose a password (expires in an hour):\n${inviteLink ?? ''}`,
-      };
-    },
-  },
-  'user deactivate': {
-    summary: 'Deactivate a user: their sessions and bound API keys stop at once',
-    usage: 'user deactivate --org <orgId> --email <address> [--json]',
-    flags: {
-      org: { help: 'organisation id', required: true, value: true },
-      email: { help: "the user's email address", required: true, value: true },
-    },
-    async run(db, flags) {
-      const orgId = flags.org ?? '';
-      const email = (flags.email ?? '').trim().toLowerCase();
-      const user = await db.transaction(async (tx) => {
-        await requireOrg(tx, orgId);
-        const [found] = await tx.query<{ id: string }>(
-          'SELECT id FROM users WHERE org_id = $1 AND email = $2',
-          [orgId, email],
-        );
-        if (found === undefined)
-          throw new ApiError(404, 'USER_NOT_FOUND', `No user ${email} in this organisation.`);
-        return deactivateUser(tx, { orgId, userId: found.id, actor: CLI_ACTOR, now: systemClock() });
-      });
-      return { json: { userId: user.id, status: 'deactivated' }, text: `Deactivated ${user.email}` };
-    },
-  },
-  'role create': {
-    summary: 'Create a custom role from permissions',
-    usage: 'role create --org <orgId> --name <name> --permissions <a,b,c> [--json]',
-    flags: {
-      org: { help: 'organisation id', required: true, value: true },
-      name: {
-        help: 'lower case letters, digits and _ (2–40), not a built-in role',
-        required: true,
-        value: true,
-      },
-      permissions: {
-        help: 'comma-separated permissions, e.g. conversations.view,messages.send',
-        required: true,
-        value: true,
-      },
-    },
-    async run(db, flags) {
-      const orgId = flags.org ?? '';
-      const name = flags.name ?? '';
-      if (!/^[a-z][a-z0-9_]{1,39}$/.test(name))
-        throw new UsageError(`--name must be 2–40 lower case letters, digits or _, got "${name}"`);
-      if (isRole(name)) throw new ApiError(409, 'ROLE_EXISTS', `"${name}" is a built-in role.`);
-      const listed = (flags.permissions ?? '')
-        .split(',')
-        .map((p) => p.trim())
-        .filter((p) => p !== '');
-      const permissions = validCustomPermissions([...new Set(listed)]);
-      const { id } = await db.transaction(async (tx) => {
-        await requireOrg(tx, orgId);
-        return createCustomRole(tx, { orgId, name, permissions }, { actor: CLI_ACTOR, now: systemClock() });
-      });
-      return {
-        json: { roleId: id, name, permissions },
-        text: `Created role ${name}: ${permissions.join(', ') || '(no permissions)'}`,
-      };
-    },
-  },
+  ...PEOPLE_COMMANDS,
   migrate: {
     summary: 'Apply pending database migrations',
     usage: 'migrate [--json]',
@@ -308,8 +156,10 @@ const COMMANDS: Record<string, Command> = {
 
 function helpText(): string {
   const lines = ['Usage: npm run cli -- <command> [flags]', '', 'Commands:'];
+  // The summaries line up one column past the longest name, so no name runs into its summary.
+  const width = Math.max(...Object.keys(COMMANDS).map((name) => name.length)) + 2;
   for (const [name, command] of Object.entries(COMMANDS))
-    lines.push(`  ${name.padEnd(24)}${command.summary}`);
+    lines.push(`  ${name.padEnd(width)}${command.summary}`);
   lines.push(
     '',
     'Every command takes --help and --json. The database is DATABASE_URL, or PGlite in DATA_DIR (default ./data).',

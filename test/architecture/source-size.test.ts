@@ -21,7 +21,6 @@ const sizes = listSourceFiles(root, ['contract', 'server', 'crm-plugins', 'exten
 const KNOWN_OVERSIZED = new Set([
   'server/crm-sync/sync-worker.ts',
   'server/cli/crm.ts runBackfill',
-  'server/cli/main.ts',
   'crm-plugins/sandbox/index.ts createSandboxCrm',
 ]);
 

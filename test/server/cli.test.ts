@@ -85,6 +85,8 @@ describe('admin CLI', () => {
       expect(result.out).toContain('Usage: npm run cli --');
     }
     expect((await cli('--help')).out).toContain('Commands:');
+    // Every name stands apart from its summary, the longest too.
+    expect((await cli('--help')).out).toMatch(/ {2}crm oauth-url salesforce {2}Print the Salesforce/);
   });
 
   it('sets, shows and clears an org setting, refusing unknown names and wrong types', async () => {
