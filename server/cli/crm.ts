@@ -2,7 +2,6 @@ import type { CrmId, CrmPlugin } from '../../crm-plugins/types.ts';
 import { systemClock } from '../clock.ts';
 import { loadConfig } from '../config.ts';
 import {
-  type BackfillCheckpoint,
   type ConnectionSecrets,
   type ConnectionSettings,
   type CrmConnection,
@@ -13,10 +12,10 @@ import {
   setStatus,
 } from '../crm-sync/connections.ts';
 import { startOAuth } from '../crm-sync/oauth-web.ts';
-import { CrmSyncWorker } from '../crm-sync/sync-worker.ts';
 import { resolveSecretsKey, type SecretsKey } from '../crypto/secrets.ts';
 import type { Database } from '../db/database.ts';
 import { ApiError } from '../errors.ts';
+import { runBackfill } from './crm-backfill.ts';
 import { crmConnectionStatuses, crmStatusText } from './crm-status.ts';
 
 /** A CLI command as server/cli/main.ts lists it (database commands only). */
@@ -79,110 +78,6 @@ function describeConnection(c: CrmConnection): Record<string, unknown> {
 const connectHelp = {
   org: { help: 'organisation id', required: true, value: true },
 };
-
-/** Pushes an org's existing messages through the sync queue; resumable from its checkpoint. */
-export async function runBackfill(
-  db: Database,
-  input: {
-    connection: CrmConnection;
-    secretsKey: SecretsKey;
-    since: Date | null;
-    progress?: (line: string) => void;
-    worker?: CrmSyncWorker;
-    pageSize?: number;
-  },
-): Promise<{ queued: number; logged: number; dead: number; skipped: number; resumed: boolean }> {
-  const { connection } = input;
-  const since = input.since?.toISOString() ?? null;
-  const worker =
-    input.worker ??
-    new CrmSyncWorker({ db, secretsKey: input.secretsKey, lingerMs: 0, log: (_l, m) => input.progress?.(m) });
-  const previous = connection.backfillCheckpoint;
-  const resumed = previous !== null && !previous.done && previous.since === since;
-  let checkpoint: BackfillCheckpoint = resumed
-    ? previous
-    : { since, createdAt: null, id: null, queued: 0, done: false };
-  const pageSize = input.pageSize ?? 1000;
-  const counts = async () => {
-    const rows = await db.query<{ state: string; note: string | null; n: number }>(
-      `SELECT state, (note IS NOT NULL AND note <> 'replayed') AS note, count(*)::int AS n FROM crm_sync_jobs
-        WHERE connection_id = $1 AND kind = 'message' AND subject NOT LIKE '%#%' GROUP BY 1, 2`,
-      [connection.id],
-    );
-    const sum = (f: (r: (typeof rows)[number]) => boolean) => rows.filter(f).reduce((a, r) => a + r.n, 0);
-    return {
-      pending: sum((r) => r.state === 'queued' || r.state === 'working'),
-      logged: sum((r) => r.state === 'done' && !r.note),
-      skipped: sum((r) => r.state === 'done' && Boolean(r.note)),
-      dead: sum((r) => r.state === 'dead'),
-    };
-  };
-  const settle = async () => {
-    for (;;) {
-      const c = await counts();
-      if (c.pending === 0) return c;
-      const took = await worker.drainConnection(connection.id);
-      const state = await db.query<{ status: string; status_detail: string | null }>(
-        'SELECT status, status_detail FROM crm_connections WHERE id = $1',
-        [connection.id],
-      );
-      if (state[0] !== undefined && state[0].status !== 'active')
-        throw new ApiError(
-          409,
-          'CRM_CONNECTION_STOPPED',
-          `backfill stopped: ${state[0].status}: ${state[0].status_detail}`,
-        );
-      if (!took) await new Promise((r) => setTimeout(r, 50));
-    }
-  };
-  for (;;) {
-    const page = await db.query<{ id: string; created_at: Date }>(
-      `SELECT id, created_at FROM messages
-        WHERE org_id = $1 AND ($2::timestamptz IS NULL OR created_at >= $2)
-          AND ($3::timestamptz IS NULL OR (created_at, id) > ($3::timestamptz, $4::uuid))
-          AND (direction = 'inbound' OR status IN ('sent', 'delivered', 'undelivered'))
-        ORDER BY created_at, id LIMIT $5`,
-      [connection.orgId, since, checkpoint.createdAt, checkpoint.id, pageSize],
-    );
-    const last = page.at(-1);
-    if (last === undefined) break;
-    const next: BackfillCheckpoint = {
-      ...checkpoint,
-      createdAt: last.created_at.toISOString(),
-      id: last.id,
-      queued: checkpoint.queued + page.length,
-    };
-    await db.transaction(async (tx) => {
-      await worker.queueMessages(
-        tx,
-        connection,
-        page.map((m) => m.id),
-      );
-      await tx.query('UPDATE crm_connections SET backfill_checkpoint = $2 WHERE id = $1', [
-        connection.id,
-        JSON.stringify(next),
-      ]);
-    });
-    checkpoint = next;
-    const c = await settle();
-    input.progress?.(
-      `backfill: ${checkpoint.queued} messages queued; ${c.logged} logged, ${c.skipped} without a CRM record, ${c.dead} dead`,
-    );
-    if (page.length < pageSize) break;
-  }
-  const final = await settle();
-  await db.query('UPDATE crm_connections SET backfill_checkpoint = $2 WHERE id = $1', [
-    connection.id,
-    JSON.stringify({ ...checkpoint, done: true }),
-  ]);
-  return {
-    queued: checkpoint.queued,
-    logged: final.logged,
-    dead: final.dead,
-    skipped: final.skipped,
-    resumed,
-  };
-}
 
 /** `crm …` commands: connect, install, uninstall, status, backfill. */
 export const CRM_COMMANDS: Record<string, CrmCommand> = {

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ContactRef } from '../../crm-plugins/types.ts';
-import { runBackfill } from '../../server/cli/crm.ts';
+import { runBackfill } from '../../server/cli/crm-backfill.ts';
 import { getConnection } from '../../server/crm-sync/connections.ts';
 import { isolateSalesforceHome } from '../crm-plugins/harnesses.ts';
 import { startHubSpotFake } from '../fakes/hubspot-fake.ts';
