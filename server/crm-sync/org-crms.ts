@@ -9,15 +9,8 @@ import type { CrmRegistry } from '../../crm-plugins/registry.ts';
 import type { CrmId, CrmPlugin } from '../../crm-plugins/types.ts';
 import { resolveSecretsKey, type SecretsKey } from '../crypto/secrets.ts';
 import type { Queryable } from '../db/database.ts';
-import {
-  CONNECTION_COLUMNS,
-  type ConnectionRow,
-  type ConnectionSecrets,
-  type CrmConnection,
-  createPlugin,
-  openSecrets,
-  toConnection,
-} from './connections.ts';
+import { CONNECTION_COLUMNS, type ConnectionRow, type CrmConnection, toConnection } from './connections.ts';
+import { type LivePlugin, LivePlugins, type PluginFactory } from './live-plugins.ts';
 import { renewConnection } from './oauth.ts';
 
 /** Where request handlers get the CRM plugins of the org they act for. */
@@ -38,19 +31,12 @@ export interface OrgCrmsOptions {
   base: CrmRegistry;
   /** Opens sealed tokens; resolved on first use (null: per-org connections are unusable). */
   secretsKey: () => Promise<SecretsKey | null>;
-  pluginFor?: (connection: CrmConnection, secrets: ConnectionSecrets) => CrmPlugin;
+  pluginFor?: PluginFactory;
   /** How long an org's list of connections is reused before it is read again. */
   listTtlMs?: number;
   log?: (message: string) => void;
   /** Milliseconds for the list cache's age: a duration in one process, so monotonic by default. */
   now?: () => number;
-}
-
-interface Live {
-  version: number;
-  connection: CrmConnection;
-  secrets: ConnectionSecrets;
-  plugin: CrmPlugin;
 }
 
 /**
@@ -60,8 +46,8 @@ interface Live {
  */
 export class OrgCrms implements OrgCrmSource {
   private readonly lists = new Map<string, { at: number; connections: CrmConnection[] }>();
-  private readonly live = new Map<string, Live>();
-  private readonly refreshing = new Map<string, Promise<Live>>();
+  private readonly live: LivePlugins;
+  private readonly refreshing = new Map<string, Promise<LivePlugin>>();
   private readonly proxies = new Map<string, CrmPlugin>();
   private key: Promise<SecretsKey | null> | null = null;
   private readonly ttl: number;
@@ -72,6 +58,7 @@ export class OrgCrms implements OrgCrmSource {
   }
 
   constructor(private readonly options: OrgCrmsOptions) {
+    this.live = new LivePlugins(options.pluginFor);
     this.ttl = options.listTtlMs ?? 5_000;
     this.now = options.now ?? (() => performance.now());
   }
@@ -106,9 +93,9 @@ export class OrgCrms implements OrgCrmSource {
   }
 
   private async pluginOf(connection: CrmConnection): Promise<CrmPlugin | null> {
-    const version = connection.updatedAt.getTime();
-    const cached = this.live.get(connection.id);
-    if (cached !== undefined && cached.version >= version) return this.guarded(connection.id);
+    const cached = this.live.current(connection.id);
+    if (cached !== undefined && cached.version >= connection.updatedAt.getTime())
+      return this.guarded(connection.id);
     this.key ??= this.options.secretsKey();
     const key = await this.key;
     if (key === null) {
@@ -116,9 +103,7 @@ export class OrgCrms implements OrgCrmSource {
       this.options.log?.(`CRM connection ${connection.id} exists but SECRETS_KEY is not set`);
       return null;
     }
-    const secrets = openSecrets(key, connection);
-    const plugin = (this.options.pluginFor ?? createPlugin)(connection, secrets);
-    this.live.set(connection.id, { version, connection, secrets, plugin });
+    this.live.of(connection, key);
     return this.guarded(connection.id);
   }
 
@@ -130,8 +115,8 @@ export class OrgCrms implements OrgCrmSource {
     // One proxy per connection: it always reaches the connection's current plugin.
     const existing = this.proxies.get(connectionId);
     if (existing !== undefined) return existing;
-    const current = (): Live => {
-      const live = this.live.get(connectionId);
+    const current = (): LivePlugin => {
+      const live = this.live.current(connectionId);
       if (live === undefined) throw new Error(`CRM connection ${connectionId} is not loaded`);
       return live;
     };
@@ -155,11 +140,11 @@ export class OrgCrms implements OrgCrmSource {
     return proxy;
   }
 
-  private refresh(connectionId: string, cause: CrmAuthExpiredError): Promise<Live> {
+  private refresh(connectionId: string, cause: CrmAuthExpiredError): Promise<LivePlugin> {
     const inFlight = this.refreshing.get(connectionId);
     if (inFlight !== undefined) return inFlight;
     const run = (async () => {
-      const { connection, secrets } = this.live.get(connectionId) as Live;
+      const { connection, secrets } = this.live.current(connectionId) as LivePlugin;
       const renewal = await renewConnection(this.options.db, await this.key, connection, secrets, {
         cause,
         reconnectHint: 'reconnect the CRM',
@@ -168,10 +153,7 @@ export class OrgCrms implements OrgCrmSource {
         this.lists.delete(connection.orgId);
         throw cause;
       }
-      const { connection: saved, secrets: renewed } = renewal;
-      const plugin = (this.options.pluginFor ?? createPlugin)(saved, renewed);
-      const live: Live = { version: saved.updatedAt.getTime(), connection: saved, secrets: renewed, plugin };
-      this.live.set(connectionId, live);
+      const live = this.live.replace(renewal.connection, renewal.secrets);
       this.lists.delete(connection.orgId);
       this.options.log?.(`CRM ${connection.crm} of org ${connection.orgId}: access token refreshed`);
       return live;
