@@ -1,4 +1,7 @@
-import type { CrmContact } from '../types.ts';
+import { CrmRequestError } from '../errors.ts';
+import { toE164 } from '../phone.ts';
+import type { CrmContact, NewCrmContact } from '../types.ts';
+import type { SandboxRecord, SandboxStore } from './store.ts';
 
 /**
  * Demo records of the sandbox CRM. The numbers are in the reserved 555-01xx range (and the UK's
@@ -64,3 +67,38 @@ export const DEMO_CONTACTS: readonly CrmContact[] = [
     ownerEmail: null,
   },
 ];
+
+/** A sandbox record as the relay sees a contact: its phones in E.164, mobile first, without repeats. */
+export function toSandboxContact(r: SandboxRecord): CrmContact {
+  const phones = [r.mobilePhone, r.phone].map((p) => toE164(p, 'US')).filter((p) => p !== null);
+  return {
+    ref: r.ref,
+    name: r.name,
+    phones: [...new Set(phones)],
+    timeZone: r.timeZone,
+    ownerEmail: r.ownerEmail,
+  };
+}
+
+/** The records whose phone numbers normalise to this one. */
+export async function findSandboxContactsByPhone(
+  store: SandboxStore,
+  phoneE164: string,
+): Promise<CrmContact[]> {
+  const wanted = toE164(phoneE164, 'US');
+  if (wanted === null) return [];
+  return [...store.records.values()].map(toSandboxContact).filter((c) => c.phones.includes(wanted));
+}
+
+/** Creates a contact with this phone number and optional name. */
+export async function createSandboxContact(store: SandboxStore, input: NewCrmContact): Promise<CrmContact> {
+  const phone = toE164(input.phoneE164, 'US');
+  if (phone === null)
+    throw new CrmRequestError('sandbox', 'invalid_request', `not a phone number: ${input.phoneE164}`);
+  const ref = store.addContact({
+    objectType: 'contact',
+    name: input.name ?? `SMS ${phone}`,
+    mobilePhone: phone,
+  });
+  return toSandboxContact(store.requireRecord(ref));
+}
