@@ -24,7 +24,35 @@ function taskFailure(m: CrmMessage, row: TaskRow | undefined) {
   };
 }
 
-/** Logs messages as Tasks; a retried message finds its Task already there. */
+/**
+ * Upserts the messages' Tasks on the message id, a collection at a time: Salesforce itself keeps
+ * one Task per message, so a retried message finds its Task and an update rewrites it in place.
+ * Each saved message goes to `saved` (with whether its Task is new), each refused one to `failed`.
+ */
+async function upsertTasks(
+  api: SalesforceApi,
+  messages: readonly CrmMessage[],
+  saved: (m: CrmMessage, created: boolean) => void,
+  failed: AppendResult['failed'],
+): Promise<void> {
+  for (const part of chunk(messages, COLLECTION)) {
+    let rows: TaskRow[];
+    try {
+      rows = await api.upsertMany('Task', F.messageId, part.map(toTask));
+    } catch (error) {
+      // Throttling and auth need the caller to act; anything else fails just this chunk.
+      failChunk(error, part, failed);
+      continue;
+    }
+    part.forEach((m, i) => {
+      const row = rows[i];
+      if (row?.success) saved(m, row.created);
+      else failed.push(taskFailure(m, row));
+    });
+  }
+}
+
+/** Logs messages as Tasks, then moves each person's last-SMS field to their newest one. */
 export async function appendSalesforceMessages(
   api: SalesforceApi,
   isOurs: (ref: ContactRef) => boolean,
@@ -32,22 +60,12 @@ export async function appendSalesforceMessages(
 ): Promise<AppendResult> {
   const { accepted, rejected } = screenBatch('salesforce', batch, (m) => isOurs(m.contact));
   const result: AppendResult = { created: [], alreadyLogged: [], failed: rejected };
-  for (const part of chunk(accepted, COLLECTION)) {
-    let rows: Awaited<ReturnType<SalesforceApi['upsertMany']>>;
-    try {
-      // Upsert on the unique external id: Salesforce itself guarantees one Task per message.
-      rows = await api.upsertMany('Task', F.messageId, part.map(toTask));
-    } catch (error) {
-      // Throttling and auth need the caller to act; anything else fails just this chunk.
-      failChunk(error, part, result.failed);
-      continue;
-    }
-    part.forEach((m, i) => {
-      const row = rows[i];
-      if (row?.success) (row.created ? result.created : result.alreadyLogged).push(m.externalKey);
-      else result.failed.push(taskFailure(m, row));
-    });
-  }
+  await upsertTasks(
+    api,
+    accepted,
+    (m, created) => (created ? result.created : result.alreadyLogged).push(m.externalKey),
+    result.failed,
+  );
   const logged = new Set([...result.created, ...result.alreadyLogged]);
   const latest = latestPerContact(accepted.filter((m) => logged.has(m.externalKey)));
   for (const part of chunk([...latest.values()], COLLECTION)) {
@@ -62,7 +80,7 @@ export async function appendSalesforceMessages(
   return result;
 }
 
-/** Rewrites logged Tasks in place (creating any that were never logged). */
+/** Rewrites logged Tasks with the new status (creating any that were never logged, so the timeline ends up right). */
 export async function updateSalesforceMessages(
   api: SalesforceApi,
   isOurs: (ref: ContactRef) => boolean,
@@ -70,21 +88,6 @@ export async function updateSalesforceMessages(
 ): Promise<UpdateResult> {
   const { accepted, rejected } = screenBatch('salesforce', batch, (m) => isOurs(m.contact));
   const result: UpdateResult = { updated: [], notLogged: [], failed: rejected };
-  for (const part of chunk(accepted, COLLECTION)) {
-    let rows: Awaited<ReturnType<SalesforceApi['upsertMany']>>;
-    try {
-      // Upsert on the external id: the Task gets the new Subject (with the status) in place;
-      // one that was never logged is created, so the timeline ends up right either way.
-      rows = await api.upsertMany('Task', F.messageId, part.map(toTask));
-    } catch (error) {
-      failChunk(error, part, result.failed);
-      continue;
-    }
-    part.forEach((m, i) => {
-      const row = rows[i];
-      if (row?.success) result.updated.push(m.externalKey);
-      else result.failed.push(taskFailure(m, row));
-    });
-  }
+  await upsertTasks(api, accepted, (m) => result.updated.push(m.externalKey), result.failed);
   return result;
 }
