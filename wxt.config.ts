@@ -33,6 +33,8 @@ export default defineConfig({
   publicDir: 'extension/public',
   modulesDir: 'extension/modules',
   outDir: '.output',
+  // MV3 for Firefox too: its MV2 has no storage.session, where the tokens live (issue #21).
+  manifestVersion: 3,
   imports: false,
   vite: () => ({
     plugins: [preact()],
@@ -59,7 +61,7 @@ export default defineConfig({
       };
     },
   },
-  manifest: ({ browser, manifestVersion, mode }) => ({
+  manifest: ({ browser, mode }) => ({
     name: 'CRM Texting',
     description: 'Compliant texting side panel for HubSpot and Salesforce contact pages',
     permissions: ['storage', 'notifications', 'alarms'],
@@ -71,20 +73,14 @@ export default defineConfig({
       'http://localhost/*',
     ],
     // A relay other than the local default is granted at runtime, from the options page.
-    ...(manifestVersion === 2
-      ? { optional_permissions: ['https://*/*', 'http://*/*'] }
-      : { optional_host_permissions: ['https://*/*', 'http://*/*'] }),
+    optional_host_permissions: ['https://*/*', 'http://*/*'],
     // IT can set (and so lock) the relay URL by enterprise policy; Firefox reads its policies without one.
     ...(browser === 'firefox' ? {} : { storage: { managed_schema: 'managed-schema.json' } }),
     // The panel is framed into CRM pages; only its HTML needs to be reachable from them.
     web_accessible_resources: [{ resources: ['panel.html'], matches: crmOrigins.filter(allowedIn(mode)) }],
-    content_security_policy:
-      browser === 'firefox'
-        ? // Firefox builds MV2: one policy string for every extension page.
-          "script-src 'self'; object-src 'none'; base-uri 'none'"
-        : {
-            extension_pages: `script-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors ${FRAME_ANCESTORS.filter(allowedIn(mode)).join(' ')}`,
-          },
+    content_security_policy: {
+      extension_pages: `script-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors ${FRAME_ANCESTORS.filter(allowedIn(mode)).join(' ')}`,
+    },
     // Firefox needs an add-on id (signing, storage) and, on AMO, a declaration of the data the
     // extension sends: contact details and texts to the customer's own relay, and sign-in tokens.
     ...(browser === 'firefox'
