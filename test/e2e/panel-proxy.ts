@@ -1,20 +1,44 @@
-import net from 'node:net';
+import { createServer, type IncomingMessage, request, type Server, type ServerResponse } from 'node:http';
+import type net from 'node:net';
+
+/** One request the extension made to the relay, and the answer, as they crossed the proxy. */
+export interface Exchange {
+  method: string;
+  /** Path and query, as the browser asked. */
+  path: string;
+  requestBody: string;
+  status: number;
+  contentType: string;
+  /** The answer's body when it is JSON (streams and pages are not kept). */
+  responseBody: string;
+}
 
 /**
- * A TCP pass-through to the relay that the test can cut, as a dropped Wi-Fi or a relay behind a
- * dead VPN would: while offline, every open connection (the live stream, idle keep-alive sockets)
- * is reset and new ones are reset as soon as they connect, so the browser sees a network error,
- * not an HTTP answer. The port stays the same, so the extension's relay URL never changes.
+ * An HTTP pass-through to the relay that records what crosses it and that the test can cut, as a
+ * dropped Wi-Fi or a relay behind a dead VPN would: while offline, every open connection (the live
+ * stream, idle keep-alive sockets) is reset and new ones are reset as soon as they connect, so the
+ * browser sees a network error, not an HTTP answer. The port stays the same, so the extension's
+ * relay URL never changes. Recording here, not in the browser, sees the panel's and the
+ * background's requests alike, in any browser.
  */
-export class TcpProxy {
-  private readonly server: net.Server;
+export class RelayProxy {
+  private readonly server: Server;
   private readonly sockets = new Set<net.Socket>();
   private online = true;
-  /** Connections accepted (and forwarded) while online. */
-  forwarded = 0;
+  /** Everything the extension asked the relay since the last `clear()`. */
+  readonly exchanges: Exchange[] = [];
 
   constructor(private readonly targetPort: number) {
-    this.server = net.createServer((client) => this.accept(client));
+    this.server = createServer((req, res) => this.forward(req, res));
+    this.server.on('connection', (socket) => {
+      if (!this.online) {
+        socket.on('error', () => undefined);
+        socket.resetAndDestroy();
+        return;
+      }
+      this.sockets.add(socket);
+      socket.on('close', () => this.sockets.delete(socket));
+    });
   }
 
   listen(): Promise<number> {
@@ -34,34 +58,49 @@ export class TcpProxy {
     if (!online) for (const socket of this.sockets) socket.resetAndDestroy();
   }
 
+  /** Forgets what was recorded so far. */
+  clear(): void {
+    this.exchanges.length = 0;
+  }
+
   async close(): Promise<void> {
     for (const socket of this.sockets) socket.destroy();
     await new Promise<void>((resolve) => this.server.close(() => resolve()));
   }
 
-  private accept(client: net.Socket): void {
-    if (!this.online) {
-      client.on('error', () => undefined);
-      client.resetAndDestroy();
-      return;
-    }
-    this.forwarded += 1;
-    const upstream = net.connect(this.targetPort, '127.0.0.1');
-    this.track(client);
-    this.track(upstream);
-    client.pipe(upstream);
-    upstream.pipe(client);
+  private forward(req: IncomingMessage, res: ServerResponse): void {
+    const requestChunks: Buffer[] = [];
+    req.on('data', (chunk: Buffer) => requestChunks.push(chunk));
+    const upstream = request(
+      {
+        host: '127.0.0.1',
+        port: this.targetPort,
+        method: req.method,
+        path: req.url,
+        headers: req.headers,
+      },
+      (answer) => {
+        res.writeHead(answer.statusCode ?? 502, answer.headers);
+        const contentType = String(answer.headers['content-type'] ?? '');
+        const json = contentType.includes('application/json');
+        const responseChunks: Buffer[] = [];
+        if (json) answer.on('data', (chunk: Buffer) => responseChunks.push(chunk));
+        answer.on('end', () =>
+          this.exchanges.push({
+            method: req.method ?? '',
+            path: req.url ?? '',
+            requestBody: Buffer.concat(requestChunks).toString('utf8'),
+            status: answer.statusCode ?? 0,
+            contentType,
+            responseBody: Buffer.concat(responseChunks).toString('utf8'),
+          }),
+        );
+        answer.pipe(res);
+      },
+    );
     // One side failing or closing takes the other with it, as a real network path would.
-    const teardown = (): void => {
-      client.destroy();
-      upstream.destroy();
-    };
-    client.on('error', teardown).on('close', teardown);
-    upstream.on('error', teardown).on('close', teardown);
-  }
-
-  private track(socket: net.Socket): void {
-    this.sockets.add(socket);
-    socket.on('close', () => this.sockets.delete(socket));
+    upstream.on('error', () => res.destroy());
+    res.on('close', () => upstream.destroy());
+    req.pipe(upstream);
   }
 }

@@ -3,6 +3,7 @@ import { AuthApi } from '../auth/auth-api.ts';
 import type { SsoPorts } from '../auth/sso-coordinator.ts';
 import { SSO_LAST_ORG_KEY } from '../auth/sso-login.ts';
 import { SSO_STATE_KEY } from '../auth/sso-state.ts';
+import { relayOriginPattern } from '../host-permission.ts';
 import { RelayClient } from '../relay/relay-client.ts';
 import { browserSessionStore } from '../settings.ts';
 
@@ -14,8 +15,7 @@ export function browserSsoPorts(): SsoPorts {
   return {
     load: async () => (await browser.storage.session.get(SSO_STATE_KEY))[SSO_STATE_KEY],
     save: (state) => browser.storage.session.set({ [SSO_STATE_KEY]: state }),
-    mayReadRelayTabs: (relayUrl) =>
-      browser.permissions.contains({ origins: [`${new URL(relayUrl).origin}/*`] }),
+    mayReadRelayTabs: (relayUrl) => browser.permissions.contains({ origins: [relayOriginPattern(relayUrl)] }),
     openTab: async (url, openerTabId) => {
       const tab = await browser.tabs.create({
         url,
