@@ -129,7 +129,48 @@ export function panelScenarios(browserName: BrowserName): void {
             { timeout: 10_000 },
           )
           .toBe(true);
+        await watchPanelErrors(found as Frame);
         return found as Frame;
+      }
+
+      /** Panel frames being watched for uncaught errors (see `watchPanelErrors`). */
+      const watchedPanels = new Set<Frame>();
+
+      /**
+       * Neither driver reports uncaught errors of the panel's frame (an extension page inside the CRM
+       * page) as page errors, so the frame records its own: errors and unhandled rejections from now on.
+       */
+      async function watchPanelErrors(frame: Frame): Promise<void> {
+        if (watchedPanels.has(frame)) return;
+        watchedPanels.add(frame);
+        await frame.evaluate(() => {
+          const w = window as unknown as { e2eErrors?: string[] };
+          if (w.e2eErrors !== undefined) return;
+          const errors: string[] = [];
+          w.e2eErrors = errors;
+          window.addEventListener('error', (e) => errors.push(`uncaught: ${e.message}`));
+          window.addEventListener('unhandledrejection', (e) =>
+            errors.push(
+              `unhandled rejection: ${e.reason instanceof Error ? e.reason.message : String(e.reason)}`,
+            ),
+          );
+        });
+      }
+
+      /** Moves what the watched panel frames recorded into `pageErrors` (before their pages close). */
+      async function collectPanelErrors(): Promise<void> {
+        for (const frame of watchedPanels) {
+          if (frame.detached) {
+            // Its page closed: gone, with nothing more to report.
+            watchedPanels.delete(frame);
+            continue;
+          }
+          const errors = await frame.evaluate(() => {
+            const w = window as unknown as { e2eErrors?: string[] };
+            return (w.e2eErrors ?? []).splice(0);
+          });
+          for (const error of errors) pageErrors.push(`panel frame: ${error}`);
+        }
       }
 
       /** The panel's document, for finding and using what the rep sees. */
@@ -185,6 +226,7 @@ export function panelScenarios(browserName: BrowserName): void {
       /** Saves what the rep sees at the end of a scenario, pass or fail. */
       async function screenshot(name: string, page: Page | undefined = shown): Promise<void> {
         shown = undefined;
+        await collectPanelErrors();
         if (page === undefined || page.isClosed()) return;
         // best effort: a screenshot of a page that is closing is no reason to fail the scenario.
         await page.screenshot({ path: join(shots, `${name}.png`) }).catch(() => undefined);
@@ -361,6 +403,62 @@ export function panelScenarios(browserName: BrowserName): void {
           await expect.poll(() => options.text(signedIn), WAIT).toContain('to Acme Dental (rep)');
         } finally {
           await screenshot('01-sign-in-with-2fa', pageOf(options));
+          await pageOf(options).close();
+        }
+      });
+
+      it('gives the extension every browser API it relies on', async () => {
+        const options = await optionsPage();
+        try {
+          const report = await pageOf(options).evaluate(async () => {
+            type Api = {
+              alarms: { getAll(): Promise<Array<{ name: string; periodInMinutes?: number }>> };
+              notifications: { getAll(): Promise<object> };
+              tabs: { query(q: object): Promise<Array<{ id?: number }>> };
+              storage: Record<
+                'session' | 'managed',
+                { get(k: string | null): Promise<object>; set?(v: object): Promise<void> }
+              >;
+            };
+            const g = globalThis as unknown as { browser?: Api; chrome: Api };
+            const api = g.browser ?? g.chrome;
+            const outcome = <T>(p: Promise<T>): Promise<string> =>
+              p.then(
+                () => 'ok',
+                (e: unknown) => `error: ${e instanceof Error ? e.message : String(e)}`,
+              );
+            await api.storage.session.set?.({ e2eProbe: 'kept in memory' });
+            const session = (await api.storage.session.get('e2eProbe')) as { e2eProbe?: string };
+            const idb = await new Promise<string>((resolve) => {
+              const request = indexedDB.open('e2e-api-probe');
+              request.onsuccess = () => {
+                request.result.close();
+                resolve('ok');
+              };
+              request.onerror = () => resolve(`error: ${request.error?.message}`);
+            });
+            return {
+              // The background's periodic wake-up (token refresh, outbox flush, SSO expiry).
+              alarms: (await api.alarms.getAll()).map((a) => `${a.name}/${a.periodInMinutes}`),
+              notifications: await outcome(api.notifications.getAll()),
+              tabs: (await api.tabs.query({})).every((t) => typeof t.id === 'number'),
+              session: session.e2eProbe,
+              indexedDb: idb,
+              // No policy here: Chrome answers {} and Firefox refuses; the extension reads both as "none".
+              managed: await outcome(api.storage.managed.get(null)),
+            };
+          });
+          expect(report).toMatchObject({
+            alarms: ['crm-texting-tick/0.5'],
+            notifications: 'ok',
+            tabs: true,
+            session: 'kept in memory',
+            indexedDb: 'ok',
+          });
+          expect(report.managed).toMatch(/^ok$|^error: /);
+          // Unlocked: the rep may change the relay URL when no policy sets it.
+          expect(await options.isDisabled({ label: 'Relay URL', exact: true })).toBe(false);
+        } finally {
           await pageOf(options).close();
         }
       });
@@ -739,7 +837,8 @@ export function panelScenarios(browserName: BrowserName): void {
         }
       });
 
-      it('raised no uncaught errors in any CRM page or panel frame', () => {
+      it('raised no uncaught errors in any CRM page or panel frame', async () => {
+        await collectPanelErrors();
         expect(pageErrors).toEqual([]);
       });
     },
