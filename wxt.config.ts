@@ -36,6 +36,21 @@ export default defineConfig({
   // MV3 for Firefox too: its MV2 has no storage.session, where the tokens live (issue #21).
   manifestVersion: 3,
   imports: false,
+  zip: {
+    // What Firefox's add-on store rebuilds the package from (`npm ci && npm run build`): the
+    // extension, the relay code it shares (the wire contract, the compliance rules) and the build
+    // configuration; never tests, the server, local settings or secrets.
+    includeSources: [
+      'extension/**',
+      'contract/**',
+      'server/compliance/**',
+      'wxt.config.ts',
+      'package.json',
+      'package-lock.json',
+      'tsconfig.json',
+      'README.md',
+    ],
+  },
   vite: () => ({
     plugins: [preact()],
   }),
