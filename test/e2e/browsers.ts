@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import net, { type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -46,6 +46,12 @@ export interface LaunchOptions {
   /** Where the CRM host names are served over HTTPS, on 127.0.0.1. */
   crmPort: number;
   viewport: { width: number; height: number };
+  /**
+   * Firefox only: an enterprise `policies.json` (its `policies` object) the browser starts with, as
+   * IT would deploy it. Read from a temporary file through Firefox's test hook for an alternate
+   * policies path, which it honours only under automation (see `firefoxPolicyPrefs`).
+   */
+  firefoxPolicies?: object;
 }
 
 /** Launches the named browser with the extension and the CRM host names pointed at `crmPort`. */
@@ -85,11 +91,37 @@ async function launchChromium(options: LaunchOptions): Promise<ExtensionBrowser>
   };
 }
 
+/**
+ * Writes `policies` as a policies.json and returns what makes Firefox read it: the alternate-path
+ * pref, which Firefox honours only when `Cu.isInAutomation` holds, that is with the
+ * security-off pref set and non-local connections disabled (EnterprisePoliciesParent.sys.mjs).
+ */
+async function firefoxPolicyPrefs(
+  dir: string,
+  policies: object,
+): Promise<{ prefs: Record<string, unknown>; env: Record<string, string> }> {
+  const file = join(dir, 'policies.json');
+  await writeFile(file, JSON.stringify({ policies }));
+  return {
+    prefs: {
+      'browser.policies.alternatePath': file,
+      'security.turn_off_all_security_so_that_viruses_can_take_over_this_computer': true,
+    },
+    env: { MOZ_DISABLE_NONLOCAL_CONNECTIONS: '1' },
+  };
+}
+
 async function launchFirefox(options: LaunchOptions): Promise<ExtensionBrowser> {
   // Firefox has no host-resolver rules: an HTTPS proxy that tunnels the CRM host names to crmPort
   // stands in for them (loopback, where the relay runs, is never proxied).
   const tunnel = await crmTunnel(options.crmPort);
+  const policyDir = await mkdtemp(join(tmpdir(), 'e2e-firefox-policy-'));
+  const policy =
+    options.firefoxPolicies === undefined
+      ? { prefs: {}, env: {} }
+      : await firefoxPolicyPrefs(policyDir, options.firefoxPolicies);
   const browser = await puppeteer.launch({
+    env: { ...process.env, ...policy.env },
     browser: 'firefox',
     executablePath: FIREFOX_PATH,
     headless: true,
@@ -103,7 +135,7 @@ async function launchFirefox(options: LaunchOptions): Promise<ExtensionBrowser> 
       'network.proxy.http': '127.0.0.1',
       'network.proxy.http_port': tunnel.port,
       'network.proxy.allow_hijacking_localhost': false,
-      'dom.webnotifications.enabled': true,
+      ...policy.prefs,
     },
   });
   await browser.installExtension(options.extensionPath);
@@ -140,6 +172,7 @@ async function launchFirefox(options: LaunchOptions): Promise<ExtensionBrowser> 
     async close() {
       await browser.close();
       await tunnel.close();
+      await rm(policyDir, { recursive: true, force: true });
     },
   };
 }

@@ -457,7 +457,7 @@ export function panelScenarios(browserName: BrowserName): void {
           });
           expect(report.managed).toMatch(/^ok$|^error: /);
           // Unlocked: the rep may change the relay URL when no policy sets it.
-          expect(await options.isDisabled({ label: 'Relay URL', exact: true })).toBe(false);
+          expect(await options.exists({ testId: 'relay-url-locked' })).toBe(false);
         } finally {
           await pageOf(options).close();
         }
