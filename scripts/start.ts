@@ -4,11 +4,13 @@ import path from 'node:path';
 import { main } from '../server/main.ts';
 
 const root = path.resolve(import.meta.dirname, '..');
-// A development build: it carries the sandbox CRM on loopback, which production builds leave out
-// (issue #13, finding 12); `wxt build` names its folder chrome-mv3-dev.
-const outDir = path.join(root, '.output', 'chrome-mv3-dev');
-const manifest = path.join(outDir, 'manifest.json');
-// Everything the Chrome build is made from; a newer file means the build is stale.
+// Development builds: they carry the sandbox CRM on loopback, which production builds leave out
+// (issue #13, finding 12); `wxt build` names their folders <browser>-mv3-dev.
+const TARGETS = [
+  { browser: 'chrome', name: 'Chrome', outDir: path.join(root, '.output', 'chrome-mv3-dev') },
+  { browser: 'firefox', name: 'Firefox', outDir: path.join(root, '.output', 'firefox-mv3-dev') },
+] as const;
+// Everything the extension builds are made from; a newer file means a build is stale.
 const SOURCES = ['extension', 'wxt.config.ts', 'server/compliance', 'package-lock.json'];
 
 function newestMtime(target: string): number {
@@ -21,25 +23,22 @@ function newestMtime(target: string): number {
   return newest;
 }
 
-function buildExtensionIfStale(): void {
+function buildExtensionIfStale(target: (typeof TARGETS)[number], newest: number): void {
+  const manifest = path.join(target.outDir, 'manifest.json');
   const built = fs.existsSync(manifest) ? fs.statSync(manifest).mtimeMs : 0;
-  const newest = Math.max(...SOURCES.map(newestMtime));
   if (built >= newest) return;
   console.log(
     built === 0
-      ? 'Building the Chrome extension…'
-      : 'Extension sources changed; rebuilding the Chrome extension…',
+      ? `Building the ${target.name} extension…`
+      : `Extension sources changed; rebuilding the ${target.name} extension…`,
   );
   const result = spawnSync(
     path.join(root, 'node_modules', '.bin', 'wxt'),
-    ['build', '--mode', 'development'],
-    {
-      cwd: root,
-      stdio: 'inherit',
-    },
+    ['build', '-b', target.browser, '--mode', 'development'],
+    { cwd: root, stdio: 'inherit' },
   );
   if (result.status !== 0) {
-    console.error('The extension build failed (see above); the relay starts anyway.');
+    console.error(`The ${target.name} extension build failed (see above); the relay starts anyway.`);
   }
 }
 
@@ -50,5 +49,6 @@ if ((major ?? 0) < 22) {
   );
   process.exit(1);
 }
-buildExtensionIfStale();
-await main(outDir);
+const newest = Math.max(...SOURCES.map(newestMtime));
+for (const target of TARGETS) buildExtensionIfStale(target, newest);
+await main({ chrome: TARGETS[0].outDir, firefox: TARGETS[1].outDir });

@@ -6,12 +6,18 @@ import { demoRecipients, describeHold, firstTextableDemoRecipient } from './demo
 import { issueSetupToken, orgCount } from './organisations/org-admin.ts';
 import { type Relay, startRelay } from './runtime.ts';
 
+/** Where `npm start` built the development extensions, for the startup banner. */
+export interface ExtensionDirs {
+  chrome: string;
+  firefox: string;
+}
+
 /** Starts one relay process: config → database → app → listen, and shuts down on a signal. */
-export async function main(extensionDir?: string): Promise<void> {
+export async function main(extensionDirs?: ExtensionDirs): Promise<void> {
   const config = configOrExit();
   const relay = await relayOrExit(config);
   await listenOrExit(relay, config);
-  console.log((await startupBanner(relay, config, extensionDir)).join('\n'));
+  console.log((await startupBanner(relay, config, extensionDirs)).join('\n'));
   stopOnSignals(relay);
 }
 
@@ -65,13 +71,18 @@ async function listenOrExit(relay: Relay, config: Config): Promise<void> {
 }
 
 /** What `npm start` prints once listening: where the relay is, the first-run link, the sandbox's pages. */
-async function startupBanner(relay: Relay, config: Config, extensionDir?: string): Promise<string[]> {
+async function startupBanner(relay: Relay, config: Config, extensionDirs?: ExtensionDirs): Promise<string[]> {
   const lines = [
     '',
     `CRM Texting relay is running at ${config.publicUrl}  (data: ${describeDatabase(config)}, SMS: ${config.smsProvider})`,
   ];
-  if (extensionDir !== undefined) {
-    lines.push(`  Extension: load ${extensionDir} at chrome://extensions (Developer mode → Load unpacked)`);
+  if (extensionDirs !== undefined) {
+    lines.push(
+      `  Extension: load ${extensionDirs.chrome} at chrome://extensions (Developer mode → Load unpacked)`,
+    );
+    lines.push(
+      `  Firefox:   load ${extensionDirs.firefox}/manifest.json at about:debugging (This Firefox → Load Temporary Add-on)`,
+    );
   }
   if ((await orgCount(relay.db)) === 0) {
     const token = await issueSetupToken(relay.db, systemClock());

@@ -1,7 +1,13 @@
 import { useEffect, useState } from 'preact/hooks';
-import { loadSettings, type Settings, watchSettings } from '../lib/settings.ts';
+import { browser } from 'wxt/browser';
+import { PANEL_SETTINGS_PORT, type SettingsPort } from '../lib/messages/settings-channel.ts';
+import type { Settings } from '../lib/settings.ts';
+import { SettingsClient } from '../lib/settings-client.ts';
 
-/** The panel's settings, kept current, and the URL hash that names the contact. */
+/**
+ * The panel's settings, kept current by the background over the settings channel (the panel may run
+ * where `browser.storage.session` does not exist), and the URL hash that names the contact.
+ */
 export function usePanelSettings(): { settings: Settings | null; settingsError: unknown; hash: string } {
   const [settings, setSettings] = useState<Settings | null>(null);
   const [settingsError, setSettingsError] = useState<unknown>(null);
@@ -9,14 +15,21 @@ export function usePanelSettings(): { settings: Settings | null; settingsError: 
 
   useEffect(() => {
     const controller = new AbortController();
-    const refresh = (): void => {
-      loadSettings().then(setSettings, setSettingsError);
-    };
-    refresh();
-    // Saving in the options page takes effect here without reloading the CRM page.
-    watchSettings(controller.signal, refresh);
+    // Saving in the options page reaches here through the background without reloading the CRM page.
+    const client = new SettingsClient({
+      connect: () => browser.runtime.connect({ name: PANEL_SETTINGS_PORT }) as SettingsPort,
+      onSettings: (next) => {
+        setSettingsError(null);
+        setSettings(next);
+      },
+      onError: setSettingsError,
+    });
+    client.start();
     window.addEventListener('hashchange', () => setHash(location.hash), { signal: controller.signal });
-    return () => controller.abort();
+    return () => {
+      client.stop();
+      controller.abort();
+    };
   }, []);
   return { settings, settingsError, hash };
 }

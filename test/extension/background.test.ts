@@ -92,25 +92,27 @@ describe('background runtime messages', () => {
   const services = () => {
     const store = memoryStore(session);
     const { refresh, refresher } = refresherFor(store);
-    return { refresh, refresher, sso: new SsoCoordinator(browserSsoPorts()) };
+    return { refresh, refresher, sso: new SsoCoordinator(browserSsoPorts()), sessions: store };
   };
 
   it('answers a refresh request from the options page through sendResponse', async () => {
-    const { refresh, refresher, sso } = services();
+    const { refresh, refresher, sso, sessions } = services();
     const sendResponse = vi.fn();
     const raw = { type: 'auth-refresh', staleAccessToken: 'access-1' };
-    expect(answerProtocolMessage(raw, optionsPage, sendResponse, { refresher, sso })).toBe(true);
-    await vi.waitFor(() => expect(sendResponse).toHaveBeenCalledWith({ ok: true }));
+    expect(answerProtocolMessage(raw, optionsPage, sendResponse, { refresher, sso, sessions })).toBe(true);
+    await vi.waitFor(() => expect(sendResponse).toHaveBeenCalledWith({ ok: true, accessToken: 'access-2' }));
     expect(refresh).toHaveBeenCalledOnce();
   });
 
   it('ignores an SSO start from a content script, which runs inside a page we do not control', () => {
-    const { refresher, sso } = services();
+    const { refresher, sso, sessions } = services();
     const start = vi.spyOn(sso, 'start');
     const sendResponse = vi.fn();
     const raw = { type: 'sso-start', relayUrl: 'https://relay.example', orgId: crypto.randomUUID() };
     vi.spyOn(console, 'warn').mockImplementation(() => undefined);
-    expect(answerProtocolMessage(raw, contentScript, sendResponse, { refresher, sso })).toBeUndefined();
+    expect(
+      answerProtocolMessage(raw, contentScript, sendResponse, { refresher, sso, sessions }),
+    ).toBeUndefined();
     expect(start).not.toHaveBeenCalled();
     expect(sendResponse).not.toHaveBeenCalled();
   });

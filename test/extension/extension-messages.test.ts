@@ -123,10 +123,21 @@ describe('auth-refresh message', () => {
   });
 
   it('validates the background answer', () => {
-    expect(parseAuthRefreshResponse({ ok: true })).toEqual({ ok: true });
+    expect(parseAuthRefreshResponse({ ok: true, accessToken: 'access-2' })).toEqual({
+      ok: true,
+      accessToken: 'access-2',
+    });
+    expect(parseAuthRefreshResponse({ ok: true })).toEqual({ ok: false, signedOut: false });
     expect(parseAuthRefreshResponse({ ok: false, signedOut: true })).toEqual({ ok: false, signedOut: true });
     expect(parseAuthRefreshResponse(undefined)).toEqual({ ok: false, signedOut: false });
-    expect(parseAuthRefreshResponse({ ok: true, accessToken: 'x' })).toEqual({ ok: false, signedOut: false });
+    expect(parseAuthRefreshResponse({ ok: true, accessToken: 'bad token' })).toEqual({
+      ok: false,
+      signedOut: false,
+    });
+    expect(parseAuthRefreshResponse({ ok: true, accessToken: 'a', extra: 1 })).toEqual({
+      ok: false,
+      signedOut: false,
+    });
   });
 });
 

@@ -11,8 +11,10 @@ import {
 import { IdentityContexts } from '../../lib/background/identity-context.ts';
 import { answerProtocolMessage, answerStoreRequest } from '../../lib/background/message-handlers.ts';
 import { RefreshSchedule } from '../../lib/background/refresh-schedule.ts';
+import { serveSettingsPort } from '../../lib/background/settings-port.ts';
 import { browserSsoPorts, reportSsoFailure } from '../../lib/background/sso-ports.ts';
-import { AUTH_SESSION_KEY, browserSessionStore } from '../../lib/settings.ts';
+import type { SettingsPort } from '../../lib/messages/settings-channel.ts';
+import { AUTH_SESSION_KEY, browserSessionStore, loadSettings, watchSettings } from '../../lib/settings.ts';
 import type { StoreEvent } from '../../lib/store/store-messages.ts';
 
 const TICK_ALARM = 'crm-texting-tick';
@@ -63,10 +65,14 @@ export default defineBackground(() => {
     if (area === 'local' && 'relayUrl' in changes) wake();
   });
 
+  browser.runtime.onConnect.addListener((port: Browser.runtime.Port) => {
+    const self = { runtimeId: browser.runtime.id, origin: browser.runtime.getURL('/') };
+    serveSettingsPort(port as SettingsPort, self, { load: loadSettings, watch: watchSettings });
+  });
   browser.runtime.onMessage.addListener((raw: unknown, sender: Browser.runtime.MessageSender, sendResponse) =>
     answerStoreRequest(raw, sender, sendResponse, () => contexts.store()),
   );
   browser.runtime.onMessage.addListener((raw: unknown, sender: Browser.runtime.MessageSender, sendResponse) =>
-    answerProtocolMessage(raw, sender, sendResponse, { refresher, sso }),
+    answerProtocolMessage(raw, sender, sendResponse, { refresher, sso, sessions: browserSessionStore }),
   );
 });

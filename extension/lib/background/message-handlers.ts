@@ -1,4 +1,5 @@
 import { browser } from 'wxt/browser';
+import type { SessionStore } from '../auth/session.ts';
 import type { SsoCoordinator } from '../auth/sso-coordinator.ts';
 import type { TokenRefresher } from '../auth/token-refresher.ts';
 import {
@@ -40,6 +41,8 @@ export function answerStoreRequest(
 export interface BackgroundServices {
   refresher: TokenRefresher;
   sso: SsoCoordinator;
+  /** Where the refreshed access token is read back from, for the `auth-refresh` answer. */
+  sessions: SessionStore;
 }
 
 type BackgroundResponse = AuthRefreshResponse | SsoStartResponse;
@@ -68,7 +71,7 @@ function actOn(
   message: ProtocolMessage,
   sender: SenderInfo,
   sendResponse: (response: BackgroundResponse) => void,
-  { refresher, sso }: BackgroundServices,
+  { refresher, sso, sessions }: BackgroundServices,
 ): true | undefined {
   switch (message.type) {
     case 'open-options':
@@ -85,7 +88,7 @@ function actOn(
       return undefined;
     }
     case 'auth-refresh':
-      refresher.refresh(message.staleAccessToken).then(sendResponse, (error: unknown) => {
+      refreshAnswer(refresher, sessions, message.staleAccessToken).then(sendResponse, (error: unknown) => {
         console.error('[crm-texting] refresh failed', error);
         sendResponse({ ok: false, signedOut: false });
       });
@@ -102,4 +105,16 @@ function actOn(
       sso.cancel().catch(reportSsoFailure);
       return undefined;
   }
+}
+
+/** The refresh's outcome with the session's current access token, so the asker needs no storage access. */
+async function refreshAnswer(
+  refresher: TokenRefresher,
+  sessions: SessionStore,
+  staleAccessToken: string,
+): Promise<AuthRefreshResponse> {
+  const result = await refresher.refresh(staleAccessToken);
+  if (!result.ok) return result;
+  const session = await sessions.get();
+  return session ? { ok: true, accessToken: session.accessToken } : { ok: false, signedOut: false };
 }

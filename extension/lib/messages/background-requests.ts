@@ -1,5 +1,4 @@
 import { browser } from 'wxt/browser';
-import { browserSessionStore } from '../settings.ts';
 import {
   type AuthRefreshResponse,
   type ProtocolMessage,
@@ -23,12 +22,10 @@ export async function requestRefresh(staleAccessToken: string): Promise<AuthRefr
 }
 
 /**
- * For `RelayClient.onUnauthorized` in extension pages: a fresh access token from the background's
- * refresh (read back from session storage), or null when there is none.
+ * For `RelayClient.onUnauthorized` in extension pages: the fresh access token the background's refresh
+ * answers with, or null when there is none.
  */
 export async function refreshedAccessToken(staleAccessToken: string): Promise<string | null> {
   const result = await requestRefresh(staleAccessToken);
-  if (!result.ok) return null;
-  const session = await browserSessionStore.get();
-  return session?.accessToken ?? null;
+  return result.ok ? result.accessToken : null;
 }

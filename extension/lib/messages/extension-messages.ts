@@ -29,8 +29,11 @@ export interface AuthRefreshMessage {
   staleAccessToken: string;
 }
 
-/** The background's answer to `auth-refresh`; on ok the new token is in `browser.storage.session`. */
-export type AuthRefreshResponse = { ok: true } | { ok: false; signedOut: boolean };
+/**
+ * The background's answer to `auth-refresh`: on ok, the session's current access token (pages that
+ * cannot read `browser.storage.session`, like the panel framed in a content process, need it here).
+ */
+export type AuthRefreshResponse = { ok: true; accessToken: string } | { ok: false; signedOut: boolean };
 
 /**
  * Options → background: start "Sign in with SSO" for `orgId` on the relay at `relayUrl` (a normalized
@@ -65,7 +68,7 @@ const ACCESS_TOKEN = /^[\x21-\x7e]{1,512}$/;
 export const SSO_ORG_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
 /** A relay base URL exactly as `normalizeRelayUrl` leaves it: http(s), no credentials, query, fragment or trailing slash. */
-function isRelayBaseUrl(value: unknown): value is string {
+export function isRelayBaseUrl(value: unknown): value is string {
   if (typeof value !== 'string' || value.length > 2000) return false;
   let url: URL;
   try {
@@ -117,7 +120,15 @@ export function parseProtocolMessage(value: unknown): ProtocolMessage | null {
 
 /** The background's answer, validated (anything else reads as a failed refresh that kept the session). */
 export function parseAuthRefreshResponse(value: unknown): AuthRefreshResponse {
-  if (isRecord(value) && Object.keys(value).length === 1 && value.ok === true) return { ok: true };
+  if (
+    isRecord(value) &&
+    Object.keys(value).length === 2 &&
+    value.ok === true &&
+    typeof value.accessToken === 'string' &&
+    ACCESS_TOKEN.test(value.accessToken)
+  ) {
+    return { ok: true, accessToken: value.accessToken };
+  }
   if (
     isRecord(value) &&
     Object.keys(value).length === 2 &&
