@@ -311,14 +311,36 @@ export function panelScenarios(browserName: BrowserName): void {
         await options.waitFor(signInForm);
       }
 
-      /** The ids of the extension's desktop notifications now showing, read on one of its pages. */
+      /**
+       * Records, on one of the extension's pages, every desktop notification shown or closed from now on:
+       * headless Firefox closes a notification as soon as it is created, so `getAll()` alone misses it.
+       */
+      function watchNotifications(extensionPage: Page): Promise<void> {
+        return extensionPage.evaluate(() => {
+          type Events = { addListener(listener: (id: string) => void): void };
+          const g = globalThis as unknown as {
+            browser?: { notifications: { onShown?: Events; onClosed: Events } };
+            chrome: { notifications: { onShown?: Events; onClosed: Events } };
+            e2eNotified?: string[];
+          };
+          const seen: string[] = [];
+          g.e2eNotified = seen;
+          const api = (g.browser ?? g.chrome).notifications;
+          api.onShown?.addListener((id) => seen.push(id));
+          api.onClosed.addListener((id) => seen.push(id));
+        });
+      }
+
+      /** The ids of the extension's desktop notifications showing now or seen by `watchNotifications`. */
       function notificationIds(extensionPage: Page): Promise<string[]> {
         return extensionPage.evaluate(async () => {
-          const api = globalThis as unknown as {
+          const g = globalThis as unknown as {
             browser?: { notifications: { getAll(): Promise<object> } };
             chrome: { notifications: { getAll(): Promise<object> } };
+            e2eNotified?: string[];
           };
-          return Object.keys(await (api.browser ?? api.chrome).notifications.getAll());
+          const showing = Object.keys(await (g.browser ?? g.chrome).notifications.getAll());
+          return [...new Set([...showing, ...(g.e2eNotified ?? [])])];
         });
       }
 
@@ -708,6 +730,7 @@ export function panelScenarios(browserName: BrowserName): void {
       it('notifies the rep of a reply on their own conversation, not on one they never sent in', async () => {
         const options = await optionsPage();
         try {
+          await watchNotifications(pageOf(options));
           // No CRM page is open: no panel shows Ada, only the background's live stream hears her.
           const crmPages = [];
           for (const page of await eb.browser.pages())

@@ -1,23 +1,48 @@
 // @vitest-environment node
 import { IDBKeyRange, indexedDB } from 'fake-indexeddb';
 import { afterEach, describe, expect, it } from 'vitest';
+import { StoreEventPorts } from '../../extension/lib/background/store-event-ports.ts';
+import type { ChannelPort } from '../../extension/lib/messages/reconnecting-port.ts';
 import type { SendMessageInput } from '../../extension/lib/relay/relay-client.ts';
 import { RelayError } from '../../extension/lib/relay/relay-client.ts';
 import type { Message } from '../../extension/lib/relay-types.ts';
 import { LocalStore } from '../../extension/lib/store/local-store.ts';
 import { PanelDb } from '../../extension/lib/store/panel-db.ts';
 import {
+  PANEL_STORE_EVENTS_PORT,
   parsePendingItems,
   parseSavedThread,
   parseStoreEvent,
   parseStoreRequest,
   storeAcceptsFrom,
-  storeEventFrom,
 } from '../../extension/lib/store/store-messages.ts';
 import { handleStoreMessage } from '../../extension/lib/store/store-request-handler.ts';
 import { contactLookupFixture, messageFixture } from './fixtures.ts';
 
 const SELF = { runtimeId: 'ext-id', origin: 'chrome-extension://ext-id/' };
+
+/** A Port as the background sees one, recording what is posted to it. */
+function fakePort(name: string, sender: ChannelPort['sender']) {
+  const onDisconnect: Array<() => void> = [];
+  const port = {
+    name,
+    sender,
+    posted: [] as unknown[],
+    disconnected: false,
+    postMessage(message: unknown) {
+      port.posted.push(message);
+    },
+    disconnect() {
+      port.disconnected = true;
+    },
+    onMessage: { addListener() {} },
+    onDisconnect: { addListener: (listener: () => void) => onDisconnect.push(listener) },
+    disconnectFromOtherEnd() {
+      for (const listener of onDisconnect) listener();
+    },
+  };
+  return port;
+}
 const PANEL = { id: 'ext-id', url: 'chrome-extension://ext-id/panel.html#crm=hubspot', tab: { id: 7 } };
 const CONTACT = 'hubspot/contact/51';
 
@@ -104,7 +129,7 @@ describe('store protocol', () => {
     }
   });
 
-  it('takes requests only from the panel page framed in a tab, events only from the background', () => {
+  it('takes requests only from the panel page framed in a tab', () => {
     expect(storeAcceptsFrom(PANEL, SELF)).toBe(true);
     expect(storeAcceptsFrom({ ...PANEL, tab: undefined }, SELF)).toBe(false);
     expect(
@@ -112,8 +137,33 @@ describe('store protocol', () => {
     ).toBe(false);
     expect(storeAcceptsFrom({ ...PANEL, url: 'chrome-extension://ext-id/options.html' }, SELF)).toBe(false);
     expect(storeAcceptsFrom({ ...PANEL, id: 'other' }, SELF)).toBe(false);
-    expect(storeEventFrom({ id: 'ext-id' }, SELF)).toBe(true);
-    expect(storeEventFrom({ id: 'ext-id', tab: { id: 1 } }, SELF)).toBe(false);
+  });
+
+  it('posts store events only to panels framed in a tab, over their own Port', () => {
+    const ports = new StoreEventPorts();
+    const panel = fakePort(PANEL_STORE_EVENTS_PORT, PANEL);
+    const attackers = [
+      // A content script carries our id but the CRM page's URL.
+      fakePort(PANEL_STORE_EVENTS_PORT, {
+        ...PANEL,
+        url: 'https://app.hubspot.com/contacts/1/record/0-1/51',
+      }),
+      fakePort(PANEL_STORE_EVENTS_PORT, { ...PANEL, id: 'other' }),
+      fakePort(PANEL_STORE_EVENTS_PORT, { ...PANEL, tab: undefined }),
+      fakePort(PANEL_STORE_EVENTS_PORT, { ...PANEL, url: 'chrome-extension://ext-id/options.html' }),
+    ];
+    expect(ports.serve(panel, SELF)).toBe(true);
+    for (const port of attackers) {
+      expect(ports.serve(port, SELF)).toBe(true);
+      expect(port.disconnected).toBe(true);
+    }
+    expect(ports.serve(fakePort('panel-settings', PANEL), SELF)).toBe(false);
+    ports.broadcast({ type: 'store-event', kind: 'changed' });
+    expect(panel.posted).toEqual([{ type: 'store-event', kind: 'changed' }]);
+    for (const port of attackers) expect(port.posted).toEqual([]);
+    panel.disconnectFromOtherEnd();
+    ports.broadcast({ type: 'store-event', kind: 'changed' });
+    expect(panel.posted).toHaveLength(1);
   });
 
   it('validates events and answers before the panel uses them', () => {

@@ -13,6 +13,8 @@ import { answerProtocolMessage, answerStoreRequest } from '../../lib/background/
 import { RefreshSchedule } from '../../lib/background/refresh-schedule.ts';
 import { serveSettingsPort } from '../../lib/background/settings-port.ts';
 import { browserSsoPorts, reportSsoFailure } from '../../lib/background/sso-ports.ts';
+import { StoreEventPorts } from '../../lib/background/store-event-ports.ts';
+import type { ChannelPort } from '../../lib/messages/reconnecting-port.ts';
 import type { SettingsPort } from '../../lib/messages/settings-channel.ts';
 import { AUTH_SESSION_KEY, browserSessionStore, loadSettings, watchSettings } from '../../lib/settings.ts';
 import type { StoreEvent } from '../../lib/store/store-messages.ts';
@@ -27,10 +29,8 @@ export default defineBackground(() => {
     api: (relayUrl) => new AuthApi(relayUrl),
   });
   const refreshSchedule = new RefreshSchedule(refresher, browserSessionStore);
-  const broadcast = (event: StoreEvent): void => {
-    // best effort: every open panel gets it; with none open there is no receiver, which is fine.
-    browser.runtime.sendMessage(event).catch(() => undefined);
-  };
+  const storeEvents = new StoreEventPorts();
+  const broadcast = (event: StoreEvent): void => storeEvents.broadcast(event);
   const contexts = new IdentityContexts({ refresher, broadcast, notify: showInboundNotification });
   const sso = new SsoCoordinator(browserSsoPorts());
 
@@ -67,6 +67,7 @@ export default defineBackground(() => {
 
   browser.runtime.onConnect.addListener((port: Browser.runtime.Port) => {
     const self = { runtimeId: browser.runtime.id, origin: browser.runtime.getURL('/') };
+    if (storeEvents.serve(port as ChannelPort, self)) return;
     serveSettingsPort(port as SettingsPort, self, { load: loadSettings, watch: watchSettings });
   });
   browser.runtime.onMessage.addListener((raw: unknown, sender: Browser.runtime.MessageSender, sendResponse) =>

@@ -7,12 +7,8 @@
 import { parseAuthSession } from '../auth/session.ts';
 import type { Settings } from '../settings.ts';
 import { isRecord } from '../validate.ts';
-import {
-  type ExtensionIdentity,
-  isPanelInTab,
-  isRelayBaseUrl,
-  type SenderInfo,
-} from './extension-messages.ts';
+import { type ExtensionIdentity, isPanelInTab, isRelayBaseUrl } from './extension-messages.ts';
+import type { ChannelPort } from './reconnecting-port.ts';
 
 /** The Port name the panel connects with. */
 export const PANEL_SETTINGS_PORT = 'panel-settings';
@@ -22,15 +18,8 @@ export type SettingsChannelMessage =
   | { type: 'settings'; settings: Settings }
   | { type: 'settings-unavailable'; message: string };
 
-/** The parts of `runtime.Port` both ends use (structural, so tests need no browser). */
-export interface SettingsPort {
-  name: string;
-  sender?: SenderInfo | undefined;
-  postMessage(message: unknown): void;
-  disconnect(): void;
-  onMessage: { addListener(listener: (message: unknown) => void): void };
-  onDisconnect: { addListener(listener: () => void): void };
-}
+/** The settings Port, as both ends use it. */
+export type SettingsPort = ChannelPort;
 
 /** Whether the background serves settings on `port`: only to the panel page framed in a tab. */
 export function backgroundAcceptsSettingsPort(port: SettingsPort, self: ExtensionIdentity): boolean {

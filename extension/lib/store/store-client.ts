@@ -1,16 +1,17 @@
 import { browser } from 'wxt/browser';
 import type { ContactRef } from '../../hosts/types.ts';
+import { ReconnectingPort } from '../messages/reconnecting-port.ts';
 import type { SendMessageInput } from '../relay/relay-client.ts';
 import type { Message } from '../relay-types.ts';
 import type { PendingItem, SavedView } from './local-store.ts';
 import {
+  PANEL_STORE_EVENTS_PORT,
   parsePendingItems,
   parseSavedThread,
   parseStoreEvent,
   type StoreOp,
   type StoreRequest,
   type StoreResponse,
-  storeEventFrom,
 } from './store-messages.ts';
 
 /** What the panel needs of the local store; the background holds the data (see `local-store.ts`). */
@@ -45,18 +46,30 @@ function framingOrigin(): string | null {
 export class RemoteStore implements PanelStore {
   private readonly outboxListeners = new Set<() => void>();
   private readonly sentListeners = new Set<(contactKey: string, message: Message) => void>();
-  private readonly listener: (raw: unknown, sender: { id?: string; tab?: unknown }) => undefined;
+  /** The background's events; a Port, which reaches the panel frame in every browser. */
+  private readonly events: ReconnectingPort;
 
   constructor(private readonly pageUrlOf: (ref: ContactRef) => string | null) {
-    this.listener = (raw, sender) => {
-      const event = parseStoreEvent(raw);
-      if (event === null || !storeEventFrom(sender as { id?: string }, { runtimeId: browser.runtime.id }))
-        return undefined;
-      if (event.kind === 'changed') for (const l of this.outboxListeners) l();
-      else for (const l of this.sentListeners) l(event.contactKey, event.message);
-      return undefined;
-    };
-    browser.runtime.onMessage.addListener(this.listener);
+    this.events = new ReconnectingPort({
+      connect: () => browser.runtime.connect({ name: PANEL_STORE_EVENTS_PORT }),
+      onMessage: (raw) => {
+        const event = parseStoreEvent(raw);
+        if (event === null) {
+          console.warn('[crm-texting] ignored a malformed store event', raw);
+          return false;
+        }
+        if (event.kind === 'changed') this.outboxChanged();
+        else for (const l of this.sentListeners) l(event.contactKey, event.message);
+        return true;
+      },
+      // Whatever changed while the background was away (a restarted worker flushing the outbox) is read again.
+      onConnected: () => this.outboxChanged(),
+    });
+    this.events.start();
+  }
+
+  private outboxChanged(): void {
+    for (const l of this.outboxListeners) l();
   }
 
   private async call(op: StoreOp): Promise<unknown> {
@@ -121,7 +134,7 @@ export class RemoteStore implements PanelStore {
   }
 
   close(): void {
-    browser.runtime.onMessage.removeListener(this.listener);
+    this.events.stop();
   }
 }
 

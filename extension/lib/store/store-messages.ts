@@ -39,7 +39,10 @@ export type StoreRequest = { type: 'store' } & StoreOp;
 /** The background's answer: the op's value, or why it failed (no credential, storage error). */
 export type StoreResponse = { ok: true; value: unknown } | { ok: false; error: string };
 
-/** Background → every extension page: the outbox changed, or a queued text went out. */
+/** The Port each panel opens for the background's store events (see `StoreEventPorts`). */
+export const PANEL_STORE_EVENTS_PORT = 'panel-store-events';
+
+/** Background → every open panel, over its store-events Port: the outbox changed, or a queued text went out. */
 export type StoreEvent =
   | { type: 'store-event'; kind: 'changed' }
   | { type: 'store-event'; kind: 'sent'; contactKey: string; message: Message };
@@ -221,11 +224,6 @@ export type StoreSender = SenderInfo;
  */
 export function storeAcceptsFrom(sender: StoreSender, self: ExtensionIdentity): boolean {
   return isPanelInTab(sender, self);
-}
-
-/** An event is trusted only from our own background (no tab, our id). */
-export function storeEventFrom(sender: StoreSender, self: { runtimeId: string }): boolean {
-  return sender.id === self.runtimeId && sender.tab === undefined;
 }
 
 /** A `read-thread` answer: the saved view, or null when the contact was never saved. */

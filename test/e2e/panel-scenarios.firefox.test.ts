@@ -1,0 +1,5 @@
+// @vitest-environment node
+
+import { panelScenarios } from './panel-scenarios.ts';
+
+panelScenarios('firefox');
