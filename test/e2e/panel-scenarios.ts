@@ -478,6 +478,35 @@ export function panelScenarios(browserName: BrowserName): void {
             indexedDb: 'ok',
           });
           expect(report.managed).toMatch(/^ok$|^error: /);
+          // "Sign in with SSO" opens the relay's sign-in in a tab, follows the tab's address (which needs
+          // the relay's host permission) to the relay's final page, then closes the tab.
+          const followed = await pageOf(options).evaluate(async (relay) => {
+            type Listener = (id: number, change: { status?: string }, tab: { url?: string }) => void;
+            type Tabs = {
+              create(o: object): Promise<{ id?: number }>;
+              remove(id: number): Promise<void>;
+              onUpdated: { addListener(l: Listener): void; removeListener(l: Listener): void };
+            };
+            const g = globalThis as unknown as { browser?: { tabs: Tabs }; chrome: { tabs: Tabs } };
+            const tabs = (g.browser ?? g.chrome).tabs;
+            const target = `${relay}/healthz`;
+            let listener: Listener = () => undefined;
+            const loaded = new Promise<string>((resolve) => {
+              listener = (_id, change, tab) => {
+                if (change.status === 'complete' && tab.url === target) resolve(tab.url);
+              };
+              tabs.onUpdated.addListener(listener);
+            });
+            const tab = await tabs.create({ url: target, active: false });
+            const url = await Promise.race([
+              loaded,
+              new Promise<string>((r) => setTimeout(() => r('not seen'), 5000)),
+            ]);
+            tabs.onUpdated.removeListener(listener);
+            if (tab.id !== undefined) await tabs.remove(tab.id);
+            return url;
+          }, relayUrlForPanel);
+          expect(followed).toBe(`${relayUrlForPanel}/healthz`);
           // Unlocked: the rep may change the relay URL when no policy sets it.
           expect(await options.exists({ testId: 'relay-url-locked' })).toBe(false);
         } finally {
