@@ -2,7 +2,7 @@ import { useEffect, useMemo, useState } from 'preact/hooks';
 import { refreshedAccessToken } from '../lib/messages/background-requests.ts';
 import { RelayClient } from '../lib/relay/relay-client.ts';
 import type { Me } from '../lib/relay-types.ts';
-import { credentialOf, type Settings } from '../lib/settings.ts';
+import { credentialOf, type PanelSettings } from '../lib/settings.ts';
 import { openPanelStore, type PanelStore } from '../lib/store/store-client.ts';
 import { useLiveMessages } from './use-live-messages.ts';
 
@@ -17,7 +17,7 @@ export interface PanelConnection {
   store: PanelStore | null;
 }
 
-export function usePanelConnection(settings: Settings | null): PanelConnection {
+export function usePanelConnection(settings: PanelSettings | null): PanelConnection {
   const credential = settings ? credentialOf(settings) : null;
   const signedIn = Boolean(settings?.session);
   // Keyed on the relay and on whether this is a session, not on the token itself: a refreshed access

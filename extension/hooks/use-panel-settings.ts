@@ -1,15 +1,15 @@
 import { useEffect, useState } from 'preact/hooks';
 import { browser } from 'wxt/browser';
 import { PANEL_SETTINGS_PORT, type SettingsPort } from '../lib/messages/settings-channel.ts';
-import type { Settings } from '../lib/settings.ts';
+import type { PanelSettings } from '../lib/settings.ts';
 import { SettingsClient } from '../lib/settings-client.ts';
 
 /**
  * The panel's settings, kept current by the background over the settings channel (the panel may run
  * where `browser.storage.session` does not exist), and the URL hash that names the contact.
  */
-export function usePanelSettings(): { settings: Settings | null; settingsError: unknown; hash: string } {
-  const [settings, setSettings] = useState<Settings | null>(null);
+export function usePanelSettings(): { settings: PanelSettings | null; settingsError: unknown; hash: string } {
+  const [settings, setSettings] = useState<PanelSettings | null>(null);
   const [settingsError, setSettingsError] = useState<unknown>(null);
   const [hash, setHash] = useState(() => location.hash);
 

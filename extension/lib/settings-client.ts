@@ -1,12 +1,12 @@
 import { ReconnectingPort } from './messages/reconnecting-port.ts';
 import { parseSettingsChannelMessage, type SettingsPort } from './messages/settings-channel.ts';
-import type { Settings } from './settings.ts';
+import type { PanelSettings } from './settings.ts';
 
 /** What the settings client needs: a way to open the channel, and where its news goes. */
 export interface SettingsClientOptions {
   /** Opens the settings Port to the background (`browser.runtime.connect`); may throw. */
   connect(): SettingsPort;
-  onSettings(settings: Settings): void;
+  onSettings(settings: PanelSettings): void;
   onError(error: Error): void;
   setTimer?: (run: () => void, ms: number) => unknown;
   clearTimer?: (timer: unknown) => void;

@@ -2,11 +2,26 @@ import { browser } from 'wxt/browser';
 import { type AuthSession, parseAuthSession, type SessionStore } from './auth/session.ts';
 import type { NotificationPreference } from './relay-types.ts';
 
+/** A signed-in session as the panel holds it: everything but the refresh token, which only the background spends. */
+export type PanelSession = Omit<AuthSession, 'refreshToken'>;
+
+/** The settings as the panel gets them from the background (`settings-channel.ts`): no refresh token. */
+export interface PanelSettings {
+  relayUrl: string;
+  apiKey: string | null;
+  /** The signed-in session for `relayUrl`, if any; preferred over the API key. */
+  session: PanelSession | null;
+  /** The last session ended because its refresh was refused: the panel asks to sign in again. */
+  signedOut: boolean;
+  /** The relay URL comes from the browser's managed policy (set by IT); reps cannot change it. */
+  relayUrlLocked: boolean;
+}
+
 /**
- * Where the panel finds the relay and what it authenticates with. Credentials (API key, session
+ * Where the relay is and what to authenticate with, as stored. Credentials (API key, session
  * tokens) live in session storage only, so they never touch disk.
  */
-export interface Settings {
+export interface Settings extends PanelSettings {
   relayUrl: string;
   apiKey: string | null;
   /** The signed-in session for `relayUrl`, if any; preferred over the API key. */
@@ -17,8 +32,15 @@ export interface Settings {
   relayUrlLocked: boolean;
 }
 
+/** What the panel may hold of the settings: the session without its refresh token. */
+export function panelSettingsOf(settings: Settings): PanelSettings {
+  if (settings.session === null) return { ...settings, session: null };
+  const { refreshToken: _kept, ...session } = settings.session;
+  return { ...settings, session };
+}
+
 /** The bearer token the panel should use: the session's access token, else the API key. */
-export function credentialOf(settings: Settings): string | null {
+export function credentialOf(settings: PanelSettings): string | null {
   return settings.session?.accessToken ?? settings.apiKey;
 }
 

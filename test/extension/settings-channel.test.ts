@@ -8,7 +8,7 @@ import {
   parseSettingsChannelMessage,
   type SettingsPort,
 } from '../../extension/lib/messages/settings-channel.ts';
-import type { Settings } from '../../extension/lib/settings.ts';
+import { type PanelSettings, panelSettingsOf, type Settings } from '../../extension/lib/settings.ts';
 import { SettingsClient } from '../../extension/lib/settings-client.ts';
 
 const self = { runtimeId: 'abcdefghijklmnop', origin: 'chrome-extension://abcdefghijklmnop/' };
@@ -52,6 +52,9 @@ const settings: Settings = {
   signedOut: false,
   relayUrlLocked: false,
 };
+
+/** What the panel gets of them: never the refresh token, which only the background spends. */
+const panelSettings: PanelSettings = panelSettingsOf(settings);
 
 /** A Port whose far end the test plays. */
 function fakePort(name: string, sender?: SenderInfo) {
@@ -104,11 +107,11 @@ afterEach(() => {
 
 describe('settings channel messages', () => {
   it('accepts the exact shapes', () => {
-    expect(parseSettingsChannelMessage({ type: 'settings', settings })).toEqual({
+    expect(parseSettingsChannelMessage({ type: 'settings', settings: panelSettings })).toEqual({
       type: 'settings',
-      settings,
+      settings: panelSettings,
     });
-    const apiKeyOnly = { ...settings, apiKey: 'key-1', session: null };
+    const apiKeyOnly = { ...panelSettings, apiKey: 'key-1', session: null };
     expect(parseSettingsChannelMessage({ type: 'settings', settings: apiKeyOnly })).toEqual({
       type: 'settings',
       settings: apiKeyOnly,
@@ -124,24 +127,26 @@ describe('settings channel messages', () => {
     'settings',
     {},
     { type: 'settings' },
-    { type: 'settings', settings, extra: 1 },
-    { type: 'settings', settings: { ...settings, extra: 1 } },
-    { type: 'settings', settings: { ...settings, relayUrl: 'javascript:alert(1)' } },
-    { type: 'settings', settings: { ...settings, relayUrl: `${RELAY}/` } },
-    { type: 'settings', settings: { ...settings, apiKey: '' } },
-    { type: 'settings', settings: { ...settings, apiKey: 42 } },
-    { type: 'settings', settings: { ...settings, signedOut: 'no' } },
-    { type: 'settings', settings: { ...settings, relayUrlLocked: undefined } },
-    { type: 'settings', settings: { ...settings, session: { ...settings.session, extra: 1 } } },
+    { type: 'settings', settings: panelSettings, extra: 1 },
+    { type: 'settings', settings: { ...panelSettings, extra: 1 } },
+    { type: 'settings', settings: { ...panelSettings, relayUrl: 'javascript:alert(1)' } },
+    { type: 'settings', settings: { ...panelSettings, relayUrl: `${RELAY}/` } },
+    { type: 'settings', settings: { ...panelSettings, apiKey: '' } },
+    { type: 'settings', settings: { ...panelSettings, apiKey: 42 } },
+    { type: 'settings', settings: { ...panelSettings, signedOut: 'no' } },
+    { type: 'settings', settings: { ...panelSettings, relayUrlLocked: undefined } },
+    { type: 'settings', settings: { ...panelSettings, session: { ...panelSettings.session, extra: 1 } } },
     {
       type: 'settings',
-      settings: { ...settings, session: { ...settings.session, accessToken: 'has space' } },
+      settings: { ...panelSettings, session: { ...panelSettings.session, accessToken: 'has space' } },
     },
     // A session issued by another relay must never be handed over with this relay's URL.
     {
       type: 'settings',
-      settings: { ...settings, session: { ...settings.session, relayUrl: 'https://evil.example' } },
+      settings: { ...panelSettings, session: { ...panelSettings.session, relayUrl: 'https://evil.example' } },
     },
+    // A session with its refresh token: the panel never takes one, whoever posts it.
+    { type: 'settings', settings },
     { type: 'settings-unavailable', message: '' },
     { type: 'settings-unavailable', message: 1 },
     { type: 'open-options' },
@@ -185,7 +190,9 @@ describe('background settings port', () => {
     const port = fakePort(PANEL_SETTINGS_PORT, panel);
     const src = source();
     serveSettingsPort(port, self, src);
-    await vi.waitFor(() => expect(port.posted).toEqual([{ type: 'settings', settings }]));
+    await vi.waitFor(() => expect(port.posted).toEqual([{ type: 'settings', settings: panelSettings }]));
+    // The stored session has a refresh token; nothing posted to the panel does.
+    expect(JSON.stringify(port.posted)).not.toContain(settings.session?.refreshToken);
     src.change();
     await vi.waitFor(() => expect(port.posted).toHaveLength(2));
     port.drop();
@@ -246,8 +253,8 @@ describe('panel settings client', () => {
     });
     const { client, onSettings } = clientWith(connect);
     client.start();
-    ports[0]?.receive({ type: 'settings', settings });
-    expect(onSettings).toHaveBeenCalledWith(settings);
+    ports[0]?.receive({ type: 'settings', settings: panelSettings });
+    expect(onSettings).toHaveBeenCalledWith(panelSettings);
 
     ports[0]?.drop();
     expect(connect).toHaveBeenCalledTimes(1);
@@ -259,7 +266,7 @@ describe('panel settings client', () => {
     expect(connect).toHaveBeenCalledTimes(2);
     await vi.advanceTimersByTimeAsync(200);
     expect(connect).toHaveBeenCalledTimes(3);
-    const signedOut = { ...settings, session: null, signedOut: true };
+    const signedOut = { ...panelSettings, session: null, signedOut: true };
     ports[2]?.receive({ type: 'settings', settings: signedOut });
     expect(onSettings).toHaveBeenLastCalledWith(signedOut);
     client.stop();
@@ -273,13 +280,13 @@ describe('panel settings client', () => {
       attempts += 1;
       if (attempts === 1) throw new Error('Extension context invalidated');
       const port = fakePort(PANEL_SETTINGS_PORT);
-      queueMicrotask(() => port.receive({ type: 'settings', settings }));
+      queueMicrotask(() => port.receive({ type: 'settings', settings: panelSettings }));
       return port;
     });
     client.start();
     expect(warn).toHaveBeenCalled();
     await vi.advanceTimersByTimeAsync(100);
-    expect(onSettings).toHaveBeenCalledWith(settings);
+    expect(onSettings).toHaveBeenCalledWith(panelSettings);
     client.stop();
   });
 
@@ -288,8 +295,8 @@ describe('panel settings client', () => {
     const port = fakePort(PANEL_SETTINGS_PORT);
     const { client, onSettings, onError } = clientWith(() => port);
     client.start();
-    port.receive({ type: 'settings', settings: { ...settings, apiKey: 7 } });
-    port.receive({ type: 'settings', settings, extra: true });
+    port.receive({ type: 'settings', settings: { ...panelSettings, apiKey: 7 } });
+    port.receive({ type: 'settings', settings: panelSettings, extra: true });
     port.receive('settings');
     expect(onSettings).not.toHaveBeenCalled();
     expect(onError).not.toHaveBeenCalled();
@@ -297,7 +304,7 @@ describe('panel settings client', () => {
 
     client.stop();
     expect(port.disconnected).toBe(true);
-    port.receive({ type: 'settings', settings });
+    port.receive({ type: 'settings', settings: panelSettings });
     expect(onSettings).not.toHaveBeenCalled();
   });
 

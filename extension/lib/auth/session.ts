@@ -26,11 +26,19 @@ export const TOKEN = /^[\x21-\x7e]{1,512}$/;
 
 /** A stored session, or null when anything is off (so a corrupt value reads as signed out). */
 export function parseAuthSession(value: unknown): AuthSession | null {
+  const session = parseSessionWithoutRefresh(value);
+  if (session === null || !isRecord(value)) return null;
+  const { refreshToken } = value;
+  if (typeof refreshToken !== 'string' || !TOKEN.test(refreshToken)) return null;
+  return { ...session, refreshToken };
+}
+
+/** A session's fields but the refresh token (the panel's view of it), or null when anything is off. */
+export function parseSessionWithoutRefresh(value: unknown): Omit<AuthSession, 'refreshToken'> | null {
   if (!isRecord(value)) return null;
-  const { relayUrl, email, accessToken, refreshToken, expiresAt } = value;
+  const { relayUrl, email, accessToken, expiresAt } = value;
   if (typeof relayUrl !== 'string' || typeof email !== 'string') return null;
   if (typeof accessToken !== 'string' || !TOKEN.test(accessToken)) return null;
-  if (typeof refreshToken !== 'string' || !TOKEN.test(refreshToken)) return null;
   if (typeof expiresAt !== 'number' || !Number.isFinite(expiresAt)) return null;
-  return { relayUrl, email, accessToken, refreshToken, expiresAt };
+  return { relayUrl, email, accessToken, expiresAt };
 }

@@ -5,7 +5,7 @@ import {
   type SettingsChannelMessage,
   type SettingsPort,
 } from '../messages/settings-channel.ts';
-import type { Settings } from '../settings.ts';
+import { panelSettingsOf, type Settings } from '../settings.ts';
 
 /** Where the background reads settings and hears of their changes (`loadSettings`/`watchSettings`). */
 export interface SettingsSource {
@@ -47,7 +47,8 @@ export function serveSettingsPort(
 async function postCurrent(port: SettingsPort, source: SettingsSource, signal: AbortSignal): Promise<void> {
   let message: SettingsChannelMessage;
   try {
-    message = { type: 'settings', settings: await source.load() };
+    // The refresh token stays here: only the background spends it.
+    message = { type: 'settings', settings: panelSettingsOf(await source.load()) };
   } catch (error) {
     console.error('[crm-texting] could not read the settings', error);
     message = { type: 'settings-unavailable', message: `Could not read the settings: ${String(error)}` };

@@ -4,8 +4,8 @@
  * runs its frame in the web page's content process (no `storage.session` there).
  */
 
-import { parseAuthSession } from '../auth/session.ts';
-import type { Settings } from '../settings.ts';
+import { parseSessionWithoutRefresh } from '../auth/session.ts';
+import type { PanelSettings } from '../settings.ts';
 import { isRecord } from '../validate.ts';
 import { type ExtensionIdentity, isPanelInTab, isRelayBaseUrl } from './extension-messages.ts';
 import type { ChannelPort } from './reconnecting-port.ts';
@@ -15,7 +15,7 @@ export const PANEL_SETTINGS_PORT = 'panel-settings';
 
 /** Background → panel: what the settings are now, or why they could not be read. */
 export type SettingsChannelMessage =
-  | { type: 'settings'; settings: Settings }
+  | { type: 'settings'; settings: PanelSettings }
   | { type: 'settings-unavailable'; message: string };
 
 /** The settings Port, as both ends use it. */
@@ -27,15 +27,16 @@ export function backgroundAcceptsSettingsPort(port: SettingsPort, self: Extensio
 }
 
 const SETTINGS_KEYS = ['apiKey', 'relayUrl', 'relayUrlLocked', 'session', 'signedOut'];
-const SESSION_KEYS = ['accessToken', 'email', 'expiresAt', 'refreshToken', 'relayUrl'];
+/** A panel session's keys: never a refresh token (a message carrying one is refused). */
+const SESSION_KEYS = ['accessToken', 'email', 'expiresAt', 'relayUrl'];
 
 function hasExactKeys(value: Record<string, unknown>, keys: readonly string[]): boolean {
   const own = Object.keys(value).sort();
   return own.length === keys.length && own.every((key, i) => key === keys[i]);
 }
 
-/** Settings exactly as `loadSettings` builds them, else null. */
-export function parseSettings(value: unknown): Settings | null {
+/** The panel's settings exactly as `panelSettingsOf` builds them, else null. */
+export function parseSettings(value: unknown): PanelSettings | null {
   if (!isRecord(value) || !hasExactKeys(value, SETTINGS_KEYS)) return null;
   const { relayUrl, apiKey, session, signedOut, relayUrlLocked } = value;
   if (!isRelayBaseUrl(relayUrl)) return null;
@@ -44,7 +45,7 @@ export function parseSettings(value: unknown): Settings | null {
   if (typeof signedOut !== 'boolean' || typeof relayUrlLocked !== 'boolean') return null;
   if (session === null) return { relayUrl, apiKey, session: null, signedOut, relayUrlLocked };
   if (!isRecord(session) || !hasExactKeys(session, SESSION_KEYS)) return null;
-  const parsed = parseAuthSession(session);
+  const parsed = parseSessionWithoutRefresh(session);
   // Tokens are only for the relay that issued them, as `loadSettings` guarantees.
   if (parsed === null || parsed.relayUrl !== relayUrl) return null;
   return { relayUrl, apiKey, session: parsed, signedOut, relayUrlLocked };
