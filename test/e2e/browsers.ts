@@ -162,6 +162,7 @@ async function launchFirefox(options: LaunchOptions): Promise<ExtensionBrowser> 
       while (performance.now() < deadline) {
         for (const page of await browser.pages()) {
           if (before.has(page)) continue;
+          // best effort: a frame or page still loading (or already gone) has no address to read yet.
           const href = await page.evaluate(() => location.href).catch(() => '');
           if (href.startsWith(`${extensionOrigin}options.html`)) return page;
         }

@@ -63,6 +63,7 @@ describe.skipIf(!available)('a Firefox enterprise policy', { timeout: 60_000 }, 
     const prefix = `${eb.extensionOrigin}panel.html`;
     for (let i = 0; i < 100; i++) {
       for (const frame of page.frames()) {
+        // best effort: a frame or page still loading (or already gone) has no address to read yet.
         const href = await frame.evaluate(() => location.href).catch(() => '');
         if (href.startsWith(prefix)) return frame;
       }

@@ -118,6 +118,7 @@ export function panelScenarios(browserName: BrowserName): void {
               for (const frame of page.frames()) {
                 if (frame === page.mainFrame()) continue;
                 // Firefox may report a moz-extension frame's URL as about:blank; the frame itself knows.
+                // best effort: a frame or page still loading (or already gone) has no address to read yet.
                 const href = await frame.evaluate(() => location.href).catch(() => '');
                 if (href.startsWith(prefix)) {
                   found = frame;
@@ -762,6 +763,7 @@ export function panelScenarios(browserName: BrowserName): void {
           await watchNotifications(pageOf(options));
           // No CRM page is open: no panel shows Ada, only the background's live stream hears her.
           const crmPages = [];
+          // best effort: a frame or page still loading (or already gone) has no address to read yet.
           for (const page of await eb.browser.pages())
             if ((await page.evaluate(() => location.href).catch(() => '')).startsWith('https://'))
               crmPages.push(page);
