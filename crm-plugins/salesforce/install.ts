@@ -118,7 +118,8 @@ export async function installSalesforce(api: SalesforceApi, plan?: InstallPlan):
       }
     });
   }
-  // TODO(#6): assign the permission set to the integration user once OAuth tells us who that is.
+  // The admin assigns the permission set to the user whose token the relay holds (README, Salesforce):
+  // the install does not know that user. The admin console (#17) is where the relay could do it.
   return report;
 }
 

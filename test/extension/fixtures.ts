@@ -1,3 +1,4 @@
+import type { ChannelPort } from '../../extension/lib/messages/reconnecting-port.ts';
 import type { ContactLookup, Message } from '../../extension/lib/relay-types.ts';
 
 /** A relay message as the panel receives it: an outbound text, queued, unless `patch` says otherwise. */
@@ -46,4 +47,38 @@ export function contactLookupFixture(contact: Partial<ContactLookup['contact']> 
       review: null,
     },
   };
+}
+
+/**
+ * A runtime Port whose far end the test plays: records what is posted to it (a post after the Port
+ * was dropped throws, as browsers do), and can deliver a message or go away like a stopped worker.
+ */
+export function fakePort(name: string, sender?: ChannelPort['sender']) {
+  const messageListeners: Array<(message: unknown) => void> = [];
+  const disconnectListeners: Array<() => void> = [];
+  const port = {
+    name,
+    sender,
+    posted: [] as unknown[],
+    disconnected: false,
+    postMessage(message: unknown) {
+      if (port.disconnected) throw new Error('Attempting to use a disconnected port object');
+      port.posted.push(message);
+    },
+    disconnect() {
+      port.disconnected = true;
+    },
+    onMessage: { addListener: (l: (message: unknown) => void) => messageListeners.push(l) },
+    onDisconnect: { addListener: (l: () => void) => disconnectListeners.push(l) },
+    /** The far end posts `message`. */
+    receive(message: unknown) {
+      for (const l of messageListeners) l(message);
+    },
+    /** The far end goes away (e.g. the service worker stops, or the panel's page closes). */
+    drop() {
+      port.disconnected = true;
+      for (const l of disconnectListeners) l();
+    },
+  };
+  return port satisfies ChannelPort;
 }

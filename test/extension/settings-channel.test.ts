@@ -10,6 +10,7 @@ import {
 } from '../../extension/lib/messages/settings-channel.ts';
 import { type PanelSettings, panelSettingsOf, type Settings } from '../../extension/lib/settings.ts';
 import { SettingsClient } from '../../extension/lib/settings-client.ts';
+import { fakePort } from './fixtures.ts';
 
 const self = { runtimeId: 'abcdefghijklmnop', origin: 'chrome-extension://abcdefghijklmnop/' };
 const panel: SenderInfo = {
@@ -55,37 +56,6 @@ const settings: Settings = {
 
 /** What the panel gets of them: never the refresh token, which only the background spends. */
 const panelSettings: PanelSettings = panelSettingsOf(settings);
-
-/** A Port whose far end the test plays. */
-function fakePort(name: string, sender?: SenderInfo) {
-  const messageListeners: Array<(message: unknown) => void> = [];
-  const disconnectListeners: Array<() => void> = [];
-  const port = {
-    name,
-    sender,
-    posted: [] as unknown[],
-    disconnected: false,
-    postMessage(message: unknown) {
-      if (port.disconnected) throw new Error('Attempting to use a disconnected port object');
-      port.posted.push(message);
-    },
-    disconnect() {
-      port.disconnected = true;
-    },
-    onMessage: { addListener: (l: (message: unknown) => void) => messageListeners.push(l) },
-    onDisconnect: { addListener: (l: () => void) => disconnectListeners.push(l) },
-    /** The far end posts `message`. */
-    receive(message: unknown) {
-      for (const l of messageListeners) l(message);
-    },
-    /** The far end goes away (e.g. the service worker stops). */
-    drop() {
-      port.disconnected = true;
-      for (const l of disconnectListeners) l();
-    },
-  };
-  return port satisfies SettingsPort;
-}
 
 function source(load: () => Promise<Settings> = async () => settings) {
   const watchers: Array<{ signal: AbortSignal; onChange: () => void }> = [];

@@ -2,7 +2,6 @@
 import { IDBKeyRange, indexedDB } from 'fake-indexeddb';
 import { afterEach, describe, expect, it } from 'vitest';
 import { StoreEventPorts } from '../../extension/lib/background/store-event-ports.ts';
-import type { ChannelPort } from '../../extension/lib/messages/reconnecting-port.ts';
 import type { SendMessageInput } from '../../extension/lib/relay/relay-client.ts';
 import { RelayError } from '../../extension/lib/relay/relay-client.ts';
 import type { Message } from '../../extension/lib/relay-types.ts';
@@ -17,32 +16,10 @@ import {
   storeAcceptsFrom,
 } from '../../extension/lib/store/store-messages.ts';
 import { handleStoreMessage } from '../../extension/lib/store/store-request-handler.ts';
-import { contactLookupFixture, messageFixture } from './fixtures.ts';
+import { contactLookupFixture, fakePort, messageFixture } from './fixtures.ts';
 
 const SELF = { runtimeId: 'ext-id', origin: 'chrome-extension://ext-id/' };
 
-/** A Port as the background sees one, recording what is posted to it. */
-function fakePort(name: string, sender: ChannelPort['sender']) {
-  const onDisconnect: Array<() => void> = [];
-  const port = {
-    name,
-    sender,
-    posted: [] as unknown[],
-    disconnected: false,
-    postMessage(message: unknown) {
-      port.posted.push(message);
-    },
-    disconnect() {
-      port.disconnected = true;
-    },
-    onMessage: { addListener() {} },
-    onDisconnect: { addListener: (listener: () => void) => onDisconnect.push(listener) },
-    disconnectFromOtherEnd() {
-      for (const listener of onDisconnect) listener();
-    },
-  };
-  return port;
-}
 const PANEL = { id: 'ext-id', url: 'chrome-extension://ext-id/panel.html#crm=hubspot', tab: { id: 7 } };
 const CONTACT = 'hubspot/contact/51';
 
@@ -161,7 +138,7 @@ describe('store protocol', () => {
     ports.broadcast({ type: 'store-event', kind: 'changed' });
     expect(panel.posted).toEqual([{ type: 'store-event', kind: 'changed' }]);
     for (const port of attackers) expect(port.posted).toEqual([]);
-    panel.disconnectFromOtherEnd();
+    panel.drop();
     ports.broadcast({ type: 'store-event', kind: 'changed' });
     expect(panel.posted).toHaveLength(1);
   });
