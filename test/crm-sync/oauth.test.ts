@@ -99,9 +99,11 @@ describe.each([
     expect(refused.body).toMatch(/refused the authorization code/);
 
     const old = await start(crm);
-    await db.query(
-      `UPDATE crm_oauth_states SET expires_at = now() - interval '1 second' WHERE used_at IS NULL`,
-    );
+    // Expired by the relay's clock, which judges it (the database's now() is another clock: the
+    // relay's daytime clock is behind it after 17:00 UTC, where now() - 1 s was still valid).
+    await db.query(`UPDATE crm_oauth_states SET expires_at = $1 WHERE used_at IS NULL`, [
+      new Date(relay.clock().getTime() - 1000),
+    ]);
     const expired = await callback(crm, { code: fake().issueAuthCode(old.redirect), state: old.state });
     expect(expired.statusCode).toBe(400);
     expect(expired.body).toMatch(/invalid, expired or already used/);
