@@ -6,7 +6,7 @@ export const MESSAGE_EVENT_TYPES = ['message.created', 'message.updated'] as con
 
 /**
  * The data of `message.created` (an inbound text arrived) and `message.updated` (a status
- * changed): the message as GET /v1/messages/{id} shows it.
+ * changed, or a scheduled text was cancelled or moved): the message as GET /v1/messages/{id} shows it.
  */
 export const MessageEventDataSchema = MessageEnvelopeSchema;
 

@@ -9,6 +9,7 @@ export const MESSAGE_STATUSES = [
   'undelivered',
   'failed',
   'received',
+  'cancelled',
 ] as const;
 export const MessageStatusSchema = Type.Union(
   [
@@ -19,10 +20,11 @@ export const MessageStatusSchema = Type.Union(
     Type.Literal('undelivered'),
     Type.Literal('failed'),
     Type.Literal('received'),
+    Type.Literal('cancelled'),
   ],
   {
     description:
-      'Where the text is: queued → sending → sent → delivered (or undelivered/failed); received when inbound',
+      'Where the text is: queued → sending → sent → delivered (or undelivered/failed); received when inbound; cancelled when a scheduled text was called off before it left',
   },
 );
 export type MessageStatus = Static<typeof MessageStatusSchema>;

@@ -9,6 +9,7 @@ const STATUS: Record<MessageStatus, string> = {
   undelivered: 'Not delivered',
   failed: 'Failed',
   received: 'Received',
+  cancelled: 'Cancelled',
 };
 
 const REDACTED: Record<string, string> = {

@@ -1,6 +1,8 @@
 /** Named permissions; routes declare one, roles are sets of them. */
 export const PERMISSIONS = [
   'messages.send',
+  /** Cancel or move texts that others scheduled; the sender may always change their own. */
+  'messages.manage',
   /** Open conversations and their messages; without conversations.view_all only one's own. */
   'conversations.view',
   /** See every conversation of the org, not only those the principal sent in. */
@@ -59,6 +61,7 @@ export const ROLES = {
     ...everyoneReads,
     'conversations.view_all',
     'messages.send',
+    'messages.manage',
     'consent.record',
     'review.flagged',
     'pii.view',

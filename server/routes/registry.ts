@@ -16,6 +16,7 @@ import { escalationsRoutes } from './escalations.ts';
 import { eventsRoutes } from './events.ts';
 import { healthRoutes } from './health.ts';
 import { meRoutes } from './me.ts';
+import { messageScheduleRoutes } from './message-schedule.ts';
 import { messagesRoutes } from './messages.ts';
 import { numbersRoutes } from './numbers.ts';
 import { preflightRoutes } from './preflight.ts';
@@ -34,6 +35,7 @@ export const ROUTE_MODULES: Record<string, RouteModule> = {
   me: meRoutes,
   numbers: numbersRoutes,
   messages: messagesRoutes,
+  messageSchedule: messageScheduleRoutes,
   preflight: preflightRoutes,
   reviews: reviewRoutes,
   conversations: conversationsRoutes,

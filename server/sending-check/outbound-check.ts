@@ -139,21 +139,26 @@ const factsQueries = new Map<string, string>();
 /**
  * The one read of the send path. Each extra relation costs planning time on every send, so the
  * recent-texts count is only part of it where a state caps texts, and the CRM contact lookup only
- * when the request names a contact: four fixed texts, chosen by those two facts, never by input.
+ * when the request names a contact: fixed texts, chosen by those facts, never by input. A
+ * stored text judged again (a reschedule) leaves itself out of the count.
  */
-function factsQuery(withCount: boolean, withContact: boolean): string {
-  const id = `${withCount}:${withContact}`;
+function factsQuery(withCount: boolean, withContact: boolean, excluding: boolean): string {
+  const id = `${withCount}:${withContact}:${excluding}`;
   const cached = factsQueries.get(id);
   if (cached !== undefined) return cached;
   let next = 5;
-  const count = withCount
-    ? `(SELECT count(*)::int FROM (
+  let count = '0';
+  if (withCount) {
+    const since = next++;
+    const limit = next++;
+    const without = excluding ? `AND m.id <> $${next++}::uuid` : '';
+    count = `(SELECT count(*)::int FROM (
          SELECT 1 FROM conversations v JOIN messages m ON m.conversation_id = v.id
           WHERE v.org_id = $1 AND v.contact_phone = $3 AND m.direction = 'outbound'
-            AND m.purpose = 'conversation' AND m.status <> 'failed'
-            AND m.created_at > $${next++}::timestamptz - interval '24 hours'
-          LIMIT $${next++}::int) recent)`
-    : '0';
+            AND m.purpose = 'conversation' AND m.status NOT IN ('failed', 'cancelled')
+            AND m.created_at > $${since}::timestamptz - interval '24 hours' ${without}
+          LIMIT $${limit}::int) recent)`;
+  }
   const contact = withContact
     ? `(SELECT time_zone FROM contacts
          WHERE org_id = $1 AND crm = $${next++} AND crm_object = $${next++} AND crm_id = $${next++})`
@@ -199,6 +204,8 @@ export async function checkOutbound(
   orgId: string,
   input: OutboundRequest,
   idempotencyKey: string | null,
+  /** A stored text judged again (a reschedule): it does not count towards its own frequency cap. */
+  stored: { messageId: string } | null = null,
 ): Promise<CheckedOutbound> {
   const now = deps.clock();
   const { sendAt, segments } = validateOutbound(input, now);
@@ -220,10 +227,12 @@ export async function checkOutbound(
   const cap = evaluateFrequencyCap({ states: regional.states, sentInLast24h: 0 });
   const countUpTo = cap.limit ?? 0;
   const params: unknown[] = [orgId, input.from, to, idempotencyKey];
+  const excluding = countUpTo > 0 && stored !== null;
   if (countUpTo > 0) params.push(now, countUpTo);
+  if (excluding) params.push(stored.messageId);
   if (input.contact !== undefined) params.push(input.contact.crm, input.contact.objectType, input.contact.id);
   const [rows, liveZone] = await Promise.all([
-    deps.db.query<FactsRow>(factsQuery(countUpTo > 0, input.contact !== undefined), params),
+    deps.db.query<FactsRow>(factsQuery(countUpTo > 0, input.contact !== undefined, excluding), params),
     // The contact was just read to find its phone: its time zone came with it.
     fromCrm === null ? crmTimeZone(deps.crm, orgId, input.contact) : fromCrm.timeZone,
   ]);

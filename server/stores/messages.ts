@@ -249,6 +249,7 @@ const RANK: Record<MessageStatus, number> = {
   undelivered: 3,
   failed: 3,
   received: 3,
+  cancelled: 3,
 };
 
 export function isForward(from: MessageStatus, to: MessageStatus): boolean {

@@ -516,6 +516,26 @@ const FUZZ: Record<string, RouteFuzz> = {
       pathParam(fc.oneof(fc.constant(ctx.messageId), fc.uuid())).map((id) => `/v1/messages/${id}`),
     query: queryArb({}),
   },
+  'POST /v1/messages/:id/cancel': {
+    // The seeded message is not scheduled (409) and other ids are unknown (404): nothing may change.
+    path: (ctx) =>
+      pathParam(fc.oneof(fc.constant(ctx.messageId), fc.uuid())).map((id) => `/v1/messages/${id}/cancel`),
+    mutating: true,
+    body: () => junkPayload,
+  },
+  'POST /v1/messages/:id/reschedule': {
+    path: (ctx) =>
+      pathParam(fc.oneof(fc.constant(ctx.messageId), fc.uuid())).map((id) => `/v1/messages/${id}/reschedule`),
+    mutating: true,
+    body: () =>
+      fc.oneof(
+        junkPayload,
+        jsonOrForm(
+          { sendAt: new Date(Date.now() + 3_600_000).toISOString() },
+          { sendAt: fc.oneof(junkString, wrongType, fc.constantFrom('2026-13-40T25:61Z', 'tomorrow 9am')) },
+        ),
+      ),
+  },
   'GET /v1/conversations': {
     path: fixed('/v1/conversations'),
     query: queryArb({

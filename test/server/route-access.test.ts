@@ -235,6 +235,34 @@ const GUARDED: Record<string, GuardedCase> = {
       expect(errorCode(answer)).toBe('MESSAGE_NOT_FOUND');
     },
   },
+  'POST /v1/messages/:id/cancel': {
+    // No message has this id: refused as not found after authorization (cancelling is tested in
+    // test/server/scheduled-changes.test.ts).
+    valid: () => ({ method: 'POST', url: `/v1/messages/${randomUUID()}/cancel` }),
+    ok: 404,
+    foreign: (ctx) => ({ method: 'POST', url: `/v1/messages/${ctx.messageA}/cancel` }),
+    expectForeign: (answer) => {
+      expect(answer.status).toBe(404);
+      expect(errorCode(answer)).toBe('MESSAGE_NOT_FOUND');
+    },
+  },
+  'POST /v1/messages/:id/reschedule': {
+    valid: () => ({
+      method: 'POST',
+      url: `/v1/messages/${randomUUID()}/reschedule`,
+      payload: { sendAt: new Date(Date.now() + 3_600_000).toISOString() },
+    }),
+    ok: 404,
+    foreign: (ctx) => ({
+      method: 'POST',
+      url: `/v1/messages/${ctx.messageA}/reschedule`,
+      payload: { sendAt: new Date(Date.now() + 3_600_000).toISOString() },
+    }),
+    expectForeign: (answer) => {
+      expect(answer.status).toBe(404);
+      expect(errorCode(answer)).toBe('MESSAGE_NOT_FOUND');
+    },
+  },
   'GET /v1/conversations': {
     // Without a phone filter: that filter needs pii.view as well (test/server/pii-masking.test.ts).
     valid: () => ({ method: 'GET', url: '/v1/conversations?limit=5' }),
