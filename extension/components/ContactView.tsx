@@ -1,5 +1,6 @@
 import type { Loaded } from '../hooks/use-contact-load.ts';
 import { type ContactViewProps, useContactView } from '../hooks/use-contact-view.ts';
+import { useScheduledTexts } from '../hooks/use-scheduled-texts.ts';
 import { mergeValues } from '../lib/templates.ts';
 import { ActionNotice } from './ActionNotice.tsx';
 import { Composer } from './Composer.tsx';
@@ -7,6 +8,7 @@ import { ContactActions } from './ContactActions.tsx';
 import { ContactHeader } from './ContactHeader.tsx';
 import { ContactThread } from './ContactThread.tsx';
 import { ErrorNotice } from './ErrorNotice.tsx';
+import { ScheduledTexts } from './ScheduledTexts.tsx';
 import { SenderPicker } from './SenderPicker.tsx';
 
 /** Why nothing can be sent to this contact right now, or null. */
@@ -28,6 +30,7 @@ export function ContactView(props: ContactViewProps) {
   const { client, store, contactRef, contactKey, me } = props;
   const { thread, contact, history, draft, saveDraftSoon, outbox, phone, onSent, actions } =
     useContactView(props);
+  const scheduled = useScheduledTexts(client, thread.messages, thread.merge);
   const { loaded, source, offline, sender } = contact;
 
   if (contact.loadError !== null) {
@@ -76,6 +79,7 @@ export function ContactView(props: ContactViewProps) {
         onConsentRecorded={actions.consentRecorded}
       />
       {actions.notice && <ActionNotice notice={actions.notice} noticeRef={actions.noticeRef} />}
+      <ScheduledTexts state={scheduled} zone={lookup.contact.localTime?.zone ?? lookup.contact.timeZone} />
       <div class="section">
         <SenderPicker numbers={numbers} value={sender} onChange={contact.setSender} />
       </div>

@@ -262,6 +262,18 @@ export class RelayClient {
     });
   }
 
+  /** Cancels a scheduled text before it leaves; the relay answers with it, now `cancelled`. */
+  cancelScheduled(messageId: string, signal?: AbortSignal): Promise<Message> {
+    const path = `/v1/messages/${encodeURIComponent(messageId)}/cancel`;
+    return this.request('POST', path, parseMessageEnvelope, { signal });
+  }
+
+  /** Moves a scheduled text to `sendAt` (an ISO instant); the relay judges it again by every rule. */
+  rescheduleMessage(messageId: string, sendAt: string, signal?: AbortSignal): Promise<Message> {
+    const path = `/v1/messages/${encodeURIComponent(messageId)}/reschedule`;
+    return this.request('POST', path, parseMessageEnvelope, { signal, body: { sendAt } });
+  }
+
   /** URL and headers for the SSE stream, which is read with fetch because EventSource cannot send Authorization. */
   eventStreamRequest(): { url: string; headers: Record<string, string> } {
     return {
