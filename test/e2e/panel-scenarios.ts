@@ -698,6 +698,63 @@ export function panelScenarios(browserName: BrowserName): void {
         }
       });
 
+      it('lists a scheduled text above the composer, moves it to another time and cancels it', async () => {
+        let quincy: { page: Page; panel: Ui } | undefined;
+        try {
+          quincy = await openContact(customers.quincy);
+          const { panel } = quincy;
+          const body = 'Your new glasses are ready for pick-up.';
+          await panel.fill({ label: 'Message', exact: true }, body);
+          await expect.poll(() => panel.textNow({ testId: 'send' }), WAIT).toMatch(/^Schedule for /);
+          await panel.click({ testId: 'send' });
+          const listed = { testId: 'scheduled-text', hasText: body };
+          await expect.poll(() => panel.textNow(listed), WAIT).toMatch(/Goes at .+ their time/);
+          const message = (await relay.messagesWith(customers.quincy.phone)).find((m) =>
+            m.body.includes(body),
+          );
+          const id = message?.id ?? '';
+          const jobTime = async () =>
+            (
+              await relay.db.query<{ scheduled_for: Date | null; state: string }>(
+                'SELECT scheduled_for, state FROM outbox_jobs WHERE message_id = $1',
+                [id],
+              )
+            )[0];
+          const first = (await jobTime())?.scheduled_for?.getTime() ?? 0;
+          expect(first).toBeGreaterThan(PanelRelay.clock().getTime());
+          const inItem = (button: string) => ({ css: `li[data-message-id="${id}"] button`, hasText: button });
+
+          // An hour later than planned: the field holds the planned time on the rep's own clock.
+          await panel.click(inItem('Send at another time'));
+          const field = { label: 'New time (your time)' };
+          const planned = await panel.value(field);
+          const later = await (panel.scope as Frame).evaluate((value: string) => {
+            const at = new Date(new Date(value).getTime() + 3_600_000);
+            const pad = (n: number) => String(n).padStart(2, '0');
+            return `${at.getFullYear()}-${pad(at.getMonth() + 1)}-${pad(at.getDate())}T${pad(at.getHours())}:${pad(at.getMinutes())}`;
+          }, planned);
+          await panel.fill(field, later);
+          await panel.click(inItem('Move'));
+          await expect
+            .poll(async () => (await jobTime())?.scheduled_for?.getTime(), WAIT)
+            .toBe(first + 3_600_000);
+          const movedText = await panel.text(listed);
+          expect(movedText).toMatch(/Goes at .+ their time/);
+          await screenshot('scheduled-texts', quincy.page);
+
+          await panel.click(inItem('Cancel text'));
+          await expect.poll(() => panel.exists(listed), WAIT).toBe(false);
+          expect((await jobTime())?.state).toBe('cancelled');
+          const cancelled = { css: 'li.outbound[data-status="cancelled"]', hasText: body };
+          await expect.poll(() => panel.textNow(cancelled), WAIT).toContain('Cancelled');
+          const [after] = (await relay.messagesWith(customers.quincy.phone)).filter((m) => m.id === id);
+          expect(after?.status).toBe('cancelled');
+        } finally {
+          await screenshot('scheduled-texts-cancelled', quincy?.page);
+          await quincy?.page.close();
+        }
+      });
+
       it('blocks a card number in the draft and sends nothing', async () => {
         let contact: { page: Page; panel: Ui } | undefined;
         try {
