@@ -53,7 +53,18 @@ export function ContactView(props: ContactViewProps) {
 
   return (
     <>
-      <ContactHeader lookup={lookup} live={props.live} offline={offline} />
+      <ContactHeader
+        key={contactKey}
+        lookup={lookup}
+        live={props.live}
+        offline={offline}
+        phoneAccess={{
+          // The relay masks numbers for a role without pii.view; the panel shows what it was given.
+          masked: me !== null && !me.seesPii,
+          canReveal: permissions.has('pii.reveal'),
+          reveal: async (signal) => (await client.revealContactPhone(contactRef, signal)).phone,
+        }}
+      />
       <ContactThread
         lookup={lookup}
         thread={thread}
