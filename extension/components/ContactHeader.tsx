@@ -61,6 +61,8 @@ export function ContactHeader({
       <h1 data-testid="contact-name">{contact.name}</h1>
       <div class="contact-meta">
         <ContactPhone
+          // A number revealed for one contact is not shown for the next one the rep opens.
+          key={`${contact.crm}/${contact.objectType}/${contact.id}`}
           phone={contact.phone}
           masked={phoneAccess.masked}
           canReveal={phoneAccess.canReveal && !offline}

@@ -26,7 +26,7 @@ function blockedReasonFor({ lookup, numbers }: Loaded, hasStore: boolean, offlin
  */
 export function ContactView(props: ContactViewProps) {
   const { client, store, contactRef, contactKey, me } = props;
-  const { thread, contact, history, draft, saveDraftSoon, outbox, phone, onSent, actions } =
+  const { thread, contact, history, draft, saveDraftSoon, outbox, phone, onSent, actions, phoneAccess } =
     useContactView(props);
   const { loaded, source, offline, sender } = contact;
 
@@ -53,18 +53,7 @@ export function ContactView(props: ContactViewProps) {
 
   return (
     <>
-      <ContactHeader
-        key={contactKey}
-        lookup={lookup}
-        live={props.live}
-        offline={offline}
-        phoneAccess={{
-          // The relay masks numbers for a role without pii.view; the panel shows what it was given.
-          masked: me !== null && !me.seesPii,
-          canReveal: permissions.has('pii.reveal'),
-          reveal: async (signal) => (await client.revealContactPhone(contactRef, signal)).phone,
-        }}
-      />
+      <ContactHeader lookup={lookup} live={props.live} offline={offline} phoneAccess={phoneAccess} />
       <ContactThread
         lookup={lookup}
         thread={thread}
