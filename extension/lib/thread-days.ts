@@ -12,6 +12,19 @@ export interface ReaderCalendar {
   now: Date;
 }
 
+const formatters = new Map<string, Intl.DateTimeFormat>();
+
+/** One formatter per locale and options: a thread formats every message, and building one is slow. */
+function formatter(locale: string | undefined, options: Intl.DateTimeFormatOptions): Intl.DateTimeFormat {
+  const key = JSON.stringify([locale ?? null, options]);
+  let found = formatters.get(key);
+  if (found === undefined) {
+    found = new Intl.DateTimeFormat(locale, options);
+    formatters.set(key, found);
+  }
+  return found;
+}
+
 /** The reader's zone and locale as the browser knows them. */
 export function readerCalendar(now: Date = new Date()): ReaderCalendar {
   return { timeZone: Intl.DateTimeFormat().resolvedOptions().timeZone, now };
@@ -20,12 +33,7 @@ export function readerCalendar(now: Date = new Date()): ReaderCalendar {
 /** `YYYY-MM-DD` of an instant on the wall calendar of `timeZone`. */
 export function localDay(at: Date, timeZone: string): string {
   // en-CA writes dates as YYYY-MM-DD.
-  return new Intl.DateTimeFormat('en-CA', {
-    timeZone,
-    year: 'numeric',
-    month: '2-digit',
-    day: '2-digit',
-  }).format(at);
+  return formatter('en-CA', { timeZone, year: 'numeric', month: '2-digit', day: '2-digit' }).format(at);
 }
 
 /** The calendar day before `day` (`YYYY-MM-DD`): calendar arithmetic, so a DST change cannot skip one. */
@@ -41,7 +49,7 @@ export function dayLabel(at: Date, calendar: ReaderCalendar): string {
   const today = localDay(now, timeZone);
   if (day === today) return 'Today';
   if (day === dayBefore(today)) return 'Yesterday';
-  return new Intl.DateTimeFormat(locale, {
+  return formatter(locale, {
     timeZone,
     weekday: 'short',
     month: 'short',
@@ -70,7 +78,7 @@ export function dayBreaks(instants: readonly string[], calendar: ReaderCalendar)
 export function fullTimestamp(iso: string, calendar: Omit<ReaderCalendar, 'now'>): string {
   const at = new Date(iso);
   if (Number.isNaN(at.getTime())) return '';
-  return new Intl.DateTimeFormat(calendar.locale, {
+  return formatter(calendar.locale, {
     timeZone: calendar.timeZone,
     dateStyle: 'full',
     timeStyle: 'long',
@@ -81,7 +89,7 @@ export function fullTimestamp(iso: string, calendar: Omit<ReaderCalendar, 'now'>
 export function timeOfDay(iso: string, calendar: Omit<ReaderCalendar, 'now'>): string {
   const at = new Date(iso);
   if (Number.isNaN(at.getTime())) return '';
-  return new Intl.DateTimeFormat(calendar.locale, {
+  return formatter(calendar.locale, {
     timeZone: calendar.timeZone,
     hour: 'numeric',
     minute: '2-digit',
