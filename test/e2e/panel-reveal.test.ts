@@ -79,10 +79,14 @@ describe.skipIf(!available)(
       const page = await eb.open(`${eb.extensionOrigin}options.html`);
       const options = new Ui(page);
       try {
-        if (await options.exists({ testId: 'signed-in' })) {
-          await options.click({ button: 'Sign out', exact: true });
-        }
-        await options.waitFor({ button: 'Sign in', exact: true });
+        const signInForm = { button: 'Sign in', exact: true };
+        const signedIn = { testId: 'signed-in' };
+        // Whether someone is signed in shows once the page has read storage.
+        await expect
+          .poll(async () => (await options.exists(signedIn)) || (await options.exists(signInForm)), WAIT)
+          .toBe(true);
+        if (await options.exists(signedIn)) await options.click({ button: 'Sign out', exact: true });
+        await options.waitFor(signInForm);
         // The form puts the stored relay URL in the field once it has read storage, over anything typed
         // before: reads queued behind its own, then a frame for it to render (as panel-scenarios.ts).
         await page.evaluate(async () => {
@@ -101,10 +105,10 @@ describe.skipIf(!available)(
         await options.fill({ label: 'Relay URL', exact: true }, relay.url);
         await options.fill({ label: 'Email', exact: true }, user.email);
         await options.fill({ label: 'Password', exact: true }, user.password);
-        await options.click({ button: 'Sign in', exact: true });
+        await options.click(signInForm);
         await options.fill({ label: 'Authentication code or recovery code' }, relay.authenticatorCode(user));
         await options.click({ button: 'Verify' });
-        await expect.poll(() => options.textNow({ testId: 'signed-in' }), WAIT).toContain(user.email);
+        await expect.poll(() => options.textNow(signedIn), WAIT).toContain(user.email);
       } finally {
         await page.close();
       }
