@@ -63,3 +63,11 @@ export const ContactLookupSchema = Type.Object(
   { description: 'A CRM contact, its phone and its consent standing' },
 );
 export type ContactLookupBody = Static<typeof ContactLookupSchema>;
+
+export const RevealedContactPhoneSchema = Type.Object(
+  {
+    contact: Type.Object({ crm: CrmIdSchema, objectType: ObjectTypeSchema, id: Type.String() }),
+    phone: Type.String({ description: "The record's first phone, unmasked" }),
+  },
+  { description: "One CRM contact's number unmasked; the reveal is recorded in the auth log" },
+);

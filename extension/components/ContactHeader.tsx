@@ -1,8 +1,9 @@
 import { useEffect, useState } from 'preact/hooks';
-import { contactLocalTime, maskPhone } from '../lib/format.ts';
+import { contactLocalTime } from '../lib/format.ts';
 import type { StreamState } from '../lib/relay/event-stream.ts';
 import type { ContactLookup } from '../lib/relay-types.ts';
 import { ConsentBadge } from './ConsentBadge.tsx';
+import { ContactPhone } from './ContactPhone.tsx';
 
 function liveLabel(state: StreamState | null): string {
   switch (state?.kind) {
@@ -34,18 +35,22 @@ function useMinute(): Date {
 }
 
 /**
- * Who the rep is texting: name, masked phone, consent with its evidence, and the customer's local
- * time as quiet hours see it (the CRM's time zone, else the number's area code).
+ * Who the rep is texting: name, phone as the rep's role allows (with "Show number" where the role
+ * may reveal it), consent with its evidence, and the customer's local time as quiet hours see it
+ * (the CRM's time zone, else the number's area code).
  */
 export function ContactHeader({
   lookup,
   live,
   offline,
+  phoneAccess,
 }: {
   lookup: ContactLookup;
   live: StreamState | null;
   /** Showing the cached copy because the relay cannot be reached. */
   offline: boolean;
+  /** What the signed-in principal may see of numbers, and how to reveal this contact's. */
+  phoneAccess: { masked: boolean; canReveal: boolean; reveal(signal: AbortSignal): Promise<string> };
 }) {
   const { contact, consent } = lookup;
   const now = useMinute();
@@ -55,10 +60,14 @@ export function ContactHeader({
     <header>
       <h1 data-testid="contact-name">{contact.name}</h1>
       <div class="contact-meta">
-        <span data-testid="contact-phone">
-          <span class="visually-hidden">Phone, masked: </span>
-          {contact.phone ? maskPhone(contact.phone) : 'No phone number'}
-        </span>
+        <ContactPhone
+          // A number revealed for one contact is not shown for the next one the rep opens.
+          key={`${contact.crm}/${contact.objectType}/${contact.id}`}
+          phone={contact.phone}
+          masked={phoneAccess.masked}
+          canReveal={phoneAccess.canReveal && !offline}
+          reveal={phoneAccess.reveal}
+        />
         <ConsentBadge consent={consent} />
         {localTime && (
           <span

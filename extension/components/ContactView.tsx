@@ -28,7 +28,7 @@ function blockedReasonFor({ lookup, numbers }: Loaded, hasStore: boolean, offlin
  */
 export function ContactView(props: ContactViewProps) {
   const { client, store, contactRef, contactKey, me } = props;
-  const { thread, contact, history, draft, saveDraftSoon, outbox, phone, onSent, actions } =
+  const { thread, contact, history, draft, saveDraftSoon, outbox, phone, onSent, actions, phoneAccess } =
     useContactView(props);
   const scheduled = useScheduledTexts(client, thread.messages, thread.merge);
   const { loaded, source, offline, sender } = contact;
@@ -56,7 +56,7 @@ export function ContactView(props: ContactViewProps) {
 
   return (
     <>
-      <ContactHeader lookup={lookup} live={props.live} offline={offline} />
+      <ContactHeader lookup={lookup} live={props.live} offline={offline} phoneAccess={phoneAccess} />
       <ContactThread
         lookup={lookup}
         thread={thread}

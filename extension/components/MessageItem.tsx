@@ -1,5 +1,6 @@
 import { formatInZone, formatTimestamp } from '../lib/format.ts';
 import type { Message, MessageStatus, Redaction } from '../lib/relay-types.ts';
+import { MessageTime } from './MessageTime.tsx';
 
 const STATUS: Record<MessageStatus, string> = {
   queued: 'Queued',
@@ -62,7 +63,7 @@ export function MessageItem({ message, zone }: { message: Message; zone: string 
     >
       <Body body={message.body} redactions={message.redactions} />
       <div class="meta">
-        {formatTimestamp(message.createdAt)} · {later ?? STATUS[message.status]}
+        <MessageTime iso={message.createdAt} /> · {later ?? STATUS[message.status]}
         {message.sentBy && message.direction === 'outbound' ? ` · ${message.sentBy}` : ''}
         {reason && (
           <>

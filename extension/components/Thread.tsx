@@ -1,8 +1,10 @@
+import { Fragment } from 'preact';
 import { useEffect, useRef } from 'preact/hooks';
-import { formatTimestamp } from '../lib/format.ts';
 import type { Message } from '../lib/relay-types.ts';
 import type { PendingItem } from '../lib/store/local-store.ts';
+import { dayBreaks, readerCalendar } from '../lib/thread-days.ts';
 import { MessageItem } from './MessageItem.tsx';
+import { MessageTime } from './MessageTime.tsx';
 
 interface ThreadProps {
   messages: readonly Message[];
@@ -24,9 +26,27 @@ const PENDING_LABEL: Record<PendingItem['state'], string> = {
   failed: 'Not sent',
 };
 
-/** The conversation, newest at the bottom; stays scrolled to the end when a message arrives. */
+/** Where a new local day starts, the day's name ("Today", "Yesterday", a date). */
+function DaySeparator({ label }: { label: string | null }) {
+  if (label === null) return null;
+  return (
+    <li class="day-separator" data-testid="day-separator">
+      <span>{label}</span>
+    </li>
+  );
+}
+
+/**
+ * The conversation, newest at the bottom, a day separator wherever the reader's local day changes;
+ * stays scrolled to the end when a message arrives.
+ */
 export function Thread(props: ThreadProps) {
   const { messages, pending } = props;
+  const breaks = dayBreaks(
+    [...messages.map((m) => m.createdAt), ...pending.map((p) => new Date(p.createdAt).toISOString())],
+    readerCalendar(),
+  );
+  const pendingBreak = (i: number): string | null => breaks[messages.length + i] ?? null;
   const list = useRef<HTMLDivElement>(null);
   const newest = `${messages[messages.length - 1]?.id}/${pending.length}`;
   // The outbox keeps a contact's texts in order: those after a refused one wait for the rep's decision.
@@ -58,37 +78,43 @@ export function Thread(props: ThreadProps) {
           </li>
         )}
         {messages.length === 0 && pending.length === 0 && <li class="muted">No messages yet.</li>}
-        {messages.map((m) => (
-          <MessageItem key={m.id} message={m} zone={props.zone} />
+        {messages.map((m, i) => (
+          <Fragment key={m.id}>
+            <DaySeparator label={breaks[i] ?? null} />
+            <MessageItem message={m} zone={props.zone} />
+          </Fragment>
         ))}
         {pending.map((p, i) => (
-          <li key={p.key} class={`outbound pending ${p.state}`} data-outbox={p.state} data-outbox-key={p.key}>
-            <div class="bubble">{p.body}</div>
-            <div class="meta">
-              {formatTimestamp(new Date(p.createdAt).toISOString())} ·{' '}
-              {p.state === 'waiting' && i > firstFailed
-                ? 'Held behind a text that was not sent'
-                : PENDING_LABEL[p.state]}
-              {p.error && (
-                <>
-                  {' · '}
-                  <span class="failure">
-                    {p.error.message} ({p.error.code})
+          <Fragment key={p.key}>
+            <DaySeparator label={pendingBreak(i)} />
+            <li class={`outbound pending ${p.state}`} data-outbox={p.state} data-outbox-key={p.key}>
+              <div class="bubble">{p.body}</div>
+              <div class="meta">
+                <MessageTime iso={new Date(p.createdAt).toISOString()} /> ·{' '}
+                {p.state === 'waiting' && i > firstFailed
+                  ? 'Held behind a text that was not sent'
+                  : PENDING_LABEL[p.state]}
+                {p.error && (
+                  <>
+                    {' · '}
+                    <span class="failure">
+                      {p.error.message} ({p.error.code})
+                    </span>
+                  </>
+                )}
+                {p.state !== 'sending' && (
+                  <span class="pending-actions">
+                    <button type="button" class="link" onClick={() => props.onRetry(p.key)}>
+                      {p.state === 'failed' ? 'Try again' : 'Retry now'}
+                    </button>
+                    <button type="button" class="link" onClick={() => props.onDiscard(p.key)}>
+                      Discard
+                    </button>
                   </span>
-                </>
-              )}
-              {p.state !== 'sending' && (
-                <span class="pending-actions">
-                  <button type="button" class="link" onClick={() => props.onRetry(p.key)}>
-                    {p.state === 'failed' ? 'Try again' : 'Retry now'}
-                  </button>
-                  <button type="button" class="link" onClick={() => props.onDiscard(p.key)}>
-                    Discard
-                  </button>
-                </span>
-              )}
-            </div>
-          </li>
+                )}
+              </div>
+            </li>
+          </Fragment>
         ))}
       </ol>
     </div>

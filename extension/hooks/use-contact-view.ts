@@ -52,5 +52,11 @@ export function useContactView(props: ContactViewProps) {
   const actions = useContactActions(contact);
   useSavedThread(store, contactRef, contact, thread);
   useFirstPaintMark(contact.loaded !== null, contact.source);
-  return { thread, contact, history, draft, saveDraftSoon, outbox, phone, onSent, actions };
+  const phoneAccess = {
+    // The relay masks numbers for a role without pii.view; the panel shows what it was given.
+    masked: props.me !== null && !props.me.seesPii,
+    canReveal: props.me?.permissions.includes('pii.reveal') ?? false,
+    reveal: async (signal: AbortSignal) => (await client.revealContactPhone(contactRef, signal)).phone,
+  };
+  return { thread, contact, history, draft, saveDraftSoon, outbox, phone, onSent, actions, phoneAccess };
 }

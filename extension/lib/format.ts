@@ -1,13 +1,3 @@
-/** Masks every digit of a phone number but the last four, so shoulder-surfing and screenshots reveal little. */
-export function maskPhone(e164: string): string {
-  const digits = e164.replace(/\D/g, '').length;
-  let seen = 0;
-  return e164.replace(/\d/g, (d) => {
-    seen += 1;
-    return seen > digits - 4 ? d : '•';
-  });
-}
-
 /** A short local timestamp: time today, else date and time. */
 export function formatTimestamp(iso: string, now: Date = new Date()): string {
   const date = new Date(iso);

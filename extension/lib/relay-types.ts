@@ -5,6 +5,7 @@ import type {
   ConsentEvidenceSummarySchema,
   ContactLocalTimeSchema,
   ContactLookupBody,
+  RevealedContactPhoneSchema,
 } from '../../contract/contacts.ts';
 import type { Conversation } from '../../contract/conversations.ts';
 import type { ErrorBody as ErrorEnvelope } from '../../contract/errors.ts';
@@ -53,6 +54,9 @@ export type RecipientLocalTime = Static<typeof ContactLocalTimeSchema>;
 export type ConsentEvidence = Static<typeof ConsentEvidenceSummarySchema>;
 
 export type ContactLookup = ContactLookupBody;
+
+/** A contact's number unmasked on request (pii.reveal); the relay recorded the reveal. */
+export type RevealedContactPhone = Static<typeof RevealedContactPhoneSchema>;
 
 /** One refusal of a preflight; the extension reads its details as unknown. */
 export type Refusal = Omit<Static<typeof RefusalSchema>, 'details'> & { details: unknown };
@@ -249,6 +253,19 @@ export function sensitiveFindings(preflight: Preflight, textLength: number): Sen
     if (e > s) out.push({ kind, start: s, end: e });
   }
   return out.sort((a, b) => a.start - b.start);
+}
+
+export function parseRevealedContactPhone(value: unknown): RevealedContactPhone {
+  const o = obj(value, 'body');
+  const c = obj(o.contact, 'contact');
+  return {
+    contact: {
+      crm: oneOf(c.crm, ['hubspot', 'salesforce', 'sandbox'], 'contact.crm'),
+      objectType: oneOf(c.objectType, ['contact', 'lead'], 'contact.objectType'),
+      id: str(c.id, 'contact.id'),
+    },
+    phone: str(o.phone, 'phone'),
+  };
 }
 
 /** `{ phone, status, since }` after recording consent; `pendingConfirmation` when double opt-in asked. */

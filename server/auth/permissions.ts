@@ -29,6 +29,11 @@ export const PERMISSIONS = [
   'roles.manage',
   /** See phone numbers unmasked; without it they show as +1•••••••0143. */
   'pii.view',
+  /**
+   * Without pii.view, unmask one contact's or conversation's number on demand; every reveal is
+   * recorded in the auth log (who, whose number, when).
+   */
+  'pii.reveal',
   'export',
   'payments.create',
   'quiet_hours.override',
@@ -79,7 +84,8 @@ export const ROLES = {
     'pii.view',
     'export',
   ],
-  auditor: [...everyoneReads, 'conversations.view_all', 'export'],
+  // An auditor checks threads against the record: a number only deliberately, and on the record.
+  auditor: [...everyoneReads, 'conversations.view_all', 'pii.reveal', 'export'],
 } as const satisfies Record<string, readonly Permission[]>;
 export type Role = keyof typeof ROLES;
 export const ROLE_NAMES = Object.keys(ROLES) as Role[];

@@ -1,9 +1,12 @@
 import { type Static, Type } from 'typebox';
-import { ContactLookupSchema } from '../../contract/contacts.ts';
+import { ContactLookupSchema, RevealedContactPhoneSchema } from '../../contract/contacts.ts';
 import { errorResponses } from '../../contract/errors.ts';
+import { recordAuthEvent } from '../auth/auth-events.ts';
 import { deriveConsent } from '../compliance/consent.ts';
+import { ApiError } from '../errors.ts';
 import { type Principal, phoneFor, principalOf, requires, textFor } from '../http/access.ts';
 import type { Deps, RouteModule } from '../http/services.ts';
+import { maskPhone } from '../phone.ts';
 import { findCrmContact } from '../sending-check/crm-recipient.ts';
 import { recipientLocalTime, recipientStanding } from '../sending-check/outbound-check.ts';
 import { consentHistory } from '../stores/consent-store.ts';
@@ -79,6 +82,40 @@ async function contactLookup(
   };
 }
 
+const ContactRefQuery = Type.Object(
+  { crm: CrmIdSchema, objectType: ObjectType, id: CrmRecordId },
+  { additionalProperties: false },
+);
+
+/**
+ * A CRM contact's first phone unmasked, for a principal without pii.view but with pii.reveal. The
+ * auth log records who saw whose number and when (the number itself only masked: the log is not a
+ * second copy of the CRM's phone book).
+ */
+async function revealContactPhone(
+  { db, crm, clock }: Pick<Deps, 'db' | 'crm' | 'clock'>,
+  principal: Principal,
+  ref: Static<typeof ContactRefQuery>,
+  ip: string,
+) {
+  const contact = await findCrmContact(await crm.forOrg(principal.orgId), ref);
+  const phone = contact.phones[0];
+  if (phone === undefined) {
+    throw new ApiError(404, 'NO_PHONE_NUMBER', `${contact.name} has no phone number in the CRM.`);
+  }
+  const { crm: crmId, objectType, id } = contact.ref;
+  await recordAuthEvent(db, {
+    orgId: principal.orgId,
+    userId: principal.userId,
+    actor: principal.actor,
+    kind: 'reveal',
+    detail: { contact: { crm: crmId, objectType, id }, phone: maskPhone(phone) },
+    ip,
+    at: clock(),
+  });
+  return { contact: { crm: crmId, objectType, id }, phone };
+}
+
 export const contactsRoutes: RouteModule = (app, deps) => {
   app.get(
     '/v1/contacts/lookup',
@@ -89,12 +126,26 @@ export const contactsRoutes: RouteModule = (app, deps) => {
         description: "The record's name, first phone, local time and consent standing.",
         tags: ['contacts'],
         response: { 200: ContactLookupSchema, ...errorResponses },
-        querystring: Type.Object(
-          { crm: CrmIdSchema, objectType: ObjectType, id: CrmRecordId },
-          { additionalProperties: false },
-        ),
+        querystring: ContactRefQuery,
       },
     },
     async (request) => contactLookup(deps, principalOf(request), request.query),
+  );
+
+  app.post(
+    '/v1/contacts/reveal',
+    {
+      config: requires('pii.reveal'),
+      schema: {
+        summary: "Reveal a CRM contact's phone number",
+        description:
+          "The record's first phone unmasked, for a principal without pii.view; every reveal is recorded in the auth log.",
+        tags: ['contacts'],
+        body: ContactRefQuery,
+        response: { 200: RevealedContactPhoneSchema, ...errorResponses },
+        'x-error-codes': ['CONTACT_NOT_FOUND', 'NO_PHONE_NUMBER', 'CRM_NOT_CONNECTED', 'CRM_UNAVAILABLE'],
+      },
+    },
+    async (request) => revealContactPhone(deps, principalOf(request), request.body, request.ip),
   );
 };

@@ -123,7 +123,7 @@ async function messagePage(
   };
 }
 
-/** One conversation's number unmasked for a principal without pii.view; audited. */
+/** One conversation's number unmasked for a principal without pii.view but with pii.reveal; audited. */
 async function revealPhone(
   db: Database,
   principal: Principal,
@@ -188,14 +188,15 @@ export const conversationsRoutes: RouteModule = (app, { db, clock }) => {
     async (request) => messagePage(db, principalOf(request), request.params.id, request.query),
   );
 
-  // One conversation's number unmasked, for a principal without pii.view; every reveal is audited.
+  // One conversation's number unmasked, for a principal with pii.reveal; every reveal is audited.
   app.post(
     '/v1/reveal',
     {
-      config: requires('conversations.view'),
+      config: requires('pii.reveal'),
       schema: {
         summary: "Reveal a conversation's phone number",
-        description: 'For a principal without pii.view; every reveal is audited.',
+        description:
+          'Needs pii.reveal (a principal with pii.view sees numbers anyway); every reveal is audited.',
         tags: ['conversations'],
         body: Type.Object({ conversationId: Uuid }, { additionalProperties: false }),
         response: { 200: RevealedPhoneSchema, ...errorResponses },

@@ -178,16 +178,24 @@ describe('phone numbers masked without pii.view', () => {
   });
 
   it('refuses to reveal a conversation the principal cannot see (404, nothing recorded)', async () => {
+    // A rep who may reveal but not see numbers, confined to the conversations they sent in.
+    await db.query('INSERT INTO roles (id, org_id, name, permissions) VALUES ($1, $2, $3, $4)', [
+      randomUUID(),
+      org.orgId,
+      'rep_reveal',
+      ['conversations.view', 'messages.send', 'pii.reveal'],
+    ]);
+    const masked = await userWithSession('masked@example.com', 'rep_reveal');
     const refused = await relay.app.inject({
       method: 'POST',
       url: '/v1/reveal',
-      headers: rep1.auth,
+      headers: masked.auth,
       payload: { conversationId: theirs.conversationId },
     });
     expect(refused.statusCode).toBe(404);
     expect(refused.json()).toMatchObject({ error: { code: 'CONVERSATION_NOT_FOUND' } });
     const events = await db.query(`SELECT 1 FROM auth_events WHERE kind = 'reveal' AND user_id = $1`, [
-      rep1.userId,
+      masked.userId,
     ]);
     expect(events).toEqual([]);
   });

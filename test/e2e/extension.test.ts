@@ -60,7 +60,9 @@ class FakeRelay {
         orgId: 'org_1',
         orgName: 'Acme Dental',
         role: 'rep',
-        permissions: ['messages:send'],
+        // A built-in rep sees numbers (pii.view), so the lookup below answers with the full number.
+        permissions: ['messages.send', 'contacts.view', 'conversations.view', 'pii.view'],
+        seesPii: true,
       });
     } else if (route === 'GET /v1/numbers') {
       this.json(res, 200, { numbers: [{ id: 'num_1', e164: SENDER, label: 'Front desk' }] });
@@ -322,7 +324,9 @@ describe.skipIf(!hasChromium)('extension in Chromium', { timeout: 30_000 }, () =
     const page = await open(`http://127.0.0.1:${relayPort}/sandbox/crm/contacts/c_1`);
     const panel = page.frameLocator(PANEL_IFRAME);
     await panel.getByRole('heading', { name: 'Ada Lovelace' }).waitFor();
-    expect(await panel.getByTestId('contact-phone').textContent()).toContain('+•••••••3333');
+    // Shown as the relay sent it: the panel masks nothing by itself (issue #16, item 5).
+    expect(await panel.getByTestId('contact-phone').textContent()).toContain(CONTACT_PHONE);
+    expect(await panel.getByTestId('reveal-phone').count()).toBe(0);
     expect(await panel.locator('[data-consent]').textContent()).toBe('Opted in');
     await panel.getByText('Is my appointment still on?').waitFor();
     await panel.getByText('Live', { exact: true }).waitFor();

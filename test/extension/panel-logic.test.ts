@@ -2,7 +2,6 @@
 import { describe, expect, it } from 'vitest';
 import { decodeContactRef, encodeContactRef } from '../../extension/lib/contact-ref.ts';
 import { clampWidth, parseLayout } from '../../extension/lib/dock/panel-layout.ts';
-import { maskPhone } from '../../extension/lib/format.ts';
 import type { Message } from '../../extension/lib/relay-types.ts';
 import { attemptFor } from '../../extension/lib/send-attempt.ts';
 import { normalizeRelayUrl } from '../../extension/lib/settings.ts';
@@ -108,11 +107,6 @@ describe('thread', () => {
 });
 
 describe('display helpers', () => {
-  it('masks all but the last four digits', () => {
-    expect(maskPhone('+15552223333')).toBe('+•••••••3333');
-    expect(maskPhone('+447700900123')).toBe('+••••••••0123');
-  });
-
   it('accepts only http(s) relay URLs and trims trailing slashes', () => {
     expect(normalizeRelayUrl(' http://127.0.0.1:8787/ ')).toBe('http://127.0.0.1:8787');
     expect(normalizeRelayUrl('https://relay.example/api/?x=1#y')).toBe('https://relay.example/api');

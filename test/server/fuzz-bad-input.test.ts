@@ -649,6 +649,23 @@ const FUZZ: Record<string, RouteFuzz> = {
     path: () => pathParam(badPhone.map(safeEncode)).map((p) => `/v1/consent/${p}`),
     query: queryArb({}),
   },
+  'POST /v1/contacts/reveal': {
+    path: fixed('/v1/contacts/reveal'),
+    mutating: true,
+    body: () =>
+      fc.oneof(
+        junkPayload,
+        // No record has these ids, so nothing may be revealed (nor an auth event written).
+        jsonOrForm(
+          { crm: 'sandbox', objectType: 'contact', id: 'c-9999' },
+          {
+            crm: junkString.filter((s) => !['sandbox', 'hubspot', 'salesforce'].includes(s)),
+            objectType: junkString.filter((s) => s !== 'contact' && s !== 'lead'),
+            id: fc.oneof(junkString, fc.constantFrom('c-9999', 'a'.repeat(65))),
+          },
+        ),
+      ),
+  },
   'GET /v1/contacts/lookup': {
     path: fixed('/v1/contacts/lookup'),
     query: queryArb({

@@ -640,6 +640,28 @@ const GUARDED: Record<string, GuardedCase> = {
       });
     },
   },
+  'POST /v1/contacts/reveal': {
+    valid: () => ({
+      method: 'POST',
+      url: '/v1/contacts/reveal',
+      payload: { crm: 'sandbox', objectType: 'contact', id: 'c-1001' },
+    }),
+    ok: 200,
+    foreign: () => ({
+      method: 'POST',
+      url: '/v1/contacts/reveal',
+      payload: { crm: 'sandbox', objectType: 'contact', id: 'c-1001' },
+    }),
+    expectForeign: (answer) => {
+      // The sandbox CRM belongs to the installation (as for the lookup): org B reads its own CRM's
+      // record, never anything of org A's (another org's conversation is POST /v1/reveal's 404).
+      expect(answer.status).toBe(200);
+      expect(answer.json()).toEqual({
+        contact: { crm: 'sandbox', objectType: 'contact', id: 'c-1001' },
+        phone: CUSTOMER,
+      });
+    },
+  },
 };
 
 /** Public routes and what they answer to an anonymous, harmless request. */
@@ -1115,10 +1137,15 @@ describe('route access control', () => {
       expect(holders('messages.send')).toEqual(['admin', 'manager', 'owner', 'rep']);
       expect(holders('consent.record')).toEqual(['admin', 'compliance_reviewer', 'manager', 'owner', 'rep']);
       expect(
-        [...permissionsOf('auditor')].every((p) => /\.view(_all)?$|^export$|^account\.self$/.test(p)),
+        // Reads only; an audited reveal of one number is a read too.
+        [...permissionsOf('auditor')].every((p) =>
+          /\.view(_all)?$|^export$|^account\.self$|^pii\.reveal$/.test(p),
+        ),
       ).toBe(true);
       expect(holders('users.manage')).toEqual(['admin', 'owner']);
       expect(holders('pii.view')).not.toContain('auditor');
+      // Roles that see every number need no reveal; the auditor's reveal is recorded each time.
+      expect(holders('pii.reveal')).toEqual(['admin', 'auditor', 'owner']);
     });
   });
 

@@ -19,6 +19,8 @@ import {
   parseMessagePage,
   parseNumbers,
   parsePreflight,
+  parseRevealedContactPhone,
+  type RevealedContactPhone,
   type SenderNumber,
 } from '../relay-types.ts';
 import { ShapeError } from '../validate.ts';
@@ -213,6 +215,12 @@ export class RelayClient {
   lookupContact(ref: ContactRef, signal?: AbortSignal): Promise<ContactLookup> {
     const q = new URLSearchParams({ crm: ref.crm, objectType: ref.objectType, id: ref.id });
     return this.request('GET', `/v1/contacts/lookup?${q}`, parseContactLookup, { signal });
+  }
+
+  /** The contact's number unmasked, for a principal with pii.reveal; the relay records every reveal. */
+  revealContactPhone(ref: ContactRef, signal?: AbortSignal): Promise<RevealedContactPhone> {
+    const body = { crm: ref.crm, objectType: ref.objectType, id: ref.id };
+    return this.request('POST', '/v1/contacts/reveal', parseRevealedContactPhone, { signal, body });
   }
 
   /** The contact's conversations, by phone when the rep sees it, else by the CRM record. */
