@@ -1,4 +1,5 @@
 import { Type } from 'typebox';
+import { ErrorBody } from './errors.ts';
 
 /** Answers that are not JSON (pages, redirects), described for the API reference. */
 
@@ -19,3 +20,15 @@ export const Redirect = Type.Unsafe<undefined>({
 
 /** A script the relay serves to one of its own pages. */
 export const ScriptFile = Type.String({ description: 'JavaScript source (text/javascript)' });
+
+/**
+ * The refusals of a page a person uses: an HTML page for a browser (which asks for text/html),
+ * the error envelope for an API client.
+ */
+export const pageRefusal = {
+  description: 'A page saying what went wrong and what to do (browsers), or the error envelope',
+  content: { 'text/html': { schema: HtmlPage }, 'application/json': { schema: ErrorBody } },
+} as const;
+
+/** The answers of a page route: the page, its refusals as pages or envelopes, server errors. */
+export const pageAnswers = { 200: htmlResponse, '4xx': pageRefusal, '5xx': ErrorBody } as const;

@@ -8,7 +8,7 @@ import { type Clock, systemClock } from './clock.ts';
 import type { Config } from './config.ts';
 import { orgCrmsFor } from './crm-sync/org-crms.ts';
 import type { Database } from './db/database.ts';
-import { envelope } from './errors.ts';
+import { ApiError, envelope } from './errors.ts';
 import { accessHook } from './http/access.ts';
 import { clientErrorHandler } from './http/client-errors.ts';
 import { renderError, requireRouteDeclarations } from './http/error-handler.ts';
@@ -103,7 +103,11 @@ export async function buildApp(options: BuildOptions): Promise<App> {
   app.setErrorHandler(renderError);
 
   app.setNotFoundHandler((request, reply) =>
-    reply.code(404).send(envelope('NOT_FOUND', `No route ${request.method} ${request.url.split('?')[0]}.`)),
+    renderError(
+      new ApiError(404, 'NOT_FOUND', `No route ${request.method} ${request.url.split('?')[0]}.`),
+      request,
+      reply,
+    ),
   );
 
   // Registered before the routes so its onRoute hook sees every one of them (GET /openapi.json).

@@ -33,20 +33,7 @@ export function ContactView(props: ContactViewProps) {
   const scheduled = useScheduledTexts(client, thread.messages, thread.merge);
   const { loaded, source, offline, sender } = contact;
 
-  if (contact.loadError !== null) {
-    return (
-      <div class="section" data-state="error">
-        <ErrorNotice error={contact.loadError} onRetry={contact.reload} />
-      </div>
-    );
-  }
-  if (!loaded || draft === null) {
-    return (
-      <p class="section muted" data-state="loading" role="status">
-        Loading contact…
-      </p>
-    );
-  }
+  if (contact.loadError !== null || !loaded || draft === null) return notReady(contact);
 
   const { lookup, numbers } = loaded;
   const { consent } = lookup;
@@ -106,5 +93,20 @@ export function ContactView(props: ContactViewProps) {
       )}
       {!hasPhone && <p class="section notice warn">{blockedReason}</p>}
     </>
+  );
+}
+
+/** What shows until the contact and its draft are loaded: the load's error, or that it is loading. */
+function notReady(contact: ReturnType<typeof useContactView>['contact']) {
+  if (contact.loadError !== null)
+    return (
+      <div class="section" data-state="error">
+        <ErrorNotice error={contact.loadError} onRetry={contact.reload} />
+      </div>
+    );
+  return (
+    <p class="section muted" data-state="loading" role="status">
+      Loading contact…
+    </p>
   );
 }

@@ -36,7 +36,7 @@ export async function beginTotpEnrolment(
 export async function confirmTotpEnrolment(
   tx: Queryable,
   totpSecrets: TotpSecrets,
-  p: Pick<Principal, 'orgId' | 'actor'> & { userId: string; sessionId: string },
+  p: Pick<Principal, 'orgId' | 'actor'> & { userId: string; sessionId: string | null },
   code: string,
   now: Date,
 ): Promise<string[]> {
@@ -55,7 +55,8 @@ export async function confirmTotpEnrolment(
     [p.userId, now, step, sealed],
   );
   const codes = await replaceRecoveryCodes(tx, p.userId);
-  await completeEnrolment(tx, p.sessionId);
+  // Null when enrolling from the invite page, before any session exists.
+  if (p.sessionId !== null) await completeEnrolment(tx, p.sessionId);
   await recordAuthEvent(tx, {
     orgId: p.orgId,
     userId: p.userId,

@@ -27,6 +27,7 @@ import { TotpSecrets } from '../auth/totp-secrets.ts';
 import { assertMayGrant, userDto } from '../auth/users.ts';
 import { ApiError } from '../errors.ts';
 import { principalOf, publicRoute, requires } from '../http/access.ts';
+import { html, sendPage } from '../http/html.ts';
 import type { RouteModule } from '../http/services.ts';
 
 const OrgParams = Type.Object({ orgId: Type.String({ format: 'uuid' }) }, { additionalProperties: false });
@@ -42,10 +43,6 @@ const notLinked = (linkToken: string, expiresAt: Date) =>
     'This account has its own password or second factor and is not linked to your identity provider yet: confirm your password (and authenticator code) once at the link URL, or ask an owner to link it.',
     { linkToken, linkUrl: LINK_URL, expiresAt: expiresAt.toISOString() },
   );
-
-const DONE_PAGE = `<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>Signed in</title></head>
-<body><p>You are signed in to CRM Texting. You can close this tab.</p></body></html>`;
 
 /** SAML 2.0 single sign-on: per-org IdP settings, SP-initiated login and the assertion consumer. */
 export const samlRoutes: RouteModule = (app, deps) => {
@@ -167,7 +164,12 @@ const samlSignInRoutes: RouteModule = (app, { db, clock, config }) => {
         response: { 200: htmlResponse },
       },
     },
-    async (_request, reply) => reply.type('text/html; charset=utf-8').send(DONE_PAGE),
+    async (_request, reply) =>
+      sendPage(
+        reply,
+        'Signed in',
+        html`<h1>You are signed in</h1><p>You are signed in to CRM Texting. You can close this tab.</p>`,
+      ),
   );
 
   app.post(

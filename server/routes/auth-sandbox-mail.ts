@@ -1,6 +1,6 @@
 import { htmlResponse } from '../../contract/pages.ts';
 import { publicRoute } from '../http/access.ts';
-import { html, sendPage } from '../http/html.ts';
+import { type Html, html, sendPage } from '../http/html.ts';
 import type { RouteModule } from '../http/services.ts';
 import { recentSandboxMail } from '../mail/transport.ts';
 
@@ -35,9 +35,21 @@ export const sandboxMailRoutes: RouteModule = (app, { db, sandbox }) => {
           (
             m,
           ) => html`<article><h2>${m.subject}</h2><p class="muted">To ${m.to_address} · ${new Date(m.created_at).toISOString()}</p>
-            <pre>${m.body}</pre></article>`,
+            <pre class="mail-body">${withLinks(m.body)}</pre></article>`,
         )}`,
       );
     },
   );
 };
+
+/** A mail's text with its links clickable, as a mail client shows them; everything else escaped. */
+export function withLinks(text: string): Html[] {
+  const parts: Html[] = [];
+  let last = 0;
+  for (const match of text.matchAll(/https?:\/\/[^\s<>"]+/g)) {
+    parts.push(html`${text.slice(last, match.index)}`, html`<a href="${match[0]}">${match[0]}</a>`);
+    last = match.index + match[0].length;
+  }
+  parts.push(html`${text.slice(last)}`);
+  return parts;
+}

@@ -10,6 +10,7 @@ import { TotpSecrets } from '../auth/totp-secrets.ts';
 import { ApiError } from '../errors.ts';
 import { principalOf, publicRoute, requires } from '../http/access.ts';
 import type { RouteModule } from '../http/services.ts';
+import { authPageRoutes } from './auth-pages.ts';
 import { passwordLinkRoutes } from './auth-password.ts';
 import { totpRoutes } from './auth-totp.ts';
 
@@ -19,13 +20,14 @@ const LinkToken = Type.String({ minLength: 20, maxLength: 100, pattern: '^[A-Za-
 const TotpCode = Type.String({ minLength: 6, maxLength: 6, pattern: '^[0-9]{6}$' });
 const tags = ['auth'];
 
-/** Identity: sign-in with password and second factor, refresh rotation, sign-out, mail links, TOTP. */
+/** Identity: sign-in with password and second factor, refresh rotation, sign-out, mail links and their pages, TOTP. */
 export const authRoutes: RouteModule = (app, deps) => {
   const totpSecrets = new TotpSecrets(deps.db, deps.config);
   signInRoutes(totpSecrets)(app, deps);
   sessionTokenRoutes(app, deps);
   passwordLinkRoutes(app, deps);
   totpRoutes(totpSecrets)(app, deps);
+  authPageRoutes(totpSecrets)(app, deps);
 };
 
 /** Password sign-in and its second step by authenticator or recovery code. */

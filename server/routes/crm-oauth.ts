@@ -8,6 +8,7 @@ import { completeOAuth, startOAuth } from '../crm-sync/oauth-web.ts';
 import { resolveSecretsKey } from '../crypto/secrets.ts';
 import { ApiError } from '../errors.ts';
 import { principalOf, publicRoute, requires } from '../http/access.ts';
+import { html as htmlTemplate, sendPage } from '../http/html.ts';
 import type { Deps, RouteModule } from '../http/services.ts';
 
 const CrmParam = Type.Object(
@@ -21,15 +22,6 @@ const refusedPage = {
   description: 'Not connected: a page saying why, or the error envelope for a malformed link',
   content: { 'text/html': { schema: HtmlPage }, 'application/json': { schema: ErrorBody } },
 } as const;
-
-const escapeHtml = (s: string) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
-
-function page(title: string, detail: string): string {
-  return `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>${escapeHtml(title)}</title>
-<meta name="viewport" content="width=device-width,initial-scale=1"></head>
-<body style="font-family:system-ui,sans-serif;max-width:32rem;margin:4rem auto;padding:0 1rem">
-<h1>${escapeHtml(title)}</h1><p>${escapeHtml(detail)}</p></body></html>`;
-}
 
 /** Connecting HubSpot / Salesforce through their OAuth web flows (issue #6). */
 export const crmOAuthRoutes: RouteModule = (app, deps) => {
@@ -94,7 +86,7 @@ async function finishOAuth(
 ) {
   const { code, state, error } = query;
   const html = (status: number, title: string, detail: string) =>
-    reply.code(status).type('text/html; charset=utf-8').send(page(title, detail));
+    sendPage(reply, title, htmlTemplate`<h1>${title}</h1><p>${detail}</p>`, { status });
   if (error !== undefined)
     return html(
       400,

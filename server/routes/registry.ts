@@ -19,6 +19,7 @@ import { meRoutes } from './me.ts';
 import { messageScheduleRoutes } from './message-schedule.ts';
 import { messagesRoutes } from './messages.ts';
 import { numbersRoutes } from './numbers.ts';
+import { pageAssetRoutes } from './page-assets.ts';
 import { preflightRoutes } from './preflight.ts';
 import { reviewRoutes } from './review.ts';
 import { rolesRoutes } from './roles.ts';
@@ -48,6 +49,7 @@ export const ROUTE_MODULES: Record<string, RouteModule> = {
   crmAdmin: crmAdminRoutes,
   crmOAuth: crmOAuthRoutes,
   setup: setupRoutes,
+  pageAssets: pageAssetRoutes,
   sandbox: sandboxRoutes,
   auth: authRoutes,
   reauth: reauthRoutes,

@@ -21,8 +21,7 @@ export function phoneSimulatorPage(reply: FastifyReply) {
     <datalist id="handsets"></datalist>
     <label for="service">Texting the business number</label>
     <select id="service"></select>
-    <div id="thread" role="log" aria-live="polite" aria-label="Messages on this phone"
-         style="margin-top:1rem;border:1px solid #e4e7eb;border-radius:6px;padding:1rem;min-height:12rem;max-height:28rem;overflow:auto;background:#f9fafb"></div>
+    <div id="thread" class="phone-thread" role="log" aria-live="polite" aria-label="Messages on this phone"></div>
     <form id="compose">
       <label for="text">Reply</label>
       <textarea id="text" rows="2" maxlength="1600" required></textarea>

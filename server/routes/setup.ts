@@ -1,7 +1,6 @@
 import type { FastifyReply } from 'fastify';
 import { type Static, Type } from 'typebox';
-import { errorResponses } from '../../contract/errors.ts';
-import { HtmlPage } from '../../contract/pages.ts';
+import { htmlResponse, pageAnswers } from '../../contract/pages.ts';
 import {
   hashPassword,
   MAX_PASSWORD_LENGTH,
@@ -15,6 +14,7 @@ import { publicRoute } from '../http/access.ts';
 import { html, sendPage } from '../http/html.ts';
 import type { Deps, RouteModule } from '../http/services.ts';
 import { setupTokenUsable } from '../organisations/org-admin.ts';
+import { COPY_BUTTON_SCRIPT } from './page-assets.ts';
 
 /** The sender number a sandbox installation starts with (reserved 555-01xx range). */
 export const SANDBOX_SENDER = '+12025550100';
@@ -27,6 +27,7 @@ const SetupBody = Type.Object(
     orgName: Type.String({ minLength: 1, maxLength: 200 }),
     adminEmail: Type.String({ format: 'email', maxLength: 254 }),
     adminPassword: Type.String({ minLength: 1, maxLength: MAX_PASSWORD_LENGTH * 4 }),
+    adminPasswordConfirm: Type.String({ maxLength: MAX_PASSWORD_LENGTH * 4 }),
   },
   { additionalProperties: false },
 );
@@ -42,10 +43,14 @@ export const setupRoutes: RouteModule = (app, deps) => {
           'The form that creates the first organisation and its owner; needs the one-time setup token.',
         tags: ['setup'],
         querystring: Type.Object({ token: Type.Optional(Type.String({ maxLength: 100 })) }),
-        response: { 200: HtmlPage, 403: HtmlPage, ...errorResponses },
+        response: pageAnswers,
       },
     },
-    (request, reply) => showSetupForm(deps, reply, request.query.token ?? ''),
+    async (request, reply) => {
+      const token = request.query.token ?? '';
+      if (!(await setupTokenUsable(deps.db, token, deps.clock()))) return setupLinkNotValid(reply);
+      return setupForm(reply, { token, orgName: '', adminEmail: '' }, null);
+    },
   );
 
   app.post(
@@ -58,7 +63,7 @@ export const setupRoutes: RouteModule = (app, deps) => {
         description:
           'Consumes the one-time setup token, creates the organisation, its owner and an owner API key, shown once on the page.',
         tags: ['setup'],
-        response: { 201: HtmlPage, 422: HtmlPage, ...errorResponses },
+        response: { ...pageAnswers, 201: htmlResponse },
         body: SetupBody,
       },
     },
@@ -66,34 +71,54 @@ export const setupRoutes: RouteModule = (app, deps) => {
   );
 };
 
-/** The setup form, or a page saying the link cannot be used. */
-async function showSetupForm({ db, clock }: Deps, reply: FastifyReply, token: string) {
-  if (!(await setupTokenUsable(db, token, clock()))) {
-    return sendPage(
-      reply,
-      'Setup link not valid',
-      html`<h1>This setup link is not valid</h1>
-        <p>It is unknown, already used or expired. Restart the relay to print a new one while no organisation
-        exists, or create one with <code>npm run cli -- org create --name "Acme"</code>.</p>`,
-      { status: 403 },
-    );
-  }
+function setupLinkNotValid(reply: FastifyReply) {
+  return sendPage(
+    reply,
+    'Setup link not valid',
+    html`<h1>This setup link is not valid</h1>
+      <p>It is unknown, already used or expired. If you just created your organisation, it exists: sign in from the
+      extension with the email and password you chose. Otherwise restart the relay to print a new link while no
+      organisation exists, or create one with <code>npm run cli -- org create --name "Acme"</code>.</p>`,
+    { status: 403 },
+  );
+}
+
+/** The setup form; after a refusal it keeps what was typed (but the passwords) and says why by the field. */
+function setupForm(
+  reply: FastifyReply,
+  values: { token: string; orgName: string; adminEmail: string },
+  problem: { field: string; message: string } | null,
+) {
+  const error = (field: string) =>
+    problem?.field === field
+      ? html`<p class="field-error" id="${field}-error" role="alert">${problem.message}</p>`
+      : '';
+  const invalid = (field: string) =>
+    problem?.field === field ? html` aria-invalid="true" aria-describedby="${field}-error"` : '';
   return sendPage(
     reply,
     'Set up CRM Texting',
     html`<h1>Set up CRM Texting</h1>
       <p class="muted">Creates your organisation, you as its owner, and your first API key.</p>
       <form method="post" action="/setup">
-        <input type="hidden" name="token" value="${token}">
+        <input type="hidden" name="token" value="${values.token}">
         <label for="orgName">Organisation name</label>
-        <input id="orgName" name="orgName" required maxlength="200" autocomplete="organization">
+        <input id="orgName" name="orgName" required maxlength="200" autocomplete="organization" value="${values.orgName}">
         <label for="adminEmail">Your email</label>
-        <input id="adminEmail" name="adminEmail" type="email" required maxlength="254" autocomplete="email">
-        <label for="adminPassword">Choose a password (at least ${String(MIN_PASSWORD_LENGTH)} characters)</label>
+        <input id="adminEmail" name="adminEmail" type="email" required maxlength="254" autocomplete="email"
+          value="${values.adminEmail}">
+        <label for="adminPassword">Choose a password
+          <span class="hint">At least ${String(MIN_PASSWORD_LENGTH)} characters; a passphrase of a few words works well.</span></label>
         <input id="adminPassword" name="adminPassword" type="password" required minlength="${String(MIN_PASSWORD_LENGTH)}"
-          maxlength="${String(MAX_PASSWORD_LENGTH)}" autocomplete="new-password">
+          maxlength="${String(MAX_PASSWORD_LENGTH)}" autocomplete="new-password"${invalid('adminPassword')}>
+        ${error('adminPassword')}
+        <label for="adminPasswordConfirm">Type it again</label>
+        <input id="adminPasswordConfirm" name="adminPasswordConfirm" type="password" required
+          autocomplete="new-password"${invalid('adminPasswordConfirm')}>
+        ${error('adminPasswordConfirm')}
         <button type="submit">Create organisation</button>
       </form>`,
+    { status: problem === null ? 200 : 422 },
   );
 }
 
@@ -103,23 +128,21 @@ async function createOrganisation(
   reply: FastifyReply,
   body: Static<typeof SetupBody>,
 ) {
-  const { token, orgName, adminEmail, adminPassword } = body;
+  const { token, orgName, adminEmail, adminPassword, adminPasswordConfirm } = body;
   // The token first (a stranger learns nothing about the policy), then the password, so a weak
   // password does not use up the one-time link.
   if (!(await setupTokenUsable(db, token, clock()))) {
     throw new ApiError(403, 'SETUP_TOKEN_INVALID', 'This setup link is unknown, already used or expired.');
   }
+  const kept = { token, orgName, adminEmail };
+  if (adminPassword !== adminPasswordConfirm)
+    return setupForm(reply, kept, {
+      field: 'adminPasswordConfirm',
+      message: 'The two passwords differ; type the same password twice.',
+    });
   const problem = passwordProblem(adminPassword, { email: adminEmail });
-  if (problem !== null) {
-    return sendPage(
-      reply,
-      'Choose another password',
-      html`<h1>Choose another password</h1>
-        <p>${PASSWORD_MESSAGES[problem]}</p>
-        <p><a href="/setup?token=${token}">Back to setup</a></p>`,
-      { status: 422 },
-    );
-  }
+  if (problem !== null)
+    return setupForm(reply, kept, { field: 'adminPassword', message: PASSWORD_MESSAGES[problem] });
   const passwordHash = await hashPassword(adminPassword);
   const result = await createFirstOrg(db, {
     token,
@@ -134,7 +157,9 @@ async function createOrganisation(
     'Organisation created',
     html`<h1>${orgName} is ready</h1>
       <p>Your API key (owner). It is shown <strong>once</strong>; store it now:</p>
-      <p class="secret" id="api-key">${result.key}</p>
+      <p><span class="secret" id="api-key">${result.key}</span>
+        <button type="button" class="secondary" data-copy="api-key" hidden>Copy key</button>
+        <span id="api-key-status" role="status" class="muted"></span></p>
       <ol>
         <li>Load the extension from <code>.output/chrome-mv3-dev</code> (chrome://extensions → Developer mode → Load unpacked).</li>
         <li>In its options, set the relay URL <code>${config.publicUrl}</code> and paste the key.</li>
@@ -146,7 +171,7 @@ async function createOrganisation(
         }
       </ol>
       <p>You can also sign in as <code>${adminEmail}</code> with the password you chose.</p>
-      <p class="muted">Organisation id: <code>${result.orgId}</code></p>`,
-    { status: 201 },
+      <p class="muted">Organisation id: <code>${result.orgId}</code>. Reloading this page will not show the key again.</p>`,
+    { status: 201, script: COPY_BUTTON_SCRIPT, headers: { 'cache-control': 'no-store' } },
   );
 }

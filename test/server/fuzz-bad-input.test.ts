@@ -794,8 +794,15 @@ const FUZZ: Record<string, RouteFuzz> = {
             orgName: 'Evil Corp',
             adminEmail: 'mallory@example.com',
             adminPassword: 'correct horse battery staple',
+            adminPasswordConfirm: 'correct horse battery staple',
           },
-          { token: junkString, orgName: junkString, adminEmail: junkString, adminPassword: junkString },
+          {
+            token: junkString,
+            orgName: junkString,
+            adminEmail: junkString,
+            adminPassword: junkString,
+            adminPasswordConfirm: junkString,
+          },
         ),
       ),
   },
@@ -955,6 +962,39 @@ const FUZZ: Record<string, RouteFuzz> = {
     body: () => junkPayload,
   },
   'GET /v1/sso/saml/done': { path: fixed('/v1/sso/saml/done'), html: true, query: queryArb({}) },
+  'GET /auth/reset': { path: fixed('/auth/reset'), html: true, query: queryArb({ token: junkString }) },
+  'POST /auth/reset': {
+    path: fixed('/auth/reset'),
+    html: true,
+    mutating: true,
+    body: () =>
+      // No link was ever mailed, so no token can be right: every attempt must be refused.
+      jsonOrForm(
+        {
+          token: 'A'.repeat(43),
+          password: 'correct horse battery staple',
+          confirm: 'correct horse battery staple',
+        },
+        { token: junkString, password: junkString, confirm: junkString },
+      ),
+  },
+  'GET /auth/verify': { path: fixed('/auth/verify'), html: true, query: queryArb({ token: junkString }) },
+  'POST /auth/verify': {
+    path: fixed('/auth/verify'),
+    html: true,
+    mutating: true,
+    body: () => jsonOrForm({ token: 'A'.repeat(43) }, { token: junkString }),
+  },
+  'POST /auth/enrol': {
+    path: fixed('/auth/enrol'),
+    html: true,
+    mutating: true,
+    body: () =>
+      jsonOrForm({ token: 'A'.repeat(43), code: '123456' }, { token: junkString, code: junkString }),
+  },
+  'GET /auth/done': { path: fixed('/auth/done'), html: true, query: queryArb({ step: junkString }) },
+  'GET /assets/pages.css': { path: fixed('/assets/pages.css'), query: queryArb({}) },
+  'GET /assets/copy-button.js': { path: fixed('/assets/copy-button.js'), query: queryArb({}) },
   'POST /v1/sso/saml/exchange': {
     path: fixed('/v1/sso/saml/exchange'),
     mutating: true,

@@ -679,6 +679,7 @@ const PUBLIC: Record<string, { call: (ctx: Ctx) => Call; status: number }> = {
         orgName: 'Evil Corp',
         adminEmail: 'mallory@example.com',
         adminPassword: 'correct horse battery staple',
+        adminPasswordConfirm: 'correct horse battery staple',
       },
     }),
     status: 403,
@@ -803,6 +804,40 @@ const PUBLIC: Record<string, { call: (ctx: Ctx) => Call; status: number }> = {
     status: 404,
   },
   'GET /v1/sso/saml/done': { call: () => ({ method: 'GET', url: '/v1/sso/saml/done' }), status: 200 },
+  'GET /auth/reset': {
+    call: () => ({ method: 'GET', url: `/auth/reset?token=${'A'.repeat(43)}` }),
+    status: 400,
+  },
+  'POST /auth/reset': {
+    call: () => ({
+      method: 'POST',
+      url: '/auth/reset',
+      payload: {
+        token: 'A'.repeat(43),
+        password: 'correct horse battery staple',
+        confirm: 'correct horse battery staple',
+      },
+    }),
+    status: 400,
+  },
+  'GET /auth/verify': {
+    call: () => ({ method: 'GET', url: `/auth/verify?token=${'A'.repeat(43)}` }),
+    status: 400,
+  },
+  'POST /auth/verify': {
+    call: () => ({ method: 'POST', url: '/auth/verify', payload: { token: 'A'.repeat(43) } }),
+    status: 400,
+  },
+  'POST /auth/enrol': {
+    call: () => ({ method: 'POST', url: '/auth/enrol', payload: { token: 'A'.repeat(43), code: '123456' } }),
+    status: 400,
+  },
+  'GET /auth/done': { call: () => ({ method: 'GET', url: '/auth/done?step=joined' }), status: 200 },
+  'GET /assets/pages.css': { call: () => ({ method: 'GET', url: '/assets/pages.css' }), status: 200 },
+  'GET /assets/copy-button.js': {
+    call: () => ({ method: 'GET', url: '/assets/copy-button.js' }),
+    status: 200,
+  },
   'POST /v1/sso/saml/link': {
     call: () => ({
       method: 'POST',

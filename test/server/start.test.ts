@@ -84,6 +84,7 @@ describe('the relay process', () => {
         orgName: 'Acme Dental',
         adminEmail: 'owner@acme.test',
         adminPassword: 'password1234',
+        adminPasswordConfirm: 'password1234',
       }).toString(),
     });
     // A common password is refused without using up the link.
@@ -96,6 +97,7 @@ describe('the relay process', () => {
         orgName: 'Acme Dental',
         adminEmail: 'owner@acme.test',
         adminPassword: 'correct horse battery staple',
+        adminPasswordConfirm: 'correct horse battery staple',
       }).toString(),
     });
     expect(created.status).toBe(201);
@@ -110,6 +112,7 @@ describe('the relay process', () => {
         orgName: 'Again',
         adminEmail: 'x@acme.test',
         adminPassword: 'correct horse battery staple',
+        adminPasswordConfirm: 'correct horse battery staple',
       }).toString(),
     });
     expect(reused.status).toBe(403);
