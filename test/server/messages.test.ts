@@ -128,6 +128,23 @@ describe('POST /v1/messages', () => {
     expect(await db.query('SELECT count(*)::int AS n FROM messages')).toEqual(before);
   });
 
+  it.each([
+    ['an over-long text', `${'€'.repeat(800)}x`, '1,601 characters (€ counts as two); at most 1,600 fit in one text.'],
+    [
+      'an over-long text with emoji',
+      `${'é'.repeat(799)}😀`,
+      '800 characters; at most 737 fit in one text with emoji or other special characters.',
+    ],
+  ])('says how long %s is and how much one text holds', async (_name, body, said) => {
+    const before = await db.query<{ n: number }>('SELECT count(*)::int AS n FROM messages');
+    const response = await send({ from: org.sender, to: CUSTOMER, body });
+    expect(response.statusCode).toBe(422);
+    const { error } = response.json();
+    expect(error.code).toBe('BODY_TOO_LONG');
+    expect(error.message).toBe(`The message is too long: ${said}`);
+    expect(await db.query('SELECT count(*)::int AS n FROM messages')).toEqual(before);
+  });
+
   it('answers malformed JSON and oversized bodies with the error envelope', async () => {
     const malformed = await relay.app.inject({
       method: 'POST',
