@@ -76,6 +76,7 @@ async function consentStanding(db: Queryable, principal: Principal, phone: strin
       ...event,
       evidence: textFor(principal, event.evidence),
       actor: textFor(principal, event.actor),
+      actorName: textFor(principal, event.actorName),
       classification: event.classification === null ? null : textFor(principal, event.classification),
     })),
   };
