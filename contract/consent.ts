@@ -21,7 +21,12 @@ export const ConsentEventSchema = Type.Object(
     scope: Type.String(),
     evidence: Type.String({ description: 'Phone numbers masked without pii.view' }),
     messageId: Nullable(Type.String()),
-    actor: Type.String(),
+    actor: Type.String({
+      description: 'The audit id of who recorded it: user:<id>, api-key:<id>, customer…',
+    }),
+    actorName: Type.String({
+      description: "Who recorded it, for people: the user's name or email, the API key's label, the customer",
+    }),
     classification: Nullable(
       Type.String({ description: 'The classifier rule or reviewer decision that read the evidence' }),
     ),

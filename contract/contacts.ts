@@ -29,7 +29,11 @@ export const ConsentEvidenceSummarySchema = Type.Object(
     kind: Type.String(),
     source: Nullable(Type.String()),
     evidence: Nullable(Type.String()),
-    actor: Nullable(Type.String()),
+    actor: Nullable(
+      Type.String({
+        description: "Who recorded it: the user's name or email, the API key's label, the customer",
+      }),
+    ),
     at: Type.String({ format: 'date-time' }),
   },
   { description: 'The latest consent ledger entry: who recorded what, how, when (with consent.view)' },

@@ -1,4 +1,4 @@
-import { parsePhoneNumberWithError } from 'libphonenumber-js/max';
+import { type CountryCode, isSupportedCountry, parsePhoneNumberWithError } from 'libphonenumber-js/max';
 
 /** Result of checking a phone number given by a user, a CRM or a provider. */
 export type PhoneCheck = { ok: true; e164: string; country: string | null } | { ok: false; reason: string };
@@ -20,6 +20,65 @@ export function checkE164(input: string): PhoneCheck {
     return { ok: false, reason: 'has an unknown country code' };
   }
 }
+
+/** The country a number without its country code is read in when the org names none. */
+export const DEFAULT_COUNTRY: CountryCode = 'US';
+
+/** An ISO 3166 alpha-2 code the phone metadata knows ("US", "GB"), or null. */
+export function phoneCountry(value: unknown): CountryCode | null {
+  if (typeof value !== 'string' || !/^[A-Z]{2}$/.test(value)) return null;
+  return isSupportedCountry(value) ? value : null;
+}
+
+/** What a person types into a phone field: digits and the usual punctuation, no letters. */
+const TYPED_PHONE = /^\+?[\d\s().\-/]+$/;
+
+const PARSE_REASONS: Record<string, string> = {
+  INVALID_COUNTRY: 'starts with a country code that does not exist',
+  TOO_SHORT: 'is too short for a phone number',
+  TOO_LONG: 'is too long for a phone number',
+};
+
+/**
+ * Reads a number as people write it: E.164 ("+12025550143"), international with spaces and
+ * brackets ("+1 (202) 555-0143", "+44 20 7946 0958", "011 44 20 7946 0958") or national in the
+ * org's default country ("202-555-0143", "(202) 555-0143"). Possible, not assigned, as checkE164.
+ */
+export function parsePhoneInput(input: string, defaultCountry: CountryCode): PhoneCheck {
+  const typed = input.trim();
+  if (!TYPED_PHONE.test(typed) || !/\d/.test(typed)) return { ok: false, reason: 'is not a phone number' };
+  try {
+    const parsed = parsePhoneNumberWithError(typed, { defaultCountry, extract: false });
+    if (!parsed.isPossible()) {
+      return {
+        ok: false,
+        reason: typed.startsWith('+')
+          ? 'is not a possible number for its country'
+          : `is not a possible number in ${defaultCountry}`,
+      };
+    }
+    return { ok: true, e164: parsed.number, country: parsed.country ?? null };
+  } catch (error) {
+    const code = error instanceof Error ? error.message : '';
+    return { ok: false, reason: PARSE_REASONS[code] ?? 'is not a phone number' };
+  }
+}
+
+/** How a rep should write a number, with a national example where the org's country has one. */
+export function phoneHint(defaultCountry: CountryCode): string {
+  const national = NATIONAL_EXAMPLES[defaultCountry];
+  return national === undefined
+    ? 'Enter a phone number with its country code, like +44 20 7946 0958.'
+    : `Enter a phone number like ${national} or +44 20 7946 0958.`;
+}
+
+/** National examples from the ranges reserved for fiction and documentation. */
+const NATIONAL_EXAMPLES: Partial<Record<CountryCode, string>> = {
+  US: '202-555-0143',
+  CA: '613-555-0143',
+  GB: '020 7946 0958',
+  AU: '(02) 5550 4321',
+};
 
 /** Normalises a number as providers send it ("14155550123") or as CRMs store it ("(415) 555-0123"). */
 export function normalizePhone(input: string, defaultCountry: 'US' = 'US'): string | null {

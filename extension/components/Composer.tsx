@@ -1,3 +1,4 @@
+import { lengthAgainstLimit } from '../../server/compliance/segments.ts';
 import { useComposerDraft } from '../hooks/use-composer-draft.ts';
 import { useComposerSend } from '../hooks/use-composer-send.ts';
 import { type DraftCheck, useDraftCheck } from '../hooks/use-draft-check.ts';
@@ -42,7 +43,7 @@ function segmentCounter({ info, empty }: DraftCheck): string {
     ? `0 segments · ${info.encoding}`
     : `${info.segments} segment${info.segments === 1 ? '' : 's'} · ${info.encoding} · ${info.remainingInSegment} left`;
   return (
-    (info.withinLimit ? counter : `Too long for one text (${info.units} ${info.encoding} units)`) +
+    (info.withinLimit ? counter : `Too long: ${lengthAgainstLimit(info)}`) +
     (info.nonGsmCharacters.length > 0
       ? ` · UCS-2 because of ${info.nonGsmCharacters.slice(0, 3).join(' ')}`
       : '')

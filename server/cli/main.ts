@@ -40,6 +40,10 @@ const COMMANDS: Record<string, Command> = {
       `      unique, body 1–1600); merge fields: ${MERGE_FIELDS.map((f) => `{{${f}}}`).join(', ')}`,
       `  --set extensionNotifications --value ${NOTIFICATION_PREFERENCES.join('|')}`,
       '      locks which inbound texts notify reps (none, their own conversations, all); clear it to let reps choose',
+      '',
+      'Phone numbers:',
+      '  --set defaultCountry --value GB',
+      '      the country (ISO 3166 two letters) a number typed without its country code is read in; US when unset',
     ].join('\n'),
     flags: {
       org: { help: 'organisation id', required: true, value: true },
@@ -91,10 +95,14 @@ const COMMANDS: Record<string, Command> = {
   'number add': {
     summary: 'Register a sender number for an organisation',
     usage:
-      'number add --org <orgId> --e164 <+15551234567> [--type long_code|toll_free|short_code] [--label <text>] [--json]',
+      'number add --org <orgId> --number <+15551234567|202-555-0143> [--type long_code|toll_free|short_code] [--label <text>] [--json]',
     flags: {
       org: { help: 'organisation id', required: true, value: true },
-      e164: { help: 'the number in E.164 form', required: true, value: true },
+      number: {
+        help: "the number: with its country code (+1 202 555 0143) or national in the org's default country",
+        value: true,
+      },
+      e164: { help: 'the number, under its former name (any form --number takes)', value: true },
       type: { help: 'long_code (default), toll_free or short_code', value: true },
       label: { help: 'a label shown to reps', value: true },
     },
@@ -103,9 +111,11 @@ const COMMANDS: Record<string, Command> = {
       if (type !== 'long_code' && type !== 'toll_free' && type !== 'short_code') {
         throw new UsageError(`--type must be long_code, toll_free or short_code, got "${type}"`);
       }
+      const number = flags.number ?? flags.e164;
+      if (number === undefined) throw new UsageError('--number is required');
       const result = await addSenderNumber(db, {
         orgId: flags.org ?? '',
-        e164: flags.e164 ?? '',
+        e164: number,
         numberType: type,
         label: flags.label ?? null,
       });

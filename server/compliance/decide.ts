@@ -12,7 +12,7 @@ import { applyFirstContactNotice } from './first-contact.ts';
 import type { OrgComplianceSettings } from './org-settings.ts';
 import { evaluateFrequencyCap, evaluateQuietHours } from './quiet-hours.ts';
 import { type RecipientZones, resolveRecipientZones } from './recipient-zones.ts';
-import { countSegments, type SegmentInfo, type SmsEncoding } from './segments.ts';
+import { countSegments, lengthAgainstLimit, type SegmentInfo, type SmsEncoding } from './segments.ts';
 import { localDateTime } from './zone-clock.ts';
 
 /** Why an outbound message exists; system replies follow different consent rules. */
@@ -274,8 +274,13 @@ function decideComposed(facts: OutboundDecisionFacts): OutboundDecision {
     ? null
     : {
         code: 'BODY_TOO_LONG',
-        message: `With the sender identification and opt-out notice the text is too long for one SMS (${notice.segments.encoding}, ${notice.segments.units} units).`,
-        details: { encoding: notice.segments.encoding, segments: notice.segments.segments },
+        message: `With the sender identification and opt-out notice the text is too long: ${lengthAgainstLimit(notice.segments)}.`,
+        details: {
+          encoding: notice.segments.encoding,
+          segments: notice.segments.segments,
+          length: notice.segments.length,
+          maxLength: notice.segments.maxLength,
+        },
       };
   const zones =
     facts.recipient.zones ??

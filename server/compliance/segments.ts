@@ -26,6 +26,12 @@ export interface SegmentInfo {
   nonGsmCharacters: string[];
   /** Whether the text fits the provider's maximum message length. */
   withinLimit: boolean;
+  /** The text's length as the maximum counts it: septets (GSM-7) or characters (UCS-2). */
+  length: number;
+  /** The most one message may hold in this encoding (MAX_GSM_CHARS or MAX_UCS2_CHARS). */
+  maxLength: number;
+  /** GSM-7 extension characters in the text (€, [, ], …): each counts as two. */
+  countedTwice: string[];
 }
 
 export const MAX_GSM_CHARS = 1600;
@@ -34,10 +40,13 @@ export const MAX_UCS2_CHARS = 737;
 export function countSegments(text: string): SegmentInfo {
   let septets = 0;
   const nonGsm = new Set<string>();
+  const twice = new Set<string>();
   for (const ch of text) {
     if (basic.has(ch)) septets += 1;
-    else if (extended.has(ch)) septets += 2;
-    else nonGsm.add(ch);
+    else if (extended.has(ch)) {
+      septets += 2;
+      twice.add(ch);
+    } else nonGsm.add(ch);
   }
   if (nonGsm.size === 0) {
     const single = 160;
@@ -51,6 +60,9 @@ export function countSegments(text: string): SegmentInfo {
       remainingInSegment: capacity - septets,
       nonGsmCharacters: [],
       withinLimit: septets <= MAX_GSM_CHARS,
+      length: septets,
+      maxLength: MAX_GSM_CHARS,
+      countedTwice: [...twice],
     };
   }
   const units = text.length; // UTF-16 code units, which is what UCS-2 segments count
@@ -65,5 +77,21 @@ export function countSegments(text: string): SegmentInfo {
     remainingInSegment: capacity - units,
     nonGsmCharacters: [...nonGsm],
     withinLimit: Array.from(text).length <= MAX_UCS2_CHARS,
+    length: Array.from(text).length,
+    maxLength: MAX_UCS2_CHARS,
+    countedTwice: [],
   };
+}
+
+/**
+ * A text's length against the most one message holds, in words a rep acts on:
+ * "2,000 characters; at most 1,600 fit in one text".
+ */
+export function lengthAgainstLimit(info: SegmentInfo): string {
+  const count = (n: number) => n.toLocaleString('en-US');
+  const special = info.encoding === 'UCS-2' ? ' with emoji or other special characters' : '';
+  const twice = info.countedTwice.slice(0, 3);
+  const doubled =
+    twice.length === 0 ? '' : ` (${twice.join(' ')} ${twice.length === 1 ? 'counts' : 'count'} as two)`;
+  return `${count(info.length)} characters${doubled}; at most ${count(info.maxLength)} fit in one text${special}`;
 }

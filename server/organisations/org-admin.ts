@@ -3,7 +3,7 @@ import type { Role } from '../auth/permissions.ts';
 import { isUniqueViolation, type Queryable } from '../db/database.ts';
 import { ApiError } from '../errors.ts';
 import { newId, randomToken, sha256 } from '../ids.ts';
-import { checkE164 } from '../phone.ts';
+import { orgPhone } from './org-phone.ts';
 
 /** Operations an operator scripts (CLI) and the setup page share. */
 export async function createOrg(db: Queryable, name: string): Promise<{ orgId: string }> {
@@ -31,27 +31,27 @@ export async function addSenderNumber(
   db: Queryable,
   input: {
     orgId: string;
+    /** The number as typed: E.164, international, or national in the org's default country. */
     e164: string;
     numberType?: 'long_code' | 'toll_free' | 'short_code';
     label?: string | null;
   },
 ): Promise<{ numberId: string; e164: string }> {
   await requireOrg(db, input.orgId);
-  const check = checkE164(input.e164);
-  if (!check.ok) throw new ApiError(422, 'INVALID_PHONE_NUMBER', `${input.e164} ${check.reason}.`);
+  const e164 = await orgPhone(db, input.orgId, 'number', input.e164);
   const numberId = newId();
   try {
     await db.query(
       'INSERT INTO sender_numbers (id, org_id, e164, number_type, label) VALUES ($1, $2, $3, $4, $5)',
-      [numberId, input.orgId, check.e164, input.numberType ?? 'long_code', input.label ?? null],
+      [numberId, input.orgId, e164, input.numberType ?? 'long_code', input.label ?? null],
     );
   } catch (error) {
     if (isUniqueViolation(error)) {
-      throw new ApiError(409, 'NUMBER_TAKEN', `${check.e164} is already registered to an organisation.`);
+      throw new ApiError(409, 'NUMBER_TAKEN', `${e164} is already registered to an organisation.`);
     }
     throw error;
   }
-  return { numberId, e164: check.e164 };
+  return { numberId, e164 };
 }
 
 export async function createKeyForOrg(

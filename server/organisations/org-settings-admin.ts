@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { Queryable } from '../db/database.ts';
 import { ApiError } from '../errors.ts';
+import { phoneCountry } from '../phone.ts';
 import { requireOrg } from './org-admin.ts';
 
 /** The org settings an admin may set, with the kind of value each takes. */
@@ -20,6 +21,8 @@ export const ORG_SETTING_TYPES = {
   messageTemplates: 'templates',
   /** When set, reps cannot change which inbound texts notify them in the extension. */
   extensionNotifications: 'notifications',
+  /** ISO 3166 alpha-2 country a phone number typed without its country code is read in (US when unset). */
+  defaultCountry: 'country',
 } as const;
 export type OrgSettingKey = keyof typeof ORG_SETTING_TYPES;
 
@@ -169,6 +172,11 @@ export async function setOrgSetting(
   } else if (type === 'notifications') {
     if (!(NOTIFICATION_PREFERENCES as readonly string[]).includes(raw)) {
       throw invalid(`${key} must be ${NOTIFICATION_PREFERENCES.join(', ')}; got "${raw}".`);
+    }
+  } else if (type === 'country') {
+    value = phoneCountry(raw.trim().toUpperCase());
+    if (value === null) {
+      throw invalid(`${key} must be a two-letter country code such as US, CA or GB; got "${raw}".`);
     }
   } else if (raw.trim() === '' || raw.length > 480) {
     throw new ApiError(400, 'INVALID_SETTING', `${key} must be 1 to 480 characters.`);

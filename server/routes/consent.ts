@@ -6,7 +6,7 @@ import type { Queryable } from '../db/database.ts';
 import { ApiError } from '../errors.ts';
 import { type Principal, phoneFor, principalOf, requires, textFor } from '../http/access.ts';
 import type { Deps, RouteModule } from '../http/services.ts';
-import { checkE164 } from '../phone.ts';
+import { orgPhone } from '../organisations/org-phone.ts';
 import { consentSettings, lockConsent } from '../stores/consent-queries.ts';
 import {
   consentHistory,
@@ -15,14 +15,7 @@ import {
   recordConsent,
 } from '../stores/consent-store.ts';
 import { closeOptInRequest, pendingOptIn, requestOptIn } from '../stores/opt-in-requests.ts';
-import { E164 } from './schemas.ts';
-
-function validPhone(phone: string): string {
-  const check = checkE164(phone);
-  if (!check.ok)
-    throw new ApiError(422, 'INVALID_PHONE_NUMBER', `"phone" ${check.reason}.`, { field: 'phone' });
-  return check.e164;
-}
+import { PhoneInput } from './schemas.ts';
 
 /** How much an override must say: who asked, when and how, in a sentence. */
 const OVERRIDE_EVIDENCE_MIN = 20;
@@ -83,6 +76,7 @@ async function consentStanding(db: Queryable, principal: Principal, phone: strin
       ...event,
       evidence: textFor(principal, event.evidence),
       actor: textFor(principal, event.actor),
+      actorName: textFor(principal, event.actorName),
       classification: event.classification === null ? null : textFor(principal, event.classification),
     })),
   };
@@ -183,12 +177,19 @@ export const consentRoutes: RouteModule = (app, { db, sms, notifier, clock }) =>
       schema: {
         summary: "Read a customer's consent and its ledger",
         tags: ['consent'],
-        params: Type.Object({ phone: E164 }),
+        params: Type.Object({ phone: PhoneInput }),
         response: { 200: ConsentStandingSchema, ...errorResponses },
         'x-error-codes': ['INVALID_PHONE_NUMBER'],
       },
     },
-    async (request) => consentStanding(db, principalOf(request), validPhone(request.params.phone)),
+    async (request) => {
+      const principal = principalOf(request);
+      return consentStanding(
+        db,
+        principal,
+        await orgPhone(db, principal.orgId, 'phone', request.params.phone),
+      );
+    },
   );
 
   app.post(
@@ -212,7 +213,7 @@ export const consentRoutes: RouteModule = (app, { db, sms, notifier, clock }) =>
         ],
         body: Type.Object(
           {
-            phone: E164,
+            phone: PhoneInput,
             kind: Type.Union([Type.Literal('opt_in'), Type.Literal('opt_out')]),
             source: Type.Union([
               Type.Literal('api'),
@@ -233,7 +234,7 @@ export const consentRoutes: RouteModule = (app, { db, sms, notifier, clock }) =>
     },
     async (request, reply) => {
       const principal = principalOf(request);
-      const phone = validPhone(request.body.phone);
+      const phone = await orgPhone(db, principal.orgId, 'phone', request.body.phone);
       const evidence = request.body.evidence.trim();
       if (evidence.length < 3) {
         throw new ApiError(422, 'EVIDENCE_REQUIRED', 'Describe the evidence of consent (who, when, how).');

@@ -65,7 +65,7 @@ async function contactLookup(
               kind: ledger.kind,
               source: ledger.source,
               evidence: ledger.evidence === '' ? null : textFor(principal, ledger.evidence),
-              actor: ledger.actor === '' ? null : textFor(principal, ledger.actor),
+              actor: ledger.actor === '' ? null : textFor(principal, ledger.actorName),
               at: ledger.occurredAt,
             },
       pendingOptIn:

@@ -17,16 +17,16 @@ import {
 } from '../http/access.ts';
 import { decodePageCursor, encodePageCursor } from '../http/page-cursor.ts';
 import type { RouteModule } from '../http/services.ts';
-import { checkE164 } from '../phone.ts';
+import { orgPhone } from '../organisations/org-phone.ts';
 import { conversationPhone, listConversations } from '../stores/conversation-queries.ts';
 import { conversationMessages } from '../stores/message-queries.ts';
 import { toDto } from '../stores/messages.ts';
-import { CrmIdSchema, CrmRecordId, E164, ObjectType, Uuid } from './schemas.ts';
+import { CrmIdSchema, CrmRecordId, ObjectType, PhoneInput, Uuid } from './schemas.ts';
 
 /** Which conversations to list: by phone, by CRM record, only the caller's; newest first. */
 const ConversationQuery = Type.Object(
   {
-    phone: Type.Optional(E164),
+    phone: Type.Optional(PhoneInput),
     crm: Type.Optional(CrmIdSchema),
     objectType: Type.Optional(ObjectType),
     crmId: Type.Optional(CrmRecordId),
@@ -66,11 +66,7 @@ async function conversationList(db: Database, principal: Principal, q: Static<ty
       { permission: 'pii.view' },
     );
   }
-  if (q.phone !== undefined) {
-    const check = checkE164(q.phone);
-    if (!check.ok)
-      throw new ApiError(422, 'INVALID_PHONE_NUMBER', `"phone" ${check.reason}.`, { field: 'phone' });
-  }
+  const phone = q.phone === undefined ? null : await orgPhone(db, orgId, 'phone', q.phone);
   if (q.mine === true && principal.userId === null) {
     throw new ApiError(
       400,
@@ -81,7 +77,7 @@ async function conversationList(db: Database, principal: Principal, q: Static<ty
   // An own-only role is confined to its user's conversations anyway; "mine" confines anyone.
   const sentBy = q.mine === true ? principal.userId : confinedToUser(principal);
   const rows = await listConversations(db, orgId, {
-    phone: q.phone ?? null,
+    phone,
     crm: q.crm ?? null,
     crmId: q.crmId ?? null,
     objectType: q.objectType ?? null,

@@ -3,13 +3,15 @@ import { type Static, Type } from 'typebox';
 import { errorResponses } from '../../contract/errors.ts';
 import { MessageWithHistorySchema, SendAcceptedSchema } from '../../contract/messages.ts';
 import type { OutboundDecision } from '../compliance/decide.ts';
+import type { Queryable } from '../db/database.ts';
 import { ApiError } from '../errors.ts';
 import { messageFor, type Principal, principalOf, requires, visibleConversation } from '../http/access.ts';
 import type { Deps, RouteModule } from '../http/services.ts';
+import { orgPhone } from '../organisations/org-phone.ts';
 import { checkOutbound, contactReference, refusalError } from '../sending-check/outbound-check.ts';
 import { recordQuietHoursException, statusHistory } from '../stores/message-queries.ts';
 import { findByIdempotencyKey, getMessage, type MessageRow, requestHash, toDto } from '../stores/messages.ts';
-import { ContactRefSchema, E164, Uuid } from './schemas.ts';
+import { ContactRefSchema, PhoneInput, Uuid } from './schemas.ts';
 
 /**
  * A text to send (or to check with preflight); `sendAt` schedules it. `to` may be left out when
@@ -17,8 +19,8 @@ import { ContactRefSchema, E164, Uuid } from './schemas.ts';
  */
 export const SendBody = Type.Object(
   {
-    from: E164,
-    to: Type.Optional(E164),
+    from: PhoneInput,
+    to: Type.Optional(PhoneInput),
     body: Type.String({ minLength: 1, maxLength: 1600, description: 'The text as the rep wrote it' }),
     contact: Type.Optional(ContactRefSchema),
     sendAt: Type.Optional(
@@ -31,6 +33,17 @@ export const SendBody = Type.Object(
   },
   { additionalProperties: false },
 );
+
+/** The send as typed with its numbers in E.164, read in the org's default country (422 if not numbers). */
+export async function withE164Numbers(
+  db: Queryable,
+  orgId: string,
+  input: Static<typeof SendBody>,
+): Promise<Static<typeof SendBody>> {
+  const from = await orgPhone(db, orgId, 'from', input.from);
+  if (input.to === undefined) return { ...input, from };
+  return { ...input, from, to: await orgPhone(db, orgId, 'to', input.to) };
+}
 
 const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,255}$/;
 
@@ -174,6 +187,7 @@ export const messagesRoutes: RouteModule = (app, deps) => {
         headers: Type.Object({ 'idempotency-key': Type.Optional(Type.String()) }),
         response: { 202: SendAcceptedSchema, ...errorResponses },
         'x-error-codes': [
+          'INVALID_PHONE_NUMBER',
           'IDEMPOTENCY_KEY_REQUIRED',
           'INVALID_IDEMPOTENCY_KEY',
           'IDEMPOTENCY_KEY_REUSED',
@@ -195,7 +209,8 @@ export const messagesRoutes: RouteModule = (app, deps) => {
     async (request, reply) => {
       const principal = principalOf(request);
       const key = idempotencyKeyOf(request.headers['idempotency-key']);
-      const outcome = await sendText(deps, principal, request.body, key, request.log);
+      const input = await withE164Numbers(db, principal.orgId, request.body);
+      const outcome = await sendText(deps, principal, input, key, request.log);
       const message = messageFor(principal, toDto(outcome.row));
       if (outcome.replayed) return reply.code(202).header('idempotent-replayed', 'true').send({ message });
       return reply.code(202).send({

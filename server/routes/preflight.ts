@@ -4,7 +4,7 @@ import { ApiError } from '../errors.ts';
 import { principalOf, requires } from '../http/access.ts';
 import type { RouteModule } from '../http/services.ts';
 import { checkOutbound } from '../sending-check/outbound-check.ts';
-import { SendBody } from './messages.ts';
+import { SendBody, withE164Numbers } from './messages.ts';
 
 /**
  * POST /v1/messages/preflight: what POST /v1/messages would decide for the same body, without
@@ -23,17 +23,18 @@ export const preflightRoutes: RouteModule = (app, deps) => {
         tags: ['messages'],
         body: SendBody,
         response: { 200: PreflightSchema, ...errorResponses },
-        'x-error-codes': ['UNKNOWN_SENDER_NUMBER', 'INVALID_SEND_AT'],
+        'x-error-codes': ['INVALID_PHONE_NUMBER', 'UNKNOWN_SENDER_NUMBER', 'INVALID_SEND_AT'],
       },
     },
     async (request) => {
       const { orgId } = principalOf(request);
-      const checked = await checkOutbound(deps, orgId, request.body, null);
+      const input = await withE164Numbers(deps.db, orgId, request.body);
+      const checked = await checkOutbound(deps, orgId, input, null);
       if (checked.senderId === null) {
         throw new ApiError(
           422,
           'UNKNOWN_SENDER_NUMBER',
-          `${request.body.from} is not one of your organisation's sender numbers.`,
+          `${input.from} is not one of your organisation's sender numbers.`,
         );
       }
       const { decision } = checked;

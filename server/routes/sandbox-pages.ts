@@ -17,7 +17,7 @@ export function phoneSimulatorPage(reply: FastifyReply) {
       relay as an inbound text through the signed webhook, exactly as Plivo would. Try STOP, START and HELP.
       Numbers ending in ${SANDBOX_FAILURES.undelivered} report "undelivered", ${SANDBOX_FAILURES.rejected} are refused.</p>
     <label for="handset">This phone's number</label>
-    <input id="handset" list="handsets" placeholder="+12025550143" autocomplete="off">
+    <input id="handset" type="tel" list="handsets" placeholder="202-555-0143" autocomplete="off">
     <datalist id="handsets"></datalist>
     <label for="service">Texting the business number</label>
     <select id="service"></select>

@@ -5,13 +5,14 @@ import { Type } from 'typebox';
 import { errorResponses } from '../../contract/errors.ts';
 import { HtmlPage, ScriptFile } from '../../contract/pages.ts';
 import { SandboxPhoneState, SandboxSendResult } from '../../contract/sandbox.ts';
-import { ApiError } from '../errors.ts';
+import type { Queryable } from '../db/database.ts';
 import { publicRoute } from '../http/access.ts';
 import type { RouteModule } from '../http/services.ts';
-import { checkE164 } from '../phone.ts';
+import { phoneIn, senderNumberCountry } from '../organisations/org-phone.ts';
+import { DEFAULT_COUNTRY } from '../phone.ts';
 import type { SandboxSmsNetwork } from '../providers/sandbox-sms.ts';
 import { demoContactPage, demoContactsPage, phoneSimulatorPage } from './sandbox-pages.ts';
-import { E164 } from './schemas.ts';
+import { PhoneInput } from './schemas.ts';
 
 const SIMULATOR_JS = fs.readFileSync(
   path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'sandbox', 'phone-simulator.js'),
@@ -34,7 +35,7 @@ const sandboxPage = (summary: string, description: string) => ({
  * The phone simulator (play the customer) and the sandbox CRM's contact pages. Registered only
  * when SMS_PROVIDER=sandbox; nothing here exists on a relay wired to a real provider.
  */
-export const sandboxRoutes: RouteModule = (app, { sandbox, crm, clock }) => {
+export const sandboxRoutes: RouteModule = (app, { sandbox, crm, clock, db }) => {
   if (sandbox === null) return;
 
   app.get(
@@ -66,11 +67,18 @@ export const sandboxRoutes: RouteModule = (app, { sandbox, crm, clock }) => {
         summary: 'Phone simulator state',
         description: 'Sender numbers, handsets that texted lately, and the chosen handset’s texts.',
         tags: ['sandbox'],
-        querystring: Type.Object({ handset: Type.Optional(E164) }, { additionalProperties: false }),
+        querystring: Type.Object({ handset: Type.Optional(PhoneInput) }, { additionalProperties: false }),
         response: { 200: SandboxPhoneState, ...errorResponses },
+        'x-error-codes': ['INVALID_PHONE_NUMBER'],
       },
     },
-    async (request) => sandbox.phoneState(request.query.handset),
+    async (request) => {
+      const { handset } = request.query;
+      // Which business the phone will text is not known yet: a national number reads as in the default country.
+      return sandbox.phoneState(
+        handset === undefined ? undefined : phoneIn(DEFAULT_COUNTRY, 'handset', handset),
+      );
+    },
   );
 
   app.post(
@@ -83,13 +91,14 @@ export const sandboxRoutes: RouteModule = (app, { sandbox, crm, clock }) => {
           'The simulated customer texts a relay number; the relay receives it as a signed Plivo webhook.',
         tags: ['sandbox'],
         body: Type.Object(
-          { handset: E164, service: E164, text: Type.String({ minLength: 1, maxLength: 1600 }) },
+          { handset: PhoneInput, service: PhoneInput, text: Type.String({ minLength: 1, maxLength: 1600 }) },
           { additionalProperties: false },
         ),
         response: { 202: SandboxSendResult, ...errorResponses },
+        'x-error-codes': ['INVALID_PHONE_NUMBER'],
       },
     },
-    async (request, reply) => reply.code(202).send(await textFromHandset(sandbox, request.body)),
+    async (request, reply) => reply.code(202).send(await textFromHandset(db, sandbox, request.body)),
   );
 
   app.get(
@@ -116,17 +125,13 @@ export const sandboxRoutes: RouteModule = (app, { sandbox, crm, clock }) => {
 
 /** The simulated customer texts a relay number; the relay receives it as a signed Plivo webhook. */
 async function textFromHandset(
+  db: Queryable,
   sandbox: SandboxSmsNetwork,
   body: { handset: string; service: string; text: string },
 ) {
-  for (const field of ['handset', 'service'] as const) {
-    const check = checkE164(body[field]);
-    if (!check.ok) throw new ApiError(422, 'INVALID_PHONE_NUMBER', `"${field}" ${check.reason}.`, { field });
-  }
-  const result = await sandbox.textFromHandset({
-    handset: body.handset,
-    service: body.service,
-    text: body.text,
-  });
+  const service = phoneIn(DEFAULT_COUNTRY, 'service', body.service);
+  // The customer dials as people do in the business's country: its default country reads a national number.
+  const handset = phoneIn(await senderNumberCountry(db, service), 'handset', body.handset);
+  const result = await sandbox.textFromHandset({ handset, service, text: body.text });
   return { providerMessageId: result.providerMessageId, relayStatus: result.status };
 }

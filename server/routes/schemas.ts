@@ -8,9 +8,14 @@ export {
   ObjectTypeSchema as ObjectType,
 } from '../../contract/contact-ref.ts';
 
-export const E164 = Type.String({
-  pattern: '^\\+[1-9][0-9]{6,14}$',
-  maxLength: 16,
-  description: 'E.164 phone number',
+/**
+ * A phone number as people type it; the route reads it in the org's default country and refuses
+ * one nobody could text (422 INVALID_PHONE_NUMBER, see server/organisations/org-phone.ts).
+ */
+export const PhoneInput = Type.String({
+  minLength: 1,
+  maxLength: 32,
+  description:
+    "Phone number: E.164 (+12025550143), international (+44 20 7946 0958) or national in the org's default country (202-555-0143); stored in E.164",
 });
 export const Uuid = Type.String({ format: 'uuid' });

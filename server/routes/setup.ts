@@ -165,7 +165,7 @@ async function createOrganisation(
         <li>In its options, set the relay URL <code>${config.publicUrl}</code> and paste the key.</li>
         ${
           result.sender === null
-            ? html`<li>Add a sender number: <code>npm run cli -- number add --org ${result.orgId} --e164 +1…</code></li>`
+            ? html`<li>Add a sender number: <code>npm run cli -- number add --org ${result.orgId} --number +1…</code></li>`
             : html`<li>Your sandbox sender number is <code>${result.sender.e164}</code>. Play the customer in the
                 <a href="/sandbox/phone">phone simulator</a>, and open a demo contact in the <a href="/sandbox/crm">sandbox CRM</a>.</li>`
         }

@@ -11,8 +11,9 @@ let lastRendered = '';
 const params = new URLSearchParams(location.search);
 handsetInput.value = params.get('handset') ?? localStorage.getItem('sandbox.handset') ?? '';
 
+// Typed as people write numbers (202-555-0143, +1 (202) 555-0143); the relay reads and checks it.
 function validHandset() {
-  return /^\+[1-9]\d{6,14}$/.test(handsetInput.value.trim());
+  return handsetInput.value.replace(/\D/g, '').length >= 7;
 }
 
 async function refresh() {
@@ -86,7 +87,7 @@ handsetInput.addEventListener('change', () => {
 $('compose').addEventListener('submit', async (event) => {
   event.preventDefault();
   if (!validHandset()) {
-    statusLine.textContent = "Enter this phone's number in E.164 form, e.g. +12025550143.";
+    statusLine.textContent = "Enter this phone's number, like 202-555-0143 or +44 20 7946 0958.";
     handsetInput.focus();
     return;
   }

@@ -11,7 +11,7 @@ import { decideOutbound, type OutboundDecision, type OutboundDecisionFacts } fro
 import { parseOrgSettings } from '../compliance/org-settings.ts';
 import { evaluateFrequencyCap } from '../compliance/quiet-hours.ts';
 import { preferCrmTimeZone, resolveRecipientZones, type ZoneSource } from '../compliance/recipient-zones.ts';
-import { countSegments, type SegmentInfo } from '../compliance/segments.ts';
+import { countSegments, lengthAgainstLimit, type SegmentInfo } from '../compliance/segments.ts';
 import type { OrgCrmSource } from '../crm-sync/org-crms.ts';
 import type { Queryable } from '../db/database.ts';
 import { ApiError } from '../errors.ts';
@@ -88,12 +88,12 @@ export function validateOutbound(
   if (input.body.trim() === '') throw new ApiError(422, 'EMPTY_BODY', 'The message body is empty.');
   const info = countSegments(input.body);
   if (!info.withinLimit) {
-    throw new ApiError(
-      422,
-      'BODY_TOO_LONG',
-      `The message is too long for one SMS (${info.encoding}, ${info.units} units).`,
-      { encoding: info.encoding, segments: info.segments },
-    );
+    throw new ApiError(422, 'BODY_TOO_LONG', `The message is too long: ${lengthAgainstLimit(info)}.`, {
+      encoding: info.encoding,
+      segments: info.segments,
+      length: info.length,
+      maxLength: info.maxLength,
+    });
   }
   if (input.sendAt === undefined) return { sendAt: null, segments: info };
   const at = new Date(input.sendAt);

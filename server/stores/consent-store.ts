@@ -12,6 +12,8 @@ export interface ConsentRecord {
   evidence: string;
   messageId: string | null;
   actor: string;
+  /** Who the actor is to people: the user's name or email, the API key's label, "the customer". */
+  actorName: string;
   /** The classifier rule or reviewer decision that read the evidence as this kind, if any. */
   classification: string | null;
   occurredAt: string;
@@ -44,10 +46,29 @@ export async function currentConsent(db: Queryable, orgId: string, phone: string
   return deriveConsent(events);
 }
 
+/**
+ * How people see an audit actor: the name the query found (a user's display name or email, the
+ * label of an API key or of its user), else words for the actors that are no account.
+ */
+export function actorName(actor: string, found: string | null): string {
+  if (found !== null && found.trim() !== '') return found;
+  if (actor === 'customer') return 'the customer';
+  if (actor === 'cli') return 'an operator (command line)';
+  if (actor.startsWith('api-key:')) return `an unnamed API key (${actor.slice(8, 16)})`;
+  if (actor.startsWith('user:')) return `a removed user (${actor.slice(5, 13)})`;
+  return actor;
+}
+
 export async function consentHistory(db: Queryable, orgId: string, phone: string): Promise<ConsentRecord[]> {
-  const rows = await db.query<ConsentRow>(
-    `SELECT id, kind, source, scope, evidence, message_id, actor, classification, occurred_at FROM consent_events
-      WHERE org_id = $1 AND phone_e164 = $2 ORDER BY id DESC LIMIT 200`,
+  // A key bound to a person is named by the person; an integration's key by its label.
+  const rows = await db.query<ConsentRow & { actor_name: string | null }>(
+    `SELECT e.id, e.kind, e.source, e.scope, e.evidence, e.message_id, e.actor, e.classification, e.occurred_at,
+            COALESCE(NULLIF(u.display_name, ''), u.email, NULLIF(ku.display_name, ''), ku.email, k.name) AS actor_name
+       FROM consent_events e
+       LEFT JOIN users u ON e.actor LIKE 'user:%' AND u.org_id = e.org_id AND u.id::text = substr(e.actor, 6)
+       LEFT JOIN api_keys k ON e.actor LIKE 'api-key:%' AND k.org_id = e.org_id AND k.id::text = substr(e.actor, 9)
+       LEFT JOIN users ku ON ku.id = k.user_id
+      WHERE e.org_id = $1 AND e.phone_e164 = $2 ORDER BY e.id DESC LIMIT 200`,
     [orgId, phone],
   );
   return rows.map((r) => ({
@@ -58,6 +79,7 @@ export async function consentHistory(db: Queryable, orgId: string, phone: string
     evidence: r.evidence,
     messageId: r.message_id,
     actor: r.actor,
+    actorName: actorName(r.actor, r.actor_name),
     classification: r.classification,
     occurredAt: r.occurred_at.toISOString(),
   }));

@@ -154,6 +154,26 @@ function composer(
 }
 
 describe('Composer', () => {
+  it.each([
+    ['plain', 'x'.repeat(2000), 'Too long: 2,000 characters; at most 1,600 fit in one text'],
+    [
+      'with an emoji',
+      `${'é'.repeat(799)}😀`,
+      'Too long: 800 characters; at most 737 fit in one text with emoji or other special characters',
+    ],
+  ])(
+    'says how long a %s text is and how much one text holds, and does not send it',
+    async (_kind, text, said) => {
+      const { client, calls } = fakeRelay({});
+      const { r, draft, send } = composer(client);
+      type(draft, text);
+      const counter = await until(() => q(r, '#segment-count.over'), 'the over-long counter');
+      expect(counter.textContent).toContain(said);
+      expect(send().disabled).toBe(true);
+      expect(calls).toHaveLength(0);
+    },
+  );
+
   it('highlights the card number the relay flags, keeps send disabled, and removes it on request', async () => {
     const text = 'My card is 4111 1111 1111 1111 ok';
     const start = text.indexOf('4111');

@@ -59,6 +59,23 @@ describe('admin CLI', () => {
     expect(JSON.parse(again.out).error.code).toBe('NUMBER_TAKEN');
   });
 
+  it("adds a sender number written nationally, read in the org's default country", async () => {
+    const us = await cli('number', 'add', '--org', orgId, '--number', '(202) 555-0143', '--json');
+    expect(us.code, us.out).toBe(0);
+    expect(JSON.parse(us.out)).toMatchObject({ e164: '+12025550143' });
+    const bad = await cli('number', 'add', '--org', orgId, '--number', '555-01', '--json');
+    expect(bad.code).toBe(1);
+    expect(JSON.parse(bad.out).error).toMatchObject({
+      code: 'INVALID_PHONE_NUMBER',
+      message: expect.stringContaining('Enter a phone number like 202-555-0143 or +44 20 7946 0958.'),
+    });
+    const set = await cli('org', 'settings', '--org', orgId, '--set', 'defaultCountry', '--value', 'GB');
+    expect(set.code, set.out).toBe(0);
+    const uk = await cli('number', 'add', '--org', orgId, '--number', '020 7946 0958', '--json');
+    expect(JSON.parse(uk.out)).toMatchObject({ e164: '+442079460958' });
+    expect((await cli('org', 'settings', '--org', orgId, '--clear', 'defaultCountry')).code).toBe(0);
+  });
+
   it('explains bad input with a stable code and a non-zero exit', async () => {
     const role = await cli('apikey', 'create', '--org', orgId, '--role', 'god', '--json');
     expect(role.code).toBe(2);

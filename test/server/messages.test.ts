@@ -115,7 +115,7 @@ describe('POST /v1/messages', () => {
 
   it.each([
     ['an impossible phone number', { to: '+12345678' }, 422, 'INVALID_PHONE_NUMBER'],
-    ['a non-E.164 number', { to: '202-555-0143' }, 400, 'VALIDATION_FAILED'],
+    ['words instead of a number', { to: 'call me' }, 422, 'INVALID_PHONE_NUMBER'],
     ['a wrong type', { body: 42 }, 400, 'VALIDATION_FAILED'],
     ['an unknown field', { cc: '+12025550143' }, 400, 'VALIDATION_FAILED'],
     ['an over-long body', { body: 'x'.repeat(1601) }, 400, 'VALIDATION_FAILED'],
@@ -125,6 +125,23 @@ describe('POST /v1/messages', () => {
     const response = await send({ from: org.sender, to: CUSTOMER, body: 'hello', ...patch });
     expect(response.statusCode).toBe(status);
     expect(response.json().error.code).toBe(code);
+    expect(await db.query('SELECT count(*)::int AS n FROM messages')).toEqual(before);
+  });
+
+  it.each([
+    ['an over-long text', `${'€'.repeat(800)}x`, '1,601 characters (€ counts as two); at most 1,600 fit in one text.'],
+    [
+      'an over-long text with emoji',
+      `${'é'.repeat(799)}😀`,
+      '800 characters; at most 737 fit in one text with emoji or other special characters.',
+    ],
+  ])('says how long %s is and how much one text holds', async (_name, body, said) => {
+    const before = await db.query<{ n: number }>('SELECT count(*)::int AS n FROM messages');
+    const response = await send({ from: org.sender, to: CUSTOMER, body });
+    expect(response.statusCode).toBe(422);
+    const { error } = response.json();
+    expect(error.code).toBe('BODY_TOO_LONG');
+    expect(error.message).toBe(`The message is too long: ${said}`);
     expect(await db.query('SELECT count(*)::int AS n FROM messages')).toEqual(before);
   });
 

@@ -218,7 +218,7 @@ describe.each(ENGINES)('on %s', (engine) => {
         kind: 'opt_in',
         source: 'verbal',
         evidence: 'Agreed on a call from +12025550143; also reachable at (202) 555-0143.',
-        actor: `api-key:${keyId}`,
+        actor: 'test key',
         at: found.consent.updatedAt,
       });
     });
