@@ -7,7 +7,7 @@ import { HtmlPage, ScriptFile } from '../../contract/pages.ts';
 import { SandboxPhoneState, SandboxSendResult } from '../../contract/sandbox.ts';
 import type { Queryable } from '../db/database.ts';
 import { publicRoute } from '../http/access.ts';
-import type { Deps, RouteModule } from '../http/services.ts';
+import type { RouteModule } from '../http/services.ts';
 import { phoneIn, senderNumberCountry } from '../organisations/org-phone.ts';
 import { DEFAULT_COUNTRY } from '../phone.ts';
 import type { SandboxSmsNetwork } from '../providers/sandbox-sms.ts';
@@ -100,11 +100,7 @@ export const sandboxRoutes: RouteModule = (app, { sandbox, crm, clock, db }) => 
     },
     async (request, reply) => reply.code(202).send(await textFromHandset(db, sandbox, request.body)),
   );
-  sandboxCrmPages(app, clock, crm);
-};
 
-/** The demo CRM's pages: its contact list and one record. */
-function sandboxCrmPages(app: Parameters<RouteModule>[0], clock: Deps['clock'], crm: Deps['crm']) {
   app.get(
     '/sandbox/crm',
     sandboxPage('Sandbox CRM contacts', 'The demo CRM’s contact list, with each contact’s local time.'),
@@ -125,7 +121,7 @@ function sandboxCrmPages(app: Parameters<RouteModule>[0], clock: Deps['clock'], 
     },
     async (request, reply) => demoContactPage(reply, crm, request.params.id),
   );
-}
+};
 
 /** The simulated customer texts a relay number; the relay receives it as a signed Plivo webhook. */
 async function textFromHandset(
