@@ -169,6 +169,27 @@ async function recordConsentRequest(
   return false;
 }
 
+/** An opt-in or opt-out to record; the phone as the rep typed it. */
+const ConsentBody = Type.Object(
+  {
+    phone: PhoneInput,
+    kind: Type.Union([Type.Literal('opt_in'), Type.Literal('opt_out')]),
+    source: Type.Union([
+      Type.Literal('api'),
+      Type.Literal('web_form'),
+      Type.Literal('verbal'),
+      Type.Literal('crm_import'),
+    ]),
+    evidence: Type.String({ minLength: 3, maxLength: 2000 }),
+    /**
+     * Re-open texting to a customer who opted out (permission consent.override, written
+     * evidence of at least OVERRIDE_EVIDENCE_MIN characters); audited.
+     */
+    override: Type.Optional(Type.Boolean()),
+  },
+  { additionalProperties: false },
+);
+
 export const consentRoutes: RouteModule = (app, { db, sms, notifier, clock }) => {
   app.get(
     '/v1/consent/:phone',
@@ -211,25 +232,7 @@ export const consentRoutes: RouteModule = (app, { db, sms, notifier, clock }) =>
           'CUSTOMER_OPTED_OUT',
           'NO_SENDER_NUMBER',
         ],
-        body: Type.Object(
-          {
-            phone: PhoneInput,
-            kind: Type.Union([Type.Literal('opt_in'), Type.Literal('opt_out')]),
-            source: Type.Union([
-              Type.Literal('api'),
-              Type.Literal('web_form'),
-              Type.Literal('verbal'),
-              Type.Literal('crm_import'),
-            ]),
-            evidence: Type.String({ minLength: 3, maxLength: 2000 }),
-            /**
-             * Re-open texting to a customer who opted out (permission consent.override, written
-             * evidence of at least OVERRIDE_EVIDENCE_MIN characters); audited.
-             */
-            override: Type.Optional(Type.Boolean()),
-          },
-          { additionalProperties: false },
-        ),
+        body: ConsentBody,
       },
     },
     async (request, reply) => {

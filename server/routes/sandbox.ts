@@ -25,6 +25,12 @@ const access = {
   sandboxTool: true,
 } as const;
 
+/** A text the simulated customer sends: the numbers as typed, read by the relay. */
+const HandsetText = Type.Object(
+  { handset: PhoneInput, service: PhoneInput, text: Type.String({ minLength: 1, maxLength: 1600 }) },
+  { additionalProperties: false },
+);
+
 /** Route options of a sandbox HTML page. */
 const sandboxPage = (summary: string, description: string) => ({
   config: access,
@@ -72,13 +78,7 @@ export const sandboxRoutes: RouteModule = (app, { sandbox, crm, clock, db }) => 
         'x-error-codes': ['INVALID_PHONE_NUMBER'],
       },
     },
-    async (request) => {
-      const { handset } = request.query;
-      // Which business the phone will text is not known yet: a national number reads as in the default country.
-      return sandbox.phoneState(
-        handset === undefined ? undefined : phoneIn(DEFAULT_COUNTRY, 'handset', handset),
-      );
-    },
+    async (request) => phoneStateOf(sandbox, request.query.handset),
   );
 
   app.post(
@@ -90,10 +90,7 @@ export const sandboxRoutes: RouteModule = (app, { sandbox, crm, clock, db }) => 
         description:
           'The simulated customer texts a relay number; the relay receives it as a signed Plivo webhook.',
         tags: ['sandbox'],
-        body: Type.Object(
-          { handset: PhoneInput, service: PhoneInput, text: Type.String({ minLength: 1, maxLength: 1600 }) },
-          { additionalProperties: false },
-        ),
+        body: HandsetText,
         response: { 202: SandboxSendResult, ...errorResponses },
         'x-error-codes': ['INVALID_PHONE_NUMBER'],
       },
@@ -122,6 +119,14 @@ export const sandboxRoutes: RouteModule = (app, { sandbox, crm, clock, db }) => 
     async (request, reply) => demoContactPage(reply, crm, request.params.id),
   );
 };
+
+/**
+ * The simulated network's numbers and the typed handset's texts. Which business the phone will
+ * text is not known yet, so a national number reads as in the default country.
+ */
+function phoneStateOf(sandbox: SandboxSmsNetwork, handset: string | undefined) {
+  return sandbox.phoneState(handset === undefined ? undefined : phoneIn(DEFAULT_COUNTRY, 'handset', handset));
+}
 
 /** The simulated customer texts a relay number; the relay receives it as a signed Plivo webhook. */
 async function textFromHandset(

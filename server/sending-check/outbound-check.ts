@@ -65,7 +65,7 @@ export function contactReference(input: OutboundRequest): ContactRef {
     throw new ApiError(
       400,
       'CONTACT_REFERENCE_REQUIRED',
-      'Name the recipient: "to" (a phone number in E.164 form) or "contact" (a CRM record whose phone the relay looks up).',
+      'Name the recipient: "to" (a phone number, like 202-555-0143 or +44 20 7946 0958) or "contact" (a CRM record whose phone the relay looks up).',
     );
   }
   return input.contact;

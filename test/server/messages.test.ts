@@ -129,7 +129,11 @@ describe('POST /v1/messages', () => {
   });
 
   it.each([
-    ['an over-long text', `${'€'.repeat(800)}x`, '1,601 characters (€ counts as two); at most 1,600 fit in one text.'],
+    [
+      'an over-long text',
+      `${'€'.repeat(800)}x`,
+      '1,601 characters (€ counts as two); at most 1,600 fit in one text.',
+    ],
     [
       'an over-long text with emoji',
       `${'é'.repeat(799)}😀`,
