@@ -1,8 +1,8 @@
 import type { FastifyServerOptions } from 'fastify';
 import { buildApp } from './app.ts';
-import { type Clock, systemClock } from './clock.ts';
 import { runCli } from './cli/main.ts';
 import { type CliSocket, listenForCli } from './cli/relay-socket.ts';
+import { type Clock, systemClock } from './clock.ts';
 import type { Config } from './config.ts';
 import { CrmSyncWorker } from './crm-sync/sync-worker.ts';
 import { resolveSecretsKey } from './crypto/secrets.ts';
