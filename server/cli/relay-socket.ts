@@ -101,7 +101,12 @@ class RemoteStdin implements AsyncIterable<Uint8Array> {
 }
 
 /** One CLI connection: read the argv, run the command, stream its output, send its exit code. */
-function serveConnection(socket: net.Socket, run: CliRunner, log: (m: string) => void): void {
+function serveConnection(
+  socket: net.Socket,
+  run: CliRunner,
+  log: (m: string) => void,
+  track: (start: () => Promise<void>) => void,
+): void {
   const stdin = new RemoteStdin(() => send(socket, { stdinWanted: true }));
   let started = false;
   const finish = (code: number) => {
@@ -126,11 +131,13 @@ function serveConnection(socket: net.Socket, run: CliRunner, log: (m: string) =>
       err: (s: string) => send(socket, { err: s }),
       input: stdin,
     };
-    run(argv, streams).then(finish, (error: unknown) => {
-      log(`CLI command "${argv.join(' ')}" failed in the relay: ${String(error)}`);
-      streams.err(`Error: ${String(error)}`);
-      finish(1);
-    });
+    track(() =>
+      run(argv, streams).then(finish, (error: unknown) => {
+        log(`CLI command "${argv.join(' ')}" failed in the relay: ${String(error)}`);
+        streams.err(`Error: ${String(error)}`);
+        finish(1);
+      }),
+    );
   });
   socket.on('close', () => stdin.end());
   socket.on('error', (error) => log(`CLI socket connection: ${error.message}`));
@@ -146,7 +153,10 @@ function setUmask(mask: number): number | null {
   }
 }
 
-/** The relay's CLI socket; close() drops connections still open and removes the file. */
+/**
+ * The relay's CLI socket; close() drops connections still open (their output is lost), lets the
+ * commands already running finish, and removes the file.
+ */
 export interface CliSocket {
   path: string;
   close(): Promise<void>;
@@ -164,10 +174,16 @@ export async function listenForCli(
   const socketPath = cliSocketPath(dataDir);
   fs.rmSync(socketPath, { force: true });
   const connections = new Set<net.Socket>();
+  const running = new Set<Promise<void>>();
+  // Each running command is held here (close() awaits them) until it removes itself.
+  const track = (start: () => Promise<void>) => {
+    const command: Promise<void> = start().finally(() => running.delete(command));
+    running.add(command);
+  };
   const server = net.createServer((socket) => {
     connections.add(socket);
     socket.on('close', () => connections.delete(socket));
-    serveConnection(socket, run, log);
+    serveConnection(socket, run, log, track);
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
@@ -185,6 +201,8 @@ export async function listenForCli(
     async close() {
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       for (const socket of connections) socket.destroy();
+      // Commands already running finish before the relay closes the database under them.
+      await Promise.all(running);
       await closed;
       fs.rmSync(socketPath, { force: true });
     },

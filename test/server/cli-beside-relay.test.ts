@@ -37,15 +37,16 @@ beforeAll(async () => {
   // A socket file left by a relay that was killed: the next relay replaces it.
   fs.writeFileSync(cliSocketPath(dataDir), 'stale');
   relay = new RelayProcess(await freePort(), { DATABASE_URL: '', DATA_DIR: dataDir });
-  await relay.start(60_000);
-}, 90_000);
+  // Generous: the relay and each CLI process start under tsx, on a machine other tests share.
+  await relay.start(120_000);
+}, 150_000);
 
 afterAll(async () => {
   await relay.stop();
   fs.rmSync(dataDir, { recursive: true, force: true });
 });
 
-describe('the CLI beside a running relay on embedded PGlite', () => {
+describe('the CLI beside a running relay on embedded PGlite', { timeout: 90_000 }, () => {
   let orgId: string;
 
   it('listens for the CLI on a socket in the data directory that only its own user may open', () => {
