@@ -38,6 +38,8 @@ export interface Config {
   /** OAuth apps for connecting CRMs from the admin UI; null when not configured (issue #6). */
   crmOAuth: { hubspot: CrmOAuthApp | null; salesforce: CrmOAuthApp | null };
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+  /** LOG_FORMAT: readable lines for a person at a terminal, or JSON lines for a log collector. */
+  logFormat: 'pretty' | 'json';
   workerEnabled: boolean;
 }
 
@@ -278,6 +280,23 @@ function readCrmConnections(env: Env): Pick<Config, 'crmConsentPollMs' | 'crmOAu
 }
 
 /**
+ * LOG_LEVEL and LOG_FORMAT. A sandbox relay not run with NODE_ENV=production is someone trying the
+ * product at a terminal: readable lines, and warnings only (no line per request). Everything else
+ * keeps JSON lines at info, what a log collector expects.
+ */
+function readLogging(env: Env, smsProvider: Config['smsProvider']): Pick<Config, 'logLevel' | 'logFormat'> {
+  const trying = smsProvider === 'sandbox' && env.NODE_ENV !== 'production';
+  const logLevel = oneOf(
+    env,
+    'LOG_LEVEL',
+    ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const,
+    trying ? 'warn' : 'info',
+  );
+  const logFormat = oneOf(env, 'LOG_FORMAT', ['pretty', 'json'] as const, trying ? 'pretty' : 'json');
+  return { logLevel, logFormat };
+}
+
+/**
  * Parses and validates the environment; throws ConfigError on the first bad variable. The readers
  * run in a fixed order, so which variable is reported first does not depend on the Config's shape.
  */
@@ -293,12 +312,7 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): Config 
   const crmProvider = readDemoCrm(env, sms.smsProvider);
   const secretsKey = readSecretsKey(env, sms.smsProvider);
   const crm = readCrmConnections(env);
-  const logLevel = oneOf(
-    env,
-    'LOG_LEVEL',
-    ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const,
-    'info',
-  );
+  const logging = readLogging(env, sms.smsProvider);
   const workerRaw = oneOf(env, 'OUTBOX_WORKER', ['on', 'off'] as const, 'on');
   return {
     ...listen,
@@ -312,7 +326,7 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): Config 
     crmProvider,
     secretsKey,
     ...crm,
-    logLevel,
+    ...logging,
     workerEnabled: workerRaw === 'on',
   };
 }

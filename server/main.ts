@@ -3,6 +3,7 @@ import { type Config, ConfigError, loadConfig } from './config.ts';
 import { describeDatabase } from './db/open.ts';
 import { DatabaseBusyError } from './db/pglite.ts';
 import { demoRecipients, describeHold, firstTextableDemoRecipient } from './demo-recipients.ts';
+import { relayLogger } from './logging.ts';
 import { issueSetupToken, orgCount } from './organisations/org-admin.ts';
 import { type Relay, startRelay } from './runtime.ts';
 
@@ -37,7 +38,7 @@ function configOrExit(): Config {
 /** The started relay; a database that is busy or cannot be reached ends the process with a reason. */
 async function relayOrExit(config: Config): Promise<Relay> {
   try {
-    return await startRelay(config, { logger: { level: config.logLevel } });
+    return await startRelay(config, { logger: relayLogger(config) });
   } catch (error) {
     if (error instanceof DatabaseBusyError) {
       console.error(`Cannot start: ${error.message}`);
@@ -93,6 +94,9 @@ async function startupBanner(relay: Relay, config: Config, extensionDirs?: Exten
   if (config.smsProvider === 'sandbox') {
     lines.push(`  Phone simulator: ${config.publicUrl}/sandbox/phone`);
     lines.push(`  Sandbox CRM:     ${config.publicUrl}/sandbox/crm`);
+    // Without SMTP_URL the sandbox keeps its mail there: every invite and password reset link.
+    if (config.mail.smtpUrl === null)
+      lines.push(`  Sandbox mail:    ${config.publicUrl}/sandbox/mail  (invite and password reset links)`);
     lines.push(...demoBanner(systemClock()));
   }
   lines.push('  Press Ctrl-C to stop.', '');

@@ -1,5 +1,7 @@
 import type { FastifyServerOptions } from 'fastify';
 import { buildApp } from './app.ts';
+import { runCli } from './cli/main.ts';
+import { type CliSocket, listenForCli } from './cli/relay-socket.ts';
 import { type Clock, systemClock } from './clock.ts';
 import type { Config } from './config.ts';
 import { CrmSyncWorker } from './crm-sync/sync-worker.ts';
@@ -46,6 +48,25 @@ export async function createSmsProvider(
         powerpackFor: (orgId) => orgPowerpackUuid(db, orgId),
       });
     }
+  }
+}
+
+/**
+ * On embedded PGlite, which one process holds at a time, the relay runs CLI commands for a CLI
+ * started beside it (server/cli/relay-socket.ts). A socket that cannot be opened (e.g. a data
+ * directory path too long for a Unix socket) costs only that, so it is a warning.
+ */
+async function cliBesideRelay(config: Config, db: Database, app: App): Promise<CliSocket | null> {
+  if (db.kind !== 'pglite') return null;
+  try {
+    return await listenForCli(
+      config.dataDir,
+      (argv, streams) => runCli(argv, streams.out, streams.err, streams.input, { db, config }),
+      (m) => app.log.warn(m),
+    );
+  } catch (error) {
+    app.log.warn(`The CLI cannot reach this relay (${String(error)}); stop the relay to run CLI commands.`);
+    return null;
   }
 }
 
@@ -100,6 +121,7 @@ export async function startRelay(
         })
       : null;
     await crmSync?.start();
+    const cliSocket = options.db === undefined ? await cliBesideRelay(config, db, app) : null;
     return {
       app,
       db,
@@ -107,6 +129,7 @@ export async function startRelay(
       worker,
       crmSync,
       async close() {
+        await cliSocket?.close();
         await crmSync?.stop();
         await worker?.stop();
         await app.close();

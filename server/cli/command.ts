@@ -1,3 +1,4 @@
+import type { Config } from '../config.ts';
 import type { Database } from '../db/database.ts';
 
 // What every CLI command module shares: the command shape, the usage error, stdin and the CLI's actor name.
@@ -14,6 +15,16 @@ export interface CommandIo {
   out: (s: string) => void;
 }
 
+/**
+ * What a database command gets besides the database: the configuration of the process it runs in
+ * (the running relay's own when the relay runs it for a CLI beside it, so links carry its
+ * PUBLIC_URL) and where progress and warnings go. Commands never write to process.stdout/stderr.
+ */
+export interface DatabaseCommandIo extends CommandIo {
+  config: Config;
+  err: (s: string) => void;
+}
+
 /** A CLI command: its flags, help text and action. Output goes through `print` as text or JSON. */
 export type Command =
   | (CommandBase & {
@@ -21,7 +32,7 @@ export type Command =
       run(
         db: Database,
         flags: Record<string, string>,
-        io: CommandIo,
+        io: DatabaseCommandIo,
       ): Promise<{ json: Record<string, unknown>; text: string }>;
     })
   | (CommandBase & {

@@ -1,6 +1,5 @@
 import type { CrmId, CrmPlugin } from '../../crm-plugins/types.ts';
 import { systemClock } from '../clock.ts';
-import { loadConfig } from '../config.ts';
 import {
   type ConnectionSecrets,
   type ConnectionSettings,
@@ -15,6 +14,7 @@ import { startOAuth } from '../crm-sync/oauth-web.ts';
 import { resolveSecretsKey, type SecretsKey } from '../crypto/secrets.ts';
 import type { Database } from '../db/database.ts';
 import { ApiError } from '../errors.ts';
+import type { DatabaseCommandIo } from './command.ts';
 import { runBackfill } from './crm-backfill.ts';
 import { crmConnectionStatuses, crmStatusText } from './crm-status.ts';
 
@@ -23,16 +23,19 @@ interface CrmCommand {
   summary: string;
   usage: string;
   flags: Record<string, { help: string; required?: boolean; value?: boolean }>;
-  run(db: Database, flags: Record<string, string>): Promise<{ json: Record<string, unknown>; text: string }>;
+  run(
+    db: Database,
+    flags: Record<string, string>,
+    io: DatabaseCommandIo,
+  ): Promise<{ json: Record<string, unknown>; text: string }>;
 }
 
 /** The installation's secrets key, or a clear refusal (outside the sandbox SECRETS_KEY is required). */
-async function requireKey(db: Database): Promise<SecretsKey> {
-  const config = loadConfig();
+async function requireKey(db: Database, io: DatabaseCommandIo): Promise<SecretsKey> {
   const key = await resolveSecretsKey(db, {
-    configured: config.secretsKey,
-    sandbox: config.smsProvider === 'sandbox',
-    warn: (m) => process.stderr.write(`Warning: ${m}\n`),
+    configured: io.config.secretsKey,
+    sandbox: io.config.smsProvider === 'sandbox',
+    warn: (m) => io.err(`Warning: ${m}`),
   });
   if (key === null)
     throw new ApiError(
@@ -67,8 +70,10 @@ function compact<T extends Record<string, unknown>>(value: T): T {
   return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as T;
 }
 
-async function pluginOf(db: Database, connection: CrmConnection): Promise<CrmPlugin> {
-  return createPlugin(connection, openSecrets(await requireKey(db), connection));
+/** Opens a connection's plugin with the installation's key (warnings go to the command's io). */
+function pluginOf(io: DatabaseCommandIo) {
+  return async (db: Database, connection: CrmConnection): Promise<CrmPlugin> =>
+    createPlugin(connection, openSecrets(await requireKey(db, io), connection));
 }
 
 function describeConnection(c: CrmConnection): Record<string, unknown> {
@@ -94,8 +99,8 @@ export const CRM_COMMANDS: Record<string, CrmCommand> = {
       'portal-id': { help: 'HubSpot portal (hub) id, to route webhooks', value: true },
       'base-url': { help: 'API origin (default https://api.hubapi.com)', value: true },
     },
-    async run(db, flags) {
-      const key = await requireKey(db);
+    async run(db, flags, io) {
+      const key = await requireKey(db, io);
       const settings: ConnectionSettings = compact({
         baseUrl: url('base-url', flags['base-url']),
         clientId: flags['client-id'],
@@ -132,8 +137,8 @@ export const CRM_COMMANDS: Record<string, CrmCommand> = {
       'login-url': { help: 'where refresh tokens are exchanged (default: the instance URL)', value: true },
       'api-version': { help: 'REST API version (default 62.0)', value: true },
     },
-    async run(db, flags) {
-      const key = await requireKey(db);
+    async run(db, flags, io) {
+      const key = await requireKey(db, io);
       const version = flags['api-version'];
       if (version !== undefined && !/^\d{2}\.0$/.test(version))
         throw new ApiError(400, 'INVALID_API_VERSION', `--api-version looks like 62.0, got "${version}"`);
@@ -170,9 +175,9 @@ export const CRM_COMMANDS: Record<string, CrmCommand> = {
           org: { help: 'organisation id', required: true, value: true },
           'dry-run': { help: 'only print what would be created', value: false },
         },
-        async run(db, flags) {
+        async run(db, flags, io) {
           const connection = await getConnection(db, flags.org ?? '', crm);
-          const plugin = await pluginOf(db, connection);
+          const plugin = await pluginOf(io)(db, connection);
           const plan = await plugin.planInstall();
           if (flags['dry-run'] === 'true') {
             return {
@@ -202,9 +207,9 @@ export const CRM_COMMANDS: Record<string, CrmCommand> = {
       org: { help: 'organisation id', required: true, value: true },
       crm: { help: 'hubspot or salesforce (needed when both are connected)', value: true },
     },
-    async run(db, flags) {
+    async run(db, flags, io) {
       const connection = await getConnection(db, flags.org ?? '', crmFlag(flags.crm));
-      const plugin = await pluginOf(db, connection);
+      const plugin = await pluginOf(io)(db, connection);
       const report = await plugin.uninstall();
       await setStatus(db, connection.id, 'disconnected', 'uninstalled');
       return {
@@ -217,8 +222,8 @@ export const CRM_COMMANDS: Record<string, CrmCommand> = {
     summary: 'Show CRM connections: health, queue depth, dead letters, watermarks',
     usage: 'crm status [--org <orgId>] [--json]',
     flags: { org: { help: 'only this organisation', value: true } },
-    async run(db, flags) {
-      const connections = await crmConnectionStatuses(db, flags.org ?? null, pluginOf);
+    async run(db, flags, io) {
+      const connections = await crmConnectionStatuses(db, flags.org ?? null, pluginOf(io));
       return { json: { connections }, text: crmStatusText(connections) };
     },
   },
@@ -226,8 +231,8 @@ export const CRM_COMMANDS: Record<string, CrmCommand> = {
     summary: 'Print the HubSpot OAuth install URL for an org (single-use, expires in 10 minutes)',
     usage: 'crm oauth-url hubspot --org <orgId> [--json]',
     flags: { org: { help: 'organisation id', required: true, value: true } },
-    async run(db, flags) {
-      const { url, expiresAt } = await startOAuth(db, loadConfig(), {
+    async run(db, flags, io) {
+      const { url, expiresAt } = await startOAuth(db, io.config, {
         orgId: flags.org ?? '',
         actor: 'cli',
         crm: 'hubspot',
@@ -243,8 +248,8 @@ export const CRM_COMMANDS: Record<string, CrmCommand> = {
     summary: 'Print the Salesforce OAuth install URL for an org (single-use, expires in 10 minutes)',
     usage: 'crm oauth-url salesforce --org <orgId> [--json]',
     flags: { org: { help: 'organisation id', required: true, value: true } },
-    async run(db, flags) {
-      const { url, expiresAt } = await startOAuth(db, loadConfig(), {
+    async run(db, flags, io) {
+      const { url, expiresAt } = await startOAuth(db, io.config, {
         orgId: flags.org ?? '',
         actor: 'cli',
         crm: 'salesforce',
@@ -264,7 +269,7 @@ export const CRM_COMMANDS: Record<string, CrmCommand> = {
       since: { help: 'only messages from this date (ISO 8601)', value: true },
       crm: { help: 'hubspot or salesforce (needed when both are connected)', value: true },
     },
-    async run(db, flags) {
+    async run(db, flags, io) {
       let since: Date | null = null;
       if (flags.since !== undefined) {
         since = new Date(flags.since);
@@ -274,9 +279,9 @@ export const CRM_COMMANDS: Record<string, CrmCommand> = {
       const connection = await getConnection(db, flags.org ?? '', crmFlag(flags.crm));
       const result = await runBackfill(db, {
         connection,
-        secretsKey: await requireKey(db),
+        secretsKey: await requireKey(db, io),
         since,
-        progress: (line) => process.stderr.write(`${line}\n`),
+        progress: (line) => io.err(line),
       });
       return {
         json: result,

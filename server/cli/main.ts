@@ -1,5 +1,5 @@
 import { isRole, ROLE_NAMES } from '../auth/permissions.ts';
-import { ConfigError, loadConfig } from '../config.ts';
+import { type Config, ConfigError, loadConfig } from '../config.ts';
 import type { Database } from '../db/database.ts';
 import { migrate } from '../db/migrate.ts';
 import { openDatabase } from '../db/open.ts';
@@ -18,6 +18,7 @@ import { type Command, UsageError } from './command.ts';
 import { runComplianceLines } from './compliance.ts';
 import { CRM_COMMANDS } from './crm.ts';
 import { PEOPLE_COMMANDS } from './people.ts';
+import { type CliStreams, forwardToRelay } from './relay-socket.ts';
 
 const COMMANDS: Record<string, Command> = {
   'org create': {
@@ -177,15 +178,19 @@ function helpText(): string {
   return lines.join('\n');
 }
 
-function commandHelp(name: string, command: Command): string {
+function commandHelp(command: Command): string {
   const lines = [`${command.summary}.`, '', `Usage: npm run cli -- ${command.usage}`, '', 'Flags:'];
-  for (const [flag, spec] of Object.entries(command.flags)) {
-    lines.push(
-      `  --${flag.padEnd(Math.max(10, flag.length + 1))}${spec.help}${spec.required ? ' (required)' : ''}`,
-    );
-  }
-  lines.push('  --json      print the result as one JSON object', '  --help      show this help');
-  void name;
+  const rows: [string, string][] = [
+    ...Object.entries(command.flags).map(([flag, spec]): [string, string] => [
+      `--${flag}`,
+      `${spec.help}${spec.required ? ' (required)' : ''}`,
+    ]),
+    ['--json', 'print the result as one JSON object'],
+    ['--help', 'show this help'],
+  ];
+  // Every description starts in one column, two spaces past the longest flag (e.g. --password-stdin).
+  const width = Math.max(...rows.map(([flag]) => flag.length)) + 2;
+  for (const [flag, help] of rows) lines.push(`  ${flag.padEnd(width)}${help}`);
   return lines.join('\n');
 }
 
@@ -225,14 +230,27 @@ function parseFlags(
   return { flags, json, help };
 }
 
+/** The running relay's own database and configuration, when it runs a command for a CLI beside it. */
+export interface InRelay {
+  db: Database;
+  config: Config;
+}
+
+type Fail = (code: string, message: string, exit: number) => number;
+
+/**
+ * Runs one CLI command and returns its exit code; output goes only through out and err. A relay
+ * passes `inRelay` to run a forwarded command on its own open database (server/cli/relay-socket.ts).
+ */
 export async function runCli(
   argv: string[],
   out: (s: string) => void,
   err: (s: string) => void,
   input: AsyncIterable<string | Uint8Array> = process.stdin,
+  inRelay?: InRelay,
 ): Promise<number> {
   const wantsJson = argv.includes('--json');
-  const fail = (code: string, message: string, exit: number) => {
+  const fail: Fail = (code, message, exit) => {
     if (wantsJson) out(JSON.stringify({ error: { code, message } }));
     else err(`Error: ${message}`);
     return exit;
@@ -257,13 +275,13 @@ export async function runCli(
     parsed = parseFlags(command, rest);
   } catch (error) {
     if (error instanceof UsageError) {
-      if (!wantsJson) err(commandHelp(name, command));
+      if (!wantsJson) err(commandHelp(command));
       return fail('USAGE', error.message, 2);
     }
     throw error;
   }
   if (parsed.help) {
-    out(commandHelp(name, command));
+    out(commandHelp(command));
     return 0;
   }
   if (command.needsDatabase === false) {
@@ -273,18 +291,10 @@ export async function runCli(
       return fail('INTERNAL_ERROR', String(error), 1);
     }
   }
-  let db: Database;
+  const where = inRelay ?? (await openStandalone(name, argv, { out, err, input }, fail));
+  if (typeof where === 'number') return where;
   try {
-    const config = loadConfig();
-    db = await openDatabase(config);
-    if (name !== 'migrate') await migrate(db);
-  } catch (error) {
-    if (error instanceof ConfigError) return fail('CONFIG', error.message, 1);
-    if (error instanceof DatabaseBusyError) return fail('DATABASE_BUSY', error.message, 1);
-    return fail('DATABASE_UNAVAILABLE', `cannot open the database: ${String(error)}`, 1);
-  }
-  try {
-    const result = await command.run(db, parsed.flags, { input, out });
+    const result = await command.run(where.db, parsed.flags, { input, out, err, config: where.config });
     out(parsed.json ? JSON.stringify(result.json) : result.text);
     return 0;
   } catch (error) {
@@ -292,7 +302,60 @@ export async function runCli(
     if (error instanceof UsageError) return fail('USAGE', error.message, 2);
     return fail('INTERNAL_ERROR', String(error), 1);
   } finally {
+    if (inRelay === undefined) await where.db.close();
+  }
+}
+
+/**
+ * Opens the configured database for a command run in this process. When a relay holds the
+ * embedded database, the command is sent to it instead and its exit code is returned.
+ */
+async function openStandalone(
+  name: string,
+  argv: string[],
+  streams: CliStreams,
+  fail: Fail,
+): Promise<InRelay | number> {
+  let config: Config;
+  try {
+    config = loadConfig();
+  } catch (error) {
+    if (error instanceof ConfigError) return fail('CONFIG', error.message, 1);
+    throw error;
+  }
+  let db: Database;
+  try {
+    db = await openDatabase(config);
+  } catch (error) {
+    if (error instanceof DatabaseBusyError) return forwardOrRefuse(error, argv, streams, fail);
+    return fail('DATABASE_UNAVAILABLE', `cannot open the database: ${String(error)}`, 1);
+  }
+  try {
+    if (name !== 'migrate') await migrate(db);
+  } catch (error) {
     await db.close();
+    return fail('DATABASE_UNAVAILABLE', `cannot migrate the database: ${String(error)}`, 1);
+  }
+  return { db, config };
+}
+
+/** Hands the command to the relay holding the embedded database, or says why it cannot. */
+async function forwardOrRefuse(
+  busy: DatabaseBusyError,
+  argv: string[],
+  streams: CliStreams,
+  fail: Fail,
+): Promise<number> {
+  try {
+    const forwarded = await forwardToRelay(busy.dataDir, argv, streams);
+    if ('exit' in forwarded) return forwarded.exit;
+    return fail(
+      'DATABASE_BUSY',
+      `${busy.message} That process takes no CLI commands (${forwarded.unreachable}).`,
+      1,
+    );
+  } catch (error) {
+    return fail('RELAY_CONNECTION_LOST', `the relay holding ${busy.dataDir}: ${String(error)}`, 1);
   }
 }
 

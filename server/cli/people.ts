@@ -2,7 +2,6 @@ import { createCustomRole } from '../auth/custom-roles.ts';
 import { isRole, ROLE_NAMES } from '../auth/permissions.ts';
 import { createUser, deactivateUser, rolePermissions, validCustomPermissions } from '../auth/users.ts';
 import { systemClock } from '../clock.ts';
-import { loadConfig } from '../config.ts';
 import { ApiError } from '../errors.ts';
 import { requireOrg } from '../organisations/org-admin.ts';
 import { CLI_ACTOR, type Command, readFirstLine, UsageError } from './command.ts';
@@ -29,7 +28,6 @@ export const PEOPLE_COMMANDS: Record<string, Command> = {
         throw new UsageError(`--email must be an email address, got "${email}"`);
       const role = flags.role ?? '';
       const password = flags['password-stdin'] === 'true' ? await readFirstLine(io.input) : null;
-      const config = loadConfig();
       const created = await db.transaction(async (tx) => {
         await requireOrg(tx, orgId);
         if ((await rolePermissions(tx, orgId, role)) === null)
@@ -41,7 +39,7 @@ export const PEOPLE_COMMANDS: Record<string, Command> = {
           password,
           actor: CLI_ACTOR,
           now: systemClock(),
-          publicUrl: config.publicUrl,
+          publicUrl: io.config.publicUrl,
         });
       });
       const userId = created.user.id;

@@ -286,6 +286,8 @@ describe('admin CLI', () => {
     );
     expect(withPassword.code, withPassword.out).toBe(0);
     expect(JSON.parse(withPassword.out)).toMatchObject({ email: 'desk@acme.test', role: 'front_desk' });
+    // No relay runs: the link is where a relay started with this environment would listen.
+    process.env.PORT = '8801';
     const invited = await cli(
       'user',
       'create',
@@ -296,9 +298,11 @@ describe('admin CLI', () => {
       '--role',
       'manager',
       '--json',
-    );
+    ).finally(() => delete process.env.PORT);
     expect(invited.code, invited.out).toBe(0);
-    expect(JSON.parse(invited.out).inviteLink).toMatch(/\/auth\/reset\?token=[A-Za-z0-9_-]+$/);
+    expect(JSON.parse(invited.out).inviteLink).toMatch(
+      /^http:\/\/127\.0\.0\.1:8801\/auth\/reset\?token=[A-Za-z0-9_-]+$/,
+    );
     const duplicate = await cli(
       'user',
       'create',

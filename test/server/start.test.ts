@@ -41,7 +41,16 @@ beforeAll(async () => {
   // Node with tsx as a loader (the tsx CLI would run the relay in a grandchild process).
   child = spawn(process.execPath, ['--import', 'tsx', 'server/main.ts'], {
     cwd: root,
-    env: { ...process.env, DATABASE_URL: '', DATA_DIR: dataDir, PORT: String(port), LOG_LEVEL: 'warn' },
+    // The newcomer's defaults: no LOG_LEVEL, no LOG_FORMAT, no NODE_ENV=production.
+    env: {
+      ...process.env,
+      DATABASE_URL: '',
+      DATA_DIR: dataDir,
+      PORT: String(port),
+      LOG_LEVEL: '',
+      NODE_ENV: '',
+      SECRETS_KEY: '',
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   child.stdout?.on('data', (chunk: Buffer) => {
@@ -73,6 +82,7 @@ describe('the relay process', () => {
   it('prints a one-time setup link on an empty database and creates the org through it', async () => {
     const [, link] = await waitFor(/create your organisation at (\S+)/);
     expect(output).toContain('/sandbox/phone');
+    expect(output).toContain(`Sandbox mail:    ${base}/sandbox/mail`);
     const token = new URL(link as string).searchParams.get('token') as string;
     const page = await fetch(`${base}/setup?token=${token}`);
     expect(page.status).toBe(200);
@@ -216,6 +226,10 @@ describe('the relay process', () => {
     child.kill('SIGINT');
     expect(await exited).toBe(0);
     expect(output).toContain('Stopped cleanly.');
+    // Readable warnings, and not one line per request for all the requests above.
+    expect(output).toMatch(/^\[\d{2}:\d{2}:\d{2}\] WARN: SECRETS_KEY is not set/m);
+    expect(output).not.toMatch(/^\{"level"/m);
+    expect(output).not.toContain('incoming request');
     expect(fs.existsSync(path.join(dataDir, 'relay.lock'))).toBe(false);
   });
 });
