@@ -25,9 +25,9 @@ describe('docked panel layout', () => {
     expect(clampWidth(640, 300)).toBe(320);
   });
 
-  it('takes room from the page only while pinned and open', () => {
+  it('takes room from the page, for the panel and its tab, only while pinned and open', () => {
     const layout: PanelLayout = { collapsed: false, width: 700, mode: 'pinned' };
-    expect(reservedWidth(layout, 1440)).toBe(640);
+    expect(reservedWidth(layout, 1440)).toBe(640 + 34);
     expect(reservedWidth({ ...layout, collapsed: true }, 1440)).toBe(0);
     expect(reservedWidth({ ...layout, mode: 'overlay' }, 1440)).toBe(0);
   });

@@ -1,7 +1,14 @@
 import type { ContactRef } from '../../hosts/types.ts';
 import { encodeContactRef } from '../contact-ref.ts';
 import { PageShift } from './page-shift.ts';
-import { clampWidth, MAX_WIDTH, MIN_WIDTH, type PanelLayout, reservedWidth } from './panel-layout.ts';
+import {
+  clampWidth,
+  MAX_WIDTH,
+  MIN_WIDTH,
+  type PanelLayout,
+  reservedWidth,
+  TAB_WIDTH,
+} from './panel-layout.ts';
 
 const SVG = 'http://www.w3.org/2000/svg';
 
@@ -33,7 +40,7 @@ export const DOCK_TAG = 'crm-texting-panel';
 const CSS = `
 :host{all:initial;position:fixed;top:0;right:0;height:100vh;z-index:2147483646;display:block;font:13px system-ui,sans-serif}
 .dock{position:relative;height:100%}
-.toggle,.pin{position:absolute;top:88px;left:-34px;width:34px;height:44px;border:1px solid #c9d1da;border-right:0;border-radius:8px 0 0 8px;background:#fff;color:#1f2933;cursor:pointer;box-shadow:-2px 2px 6px rgba(0,0,0,.12);padding:0;display:flex;align-items:center;justify-content:center}
+.toggle,.pin{position:absolute;top:88px;left:-${TAB_WIDTH}px;width:${TAB_WIDTH}px;height:44px;border:1px solid #c9d1da;border-right:0;border-radius:8px 0 0 8px;background:#fff;color:#1f2933;cursor:pointer;box-shadow:-2px 2px 6px rgba(0,0,0,.12);padding:0;display:flex;align-items:center;justify-content:center}
 .pin{top:136px;height:36px;color:#5f6b7a}
 .pin[aria-pressed=true]{color:#1d4ed8;background:#eff6ff}
 .toggle svg,.pin svg{width:18px;height:18px;fill:none;stroke:currentColor;stroke-width:2;stroke-linejoin:round}
@@ -71,6 +78,7 @@ export class PanelDock {
   private readonly badge: HTMLSpanElement;
   private readonly grip: HTMLDivElement;
   private layout: PanelLayout;
+  private dragFrom = { x: 0, width: 0 };
   private seenInbound = 0;
   private lastInbound = 0;
 
@@ -139,6 +147,8 @@ export class PanelDock {
         if (event.button !== 0) return;
         this.grip.setPointerCapture(event.pointerId);
         this.root.classList.add('dragging');
+        // From where the edge was grabbed, so the panel does not jump by the grip's own width.
+        this.dragFrom = { x: event.clientX, width: clampWidth(this.layout.width, window.innerWidth) };
       },
       on,
     );
@@ -146,7 +156,7 @@ export class PanelDock {
       'pointermove',
       (event) => {
         if (!this.grip.hasPointerCapture(event.pointerId)) return;
-        this.applyWidth(window.innerWidth - event.clientX);
+        this.applyWidth(this.dragFrom.width + this.dragFrom.x - event.clientX);
       },
       on,
     );

@@ -17,6 +17,8 @@ export const MIN_WIDTH = 320;
 export const MAX_WIDTH = 640;
 /** How much of the CRM page stays visible beside the panel on a narrow window. */
 const PAGE_MIN = 80;
+/** The collapse tab and the pin button stand this far out from the panel's left edge. */
+export const TAB_WIDTH = 34;
 export const DEFAULT_LAYOUT: PanelLayout = { collapsed: false, width: 380, mode: 'pinned' };
 
 /** The storage.local key of one CRM host's layout: HubSpot's two-column record wants another width than Salesforce's. */
@@ -30,9 +32,12 @@ export function clampWidth(width: number, viewport: number): number {
   return Math.round(Math.min(max, Math.max(MIN_WIDTH, width)));
 }
 
-/** How many pixels the page must give up on its right: the panel's width while pinned and open, else none. */
+/**
+ * How many pixels the page must give up on its right: while pinned and open, the panel's width and
+ * the strip its tab stands in (so the tab covers none of the page either); else none.
+ */
 export function reservedWidth(layout: PanelLayout, viewport: number): number {
-  return layout.mode === 'pinned' && !layout.collapsed ? clampWidth(layout.width, viewport) : 0;
+  return layout.mode === 'pinned' && !layout.collapsed ? clampWidth(layout.width, viewport) + TAB_WIDTH : 0;
 }
 
 /** Reads a stored layout, falling back per field on anything malformed. */
