@@ -24,8 +24,8 @@ export function NotificationPrefs({ settings }: { settings: Settings }) {
             value={c.value}
             checked={value === c.value}
             onChange={() => choose(c.value)}
-          />{' '}
-          {c.label}
+          />
+          <span>{c.label}</span>
         </label>
       ))}
       {locked !== null && (

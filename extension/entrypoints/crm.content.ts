@@ -1,8 +1,8 @@
 import { browser } from 'wxt/browser';
 import { defineContentScript } from 'wxt/utils/define-content-script';
-import { detectPage, hostMatches } from '../hosts/registry.ts';
+import { detectPage, hostMatches, hostOf } from '../hosts/registry.ts';
 import { PanelDock } from '../lib/dock/panel-dock.ts';
-import { DEFAULT_LAYOUT, PANEL_LAYOUT_KEY, parseLayout } from '../lib/dock/panel-layout.ts';
+import { layoutKey, PANEL_LAYOUT_KEY, parseLayout } from '../lib/dock/panel-layout.ts';
 import { contentScriptAccepts, parseProtocolMessage } from '../lib/messages/extension-messages.ts';
 
 // Runs inside CRM pages: it reads the URL and docks the panel, nothing more. It never sees the API
@@ -12,14 +12,22 @@ export default defineContentScript({
   runAt: 'document_idle',
   async main(ctx) {
     try {
-      const stored = await browser.storage.local.get(PANEL_LAYOUT_KEY).catch(() => ({}));
-      const layout = parseLayout((stored as Record<string, unknown>)[PANEL_LAYOUT_KEY] ?? DEFAULT_LAYOUT);
+      const host = hostOf(new URL(location.href));
+      // Each CRM remembers its own layout; one saved before layouts were per host still applies.
+      const key = layoutKey(host?.id ?? 'other');
+      const stored: Record<string, unknown> = await browser.storage.local
+        .get([key, PANEL_LAYOUT_KEY])
+        .catch((error: unknown) => {
+          report(error);
+          return {};
+        });
       const dock = new PanelDock({
         panelUrl: browser.runtime.getURL('/panel.html'),
-        layout,
+        layout: parseLayout(stored[key] ?? stored[PANEL_LAYOUT_KEY]),
+        anchored: host?.viewportAnchored,
         signal: ctx.signal,
         onLayoutChange: (next) => {
-          browser.storage.local.set({ [PANEL_LAYOUT_KEY]: next }).catch(report);
+          browser.storage.local.set({ [key]: next }).catch(report);
         },
       });
       const update = (url: URL): void => {

@@ -9,6 +9,11 @@ export const hosts: readonly CrmHost[] = [hubspot, salesforce, sandbox];
 /** All content-script match patterns. */
 export const hostMatches: readonly string[] = hosts.flatMap((h) => h.matches);
 
+/** The CRM whose web app the URL belongs to, record page or not. */
+export function hostOf(url: URL): CrmHost | undefined {
+  return hosts.find((h) => h.owns(url));
+}
+
 /** What the content script should show for a page. */
 export type PageDetection =
   | { kind: 'contact'; ref: ContactRef }

@@ -24,4 +24,7 @@ export const salesforce: CrmHost = {
   looksLikeRecord(url) {
     return isLightning(url) && RECORD_LIKE.test(url.pathname);
   },
+  owns: isLightning,
+  // Lightning's global header (SLDS) is position: fixed across the full width of the window.
+  viewportAnchored: ['.slds-global-header_container'],
 };

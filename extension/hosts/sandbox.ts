@@ -3,6 +3,7 @@ import type { CrmHost } from './types.ts';
 const HOSTNAMES = new Set(['127.0.0.1', 'localhost']);
 const RECORD = /^\/sandbox\/crm\/contacts\/([A-Za-z0-9_-]{1,64})\/?$/;
 const RECORD_LIKE = /^\/sandbox\/crm\/contacts\//;
+const APP = /^\/sandbox\/crm(?:\/|$)/;
 
 function isSandbox(url: URL): boolean {
   return url.protocol === 'http:' && HOSTNAMES.has(url.hostname);
@@ -21,5 +22,8 @@ export const sandbox: CrmHost = {
   },
   looksLikeRecord(url) {
     return isSandbox(url) && RECORD_LIKE.test(url.pathname);
+  },
+  owns(url) {
+    return isSandbox(url) && APP.test(url.pathname);
   },
 };

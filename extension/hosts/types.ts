@@ -21,4 +21,12 @@ export interface CrmHost {
    * can say "contact not detected" instead of silently disappearing.
    */
   looksLikeRecord(url: URL): boolean;
+  /** Whether the URL is any page of this CRM's web app (whose layout the docked panel remembers). */
+  owns(url: URL): boolean;
+  /**
+   * Elements the app positions against the window (fixed headers, bars), which moving <html> aside
+   * for the pinned panel does not move; they are narrowed with it. Selectors of the app's own design
+   * system, not of generated class names.
+   */
+  viewportAnchored?: readonly string[];
 }

@@ -15,6 +15,7 @@ import {
   launchWithExtension,
 } from './browsers.ts';
 import { buildExtensionInto, ROOT, selfSignedCert } from './extension-harness.ts';
+import { boxOf, dockState, fontsUnder, overlaps } from './layout-probes.ts';
 import { RelayProxy } from './panel-proxy.ts';
 import { PanelRelay, type PanelUser, PORTAL_ID } from './panel-relay.ts';
 import { Ui } from './ui.ts';
@@ -570,6 +571,42 @@ export function panelScenarios(browserName: BrowserName): void {
         }
       });
 
+      it('pins beside the record without covering it, collapses to a tab and writes nothing under 13 px', async () => {
+        let ada: { page: Page; panel: Ui } | undefined;
+        try {
+          ada = await openContact(customers.ada);
+          const { page } = ada;
+          await ada.panel.waitFor({ css: 'li.inbound[data-message-id]', hasText: FIRST_REPLY });
+          let dock = await dockState(page);
+          // Pinned by default: the page gives up the panel's width and its tab's strip.
+          expect(dock.panel.right).toBe(VIEWPORT.width);
+          expect(dock.htmlMarginRight).toBe(`${dock.panel.width + dock.tab.width}px`);
+          const heading = await boxOf(page, 'h1');
+          expect(heading.right).toBeLessThanOrEqual(dock.tab.left);
+          expect(overlaps(heading, dock.panel)).toBe(false);
+          expect(await fontsUnder(await panelFrame(page), 13)).toEqual([]);
+
+          await page.click('crm-texting-panel >>> .toggle');
+          await expect.poll(async () => (await dockState(page)).expanded, WAIT).toBe('false');
+          dock = await dockState(page);
+          expect(dock.panel.width).toBe(0);
+          expect(dock.htmlMarginRight).toBe('');
+          expect(dock.tab.right).toBe(VIEWPORT.width);
+          expect((await boxOf(page, 'h1')).right).toBeGreaterThan(heading.right);
+          await screenshot('13-panel-collapsed', page);
+
+          await page.focus('crm-texting-panel >>> .toggle');
+          await page.keyboard.press('Enter');
+          await expect.poll(async () => (await dockState(page)).expanded, WAIT).toBe('true');
+          dock = await dockState(page);
+          expect(dock.htmlMarginRight).toBe(`${dock.panel.width + dock.tab.width}px`);
+          expect((await boxOf(page, 'h1')).right).toBe(heading.right);
+        } finally {
+          await screenshot('14-panel-pinned', ada?.page);
+          await ada?.page.close();
+        }
+      });
+
       it('sends with Ctrl+Enter and shows the text delivered', async () => {
         const body = 'Yes, Thursday at 3 pm. See you then!';
         try {
@@ -811,6 +848,36 @@ export function panelScenarios(browserName: BrowserName): void {
           proxy.setOnline(true);
           await screenshot('10-offline-send-once');
           await olive?.page.close();
+        }
+      });
+
+      it('sets each notification choice beside its label, in text no smaller than 13 px', async () => {
+        const options = await optionsPage();
+        try {
+          const page = pageOf(options);
+          await options.waitFor({ label: 'Texts on conversations I take part in' });
+          const choices = await page.$$eval('.notifications label.choice', (labels) =>
+            labels.map((label) => {
+              const rect = (el: Element | null) => {
+                const r = el?.getBoundingClientRect();
+                return { left: r?.left ?? 0, right: r?.right ?? 0, top: r?.top ?? 0, bottom: r?.bottom ?? 0 };
+              };
+              return { radio: rect(label.querySelector('input')), text: rect(label.querySelector('span')) };
+            }),
+          );
+          expect(choices).toHaveLength(3);
+          for (const { radio, text } of choices) {
+            // On one line: the radio's middle lies within the text's line box, just left of the text.
+            const middle = (radio.top + radio.bottom) / 2;
+            expect(middle).toBeGreaterThan(text.top);
+            expect(middle).toBeLessThan(text.bottom);
+            expect(radio.right).toBeLessThanOrEqual(text.left);
+            expect(text.left - radio.right).toBeLessThan(16);
+          }
+          expect(await fontsUnder(page.mainFrame(), 13)).toEqual([]);
+        } finally {
+          await screenshot('options-notifications', pageOf(options));
+          await pageOf(options).close();
         }
       });
 

@@ -116,10 +116,14 @@ describe('display helpers', () => {
   });
 
   it('clamps the panel width and falls back on a malformed stored layout', () => {
-    expect(clampWidth(100, 1400)).toBe(300);
-    expect(clampWidth(2000, 1400)).toBe(900);
-    expect(clampWidth(700, 600)).toBe(520);
-    expect(parseLayout({ collapsed: 'yes', width: 500 })).toEqual({ collapsed: false, width: 500 });
-    expect(parseLayout(null)).toEqual({ collapsed: false, width: 380 });
+    expect(clampWidth(100, 1400)).toBe(320);
+    expect(clampWidth(2000, 1400)).toBe(640);
+    expect(clampWidth(600, 600)).toBe(520);
+    expect(parseLayout({ collapsed: 'yes', width: 500 })).toEqual({
+      collapsed: false,
+      width: 500,
+      mode: 'pinned',
+    });
+    expect(parseLayout(null)).toEqual({ collapsed: false, width: 380, mode: 'pinned' });
   });
 });
