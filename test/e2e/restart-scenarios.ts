@@ -172,10 +172,21 @@ export function restartScenarios(browserName: BrowserName): void {
 
       /** Whether the panel shows the customer, loaded from the relay (so it is signed in). */
       async function showsCustomer(panel: Ui): Promise<void> {
-        await expect
-          .poll(() => panel.textNow({ testId: 'contact-name' }), { timeout: 15_000 })
-          .toBe(customer.name);
-        await panel.waitFor({ css: '[data-testid=thread][data-source=network]' });
+        try {
+          await expect
+            .poll(() => panel.textNow({ testId: 'contact-name' }), { timeout: 15_000 })
+            .toBe(customer.name);
+          await panel.waitFor({ css: '[data-testid=thread][data-source=network]' });
+        } catch (error) {
+          const frame = panel.scope as Frame;
+          const shown = await panel.innerTextNow({ css: 'body' });
+          const session = await readStorage(frame, 'session', 'authSession');
+          const kept = await readStorage(frame, 'local', SEALED);
+          throw new Error(
+            `the panel did not show ${customer.name}; it shows ${JSON.stringify(shown)} (session ${session === null ? 'absent' : 'present'}, kept ${kept === null ? 'absent' : 'present'})`,
+            { cause: error },
+          );
+        }
       }
 
       /** The rep's sessions on the relay: open or not, and how many of their refresh tokens were spent. */
