@@ -15,7 +15,7 @@ import {
   launchWithExtension,
 } from './browsers.ts';
 import { buildExtensionInto, ROOT, selfSignedCert } from './extension-harness.ts';
-import { PanelRelay, PORTAL_ID } from './panel-relay.ts';
+import { PanelRelay, type PanelUser, PORTAL_ID } from './panel-relay.ts';
 import { Ui } from './ui.ts';
 
 /**
@@ -98,6 +98,9 @@ export function restartScenarios(browserName: BrowserName): void {
       const cleanup: Array<() => Promise<void>> = [];
       const shots = browserName === 'chromium' ? SHOTS : join(SHOTS, browserName);
       const customer = { name: 'Rhea Restart', phone: '', url: '' };
+      let rep: PanelUser;
+      let reps = 0;
+      let enrolmentSessions: string[] = [];
 
       /** Starts the browser on the scenario's profile: the first time, or again after `eb.close()`. */
       async function start(): Promise<ExtensionBrowser> {
@@ -162,10 +165,10 @@ export function restartScenarios(browserName: BrowserName): void {
           await new Promise((resolve) => requestAnimationFrame(() => setTimeout(resolve, 0)));
         });
         await ui.fill({ label: 'Relay URL', exact: true }, relay.url);
-        await ui.fill({ label: 'Email', exact: true }, relay.user.email);
-        await ui.fill({ label: 'Password', exact: true }, relay.user.password);
+        await ui.fill({ label: 'Email', exact: true }, rep.email);
+        await ui.fill({ label: 'Password', exact: true }, rep.password);
         await ui.click({ button: 'Sign in', exact: true });
-        await ui.fill({ label: 'Authentication code or recovery code' }, relay.authenticatorCode());
+        await ui.fill({ label: 'Authentication code or recovery code' }, relay.authenticatorCode(rep));
         await ui.click({ button: 'Verify' });
         await ui.waitFor({ testId: 'signed-in' });
       }
@@ -189,14 +192,17 @@ export function restartScenarios(browserName: BrowserName): void {
         }
       }
 
-      /** The rep's sessions on the relay: open or not, and how many of their refresh tokens were spent. */
+      /**
+       * The rep's sessions in the browser (not the one the relay's web app enrolled the authenticator
+       * with): open or not, and how many of their refresh tokens were spent.
+       */
       function sessions() {
         return relay.db.query<{ id: string; revoked_reason: string | null; spent: number }>(
           `SELECT s.id, s.revoked_reason,
                   (SELECT count(*)::int FROM refresh_tokens t WHERE t.session_id = s.id AND t.used_at IS NOT NULL) AS spent
              FROM auth_sessions s JOIN users u ON u.id = s.user_id
-            WHERE u.email = $1 AND s.created_at >= $2 ORDER BY s.created_at`,
-          [relay.user.email, scenarioStart],
+            WHERE u.email = $1 AND s.id <> ALL($2::uuid[]) ORDER BY s.created_at`,
+          [rep.email, enrolmentSessions],
         );
       }
 
@@ -205,8 +211,6 @@ export function restartScenarios(browserName: BrowserName): void {
           `UPDATE orgs SET settings = jsonb_set(settings, '{auth}', COALESCE(settings->'auth', '{}') || $2::jsonb) WHERE id = $1`,
           [relay.orgId, JSON.stringify({ requireSignInEachBrowserSession })],
         );
-
-      let scenarioStart = new Date(0);
 
       beforeAll(async () => {
         await mkdir(shots, { recursive: true });
@@ -239,10 +243,20 @@ export function restartScenarios(browserName: BrowserName): void {
         );
       }, 180_000);
 
-      // Each scenario starts with a fresh profile, as a rep's first day with the extension.
+      /**
+       * Each scenario starts with a fresh profile, as a rep's first day with the extension, and a rep of
+       * its own (an authenticator code works once, so one rep signing in again and again runs out of them).
+       */
       const freshProfile = async (): Promise<void> => {
         profileDir = await mkdtemp(join(tmpdir(), `restart-profile-${browserName}-`));
-        scenarioStart = PanelRelay.clock();
+        reps += 1;
+        enrolmentSessions = [];
+        rep = await relay.addUser({
+          email: `rep${reps}@acme-dental.example`,
+          role: 'rep',
+          displayName: `Rep ${reps}`,
+        });
+        enrolmentSessions = (await sessions()).map((s) => s.id);
       };
 
       afterEach(async () => {
