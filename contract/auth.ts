@@ -17,6 +17,10 @@ export const SessionTokens = Type.Object(
     refreshToken: Type.String({
       description: 'Single use: trade it at POST /v1/auth/refresh for new tokens',
     }),
+    requireSignInEachBrowserSession: Type.Boolean({
+      description:
+        "The org's policy: when true, a client may not keep the refresh token across browser restarts (sign in again each browser session)",
+    }),
     secondFactorEnrolmentRequired: Type.Optional(
       Type.Literal(true, {
         description: 'The org requires a second factor: this session may only enrol one until it does',

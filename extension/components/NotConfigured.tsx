@@ -19,7 +19,8 @@ export function NotConfigured({ signedOut = false }: { signedOut?: boolean }) {
           <h1>Texting is not set up yet</h1>
           <p>
             Connect this browser to your relay: enter the relay address and sign in in the extension settings.
-            Your sign-in is kept only until you close the browser.
+            You stay signed in when the browser restarts, unless your organisation asks for a sign-in each
+            time.
           </p>
         </>
       )}

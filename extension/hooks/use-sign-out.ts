@@ -1,5 +1,6 @@
 import { useState } from 'preact/hooks';
 import { AuthApi } from '../lib/auth/auth-api.ts';
+import { browserSessionVault } from '../lib/auth/session-vault.ts';
 import { reported } from '../lib/reported.ts';
 import { browserSessionStore } from '../lib/settings.ts';
 
@@ -38,8 +39,12 @@ export function useSignOut(): SignOut {
           .logout(current.accessToken)
           // best effort: on the relay only; locally the session ends whatever it answers.
           .catch(() => undefined);
-      // The session goes first, so an open panel can no longer save a thread back; then the saved
+      // The kept copy goes first, so no browser restart (or background wake-up) can open the session
+      // again; then the session, so an open panel can no longer save a thread back; then the saved
       // threads, which hold customer data, go with it.
+      await browserSessionVault()
+        .forget()
+        .catch((error: unknown) => console.warn('[crm-texting] could not forget the kept session', error));
       await browserSessionStore.clear('signed-out');
       if (local && scope)
         await local

@@ -2,8 +2,11 @@ import { browser } from 'wxt/browser';
 import { type AuthSession, parseAuthSession, type SessionStore } from './auth/session.ts';
 import type { NotificationPreference } from './relay-types.ts';
 
-/** A signed-in session as the panel holds it: everything but the refresh token, which only the background spends. */
-export type PanelSession = Omit<AuthSession, 'refreshToken'>;
+/**
+ * A signed-in session as the panel holds it: everything but the refresh token, which only the background
+ * spends, and whether it may be kept across restarts, which only the background acts on.
+ */
+export type PanelSession = Omit<AuthSession, 'refreshToken' | 'keepSignedIn'>;
 
 /** The settings as the panel gets them from the background (`settings-channel.ts`): no refresh token. */
 export interface PanelSettings {
@@ -35,7 +38,7 @@ export interface Settings extends PanelSettings {
 /** What the panel may hold of the settings: the session without its refresh token. */
 export function panelSettingsOf(settings: Settings): PanelSettings {
   if (settings.session === null) return { ...settings, session: null };
-  const { refreshToken: _kept, ...session } = settings.session;
+  const { refreshToken: _spent, keepSignedIn: _kept, ...session } = settings.session;
   return { ...settings, session };
 }
 

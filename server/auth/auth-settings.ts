@@ -6,12 +6,18 @@ export interface OrgAuthSettings {
   absoluteTimeoutHours: number;
   /** Users without a second factor must enrol one at sign-in before anything else. */
   requireSecondFactor: boolean;
+  /**
+   * The extension may not keep a session across browser restarts: reps sign in again in every browser
+   * session (shared or unmanaged machines). Off by default, so a session survives a restart.
+   */
+  requireSignInEachBrowserSession: boolean;
 }
 
 export const AUTH_DEFAULTS: OrgAuthSettings = {
   idleTimeoutMinutes: 30,
   absoluteTimeoutHours: 12,
   requireSecondFactor: false,
+  requireSignInEachBrowserSession: false,
 };
 
 const bounded = (value: unknown, min: number, max: number, fallback: number): number =>
@@ -25,5 +31,6 @@ export function parseAuthSettings(settings: unknown): OrgAuthSettings {
     idleTimeoutMinutes: bounded(a.idleTimeoutMinutes, 1, 24 * 60, AUTH_DEFAULTS.idleTimeoutMinutes),
     absoluteTimeoutHours: bounded(a.absoluteTimeoutHours, 1, 24 * 30, AUTH_DEFAULTS.absoluteTimeoutHours),
     requireSecondFactor: a.requireSecondFactor === true,
+    requireSignInEachBrowserSession: a.requireSignInEachBrowserSession === true,
   };
 }

@@ -2,7 +2,7 @@ import type { Queryable } from '../db/database.ts';
 import { ApiError } from '../errors.ts';
 import { newId, randomToken, sha256 } from '../ids.ts';
 import { recordAuthEvent } from './auth-events.ts';
-import { parseAuthSettings } from './auth-settings.ts';
+import { type OrgAuthSettings, parseAuthSettings } from './auth-settings.ts';
 
 /** Access tokens are opaque, hashed at rest and short-lived; refresh tokens rotate on every use. */
 export const ACCESS_TTL_MS = 10 * 60_000;
@@ -20,6 +20,8 @@ export interface IssuedTokens {
   refreshToken: string;
   /** 'enrol': the session may only enrol a second factor (org policy). */
   stage: SessionStage;
+  /** The org's policy: the client may not keep this session across browser restarts. */
+  requireSignInEachBrowserSession: boolean;
 }
 
 export const isAccessToken = (value: string): boolean => ACCESS_PATTERN.test(value);
@@ -29,6 +31,7 @@ async function issue(
   sessionId: string,
   stage: SessionStage,
   now: Date,
+  policy: OrgAuthSettings,
 ): Promise<IssuedTokens> {
   const accessToken = `cts_${randomToken(32)}`;
   const refreshToken = `ctr_${randomToken(32)}`;
@@ -43,7 +46,14 @@ async function issue(
     sessionId,
     now,
   ]);
-  return { sessionId, accessToken, accessExpiresAt: accessExpiresAt.toISOString(), refreshToken, stage };
+  return {
+    sessionId,
+    accessToken,
+    accessExpiresAt: accessExpiresAt.toISOString(),
+    refreshToken,
+    stage,
+    requireSignInEachBrowserSession: policy.requireSignInEachBrowserSession,
+  };
 }
 
 export async function createSession(
@@ -72,7 +82,10 @@ export async function createSession(
       input.ip ?? null,
     ],
   );
-  return issue(db, id, input.stage, input.now);
+  const [org] = await db.query<{ settings: unknown }>('SELECT settings FROM orgs WHERE id = $1', [
+    input.orgId,
+  ]);
+  return issue(db, id, input.stage, input.now, parseAuthSettings(org?.settings));
 }
 
 interface SessionRow {
@@ -215,7 +228,9 @@ export async function refreshSession(db: Queryable, presented: string, now: Date
   }
   await db.query('UPDATE refresh_tokens SET used_at = $2 WHERE token_hash = $1', [sha256(presented), now]);
   await db.query('UPDATE auth_sessions SET last_seen_at = $2 WHERE id = $1', [row.id, now]);
-  return issue(db, row.id, row.stage, now);
+  // The policy as it is now: an org that starts requiring sign-in each browser session tells every
+  // client on its next refresh.
+  return issue(db, row.id, row.stage, now, parseAuthSettings(row.settings));
 }
 
 /** Ending sessions: one (sign-out, a user ending it, refresh reuse) or all of a user's. */

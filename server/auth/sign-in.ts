@@ -104,6 +104,7 @@ export function tokensBody(t: IssuedTokens) {
     accessToken: t.accessToken,
     accessTokenExpiresAt: t.accessExpiresAt,
     refreshToken: t.refreshToken,
+    requireSignInEachBrowserSession: t.requireSignInEachBrowserSession,
     ...(t.stage === 'enrol' ? { secondFactorEnrolmentRequired: true as const } : {}),
   };
 }

@@ -52,6 +52,12 @@ export interface LaunchOptions {
    * policies path, which it honours only under automation (see `firefoxPolicyPrefs`).
    */
   firefoxPolicies?: object;
+  /**
+   * A browser profile to start with and leave behind on close, so a second launch with it is a browser
+   * restart: the extension's `storage.local` and IndexedDB survive, `storage.session` does not. Without
+   * it, each launch has a fresh profile that is deleted on close.
+   */
+  profileDir?: string;
 }
 
 /** Launches the named browser with the extension and the CRM host names pointed at `crmPort`. */
@@ -60,7 +66,7 @@ export function launchWithExtension(name: BrowserName, options: LaunchOptions): 
 }
 
 async function launchChromium(options: LaunchOptions): Promise<ExtensionBrowser> {
-  const userDataDir = await mkdtemp(join(tmpdir(), 'e2e-chromium-'));
+  const userDataDir = options.profileDir ?? (await mkdtemp(join(tmpdir(), 'e2e-chromium-')));
   const browser = await puppeteer.launch({
     browser: 'chrome',
     executablePath: CHROMIUM_PATH,
@@ -86,7 +92,7 @@ async function launchChromium(options: LaunchOptions): Promise<ExtensionBrowser>
     openOptions: () => open(`${extensionOrigin}options.html`),
     async close() {
       await browser.close();
-      await rm(userDataDir, { recursive: true, force: true });
+      if (options.profileDir === undefined) await rm(userDataDir, { recursive: true, force: true });
     },
   };
 }
@@ -127,7 +133,13 @@ async function launchFirefox(options: LaunchOptions): Promise<ExtensionBrowser> 
     headless: true,
     acceptInsecureCerts: true,
     defaultViewport: options.viewport,
+    ...(options.profileDir === undefined ? {} : { userDataDir: options.profileDir }),
     extraPrefsFirefox: {
+      // The add-on is installed anew at each launch (automation installs it temporarily, and Firefox
+      // removes it on exit): with a kept profile, its storage must outlive that, as a real install's does.
+      ...(options.profileDir === undefined
+        ? {}
+        : { 'extensions.webextensions.keepStorageOnUninstall': true }),
       'extensions.webextensions.uuids': JSON.stringify({ [GECKO_ID]: FIREFOX_EXTENSION_UUID }),
       'network.proxy.type': 1,
       'network.proxy.ssl': '127.0.0.1',

@@ -79,6 +79,8 @@ describe('sign-in flow', () => {
       accessToken: 'access-1',
       refreshToken: 'refresh-1',
       expiresAt: Date.parse(EXPIRES),
+      // The relay here does not say the org allows it, so the session is not kept across restarts.
+      keepSignedIn: false,
     });
   });
 
@@ -312,6 +314,7 @@ describe('SSO code exchange', () => {
         accessToken: 'access-4',
         refreshToken: 'refresh-4',
         expiresAt: Date.parse(EXPIRES),
+        keepSignedIn: false,
         email: 'ada@example.com',
       },
     });
@@ -442,7 +445,7 @@ describe('token refresher', () => {
   it('schedules the proactive refresh a minute before expiry', () => {
     const refresher = new TokenRefresher({
       store: new MemoryStore(),
-      api: () => ({ refresh: vi.fn() }),
+      api: () => ({ refresh: vi.fn(), logout: vi.fn() }),
       now: () => 1_000_000,
     });
     expect(refresher.delayFor({ ...signedIn(1), expiresAt: 1_000_000 + 600_000 })).toBe(540_000);

@@ -54,7 +54,10 @@ function refresherFor(store: SessionStore, refresh = vi.fn()) {
     refreshToken: 'refresh-2',
     expiresAt: NOW + 3_600_000,
   });
-  return { refresh, refresher: new TokenRefresher({ store, api: () => ({ refresh }), now: () => NOW }) };
+  return {
+    refresh,
+    refresher: new TokenRefresher({ store, api: () => ({ refresh, logout: vi.fn() }), now: () => NOW }),
+  };
 }
 
 beforeEach(() => {

@@ -49,6 +49,8 @@ const settings: Settings = {
     accessToken: 'access-1',
     refreshToken: 'refresh-1',
     expiresAt: 1_800_000_000_000,
+    // As `loadSettings` reads a session: with the org's word on keeping it across restarts.
+    keepSignedIn: true,
   },
   signedOut: false,
   relayUrlLocked: false,

@@ -1,6 +1,7 @@
 import { type Browser, browser } from 'wxt/browser';
 import { defineBackground } from 'wxt/utils/define-background';
 import { AuthApi } from '../../lib/auth/auth-api.ts';
+import { browserSessionVault } from '../../lib/auth/session-vault.ts';
 import { SsoCoordinator } from '../../lib/auth/sso-coordinator.ts';
 import { TokenRefresher } from '../../lib/auth/token-refresher.ts';
 import {
@@ -9,6 +10,7 @@ import {
   showInboundNotification,
 } from '../../lib/background/desktop-notifications.ts';
 import { IdentityContexts } from '../../lib/background/identity-context.ts';
+import { KeptSessionFollower } from '../../lib/background/kept-session.ts';
 import { answerProtocolMessage, answerStoreRequest } from '../../lib/background/message-handlers.ts';
 import { RefreshSchedule } from '../../lib/background/refresh-schedule.ts';
 import { serveSettingsPort } from '../../lib/background/settings-port.ts';
@@ -24,10 +26,13 @@ const TICK_ALARM = 'crm-texting-tick';
 // Wiring only: every listener hands its event to a lib/background module, which parses messages and
 // checks their senders before anything happens.
 export default defineBackground(() => {
+  const vault = browserSessionVault();
   const refresher = new TokenRefresher({
     store: browserSessionStore,
     api: (relayUrl) => new AuthApi(relayUrl),
+    vault,
   });
+  const keptSession = new KeptSessionFollower(browserSessionStore, vault);
   const refreshSchedule = new RefreshSchedule(refresher, browserSessionStore);
   const storeEvents = new StoreEventPorts();
   const broadcast = (event: StoreEvent): void => storeEvents.broadcast(event);
@@ -61,7 +66,10 @@ export default defineBackground(() => {
   });
   wake();
   browser.storage.onChanged.addListener((changes: Record<string, unknown>, area: string) => {
-    if (area === 'session' && AUTH_SESSION_KEY in changes) wake();
+    if (area === 'session' && AUTH_SESSION_KEY in changes) {
+      keptSession.follow();
+      wake();
+    }
     if (area === 'local' && 'relayUrl' in changes) wake();
   });
 

@@ -8,6 +8,8 @@ export interface IssuedTokens {
   accessToken: string;
   refreshToken: string;
   expiresAt: number;
+  /** The org lets the session be kept across browser restarts (false unless the relay says so). */
+  keepSignedIn: boolean;
 }
 
 /** A password login's answer: a session, or the second factor it still needs. */
@@ -38,7 +40,9 @@ export function parseIssuedTokens(value: unknown): IssuedTokens {
     throw new ShapeError('refreshToken', 'a token');
   const expiresAt = typeof accessTokenExpiresAt === 'string' ? Date.parse(accessTokenExpiresAt) : Number.NaN;
   if (!Number.isFinite(expiresAt)) throw new ShapeError('accessTokenExpiresAt', 'an ISO date');
-  return { accessToken, refreshToken, expiresAt };
+  // Only an explicit "not required" keeps the session: a relay that does not say asks for no more.
+  const keepSignedIn = value.requireSignInEachBrowserSession === false;
+  return { accessToken, refreshToken, expiresAt, keepSignedIn };
 }
 
 const EMAIL = /^[^\s@]{1,200}@[^\s@]{1,200}$/;

@@ -2,7 +2,8 @@ import { isRecord } from '../validate.ts';
 
 /**
  * A signed-in session as kept in `browser.storage.session` (never on disk). Bound to the relay it was
- * issued by, so changing the relay URL does not send these tokens elsewhere.
+ * issued by, so changing the relay URL does not send these tokens elsewhere. Only its refresh token,
+ * sealed, may outlive the browser session (`session-vault.ts`), and only when `keepSignedIn`.
  */
 export interface AuthSession {
   relayUrl: string;
@@ -11,6 +12,8 @@ export interface AuthSession {
   refreshToken: string;
   /** Epoch milliseconds. */
   expiresAt: number;
+  /** The org lets this session survive a browser restart; absent (an older relay) counts as no. */
+  keepSignedIn?: boolean;
 }
 
 /** Where the session lives; the browser implementation is in `settings.ts`, tests use memory. */
@@ -30,7 +33,7 @@ export function parseAuthSession(value: unknown): AuthSession | null {
   if (session === null || !isRecord(value)) return null;
   const { refreshToken } = value;
   if (typeof refreshToken !== 'string' || !TOKEN.test(refreshToken)) return null;
-  return { ...session, refreshToken };
+  return { ...session, refreshToken, keepSignedIn: value.keepSignedIn === true };
 }
 
 /** A session's fields but the refresh token (the panel's view of it), or null when anything is off. */

@@ -3,7 +3,8 @@ import type { TokenRefresher } from '../auth/token-refresher.ts';
 
 /**
  * Refreshes the session shortly before it expires. The timer covers a live worker; the alarm (which
- * wakes a suspended worker) covers the rest, and a 401 in a panel is the last resort.
+ * wakes a suspended worker) covers the rest, and a 401 in a panel is the last resort. Without a
+ * session (the browser restarted), the refresher opens a kept one at once, if the org lets it be kept.
  */
 export class RefreshSchedule {
   private timer: ReturnType<typeof setTimeout> | undefined;
@@ -28,7 +29,10 @@ export class RefreshSchedule {
   private async plan(): Promise<void> {
     clearTimeout(this.timer);
     const session = await this.store.get();
-    if (!session) return;
+    if (!session) {
+      this.refreshNow();
+      return;
+    }
     const delay = this.refresher.delayFor(session);
     if (delay === 0) this.refreshNow();
     else this.timer = setTimeout(() => this.refreshNow(), delay);

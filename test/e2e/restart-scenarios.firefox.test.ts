@@ -1,0 +1,5 @@
+// @vitest-environment node
+
+import { restartScenarios } from './restart-scenarios.ts';
+
+restartScenarios('firefox');
