@@ -36,7 +36,7 @@ export function useSignOut(): SignOut {
       }
       if (current)
         await new AuthApi(current.relayUrl)
-          .logout(current.accessToken)
+          .signOut(current)
           // best effort: on the relay only; locally the session ends whatever it answers.
           .catch(() => undefined);
       // The kept copy goes first, so no browser restart (or background wake-up) can open the session

@@ -301,6 +301,49 @@ describe('linking an account to the identity provider once', () => {
   });
 });
 
+describe('signing out on the relay', () => {
+  const expired = () =>
+    json(401, { error: { code: 'TOKEN_EXPIRED', message: 'The access token has expired.', details: null } });
+
+  it('ends the session with its access token', async () => {
+    const { fetch, calls } = fakeFetch(() => new Response(null, { status: 204 }));
+    await new AuthApi(RELAY, fetch).signOut({ accessToken: 'access-1', refreshToken: 'refresh-1' });
+    expect(calls.map((c) => [c.url, c.auth])).toEqual([[`${RELAY}/v1/auth/logout`, 'Bearer access-1']]);
+  });
+
+  it('still ends it after the access token lapsed (a laptop woken from sleep): one refresh, then the logout', async () => {
+    const { fetch, calls } = fakeFetch((call) => {
+      if (call.url.endsWith('/v1/auth/refresh')) return json(200, tokens(2));
+      return call.auth === 'Bearer access-1' ? expired() : new Response(null, { status: 204 });
+    });
+    await new AuthApi(RELAY, fetch).signOut({ accessToken: 'access-1', refreshToken: 'refresh-1' });
+    expect(calls.map((c) => [c.url.slice(RELAY.length), c.auth ?? c.body])).toEqual([
+      ['/v1/auth/logout', 'Bearer access-1'],
+      ['/v1/auth/refresh', { refreshToken: 'refresh-1' }],
+      ['/v1/auth/logout', 'Bearer access-2'],
+    ]);
+  });
+
+  it('gives up quietly when the refresh token is refused too: the session already ended on the relay', async () => {
+    const { fetch, calls } = fakeFetch((call) =>
+      call.url.endsWith('/v1/auth/refresh')
+        ? json(401, { error: { code: 'INVALID_REFRESH_TOKEN', message: 'revoked', details: null } })
+        : expired(),
+    );
+    await new AuthApi(RELAY, fetch).signOut({ accessToken: 'access-1', refreshToken: 'refresh-1' });
+    expect(calls).toHaveLength(2);
+  });
+
+  it('reports a relay it cannot reach, so the caller can say the relay was not told', async () => {
+    const offline = new AuthApi(RELAY, async () => {
+      throw new TypeError('fetch failed');
+    });
+    await expect(
+      offline.signOut({ accessToken: 'access-1', refreshToken: 'refresh-1' }),
+    ).rejects.toMatchObject({ status: 0 });
+  });
+});
+
 describe('SSO code exchange', () => {
   const CODE = 'AbCdEfGhIjKlMnOpQrStUv_-0123456789';
 

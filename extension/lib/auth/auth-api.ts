@@ -1,4 +1,4 @@
-import { callRelay, type FetchLike } from '../relay/relay-client.ts';
+import { callRelay, type FetchLike, RelayError } from '../relay/relay-client.ts';
 import {
   type IssuedTokens,
   type LoginOutcome,
@@ -59,5 +59,29 @@ export class AuthApi {
     await callRelay(this.fetchImpl, this.baseUrl, 'POST', '/v1/auth/logout', () => undefined, {
       token: accessToken,
     });
+  }
+
+  /**
+   * Ends the session on the relay, even when its access token has lapsed meanwhile (a laptop woken
+   * after the token's 15 minutes): the refresh token, still valid, buys one more access token to sign
+   * out with, so the session (and any copy of its refresh token) dies on the relay and not only here.
+   * A refresh token the relay refuses means the session already ended there. Throws what the relay
+   * could not be asked (unreachable, 5xx), for the caller to decide.
+   */
+  async signOut(session: { accessToken: string; refreshToken: string }): Promise<void> {
+    try {
+      await this.logout(session.accessToken);
+      return;
+    } catch (error) {
+      if (!(error instanceof RelayError) || error.status !== 401) throw error;
+    }
+    let fresh: IssuedTokens;
+    try {
+      fresh = await this.refresh(session.refreshToken);
+    } catch (error) {
+      if (error instanceof RelayError && !error.outcomeUnknown) return;
+      throw error;
+    }
+    await this.logout(fresh.accessToken);
   }
 }
