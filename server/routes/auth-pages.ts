@@ -95,7 +95,7 @@ export const authPageRoutes =
           response: pageRefusals,
         },
       },
-      async (request, reply) => donePage(reply, request.query.step ?? ''),
+      async (request, reply) => donePage(reply, request.query.step ?? '', deps.config.publicUrl),
     );
   };
 
@@ -215,7 +215,15 @@ const DONE: Record<string, { title: string; text: string }> = {
   },
 };
 
-function donePage(reply: FastifyReply, step: string) {
+/** The confirmation; where the next step is a sign-in, it names the relay URL the extension asks for. */
+function donePage(reply: FastifyReply, step: string, relayUrl: string) {
   const done = DONE[step] ?? { title: 'Done', text: 'You can close this tab.' };
-  return sendPage(reply, done.title, html`<h1>${done.title}</h1><p>${done.text}</p>`);
+  const signsIn = step === 'joined' || step === 'reset' || step === 'enrolled';
+  return sendPage(
+    reply,
+    done.title,
+    html`<h1>${done.title}</h1><p>${done.text}</p>${
+      signsIn ? html`<p>Relay URL to enter in the extension: <code id="relay-url">${relayUrl}</code></p>` : ''
+    }`,
+  );
 }
