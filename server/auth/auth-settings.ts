@@ -20,6 +20,12 @@ export const AUTH_DEFAULTS: OrgAuthSettings = {
   requireSignInEachBrowserSession: false,
 };
 
+/** The range each timeout may be set to (minutes idle: up to a day; hours absolute: up to 30 days). */
+export const AUTH_TIMEOUT_RANGES = {
+  idleTimeoutMinutes: { min: 1, max: 24 * 60 },
+  absoluteTimeoutHours: { min: 1, max: 24 * 30 },
+} as const;
+
 const bounded = (value: unknown, min: number, max: number, fallback: number): number =>
   typeof value === 'number' && Number.isFinite(value) && value >= min && value <= max ? value : fallback;
 
@@ -28,8 +34,18 @@ export function parseAuthSettings(settings: unknown): OrgAuthSettings {
   const raw = root.auth;
   const a = typeof raw === 'object' && raw !== null ? (raw as Record<string, unknown>) : {};
   return {
-    idleTimeoutMinutes: bounded(a.idleTimeoutMinutes, 1, 24 * 60, AUTH_DEFAULTS.idleTimeoutMinutes),
-    absoluteTimeoutHours: bounded(a.absoluteTimeoutHours, 1, 24 * 30, AUTH_DEFAULTS.absoluteTimeoutHours),
+    idleTimeoutMinutes: bounded(
+      a.idleTimeoutMinutes,
+      AUTH_TIMEOUT_RANGES.idleTimeoutMinutes.min,
+      AUTH_TIMEOUT_RANGES.idleTimeoutMinutes.max,
+      AUTH_DEFAULTS.idleTimeoutMinutes,
+    ),
+    absoluteTimeoutHours: bounded(
+      a.absoluteTimeoutHours,
+      AUTH_TIMEOUT_RANGES.absoluteTimeoutHours.min,
+      AUTH_TIMEOUT_RANGES.absoluteTimeoutHours.max,
+      AUTH_DEFAULTS.absoluteTimeoutHours,
+    ),
     requireSecondFactor: a.requireSecondFactor === true,
     requireSignInEachBrowserSession: a.requireSignInEachBrowserSession === true,
   };

@@ -5,6 +5,7 @@ import { migrate } from '../db/migrate.ts';
 import { openDatabase } from '../db/open.ts';
 import { DatabaseBusyError } from '../db/pglite.ts';
 import { ApiError } from '../errors.ts';
+import { AUTH_SETTING_NAMES } from '../organisations/auth-policy-settings.ts';
 import { addSenderNumber, createKeyForOrg, createOrg, requireOrg } from '../organisations/org-admin.ts';
 import {
   MAX_TEMPLATES,
@@ -45,10 +46,19 @@ const COMMANDS: Record<string, Command> = {
       'Phone numbers:',
       '  --set defaultCountry --value GB',
       '      the country (ISO 3166 two letters) a number typed without its country code is read in; US when unset',
+      '',
+      'Identity policies (clear one to go back to its default):',
+      '  --set auth.requireSecondFactor --value true              everyone enrols an authenticator or passkey',
+      '  --set auth.requireSignInEachBrowserSession --value true  the extension keeps no session across restarts',
+      '  --set auth.idleTimeoutMinutes --value 30                 1 to 1440 minutes without a request',
+      '  --set auth.absoluteTimeoutHours --value 12               1 to 720 hours after sign-in, whatever the activity',
     ].join('\n'),
     flags: {
       org: { help: 'organisation id', required: true, value: true },
-      set: { help: `a setting: ${Object.keys(ORG_SETTING_TYPES).join(', ')}`, value: true },
+      set: {
+        help: `a setting: ${[...Object.keys(ORG_SETTING_TYPES), ...AUTH_SETTING_NAMES].join(', ')}`,
+        value: true,
+      },
       value: {
         help: `its new value: true/false, a number, text; messageTemplates takes JSON, extensionNotifications ${NOTIFICATION_PREFERENCES.join('/')}`,
         value: true,

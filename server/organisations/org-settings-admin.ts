@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import type { Queryable } from '../db/database.ts';
 import { ApiError } from '../errors.ts';
 import { phoneCountry } from '../phone.ts';
+import { AUTH_SETTING_NAMES, isAuthSettingKey, setAuthSetting } from './auth-policy-settings.ts';
 import { requireOrg } from './org-admin.ts';
 
 /** The org settings an admin may set, with the kind of value each takes. */
@@ -147,11 +148,15 @@ export async function setOrgSetting(
   raw: string | null,
 ): Promise<unknown> {
   await requireOrg(db, orgId);
+  if (isAuthSettingKey(key)) {
+    await setAuthSetting(db, orgId, key, raw);
+    return readOrgSettings(db, orgId);
+  }
   if (!isKey(key)) {
     throw new ApiError(
       400,
       'UNKNOWN_SETTING',
-      `"${key}" is not a setting; known: ${Object.keys(ORG_SETTING_TYPES).join(', ')}.`,
+      `"${key}" is not a setting; known: ${[...Object.keys(ORG_SETTING_TYPES), ...AUTH_SETTING_NAMES].join(', ')}.`,
     );
   }
   if (raw === null) {
