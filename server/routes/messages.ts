@@ -13,6 +13,9 @@ import { recordQuietHoursException, statusHistory } from '../stores/message-quer
 import { findByIdempotencyKey, getMessage, type MessageRow, requestHash, toDto } from '../stores/messages.ts';
 import { ContactRefSchema, PhoneInput, Uuid } from './schemas.ts';
 
+/** The longest body read at all: beyond it the request is malformed rather than a text too long. */
+const MAX_BODY_INPUT = 8000;
+
 /**
  * A text to send (or to check with preflight); `sendAt` schedules it. `to` may be left out when
  * `contact` is given: the relay texts the CRM record's first phone, which the rep need not see.
@@ -21,7 +24,13 @@ export const SendBody = Type.Object(
   {
     from: PhoneInput,
     to: Type.Optional(PhoneInput),
-    body: Type.String({ minLength: 1, maxLength: 1600, description: 'The text as the rep wrote it' }),
+    body: Type.String({
+      minLength: 1,
+      // Room for a text too long for one message, so it is refused with BODY_TOO_LONG and the limit
+      // (1,600 characters, fewer with special characters), not with a schema error.
+      maxLength: MAX_BODY_INPUT,
+      description: 'The text as the rep wrote it (at most 1,600 characters fit in one text)',
+    }),
     contact: Type.Optional(ContactRefSchema),
     sendAt: Type.Optional(
       Type.String({

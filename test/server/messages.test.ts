@@ -118,7 +118,8 @@ describe('POST /v1/messages', () => {
     ['words instead of a number', { to: 'call me' }, 422, 'INVALID_PHONE_NUMBER'],
     ['a wrong type', { body: 42 }, 400, 'VALIDATION_FAILED'],
     ['an unknown field', { cc: '+12025550143' }, 400, 'VALIDATION_FAILED'],
-    ['an over-long body', { body: 'x'.repeat(1601) }, 400, 'VALIDATION_FAILED'],
+    ['a body too long for one text', { body: 'x'.repeat(2000) }, 422, 'BODY_TOO_LONG'],
+    ['a body longer than any text', { body: 'x'.repeat(8001) }, 400, 'VALIDATION_FAILED'],
     ['a blank body', { body: '   ' }, 422, 'EMPTY_BODY'],
   ])('refuses %s with a stable code', async (_name, patch, status, code) => {
     const before = await db.query<{ n: number }>('SELECT count(*)::int AS n FROM messages');
@@ -134,6 +135,7 @@ describe('POST /v1/messages', () => {
       `${'€'.repeat(800)}x`,
       '1,601 characters (€ counts as two); at most 1,600 fit in one text.',
     ],
+    ['a 2,000-character text', 'x'.repeat(2000), '2,000 characters; at most 1,600 fit in one text.'],
     [
       'an over-long text with emoji',
       `${'é'.repeat(799)}😀`,
