@@ -8,7 +8,6 @@ import {
   PASSWORD_MESSAGES,
   passwordProblem,
 } from '../auth/passwords.ts';
-import { ApiError } from '../errors.ts';
 import { createFirstOrg } from '../first-run.ts';
 import { publicRoute } from '../http/access.ts';
 import { html, sendPage } from '../http/html.ts';
@@ -131,9 +130,8 @@ async function createOrganisation(
   const { token, orgName, adminEmail, adminPassword, adminPasswordConfirm } = body;
   // The token first (a stranger learns nothing about the policy), then the password, so a weak
   // password does not use up the one-time link.
-  if (!(await setupTokenUsable(db, token, clock()))) {
-    throw new ApiError(403, 'SETUP_TOKEN_INVALID', 'This setup link is unknown, already used or expired.');
-  }
+  // (Also a reload of the result page, which posts the used link again: the page says what to do next.)
+  if (!(await setupTokenUsable(db, token, clock()))) return setupLinkNotValid(reply);
   const kept = { token, orgName, adminEmail };
   if (adminPassword !== adminPasswordConfirm)
     return setupForm(reply, kept, {
@@ -162,7 +160,10 @@ async function createOrganisation(
         <span id="api-key-status" role="status" class="muted"></span></p>
       <ol>
         <li>Load the extension from <code>.output/chrome-mv3-dev</code> (chrome://extensions → Developer mode → Load unpacked).</li>
-        <li>In its options, set the relay URL <code>${config.publicUrl}</code> and paste the key.</li>
+        <li>In its options, set the relay URL <code>${config.publicUrl}</code> and sign in as <code>${adminEmail}</code>
+          with the password you chose (the key is for integrations and scripts: <em>Use an API key instead</em>).</li>
+        <li>Invite your reps: <code>npm run cli -- user create --org ${result.orgId} --email rep@example.com --role rep</code>
+          (or <code>POST /v1/users</code> with this key); each gets a link to choose a password.</li>
         ${
           result.sender === null
             ? html`<li>Add a sender number: <code>npm run cli -- number add --org ${result.orgId} --number +1…</code></li>`
@@ -170,7 +171,6 @@ async function createOrganisation(
                 <a href="/sandbox/phone">phone simulator</a>, and open a demo contact in the <a href="/sandbox/crm">sandbox CRM</a>.</li>`
         }
       </ol>
-      <p>You can also sign in as <code>${adminEmail}</code> with the password you chose.</p>
       <p class="muted">Organisation id: <code>${result.orgId}</code>. Reloading this page will not show the key again.</p>`,
     { status: 201, script: COPY_BUTTON_SCRIPT, headers: { 'cache-control': 'no-store' } },
   );

@@ -76,8 +76,11 @@ describe.skipIf(!hasChromium)('joining pages in a browser', () => {
     // Reloading re-posts the used link: a page that says so, never the JSON error.
     page.once('dialog', (dialog) => void dialog.accept());
     await page.reload();
-    expect(await page.locator('h1').textContent()).not.toContain('{');
+    // A page that says the link is used up and what to do next (sign in), never the JSON error.
+    expect(await page.locator('h1').textContent()).toBe('This setup link is not valid');
+    expect(await page.locator('main, body').first().innerText()).toContain('sign in from the extension');
     expect(await page.content()).not.toContain('{"error"');
+    await shot(page, 'setup-reloaded');
     await page.close();
   });
 

@@ -126,6 +126,8 @@ describe('the relay process', () => {
       }).toString(),
     });
     expect(reused.status).toBe(403);
+    // The used link changes nothing, and its page says what to do instead.
+    expect(await reused.text()).toContain('This setup link is not valid');
     // The first admin signs in with the password chosen on the setup page.
     const login = await fetch(`${base}/v1/auth/login`, {
       method: 'POST',
