@@ -23,7 +23,6 @@ import { Ui } from './ui.ts';
 
 const SHOTS = process.env.E2E_SCREENSHOTS ?? join(ROOT, '.artifacts/e2e');
 const WAIT = { timeout: 10_000 };
-const DAY_MS = 24 * 3_600_000;
 
 interface Customer {
   name: string;
@@ -212,12 +211,17 @@ describe.skipIf(!available)(
           provider: 'sandbox',
           now: at,
         });
+      // On the calendar of this process's zone, which the browser it started shares: a moment earlier
+      // today and the same wall-clock time the day before (not 24 hours back, which a DST change
+      // moves to another day). Within a minute of midnight, the day turns first: "Today" stays today.
+      const untilMidnight = new Date().setHours(24, 0, 0, 0) - Date.now();
+      if (untilMidnight < 60_000) await new Promise((resolve) => setTimeout(resolve, untilMidnight + 1000));
       const now = new Date();
-      const earlier = await textAt(
-        'Hi Dana, your cleaning is booked for tomorrow.',
-        new Date(now.getTime() - DAY_MS),
-      );
-      await textAt('Hi Dana, see you at 3 pm today.', now);
+      const today = new Date((new Date(now).setHours(0, 0, 0, 0) + now.getTime()) / 2);
+      const dayBefore = new Date(today);
+      dayBefore.setDate(today.getDate() - 1);
+      const earlier = await textAt('Hi Dana, your cleaning is booked for tomorrow.', dayBefore);
+      await textAt('Hi Dana, see you at 3 pm today.', today);
       const { page, panel } = await openContact(dana);
       try {
         await panel.waitFor({ css: 'li[data-message-id]', hasText: 'see you at 3 pm' });
