@@ -35,6 +35,8 @@ interface ComposerProps {
   queueBehind: boolean;
   /** The rep asked to record consent (offered when the relay refuses for lack of it). */
   onRecordConsent?: (() => void) | undefined;
+  /** How many times the rep moved or cancelled a scheduled text: each makes a "Scheduled:" notice stale. */
+  scheduleChanges?: number;
 }
 
 /** The segment count, or why the text is too long, and the characters that forced UCS-2. */
@@ -64,7 +66,7 @@ function sendLabel({ scheduleLabel, hardRefusals }: DraftCheck, sending: boolean
  */
 export function Composer(props: ComposerProps) {
   const { client, blockedReason, templates } = props;
-  const draft = useComposerDraft(props.initialDraft, props.onDraftChange);
+  const draft = useComposerDraft(props.initialDraft, props.onDraftChange, props.scheduleChanges);
   const { body, setBody, notice } = draft;
   const check = useDraftCheck(client, body, props);
   const { attempt, sending, error, disabled, send } = useComposerSend(client, draft, check, props);

@@ -83,6 +83,7 @@ export function ContactView(props: ContactViewProps) {
           initialDraft={draft}
           onDraftChange={saveDraftSoon}
           queueBehind={outbox.pending.some((p) => p.state !== 'failed')}
+          scheduleChanges={scheduled.changes}
           onSent={onSent}
           onRefused={contact.refused}
           onQueue={outbox.queue}

@@ -1,4 +1,4 @@
-import { useState } from 'preact/hooks';
+import { useEffect, useRef, useState } from 'preact/hooks';
 
 /** The composer's text and the notice about the last send. */
 export interface ComposerDraft {
@@ -9,9 +9,23 @@ export interface ComposerDraft {
   setNotice(notice: string | null): void;
 }
 
-export function useComposerDraft(initialDraft: string, onDraftChange: (body: string) => void): ComposerDraft {
+/**
+ * `scheduleChanges` counts changes the rep made to scheduled texts (moved, cancelled): each makes a
+ * "Scheduled: <time>" notice stale, so it goes (the list of scheduled texts says what holds now).
+ */
+export function useComposerDraft(
+  initialDraft: string,
+  onDraftChange: (body: string) => void,
+  scheduleChanges = 0,
+): ComposerDraft {
   const [body, setBodyState] = useState(initialDraft);
   const [notice, setNotice] = useState<string | null>(null);
+  const seenChanges = useRef(scheduleChanges);
+  useEffect(() => {
+    if (seenChanges.current === scheduleChanges) return;
+    seenChanges.current = scheduleChanges;
+    setNotice(null);
+  }, [scheduleChanges]);
   const setBody = (next: string): void => {
     setBodyState(next);
     onDraftChange(next);

@@ -10,6 +10,8 @@ export interface ScheduledTexts {
   busy: string | null;
   /** Why the last change of a text was refused, with that text's id. */
   error: { messageId: string; message: string } | null;
+  /** How many changes the relay accepted so far (a moved or cancelled text). */
+  changes: number;
   cancel(messageId: string): void;
   /** `sendAt` is an ISO instant; the relay applies every rule of a send to it again. */
   move(messageId: string, sendAt: string): void;
@@ -22,6 +24,7 @@ export function useScheduledTexts(
 ): ScheduledTexts {
   const [busy, setBusy] = useState<string | null>(null);
   const [error, setError] = useState<ScheduledTexts['error']>(null);
+  const [changes, setChanges] = useState(0);
   const scheduled = messages
     .filter((m) => m.direction === 'outbound' && m.status === 'queued' && m.scheduledFor !== null)
     .sort((a, b) => (a.scheduledFor ?? '').localeCompare(b.scheduledFor ?? ''));
@@ -32,6 +35,7 @@ export function useScheduledTexts(
     setError(null);
     try {
       merge([await call()]);
+      setChanges((n) => n + 1);
     } catch (thrown) {
       const message = thrown instanceof RelayError ? thrown.message : String(thrown);
       setError({ messageId, message });
@@ -43,6 +47,7 @@ export function useScheduledTexts(
     scheduled,
     busy,
     error,
+    changes,
     cancel: (messageId) => void change(messageId, () => client.cancelScheduled(messageId)),
     move: (messageId, sendAt) => void change(messageId, () => client.rescheduleMessage(messageId, sendAt)),
   };

@@ -744,6 +744,7 @@ export function panelScenarios(browserName: BrowserName): void {
           await panel.fill({ label: 'Message', exact: true }, body);
           await expect.poll(() => panel.textNow({ testId: 'send' }), WAIT).toMatch(/^Schedule for /);
           await panel.click({ testId: 'send' });
+          expect(await panel.text({ testId: 'composer-notice' })).toMatch(/^Scheduled: .+ their time\.$/);
           const listed = { testId: 'scheduled-text', hasText: body };
           await expect.poll(() => panel.textNow(listed), WAIT).toMatch(/Goes at .+ their time/);
           const message = (await relay.messagesWith(customers.quincy.phone)).find((m) =>
@@ -777,6 +778,8 @@ export function panelScenarios(browserName: BrowserName): void {
             .toBe(first + 3_600_000);
           const movedText = await panel.text(listed);
           expect(movedText).toMatch(/Goes at .+ their time/);
+          // The composer's "Scheduled: <old time>" no longer holds: the list says when it goes now.
+          await expect.poll(() => panel.exists({ testId: 'composer-notice' }), WAIT).toBe(false);
           await screenshot('scheduled-texts', quincy.page);
 
           await panel.click(inItem('Cancel text'));
