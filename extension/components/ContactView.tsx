@@ -1,6 +1,7 @@
 import type { Loaded } from '../hooks/use-contact-load.ts';
 import { type ContactViewProps, useContactView } from '../hooks/use-contact-view.ts';
 import { useScheduledTexts } from '../hooks/use-scheduled-texts.ts';
+import { isOwnText } from '../lib/own-text.ts';
 import { mergeValues } from '../lib/templates.ts';
 import { ActionNotice } from './ActionNotice.tsx';
 import { Composer } from './Composer.tsx';
@@ -66,7 +67,11 @@ export function ContactView(props: ContactViewProps) {
         onConsentRecorded={actions.consentRecorded}
       />
       {actions.notice && <ActionNotice notice={actions.notice} noticeRef={actions.noticeRef} />}
-      <ScheduledTexts state={scheduled} zone={lookup.contact.localTime?.zone ?? lookup.contact.timeZone} />
+      <ScheduledTexts
+        state={scheduled}
+        zone={lookup.contact.localTime?.zone ?? lookup.contact.timeZone}
+        canChange={(m) => permissions.has('messages.manage') || isOwnText(m, me)}
+      />
       <div class="section">
         <SenderPicker numbers={numbers} value={sender} onChange={contact.setSender} />
       </div>

@@ -19,10 +19,12 @@ function ScheduledItem({
   message,
   zone,
   state,
+  canChange,
 }: {
   message: Message;
   zone: string | null;
   state: ScheduledTextsState;
+  canChange: boolean;
 }) {
   const [moving, setMoving] = useState(false);
   const [value, setValue] = useState(() => localInputValue(message.scheduledFor ?? ''));
@@ -35,7 +37,11 @@ function ScheduledItem({
       <div class="meta" data-testid="scheduled-at">
         Goes at {goesAt(message.scheduledFor ?? '', zone)}
       </div>
-      {moving ? (
+      {!canChange ? (
+        <div class="meta" data-testid="scheduled-by">
+          Scheduled by {message.sentBy ?? 'an integration'}: only they or a manager can change it.
+        </div>
+      ) : moving ? (
         <form
           class="scheduled-move"
           onSubmit={(event) => {
@@ -84,14 +90,29 @@ function ScheduledItem({
  * The texts of this thread waiting for a later time (scheduled, or held for the customer's
  * morning), each with cancel and "send at another time"; a new time meets every rule again.
  */
-export function ScheduledTexts({ state, zone }: { state: ScheduledTextsState; zone: string | null }) {
+export function ScheduledTexts({
+  state,
+  zone,
+  canChange,
+}: {
+  state: ScheduledTextsState;
+  zone: string | null;
+  /** Whether this rep may change a text (the relay's rule: its sender, or a role with messages.manage). */
+  canChange: (message: Message) => boolean;
+}) {
   if (state.scheduled.length === 0) return null;
   return (
     <section class="section scheduled-texts" aria-label="Scheduled texts" data-testid="scheduled-texts">
       <h2>Scheduled texts</h2>
       <ul>
         {state.scheduled.map((message) => (
-          <ScheduledItem key={message.id} message={message} zone={zone} state={state} />
+          <ScheduledItem
+            key={message.id}
+            message={message}
+            zone={zone}
+            state={state}
+            canChange={canChange(message)}
+          />
         ))}
       </ul>
     </section>

@@ -24,6 +24,7 @@ let Composer: typeof import('../../extension/components/Composer.tsx').Composer;
 let ConsentBadge: typeof import('../../extension/components/ConsentBadge.tsx').ConsentBadge;
 let Thread: typeof import('../../extension/components/Thread.tsx').Thread;
 let ContactActions: typeof import('../../extension/components/ContactActions.tsx').ContactActions;
+let ScheduledTexts: typeof import('../../extension/components/ScheduledTexts.tsx').ScheduledTexts;
 
 beforeAll(async () => {
   preact = await import('preact');
@@ -31,6 +32,7 @@ beforeAll(async () => {
   ({ ConsentBadge } = await import('../../extension/components/ConsentBadge.tsx'));
   ({ Thread } = await import('../../extension/components/Thread.tsx'));
   ({ ContactActions } = await import('../../extension/components/ContactActions.tsx'));
+  ({ ScheduledTexts } = await import('../../extension/components/ScheduledTexts.tsx'));
 });
 
 let root: HTMLElement | null = null;
@@ -522,5 +524,48 @@ describe('ContactActions', () => {
       path: '/v1/consent',
       body: { phone: TO, kind: 'opt_in', source: 'verbal', evidence: 'Agreed on the call of 12 May' },
     });
+  });
+});
+
+describe('ScheduledTexts', () => {
+  const at = '2030-01-02T13:00:00.000Z';
+  const scheduled = (id: string, sentBy: string | null) =>
+    messageFixture({ id, body: `text ${id}`, status: 'queued', scheduledFor: at, sentBy });
+  const state = (messages: Message[]) => ({
+    scheduled: messages,
+    busy: null,
+    error: null,
+    changes: 0,
+    cancel: vi.fn(),
+    move: vi.fn(),
+  });
+  const buttons = (item: Element | null) =>
+    [...(item?.querySelectorAll('button') ?? [])].map((b) => b.textContent);
+
+  it("offers Move and Cancel only on the texts this rep may change, and names the other texts' sender", () => {
+    const texts = state([scheduled('mine', 'sam@acme.test'), scheduled('theirs', 'kim@acme.test')]);
+    const el = mount(
+      <ScheduledTexts
+        state={texts}
+        zone="America/New_York"
+        canChange={(m) => m.sentBy === 'sam@acme.test'}
+      />,
+    );
+    expect(buttons(el.querySelector('[data-message-id="mine"]'))).toEqual([
+      'Send at another time',
+      'Cancel text',
+    ]);
+    const theirs = el.querySelector('[data-message-id="theirs"]');
+    expect(buttons(theirs)).toEqual([]);
+    expect(theirs?.querySelector('[data-testid=scheduled-by]')?.textContent).toBe(
+      'Scheduled by kim@acme.test: only they or a manager can change it.',
+    );
+  });
+
+  it('offers them on every text to a manager', () => {
+    const texts = state([scheduled('a', 'kim@acme.test'), scheduled('b', null)]);
+    const el = mount(<ScheduledTexts state={texts} zone={null} canChange={() => true} />);
+    expect(el.querySelectorAll('[data-testid=scheduled-by]')).toHaveLength(0);
+    expect(el.querySelectorAll('button')).toHaveLength(4);
   });
 });
