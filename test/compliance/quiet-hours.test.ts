@@ -1,9 +1,16 @@
 import { describe, expect, it } from 'vitest';
-import holidays from '../../server/compliance/data/holidays.json' with { type: 'json' };
 import areaCodes from '../../server/compliance/data/nanp-area-codes.json' with { type: 'json' };
 import rules from '../../server/compliance/data/quiet-hours-rules.json' with { type: 'json' };
+import {
+  easterSunday,
+  HOLIDAY_REGIONS,
+  HOLIDAYS_VERSION,
+  holidayName,
+  holidaysIn,
+} from '../../server/compliance/holiday-calendar.ts';
 import { evaluateFrequencyCap, evaluateQuietHours } from '../../server/compliance/quiet-hours.ts';
 import { isValidTimeZone, resolveRecipientZones } from '../../server/compliance/recipient-zones.ts';
+import reviewedHolidays from './fixtures/holidays-2025-2027.json' with { type: 'json' };
 
 const at = (iso: string) => new Date(iso);
 const check = (
@@ -123,9 +130,60 @@ describe('frequency cap', () => {
   });
 });
 
+describe('holiday rules beyond the reviewed years', () => {
+  const on = (region: string, iso: string) => {
+    const [year, month, day] = iso.split('-').map(Number) as [number, number, number];
+    return holidayName(region, { year, month, day });
+  };
+
+  it('finds Easter, and the Louisiana holidays that follow it', () => {
+    for (const [year, easter] of [
+      [2024, '2024-03-31'],
+      [2030, '2030-04-21'],
+      [2038, '2038-04-25'],
+      [2049, '2049-04-18'],
+    ] as const)
+      expect(easterSunday(year).toISOString().slice(0, 10)).toBe(easter);
+    // The calendar before these rules had Louisiana's two Easter holidays three weeks early.
+    expect(on('LA', '2026-04-03')).toBe('Good Friday');
+    expect(on('LA', '2026-03-27')).toBeNull();
+    const goodFriday = check('+15045550100', '2026-04-03T17:00:00Z');
+    expect(goodFriday.allowed).toBe(false);
+    expect(goodFriday.reason).toContain('Good Friday');
+    expect(check('+15045550100', '2026-03-27T17:00:00Z').allowed).toBe(true);
+    expect(on('LA', '2030-04-19')).toBe('Good Friday');
+    expect(on('LA', '2030-03-05')).toBe('Mardi Gras');
+  });
+
+  it('moves a fixed holiday on a weekend to its observed weekday, across the new year too', () => {
+    // 2028-07-04 is a Tuesday; 2032-07-04 a Sunday; 2033-01-01 a Saturday.
+    expect(on('UT', '2028-07-04')).toBe('Independence Day');
+    expect(on('UT', '2028-07-03')).toBeNull();
+    expect(on('UT', '2032-07-05')).toBe('Independence Day (observed)');
+    expect(on('AL', '2032-12-31')).toBe("New Year's Day (observed)");
+    expect(on('AL', '2033-01-01')).toBe("New Year's Day");
+    expect(on('PA', '2033-12-26')).toBe('Christmas Day (observed)');
+  });
+
+  it('counts weekdays of the month: the fourth Thursday, the last Monday, the second Monday', () => {
+    expect(on('RI', '2030-11-28')).toBe('Thanksgiving Day');
+    expect(on('RI', '2030-05-27')).toBe('Memorial Day');
+    expect(on('RI', '2030-08-12')).toBe('Victory Day');
+    // Confederate Memorial Day: fourth Monday of April in Alabama, the last in Mississippi (2029: 23rd and 30th).
+    expect(on('AL', '2029-04-23')).toBe('Confederate Memorial Day');
+    expect(on('MS', '2029-04-30')).toBe('Confederate Memorial Day');
+    expect(on('MS', '2029-04-23')).toBeNull();
+  });
+
+  it('keeps no calendar for a state without a holiday ban', () => {
+    expect(on('CA', '2030-12-25')).toBeNull();
+  });
+});
+
 describe('quiet-hours data', () => {
   it('is versioned', () => {
-    for (const data of [areaCodes, holidays, rules]) expect(data.version).toMatch(/^\d{4}\.\d+$/);
+    for (const data of [areaCodes, rules]) expect(data.version).toMatch(/^\d{4}\.\d+$/);
+    expect(HOLIDAYS_VERSION).toMatch(/^\d{4}\.\d+$/);
   });
 
   it('maps every area code to valid IANA zones', () => {
@@ -138,11 +196,23 @@ describe('quiet-hours data', () => {
     }
   });
 
-  it('has a holiday calendar for 2025 to 2027 for every state with a holiday ban', () => {
+  it('has a holiday calendar in any year for every state with a holiday ban', () => {
     const withBan = rules.rules.filter((r) => 'holidays' in r && r.holidays).map((r) => r.id);
+    expect(withBan.length).toBeGreaterThan(0);
     for (const state of withBan) {
-      const calendar = (holidays.states as Record<string, Record<string, Record<string, string>>>)[state];
-      expect(Object.keys(calendar ?? {})).toEqual(['2025', '2026', '2027']);
+      expect(HOLIDAY_REGIONS).toContain(state);
+      for (let year = 2025; year <= 2075; year++)
+        expect(holidaysIn(state, year)[`${year}-12-25`], `${state} ${year}`).toBe('Christmas Day');
     }
+  });
+
+  it('computes exactly the calendar reviewed for 2025 to 2027', () => {
+    const reviewed = reviewedHolidays.states as Record<string, Record<string, Record<string, string>>>;
+    expect(Object.keys(reviewed).sort()).toEqual([...HOLIDAY_REGIONS].sort());
+    for (const [state, years] of Object.entries(reviewed))
+      for (const [year, days] of Object.entries(years))
+        expect(holidaysIn(state, Number(year)), `${state} ${year}`).toEqual(
+          Object.fromEntries(Object.entries(days).sort(([a], [b]) => a.localeCompare(b))),
+        );
   });
 });
