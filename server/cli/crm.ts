@@ -117,6 +117,11 @@ export const CRM_COMMANDS: Record<string, CrmCommand> = {
         settings,
         secrets,
       });
+      // HubSpot names the portal in each webhook event; a connection without it matches none of them.
+      if (settings.portalId === undefined)
+        io.err(
+          'Warning: without --portal-id, HubSpot webhooks (a contact opting out in HubSpot) cannot be matched to this connection and are ignored; connect again with --portal-id <hub id> (Settings → Account → Hub ID).',
+        );
       return {
         json: describeConnection(connection),
         text: `Connected HubSpot to organisation ${connection.orgId} (connection ${connection.id}). Next: crm install hubspot --org ${connection.orgId}`,

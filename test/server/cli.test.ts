@@ -365,6 +365,40 @@ describe('admin CLI', () => {
     }
   });
 
+  it('warns when HubSpot is connected without its portal id, whose webhooks could then not be matched', async () => {
+    process.env.SECRETS_KEY = Buffer.alloc(32, 7).toString('base64');
+    try {
+      const bare = await cli(
+        'crm',
+        'connect',
+        'hubspot',
+        '--org',
+        orgId,
+        '--token',
+        'pat-na1-test',
+        '--json',
+      );
+      expect(bare.code, bare.out).toBe(0);
+      expect(bare.err).toContain('Warning: without --portal-id, HubSpot webhooks');
+      const named = await cli(
+        'crm',
+        'connect',
+        'hubspot',
+        '--org',
+        orgId,
+        '--token',
+        'pat-na1-test',
+        '--portal-id',
+        '62515',
+        '--json',
+      );
+      expect(named.code, named.out).toBe(0);
+      expect(named.err).not.toContain('--portal-id');
+    } finally {
+      delete process.env.SECRETS_KEY;
+    }
+  });
+
   it('migrates idempotently', async () => {
     const result = await cli('migrate', '--json');
     expect(result.code).toBe(0);
