@@ -289,6 +289,9 @@ export function parseEscalation(value: unknown): EscalationLogged {
 
 export function parseConversations(value: unknown): Conversation[] {
   const o = obj(value, 'body');
+  // The list is paged (nextCursor); the panel shows a contact's first page, which holds every
+  // thread of one contact in practice. A relay from before paging sends no cursor at all.
+  if (o.nextCursor !== undefined) strOrNull(o.nextCursor, 'nextCursor');
   return arr(o.conversations, 'conversations', (v, p) => {
     const c = obj(v, p);
     return {

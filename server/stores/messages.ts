@@ -187,6 +187,10 @@ export async function insertOutbound(
        RETURNING *
      ), history AS (
        INSERT INTO message_status_events (message_id, status) SELECT id, 'queued' FROM msg
+     ), participant AS (
+       INSERT INTO conversation_participants (user_id, conversation_id)
+       SELECT sent_by_user_id, conversation_id FROM msg WHERE sent_by_user_id IS NOT NULL
+       ON CONFLICT DO NOTHING
      ), job AS (
        INSERT INTO outbox_jobs (message_id, org_id, state, sender_number_id, scheduled_for, crm_time_zone)
        SELECT id, org_id, 'queued', $3, $20, $23 FROM msg

@@ -135,6 +135,11 @@ async function insertMany(db: Queryable, batch: Pending[]): Promise<MessageRow[]
        RETURNING *
      ), history AS (
        INSERT INTO message_status_events (message_id, status) SELECT id, 'queued' FROM msg
+     ), participant AS (
+       INSERT INTO conversation_participants (user_id, conversation_id)
+       SELECT DISTINCT sent_by_user_id, conversation_id FROM msg WHERE sent_by_user_id IS NOT NULL
+        ORDER BY sent_by_user_id, conversation_id
+       ON CONFLICT DO NOTHING
      ), job AS (
        INSERT INTO outbox_jobs (message_id, org_id, state, sender_number_id, scheduled_for, crm_time_zone)
        SELECT m.id, m.org_id, 'queued', i.sender_number_id, i.scheduled_for, i.crm_time_zone
