@@ -177,7 +177,7 @@ export async function insertOutbound(
        VALUES ($18, $2, $3, $5, (SELECT id FROM contact), $22)
        ON CONFLICT ON CONSTRAINT conversations_unique_thread
        DO UPDATE SET last_message_at = $22, contact_id = coalesce(EXCLUDED.contact_id, conversations.contact_id)
-       RETURNING id
+       RETURNING id, last_message_at
      ), msg AS (
        INSERT INTO messages (id, org_id, conversation_id, direction, from_e164, to_e164, body, purpose, status,
                              segments, encoding, provider, idempotency_key, request_hash, sent_by_key_id, sent_by_user_id,
@@ -188,8 +188,9 @@ export async function insertOutbound(
      ), history AS (
        INSERT INTO message_status_events (message_id, status) SELECT id, 'queued' FROM msg
      ), participant AS (
-       INSERT INTO conversation_participants (user_id, conversation_id)
-       SELECT sent_by_user_id, conversation_id FROM msg WHERE sent_by_user_id IS NOT NULL
+       INSERT INTO conversation_participants (user_id, conversation_id, last_message_at)
+       SELECT msg.sent_by_user_id, conv.id, conv.last_message_at FROM msg JOIN conv ON conv.id = msg.conversation_id
+        WHERE msg.sent_by_user_id IS NOT NULL
        ON CONFLICT DO NOTHING
      ), job AS (
        INSERT INTO outbox_jobs (message_id, org_id, state, sender_number_id, scheduled_for, crm_time_zone)

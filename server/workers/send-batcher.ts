@@ -121,7 +121,7 @@ async function insertMany(db: Queryable, batch: Pending[]): Promise<MessageRow[]
         ORDER BY i.org_id, i.sender_number_id, i.to_e164, c.id NULLS LAST, i.now DESC
        ON CONFLICT ON CONSTRAINT conversations_unique_thread
        DO UPDATE SET last_message_at = EXCLUDED.last_message_at, contact_id = coalesce(EXCLUDED.contact_id, conversations.contact_id)
-       RETURNING id, org_id, sender_number_id, contact_phone
+       RETURNING id, org_id, sender_number_id, contact_phone, last_message_at
      ), msg AS (
        INSERT INTO messages (id, org_id, conversation_id, direction, from_e164, to_e164, body, purpose, status,
                              segments, encoding, provider, idempotency_key, request_hash, sent_by_key_id,
@@ -136,9 +136,11 @@ async function insertMany(db: Queryable, batch: Pending[]): Promise<MessageRow[]
      ), history AS (
        INSERT INTO message_status_events (message_id, status) SELECT id, 'queued' FROM msg
      ), participant AS (
-       INSERT INTO conversation_participants (user_id, conversation_id)
-       SELECT DISTINCT sent_by_user_id, conversation_id FROM msg WHERE sent_by_user_id IS NOT NULL
-        ORDER BY sent_by_user_id, conversation_id
+       INSERT INTO conversation_participants (user_id, conversation_id, last_message_at)
+       SELECT DISTINCT m.sent_by_user_id, v.id, v.last_message_at
+         FROM msg m JOIN conv v ON v.id = m.conversation_id
+        WHERE m.sent_by_user_id IS NOT NULL
+        ORDER BY m.sent_by_user_id, v.id
        ON CONFLICT DO NOTHING
      ), job AS (
        INSERT INTO outbox_jobs (message_id, org_id, state, sender_number_id, scheduled_for, crm_time_zone)
