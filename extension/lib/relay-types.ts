@@ -321,6 +321,21 @@ export function parseMessageEnvelope(value: unknown): Message {
   return parseMessage(obj(value, 'body').message);
 }
 
+/** The data of a live message event: the message and, on an inbound text, who has sent in its conversation. */
+export interface MessageEvent {
+  message: Message;
+  /** The users who have sent in the conversation; null when the event names none (updates, older relays). */
+  participants: string[] | null;
+}
+
+export function parseMessageEvent(value: unknown): MessageEvent {
+  const o = obj(value, 'body');
+  return {
+    message: parseMessage(o.message),
+    participants: o.participants === undefined ? null : arr(o.participants, 'participants', str),
+  };
+}
+
 /** The error envelope, or null when the body is not one (e.g. a proxy's HTML error page). */
 export function parseErrorBody(value: unknown): ErrorBody | null {
   try {

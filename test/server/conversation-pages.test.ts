@@ -251,6 +251,34 @@ describe.each(ENGINES)('on %s', (engine) => {
       expect(ofAlex.ids.sort()).toEqual([alexs, rileys[0]].sort());
     });
 
+    it('names the reps of a conversation in its inbound text’s event, and moves it up their lists', async () => {
+      const reply = await relay.sandbox.textFromHandset({
+        handset: '+17205550150',
+        service: org.sender,
+        text: 'See you then',
+      });
+      expect(reply.status).toBe(200);
+      const stranger = await relay.sandbox.textFromHandset({
+        handset: '+17205550159',
+        service: org.sender,
+        text: 'Who is this?',
+      });
+      expect(stranger.status).toBe(200);
+      const events = await db.query<{ conversation_id: string; participants: string[] }>(
+        `SELECT conversation_id, payload->'participants' AS participants FROM events
+          WHERE org_id = $1 AND type = 'message.created' AND payload->'message'->>'direction' = 'inbound'
+          ORDER BY id`,
+        [org.orgId],
+      );
+      expect(events.map((e) => e.conversation_id)[0]).toBe(rileys[0]);
+      expect(events[0]?.participants).toEqual([riley.userId, alex.userId].sort());
+      expect(events[1]?.participants).toEqual([]);
+      for (const auth of [riley.auth, alex.auth]) {
+        const top = (await get(auth, '?mine=true&limit=1')).json() as Page;
+        expect(top.conversations.map((c) => c.id)).toEqual([rileys[0]]);
+      }
+    });
+
     it('moves a conversation to the top of its reps’ lists when it gets a text', async () => {
       const oldest = (await walk(riley.auth, '?mine=true')).ids.at(-1) ?? '';
       await db.query('UPDATE conversations SET last_message_at = $2 WHERE id = $1', [
