@@ -154,6 +154,20 @@ export interface NewOutbound {
 }
 
 /**
+ * The CTE that makes each sender of the inserted messages (`msg`) a participant of their
+ * conversation (`conv`, with its new activity), for the "mine" list and inbound events. Both
+ * insert paths (this file's and the send batcher's) write it, so neither can forget a sender.
+ */
+export const PARTICIPANTS_CTE = `participant AS (
+       INSERT INTO conversation_participants (user_id, conversation_id, last_message_at)
+       SELECT DISTINCT m.sent_by_user_id, v.id, v.last_message_at
+         FROM msg m JOIN conv v ON v.id = m.conversation_id
+        WHERE m.sent_by_user_id IS NOT NULL
+        ORDER BY m.sent_by_user_id, v.id
+       ON CONFLICT DO NOTHING
+     )`;
+
+/**
  * Stores an outbound message with its contact, thread, first status, outbox job and live event
  * in ONE statement: one round trip and one commit per send, which is what keeps the send path
  * near the speed of a bare INSERT. The caller announces it (Notifier) after it returns.
@@ -187,12 +201,7 @@ export async function insertOutbound(
        RETURNING *
      ), history AS (
        INSERT INTO message_status_events (message_id, status) SELECT id, 'queued' FROM msg
-     ), participant AS (
-       INSERT INTO conversation_participants (user_id, conversation_id, last_message_at)
-       SELECT msg.sent_by_user_id, conv.id, conv.last_message_at FROM msg JOIN conv ON conv.id = msg.conversation_id
-        WHERE msg.sent_by_user_id IS NOT NULL
-       ON CONFLICT DO NOTHING
-     ), job AS (
+     ), ${PARTICIPANTS_CTE}, job AS (
        INSERT INTO outbox_jobs (message_id, org_id, state, sender_number_id, scheduled_for, crm_time_zone)
        SELECT id, org_id, 'queued', $3, $20, $23 FROM msg
      ), event AS (

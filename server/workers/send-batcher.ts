@@ -1,7 +1,7 @@
 import { countSegments } from '../compliance/segments.ts';
 import type { Queryable } from '../db/database.ts';
 import { newId } from '../ids.ts';
-import { insertOutbound, type MessageRow, type NewOutbound } from '../stores/messages.ts';
+import { insertOutbound, type MessageRow, type NewOutbound, PARTICIPANTS_CTE } from '../stores/messages.ts';
 
 interface Pending {
   input: NewOutbound;
@@ -127,14 +127,7 @@ const INSERT_MANY = `WITH input AS (
      RETURNING *
    ), history AS (
      INSERT INTO message_status_events (message_id, status) SELECT id, 'queued' FROM msg
-   ), participant AS (
-     INSERT INTO conversation_participants (user_id, conversation_id, last_message_at)
-     SELECT DISTINCT m.sent_by_user_id, v.id, v.last_message_at
-       FROM msg m JOIN conv v ON v.id = m.conversation_id
-      WHERE m.sent_by_user_id IS NOT NULL
-      ORDER BY m.sent_by_user_id, v.id
-     ON CONFLICT DO NOTHING
-   ), job AS (
+   ), ${PARTICIPANTS_CTE}, job AS (
      INSERT INTO outbox_jobs (message_id, org_id, state, sender_number_id, scheduled_for, crm_time_zone)
      SELECT m.id, m.org_id, 'queued', i.sender_number_id, i.scheduled_for, i.crm_time_zone
        FROM msg m JOIN input i ON i.id = m.id
