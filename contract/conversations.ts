@@ -19,8 +19,13 @@ export const ConversationSchema = Type.Object(
 export type Conversation = Static<typeof ConversationSchema>;
 
 export const ConversationListSchema = Type.Object(
-  { conversations: Type.Array(ConversationSchema, { description: 'Most recent first' }) },
-  { description: 'Conversations matching the filter' },
+  {
+    conversations: Type.Array(ConversationSchema, { description: 'Most recent first' }),
+    nextCursor: Nullable(
+      Type.String({ description: 'Pass as "cursor" for the next page; null on the last page' }),
+    ),
+  },
+  { description: 'One page of the conversations matching the filter' },
 );
 
 export const RevealedPhoneSchema = Type.Object(

@@ -1,5 +1,5 @@
 import { Type } from 'typebox';
-import { MessageEnvelopeSchema } from './messages.ts';
+import { MessageSchema } from './messages.ts';
 
 /** The event names of GET /v1/events whose data is a message envelope. */
 export const MESSAGE_EVENT_TYPES = ['message.created', 'message.updated'] as const;
@@ -8,7 +8,18 @@ export const MESSAGE_EVENT_TYPES = ['message.created', 'message.updated'] as con
  * The data of `message.created` (an inbound text arrived) and `message.updated` (a status
  * changed, or a scheduled text was cancelled or moved): the message as GET /v1/messages/{id} shows it.
  */
-export const MessageEventDataSchema = MessageEnvelopeSchema;
+export const MessageEventDataSchema = Type.Object(
+  {
+    message: MessageSchema,
+    participants: Type.Optional(
+      Type.Array(Type.String({ format: 'uuid' }), {
+        description:
+          'On an inbound message.created only: the users who have sent in the conversation (the userId of GET /v1/me), so a client knows whose conversation it is without listing them',
+      }),
+    ),
+  },
+  { description: 'A message event' },
+);
 
 /**
  * The data of the stream's closing events: `revoked` (the credential stopped working) and
@@ -21,4 +32,4 @@ export const StreamEndDataSchema = Type.Object(
 
 export const EVENT_STREAM_DESCRIPTION = `A server-sent event stream (text/event-stream). Events ${MESSAGE_EVENT_TYPES.join(
   ' and ',
-)} carry \`{ "message": Message }\` as JSON data (the Message of GET /v1/messages/{id}); \`revoked\` and \`resync\` carry \`{ "reason" }\` and end the stream. Resume with Last-Event-ID (header, or the lastEventId query).`;
+)} carry \`{ "message": Message }\` as JSON data (the Message of GET /v1/messages/{id}), an inbound message.created also \`"participants"\`: the ids of the users who have sent in its conversation; \`revoked\` and \`resync\` carry \`{ "reason" }\` and end the stream. Resume with Last-Event-ID (header, or the lastEventId query).`;

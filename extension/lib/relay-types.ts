@@ -289,6 +289,9 @@ export function parseEscalation(value: unknown): EscalationLogged {
 
 export function parseConversations(value: unknown): Conversation[] {
   const o = obj(value, 'body');
+  // The list is paged (nextCursor); the panel shows a contact's first page, which holds every
+  // thread of one contact in practice. A relay from before paging sends no cursor at all.
+  if (o.nextCursor !== undefined) strOrNull(o.nextCursor, 'nextCursor');
   return arr(o.conversations, 'conversations', (v, p) => {
     const c = obj(v, p);
     return {
@@ -316,6 +319,21 @@ export function parseMessagePage(value: unknown): MessagePage {
 /** `{ "message": Message }`, the body of a send response and of every SSE event. */
 export function parseMessageEnvelope(value: unknown): Message {
   return parseMessage(obj(value, 'body').message);
+}
+
+/** The data of a live message event: the message and, on an inbound text, who has sent in its conversation. */
+export interface MessageEvent {
+  message: Message;
+  /** The users who have sent in the conversation; null when the event names none (updates, older relays). */
+  participants: string[] | null;
+}
+
+export function parseMessageEvent(value: unknown): MessageEvent {
+  const o = obj(value, 'body');
+  return {
+    message: parseMessage(o.message),
+    participants: o.participants === undefined ? null : arr(o.participants, 'participants', str),
+  };
 }
 
 /** The error envelope, or null when the body is not one (e.g. a proxy's HTML error page). */

@@ -202,7 +202,7 @@ export async function visibleConversation(
     `SELECT 1 FROM conversations c
       WHERE c.id = $1 AND c.org_id = $2
         AND ($3::uuid IS NULL OR EXISTS (
-              SELECT 1 FROM messages m WHERE m.sent_by_user_id = $3 AND m.conversation_id = c.id))`,
+              SELECT 1 FROM conversation_participants p WHERE p.user_id = $3 AND p.conversation_id = c.id))`,
     [conversationId, principal.orgId, confinedToUser(principal)],
   );
   return rows.length > 0;
@@ -219,7 +219,7 @@ export async function visibleConversations(
     `SELECT c.id FROM conversations c
       WHERE c.id = ANY($1::uuid[]) AND c.org_id = $2
         AND ($3::uuid IS NULL OR EXISTS (
-              SELECT 1 FROM messages m WHERE m.sent_by_user_id = $3 AND m.conversation_id = c.id))`,
+              SELECT 1 FROM conversation_participants p WHERE p.user_id = $3 AND p.conversation_id = c.id))`,
     [conversationIds, principal.orgId, confinedToUser(principal)],
   );
   return new Set(rows.map((r) => r.id));

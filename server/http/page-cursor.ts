@@ -63,23 +63,52 @@ export function encodePageCursor(cursor: PageCursor): string {
   return Buffer.from(JSON.stringify([cursor.createdAt, cursor.id]), 'utf8').toString('base64url');
 }
 
-/** A cursor this API returned, or 400 INVALID_CURSOR before anything reaches the database. */
-export function decodePageCursor(raw: string): PageCursor {
+/** The [time, id] pair a cursor holds, or null when it holds anything else. */
+function cursorPair(raw: string): [unknown, string] | null {
   let value: unknown;
   try {
     value = JSON.parse(Buffer.from(raw, 'base64url').toString('utf8'));
   } catch {
-    value = null;
+    return null;
   }
-  if (
-    Array.isArray(value) &&
-    value.length === 2 &&
-    typeof value[0] === 'string' &&
-    typeof value[1] === 'string' &&
-    validTimestamp(value[0]) &&
-    UUID.test(value[1])
-  ) {
-    return { createdAt: value[0], id: value[1] };
+  if (!Array.isArray(value) || value.length !== 2) return null;
+  const [at, id] = value as [unknown, unknown];
+  return typeof id === 'string' && UUID.test(id) ? [at, id] : null;
+}
+
+function invalidCursor(): ApiError {
+  return new ApiError(400, 'INVALID_CURSOR', 'The cursor is not one this API returned.');
+}
+
+/** A cursor this API returned, or 400 INVALID_CURSOR before anything reaches the database. */
+export function decodePageCursor(raw: string): PageCursor {
+  const pair = cursorPair(raw);
+  if (pair !== null && typeof pair[0] === 'string' && validTimestamp(pair[0])) {
+    return { createdAt: pair[0], id: pair[1] };
   }
-  throw new ApiError(400, 'INVALID_CURSOR', 'The cursor is not one this API returned.');
+  throw invalidCursor();
+}
+
+/** Where a page of the conversation list stopped: the last row's activity (null: never) and id. */
+export interface ListCursor {
+  lastMessageAt: string | null;
+  id: string;
+}
+
+/**
+ * The conversation list's opaque cursor: base64url of [last_message_at text or null, id]. It
+ * holds a position in the list's order and nothing else, so it is valid with any filter and in any
+ * org: each request still reads only its own scope from that position on.
+ */
+export function encodeListCursor(cursor: ListCursor): string {
+  return Buffer.from(JSON.stringify([cursor.lastMessageAt, cursor.id]), 'utf8').toString('base64url');
+}
+
+/** A list cursor this API returned, or 400 INVALID_CURSOR before anything reaches the database. */
+export function decodeListCursor(raw: string): ListCursor {
+  const pair = cursorPair(raw);
+  if (pair !== null && (pair[0] === null || (typeof pair[0] === 'string' && validTimestamp(pair[0])))) {
+    return { lastMessageAt: pair[0], id: pair[1] };
+  }
+  throw invalidCursor();
 }

@@ -217,11 +217,17 @@ async function storeInboundMessage(
   await tx.query(`INSERT INTO message_status_events (message_id, status) VALUES ($1, 'received')`, [id]);
   const message = await getMessage(tx, id);
   if (message === null) throw new Error('inbound message vanished');
+  // Whose conversation this is, read once here, so a rep's extension knows a reply is theirs
+  // from the event itself instead of re-listing their conversations.
+  const participants = await tx.query<{ user_id: string }>(
+    'SELECT user_id::text AS user_id FROM conversation_participants WHERE conversation_id = $1 ORDER BY user_id',
+    [conversationId],
+  );
   await appendEvent(tx, {
     orgId,
     type: 'message.created',
     conversationId,
-    payload: { message: toDto(message) },
+    payload: { message: toDto(message), participants: participants.map((p) => p.user_id) },
   });
   return { id, message };
 }

@@ -15,7 +15,12 @@ import {
   seesPii,
   visibleConversation,
 } from '../http/access.ts';
-import { decodePageCursor, encodePageCursor } from '../http/page-cursor.ts';
+import {
+  decodeListCursor,
+  decodePageCursor,
+  encodeListCursor,
+  encodePageCursor,
+} from '../http/page-cursor.ts';
 import type { RouteModule } from '../http/services.ts';
 import { orgPhone } from '../organisations/org-phone.ts';
 import { conversationPhone, listConversations } from '../stores/conversation-queries.ts';
@@ -33,6 +38,8 @@ const ConversationQuery = Type.Object(
     /** Only conversations the calling user has sent a message in. */
     mine: Type.Optional(Type.Boolean()),
     limit: Type.Integer({ minimum: 1, maximum: 100, default: 50 }),
+    /** The previous page's nextCursor. */
+    cursor: Type.Optional(Type.String({ maxLength: 200 })),
   },
   { additionalProperties: false },
 );
@@ -46,9 +53,10 @@ const MessagePageQuery = Type.Object(
   { additionalProperties: false },
 );
 
-/** The conversations matching the filter that the principal may see. */
+/** One page of the conversations matching the filter that the principal may see. */
 async function conversationList(db: Database, principal: Principal, q: Static<typeof ConversationQuery>) {
   const { orgId } = principal;
+  const after = q.cursor === undefined ? null : decodeListCursor(q.cursor);
   if ((q.crm === undefined) !== (q.crmId === undefined)) {
     throw new ApiError(
       400,
@@ -82,10 +90,17 @@ async function conversationList(db: Database, principal: Principal, q: Static<ty
     crmId: q.crmId ?? null,
     objectType: q.objectType ?? null,
     sentBy,
-    limit: q.limit,
+    after,
+    limit: q.limit + 1,
   });
+  const page = rows.slice(0, q.limit);
+  const last = page.at(-1);
   return {
-    conversations: rows.map((r) => ({
+    nextCursor:
+      rows.length > q.limit && last !== undefined
+        ? encodeListCursor({ lastMessageAt: last.last_message_text, id: last.id })
+        : null,
+    conversations: page.map((r) => ({
       id: r.id,
       senderNumber: r.sender_e164,
       contactPhone: phoneFor(principal, r.contact_phone),
@@ -153,7 +168,8 @@ export const conversationsRoutes: RouteModule = (app, { db, clock }) => {
       config: requires('conversations.view'),
       schema: {
         summary: 'List conversations',
-        description: 'Filter by customer phone (needs pii.view) or by CRM record; newest activity first.',
+        description:
+          'Filter by customer phone (needs pii.view) or by CRM record; newest activity first, a page at a time: pass the answer\'s nextCursor as "cursor" for the next page.',
         tags: ['conversations'],
         response: { 200: ConversationListSchema, ...errorResponses },
         'x-error-codes': [
@@ -161,6 +177,7 @@ export const conversationsRoutes: RouteModule = (app, { db, clock }) => {
           'PII_VIEW_REQUIRED',
           'INVALID_PHONE_NUMBER',
           'MINE_REQUIRES_USER',
+          'INVALID_CURSOR',
         ],
         querystring: ConversationQuery,
       },

@@ -154,6 +154,20 @@ export interface NewOutbound {
 }
 
 /**
+ * The CTE that makes each sender of the inserted messages (`msg`) a participant of their
+ * conversation (`conv`, with its new activity), for the "mine" list and inbound events. Both
+ * insert paths (this file's and the send batcher's) write it, so neither can forget a sender.
+ */
+export const PARTICIPANTS_CTE = `participant AS (
+       INSERT INTO conversation_participants (user_id, conversation_id, last_message_at)
+       SELECT DISTINCT m.sent_by_user_id, v.id, v.last_message_at
+         FROM msg m JOIN conv v ON v.id = m.conversation_id
+        WHERE m.sent_by_user_id IS NOT NULL
+        ORDER BY m.sent_by_user_id, v.id
+       ON CONFLICT DO NOTHING
+     )`;
+
+/**
  * Stores an outbound message with its contact, thread, first status, outbox job and live event
  * in ONE statement: one round trip and one commit per send, which is what keeps the send path
  * near the speed of a bare INSERT. The caller announces it (Notifier) after it returns.
@@ -177,7 +191,7 @@ export async function insertOutbound(
        VALUES ($18, $2, $3, $5, (SELECT id FROM contact), $22)
        ON CONFLICT ON CONSTRAINT conversations_unique_thread
        DO UPDATE SET last_message_at = $22, contact_id = coalesce(EXCLUDED.contact_id, conversations.contact_id)
-       RETURNING id
+       RETURNING id, last_message_at
      ), msg AS (
        INSERT INTO messages (id, org_id, conversation_id, direction, from_e164, to_e164, body, purpose, status,
                              segments, encoding, provider, idempotency_key, request_hash, sent_by_key_id, sent_by_user_id,
@@ -187,7 +201,7 @@ export async function insertOutbound(
        RETURNING *
      ), history AS (
        INSERT INTO message_status_events (message_id, status) SELECT id, 'queued' FROM msg
-     ), job AS (
+     ), ${PARTICIPANTS_CTE}, job AS (
        INSERT INTO outbox_jobs (message_id, org_id, state, sender_number_id, scheduled_for, crm_time_zone)
        SELECT id, org_id, 'queued', $3, $20, $23 FROM msg
      ), event AS (

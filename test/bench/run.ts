@@ -13,7 +13,8 @@
  * Environment: DATABASE_URL (PostgreSQL server to create the bench database on; default the
  * local test server), BENCH_SECONDS (measured seconds per side and engine, default 10),
  * BENCH_LOAD (worker | inprocess: where the measured load generator runs, default worker);
- * for the extension section (test/bench/extension-bench.ts), CHROMIUM_PATH and BENCH_EXTENSION_RUNS.
+ * for the extension section (test/bench/extension-bench.ts), CHROMIUM_PATH and BENCH_EXTENSION_RUNS;
+ * BENCH_ONLY=lists runs only the conversation list section (test/bench/conversation-list-bench.ts).
  */
 import fs from 'node:fs/promises';
 import os from 'node:os';
@@ -29,6 +30,9 @@ const { benchInbound } = await import('./inbound-bench.ts');
 const { runComplianceBench } = await import('./compliance-bench.ts');
 const { runCrmBench } = await import('../crm-sync/crm-bench.ts');
 const { runExtensionBench } = await import('./extension-bench.ts');
+const { conversationListLines, runConversationListBench, runConversationListAlone } = await import(
+  './conversation-list-bench.ts'
+);
 const { defaultPlacement } = await import('./load-generator.ts');
 type Report = Awaited<ReturnType<typeof benchSendThroughput>>;
 type Measured = Extract<Report, { status: 'measured' }>;
@@ -281,6 +285,18 @@ async function main(): Promise<number> {
     crashed('crm', 'crm-sync', error);
   }
 
+  console.log(
+    '\n... conversation list at 100,000 conversations on PostgreSQL (about 2 min with the seeding)',
+  );
+  let lists: Awaited<ReturnType<typeof runConversationListBench>> | null = null;
+  try {
+    lists = await runConversationListBench();
+    console.log('');
+    for (const line of conversationListLines(lists)) console.log(line);
+  } catch (error) {
+    crashed('postgres', 'conversation list', error);
+  }
+
   console.log('\n... extension: bundle sizes, CRM load -> cached thread in headless Chromium (about 30 s)');
   let extension: Awaited<ReturnType<typeof runExtensionBench>> | null = null;
   try {
@@ -437,6 +453,21 @@ async function main(): Promise<number> {
       ),
     );
   }
+  if (lists?.status === 'measured') {
+    for (const s of lists.scenarios)
+      console.log(
+        row(
+          [
+            `postgres list: ${s.name}`,
+            `${ms(s.latency.p95)} p95`,
+            `p50 ${ms(s.latency.p50)}`,
+            '',
+            `<= ${lists.targetP95Ms} ms ${s.pass ? 'PASS' : 'FAIL'}`,
+          ],
+          sw,
+        ),
+      );
+  } else if (lists !== null) console.log(`  postgres conversation list skipped: ${lists.reason}`);
   if (extension !== null) {
     const { contentScript, panel, cachedThread } = extension.results;
     const kb = (bytes: number): string => `${num(bytes / 1024, 1)} KB`;
@@ -516,6 +547,7 @@ async function main(): Promise<number> {
       compliance: compliance === null ? null : { results: compliance.results, lines: compliance.lines },
       crm: crm === null ? null : { results: crm.results, lines: crm.lines },
       extension: extension === null ? null : { results: extension.results, lines: extension.lines },
+      conversationList: lists,
     },
     crashes,
   };
@@ -524,4 +556,4 @@ async function main(): Promise<number> {
   return crashes.length > 0 ? 1 : 0;
 }
 
-process.exitCode = await main();
+process.exitCode = process.env.BENCH_ONLY === 'lists' ? await runConversationListAlone() : await main();

@@ -4,6 +4,7 @@ export interface LatencySummary {
   mean: number;
   p50: number;
   p90: number;
+  p95: number;
   p99: number;
   max: number;
 }
@@ -13,7 +14,7 @@ export interface LatencySummary {
  * samples), so keeping every sample and sorting once is exact and cheaper than a histogram.
  */
 export function summarizeLatencies(samples: readonly number[]): LatencySummary {
-  if (samples.length === 0) return { samples: 0, mean: 0, p50: 0, p90: 0, p99: 0, max: 0 };
+  if (samples.length === 0) return { samples: 0, mean: 0, p50: 0, p90: 0, p95: 0, p99: 0, max: 0 };
   const sorted = Float64Array.from(samples).sort();
   // Nearest-rank percentile: always one of the observed values, never interpolated.
   const at = (p: number): number =>
@@ -25,6 +26,7 @@ export function summarizeLatencies(samples: readonly number[]): LatencySummary {
     mean: sum / sorted.length,
     p50: at(0.5),
     p90: at(0.9),
+    p95: at(0.95),
     p99: at(0.99),
     max: sorted[sorted.length - 1] ?? 0,
   };

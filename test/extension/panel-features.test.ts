@@ -9,6 +9,7 @@ import {
   parseContactLookup,
   parseMe,
   parseMessage,
+  parseMessageEvent,
   parsePreflight,
   sensitiveFindings,
 } from '../../extension/lib/relay-types.ts';
@@ -248,28 +249,27 @@ describe('inbound notifications', () => {
       ...patch,
     });
 
-  function setup(preference: 'off' | 'mine' | 'all', mine: string[] = []) {
+  const ME = 'u-sam';
+
+  function setup(preference: 'off' | 'mine' | 'all', userId: string | null = ME) {
     const notify = vi.fn();
-    const myConversations = vi.fn(async () =>
-      mine.map((id) => ({ id, senderNumber: '+1', contactPhone: '+2', contact: null, lastMessageAt: null })),
-    );
-    let now = 0;
+    const myUserId = vi.fn(async () => userId);
     const notifier = new InboundNotifier({
       preference: async () => preference,
-      myConversations,
+      myUserId,
       contactFor: async (id) =>
         id === 'c1' ? { name: 'Ada Lovelace', pageUrl: 'https://app.hubspot.com/x' } : null,
       notify,
       isOwnText: (m) => m.sentBy === 'Sam Rep',
-      now: () => now,
     });
-    return { notifier, notify, myConversations, advance: (ms: number) => (now += ms) };
+    return { notifier, notify, myUserId };
   }
 
   it('notifies once per inbound text on the rep’s own conversations, with the contact’s name', async () => {
-    const { notifier, notify } = setup('mine', ['c1']);
-    expect(await notifier.handle(message(), 'message.created')).toBe(true);
-    expect(await notifier.handle(message(), 'message.created')).toBe(false);
+    const { notifier, notify } = setup('mine');
+    expect(await notifier.handle(message(), 'message.created', [ME, 'u-kim'])).toBe(true);
+    expect(await notifier.handle(message(), 'message.created', [ME, 'u-kim'])).toBe(false);
+    expect(notify).toHaveBeenCalledTimes(1);
     expect(notify).toHaveBeenCalledWith({
       id: 'm1',
       title: 'Text from Ada Lovelace',
@@ -279,26 +279,34 @@ describe('inbound notifications', () => {
   });
 
   it('stays quiet for other reps’ conversations, updates, outbound texts and when turned off', async () => {
-    const { notifier, notify, myConversations, advance } = setup('mine', ['c1']);
-    expect(await notifier.handle(message({ id: 'm2', conversationId: 'c9' }), 'message.created')).toBe(false);
-    expect(await notifier.handle(message({ id: 'm3' }), 'message.updated')).toBe(false);
-    expect(await notifier.handle(message({ id: 'm4', direction: 'outbound' }), 'message.created')).toBe(
+    const { notifier, notify } = setup('mine');
+    // The event names who has sent in the conversation: a colleague only, or nobody yet.
+    expect(
+      await notifier.handle(message({ id: 'm2', conversationId: 'c9' }), 'message.created', ['u-kim']),
+    ).toBe(false);
+    expect(await notifier.handle(message({ id: 'm2b', conversationId: 'c9' }), 'message.created', [])).toBe(
       false,
     );
-    // A second unknown conversation within seconds does not re-read the list.
-    expect(await notifier.handle(message({ id: 'm5', conversationId: 'c8' }), 'message.created')).toBe(false);
-    expect(myConversations).toHaveBeenCalledTimes(1);
-    advance(6_000);
-    await notifier.handle(message({ id: 'm6', conversationId: 'c8' }), 'message.created');
-    expect(myConversations).toHaveBeenCalledTimes(2);
+    // A relay that names no participants: the conversation is not known to be the rep's.
+    expect(await notifier.handle(message({ id: 'm2c', conversationId: 'c9' }), 'message.created')).toBe(
+      false,
+    );
+    expect(await notifier.handle(message({ id: 'm3' }), 'message.updated', [ME])).toBe(false);
+    expect(await notifier.handle(message({ id: 'm4', direction: 'outbound' }), 'message.created', [ME])).toBe(
+      false,
+    );
     expect(notify).not.toHaveBeenCalled();
 
-    const off = setup('off', ['c1']);
-    expect(await off.notifier.handle(message(), 'message.created')).toBe(false);
+    const off = setup('off');
+    expect(await off.notifier.handle(message(), 'message.created', [ME])).toBe(false);
+    // An API key of no user owns nothing by participants.
+    const keyOnly = setup('mine', null);
+    expect(await keyOnly.notifier.handle(message(), 'message.created', [ME])).toBe(false);
+    expect(keyOnly.notify).not.toHaveBeenCalled();
   });
 
-  it('learns the rep’s new conversation from their own outbound text, and "all" needs no list', async () => {
-    const { notifier, myConversations } = setup('mine', []);
+  it('learns the rep’s new conversation from their own outbound text, and "all" needs no participants', async () => {
+    const { notifier, myUserId } = setup('mine');
     // A colleague's text (the stream of a role that sees all) does not make the conversation ours.
     notifier.noteOutbound(message({ id: 'o0', direction: 'outbound', conversationId: 'c6', sentBy: 'Kim' }));
     expect(await notifier.handle(message({ id: 'm6b', conversationId: 'c6' }), 'message.created')).toBe(
@@ -307,16 +315,25 @@ describe('inbound notifications', () => {
     notifier.noteOutbound(
       message({ id: 'o1', direction: 'outbound', conversationId: 'c7', sentBy: 'Sam Rep' }),
     );
+    myUserId.mockClear();
     expect(
       await notifier.handle(
         message({ id: 'm7', conversationId: 'c7', body: 'x'.repeat(300) }),
         'message.created',
       ),
     ).toBe(true);
-    expect(myConversations).toHaveBeenCalledTimes(1);
+    // Known from the rep's own text: no identity lookup was needed.
+    expect(myUserId).not.toHaveBeenCalled();
     const all = setup('all');
-    expect(await all.notifier.handle(message({ conversationId: 'c42' }), 'message.created')).toBe(true);
+    expect(await all.notifier.handle(message({ conversationId: 'c42' }), 'message.created', [])).toBe(true);
     expect(all.notify.mock.calls[0]?.[0].title).toBe('Text from +15125550100');
+  });
+
+  it('reads the participants an inbound event names, and none from an update or an older relay', () => {
+    const data = { message: message(), participants: [ME] };
+    expect(parseMessageEvent(data)).toEqual({ message: message(), participants: [ME] });
+    expect(parseMessageEvent({ message: message() }).participants).toBeNull();
+    expect(() => parseMessageEvent({ message: message(), participants: [7] })).toThrow(/participants\[0\]/);
   });
 
   it('lets the org’s locked preference win over the rep’s own', () => {

@@ -548,6 +548,7 @@ const FUZZ: Record<string, RouteFuzz> = {
       objectType: junkString,
       crmId: fc.constantFrom('', 'has space', 'a'.repeat(65)),
       mine: fc.oneof(junkString, fc.constantFrom('true', 'yes', '1', 'TRUE')),
+      cursor: badCursor,
     }),
   },
   'GET /v1/conversations/:id/messages': {
@@ -1307,6 +1308,30 @@ describe('bad input fuzzing (fast-check) against every route', () => {
       expect(response.statusCode, response.body).toBe(400);
       expect(response.json()).toMatchObject({ error: { code: 'INVALID_CURSOR' } });
     });
+
+    it.each([
+      ['a never-active position with an id of 36 dashes', [null, '------------------------------------']],
+      [
+        'a timestamp out of PostgreSQL range',
+        ['294277-01-01 00:00:00+00', '00000000-0000-0000-0000-000000000000'],
+      ],
+      [
+        'an ISO timestamp PostgreSQL never prints',
+        ['2026-01-01T00:00:00Z', '00000000-0000-0000-0000-000000000000'],
+      ],
+      ['no id at all', ['2026-01-01 00:00:00+00']],
+    ])(
+      'refuses a forged conversation-list cursor with %s as 400 INVALID_CURSOR, not 500',
+      async (_name, value) => {
+        const response = await relay.app.inject({
+          method: 'GET',
+          url: `/v1/conversations?cursor=${cursorFor(value)}`,
+          headers: ctx.owner.auth,
+        });
+        expect(response.statusCode, response.body).toBe(400);
+        expect(response.json()).toMatchObject({ error: { code: 'INVALID_CURSOR' } });
+      },
+    );
 
     it('answers a path with a malformed percent-escape in the error envelope', async () => {
       const response = await relay.app.inject({

@@ -270,7 +270,7 @@ const GUARDED: Record<string, GuardedCase> = {
     foreign: () => ({ method: 'GET', url: `/v1/conversations?phone=${encodeURIComponent(CUSTOMER)}` }),
     expectForeign: (answer) => {
       expect(answer.status).toBe(200);
-      expect(answer.json()).toEqual({ conversations: [] });
+      expect(answer.json()).toEqual({ conversations: [], nextCursor: null });
     },
   },
   'GET /v1/conversations/:id/messages': {
@@ -1435,6 +1435,23 @@ describe('route access control', () => {
         await streamA.close();
         await streamB.close();
       }
+    });
+
+    it("keeps org B's key from listing org A's conversations with a cursor taken from org A's list", async () => {
+      const first = await call(ctx, { method: 'GET', url: '/v1/conversations?limit=1' }, ctx.a.key);
+      expect(first.status).toBe(200);
+      const { conversations, nextCursor } = first.json() as {
+        conversations: { id: string }[];
+        nextCursor: string | null;
+      };
+      expect(conversations.map((c) => c.id)).toContain(ctx.conversationA);
+      // A cursor is only a position in the list's order; org B reads its own rows from there on.
+      const start = encodeURIComponent(
+        nextCursor ?? Buffer.from(JSON.stringify([null, ctx.conversationA])).toString('base64url'),
+      );
+      const answer = await call(ctx, { method: 'GET', url: `/v1/conversations?cursor=${start}` }, ctx.b.key);
+      expect(answer.status).toBe(200);
+      expect(answer.body).not.toContain(ctx.conversationA);
     });
 
     it("keeps org B's key from reading org A's conversation even with a guessed cursor or limit", async () => {

@@ -1,4 +1,4 @@
-import type { Conversation, Message, NotificationPreference } from '../relay-types.ts';
+import type { Message, NotificationPreference } from '../relay-types.ts';
 
 /** A desktop notification for one inbound text. */
 export interface InboundNotification {
@@ -19,8 +19,8 @@ export interface KnownContact {
 export interface InboundNotifierOptions {
   /** The rep's effective preference (the org's locked value wins over the rep's own). */
   preference(): Promise<NotificationPreference>;
-  /** Conversations the signed-in rep has sent in (`GET /v1/conversations?mine=true`). */
-  myConversations(): Promise<Conversation[]>;
+  /** The signed-in user's id (`userId` of GET /v1/me); null for an API key of no user. */
+  myUserId(): Promise<string | null>;
   /** Name and page of the contact of a conversation, from the saved threads; null when never opened. */
   contactFor(conversationId: string): Promise<KnownContact | null>;
   notify(notification: InboundNotification): void;
@@ -29,41 +29,46 @@ export interface InboundNotifierOptions {
    * conversation carries colleagues' texts too); none are taken as the rep's when absent.
    */
   isOwnText?: (message: Message) => boolean;
-  now?: () => number;
 }
 
-/** How often the rep's conversation list may be re-read when a text arrives on an unknown one. */
-const MINE_REREAD_MS = 5_000;
 const PREVIEW = 120;
+/** Conversations remembered from the rep's own outbound texts; the oldest is forgotten first. */
+const MINE_REMEMBERED = 500;
 
 /**
  * Decides which live events become desktop notifications: new inbound texts only, on conversations
- * the rep owns (has texted in) unless they chose all or none. The list of the rep's conversations is
- * re-read when a text arrives on one it does not know yet, at most every few seconds.
+ * the rep owns (has texted in) unless they chose all or none. Ownership comes from the stream
+ * itself: an inbound text's event names the users who have sent in its conversation, and the rep's
+ * own outbound texts (live, before any reply) mark theirs. Nothing is polled.
  */
 export class InboundNotifier {
-  private mine = new Set<string>();
-  private mineReadAt = Number.NEGATIVE_INFINITY;
+  private readonly mine = new Set<string>();
   private readonly seen = new Set<string>();
-  private readonly now: () => number;
 
-  constructor(private readonly options: InboundNotifierOptions) {
-    this.now = options.now ?? Date.now;
-  }
+  constructor(private readonly options: InboundNotifierOptions) {}
 
-  /** Remembers a conversation the rep just texted in, so the reply notifies without a lookup. */
+  /** Remembers a conversation the rep just texted in, so the reply notifies even from an older relay. */
   noteOutbound(message: Message): void {
     if (message.direction === 'outbound' && this.options.isOwnText?.(message) === true) {
       this.mine.add(message.conversationId);
+      if (this.mine.size > MINE_REMEMBERED) this.mine.delete(this.mine.values().next().value as string);
     }
   }
 
-  async handle(message: Message, event: 'message.created' | 'message.updated'): Promise<boolean> {
+  /**
+   * Notifies for a new inbound text when the preference allows it. `participants` are the users
+   * who have sent in its conversation, as the event names them (null when the relay sent none).
+   */
+  async handle(
+    message: Message,
+    event: 'message.created' | 'message.updated',
+    participants: readonly string[] | null = null,
+  ): Promise<boolean> {
     if (event !== 'message.created' || message.direction !== 'inbound') return false;
     if (this.seen.has(message.id)) return false;
     const preference = await this.options.preference();
     if (preference === 'off') return false;
-    if (preference === 'mine' && !(await this.owns(message.conversationId))) return false;
+    if (preference === 'mine' && !(await this.owns(message.conversationId, participants))) return false;
     this.seen.add(message.id);
     if (this.seen.size > 500) this.seen.delete(this.seen.values().next().value as string);
     // best effort: without the contact the notification names the sender's number and opens no CRM page.
@@ -78,17 +83,10 @@ export class InboundNotifier {
     return true;
   }
 
-  private async owns(conversationId: string): Promise<boolean> {
+  private async owns(conversationId: string, participants: readonly string[] | null): Promise<boolean> {
     if (this.mine.has(conversationId)) return true;
-    if (this.now() - this.mineReadAt > MINE_REREAD_MS) {
-      this.mineReadAt = this.now();
-      try {
-        const conversations = await this.options.myConversations();
-        this.mine = new Set(conversations.map((c) => c.id));
-      } catch {
-        return false;
-      }
-    }
-    return this.mine.has(conversationId);
+    if (participants === null) return false;
+    const me = await this.options.myUserId();
+    return me !== null && participants.includes(me);
   }
 }

@@ -2,7 +2,7 @@ import { browser } from 'wxt/browser';
 import { runEventStream } from '../relay/event-stream.ts';
 import type { RelayClient } from '../relay/relay-client.ts';
 import type { SseEvent } from '../relay/sse-parser.ts';
-import { type Me, parseMessageEnvelope } from '../relay-types.ts';
+import { type Me, parseMessageEvent } from '../relay-types.ts';
 import { effectiveNotificationPreference, loadNotificationPreference } from '../settings.ts';
 import { contactForConversation, type LocalStore } from '../store/local-store.ts';
 import { type InboundNotification, InboundNotifier } from './inbound-notifier.ts';
@@ -38,7 +38,8 @@ export function inboundNotifierFor(
       // An API key without a user owns no conversations: "mine" means every text it can see.
       return pref === 'mine' && me !== null && me.userId === null ? 'all' : pref;
     },
-    myConversations: () => client.conversations({ mine: true }, signal),
+    // preference() read /v1/me just before: a "mine" preference is only asked about with it known.
+    myUserId: async () => me?.userId ?? null,
     // Texts carry their sender's name, which for a signed-in rep is their email.
     isOwnText: (m) =>
       me !== null && m.sentBy !== null && (m.sentBy === me.email || m.sentBy === me.displayName),
@@ -84,10 +85,10 @@ function liveEvent(event: SseEvent, { identityKey, notifier }: LiveEventsOptions
   }
   if (event.event !== 'message.created' && event.event !== 'message.updated') return;
   try {
-    const message = parseMessageEnvelope(JSON.parse(event.data));
+    const { message, participants } = parseMessageEvent(JSON.parse(event.data));
     notifier.noteOutbound(message);
     notifier
-      .handle(message, event.event)
+      .handle(message, event.event, participants)
       .catch((error: unknown) => console.warn('[crm-texting] inbound notification failed', error));
   } catch (error) {
     console.warn('[crm-texting] ignored malformed live event', error);

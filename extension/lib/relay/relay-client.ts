@@ -225,16 +225,16 @@ export class RelayClient {
 
   /** The contact's conversations, by phone when the rep sees it, else by the CRM record. */
   conversations(
-    by: { phone: string } | { contact: Pick<ContactRef, 'crm' | 'objectType' | 'id'> } | { mine: true },
+    by: { phone: string } | { contact: Pick<ContactRef, 'crm' | 'objectType' | 'id'> },
     signal?: AbortSignal,
   ): Promise<Conversation[]> {
     const q = new URLSearchParams();
     if ('phone' in by) q.set('phone', by.phone);
-    else if ('contact' in by) {
+    else {
       q.set('crm', by.contact.crm);
       q.set('objectType', by.contact.objectType);
       q.set('crmId', by.contact.id);
-    } else q.set('mine', 'true');
+    }
     return this.request('GET', `/v1/conversations?${q}`, parseConversations, { signal });
   }
 

@@ -1,0 +1,278 @@
+/**
+ * Issue #20 (2): GET /v1/conversations at 100,000 conversations (1,000,000 messages) in one org.
+ * Seeds PostgreSQL with generate_series, then times 50-row pages through the HTTP route (a real
+ * socket, a signed-in user's session token) for every filter: unfiltered, `mine=true`, by phone
+ * and by CRM record; first pages, and deep pages reached with a cursor. Target: p95 <= 20 ms.
+ *
+ * Runs alone with `BENCH_ONLY=lists npm run bench` (or `tsx test/bench/conversation-list-bench.ts`);
+ * DATABASE_URL names the PostgreSQL server (default the local test server). Each customer has two
+ * threads (one per sender number), so the phone and CRM-record lines return two rows: those lists
+ * are one contact's, and their index reads stop there. That each filter reads its index and no
+ * Sort over the org is asserted from PostgreSQL's plans in test/server/conversation-list-plans.test.ts.
+ */
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { encodeListCursor } from '../../server/http/page-cursor.ts';
+import { addSenderNumber, createOrg } from '../../server/organisations/org-admin.ts';
+import { signedInUser, testRelay, testUser } from '../helpers/relay.ts';
+import { openBenchDatabase, unavailable } from './bench-db.ts';
+import { type LatencySummary, summarizeLatencies } from './stats.ts';
+
+const CONVERSATIONS = 100_000;
+const MESSAGES_PER_CONVERSATION = 10;
+/** Ten reps; rep k has sent in the conversations i with i % 12 = k: about 8,300 each, 5 in 6 owned. */
+const REPS = 10;
+const TARGET_P95_MS = 20;
+const PAGE = 50;
+
+type BenchDb = Awaited<ReturnType<typeof openBenchDatabase>>['db'];
+type Session = { userId: string; accessToken: string };
+
+export interface ListScenario {
+  name: string;
+  latency: LatencySummary;
+  rows: number;
+  pass: boolean;
+}
+
+export type ConversationListReport =
+  | { status: 'skipped'; reason: string }
+  | {
+      status: 'measured';
+      conversations: number;
+      messages: number;
+      seedSeconds: number;
+      requestsPerScenario: number;
+      targetP95Ms: number;
+      scenarios: ListScenario[];
+    };
+
+/** 100k conversations, 1M messages, the reps' sends, contacts for half, all by the relay's own SQL. */
+async function seed(db: BenchDb, orgId: string, reps: string[]) {
+  const senders = [];
+  for (const e164 of ['+12025550100', '+12025550101'])
+    senders.push((await addSenderNumber(db, { orgId, e164 })).numberId);
+  // Conversation i: sender i % 2, customer i / 2 (so each customer has two threads), linked to
+  // a CRM contact for even customers; last activity i seconds after the epoch of the run.
+  await db.query(
+    `INSERT INTO contacts (id, org_id, phone_e164, crm, crm_object, crm_id)
+     SELECT gen_random_uuid(), $1, '+1303' || lpad(j::text, 7, '0'), 'hubspot', 'contact', 'hs-' || j
+       FROM generate_series(0, $2::int / 2 - 1) j WHERE j % 2 = 0`,
+    [orgId, CONVERSATIONS],
+  );
+  await db.query(
+    `INSERT INTO conversations (id, org_id, sender_number_id, contact_phone, contact_id, created_at, last_message_at)
+     SELECT gen_random_uuid(), $1, ($2::uuid[])[i % 2 + 1], '+1303' || lpad((i / 2)::text, 7, '0'),
+            CASE WHEN (i / 2) % 2 = 0 THEN (SELECT k.id FROM contacts k WHERE k.org_id = $1 AND k.crm = 'hubspot' AND k.crm_id = 'hs-' || (i / 2)) END,
+            timestamptz '2026-01-01 00:00:00+00',
+            timestamptz '2026-01-01 00:00:00+00' + (i * 10 + ${MESSAGES_PER_CONVERSATION}) * interval '1 second'
+       FROM generate_series(0, $3::int - 1) i`,
+    [orgId, senders, CONVERSATIONS],
+  );
+  // Ten messages a conversation, alternating outbound (by its rep, if it has one) and inbound.
+  await db.query(
+    `INSERT INTO messages (id, org_id, conversation_id, direction, from_e164, to_e164, body, status, segments,
+                           encoding, sent_by_user_id, created_at)
+     SELECT gen_random_uuid(), c.org_id, c.id, CASE WHEN m % 2 = 0 THEN 'outbound' ELSE 'inbound' END,
+            '+12025550100', c.contact_phone, 'Bench message ' || m,
+            CASE WHEN m % 2 = 0 THEN 'delivered' ELSE 'received' END, 1, 'GSM-7',
+            CASE WHEN m % 2 = 0 AND c.n % 12 < ${REPS} THEN ($2::uuid[])[c.n % 12 + 1] END,
+            c.last_message_at - (${MESSAGES_PER_CONVERSATION} - m) * interval '1 second'
+       FROM (SELECT id, org_id, contact_phone, last_message_at, row_number() OVER (ORDER BY last_message_at) - 1 AS n
+               FROM conversations WHERE org_id = $1) c
+       CROSS JOIN generate_series(1, ${MESSAGES_PER_CONVERSATION}) m`,
+    [orgId, reps],
+  );
+  // The same backfill migration 024 runs on an existing installation.
+  await db.query(
+    `INSERT INTO conversation_participants (user_id, conversation_id, last_message_at)
+     SELECT DISTINCT m.sent_by_user_id, m.conversation_id, c.last_message_at
+       FROM messages m JOIN conversations c ON c.id = m.conversation_id
+      WHERE m.sent_by_user_id IS NOT NULL`,
+  );
+  await db.query('ANALYZE');
+}
+
+/** Times `count` sequential GETs of paths drawn by `pathFor`, after a few untimed ones. */
+async function timeRequests(
+  base: string,
+  token: string,
+  count: number,
+  pathFor: (i: number) => string,
+): Promise<{ latency: LatencySummary; rows: number }> {
+  const samples: number[] = [];
+  let rows = 0;
+  for (let i = -10; i < count; i += 1) {
+    const started = performance.now();
+    const response = await fetch(`${base}${pathFor(i + 10)}`, {
+      headers: { authorization: `Bearer ${token}` },
+    });
+    const body = (await response.json()) as { conversations?: unknown[] };
+    const elapsed = performance.now() - started;
+    if (response.status !== 200)
+      throw new Error(`${pathFor(i + 10)}: ${response.status} ${JSON.stringify(body)}`);
+    if (i >= 0) {
+      samples.push(elapsed);
+      rows += body.conversations?.length ?? 0;
+    }
+  }
+  return { latency: summarizeLatencies(samples), rows: Math.round(rows / count) };
+}
+
+/** The list cursors that resume after each row the query returns (rows deep in a list). */
+async function deepCursors(db: BenchDb, sql: string, params: unknown[]): Promise<string[]> {
+  const rows = await db.query<{ at: string; id: string }>(sql, params);
+  return rows.map((r) => encodeURIComponent(encodeListCursor({ lastMessageAt: r.at, id: r.id })));
+}
+
+/** What each measured line requests: a name, whose token, and the path of its i-th request. */
+async function listPlans(
+  db: BenchDb,
+  orgId: string,
+  rep: Session,
+  admin: Session,
+): Promise<[string, string, (i: number) => string][]> {
+  const orgDeep = await deepCursors(
+    db,
+    `SELECT last_message_at::text AS at, id FROM conversations WHERE org_id = $1
+      ORDER BY last_message_at DESC NULLS LAST, id OFFSET $2 LIMIT 50`,
+    [orgId, CONVERSATIONS / 2],
+  );
+  const mineDeep = await deepCursors(
+    db,
+    `SELECT p.last_message_at::text AS at, p.conversation_id AS id FROM conversation_participants p
+      WHERE p.user_id = $1 ORDER BY p.last_message_at DESC NULLS LAST, p.conversation_id OFFSET 4000 LIMIT 50`,
+    [rep.userId],
+  );
+  const phones = (
+    await db.query<{ phone: string }>(
+      'SELECT contact_phone AS phone FROM conversations WHERE org_id = $1 ORDER BY random() LIMIT 50',
+      [orgId],
+    )
+  ).map((r) => encodeURIComponent(r.phone));
+  const records = (
+    await db.query<{ crm_id: string }>(
+      `SELECT crm_id FROM contacts WHERE org_id = $1 AND crm IS NOT NULL ORDER BY random() LIMIT 50`,
+      [orgId],
+    )
+  ).map((r) => r.crm_id);
+  const pick = <T>(list: T[], i: number): T => list[i % list.length] as T;
+  return [
+    ['unfiltered, first page', admin.accessToken, () => `/v1/conversations?limit=${PAGE}`],
+    [
+      'unfiltered, page at 50,000 (cursor)',
+      admin.accessToken,
+      (i) => `/v1/conversations?limit=${PAGE}&cursor=${pick(orgDeep, i)}`,
+    ],
+    ['mine=true, first page', rep.accessToken, () => `/v1/conversations?mine=true&limit=${PAGE}`],
+    [
+      'mine=true, page at 4,000 (cursor)',
+      rep.accessToken,
+      (i) => `/v1/conversations?mine=true&limit=${PAGE}&cursor=${pick(mineDeep, i)}`,
+    ],
+    ['by phone', admin.accessToken, (i) => `/v1/conversations?phone=${pick(phones, i)}&limit=${PAGE}`],
+    [
+      'by CRM record',
+      admin.accessToken,
+      (i) => `/v1/conversations?crm=hubspot&objectType=contact&crmId=${pick(records, i)}&limit=${PAGE}`,
+    ],
+    [
+      'by CRM record, no object type',
+      admin.accessToken,
+      (i) => `/v1/conversations?crm=hubspot&crmId=${pick(records, i)}&limit=${PAGE}`,
+    ],
+  ];
+}
+
+export async function runConversationListBench(requests = 200): Promise<ConversationListReport> {
+  const reason = await unavailable('postgres');
+  if (reason !== null) return { status: 'skipped', reason };
+  const bench = await openBenchDatabase('postgres');
+  const { db } = bench;
+  try {
+    const started = performance.now();
+    const { orgId } = await createOrg(db, 'Bench Dental');
+    const now = new Date('2026-11-20T17:00:00Z');
+    const reps: string[] = [];
+    for (let k = 1; k < REPS; k += 1)
+      reps.push(await testUser(db, { orgId, email: `rep${k}@example.com`, now }));
+    const relay = await testRelay(db);
+    // Rep 0 is the measured rep (a session of their own); an admin sees every conversation.
+    const rep = await signedInUser(relay.app, db, { orgId, email: 'rep0@example.com', role: 'rep', now });
+    const admin = await signedInUser(relay.app, db, {
+      orgId,
+      email: 'admin@example.com',
+      role: 'admin',
+      now,
+    });
+    await seed(db, orgId, [rep.userId, ...reps]);
+    const seedSeconds = (performance.now() - started) / 1000;
+    const base = await relay.app.listen({ host: '127.0.0.1', port: 0 });
+    try {
+      const [messages] = await db.query<{ n: number }>('SELECT count(*)::int AS n FROM messages');
+      const plans = await listPlans(db, orgId, rep, admin);
+      const scenarios: ListScenario[] = [];
+      for (const [name, token, pathFor] of plans) {
+        const { latency, rows } = await timeRequests(base, token, requests, pathFor);
+        scenarios.push({ name, latency, rows, pass: latency.p95 <= TARGET_P95_MS });
+      }
+      return {
+        status: 'measured',
+        conversations: CONVERSATIONS,
+        messages: messages?.n ?? 0,
+        seedSeconds,
+        requestsPerScenario: requests,
+        targetP95Ms: TARGET_P95_MS,
+        scenarios,
+      };
+    } finally {
+      await relay.close();
+    }
+  } finally {
+    await bench.dispose();
+  }
+}
+
+const ms = (n: number): string => `${n.toFixed(n < 10 ? 2 : 1)} ms`;
+
+/** The report as the bench prints it: one line per scenario with its verdict. */
+export function conversationListLines(report: ConversationListReport): string[] {
+  if (report.status === 'skipped') return [`=== conversation list: SKIPPED: ${report.reason} ===`];
+  return [
+    `=== PostgreSQL: GET /v1/conversations, ${report.conversations.toLocaleString('en-US')} conversations / ` +
+      `${report.messages.toLocaleString('en-US')} messages in one org (seeded in ${report.seedSeconds.toFixed(0)} s) ===`,
+    `    ${report.requestsPerScenario} sequential ${PAGE}-row pages per line over HTTP with a session token; target p95 <= ${report.targetP95Ms} ms`,
+    ...report.scenarios.map(
+      (s) =>
+        `    ${s.name.padEnd(38)} p50 ${ms(s.latency.p50).padStart(8)}  p95 ${ms(s.latency.p95).padStart(8)}  ` +
+        `p99 ${ms(s.latency.p99).padStart(8)}  rows ${String(s.rows).padStart(3)}  ${s.pass ? 'PASS' : 'FAIL'}`,
+    ),
+  ];
+}
+
+/**
+ * `BENCH_ONLY=lists npm run bench`: this section alone. Its figures replace the
+ * conversationList entry of bench-results/latest.json and leave the other sections' as they were.
+ */
+export async function runConversationListAlone(): Promise<number> {
+  const report = await runConversationListBench();
+  for (const line of conversationListLines(report)) console.log(line);
+  const out = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../bench-results/latest.json');
+  await fs.mkdir(path.dirname(out), { recursive: true });
+  let previous: { benchmarks?: Record<string, unknown> } = {};
+  try {
+    previous = JSON.parse(await fs.readFile(out, 'utf8')) as typeof previous;
+  } catch {
+    // best effort: no earlier full run to keep figures from; this section's are written alone.
+    previous = {};
+  }
+  const json = {
+    ...previous,
+    conversationListRunAt: new Date().toISOString(),
+    benchmarks: { ...(previous.benchmarks ?? {}), conversationList: report },
+  };
+  await fs.writeFile(out, `${JSON.stringify(json, null, 2)}\n`);
+  console.log(`\nresults written to ${path.relative(process.cwd(), out)}`);
+  return 0;
+}
