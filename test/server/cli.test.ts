@@ -368,30 +368,12 @@ describe('admin CLI', () => {
   it('warns when HubSpot is connected without its portal id, whose webhooks could then not be matched', async () => {
     process.env.SECRETS_KEY = Buffer.alloc(32, 7).toString('base64');
     try {
-      const bare = await cli(
-        'crm',
-        'connect',
-        'hubspot',
-        '--org',
-        orgId,
-        '--token',
-        'pat-na1-test',
-        '--json',
-      );
+      const connect = (...extra: string[]) =>
+        cli('crm', 'connect', 'hubspot', '--org', orgId, '--token', 'pat-na1-test', '--json', ...extra);
+      const bare = await connect();
       expect(bare.code, bare.out).toBe(0);
       expect(bare.err).toContain('Warning: without --portal-id, HubSpot webhooks');
-      const named = await cli(
-        'crm',
-        'connect',
-        'hubspot',
-        '--org',
-        orgId,
-        '--token',
-        'pat-na1-test',
-        '--portal-id',
-        '62515',
-        '--json',
-      );
+      const named = await connect('--portal-id', '62515');
       expect(named.code, named.out).toBe(0);
       expect(named.err).not.toContain('--portal-id');
     } finally {
