@@ -3,6 +3,8 @@
  * check, the digit runs people type cards in, and the expiry dates and security codes that
  * follow a card. Pure; the content scanner calls `findCards` on normalised text.
  */
+
+import { allMatches } from '../lib/all-matches.ts';
 import type { Finding } from './scan-finding.ts';
 
 /** Luhn (mod 10) check over a string of digits. */
@@ -136,7 +138,7 @@ function partOfIdentifier(text: string, start: number, end: number): boolean {
 /** Card numbers, their trailing expiry and security code, and PAN fragments in the normalised text. */
 export function findCards(text: string, scanned: string): Finding[] {
   const findings: Finding[] = [];
-  for (const m of scanned.matchAll(DIGIT_RUN)) {
+  for (const m of allMatches(scanned, DIGIT_RUN)) {
     const runStart = m.index ?? 0;
     const runEnd = runStart + m[0].length;
     const groups = groupsOf(m[0], runStart);

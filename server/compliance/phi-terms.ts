@@ -4,6 +4,8 @@
  * number is PHI. Each rule names its category; `unless` looks at ±30 characters around a match
  * to skip the business senses ("A/B test results", "lithium batteries", "Great Depression").
  */
+
+import { allMatches } from '../lib/all-matches.ts';
 import type { Finding } from './scan-finding.ts';
 
 export interface PhiRule {
@@ -91,7 +93,7 @@ export const PHI_RULES: readonly PhiRule[] = [
 export function findPhi(text: string): Finding[] {
   const findings: Finding[] = [];
   for (const rule of PHI_RULES) {
-    for (const m of text.matchAll(rule.pattern)) {
+    for (const m of allMatches(text, rule.pattern)) {
       const start = m.index ?? 0;
       const end = start + m[0].length;
       const around = text.slice(Math.max(0, start - 30), Math.min(text.length, end + 30));
