@@ -70,7 +70,31 @@ const FIRST_MARK = 0x300;
 
 /** Normalises a text for scanning, keeping a map back to the original offsets. */
 export function normaliseForScan(original: string): NormalisedText {
-  return normalise(original, true);
+  return ALL_ASCII.test(original) ? normaliseAscii(original) : normalise(original, true);
+}
+
+const ALL_ASCII = ASCII_CLASS.includes('slow') ? /(?!)/ : /^[\0-\x7f]*$/;
+
+/**
+ * A text of ASCII alone, unit by unit from the class table: no combining mark can follow any of
+ * its characters, so each stands alone, and splitting it into code points is not needed.
+ */
+function normaliseAscii(original: string): NormalisedText {
+  let text = '';
+  const start: number[] = [];
+  const end: number[] = [];
+  for (let i = 0; i < original.length; i++) {
+    const ascii = ASCII_CLASS[original.charCodeAt(i)];
+    if (ascii === 'separator' && text.endsWith(' ')) {
+      end[end.length - 1] = i + 1;
+      continue;
+    }
+    if (ascii === 'drop') continue;
+    text += ascii === 'separator' ? ' ' : ascii === 'dash' ? '-' : (original[i] as string);
+    start.push(i);
+    end.push(i + 1);
+  }
+  return { text, start, end };
 }
 
 /** `normaliseForScan` without the ASCII shortcut: what the shortcut's property test compares with. */

@@ -45,6 +45,19 @@ describe('ASCII shortcut of the scan normalisation', () => {
     );
   });
 
+  it('gives an all-ASCII text the same text and offsets as normalising every character', () => {
+    const ascii = fc.string({
+      unit: fc.integer({ min: 0, max: 127 }).map((c) => String.fromCharCode(c)),
+      maxLength: 60,
+    });
+    fc.assert(
+      fc.property(ascii, (text) => {
+        expect(normaliseForScan(text)).toEqual(normaliseEveryCharacter(text));
+      }),
+      { numRuns: 5000 },
+    );
+  });
+
   it('treats each ASCII character alone, and before a mark, as the general path does', () => {
     for (let code = 0; code < 128; code++) {
       const ch = String.fromCharCode(code);
