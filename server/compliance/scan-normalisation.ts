@@ -70,21 +70,23 @@ const FIRST_MARK = 0x300;
 
 /** Normalises a text for scanning, keeping a map back to the original offsets. */
 export function normaliseForScan(original: string): NormalisedText {
-  return ALL_ASCII.test(original) ? normaliseAscii(original) : normalise(original, true);
+  return (ASCII_WHOLE && normaliseAscii(original)) || normalise(original, true);
 }
 
-const ALL_ASCII = ASCII_CLASS.includes('slow') ? /(?!)/ : /^[\0-\x7f]*$/;
+const ASCII_WHOLE = !ASCII_CLASS.includes('slow');
 
 /**
  * A text of ASCII alone, unit by unit from the class table: no combining mark can follow any of
- * its characters, so each stands alone, and splitting it into code points is not needed.
+ * its characters, so each stands alone, and splitting it into code points is not needed. Null at
+ * the first unit that is not ASCII.
  */
-function normaliseAscii(original: string): NormalisedText {
+function normaliseAscii(original: string): NormalisedText | null {
   let text = '';
   const start: number[] = [];
   const end: number[] = [];
   for (let i = 0; i < original.length; i++) {
     const ascii = ASCII_CLASS[original.charCodeAt(i)];
+    if (ascii === undefined) return null;
     if (ascii === 'separator' && text.endsWith(' ')) {
       end[end.length - 1] = i + 1;
       continue;
