@@ -114,12 +114,25 @@ const CARD_LABELS = /^(cc|card|cards|visa|mc|amex|pan|no|num|nr|number|exp|expir
 const CARD_CONTEXT =
   /\b(card|cc|credit|debit|visa|master ?card|mc|amex|discover|diners|jcb|unionpay|maestro|pan|cvv|cvc|exp)\b/i;
 
-function groupsOf(run: string, offset: number): Group[] {
-  return [...run.matchAll(/\d+/g)].map((m) => ({
-    digits: m[0],
-    start: offset + (m.index ?? 0),
-    end: offset + (m.index ?? 0) + m[0].length,
-  }));
+const isDigit = (code: number): boolean => code >= 48 && code <= 57;
+
+/**
+ * The runs of ASCII digits in `run` (as `/\d+/g` finds them), placed at `offset`. A loop, not
+ * matchAll, which copies its regex on every call: this runs for every number in every text (#20).
+ */
+export function groupsOf(run: string, offset: number): Group[] {
+  const groups: Group[] = [];
+  let i = 0;
+  while (i < run.length) {
+    if (!isDigit(run.charCodeAt(i))) {
+      i += 1;
+      continue;
+    }
+    const from = i;
+    while (i < run.length && isDigit(run.charCodeAt(i))) i += 1;
+    groups.push({ digits: run.slice(from, i), start: offset + from, end: offset + i });
+  }
+  return groups;
 }
 
 /** Whether the run is glued to letters or hyphenated into an identifier (licence keys, VINs, SKUs). */
