@@ -67,8 +67,8 @@ const NINE_DIGITS = /(?<![\d-])\d{9}(?![\d-])/g;
 /** Routing numbers (checksum and context) and labelled account numbers in the normalised text. */
 export function findBankNumbers(text: string): Finding[] {
   const findings: Finding[] = [];
-  const hasContext = BANK_CONTEXT.test(text);
-  const hasContextBesidesWeak = BANK_CONTEXT_BESIDES_WEAK.test(text);
+  // Context words are looked for only when a number needs them: most texts have none (#20).
+  let hasContext: boolean | undefined;
   for (const m of allMatches(text, NINE_DIGITS)) {
     const start = m.index ?? 0;
     const end = start + 9;
@@ -77,6 +77,7 @@ export function findBankNumbers(text: string): Finding[] {
     const account = /^(\s*(?:\/|,|and|acct\.?|account|#|no\.?|number|:|-)*\s*)+(\d{4,17})(?!\d)/i.exec(near);
     const before = text.slice(Math.max(0, start - 30), start);
     const accountBefore = /(\d{4,17})(\s*(\/|,|and|acct|account|#|:|-)*\s*)+$/i.exec(before);
+    hasContext ??= BANK_CONTEXT.test(text);
     if (!hasContext && account === null && accountBefore === null) continue;
     findings.push({ kind: 'bank', start, end, detail: 'ABA routing number' });
     if (account !== null) {
@@ -90,7 +91,7 @@ export function findBankNumbers(text: string): Finding[] {
     }
   }
   for (const { pattern, detail, needsContext } of LABELLED) {
-    if (needsContext && !hasContextBesidesWeak) continue;
+    if (needsContext && !BANK_CONTEXT_BESIDES_WEAK.test(text)) continue;
     for (const m of allMatches(text, pattern)) {
       const number = m[1] as string;
       const start = (m.index ?? 0) + m[0].length - number.length;
