@@ -90,9 +90,12 @@ export function findBankNumbers(text: string): Finding[] {
       });
     }
   }
+  let hasContextBesidesWeak: boolean | undefined;
   for (const { pattern, detail, needsContext } of LABELLED) {
-    if (needsContext && !BANK_CONTEXT_BESIDES_WEAK.test(text)) continue;
     for (const m of allMatches(text, pattern)) {
+      // Without a context word, none of this pattern's matches counts.
+      if (needsContext) hasContextBesidesWeak ??= BANK_CONTEXT_BESIDES_WEAK.test(text);
+      if (needsContext && !hasContextBesidesWeak) break;
       const number = m[1] as string;
       const start = (m.index ?? 0) + m[0].length - number.length;
       findings.push({ kind: 'bank', start, end: start + number.length, detail });
