@@ -1,4 +1,5 @@
 import { type CountryCode, isSupportedCountry, parsePhoneNumberWithError } from 'libphonenumber-js/max';
+import { BoundedCache } from './lib/bounded-cache.ts';
 
 /** Result of checking a phone number given by a user, a CRM or a provider. */
 export type PhoneCheck = { ok: true; e164: string; country: string | null } | { ok: false; reason: string };
@@ -12,6 +13,18 @@ export function checkE164(input: string): PhoneCheck {
   if (!/^\+[1-9]\d{6,14}$/.test(input)) {
     return { ok: false, reason: 'must be in E.164 form: "+" then country code and number, digits only' };
   }
+  // A copy, so a caller cannot change a remembered answer.
+  return { ...checks.getOrCompute(input, () => parseE164(input)) };
+}
+
+/**
+ * Parsed numbers (#20): every send checks its sender and recipient, and libphonenumber's parse is
+ * the costly part of a send's phone handling; the same few thousand numbers recur. Bounded.
+ */
+const checks = new BoundedCache<string, PhoneCheck>(10_000);
+
+/** `checkE164` of a number in E.164 form, never remembered: what the cache's property test compares with. */
+export function parseE164(input: string): PhoneCheck {
   try {
     const parsed = parsePhoneNumberWithError(input);
     if (!parsed.isPossible()) return { ok: false, reason: 'is not a possible number for its country' };
@@ -82,6 +95,24 @@ const NATIONAL_EXAMPLES: Partial<Record<CountryCode, string>> = {
 
 /** Normalises a number as providers send it ("14155550123") or as CRMs store it ("(415) 555-0123"). */
 export function normalizePhone(input: string, defaultCountry: 'US' = 'US'): string | null {
+  // '' stands for "not a number", since the cache cannot hold null.
+  return (
+    normalized.getOrCompute(`${defaultCountry} ${input}`, () => parseLoose(input, defaultCountry) ?? '') ||
+    null
+  );
+}
+
+/** Numbers as providers and CRMs send them, parsed (#20): each inbound webhook reads two. Bounded. */
+const normalized = new BoundedCache<string, string>(10_000);
+
+/** Entries in the two number caches, for the test that they stay bounded. */
+export const phoneCacheSizes = (): { checks: number; normalized: number } => ({
+  checks: checks.size,
+  normalized: normalized.size,
+});
+
+/** `normalizePhone`, never remembered: what the cache's property test compares with. */
+export function parseLoose(input: string, defaultCountry: 'US' = 'US'): string | null {
   const trimmed = input.trim();
   if (trimmed === '') return null;
   const candidate = /^\d{11,15}$/.test(trimmed) ? `+${trimmed}` : trimmed;

@@ -2,6 +2,8 @@
  * Bank routing and account numbers in a text: the ABA checksum, and account numbers introduced by
  * the labels of data/bank-number-labels.json. Pure.
  */
+
+import { allMatches } from '../lib/all-matches.ts';
 import bankLabels from './data/bank-number-labels.json' with { type: 'json' };
 import type { Finding } from './scan-finding.ts';
 
@@ -59,12 +61,15 @@ const LABELLED: ReadonlyArray<{ pattern: RegExp; detail: string; needsContext: b
   },
 ];
 
+/** Nine digits on their own: the shape of a routing number. */
+const NINE_DIGITS = /(?<![\d-])\d{9}(?![\d-])/g;
+
 /** Routing numbers (checksum and context) and labelled account numbers in the normalised text. */
 export function findBankNumbers(text: string): Finding[] {
   const findings: Finding[] = [];
-  const hasContext = BANK_CONTEXT.test(text);
-  const hasContextBesidesWeak = BANK_CONTEXT_BESIDES_WEAK.test(text);
-  for (const m of text.matchAll(/(?<![\d-])\d{9}(?![\d-])/g)) {
+  // Context words are looked for only when a number needs them: most texts have none (#20).
+  let hasContext: boolean | undefined;
+  for (const m of allMatches(text, NINE_DIGITS)) {
     const start = m.index ?? 0;
     const end = start + 9;
     if (!isValidRoutingNumber(m[0])) continue;
@@ -72,6 +77,7 @@ export function findBankNumbers(text: string): Finding[] {
     const account = /^(\s*(?:\/|,|and|acct\.?|account|#|no\.?|number|:|-)*\s*)+(\d{4,17})(?!\d)/i.exec(near);
     const before = text.slice(Math.max(0, start - 30), start);
     const accountBefore = /(\d{4,17})(\s*(\/|,|and|acct|account|#|:|-)*\s*)+$/i.exec(before);
+    hasContext ??= BANK_CONTEXT.test(text);
     if (!hasContext && account === null && accountBefore === null) continue;
     findings.push({ kind: 'bank', start, end, detail: 'ABA routing number' });
     if (account !== null) {
@@ -84,9 +90,12 @@ export function findBankNumbers(text: string): Finding[] {
       });
     }
   }
+  let hasContextBesidesWeak: boolean | undefined;
   for (const { pattern, detail, needsContext } of LABELLED) {
-    if (needsContext && !hasContextBesidesWeak) continue;
-    for (const m of text.matchAll(pattern)) {
+    for (const m of allMatches(text, pattern)) {
+      // Without a context word, none of this pattern's matches counts.
+      if (needsContext) hasContextBesidesWeak ??= BANK_CONTEXT_BESIDES_WEAK.test(text);
+      if (needsContext && !hasContextBesidesWeak) break;
       const number = m[1] as string;
       const start = (m.index ?? 0) + m[0].length - number.length;
       findings.push({ kind: 'bank', start, end: start + number.length, detail });

@@ -3,6 +3,8 @@
  * check, the digit runs people type cards in, and the expiry dates and security codes that
  * follow a card. Pure; the content scanner calls `findCards` on normalised text.
  */
+
+import { allMatches } from '../lib/all-matches.ts';
 import type { Finding } from './scan-finding.ts';
 
 /** Luhn (mod 10) check over a string of digits. */
@@ -112,12 +114,25 @@ const CARD_LABELS = /^(cc|card|cards|visa|mc|amex|pan|no|num|nr|number|exp|expir
 const CARD_CONTEXT =
   /\b(card|cc|credit|debit|visa|master ?card|mc|amex|discover|diners|jcb|unionpay|maestro|pan|cvv|cvc|exp)\b/i;
 
-function groupsOf(run: string, offset: number): Group[] {
-  return [...run.matchAll(/\d+/g)].map((m) => ({
-    digits: m[0],
-    start: offset + (m.index ?? 0),
-    end: offset + (m.index ?? 0) + m[0].length,
-  }));
+const isDigit = (code: number): boolean => code >= 48 && code <= 57;
+
+/**
+ * The runs of ASCII digits in `run` (as `/\d+/g` finds them), placed at `offset`. A loop, not
+ * matchAll, which copies its regex on every call: this runs for every number in every text (#20).
+ */
+export function groupsOf(run: string, offset: number): Group[] {
+  const groups: Group[] = [];
+  let i = 0;
+  while (i < run.length) {
+    if (!isDigit(run.charCodeAt(i))) {
+      i += 1;
+      continue;
+    }
+    const from = i;
+    while (i < run.length && isDigit(run.charCodeAt(i))) i += 1;
+    groups.push({ digits: run.slice(from, i), start: offset + from, end: offset + i });
+  }
+  return groups;
 }
 
 /** Whether the run is glued to letters or hyphenated into an identifier (licence keys, VINs, SKUs). */
@@ -136,7 +151,7 @@ function partOfIdentifier(text: string, start: number, end: number): boolean {
 /** Card numbers, their trailing expiry and security code, and PAN fragments in the normalised text. */
 export function findCards(text: string, scanned: string): Finding[] {
   const findings: Finding[] = [];
-  for (const m of scanned.matchAll(DIGIT_RUN)) {
+  for (const m of allMatches(scanned, DIGIT_RUN)) {
     const runStart = m.index ?? 0;
     const runEnd = runStart + m[0].length;
     const groups = groupsOf(m[0], runStart);

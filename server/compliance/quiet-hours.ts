@@ -5,10 +5,11 @@
  * and dequeue.
  */
 
+import { BoundedCache } from '../lib/bounded-cache.ts';
 import ruleData from './data/quiet-hours-rules.json' with { type: 'json' };
 import { holidayName } from './holiday-calendar.ts';
 import { countryOfRegion, isValidTimeZone } from './recipient-zones.ts';
-import { addDays, instantOf, type LocalDay, localTime, type Weekday } from './zone-clock.ts';
+import { addDays, instantOf, type LocalDay, localTime, steadyOffset, type Weekday } from './zone-clock.ts';
 
 const DAY_NAMES: Record<Weekday, string> = {
   mon: 'Mondays',
@@ -138,18 +139,22 @@ function nextOpening(
   return null;
 }
 
-/**
- * Whether a text may leave now: every rule (federal or national, plus each state's) must allow
- * it in every candidate zone, so the strictest combination wins. When blocked, `nextAllowedAt`
- * is the earliest instant that satisfies all pairs at once.
- */
-export function evaluateQuietHours(input: {
+/** What a quiet-hours verdict is judged from. */
+export interface QuietHoursInput {
   zones: readonly string[];
   states: readonly string[];
   countries?: readonly string[];
   now: Date;
   context?: QuietHoursContext;
-}): QuietHoursVerdict {
+}
+
+/**
+ * Whether a text may leave now: every rule (federal or national, plus each state's) must allow
+ * it in every candidate zone, so the strictest combination wins. When blocked, `nextAllowedAt`
+ * is the earliest instant that satisfies all pairs at once. Worked out every time; the send
+ * path asks `evaluateQuietHours`, which remembers the answer for the minute.
+ */
+export function judgeQuietHours(input: QuietHoursInput): QuietHoursVerdict {
   const context = input.context ?? {};
   const zones = input.zones.filter(isValidTimeZone);
   const rules = applicableRules(input.states, input.countries ?? []);
@@ -194,6 +199,62 @@ export function evaluateQuietHours(input: {
     rulesVersion: QUIET_HOURS_RULES_VERSION,
   };
 }
+
+/** Quiet-hours verdicts of recent minutes, keyed by minute and every input (#20). */
+const verdicts = new BoundedCache<string, QuietHoursVerdict>(2048);
+// Before 1973 some zones were offset by seconds (Africa/Monrovia until 1972), so an opening was
+// not always on a whole minute; nothing is remembered for instants that old.
+const MEMO_FROM = Date.UTC(1973, 0, 1);
+const MINUTE = 60_000;
+
+/**
+ * The key of `input`'s verdict, or null when its minute must be judged afresh: the verdict is
+ * the same for every instant of a UTC minute when each zone keeps one offset of whole minutes
+ * all minute. Then every zone's local date and minute, so every pair's check, is the same all
+ * minute; each opening the search jumps to is a local whole minute, so a whole UTC minute, and
+ * compares the same with any instant of the minute as with its first.
+ */
+function verdictKey(input: QuietHoursInput, minute: number): string | null {
+  if (minute * MINUTE < MEMO_FROM) return null;
+  for (const zone of input.zones) {
+    if (!isValidTimeZone(zone)) continue;
+    const offset = steadyOffset(minute * MINUTE, zone);
+    if (offset === null || offset % MINUTE !== 0) return null;
+  }
+  // JSON, so no zone or state name can run into the next field.
+  return JSON.stringify([
+    minute,
+    input.zones,
+    input.states,
+    input.countries ?? [],
+    input.context?.emergencies ?? [],
+  ]);
+}
+
+const copy = (v: QuietHoursVerdict): QuietHoursVerdict =>
+  v.nextAllowedAt === undefined ? { ...v } : { ...v, nextAllowedAt: new Date(v.nextAllowedAt.getTime()) };
+
+/**
+ * `judgeQuietHours`, remembered per (inputs, UTC minute of `now`): every send to the same zones
+ * in the same minute gets the same verdict without formatting a date. Keyed by the instant
+ * given; it never reads a clock. Returns a copy, so a caller cannot change a remembered answer.
+ */
+export function evaluateQuietHours(input: QuietHoursInput): QuietHoursVerdict {
+  const minute = Math.floor(input.now.getTime() / MINUTE);
+  const key = verdictKey(input, minute);
+  if (key === null) return judgeQuietHours(input);
+  const known = verdicts.get(key);
+  if (known !== undefined) return copy(known);
+  const verdict = judgeQuietHours(input);
+  // An opening inside this very minute would differ between its instants; never seen with the
+  // rules' windows, but such an answer is not remembered.
+  if (verdict.nextAllowedAt === undefined || verdict.nextAllowedAt.getTime() >= (minute + 1) * MINUTE)
+    verdicts.set(key, copy(verdict));
+  return verdict;
+}
+
+/** Entries in the verdict cache, for the test that it stays bounded. */
+export const quietHoursCacheSize = (): number => verdicts.size;
 
 export interface FrequencyCapVerdict {
   allowed: boolean;

@@ -3,6 +3,7 @@
  * zone and address and from the number's NANP area code (versioned in data/nanp-area-codes.json).
  * Pure; the quiet-hours rule and the frequency cap judge by what this resolves.
  */
+import { BoundedCache } from '../lib/bounded-cache.ts';
 import areaCodeData from './data/nanp-area-codes.json' with { type: 'json' };
 
 interface AreaCodeEntry {
@@ -81,9 +82,14 @@ export function isValidTimeZone(zone: string): boolean {
   return valid;
 }
 
+/** Punctuation people write inside a number; a +1 number and its area code; a plain +1 number. */
+const SEPARATORS = /[\s().-]/g;
+const AREA_CODE = /^\+1(\d{3})\d{7}$/;
+const NANP = /^\+1\d{10}$/;
+
 /** The area-code entry of a +1 number, or null for other countries and non-geographic codes. */
 export function lookupAreaCode(phoneE164: string): (AreaCodeEntry & { areaCode: string }) | null {
-  const match = /^\+1(\d{3})\d{7}$/.exec(phoneE164.replace(/[\s().-]/g, ''));
+  const match = AREA_CODE.exec(phoneE164.replace(SEPARATORS, ''));
   if (match === null) return null;
   const areaCode = match[1] as string;
   const entry = AREA_CODES[areaCode];
@@ -106,6 +112,23 @@ export function resolveRecipientZones(input: {
   crmAddressState?: string | null;
   phoneE164: string;
 }): RecipientZones {
+  // Of the number, only its area code and whether it is plain +1 and ten digits count (#20).
+  const areaCode = AREA_CODE.exec(input.phoneE164.replace(SEPARATORS, ''))?.[1] ?? '';
+  const shape = `${areaCode}${NANP.test(input.phoneE164) ? '+' : '-'}`;
+  const key = JSON.stringify([shape, input.crmTimeZone ?? null, input.crmAddressState ?? null]);
+  const zones = resolved.getOrCompute(key, () => resolveUncached(input));
+  // Copies, so a caller cannot change a remembered answer.
+  return { ...zones, zones: [...zones.zones], states: [...zones.states], countries: [...zones.countries] };
+}
+
+/** Zones per area code and CRM fields; bounded, as CRM fields are free text. */
+const resolved = new BoundedCache<string, RecipientZones>(4096);
+
+/** Entries in the zone-resolution cache, for the test that it stays bounded. */
+export const recipientZonesCacheSize = (): number => resolved.size;
+
+/** `resolveRecipientZones`, never remembered: what the cache's property test compares with. */
+export function resolveUncached(input: Parameters<typeof resolveRecipientZones>[0]): RecipientZones {
   const areaCode = lookupAreaCode(input.phoneE164);
   const crmState = input.crmAddressState?.trim().toUpperCase() || null;
   const knownCrmState = crmState !== null && zonesByRegion.has(crmState) ? crmState : null;
@@ -128,7 +151,7 @@ export function resolveRecipientZones(input: {
     };
   } else if (areaCode !== null) {
     regional = { zones: [...areaCode.zones], states, countries, source: 'area_code' };
-  } else if (/^\+1\d{10}$/.test(input.phoneE164)) {
+  } else if (NANP.test(input.phoneE164)) {
     regional = {
       zones: [...(zonesByCountry.get('US') ?? [])],
       states: [],

@@ -47,8 +47,64 @@ function asciiDigit(codePoint: number): string {
   return digit;
 }
 
+/** What the scanner makes of an ASCII character standing alone (no combining mark after it). */
+type AsciiClass = 'drop' | 'digit' | 'separator' | 'dash' | 'keep' | 'slow';
+
+/**
+ * The class of every ASCII character, worked out once with the same tests the general path runs
+ * (#20): most texts are ASCII, and three Unicode-property regexes per character were most of a
+ * scan's time. A character NFKC would change (none in ASCII) is left to the general path.
+ */
+const ASCII_CLASS: readonly AsciiClass[] = Array.from({ length: 128 }, (_, code): AsciiClass => {
+  const ch = String.fromCharCode(code);
+  if (ch.normalize('NFKC') !== ch || MARK.test(ch)) return 'slow';
+  if (INVISIBLE.test(ch)) return 'drop';
+  if (DECIMAL_DIGIT.test(ch)) return 'digit';
+  if (SEPARATOR.test(ch)) return 'separator';
+  if (DASH.test(ch)) return 'dash';
+  return 'keep';
+});
+
+/** Every combining mark is at U+0300 or above, so a unit below it never joins the character before. */
+const FIRST_MARK = 0x300;
+
 /** Normalises a text for scanning, keeping a map back to the original offsets. */
 export function normaliseForScan(original: string): NormalisedText {
+  return (ASCII_WHOLE && normaliseAscii(original)) || normalise(original, true);
+}
+
+const ASCII_WHOLE = !ASCII_CLASS.includes('slow');
+
+/**
+ * A text of ASCII alone, unit by unit from the class table: no combining mark can follow any of
+ * its characters, so each stands alone, and splitting it into code points is not needed. Null at
+ * the first unit that is not ASCII.
+ */
+function normaliseAscii(original: string): NormalisedText | null {
+  let text = '';
+  const start: number[] = [];
+  const end: number[] = [];
+  for (let i = 0; i < original.length; i++) {
+    const ascii = ASCII_CLASS[original.charCodeAt(i)];
+    if (ascii === undefined) return null;
+    if (ascii === 'separator' && text.endsWith(' ')) {
+      end[end.length - 1] = i + 1;
+      continue;
+    }
+    if (ascii === 'drop') continue;
+    text += ascii === 'separator' ? ' ' : ascii === 'dash' ? '-' : (original[i] as string);
+    start.push(i);
+    end.push(i + 1);
+  }
+  return { text, start, end };
+}
+
+/** `normaliseForScan` without the ASCII shortcut: what the shortcut's property test compares with. */
+export function normaliseEveryCharacter(original: string): NormalisedText {
+  return normalise(original, false);
+}
+
+function normalise(original: string, asciiShortcut: boolean): NormalisedText {
   const out: string[] = [];
   const start: number[] = [];
   const end: number[] = [];
@@ -66,6 +122,17 @@ export function normaliseForScan(original: string): NormalisedText {
     const from = offset;
     offset += base.length;
     i += 1;
+    const code = base.charCodeAt(0);
+    const ascii = asciiShortcut && code < 0x80 ? (ASCII_CLASS[code] as AsciiClass) : 'slow';
+    if (ascii !== 'slow' && (i === points.length || (points[i] as string).charCodeAt(0) < FIRST_MARK)) {
+      if (ascii === 'digit' || ascii === 'keep') emit(base, from, offset);
+      else if (ascii === 'dash') emit('-', from, offset);
+      else if (ascii === 'separator') {
+        if (out.at(-1) === ' ') end[end.length - 1] = offset;
+        else emit(' ', from, offset);
+      }
+      continue;
+    }
     if (INVISIBLE.test(base)) continue;
     // A base character and its combining marks normalise together (NFKC composes across them).
     let cluster = base;

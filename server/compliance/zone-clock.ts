@@ -1,8 +1,10 @@
 /**
  * Wall-clock arithmetic in IANA zones through `Intl.DateTimeFormat`: the local date, weekday and
  * minute of an instant, and the instant of a local date and minute. Formatters are built once per
- * zone, since building one is the costly part.
+ * zone, since building one is the costly part, and each zone's offset is remembered per minute,
+ * since formatting is the next most costly.
  */
+import { BoundedCache } from '../lib/bounded-cache.ts';
 
 /** A day of the week, as the quiet-hours rules name it. */
 export type Weekday = 'mon' | 'tue' | 'wed' | 'thu' | 'fri' | 'sat' | 'sun';
@@ -44,10 +46,10 @@ function formatter(zone: string): Intl.DateTimeFormat {
   return f;
 }
 
-function localParts(
-  instant: number,
-  zone: string,
-): { y: number; mo: number; d: number; h: number; mi: number; s: number } {
+type Parts = { y: number; mo: number; d: number; h: number; mi: number; s: number };
+
+/** The wall clock of `zone` at `instant` as Intl formats it: the costly, uncached answer. */
+function formattedParts(instant: number, zone: string): Parts {
   const parts = { y: 0, mo: 0, d: 0, h: 0, mi: 0, s: 0 };
   for (const p of formatter(zone).formatToParts(instant)) {
     if (p.type === 'year') parts.y = Number(p.value);
@@ -60,6 +62,57 @@ function localParts(
   return parts;
 }
 
+const MINUTE = 60_000;
+const DAY = 86_400_000;
+/** The whole second that Intl formats for `instant` (it drops the milliseconds). */
+const wholeSecond = (instant: number): number => Math.floor(instant / 1000) * 1000;
+const offsetOf = (p: Parts, instant: number): number =>
+  Date.UTC(p.y, p.mo - 1, p.d, p.h, p.mi, p.s) - wholeSecond(instant);
+
+/**
+ * Each zone's offset from UTC through one UTC minute, keyed by zone and minute (#20): formatting is
+ * most of a send's quiet-hours cost, and every send in the same minute to the same zone would
+ * format the same wall clock. Keyed by minute, not hour, because some zones we resolve change at
+ * a UTC half hour (America/St_Johns, Australia/Lord_Howe) or quarter hour. `null`: the offset is
+ * not the same at both ends of the minute (a transition inside it, or a date Date.UTC cannot
+ * invert), so that minute is always formatted. Bounded: old minutes fall out first.
+ */
+const minuteOffsets = new BoundedCache<string, number | null>(4096);
+
+/**
+ * The offset of `zone` from UTC throughout the UTC minute that holds `instant`, in milliseconds,
+ * or null when it is not one offset all minute. Keyed by the instant given: it never reads a clock.
+ */
+export function steadyOffset(instant: number, zone: string): number | null {
+  const minute = Math.floor(instant / MINUTE);
+  return minuteOffsets.getOrCompute(`${minute} ${zone}`, () => {
+    const first = minute * MINUTE;
+    const last = first + MINUTE - 1000;
+    const offset = offsetOf(formattedParts(first, zone), first);
+    // Transitions fall on whole seconds, and no zone changes twice within a minute.
+    if (offset !== offsetOf(formattedParts(last, zone), last) || Math.abs(offset) >= DAY) return null;
+    return offset;
+  });
+}
+
+/** Entries in the zone-offset cache, for the test that it stays bounded. */
+export const zoneOffsetCacheSize = (): number => minuteOffsets.size;
+
+function localParts(instant: number, zone: string): Parts {
+  const offset = steadyOffset(instant, zone);
+  if (offset === null) return formattedParts(instant, zone);
+  // The wall clock is UTC shifted by the offset: the same fields Intl would format.
+  const d = new Date(wholeSecond(instant) + offset);
+  return {
+    y: d.getUTCFullYear(),
+    mo: d.getUTCMonth() + 1,
+    d: d.getUTCDate(),
+    h: d.getUTCHours(),
+    mi: d.getUTCMinutes(),
+    s: d.getUTCSeconds(),
+  };
+}
+
 /** What the wall clock in `zone` shows at `instant`. */
 export function localTime(instant: number, zone: string): LocalTime {
   const p = localParts(instant, zone);
@@ -69,9 +122,7 @@ export function localTime(instant: number, zone: string): LocalTime {
 
 /** Offset of `zone` from UTC at `instant`, in milliseconds. */
 function offsetAt(instant: number, zone: string): number {
-  const p = localParts(instant, zone);
-  const asUtc = Date.UTC(p.y, p.mo - 1, p.d, p.h, p.mi, p.s);
-  return asUtc - Math.floor(instant / 1000) * 1000;
+  return offsetOf(localParts(instant, zone), instant);
 }
 
 /** The instant at which the wall clock in `zone` shows the given local date and minute of day. */

@@ -132,6 +132,14 @@ describe('bank scanning', () => {
     expect(kinds('account ending in 7788')).toEqual([]);
     expect(kinds('Invoice 123456789')).toEqual([]);
   });
+
+  it('takes a number after a bare "account" for a bank account only where a bank word appears, before or after', () => {
+    expect(kinds('account 12345678')).toEqual([]);
+    expect(kinds('account 12345678 at the bank')).toEqual(['bank']);
+    expect(scanText('wire to account 12345678 and account 87654321').redacted).toBe(
+      'wire to account [account number removed] and account [account number removed]',
+    );
+  });
 });
 
 describe('health information', () => {

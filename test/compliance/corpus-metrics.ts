@@ -16,9 +16,12 @@ export interface CorpusItem {
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
 
-/** Path of a corpus file next to the repository (../shared/corpora/<name>). */
+/**
+ * Path of a corpus file next to the repository (../shared/corpora/<name>), or in CORPORA_DIR when
+ * set: a git worktree elsewhere has no ../shared beside it.
+ */
 export function corpusPath(name: string): string {
-  return path.resolve(ROOT, '../shared/corpora', name);
+  return path.resolve(process.env.CORPORA_DIR || path.resolve(ROOT, '../shared/corpora'), name);
 }
 
 /** Path of a corpus kept in the repository (test/compliance/corpora/<name>). */
