@@ -15,6 +15,7 @@ import {
   readOrgSettings,
   setOrgSetting,
 } from '../organisations/org-settings-admin.ts';
+import { AUDIT_COMMANDS } from './audit.ts';
 import { type Command, UsageError } from './command.ts';
 import { runComplianceLines } from './compliance.ts';
 import { CRM_COMMANDS } from './crm.ts';
@@ -173,6 +174,7 @@ const COMMANDS: Record<string, Command> = {
     },
   },
   ...CRM_COMMANDS,
+  ...AUDIT_COMMANDS,
 };
 
 function helpText(): string {

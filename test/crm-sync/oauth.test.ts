@@ -2,13 +2,13 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runCli } from '../../server/cli/main.ts';
 import type { Config } from '../../server/config.ts';
 import { createPlugin, getConnection, openSecrets } from '../../server/crm-sync/connections.ts';
 import type { Database } from '../../server/db/database.ts';
 import { isolateSalesforceHome } from '../crm-plugins/harnesses.ts';
 import { type HubSpotFake, startHubSpotFake } from '../fakes/hubspot-fake.ts';
 import { type SalesforceFake, startSalesforceFake } from '../fakes/salesforce-fake.ts';
+import { cli } from '../helpers/cli.ts';
 import { freshPglite } from '../helpers/db.ts';
 import { seedOrg, type TestOrg, type TestRelay, testRelay } from '../helpers/relay.ts';
 import { HUBSPOT_APP, SALESFORCE_APP, testKey } from './setup.ts';
@@ -172,21 +172,6 @@ describe('crm oauth-url (CLI)', () => {
     }
     fs.rmSync(dataDir, { recursive: true, force: true });
   });
-  const cli = async (...args: string[]) => {
-    let out = '';
-    let err = '';
-    const code = await runCli(
-      args,
-      (s) => {
-        out += `${s}\n`;
-      },
-      (s) => {
-        err += `${s}\n`;
-      },
-    );
-    return { code, out, err };
-  };
-
   it('prints the install URL for each CRM', async () => {
     const created = await cli('org', 'create', '--name', 'Acme Dental', '--json');
     expect(created.code, created.err).toBe(0);
