@@ -210,6 +210,46 @@ describe('npm run cli -- audit verify', () => {
     expect(JSON.parse(json.out)).toMatchObject({ ok: true, orgs: [{ orgId, entries: 4 }] });
   });
 
+  it("records an operator's settings change with the value before and after, and the chain still holds", async () => {
+    const set = await cli('org', 'settings', '--org', orgId, '--set', 'defaultCountry', '--value', 'GB');
+    expect(set.code, set.err).toBe(0);
+    const cleared = await cli('org', 'settings', '--org', orgId, '--clear', 'defaultCountry');
+    expect(cleared.code, cleared.err).toBe(0);
+    const db = await openPglite({ dataDir });
+    try {
+      const rows = await db.query<{
+        seq: number;
+        actor: string;
+        target_id: string;
+        before: unknown;
+        after: unknown;
+      }>(
+        `SELECT seq, actor, target_id, before, after FROM audit_log WHERE org_id = $1 AND action = 'settings.changed' AND target_type = 'org_setting' ORDER BY seq`,
+        [orgId],
+      );
+      expect(rows).toEqual([
+        {
+          seq: 5,
+          actor: 'cli',
+          target_id: 'defaultCountry',
+          before: { defaultCountry: null },
+          after: { defaultCountry: 'GB' },
+        },
+        {
+          seq: 6,
+          actor: 'cli',
+          target_id: 'defaultCountry',
+          before: { defaultCountry: 'GB' },
+          after: { defaultCountry: null },
+        },
+      ]);
+    } finally {
+      await db.close();
+    }
+    const verified = await cli('audit', 'verify', '--org', orgId);
+    expect(verified.out).toContain(`OK ${orgId}: 6 entries`);
+  });
+
   it('exits 1 naming the first bad entry of a tampered chain', async () => {
     const db = await openPglite({ dataDir });
     await tamper(db, `UPDATE audit_log SET action = 'auth.sign_in' WHERE org_id = $1 AND seq = 2`, [orgId]);
