@@ -100,6 +100,7 @@ function jsonRoundTrip(value: unknown): unknown {
 async function actorNameOf(tx: Queryable, orgId: string, actor: string): Promise<string> {
   if (actor === 'cli') return 'an operator (command line)';
   if (actor === 'system') return 'the relay';
+  if (actor === 'customer') return 'the customer';
   let found: string | null = null;
   if (actor.startsWith('user:')) {
     const [row] = await tx.query<{ name: string | null }>(

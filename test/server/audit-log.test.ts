@@ -2,8 +2,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { entryHash, genesisHash } from '../../server/audit/audit-chain.ts';
 import type { AuditEntryDto as Entry } from '../../server/audit/audit-queries.ts';
 import { verifyOrgChain } from '../../server/audit/audit-verify.ts';
+import { maskPhone } from '../../server/phone.ts';
 import { freshPglite } from '../helpers/db.ts';
 import {
+  CUSTOMER,
+  optIn,
   seedOrg,
   signedInUser,
   type TestOrg,
@@ -127,6 +130,19 @@ describe('GET /v1/audit', () => {
     expect(window.entries).toHaveLength(1);
     const later = await page(`/v1/audit?from=${new Date(at + 1).toISOString()}&action=user.role_changed`);
     expect(later.entries).toEqual([]);
+  });
+
+  it('records a consent change with the number masked, and never shows the number to an auditor', async () => {
+    await optIn(relay.app, a, CUSTOMER);
+    const response = await get('/v1/audit?action=consent.recorded', auditorA.auth);
+    const { entries } = response.json() as Page;
+    expect(entries).toHaveLength(1);
+    expect(entries[0]).toMatchObject({
+      action: 'consent.recorded',
+      target: { type: 'consent_event' },
+      detail: { kind: 'opt_in', source: 'web_form', phone: maskPhone(CUSTOMER) },
+    });
+    expect(response.body).not.toContain(CUSTOMER.slice(1));
   });
 
   it.each([
