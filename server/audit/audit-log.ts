@@ -1,4 +1,4 @@
-import type { Database, Queryable } from '../db/database.ts';
+import { type Queryable, withinTransaction } from '../db/database.ts';
 import { type ChainedFields, entryHash, genesisHash } from './audit-chain.ts';
 
 /** A stable dotted name of an audited action, e.g. `user.role_changed`. */
@@ -18,18 +18,13 @@ export interface AuditEntryInput {
   ip?: string | null;
 }
 
-function isDatabase(db: Queryable): db is Database {
-  return typeof (db as Partial<Database>).transaction === 'function';
-}
-
 /**
  * Appends one entry to the org's chain. Given an open transaction it appends inside it, so the
  * entry commits or rolls back with the action it records; given the database it opens its own.
  * The org's chain-head row is locked first, so concurrent appends queue instead of forking.
  */
 export async function appendAudit(db: Queryable, entry: AuditEntryInput): Promise<number> {
-  if (isDatabase(db)) return db.transaction((tx) => appendInTransaction(tx, entry));
-  return appendInTransaction(db, entry);
+  return withinTransaction(db, (tx) => appendInTransaction(tx, entry));
 }
 
 async function appendInTransaction(tx: Queryable, entry: AuditEntryInput): Promise<number> {

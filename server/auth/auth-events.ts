@@ -1,5 +1,5 @@
 import { appendAudit } from '../audit/audit-log.ts';
-import type { Database, Queryable } from '../db/database.ts';
+import { type Queryable, withinTransaction } from '../db/database.ts';
 import { maskPhone } from '../phone.ts';
 
 export type AuthEventKind =
@@ -80,11 +80,8 @@ type AuthEvent = {
  * sign-in for an unknown address) has no org's chain to join and stays in auth_events only.
  */
 export async function recordAuthEvent(db: Queryable, event: AuthEvent): Promise<void> {
-  if (event.orgId !== null && typeof (db as Partial<Database>).transaction === 'function') {
-    await (db as Database).transaction((tx) => recordBoth(tx, event));
-    return;
-  }
-  await recordBoth(db, event);
+  if (event.orgId === null) await recordBoth(db, event);
+  else await withinTransaction(db, (tx) => recordBoth(tx, event));
 }
 
 async function recordBoth(db: Queryable, event: AuthEvent): Promise<void> {

@@ -14,7 +14,7 @@ import { startOAuth } from '../crm-sync/oauth-web.ts';
 import { resolveSecretsKey, type SecretsKey } from '../crypto/secrets.ts';
 import type { Database } from '../db/database.ts';
 import { ApiError } from '../errors.ts';
-import type { DatabaseCommandIo } from './command.ts';
+import { CLI_ACTOR, type DatabaseCommandIo } from './command.ts';
 import { runBackfill } from './crm-backfill.ts';
 import { crmConnectionStatuses, crmStatusText } from './crm-status.ts';
 
@@ -116,6 +116,7 @@ export const CRM_COMMANDS: Record<string, CrmCommand> = {
         crm: 'hubspot',
         settings,
         secrets,
+        by: { actor: CLI_ACTOR, at: systemClock() },
       });
       return {
         json: describeConnection(connection),
@@ -158,6 +159,7 @@ export const CRM_COMMANDS: Record<string, CrmCommand> = {
         crm: 'salesforce',
         settings,
         secrets,
+        by: { actor: CLI_ACTOR, at: systemClock() },
       });
       return {
         json: describeConnection(connection),
