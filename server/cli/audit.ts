@@ -1,6 +1,6 @@
 import { auditedOrgs, type OrgVerdict, verifyOrgChain } from '../audit/audit-verify.ts';
 import { ApiError } from '../errors.ts';
-import type { Command } from './command.ts';
+import { type Command, UsageError } from './command.ts';
 
 /** `audit …` commands: check the hash-chained audit log. */
 export const AUDIT_COMMANDS: Record<string, Command> = {
@@ -16,6 +16,11 @@ export const AUDIT_COMMANDS: Record<string, Command> = {
     ].join('\n'),
     flags: { org: { help: 'only this organisation (default: every one with an audit log)', value: true } },
     async run(db, flags) {
+      if (
+        flags.org !== undefined &&
+        !/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(flags.org)
+      )
+        throw new UsageError(`--org must be an organisation id (a UUID), got "${flags.org}"`);
       const orgs = await auditedOrgs(db, flags.org);
       const verdicts: OrgVerdict[] = [];
       for (const orgId of orgs) verdicts.push(await verifyOrgChain(db, orgId));

@@ -210,6 +210,12 @@ describe('npm run cli -- audit verify', () => {
     expect(JSON.parse(json.out)).toMatchObject({ ok: true, orgs: [{ orgId, entries: 4 }] });
   });
 
+  it('refuses an --org that is no organisation id with a usage error (exit 2)', async () => {
+    const result = await cli('audit', 'verify', '--org', 'acme', '--json');
+    expect(result.code).toBe(2);
+    expect(JSON.parse(result.out).error.code).toBe('USAGE');
+  });
+
   it("records an operator's settings change with the value before and after, and the chain still holds", async () => {
     const set = await cli('org', 'settings', '--org', orgId, '--set', 'defaultCountry', '--value', 'GB');
     expect(set.code, set.err).toBe(0);
