@@ -1,4 +1,5 @@
 import type { CrmId, CrmPlugin } from '../../crm-plugins/types.ts';
+import { appendAudit } from '../audit/audit-log.ts';
 import { systemClock } from '../clock.ts';
 import {
   type ConnectionSecrets,
@@ -194,6 +195,15 @@ export const CRM_COMMANDS: Record<string, CrmCommand> = {
           }
           const report = await plugin.install(plan);
           if (connection.status === 'needs_attention') await setStatus(db, connection.id, 'active', null);
+          // Recorded once the CRM said yes: its schema change is not ours to roll back.
+          await appendAudit(db, {
+            orgId: connection.orgId,
+            actor: CLI_ACTOR,
+            action: 'crm.installed',
+            target: { type: 'crm_connection', id: connection.id },
+            at: systemClock(),
+            detail: { crm, created: report.created.length, alreadyPresent: report.alreadyPresent.length },
+          });
           return {
             json: { dryRun: false, report },
             text: `Installed in ${plugin.label}: ${report.created.length} created, ${report.alreadyPresent.length} already present`,
@@ -213,7 +223,17 @@ export const CRM_COMMANDS: Record<string, CrmCommand> = {
       const connection = await getConnection(db, flags.org ?? '', crmFlag(flags.crm));
       const plugin = await pluginOf(io)(db, connection);
       const report = await plugin.uninstall();
-      await setStatus(db, connection.id, 'disconnected', 'uninstalled');
+      await db.transaction(async (tx) => {
+        await setStatus(tx, connection.id, 'disconnected', 'uninstalled');
+        await appendAudit(tx, {
+          orgId: connection.orgId,
+          actor: CLI_ACTOR,
+          action: 'crm.uninstalled',
+          target: { type: 'crm_connection', id: connection.id },
+          at: systemClock(),
+          detail: { crm: connection.crm, removed: report.removed.length },
+        });
+      });
       return {
         json: { report, status: 'disconnected' },
         text: `Uninstalled from ${plugin.label}: ${report.removed.length} removed, ${report.absent.length} already absent; sync stopped`,

@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Config } from '../../server/config.ts';
 import { createPlugin, getConnection, openSecrets } from '../../server/crm-sync/connections.ts';
 import type { Database } from '../../server/db/database.ts';
+import { openPglite } from '../../server/db/pglite.ts';
 import { isolateSalesforceHome } from '../crm-plugins/harnesses.ts';
 import { type HubSpotFake, startHubSpotFake } from '../fakes/hubspot-fake.ts';
 import { type SalesforceFake, startSalesforceFake } from '../fakes/salesforce-fake.ts';
@@ -195,5 +196,42 @@ describe('crm oauth-url (CLI)', () => {
 
     const missing = await cli('crm', 'oauth-url', 'hubspot', '--json');
     expect(missing.code).toBe(2);
+  });
+
+  it("records an operator's connect, install and uninstall in the org's audit log, chain intact", async () => {
+    const created = await cli('org', 'create', '--name', 'Audited Dental', '--json');
+    const orgId = JSON.parse(created.out).orgId as string;
+    const connect = await cli(
+      'crm',
+      'connect',
+      'hubspot',
+      '--org',
+      orgId,
+      '--token',
+      hubspot.accessToken,
+      '--base-url',
+      hubspot.baseUrl,
+    );
+    expect(connect.code, connect.err + connect.out).toBe(0);
+    const install = await cli('crm', 'install', 'hubspot', '--org', orgId);
+    expect(install.code, install.err + install.out).toBe(0);
+    const uninstall = await cli('crm', 'uninstall', '--org', orgId);
+    expect(uninstall.code, uninstall.err + uninstall.out).toBe(0);
+    const local = await openPglite({ dataDir });
+    try {
+      const rows = await local.query<{ action: string; actor: string }>(
+        'SELECT action, actor FROM audit_log WHERE org_id = $1 ORDER BY seq',
+        [orgId],
+      );
+      expect(rows).toEqual([
+        { action: 'crm.connected', actor: 'cli' },
+        { action: 'crm.installed', actor: 'cli' },
+        { action: 'crm.uninstalled', actor: 'cli' },
+      ]);
+    } finally {
+      await local.close();
+    }
+    const verified = await cli('audit', 'verify', '--org', orgId);
+    expect(verified.out).toContain(`OK ${orgId}: 3 entries`);
   });
 });
