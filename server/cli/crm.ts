@@ -13,7 +13,7 @@ import {
 } from '../crm-sync/connections.ts';
 import { startOAuth } from '../crm-sync/oauth-web.ts';
 import { resolveSecretsKey, type SecretsKey } from '../crypto/secrets.ts';
-import type { Database } from '../db/database.ts';
+import type { Database, Queryable } from '../db/database.ts';
 import { ApiError } from '../errors.ts';
 import { CLI_ACTOR, type DatabaseCommandIo } from './command.ts';
 import { runBackfill } from './crm-backfill.ts';
@@ -84,6 +84,23 @@ function describeConnection(c: CrmConnection): Record<string, unknown> {
 const connectHelp = {
   org: { help: 'organisation id', required: true, value: true },
 };
+
+/** Records an operator's change to a CRM connection in the org's audit log. */
+async function auditCrm(
+  db: Queryable,
+  connection: CrmConnection,
+  action: 'crm.installed' | 'crm.uninstalled',
+  detail: Record<string, unknown>,
+): Promise<void> {
+  await appendAudit(db, {
+    orgId: connection.orgId,
+    actor: CLI_ACTOR,
+    action,
+    target: { type: 'crm_connection', id: connection.id },
+    at: systemClock(),
+    detail: { crm: connection.crm, ...detail },
+  });
+}
 
 /** `crm …` commands: connect, install, uninstall, status, backfill. */
 export const CRM_COMMANDS: Record<string, CrmCommand> = {
@@ -196,13 +213,9 @@ export const CRM_COMMANDS: Record<string, CrmCommand> = {
           const report = await plugin.install(plan);
           if (connection.status === 'needs_attention') await setStatus(db, connection.id, 'active', null);
           // Recorded once the CRM said yes: its schema change is not ours to roll back.
-          await appendAudit(db, {
-            orgId: connection.orgId,
-            actor: CLI_ACTOR,
-            action: 'crm.installed',
-            target: { type: 'crm_connection', id: connection.id },
-            at: systemClock(),
-            detail: { crm, created: report.created.length, alreadyPresent: report.alreadyPresent.length },
+          await auditCrm(db, connection, 'crm.installed', {
+            created: report.created.length,
+            alreadyPresent: report.alreadyPresent.length,
           });
           return {
             json: { dryRun: false, report },
@@ -225,14 +238,7 @@ export const CRM_COMMANDS: Record<string, CrmCommand> = {
       const report = await plugin.uninstall();
       await db.transaction(async (tx) => {
         await setStatus(tx, connection.id, 'disconnected', 'uninstalled');
-        await appendAudit(tx, {
-          orgId: connection.orgId,
-          actor: CLI_ACTOR,
-          action: 'crm.uninstalled',
-          target: { type: 'crm_connection', id: connection.id },
-          at: systemClock(),
-          detail: { crm: connection.crm, removed: report.removed.length },
-        });
+        await auditCrm(tx, connection, 'crm.uninstalled', { removed: report.removed.length });
       });
       return {
         json: { report, status: 'disconnected' },
