@@ -35,6 +35,8 @@ export const PERMISSIONS = [
    */
   'pii.reveal',
   'export',
+  /** Read the org's hash-chained audit log (GET /v1/audit); exporting it needs export too. */
+  'audit.view',
   'payments.create',
   'quiet_hours.override',
   /** One's own account: sessions, second factor, sign-out. Every role has it. */
@@ -85,7 +87,7 @@ export const ROLES = {
     'export',
   ],
   // An auditor checks threads against the record: a number only deliberately, and on the record.
-  auditor: [...everyoneReads, 'conversations.view_all', 'pii.reveal', 'export'],
+  auditor: [...everyoneReads, 'conversations.view_all', 'pii.reveal', 'export', 'audit.view'],
 } as const satisfies Record<string, readonly Permission[]>;
 export type Role = keyof typeof ROLES;
 export const ROLE_NAMES = Object.keys(ROLES) as Role[];

@@ -1,4 +1,5 @@
 import type { CrmId, CrmPlugin } from '../../crm-plugins/types.ts';
+import { appendAudit } from '../audit/audit-log.ts';
 import { systemClock } from '../clock.ts';
 import {
   type ConnectionSecrets,
@@ -12,9 +13,9 @@ import {
 } from '../crm-sync/connections.ts';
 import { startOAuth } from '../crm-sync/oauth-web.ts';
 import { resolveSecretsKey, type SecretsKey } from '../crypto/secrets.ts';
-import type { Database } from '../db/database.ts';
+import type { Database, Queryable } from '../db/database.ts';
 import { ApiError } from '../errors.ts';
-import type { DatabaseCommandIo } from './command.ts';
+import { CLI_ACTOR, type DatabaseCommandIo } from './command.ts';
 import { runBackfill } from './crm-backfill.ts';
 import { crmConnectionStatuses, crmStatusText } from './crm-status.ts';
 
@@ -84,6 +85,23 @@ const connectHelp = {
   org: { help: 'organisation id', required: true, value: true },
 };
 
+/** Records an operator's change to a CRM connection in the org's audit log. */
+async function auditCrm(
+  db: Queryable,
+  connection: CrmConnection,
+  action: 'crm.installed' | 'crm.uninstalled',
+  detail: Record<string, unknown>,
+): Promise<void> {
+  await appendAudit(db, {
+    orgId: connection.orgId,
+    actor: CLI_ACTOR,
+    action,
+    target: { type: 'crm_connection', id: connection.id },
+    at: systemClock(),
+    detail: { crm: connection.crm, ...detail },
+  });
+}
+
 /** `crm …` commands: connect, install, uninstall, status, backfill. */
 export const CRM_COMMANDS: Record<string, CrmCommand> = {
   'crm connect hubspot': {
@@ -116,6 +134,7 @@ export const CRM_COMMANDS: Record<string, CrmCommand> = {
         crm: 'hubspot',
         settings,
         secrets,
+        by: { actor: CLI_ACTOR, at: systemClock() },
       });
       // HubSpot names the portal in each webhook event; a connection without it matches none of them.
       if (settings.portalId === undefined)
@@ -163,6 +182,7 @@ export const CRM_COMMANDS: Record<string, CrmCommand> = {
         crm: 'salesforce',
         settings,
         secrets,
+        by: { actor: CLI_ACTOR, at: systemClock() },
       });
       return {
         json: describeConnection(connection),
@@ -197,6 +217,11 @@ export const CRM_COMMANDS: Record<string, CrmCommand> = {
           }
           const report = await plugin.install(plan);
           if (connection.status === 'needs_attention') await setStatus(db, connection.id, 'active', null);
+          // Recorded once the CRM said yes: its schema change is not ours to roll back.
+          await auditCrm(db, connection, 'crm.installed', {
+            created: report.created.length,
+            alreadyPresent: report.alreadyPresent.length,
+          });
           return {
             json: { dryRun: false, report },
             text: `Installed in ${plugin.label}: ${report.created.length} created, ${report.alreadyPresent.length} already present`,
@@ -216,7 +241,10 @@ export const CRM_COMMANDS: Record<string, CrmCommand> = {
       const connection = await getConnection(db, flags.org ?? '', crmFlag(flags.crm));
       const plugin = await pluginOf(io)(db, connection);
       const report = await plugin.uninstall();
-      await setStatus(db, connection.id, 'disconnected', 'uninstalled');
+      await db.transaction(async (tx) => {
+        await setStatus(tx, connection.id, 'disconnected', 'uninstalled');
+        await auditCrm(tx, connection, 'crm.uninstalled', { removed: report.removed.length });
+      });
       return {
         json: { report, status: 'disconnected' },
         text: `Uninstalled from ${plugin.label}: ${report.removed.length} removed, ${report.absent.length} already absent; sync stopped`,

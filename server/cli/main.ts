@@ -1,4 +1,5 @@
 import { isRole, ROLE_NAMES } from '../auth/permissions.ts';
+import { systemClock } from '../clock.ts';
 import { type Config, ConfigError, loadConfig } from '../config.ts';
 import type { Database } from '../db/database.ts';
 import { migrate } from '../db/migrate.ts';
@@ -15,7 +16,8 @@ import {
   readOrgSettings,
   setOrgSetting,
 } from '../organisations/org-settings-admin.ts';
-import { type Command, UsageError } from './command.ts';
+import { AUDIT_COMMANDS } from './audit.ts';
+import { CLI_ACTOR, type Command, UsageError } from './command.ts';
 import { runComplianceLines } from './compliance.ts';
 import { CRM_COMMANDS } from './crm.ts';
 import { PEOPLE_COMMANDS } from './people.ts';
@@ -68,11 +70,15 @@ const COMMANDS: Record<string, Command> = {
     async run(db, flags) {
       const orgId = flags.org ?? '';
       let settings: unknown;
+      // The change and its audit entry commit together.
+      const by = { actor: CLI_ACTOR, at: systemClock() };
       if (flags.set !== undefined) {
-        if (flags.value === undefined) throw new UsageError('--set needs --value');
-        settings = await setOrgSetting(db, orgId, flags.set, flags.value);
+        const { set, value } = flags;
+        if (value === undefined) throw new UsageError('--set needs --value');
+        settings = await db.transaction((tx) => setOrgSetting(tx, orgId, set, value, by));
       } else if (flags.clear !== undefined) {
-        settings = await setOrgSetting(db, orgId, flags.clear, null);
+        const { clear } = flags;
+        settings = await db.transaction((tx) => setOrgSetting(tx, orgId, clear, null, by));
       } else {
         await requireOrg(db, orgId);
         settings = await readOrgSettings(db, orgId);
@@ -173,6 +179,7 @@ const COMMANDS: Record<string, Command> = {
     },
   },
   ...CRM_COMMANDS,
+  ...AUDIT_COMMANDS,
 };
 
 function helpText(): string {

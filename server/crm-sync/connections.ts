@@ -1,7 +1,8 @@
 import { CRM_FACTORIES } from '../../crm-plugins/registry.ts';
 import type { CrmId, CrmPlugin } from '../../crm-plugins/types.ts';
+import { appendAudit } from '../audit/audit-log.ts';
 import { openJson, type SecretsKey, sealJson } from '../crypto/secrets.ts';
-import type { Queryable } from '../db/database.ts';
+import { type Queryable, withinTransaction } from '../db/database.ts';
 import { ApiError } from '../errors.ts';
 import { newId } from '../ids.ts';
 import { requireOrg } from '../organisations/org-admin.ts';
@@ -107,7 +108,23 @@ export function openSecrets(key: SecretsKey, connection: CrmConnection): Connect
 export async function connectCrm(
   db: Queryable,
   key: SecretsKey,
-  input: { orgId: string; crm: CrmId; settings: ConnectionSettings; secrets: ConnectionSecrets },
+  input: {
+    orgId: string;
+    crm: CrmId;
+    settings: ConnectionSettings;
+    secrets: ConnectionSecrets;
+    /** Who connected it, for the audit log, and when by the relay's clock. */
+    by: { actor: string; at: Date };
+  },
+): Promise<CrmConnection> {
+  // The connection and its audit entry commit together.
+  return withinTransaction(db, (tx) => upsertConnection(tx, key, input));
+}
+
+async function upsertConnection(
+  db: Queryable,
+  key: SecretsKey,
+  input: Parameters<typeof connectCrm>[2],
 ): Promise<CrmConnection> {
   await requireOrg(db, input.orgId);
   const sealed = sealJson(key, input.secrets, secretsContext(input.orgId, input.crm));
@@ -124,7 +141,16 @@ export async function connectCrm(
   );
   const row = rows[0];
   if (row === undefined) throw new Error('connection upsert returned nothing');
-  return toConnection(row);
+  const connection = toConnection(row);
+  await appendAudit(db, {
+    orgId: input.orgId,
+    actor: input.by.actor,
+    action: 'crm.connected',
+    target: { type: 'crm_connection', id: connection.id },
+    at: input.by.at,
+    detail: { crm: input.crm },
+  });
+  return connection;
 }
 
 export async function getConnection(db: Queryable, orgId: string, crm: CrmId | null): Promise<CrmConnection> {

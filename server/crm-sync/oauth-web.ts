@@ -103,6 +103,7 @@ export async function completeOAuth(
         refreshToken: grant.refreshToken,
         clientSecret: app.clientSecret,
       },
+      by: { actor: bound.actor, at: input.now },
     });
   } catch (error) {
     if (error instanceof CrmError)

@@ -13,6 +13,12 @@ export interface Database extends Queryable {
   close(): Promise<void>;
 }
 
+/** Runs fn in the caller's open transaction, or in a new one when given the database itself. */
+export function withinTransaction<T>(db: Queryable, fn: (tx: Queryable) => Promise<T>): Promise<T> {
+  const database = db as Partial<Database>;
+  return typeof database.transaction === 'function' ? (db as Database).transaction(fn) : fn(db);
+}
+
 /** Postgres error codes the relay branches on. */
 export const PG_UNIQUE_VIOLATION = '23505';
 

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { appendAudit } from '../audit/audit-log.ts';
 import type { Queryable } from '../db/database.ts';
 import { ApiError } from '../errors.ts';
 import { phoneCountry } from '../phone.ts';
@@ -146,8 +147,37 @@ export async function setOrgSetting(
   orgId: string,
   key: string,
   raw: string | null,
+  by: { actor: string; at: Date },
 ): Promise<unknown> {
   await requireOrg(db, orgId);
+  const before = settingValue(await readOrgSettings(db, orgId), key);
+  const settings = await applyOrgSetting(db, orgId, key, raw);
+  await appendAudit(db, {
+    orgId,
+    actor: by.actor,
+    action: 'settings.changed',
+    target: { type: 'org_setting', id: key },
+    at: by.at,
+    before: { [key]: before },
+    after: { [key]: settingValue(settings, key) },
+  });
+  return settings;
+}
+
+/** One setting's value (an identity policy sits under settings.auth), null when unset. */
+function settingValue(settings: unknown, key: string): unknown {
+  const all = (settings ?? {}) as Record<string, unknown>;
+  if (!isAuthSettingKey(key)) return all[key] ?? null;
+  const auth = (all.auth ?? {}) as Record<string, unknown>;
+  return auth[key.slice('auth.'.length)] ?? null;
+}
+
+async function applyOrgSetting(
+  db: Queryable,
+  orgId: string,
+  key: string,
+  raw: string | null,
+): Promise<unknown> {
   if (isAuthSettingKey(key)) {
     await setAuthSetting(db, orgId, key, raw);
     return readOrgSettings(db, orgId);

@@ -30,6 +30,7 @@ export const API_TAGS = [
   { name: 'users', description: 'People in the organisation, their roles and permissions.' },
   { name: 'roles', description: 'Built-in and custom roles and the permissions they grant.' },
   { name: 'api-keys', description: 'Keys for integrations and the extension.' },
+  { name: 'audit', description: 'The hash-chained audit log: read it, export it as CSV or JSON lines.' },
   { name: 'crm', description: 'CRM connections, OAuth and CRM webhooks.' },
   { name: 'webhooks', description: 'Callbacks from the SMS provider (signed).' },
   { name: 'setup', description: "First-run setup of the relay's organisation." },

@@ -88,8 +88,9 @@ async function rescheduleText(
   deps: Deps,
   principal: Principal,
   id: string,
-  sendAt: string,
+  request: { sendAt: string; ip: string },
 ): Promise<MessageRow> {
+  const { sendAt } = request;
   const target = await changeable(deps, principal, id);
   const { message } = target;
   // The stored body is the exact text that will leave (any first-contact notice included):
@@ -120,12 +121,16 @@ async function rescheduleText(
     );
   }
   if (!checked.decision.allowed) throw refusalError(checked.decision);
-  const row = await rescheduleScheduled(deps.db, {
-    messageId: message.id,
-    sendAt: checked.sendAt,
-    crmTimeZone: checked.crmTimeZone ?? target.job?.crmTimeZone ?? null,
-    detail: `rescheduled for ${checked.sendAt.toISOString()} by ${principal.displayName}`,
-  });
+  const row = await rescheduleScheduled(
+    deps.db,
+    {
+      messageId: message.id,
+      sendAt: checked.sendAt,
+      crmTimeZone: checked.crmTimeZone ?? target.job?.crmTimeZone ?? null,
+      detail: `rescheduled for ${checked.sendAt.toISOString()} by ${principal.displayName}`,
+    },
+    { actor: principal.actor, ip: request.ip, at: deps.clock() },
+  );
   if (row === null) throw notScheduled(target);
   deps.notifier.announce();
   return row;
@@ -151,7 +156,8 @@ export const messageScheduleRoutes: RouteModule = (app, deps) => {
     async (request) => {
       const principal = principalOf(request);
       const target = await changeable(deps, principal, request.params.id);
-      const row = await cancelScheduled(db, target.message.id, `cancelled by ${principal.displayName}`);
+      const by = { actor: principal.actor, ip: request.ip, at: deps.clock() };
+      const row = await cancelScheduled(db, target.message.id, `cancelled by ${principal.displayName}`, by);
       // The outbox claimed it between the read and the cancel: it goes, and nothing changed here.
       if (row === null) throw notScheduled(target);
       notifier.announce();
@@ -183,7 +189,10 @@ export const messageScheduleRoutes: RouteModule = (app, deps) => {
     },
     async (request) => {
       const principal = principalOf(request);
-      const row = await rescheduleText(deps, principal, request.params.id, request.body.sendAt);
+      const row = await rescheduleText(deps, principal, request.params.id, {
+        sendAt: request.body.sendAt,
+        ip: request.ip,
+      });
       return { message: messageFor(principal, toDto(row)) };
     },
   );

@@ -1,6 +1,7 @@
 import type { RouteModule } from '../http/services.ts';
 import { apiDocsRoutes } from './api-docs.ts';
 import { apiKeysRoutes } from './api-keys.ts';
+import { auditRoutes } from './audit.ts';
 import { authRoutes } from './auth.ts';
 import { passkeyRoutes } from './auth-passkeys.ts';
 import { reauthRoutes } from './auth-reauth.ts';
@@ -58,6 +59,7 @@ export const ROUTE_MODULES: Record<string, RouteModule> = {
   sessions: sessionsRoutes,
   users: usersRoutes,
   roles: rolesRoutes,
+  audit: auditRoutes,
   apiKeys: apiKeysRoutes,
   sandboxMail: sandboxMailRoutes,
 };

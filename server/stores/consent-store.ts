@@ -1,6 +1,8 @@
+import { appendAudit } from '../audit/audit-log.ts';
 import { type ConsentEvent, type DerivedConsent, deriveConsent } from '../compliance/consent.ts';
 import type { Database, Queryable } from '../db/database.ts';
 import { newId } from '../ids.ts';
+import { maskPhone } from '../phone.ts';
 import { updateStatus } from './messages.ts';
 import { closeOptInRequest } from './opt-in-requests.ts';
 
@@ -106,9 +108,9 @@ export async function recordConsent(
     at: Date;
   },
 ): Promise<void> {
-  await db.query(
+  const [row] = await db.query<{ id: number | string }>(
     `INSERT INTO consent_events (org_id, phone_e164, kind, source, evidence, actor, message_id, classification, occurred_at)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id`,
     [
       input.orgId,
       input.phone,
@@ -121,6 +123,21 @@ export async function recordConsent(
       input.at,
     ],
   );
+  // In the audit log too, in the same transaction; the number masked (auditors reveal numbers
+  // on the record), the evidence left in the ledger where consent.view reads it.
+  await appendAudit(db, {
+    orgId: input.orgId,
+    actor: input.actor,
+    action: 'consent.recorded',
+    target: { type: 'consent_event', id: String(row?.id) },
+    at: input.at,
+    detail: {
+      kind: input.kind,
+      source: input.source,
+      phone: maskPhone(input.phone),
+      messageId: input.messageId ?? null,
+    },
+  });
   if (input.kind === 'opt_in') await failStaleConfirmations(db, input.orgId, input.phone);
 }
 

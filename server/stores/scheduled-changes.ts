@@ -6,9 +6,17 @@
  * cancelled.
  */
 import type { ContactRef } from '../../crm-plugins/types.ts';
+import { appendAudit } from '../audit/audit-log.ts';
 import type { Database, Queryable } from '../db/database.ts';
 import { appendEvent } from '../live/events.ts';
 import { getMessage, MESSAGE_COLUMNS, type MessageRow, toDto, updateStatus } from './messages.ts';
+
+/** Who changed a scheduled text, for the audit log: actor, request address, the relay's time. */
+export interface ChangedBy {
+  actor: string;
+  ip: string | null;
+  at: Date;
+}
 
 /** A message as a change to its schedule sees it: who sent it, its job, its CRM record. */
 export interface ScheduleTarget {
@@ -66,16 +74,32 @@ export async function cancelScheduled(
   db: Database,
   messageId: string,
   detail: string,
+  by: ChangedBy,
 ): Promise<MessageRow | null> {
   return db.transaction(async (tx) => {
-    const taken = await tx.query(
-      `UPDATE outbox_jobs SET state = 'cancelled', lease_until = NULL, last_error = $2, updated_at = now()
-        WHERE message_id = $1 AND state = 'queued' AND scheduled_for IS NOT NULL
-      RETURNING id`,
+    // The self-join reads the row as it was before this UPDATE: the audit's "before".
+    const taken = await tx.query<{ previous: Date }>(
+      `UPDATE outbox_jobs j SET state = 'cancelled', lease_until = NULL, last_error = $2, updated_at = now()
+         FROM outbox_jobs old
+        WHERE old.id = j.id AND j.message_id = $1 AND j.state = 'queued' AND j.scheduled_for IS NOT NULL
+      RETURNING old.scheduled_for AS previous`,
       [messageId, `CANCELLED: ${detail}`],
     );
-    if (taken.length === 0) return null;
-    return updateStatus(tx, messageId, { status: 'cancelled', detail });
+    const previous = taken[0]?.previous;
+    if (previous === undefined) return null;
+    const row = await updateStatus(tx, messageId, { status: 'cancelled', detail });
+    if (row === null) return null;
+    await appendAudit(tx, {
+      orgId: row.org_id,
+      actor: by.actor,
+      action: 'message.cancelled',
+      target: { type: 'message', id: messageId },
+      at: by.at,
+      before: { status: 'queued', scheduledFor: new Date(previous).toISOString() },
+      after: { status: 'cancelled' },
+      ip: by.ip,
+    });
+    return row;
   });
 }
 
@@ -87,16 +111,19 @@ export async function cancelScheduled(
 export async function rescheduleScheduled(
   db: Database,
   input: { messageId: string; sendAt: Date; crmTimeZone: string | null; detail: string },
+  by: ChangedBy,
 ): Promise<MessageRow | null> {
   return db.transaction(async (tx) => {
-    const moved = await tx.query(
-      `UPDATE outbox_jobs SET scheduled_for = $2, crm_time_zone = coalesce($3, crm_time_zone), last_error = NULL,
+    const moved = await tx.query<{ previous: Date }>(
+      `UPDATE outbox_jobs j SET scheduled_for = $2, crm_time_zone = coalesce($3, j.crm_time_zone), last_error = NULL,
               updated_at = now()
-        WHERE message_id = $1 AND state = 'queued' AND scheduled_for IS NOT NULL
-      RETURNING id`,
+         FROM outbox_jobs old
+        WHERE old.id = j.id AND j.message_id = $1 AND j.state = 'queued' AND j.scheduled_for IS NOT NULL
+      RETURNING old.scheduled_for AS previous`,
       [input.messageId, input.sendAt, input.crmTimeZone],
     );
-    if (moved.length === 0) return null;
+    const previous = moved[0]?.previous;
+    if (previous === undefined) return null;
     // updated_at orders the versions of one message: the panel keeps the newest.
     await tx.query(`UPDATE messages SET updated_at = now() WHERE id = $1`, [input.messageId]);
     await tx.query(
@@ -105,6 +132,16 @@ export async function rescheduleScheduled(
     );
     const row = await getMessage(tx, input.messageId);
     if (row === null) return null;
+    await appendAudit(tx, {
+      orgId: row.org_id,
+      actor: by.actor,
+      action: 'message.rescheduled',
+      target: { type: 'message', id: input.messageId },
+      at: by.at,
+      before: { scheduledFor: new Date(previous).toISOString() },
+      after: { scheduledFor: input.sendAt.toISOString() },
+      ip: by.ip,
+    });
     await appendEvent(tx, {
       orgId: row.org_id,
       type: 'message.updated',

@@ -22,7 +22,7 @@ beforeAll(async () => {
   relay = await testRelay(await freshPglite());
   org = await seedOrg(relay.db);
   // Another setting beside them, which setting or clearing a policy must leave alone.
-  await setOrgSetting(relay.db, org.orgId, 'doubleOptIn', 'true');
+  await setOrgSetting(relay.db, org.orgId, 'doubleOptIn', 'true', { actor: 'cli', at: new Date() });
 });
 
 afterAll(async () => {
@@ -50,27 +50,48 @@ async function signIn(): Promise<{ eachSession?: boolean; body: Record<string, u
 describe('identity policies from the CLI', () => {
   it('requires a sign-in in every browser session once set, and keeps sessions again once cleared', async () => {
     expect((await signIn()).eachSession).toBe(false);
-    await setOrgSetting(relay.db, org.orgId, 'auth.requireSignInEachBrowserSession', 'true');
+    await setOrgSetting(relay.db, org.orgId, 'auth.requireSignInEachBrowserSession', 'true', {
+      actor: 'cli',
+      at: new Date(),
+    });
     expect((await policy()).requireSignInEachBrowserSession).toBe(true);
     expect((await signIn()).eachSession).toBe(true);
-    await setOrgSetting(relay.db, org.orgId, 'auth.requireSignInEachBrowserSession', null);
+    await setOrgSetting(relay.db, org.orgId, 'auth.requireSignInEachBrowserSession', null, {
+      actor: 'cli',
+      at: new Date(),
+    });
     expect((await signIn()).eachSession).toBe(false);
     expect(await readOrgSettings(relay.db, org.orgId)).toMatchObject({ doubleOptIn: true, auth: {} });
   });
 
   it('requires a second factor once set: a sign-in without one must enrol first', async () => {
-    await setOrgSetting(relay.db, org.orgId, 'auth.requireSecondFactor', 'true');
+    await setOrgSetting(relay.db, org.orgId, 'auth.requireSecondFactor', 'true', {
+      actor: 'cli',
+      at: new Date(),
+    });
     const answer = await signIn();
     expect(answer.body).toMatchObject({ secondFactorEnrolmentRequired: true });
-    await setOrgSetting(relay.db, org.orgId, 'auth.requireSecondFactor', 'false');
+    await setOrgSetting(relay.db, org.orgId, 'auth.requireSecondFactor', 'false', {
+      actor: 'cli',
+      at: new Date(),
+    });
     expect((await policy()).requireSecondFactor).toBe(false);
   });
 
   it('sets the timeouts within their ranges, beside each other', async () => {
-    await setOrgSetting(relay.db, org.orgId, 'auth.idleTimeoutMinutes', '45');
-    await setOrgSetting(relay.db, org.orgId, 'auth.absoluteTimeoutHours', '720');
+    await setOrgSetting(relay.db, org.orgId, 'auth.idleTimeoutMinutes', '45', {
+      actor: 'cli',
+      at: new Date(),
+    });
+    await setOrgSetting(relay.db, org.orgId, 'auth.absoluteTimeoutHours', '720', {
+      actor: 'cli',
+      at: new Date(),
+    });
     expect(await policy()).toMatchObject({ idleTimeoutMinutes: 45, absoluteTimeoutHours: 720 });
-    await setOrgSetting(relay.db, org.orgId, 'auth.idleTimeoutMinutes', null);
+    await setOrgSetting(relay.db, org.orgId, 'auth.idleTimeoutMinutes', null, {
+      actor: 'cli',
+      at: new Date(),
+    });
     expect(await policy()).toMatchObject({ idleTimeoutMinutes: 30, absoluteTimeoutHours: 720 });
   });
 
@@ -105,7 +126,10 @@ describe('identity policies from the CLI', () => {
     'refuses %s with a clear code and changes nothing',
     async (_label, key, value, code, message) => {
       const before = await readOrgSettings(relay.db, org.orgId);
-      const error = await setOrgSetting(relay.db, org.orgId, key, value).catch((e: unknown) => e);
+      const error = await setOrgSetting(relay.db, org.orgId, key, value, {
+        actor: 'cli',
+        at: new Date(),
+      }).catch((e: unknown) => e);
       expect(error).toBeInstanceOf(ApiError);
       expect(error).toMatchObject({ statusCode: 400, code });
       expect((error as ApiError).message).toMatch(message);
@@ -114,9 +138,10 @@ describe('identity policies from the CLI', () => {
   );
 
   it('names the identity policies when a setting is unknown', async () => {
-    const error = await setOrgSetting(relay.db, org.orgId, 'requireSecondFactor', 'true').catch(
-      (e: unknown) => e,
-    );
+    const error = await setOrgSetting(relay.db, org.orgId, 'requireSecondFactor', 'true', {
+      actor: 'cli',
+      at: new Date(),
+    }).catch((e: unknown) => e);
     expect((error as ApiError).message).toContain('auth.requireSecondFactor');
   });
 });

@@ -2,13 +2,14 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runCli } from '../../server/cli/main.ts';
 import type { Config } from '../../server/config.ts';
 import { createPlugin, getConnection, openSecrets } from '../../server/crm-sync/connections.ts';
 import type { Database } from '../../server/db/database.ts';
+import { openPglite } from '../../server/db/pglite.ts';
 import { isolateSalesforceHome } from '../crm-plugins/harnesses.ts';
 import { type HubSpotFake, startHubSpotFake } from '../fakes/hubspot-fake.ts';
 import { type SalesforceFake, startSalesforceFake } from '../fakes/salesforce-fake.ts';
+import { cli } from '../helpers/cli.ts';
 import { freshPglite } from '../helpers/db.ts';
 import { seedOrg, type TestOrg, type TestRelay, testRelay } from '../helpers/relay.ts';
 import { HUBSPOT_APP, SALESFORCE_APP, testKey } from './setup.ts';
@@ -172,21 +173,6 @@ describe('crm oauth-url (CLI)', () => {
     }
     fs.rmSync(dataDir, { recursive: true, force: true });
   });
-  const cli = async (...args: string[]) => {
-    let out = '';
-    let err = '';
-    const code = await runCli(
-      args,
-      (s) => {
-        out += `${s}\n`;
-      },
-      (s) => {
-        err += `${s}\n`;
-      },
-    );
-    return { code, out, err };
-  };
-
   it('prints the install URL for each CRM', async () => {
     const created = await cli('org', 'create', '--name', 'Acme Dental', '--json');
     expect(created.code, created.err).toBe(0);
@@ -210,5 +196,42 @@ describe('crm oauth-url (CLI)', () => {
 
     const missing = await cli('crm', 'oauth-url', 'hubspot', '--json');
     expect(missing.code).toBe(2);
+  });
+
+  it("records an operator's connect, install and uninstall in the org's audit log, chain intact", async () => {
+    const created = await cli('org', 'create', '--name', 'Audited Dental', '--json');
+    const orgId = JSON.parse(created.out).orgId as string;
+    const connect = await cli(
+      'crm',
+      'connect',
+      'hubspot',
+      '--org',
+      orgId,
+      '--token',
+      hubspot.accessToken,
+      '--base-url',
+      hubspot.baseUrl,
+    );
+    expect(connect.code, connect.err + connect.out).toBe(0);
+    const install = await cli('crm', 'install', 'hubspot', '--org', orgId);
+    expect(install.code, install.err + install.out).toBe(0);
+    const uninstall = await cli('crm', 'uninstall', '--org', orgId);
+    expect(uninstall.code, uninstall.err + uninstall.out).toBe(0);
+    const local = await openPglite({ dataDir });
+    try {
+      const rows = await local.query<{ action: string; actor: string }>(
+        'SELECT action, actor FROM audit_log WHERE org_id = $1 ORDER BY seq',
+        [orgId],
+      );
+      expect(rows).toEqual([
+        { action: 'crm.connected', actor: 'cli' },
+        { action: 'crm.installed', actor: 'cli' },
+        { action: 'crm.uninstalled', actor: 'cli' },
+      ]);
+    } finally {
+      await local.close();
+    }
+    const verified = await cli('audit', 'verify', '--org', orgId);
+    expect(verified.out).toContain(`OK ${orgId}: 3 entries`);
   });
 });

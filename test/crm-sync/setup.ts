@@ -38,7 +38,7 @@ export async function connectAndInstall(
     secrets: ConnectionSecrets;
   },
 ): Promise<CrmConnection> {
-  const connection = await connectCrm(db, key, input);
+  const connection = await connectCrm(db, key, { ...input, by: { actor: 'cli', at: new Date() } });
   await createPlugin(connection, input.secrets).install();
   return connection;
 }

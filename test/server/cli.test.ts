@@ -4,24 +4,10 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '../../server/cli/main.ts';
 import { openPglite } from '../../server/db/pglite.ts';
+import { cli } from '../helpers/cli.ts';
 
 let dataDir: string;
 const savedEnv = { ...process.env };
-
-async function cli(...args: string[]): Promise<{ code: number; out: string; err: string }> {
-  let out = '';
-  let err = '';
-  const code = await runCli(
-    args,
-    (s) => {
-      out += `${s}\n`;
-    },
-    (s) => {
-      err += `${s}\n`;
-    },
-  );
-  return { code, out, err };
-}
 
 beforeAll(() => {
   dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'relay-cli-'));

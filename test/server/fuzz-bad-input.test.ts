@@ -946,6 +946,29 @@ const FUZZ: Record<string, RouteFuzz> = {
       ),
   },
   'GET /v1/roles': { path: fixed('/v1/roles'), query: queryArb({}) },
+  'GET /v1/audit': {
+    path: fixed('/v1/audit'),
+    query: queryArb({
+      limit: badLimit,
+      cursor: badCursor,
+      from: junkString,
+      to: junkString,
+      actor: junkString,
+      action: junkString,
+    }),
+  },
+  // A valid export is recorded in the log (a write): every generated request carries a bad format or time.
+  'GET /v1/audit/export': {
+    path: fixed('/v1/audit/export'),
+    mutating: true,
+    queryRequired: true,
+    query: fc.oneof(
+      junkString
+        .filter((f) => f !== '' && f !== 'csv' && f !== 'jsonl')
+        .map((f) => formEncoded([['format', f]])),
+      junkString.filter((t) => t.trim() !== '').map((t) => formEncoded([['from', t]])),
+    ),
+  },
   'POST /v1/roles': { path: fixed('/v1/roles'), mutating: true, body: () => junkPayload },
   'GET /v1/api-keys': { path: fixed('/v1/api-keys'), query: queryArb({}) },
   'POST /v1/api-keys': { path: fixed('/v1/api-keys'), mutating: true, body: () => junkPayload },

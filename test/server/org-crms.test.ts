@@ -36,6 +36,7 @@ describe('per-org CRM connections on the request path', () => {
         refreshToken: HUBSPOT_APP.refreshToken,
         clientSecret: HUBSPOT_APP.clientSecret,
       },
+      by: { actor: 'cli', at: new Date() },
     });
     contactId = fake.addContact({
       firstname: 'Grace',
@@ -64,6 +65,13 @@ describe('per-org CRM connections on the request path', () => {
     expect(response.json()).toMatchObject({
       contact: { crm: 'hubspot', id: contactId, name: 'Grace Hopper', phone: '+12025550143' },
     });
+  });
+
+  it('records the connection in the org’s audit log as crm.connected, and nothing in the other org', async () => {
+    const entries = await db.query<{ org_id: string; actor: string; detail: unknown }>(
+      `SELECT org_id, actor, detail FROM audit_log WHERE action = 'crm.connected'`,
+    );
+    expect(entries).toEqual([{ org_id: connected.orgId, actor: 'cli', detail: { crm: 'hubspot' } }]);
   });
 
   it('does not lend one org’s CRM to another', async () => {

@@ -245,7 +245,7 @@ describe.each(ENGINES)('on %s', (engine) => {
     });
 
     it('shows a double opt-in waiting for the customer’s YES', async () => {
-      await setOrgSetting(db, org.orgId, 'doubleOptIn', 'true');
+      await setOrgSetting(db, org.orgId, 'doubleOptIn', 'true', { actor: 'cli', at: new Date() });
       try {
         const asked = await post(org.auth, '/v1/consent', {
           phone: MARCO_PHONE,
@@ -255,7 +255,7 @@ describe.each(ENGINES)('on %s', (engine) => {
         });
         expect(asked.statusCode, asked.body).toBe(202);
       } finally {
-        await setOrgSetting(db, org.orgId, 'doubleOptIn', null);
+        await setOrgSetting(db, org.orgId, 'doubleOptIn', null, { actor: 'cli', at: new Date() });
       }
       const found = await lookup(org.auth, MARCO);
       expect(found.consent.status).toBe('unknown');
@@ -332,8 +332,11 @@ describe.each(ENGINES)('on %s', (engine) => {
         { name: 'Reminder', body: 'Hi {{firstName}}, see you tomorrow at 10. {{repName}}, {{orgName}}' },
         { name: 'Running late', body: 'Hi {{ name }}, I am running 10 minutes late.' },
       ];
-      await setOrgSetting(db, org.orgId, 'messageTemplates', JSON.stringify(templates));
-      await setOrgSetting(db, org.orgId, 'extensionNotifications', 'mine');
+      await setOrgSetting(db, org.orgId, 'messageTemplates', JSON.stringify(templates), {
+        actor: 'cli',
+        at: new Date(),
+      });
+      await setOrgSetting(db, org.orgId, 'extensionNotifications', 'mine', { actor: 'cli', at: new Date() });
       const me = await get(rep.auth, '/v1/me');
       expect(me.statusCode, me.body).toBe(200);
       const body = me.json() as { extension: { templates: { id: string }[] } };
@@ -354,7 +357,10 @@ describe.each(ENGINES)('on %s', (engine) => {
       });
 
       // Reordering keeps each template's id.
-      await setOrgSetting(db, org.orgId, 'messageTemplates', JSON.stringify([...templates].reverse()));
+      await setOrgSetting(db, org.orgId, 'messageTemplates', JSON.stringify([...templates].reverse()), {
+        actor: 'cli',
+        at: new Date(),
+      });
       const again = (await get(rep.auth, '/v1/me')).json() as typeof body;
       expect(again.extension.templates.map((t) => t.id)).toEqual(
         body.extension.templates.map((t) => t.id).reverse(),
@@ -454,7 +460,9 @@ describe.each(ENGINES)('on %s', (engine) => {
       'refuses %s with INVALID_SETTING and changes nothing',
       async (_label, key, value, message) => {
         const before = await footprint();
-        const error = await setOrgSetting(db, org.orgId, key, value).catch((e: unknown) => e);
+        const error = await setOrgSetting(db, org.orgId, key, value, { actor: 'cli', at: new Date() }).catch(
+          (e: unknown) => e,
+        );
         expect(error).toBeInstanceOf(ApiError);
         expect(error).toMatchObject({ statusCode: 400, code: 'INVALID_SETTING' });
         expect((error as ApiError).message).toMatch(message);

@@ -124,7 +124,7 @@ describe('phone numbers as people write them', () => {
 
   it("reads a national number in the org's default country", async () => {
     const uk = await seedOrg(db, { name: 'London Dental', sender: '+442079460100' });
-    await setOrgSetting(db, uk.orgId, 'defaultCountry', 'gb');
+    await setOrgSetting(db, uk.orgId, 'defaultCountry', 'gb', { actor: 'cli', at: new Date() });
     const recorded = await relay.app.inject({
       method: 'POST',
       url: '/v1/consent',
@@ -143,7 +143,9 @@ describe('phone numbers as people write them', () => {
 
   it('refuses a default country that is not a two-letter country code, changing nothing', async () => {
     const before = await db.query('SELECT settings FROM orgs WHERE id = $1', [org.orgId]);
-    await expect(setOrgSetting(db, org.orgId, 'defaultCountry', 'England')).rejects.toMatchObject({
+    await expect(
+      setOrgSetting(db, org.orgId, 'defaultCountry', 'England', { actor: 'cli', at: new Date() }),
+    ).rejects.toMatchObject({
       code: 'INVALID_SETTING',
       message: expect.stringContaining('two-letter country code'),
     });

@@ -511,6 +511,37 @@ const GUARDED: Record<string, GuardedCase> = {
       expect(errorCode(answer)).toBe('USER_NOT_FOUND');
     },
   },
+  'GET /v1/audit': {
+    valid: () => ({ method: 'GET', url: '/v1/audit?limit=5' }),
+    ok: 200,
+    foreign: () => ({ method: 'GET', url: '/v1/audit?limit=500' }),
+    expectForeign: (answer, ctx) => {
+      expect(answer.status).toBe(200);
+      const actors = (answer.json() as { entries: { actor: string }[] }).entries.map((e) => e.actor);
+      const ofA = [
+        ...ctx.keyIdsA.map((id) => `api-key:${id}`),
+        ...Object.values(ctx.usersA).map((id) => `user:${id}`),
+      ];
+      expect(actors.filter((actor) => ofA.includes(actor))).toEqual([]);
+    },
+  },
+  'GET /v1/audit/export': {
+    valid: () => ({ method: 'GET', url: '/v1/audit/export?format=jsonl' }),
+    ok: 200,
+    foreign: () => ({ method: 'GET', url: '/v1/audit/export?format=jsonl' }),
+    expectForeign: (answer, ctx) => {
+      expect(answer.status).toBe(200);
+      const ofA = [
+        ...ctx.keyIdsA.map((id) => `api-key:${id}`),
+        ...Object.values(ctx.usersA).map((id) => `user:${id}`),
+      ];
+      const lines = answer.body.split('\n').filter((l) => l !== '');
+      expect(lines.length).toBeGreaterThan(0);
+      expect(
+        lines.map((l) => (JSON.parse(l) as { actor: string }).actor).filter((a) => ofA.includes(a)),
+      ).toEqual([]);
+    },
+  },
   'GET /v1/roles': {
     valid: () => ({ method: 'GET', url: '/v1/roles' }),
     ok: 200,

@@ -201,6 +201,35 @@ describe.each(ENGINES)('on %s', (engine) => {
     expect(fourth.json().refusals.map((r: { code: string }) => r.code)).toContain('FREQUENCY_CAP');
   });
 
+  it('records each cancel and move in the audit log: who, which text, the time before and after', async () => {
+    const first = await schedule(org.auth);
+    const movedTo = new Date(clock().getTime() + 2 * HOUR).toISOString();
+    expect((await reschedule(first.id, movedTo)).statusCode).toBe(200);
+    expect((await cancel(first.id)).statusCode).toBe(200);
+    const entries = await db.query<{ action: string; actor: string; before: unknown; after: unknown }>(
+      `SELECT action, actor, before, after FROM audit_log WHERE target_type = 'message' AND target_id = $1 ORDER BY seq`,
+      [first.id],
+    );
+    const [key] = await db.query<{ id: string }>(
+      "SELECT id FROM api_keys WHERE org_id = $1 AND name = 'test key'",
+      [org.orgId],
+    );
+    expect(entries).toEqual([
+      {
+        action: 'message.rescheduled',
+        actor: `api-key:${key?.id}`,
+        before: { scheduledFor: first.scheduledFor },
+        after: { scheduledFor: movedTo },
+      },
+      {
+        action: 'message.cancelled',
+        actor: `api-key:${key?.id}`,
+        before: { status: 'queued', scheduledFor: movedTo },
+        after: { status: 'cancelled' },
+      },
+    ]);
+  });
+
   it('answers 409 MESSAGE_NOT_SCHEDULED for a text already sent, and for one sent now', async () => {
     const now = await schedule(org.auth, { at: null, body: 'Right away' });
     expect(now.scheduledFor).toBeNull();
