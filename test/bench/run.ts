@@ -14,7 +14,8 @@
  * local test server), BENCH_SECONDS (measured seconds per side and engine, default 10),
  * BENCH_LOAD (worker | inprocess: where the measured load generator runs, default worker);
  * for the extension section (test/bench/extension-bench.ts), CHROMIUM_PATH and BENCH_EXTENSION_RUNS;
- * BENCH_ONLY=lists runs only the conversation list section (test/bench/conversation-list-bench.ts).
+ * BENCH_ONLY=lists runs only the conversation list section (test/bench/conversation-list-bench.ts);
+ * BENCH_ONLY=send runs only the send throughput section, both engines.
  */
 import fs from 'node:fs/promises';
 import os from 'node:os';
@@ -197,7 +198,12 @@ function printInbound(report: InboundMeasured): void {
   for (const note of report.notes) console.log(`    note: ${note}`);
 }
 
-async function main(): Promise<number> {
+/** What `onlySend` switches off: the sections after send throughput. */
+interface Sections {
+  onlySend: boolean;
+}
+
+async function main(sections: Sections = { onlySend: false }): Promise<number> {
   const startedAt = new Date();
   const placement = defaultPlacement();
   console.log(
@@ -242,6 +248,7 @@ async function main(): Promise<number> {
     } catch (error) {
       crashed(plan.engine, 'send', error);
     }
+    if (sections.onlySend) continue;
     const inboundS =
       Math.round((2 * warmupMs + 2 * inboundMs + 2 * (latencyCount / 50 + 1.5) * 1000) / 1000) + 3;
     console.log(`\n... ${plan.engine}: inbound webhooks (about ${inboundS} s)`);
@@ -265,48 +272,52 @@ async function main(): Promise<number> {
     }
   }
 
-  console.log('\n... compliance engine (about 12 s)');
   let compliance: Awaited<ReturnType<typeof runComplianceBench>> | null = null;
-  try {
-    compliance = await runComplianceBench();
-    console.log('');
-    for (const line of compliance.lines) console.log(line);
-  } catch (error) {
-    crashed('cpu', 'compliance', error);
-  }
-
-  console.log('\n... CRM sync: API calls per 1,000 messages, consent-to-CRM latency');
   let crm: Awaited<ReturnType<typeof runCrmBench>> | null = null;
-  try {
-    crm = await runCrmBench();
-    console.log('');
-    for (const line of crm.lines) console.log(line);
-  } catch (error) {
-    crashed('crm', 'crm-sync', error);
-  }
-
-  console.log(
-    '\n... conversation list at 100,000 conversations on PostgreSQL (about 2 min with the seeding)',
-  );
   let lists: Awaited<ReturnType<typeof runConversationListBench>> | null = null;
-  try {
-    lists = await runConversationListBench();
-    console.log('');
-    for (const line of conversationListLines(lists)) console.log(line);
-  } catch (error) {
-    crashed('postgres', 'conversation list', error);
-  }
-
-  console.log('\n... extension: bundle sizes, CRM load -> cached thread in headless Chromium (about 30 s)');
   let extension: Awaited<ReturnType<typeof runExtensionBench>> | null = null;
-  try {
-    extension = await runExtensionBench();
-    console.log('');
-    for (const line of extension.lines) console.log(line);
-    const { cachedThread } = extension.results;
-    if (cachedThread.status === 'failed') crashed('browser', 'extension cached thread', cachedThread.reason);
-  } catch (error) {
-    crashed('browser', 'extension', error);
+  // BENCH_ONLY=send: the send section alone, so a change to the send path is measured quickly.
+  if (!sections.onlySend) {
+    console.log('\n... compliance engine (about 12 s)');
+    try {
+      compliance = await runComplianceBench();
+      console.log('');
+      for (const line of compliance.lines) console.log(line);
+    } catch (error) {
+      crashed('cpu', 'compliance', error);
+    }
+
+    console.log('\n... CRM sync: API calls per 1,000 messages, consent-to-CRM latency');
+    try {
+      crm = await runCrmBench();
+      console.log('');
+      for (const line of crm.lines) console.log(line);
+    } catch (error) {
+      crashed('crm', 'crm-sync', error);
+    }
+
+    console.log(
+      '\n... conversation list at 100,000 conversations on PostgreSQL (about 2 min with the seeding)',
+    );
+    try {
+      lists = await runConversationListBench();
+      console.log('');
+      for (const line of conversationListLines(lists)) console.log(line);
+    } catch (error) {
+      crashed('postgres', 'conversation list', error);
+    }
+
+    console.log('\n... extension: bundle sizes, CRM load -> cached thread in headless Chromium (about 30 s)');
+    try {
+      extension = await runExtensionBench();
+      console.log('');
+      for (const line of extension.lines) console.log(line);
+      const { cachedThread } = extension.results;
+      if (cachedThread.status === 'failed')
+        crashed('browser', 'extension cached thread', cachedThread.reason);
+    } catch (error) {
+      crashed('browser', 'extension', error);
+    }
   }
 
   console.log('\n=== summary ===');
@@ -535,7 +546,9 @@ async function main(): Promise<number> {
       );
   }
 
-  const out = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../bench-results/latest.json');
+  // A send-only run writes its own file, so the full run's figures in latest.json stay whole.
+  const file = sections.onlySend ? 'send-only.json' : 'latest.json';
+  const out = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../bench-results', file);
   await fs.mkdir(path.dirname(out), { recursive: true });
   const json = {
     startedAt: startedAt.toISOString(),
@@ -557,4 +570,7 @@ async function main(): Promise<number> {
   return crashes.length > 0 ? 1 : 0;
 }
 
-process.exitCode = process.env.BENCH_ONLY === 'lists' ? await runConversationListAlone() : await main();
+process.exitCode =
+  process.env.BENCH_ONLY === 'lists'
+    ? await runConversationListAlone()
+    : await main({ onlySend: process.env.BENCH_ONLY === 'send' });
