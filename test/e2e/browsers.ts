@@ -228,3 +228,23 @@ async function crmTunnel(crmPort: number): Promise<{ port: number; close(): Prom
     },
   };
 }
+
+/**
+ * The panel's own frame (an extension page inside a CRM page), once it exists. Firefox may report a
+ * moz-extension frame's URL as about:blank, so each frame is asked for its address itself.
+ */
+export async function panelFrameIn(page: Page, extensionOrigin: string, timeoutMs: number): Promise<Frame> {
+  const prefix = `${extensionOrigin}panel.html`;
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    for (const frame of page.frames()) {
+      if (frame === page.mainFrame()) continue;
+      // best effort: a frame still loading (or already gone) has no address to read yet.
+      const href = await frame.evaluate(() => location.href).catch(() => '');
+      if (href.startsWith(prefix)) return frame;
+    }
+    if (Date.now() > deadline)
+      throw new Error(`no panel frame (${prefix}) on ${page.url()} in ${timeoutMs} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}

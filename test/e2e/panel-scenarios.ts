@@ -13,6 +13,7 @@ import {
   browserAvailable,
   type ExtensionBrowser,
   launchWithExtension,
+  panelFrameIn,
 } from './browsers.ts';
 import { buildExtensionInto, ROOT, selfSignedCert } from './extension-harness.ts';
 import { boxOf, dockState, fontsUnder, overlaps } from './layout-probes.ts';
@@ -111,28 +112,9 @@ export function panelScenarios(browserName: BrowserName): void {
 
       /** The panel's own frame (an extension page inside the CRM page), for evaluating in it. */
       async function panelFrame(page: Page): Promise<Frame> {
-        const prefix = `${eb.extensionOrigin}panel.html`;
-        let found: Frame | undefined;
-        await expect
-          .poll(
-            async () => {
-              for (const frame of page.frames()) {
-                if (frame === page.mainFrame()) continue;
-                // Firefox may report a moz-extension frame's URL as about:blank; the frame itself knows.
-                // best effort: a frame or page still loading (or already gone) has no address to read yet.
-                const href = await frame.evaluate(() => location.href).catch(() => '');
-                if (href.startsWith(prefix)) {
-                  found = frame;
-                  return true;
-                }
-              }
-              return false;
-            },
-            { timeout: 10_000 },
-          )
-          .toBe(true);
-        await watchPanelErrors(found as Frame);
-        return found as Frame;
+        const found = await panelFrameIn(page, eb.extensionOrigin, 10_000);
+        await watchPanelErrors(found);
+        return found;
       }
 
       /** Panel frames being watched for uncaught errors (see `watchPanelErrors`). */

@@ -13,6 +13,7 @@ import {
   browserAvailable,
   type ExtensionBrowser,
   launchWithExtension,
+  panelFrameIn,
 } from './browsers.ts';
 import { buildExtensionInto, ROOT, selfSignedCert } from './extension-harness.ts';
 import { PanelRelay, type PanelUser, PORTAL_ID } from './panel-relay.ts';
@@ -123,23 +124,7 @@ export function restartScenarios(browserName: BrowserName): void {
       /** The panel's frame in the customer's CRM record, opened in a new tab. */
       async function openRecord(browser: ExtensionBrowser): Promise<{ page: Page; panel: Ui }> {
         const page = await browser.open(customer.url);
-        const prefix = `${browser.extensionOrigin}panel.html`;
-        let found: Frame | undefined;
-        await expect
-          .poll(
-            async () => {
-              for (const frame of page.frames()) {
-                if (frame === page.mainFrame()) continue;
-                // best effort: a frame still loading (or already gone) has no address to read yet.
-                const href = await frame.evaluate(() => location.href).catch(() => '');
-                if (href.startsWith(prefix)) found = frame;
-              }
-              return found !== undefined;
-            },
-            { timeout: 15_000 },
-          )
-          .toBe(true);
-        return { page, panel: new Ui(found as Frame) };
+        return { page, panel: new Ui(await panelFrameIn(page, browser.extensionOrigin, 15_000)) };
       }
 
       /** The options page, opened from a panel where the browser insists (Firefox). */

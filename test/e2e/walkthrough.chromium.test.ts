@@ -1,0 +1,4 @@
+// @vitest-environment node
+import { walkthrough } from './walkthrough.ts';
+
+walkthrough('chromium');
