@@ -1,4 +1,5 @@
 import { browser } from 'wxt/browser';
+import { isOwnText } from '../own-text.ts';
 import { runEventStream } from '../relay/event-stream.ts';
 import type { RelayClient } from '../relay/relay-client.ts';
 import type { SseEvent } from '../relay/sse-parser.ts';
@@ -40,9 +41,7 @@ export function inboundNotifierFor(
     },
     // preference() read /v1/me just before: a "mine" preference is only asked about with it known.
     myUserId: async () => me?.userId ?? null,
-    // Texts carry their sender's name, which for a signed-in rep is their email.
-    isOwnText: (m) =>
-      me !== null && m.sentBy !== null && (m.sentBy === me.email || m.sentBy === me.displayName),
+    isOwnText: (m) => isOwnText(m, me),
     contactFor: contactForConversation,
     notify,
   });
