@@ -22,7 +22,7 @@ export async function customRoles(db: Queryable, orgId: string): Promise<CustomR
 export async function createCustomRole(
   tx: Queryable,
   input: { orgId: string; name: string; permissions: Permission[] },
-  by: { actor: string; now: Date },
+  by: { actor: string; now: Date; ip?: string | null },
 ): Promise<CustomRole> {
   const { orgId, name, permissions } = input;
   const taken = await tx.query('SELECT 1 FROM roles WHERE org_id = $1 AND name = $2', [orgId, name]);
@@ -41,6 +41,7 @@ export async function createCustomRole(
     kind: 'role_created',
     detail: { name, permissions },
     at: by.now,
+    ip: by.ip ?? null,
   });
   return { id, name, permissions };
 }

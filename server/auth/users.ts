@@ -134,6 +134,8 @@ export async function createUser(
     actor: string;
     now: Date;
     publicUrl: string;
+    /** Where the request came from, for the audit log. */
+    ip?: string | null;
   },
 ): Promise<{ user: UserRow; mail: Mail }> {
   const email = input.email.trim().toLowerCase();
@@ -154,6 +156,7 @@ export async function createUser(
     kind: 'user_created',
     detail: { role: input.role },
     at: input.now,
+    ip: input.ip ?? null,
   });
   // Invited without a password: the reset link sets one and proves the address at once.
   const invited = hash === null;
@@ -168,7 +171,7 @@ export async function createUser(
 /** Stops a user everywhere: sessions, refresh tokens and keys bound to them fail on the next request. */
 export async function deactivateUser(
   db: Queryable,
-  input: { orgId: string; userId: string; actor: string; now: Date },
+  input: { orgId: string; userId: string; actor: string; now: Date; ip?: string | null },
 ): Promise<UserRow> {
   const rows = await db.query<UserRow>(
     `UPDATE users SET status = 'deactivated', deactivated_at = $3 WHERE id = $1 AND org_id = $2 RETURNING *`,
@@ -187,6 +190,7 @@ export async function deactivateUser(
     actor: input.actor,
     kind: 'deactivated',
     at: input.now,
+    ip: input.ip ?? null,
   });
   return user;
 }
@@ -266,7 +270,7 @@ export async function changeRole(
   tx: Queryable,
   user: UserRow,
   role: string,
-  by: { actor: string; now: Date },
+  by: { actor: string; now: Date; ip?: string | null },
 ): Promise<UserRow> {
   const [updated] = await tx.query<UserRow>('UPDATE users SET role = $2 WHERE id = $1 RETURNING *', [
     user.id,
@@ -279,6 +283,7 @@ export async function changeRole(
     kind: 'role_changed',
     detail: { from: user.role, to: role },
     at: by.now,
+    ip: by.ip ?? null,
   });
   return updated as UserRow;
 }

@@ -65,7 +65,11 @@ export const rolesRoutes: RouteModule = (app, { db, clock }) => {
       if (missing.length > 0)
         throw new ApiError(403, 'CANNOT_GRANT', 'You cannot grant permissions you do not hold.', { missing });
       const role = await db.transaction((tx) =>
-        createCustomRole(tx, { orgId: p.orgId, name, permissions }, { actor: p.actor, now: clock() }),
+        createCustomRole(
+          tx,
+          { orgId: p.orgId, name, permissions },
+          { actor: p.actor, now: clock(), ip: request.ip },
+        ),
       );
       return reply.code(201).send({ role: { ...role, builtIn: false } });
     },

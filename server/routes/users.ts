@@ -70,6 +70,7 @@ const userListRoutes: RouteModule = (app, { db, clock, config, mail }) => {
           actor: p.actor,
           now: clock(),
           publicUrl: config.publicUrl,
+          ip: request.ip,
         });
       });
       // The user exists either way; the admin learns whether the invitation left, and can resend
@@ -106,7 +107,7 @@ const userChangeRoutes: RouteModule = (app, { db, clock }) => {
           throw new ApiError(404, 'USER_NOT_FOUND', 'No such user in your organisation.');
         await assertMayGrant(tx, p.orgId, current.role, p.permissions);
         await assertMayGrant(tx, p.orgId, request.body.role, p.permissions);
-        return changeRole(tx, current, request.body.role, { actor: p.actor, now });
+        return changeRole(tx, current, request.body.role, { actor: p.actor, now, ip: request.ip });
       });
       return { user: userDto(user) };
     },
@@ -137,7 +138,13 @@ const userChangeRoutes: RouteModule = (app, { db, clock }) => {
         if (target === null || target.org_id !== p.orgId)
           throw new ApiError(404, 'USER_NOT_FOUND', 'No such user in your organisation.');
         await assertMayGrant(tx, p.orgId, target.role, p.permissions);
-        return deactivateUser(tx, { orgId: p.orgId, userId: target.id, actor: p.actor, now: clock() });
+        return deactivateUser(tx, {
+          orgId: p.orgId,
+          userId: target.id,
+          actor: p.actor,
+          now: clock(),
+          ip: request.ip,
+        });
       });
       return { user: userDto(user) };
     },

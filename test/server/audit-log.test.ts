@@ -237,3 +237,38 @@ describe('a revoked session', () => {
     expect((await get('/v1/audit/export', auditorA.auth)).statusCode).toBe(401);
   });
 });
+
+describe('where an admin acted from', () => {
+  it('records where an admin acted from: inviting, changing a role, creating a role and deactivating carry the IP', async () => {
+    const from = { remoteAddress: '203.0.113.9' };
+    const invited = await relay.app.inject({
+      method: 'POST',
+      url: '/v1/users',
+      headers: a.auth,
+      payload: { email: 'ip@a.test', role: 'rep' },
+      ...from,
+    });
+    expect(invited.statusCode, invited.body).toBe(201);
+    const userId = (invited.json() as { user: { id: string } }).user.id;
+    const steps = [
+      { method: 'PUT' as const, url: `/v1/users/${userId}/role`, payload: { role: 'manager' } },
+      {
+        method: 'POST' as const,
+        url: '/v1/roles',
+        payload: { name: 'ip_role', permissions: ['messages.send'] },
+      },
+      { method: 'POST' as const, url: `/v1/users/${userId}/deactivate` },
+    ];
+    for (const step of steps) {
+      const response = await relay.app.inject({ ...step, headers: a.auth, ...from });
+      expect(response.statusCode, response.body).toBeLessThan(300);
+    }
+    const { entries } = await page('/v1/audit?limit=50', a.auth);
+    for (const action of ['user.created', 'user.role_changed', 'role.created', 'user.deactivated']) {
+      const entry = entries.find(
+        (e) => e.action === action && (e.target?.id === userId || action === 'role.created'),
+      );
+      expect(entry?.ip, action).toBe('203.0.113.9');
+    }
+  });
+});
