@@ -172,6 +172,7 @@ async function sendText(
     await recordQuietHoursException(db, {
       orgId: principal.orgId,
       messageId: row.id,
+      actor: principal.actor,
       exception: decision.quietHoursException,
       at: checked.now,
     });

@@ -1,20 +1,35 @@
-import type { Queryable } from '../db/database.ts';
+import { appendAudit } from '../audit/audit-log.ts';
+import { type Queryable, withinTransaction } from '../db/database.ts';
 import { MESSAGE_COLUMNS, type MessageRow } from './messages.ts';
 
-/** The reply-window exception a send in quiet hours went out under, kept for the compliance record. */
+/**
+ * The reply-window exception a send in quiet hours went out under, kept for the compliance record
+ * and, as a quiet-hours override by policy, in the org's audit log under the sender's name.
+ */
 export async function recordQuietHoursException(
   db: Queryable,
   input: {
     orgId: string;
     messageId: string;
+    actor: string;
     exception: { policy: string; lastInboundAt: string; windowMinutes: number };
     at: Date;
   },
 ): Promise<void> {
-  await db.query(
-    `INSERT INTO compliance_exceptions (org_id, message_id, policy, detail, created_at) VALUES ($1, $2, $3, $4, $5)`,
-    [input.orgId, input.messageId, input.exception.policy, JSON.stringify(input.exception), input.at],
-  );
+  await withinTransaction(db, async (tx) => {
+    await tx.query(
+      `INSERT INTO compliance_exceptions (org_id, message_id, policy, detail, created_at) VALUES ($1, $2, $3, $4, $5)`,
+      [input.orgId, input.messageId, input.exception.policy, JSON.stringify(input.exception), input.at],
+    );
+    await appendAudit(tx, {
+      orgId: input.orgId,
+      actor: input.actor,
+      action: 'compliance.quiet_hours_exception',
+      target: { type: 'message', id: input.messageId },
+      at: input.at,
+      detail: input.exception,
+    });
+  });
 }
 
 /** Every status the provider reported for a message, oldest first. */

@@ -66,6 +66,21 @@ describe('quiet-hours reply window (org policy)', () => {
       id,
     ]);
     expect(logged).toEqual([{ policy: 'customer_reply_window' }]);
+    // The exception is a quiet-hours override by policy: the audit log names who sent it and why.
+    const audited = await relay.db.query<{
+      actor: string;
+      detail: { policy: string; windowMinutes: number };
+    }>(
+      `SELECT actor, detail FROM audit_log WHERE org_id = $1 AND action = 'compliance.quiet_hours_exception'
+         AND target_type = 'message' AND target_id = $2`,
+      [org.orgId, id],
+    );
+    expect(audited).toEqual([
+      {
+        actor: expect.stringMatching(/^api-key:/),
+        detail: expect.objectContaining({ policy: 'customer_reply_window', windowMinutes: 10 }),
+      },
+    ]);
     await relay.worker.drain();
     const rows = await relay.db.query<{ status: string }>('SELECT status FROM messages WHERE id = $1', [id]);
     expect(rows[0]?.status).not.toBe('queued');
