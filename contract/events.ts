@@ -32,4 +32,4 @@ export const StreamEndDataSchema = Type.Object(
 
 export const EVENT_STREAM_DESCRIPTION = `A server-sent event stream (text/event-stream). Events ${MESSAGE_EVENT_TYPES.join(
   ' and ',
-)} carry \`{ "message": Message }\` as JSON data (the Message of GET /v1/messages/{id}), an inbound message.created also \`"participants"\`: the ids of the users who have sent in its conversation; \`revoked\` and \`resync\` carry \`{ "reason" }\` and end the stream. Resume with Last-Event-ID (header, or the lastEventId query).`;
+)} carry \`{ "message": Message }\` as JSON data (the Message of GET /v1/messages/{id}), an inbound message.created also \`"participants"\`: the ids of the users who have sent in its conversation; \`payment.updated\` carries \`{ "payment": Payment }\` (GET /v1/payment-requests/{id}) whenever a payment request in a conversation moves forward; \`revoked\` and \`resync\` carry \`{ "reason" }\` and end the stream. Resume with Last-Event-ID (header, or the lastEventId query).`;

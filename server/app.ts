@@ -21,6 +21,9 @@ import { Notifier } from './live/notifier.ts';
 import { OutgoingMail } from './mail/outgoing.ts';
 import { createMailTransport } from './mail/select.ts';
 import type { MailTransport } from './mail/transport.ts';
+import type { Payments } from './payments/payments.ts';
+import { SandboxPayments } from './payments/sandbox-payments.ts';
+import { createPayments } from './payments/select.ts';
 import { SandboxSmsNetwork } from './providers/sandbox-sms.ts';
 import type { SmsProvider } from './providers/sms-provider.ts';
 import { openApiOptions } from './routes/api-docs.ts';
@@ -38,6 +41,8 @@ export interface BuildOptions {
   clock?: Clock;
   /** Outgoing mail; by default the one the configuration names (server/mail/select.ts). */
   mail?: MailTransport;
+  /** Payment links; by default the provider the configuration names (server/payments/select.ts). */
+  payments?: Payments | null;
 }
 
 export const BODY_LIMIT_BYTES = 64 * 1024;
@@ -74,12 +79,23 @@ export async function buildApp(options: BuildOptions): Promise<App> {
   const hub = new EventHub(options.db, { log: (m) => app.log.error(m) });
   const notifier = options.notifier ?? new Notifier(options.db, { log: (m) => app.log.error(m) });
   notifier.onAnnounce(() => hub.wake());
-  const deps = serviceContainer(options, hub, notifier, (m) => app.log.warn(m));
+  const payments =
+    options.payments !== undefined
+      ? options.payments
+      : await createPayments(options.config, options.db, options.clock ?? systemClock, (m) => app.log.error(m));
+  const deps = serviceContainer(options, hub, notifier, payments, (m) => app.log.warn(m));
   // The sandbox network calls back through the same HTTP routes a real provider would.
   deps.sandbox?.connect(async ({ path, headers, body }) => {
     const response = await app.inject({ method: 'POST', url: path, headers, payload: body });
     return response.statusCode;
   });
+  // The sandbox payment provider posts its signed events through the same webhook route Stripe uses.
+  if (payments?.provider instanceof SandboxPayments) {
+    payments.provider.connect(async ({ path, headers, body }) => {
+      const response = await app.inject({ method: 'POST', url: path, headers, payload: body });
+      return response.statusCode;
+    });
+  }
 
   // Before anything else reads the request: in sandbox mode a foreign Host is a rebound DNS name.
   if (options.config.smsProvider === 'sandbox') app.addHook('onRequest', relayHostHook(options.config));
@@ -91,8 +107,10 @@ export async function buildApp(options: BuildOptions): Promise<App> {
   app.addHook('onRequest', accessHook(options.db, keyCache, deps.clock));
   app.addHook('onReady', async () => keyWatch.start());
   app.addHook('onReady', async () => hub.start());
+  app.addHook('onReady', async () => payments?.start());
   app.addHook('onClose', async () => {
     await keyWatch.stop();
+    await payments?.stop();
     await notifier.close();
     await hub.stop();
     // Mail still on its way goes out before the transport closes under it.
@@ -121,6 +139,7 @@ function serviceContainer(
   options: BuildOptions,
   hub: EventHub,
   notifier: Notifier,
+  payments: Payments | null,
   warn: (message: string) => void,
 ): Deps {
   const mail = options.mail ?? createMailTransport(options.config, options.db);
@@ -141,5 +160,6 @@ function serviceContainer(
     clock: options.clock ?? systemClock,
     mail,
     outgoingMail: new OutgoingMail(mail),
+    payments,
   };
 }

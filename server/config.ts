@@ -2,6 +2,7 @@ import { isIP } from 'node:net';
 import path from 'node:path';
 import { ConfigError, type Env, millis, nonEmpty, oneOf, parseUrl, rate } from './config-parsers.ts';
 import { parseSecretsKey } from './crypto/secrets-key-format.ts';
+import { type PaymentConfig, readPaymentConfig } from './payments/payment-config.ts';
 
 export { ConfigError } from './config-parsers.ts';
 
@@ -41,6 +42,8 @@ export interface Config {
   /** LOG_FORMAT: readable lines for a person at a terminal, or JSON lines for a log collector. */
   logFormat: 'pretty' | 'json';
   workerEnabled: boolean;
+  /** Payment links: the provider and its account (server/payments/payment-config.ts); null when off. */
+  payments: PaymentConfig;
 }
 
 /** An OAuth app: HubSpot public app or Salesforce connected app. */
@@ -313,6 +316,7 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): Config 
   const secretsKey = readSecretsKey(env, sms.smsProvider);
   const crm = readCrmConnections(env);
   const logging = readLogging(env, sms.smsProvider);
+  const payments = readPaymentConfig(env, sms.smsProvider);
   const workerRaw = oneOf(env, 'OUTBOX_WORKER', ['on', 'off'] as const, 'on');
   return {
     ...listen,
@@ -328,5 +332,6 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): Config 
     ...crm,
     ...logging,
     workerEnabled: workerRaw === 'on',
+    payments,
   };
 }

@@ -16,6 +16,7 @@ import {
   readOrgSettings,
   setOrgSetting,
 } from '../organisations/org-settings-admin.ts';
+import { PAYMENT_SETTING_NAMES } from '../payments/payment-settings.ts';
 import { AUDIT_COMMANDS } from './audit.ts';
 import { CLI_ACTOR, type Command, UsageError } from './command.ts';
 import { runComplianceLines } from './compliance.ts';
@@ -54,11 +55,17 @@ const COMMANDS: Record<string, Command> = {
       '  --set auth.requireSignInEachBrowserSession --value true  the extension keeps no session across restarts',
       '  --set auth.idleTimeoutMinutes --value 30                 1 to 1440 minutes without a request',
       '  --set auth.absoluteTimeoutHours --value 12               1 to 720 hours after sign-in, whatever the activity',
+      '',
+      'Payment links:',
+      '  --set payments.currencies --value usd,cad       what reps may ask for (ISO 4217; the first is the default)',
+      '  --set payments.linkDays --value 7               how long a link takes payment (1 to 30 days)',
+      '  --set payments.linkBaseUrl --value https://pay.example.com   a branded https origin that reaches this relay',
+      '  --set payments.maxAmountMinor --value 500000    the largest request, in cents',
     ].join('\n'),
     flags: {
       org: { help: 'organisation id', required: true, value: true },
       set: {
-        help: `a setting: ${[...Object.keys(ORG_SETTING_TYPES), ...AUTH_SETTING_NAMES].join(', ')}`,
+        help: `a setting: ${[...Object.keys(ORG_SETTING_TYPES), ...AUTH_SETTING_NAMES, ...PAYMENT_SETTING_NAMES].join(', ')}`,
         value: true,
       },
       value: {

@@ -14,6 +14,7 @@ import type { EventHub } from '../live/events.ts';
 import type { Notifier } from '../live/notifier.ts';
 import type { OutgoingMail } from '../mail/outgoing.ts';
 import type { MailTransport } from '../mail/transport.ts';
+import type { Payments } from '../payments/payments.ts';
 import type { SandboxSmsNetwork } from '../providers/sandbox-sms.ts';
 import type { SmsProvider } from '../providers/sms-provider.ts';
 import type { SendBatcher } from '../workers/send-batcher.ts';
@@ -44,6 +45,8 @@ export interface Deps {
   mail: MailTransport;
   /** Mail sent after the answer (no timing oracle), owned by the app: its close waits for it. */
   outgoingMail: OutgoingMail;
+  /** Payment links (PAYMENT_PROVIDER); null when they are off on this relay. */
+  payments: Payments | null;
 }
 
 /** One resource's routes: registered by the explicit list in routes/registry.ts. */

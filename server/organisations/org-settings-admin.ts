@@ -2,6 +2,11 @@ import { createHash } from 'node:crypto';
 import { appendAudit } from '../audit/audit-log.ts';
 import type { Queryable } from '../db/database.ts';
 import { ApiError } from '../errors.ts';
+import {
+  isPaymentSettingKey,
+  PAYMENT_SETTING_NAMES,
+  setPaymentSetting,
+} from '../payments/payment-settings.ts';
 import { phoneCountry } from '../phone.ts';
 import { AUTH_SETTING_NAMES, isAuthSettingKey, setAuthSetting } from './auth-policy-settings.ts';
 import { requireOrg } from './org-admin.ts';
@@ -167,6 +172,10 @@ export async function setOrgSetting(
 /** One setting's value (an identity policy sits under settings.auth), null when unset. */
 function settingValue(settings: unknown, key: string): unknown {
   const all = (settings ?? {}) as Record<string, unknown>;
+  if (isPaymentSettingKey(key)) {
+    const payments = (all.payments ?? {}) as Record<string, unknown>;
+    return payments[key.slice('payments.'.length)] ?? null;
+  }
   if (!isAuthSettingKey(key)) return all[key] ?? null;
   const auth = (all.auth ?? {}) as Record<string, unknown>;
   return auth[key.slice('auth.'.length)] ?? null;
@@ -182,11 +191,15 @@ async function applyOrgSetting(
     await setAuthSetting(db, orgId, key, raw);
     return readOrgSettings(db, orgId);
   }
+  if (isPaymentSettingKey(key)) {
+    await setPaymentSetting(db, orgId, key, raw);
+    return readOrgSettings(db, orgId);
+  }
   if (!isKey(key)) {
     throw new ApiError(
       400,
       'UNKNOWN_SETTING',
-      `"${key}" is not a setting; known: ${[...Object.keys(ORG_SETTING_TYPES), ...AUTH_SETTING_NAMES].join(', ')}.`,
+      `"${key}" is not a setting; known: ${[...Object.keys(ORG_SETTING_TYPES), ...AUTH_SETTING_NAMES, ...PAYMENT_SETTING_NAMES].join(', ')}.`,
     );
   }
   if (raw === null) {

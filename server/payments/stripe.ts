@@ -4,13 +4,11 @@ import {
   type CheckoutInput,
   type CheckoutStatus,
   type PaymentEvent,
-  type PaymentEventKind,
   type PaymentProvider,
   PaymentProviderError,
   type Refund,
-  WebhookRejected,
 } from './payment-provider.ts';
-import { verifyStripeSignature } from './stripe-signature.ts';
+import { verifiedStripeEvent } from './stripe-events.ts';
 
 /**
  * The API version this code was written against, pinned with the SDK (stripe 23.2.0): Stripe
@@ -111,14 +109,7 @@ export class StripePayments implements PaymentProvider {
     headers: Record<string, string | string[] | undefined>,
     now: Date,
   ): PaymentEvent {
-    const header = headers['stripe-signature'];
-    verifyStripeSignature(
-      rawBody,
-      Array.isArray(header) ? header[0] : header,
-      this.settings.webhookSecrets,
-      now,
-    );
-    return normaliseStripeEvent(rawBody);
+    return verifiedStripeEvent(rawBody, headers, this.settings.webhookSecrets, now);
   }
 
   /** Runs one SDK call; Stripe's errors become PaymentProviderError with a retryable flag. */
@@ -165,52 +156,5 @@ function toCheckout(session: Stripe.Checkout.Session): Checkout {
     expiresAt: new Date(session.expires_at * 1000),
     requestId: session.metadata?.payment_request_id ?? session.client_reference_id ?? null,
     card: chargeCard(intent),
-  };
-}
-
-const KINDS: Record<string, PaymentEventKind> = {
-  'checkout.session.completed': 'checkout_completed',
-  'checkout.session.async_payment_succeeded': 'async_payment_succeeded',
-  'checkout.session.async_payment_failed': 'async_payment_failed',
-  'checkout.session.expired': 'checkout_expired',
-  'charge.refunded': 'refunded',
-  'charge.dispute.created': 'dispute_created',
-};
-
-type Obj = Record<string, unknown>;
-const str = (o: Obj, key: string): string | null => (typeof o[key] === 'string' ? (o[key] as string) : null);
-const num = (o: Obj, key: string): number | null => (typeof o[key] === 'number' ? (o[key] as number) : null);
-
-/** A verified event body, read into what the relay acts on; unknown types are kept as ignored. */
-export function normaliseStripeEvent(rawBody: Buffer): PaymentEvent {
-  let event: Obj;
-  try {
-    event = JSON.parse(rawBody.toString('utf8')) as Obj;
-  } catch {
-    throw new WebhookRejected('MALFORMED_EVENT', 'The webhook body is not JSON.');
-  }
-  const id = str(event, 'id');
-  const type = str(event, 'type');
-  const created = num(event, 'created');
-  const object = (event.data as Obj | undefined)?.object as Obj | undefined;
-  if (id === null || type === null || created === null || typeof object !== 'object' || object === null)
-    throw new WebhookRejected(
-      'MALFORMED_EVENT',
-      'The webhook body is not a Stripe event (id, type, created, data.object).',
-    );
-  const kind = KINDS[type] ?? 'ignored';
-  const isSession = type.startsWith('checkout.session.');
-  const metadata = (object.metadata as Obj | undefined) ?? {};
-  const intent = object.payment_intent;
-  return {
-    id,
-    kind,
-    type,
-    createdAt: new Date(created * 1000),
-    checkoutId: isSession ? str(object, 'id') : null,
-    paymentId: typeof intent === 'string' ? intent : null,
-    requestId: str(metadata, 'payment_request_id') ?? (isSession ? str(object, 'client_reference_id') : null),
-    amountRefunded: type === 'charge.refunded' ? num(object, 'amount_refunded') : null,
-    amountCharged: type === 'charge.refunded' ? num(object, 'amount') : null,
   };
 }

@@ -57,7 +57,7 @@ export async function withE164Numbers(
 const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,255}$/;
 
 /** The request's Idempotency-Key, refused when missing or not 1 to 255 printable ASCII characters. */
-function idempotencyKeyOf(key: string | undefined): string {
+export function idempotencyKeyOf(key: string | undefined): string {
   if (key === undefined || key === '') {
     throw new ApiError(
       400,
@@ -90,7 +90,7 @@ function sendRequestHash(input: Static<typeof SendBody>): string {
 }
 
 /** What a send came to: a retry answered with its first message, or a newly queued one. */
-type SendOutcome =
+export type SendOutcome =
   | { replayed: true; row: MessageRow }
   | {
       replayed: false;
@@ -103,7 +103,7 @@ type SendOutcome =
  * Checks and queues one text under its idempotency key; a retry (same key, same request) answers
  * with what the first request stored.
  */
-async function sendText(
+export async function sendText(
   deps: Deps,
   principal: Principal,
   input: Static<typeof SendBody>,
@@ -182,6 +182,26 @@ async function sendText(
   return { replayed: false, row, sendAt: checked.sendAt, exception: decision.quietHoursException };
 }
 
+/** What a send can be refused with: the request's own faults and every compliance refusal. */
+export const SEND_ERROR_CODES = [
+  'INVALID_PHONE_NUMBER',
+  'IDEMPOTENCY_KEY_REQUIRED',
+  'INVALID_IDEMPOTENCY_KEY',
+  'IDEMPOTENCY_KEY_REUSED',
+  'UNKNOWN_SENDER_NUMBER',
+  'INVALID_SEND_AT',
+  // A refusal of the compliance decision (server/compliance/decide.ts), details.refusals lists them all.
+  'OPTED_OUT',
+  'NO_OPT_OUT',
+  'NO_CONSENT',
+  'PAUSED_FOR_REVIEW',
+  'SENSITIVE_CONTENT',
+  'BODY_TOO_LONG',
+  'FREQUENCY_CAP',
+  'QUIET_HOURS',
+  'UNKNOWN_TIME_ZONE',
+] as const;
+
 export const messagesRoutes: RouteModule = (app, deps) => {
   const { db } = deps;
   app.post(
@@ -196,24 +216,7 @@ export const messagesRoutes: RouteModule = (app, deps) => {
         body: SendBody,
         headers: Type.Object({ 'idempotency-key': Type.Optional(Type.String()) }),
         response: { 202: SendAcceptedSchema, ...errorResponses },
-        'x-error-codes': [
-          'INVALID_PHONE_NUMBER',
-          'IDEMPOTENCY_KEY_REQUIRED',
-          'INVALID_IDEMPOTENCY_KEY',
-          'IDEMPOTENCY_KEY_REUSED',
-          'UNKNOWN_SENDER_NUMBER',
-          'INVALID_SEND_AT',
-          // A refusal of the compliance decision (server/compliance/decide.ts), details.refusals lists them all.
-          'OPTED_OUT',
-          'NO_OPT_OUT',
-          'NO_CONSENT',
-          'PAUSED_FOR_REVIEW',
-          'SENSITIVE_CONTENT',
-          'BODY_TOO_LONG',
-          'FREQUENCY_CAP',
-          'QUIET_HOURS',
-          'UNKNOWN_TIME_ZONE',
-        ],
+        'x-error-codes': [...SEND_ERROR_CODES],
       },
     },
     async (request, reply) => {

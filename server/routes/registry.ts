@@ -21,6 +21,9 @@ import { messageScheduleRoutes } from './message-schedule.ts';
 import { messagesRoutes } from './messages.ts';
 import { numbersRoutes } from './numbers.ts';
 import { pageAssetRoutes } from './page-assets.ts';
+import { paymentChangeRoutes } from './payment-changes.ts';
+import { paymentPageRoutes } from './payment-pages.ts';
+import { paymentRequestRoutes } from './payment-requests.ts';
 import { preflightRoutes } from './preflight.ts';
 import { reviewRoutes } from './review.ts';
 import { rolesRoutes } from './roles.ts';
@@ -28,6 +31,7 @@ import { sandboxRoutes } from './sandbox.ts';
 import { sessionsRoutes } from './sessions.ts';
 import { setupRoutes } from './setup.ts';
 import { usersRoutes } from './users.ts';
+import { paymentWebhookRoutes } from './webhooks-payments.ts';
 import { plivoWebhookRoutes } from './webhooks-plivo.ts';
 
 /** Every route module, in registration order. Adding a resource is one file plus one line here. */
@@ -47,6 +51,10 @@ export const ROUTE_MODULES: Record<string, RouteModule> = {
   escalations: escalationsRoutes,
   webhooksPlivo: plivoWebhookRoutes,
   webhooksHubspot: hubspotWebhookRoutes,
+  webhooksPayments: paymentWebhookRoutes,
+  paymentRequests: paymentRequestRoutes,
+  paymentChanges: paymentChangeRoutes,
+  paymentPages: paymentPageRoutes,
   crmAdmin: crmAdminRoutes,
   crmOAuth: crmOAuthRoutes,
   setup: setupRoutes,

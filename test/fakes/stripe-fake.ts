@@ -78,6 +78,8 @@ export class FakeStripe {
   }[] = [];
   private readonly idempotent = new Map<string, { form: string; status: number; body: string }>();
   private failures: { status: number; type: string; message: string }[] = [];
+  /** While true, every request answers 503 (an outage). */
+  down = false;
   private server: http.Server | null = null;
   url = '';
 
@@ -148,6 +150,7 @@ export class FakeStripe {
           return;
         }
       }
+      if (this.down) throw new StripeFault(503, 'api_error', 'Stripe is unavailable.');
       const failure = this.failures.shift();
       if (failure !== undefined) throw new StripeFault(failure.status, failure.type, failure.message);
       send(200, this.route(req.method ?? 'GET', url.pathname, form));

@@ -5,6 +5,8 @@ import { type Config, loadConfig } from '../../server/config.ts';
 import type { Database } from '../../server/db/database.ts';
 import type { App } from '../../server/http/services.ts';
 import { addSenderNumber, createKeyForOrg, createOrg } from '../../server/organisations/org-admin.ts';
+import type { Payments } from '../../server/payments/payments.ts';
+import { createPayments } from '../../server/payments/select.ts';
 import { SandboxSmsNetwork } from '../../server/providers/sandbox-sms.ts';
 import { OutboxWorker } from '../../server/workers/outbox-worker.ts';
 
@@ -22,6 +24,8 @@ export interface TestRelay {
   sandbox: SandboxSmsNetwork;
   worker: OutboxWorker;
   config: Config;
+  /** Payment links (the sandbox provider unless the config says otherwise); null when off. */
+  payments: Payments | null;
   /** The relay's clock (its app and its worker share it). */
   clock: () => Date;
   close(): Promise<void>;
@@ -81,7 +85,8 @@ export async function testRelay(
     },
   );
   const clock = options.clock ?? daytimeClock();
-  const app = await buildApp({ config, db, sms: sandbox, clock });
+  const payments = await createPayments(config, db, clock, () => undefined);
+  const app = await buildApp({ config, db, sms: sandbox, clock, payments });
   await app.ready();
   const worker = new OutboxWorker({
     db,
@@ -95,6 +100,7 @@ export async function testRelay(
     sandbox,
     worker,
     config,
+    payments,
     clock,
     async close() {
       await worker.stop();

@@ -59,6 +59,7 @@ function mount(prefix: string, plugin: CrmPlugin): void {
     clock: () => new Date(),
     mail: new SandboxMailTransport(db),
     outgoingMail: new OutgoingMail(new SandboxMailTransport(db)),
+    payments: null,
   };
   app.register(async (child) => escalationsRoutes(child, deps), { prefix });
 }

@@ -450,6 +450,29 @@ interface RouteFuzz {
 
 const fixed = (path: string) => () => fc.constant(path);
 
+/** Payment links: well-formed tokens no request has, and the junk pathParam adds. */
+const linkToken = fc.stringMatching(/^[A-Za-z0-9_-]{22}$/);
+const sandboxCheckoutId = fc.stringMatching(/^[0-9a-f]{24}$/).map((h) => `cs_sandbox_${h}`);
+
+const validPayment = (ctx: Ctx) => ({
+  from: ctx.owner.sender,
+  to: CUSTOMER,
+  amountMinor: 2500,
+  description: 'Deposit',
+});
+const paymentBreakers: Record<string, fc.Arbitrary<unknown>> = {
+  from: fc.oneof(badPhone, fc.constant(FOREIGN_VALID_NUMBER)),
+  to: fc.oneof(badPhone, fc.constant(FOREIGN_VALID_NUMBER)),
+  amountMinor: fc.constantFrom(0, -1, 1.5, 1e13, '12.50', Number.MAX_SAFE_INTEGER),
+  currency: fc.constantFrom('', 'EURO', 'u$d', 'eur', 'XXX'),
+  description: fc.oneof(
+    fc.constantFrom('', 'a\u0000b', 'line\nbreak'),
+    fc.integer({ min: 121, max: 400 }).map((n) => 'd'.repeat(n)),
+  ),
+  reference: fc.constantFrom('', 'r'.repeat(61), 'tab\there'),
+  expiresInDays: fc.constantFrom(0, 31, 1.5, -7),
+};
+
 const FUZZ: Record<string, RouteFuzz> = {
   'GET /healthz': { path: fixed('/healthz'), query: queryArb({}) },
   'GET /openapi.json': { path: fixed('/openapi.json'), query: queryArb({}) },
@@ -514,6 +537,59 @@ const FUZZ: Record<string, RouteFuzz> = {
         ),
       ),
   },
+  'POST /v1/payment-requests': {
+    path: fixed('/v1/payment-requests'),
+    mutating: true,
+    headers: badIdempotencyKey.map(
+      (key): Record<string, string> => (key === undefined ? {} : { 'idempotency-key': key }),
+    ),
+    body: (ctx) => fc.oneof(junkPayload, jsonOrForm(validPayment(ctx), paymentBreakers)),
+  },
+  'POST /v1/payment-requests/preview': {
+    path: fixed('/v1/payment-requests/preview'),
+    // The preview stores nothing; a valid body is answered 200 with the text and the decision.
+    body: (ctx) => fc.oneof(junkPayload, jsonOrForm(validPayment(ctx), paymentBreakers)),
+  },
+  'GET /v1/payment-requests': {
+    path: fixed('/v1/payment-requests'),
+    query: queryArb({ conversationId: fc.oneof(junkString, fc.uuid()) }),
+  },
+  'GET /v1/payment-requests/:id': {
+    path: () => pathParam(fc.uuid()).map((id) => `/v1/payment-requests/${id}`),
+    query: queryArb({}),
+  },
+  'POST /v1/payment-requests/:id/cancel': {
+    path: () => pathParam(fc.uuid()).map((id) => `/v1/payment-requests/${id}/cancel`),
+    mutating: true,
+    body: () => junkPayload,
+  },
+  'POST /v1/payment-requests/:id/remind': {
+    path: () => pathParam(fc.uuid()).map((id) => `/v1/payment-requests/${id}/remind`),
+    mutating: true,
+    body: () => junkPayload,
+  },
+  'GET /p/:token': {
+    path: () => pathParam(linkToken).map((t) => `/p/${t}`),
+    html: true,
+    query: queryArb({}),
+  },
+  'POST /p/:token/opened': {
+    path: () => pathParam(linkToken).map((t) => `/p/${t}/opened`),
+    mutating: true,
+    body: () => junkPayload,
+  },
+  'POST /p/:token/pay': {
+    path: () => pathParam(linkToken).map((t) => `/p/${t}/pay`),
+    html: true,
+    mutating: true,
+    body: () => junkPayload,
+  },
+  'GET /p/:token/done': {
+    path: () => pathParam(linkToken).map((t) => `/p/${t}/done`),
+    html: true,
+    query: queryArb({}),
+  },
+  'GET /assets/payment-page.js': { path: fixed('/assets/payment-page.js'), query: queryArb({}) },
   'GET /v1/messages/:id': {
     path: (ctx) =>
       pathParam(fc.oneof(fc.constant(ctx.messageId), fc.uuid())).map((id) => `/v1/messages/${id}`),
@@ -834,6 +910,29 @@ const FUZZ: Record<string, RouteFuzz> = {
           },
         ),
       ),
+  },
+  'GET /sandbox/checkout/:id': {
+    path: () => pathParam(sandboxCheckoutId).map((id) => `/sandbox/checkout/${id}`),
+    html: true,
+    query: queryArb({}),
+  },
+  'POST /sandbox/checkout/:id': {
+    path: () => pathParam(sandboxCheckoutId).map((id) => `/sandbox/checkout/${id}`),
+    mutating: true,
+    body: () =>
+      fc.oneof(junkPayload, jsonOrForm({ action: 'pay' }, { action: fc.oneof(junkString, wrongType) })),
+  },
+  'GET /sandbox/checkout/app.js': { path: fixed('/sandbox/checkout/app.js'), query: queryArb({}) },
+  'POST /webhooks/payments': {
+    path: fixed('/webhooks/payments'),
+    query: queryArb({}),
+    // Never correctly signed: every request is refused, whatever its body.
+    mutating: true,
+    headers: fc.record(
+      { 'stripe-signature': fc.oneof(headerValue, fc.constant(`t=1,v1=${'0'.repeat(64)}`)) },
+      { requiredKeys: [] },
+    ),
+    body: () => junkPayload,
   },
   'GET /sandbox/crm': { path: fixed('/sandbox/crm'), html: true, query: queryArb({}) },
   'GET /sandbox/mail': { path: fixed('/sandbox/mail'), html: true, query: queryArb({}) },
@@ -1158,6 +1257,7 @@ const routes = await collectRoutes({
   clock: () => new Date(),
   mail: new SandboxMailTransport(db),
   outgoingMail: new OutgoingMail(new SandboxMailTransport(db)),
+  payments: relay.payments,
 });
 
 describe('bad input fuzzing (fast-check) against every route', () => {

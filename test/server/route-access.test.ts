@@ -199,6 +199,85 @@ const GUARDED: Record<string, GuardedCase> = {
       expect(errorCode(answer)).toBe('UNKNOWN_SENDER_NUMBER');
     },
   },
+  'POST /v1/payment-requests': {
+    valid: (ctx) => ({
+      method: 'POST',
+      url: '/v1/payment-requests',
+      headers: { 'idempotency-key': idemKey() },
+      payload: { from: ctx.a.sender, to: CUSTOMER, amountMinor: 2500, description: 'Deposit' },
+    }),
+    ok: 201,
+    foreign: (ctx) => ({
+      method: 'POST',
+      url: '/v1/payment-requests',
+      headers: { 'idempotency-key': idemKey() },
+      payload: { from: ctx.a.sender, to: CUSTOMER, amountMinor: 2500, description: 'From a stolen number' },
+    }),
+    expectForeign: (answer) => {
+      expect(answer.status).toBe(422);
+      expect(errorCode(answer)).toBe('UNKNOWN_SENDER_NUMBER');
+    },
+  },
+  'POST /v1/payment-requests/preview': {
+    valid: (ctx) => ({
+      method: 'POST',
+      url: '/v1/payment-requests/preview',
+      payload: { from: ctx.a.sender, to: CUSTOMER, amountMinor: 2500, description: 'Deposit' },
+    }),
+    ok: 200,
+    foreign: (ctx) => ({
+      method: 'POST',
+      url: '/v1/payment-requests/preview',
+      payload: {
+        from: ctx.a.sender,
+        to: CUSTOMER,
+        amountMinor: 2500,
+        description: 'Probing a stolen number',
+      },
+    }),
+    expectForeign: (answer) => {
+      expect(answer.status).toBe(422);
+      expect(errorCode(answer)).toBe('UNKNOWN_SENDER_NUMBER');
+    },
+  },
+  'GET /v1/payment-requests': {
+    valid: (ctx) => ({ method: 'GET', url: `/v1/payment-requests?conversationId=${ctx.conversationA}` }),
+    ok: 200,
+    foreign: (ctx) => ({ method: 'GET', url: `/v1/payment-requests?conversationId=${ctx.conversationA}` }),
+    expectForeign: (answer) => {
+      expect(answer.status).toBe(404);
+      expect(errorCode(answer)).toBe('CONVERSATION_NOT_FOUND');
+    },
+  },
+  // No request has these ids: refused as not found after authorization (the flows are tested in
+  // test/payments/payment-requests.test.ts, another org's request included).
+  'GET /v1/payment-requests/:id': {
+    valid: () => ({ method: 'GET', url: `/v1/payment-requests/${randomUUID()}` }),
+    ok: 404,
+    foreign: () => ({ method: 'GET', url: `/v1/payment-requests/${randomUUID()}` }),
+    expectForeign: (answer) => {
+      expect(answer.status).toBe(404);
+      expect(errorCode(answer)).toBe('PAYMENT_NOT_FOUND');
+    },
+  },
+  'POST /v1/payment-requests/:id/cancel': {
+    valid: () => ({ method: 'POST', url: `/v1/payment-requests/${randomUUID()}/cancel` }),
+    ok: 404,
+    foreign: () => ({ method: 'POST', url: `/v1/payment-requests/${randomUUID()}/cancel` }),
+    expectForeign: (answer) => {
+      expect(answer.status).toBe(404);
+      expect(errorCode(answer)).toBe('PAYMENT_NOT_FOUND');
+    },
+  },
+  'POST /v1/payment-requests/:id/remind': {
+    valid: () => ({ method: 'POST', url: `/v1/payment-requests/${randomUUID()}/remind` }),
+    ok: 404,
+    foreign: () => ({ method: 'POST', url: `/v1/payment-requests/${randomUUID()}/remind` }),
+    expectForeign: (answer) => {
+      expect(answer.status).toBe(404);
+      expect(errorCode(answer)).toBe('PAYMENT_NOT_FOUND');
+    },
+  },
   'GET /v1/reviews': {
     valid: () => ({ method: 'GET', url: '/v1/reviews?status=all' }),
     ok: 200,
@@ -730,6 +809,42 @@ const PUBLIC: Record<string, { call: (ctx: Ctx) => Call; status: number }> = {
     status: 202,
   },
   'GET /sandbox/crm': { call: () => ({ method: 'GET', url: '/sandbox/crm' }), status: 200 },
+  // The customer's payment page: a link's token is the credential; an unknown one is refused.
+  'GET /p/:token': { call: () => ({ method: 'GET', url: `/p/${'A'.repeat(22)}` }), status: 404 },
+  'POST /p/:token/opened': {
+    call: () => ({ method: 'POST', url: `/p/${'A'.repeat(22)}/opened` }),
+    status: 404,
+  },
+  'POST /p/:token/pay': {
+    call: () => ({
+      method: 'POST',
+      url: `/p/${'A'.repeat(22)}/pay`,
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      payload: '',
+    }),
+    status: 404,
+  },
+  'GET /p/:token/done': { call: () => ({ method: 'GET', url: `/p/${'A'.repeat(22)}/done` }), status: 404 },
+  'GET /assets/payment-page.js': {
+    call: () => ({ method: 'GET', url: '/assets/payment-page.js' }),
+    status: 200,
+  },
+  'GET /sandbox/checkout/:id': {
+    call: () => ({ method: 'GET', url: `/sandbox/checkout/cs_sandbox_${'0'.repeat(24)}` }),
+    status: 404,
+  },
+  'POST /sandbox/checkout/:id': {
+    call: () => ({
+      method: 'POST',
+      url: `/sandbox/checkout/cs_sandbox_${'0'.repeat(24)}`,
+      payload: { action: 'pay' },
+    }),
+    status: 404,
+  },
+  'GET /sandbox/checkout/app.js': {
+    call: () => ({ method: 'GET', url: '/sandbox/checkout/app.js' }),
+    status: 200,
+  },
   'GET /v1/crm/oauth/:crm/callback': {
     call: () => ({ method: 'GET', url: '/v1/crm/oauth/hubspot/callback?code=forged&state=forged' }),
     status: 409,
@@ -899,6 +1014,8 @@ const WEBHOOKS: Record<string, (ctx: Ctx) => Record<string, string>> = {
   'POST /webhooks/plivo/status': () => ({ MessageUUID: randomUUID(), Status: 'delivered' }),
   // Signed by HubSpot (v3, JSON body), not Plivo: checked by its own tests below and in test/crm-sync.
   'POST /webhooks/hubspot': () => ({}),
+  // Signed by the payment provider (Stripe-Signature over the raw JSON body): its own tests below.
+  'POST /webhooks/payments': () => ({}),
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -921,6 +1038,7 @@ const routes = await collectRoutes({
   clock: () => new Date(),
   mail: new SandboxMailTransport(db),
   outgoingMail: new OutgoingMail(new SandboxMailTransport(db)),
+  payments: relay.payments,
 });
 const routeKey = (r: RouteInfo) => `${r.method} ${r.url}`;
 
@@ -1411,6 +1529,37 @@ describe('route access control', () => {
         expect(answer.status, answer.body).toBe(200);
       });
     }
+  });
+
+  describe('payment webhook route', () => {
+    it('POST /webhooks/payments answers 403 INVALID_SIGNATURE unsigned or wrongly signed, even with an owner API key', async () => {
+      const body = JSON.stringify({
+        id: 'evt_probe',
+        object: 'event',
+        created: 1,
+        type: 'checkout.session.completed',
+        data: { object: { id: 'cs_x', metadata: {} } },
+      });
+      const t = String(Math.floor(clock().getTime() / 1000));
+      for (const [keyValue, headers] of [
+        [null, {}],
+        [ctx.a.key, {}],
+        [null, { 'stripe-signature': `t=${t},v1=${'0'.repeat(64)}` }],
+      ] as const) {
+        const answer = await call(
+          ctx,
+          {
+            method: 'POST',
+            url: '/webhooks/payments',
+            headers: { 'content-type': 'application/json', ...headers },
+            payload: body,
+          },
+          keyValue,
+        );
+        expect(answer.status, answer.body).toBe(403);
+        expect(errorCode(answer)).toBe('INVALID_SIGNATURE');
+      }
+    });
   });
 
   describe('HubSpot webhook route', () => {

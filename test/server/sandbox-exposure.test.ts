@@ -88,6 +88,7 @@ async function sandboxRoutes(): Promise<{ method: HTTPMethods; url: string }[]> 
     clock: relay.clock,
     mail: new SandboxMailTransport(relay.db),
     outgoingMail: new OutgoingMail(new SandboxMailTransport(relay.db)),
+    payments: relay.payments,
   };
   for (const register of Object.values(ROUTE_MODULES)) register(probe, deps);
   await probe.ready();
