@@ -97,6 +97,10 @@ async function startupBanner(relay: Relay, config: Config, extensionDirs?: Exten
     // Without SMTP_URL the sandbox keeps its mail there: every invite and password reset link.
     if (config.mail.smtpUrl === null)
       lines.push(`  Sandbox mail:    ${config.publicUrl}/sandbox/mail  (invite and password reset links)`);
+    if (config.payments?.provider === 'sandbox')
+      lines.push(
+        "  Payments:        sandbox checkout (a payment link's Pay button leads there: pay, decline or let it expire)",
+      );
     lines.push(...demoBanner(systemClock()));
   }
   lines.push('  Press Ctrl-C to stop.', '');

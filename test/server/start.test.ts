@@ -83,6 +83,7 @@ describe('the relay process', () => {
     const [, link] = await waitFor(/create your organisation at (\S+)/);
     expect(output).toContain('/sandbox/phone');
     expect(output).toContain(`Sandbox mail:    ${base}/sandbox/mail`);
+    expect(output).toContain('Payments:        sandbox checkout');
     const token = new URL(link as string).searchParams.get('token') as string;
     const page = await fetch(`${base}/setup?token=${token}`);
     expect(page.status).toBe(200);
