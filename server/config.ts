@@ -41,6 +41,8 @@ export interface Config {
   /** LOG_FORMAT: readable lines for a person at a terminal, or JSON lines for a log collector. */
   logFormat: 'pretty' | 'json';
   workerEnabled: boolean;
+  /** RETENTION_INTERVAL_MS: how often the retention worker runs each org's policy (hourly by default). */
+  retentionIntervalMs: number;
 }
 
 /** An OAuth app: HubSpot public app or Salesforce connected app. */
@@ -328,5 +330,6 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): Config 
     ...crm,
     ...logging,
     workerEnabled: workerRaw === 'on',
+    retentionIntervalMs: millis(env, 'RETENTION_INTERVAL_MS', 3_600_000, 60_000, 86_400_000),
   };
 }

@@ -16,12 +16,14 @@ import {
   readOrgSettings,
   setOrgSetting,
 } from '../organisations/org-settings-admin.ts';
+import { RETENTION_SETTING_NAMES } from '../retention/retention-settings.ts';
 import { AUDIT_COMMANDS } from './audit.ts';
 import { CLI_ACTOR, type Command, UsageError } from './command.ts';
 import { runComplianceLines } from './compliance.ts';
 import { CRM_COMMANDS } from './crm.ts';
 import { PEOPLE_COMMANDS } from './people.ts';
 import { type CliStreams, forwardToRelay } from './relay-socket.ts';
+import { RETENTION_COMMANDS } from './retention.ts';
 
 const COMMANDS: Record<string, Command> = {
   'org create': {
@@ -54,11 +56,16 @@ const COMMANDS: Record<string, Command> = {
       '  --set auth.requireSignInEachBrowserSession --value true  the extension keeps no session across restarts',
       '  --set auth.idleTimeoutMinutes --value 30                 1 to 1440 minutes without a request',
       '  --set auth.absoluteTimeoutHours --value 12               1 to 720 hours after sign-in, whatever the activity',
+      '',
+      'Retention (unset: kept forever; see `retention run --help`):',
+      '  --set retention.messageBodyDays --value 90   blank message bodies after 1 to 3650 days',
+      '  --set retention.metadataDays --value 365     delete messages after 1 to 3650 days (not fewer than the bodies)',
+      '  --set retention.purgeCrmCopy --value true    also rewrite purged bodies on the CRM timeline',
     ].join('\n'),
     flags: {
       org: { help: 'organisation id', required: true, value: true },
       set: {
-        help: `a setting: ${[...Object.keys(ORG_SETTING_TYPES), ...AUTH_SETTING_NAMES].join(', ')}`,
+        help: `a setting: ${[...Object.keys(ORG_SETTING_TYPES), ...AUTH_SETTING_NAMES, ...RETENTION_SETTING_NAMES].join(', ')}`,
         value: true,
       },
       value: {
@@ -180,6 +187,7 @@ const COMMANDS: Record<string, Command> = {
   },
   ...CRM_COMMANDS,
   ...AUDIT_COMMANDS,
+  ...RETENTION_COMMANDS,
 };
 
 function helpText(): string {

@@ -3,6 +3,11 @@ import { appendAudit } from '../audit/audit-log.ts';
 import type { Queryable } from '../db/database.ts';
 import { ApiError } from '../errors.ts';
 import { phoneCountry } from '../phone.ts';
+import {
+  isRetentionSettingKey,
+  RETENTION_SETTING_NAMES,
+  setRetentionSetting,
+} from '../retention/retention-settings.ts';
 import { AUTH_SETTING_NAMES, isAuthSettingKey, setAuthSetting } from './auth-policy-settings.ts';
 import { requireOrg } from './org-admin.ts';
 
@@ -164,12 +169,13 @@ export async function setOrgSetting(
   return settings;
 }
 
-/** One setting's value (an identity policy sits under settings.auth), null when unset. */
+/** One setting's value (identity and retention policies sit under settings.auth / .retention), null when unset. */
 function settingValue(settings: unknown, key: string): unknown {
   const all = (settings ?? {}) as Record<string, unknown>;
-  if (!isAuthSettingKey(key)) return all[key] ?? null;
-  const auth = (all.auth ?? {}) as Record<string, unknown>;
-  return auth[key.slice('auth.'.length)] ?? null;
+  const group = isAuthSettingKey(key) ? 'auth' : isRetentionSettingKey(key) ? 'retention' : null;
+  if (group === null) return all[key] ?? null;
+  const nested = (all[group] ?? {}) as Record<string, unknown>;
+  return nested[key.slice(group.length + 1)] ?? null;
 }
 
 async function applyOrgSetting(
@@ -182,11 +188,15 @@ async function applyOrgSetting(
     await setAuthSetting(db, orgId, key, raw);
     return readOrgSettings(db, orgId);
   }
+  if (isRetentionSettingKey(key)) {
+    await setRetentionSetting(db, orgId, key, raw);
+    return readOrgSettings(db, orgId);
+  }
   if (!isKey(key)) {
     throw new ApiError(
       400,
       'UNKNOWN_SETTING',
-      `"${key}" is not a setting; known: ${[...Object.keys(ORG_SETTING_TYPES), ...AUTH_SETTING_NAMES].join(', ')}.`,
+      `"${key}" is not a setting; known: ${[...Object.keys(ORG_SETTING_TYPES), ...AUTH_SETTING_NAMES, ...RETENTION_SETTING_NAMES].join(', ')}.`,
     );
   }
   if (raw === null) {
