@@ -14,9 +14,14 @@ const tags = ['retention'];
  * Legal holds (issue #18): while one is active, retention purges nothing of its contact phone or
  * conversation. Placing and releasing are compliance acts: org.manage (owner and admin), audited.
  */
-export const legalHoldsRoutes: RouteModule = (app, { db, clock }) => {
-  const manage = requires('org.manage');
+export const legalHoldsRoutes: RouteModule = (app, deps) => {
+  placeHoldRoute(app, deps);
+  holdReadAndReleaseRoutes(app, deps);
+};
 
+const manage = requires('org.manage');
+
+const placeHoldRoute: RouteModule = (app, { db, clock }) => {
   app.post(
     '/v1/legal-holds',
     {
@@ -52,7 +57,9 @@ export const legalHoldsRoutes: RouteModule = (app, { db, clock }) => {
       return reply.code(201).send({ hold });
     },
   );
+};
 
+const holdReadAndReleaseRoutes: RouteModule = (app, { db, clock }) => {
   app.get(
     '/v1/legal-holds',
     {
