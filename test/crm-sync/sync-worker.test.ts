@@ -4,6 +4,8 @@ import { openSecrets } from '../../server/crm-sync/connections.ts';
 import { signHubSpotV3 } from '../../server/crm-sync/hubspot-webhook.ts';
 import { open } from '../../server/crypto/secrets.ts';
 import type { Database } from '../../server/db/database.ts';
+import { setOrgSetting } from '../../server/organisations/org-settings-admin.ts';
+import { runRetention } from '../../server/retention/purge.ts';
 import { updateStatus } from '../../server/stores/messages.ts';
 import { isolateSalesforceHome } from '../crm-plugins/harnesses.ts';
 import { type HubSpotFake, startHubSpotFake } from '../fakes/hubspot-fake.ts';
@@ -174,6 +176,41 @@ describe('CRM sync worker with HubSpot', () => {
       `${id}#undelivered`,
     ]);
     expect(job?.state).toBe('done');
+  });
+
+  it('rewrites the logged entry without its body when retention purges it and the org chose purgeCrmCopy', async () => {
+    w = await hubspotWorld();
+    const { worker } = testWorker(w.db, w.key);
+    await optIn(w.relay.app, w.org, CUSTOMER);
+    const sent = await w.relay.app.inject({
+      method: 'POST',
+      url: '/v1/messages',
+      headers: { ...w.org.auth, 'idempotency-key': idemKey() },
+      payload: { from: w.org.sender, to: CUSTOMER, body: 'Your appointment is at 3 pm.', contact: w.dana },
+    });
+    expect(sent.statusCode, sent.body).toBe(202);
+    await w.relay.worker.drain();
+    const comms = () => w.fake.communications().filter((c) => c.associations.includes(w.dana.id));
+    await until(async () => {
+      await worker.drain();
+      return comms().length === 1;
+    });
+    const by = { actor: 'test', at: w.relay.clock() };
+    await w.db.transaction(async (tx) => {
+      await setOrgSetting(tx, w.org.orgId, 'retention.messageBodyDays', '1', by);
+      await setOrgSetting(tx, w.org.orgId, 'retention.purgeCrmCopy', 'true', by);
+    });
+    // Two days on by the relay's clock, the text is past the org's one-day body period.
+    const now = new Date(w.relay.clock().getTime() + 2 * 86_400_000);
+    const report = await runRetention(w.db, { orgId: w.org.orgId, now, dryRun: false, actor: 'test' });
+    expect(report).toMatchObject({ bodiesPurged: 1, crmUpdatesQueued: 1 });
+
+    await until(async () => {
+      await worker.drain();
+      return !String(comms()[0]?.properties.hs_communication_body).includes('appointment');
+    });
+    expect(comms()).toHaveLength(1);
+    expect(String(comms()[0]?.properties.hs_communication_body)).toMatch(/^Outbound SMS to \S+ \(\w+\):\n$/);
   });
 
   describe('webhook (POST /webhooks/hubspot)', () => {
