@@ -77,6 +77,19 @@ async function hubspotWorld(delays?: { sentMs: number; deliveredMs: number }): P
   };
 }
 
+/** Opts CUSTOMER in and texts Dana through the API; the accepted send's answer. */
+async function optInAndText(w: HubSpotWorld) {
+  await optIn(w.relay.app, w.org, CUSTOMER);
+  const sent = await w.relay.app.inject({
+    method: 'POST',
+    url: '/v1/messages',
+    headers: { ...w.org.auth, 'idempotency-key': idemKey() },
+    payload: { from: w.org.sender, to: CUSTOMER, body: 'Your appointment is at 3 pm.', contact: w.dana },
+  });
+  expect(sent.statusCode, sent.body).toBe(202);
+  return sent;
+}
+
 describe('CRM sync worker with HubSpot', () => {
   let w: HubSpotWorld;
   afterEach(async () => {
@@ -114,14 +127,7 @@ describe('CRM sync worker with HubSpot', () => {
   it('logs sent and received texts on the contact once, and a retried pass adds nothing', async () => {
     w = await hubspotWorld();
     const { worker } = testWorker(w.db, w.key);
-    await optIn(w.relay.app, w.org, CUSTOMER);
-    const sent = await w.relay.app.inject({
-      method: 'POST',
-      url: '/v1/messages',
-      headers: { ...w.org.auth, 'idempotency-key': idemKey() },
-      payload: { from: w.org.sender, to: CUSTOMER, body: 'Your appointment is at 3 pm.', contact: w.dana },
-    });
-    expect(sent.statusCode, sent.body).toBe(202);
+    await optInAndText(w);
     await w.relay.worker.drain();
     await w.relay.sandbox.textFromHandset({ handset: CUSTOMER, service: w.org.sender, text: 'See you then' });
     const logged = await until(async () => {
@@ -145,14 +151,7 @@ describe('CRM sync worker with HubSpot', () => {
   it('writes a later delivery outcome back onto the logged entry (no second entry)', async () => {
     w = await hubspotWorld({ sentMs: 5, deliveredMs: 3_600_000 });
     const { worker } = testWorker(w.db, w.key);
-    await optIn(w.relay.app, w.org, CUSTOMER);
-    const sent = await w.relay.app.inject({
-      method: 'POST',
-      url: '/v1/messages',
-      headers: { ...w.org.auth, 'idempotency-key': idemKey() },
-      payload: { from: w.org.sender, to: CUSTOMER, body: 'Your appointment is at 3 pm.', contact: w.dana },
-    });
-    expect(sent.statusCode, sent.body).toBe(202);
+    const sent = await optInAndText(w);
     const id = String((sent.json() as { message: { id: string } }).message.id);
     await w.relay.worker.drain();
     await until(async () => {
@@ -181,14 +180,7 @@ describe('CRM sync worker with HubSpot', () => {
   it('rewrites the logged entry without its body when retention purges it and the org chose purgeCrmCopy', async () => {
     w = await hubspotWorld();
     const { worker } = testWorker(w.db, w.key);
-    await optIn(w.relay.app, w.org, CUSTOMER);
-    const sent = await w.relay.app.inject({
-      method: 'POST',
-      url: '/v1/messages',
-      headers: { ...w.org.auth, 'idempotency-key': idemKey() },
-      payload: { from: w.org.sender, to: CUSTOMER, body: 'Your appointment is at 3 pm.', contact: w.dana },
-    });
-    expect(sent.statusCode, sent.body).toBe(202);
+    await optInAndText(w);
     await w.relay.worker.drain();
     const comms = () => w.fake.communications().filter((c) => c.associations.includes(w.dana.id));
     await until(async () => {
