@@ -46,7 +46,7 @@ export async function pickDeletions(
 ): Promise<Array<{ id: string; conversation_id: string }>> {
   return tx.query(
     `SELECT m.id, m.conversation_id ${DELETE_CANDIDATES}
-      ORDER BY m.created_at, m.id LIMIT $3 FOR UPDATE OF m SKIP LOCKED`,
+      ORDER BY m.created_at LIMIT $3 FOR UPDATE OF m SKIP LOCKED`,
     [orgId, cutoff, limit],
   );
 }
@@ -94,7 +94,7 @@ export async function purgeBodies(
 ): Promise<string[]> {
   const picked = await tx.query<{ id: string; conversation_id: string }>(
     `SELECT m.id, m.conversation_id ${BODY_CANDIDATES}
-      ORDER BY m.created_at, m.id LIMIT $3 FOR UPDATE OF m SKIP LOCKED`,
+      ORDER BY m.created_at LIMIT $3 FOR UPDATE OF m SKIP LOCKED`,
     [orgId, cutoff, limit],
   );
   if (picked.length === 0) return [];
