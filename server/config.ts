@@ -44,6 +44,8 @@ export interface Config {
   workerEnabled: boolean;
   /** Payment links: the provider and its account (server/payments/payment-config.ts); null when off. */
   payments: PaymentConfig;
+  /** RETENTION_INTERVAL_MS: how often the retention worker runs each org's policy (hourly by default). */
+  retentionIntervalMs: number;
 }
 
 /** An OAuth app: HubSpot public app or Salesforce connected app. */
@@ -333,5 +335,6 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): Config 
     ...logging,
     workerEnabled: workerRaw === 'on',
     payments,
+    retentionIntervalMs: millis(env, 'RETENTION_INTERVAL_MS', 3_600_000, 60_000, 86_400_000),
   };
 }

@@ -16,6 +16,7 @@ import { PlivoProvider, plivoStatusCallbackUrl } from './providers/plivo.ts';
 import { orgPowerpackUuid } from './providers/plivo-org-settings.ts';
 import { instanceSecret, SandboxSmsNetwork } from './providers/sandbox-sms.ts';
 import type { SmsProvider } from './providers/sms-provider.ts';
+import { RetentionWorker } from './retention/retention-worker.ts';
 import { OutboxWorker } from './workers/outbox-worker.ts';
 
 /** A relay process's parts, started in order and stopped in reverse. */
@@ -26,6 +27,8 @@ export interface Relay {
   worker: OutboxWorker | null;
   /** Keeps connected CRMs in step (started with the outbox worker; idle when no CRM is connected). */
   crmSync: CrmSyncWorker | null;
+  /** Runs each org's retention policy on a timer (started with the outbox worker). */
+  retention: RetentionWorker | null;
   close(): Promise<void>;
 }
 
@@ -121,6 +124,15 @@ export async function startRelay(
         })
       : null;
     await crmSync?.start();
+    const retention = config.workerEnabled
+      ? new RetentionWorker({
+          db,
+          clock,
+          intervalMs: config.retentionIntervalMs,
+          log: (level, message) => app.log[level](message),
+        })
+      : null;
+    await retention?.start();
     const cliSocket = options.db === undefined ? await cliBesideRelay(config, db, app) : null;
     return {
       app,
@@ -128,8 +140,10 @@ export async function startRelay(
       sms,
       worker,
       crmSync,
+      retention,
       async close() {
         await cliSocket?.close();
+        await retention?.stop();
         await crmSync?.stop();
         await worker?.stop();
         await app.close();

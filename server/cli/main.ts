@@ -9,20 +9,21 @@ import { ApiError } from '../errors.ts';
 import { AUTH_SETTING_NAMES } from '../organisations/auth-policy-settings.ts';
 import { addSenderNumber, createKeyForOrg, createOrg, requireOrg } from '../organisations/org-admin.ts';
 import {
-  MAX_TEMPLATES,
-  MERGE_FIELDS,
   NOTIFICATION_PREFERENCES,
   ORG_SETTING_TYPES,
   readOrgSettings,
   setOrgSetting,
 } from '../organisations/org-settings-admin.ts';
 import { PAYMENT_SETTING_NAMES } from '../payments/payment-settings.ts';
+import { RETENTION_SETTING_NAMES } from '../retention/retention-settings.ts';
 import { AUDIT_COMMANDS } from './audit.ts';
 import { CLI_ACTOR, type Command, UsageError } from './command.ts';
 import { runComplianceLines } from './compliance.ts';
 import { CRM_COMMANDS } from './crm.ts';
+import { ORG_SETTINGS_USAGE } from './org-settings-help.ts';
 import { PEOPLE_COMMANDS } from './people.ts';
 import { type CliStreams, forwardToRelay } from './relay-socket.ts';
+import { RETENTION_COMMANDS } from './retention.ts';
 
 const COMMANDS: Record<string, Command> = {
   'org create': {
@@ -36,36 +37,11 @@ const COMMANDS: Record<string, Command> = {
   },
   'org settings': {
     summary: "Show an organisation's settings, or set or clear one",
-    usage: [
-      'org settings --org <orgId> [--set <name> --value <value> | --clear <name>] [--json]',
-      '',
-      'Extension settings:',
-      `  --set messageTemplates --value '[{"name":"Reminder","body":"Hi {{firstName}}, see you tomorrow. {{repName}}, {{orgName}}"}]'`,
-      `      shared texts for reps: a JSON array of at most ${MAX_TEMPLATES} {"name","body"} (name 1–60 characters and`,
-      `      unique, body 1–1600); merge fields: ${MERGE_FIELDS.map((f) => `{{${f}}}`).join(', ')}`,
-      `  --set extensionNotifications --value ${NOTIFICATION_PREFERENCES.join('|')}`,
-      '      locks which inbound texts notify reps (none, their own conversations, all); clear it to let reps choose',
-      '',
-      'Phone numbers:',
-      '  --set defaultCountry --value GB',
-      '      the country (ISO 3166 two letters) a number typed without its country code is read in; US when unset',
-      '',
-      'Identity policies (clear one to go back to its default):',
-      '  --set auth.requireSecondFactor --value true              everyone enrols an authenticator or passkey',
-      '  --set auth.requireSignInEachBrowserSession --value true  the extension keeps no session across restarts',
-      '  --set auth.idleTimeoutMinutes --value 30                 1 to 1440 minutes without a request',
-      '  --set auth.absoluteTimeoutHours --value 12               1 to 720 hours after sign-in, whatever the activity',
-      '',
-      'Payment links:',
-      '  --set payments.currencies --value usd,cad       what reps may ask for (ISO 4217; the first is the default)',
-      '  --set payments.linkDays --value 7               how long a link takes payment (1 to 30 days)',
-      '  --set payments.linkBaseUrl --value https://pay.example.com   a branded https origin that reaches this relay',
-      '  --set payments.maxAmountMinor --value 500000    the largest request, in cents',
-    ].join('\n'),
+    usage: ORG_SETTINGS_USAGE,
     flags: {
       org: { help: 'organisation id', required: true, value: true },
       set: {
-        help: `a setting: ${[...Object.keys(ORG_SETTING_TYPES), ...AUTH_SETTING_NAMES, ...PAYMENT_SETTING_NAMES].join(', ')}`,
+        help: `a setting: ${[...Object.keys(ORG_SETTING_TYPES), ...AUTH_SETTING_NAMES, ...PAYMENT_SETTING_NAMES, ...RETENTION_SETTING_NAMES].join(', ')}`,
         value: true,
       },
       value: {
@@ -187,6 +163,7 @@ const COMMANDS: Record<string, Command> = {
   },
   ...CRM_COMMANDS,
   ...AUDIT_COMMANDS,
+  ...RETENTION_COMMANDS,
 };
 
 function helpText(): string {

@@ -8,6 +8,11 @@ import {
   setPaymentSetting,
 } from '../payments/payment-settings.ts';
 import { phoneCountry } from '../phone.ts';
+import {
+  isRetentionSettingKey,
+  RETENTION_SETTING_NAMES,
+  setRetentionSetting,
+} from '../retention/retention-settings.ts';
 import { AUTH_SETTING_NAMES, isAuthSettingKey, setAuthSetting } from './auth-policy-settings.ts';
 import { requireOrg } from './org-admin.ts';
 
@@ -169,16 +174,19 @@ export async function setOrgSetting(
   return settings;
 }
 
-/** One setting's value (an identity policy sits under settings.auth), null when unset. */
+/** One setting's value (identity and retention policies sit under settings.auth / .retention), null when unset. */
 function settingValue(settings: unknown, key: string): unknown {
   const all = (settings ?? {}) as Record<string, unknown>;
-  if (isPaymentSettingKey(key)) {
-    const payments = (all.payments ?? {}) as Record<string, unknown>;
-    return payments[key.slice('payments.'.length)] ?? null;
-  }
-  if (!isAuthSettingKey(key)) return all[key] ?? null;
-  const auth = (all.auth ?? {}) as Record<string, unknown>;
-  return auth[key.slice('auth.'.length)] ?? null;
+  const group = isAuthSettingKey(key)
+    ? 'auth'
+    : isRetentionSettingKey(key)
+      ? 'retention'
+      : isPaymentSettingKey(key)
+        ? 'payments'
+        : null;
+  if (group === null) return all[key] ?? null;
+  const nested = (all[group] ?? {}) as Record<string, unknown>;
+  return nested[key.slice(group.length + 1)] ?? null;
 }
 
 async function applyOrgSetting(
@@ -195,11 +203,15 @@ async function applyOrgSetting(
     await setPaymentSetting(db, orgId, key, raw);
     return readOrgSettings(db, orgId);
   }
+  if (isRetentionSettingKey(key)) {
+    await setRetentionSetting(db, orgId, key, raw);
+    return readOrgSettings(db, orgId);
+  }
   if (!isKey(key)) {
     throw new ApiError(
       400,
       'UNKNOWN_SETTING',
-      `"${key}" is not a setting; known: ${[...Object.keys(ORG_SETTING_TYPES), ...AUTH_SETTING_NAMES, ...PAYMENT_SETTING_NAMES].join(', ')}.`,
+      `"${key}" is not a setting; known: ${[...Object.keys(ORG_SETTING_TYPES), ...AUTH_SETTING_NAMES, ...PAYMENT_SETTING_NAMES, ...RETENTION_SETTING_NAMES].join(', ')}.`,
     );
   }
   if (raw === null) {

@@ -16,6 +16,7 @@ import { hubspotWebhookRoutes } from './crm-webhooks.ts';
 import { escalationsRoutes } from './escalations.ts';
 import { eventsRoutes } from './events.ts';
 import { healthRoutes } from './health.ts';
+import { legalHoldsRoutes } from './legal-holds.ts';
 import { meRoutes } from './me.ts';
 import { messageScheduleRoutes } from './message-schedule.ts';
 import { messagesRoutes } from './messages.ts';
@@ -70,4 +71,5 @@ export const ROUTE_MODULES: Record<string, RouteModule> = {
   audit: auditRoutes,
   apiKeys: apiKeysRoutes,
   sandboxMail: sandboxMailRoutes,
+  legalHolds: legalHoldsRoutes,
 };

@@ -4,6 +4,8 @@ import { openSecrets } from '../../server/crm-sync/connections.ts';
 import { signHubSpotV3 } from '../../server/crm-sync/hubspot-webhook.ts';
 import { open } from '../../server/crypto/secrets.ts';
 import type { Database } from '../../server/db/database.ts';
+import { setOrgSetting } from '../../server/organisations/org-settings-admin.ts';
+import { runRetention } from '../../server/retention/purge.ts';
 import { updateStatus } from '../../server/stores/messages.ts';
 import { isolateSalesforceHome } from '../crm-plugins/harnesses.ts';
 import { type HubSpotFake, startHubSpotFake } from '../fakes/hubspot-fake.ts';
@@ -75,6 +77,19 @@ async function hubspotWorld(delays?: { sentMs: number; deliveredMs: number }): P
   };
 }
 
+/** Opts CUSTOMER in and texts Dana through the API; the accepted send's answer. */
+async function optInAndText(w: HubSpotWorld) {
+  await optIn(w.relay.app, w.org, CUSTOMER);
+  const sent = await w.relay.app.inject({
+    method: 'POST',
+    url: '/v1/messages',
+    headers: { ...w.org.auth, 'idempotency-key': idemKey() },
+    payload: { from: w.org.sender, to: CUSTOMER, body: 'Your appointment is at 3 pm.', contact: w.dana },
+  });
+  expect(sent.statusCode, sent.body).toBe(202);
+  return sent;
+}
+
 describe('CRM sync worker with HubSpot', () => {
   let w: HubSpotWorld;
   afterEach(async () => {
@@ -112,14 +127,7 @@ describe('CRM sync worker with HubSpot', () => {
   it('logs sent and received texts on the contact once, and a retried pass adds nothing', async () => {
     w = await hubspotWorld();
     const { worker } = testWorker(w.db, w.key);
-    await optIn(w.relay.app, w.org, CUSTOMER);
-    const sent = await w.relay.app.inject({
-      method: 'POST',
-      url: '/v1/messages',
-      headers: { ...w.org.auth, 'idempotency-key': idemKey() },
-      payload: { from: w.org.sender, to: CUSTOMER, body: 'Your appointment is at 3 pm.', contact: w.dana },
-    });
-    expect(sent.statusCode, sent.body).toBe(202);
+    await optInAndText(w);
     await w.relay.worker.drain();
     await w.relay.sandbox.textFromHandset({ handset: CUSTOMER, service: w.org.sender, text: 'See you then' });
     const logged = await until(async () => {
@@ -143,14 +151,7 @@ describe('CRM sync worker with HubSpot', () => {
   it('writes a later delivery outcome back onto the logged entry (no second entry)', async () => {
     w = await hubspotWorld({ sentMs: 5, deliveredMs: 3_600_000 });
     const { worker } = testWorker(w.db, w.key);
-    await optIn(w.relay.app, w.org, CUSTOMER);
-    const sent = await w.relay.app.inject({
-      method: 'POST',
-      url: '/v1/messages',
-      headers: { ...w.org.auth, 'idempotency-key': idemKey() },
-      payload: { from: w.org.sender, to: CUSTOMER, body: 'Your appointment is at 3 pm.', contact: w.dana },
-    });
-    expect(sent.statusCode, sent.body).toBe(202);
+    const sent = await optInAndText(w);
     const id = String((sent.json() as { message: { id: string } }).message.id);
     await w.relay.worker.drain();
     await until(async () => {
@@ -174,6 +175,34 @@ describe('CRM sync worker with HubSpot', () => {
       `${id}#undelivered`,
     ]);
     expect(job?.state).toBe('done');
+  });
+
+  it('rewrites the logged entry without its body when retention purges it and the org chose purgeCrmCopy', async () => {
+    w = await hubspotWorld();
+    const { worker } = testWorker(w.db, w.key);
+    await optInAndText(w);
+    await w.relay.worker.drain();
+    const comms = () => w.fake.communications().filter((c) => c.associations.includes(w.dana.id));
+    await until(async () => {
+      await worker.drain();
+      return comms().length === 1;
+    });
+    const by = { actor: 'test', at: w.relay.clock() };
+    await w.db.transaction(async (tx) => {
+      await setOrgSetting(tx, w.org.orgId, 'retention.messageBodyDays', '1', by);
+      await setOrgSetting(tx, w.org.orgId, 'retention.purgeCrmCopy', 'true', by);
+    });
+    // Two days on by the relay's clock, the text is past the org's one-day body period.
+    const now = new Date(w.relay.clock().getTime() + 2 * 86_400_000);
+    const report = await runRetention(w.db, { orgId: w.org.orgId, now, dryRun: false, actor: 'test' });
+    expect(report).toMatchObject({ bodiesPurged: 1, crmUpdatesQueued: 1 });
+
+    await until(async () => {
+      await worker.drain();
+      return !String(comms()[0]?.properties.hs_communication_body).includes('appointment');
+    });
+    expect(comms()).toHaveLength(1);
+    expect(String(comms()[0]?.properties.hs_communication_body)).toMatch(/^Outbound SMS to \S+ \(\w+\):\n$/);
   });
 
   describe('webhook (POST /webhooks/hubspot)', () => {

@@ -1071,6 +1071,13 @@ const FUZZ: Record<string, RouteFuzz> = {
   'POST /v1/roles': { path: fixed('/v1/roles'), mutating: true, body: () => junkPayload },
   'GET /v1/api-keys': { path: fixed('/v1/api-keys'), query: queryArb({}) },
   'POST /v1/api-keys': { path: fixed('/v1/api-keys'), mutating: true, body: () => junkPayload },
+  // Every generated body misses a valid target or reason, so no hold is ever placed.
+  'POST /v1/legal-holds': { path: fixed('/v1/legal-holds'), mutating: true, body: () => junkPayload },
+  'GET /v1/legal-holds': { path: fixed('/v1/legal-holds'), query: queryArb({ active: junkString }) },
+  'POST /v1/legal-holds/:id/release': {
+    path: () => pathParam(fc.uuid()).map((id) => `/v1/legal-holds/${id}/release`),
+    mutating: true,
+  },
   'DELETE /v1/api-keys/:id': {
     path: () => pathParam(fc.uuid()).map((id) => `/v1/api-keys/${id}`),
     mutating: true,

@@ -658,6 +658,44 @@ const GUARDED: Record<string, GuardedCase> = {
     }),
     expectForeign: (answer) => expect(errorCode(answer)).toBe('SESSION_REQUIRED'),
   },
+  'POST /v1/legal-holds': {
+    valid: () => ({
+      method: 'POST',
+      url: '/v1/legal-holds',
+      payload: { phone: CUSTOMER, reason: 'Matter 1' },
+    }),
+    ok: 201,
+    // Org B cannot hold org A's conversation: it is not found, as if it did not exist.
+    foreign: (ctx) => ({
+      method: 'POST',
+      url: '/v1/legal-holds',
+      payload: { conversationId: ctx.conversationA, reason: 'not mine' },
+    }),
+    expectForeign: (answer) => {
+      expect(answer.status).toBe(404);
+      expect(errorCode(answer)).toBe('CONVERSATION_NOT_FOUND');
+    },
+  },
+  'GET /v1/legal-holds': {
+    valid: () => ({ method: 'GET', url: '/v1/legal-holds' }),
+    ok: 200,
+    foreign: () => ({ method: 'GET', url: '/v1/legal-holds' }),
+    expectForeign: (answer, ctx) => {
+      expect(answer.status).toBe(200);
+      expect(answer.body).not.toContain(CUSTOMER);
+      expect(answer.body).not.toContain(ctx.conversationA);
+    },
+  },
+  'POST /v1/legal-holds/:id/release': {
+    // No hold of the caller's org has this id: refused as not found, after authorization.
+    valid: () => ({ method: 'POST', url: `/v1/legal-holds/${randomUUID()}/release` }),
+    ok: 404,
+    foreign: () => ({ method: 'POST', url: `/v1/legal-holds/${randomUUID()}/release` }),
+    expectForeign: (answer) => {
+      expect(answer.status).toBe(404);
+      expect(errorCode(answer)).toBe('HOLD_NOT_FOUND');
+    },
+  },
   'DELETE /v1/api-keys/:id': {
     // No key of the caller's org has this id: refused as not found, after authorization.
     valid: () => ({ method: 'DELETE', url: `/v1/api-keys/${randomUUID()}` }),

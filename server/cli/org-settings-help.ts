@@ -1,0 +1,38 @@
+import {
+  MAX_TEMPLATES,
+  MERGE_FIELDS,
+  NOTIFICATION_PREFERENCES,
+} from '../organisations/org-settings-admin.ts';
+
+/** The usage text of `org settings`: every setting an admin may set, grouped, with an example each. */
+export const ORG_SETTINGS_USAGE = [
+  'org settings --org <orgId> [--set <name> --value <value> | --clear <name>] [--json]',
+  '',
+  'Extension settings:',
+  `  --set messageTemplates --value '[{"name":"Reminder","body":"Hi {{firstName}}, see you tomorrow. {{repName}}, {{orgName}}"}]'`,
+  `      shared texts for reps: a JSON array of at most ${MAX_TEMPLATES} {"name","body"} (name 1–60 characters and`,
+  `      unique, body 1–1600); merge fields: ${MERGE_FIELDS.map((f) => `{{${f}}}`).join(', ')}`,
+  `  --set extensionNotifications --value ${NOTIFICATION_PREFERENCES.join('|')}`,
+  '      locks which inbound texts notify reps (none, their own conversations, all); clear it to let reps choose',
+  '',
+  'Phone numbers:',
+  '  --set defaultCountry --value GB',
+  '      the country (ISO 3166 two letters) a number typed without its country code is read in; US when unset',
+  '',
+  'Identity policies (clear one to go back to its default):',
+  '  --set auth.requireSecondFactor --value true              everyone enrols an authenticator or passkey',
+  '  --set auth.requireSignInEachBrowserSession --value true  the extension keeps no session across restarts',
+  '  --set auth.idleTimeoutMinutes --value 30                 1 to 1440 minutes without a request',
+  '  --set auth.absoluteTimeoutHours --value 12               1 to 720 hours after sign-in, whatever the activity',
+  '',
+  'Payment links:',
+  '  --set payments.currencies --value usd,cad       what reps may ask for (ISO 4217; the first is the default)',
+  '  --set payments.linkDays --value 7               how long a link takes payment (1 to 30 days)',
+  '  --set payments.linkBaseUrl --value https://pay.example.com   a branded https origin that reaches this relay',
+  '  --set payments.maxAmountMinor --value 500000    the largest request, in cents',
+  '',
+  'Retention (unset: kept forever; see `retention run --help`):',
+  '  --set retention.messageBodyDays --value 90   blank message bodies after 1 to 3650 days',
+  '  --set retention.metadataDays --value 365     delete messages after 1 to 3650 days (not fewer than the bodies)',
+  '  --set retention.purgeCrmCopy --value true    also rewrite purged bodies on the CRM timeline',
+].join('\n');
