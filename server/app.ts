@@ -82,7 +82,9 @@ export async function buildApp(options: BuildOptions): Promise<App> {
   const payments =
     options.payments !== undefined
       ? options.payments
-      : await createPayments(options.config, options.db, options.clock ?? systemClock, (m) => app.log.error(m));
+      : await createPayments(options.config, options.db, options.clock ?? systemClock, (m) =>
+          app.log.error(m),
+        );
   const deps = serviceContainer(options, hub, notifier, payments, (m) => app.log.warn(m));
   // The sandbox network calls back through the same HTTP routes a real provider would.
   deps.sandbox?.connect(async ({ path, headers, body }) => {
