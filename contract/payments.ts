@@ -103,3 +103,15 @@ export const PaymentPreviewSchema = Type.Object({
 
 /** The data of `payment.updated` on GET /v1/events. */
 export const PaymentEventDataSchema = Type.Object({ payment: PaymentSchema });
+
+/** What a rep may ask for: the org's payment-link rules as the request form needs them. */
+export const PaymentTermsSchema = Type.Object(
+  {
+    businessName: Type.String({ description: 'How the text names the business' }),
+    currencies: Type.Array(Type.String(), { description: 'ISO 4217, lower case; the first is the default' }),
+    linkDays: Type.Integer({ description: 'How long a link takes payment unless the rep says otherwise' }),
+    maxLinkDays: Type.Integer(),
+    maxAmountMinor: Type.Integer({ description: 'The largest amount one request may ask for' }),
+  },
+  { description: 'The org’s payment-link terms' },
+);

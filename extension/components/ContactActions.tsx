@@ -1,10 +1,11 @@
 import { useState } from 'preact/hooks';
+import type { OpenAction as Open } from '../hooks/use-contact-actions.ts';
+import type { PaymentFormOptions } from '../hooks/use-payment-form.ts';
 import type { ContactRef } from '../hosts/types.ts';
 import type { RelayClient } from '../lib/relay/relay-client.ts';
 import type { ConsentRecorded } from '../lib/relay-types.ts';
 import { ErrorNotice } from './ErrorNotice.tsx';
-
-type Open = 'none' | 'escalate' | 'opt-in';
+import { PaymentRequestForm } from './PaymentRequestForm.tsx';
 
 interface ContactActionsProps {
   client: RelayClient;
@@ -21,13 +22,16 @@ interface ContactActionsProps {
   open: Open;
   onOpen(open: Open): void;
   onConsentRecorded(result: ConsentRecorded): void;
+  /** What a payment request needs; null when this rep may not ask for payments here. */
+  payment: Omit<PaymentFormOptions, 'contactRef'> | null;
 }
 
-/** Escalate to a call or email task in the CRM, and record an opt-in with its evidence. */
+/** Escalate to a call or email task in the CRM, record an opt-in with its evidence, ask for a payment. */
 export function ContactActions(props: ContactActionsProps) {
   const { open, onOpen } = props;
   const canOptIn = props.canRecordConsent && props.phone !== null && !props.optedIn && !props.optedOut;
-  if (!props.canEscalate && !canOptIn) return null;
+  const { payment } = props;
+  if (!props.canEscalate && !canOptIn && payment === null) return null;
   return (
     <div class="section actions">
       <fieldset class="action-buttons">
@@ -50,7 +54,24 @@ export function ContactActions(props: ContactActionsProps) {
             Mark opted in…
           </button>
         )}
+        {payment !== null && (
+          <button
+            type="button"
+            aria-expanded={open === 'payment'}
+            onClick={() => onOpen(open === 'payment' ? 'none' : 'payment')}
+          >
+            Request payment…
+          </button>
+        )}
       </fieldset>
+      {open === 'payment' && payment !== null && (
+        <PaymentRequestForm
+          {...payment}
+          contactRef={props.contactRef}
+          contactName={props.contactName}
+          onClose={() => onOpen('none')}
+        />
+      )}
       {open === 'escalate' && props.canEscalate && <EscalateForm {...props} />}
       {open === 'opt-in' && canOptIn && props.phone && <OptInForm {...props} phone={props.phone} />}
     </div>

@@ -1,4 +1,5 @@
 import type { Loaded } from '../hooks/use-contact-load.ts';
+import { useContactPayments } from '../hooks/use-contact-payments.ts';
 import { type ContactViewProps, useContactView } from '../hooks/use-contact-view.ts';
 import { useScheduledTexts } from '../hooks/use-scheduled-texts.ts';
 import { isOwnText } from '../lib/own-text.ts';
@@ -9,6 +10,7 @@ import { ContactActions } from './ContactActions.tsx';
 import { ContactHeader } from './ContactHeader.tsx';
 import { ContactThread } from './ContactThread.tsx';
 import { ErrorNotice } from './ErrorNotice.tsx';
+import { PaymentRequests } from './PaymentRequests.tsx';
 import { ScheduledTexts } from './ScheduledTexts.tsx';
 import { SenderPicker } from './SenderPicker.tsx';
 
@@ -33,6 +35,7 @@ export function ContactView(props: ContactViewProps) {
     useContactView(props);
   const scheduled = useScheduledTexts(client, thread.messages, thread.merge);
   const { loaded, source, offline, sender } = contact;
+  const payments = useContactPayments(props, { loaded, sender, phone, onSent, actions });
 
   if (contact.loadError !== null || !loaded || draft === null) return notReady(contact);
 
@@ -65,6 +68,7 @@ export function ContactView(props: ContactViewProps) {
         open={actions.open}
         onOpen={actions.setOpen}
         onConsentRecorded={actions.consentRecorded}
+        payment={payments.action(hasPhone && blockedReason === null && !offline)}
       />
       {actions.notice && <ActionNotice notice={actions.notice} noticeRef={actions.noticeRef} />}
       <ScheduledTexts
@@ -72,6 +76,7 @@ export function ContactView(props: ContactViewProps) {
         zone={lookup.contact.localTime?.zone ?? lookup.contact.timeZone}
         canChange={(m) => permissions.has('messages.manage') || isOwnText(m, me)}
       />
+      <PaymentRequests state={payments.state} canChange={payments.canChange} />
       <div class="section">
         <SenderPicker numbers={numbers} value={sender} onChange={contact.setSender} />
       </div>

@@ -45,6 +45,7 @@ export function PanelApp() {
         contactRef={contactRef}
         live={live.state}
         subscribe={live.subscribe}
+        subscribePayments={live.subscribePayments}
         onInbound={onInbound}
         onStatus={setContactStatus}
       />

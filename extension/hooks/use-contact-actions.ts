@@ -3,7 +3,7 @@ import { useEffect, useRef, useState } from 'preact/hooks';
 import type { ContactLoad } from './use-contact-load.ts';
 
 /** Which contact action form is open. */
-export type OpenAction = 'none' | 'escalate' | 'opt-in';
+export type OpenAction = 'none' | 'escalate' | 'opt-in' | 'payment';
 
 /** The contact actions' open form and the confirmation shown after one. */
 export interface ContactActionsState {
@@ -13,6 +13,8 @@ export interface ContactActionsState {
   noticeRef: RefObject<HTMLParagraphElement | null>;
   /** An opt-in was recorded: said here, not in the form, which goes away once the contact is opted in. */
   consentRecorded(result: { pendingConfirmation: boolean }): void;
+  /** A payment request was texted: the form closes and says so. */
+  paymentRequested(amountText: string): void;
 }
 
 export function useContactActions(
@@ -37,5 +39,9 @@ export function useContactActions(
       contact.updateConsent({ pendingOptIn: { source: 'verbal', requestedAt: new Date().toISOString() } });
     } else contact.reload();
   };
-  return { open, setOpen, notice, noticeRef, consentRecorded };
+  const paymentRequested = (amountText: string): void => {
+    setOpen('none');
+    setNotice(`Payment request for ${amountText} sent. Its status shows under Payment requests.`);
+  };
+  return { open, setOpen, notice, noticeRef, consentRecorded, paymentRequested };
 }

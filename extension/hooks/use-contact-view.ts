@@ -8,7 +8,7 @@ import { useContactLoad } from './use-contact-load.ts';
 import { useConversationHistory } from './use-conversation-history.ts';
 import { useDraft } from './use-draft.ts';
 import { useFirstPaintMark } from './use-first-paint-mark.ts';
-import type { MessageListener } from './use-live-messages.ts';
+import type { MessageListener, PaymentListener } from './use-live-messages.ts';
 import { useLiveThread } from './use-live-thread.ts';
 import { useOutbox } from './use-outbox.ts';
 import { useSavedThread } from './use-saved-thread.ts';
@@ -23,6 +23,8 @@ export interface ContactViewProps {
   me: Me | null;
   live: StreamState | null;
   subscribe(listener: MessageListener): () => void;
+  /** `payment.updated` events of the same live connection. */
+  subscribePayments(listener: PaymentListener): () => void;
   onInbound(): void;
   onStatus(status: 'loading' | 'ready' | 'error'): void;
 }

@@ -1,9 +1,21 @@
 import { useCallback, useEffect, useRef, useState } from 'preact/hooks';
+import { type Payment, parsePaymentAnswer } from '../lib/payment-types.ts';
 import { runEventStream, type StreamState } from '../lib/relay/event-stream.ts';
 import type { RelayClient } from '../lib/relay/relay-client.ts';
 import { type Message, parseMessageEnvelope } from '../lib/relay-types.ts';
 
 export type MessageListener = (message: Message, event: 'message.created' | 'message.updated') => void;
+export type PaymentListener = (payment: Payment) => void;
+
+/** Parses one live event's data, or warns and answers null: a malformed event never stops the stream. */
+function parsed<T>(data: string, parse: (value: unknown) => T): T | null {
+  try {
+    return parse(JSON.parse(data));
+  } catch (error) {
+    console.warn('[crm-texting] ignored malformed live event', error);
+    return null;
+  }
+}
 
 /**
  * One live connection per panel (not per contact), so switching contacts on an SPA page does not
@@ -12,8 +24,10 @@ export type MessageListener = (message: Message, event: 'message.created' | 'mes
 export function useLiveMessages(client: RelayClient | null): {
   state: StreamState | null;
   subscribe(listener: MessageListener): () => void;
+  subscribePayments(listener: PaymentListener): () => void;
 } {
   const listeners = useRef(new Set<MessageListener>());
+  const paymentListeners = useRef(new Set<PaymentListener>());
   const [state, setState] = useState<StreamState | null>(null);
 
   useEffect(() => {
@@ -27,15 +41,14 @@ export function useLiveMessages(client: RelayClient | null): {
       signal: controller.signal,
       onState: setState,
       onEvent: (event) => {
-        if (event.event !== 'message.created' && event.event !== 'message.updated') return;
-        let message: Message;
-        try {
-          message = parseMessageEnvelope(JSON.parse(event.data));
-        } catch (error) {
-          console.warn('[crm-texting] ignored malformed live event', error);
+        if (event.event === 'payment.updated') {
+          const payment = parsed(event.data, parsePaymentAnswer);
+          if (payment !== null) for (const listener of paymentListeners.current) listener(payment);
           return;
         }
-        for (const listener of listeners.current) listener(message, event.event);
+        if (event.event !== 'message.created' && event.event !== 'message.updated') return;
+        const message = parsed(event.data, parseMessageEnvelope);
+        if (message !== null) for (const listener of listeners.current) listener(message, event.event);
       },
     }).catch((error: unknown) => console.error('[crm-texting] live connection stopped', error));
     return () => controller.abort();
@@ -48,5 +61,12 @@ export function useLiveMessages(client: RelayClient | null): {
     };
   }, []);
 
-  return { state, subscribe };
+  const subscribePayments = useCallback((listener: PaymentListener) => {
+    paymentListeners.current.add(listener);
+    return () => {
+      paymentListeners.current.delete(listener);
+    };
+  }, []);
+
+  return { state, subscribe, subscribePayments };
 }

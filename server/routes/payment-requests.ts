@@ -89,7 +89,7 @@ function checkedTerms(settings: PaymentSettings, input: PaymentInput): string {
   return currency;
 }
 
-async function businessName(db: Queryable, orgId: string): Promise<string> {
+export async function businessName(db: Queryable, orgId: string): Promise<string> {
   const [org] = await db.query<{ name: string; ident: string | null }>(
     `SELECT name, settings->>'identificationName' AS ident FROM orgs WHERE id = $1`,
     [orgId],

@@ -25,6 +25,7 @@ import { pageAssetRoutes } from './page-assets.ts';
 import { paymentChangeRoutes } from './payment-changes.ts';
 import { paymentPageRoutes } from './payment-pages.ts';
 import { paymentRequestRoutes } from './payment-requests.ts';
+import { paymentTermsRoutes } from './payment-terms.ts';
 import { preflightRoutes } from './preflight.ts';
 import { reviewRoutes } from './review.ts';
 import { rolesRoutes } from './roles.ts';
@@ -53,6 +54,7 @@ export const ROUTE_MODULES: Record<string, RouteModule> = {
   webhooksPlivo: plivoWebhookRoutes,
   webhooksHubspot: hubspotWebhookRoutes,
   webhooksPayments: paymentWebhookRoutes,
+  paymentTerms: paymentTermsRoutes,
   paymentRequests: paymentRequestRoutes,
   paymentChanges: paymentChangeRoutes,
   paymentPages: paymentPageRoutes,

@@ -205,6 +205,56 @@ export function walkthrough(browserName: BrowserName): void {
       const phone = await again.open(`${relayUrl}/sandbox/phone?handset=${encodeURIComponent(who.phone)}`);
       await new Ui(phone).waitFor({ css: 'body', hasText: body }, 15_000);
       await shot(phone, 'customer-phone');
+
+      await payByLink(record, panel, phone);
     });
+
+    /**
+     * README "Payment links": the rep asks for a payment from the panel, the text with our link
+     * reaches the customer's phone, the customer pays on the sandbox checkout, and the thread shows
+     * "Paid" live. The card number never passes the relay: the sandbox page stands in for Stripe's.
+     */
+    const payByLink = async (record: Page, panel: Ui, phone: Page): Promise<void> => {
+      // 10. The rep fills the request; the preview shows the exact text before anything is sent.
+      await record.bringToFront();
+      await panel.click({ button: 'Request payment…' });
+      await panel.fill({ label: 'Amount' }, '125.50');
+      await panel.fill({ label: 'What it is for' }, 'Crown fitting');
+      await panel.fill({ label: 'Invoice or deal reference' }, 'INV-1042');
+      await panel.waitFor({ testId: 'payment-preview', hasText: '$125.50' });
+      await shot(record, 'payment-preview');
+      await panel.click({ button: 'Send payment request', exact: true });
+      const card = { testId: 'payment-request', hasText: 'Crown fitting' };
+      await panel.waitFor(card);
+      expect(await panel.attributeNow(card, 'data-status')).toBe('sent');
+      await shot(record, 'payment-requested');
+
+      // 11. The customer's phone gets our own link (never a card form in a text).
+      await phone.bringToFront();
+      await phone.reload();
+      const phoneUi = new Ui(phone);
+      await phoneUi.waitFor({ css: 'body', hasText: 'Pay securely' }, 15_000);
+      const text = await phone.evaluate(() => document.body.innerText);
+      const link = /https?:\/\/\S+\/p\/[A-Za-z0-9_-]{22}/.exec(text)?.[0];
+      expect(link, text).toBeDefined();
+
+      // 12. They open it: the business, the amount, and "we never ask for card numbers by text".
+      await phone.goto(link as string);
+      await phoneUi.waitFor({ css: 'body', hasText: 'never ask for card numbers' });
+      await shot(phone, 'payment-page');
+      await phoneUi.click({ button: 'Pay $125.50' });
+
+      // 13. The sandbox checkout stands in for Stripe's page; they pay there.
+      await phoneUi.waitFor({ css: 'button[data-action=pay]' }, 15_000);
+      await shot(phone, 'sandbox-checkout');
+      await phoneUi.click({ css: 'button[data-action=pay]' });
+      await phone.waitForFunction(() => location.pathname.endsWith('/done'), { timeout: 15_000 });
+
+      // 14. "Paid" reaches the thread live, from the provider's signed event.
+      await record.bringToFront();
+      await expect.poll(() => panel.attributeNow(card, 'data-status'), { timeout: 15_000 }).toBe('paid');
+      expect(await panel.textNow({ testId: 'payment-status' })).toBe('Paid');
+      await shot(record, 'paid-in-thread');
+    };
   });
 }

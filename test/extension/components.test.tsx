@@ -1,5 +1,4 @@
 // @vitest-environment node
-import { parseHTML } from 'linkedom';
 import type { ComponentChild } from 'preact';
 import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { ContactRef } from '../../extension/hosts/types.ts';
@@ -7,16 +6,8 @@ import { RelayClient, type SendMessageInput } from '../../extension/lib/relay/re
 import type { ContactLookup, Message } from '../../extension/lib/relay-types.ts';
 import { mergeValues } from '../../extension/lib/templates.ts';
 import { messageFixture } from './fixtures.ts';
-
-// Preact renders into a linkedom document: enough DOM for the components' logic, no browser needed.
-const dom = parseHTML('<!doctype html><html><body></body></html>');
-Object.assign(globalThis, {
-  window: dom.window,
-  document: dom.document,
-  HTMLElement: dom.window.HTMLElement,
-  Node: dom.window.Node,
-  Event: dom.window.Event,
-});
+// Preact renders into a linkedom document (installed by this import): no browser needed.
+import { dom } from './preact-dom.ts';
 
 type Preact = typeof import('preact');
 let preact: Preact;
@@ -469,6 +460,7 @@ describe('ContactActions', () => {
         open={open}
         onOpen={onOpen}
         onConsentRecorded={onConsentRecorded}
+        payment={null}
       />,
     );
     return { r, calls, onOpen, onConsentRecorded };

@@ -1,18 +1,9 @@
 // @vitest-environment node
-import { parseHTML } from 'linkedom';
 import type { ComponentChild } from 'preact';
 import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { RelayError } from '../../extension/lib/relay/relay-client.ts';
-
-// Preact renders into a linkedom document: enough DOM for the component's logic, no browser needed.
-const dom = parseHTML('<!doctype html><html><body></body></html>');
-Object.assign(globalThis, {
-  window: dom.window,
-  document: dom.document,
-  HTMLElement: dom.window.HTMLElement,
-  Node: dom.window.Node,
-  Event: dom.window.Event,
-});
+// Preact renders into a linkedom document (installed by this import): no browser needed.
+import { dom } from './preact-dom.ts';
 
 type Preact = typeof import('preact');
 let preact: Preact;

@@ -550,6 +550,7 @@ const FUZZ: Record<string, RouteFuzz> = {
     // The preview stores nothing; a valid body is answered 200 with the text and the decision.
     body: (ctx) => fc.oneof(junkPayload, jsonOrForm(validPayment(ctx), paymentBreakers)),
   },
+  'GET /v1/payment-requests/terms': { path: fixed('/v1/payment-requests/terms'), query: queryArb({}) },
   'GET /v1/payment-requests': {
     path: fixed('/v1/payment-requests'),
     query: queryArb({ conversationId: fc.oneof(junkString, fc.uuid()) }),

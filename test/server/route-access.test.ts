@@ -240,6 +240,15 @@ const GUARDED: Record<string, GuardedCase> = {
       expect(errorCode(answer)).toBe('UNKNOWN_SENDER_NUMBER');
     },
   },
+  'GET /v1/payment-requests/terms': {
+    valid: () => ({ method: 'GET', url: '/v1/payment-requests/terms' }),
+    ok: 200,
+    foreign: () => ({ method: 'GET', url: '/v1/payment-requests/terms' }),
+    expectForeign: (answer) => {
+      expect(answer.status).toBe(200);
+      expect(answer.json()).toMatchObject({ businessName: 'Org B Plumbing' });
+    },
+  },
   'GET /v1/payment-requests': {
     valid: (ctx) => ({ method: 'GET', url: `/v1/payment-requests?conversationId=${ctx.conversationA}` }),
     ok: 200,
