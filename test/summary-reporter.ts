@@ -1,23 +1,44 @@
-import type { Reporter, TestModule } from 'vitest/node';
+import { writeFileSync } from 'node:fs';
+import type { SerializedError } from 'vitest';
+import type { Reporter, TestModule, TestRunEndReason } from 'vitest/node';
+
+/** First line of an error, short enough for a closing summary. */
+const headline = (error: { message?: string } | undefined): string =>
+  (error?.message ?? 'no message').split('\n')[0]?.slice(0, 300) ?? '';
 
 /**
  * Prints the plain closing line CI reads ("N passed, N failed, N skipped") after Vitest's own
- * summary, so a run's outcome is visible without parsing Vitest's formatting.
+ * summary, so a run's outcome is visible without parsing Vitest's formatting, and under it each
+ * failure in one line (CI shows a log's tail; the details are above). With TEST_FAILURES_FILE set,
+ * the same lines go to that file, so a driver running several suites (test:clock) can repeat them
+ * at its very end.
  */
 export default class SummaryReporter implements Reporter {
-  onTestRunEnd(testModules: ReadonlyArray<TestModule>): void {
+  onTestRunEnd(
+    testModules: ReadonlyArray<TestModule>,
+    unhandledErrors: ReadonlyArray<SerializedError> = [],
+    reason: TestRunEndReason = 'passed',
+  ): void {
     let passed = 0;
-    let failed = 0;
     let skipped = 0;
+    const failures: string[] = [];
     for (const module of testModules) {
       for (const test of module.children.allTests()) {
-        const state = test.result().state;
-        if (state === 'passed') passed += 1;
-        else if (state === 'failed') failed += 1;
+        const result = test.result();
+        if (result.state === 'passed') passed += 1;
+        else if (result.state === 'failed')
+          failures.push(`FAILED ${module.moduleId} > ${test.fullName}: ${headline(result.errors?.[0])}`);
         else skipped += 1;
       }
-      if (module.state() === 'failed' && [...module.children.allTests()].length === 0) failed += 1;
+      if (module.state() === 'failed' && [...module.children.allTests()].length === 0)
+        failures.push(`FAILED ${module.moduleId} (did not load): ${headline(module.errors()[0])}`);
     }
-    process.stdout.write(`\n${passed} passed, ${failed} failed, ${skipped} skipped\n`);
+    for (const error of unhandledErrors) failures.push(`UNHANDLED ERROR: ${headline(error)}`);
+    if (reason === 'interrupted') failures.push('INTERRUPTED: the run was stopped before it finished');
+    const failed = failures.filter((line) => line.startsWith('FAILED')).length;
+    const lines = [`${passed} passed, ${failed} failed, ${skipped} skipped`, ...failures];
+    process.stdout.write(`\n${lines.join('\n')}\n`);
+    const file = process.env.TEST_FAILURES_FILE;
+    if (file) writeFileSync(file, failures.join('\n'));
   }
 }
