@@ -2,8 +2,10 @@ import { useState } from 'preact/hooks';
 import type { OpenAction as Open } from '../hooks/use-contact-actions.ts';
 import type { PaymentFormOptions } from '../hooks/use-payment-form.ts';
 import type { ContactRef } from '../hosts/types.ts';
+import type { Payment } from '../lib/payment-types.ts';
 import type { RelayClient } from '../lib/relay/relay-client.ts';
-import type { ConsentRecorded } from '../lib/relay-types.ts';
+import type { ConsentRecorded, Message } from '../lib/relay-types.ts';
+import { CardNumberOffer } from './CardNumberOffer.tsx';
 import { ErrorNotice } from './ErrorNotice.tsx';
 import { PaymentRequestForm } from './PaymentRequestForm.tsx';
 
@@ -24,6 +26,8 @@ interface ContactActionsProps {
   onConsentRecorded(result: ConsentRecorded): void;
   /** What a payment request needs; null when this rep may not ask for payments here. */
   payment: Omit<PaymentFormOptions, 'contactRef'> | null;
+  /** The thread's texts and payment requests: a card number texted in brings an offer of a link. */
+  thread: { messages: readonly Message[]; payments: readonly Payment[] };
 }
 
 /** Escalate to a call or email task in the CRM, record an opt-in with its evidence, ask for a payment. */
@@ -32,6 +36,18 @@ export function ContactActions(props: ContactActionsProps) {
   const canOptIn = props.canRecordConsent && props.phone !== null && !props.optedIn && !props.optedOut;
   const { payment } = props;
   if (!props.canEscalate && !canOptIn && payment === null) return null;
+  return (
+    <>
+      {payment !== null && open !== 'payment' && (
+        <CardNumberOffer {...props.thread} onRequest={() => onOpen('payment')} />
+      )}
+      <ContactActionButtons {...props} canOptIn={canOptIn} />
+    </>
+  );
+}
+
+function ContactActionButtons(props: ContactActionsProps & { canOptIn: boolean }) {
+  const { open, onOpen, payment, canOptIn } = props;
   return (
     <div class="section actions">
       <fieldset class="action-buttons">

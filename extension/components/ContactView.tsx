@@ -69,6 +69,7 @@ export function ContactView(props: ContactViewProps) {
         onOpen={actions.setOpen}
         onConsentRecorded={actions.consentRecorded}
         payment={payments.action(hasPhone && blockedReason === null && !offline)}
+        thread={{ messages: thread.messages, payments: payments.state.payments }}
       />
       {actions.notice && <ActionNotice notice={actions.notice} noticeRef={actions.noticeRef} />}
       <ScheduledTexts

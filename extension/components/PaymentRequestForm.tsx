@@ -1,3 +1,4 @@
+import { useEffect, useRef } from 'preact/hooks';
 import { type PaymentFormOptions, usePaymentForm } from '../hooks/use-payment-form.ts';
 import { formatMinor, minorDigits } from '../lib/money.ts';
 import type { PaymentPreview, PaymentTerms } from '../lib/payment-types.ts';
@@ -77,6 +78,9 @@ type Form = ReturnType<typeof usePaymentForm> & { terms: PaymentTerms };
 function AmountAndCurrency({ form }: { form: Form }) {
   const { terms, fields, set } = form;
   const decimals = minorDigits(fields.currency);
+  // Opened from a button or the card-number offer: typing starts in the amount.
+  const amount = useRef<HTMLInputElement>(null);
+  useEffect(() => amount.current?.focus(), []);
   return (
     <div class="amount-row">
       <label>

@@ -630,6 +630,24 @@ export function panelScenarios(browserName: BrowserName): void {
         }
       });
 
+      it('offers a secure payment link when the customer texts a card number, which never reaches the thread', async () => {
+        const { panel } = await adaRecord();
+        try {
+          await relay.textFromCustomer(customers.ada.phone, 'Here you go: 4242 4242 4242 4242 exp 12/29');
+          await panel.waitFor({ testId: 'card-number-offer' });
+          const reply = { css: 'li.inbound[data-message-id]', hasText: 'Here you go' };
+          expect(await panel.text(reply)).not.toContain('4242 4242');
+          await panel.click({ button: 'Send a secure payment link…' });
+          await panel.waitFor({ css: 'form[aria-label="Request payment"]' });
+          expect(await panel.exists({ testId: 'card-number-offer' })).toBe(false);
+          await screenshot('05b-card-number-offer');
+        } finally {
+          // Later scenarios on this record start from the plain panel.
+          if (await panel.exists({ css: 'form[aria-label="Request payment"]' }))
+            await panel.click({ button: 'Close', exact: true });
+        }
+      });
+
       it('follows SPA navigation to another contact without reloading the page', async () => {
         try {
           const { page, panel } = await adaRecord();

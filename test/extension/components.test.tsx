@@ -461,6 +461,7 @@ describe('ContactActions', () => {
         onOpen={onOpen}
         onConsentRecorded={onConsentRecorded}
         payment={null}
+        thread={{ messages: [], payments: [] }}
       />,
     );
     return { r, calls, onOpen, onConsentRecorded };

@@ -396,3 +396,26 @@ describe('PaymentRequests', () => {
     expect(dom.document.body.contains(alert)).toBe(true);
   });
 });
+
+describe('a card number texted in', () => {
+  it('offers a payment link until a request is made after it', async () => {
+    const { unansweredCardText } = await import('../../extension/components/CardNumberOffer.tsx');
+    const carded = messageFixture({
+      direction: 'inbound',
+      body: 'Card: [card number removed]',
+      redactions: [{ kind: 'card', start: 6, end: 27, label: '[card number removed]' }],
+      createdAt: '2026-01-10T10:00:00.000Z',
+    });
+    const plain = messageFixture({
+      direction: 'inbound',
+      body: 'Thanks',
+      createdAt: '2026-01-10T11:00:00.000Z',
+    });
+    expect(unansweredCardText([plain], [])).toBeNull();
+    expect(unansweredCardText([carded, plain], [])?.id).toBe(carded.id);
+    expect(unansweredCardText([carded], [payment({ createdAt: '2026-01-10T09:00:00.000Z' })])?.id).toBe(
+      carded.id,
+    );
+    expect(unansweredCardText([carded], [payment({ createdAt: '2026-01-10T10:05:00.000Z' })])).toBeNull();
+  });
+});
