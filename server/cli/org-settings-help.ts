@@ -30,6 +30,7 @@ export const ORG_SETTINGS_USAGE = [
   '  --set payments.linkDays --value 7               how long a link takes payment (1 to 30 days)',
   '  --set payments.linkBaseUrl --value https://pay.example.com   a branded https origin that reaches this relay',
   '  --set payments.maxAmountMinor --value 500000    the largest request, in cents',
+  '  --set payments.cardReplyLink --value on         a card number texted in is answered with the open request’s link',
   '',
   'Retention (unset: kept forever; see `retention run --help`):',
   '  --set retention.messageBodyDays --value 90   blank message bodies after 1 to 3650 days',

@@ -56,17 +56,25 @@ export async function receiveInbound(
     now: Date;
     /** Runs first in the same transaction (the webhook's nonce claim). */
     before?: (tx: Queryable) => Promise<void>;
+    /** A payment link the card warning may carry (payments/card-reply.ts), or null. */
+    cardReplyLink?: CardReplyLink;
   },
 ): Promise<InboundOutcome> {
-  const { now, before } = options;
+  const { now, before, cardReplyLink } = options;
   const redacted = redactInbound(input.text);
   return db.transaction(async (tx) => {
     await before?.(tx);
     const found = await findRecipientNumber(tx, input, redacted.body);
     if (found.kind !== 'owned') return found;
-    return receiveOwnedText(tx, found.owner, input, redacted, now);
+    return receiveOwnedText(tx, found.owner, input, redacted, { now, cardReplyLink });
   });
 }
+
+/** The link of a request still open in the conversation, for the card warning to carry. */
+export type CardReplyLink = (
+  tx: Queryable,
+  at: { orgId: string; conversationId: string; now: Date },
+) => Promise<string | null>;
 
 type NumberOwner = { id: string; org_id: string; org_name: string; settings: unknown };
 type AutoReplyPurpose = 'opt_out_confirmation' | 'opt_in_confirmation' | 'help_reply' | 'card_warning';
@@ -77,7 +85,7 @@ async function receiveOwnedText(
   owner: NumberOwner,
   input: InboundText,
   redacted: RedactedText,
-  now: Date,
+  { now, cardReplyLink }: { now: Date; cardReplyLink: CardReplyLink | undefined },
 ): Promise<InboundOutcome> {
   const settings = parseOrgSettings(owner.org_name, owner.settings);
   // Serialise consent changes per (org, phone) so two keywords at once cannot interleave.
@@ -129,7 +137,12 @@ async function receiveOwnedText(
       }),
   });
   if (redacted.redactions.length > 0 && !optedOutNow) {
-    await warnAboutCardOnce(tx, conversationId, now, () => reply('card_warning', settings.cardWarningReply));
+    await warnAboutCardOnce(tx, conversationId, now, async () => {
+      const link = (await cardReplyLink?.(tx, { orgId: owner.org_id, conversationId, now })) ?? null;
+      const body =
+        link === null ? settings.cardWarningReply : `${settings.cardWarningReply} Pay securely here: ${link}`;
+      await reply('card_warning', body);
+    });
   }
   return { kind: 'stored', message, intent: verdict.label, reason: verdict.reason };
 }

@@ -11,6 +11,11 @@ export interface PaymentSettings {
   linkBaseUrl: string | null;
   /** The largest amount one request may ask for, in minor units. */
   maxAmountMinor: number;
+  /**
+   * When a customer texts a card number while a request of that conversation is open, the
+   * automatic card warning carries that request's link (off unless the org turns it on).
+   */
+  cardReplyLink: boolean;
 }
 
 export const PAYMENT_DEFAULTS: PaymentSettings = {
@@ -18,6 +23,7 @@ export const PAYMENT_DEFAULTS: PaymentSettings = {
   linkDays: 7,
   linkBaseUrl: null,
   maxAmountMinor: 10_000_00,
+  cardReplyLink: false,
 };
 /** A link lives at most this long, whatever the org or the rep asks. */
 export const MAX_LINK_DAYS = 30;
@@ -60,6 +66,11 @@ function paymentValue(name: keyof PaymentSettings, raw: string): unknown {
       if (!(amount >= 1))
         throw invalid(`payments.maxAmountMinor must be a whole number of cents; got "${raw}".`);
       return amount;
+    }
+    case 'cardReplyLink': {
+      const on = { on: true, true: true, off: false, false: false }[raw.trim().toLowerCase()];
+      if (on === undefined) throw invalid(`payments.cardReplyLink must be on or off; got "${raw}".`);
+      return on;
     }
     case 'linkBaseUrl': {
       let url: URL;

@@ -5,8 +5,9 @@ import type { Queryable } from '../db/database.ts';
 import { ApiError } from '../errors.ts';
 import type { Access } from '../http/access.ts';
 import type { Deps, RouteModule } from '../http/services.ts';
-import { receiveInbound } from '../inbound/inbound.ts';
+import { type CardReplyLink, receiveInbound } from '../inbound/inbound.ts';
 import { applyStatusCallback } from '../inbound/status-callbacks.ts';
+import { cardReplyLink } from '../payments/card-reply.ts';
 import { normalizePhone } from '../phone.ts';
 import { headerValue } from '../providers/plivo-signature.ts';
 import { forgetWebhookNoncesOlderThan, rememberWebhookNonce } from '../stores/webhook-nonces.ts';
@@ -84,6 +85,13 @@ async function claimNonce({ sms }: Deps, tx: Queryable, nonce: string): Promise<
   if (Math.random() < 0.01) await forgetWebhookNoncesOlderThan(tx, NONCE_WINDOW_HOURS);
 }
 
+/** The card warning's payment link, when payment links are on. */
+function cardReplyLinkOf(deps: Deps): CardReplyLink | undefined {
+  const { payments } = deps;
+  if (payments === null) return undefined;
+  return (tx, at) => cardReplyLink(payments, tx, { ...at, publicUrl: deps.config.publicUrl });
+}
+
 /** A text a customer sent to one of the relay's numbers, stored (and judged) once its signature holds. */
 async function inboundText(deps: Deps, request: FastifyRequest, reply: FastifyReply) {
   const { params, nonce } = verifiedForm(deps, request);
@@ -101,7 +109,11 @@ async function inboundText(deps: Deps, request: FastifyRequest, reply: FastifyRe
       to,
       text: params.Text ?? '',
     },
-    { now: deps.clock(), before: (tx) => claimNonce(deps, tx, nonce) },
+    {
+      now: deps.clock(),
+      before: (tx) => claimNonce(deps, tx, nonce),
+      cardReplyLink: cardReplyLinkOf(deps),
+    },
   );
   if (outcome.kind === 'unassigned') {
     request.log.warn({ to }, 'inbound text to a number no organisation owns; stored as unassigned');
