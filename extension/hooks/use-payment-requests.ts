@@ -21,6 +21,9 @@ export interface PaymentRequests {
   remind(id: string): void;
 }
 
+/** Answers that mean "no payment requests here", not a failure worth showing. */
+const PAYMENTS_ABSENT = ['PAYMENTS_NOT_CONFIGURED', 'NOT_FOUND', 'FORBIDDEN'];
+
 /** Keeps the newer of two copies of one request (a live event may overtake an answer, or lag it). */
 function merged(list: readonly Payment[], incoming: Payment): Payment[] {
   const old = list.find((p) => p.id === incoming.id);
@@ -54,7 +57,11 @@ export function usePaymentRequests(options: {
       .ofConversation(conversationId, controller.signal)
       .then((list) => setPayments((shown) => list.reduce(merged, shown)))
       .catch((thrown: unknown) => {
-        if (!controller.signal.aborted) setLoadError(thrown);
+        if (controller.signal.aborted) return;
+        // A relay without payment links (off, or older than them) or a role that may not see
+        // them: the thread simply has no payment requests to show.
+        if (thrown instanceof RelayError && PAYMENTS_ABSENT.includes(thrown.code)) return;
+        setLoadError(thrown);
       });
     return () => controller.abort();
   }, [api, conversationId]);

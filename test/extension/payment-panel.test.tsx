@@ -419,3 +419,31 @@ describe('a card number texted in', () => {
     expect(unansweredCardText([carded], [payment({ createdAt: '2026-01-10T10:05:00.000Z' })])).toBeNull();
   });
 });
+
+describe('a relay without payment links', () => {
+  it('shows no error in the thread when the relay has no payment routes or payments are off', async () => {
+    for (const [status, code] of [
+      [404, 'NOT_FOUND'],
+      [503, 'PAYMENTS_NOT_CONFIGURED'],
+    ] as const) {
+      const relay = fakeRelay(() => ({
+        status,
+        body: { error: { code, message: 'No route', details: null } },
+      }));
+      function View() {
+        const state = usePaymentRequests({
+          api: relay.api,
+          conversationId: CONVERSATION,
+          subscribePayments: () => () => undefined,
+          onTexted: () => undefined,
+        });
+        return <PaymentRequests state={state} canChange={() => true} />;
+      }
+      const r = mount(<View />);
+      await until(() => relay.calls.length === 1, 'the list request');
+      await new Promise((done) => setTimeout(done, 20));
+      expect(r.innerHTML).toBe('');
+      cleanup();
+    }
+  });
+});
