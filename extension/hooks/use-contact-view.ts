@@ -10,6 +10,7 @@ import { useDraft } from './use-draft.ts';
 import { useFirstPaintMark } from './use-first-paint-mark.ts';
 import type { MessageListener, PaymentListener } from './use-live-messages.ts';
 import { useLiveThread } from './use-live-thread.ts';
+import { useMarkRead } from './use-mark-read.ts';
 import { useOutbox } from './use-outbox.ts';
 import { useSavedThread } from './use-saved-thread.ts';
 import { useThreadMessages } from './use-thread-messages.ts';
@@ -53,6 +54,8 @@ export function useContactView(props: ContactViewProps) {
   });
   const actions = useContactActions(contact);
   useSavedThread(store, contactRef, contact, thread);
+  const shownConversation = contact.loaded?.conversations.find((c) => c.senderNumber === contact.sender)?.id;
+  useMarkRead(client, shownConversation ?? null, thread.messages, props.me?.userId != null);
   useFirstPaintMark(contact.loaded !== null, contact.source);
   const phoneAccess = {
     // The relay masks numbers for a role without pii.view; the panel shows what it was given.

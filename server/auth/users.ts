@@ -1,6 +1,7 @@
 import type { Queryable } from '../db/database.ts';
 import { ApiError } from '../errors.ts';
 import { newId, randomToken, sha256 } from '../ids.ts';
+import { releaseAssignments } from '../inbox/inbox-state.ts';
 import type { Mail } from '../mail/transport.ts';
 import { recordAuthEvent } from './auth-events.ts';
 import { hashPassword, PASSWORD_MESSAGES, passwordProblem } from './passwords.ts';
@@ -184,6 +185,8 @@ export async function deactivateUser(
     user.id,
     input.now,
   ]);
+  // Their conversations go back to the unassigned queue, where a colleague picks them up.
+  await releaseAssignments(db, input.orgId, user.id);
   await recordAuthEvent(db, {
     orgId: input.orgId,
     userId: user.id,

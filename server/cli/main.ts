@@ -20,6 +20,7 @@ import { AUDIT_COMMANDS } from './audit.ts';
 import { CLI_ACTOR, type Command, UsageError } from './command.ts';
 import { runComplianceLines } from './compliance.ts';
 import { CRM_COMMANDS } from './crm.ts';
+import { INBOX_COMMANDS } from './inbox.ts';
 import { ORG_SETTINGS_USAGE } from './org-settings-help.ts';
 import { PEOPLE_COMMANDS } from './people.ts';
 import { type CliStreams, forwardToRelay } from './relay-socket.ts';
@@ -126,6 +127,7 @@ const COMMANDS: Record<string, Command> = {
     },
   },
   ...PEOPLE_COMMANDS,
+  ...INBOX_COMMANDS,
   migrate: {
     summary: 'Apply pending database migrations',
     usage: 'migrate [--json]',

@@ -5,6 +5,7 @@ import { parseOrgSettings } from '../compliance/org-settings.ts';
 import { countSegments } from '../compliance/segments.ts';
 import type { Database, Queryable } from '../db/database.ts';
 import { newId } from '../ids.ts';
+import { announceInbox, routeReply } from '../inbox/inbox-state.ts';
 import { appendEvent, EVENTS_CHANNEL } from '../live/events.ts';
 import {
   confirmationsSinceOptOut,
@@ -97,6 +98,8 @@ async function receiveOwnedText(
     inbound: true,
     now,
   });
+  // Routed before the message is announced, so its event already names the assignee as a participant.
+  await routeReply(tx, { orgId: owner.org_id, conversationId, senderNumberId: owner.id, now });
   const { id, message } = await storeInboundMessage(tx, {
     orgId: owner.org_id,
     conversationId,
@@ -104,6 +107,7 @@ async function receiveOwnedText(
     redacted,
     now,
   });
+  await announceInbox(tx, owner.org_id, conversationId);
   const consent = await currentConsent(tx, owner.org_id, input.from);
   const verdict = classifyInbound(input.text, { currentlyOptedOut: consent.status === 'opted_out' });
   const reply = autoReplier(tx, owner, input, now);

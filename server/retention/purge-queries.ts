@@ -141,6 +141,7 @@ export async function deleteEmptyConversations(
   if (rows.length === 0) return 0;
   const ids = rows.map((r) => r.id);
   await tx.query('DELETE FROM conversation_participants WHERE conversation_id = ANY($1::uuid[])', [ids]);
+  await tx.query('DELETE FROM inbox_unread WHERE conversation_id = ANY($1::uuid[])', [ids]);
   const deleted = await tx.query(
     'DELETE FROM conversations WHERE org_id = $1 AND id = ANY($2::uuid[]) RETURNING 1',
     [orgId, ids],

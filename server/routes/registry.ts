@@ -16,6 +16,7 @@ import { hubspotWebhookRoutes } from './crm-webhooks.ts';
 import { escalationsRoutes } from './escalations.ts';
 import { eventsRoutes } from './events.ts';
 import { healthRoutes } from './health.ts';
+import { inboxRoutes } from './inbox.ts';
 import { legalHoldsRoutes } from './legal-holds.ts';
 import { meRoutes } from './me.ts';
 import { messageScheduleRoutes } from './message-schedule.ts';
@@ -55,6 +56,7 @@ export const ROUTE_MODULES: Record<string, RouteModule> = {
   webhooksHubspot: hubspotWebhookRoutes,
   webhooksPayments: paymentWebhookRoutes,
   paymentTerms: paymentTermsRoutes,
+  inbox: inboxRoutes,
   paymentRequests: paymentRequestRoutes,
   paymentChanges: paymentChangeRoutes,
   paymentPages: paymentPageRoutes,

@@ -1,5 +1,6 @@
 /**
- * Issue #20 (2): GET /v1/conversations at 100,000 conversations (1,000,000 messages) in one org.
+ * Issue #20 (2): GET /v1/conversations at 100,000 conversations (1,000,000 messages) in one org,
+ * and the inbox (issue #19: GET /v1/inbox, mine with 300 unread, all, the unassigned queue).
  * Seeds PostgreSQL with generate_series, then times 50-row pages through the HTTP route (a real
  * socket, a signed-in user's session token) for every filter: unfiltered, `mine=true`, by phone
  * and by CRM record; first pages, and deep pages reached with a cursor. Target: p95 <= 20 ms.
@@ -91,6 +92,19 @@ async function seed(db: BenchDb, orgId: string, reps: string[]) {
        FROM messages m JOIN conversations c ON c.id = m.conversation_id
       WHERE m.sent_by_user_id IS NOT NULL`,
   );
+  // The inbox (issue #19): each rep is routed the conversations they sent in, and rep 0 has the
+  // 300 most recent of theirs unread, as replies leave them.
+  await db.query(
+    `UPDATE conversations c SET assigned_user_id = p.user_id, assigned_at = c.last_message_at
+       FROM conversation_participants p WHERE p.conversation_id = c.id AND c.org_id = $1`,
+    [orgId],
+  );
+  await db.query(
+    `INSERT INTO inbox_unread (user_id, conversation_id, since)
+     SELECT p.user_id, p.conversation_id, p.last_message_at FROM conversation_participants p
+      WHERE p.user_id = $1 ORDER BY p.last_message_at DESC LIMIT 300`,
+    [reps[0]],
+  );
   await db.query('ANALYZE');
 }
 
@@ -108,13 +122,13 @@ async function timeRequests(
     const response = await fetch(`${base}${pathFor(i + 10)}`, {
       headers: { authorization: `Bearer ${token}` },
     });
-    const body = (await response.json()) as { conversations?: unknown[] };
+    const body = (await response.json()) as { conversations?: unknown[]; rows?: unknown[] };
     const elapsed = performance.now() - started;
     if (response.status !== 200)
       throw new Error(`${pathFor(i + 10)}: ${response.status} ${JSON.stringify(body)}`);
     if (i >= 0) {
       samples.push(elapsed);
-      rows += body.conversations?.length ?? 0;
+      rows += (body.conversations ?? body.rows)?.length ?? 0;
     }
   }
   return { latency: summarizeLatencies(samples), rows: Math.round(rows / count) };
@@ -158,7 +172,22 @@ async function listPlans(
     )
   ).map((r) => r.crm_id);
   const pick = <T>(list: T[], i: number): T => list[i % list.length] as T;
+  const inboxDeep = await deepCursors(
+    db,
+    `SELECT p.last_message_at::text AS at, p.conversation_id AS id FROM conversation_participants p
+      WHERE p.user_id = $1 AND NOT EXISTS (SELECT 1 FROM inbox_unread r WHERE r.user_id = p.user_id AND r.conversation_id = p.conversation_id)
+      ORDER BY p.last_message_at DESC NULLS LAST, p.conversation_id OFFSET 4000 LIMIT 50`,
+    [rep.userId],
+  );
   return [
+    ['inbox mine, first page (unread)', rep.accessToken, () => `/v1/inbox?limit=${PAGE}`],
+    [
+      'inbox mine, read page at 4,000 (cursor)',
+      rep.accessToken,
+      (i) => `/v1/inbox?limit=${PAGE}&cursor=mine.${pick(inboxDeep, i)}`,
+    ],
+    ['inbox all, first page', admin.accessToken, () => `/v1/inbox?filter=all&limit=${PAGE}`],
+    ['inbox unassigned, first page', admin.accessToken, () => `/v1/inbox?filter=unassigned&limit=${PAGE}`],
     ['unfiltered, first page', admin.accessToken, () => `/v1/conversations?limit=${PAGE}`],
     [
       'unfiltered, page at 50,000 (cursor)',

@@ -550,6 +550,37 @@ const FUZZ: Record<string, RouteFuzz> = {
     // The preview stores nothing; a valid body is answered 200 with the text and the decision.
     body: (ctx) => fc.oneof(junkPayload, jsonOrForm(validPayment(ctx), paymentBreakers)),
   },
+  'GET /v1/inbox': {
+    path: fixed('/v1/inbox'),
+    query: queryArb({
+      filter: fc.oneof(junkString, fc.constantFrom('mine', 'unassigned', 'all')),
+      q: fc.oneof(junkString, fc.constantFrom('%', '_', '\\', '555', 'Ada')),
+      limit: fc.oneof(junkString, fc.integer({ min: -5, max: 500 }).map(String)),
+      cursor: fc.oneof(junkString, fc.constantFrom('mine.', 'unread.e30', 'all.WyJ4IiwieSJd')),
+    }),
+  },
+  'POST /v1/conversations/:id/read': {
+    path: (ctx) =>
+      pathParam(fc.oneof(fc.constant(ctx.conversationId), fc.uuid())).map(
+        (id) => `/v1/conversations/${id}/read`,
+      ),
+    mutating: true,
+    body: () => junkPayload,
+  },
+  'POST /v1/conversations/:id/unread': {
+    path: (ctx) =>
+      pathParam(fc.oneof(fc.constant(ctx.conversationId), fc.uuid())).map(
+        (id) => `/v1/conversations/${id}/unread`,
+      ),
+    mutating: true,
+    body: () => junkPayload,
+  },
+  'POST /v1/conversations/:id/assign': {
+    path: () => pathParam(fc.uuid()).map((id) => `/v1/conversations/${id}/assign`),
+    mutating: true,
+    body: () =>
+      fc.oneof(junkPayload, jsonOrForm({ userId: null }, { userId: fc.oneof(junkString, fc.uuid()) })),
+  },
   'GET /v1/payment-requests/terms': { path: fixed('/v1/payment-requests/terms'), query: queryArb({}) },
   'GET /v1/payment-requests': {
     path: fixed('/v1/payment-requests'),

@@ -57,7 +57,8 @@ function readEvents(
               .filter((l) => !l.startsWith(':') && l.includes(': '))
               .map((l) => [l.slice(0, l.indexOf(': ')), l.slice(l.indexOf(': ') + 2)]),
           );
-          if (fields.data !== undefined && fields.id !== undefined) {
+          // Message events only: a reply also announces its inbox routing (inbox.updated, tested in inbox.test.ts).
+          if (fields.data !== undefined && fields.id !== undefined && fields.event?.startsWith('message.')) {
             events.push({ id: fields.id, event: fields.event ?? 'message', data: JSON.parse(fields.data) });
           }
           if (events.length >= count) {

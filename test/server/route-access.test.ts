@@ -370,6 +370,54 @@ const GUARDED: Record<string, GuardedCase> = {
       expect(errorCode(answer)).toBe('CONVERSATION_NOT_FOUND');
     },
   },
+  // "mine" and read state belong to a person: an API key is told so; every signed-in role gets it.
+  'GET /v1/inbox': {
+    valid: () => ({ method: 'GET', url: '/v1/inbox?limit=5' }),
+    ok: 400,
+    okSession: 200,
+    foreign: () => ({ method: 'GET', url: '/v1/inbox?filter=all' }),
+    expectForeign: (answer) => {
+      expect(answer.status).toBe(200);
+      expect((answer.json() as { rows: unknown[] }).rows).toEqual([]);
+    },
+  },
+  'POST /v1/conversations/:id/read': {
+    valid: (ctx) => ({ method: 'POST', url: `/v1/conversations/${ctx.conversationA}/read` }),
+    ok: 400,
+    okSession: 200,
+    foreign: (ctx) => ({ method: 'POST', url: `/v1/conversations/${ctx.conversationA}/read` }),
+    expectForeign: (answer) => {
+      expect(answer.status).toBe(404);
+      expect(errorCode(answer)).toBe('CONVERSATION_NOT_FOUND');
+    },
+  },
+  'POST /v1/conversations/:id/unread': {
+    valid: (ctx) => ({ method: 'POST', url: `/v1/conversations/${ctx.conversationA}/unread` }),
+    ok: 400,
+    okSession: 200,
+    foreign: (ctx) => ({ method: 'POST', url: `/v1/conversations/${ctx.conversationA}/unread` }),
+    expectForeign: (answer) => {
+      expect(answer.status).toBe(404);
+      expect(errorCode(answer)).toBe('CONVERSATION_NOT_FOUND');
+    },
+  },
+  'POST /v1/conversations/:id/assign': {
+    valid: (ctx) => ({
+      method: 'POST',
+      url: `/v1/conversations/${ctx.conversationA}/assign`,
+      payload: { userId: null },
+    }),
+    ok: 200,
+    foreign: (ctx) => ({
+      method: 'POST',
+      url: `/v1/conversations/${ctx.conversationA}/assign`,
+      payload: { userId: null },
+    }),
+    expectForeign: (answer) => {
+      expect(answer.status).toBe(404);
+      expect(errorCode(answer)).toBe('CONVERSATION_NOT_FOUND');
+    },
+  },
   'POST /v1/reveal': {
     valid: (ctx) => ({ method: 'POST', url: '/v1/reveal', payload: { conversationId: ctx.conversationA } }),
     ok: 200,

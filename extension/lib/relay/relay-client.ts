@@ -270,6 +270,12 @@ export class RelayClient {
     });
   }
 
+  /** The caller has been shown this conversation's thread: it leaves their unread inbox. */
+  markRead(conversationId: string, signal?: AbortSignal): Promise<void> {
+    const path = `/v1/conversations/${encodeURIComponent(conversationId)}/read`;
+    return this.request('POST', path, () => undefined, { signal });
+  }
+
   /** Cancels a scheduled text before it leaves; the relay answers with it, now `cancelled`. */
   cancelScheduled(messageId: string, signal?: AbortSignal): Promise<Message> {
     const path = `/v1/messages/${encodeURIComponent(messageId)}/cancel`;
