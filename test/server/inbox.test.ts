@@ -250,6 +250,43 @@ describe.each(ENGINES)('on %s', (engine) => {
     expect(bad.json().error.code).toBe('INVALID_CURSOR');
   });
 
+  it('never lets a rep touch or find a conversation that is not theirs, nor search numbers it may not see', async () => {
+    const phone = await customer();
+    await textAs(rep.auth, phone, 'Only for Rita');
+    await reply(phone, 'Hi Rita');
+    const id = rowOf(await inbox(rep.auth), phone)?.conversationId;
+    const colleague = await signedInUser(relay.app, relay.db, {
+      orgId: org.orgId,
+      email: 'rosa@acme.example',
+      role: 'rep',
+      now: relay.clock(),
+    });
+    for (const action of ['read', 'unread']) {
+      const refused = await post(colleague.auth, `/v1/conversations/${id}/${action}`);
+      expect(refused.statusCode).toBe(404);
+      expect(refused.json().error.code).toBe('CONVERSATION_NOT_FOUND');
+    }
+    expect(rowOf(await inbox(rep.auth), phone)?.unread).toBe(true);
+    // A role without pii.view searches names only: digits find nothing, so no number is confirmed.
+    await relay.app.inject({
+      method: 'POST',
+      url: '/v1/roles',
+      headers: org.auth,
+      payload: { name: 'masked_rep', permissions: ['conversations.view', 'messages.send'] },
+    });
+    const masked = await signedInUser(relay.app, relay.db, {
+      orgId: org.orgId,
+      email: 'max@acme.example',
+      role: 'masked_rep',
+      now: relay.clock(),
+    });
+    await textAs(masked.auth, phone, 'Hello from Max');
+    const mine = await inbox(masked.auth);
+    expect(rowOf(mine, phone)).toBeUndefined();
+    expect(mine.rows.map((r) => r.contactPhone)).toContainEqual(expect.stringMatching(/•/));
+    expect((await inbox(masked.auth, `?q=${phone.slice(-7)}`)).rows).toEqual([]);
+  });
+
   it('tells an API key that the inbox of "mine" needs a person', async () => {
     const answer = await relay.app.inject({ method: 'GET', url: '/v1/inbox', headers: org.auth });
     expect(answer.statusCode).toBe(400);
