@@ -1,5 +1,6 @@
 import type { Queryable } from '../db/database.ts';
 import { ApiError } from '../errors.ts';
+import { csvCell } from '../lib/csv.ts';
 import type { AuditRow as Row } from './audit-verify.ts';
 
 /** The filters an auditor may narrow the log by, checked before anything reaches the database. */
@@ -167,12 +168,6 @@ const CSV_COLUMNS = [
   'prevHash',
   'hash',
 ] as const;
-
-/** CSV per RFC 4180; a cell that a spreadsheet would run as a formula is prefixed with a quote. */
-function csvCell(value: string): string {
-  const safe = /^[=+\-@\t\r]/.test(value) ? `'${value}` : value;
-  return /[",\r\n]/.test(safe) ? `"${safe.replace(/"/g, '""')}"` : safe;
-}
 
 export const CSV_HEADER = `${CSV_COLUMNS.join(',')}\r\n`;
 

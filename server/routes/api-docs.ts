@@ -23,6 +23,7 @@ export const API_TAGS = [
   { name: 'consent', description: 'Opt-ins and opt-outs per customer phone, with their evidence.' },
   { name: 'events', description: 'The live event stream the extension and integrations follow.' },
   { name: 'review', description: 'Inbound texts held for a person to judge, and escalations.' },
+  { name: 'reports', description: 'Consent changes, message volume and delivery, compliance incidents.' },
   { name: 'inbox', description: 'Every conversation waiting for a rep, its routing and read state.' },
   { name: 'payments', description: 'Payment links texted to customers, the pages they open, their status.' },
   { name: 'numbers', description: "The organisation's sender numbers." },

@@ -28,6 +28,7 @@ import { paymentPageRoutes } from './payment-pages.ts';
 import { paymentRequestRoutes } from './payment-requests.ts';
 import { paymentTermsRoutes } from './payment-terms.ts';
 import { preflightRoutes } from './preflight.ts';
+import { reportRoutes } from './reports.ts';
 import { reviewRoutes } from './review.ts';
 import { rolesRoutes } from './roles.ts';
 import { sandboxRoutes } from './sandbox.ts';
@@ -57,6 +58,7 @@ export const ROUTE_MODULES: Record<string, RouteModule> = {
   webhooksPayments: paymentWebhookRoutes,
   paymentTerms: paymentTermsRoutes,
   inbox: inboxRoutes,
+  reports: reportRoutes,
   paymentRequests: paymentRequestRoutes,
   paymentChanges: paymentChangeRoutes,
   paymentPages: paymentPageRoutes,

@@ -550,6 +550,30 @@ const FUZZ: Record<string, RouteFuzz> = {
     // The preview stores nothing; a valid body is answered 200 with the text and the decision.
     body: (ctx) => fc.oneof(junkPayload, jsonOrForm(validPayment(ctx), paymentBreakers)),
   },
+  'GET /v1/reports/consent': {
+    path: fixed('/v1/reports/consent'),
+    query: queryArb({
+      from: fc.oneof(junkString, fc.constant('2026-01-01T00:00:00Z')),
+      to: fc.oneof(junkString, fc.constant('2025-01-01T00:00:00Z'), fc.constant('2028-01-01T00:00:00Z')),
+      format: fc.oneof(junkString, fc.constantFrom('json', 'xml')),
+      after: fc.oneof(junkString, fc.integer({ min: -5, max: 10 }).map(String)),
+    }),
+  },
+  'GET /v1/reports/messages': {
+    path: fixed('/v1/reports/messages'),
+    query: queryArb({
+      from: fc.oneof(junkString, fc.constant('2026-01-01T00:00:00Z')),
+      to: fc.oneof(junkString, fc.constant('2026-02-01T00:00:00Z')),
+      by: fc.oneof(junkString, fc.constantFrom('rep', 'number', 'team')),
+    }),
+  },
+  'GET /v1/reports/incidents': {
+    path: fixed('/v1/reports/incidents'),
+    query: queryArb({
+      from: fc.oneof(junkString, fc.constant('2026-01-01T00:00:00Z')),
+      to: fc.oneof(junkString, fc.constant('2026-02-01T00:00:00Z')),
+    }),
+  },
   'GET /v1/inbox': {
     path: fixed('/v1/inbox'),
     query: queryArb({

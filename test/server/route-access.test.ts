@@ -125,6 +125,9 @@ interface GuardedCase {
   expectForeign: (answer: Answer, ctx: Ctx) => void | Promise<void>;
 }
 
+/** A report period around today, whatever the date the suite runs on. */
+const REPORT_PERIOD = `from=${new Date(Date.now() - 30 * 86_400_000).toISOString()}&to=${new Date(Date.now() + 86_400_000).toISOString()}`;
+
 const errorCode = (answer: Answer) => (answer.json() as { error?: { code?: string } }).error?.code;
 
 /** SAML settings with a throwaway self-signed certificate (EC P-256, public part only). */
@@ -368,6 +371,36 @@ const GUARDED: Record<string, GuardedCase> = {
     expectForeign: (answer) => {
       expect(answer.status).toBe(404);
       expect(errorCode(answer)).toBe('CONVERSATION_NOT_FOUND');
+    },
+  },
+  // Reports read the caller's own org only: org B's key gets org B's (empty) figures.
+  'GET /v1/reports/consent': {
+    valid: () => ({ method: 'GET', url: `/v1/reports/consent?${REPORT_PERIOD}` }),
+    ok: 200,
+    foreign: () => ({ method: 'GET', url: `/v1/reports/consent?${REPORT_PERIOD}` }),
+    expectForeign: (answer) => {
+      expect(answer.status).toBe(200);
+      // At most org B's own opt-out (recorded by the POST /v1/consent case), never org A's opt-in.
+      const rows = (answer.json() as { rows: { evidence: string }[] }).rows;
+      expect(rows.filter((r) => r.evidence !== 'Opt-out recorded by another org')).toEqual([]);
+    },
+  },
+  'GET /v1/reports/messages': {
+    valid: () => ({ method: 'GET', url: `/v1/reports/messages?${REPORT_PERIOD}` }),
+    ok: 200,
+    foreign: () => ({ method: 'GET', url: `/v1/reports/messages?${REPORT_PERIOD}&by=number` }),
+    expectForeign: (answer) => {
+      expect(answer.status).toBe(200);
+      const keys = (answer.json() as { rows: { key: string }[] }).rows.map((r) => r.key);
+      expect(keys).not.toContain(SENDER);
+    },
+  },
+  'GET /v1/reports/incidents': {
+    valid: () => ({ method: 'GET', url: `/v1/reports/incidents?${REPORT_PERIOD}` }),
+    ok: 200,
+    foreign: () => ({ method: 'GET', url: `/v1/reports/incidents?${REPORT_PERIOD}` }),
+    expectForeign: (answer) => {
+      expect(answer.status).toBe(200);
     },
   },
   // "mine" and read state belong to a person: an API key is told so; every signed-in role gets it.
