@@ -2,7 +2,9 @@ import { type Static, Type } from 'typebox';
 import { errorResponses } from '../../contract/errors.ts';
 import { INBOX_FILTERS, InboxPageSchema, InboxStateSchema } from '../../contract/inbox.ts';
 import { appendAudit } from '../audit/audit-log.ts';
+import { rolePermissions } from '../auth/users.ts';
 import { deriveConsent } from '../compliance/consent.ts';
+import type { Queryable } from '../db/database.ts';
 import { ApiError } from '../errors.ts';
 import {
   confinedToUser,
@@ -176,6 +178,26 @@ export const inboxRoutes: RouteModule = (app, deps) => {
   assignRoute(app, deps);
 };
 
+/** Only an active user of the org who may text can be given a conversation to answer. */
+async function assertAssignable(tx: Queryable, orgId: string, userId: string): Promise<void> {
+  const [user] = await tx.query<{ role: string }>(
+    `SELECT role FROM users WHERE id = $1 AND org_id = $2 AND status = 'active'`,
+    [userId, orgId],
+  );
+  if (user === undefined)
+    throw new ApiError(422, 'ASSIGNEE_NOT_FOUND', 'No active user with that id in your organisation.');
+  const permissions = await rolePermissions(tx, orgId, user.role);
+  if (!permissions?.includes('messages.send'))
+    throw new ApiError(
+      422,
+      'ASSIGNEE_CANNOT_TEXT',
+      'That user’s role may not send texts, so they could not answer.',
+      {
+        role: user.role,
+      },
+    );
+}
+
 /** Routes a conversation to a rep by hand (or back to the queue); audited with who and from where. */
 const assignRoute: RouteModule = (app, deps) => {
   app.post(
@@ -190,7 +212,7 @@ const assignRoute: RouteModule = (app, deps) => {
         params,
         body: Type.Object({ userId: Type.Union([Uuid, Type.Null()]) }, { additionalProperties: false }),
         response: { 200: InboxStateSchema, ...errorResponses },
-        'x-error-codes': ['CONVERSATION_NOT_FOUND', 'ASSIGNEE_NOT_FOUND'],
+        'x-error-codes': ['CONVERSATION_NOT_FOUND', 'ASSIGNEE_NOT_FOUND', 'ASSIGNEE_CANNOT_TEXT'],
       },
     },
     async (request) => {
@@ -200,18 +222,7 @@ const assignRoute: RouteModule = (app, deps) => {
       await visibleOr404(deps, p, id);
       const now = deps.clock();
       const state = await deps.db.transaction(async (tx) => {
-        if (target !== null) {
-          const found = await tx.query(
-            `SELECT 1 FROM users WHERE id = $1 AND org_id = $2 AND status = 'active'`,
-            [target, p.orgId],
-          );
-          if (found.length === 0)
-            throw new ApiError(
-              422,
-              'ASSIGNEE_NOT_FOUND',
-              'No active user with that id in your organisation.',
-            );
-        }
+        if (target !== null) await assertAssignable(tx, p.orgId, target);
         const before = await inboxState(tx, id);
         if (!(await assignConversation(tx, { conversationId: id, userId: target, now }))) return before;
         await appendAudit(tx, {

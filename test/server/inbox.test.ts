@@ -156,6 +156,15 @@ describe.each(ENGINES)('on %s', (engine) => {
     });
     expect(foreignUser.statusCode).toBe(422);
     expect(foreignUser.json().error.code).toBe('ASSIGNEE_NOT_FOUND');
+    const auditor = await signedInUser(relay.app, relay.db, {
+      orgId: org.orgId,
+      email: 'ada.audit@acme.example',
+      role: 'auditor',
+      now: relay.clock(),
+    });
+    const cannotText = await post(manager.auth, `/v1/conversations/${id}/assign`, { userId: auditor.userId });
+    expect(cannotText.statusCode).toBe(422);
+    expect(cannotText.json().error.code).toBe('ASSIGNEE_CANNOT_TEXT');
     const foreignConversation = await post(outsider.auth, `/v1/conversations/${id}/assign`, { userId: null });
     expect(foreignConversation.statusCode).toBe(404);
 
