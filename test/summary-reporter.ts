@@ -30,8 +30,10 @@ export default class SummaryReporter implements Reporter {
           failures.push(`FAILED ${module.moduleId} > ${test.fullName}: ${headline(result.errors?.[0])}`);
         else skipped += 1;
       }
-      if (module.state() === 'failed' && [...module.children.allTests()].length === 0)
-        failures.push(`FAILED ${module.moduleId} (did not load): ${headline(module.errors()[0])}`);
+      // A file that failed outside its tests (load, beforeAll): its tests count as skipped.
+      const testsFailed = [...module.children.allTests()].some((t) => t.result().state === 'failed');
+      if (module.state() === 'failed' && !testsFailed)
+        failures.push(`FAILED ${module.moduleId} (outside its tests): ${headline(module.errors()[0])}`);
     }
     for (const error of unhandledErrors) failures.push(`UNHANDLED ERROR: ${headline(error)}`);
     if (reason === 'interrupted') failures.push('INTERRUPTED: the run was stopped before it finished');

@@ -1,7 +1,8 @@
 // The README's walkthrough, "A rep's first hour", as one browser scenario (issue #16): the owner sets
 // up the installation, invites a rep, the rep accepts from the sandbox mailbox, signs in to the
-// extension, restarts the browser and is still signed in, then records a demo contact's opt-in and
-// texts them from the sandbox CRM. The relay is the one `npm start` runs, on an empty database.
+// extension, restarts the browser and is still signed in, then records a demo contact's opt-in,
+// texts them from the sandbox CRM and asks for a payment, which the customer makes on the sandbox
+// checkout (issue #15). The relay is the one `npm start` runs, on an empty database.
 // One screenshot per step in .artifacts/e2e/walkthrough-*.png (Firefox: .artifacts/e2e/firefox/).
 import { randomBytes } from 'node:crypto';
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
@@ -107,7 +108,7 @@ export function walkthrough(browserName: BrowserName): void {
     const panelOn = async (page: Page, browser: ExtensionBrowser): Promise<Ui> =>
       new Ui(await panelFrameIn(page, browser.extensionOrigin, 15_000));
 
-    it('goes from an empty installation to a rep texting a contact, signed in across a browser restart', async () => {
+    it('goes from an empty installation to a rep texting a contact and being paid by link, signed in across a browser restart', async () => {
       const browser = await launch();
 
       // 1. The owner opens the one-time setup link `npm start` prints and creates the organisation.

@@ -60,14 +60,16 @@ describe.each(ENGINES)('on %s', (engine) => {
       });
       expect(sent.statusCode, sent.body).toBe(202);
     }
-    await relay.worker.drain();
+    // The outbox paces one long code, so the second text may leave a moment later: drain until
+    // both have their delivery outcome.
     await eventually(async () => {
+      await relay.worker.drain();
       const rows = await relay.db.query<{ n: number }>(
         `SELECT count(*)::int AS n FROM messages WHERE org_id = $1 AND status IN ('delivered', 'undelivered')`,
         [org.orgId],
       );
       return rows[0]?.n === 2 ? true : undefined;
-    });
+    }, 20_000);
     await relay.sandbox.textFromHandset({
       handset: DELIVERED,
       service: org.sender,
