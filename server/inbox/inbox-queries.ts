@@ -17,6 +17,8 @@ export interface InboxRow {
   last_body: string | null;
   last_at: Date | null;
   consent_kind: 'opt_in' | 'opt_out' | null;
+  consent_source: string | null;
+  consent_at: Date | null;
   assignee_id: string | null;
   assignee_name: string | null;
   unread: boolean;
@@ -41,7 +43,8 @@ export interface InboxQuery {
 const COLUMNS = `c.id::text AS id, n.e164 AS sender_e164, c.contact_phone,
        ct.display_name AS contact_name, ct.crm, ct.crm_object, ct.crm_id,
        last.direction AS last_direction, last.body AS last_body, last.created_at AS last_at,
-       consent.kind AS consent_kind, u.id::text AS assignee_id,
+       consent.kind AS consent_kind, consent.source AS consent_source, consent.occurred_at AS consent_at,
+       u.id::text AS assignee_id,
        coalesce(u.display_name, u.email) AS assignee_name,
        EXISTS (SELECT 1 FROM inbox_unread x WHERE x.user_id = $2 AND x.conversation_id = c.id) AS unread`;
 
@@ -50,7 +53,7 @@ const JOINS = `JOIN sender_numbers n ON n.id = c.sender_number_id
   LEFT JOIN users u ON u.id = c.assigned_user_id
   LEFT JOIN LATERAL (SELECT m.direction, m.body, m.created_at FROM messages m
                       WHERE m.conversation_id = c.id ORDER BY m.created_at DESC, m.id DESC LIMIT 1) last ON true
-  LEFT JOIN LATERAL (SELECT e.kind FROM consent_events e
+  LEFT JOIN LATERAL (SELECT e.kind, e.source, e.occurred_at FROM consent_events e
                       WHERE e.org_id = c.org_id AND e.phone_e164 = c.contact_phone
                       ORDER BY e.id DESC LIMIT 1) consent ON true`;
 

@@ -68,8 +68,11 @@ function rowDto(principal: Principal, row: InboxRow) {
       row.last_direction === null || row.last_at === null
         ? null
         : { direction: row.last_direction, body: row.last_body ?? '', at: row.last_at.toISOString() },
+    // The ledger's latest entry, judged by the one consent rule (compliance/consent.ts).
     consent: deriveConsent(
-      row.consent_kind === null ? [] : [{ kind: row.consent_kind, source: 'api', occurredAt: new Date(0) }],
+      row.consent_kind === null || row.consent_at === null
+        ? []
+        : [{ kind: row.consent_kind, source: row.consent_source ?? '', occurredAt: row.consent_at }],
     ).status,
     assignee: row.assignee_id === null ? null : { userId: row.assignee_id, name: row.assignee_name },
     unread: row.unread,
