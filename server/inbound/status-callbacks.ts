@@ -33,6 +33,22 @@ export interface StatusCallback {
   cost?: string | null;
 }
 
+/**
+ * One transaction at a time per provider message id. Without it, on PostgreSQL a callback could
+ * look for its message just before the worker's commit recorded the id, while the worker looked
+ * for kept callbacks just before the callback's commit kept it: each missed the other and the
+ * report was lost. Whichever waits here sees what the other committed.
+ */
+async function lockProviderMessage(
+  tx: Queryable,
+  provider: string,
+  providerMessageId: string,
+): Promise<void> {
+  await tx.query('SELECT pg_advisory_xact_lock(hashtext($1))', [
+    `provider-message:${provider}:${providerMessageId}`,
+  ]);
+}
+
 /** Applies one callback to a known message in the caller's transaction. */
 async function applyToMessage(
   tx: Queryable,
@@ -72,6 +88,7 @@ export async function applyStatusCallback(
 ): Promise<'applied' | 'stale' | 'unknown_message' | 'ignored'> {
   return db.transaction(async (tx) => {
     await before?.(tx);
+    await lockProviderMessage(tx, input.provider, input.providerMessageId);
     const rows = await tx.query<{ id: string; provider_sequence: number | null }>(
       `SELECT id, provider_sequence FROM messages WHERE provider = $1 AND provider_message_id = $2 FOR UPDATE`,
       [input.provider, input.providerMessageId],
@@ -96,8 +113,25 @@ export async function applyStatusCallback(
   });
 }
 
+/**
+ * Records that the provider accepted a message under its id, then applies the callbacks that beat
+ * this commit, in the caller's transaction.
+ */
+export async function recordAcceptance(
+  tx: Queryable,
+  input: { provider: string; messageId: string; providerMessageId: string },
+): Promise<void> {
+  await lockProviderMessage(tx, input.provider, input.providerMessageId);
+  await updateStatus(tx, input.messageId, {
+    status: 'sent',
+    providerMessageId: input.providerMessageId,
+    detail: `accepted by ${input.provider}`,
+  });
+  await applyPendingCallbacks(tx, input.provider, input.providerMessageId);
+}
+
 /** Applies, in Sequence order, callbacks that arrived before the provider id was recorded. */
-export async function applyPendingCallbacks(
+async function applyPendingCallbacks(
   tx: Queryable,
   provider: string,
   providerMessageId: string,

@@ -2,7 +2,7 @@ import { hostname } from 'node:os';
 import { type Clock, systemClock } from '../clock.ts';
 import { decideOutbound } from '../compliance/decide.ts';
 import { type Database, isUniqueViolation } from '../db/database.ts';
-import { applyPendingCallbacks } from '../inbound/status-callbacks.ts';
+import { recordAcceptance } from '../inbound/status-callbacks.ts';
 import { CoalescingRunner } from '../lib/coalescing-runner.ts';
 import { ProviderError, type SmsProvider } from '../providers/sms-provider.ts';
 import { confirmationsSinceOptOut, currentConsent } from '../stores/consent-store.ts';
@@ -252,13 +252,8 @@ export class OutboxWorker {
   ): Promise<void> {
     await this.options.db.transaction(async (tx) => {
       await markJobDone(tx, job.id);
-      await updateStatus(tx, messageId, {
-        status: 'sent',
-        providerMessageId,
-        detail: `accepted by ${this.options.provider.name}`,
-      });
-      // Callbacks that beat this commit were kept; apply them now in order.
-      await applyPendingCallbacks(tx, this.options.provider.name, providerMessageId);
+      // Callbacks that beat this commit were kept; they are applied now in order.
+      await recordAcceptance(tx, { provider: this.options.provider.name, messageId, providerMessageId });
     });
   }
 

@@ -118,12 +118,10 @@ describe('delivery status callbacks', () => {
       payload: { from: org.sender, to: CUSTOMER, body: 'Late record' },
     });
     const id: string = response.json().message.id;
-    const { applyPendingCallbacks } = await import('../../server/inbound/status-callbacks.ts');
-    const { updateStatus } = await import('../../server/stores/messages.ts');
-    await relay.db.transaction(async (tx) => {
-      await updateStatus(tx, id, { status: 'sent', providerMessageId: 'not-yet-known' });
-      await applyPendingCallbacks(tx, 'sandbox', 'not-yet-known');
-    });
+    const { recordAcceptance } = await import('../../server/inbound/status-callbacks.ts');
+    await relay.db.transaction((tx) =>
+      recordAcceptance(tx, { provider: 'sandbox', messageId: id, providerMessageId: 'not-yet-known' }),
+    );
     expect((await statusOf(id)).message.status).toBe('delivered');
   });
 });
