@@ -86,7 +86,45 @@ export const PaymentWithHistorySchema = Type.Object({
   history: Type.Array(Type.Object({ status: PaymentStatusSchema, at: Type.String({ format: 'date-time' }) })),
 });
 
-export const PaymentListSchema = Type.Object({ payments: Type.Array(PaymentSchema) });
+export const PaymentListSchema = Type.Object({
+  payments: Type.Array(PaymentSchema),
+  nextCursor: Type.Optional(
+    Nullable(Type.String({ description: 'Pass as cursor for the next (older) page; null on the last' })),
+  ),
+});
+
+/** A guard's hold: what it stops, why, and whether a manager released it. */
+export const PaymentHoldSchema = Type.Object({
+  id: Type.String(),
+  reason: Type.Union([
+    Type.Literal('links_per_hour'),
+    Type.Literal('repeat_number'),
+    Type.Literal('unknown_number'),
+    Type.Literal('unusual_amount'),
+    Type.Literal('card_testing'),
+  ]),
+  description: Type.String(),
+  rep: Nullable(
+    Type.Object({
+      userId: Nullable(Type.String()),
+      keyId: Nullable(Type.String()),
+      name: Nullable(Type.String()),
+    }),
+  ),
+  phone: Nullable(Type.String({ description: 'Masked without pii.view' })),
+  requestId: Nullable(Type.String()),
+  amountMinor: Nullable(Type.Integer()),
+  currency: Nullable(Type.String()),
+  createdAt: Type.String(),
+  releasedAt: Nullable(Type.String()),
+  releasedBy: Nullable(Type.String()),
+  releaseNote: Nullable(Type.String()),
+});
+export const PaymentHoldListSchema = Type.Object({
+  holds: Type.Array(PaymentHoldSchema),
+  nextCursor: Nullable(Type.String()),
+});
+export const PaymentHoldAnswerSchema = Type.Object({ hold: PaymentHoldSchema });
 
 export const PaymentAnswerSchema = Type.Object({ payment: PaymentSchema });
 

@@ -6,6 +6,17 @@ import type { Reporter, TestModule, TestRunEndReason } from 'vitest/node';
 const headline = (error: { message?: string } | undefined): string =>
   (error?.message ?? 'no message').split('\n')[0]?.slice(0, 300) ?? '';
 
+/** The first error of a file that failed outside its tests: its own, else a suite's (a beforeAll). */
+function firstError(module: TestModule): { message?: string } | undefined {
+  const own = module.errors()[0];
+  if (own !== undefined) return own;
+  for (const suite of module.children.allSuites()) {
+    const error = suite.errors()[0];
+    if (error !== undefined) return error;
+  }
+  return undefined;
+}
+
 /**
  * Prints the plain closing line CI reads ("N passed, N failed, N skipped") after Vitest's own
  * summary, so a run's outcome is visible without parsing Vitest's formatting, and under it each
@@ -33,7 +44,7 @@ export default class SummaryReporter implements Reporter {
       // A file that failed outside its tests (load, beforeAll): its tests count as skipped.
       const testsFailed = [...module.children.allTests()].some((t) => t.result().state === 'failed');
       if (module.state() === 'failed' && !testsFailed)
-        failures.push(`FAILED ${module.moduleId} (outside its tests): ${headline(module.errors()[0])}`);
+        failures.push(`FAILED ${module.moduleId} (outside its tests): ${headline(firstError(module))}`);
     }
     for (const error of unhandledErrors) failures.push(`UNHANDLED ERROR: ${headline(error)}`);
     if (reason === 'interrupted') failures.push('INTERRUPTED: the run was stopped before it finished');

@@ -38,6 +38,10 @@ export const PERMISSIONS = [
   /** Read the org's hash-chained audit log (GET /v1/audit); exporting it needs export too. */
   'audit.view',
   'payments.create',
+  /** Refund a paid request (in part or whole). */
+  'payments.refund',
+  /** See every rep's payment requests and holds, and release a hold. */
+  'payments.manage',
   'quiet_hours.override',
   /** One's own account: sessions, second factor, sign-out. Every role has it. */
   'account.self',
@@ -74,6 +78,8 @@ export const ROLES = {
     'pii.view',
     'export',
     'payments.create',
+    'payments.refund',
+    'payments.manage',
     'quiet_hours.override',
   ],
   rep: [...everyoneReads, 'messages.send', 'consent.record', 'pii.view', 'payments.create'],

@@ -35,6 +35,9 @@ export async function reauthenticate(
       const user = await lockActiveUser(tx, who.userId);
       if (user === null || !(await proofHolds(tx, deps, user, who.proof, now))) return null;
       await markReauthenticated(tx, who.sessionId, now);
+      // An authenticator code is a second factor: it also counts for step-up (large payment requests).
+      if ('code' in who.proof)
+        await tx.query('UPDATE auth_sessions SET second_factor_at = $2 WHERE id = $1', [who.sessionId, now]);
       await recordReauth(tx, who, 'reauthenticated', { with: method(who) }, now);
       return true;
     }),

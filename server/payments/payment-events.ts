@@ -1,12 +1,15 @@
+import { appendAudit } from '../audit/audit-log.ts';
 import type { Clock } from '../clock.ts';
 import type { Database, Queryable } from '../db/database.ts';
+import { holdRequest } from './payment-guards.ts';
 import {
   type Checkout,
   type PaymentEvent,
   type PaymentProvider,
   PaymentProviderError,
 } from './payment-provider.ts';
-import { isPaid, type PaymentStatus } from './payment-status.ts';
+import { readPaymentSettings } from './payment-settings.ts';
+import { isPaid, OPEN_STATUSES, type PaymentStatus } from './payment-status.ts';
 import {
   type PaymentFields,
   type PaymentRequestRow,
@@ -52,6 +55,9 @@ const MAX_ATTEMPTS = 10;
  * only lets a request move forward.
  */
 export class PaymentEventProcessor {
+  /** Checkouts of links held for card testing, closed at the provider once the hold is committed. */
+  private closeAfterCommit: string[] = [];
+
   constructor(
     private readonly db: Database,
     private readonly provider: PaymentProvider,
@@ -115,6 +121,18 @@ export class PaymentEventProcessor {
         );
       });
       handled += 1;
+      await this.closeHeldCheckouts();
+    }
+  }
+
+  private async closeHeldCheckouts(): Promise<void> {
+    const ids = this.closeAfterCommit.splice(0);
+    for (const id of ids) {
+      try {
+        await this.provider.expireCheckout(id);
+      } catch {
+        // best effort: the hold already refuses a new checkout, and this one lapses within the hour.
+      }
     }
   }
 
@@ -145,7 +163,48 @@ export class PaymentEventProcessor {
       row = await this.update(tx, row, next, { refunded_minor: refunded }, { amountRefunded: refunded });
     }
     if (event.kind === 'dispute_created') row = await this.update(tx, row, 'disputed', {}, {});
+    if (event.kind === 'payment_failed') await this.failedAttempt(tx, row, event.id);
     return null;
+  }
+
+  /**
+   * Counts a failed card attempt on the link; more than the org allows in a row is card testing:
+   * the link is held (no new checkout) and its open checkout is closed after this transaction.
+   */
+  private async failedAttempt(tx: Queryable, row: PaymentRequestRow, eventId: string): Promise<void> {
+    const [counted] = await tx.query<{ failed_attempts: number }>(
+      'UPDATE payment_requests SET failed_attempts = failed_attempts + 1 WHERE id = $1 RETURNING failed_attempts',
+      [row.id],
+    );
+    const failed = counted?.failed_attempts ?? 0;
+    const settings = await readPaymentSettings(tx, row.org_id);
+    if (failed <= settings.holdFailedAttempts || !OPEN_STATUSES.includes(row.status)) return;
+    const holdId = await holdRequest(
+      tx,
+      row,
+      'card_testing',
+      { failedAttempts: failed, eventId },
+      this.clock(),
+    );
+    if (holdId === null) return;
+    await appendAudit(tx, {
+      orgId: row.org_id,
+      actor: 'system:payment-guards',
+      action: 'payment.held',
+      target: { type: 'payment_request', id: row.id },
+      at: this.clock(),
+      detail: { holdId, reason: 'card_testing', failedAttempts: failed },
+    });
+    if (row.checkout_id === null) return;
+    // The open checkout is closed at the provider after the commit; a release starts a new one.
+    this.closeAfterCommit.push(row.checkout_id);
+    await this.update(
+      tx,
+      row,
+      undefined,
+      { checkout_id: null, checkout_url: null, checkout_expires_at: null },
+      {},
+    );
   }
 
   /** Brings the request in line with the checkout as the provider reports it now. */

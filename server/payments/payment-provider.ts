@@ -54,6 +54,8 @@ export type PaymentEventKind =
   | 'checkout_expired'
   | 'refunded'
   | 'dispute_created'
+  /** A card attempt on the link's checkout failed (declined); counted for card-testing holds. */
+  | 'payment_failed'
   | 'ignored';
 
 /** A verified webhook event, normalised. */

@@ -16,6 +16,20 @@ export interface PaymentSettings {
    * automatic card warning carries that request's link (off unless the org turns it on).
    */
   cardReplyLink: boolean;
+  /** What one rep may ask for in total over any 24 hours, per currency, in minor units. */
+  repDailyMaxMinor: number;
+  /** Above this amount the rep proves an authenticator code again first (step-up); null: never. */
+  stepUpAboveMinor: number | null;
+  /** More links than this from one rep within an hour holds the rep's links. */
+  holdLinksPerHour: number;
+  /** More links than this to one number within 24 hours holds links to that number. */
+  holdLinksPerNumberPerDay: number;
+  /** A link to a number that never texted in needs approval above this amount; null: never. */
+  holdUnknownNumberAboveMinor: number | null;
+  /** A link this many times the rep's usual amount (the median of their last 20) needs approval. */
+  holdUnusualAmountFactor: number;
+  /** More failed card attempts than this on one link is card testing: the link is held. */
+  holdFailedAttempts: number;
 }
 
 export const PAYMENT_DEFAULTS: PaymentSettings = {
@@ -24,6 +38,13 @@ export const PAYMENT_DEFAULTS: PaymentSettings = {
   linkBaseUrl: null,
   maxAmountMinor: 10_000_00,
   cardReplyLink: false,
+  repDailyMaxMinor: 25_000_00,
+  stepUpAboveMinor: 2_500_00,
+  holdLinksPerHour: 20,
+  holdLinksPerNumberPerDay: 3,
+  holdUnknownNumberAboveMinor: 1_000_00,
+  holdUnusualAmountFactor: 10,
+  holdFailedAttempts: 3,
 };
 /** A link lives at most this long, whatever the org or the rep asks. */
 export const MAX_LINK_DAYS = 30;
@@ -44,6 +65,12 @@ export async function readPaymentSettings(db: Queryable, orgId: string): Promise
   return { ...PAYMENT_DEFAULTS, ...(row?.payments ?? {}) };
 }
 
+function wholeNumber(name: string, raw: string, min: number, max: number, what: string): number {
+  const value = /^\d{1,13}$/.test(raw.trim()) ? Number(raw.trim()) : Number.NaN;
+  if (!(value >= min && value <= max)) throw invalid(`payments.${name} must be ${what}; got "${raw}".`);
+  return value;
+}
+
 /** The stored value of `payments.<name>` from the CLI's text, or a clear refusal. */
 function paymentValue(name: keyof PaymentSettings, raw: string): unknown {
   switch (name) {
@@ -61,12 +88,20 @@ function paymentValue(name: keyof PaymentSettings, raw: string): unknown {
         throw invalid(`payments.linkDays must be a whole number from 1 to ${MAX_LINK_DAYS}; got "${raw}".`);
       return days;
     }
-    case 'maxAmountMinor': {
-      const amount = /^\d{1,12}$/.test(raw) ? Number(raw) : Number.NaN;
-      if (!(amount >= 1))
-        throw invalid(`payments.maxAmountMinor must be a whole number of cents; got "${raw}".`);
-      return amount;
-    }
+    case 'maxAmountMinor':
+    case 'repDailyMaxMinor':
+      return wholeNumber(name, raw, 1, 1e12, 'a whole number of cents');
+    case 'stepUpAboveMinor':
+    case 'holdUnknownNumberAboveMinor':
+      return raw.trim().toLowerCase() === 'off'
+        ? null
+        : wholeNumber(name, raw, 0, 1e12, 'a whole number of cents, or off');
+    case 'holdLinksPerHour':
+    case 'holdLinksPerNumberPerDay':
+    case 'holdFailedAttempts':
+      return wholeNumber(name, raw, 1, 10_000, 'a whole number from 1 to 10000');
+    case 'holdUnusualAmountFactor':
+      return wholeNumber(name, raw, 2, 1000, 'a whole number from 2 to 1000');
     case 'cardReplyLink': {
       const on = { on: true, true: true, off: false, false: false }[raw.trim().toLowerCase()];
       if (on === undefined) throw invalid(`payments.cardReplyLink must be on or off; got "${raw}".`);

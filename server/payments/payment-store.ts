@@ -21,6 +21,8 @@ export interface PaymentRequestRow {
   checkout_url: string | null;
   checkout_expires_at: Date | null;
   attempts: number;
+  failed_attempts: number;
+  to_e164: string | null;
   payment_id: string | null;
   expires_at: Date;
   created_by_user_id: string | null;
@@ -88,6 +90,8 @@ export interface NewPaymentRequest {
   expiresAt: Date;
   createdBy: { userId: string | null; keyId: string | null; name: string };
   at: Date;
+  /** The customer's number (the guards count links per number). */
+  toE164: string;
 }
 
 /** Stores a new request as `sent`; the caller sends its text next (and removes it if refused). */
@@ -95,8 +99,8 @@ export async function insertPaymentRequest(db: Queryable, r: NewPaymentRequest):
   const [row] = await db.query<PaymentRequestRow>(
     `INSERT INTO payment_requests (id, org_id, token_hash, idempotency_key, sender_number_id, amount_minor, currency,
        description, reference, status, provider, expires_at, created_by_user_id, created_by_key_id, created_by_name,
-       created_at, updated_at)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'sent', $10, $11, $12, $13, $14, $15, $15)
+       created_at, updated_at, to_e164)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'sent', $10, $11, $12, $13, $14, $15, $15, $16)
      ON CONFLICT (org_id, idempotency_key) DO NOTHING RETURNING *`,
     [
       r.id,
@@ -114,6 +118,7 @@ export async function insertPaymentRequest(db: Queryable, r: NewPaymentRequest):
       r.createdBy.keyId,
       r.createdBy.name,
       r.at,
+      r.toE164,
     ],
   );
   return row ?? ((await paymentByKey(db, r.orgId, r.idempotencyKey)) as PaymentRequestRow);

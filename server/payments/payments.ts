@@ -3,6 +3,7 @@ import { parseOrgSettings } from '../compliance/org-settings.ts';
 import type { Database, Queryable } from '../db/database.ts';
 import { CoalescingRunner } from '../lib/coalescing-runner.ts';
 import { PaymentEventProcessor } from './payment-events.ts';
+import { requestHeld } from './payment-guards.ts';
 import { linkToken, linkUrl, tokenHash } from './payment-links.ts';
 import type { PaymentProvider } from './payment-provider.ts';
 import { readPaymentSettings } from './payment-settings.ts';
@@ -87,6 +88,8 @@ export class Payments {
   ): Promise<string | null> {
     const now = this.clock();
     if (!OPEN_STATUSES.includes(row.status)) return null;
+    // Card testing put the link on hold: no new checkout until a manager releases it.
+    if (await requestHeld(this.db, row.id)) return null;
     if (row.expires_at.getTime() <= now.getTime()) {
       await this.expire(row);
       return null;

@@ -108,7 +108,13 @@ export class SandboxPayments implements PaymentProvider {
     return this.getCheckout(checkoutId);
   }
 
-  async refund(paymentId: string, amountMinor: number | null, _idempotencyKey: string): Promise<Refund> {
+  async refund(paymentId: string, amountMinor: number | null, idempotencyKey: string): Promise<Refund> {
+    // Like Stripe, a retried key answers with the refund it made, and refunds nothing again.
+    const [earlier] = await this.db.query<{ refund: Refund }>(
+      'SELECT refund FROM sandbox_refunds WHERE idempotency_key = $1',
+      [idempotencyKey],
+    );
+    if (earlier !== undefined) return earlier.refund;
     const [row] = await this.db.query<SandboxCheckoutRow>(
       'SELECT * FROM sandbox_checkouts WHERE payment_id = $1',
       [paymentId],
@@ -132,7 +138,12 @@ export class SandboxPayments implements PaymentProvider {
       payment_intent: paymentId,
       metadata: { payment_request_id: row.request_id },
     });
-    return { id: id('re_sandbox'), status: 'succeeded', amountMinor: amount };
+    const refund: Refund = { id: id('re_sandbox'), status: 'succeeded', amountMinor: amount };
+    await this.db.query(
+      'INSERT INTO sandbox_refunds (idempotency_key, refund) VALUES ($1, $2) ON CONFLICT DO NOTHING',
+      [idempotencyKey, JSON.stringify(refund)],
+    );
+    return refund;
   }
 
   parseWebhook(
@@ -143,7 +154,7 @@ export class SandboxPayments implements PaymentProvider {
     return verifiedStripeEvent(rawBody, headers, [this.webhookSecret], now);
   }
 
-  /** The customer on the sandbox page: pays, is declined (the payment fails), or lets it lapse. */
+  /** The customer on the sandbox page: pays, is declined (and may try again), or lets it lapse. */
   async act(
     checkoutId: string,
     action: 'pay' | 'decline' | 'expire',
@@ -155,15 +166,24 @@ export class SandboxPayments implements PaymentProvider {
       await this.send('checkout.session.expired', this.sessionObject({ ...row, status: 'expired' }));
       return this.row(checkoutId);
     }
-    const paymentId = id('pi_sandbox');
-    const paid = action === 'pay';
+    if (action === 'decline') {
+      // As on Stripe's Checkout, a declined card leaves the checkout open for another try, and the
+      // provider reports the failed attempt (what the card-testing guard counts).
+      await this.send('payment_intent.payment_failed', {
+        id: id('pi_sandbox'),
+        object: 'payment_intent',
+        status: 'requires_payment_method',
+        last_payment_error: { code: 'card_declined', decline_code: 'generic_decline' },
+        metadata: { payment_request_id: row.request_id, org_id: row.org_id },
+      });
+      return row;
+    }
     await this.db.query(
-      `UPDATE sandbox_checkouts SET status = 'complete', payment_status = $2, payment_id = $3 WHERE id = $1`,
-      [checkoutId, paid ? 'paid' : 'unpaid', paymentId],
+      `UPDATE sandbox_checkouts SET status = 'complete', payment_status = 'paid', payment_id = $2 WHERE id = $1`,
+      [checkoutId, id('pi_sandbox')],
     );
     const done = (await this.row(checkoutId)) as SandboxCheckoutRow;
     await this.send('checkout.session.completed', this.sessionObject(done));
-    if (!paid) await this.send('checkout.session.async_payment_failed', this.sessionObject(done));
     return done;
   }
 

@@ -12,6 +12,7 @@ const KINDS: Record<string, PaymentEventKind> = {
   'checkout.session.expired': 'checkout_expired',
   'charge.refunded': 'refunded',
   'charge.dispute.created': 'dispute_created',
+  'payment_intent.payment_failed': 'payment_failed',
 };
 
 type Obj = Record<string, unknown>;
@@ -38,7 +39,8 @@ export function normaliseStripeEvent(rawBody: Buffer): PaymentEvent {
   const kind = KINDS[type] ?? 'ignored';
   const isSession = type.startsWith('checkout.session.');
   const metadata = (object.metadata as Obj | undefined) ?? {};
-  const intent = object.payment_intent;
+  // A PaymentIntent event names itself; the others name their PaymentIntent.
+  const intent = type.startsWith('payment_intent.') ? object.id : object.payment_intent;
   return {
     id,
     kind,

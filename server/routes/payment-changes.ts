@@ -4,12 +4,14 @@ import {
   PaymentAnswerSchema,
   PaymentCreatedSchema,
   PaymentListSchema,
+  PaymentStatusSchema,
   PaymentWithHistorySchema,
 } from '../../contract/payments.ts';
 import { appendAudit } from '../audit/audit-log.ts';
 import { ApiError } from '../errors.ts';
 import { messageFor, type Principal, principalOf, requires, visibleConversation } from '../http/access.ts';
 import type { Deps, RouteModule } from '../http/services.ts';
+import { listPayments } from '../payments/payment-queries.ts';
 import { OPEN_STATUSES } from '../payments/payment-status.ts';
 import {
   type PaymentRequestRow,
@@ -20,6 +22,7 @@ import {
 } from '../payments/payment-store.ts';
 import { toDto } from '../stores/messages.ts';
 import { SEND_ERROR_CODES, sendText } from './messages.ts';
+import { paymentRefundRoute } from './payment-refunds.ts';
 import { paymentsOf, textFor, visiblePayment } from './payment-requests.ts';
 import { Uuid } from './schemas.ts';
 
@@ -31,20 +34,43 @@ const paymentReadRoutes: RouteModule = (app, deps) => {
     {
       config: requires('conversations.view'),
       schema: {
-        summary: 'List the payment requests of a conversation',
+        summary: 'List payment requests',
+        description:
+          'With conversationId: every request of that conversation, oldest first. Otherwise the org’s requests newest first, by status and by the rep who asked (user id), one page at a time; a role confined to its own conversations sees its own requests and those of its conversations.',
         tags,
-        querystring: Type.Object({ conversationId: Uuid }, { additionalProperties: false }),
+        querystring: Type.Object(
+          {
+            conversationId: Type.Optional(Uuid),
+            status: Type.Optional(PaymentStatusSchema),
+            rep: Type.Optional(Uuid),
+            cursor: Type.Optional(Type.String({ maxLength: 200 })),
+            limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 200, default: 50 })),
+          },
+          { additionalProperties: false },
+        ),
         response: { 200: PaymentListSchema, ...errorResponses },
-        'x-error-codes': ['CONVERSATION_NOT_FOUND'],
+        'x-error-codes': ['CONVERSATION_NOT_FOUND', 'INVALID_CURSOR'],
       },
     },
     async (request) => {
       const p = principalOf(request);
-      const { conversationId } = request.query;
+      const { conversationId, status, rep, cursor, limit } = request.query;
+      if (conversationId === undefined) {
+        const page = await listPayments(deps.db, p, {
+          status: status ?? null,
+          rep: rep ?? null,
+          cursor: cursor ?? null,
+          limit: limit ?? 50,
+        });
+        return { payments: page.rows.map(paymentDto), nextCursor: page.nextCursor };
+      }
       if (!(await visibleConversation(deps.db, p, conversationId)))
         throw new ApiError(404, 'CONVERSATION_NOT_FOUND', 'No such conversation in your organisation.');
       const rows = await paymentsOfConversation(deps.db, p.orgId, conversationId);
-      return { payments: rows.map(paymentDto) };
+      return {
+        payments: rows.filter((r) => status === undefined || r.status === status).map(paymentDto),
+        nextCursor: null,
+      };
     },
   );
 
@@ -218,9 +244,10 @@ const paymentRemindRoute: RouteModule = (app, deps) => {
   );
 };
 
-/** Reading, cancelling and reminding of payment requests (asking for one is payment-requests.ts). */
+/** Reading, cancelling, reminding and refunding of payment requests (asking for one is payment-requests.ts). */
 export const paymentChangeRoutes: RouteModule = (app, deps) => {
   paymentReadRoutes(app, deps);
   paymentCancelRoute(app, deps);
   paymentRemindRoute(app, deps);
+  paymentRefundRoute(app, deps);
 };

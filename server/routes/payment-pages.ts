@@ -7,6 +7,7 @@ import { ApiError } from '../errors.ts';
 import { publicRoute } from '../http/access.ts';
 import { html, sendPage } from '../http/html.ts';
 import type { Deps, RouteModule } from '../http/services.ts';
+import { requestHeld } from '../payments/payment-guards.ts';
 import { formatAmount, LINK_TOKEN } from '../payments/payment-links.ts';
 import { readPaymentSettings } from '../payments/payment-settings.ts';
 import { isPaid, OPEN_STATUSES } from '../payments/payment-status.ts';
@@ -67,13 +68,16 @@ async function paymentPage(deps: Deps, reply: FastifyReply, row: PaymentRequestR
   const amount = formatAmount(Number(row.amount_minor), row.currency);
   const now = deps.clock();
   const open = OPEN_STATUSES.includes(row.status) && row.expires_at.getTime() > now.getTime();
+  const held = open && (await requestHeld(deps.db, row.id));
   const state = isPaid(row.status)
     ? html`<p role="status" data-state="paid"><strong>Paid. Thank you.</strong></p>`
     : row.status === 'processing'
       ? html`<p role="status" data-state="processing">Your payment is being processed. You can close this page.</p>`
-      : !open
-        ? html`<p role="status" data-state="closed">This payment link has ${row.status === 'canceled' ? 'been cancelled' : 'expired'}. Reply to the text if you still need to pay.</p>`
-        : html`<form method="post" action="/p/${token}/pay"><button type="submit" data-state="open">Pay ${amount}</button></form>
+      : held
+        ? html`<p role="status" data-state="held">This payment link is paused for a security check. Reply to the text and we will help you pay.</p>`
+        : !open
+          ? html`<p role="status" data-state="closed">This payment link has ${row.status === 'canceled' ? 'been cancelled' : 'expired'}. Reply to the text if you still need to pay.</p>`
+          : html`<form method="post" action="/p/${token}/pay"><button type="submit" data-state="open">Pay ${amount}</button></form>
           <p class="muted">You will enter your card on our payment provider’s secure page.</p>`;
   return sendPage(
     reply,

@@ -8,6 +8,8 @@ import { ApiError } from '../errors.ts';
 import { messageFor, type Principal, principalOf, requires, visibleConversation } from '../http/access.ts';
 import type { Deps, RouteModule } from '../http/services.ts';
 import { newId } from '../ids.ts';
+import { storeGuardedRequest } from '../payments/guarded-request.ts';
+import { requireStepUp } from '../payments/payment-guards.ts';
 import { knownCurrency, paymentText } from '../payments/payment-links.ts';
 import { MAX_LINK_DAYS, type PaymentSettings, readPaymentSettings } from '../payments/payment-settings.ts';
 import {
@@ -54,6 +56,12 @@ const PaymentBody = Type.Object(
 type PaymentInput = Static<typeof PaymentBody>;
 
 const PAYMENT_ERRORS = ['PAYMENTS_NOT_CONFIGURED', 'CURRENCY_NOT_ALLOWED', 'AMOUNT_TOO_LARGE'] as const;
+const GUARD_ERRORS = [
+  'DAILY_LIMIT_REACHED',
+  'STEP_UP_REQUIRED',
+  'PAYMENTS_ON_HOLD',
+  'PAYMENT_NEEDS_APPROVAL',
+] as const;
 
 export function paymentsOf(deps: Deps): Payments {
   if (deps.payments === null)
@@ -149,6 +157,7 @@ async function storedRequest(
     return existing;
   }
   const now = deps.clock();
+  await requireStepUp(db, p, settings, input.amountMinor, now);
   const draft = {
     id: newId(),
     org_id: p.orgId,
@@ -168,8 +177,10 @@ async function storedRequest(
   if (!checked.decision.allowed) throw refusalError(checked.decision);
   // Derived before the transaction: on PGlite's one connection a read of the secret inside it would wait on itself.
   const tokenHash = paymentsOf(deps).hashOf(await paymentsOf(deps).tokenFor(draft.id));
-  return db.transaction(async (tx) => {
-    const row = await insertPaymentRequest(tx, {
+  return storeGuardedRequest(
+    db,
+    p,
+    {
       id: draft.id,
       orgId: p.orgId,
       tokenHash,
@@ -183,14 +194,10 @@ async function storedRequest(
       expiresAt: draft.expires_at,
       createdBy: { userId: p.userId, keyId: p.keyId, name: p.displayName },
       at: now,
-    });
-    if (row.id === draft.id)
-      await tx.query(
-        `INSERT INTO payment_status_events (request_id, status, detail, occurred_at) VALUES ($1, 'sent', '{}', $2)`,
-        [row.id, now],
-      );
-    return row;
-  });
+      toE164: numbers.to ?? '',
+    },
+    settings,
+  );
 }
 
 /** Asks for a payment: stores the request, then sends its text through the normal send path. */
@@ -281,7 +288,7 @@ export const paymentRequestRoutes: RouteModule = (app, deps) => {
         body: PaymentBody,
         headers: Type.Object({ 'idempotency-key': Type.Optional(Type.String()) }),
         response: { 201: PaymentCreatedSchema, ...errorResponses },
-        'x-error-codes': [...SEND_ERROR_CODES, ...PAYMENT_ERRORS],
+        'x-error-codes': [...SEND_ERROR_CODES, ...PAYMENT_ERRORS, ...GUARD_ERRORS],
       },
     },
     async (request, reply) => {

@@ -24,6 +24,7 @@ import { messagesRoutes } from './messages.ts';
 import { numbersRoutes } from './numbers.ts';
 import { pageAssetRoutes } from './page-assets.ts';
 import { paymentChangeRoutes } from './payment-changes.ts';
+import { paymentHoldRoutes } from './payment-holds.ts';
 import { paymentPageRoutes } from './payment-pages.ts';
 import { paymentRequestRoutes } from './payment-requests.ts';
 import { paymentTermsRoutes } from './payment-terms.ts';
@@ -61,6 +62,7 @@ export const ROUTE_MODULES: Record<string, RouteModule> = {
   reports: reportRoutes,
   paymentRequests: paymentRequestRoutes,
   paymentChanges: paymentChangeRoutes,
+  paymentHolds: paymentHoldRoutes,
   paymentPages: paymentPageRoutes,
   crmAdmin: crmAdminRoutes,
   crmOAuth: crmOAuthRoutes,

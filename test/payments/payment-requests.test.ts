@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { PaymentDto } from '../../server/payments/payment-store.ts';
 import { signStripePayload } from '../../server/payments/stripe-signature.ts';
 import { ENGINES, freshDatabase, postgresSkipNote } from '../helpers/db.ts';
+import { MANY_LINKS, setPaymentGuards } from '../helpers/payments.ts';
 import {
   CUSTOMER,
   idemKey,
@@ -36,6 +37,8 @@ describe.each(ENGINES)('on %s', (engine) => {
     });
     org = await seedOrg(relay.db, { name: 'Acme Plumbing' });
     other = await seedOrg(relay.db, { name: 'Other Org', sender: '+12025550101' });
+    // This file asks one customer for many payments; the guards are tested in payment-guards.test.ts.
+    await setPaymentGuards(relay.db, org.orgId, MANY_LINKS);
     await optIn(relay.app, org, CUSTOMER);
   });
   afterAll(async () => {

@@ -4,6 +4,7 @@ import type { PaymentDto } from '../../server/payments/payment-store.ts';
 import { signStripePayload } from '../../server/payments/stripe-signature.ts';
 import { FakeStripe } from '../fakes/stripe-fake.ts';
 import { ENGINES, freshDatabase, postgresSkipNote } from '../helpers/db.ts';
+import { MANY_LINKS, setPaymentGuards } from '../helpers/payments.ts';
 import {
   CUSTOMER,
   idemKey,
@@ -49,6 +50,8 @@ describe.each(ENGINES)('on %s', (engine) => {
     });
     clock = relay.clock;
     org = await seedOrg(relay.db, { name: 'Acme Plumbing' });
+    // This file asks one customer for many payments; the guards are tested in payment-guards.test.ts.
+    await setPaymentGuards(relay.db, org.orgId, MANY_LINKS);
     await optIn(relay.app, org, CUSTOMER);
   });
   afterAll(async () => {

@@ -608,7 +608,34 @@ const FUZZ: Record<string, RouteFuzz> = {
   'GET /v1/payment-requests/terms': { path: fixed('/v1/payment-requests/terms'), query: queryArb({}) },
   'GET /v1/payment-requests': {
     path: fixed('/v1/payment-requests'),
-    query: queryArb({ conversationId: fc.oneof(junkString, fc.uuid()) }),
+    query: queryArb({
+      conversationId: fc.oneof(junkString, fc.uuid()),
+      status: fc.oneof(junkString, fc.constantFrom('paid', 'sent')),
+      rep: fc.oneof(junkString, fc.uuid()),
+      cursor: junkString,
+      limit: fc.oneof(junkString, fc.integer({ min: -5, max: 500 }).map(String)),
+    }),
+  },
+  'POST /v1/payment-requests/:id/refund': {
+    path: () => pathParam(fc.uuid()).map((id) => `/v1/payment-requests/${id}/refund`),
+    mutating: true,
+    body: () =>
+      fc.oneof(
+        junkPayload,
+        jsonOrForm(
+          { amountMinor: 100 },
+          { amountMinor: fc.oneof(junkString, fc.integer()), reason: junkString },
+        ),
+      ),
+  },
+  'GET /v1/payment-holds': {
+    path: fixed('/v1/payment-holds'),
+    query: queryArb({ state: fc.oneof(junkString, fc.constantFrom('open', 'all')), cursor: junkString }),
+  },
+  'POST /v1/payment-holds/:id/release': {
+    path: () => pathParam(fc.uuid()).map((id) => `/v1/payment-holds/${id}/release`),
+    mutating: true,
+    body: () => fc.oneof(junkPayload, jsonOrForm({ note: 'checked' }, { note: junkString })),
   },
   'GET /v1/payment-requests/:id': {
     path: () => pathParam(fc.uuid()).map((id) => `/v1/payment-requests/${id}`),

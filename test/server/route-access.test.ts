@@ -26,6 +26,7 @@ import { signPlivoV3 } from '../../server/providers/plivo-signature.ts';
 import { ROUTE_MODULES } from '../../server/routes/registry.ts';
 import { SendBatcher } from '../../server/workers/send-batcher.ts';
 import { freshPglite } from '../helpers/db.ts';
+import { MANY_LINKS, setPaymentGuards } from '../helpers/payments.ts';
 import {
   CUSTOMER,
   daytimeClock,
@@ -288,6 +289,44 @@ const GUARDED: Record<string, GuardedCase> = {
     expectForeign: (answer) => {
       expect(answer.status).toBe(404);
       expect(errorCode(answer)).toBe('PAYMENT_NOT_FOUND');
+    },
+  },
+  'POST /v1/payment-requests/:id/refund': {
+    valid: () => ({
+      method: 'POST',
+      url: `/v1/payment-requests/${randomUUID()}/refund`,
+      headers: { 'idempotency-key': `refund-${randomUUID()}` },
+      payload: {},
+    }),
+    ok: 404,
+    foreign: () => ({
+      method: 'POST',
+      url: `/v1/payment-requests/${randomUUID()}/refund`,
+      headers: { 'idempotency-key': `refund-${randomUUID()}` },
+      payload: {},
+    }),
+    expectForeign: (answer) => {
+      expect(answer.status).toBe(404);
+      expect(errorCode(answer)).toBe('PAYMENT_NOT_FOUND');
+    },
+  },
+  // Another org's holds are never listed nor found (the flows: test/payments/payment-guards.test.ts).
+  'GET /v1/payment-holds': {
+    valid: () => ({ method: 'GET', url: '/v1/payment-holds?state=all' }),
+    ok: 200,
+    foreign: () => ({ method: 'GET', url: '/v1/payment-holds?state=all' }),
+    expectForeign: (answer) => {
+      expect(answer.status).toBe(200);
+      expect(answer.json()).toEqual({ holds: [], nextCursor: null });
+    },
+  },
+  'POST /v1/payment-holds/:id/release': {
+    valid: () => ({ method: 'POST', url: `/v1/payment-holds/${randomUUID()}/release`, payload: {} }),
+    ok: 404,
+    foreign: () => ({ method: 'POST', url: `/v1/payment-holds/${randomUUID()}/release`, payload: {} }),
+    expectForeign: (answer) => {
+      expect(answer.status).toBe(404);
+      expect(errorCode(answer)).toBe('HOLD_NOT_FOUND');
     },
   },
   'GET /v1/reviews': {
@@ -1261,6 +1300,8 @@ describe('route access control', () => {
   beforeAll(async () => {
     const a = await seedOrg(db, { role: 'owner', name: 'Org A Dental', sender: SENDER });
     const b = await seedOrg(db, { role: 'owner', name: 'Org B Plumbing', sender: ORG_B_SENDER });
+    // Every role asks one customer for a payment here; the guards are tested in payment-guards.test.ts.
+    await setPaymentGuards(db, a.orgId, MANY_LINKS);
     await saveSamlSettings(
       db,
       {
