@@ -55,3 +55,21 @@ export const IncidentReportSchema = Type.Object(
   },
   { description: 'Compliance incidents per day' },
 );
+
+/** Payment requests of a period per rep, status and currency (GET /v1/reports/payments). */
+export const PaymentReportSchema = Type.Object({
+  rows: Type.Array(
+    Type.Object({
+      repUserId: Type.Union([Type.String(), Type.Null()], {
+        description: 'Null: API keys not bound to a person',
+      }),
+      repName: Type.String(),
+      status: Type.String(),
+      currency: Type.String(),
+      requests: Type.Integer(),
+      amountMinor: Type.Integer({ description: 'What was asked for' }),
+      paidMinor: Type.Integer(),
+      refundedMinor: Type.Integer(),
+    }),
+  ),
+});

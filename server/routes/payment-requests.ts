@@ -13,7 +13,6 @@ import { requireStepUp } from '../payments/payment-guards.ts';
 import { knownCurrency, paymentText } from '../payments/payment-links.ts';
 import { MAX_LINK_DAYS, type PaymentSettings, readPaymentSettings } from '../payments/payment-settings.ts';
 import {
-  insertPaymentRequest,
   type PaymentRequestRow,
   paymentById,
   paymentByKey,

@@ -26,6 +26,7 @@ import { pageAssetRoutes } from './page-assets.ts';
 import { paymentChangeRoutes } from './payment-changes.ts';
 import { paymentHoldRoutes } from './payment-holds.ts';
 import { paymentPageRoutes } from './payment-pages.ts';
+import { paymentReportRoutes } from './payment-report.ts';
 import { paymentRequestRoutes } from './payment-requests.ts';
 import { paymentTermsRoutes } from './payment-terms.ts';
 import { preflightRoutes } from './preflight.ts';
@@ -63,6 +64,7 @@ export const ROUTE_MODULES: Record<string, RouteModule> = {
   paymentRequests: paymentRequestRoutes,
   paymentChanges: paymentChangeRoutes,
   paymentHolds: paymentHoldRoutes,
+  paymentReport: paymentReportRoutes,
   paymentPages: paymentPageRoutes,
   crmAdmin: crmAdminRoutes,
   crmOAuth: crmOAuthRoutes,

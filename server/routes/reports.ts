@@ -15,13 +15,13 @@ const tags = ['reports'];
 const MAX_DAYS = 367;
 const PAGE = 1000;
 
-const PeriodQuery = {
+export const PeriodQuery = {
   from: Type.String({ format: 'date-time', description: 'Inclusive, an ISO instant' }),
   to: Type.String({ format: 'date-time', description: 'Exclusive, an ISO instant' }),
 };
 
 /** The period, refused with INVALID_PERIOD when it is empty, reversed or longer than allowed. */
-function periodOf(q: { from: string; to: string }): Period {
+export function periodOf(q: { from: string; to: string }): Period {
   const from = new Date(q.from);
   const to = new Date(q.to);
   if (!(to.getTime() > from.getTime()))
@@ -39,7 +39,7 @@ function periodOf(q: { from: string; to: string }): Period {
   return { from, to };
 }
 
-const CSV = {
+export const CSV = {
   description: 'The rows, streamed as CSV',
   content: { 'text/csv': { schema: Type.String() } },
 };

@@ -208,4 +208,38 @@ describe.each(ENGINES)('on %s', (engine) => {
     expect(released.statusCode, released.body).toBe(200);
     expect((await customerDoes(await checkoutOf(token), 'pay')).statusCode).toBe(200);
   });
+
+  it('reports requests per rep and status, as JSON or CSV (export, audited), for managers only', async () => {
+    const from = new Date(relay.clock().getTime() - 3_600_000).toISOString();
+    const to = new Date(relay.clock().getTime() + 3_600_000).toISOString();
+    const report = (auth: Auth, format = 'json') =>
+      relay.app.inject({
+        method: 'GET',
+        url: `/v1/reports/payments?from=${from}&to=${to}&format=${format}`,
+        headers: auth,
+      });
+    expect((await report(rita.auth)).statusCode).toBe(403);
+    const json = await report(mia.auth);
+    expect(json.statusCode, json.body).toBe(200);
+    const rows = json.json().rows as {
+      repUserId: string;
+      status: string;
+      paidMinor: number;
+      refundedMinor: number;
+    }[];
+    const ritaRefunded = rows.find((r) => r.repUserId === rita.userId && r.status === 'refunded');
+    expect(ritaRefunded).toMatchObject({ paidMinor: 10_000, refundedMinor: 10_000 });
+    expect(rows.some((r) => r.repUserId === rob.userId && r.status === 'sent')).toBe(true);
+    const csv = await report(mia.auth, 'csv');
+    expect(csv.statusCode).toBe(200);
+    expect(csv.body.split('\r\n')[0]).toBe(
+      'repUserId,repName,status,currency,requests,amountMinor,paidMinor,refundedMinor',
+    );
+    const [audit] = await relay.db.query<{ n: number }>(
+      `SELECT count(*)::int AS n FROM audit_log WHERE org_id = $1 AND action = 'export.payment_report'`,
+      [org.orgId],
+    );
+    expect(audit?.n).toBe(1);
+    expect((await report(other.auth)).json()).toEqual({ rows: [] });
+  });
 });

@@ -574,6 +574,14 @@ const FUZZ: Record<string, RouteFuzz> = {
       to: fc.oneof(junkString, fc.constant('2026-02-01T00:00:00Z')),
     }),
   },
+  'GET /v1/reports/payments': {
+    path: fixed('/v1/reports/payments'),
+    query: queryArb({
+      from: fc.oneof(junkString, fc.constant('2026-01-01T00:00:00Z')),
+      to: fc.oneof(junkString, fc.constant('2026-02-01T00:00:00Z')),
+      format: fc.oneof(junkString, fc.constantFrom('json', 'csv')),
+    }),
+  },
   'GET /v1/inbox': {
     path: fixed('/v1/inbox'),
     query: queryArb({

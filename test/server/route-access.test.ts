@@ -442,6 +442,16 @@ const GUARDED: Record<string, GuardedCase> = {
       expect(answer.status).toBe(200);
     },
   },
+  // Org A's requests (every role asks one customer for a payment here) never show in org B's report.
+  'GET /v1/reports/payments': {
+    valid: () => ({ method: 'GET', url: `/v1/reports/payments?${REPORT_PERIOD}` }),
+    ok: 200,
+    foreign: () => ({ method: 'GET', url: `/v1/reports/payments?${REPORT_PERIOD}` }),
+    expectForeign: (answer) => {
+      expect(answer.status).toBe(200);
+      expect(answer.json()).toEqual({ rows: [] });
+    },
+  },
   // "mine" and read state belong to a person: an API key is told so; every signed-in role gets it.
   'GET /v1/inbox': {
     valid: () => ({ method: 'GET', url: '/v1/inbox?limit=5' }),
