@@ -5,6 +5,7 @@ import { DatabaseBusyError } from './db/pglite.ts';
 import { demoRecipients, describeHold, firstTextableDemoRecipient } from './demo-recipients.ts';
 import { relayLogger } from './logging.ts';
 import { issueSetupToken, orgCount } from './organisations/org-admin.ts';
+import { storedStripe } from './payments/stripe-connection.ts';
 import { type Relay, startRelay } from './runtime.ts';
 
 /** Where `npm start` built the development extensions, for the startup banner. */
@@ -97,7 +98,16 @@ async function startupBanner(relay: Relay, config: Config, extensionDirs?: Exten
     // Without SMTP_URL the sandbox keeps its mail there: every invite and password reset link.
     if (config.mail.smtpUrl === null)
       lines.push(`  Sandbox mail:    ${config.publicUrl}/sandbox/mail  (invite and password reset links)`);
-    if (config.payments?.provider === 'sandbox')
+    const payments = config.payments;
+    const stripe = payments?.provider === 'connected' ? await storedStripe(relay.db) : null;
+    if (stripe !== null)
+      lines.push(
+        `  Payments:        Stripe, connected with ${stripe.keyHint} (npm run cli -- payments status)`,
+      );
+    else if (
+      payments?.provider === 'sandbox' ||
+      (payments?.provider === 'connected' && payments.otherwise === 'sandbox')
+    )
       lines.push(
         "  Payments:        sandbox checkout (a payment link's Pay button leads there: pay, decline or let it expire)",
       );

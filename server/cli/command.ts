@@ -1,5 +1,7 @@
 import type { Config } from '../config.ts';
+import { resolveSecretsKey, type SecretsKey } from '../crypto/secrets.ts';
 import type { Database } from '../db/database.ts';
+import { ApiError } from '../errors.ts';
 
 // What every CLI command module shares: the command shape, the usage error, stdin and the CLI's actor name.
 
@@ -55,3 +57,23 @@ export async function readFirstLine(input: AsyncIterable<string | Uint8Array>): 
 
 /** The CLI acts as the operator: auth events name it so. */
 export const CLI_ACTOR = 'cli';
+
+/** The installation's secrets key, or a clear refusal (outside the sandbox SECRETS_KEY is required). */
+export async function requireSecretsKey(
+  db: Database,
+  io: DatabaseCommandIo,
+  what: string,
+): Promise<SecretsKey> {
+  const key = await resolveSecretsKey(db, {
+    configured: io.config.secretsKey,
+    sandbox: io.config.smsProvider === 'sandbox',
+    warn: (m) => io.err(`Warning: ${m}`),
+  });
+  if (key === null)
+    throw new ApiError(
+      400,
+      'SECRETS_KEY_REQUIRED',
+      `Set SECRETS_KEY (32 random bytes, base64) to store ${what}.`,
+    );
+  return key;
+}

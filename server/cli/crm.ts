@@ -12,10 +12,9 @@ import {
   setStatus,
 } from '../crm-sync/connections.ts';
 import { startOAuth } from '../crm-sync/oauth-web.ts';
-import { resolveSecretsKey, type SecretsKey } from '../crypto/secrets.ts';
 import type { Database, Queryable } from '../db/database.ts';
 import { ApiError } from '../errors.ts';
-import { CLI_ACTOR, type DatabaseCommandIo } from './command.ts';
+import { CLI_ACTOR, type DatabaseCommandIo, requireSecretsKey } from './command.ts';
 import { runBackfill } from './crm-backfill.ts';
 import { crmConnectionStatuses, crmStatusText } from './crm-status.ts';
 
@@ -29,22 +28,6 @@ interface CrmCommand {
     flags: Record<string, string>,
     io: DatabaseCommandIo,
   ): Promise<{ json: Record<string, unknown>; text: string }>;
-}
-
-/** The installation's secrets key, or a clear refusal (outside the sandbox SECRETS_KEY is required). */
-async function requireKey(db: Database, io: DatabaseCommandIo): Promise<SecretsKey> {
-  const key = await resolveSecretsKey(db, {
-    configured: io.config.secretsKey,
-    sandbox: io.config.smsProvider === 'sandbox',
-    warn: (m) => io.err(`Warning: ${m}`),
-  });
-  if (key === null)
-    throw new ApiError(
-      400,
-      'SECRETS_KEY_REQUIRED',
-      'Set SECRETS_KEY (32 random bytes, base64) to store CRM tokens.',
-    );
-  return key;
 }
 
 function url(flag: string, value: string | undefined): string | undefined {
@@ -74,7 +57,7 @@ function compact<T extends Record<string, unknown>>(value: T): T {
 /** Opens a connection's plugin with the installation's key (warnings go to the command's io). */
 function pluginOf(io: DatabaseCommandIo) {
   return async (db: Database, connection: CrmConnection): Promise<CrmPlugin> =>
-    createPlugin(connection, openSecrets(await requireKey(db, io), connection));
+    createPlugin(connection, openSecrets(await requireSecretsKey(db, io, 'CRM tokens'), connection));
 }
 
 function describeConnection(c: CrmConnection): Record<string, unknown> {
@@ -118,7 +101,7 @@ export const CRM_COMMANDS: Record<string, CrmCommand> = {
       'base-url': { help: 'API origin (default https://api.hubapi.com)', value: true },
     },
     async run(db, flags, io) {
-      const key = await requireKey(db, io);
+      const key = await requireSecretsKey(db, io, 'CRM tokens');
       const settings: ConnectionSettings = compact({
         baseUrl: url('base-url', flags['base-url']),
         clientId: flags['client-id'],
@@ -162,7 +145,7 @@ export const CRM_COMMANDS: Record<string, CrmCommand> = {
       'api-version': { help: 'REST API version (default 62.0)', value: true },
     },
     async run(db, flags, io) {
-      const key = await requireKey(db, io);
+      const key = await requireSecretsKey(db, io, 'CRM tokens');
       const version = flags['api-version'];
       if (version !== undefined && !/^\d{2}\.0$/.test(version))
         throw new ApiError(400, 'INVALID_API_VERSION', `--api-version looks like 62.0, got "${version}"`);
@@ -312,7 +295,7 @@ export const CRM_COMMANDS: Record<string, CrmCommand> = {
       const connection = await getConnection(db, flags.org ?? '', crmFlag(flags.crm));
       const result = await runBackfill(db, {
         connection,
-        secretsKey: await requireKey(db, io),
+        secretsKey: await requireSecretsKey(db, io, 'CRM tokens'),
         since,
         progress: (line) => io.err(line),
       });

@@ -4,15 +4,19 @@ import { ConfigError, type Env, nonEmpty, oneOf, parseUrl } from '../config-pars
 export type PaymentConfig =
   | { provider: 'sandbox' }
   | { provider: 'stripe'; secretKey: string; webhookSecrets: string[]; apiUrl: string | null }
+  /** PAYMENT_PROVIDER unset: the Stripe account `cli payments connect stripe` stored, else `otherwise`. */
+  | { provider: 'connected'; otherwise: 'sandbox' | null }
   | null;
 
 /**
- * PAYMENT_PROVIDER (`sandbox`, `stripe` or `off`; the sandbox by default when SMS_PROVIDER is the
- * sandbox, off otherwise), STRIPE_SECRET_KEY, STRIPE_WEBHOOK_SECRET (several, comma-separated,
+ * PAYMENT_PROVIDER (`sandbox`, `stripe` or `off`; unset: the Stripe account connected with the
+ * CLI if there is one, else the sandbox when SMS_PROVIDER is the sandbox, else off), STRIPE_SECRET_KEY, STRIPE_WEBHOOK_SECRET (several, comma-separated,
  * while rotating) and STRIPE_API_URL (a base-URL override, for tests against a local fake).
  */
 export function readPaymentConfig(env: Env, smsProvider: 'sandbox' | 'plivo'): PaymentConfig {
   const fallback = smsProvider === 'sandbox' ? 'sandbox' : 'off';
+  if (nonEmpty(env, 'PAYMENT_PROVIDER') === undefined)
+    return { provider: 'connected', otherwise: fallback === 'sandbox' ? 'sandbox' : null };
   const provider = oneOf(env, 'PAYMENT_PROVIDER', ['sandbox', 'stripe', 'off'] as const, fallback);
   if (provider === 'off') return null;
   if (provider === 'sandbox') {

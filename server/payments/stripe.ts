@@ -104,6 +104,20 @@ export class StripePayments implements PaymentProvider {
     return { id: refund.id, status: refund.status ?? 'pending', amountMinor: refund.amount };
   }
 
+  /**
+   * Checks the key reaches Stripe and may read Checkout Sessions (what a restricted key for payment
+   * links needs at least); answers whether it is a live or a test key.
+   */
+  async verify(): Promise<{ livemode: boolean }> {
+    const page = await this.call(() => this.stripe.checkout.sessions.list({ limit: 1 }));
+    return { livemode: page.data[0]?.livemode ?? this.settings.secretKey.includes('_live_') };
+  }
+
+  /** Where this account's checkout pages may be (the payment page's form may post there). */
+  checkoutOrigins(): string[] {
+    return ['https://checkout.stripe.com', ...(this.settings.apiUrl === null ? [] : [this.settings.apiUrl])];
+  }
+
   parseWebhook(
     rawBody: Buffer,
     headers: Record<string, string | string[] | undefined>,

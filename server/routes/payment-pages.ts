@@ -12,6 +12,7 @@ import { formatAmount, LINK_TOKEN } from '../payments/payment-links.ts';
 import { readPaymentSettings } from '../payments/payment-settings.ts';
 import { isPaid, OPEN_STATUSES } from '../payments/payment-status.ts';
 import { type PaymentRequestRow, paymentByTokenHash, updatePayment } from '../payments/payment-store.ts';
+import { StripePayments } from '../payments/stripe.ts';
 
 /** The customer's page script: says the page was opened by a browser that runs scripts. */
 export const PAYMENT_PAGE_SCRIPT = '/assets/payment-page.js';
@@ -26,9 +27,9 @@ const tags = ['payments'];
 
 /** Where Stripe's hosted pages live; the pay form may lead there (and to a local fake in tests). */
 function formTargets(deps: Deps): string {
-  const payments = deps.config.payments;
-  if (payments?.provider !== 'stripe') return "'self'";
-  return `'self' https://checkout.stripe.com${payments.apiUrl === null ? '' : ` ${payments.apiUrl}`}`;
+  const provider = deps.payments?.provider;
+  if (!(provider instanceof StripePayments)) return "'self'";
+  return ["'self'", ...provider.checkoutOrigins()].join(' ');
 }
 
 const policy = (forms: string) =>

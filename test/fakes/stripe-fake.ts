@@ -163,6 +163,7 @@ export class FakeStripe {
 
   private route(method: string, path: string, form: Obj): unknown {
     if (method === 'POST' && path === '/v1/checkout/sessions') return this.createSession(form);
+    if (method === 'GET' && path === '/v1/checkout/sessions') return this.listSessions(form);
     const session = /^\/v1\/checkout\/sessions\/([^/]+)(\/expire)?$/.exec(path);
     if (session !== null) {
       const found = this.sessions.get(session[1] ?? '');
@@ -179,6 +180,26 @@ export class FakeStripe {
     }
     if (method === 'POST' && path === '/v1/refunds') return this.refund(form);
     throw new StripeFault(404, 'invalid_request_error', `Unrecognized request URL (${method}: ${path}).`);
+  }
+
+  /** A list object, newest first, like Stripe's (limit 1 to 100, default 10). */
+  private listSessions(form: Obj): unknown {
+    const limit = form.limit === undefined ? 10 : Number(form.limit);
+    if (!Number.isInteger(limit) || limit < 1 || limit > 100)
+      throw new StripeFault(
+        400,
+        'invalid_request_error',
+        'Invalid integer: limit',
+        'parameter_invalid_integer',
+        'limit',
+      );
+    const all = [...this.sessions.values()].reverse();
+    return {
+      object: 'list',
+      url: '/v1/checkout/sessions',
+      has_more: all.length > limit,
+      data: all.slice(0, limit),
+    };
   }
 
   private createSession(form: Obj): Session {

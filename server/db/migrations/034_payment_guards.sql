@@ -56,3 +56,15 @@ CREATE TABLE sandbox_refunds (
   idempotency_key  text PRIMARY KEY,
   refund           jsonb NOT NULL
 );
+
+-- The installation's Stripe account, connected by `cli payments connect stripe`: the restricted key
+-- and webhook secrets sealed with SECRETS_KEY (never stored in the clear); PAYMENT_PROVIDER=stripe
+-- with STRIPE_* variables still wins over it.
+CREATE TABLE payment_provider_connections (
+  provider      text PRIMARY KEY CHECK (provider = 'stripe'),
+  sealed        text NOT NULL,
+  key_hint      text NOT NULL,
+  livemode      boolean NOT NULL,
+  connected_at  timestamptz NOT NULL,
+  connected_by  text NOT NULL
+);
