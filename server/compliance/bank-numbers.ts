@@ -3,9 +3,9 @@
  * the labels of data/bank-number-labels.json. Pure.
  */
 
-import { allMatches } from '../lib/all-matches.ts';
 import bankLabels from './data/bank-number-labels.json' with { type: 'json' };
 import type { Finding } from './scan-finding.ts';
+import { matchesOf } from './scan-matches.ts';
 
 /** ABA routing number: weights 3-7-1 summing to a multiple of 10, with a Federal Reserve prefix. */
 export function isValidRoutingNumber(digits: string): boolean {
@@ -69,7 +69,7 @@ export function findBankNumbers(text: string): Finding[] {
   const findings: Finding[] = [];
   // Context words are looked for only when a number needs them: most texts have none (#20).
   let hasContext: boolean | undefined;
-  for (const m of allMatches(text, NINE_DIGITS)) {
+  for (const m of matchesOf(text, NINE_DIGITS)) {
     const start = m.index ?? 0;
     const end = start + 9;
     if (!isValidRoutingNumber(m[0])) continue;
@@ -92,7 +92,7 @@ export function findBankNumbers(text: string): Finding[] {
   }
   let hasContextBesidesWeak: boolean | undefined;
   for (const { pattern, detail, needsContext } of LABELLED) {
-    for (const m of allMatches(text, pattern)) {
+    for (const m of matchesOf(text, pattern)) {
       // Without a context word, none of this pattern's matches counts.
       if (needsContext) hasContextBesidesWeak ??= BANK_CONTEXT_BESIDES_WEAK.test(text);
       if (needsContext && !hasContextBesidesWeak) break;

@@ -4,8 +4,8 @@
  * follow a card. Pure; the content scanner calls `findCards` on normalised text.
  */
 
-import { allMatches } from '../lib/all-matches.ts';
 import type { Finding } from './scan-finding.ts';
+import { matchesOf } from './scan-matches.ts';
 
 /** Luhn (mod 10) check over a string of digits. */
 export function luhnValid(digits: string): boolean {
@@ -151,7 +151,7 @@ function partOfIdentifier(text: string, start: number, end: number): boolean {
 /** Card numbers, their trailing expiry and security code, and PAN fragments in the normalised text. */
 export function findCards(text: string, scanned: string): Finding[] {
   const findings: Finding[] = [];
-  for (const m of allMatches(scanned, DIGIT_RUN)) {
+  for (const m of matchesOf(scanned, DIGIT_RUN)) {
     const runStart = m.index ?? 0;
     const runEnd = runStart + m[0].length;
     const groups = groupsOf(m[0], runStart);

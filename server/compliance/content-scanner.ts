@@ -9,7 +9,8 @@ import { findBankNumbers } from './bank-numbers.ts';
 import { cardBrand, findCards } from './card-numbers.ts';
 import { findPhi } from './phi-terms.ts';
 import type { Finding, FindingKind } from './scan-finding.ts';
-import { normaliseForScan, originalSpan } from './scan-normalisation.ts';
+import { isOwnNormalForm, normaliseForScan, originalSpan } from './scan-normalisation.ts';
+import { prefilter } from './scan-prefilter.ts';
 import { findSsns } from './social-security-numbers.ts';
 
 export type { Finding, FindingKind } from './scan-finding.ts';
@@ -90,23 +91,33 @@ function replacement(f: Finding, digits: string): string | null {
  * through other scripts' digits, invisible characters and odd separators alike.
  */
 export function scanText(text: string): ScanResult {
-  const normalised = normaliseForScan(text);
-  const plain = normalised.text;
-  // UUIDs can hide a Luhn-valid test PAN across their groups; blank them out (same length).
-  const scanned = plain.replace(UUID, (u) => ' '.repeat(u.length));
+  // Most texts are their own normal form and hold no number or health word: one pass says so (#20).
+  const normalised = isOwnNormalForm(text) ? null : normaliseForScan(text);
+  const plain = normalised === null ? text : normalised.text;
+  const may = prefilter(plain);
+  if (!may.numbers && !may.phi) return { findings: [], redacted: text };
+  const raw: Finding[] = [];
+  if (may.numbers) {
+    // UUIDs can hide a Luhn-valid test PAN across their groups; blank them out (same length).
+    const scanned = plain.replace(UUID, (u) => ' '.repeat(u.length));
+    raw.push(...findCards(plain, scanned), ...findBankNumbers(scanned), ...findSsns(scanned));
+  }
+  if (may.phi) raw.push(...findPhi(plain));
+  if (raw.length === 0) return { findings: [], redacted: text };
   const found = resolveOverlaps(
-    [...findCards(plain, scanned), ...findBankNumbers(scanned), ...findSsns(scanned), ...findPhi(plain)].map(
-      (finding) => ({
-        finding,
-        placeholder: replacement(finding, plain.slice(finding.start, finding.end).replace(/\D/g, '')),
-      }),
-    ),
+    raw.map((finding) => ({
+      finding,
+      placeholder: replacement(finding, plain.slice(finding.start, finding.end).replace(/\D/g, '')),
+    })),
   );
   const findings: Finding[] = [];
   let redacted = '';
   let cursor = 0;
   for (const { finding, placeholder } of found) {
-    const span = originalSpan(normalised, finding.start, finding.end);
+    const span =
+      normalised === null
+        ? { start: finding.start, end: finding.end }
+        : originalSpan(normalised, finding.start, finding.end);
     findings.push({ ...finding, ...span });
     if (placeholder === null || span.start < cursor) continue;
     redacted += text.slice(cursor, span.start) + placeholder;

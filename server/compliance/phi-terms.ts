@@ -5,8 +5,8 @@
  * to skip the business senses ("A/B test results", "lithium batteries", "Great Depression").
  */
 
-import { allMatches } from '../lib/all-matches.ts';
 import type { Finding } from './scan-finding.ts';
+import { matchesOf } from './scan-matches.ts';
 
 export interface PhiRule {
   detail: string;
@@ -104,7 +104,7 @@ export function findPhi(text: string): Finding[] {
   const findings: Finding[] = [];
   if (!ANY_RULE.test(text)) return findings;
   for (const rule of PHI_RULES) {
-    for (const m of allMatches(text, rule.pattern)) {
+    for (const m of matchesOf(text, rule.pattern)) {
       const start = m.index ?? 0;
       const end = start + m[0].length;
       const around = text.slice(Math.max(0, start - 30), Math.min(text.length, end + 30));

@@ -99,6 +99,23 @@ function normaliseAscii(original: string): NormalisedText | null {
   return { text, start, end };
 }
 
+/**
+ * Whether normalising `text` would give it back unchanged, offsets and all (#20): ASCII, single
+ * spaces as its only separators, and nothing to drop. Most texts are, and need no copy and no map.
+ */
+export function isOwnNormalForm(text: string): boolean {
+  if (!ASCII_WHOLE) return false;
+  let afterSpace = false;
+  for (let i = 0; i < text.length; i++) {
+    const code = text.charCodeAt(i);
+    const ascii = ASCII_CLASS[code];
+    if (ascii === 'keep' || ascii === 'digit' || (ascii === 'dash' && code === 45)) afterSpace = false;
+    else if (ascii === 'separator' && code === 32 && !afterSpace) afterSpace = true;
+    else return false;
+  }
+  return true;
+}
+
 /** `normaliseForScan` without the ASCII shortcut: what the shortcut's property test compares with. */
 export function normaliseEveryCharacter(original: string): NormalisedText {
   return normalise(original, false);

@@ -1,0 +1,67 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { findBankNumbers } from '../../server/compliance/bank-numbers.ts';
+import { findCards } from '../../server/compliance/card-numbers.ts';
+import { findPhi, PHI_RULES } from '../../server/compliance/phi-terms.ts';
+import { normaliseForScan } from '../../server/compliance/scan-normalisation.ts';
+import { prefilter } from '../../server/compliance/scan-prefilter.ts';
+import { findSsns } from '../../server/compliance/social-security-numbers.ts';
+
+/**
+ * #20: the scanner skips the finders a text's one-pass prefilter rules out. It may let through
+ * texts with nothing in them, but must never rule out one a finder would find something in.
+ */
+function holdsToFinders(text: string) {
+  const may = prefilter(text);
+  if (findPhi(text).length > 0) expect(may.phi, `phi in ${JSON.stringify(text)}`).toBe(true);
+  const numbers = [...findCards(text, text), ...findBankNumbers(text), ...findSsns(text)];
+  if (numbers.length > 0) expect(may.numbers, `number in ${JSON.stringify(text)}`).toBe(true);
+}
+
+/** Every word the PHI rules spell out, so each term and each phrase's words come up. */
+const ruleWords = [...new Set(PHI_RULES.flatMap((r) => r.pattern.source.match(/[a-z][a-z0-9']+/gi) ?? []))];
+const glue = ['', ' ', '  ', ': ', '/', '-', '_', "'s ", ' test ', ' results ', ' came back ', ' 10 ', 'mg'];
+const mixedCase = (s: string, flips: boolean[]) =>
+  [...s].map((ch, i) => (flips[i % flips.length] ? ch.toUpperCase() : ch)).join('');
+const texts = fc
+  .tuple(
+    fc.array(
+      fc.oneof(
+        fc.constantFrom(...ruleWords),
+        fc.constantFrom(...glue),
+        fc.stringMatching(/^[0-9 /.-]{0,12}$/),
+        fc.string({ maxLength: 4 }),
+      ),
+      { maxLength: 10 },
+    ),
+    fc.array(fc.boolean(), { minLength: 1, maxLength: 5 }),
+  )
+  .map(([parts, flips]) => normaliseForScan(mixedCase(parts.join(''), flips)).text);
+
+describe('scan prefilter', () => {
+  it('never rules out a text any finder finds something in', () => {
+    fc.assert(
+      fc.property(texts, (text) => holdsToFinders(text)),
+      { numRuns: 4000 },
+    );
+  });
+
+  it('lets through every golden text with a finding', () => {
+    const golden: Array<{ text: string }> = JSON.parse(
+      fs.readFileSync(path.resolve(import.meta.dirname, 'fixtures/scanner-golden.json'), 'utf8'),
+    );
+    for (const { text } of golden) holdsToFinders(normaliseForScan(text).text);
+  });
+
+  it('rules out plain conversation', () => {
+    for (const text of [
+      'Stop',
+      'see you at 3 tomorrow',
+      'Thanks, your order shipped!',
+      'call me at 5pm, ok?',
+    ])
+      expect(prefilter(text)).toEqual({ numbers: false, phi: false });
+  });
+});
