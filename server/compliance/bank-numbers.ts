@@ -64,12 +64,19 @@ const LABELLED: ReadonlyArray<{ pattern: RegExp; detail: string; needsContext: b
 /** Nine digits on their own: the shape of a routing number. */
 const NINE_DIGITS = /(?<![\d-])\d{9}(?![\d-])/g;
 
-/** Routing numbers (checksum and context) and labelled account numbers in the normalised text. */
-export function findBankNumbers(text: string): Finding[] {
+/**
+ * Routing numbers (checksum and context) and labelled account numbers in the normalised text.
+ * `may` says which of the two the text can hold at all (scan-prefilter.ts); the other is not
+ * searched for (#20).
+ */
+export function findBankNumbers(
+  text: string,
+  may: { nineDigits: boolean; bankLabel: boolean } = { nineDigits: true, bankLabel: true },
+): Finding[] {
   const findings: Finding[] = [];
   // Context words are looked for only when a number needs them: most texts have none (#20).
   let hasContext: boolean | undefined;
-  for (const m of matchesOf(text, NINE_DIGITS)) {
+  for (const m of may.nineDigits ? matchesOf(text, NINE_DIGITS) : []) {
     const start = m.index ?? 0;
     const end = start + 9;
     if (!isValidRoutingNumber(m[0])) continue;
@@ -91,7 +98,7 @@ export function findBankNumbers(text: string): Finding[] {
     }
   }
   let hasContextBesidesWeak: boolean | undefined;
-  for (const { pattern, detail, needsContext } of LABELLED) {
+  for (const { pattern, detail, needsContext } of may.bankLabel ? LABELLED : []) {
     for (const m of matchesOf(text, pattern)) {
       // Without a context word, none of this pattern's matches counts.
       if (needsContext) hasContextBesidesWeak ??= BANK_CONTEXT_BESIDES_WEAK.test(text);

@@ -104,17 +104,26 @@ function normaliseAscii(original: string): NormalisedText | null {
  * spaces as its only separators, and nothing to drop. Most texts are, and need no copy and no map.
  */
 export function isOwnNormalForm(text: string): boolean {
-  if (!ASCII_WHOLE) return false;
   let afterSpace = false;
   for (let i = 0; i < text.length; i++) {
     const code = text.charCodeAt(i);
-    const ascii = ASCII_CLASS[code];
-    if (ascii === 'keep' || ascii === 'digit' || (ascii === 'dash' && code === 45)) afterSpace = false;
-    else if (ascii === 'separator' && code === 32 && !afterSpace) afterSpace = true;
+    const own = code < 128 ? (OWN_FORM[code] as number) : OWN_NOT;
+    if (own === OWN_SPACE && !afterSpace) afterSpace = true;
+    else if (own === OWN_ALONE) afterSpace = false;
     else return false;
   }
   return true;
 }
+
+const OWN_NOT = 0;
+const OWN_ALONE = 1;
+const OWN_SPACE = 2;
+/** Per ASCII code: stays as it is (a digit, a kept character, `-`), is the space, or is changed. */
+const OWN_FORM = Uint8Array.from(ASCII_CLASS, (ascii, code) => {
+  if (!ASCII_WHOLE) return OWN_NOT;
+  if (ascii === 'keep' || ascii === 'digit' || (ascii === 'dash' && code === 45)) return OWN_ALONE;
+  return ascii === 'separator' && code === 32 ? OWN_SPACE : OWN_NOT;
+});
 
 /** `normaliseForScan` without the ASCII shortcut: what the shortcut's property test compares with. */
 export function normaliseEveryCharacter(original: string): NormalisedText {

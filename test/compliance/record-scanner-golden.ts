@@ -1,7 +1,7 @@
 /**
  * Records what the scanner finds in the golden texts (#20) into fixtures/scanner-golden.json:
- * `CORPORA_DIR=… npx tsx test/compliance/record-scanner-golden.ts`. Re-record only when a change
- * of verdicts is meant, and say so in the commit.
+ * `CORPORA_DIR=… npx tsx test/compliance/record-scanner-golden.ts`, then `npx biome format --write` it.
+ * Re-record only when a change of verdicts is meant, and say so in the commit.
  */
 import fs from 'node:fs';
 import path from 'node:path';

@@ -4,6 +4,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { findBankNumbers } from '../../server/compliance/bank-numbers.ts';
 import { findCards } from '../../server/compliance/card-numbers.ts';
+import bankLabels from '../../server/compliance/data/bank-number-labels.json' with { type: 'json' };
 import { findPhi, PHI_RULES } from '../../server/compliance/phi-terms.ts';
 import { normaliseForScan } from '../../server/compliance/scan-normalisation.ts';
 import { prefilter } from '../../server/compliance/scan-prefilter.ts';
@@ -15,13 +16,33 @@ import { findSsns } from '../../server/compliance/social-security-numbers.ts';
  */
 function holdsToFinders(text: string) {
   const may = prefilter(text);
-  if (findPhi(text).length > 0) expect(may.phi, `phi in ${JSON.stringify(text)}`).toBe(true);
+  const named = JSON.stringify(text);
+  PHI_RULES.forEach((_, r) => {
+    if (findPhi(text, 1 << r).length > 0)
+      expect(may.phiRules & (1 << r), `PHI rule ${r} in ${named}`).not.toBe(0);
+  });
   const numbers = [...findCards(text, text), ...findBankNumbers(text), ...findSsns(text)];
-  if (numbers.length > 0) expect(may.numbers, `number in ${JSON.stringify(text)}`).toBe(true);
+  if (numbers.length > 0) expect(may.numbers, `number in ${named}`).toBe(true);
+  const nine = findBankNumbers(text, { nineDigits: true, bankLabel: false });
+  if (nine.length > 0) expect(may.nineDigits, `routing number in ${named}`).toBe(true);
+  const labelled = findBankNumbers(text, { nineDigits: false, bankLabel: true });
+  if (labelled.length > 0) expect(may.bankLabel, `labelled bank number in ${named}`).toBe(true);
 }
 
 /** Every word the PHI rules spell out, so each term and each phrase's words come up. */
 const ruleWords = [...new Set(PHI_RULES.flatMap((r) => r.pattern.source.match(/[a-z][a-z0-9']+/gi) ?? []))];
+/** The bank labels and context words, and numbers of the shapes the number finders look for. */
+const bankWords = [
+  ...bankLabels.intros.account,
+  ...bankLabels.intros.routing,
+  ...bankLabels.introsNeedingBankContext.account,
+  ...bankLabels.bankContext,
+  '021000021',
+  '121000358',
+  '12345678',
+  '219-09-9999',
+  '4242 4242 4242 4242',
+];
 const glue = ['', ' ', '  ', ': ', '/', '-', '_', "'s ", ' test ', ' results ', ' came back ', ' 10 ', 'mg'];
 const mixedCase = (s: string, flips: boolean[]) =>
   [...s].map((ch, i) => (flips[i % flips.length] ? ch.toUpperCase() : ch)).join('');
@@ -30,6 +51,7 @@ const texts = fc
     fc.array(
       fc.oneof(
         fc.constantFrom(...ruleWords),
+        fc.constantFrom(...bankWords),
         fc.constantFrom(...glue),
         fc.stringMatching(/^[0-9 /.-]{0,12}$/),
         fc.string({ maxLength: 4 }),
@@ -62,6 +84,6 @@ describe('scan prefilter', () => {
       'Thanks, your order shipped!',
       'call me at 5pm, ok?',
     ])
-      expect(prefilter(text)).toEqual({ numbers: false, phi: false });
+      expect(prefilter(text)).toEqual({ numbers: false, nineDigits: false, bankLabel: false, phiRules: 0 });
   });
 });
