@@ -9,7 +9,7 @@ import { findBankNumbers } from './bank-numbers.ts';
 import { cardBrand, findCards } from './card-numbers.ts';
 import { findPhi } from './phi-terms.ts';
 import type { Finding, FindingKind } from './scan-finding.ts';
-import { isOwnNormalForm, normaliseForScan, originalSpan } from './scan-normalisation.ts';
+import { normaliseForScan, originalSpan } from './scan-normalisation.ts';
 import { prefilter } from './scan-prefilter.ts';
 import { findSsns } from './social-security-numbers.ts';
 
@@ -105,9 +105,10 @@ function replacement(f: Finding, digits: string): string | null {
  */
 export function scanText(text: string): ScanResult {
   // Most texts are their own normal form and hold no number or health word: one pass says so (#20).
-  const normalised = isOwnNormalForm(text) ? null : normaliseForScan(text);
+  let may = prefilter(text);
+  const normalised = may.ownForm ? null : normaliseForScan(text);
   const plain = normalised === null ? text : normalised.text;
-  const may = prefilter(plain);
+  if (normalised !== null) may = prefilter(plain);
   if (!may.numbers && may.phiRules === 0) return { findings: [], redacted: text };
   const raw: Finding[] = [];
   if (may.numbers) {

@@ -99,27 +99,14 @@ function normaliseAscii(original: string): NormalisedText | null {
   return { text, start, end };
 }
 
+export const OWN_NOT = 0;
+export const OWN_ALONE = 1;
+export const OWN_SPACE = 2;
 /**
- * Whether normalising `text` would give it back unchanged, offsets and all (#20): ASCII, single
- * spaces as its only separators, and nothing to drop. Most texts are, and need no copy and no map.
+ * Per ASCII code: stays as it is (a digit, a kept character, `-`), is the space (which stays when
+ * alone), or is changed. The scan prefilter reads it in its own pass over the text.
  */
-export function isOwnNormalForm(text: string): boolean {
-  let afterSpace = false;
-  for (let i = 0; i < text.length; i++) {
-    const code = text.charCodeAt(i);
-    const own = code < 128 ? (OWN_FORM[code] as number) : OWN_NOT;
-    if (own === OWN_SPACE && !afterSpace) afterSpace = true;
-    else if (own === OWN_ALONE) afterSpace = false;
-    else return false;
-  }
-  return true;
-}
-
-const OWN_NOT = 0;
-const OWN_ALONE = 1;
-const OWN_SPACE = 2;
-/** Per ASCII code: stays as it is (a digit, a kept character, `-`), is the space, or is changed. */
-const OWN_FORM = Uint8Array.from(ASCII_CLASS, (ascii, code) => {
+export const OWN_FORM = Uint8Array.from(ASCII_CLASS, (ascii, code) => {
   if (!ASCII_WHOLE) return OWN_NOT;
   if (ascii === 'keep' || ascii === 'digit' || (ascii === 'dash' && code === 45)) return OWN_ALONE;
   return ascii === 'separator' && code === 32 ? OWN_SPACE : OWN_NOT;

@@ -6,6 +6,7 @@
  */
 import bankLabels from './data/bank-number-labels.json' with { type: 'json' };
 import { PHI_RULES } from './phi-terms.ts';
+import { OWN_NOT as NOT, OWN_FORM as OWN_FORM_TABLE, OWN_SPACE as SPACE } from './scan-normalisation.ts';
 
 export interface TextPrefilter {
   /** Cards, SSNs or labelled bank numbers may be there: the text has the 6 digits the least needs. */
@@ -23,6 +24,7 @@ const FEWEST_NUMBER_DIGITS = Math.min(6, bankLabels.digits.min);
 
 /** ASCII letters lowered, every other unit as it is. */
 const lower = (code: number): number => (code >= 65 && code <= 90 ? code + 32 : code);
+const LOWER = Uint8Array.from({ length: 128 }, (_, code) => lower(code));
 /** Two ASCII units as one table index. */
 const pairKey = (a: number, b: number): number => (a << 7) | b;
 
@@ -31,10 +33,12 @@ interface WordStart {
   rules: number;
 }
 
-/**
- * The PHI rules' word starts by their first two characters (by `pairKey`), so a word of the text
- * meets a few only; a table, not a Map, as this is asked at every word of every text.
- */
+/** Bits of PAIRS: some PHI word start, or some bank label, begins with the pair. */
+const PHI_PAIR = 1;
+const BANK_PAIR = 2;
+/** Per pair of lowered ASCII units (by `pairKey`): which kinds of word begin with it. */
+const PAIRS = new Uint8Array(1 << 14);
+/** The PHI rules' word starts by their first two characters (by `pairKey`). */
 const PHI_STARTS: Array<WordStart[] | undefined> = new Array(1 << 14).fill(undefined);
 PHI_RULES.forEach((rule, r) => {
   for (const word of rule.starts.trim().split(/\s+/)) {
@@ -43,27 +47,23 @@ PHI_RULES.forEach((rule, r) => {
     const same = known.find((s) => s.word === word);
     if (same) same.rules |= 1 << r;
     else PHI_STARTS[key] = [...known, { word, rules: 1 << r }];
+    PAIRS[key] = (PAIRS[key] as number) | PHI_PAIR;
   }
 });
 const DOSE_RULES = PHI_RULES.reduce((mask, rule, r) => (rule.dose ? mask | (1 << r) : mask), 0);
-
-/** First two characters of every bank label's first word ("checking", "a/c", "rtn", …), by `pairKey`. */
-const BANK_PAIRS = new Uint8Array(1 << 14);
 for (const label of [
   ...bankLabels.intros.account,
   ...bankLabels.intros.routing,
   ...bankLabels.introsNeedingBankContext.account,
-])
-  BANK_PAIRS[pairKey(label.charCodeAt(0), label.charCodeAt(1))] = 1;
+]) {
+  const key = pairKey(label.charCodeAt(0), label.charCodeAt(1));
+  PAIRS[key] = (PAIRS[key] as number) | BANK_PAIR;
+}
 
-/** The rules of the PHI word starts `text` begins at `at` with, in any case. */
-function phiRulesAt(text: string, at: number): number {
-  if (at + 1 >= text.length) return 0;
-  const b = lower(text.charCodeAt(at + 1));
-  if (b >= 128) return 0;
-  const starts = PHI_STARTS[pairKey(lower(text.charCodeAt(at)), b)];
-  if (starts === undefined) return 0;
+/** The rules of the PHI word starts `text` begins at `at` with (in any case), whose first two make `key`. */
+function phiRulesAt(text: string, at: number, key: number): number {
   let rules = 0;
+  const starts = PHI_STARTS[key] as WordStart[];
   for (let s = 0; s < starts.length; s++) {
     const { word, rules: of } = starts[s] as WordStart;
     if (at + word.length > text.length) continue;
@@ -74,47 +74,79 @@ function phiRulesAt(text: string, at: number): number {
   return rules;
 }
 
-const isDigit = (code: number): boolean => code >= 48 && code <= 57;
-const isLetter = (code: number): boolean => (code >= 65 && code <= 90) || (code >= 97 && code <= 122);
+/**
+ * The normalisation's own-form table and its values, held here: an imported binding may be read
+ * through a getter (as tsx compiles modules), and this pass reads them at every character.
+ */
+const OWN_FORM = OWN_FORM_TABLE;
+const OWN_NOT = NOT;
+const OWN_SPACE = SPACE;
 
-/** What the normalised `text` may hold; see the file's comment. */
-export function prefilter(text: string): TextPrefilter {
+/** Per ASCII code, what the pass needs to know of it: bits of the classes below. */
+const DIGIT = 1;
+const LETTER = 2;
+/** A word character as the PHI rules' `\b` sees it (no `u` flag: ASCII letters, digits, `_`). */
+const WORD = 4;
+const CLASSES = Uint8Array.from({ length: 128 }, (_, code) => {
+  if (code >= 48 && code <= 57) return DIGIT | WORD;
+  if ((code >= 65 && code <= 90) || (code >= 97 && code <= 122)) return LETTER | WORD;
+  return code === 95 ? WORD : 0;
+});
+
+/**
+ * What the normalised `text` may hold; see the file's comment. `ownForm` says whether `text` is
+ * its own normal form (normaliseForScan would give it back unchanged, isOwnNormalForm): only then
+ * does the rest describe the normalised text; otherwise ask again with the normalised text.
+ */
+export function prefilter(text: string): TextPrefilter & { ownForm: boolean } {
+  let ownForm = true;
   let digits = 0;
   let run = 0;
   let nineDigits = false;
   let mg = false;
   let bankLabel = false;
   let phiRules = 0;
-  // Whether the unit before is a word character as `\b` sees it, and a letter or digit as the
-  // bank labels' (?<![\p{L}\p{N}]) does (beyond ASCII that needs Unicode: the answer is "may").
+  // Whether the unit before is a word character as `\b` sees it, a letter or digit as the bank
+  // labels' (?<![\p{L}\p{N}]) does (beyond ASCII that needs Unicode: the answer is "may"), a space.
   let afterWord = false;
   let afterLetterOrDigit = false;
+  let afterSpace = false;
   const n = text.length;
   for (let i = 0; i < n; i++) {
     const code = text.charCodeAt(i);
-    const digit = isDigit(code);
-    const letter = isLetter(code);
-    if (digit) {
+    if (code >= 128) {
+      ownForm = false;
+      bankLabel = true;
+      if (run === 9) nineDigits = true;
+      run = 0;
+      afterWord = afterLetterOrDigit = afterSpace = false;
+      continue;
+    }
+    const own = OWN_FORM[code] as number;
+    if (own === OWN_NOT || (own === OWN_SPACE && afterSpace)) ownForm = false;
+    afterSpace = own === OWN_SPACE;
+    const cls = CLASSES[code] as number;
+    if ((cls & DIGIT) !== 0) {
       digits += 1;
       run += 1;
     } else {
       if (run === 9) nineDigits = true;
       run = 0;
+      // Every PHI word start and bank label begins with a letter, then another ASCII unit.
+      if ((cls & LETTER) !== 0 && !afterLetterOrDigit && i + 1 < n) {
+        const next = text.charCodeAt(i + 1);
+        const key = next < 128 ? pairKey(LOWER[code] as number, LOWER[next] as number) : 0;
+        const pair = PAIRS[key] as number;
+        if ((pair & BANK_PAIR) !== 0) bankLabel = true;
+        if ((pair & PHI_PAIR) !== 0 && !afterWord) phiRules |= phiRulesAt(text, i, key);
+      }
+      if ((code | 32) === 103 && i > 0 && (text.charCodeAt(i - 1) | 32) === 109) mg = true;
     }
-    if (code >= 128) bankLabel = true;
-    else if (letter && !afterLetterOrDigit && !bankLabel && i + 1 < n) {
-      const next = lower(text.charCodeAt(i + 1));
-      // Beyond ASCII the next unit sets bankLabel itself.
-      bankLabel = next < 128 && BANK_PAIRS[pairKey(lower(code), next)] === 1;
-    }
-    const word = digit || letter || code === 95;
-    if (word && !afterWord) phiRules |= phiRulesAt(text, i);
-    if ((code === 103 || code === 71) && i > 0 && lower(text.charCodeAt(i - 1)) === 109) mg = true;
-    afterWord = word;
-    afterLetterOrDigit = digit || letter;
+    afterWord = (cls & WORD) !== 0;
+    afterLetterOrDigit = (cls & (DIGIT | LETTER)) !== 0;
   }
   if (run === 9) nineDigits = true;
   if (mg && digits > 0) phiRules |= DOSE_RULES;
   const numbers = digits >= FEWEST_NUMBER_DIGITS;
-  return { numbers, nineDigits: numbers && nineDigits, bankLabel: numbers && bankLabel, phiRules };
+  return { ownForm, numbers, nineDigits: numbers && nineDigits, bankLabel: numbers && bankLabel, phiRules };
 }

@@ -77,6 +77,28 @@ describe('scan prefilter', () => {
     for (const { text } of golden) holdsToFinders(normaliseForScan(text).text);
   });
 
+  it('says a text is its own normal form only when normalising gives it back unchanged, and of ASCII always then', () => {
+    const written = fc.array(
+      fc.constantFrom('a', 'Z', '7', ' ', '-', '_', '\t', '\n', '.', '\u00a0', '\u200b', 'é', '\uff14'),
+      {
+        maxLength: 12,
+      },
+    );
+    fc.assert(
+      fc.property(written, (parts) => {
+        const text = parts.join('');
+        const normalised = normaliseForScan(text);
+        const unchanged =
+          normalised.text === text &&
+          normalised.start.every((s, i) => s === i && normalised.end[i] === i + 1);
+        const ascii = [...text].every((ch) => ch.charCodeAt(0) < 128);
+        if (prefilter(text).ownForm) expect(unchanged).toBe(true);
+        else if (ascii) expect(unchanged).toBe(false);
+      }),
+      { numRuns: 3000 },
+    );
+  });
+
   it('rules out plain conversation', () => {
     for (const text of [
       'Stop',
@@ -84,6 +106,12 @@ describe('scan prefilter', () => {
       'Thanks, your order shipped!',
       'call me at 5pm, ok?',
     ])
-      expect(prefilter(text)).toEqual({ numbers: false, nineDigits: false, bankLabel: false, phiRules: 0 });
+      expect(prefilter(text)).toEqual({
+        ownForm: true,
+        numbers: false,
+        nineDigits: false,
+        bankLabel: false,
+        phiRules: 0,
+      });
   });
 });
