@@ -10,7 +10,7 @@ import { cardBrand, findCards } from './card-numbers.ts';
 import { findPhi } from './phi-terms.ts';
 import type { Finding, FindingKind } from './scan-finding.ts';
 import { normaliseForScan, originalSpan } from './scan-normalisation.ts';
-import { prefilter } from './scan-prefilter.ts';
+import { mayHoldAnything, prefilter } from './scan-prefilter.ts';
 import { findSsns } from './social-security-numbers.ts';
 
 export type { Finding, FindingKind } from './scan-finding.ts';
@@ -105,6 +105,7 @@ function replacement(f: Finding, digits: string): string | null {
  */
 export function scanText(text: string): ScanResult {
   // Most texts are their own normal form and hold no number or health word: one pass says so (#20).
+  if (!mayHoldAnything(text)) return { findings: [], redacted: text };
   let may = prefilter(text);
   const normalised = may.ownForm ? null : normaliseForScan(text);
   const plain = normalised === null ? text : normalised.text;

@@ -74,6 +74,26 @@ function phiRulesAt(text: string, at: number, key: number): number {
   return rules;
 }
 
+const escapeRegExp = (s: string) => s.replace(/[-/\\^$*+?.()|[\]{}]/g, '\\$&');
+
+/**
+ * A text this does not match holds nothing for any finder: it is printable ASCII, tabs and line
+ * breaks (which normalise to spaces: no word start moves), with no digit, no `_` (which does
+ * normalise to a space, and so could make one) and no PHI word start. Asked first, as one native
+ * search is several times cheaper than the pass below, and most texts stop there (#20).
+ */
+const MAY_HOLD_ANYTHING = new RegExp(
+  `[^\\t\\n\\r -~]|[\\d_]|\\b(?:${[...new Set(PHI_RULES.flatMap((rule) => rule.starts.trim().split(/\s+/)))]
+    .map(escapeRegExp)
+    .join('|')})`,
+  'i',
+);
+
+/** Whether the text may hold anything for a finder; when not, `prefilter` says nothing is there. */
+export function mayHoldAnything(text: string): boolean {
+  return MAY_HOLD_ANYTHING.test(text);
+}
+
 /**
  * The normalisation's own-form table and its values, held here: an imported binding may be read
  * through a getter (as tsx compiles modules), and this pass reads them at every character.

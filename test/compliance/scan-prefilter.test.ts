@@ -4,10 +4,11 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { findBankNumbers } from '../../server/compliance/bank-numbers.ts';
 import { findCards } from '../../server/compliance/card-numbers.ts';
+import { scanText } from '../../server/compliance/content-scanner.ts';
 import bankLabels from '../../server/compliance/data/bank-number-labels.json' with { type: 'json' };
 import { findPhi, PHI_RULES } from '../../server/compliance/phi-terms.ts';
 import { normaliseForScan } from '../../server/compliance/scan-normalisation.ts';
-import { prefilter } from '../../server/compliance/scan-prefilter.ts';
+import { mayHoldAnything, prefilter } from '../../server/compliance/scan-prefilter.ts';
 import { findSsns } from '../../server/compliance/social-security-numbers.ts';
 
 /**
@@ -46,6 +47,7 @@ const bankWords = [
 const glue = ['', ' ', '  ', ': ', '/', '-', '_', "'s ", ' test ', ' results ', ' came back ', ' 10 ', 'mg'];
 const mixedCase = (s: string, flips: boolean[]) =>
   [...s].map((ch, i) => (flips[i % flips.length] ? ch.toUpperCase() : ch)).join('');
+const flipsOf = fc.array(fc.boolean(), { minLength: 1, maxLength: 5 });
 const texts = fc
   .tuple(
     fc.array(
@@ -58,7 +60,7 @@ const texts = fc
       ),
       { maxLength: 10 },
     ),
-    fc.array(fc.boolean(), { minLength: 1, maxLength: 5 }),
+    flipsOf,
   )
   .map(([parts, flips]) => normaliseForScan(mixedCase(parts.join(''), flips)).text);
 
@@ -99,7 +101,29 @@ describe('scan prefilter', () => {
     );
   });
 
+  it('never calls a text empty that the pass or a finder finds something in', () => {
+    const written = fc
+      .tuple(
+        fc.array(
+          fc.oneof(fc.constantFrom(...ruleWords, ...glue, '\t', '\r\n', 'é'), fc.string({ maxLength: 3 })),
+        ),
+        flipsOf,
+      )
+      .map(([parts, flips]) => mixedCase(parts.join(''), flips));
+    fc.assert(
+      fc.property(written, (text) => {
+        if (mayHoldAnything(text)) return;
+        const may = prefilter(normaliseForScan(text).text);
+        expect(may.numbers || may.phiRules !== 0, JSON.stringify(text)).toBe(false);
+        expect(scanText(text)).toEqual({ findings: [], redacted: text });
+      }),
+      { numRuns: 4000 },
+    );
+  });
+
   it('rules out plain conversation', () => {
+    for (const text of ['Stop', 'Thanks, your order shipped!', 'Yes\tplease'])
+      expect(mayHoldAnything(text), text).toBe(false);
     for (const text of [
       'Stop',
       'see you at 3 tomorrow',
