@@ -9,7 +9,11 @@ import { matchesOf } from './scan-matches.ts';
 
 /** Luhn (mod 10) check over a string of digits. */
 export function luhnValid(digits: string): boolean {
-  if (!/^\d+$/.test(digits)) return false;
+  return /^\d+$/.test(digits) && luhnOfDigits(digits);
+}
+
+/** The Luhn check of a string known to be digits only (the card finder's candidates, #20). */
+function luhnOfDigits(digits: string): boolean {
   let sum = 0;
   for (let i = 0; i < digits.length; i++) {
     let d = digits.charCodeAt(digits.length - 1 - i) - 48;
@@ -198,7 +202,7 @@ export function findCards(text: string, scanned: string): Finding[] {
         // The rest of the run may only be an expiry and a security code (≤ 7 digits).
         if (digits.length < 12 || total - digits.length > 7) continue;
         const brand = cardBrand(digits);
-        if (brand !== null && luhnValid(digits)) best = { i, j, digits, brand };
+        if (brand !== null && luhnOfDigits(digits)) best = { i, j, digits, brand };
       }
     }
     if (best !== null) {

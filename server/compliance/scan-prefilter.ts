@@ -11,6 +11,8 @@ import { OWN_NOT as NOT, OWN_FORM as OWN_FORM_TABLE, OWN_SPACE as SPACE } from '
 export interface TextPrefilter {
   /** Cards, SSNs or labelled bank numbers may be there: the text has the 6 digits the least needs. */
   numbers: boolean;
+  /** A card (8 digits in one run at the least) or an SSN (9) may be there. */
+  cardOrSsn: boolean;
   /** A routing number may be there: nine digits stand together (and nothing longer does there). */
   nineDigits: boolean;
   /** A labelled bank number may be there: a word begins like one of the labels' first words. */
@@ -168,5 +170,12 @@ export function prefilter(text: string): TextPrefilter & { ownForm: boolean } {
   if (run === 9) nineDigits = true;
   if (mg && digits > 0) phiRules |= DOSE_RULES;
   const numbers = digits >= FEWEST_NUMBER_DIGITS;
-  return { ownForm, numbers, nineDigits: numbers && nineDigits, bankLabel: numbers && bankLabel, phiRules };
+  return {
+    ownForm,
+    numbers,
+    cardOrSsn: digits >= 8,
+    nineDigits: numbers && nineDigits,
+    bankLabel: numbers && bankLabel,
+    phiRules,
+  };
 }

@@ -24,6 +24,8 @@ function holdsToFinders(text: string) {
   });
   const numbers = [...findCards(text, text), ...findBankNumbers(text), ...findSsns(text)];
   if (numbers.length > 0) expect(may.numbers, `number in ${named}`).toBe(true);
+  if (findCards(text, text).length + findSsns(text).length > 0)
+    expect(may.cardOrSsn, `card or SSN in ${named}`).toBe(true);
   const nine = findBankNumbers(text, { nineDigits: true, bankLabel: false });
   if (nine.length > 0) expect(may.nineDigits, `routing number in ${named}`).toBe(true);
   const labelled = findBankNumbers(text, { nineDigits: false, bankLabel: true });
@@ -133,6 +135,7 @@ describe('scan prefilter', () => {
       expect(prefilter(text)).toEqual({
         ownForm: true,
         numbers: false,
+        cardOrSsn: false,
         nineDigits: false,
         bankLabel: false,
         phiRules: 0,
