@@ -6,7 +6,12 @@
  */
 import bankLabels from './data/bank-number-labels.json' with { type: 'json' };
 import { PHI_RULES } from './phi-terms.ts';
-import { OWN_NOT as NOT, OWN_FORM as OWN_FORM_TABLE, OWN_SPACE as SPACE } from './scan-normalisation.ts';
+import {
+  OWN_NOT as NOT,
+  OWN_FORM as OWN_FORM_TABLE,
+  OWN_SPACE as SPACE,
+  standsAsIs as standsAsIsImported,
+} from './scan-normalisation.ts';
 
 export interface TextPrefilter {
   /** Cards, SSNs or labelled bank numbers may be there: the text has the 6 digits the least needs. */
@@ -103,6 +108,7 @@ export function mayHoldAnything(text: string): boolean {
 const OWN_FORM = OWN_FORM_TABLE;
 const OWN_NOT = NOT;
 const OWN_SPACE = SPACE;
+const standsAsIs = standsAsIsImported;
 
 /** Per ASCII code, what the pass needs to know of it: bits of the classes below. */
 const DIGIT = 1;
@@ -117,7 +123,7 @@ const CLASSES = Uint8Array.from({ length: 128 }, (_, code) => {
 
 /**
  * What the normalised `text` may hold; see the file's comment. `ownForm` says whether `text` is
- * its own normal form (normaliseForScan would give it back unchanged, isOwnNormalForm): only then
+ * its own normal form (normaliseForScan would give it back unchanged, offsets and all): only then
  * does the rest describe the normalised text; otherwise ask again with the normalised text.
  */
 export function prefilter(text: string): TextPrefilter & { ownForm: boolean } {
@@ -137,7 +143,9 @@ export function prefilter(text: string): TextPrefilter & { ownForm: boolean } {
   for (let i = 0; i < n; i++) {
     const code = text.charCodeAt(i);
     if (code >= 128) {
-      ownForm = false;
+      // Such a unit stays itself (when no mark follows: a mark itself does not stand) and is no
+      // word character to `\b`; to the bank labels' Unicode patterns it might be a letter.
+      if (!standsAsIs(code)) ownForm = false;
       bankLabel = true;
       if (run === 9) nineDigits = true;
       run = 0;

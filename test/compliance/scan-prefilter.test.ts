@@ -81,12 +81,44 @@ describe('scan prefilter', () => {
     for (const { text } of golden) holdsToFinders(normaliseForScan(text).text);
   });
 
-  it('says a text is its own normal form only when normalising gives it back unchanged, and of ASCII always then', () => {
+  it('says a text is its own normal form only when normalising gives it back unchanged, and of plain letters always then', () => {
     const written = fc.array(
-      fc.constantFrom('a', 'Z', '7', ' ', '-', '_', '\t', '\n', '.', '\u00a0', '\u200b', 'é', '\uff14'),
-      {
-        maxLength: 12,
-      },
+      fc.constantFrom(
+        ...[
+          'a',
+          'Z',
+          '7',
+          ' ',
+          '-',
+          '_',
+          '\t',
+          '\n',
+          '.',
+          '\u00a0',
+          '\u200b',
+          'é',
+          'e\u0301',
+          '\u0301',
+          '\uff14',
+        ],
+        ...[
+          '✋',
+          '🛑',
+          '\ufe0f',
+          'ñ',
+          'ﬁ',
+          '\u1100',
+          '\u1161',
+          'Ⅻ',
+          '①',
+          '\u0664',
+          '\u2013',
+          'ж',
+          '中',
+          '\u2028',
+        ],
+      ),
+      { maxLength: 12 },
     );
     fc.assert(
       fc.property(written, (parts) => {
@@ -95,9 +127,10 @@ describe('scan prefilter', () => {
         const unchanged =
           normalised.text === text &&
           normalised.start.every((s, i) => s === i && normalised.end[i] === i + 1);
-        const ascii = [...text].every((ch) => ch.charCodeAt(0) < 128);
+        // Beyond ASCII it may say no of a text that happens to stay as it is ('e' with an accent).
+        const simple = [...text].every((ch) => ch.charCodeAt(0) < 128 || 'éñ✋ж中'.includes(ch));
         if (prefilter(text).ownForm) expect(unchanged).toBe(true);
-        else if (ascii) expect(unchanged).toBe(false);
+        else if (simple) expect(unchanged).toBe(false);
       }),
       { numRuns: 3000 },
     );
