@@ -133,8 +133,11 @@ export function scanText(text: string): ScanResult {
   for (const finding of raw)
     labelled.push({
       finding,
-      placeholder:
-        finding.kind === 'phi' ? null : replacement(finding, digitsOf(plain, finding.start, finding.end)),
+      // Only a card's placeholder shows digits (its brand and last four).
+      placeholder: replacement(
+        finding,
+        finding.kind === 'card' ? digitsOf(plain, finding.start, finding.end) : '',
+      ),
     });
   const found = resolveOverlaps(labelled);
   const findings: Finding[] = [];
