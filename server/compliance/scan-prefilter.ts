@@ -18,6 +18,8 @@ export interface TextPrefilter {
   numbers: boolean;
   /** A card (8 digits in one run at the least) or an SSN (9) may be there. */
   cardOrSsn: boolean;
+  /** A UUID may be there (it has four dashes), to be blanked out before numbers are looked for. */
+  uuid: boolean;
   /** A routing number may be there: nine digits stand together (and nothing longer does there). */
   nineDigits: boolean;
   /** A labelled bank number may be there: a word begins like one of the labels' first words. */
@@ -129,6 +131,7 @@ const CLASSES = Uint8Array.from({ length: 128 }, (_, code) => {
 export function prefilter(text: string): TextPrefilter & { ownForm: boolean } {
   let ownForm = true;
   let digits = 0;
+  let dashes = 0;
   let run = 0;
   let nineDigits = false;
   let mg = false;
@@ -142,6 +145,7 @@ export function prefilter(text: string): TextPrefilter & { ownForm: boolean } {
   const n = text.length;
   for (let i = 0; i < n; i++) {
     const code = text.charCodeAt(i);
+    if (code === 45) dashes += 1;
     if (code >= 128) {
       // Such a unit stays itself (when no mark follows: a mark itself does not stand) and is no
       // word character to `\b`; to the bank labels' Unicode patterns it might be a letter.
@@ -182,6 +186,7 @@ export function prefilter(text: string): TextPrefilter & { ownForm: boolean } {
     ownForm,
     numbers,
     cardOrSsn: digits >= 8,
+    uuid: dashes >= 4,
     nineDigits: numbers && nineDigits,
     bankLabel: numbers && bankLabel,
     phiRules,

@@ -169,6 +169,7 @@ describe('scan prefilter', () => {
         ownForm: true,
         numbers: false,
         cardOrSsn: false,
+        uuid: false,
         nineDigits: false,
         bankLabel: false,
         phiRules: 0,
