@@ -192,7 +192,10 @@ export function findCards(text: string, scanned: string): Finding[] {
     const runEnd = runStart + m[0].length;
     const groups = groupsOf(m[0], runStart);
     const total = groups.reduce((n, g) => n + g.digits.length, 0);
-    if (total < 8 || partOfIdentifier(scanned, runStart, runEnd)) continue;
+    // A card needs 12 digits and a fragment 4-digit groups: a shorter run need not be looked at (#20).
+    const fourDigitGroups = groups.every((g) => g.digits.length === 4);
+    if (total < 8 || (total < 12 && !(fourDigitGroups && groups.length >= 2))) continue;
+    if (partOfIdentifier(scanned, runStart, runEnd)) continue;
     let best: { i: number; j: number; digits: string; brand: string } | null = null;
     for (let i = 0; i < groups.length && best === null; i++) {
       let digits = '';
@@ -218,7 +221,6 @@ export function findCards(text: string, scanned: string): Finding[] {
       continue;
     }
     // Half of a PAN split over two messages: 4-digit groups with a brand prefix.
-    const fourDigitGroups = groups.every((g) => g.digits.length === 4);
     if (
       fourDigitGroups &&
       (groups.length === 3 || (groups.length === 2 && CARD_CONTEXT.test(text))) &&
