@@ -56,15 +56,10 @@ interface Labelled {
 function resolveOverlaps(findings: Labelled[]): Labelled[] {
   // One finding overlaps nothing (#20: most texts with a finding have one).
   if (findings.length === 1) return findings;
-  const sorted = findings.sort(
-    (a, b) => ORDER[a.finding.kind] - ORDER[b.finding.kind] || a.finding.start - b.finding.start,
-  );
   const kept: Labelled[] = [];
-  for (const item of sorted) {
+  for (const item of findings.sort(bySeverityThenStart)) {
     const f = item.finding;
-    const over = kept.find(
-      ({ finding: k }) => k.kind !== 'phi' && f.kind !== 'phi' && f.start < k.end && k.start < f.end,
-    );
+    const over = f.kind === 'phi' ? undefined : kept.find((k) => overlapsNumber(k.finding, f));
     if (over !== undefined) {
       // The card's last four are not the wider number's last four: show no digits of it then.
       if (over.finding.kind === 'card' && (f.start < over.finding.start || f.end > over.finding.end))
@@ -79,10 +74,15 @@ function resolveOverlaps(findings: Labelled[]): Labelled[] {
     if (kept.some(({ finding: k }) => k.kind === f.kind && k.start === f.start && k.end === f.end)) continue;
     kept.push(item);
   }
-  return kept.sort(
-    (a, b) => a.finding.start - b.finding.start || ORDER[a.finding.kind] - ORDER[b.finding.kind],
-  );
+  return kept.sort(byStartThenSeverity);
 }
+
+const bySeverityThenStart = (a: Labelled, b: Labelled) =>
+  ORDER[a.finding.kind] - ORDER[b.finding.kind] || a.finding.start - b.finding.start;
+const byStartThenSeverity = (a: Labelled, b: Labelled) =>
+  a.finding.start - b.finding.start || ORDER[a.finding.kind] - ORDER[b.finding.kind];
+/** Whether `k`, a number finding, overlaps `f`, another one. */
+const overlapsNumber = (k: Finding, f: Finding) => k.kind !== 'phi' && f.start < k.end && k.start < f.end;
 
 /** The placeholder for a finding; `digits` are the finding's digits, as ASCII. */
 function replacement(f: Finding, digits: string): string | null {
