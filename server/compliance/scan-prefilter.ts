@@ -87,12 +87,15 @@ const escapeRegExp = (s: string) => s.replace(/[-/\\^$*+?.()|[\]{}]/g, '\\$&');
 
 /**
  * A text this does not match holds nothing for any finder: it is printable ASCII, tabs and line
- * breaks (which normalise to spaces: no word start moves), with no digit, no `_` (which does
- * normalise to a space, and so could make one) and no PHI word start. Asked first, as one native
+ * breaks (which normalise to spaces: no word start moves), with fewer than six digits (what the
+ * least number needs), no "mg" (a dose needs one digit and it), no `_` (which does normalise to a
+ * space, and so could make a word start) and no PHI word start. Asked first, as one native
  * search is several times cheaper than the pass below, and most texts stop there (#20).
  */
 const MAY_HOLD_ANYTHING = new RegExp(
-  `[^\\t\\n\\r -~]|[\\d_]|\\b(?:${[...new Set(PHI_RULES.flatMap((rule) => rule.starts.trim().split(/\s+/)))]
+  `[^\\t\\n\\r -~]|_|mg|\\d(?:\\D*\\d){${FEWEST_NUMBER_DIGITS - 1}}|\\b(?:${[
+    ...new Set(PHI_RULES.flatMap((rule) => rule.starts.trim().split(/\s+/))),
+  ]
     .map(escapeRegExp)
     .join('|')})`,
   'i',

@@ -140,7 +140,10 @@ describe('scan prefilter', () => {
     const written = fc
       .tuple(
         fc.array(
-          fc.oneof(fc.constantFrom(...ruleWords, ...glue, '\t', '\r\n', 'é'), fc.string({ maxLength: 3 })),
+          fc.oneof(
+            fc.constantFrom(...ruleWords, ...bankWords, ...glue, '\t', '\r\n', 'é', '12', '1234', 'M', 'G'),
+            fc.string({ maxLength: 3 }),
+          ),
         ),
         flipsOf,
       )
@@ -157,7 +160,13 @@ describe('scan prefilter', () => {
   });
 
   it('rules out plain conversation', () => {
-    for (const text of ['Stop', 'Thanks, your order shipped!', 'Yes\tplease'])
+    for (const text of [
+      'Stop',
+      'Thanks, your order shipped!',
+      'Yes\tplease',
+      'Can you stop by at 3?',
+      'Q3 revenue 4.2M',
+    ])
       expect(mayHoldAnything(text), text).toBe(false);
     for (const text of [
       'Stop',
