@@ -57,7 +57,7 @@ function resolveOverlaps(findings: Labelled[]): Labelled[] {
   // One finding overlaps nothing (#20: most texts with a finding have one).
   if (findings.length === 1) return findings;
   const kept: Labelled[] = [];
-  for (const item of findings.sort(bySeverityThenStart)) {
+  for (const item of sortStably(findings, bySeverityThenStart)) {
     const f = item.finding;
     const over = f.kind === 'phi' ? undefined : kept.find((k) => overlapsNumber(k.finding, f));
     if (over !== undefined) {
@@ -74,7 +74,24 @@ function resolveOverlaps(findings: Labelled[]): Labelled[] {
     if (kept.some(({ finding: k }) => k.kind === f.kind && k.start === f.start && k.end === f.end)) continue;
     kept.push(item);
   }
-  return kept.sort(byStartThenSeverity);
+  return sortStably(kept, byStartThenSeverity);
+}
+
+/**
+ * Sorts in place, equal items kept in their order, as Array.prototype.sort does; by insertion, as
+ * a text has a handful of findings and the built-in sort's set-up cost more than the sorting (#20).
+ */
+function sortStably<T>(items: T[], compare: (a: T, b: T) => number): T[] {
+  for (let i = 1; i < items.length; i++) {
+    const item = items[i] as T;
+    let j = i - 1;
+    while (j >= 0 && compare(items[j] as T, item) > 0) {
+      items[j + 1] = items[j] as T;
+      j -= 1;
+    }
+    items[j + 1] = item;
+  }
+  return items;
 }
 
 const bySeverityThenStart = (a: Labelled, b: Labelled) =>
