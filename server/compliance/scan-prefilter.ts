@@ -1,8 +1,10 @@
 /**
- * What a normalised text can hold at all, from one pass over its characters (#20). Most texts a
- * relay sees have no number and no health word; they need none of the finders' regexes, and most
- * of the others need only some. The answers are conservative: each says "cannot" only where the
- * finder's patterns cannot match (test/compliance/scan-prefilter.test.ts holds them to it).
+ * What a normalised text can hold at all (#20). Most texts a relay sees have no number and no
+ * health word; they need none of the finders' regexes, and most of the others need only some.
+ * `mayHoldAnything` settles most texts with one native search; `prefilter` is one pass over the
+ * characters of the rest. The answers are conservative: each says "cannot" only where the finder's
+ * patterns cannot match. test/compliance/scan-prefilter.test.ts holds them to it, with texts built
+ * from every word the PHI rules spell out, so a term added to a rule without its word start fails.
  */
 import bankLabels from './data/bank-number-labels.json' with { type: 'json' };
 import { PHI_RULES } from './phi-terms.ts';
