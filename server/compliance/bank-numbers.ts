@@ -3,9 +3,9 @@
  * the labels of data/bank-number-labels.json. Pure.
  */
 
-import { allMatches } from '../lib/all-matches.ts';
 import bankLabels from './data/bank-number-labels.json' with { type: 'json' };
 import type { Finding } from './scan-finding.ts';
+import { matchesOf } from './scan-matches.ts';
 
 /** ABA routing number: weights 3-7-1 summing to a multiple of 10, with a Federal Reserve prefix. */
 export function isValidRoutingNumber(digits: string): boolean {
@@ -64,12 +64,19 @@ const LABELLED: ReadonlyArray<{ pattern: RegExp; detail: string; needsContext: b
 /** Nine digits on their own: the shape of a routing number. */
 const NINE_DIGITS = /(?<![\d-])\d{9}(?![\d-])/g;
 
-/** Routing numbers (checksum and context) and labelled account numbers in the normalised text. */
-export function findBankNumbers(text: string): Finding[] {
+/**
+ * Routing numbers (checksum and context) and labelled account numbers in the normalised text.
+ * `may` says which of the two the text can hold at all (scan-prefilter.ts); the other is not
+ * searched for (#20).
+ */
+export function findBankNumbers(
+  text: string,
+  may: { nineDigits: boolean; bankLabel: boolean } = { nineDigits: true, bankLabel: true },
+): Finding[] {
   const findings: Finding[] = [];
   // Context words are looked for only when a number needs them: most texts have none (#20).
   let hasContext: boolean | undefined;
-  for (const m of allMatches(text, NINE_DIGITS)) {
+  for (const m of may.nineDigits ? matchesOf(text, NINE_DIGITS) : []) {
     const start = m.index ?? 0;
     const end = start + 9;
     if (!isValidRoutingNumber(m[0])) continue;
@@ -91,8 +98,8 @@ export function findBankNumbers(text: string): Finding[] {
     }
   }
   let hasContextBesidesWeak: boolean | undefined;
-  for (const { pattern, detail, needsContext } of LABELLED) {
-    for (const m of allMatches(text, pattern)) {
+  for (const { pattern, detail, needsContext } of may.bankLabel ? LABELLED : []) {
+    for (const m of matchesOf(text, pattern)) {
       // Without a context word, none of this pattern's matches counts.
       if (needsContext) hasContextBesidesWeak ??= BANK_CONTEXT_BESIDES_WEAK.test(text);
       if (needsContext && !hasContextBesidesWeak) break;

@@ -4,12 +4,16 @@
  * follow a card. Pure; the content scanner calls `findCards` on normalised text.
  */
 
-import { allMatches } from '../lib/all-matches.ts';
 import type { Finding } from './scan-finding.ts';
+import { matchesOf } from './scan-matches.ts';
 
 /** Luhn (mod 10) check over a string of digits. */
 export function luhnValid(digits: string): boolean {
-  if (!/^\d+$/.test(digits)) return false;
+  return /^\d+$/.test(digits) && luhnOfDigits(digits);
+}
+
+/** The Luhn check of a string known to be digits only (the card finder's candidates, #20). */
+function luhnOfDigits(digits: string): boolean {
   let sum = 0;
   for (let i = 0; i < digits.length; i++) {
     let d = digits.charCodeAt(digits.length - 1 - i) - 48;
@@ -82,14 +86,35 @@ export const CARD_BRANDS: readonly BrandRule[] = [
   },
 ];
 
-function prefixMatches(digits: string, [from, to]: [string, string]): boolean {
-  const head = Number(digits.slice(0, from.length));
-  return digits.length >= from.length && head >= Number(from) && head <= Number(to);
+/** The brand table with its prefixes as numbers, so a candidate's brand is found without slicing it (#20). */
+const BRAND_TABLE = CARD_BRANDS.map((rule) => ({
+  brand: rule.brand,
+  lengths: rule.lengths,
+  prefixes: rule.prefixes.map(([from, to]) => ({ size: from.length, from: Number(from), to: Number(to) })),
+}));
+
+type Prefix = (typeof BRAND_TABLE)[number]['prefixes'][number];
+
+/** The first `size` characters of `digits` as a number, NaN at one that is not a digit (as `Number` gives). */
+function leading(digits: string, size: number): number {
+  let n = 0;
+  for (let i = 0; i < size; i++) {
+    const d = digits.charCodeAt(i) - 48;
+    if (!(d >= 0 && d <= 9)) return Number.NaN;
+    n = n * 10 + d;
+  }
+  return n;
+}
+
+function prefixMatches(digits: string, { size, from, to }: Prefix): boolean {
+  if (digits.length < size) return false;
+  const head = leading(digits, size);
+  return head >= from && head <= to;
 }
 
 /** The brand whose prefix and length fit, or null (the first match in table order wins). */
 export function cardBrand(digits: string): string | null {
-  for (const rule of CARD_BRANDS) {
+  for (const rule of BRAND_TABLE) {
     if (!rule.lengths.includes(digits.length)) continue;
     if (rule.prefixes.some((p) => prefixMatches(digits, p))) return rule.brand;
   }
@@ -98,7 +123,7 @@ export function cardBrand(digits: string): string | null {
 
 /** Whether the digits start like a card of some brand, whatever their length. */
 function hasCardPrefix(digits: string): boolean {
-  return CARD_BRANDS.some((rule) => rule.prefixes.some((p) => prefixMatches(digits, p)));
+  return BRAND_TABLE.some((rule) => rule.prefixes.some((p) => prefixMatches(digits, p)));
 }
 
 interface Group {
@@ -135,28 +160,42 @@ export function groupsOf(run: string, offset: number): Group[] {
   return groups;
 }
 
-/** Whether the run is glued to letters or hyphenated into an identifier (licence keys, VINs, SKUs). */
+/** Whether a unit may begin or end a `\p{L}` run: an ASCII letter, or any unit beyond ASCII. */
+const mayBeLetter = (code: number): boolean =>
+  (code >= 65 && code <= 90) || (code >= 97 && code <= 122) || code >= 128;
+
+/**
+ * Whether the run is glued to letters or hyphenated into an identifier (licence keys, VINs, SKUs).
+ * Each regex is asked only when the character beside the run could let it match (#20).
+ */
 function partOfIdentifier(text: string, start: number, end: number): boolean {
+  const left = start > 0 ? text.charCodeAt(start - 1) : -1;
+  const right = end < text.length ? text.charCodeAt(end) : -1;
   const before = text.slice(Math.max(0, start - 12), start);
   const after = text.slice(end, end + 12);
-  const lettersBefore = /([\p{L}]+)$/u.exec(before);
+  const lettersBefore = mayBeLetter(left) ? /([\p{L}]+)$/u.exec(before) : null;
   if (lettersBefore !== null && !CARD_LABELS.test(lettersBefore[1] as string)) return true;
-  const lettersAfter = /^([\p{L}]+)/u.exec(after);
+  const lettersAfter = mayBeLetter(right) ? /^([\p{L}]+)/u.exec(after) : null;
   if (lettersAfter !== null && !CARD_LABELS.test(lettersAfter[1] as string)) return true;
-  if (/[\p{L}\p{N}][-_/.]$/u.test(before) && !/[\s:#]$/.test(before.slice(0, -1))) return true;
-  if (/^[-_][\p{L}\p{N}]/u.test(after)) return true;
+  const joinerBefore = left === 45 || left === 95 || left === 47 || left === 46; // - _ / .
+  if (joinerBefore && /[\p{L}\p{N}][-_/.]$/u.test(before) && !/[\s:#]$/.test(before.slice(0, -1)))
+    return true;
+  if ((right === 45 || right === 95) && /^[-_][\p{L}\p{N}]/u.test(after)) return true;
   return false;
 }
 
 /** Card numbers, their trailing expiry and security code, and PAN fragments in the normalised text. */
 export function findCards(text: string, scanned: string): Finding[] {
   const findings: Finding[] = [];
-  for (const m of allMatches(scanned, DIGIT_RUN)) {
+  for (const m of matchesOf(scanned, DIGIT_RUN)) {
     const runStart = m.index ?? 0;
     const runEnd = runStart + m[0].length;
     const groups = groupsOf(m[0], runStart);
     const total = groups.reduce((n, g) => n + g.digits.length, 0);
-    if (total < 8 || partOfIdentifier(scanned, runStart, runEnd)) continue;
+    // A card needs 12 digits and a fragment 4-digit groups: a shorter run need not be looked at (#20).
+    const fourDigitGroups = groups.every((g) => g.digits.length === 4);
+    if (total < 8 || (total < 12 && !(fourDigitGroups && groups.length >= 2))) continue;
+    if (partOfIdentifier(scanned, runStart, runEnd)) continue;
     let best: { i: number; j: number; digits: string; brand: string } | null = null;
     for (let i = 0; i < groups.length && best === null; i++) {
       let digits = '';
@@ -166,7 +205,7 @@ export function findCards(text: string, scanned: string): Finding[] {
         // The rest of the run may only be an expiry and a security code (≤ 7 digits).
         if (digits.length < 12 || total - digits.length > 7) continue;
         const brand = cardBrand(digits);
-        if (brand !== null && luhnValid(digits)) best = { i, j, digits, brand };
+        if (brand !== null && luhnOfDigits(digits)) best = { i, j, digits, brand };
       }
     }
     if (best !== null) {
@@ -182,7 +221,6 @@ export function findCards(text: string, scanned: string): Finding[] {
       continue;
     }
     // Half of a PAN split over two messages: 4-digit groups with a brand prefix.
-    const fourDigitGroups = groups.every((g) => g.digits.length === 4);
     if (
       fourDigitGroups &&
       (groups.length === 3 || (groups.length === 2 && CARD_CONTEXT.test(text))) &&

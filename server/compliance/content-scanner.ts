@@ -10,6 +10,7 @@ import { cardBrand, findCards } from './card-numbers.ts';
 import { findPhi } from './phi-terms.ts';
 import type { Finding, FindingKind } from './scan-finding.ts';
 import { normaliseForScan, originalSpan } from './scan-normalisation.ts';
+import { mayHoldAnything, prefilter } from './scan-prefilter.ts';
 import { findSsns } from './social-security-numbers.ts';
 
 export type { Finding, FindingKind } from './scan-finding.ts';
@@ -23,6 +24,21 @@ export interface ScanResult {
 /** UUIDs can hide a Luhn-valid test PAN across their groups. */
 const UUID = /\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b/gi;
 
+/** Appends `more` to `all` (a loop: spreading into push goes through the iterator protocol). */
+function append(all: Finding[], more: readonly Finding[]): void {
+  for (let i = 0; i < more.length; i++) all.push(more[i] as Finding);
+}
+
+/** The ASCII digits of a stretch of normalised text, as `.replace(/\D/g, '')` gives them but without its cost (#20). */
+function digitsOf(text: string, start: number, end: number): string {
+  let digits = '';
+  for (let i = start; i < end; i++) {
+    const code = text.charCodeAt(i);
+    if (code >= 48 && code <= 57) digits += text[i];
+  }
+  return digits;
+}
+
 const ORDER: Record<FindingKind, number> = { card: 0, bank: 1, ssn: 2, phi: 3 };
 
 /** A finding with its placeholder, worked out from its own digits before any merging. */
@@ -32,20 +48,18 @@ interface Labelled {
 }
 
 /**
- * Drops findings that overlap an earlier, more severe one (a card beats the SSN inside it). A
+ * Drops findings that overlap an earlier, more severe one (`findings` is sorted and its items
+ * changed in place) (a card beats the SSN inside it). A
  * dropped finding that reaches past the one kept widens it: a labelled account number of which
  * only a part is a Luhn-valid card must still be redacted whole, not leave its other digits.
  */
 function resolveOverlaps(findings: Labelled[]): Labelled[] {
-  const sorted = [...findings].sort(
-    (a, b) => ORDER[a.finding.kind] - ORDER[b.finding.kind] || a.finding.start - b.finding.start,
-  );
+  // One finding overlaps nothing (#20: most texts with a finding have one).
+  if (findings.length === 1) return findings;
   const kept: Labelled[] = [];
-  for (const item of sorted) {
+  for (const item of sortStably(findings, bySeverityThenStart)) {
     const f = item.finding;
-    const over = kept.find(
-      ({ finding: k }) => k.kind !== 'phi' && f.kind !== 'phi' && f.start < k.end && k.start < f.end,
-    );
+    const over = f.kind === 'phi' ? undefined : kept.find((k) => overlapsNumber(k.finding, f));
     if (over !== undefined) {
       // The card's last four are not the wider number's last four: show no digits of it then.
       if (over.finding.kind === 'card' && (f.start < over.finding.start || f.end > over.finding.end))
@@ -58,12 +72,34 @@ function resolveOverlaps(findings: Labelled[]): Labelled[] {
       continue;
     }
     if (kept.some(({ finding: k }) => k.kind === f.kind && k.start === f.start && k.end === f.end)) continue;
-    kept.push({ ...item });
+    kept.push(item);
   }
-  return kept.sort(
-    (a, b) => a.finding.start - b.finding.start || ORDER[a.finding.kind] - ORDER[b.finding.kind],
-  );
+  return sortStably(kept, byStartThenSeverity);
 }
+
+/**
+ * Sorts in place, equal items kept in their order, as Array.prototype.sort does; by insertion, as
+ * a text has a handful of findings and the built-in sort's set-up cost more than the sorting (#20).
+ */
+function sortStably<T>(items: T[], compare: (a: T, b: T) => number): T[] {
+  for (let i = 1; i < items.length; i++) {
+    const item = items[i] as T;
+    let j = i - 1;
+    while (j >= 0 && compare(items[j] as T, item) > 0) {
+      items[j + 1] = items[j] as T;
+      j -= 1;
+    }
+    items[j + 1] = item;
+  }
+  return items;
+}
+
+const bySeverityThenStart = (a: Labelled, b: Labelled) =>
+  ORDER[a.finding.kind] - ORDER[b.finding.kind] || a.finding.start - b.finding.start;
+const byStartThenSeverity = (a: Labelled, b: Labelled) =>
+  a.finding.start - b.finding.start || ORDER[a.finding.kind] - ORDER[b.finding.kind];
+/** Whether `k`, a number finding, overlaps `f`, another one. */
+const overlapsNumber = (k: Finding, f: Finding) => k.kind !== 'phi' && f.start < k.end && k.start < f.end;
 
 /** The placeholder for a finding; `digits` are the finding's digits, as ASCII. */
 function replacement(f: Finding, digits: string): string | null {
@@ -90,24 +126,40 @@ function replacement(f: Finding, digits: string): string | null {
  * through other scripts' digits, invisible characters and odd separators alike.
  */
 export function scanText(text: string): ScanResult {
-  const normalised = normaliseForScan(text);
-  const plain = normalised.text;
-  // UUIDs can hide a Luhn-valid test PAN across their groups; blank them out (same length).
-  const scanned = plain.replace(UUID, (u) => ' '.repeat(u.length));
-  const found = resolveOverlaps(
-    [...findCards(plain, scanned), ...findBankNumbers(scanned), ...findSsns(scanned), ...findPhi(plain)].map(
-      (finding) => ({
+  // Most texts are their own normal form and hold no number or health word: one pass says so (#20).
+  if (!mayHoldAnything(text)) return { findings: [], redacted: text };
+  let may = prefilter(text);
+  const normalised = may.ownForm ? null : normaliseForScan(text);
+  const plain = normalised === null ? text : normalised.text;
+  if (normalised !== null) may = prefilter(plain);
+  if (!may.numbers && may.phiRules === 0) return { findings: [], redacted: text };
+  const raw: Finding[] = [];
+  if (may.numbers) {
+    // UUIDs can hide a Luhn-valid test PAN across their groups; blank them out (same length).
+    const scanned = may.uuid ? plain.replace(UUID, (u) => ' '.repeat(u.length)) : plain;
+    if (may.cardOrSsn) append(raw, findCards(plain, scanned));
+    append(raw, findBankNumbers(scanned, may));
+    if (may.cardOrSsn) append(raw, findSsns(scanned));
+  }
+  if (may.phiRules !== 0) append(raw, findPhi(plain, may.phiRules));
+  if (raw.length === 0) return { findings: [], redacted: text };
+  const labelled: Labelled[] = [];
+  for (const finding of raw)
+    labelled.push({
+      finding,
+      // Only a card's placeholder shows digits (its brand and last four).
+      placeholder: replacement(
         finding,
-        placeholder: replacement(finding, plain.slice(finding.start, finding.end).replace(/\D/g, '')),
-      }),
-    ),
-  );
+        finding.kind === 'card' ? digitsOf(plain, finding.start, finding.end) : '',
+      ),
+    });
+  const found = resolveOverlaps(labelled);
   const findings: Finding[] = [];
   let redacted = '';
   let cursor = 0;
   for (const { finding, placeholder } of found) {
-    const span = originalSpan(normalised, finding.start, finding.end);
-    findings.push({ ...finding, ...span });
+    const span = normalised === null ? finding : originalSpan(normalised, finding.start, finding.end);
+    findings.push({ kind: finding.kind, start: span.start, end: span.end, detail: finding.detail });
     if (placeholder === null || span.start < cursor) continue;
     redacted += text.slice(cursor, span.start) + placeholder;
     cursor = span.end;

@@ -5,13 +5,24 @@
  * to skip the business senses ("A/B test results", "lithium batteries", "Great Depression").
  */
 
-import { allMatches } from '../lib/all-matches.ts';
 import type { Finding } from './scan-finding.ts';
+import { matchesOf } from './scan-matches.ts';
 
 export interface PhiRule {
   detail: string;
   pattern: RegExp;
   unless?: RegExp;
+  /**
+   * Every match holds, at a word start (a word character with none before it), a word that begins
+   * with one of these, in any case (#20: the scanner searches with a rule only when its text has
+   * one; scan-prefilter.ts). Per alternative that is the term itself, up to its first optional or
+   * repeated part ("tumo" for "tumou?rs?"), or a later word where the first is common ("your …
+   * test results": "test"; "the … dose": "dose"; "\w+ panel": "panel"). A term of two or three
+   * letters is its own start whatever follows it ("labresults" matches "\blab( test)? ?results").
+   */
+  starts: string;
+  /** Also a number and "mg" ("10 mg") may begin a match. */
+  dose?: boolean;
 }
 
 const w = (words: string) => words.trim().split(/\s+/).join('|');
@@ -19,6 +30,8 @@ const w = (words: string) => words.trim().split(/\s+/).join('|');
 export const PHI_RULES: readonly PhiRule[] = [
   {
     detail: 'test result',
+    starts: `lab blood urine biopsy pathology mri x-ray xray ct pet pap covid strep flu pregnancy std sti hiv genetic dna
+      allergy cholesterol thyroid lipid metabolic glucose a1c hba1c psa mammogram ultrasound screening drug`,
     pattern: new RegExp(
       `\\b(${w(`lab labs blood urine biopsy pathology mri x-?ray ct pet pap covid strep flu pregnancy std sti hiv genetic dna
         allergy cholesterol thyroid lipid metabolic glucose a1c hba1c psa mammogram ultrasound screening drug`)})` +
@@ -30,17 +43,24 @@ export const PHI_RULES: readonly PhiRule[] = [
   },
   {
     detail: 'test result',
+    starts: 'test lab scan screening came',
     pattern:
       /\b(your|my|his|her|their) (\w+ )?(test|tests|labs?|scan|screening) (results?|came back|is back|are back)\b|\btested (positive|negative)\b|\bcame back (abnormal|benign|malignant|positive|negative|clear)\b/gi,
     unless: /\b(a\/b|load|stress|unit|speed|beta|qa|performance|smoke|pen|drive|ab) test/i,
   },
   {
     detail: 'test result',
+    starts: 'a1c hba1c ldl hdl psa inr egfr tsh glucose blood cholesterol bp panel',
     pattern:
       /\b(a1c|hba1c|ldl|hdl|psa|inr|egfr|tsh|glucose|blood sugar|cholesterol)\s*(level\s*)?(of|is|was|at|:)?\s*\d+(\.\d+)?\b|\b(blood pressure|bp)\b( (of|is|was|at))?\s*\d{2,3}\/\d{2,3}\b|\bblood pressure\b|\b\w+ panel (results?|shows?)\b/gi,
   },
   {
     detail: 'diagnosis or condition',
+    starts: `diabetes diabetic prediabetes cancer tumo malignan carcinoma leukemia lymphoma melanoma hiv hep std sti
+      chlamydia gonorr syphilis herpes hpv depression depressive bipolar schizophreni adhd autism autistic dementia
+      alzheimer parkinson epilepsy seizure asthma copd pregnant pregnancy miscarriage abortion infertility ivf
+      overdose addiction alcoholism opioid substance ptsd eating anorexia bulimia hypertension arrhythmia heart strep
+      concussion brca allerg anxiety panic suicidal psychosis cirrhosis kidney lupus multiple tuberculosis`,
     pattern: new RegExp(
       `\\b(${w(`diabetes diabetic prediabetes cancer cancerous tumou?rs? malignan\\w* carcinoma leukemia lymphoma melanoma
         hiv hepatitis hep\\s?[abc] stds? stis chlamydia gonorrh?ea syphilis herpes hpv
@@ -56,11 +76,17 @@ export const PHI_RULES: readonly PhiRule[] = [
   },
   {
     detail: 'diagnosis or condition',
+    starts: 'diagnosed diagnosis stage gene',
     pattern:
       /\bdiagnosed (with|as having)\b|\b(your|my|his|her|the patient's) diagnosis\b|\bstage [1-4i-v]+ (cancer|tumou?r|disease)\b|\b(genetic|gene) (variant|mutation)\b/gi,
   },
   {
     detail: 'medication or treatment',
+    dose: true,
+    starts: `prescription prescribed rx refill insulin metformin sertraline zoloft prozac fluoxetine lexapro xanax
+      adderall ritalin lithium methadone suboxone buprenorphine naloxone narcan oxycodone hydrocodone opioids
+      antibiotic amoxicillin antidepressant antipsychotic chemo radiation dialysis physical infusion transplant
+      surgery surgical birth prep truvada statin warfarin eliquis ozempic wegovy dose`,
     pattern: new RegExp(
       `\\b(${w(`prescriptions? prescribed rx refills? insulin metformin sertraline zoloft prozac fluoxetine lexapro xanax
         adderall ritalin lithium methadone suboxone buprenorphine naloxone narcan oxycodone hydrocodone opioids
@@ -74,6 +100,8 @@ export const PHI_RULES: readonly PhiRule[] = [
   },
   {
     detail: 'specialty care',
+    starts: `oncolog psychiatr psychologist psychotherapy session counseling mammogram colonoscopy endoscopy ob gynecolog
+      urolog cardiolog neurolog fertility hiv std detox rehab prenatal sonogram planned methadone behavioral mental`,
     pattern: new RegExp(
       `\\b(${w(`oncology oncologist psychiatry psychiatrist psychiatric psychologist psychotherapy therapy\\s+session
         counseling\\s+session mammograms? colonoscopy endoscopy ob\\/?gyn obgyn gynecolog\\w* urolog\\w* cardiolog\\w*
@@ -84,6 +112,7 @@ export const PHI_RULES: readonly PhiRule[] = [
   },
   {
     detail: 'health identifier',
+    starts: 'mrn medical medicare medicaid health insurance patient member',
     pattern:
       /\bMRN\b\s*[#:]?\s*\d*|\bmedical record (number|no|#)\b|\b(medicare|medicaid)\b( \w+)?( (claim|number|id|card|benefits|coverage|plan|#))?|\b(health|insurance|patient|member) id\b\s*[#:]?\s*\w*/gi,
   },
@@ -99,18 +128,25 @@ const ANY_RULE = PHI_RULES.every((r) => r.pattern.flags === 'gi' && !/\\[1-9k]/.
   ? new RegExp(PHI_RULES.map((r) => `(?:${r.pattern.source})`).join('|'), 'i')
   : /(?:)/;
 
-/** Health-information indicators in the normalised text, skipping the business senses. */
-export function findPhi(text: string): Finding[] {
+/** Every rule, as the bit mask `findPhi` takes: bit r stands for PHI_RULES[r]. */
+export const ALL_PHI_RULES = 2 ** PHI_RULES.length - 1;
+
+/**
+ * Health-information indicators in the normalised text, skipping the business senses. `rules`
+ * (bit r for PHI_RULES[r]) are the rules that may match: the others are not searched with (#20).
+ */
+export function findPhi(text: string, rules = ALL_PHI_RULES): Finding[] {
   const findings: Finding[] = [];
-  if (!ANY_RULE.test(text)) return findings;
-  for (const rule of PHI_RULES) {
-    for (const m of allMatches(text, rule.pattern)) {
+  if (rules === 0 || (rules === ALL_PHI_RULES && !ANY_RULE.test(text))) return findings;
+  PHI_RULES.forEach((rule, r) => {
+    if ((rules & (1 << r)) === 0) return;
+    for (const m of matchesOf(text, rule.pattern)) {
       const start = m.index ?? 0;
       const end = start + m[0].length;
       const around = text.slice(Math.max(0, start - 30), Math.min(text.length, end + 30));
       if (rule.unless?.test(around)) continue;
       findings.push({ kind: 'phi', start, end, detail: rule.detail });
     }
-  }
+  });
   return findings;
 }

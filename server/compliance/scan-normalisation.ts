@@ -99,6 +99,48 @@ function normaliseAscii(original: string): NormalisedText | null {
   return { text, start, end };
 }
 
+/** Per BMP code unit beyond ASCII: 0 not yet known, then STANDS or CHANGES (filled as met). */
+const STANDS = 1;
+const CHANGES = 2;
+const standing = new Uint8Array(0x10000);
+
+/**
+ * Whether a unit beyond ASCII, followed by no combining mark, normalises to itself and is kept as
+ * a character of no class (not a digit, separator, dash, mark or invisible character): é, ñ, ✋,
+ * Cyrillic, CJK. The general path would give such a character back unchanged, offsets and all, so
+ * a text of those and ASCII needs no normalisation (#20). Surrogates (astral characters) never do.
+ */
+export function standsAsIs(code: number): boolean {
+  let known = standing[code] as number;
+  if (known === 0) {
+    const ch = String.fromCharCode(code);
+    const stands =
+      (code < 0xd800 || code > 0xdfff) &&
+      ch.normalize('NFKC') === ch &&
+      !INVISIBLE.test(ch) &&
+      !MARK.test(ch) &&
+      !DECIMAL_DIGIT.test(ch) &&
+      !SEPARATOR.test(ch) &&
+      !DASH.test(ch);
+    known = stands ? STANDS : CHANGES;
+    standing[code] = known;
+  }
+  return known === STANDS;
+}
+
+export const OWN_NOT = 0;
+export const OWN_ALONE = 1;
+export const OWN_SPACE = 2;
+/**
+ * Per ASCII code: stays as it is (a digit, a kept character, `-`), is the space (which stays when
+ * alone), or is changed. The scan prefilter reads it in its own pass over the text.
+ */
+export const OWN_FORM = Uint8Array.from(ASCII_CLASS, (ascii, code) => {
+  if (!ASCII_WHOLE) return OWN_NOT;
+  if (ascii === 'keep' || ascii === 'digit' || (ascii === 'dash' && code === 45)) return OWN_ALONE;
+  return ascii === 'separator' && code === 32 ? OWN_SPACE : OWN_NOT;
+});
+
 /** `normaliseForScan` without the ASCII shortcut: what the shortcut's property test compares with. */
 export function normaliseEveryCharacter(original: string): NormalisedText {
   return normalise(original, false);

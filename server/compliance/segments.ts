@@ -10,8 +10,18 @@ const GSM_BASIC =
 // Extension-table characters cost two septets (escape + char).
 const GSM_EXTENDED = '^{}\\[~]|€\f';
 
-const basic = new Set(Array.from(GSM_BASIC));
-const extended = new Set(Array.from(GSM_EXTENDED));
+/**
+ * Per UTF-16 unit: 1 a basic GSM-7 character, 2 an extension one, 0 neither (every GSM character
+ * is one unit). A table, as every send counts its text's segments, twice with a notice (#20).
+ */
+const BASIC = 1;
+const EXTENDED = 2;
+const GSM = new Uint8Array(0x10000);
+for (const ch of GSM_BASIC) GSM[ch.charCodeAt(0)] = BASIC;
+for (const ch of GSM_EXTENDED) GSM[ch.charCodeAt(0)] = EXTENDED;
+
+const isHighSurrogate = (code: number) => code >= 0xd800 && code <= 0xdbff;
+const isLowSurrogate = (code: number) => code >= 0xdc00 && code <= 0xdfff;
 
 export type SmsEncoding = 'GSM-7' | 'UCS-2';
 
@@ -41,12 +51,18 @@ export function countSegments(text: string): SegmentInfo {
   let septets = 0;
   const nonGsm = new Set<string>();
   const twice = new Set<string>();
-  for (const ch of text) {
-    if (basic.has(ch)) septets += 1;
-    else if (extended.has(ch)) {
+  for (let i = 0; i < text.length; i++) {
+    const code = text.charCodeAt(i);
+    const gsm = GSM[code] as number;
+    if (gsm === BASIC) septets += 1;
+    else if (gsm === EXTENDED) {
       septets += 2;
-      twice.add(ch);
-    } else nonGsm.add(ch);
+      twice.add(text[i] as string);
+    } else if (isHighSurrogate(code) && i + 1 < text.length && isLowSurrogate(text.charCodeAt(i + 1))) {
+      // A character beyond the BMP (an emoji): one character, as iterating the string gives it.
+      nonGsm.add(text.slice(i, i + 2));
+      i += 1;
+    } else nonGsm.add(text[i] as string);
   }
   if (nonGsm.size === 0) {
     const single = 160;

@@ -3,8 +3,8 @@
  * with a context word required where the shape alone is ambiguous. Pure.
  */
 
-import { allMatches } from '../lib/all-matches.ts';
 import type { Finding } from './scan-finding.ts';
+import { matchesOf } from './scan-matches.ts';
 
 /** SSA rules: never area 000, 666 or 900–999, group 00 or serial 0000. */
 export function isValidSsn(digits: string): boolean {
@@ -27,7 +27,7 @@ const SSN_SHAPE = /(?<!\d[ -]?)(\d{3})( ?-? ?)(\d{2})( ?-? ?)(\d{4})(?![ -]?\d)/
 /** SSNs and ITINs in the normalised text. */
 export function findSsns(text: string): Finding[] {
   const findings: Finding[] = [];
-  for (const m of allMatches(text, SSN_SHAPE)) {
+  for (const m of matchesOf(text, SSN_SHAPE)) {
     const digits = `${m[1]}${m[3]}${m[5]}`;
     const start = m.index ?? 0;
     const before = text.slice(Math.max(0, start - 40), start);
