@@ -106,8 +106,9 @@ describe.each(ENGINES)('on %s', (engine) => {
     });
 
     const payments = await createPayments(relay.config, relay.db, relay.clock, () => undefined);
-    expect(payments?.provider).toBeInstanceOf(StripePayments);
-    await expect((payments?.provider as StripePayments).verify()).resolves.toEqual({ livemode: false });
+    const provider = payments?.provider;
+    expect(provider).toBeInstanceOf(StripePayments);
+    await expect((provider as StripePayments).verify()).resolves.toEqual({ livemode: false });
     // PAYMENT_PROVIDER set in the environment wins over the stored account.
     const off = {
       ...testConfig(),
