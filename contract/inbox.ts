@@ -68,3 +68,20 @@ export const InboxStateSchema = Type.Object(
   },
   { description: 'A conversation’s routing and the caller’s read state after a change' },
 );
+
+/** The data of `conversation.typing` on GET /v1/events: a rep composing in a conversation, or stopped. */
+export const TypingEventDataSchema = Type.Object(
+  {
+    conversationId: Type.String({ format: 'uuid' }),
+    user: Type.Object({ id: Type.String({ format: 'uuid' }), name: Type.String() }),
+    state: Type.Union([Type.Literal('composing'), Type.Literal('stopped')]),
+    until: Type.String({ description: 'Composing holds until then unless repeated' }),
+  },
+  { description: 'Someone is typing' },
+);
+
+export const TypingAnswerSchema = Type.Object({
+  conversationId: Type.String({ format: 'uuid' }),
+  state: Type.Union([Type.Literal('composing'), Type.Literal('stopped')]),
+  until: Type.String(),
+});

@@ -1,6 +1,6 @@
 import { lengthAgainstLimit } from '../../server/compliance/segments.ts';
 import { useComposerDraft } from '../hooks/use-composer-draft.ts';
-import { useComposerSend } from '../hooks/use-composer-send.ts';
+import { type AnsweredQuestion, useComposerSend } from '../hooks/use-composer-send.ts';
 import { type DraftCheck, useDraftCheck } from '../hooks/use-draft-check.ts';
 import { useDraftEdits } from '../hooks/use-draft-edits.ts';
 import type { ContactRef } from '../hosts/types.ts';
@@ -59,6 +59,21 @@ function sendLabel({ scheduleLabel, hardRefusals }: DraftCheck, sending: boolean
   return retry ? 'Retry' : 'Send';
 }
 
+/** "Rita answered this customer 12 seconds ago. Send yours as well?" with the two choices. */
+function AnsweredNotice({ answered }: { answered: AnsweredQuestion }) {
+  return (
+    <div class="notice warn" role="alert" data-testid="already-answered">
+      <p>{answered.message} Send yours as well?</p>
+      <button type="button" class="primary" onClick={() => void answered.confirm()}>
+        Send anyway
+      </button>{' '}
+      <button type="button" onClick={answered.dismiss}>
+        Don’t send
+      </button>
+    </div>
+  );
+}
+
 /**
  * The draft box: segment count, a live compliance check against the relay (quiet hours with a
  * scheduled send, sensitive spans highlighted, the exact text that will go out), templates, and
@@ -69,7 +84,7 @@ export function Composer(props: ComposerProps) {
   const draft = useComposerDraft(props.initialDraft, props.onDraftChange, props.scheduleChanges);
   const { body, setBody, notice } = draft;
   const check = useDraftCheck(client, body, props);
-  const { attempt, sending, error, disabled, send } = useComposerSend(client, draft, check, props);
+  const { attempt, sending, error, disabled, answered, send } = useComposerSend(client, draft, check, props);
   const { textarea, insertTemplate, removeFlagged } = useDraftEdits(draft, check, props.mergeValues);
 
   return (
@@ -86,6 +101,7 @@ export function Composer(props: ComposerProps) {
         </p>
       )}
       {error !== null && <ErrorNotice error={error} />}
+      {answered !== null && <AnsweredNotice answered={answered} />}
       {notice && (
         <p class="notice info" role="status" data-testid="composer-notice">
           {notice}

@@ -2,6 +2,7 @@ import type { Loaded } from '../hooks/use-contact-load.ts';
 import { useContactPayments } from '../hooks/use-contact-payments.ts';
 import { type ContactViewProps, useContactView } from '../hooks/use-contact-view.ts';
 import { useScheduledTexts } from '../hooks/use-scheduled-texts.ts';
+import { typingText } from '../hooks/use-typing.ts';
 import { isOwnText } from '../lib/own-text.ts';
 import { mergeValues } from '../lib/templates.ts';
 import { ActionNotice } from './ActionNotice.tsx';
@@ -25,13 +26,24 @@ function blockedReasonFor({ lookup, numbers }: Loaded, hasStore: boolean, offlin
   return null;
 }
 
+/** "Sam is typing…" while a colleague composes in the shown conversation. */
+function TypingNotice({ names }: { names: readonly string[] }) {
+  const text = typingText(names);
+  if (text === null) return null;
+  return (
+    <p class="section typing muted" role="status" aria-live="polite" data-testid="typing">
+      {text}
+    </p>
+  );
+}
+
 /**
  * Everything for one contact: who, consent, the thread with one sender number, actions and the
  * composer. The saved copy of the thread shows at once; the relay's answer replaces it.
  */
 export function ContactView(props: ContactViewProps) {
   const { client, store, contactRef, contactKey, me } = props;
-  const { thread, contact, history, draft, saveDraftSoon, outbox, phone, onSent, actions, phoneAccess } =
+  const { thread, contact, history, draft, outbox, phone, onSent, actions, phoneAccess, typing } =
     useContactView(props);
   const scheduled = useScheduledTexts(client, thread.messages, thread.merge);
   const { loaded, source, offline, sender } = contact;
@@ -81,6 +93,7 @@ export function ContactView(props: ContactViewProps) {
       <div class="section">
         <SenderPicker numbers={numbers} value={sender} onChange={contact.setSender} />
       </div>
+      <TypingNotice names={typing.typing} />
       {hasPhone && (
         <Composer
           key={contactKey}
@@ -92,7 +105,7 @@ export function ContactView(props: ContactViewProps) {
           templates={me?.extension.templates ?? []}
           mergeValues={mergeValues(lookup.contact, me)}
           initialDraft={draft}
-          onDraftChange={saveDraftSoon}
+          onDraftChange={typing.onDraftChange}
           queueBehind={outbox.pending.some((p) => p.state !== 'failed')}
           scheduleChanges={scheduled.changes}
           onSent={onSent}

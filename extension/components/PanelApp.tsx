@@ -46,6 +46,7 @@ export function PanelApp() {
         live={live.state}
         subscribe={live.subscribe}
         subscribePayments={live.subscribePayments}
+        subscribeTyping={live.subscribeTyping}
         onInbound={onInbound}
         onStatus={setContactStatus}
       />

@@ -14,14 +14,29 @@ export interface SendHandlers {
   queueBehind: boolean;
 }
 
+/** Another rep answered the customer within the minute: the send waits for the rep to confirm. */
+export interface AnsweredQuestion {
+  message: string;
+  confirm(): Promise<void>;
+  dismiss(): void;
+}
+
 /** Sending the draft: the attempt (its key is reused by Retry), progress and the error to show. */
 export interface ComposerSend {
   attempt: SendAttempt | null;
   sending: boolean;
   error: unknown;
   disabled: boolean;
+  /** Set while the relay asks whether to answer a text a colleague just answered. */
+  answered: AnsweredQuestion | null;
   send(): Promise<void>;
 }
+
+/** The relay's question without its advice to API clients (the panel offers a button instead). */
+const askedText = (err: RelayError): string =>
+  err.message.replace(/ Send anyway with confirmAnswered: true\.$/, '');
+
+const QUEUED_BEHIND = 'Queued behind an earlier text to this contact that is still waiting to go out.';
 
 /** Runs `action`, resolving to the error it rejected with (or `fallback`), or null when it succeeded. */
 function failureOf(action: Promise<void>, fallback?: unknown): Promise<unknown> {
@@ -45,6 +60,28 @@ function sendInputFor(check: DraftCheck, body: string): SendMessageInput | null 
   return check.quiet?.nextAllowedAt ? { ...base, sendAt: check.quiet.nextAllowedAt } : base;
 }
 
+/** The question the relay asked (ALREADY_ANSWERED), with "Send anyway" under the same key. */
+function answeredQuestion(
+  asked: { input: SendMessageInput; key: string; message: string },
+  setAsked: (value: null) => void,
+  setSending: (value: boolean) => void,
+  sendNow: (input: SendMessageInput, key: string) => Promise<void>,
+): AnsweredQuestion {
+  return {
+    message: asked.message,
+    async confirm() {
+      setAsked(null);
+      setSending(true);
+      try {
+        await sendNow({ ...asked.input, confirmAnswered: true }, asked.key);
+      } finally {
+        setSending(false);
+      }
+    },
+    dismiss: () => setAsked(null),
+  };
+}
+
 export function useComposerSend(
   client: RelayClient,
   draft: ComposerDraft,
@@ -55,7 +92,8 @@ export function useComposerSend(
   const [attempt, setAttempt] = useState<SendAttempt | null>(null);
   const [sending, setSending] = useState(false);
   const [error, setError] = useState<unknown>(null);
-  const disabled = sending || check.blocked;
+  const [asked, setAsked] = useState<{ input: SendMessageInput; key: string; message: string } | null>(null);
+  const disabled = sending || check.blocked || asked !== null;
 
   /** The text left the box for good (sent, scheduled or queued): a new draft starts. */
   const done = (notice: string | null): void => {
@@ -68,11 +106,7 @@ export function useComposerSend(
   const keepInOutbox = async (input: SendMessageInput, key: string, err: RelayError): Promise<void> => {
     // Without a working outbox the draft and its key stay here, and Retry reuses the key.
     const refused = await failureOf(handlers.onQueue(input, key, err), err);
-    if (refused !== null) {
-      setError(refused);
-      return;
-    }
-    done(waitingNotice(err));
+    return refused !== null ? setError(refused) : done(waitingNotice(err));
   };
 
   const sendNow = async (input: SendMessageInput, key: string): Promise<void> => {
@@ -83,6 +117,9 @@ export function useComposerSend(
       handlers.onSent(message);
     } catch (err) {
       if (err instanceof RelayError && err.outcomeUnknown) return await keepInOutbox(input, key, err);
+      // Nothing was sent: the rep decides, and "Send anyway" goes with the same key.
+      if (err instanceof RelayError && err.code === 'ALREADY_ANSWERED')
+        return setAsked({ input, key, message: askedText(err) });
       setError(err);
       // A definite refusal means nothing was accepted, so the next try is a new request.
       if (err instanceof RelayError) {
@@ -109,9 +146,7 @@ export function useComposerSend(
       // Sent directly it could overtake an earlier text that waits: it joins the queue instead.
       const refused = await failureOf(handlers.onQueue(input, next.key, null));
       setSending(false);
-      if (refused !== null) setError(refused);
-      else done('Queued behind an earlier text to this contact that is still waiting to go out.');
-      return;
+      return refused !== null ? setError(refused) : done(QUEUED_BEHIND);
     }
     try {
       await sendNow(input, next.key);
@@ -120,5 +155,6 @@ export function useComposerSend(
     }
   };
 
-  return { attempt, sending, error, disabled, send };
+  const answered = asked === null ? null : answeredQuestion(asked, setAsked, setSending, sendNow);
+  return { attempt, sending, error, disabled, answered, send };
 }

@@ -8,12 +8,13 @@ import { useContactLoad } from './use-contact-load.ts';
 import { useConversationHistory } from './use-conversation-history.ts';
 import { useDraft } from './use-draft.ts';
 import { useFirstPaintMark } from './use-first-paint-mark.ts';
-import type { MessageListener, PaymentListener } from './use-live-messages.ts';
+import type { MessageListener, PaymentListener, TypingListener } from './use-live-messages.ts';
 import { useLiveThread } from './use-live-thread.ts';
 import { useMarkRead } from './use-mark-read.ts';
 import { useOutbox } from './use-outbox.ts';
 import { useSavedThread } from './use-saved-thread.ts';
 import { useThreadMessages } from './use-thread-messages.ts';
+import { useTyping } from './use-typing.ts';
 
 /** What the contact view is given by the panel. */
 export interface ContactViewProps {
@@ -26,6 +27,8 @@ export interface ContactViewProps {
   subscribe(listener: MessageListener): () => void;
   /** `payment.updated` events of the same live connection. */
   subscribePayments(listener: PaymentListener): () => void;
+  /** `conversation.typing` events of the same live connection. */
+  subscribeTyping(listener: TypingListener): () => void;
   onInbound(): void;
   onStatus(status: 'loading' | 'ready' | 'error'): void;
 }
@@ -56,6 +59,12 @@ export function useContactView(props: ContactViewProps) {
   useSavedThread(store, contactRef, contact, thread);
   const shownConversation = contact.loaded?.conversations.find((c) => c.senderNumber === contact.sender)?.id;
   useMarkRead(client, shownConversation ?? null, thread.messages, props.me?.userId != null);
+  const typing = useTyping({
+    client,
+    conversationId: shownConversation ?? null,
+    myUserId: props.me?.userId ?? null,
+    subscribeTyping: props.subscribeTyping,
+  });
   useFirstPaintMark(contact.loaded !== null, contact.source);
   const phoneAccess = {
     // The relay masks numbers for a role without pii.view; the panel shows what it was given.
@@ -63,5 +72,11 @@ export function useContactView(props: ContactViewProps) {
     canReveal: props.me?.permissions.includes('pii.reveal') ?? false,
     reveal: async (signal: AbortSignal) => (await client.revealContactPhone(contactRef, signal)).phone,
   };
-  return { thread, contact, history, draft, saveDraftSoon, outbox, phone, onSent, actions, phoneAccess };
+  // The draft is kept as it changes, and colleagues hear that the rep is composing.
+  const onDraftChange = (body: string): void => {
+    saveDraftSoon(body);
+    typing.onDraft(body);
+  };
+  const composing = { typing: typing.typing, onDraftChange };
+  return { thread, contact, history, draft, outbox, phone, onSent, actions, phoneAccess, typing: composing };
 }

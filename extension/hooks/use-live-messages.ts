@@ -7,6 +7,26 @@ import { type Message, parseMessageEnvelope } from '../lib/relay-types.ts';
 export type MessageListener = (message: Message, event: 'message.created' | 'message.updated') => void;
 export type PaymentListener = (payment: Payment) => void;
 
+/** A rep composing in a conversation (conversation.typing), or stopped. */
+export interface TypingNotice {
+  conversationId: string;
+  user: { id: string; name: string };
+  state: 'composing' | 'stopped';
+}
+export type TypingListener = (notice: TypingNotice) => void;
+
+function parseTyping(value: unknown): TypingNotice {
+  const v = value as Partial<TypingNotice> | null;
+  if (
+    typeof v?.conversationId !== 'string' ||
+    typeof v.user?.id !== 'string' ||
+    typeof v.user.name !== 'string' ||
+    (v.state !== 'composing' && v.state !== 'stopped')
+  )
+    throw new Error('not a typing notice');
+  return { conversationId: v.conversationId, user: { id: v.user.id, name: v.user.name }, state: v.state };
+}
+
 /** Parses one live event's data, or warns and answers null: a malformed event never stops the stream. */
 function parsed<T>(data: string, parse: (value: unknown) => T): T | null {
   try {
@@ -25,9 +45,11 @@ export function useLiveMessages(client: RelayClient | null): {
   state: StreamState | null;
   subscribe(listener: MessageListener): () => void;
   subscribePayments(listener: PaymentListener): () => void;
+  subscribeTyping(listener: TypingListener): () => void;
 } {
   const listeners = useRef(new Set<MessageListener>());
   const paymentListeners = useRef(new Set<PaymentListener>());
+  const typingListeners = useRef(new Set<TypingListener>());
   const [state, setState] = useState<StreamState | null>(null);
 
   useEffect(() => {
@@ -44,6 +66,11 @@ export function useLiveMessages(client: RelayClient | null): {
         if (event.event === 'payment.updated') {
           const payment = parsed(event.data, parsePaymentAnswer);
           if (payment !== null) for (const listener of paymentListeners.current) listener(payment);
+          return;
+        }
+        if (event.event === 'conversation.typing') {
+          const notice = parsed(event.data, parseTyping);
+          if (notice !== null) for (const listener of typingListeners.current) listener(notice);
           return;
         }
         if (event.event !== 'message.created' && event.event !== 'message.updated') return;
@@ -68,5 +95,12 @@ export function useLiveMessages(client: RelayClient | null): {
     };
   }, []);
 
-  return { state, subscribe, subscribePayments };
+  const subscribeTyping = useCallback((listener: TypingListener) => {
+    typingListeners.current.add(listener);
+    return () => {
+      typingListeners.current.delete(listener);
+    };
+  }, []);
+
+  return { state, subscribe, subscribePayments, subscribeTyping };
 }

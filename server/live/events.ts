@@ -3,7 +3,12 @@ import { CoalescingRunner } from '../lib/coalescing-runner.ts';
 
 export const EVENTS_CHANNEL = 'relay_events';
 
-export type EventType = 'message.created' | 'message.updated' | 'payment.updated' | 'inbox.updated';
+export type EventType =
+  | 'message.created'
+  | 'message.updated'
+  | 'payment.updated'
+  | 'inbox.updated'
+  | 'conversation.typing';
 
 /** Appends a live event in the caller's transaction; NOTIFY fires when that commits. */
 export async function appendEvent(

@@ -80,7 +80,7 @@ function rowDto(principal: Principal, row: InboxRow) {
 }
 
 /** The caller as a person: read state and "mine" belong to a user, not to an API key. */
-function userOf(principal: Principal): string {
+export function userOf(principal: Principal): string {
   if (principal.userId === null)
     throw new ApiError(
       400,
@@ -119,7 +119,7 @@ async function inboxList(deps: Deps, principal: Principal, query: Static<typeof 
 
 const params = Type.Object({ id: Uuid });
 
-async function visibleOr404(deps: Deps, principal: Principal, id: string): Promise<void> {
+export async function visibleOr404(deps: Deps, principal: Principal, id: string): Promise<void> {
   if (!(await visibleConversation(deps.db, principal, id)))
     throw new ApiError(404, 'CONVERSATION_NOT_FOUND', 'No such conversation in your organisation.');
 }

@@ -7,6 +7,7 @@ import type { Queryable } from '../db/database.ts';
 import { ApiError } from '../errors.ts';
 import { messageFor, type Principal, principalOf, requires, visibleConversation } from '../http/access.ts';
 import type { Deps, RouteModule } from '../http/services.ts';
+import { refuseDoubleAnswer } from '../inbox/answer-guard.ts';
 import { orgPhone } from '../organisations/org-phone.ts';
 import { checkOutbound, contactReference, refusalError } from '../sending-check/outbound-check.ts';
 import { recordQuietHoursException, statusHistory } from '../stores/message-queries.ts';
@@ -38,6 +39,17 @@ export const SendBody = Type.Object(
         maxLength: 40,
         description: 'When to send (ISO 8601 with a zone): schedules the text instead of sending it now',
       }),
+    ),
+  },
+  { additionalProperties: false },
+);
+
+/** POST /v1/messages: the send, and the rep's answer to the collision guard. */
+const SendRequestBody = Type.Object(
+  {
+    ...SendBody.properties,
+    confirmAnswered: Type.Optional(
+      Type.Boolean({ description: 'Send although another rep answered the customer within the last minute' }),
     ),
   },
   { additionalProperties: false },
@@ -109,6 +121,7 @@ export async function sendText(
   input: Static<typeof SendBody>,
   key: string,
   log: FastifyBaseLogger,
+  options: { answerGuard?: boolean } = {},
 ): Promise<SendOutcome> {
   const { db, sms, notifier, sends } = deps;
   const hash = sendRequestHash(input);
@@ -147,6 +160,13 @@ export async function sendText(
   const { decision } = checked;
   // The worker checks consent again at send time, so an opt-out racing this request still wins.
   if (!decision.allowed) throw refusalError(decision);
+  if (options.answerGuard === true)
+    await refuseDoubleAnswer(db, {
+      ...principal,
+      senderNumberId: checked.senderId,
+      to: checked.to,
+      now: checked.now,
+    });
   const row = await sends.insert({
     orgId: principal.orgId,
     senderNumberId: checked.senderId,
@@ -168,18 +188,29 @@ export async function sendText(
   });
   // Two requests with one key raced; the loser answers with the winner's message.
   if (row === null) return replayWinner();
-  if (decision.quietHoursException !== null) {
-    await recordQuietHoursException(db, {
-      orgId: principal.orgId,
-      messageId: row.id,
-      actor: principal.actor,
-      exception: decision.quietHoursException,
-      at: checked.now,
-    });
-    log.info({ messageId: row.id, exception: decision.quietHoursException }, 'sent in quiet hours by policy');
-  }
+  if (decision.quietHoursException !== null)
+    await noteException(db, log, principal, row.id, decision.quietHoursException, checked.now);
   notifier.announce();
   return { replayed: false, row, sendAt: checked.sendAt, exception: decision.quietHoursException };
+}
+
+/** A text sent in quiet hours by the org's policy is on the record, and in the log. */
+async function noteException(
+  db: Queryable,
+  log: FastifyBaseLogger,
+  principal: Principal,
+  messageId: string,
+  exception: NonNullable<OutboundDecision['quietHoursException']>,
+  at: Date,
+): Promise<void> {
+  await recordQuietHoursException(db, {
+    orgId: principal.orgId,
+    messageId,
+    actor: principal.actor,
+    exception,
+    at,
+  });
+  log.info({ messageId, exception }, 'sent in quiet hours by policy');
 }
 
 /** What a send can be refused with: the request's own faults and every compliance refusal. */
@@ -213,17 +244,21 @@ export const messagesRoutes: RouteModule = (app, deps) => {
         description:
           'Queues a text after every compliance rule passes (consent, quiet hours, content, rate). Send an Idempotency-Key header; a retry with the same key and body answers with the first message (header idempotent-replayed: true).',
         tags: ['messages'],
-        body: SendBody,
+        body: SendRequestBody,
         headers: Type.Object({ 'idempotency-key': Type.Optional(Type.String()) }),
         response: { 202: SendAcceptedSchema, ...errorResponses },
-        'x-error-codes': [...SEND_ERROR_CODES],
+        'x-error-codes': [...SEND_ERROR_CODES, 'ALREADY_ANSWERED'],
       },
     },
     async (request, reply) => {
       const principal = principalOf(request);
       const key = idempotencyKeyOf(request.headers['idempotency-key']);
-      const input = await withE164Numbers(db, principal.orgId, request.body);
-      const outcome = await sendText(deps, principal, input, key, request.log);
+      // Asking first is not part of the text: a retry with the confirmation is the same send.
+      const { confirmAnswered, ...body } = request.body;
+      const input = await withE164Numbers(db, principal.orgId, body);
+      const outcome = await sendText(deps, principal, input, key, request.log, {
+        answerGuard: confirmAnswered !== true,
+      });
       const message = messageFor(principal, toDto(outcome.row));
       if (outcome.replayed) return reply.code(202).header('idempotent-replayed', 'true').send({ message });
       return reply.code(202).send({

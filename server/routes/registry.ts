@@ -36,6 +36,7 @@ import { rolesRoutes } from './roles.ts';
 import { sandboxRoutes } from './sandbox.ts';
 import { sessionsRoutes } from './sessions.ts';
 import { setupRoutes } from './setup.ts';
+import { typingRoutes } from './typing.ts';
 import { usersRoutes } from './users.ts';
 import { paymentWebhookRoutes } from './webhooks-payments.ts';
 import { plivoWebhookRoutes } from './webhooks-plivo.ts';
@@ -60,6 +61,7 @@ export const ROUTE_MODULES: Record<string, RouteModule> = {
   webhooksPayments: paymentWebhookRoutes,
   paymentTerms: paymentTermsRoutes,
   inbox: inboxRoutes,
+  typing: typingRoutes,
   reports: reportRoutes,
   paymentRequests: paymentRequestRoutes,
   paymentChanges: paymentChangeRoutes,

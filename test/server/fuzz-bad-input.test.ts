@@ -591,6 +591,18 @@ const FUZZ: Record<string, RouteFuzz> = {
       cursor: fc.oneof(junkString, fc.constantFrom('mine.', 'unread.e30', 'all.WyJ4IiwieSJd')),
     }),
   },
+  'POST /v1/conversations/:id/typing': {
+    path: (ctx) =>
+      pathParam(fc.oneof(fc.constant(ctx.conversationId), fc.uuid())).map(
+        (id) => `/v1/conversations/${id}/typing`,
+      ),
+    mutating: true,
+    body: () =>
+      fc.oneof(
+        junkPayload,
+        jsonOrForm({ state: 'composing' }, { state: fc.oneof(junkString, fc.constant('shouting')) }),
+      ),
+  },
   'POST /v1/conversations/:id/read': {
     path: (ctx) =>
       pathParam(fc.oneof(fc.constant(ctx.conversationId), fc.uuid())).map(

@@ -473,6 +473,24 @@ const GUARDED: Record<string, GuardedCase> = {
       expect(errorCode(answer)).toBe('CONVERSATION_NOT_FOUND');
     },
   },
+  'POST /v1/conversations/:id/typing': {
+    valid: (ctx) => ({
+      method: 'POST',
+      url: `/v1/conversations/${ctx.conversationA}/typing`,
+      payload: { state: 'composing' },
+    }),
+    ok: 400,
+    okSession: 200,
+    foreign: (ctx) => ({
+      method: 'POST',
+      url: `/v1/conversations/${ctx.conversationA}/typing`,
+      payload: { state: 'composing' },
+    }),
+    expectForeign: (answer) => {
+      expect(answer.status).toBe(404);
+      expect(errorCode(answer)).toBe('CONVERSATION_NOT_FOUND');
+    },
+  },
   'POST /v1/conversations/:id/unread': {
     valid: (ctx) => ({ method: 'POST', url: `/v1/conversations/${ctx.conversationA}/unread` }),
     ok: 400,

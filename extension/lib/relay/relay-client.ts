@@ -64,6 +64,8 @@ export interface SendMessageInput {
   contact?: Pick<ContactRef, 'crm' | 'objectType' | 'id'>;
   /** ISO instant to send at (quiet hours: the customer's morning). */
   sendAt?: string;
+  /** Send although another rep answered the customer within the last minute (ALREADY_ANSWERED). */
+  confirmAnswered?: boolean;
 }
 
 /** The body of `POST /v1/consent`: consent a rep records, with how it was given. */
@@ -268,6 +270,12 @@ export class RelayClient {
       body: input,
       headers: { 'Idempotency-Key': idempotencyKey },
     });
+  }
+
+  /** The caller is composing in (or stopped composing in) a conversation: the others see it. */
+  typing(conversationId: string, state: 'composing' | 'stopped', signal?: AbortSignal): Promise<void> {
+    const path = `/v1/conversations/${encodeURIComponent(conversationId)}/typing`;
+    return this.request('POST', path, () => undefined, { signal, body: { state } });
   }
 
   /** The caller has been shown this conversation's thread: it leaves their unread inbox. */
