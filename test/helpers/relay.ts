@@ -63,6 +63,23 @@ export function daytimeAheadClock(): () => Date {
   return () => new Date(Date.now() + offset);
 }
 
+/**
+ * A daytime clock (today's 17:00 UTC, running in real time) that a test moves forward: a day on for
+ * a 24-hour limit, a minute on for a window. Never behind the real time's pace.
+ */
+export function steerableDaytimeClock(): { clock: () => Date; advance(ms: number): void } {
+  const base = Date.now();
+  const start = new Date(base);
+  start.setUTCHours(17, 0, 0, 0);
+  let offsetMs = 0;
+  return {
+    clock: () => new Date(start.getTime() + (Date.now() - base) + offsetMs),
+    advance: (ms: number) => {
+      offsetMs += ms;
+    },
+  };
+}
+
 /** A relay's app on a given database with the sandbox network (fast callbacks) and a worker not yet started. */
 export async function testRelay(
   db: Database,

@@ -8,6 +8,7 @@ import {
   optIn,
   seedOrg,
   signedInUser,
+  steerableDaytimeClock,
   TEST_PASSWORD,
   type TestOrg,
   type TestRelay,
@@ -35,17 +36,14 @@ describe.each(ENGINES)('on %s', (engine) => {
   let rita: Person;
   let rob: Person;
   let mia: Person;
-  let offsetMs = 0;
+  const time = steerableDaytimeClock();
   let phoneSeq = 0;
 
   beforeAll(async () => {
-    const base = Date.now();
-    const start = new Date(base);
-    start.setUTCHours(17, 0, 0, 0);
     const database = await freshDatabase(engine);
     drop = database.drop;
     relay = await testRelay(database.db, {
-      clock: () => new Date(start.getTime() + (Date.now() - base) + offsetMs),
+      clock: time.clock,
     });
     org = await seedOrg(relay.db, { name: 'Acme Plumbing' });
     other = await seedOrg(relay.db, { name: 'Other Org', sender: '+12025550101' });
@@ -78,7 +76,7 @@ describe.each(ENGINES)('on %s', (engine) => {
   }
 
   const later = async (ms: number) => {
-    offsetMs += ms;
+    time.advance(ms);
     await signInAgain();
   };
 
@@ -276,7 +274,7 @@ describe.each(ENGINES)('on %s', (engine) => {
       payload: { code: totpCode(secret, relay.clock()) },
     });
     expect(confirm.statusCode, confirm.body).toBe(200);
-    offsetMs += 31_000;
+    time.advance(31_000);
     const reauth = await relay.app.inject({
       method: 'POST',
       url: '/v1/auth/reauth',
@@ -286,7 +284,7 @@ describe.each(ENGINES)('on %s', (engine) => {
     expect(reauth.statusCode, reauth.body).toBe(200);
     expect((await ask(rita.auth, phone, 60_000)).statusCode).toBe(201);
     // Five minutes later the proof is stale again.
-    offsetMs += 5 * 60_000 + 1_000;
+    time.advance(5 * 60_000 + 1_000);
     expect((await ask(rita.auth, phone, 60_000)).json().error.code).toBe('STEP_UP_REQUIRED');
   });
 

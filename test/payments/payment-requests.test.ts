@@ -9,6 +9,7 @@ import {
   optIn,
   seedOrg,
   signedInUser,
+  steerableDaytimeClock,
   type TestOrg,
   type TestRelay,
   testRelay,
@@ -23,17 +24,14 @@ describe.each(ENGINES)('on %s', (engine) => {
   let org: TestOrg;
   let other: TestOrg;
   /** The relay's clock, moved forward by tests that need a link to lapse. */
-  let offsetMs = 0;
+  const time = steerableDaytimeClock();
   let drop: () => Promise<void>;
 
   beforeAll(async () => {
-    const base = Date.now();
-    const start = new Date(base);
-    start.setUTCHours(17, 0, 0, 0);
     const database = await freshDatabase(engine);
     drop = database.drop;
     relay = await testRelay(database.db, {
-      clock: () => new Date(start.getTime() + (Date.now() - base) + offsetMs),
+      clock: time.clock,
     });
     org = await seedOrg(relay.db, { name: 'Acme Plumbing' });
     other = await seedOrg(relay.db, { name: 'Other Org', sender: '+12025550101' });
@@ -352,7 +350,7 @@ describe.each(ENGINES)('on %s', (engine) => {
     it('expires a link that lapsed unpaid, by the relay’s clock', async () => {
       const created = await ask({ expiresInDays: 1 });
       const { id } = created.json().payment;
-      offsetMs += 2 * 86_400_000;
+      time.advance(2 * 86_400_000);
       await relay.payments?.drain();
       expect((await payment(id)).status).toBe('expired');
     });

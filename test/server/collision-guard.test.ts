@@ -6,6 +6,7 @@ import {
   optIn,
   seedOrg,
   signedInUser,
+  steerableDaytimeClock,
   type TestOrg,
   type TestRelay,
   testRelay,
@@ -26,16 +27,13 @@ describe.each(ENGINES)('on %s', (engine) => {
   let sam: { userId: string; auth: Auth };
   let nina: { userId: string; auth: Auth };
   let conversationId = '';
-  let offsetMs = 0;
+  const time = steerableDaytimeClock();
 
   beforeAll(async () => {
-    const base = Date.now();
-    const start = new Date(base);
-    start.setUTCHours(17, 0, 0, 0);
     const database = await freshDatabase(engine);
     drop = database.drop;
     relay = await testRelay(database.db, {
-      clock: () => new Date(start.getTime() + (Date.now() - base) + offsetMs),
+      clock: time.clock,
     });
     org = await seedOrg(relay.db, { name: 'Acme Plumbing' });
     other = await seedOrg(relay.db, { name: 'Other Org', sender: '+12025550101' });
@@ -92,7 +90,7 @@ describe.each(ENGINES)('on %s', (engine) => {
     await customerSays('Great, thanks!');
     expect((await send(rita.auth, 'You are welcome.')).statusCode).toBe(202);
     expect((await send(org.auth, 'Automated: your booking is confirmed.')).statusCode).toBe(202);
-    offsetMs += 61_000;
+    time.advance(61_000);
     expect((await send(sam.auth, 'See you Monday.')).statusCode).toBe(202);
     await customerSays('One more question: do I need to be home?');
     expect((await send(sam.auth, 'Yes please, someone over 18.')).statusCode).toBe(202);
