@@ -1,3 +1,4 @@
+import { queuePaymentWriteBack } from '../crm-sync/payment-jobs.ts';
 import type { Queryable } from '../db/database.ts';
 import { appendEvent } from '../live/events.ts';
 import { formatAmount } from './payment-links.ts';
@@ -216,9 +217,10 @@ export type PaymentFields = Partial<
 
 /**
  * Updates a request's fields and, when `next` moves it forward (payment-status.ts), its status,
- * recording the step and announcing `payment.updated` on /v1/events, all in the caller's
- * transaction. Returns the row as it now is, or null when another writer changed it first
- * (the caller reads it again and retries).
+ * recording the step, queueing its write-back to the org's CRMs (also when the request gets its
+ * conversation, once its text is sent) and announcing `payment.updated` on /v1/events, all in the
+ * caller's transaction. Returns the row as it now is, or null when another writer changed it
+ * first (the caller reads it again and retries).
  */
 export async function updatePayment(
   tx: Queryable,
@@ -241,6 +243,8 @@ export async function updatePayment(
       [row.id, status, JSON.stringify(change.detail ?? {}), change.at],
     );
   }
+  if (status !== null || change.fields?.conversation_id !== undefined)
+    await queuePaymentWriteBack(tx, updated);
   await appendEvent(tx, {
     orgId: row.org_id,
     type: 'payment.updated',
