@@ -146,6 +146,17 @@ describe.each(ENGINES)('payment write-back on %s', (engine) => {
     expect(page.body).toContain('Paid by Visa ending 4242');
   });
 
+  it("keeps the panel's own calls on the same sandbox CRM once the org connected it", async () => {
+    const response = await relay.app.inject({
+      method: 'POST',
+      url: '/v1/contacts/escalate',
+      headers: org.auth,
+      payload: { ...DANA, kind: 'call', note: 'Asked about the invoice' },
+    });
+    expect(response.statusCode, response.body).toBe(201);
+    expect(ours.followUps(DANA).some((t) => t.body.includes('Asked about the invoice'))).toBe(true);
+  });
+
   it('loses nothing while the CRM is down: the write is retried and lands once', async () => {
     ours.failNextPayment();
     const asked = await ask(org, undefined);
