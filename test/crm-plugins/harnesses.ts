@@ -89,6 +89,8 @@ export interface Harness {
   /** A deal (opportunity) as a reference names it, or null where the CRM has none. */
   addDeal(): { id: string; reference: string } | null;
   deal(id: string): DealView | null;
+  /** HubSpot only: its search index trails writes (see the fake's lagSearch). */
+  lagSearch?(on: boolean): void;
   /** Requests that could change the CRM (anything but reads and searches). */
   writeCalls(): number;
   resetCalls(): void;
@@ -181,6 +183,7 @@ export async function hubspotHarness(): Promise<Harness> {
           taskStatus: null,
         })),
     paymentCount: () => fake.notes().length,
+    lagSearch: (on) => fake.lagSearch(on),
     addDeal: () => {
       const id = fake.addDeal({ dealname: 'Kitchen remodel' });
       return { id, reference: `deal:${id}` };

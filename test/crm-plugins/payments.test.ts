@@ -110,6 +110,20 @@ describe.each(IMPLEMENTATIONS)('CrmPlugin.recordPayment: %s', (_name, start) => 
     if (h.crm === 'salesforce') expect(entry?.taskStatus).toBe('Completed');
   });
 
+  it('finds its entry by the id it returned while the CRM search still misses it', async () => {
+    if (h.lagSearch === undefined) return;
+    h.lagSearch(true);
+    try {
+      const p = payment();
+      const first = await h.plugin.recordPayment(p);
+      const paid = await h.plugin.recordPayment({ ...p, status: 'paid', entryId: first.entryId });
+      expect(paid).toMatchObject({ entryId: first.entryId, created: false });
+      expect(h.payments(dana).filter((e) => e.key === p.requestId)).toHaveLength(1);
+    } finally {
+      h.lagSearch(false);
+    }
+  });
+
   it('never writes more of a card than four digits', async () => {
     const p = payment({
       status: 'paid',

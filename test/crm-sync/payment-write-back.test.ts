@@ -135,6 +135,12 @@ describe.each(ENGINES)('payment write-back on %s', (engine) => {
     expect(entries[0]).toMatchObject({ status: 'paid', statusLabel: 'Paid', reference: 'INV-1042' });
     expect(entries[0]?.body).toContain('Paid by Visa ending 4242');
     expect(entries[0]?.body).toContain('$125.50');
+    // The entry id is kept per connection and handed back on the next write (a lagging search).
+    const kept = await relay.db.query(
+      'SELECT entry_id, status FROM crm_payment_entries WHERE connection_id = $1 AND request_id = $2',
+      [connection.id, payment.id],
+    );
+    expect(kept).toEqual([{ entry_id: `payment:${payment.id}`, status: 'paid' }]);
 
     const page = await relay.app.inject({
       method: 'GET',

@@ -226,6 +226,11 @@ export interface HubSpotFake {
   renewToken(): void;
   /** The next batch create refuses inputs carrying these `sms_relay_message_id`s (207). */
   failNextCommunicationsFor(keys: readonly string[]): void;
+  /**
+   * HubSpot's search index trails its writes by seconds: while lagging, objects created since are
+   * missing from search answers (reads by id see them), until the lag ends.
+   */
+  lagSearch(on: boolean): void;
   close(): Promise<void>;
 }
 
@@ -277,6 +282,8 @@ export async function startHubSpotFake(options: HubSpotFakeOptions = {}): Promis
   const faults: { fault: HubSpotFault; match: (method: string, path: string) => boolean }[] = [];
   let expired = false;
   let failKeys = new Set<string>();
+  /** Ids created while search lags, not yet in the search index. */
+  let unindexed: Set<string> | null = null;
   let nextId = 100;
   let lastStamp = 0;
   let dailyUsed = 0;
@@ -402,6 +409,7 @@ export async function startHubSpotFake(options: HubSpotFakeOptions = {}): Promis
       dealAssociations: [],
     };
     applyProps(type, o.properties, props);
+    unindexed?.add(id);
     o.properties.hs_object_id = id;
     o.properties[CREATED[type]] = at;
     o.properties[MODIFIED[type]] = at;
@@ -515,13 +523,15 @@ export async function startHubSpotFake(options: HubSpotFakeOptions = {}): Promis
     });
     if (after + limit > 10_000)
       throw new HttpError(400, errorBody('Search results are limited to 10,000', 'VALIDATION_ERROR'));
-    let matches = [...objects[type].values()].filter(
-      (o) =>
-        filterGroups.length === 0 ||
-        filterGroups.some((fs) =>
-          fs.every((f) => compare(type, String(f.propertyName), o.properties[String(f.propertyName)], f)),
-        ),
-    );
+    let matches = [...objects[type].values()]
+      .filter((o) => !unindexed?.has(o.id))
+      .filter(
+        (o) =>
+          filterGroups.length === 0 ||
+          filterGroups.some((fs) =>
+            fs.every((f) => compare(type, String(f.propertyName), o.properties[String(f.propertyName)], f)),
+          ),
+      );
     const sorts = Array.isArray(body.sorts) ? body.sorts : [];
     const sort = sorts[0] as { propertyName?: string; direction?: string } | string | undefined;
     const sortName =
@@ -1115,6 +1125,9 @@ export async function startHubSpotFake(options: HubSpotFakeOptions = {}): Promis
     },
     renewToken() {
       expired = false;
+    },
+    lagSearch(on) {
+      unindexed = on ? new Set() : null;
     },
     failNextCommunicationsFor(keys) {
       failKeys = new Set(keys);
