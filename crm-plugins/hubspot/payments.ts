@@ -2,6 +2,7 @@
  * Payment requests on HubSpot: one note per request on the contact (found again by the request id
  * in a property install creates), and the payment properties of the deal the reference names.
  */
+import { CrmRequestError } from '../errors.ts';
 import { dealIdOf, majorUnits, paymentBody, paymentTitle, writtenUnlessGone } from '../payment-entry.ts';
 import { CRM_PAYMENT_STATUSES, type CrmPayment, type RecordedPayment } from '../types.ts';
 import { type HubSpotApi, NOTE_TO_CONTACT, NOTE_TO_DEAL } from './client.ts';
@@ -107,12 +108,26 @@ async function existingNote(api: HubSpotApi, payment: CrmPayment): Promise<strin
     const known = await api.getById('notes', payment.entryId, [PAY.requestId]);
     if (known?.properties[PAY.requestId] === payment.requestId) return known.id;
   }
-  const page = await api.search('notes', {
-    filterGroups: [[{ propertyName: PAY.requestId, operator: 'EQ', value: payment.requestId }]],
-    properties: [PAY.requestId],
-    sorts: [{ propertyName: 'hs_object_id', direction: 'ASCENDING' }],
-    limit: 1,
-  });
+  let page: Awaited<ReturnType<HubSpotApi['search']>>;
+  try {
+    page = await api.search('notes', {
+      filterGroups: [[{ propertyName: PAY.requestId, operator: 'EQ', value: payment.requestId }]],
+      properties: [PAY.requestId],
+      sorts: [{ propertyName: 'hs_object_id', direction: 'ASCENDING' }],
+      limit: 1,
+    });
+  } catch (error) {
+    // A search on a property HubSpot does not have is refused without naming the cause: look.
+    if (error instanceof CrmRequestError && error.code === 'invalid_request') {
+      if (!(await api.listProperties('notes')).includes(PAY.requestId))
+        throw new CrmRequestError(
+          'hubspot',
+          'not_installed',
+          `${PAY.requestId} is not installed on notes; run crm install`,
+        );
+    }
+    throw error;
+  }
   return page.results[0]?.id ?? null;
 }
 

@@ -1,9 +1,10 @@
+import { CrmError } from '../../crm-plugins/errors.ts';
 import type { ContactRef, CrmPayment, CrmPaymentStatus, RecordedPayment } from '../../crm-plugins/types.ts';
 import type { Database } from '../db/database.ts';
 import type { CrmConnection } from './connections.ts';
 import type { ContactRefs } from './contact-refs.ts';
 import type { CrmCall } from './live-plugins.ts';
-import { itemFailure, type JobRow, type SyncJobs } from './sync-jobs.ts';
+import { itemFailure, type JobFailure, type JobRow, type SyncJobs } from './sync-jobs.ts';
 
 export interface PaymentLogOptions {
   db: Database;
@@ -71,7 +72,7 @@ export class PaymentLog {
     try {
       recorded = await call((p) => p.recordPayment(toCrmPayment(info, ref)));
     } catch (error) {
-      const failure = itemFailure(error);
+      const failure = paymentFailure(error);
       // Throttling, auth and outages stop the connection's pass (the job goes back unharmed).
       if (failure === null) throw error;
       await jobs.fail(connection, job, failure);
@@ -122,6 +123,17 @@ export class PaymentLog {
       return { crm: connection.crm, objectType: info.crm_object, id: info.crm_id };
     return (await this.options.refs.forPhone(connection, call, info.contact_phone))[0] ?? null;
   }
+}
+
+/**
+ * Why one payment write failed, or null to stop the pass. Payment fields missing from a CRM
+ * connected before this feature (install not run again) fail the job with retries, not the
+ * connection: its texts and consent keep syncing while an admin runs `crm install`.
+ */
+function paymentFailure(error: unknown): JobFailure | null {
+  if (error instanceof CrmError && error.code === 'not_installed')
+    return { code: error.code, message: `${error.message} (run crm install)`, retryable: true };
+  return itemFailure(error);
 }
 
 function toCrmPayment(info: PaymentInfo, contact: ContactRef): CrmPayment {

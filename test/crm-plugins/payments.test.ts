@@ -47,6 +47,11 @@ describe.each(IMPLEMENTATIONS)('CrmPlugin.recordPayment: %s', (_name, start) => 
     await h.close();
   });
 
+  it('refuses before install with a typed not_installed error, writing nothing', async () => {
+    await expect(h.plugin.recordPayment(payment())).rejects.toMatchObject({ code: 'not_installed' });
+    expect(h.paymentCount()).toBe(0);
+  });
+
   it('lists the payment fields in the install plan, then installs them', async () => {
     const plan = await h.plugin.planInstall();
     const targets = plan.steps.filter((s) => s.action === 'create').map((s) => s.target);

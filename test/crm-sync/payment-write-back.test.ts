@@ -182,6 +182,33 @@ describe.each(ENGINES)('payment write-back on %s', (engine) => {
     expect(ours.payments(DANA).filter((p) => p.requestId === id)).toHaveLength(1);
   });
 
+  it('keeps syncing while the payment fields are not installed, and writes the request once they are', async () => {
+    await ours.uninstall();
+    try {
+      const asked = await ask(org);
+      expect(asked.statusCode, asked.body).toBe(201);
+      const id: string = asked.json().payment.id;
+      await worker.drain();
+      const [job] = await relay.db.query<{ state: string; last_error: string | null }>(
+        `SELECT state, last_error FROM crm_sync_jobs WHERE kind = 'payment' AND subject = $1`,
+        [id],
+      );
+      expect(job).toMatchObject({ state: 'queued', last_error: expect.stringContaining('not_installed') });
+      const [row] = await relay.db.query<{ status: string }>(
+        'SELECT status FROM crm_connections WHERE id = $1',
+        [connection.id],
+      );
+      expect(row?.status).toBe('active');
+      await ours.install();
+      await until(async () => {
+        await worker.drain();
+        return ours.payments(DANA).some((p) => p.requestId === id);
+      });
+    } finally {
+      await ours.install();
+    }
+  });
+
   it("never writes another org's request to this org's CRM", async () => {
     const asked = await ask(other);
     expect(asked.statusCode, asked.body).toBe(201);
