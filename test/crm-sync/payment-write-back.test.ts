@@ -5,6 +5,7 @@ import type { ContactRef } from '../../crm-plugins/types.ts';
 import { type CrmConnection, connectCrm } from '../../server/crm-sync/connections.ts';
 import { withInstallationCrms } from '../../server/crm-sync/live-plugins.ts';
 import type { SecretsKey } from '../../server/crypto/secrets.ts';
+import { type HubSpotFake, startHubSpotFake } from '../fakes/hubspot-fake.ts';
 import { ENGINES, freshDatabase, postgresSkipNote } from '../helpers/db.ts';
 import {
   CUSTOMER,
@@ -15,7 +16,7 @@ import {
   type TestRelay,
   testRelay,
 } from '../helpers/relay.ts';
-import { linkContacts, testKey, testWorker, until } from './setup.ts';
+import { connectAndInstall, linkContacts, testKey, testWorker, until } from './setup.ts';
 
 // A payment request's life reaches the org's CRM (#15 item 5): every status change queues a
 // write-back, the sync worker writes the request's one entry on the contact's record, and the
@@ -40,6 +41,10 @@ describe.each(ENGINES)('payment write-back on %s', (engine) => {
   const ours = createSandboxCrm();
   const theirs = createSandboxCrm();
   let drop: () => Promise<void>;
+  /** A third org on HubSpot (the real SDK against the fake), with a deal its requests can name. */
+  let hubspot: HubSpotFake;
+  let onHubSpot: TestOrg;
+  let hubspotDana: ContactRef;
   let worker: ReturnType<typeof testWorker>['worker'];
 
   beforeAll(async () => {
@@ -72,6 +77,21 @@ describe.each(ENGINES)('payment write-back on %s', (engine) => {
     await linkContacts(relay.db, other.orgId, other.sender, [{ phone: CUSTOMER, ref: DANA }]);
     await optIn(relay.app, org, CUSTOMER);
     await optIn(relay.app, other, CUSTOMER);
+    hubspot = await startHubSpotFake();
+    onHubSpot = await seedOrg(relay.db, { name: 'HubSpot Org', sender: '+12025550102' });
+    await connectAndInstall(relay.db, key, {
+      orgId: onHubSpot.orgId,
+      crm: 'hubspot',
+      settings: { baseUrl: hubspot.baseUrl },
+      secrets: { accessToken: hubspot.accessToken },
+    });
+    hubspotDana = {
+      crm: 'hubspot',
+      objectType: 'contact',
+      id: hubspot.addContact({ firstname: 'Dana', lastname: 'W', phone: CUSTOMER, mobilephone: null }),
+    };
+    await linkContacts(relay.db, onHubSpot.orgId, onHubSpot.sender, [{ phone: CUSTOMER, ref: hubspotDana }]);
+    await optIn(relay.app, onHubSpot, CUSTOMER);
     const installation = withInstallationCrms(registryOf(ours));
     worker = testWorker(relay.db, key, {
       pluginFor: (c, secrets) => (c.id === theirConnection.id ? theirs : installation(c, secrets)),
@@ -79,6 +99,7 @@ describe.each(ENGINES)('payment write-back on %s', (engine) => {
   });
   afterAll(async () => {
     await relay.close();
+    await hubspot.close();
     await drop();
   });
 
@@ -161,6 +182,27 @@ describe.each(ENGINES)('payment write-back on %s', (engine) => {
     });
     expect(response.statusCode, response.body).toBe(201);
     expect(ours.followUps(DANA).some((t) => t.body.includes('Asked about the invoice'))).toBe(true);
+  });
+
+  it("writes one HubSpot note per request through the real SDK, and the named deal's payment properties", async () => {
+    const dealId = hubspot.addDeal({ dealname: 'Kitchen remodel' });
+    const asked = await ask(onHubSpot, `deal:${dealId}`);
+    expect(asked.statusCode, asked.body).toBe(201);
+    await worker.drain();
+    await pay(asked.json().message.body);
+    await worker.drain();
+    const notes = hubspot
+      .notes()
+      .filter((n) => n.properties.sms_relay_payment_request_id === asked.json().payment.id);
+    expect(notes).toHaveLength(1);
+    expect(notes[0]?.associations).toEqual([hubspotDana.id]);
+    expect(notes[0]?.properties.hs_note_body).toContain('Paid by Visa ending 4242');
+    expect(hubspot.deal(dealId)?.properties).toMatchObject({
+      sms_payment_status: 'paid',
+      sms_payment_amount: '125.5',
+      sms_payment_currency: 'USD',
+      sms_payment_request_id: asked.json().payment.id,
+    });
   });
 
   it('loses nothing while the CRM is down: the write is retried and lands once', async () => {
