@@ -1,5 +1,8 @@
 import type { Queryable } from '../db/database.ts';
 
+/** Columns whose change, without a status change, still rewrites the CRM entry. */
+const WRITTEN_FIELDS = ['conversation_id', 'refunded_minor'] as const;
+
 /**
  * Queues the write-back of a payment request to every CRM connection of its org whose contact is
  * linked (a contact row tied to a record of that CRM, or a number the sync already matched to one),
@@ -9,8 +12,13 @@ import type { Queryable } from '../db/database.ts';
 export async function queuePaymentWriteBack(
   tx: Queryable,
   request: { id: string; org_id: string; conversation_id: string | null },
+  change: { statusChanged: boolean; fields: Record<string, unknown> },
 ): Promise<void> {
   if (request.conversation_id === null) return;
+  // What the CRM entry shows: the status, and besides it the amount refunded so far; the request
+  // also gets its first entry when its text went out (it gets its conversation then).
+  const shown = WRITTEN_FIELDS.some((field) => change.fields[field] !== undefined);
+  if (!change.statusChanged && !shown) return;
   await tx.query(
     `INSERT INTO crm_sync_jobs (connection_id, org_id, kind, subject)
      SELECT k.id, k.org_id, 'payment', $2

@@ -41,8 +41,8 @@ const ROUND = 50;
 /**
  * Payment requests on the CRM records of their contacts (issue #15 item 5): each queued 'payment'
  * job (payment-jobs.ts) becomes one recordPayment call with the request as it is now, so the
- * plugin creates the request's one entry or rewrites it. A CRM outage stops the pass and the job
- * waits for the next; a refusal is retried with backoff and ends as a dead letter.
+ * plugin creates the request's one entry or rewrites it. A CRM outage or refusal fails the job,
+ * retried with backoff until it ends as a dead letter; throttling halts the connection's pass.
  */
 export class PaymentLog {
   constructor(private readonly options: PaymentLogOptions) {}
@@ -73,7 +73,8 @@ export class PaymentLog {
       recorded = await call((p) => p.recordPayment(toCrmPayment(info, ref)));
     } catch (error) {
       const failure = paymentFailure(error);
-      // Throttling, auth and outages stop the connection's pass (the job goes back unharmed).
+      // Throttling, an expired token or a missing permission stops the connection's pass (the job
+      // goes back unharmed); anything else fails this job: retried with backoff, or a dead letter.
       if (failure === null) throw error;
       await jobs.fail(connection, job, failure);
       return;

@@ -217,10 +217,9 @@ export type PaymentFields = Partial<
 
 /**
  * Updates a request's fields and, when `next` moves it forward (payment-status.ts), its status,
- * recording the step, queueing its write-back to the org's CRMs (also when the request gets its
- * conversation, once its text is sent) and announcing `payment.updated` on /v1/events, all in the
- * caller's transaction. Returns the row as it now is, or null when another writer changed it
- * first (the caller reads it again and retries).
+ * recording the step, queueing its write-back to the org's CRMs (payment-jobs.ts) and announcing
+ * `payment.updated` on /v1/events, all in the caller's transaction. Returns the row as it now is,
+ * or null when another writer changed it first (the caller reads it again and retries).
  */
 export async function updatePayment(
   tx: Queryable,
@@ -243,8 +242,7 @@ export async function updatePayment(
       [row.id, status, JSON.stringify(change.detail ?? {}), change.at],
     );
   }
-  if (status !== null || change.fields?.conversation_id !== undefined)
-    await queuePaymentWriteBack(tx, updated);
+  await queuePaymentWriteBack(tx, updated, { statusChanged: status !== null, fields: change.fields ?? {} });
   await appendEvent(tx, {
     orgId: row.org_id,
     type: 'payment.updated',

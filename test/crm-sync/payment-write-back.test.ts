@@ -5,6 +5,7 @@ import type { ContactRef } from '../../crm-plugins/types.ts';
 import { type CrmConnection, connectCrm } from '../../server/crm-sync/connections.ts';
 import { withInstallationCrms } from '../../server/crm-sync/live-plugins.ts';
 import type { SecretsKey } from '../../server/crypto/secrets.ts';
+import { paymentById, updatePayment } from '../../server/payments/payment-store.ts';
 import { type HubSpotFake, startHubSpotFake } from '../fakes/hubspot-fake.ts';
 import { ENGINES, freshDatabase, postgresSkipNote } from '../helpers/db.ts';
 import {
@@ -171,6 +172,28 @@ describe.each(ENGINES)('payment write-back on %s', (engine) => {
     expect(page.statusCode, page.body).toBe(200);
     expect(page.body).toContain('data-payment-status="paid"');
     expect(page.body).toContain('Paid by Visa ending 4242');
+  });
+
+  it('rewrites the entry for a change it shows (the amount refunded), not for one it does not (a reminder)', async () => {
+    const asked = await ask(org);
+    const id: string = asked.json().payment.id;
+    await worker.drain();
+    const waiting = async () =>
+      (
+        await relay.db.query(
+          `SELECT 1 FROM crm_sync_jobs WHERE kind = 'payment' AND subject = $1 AND state = 'queued'`,
+          [id],
+        )
+      ).length;
+    const change = async (fields: Parameters<typeof updatePayment>[2]['fields']) => {
+      const row = await paymentById(relay.db, org.orgId, id);
+      if (row === null) throw new Error('request missing');
+      await relay.db.transaction((tx) => updatePayment(tx, row, { fields, at: relay.clock() }));
+    };
+    await change({ reminded_at: relay.clock() });
+    expect(await waiting()).toBe(0);
+    await change({ refunded_minor: 100 });
+    expect(await waiting()).toBe(1);
   });
 
   it("keeps the panel's own calls on the same sandbox CRM once the org connected it", async () => {
