@@ -2,7 +2,7 @@
  * How a payment request reads on a CRM record, the same in every CRM: a title, a plain-text body
  * and the rule that finds a deal or opportunity in the rep's reference.
  */
-import { CrmNotFoundError } from './errors.ts';
+import { CrmNotFoundError, CrmPermissionError } from './errors.ts';
 import type { CrmId, CrmPayment, CrmPaymentStatus } from './types.ts';
 
 const STATUS_LABEL: Record<CrmPaymentStatus, string> = {
@@ -53,14 +53,15 @@ export function formatMoney(amountMinor: number, currency: string): string {
 
 /**
  * Runs a write to a deal or opportunity the reference names: true when written, false when the
- * CRM has no such record (a typo in the reference must not stop the entry on the contact).
+ * CRM has no such record or the connection may not write deals (a typo in the reference, or a
+ * token without the deals scope, must not stop the entry on the contact).
  */
 export async function writtenUnlessGone(write: () => Promise<unknown>): Promise<boolean> {
   try {
     await write();
     return true;
   } catch (error) {
-    if (error instanceof CrmNotFoundError) return false;
+    if (error instanceof CrmNotFoundError || error instanceof CrmPermissionError) return false;
     throw error;
   }
 }

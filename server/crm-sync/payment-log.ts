@@ -93,7 +93,9 @@ export class PaymentLog {
     );
     await jobs.finish(
       [job.id],
-      recorded.deal !== null && !recorded.deal.updated ? `deal ${recorded.deal.id} not found` : null,
+      recorded.deal !== null && !recorded.deal.updated
+        ? `deal ${recorded.deal.id} not found or not writable`
+        : null,
     );
   }
 

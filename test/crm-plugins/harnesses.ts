@@ -91,6 +91,8 @@ export interface Harness {
   deal(id: string): DealView | null;
   /** HubSpot only: its search index trails writes (see the fake's lagSearch). */
   lagSearch?(on: boolean): void;
+  /** HubSpot only: the next `count` requests to deals fail as a token without the deals scopes would. */
+  denyDeals?(count: number): void;
   /** Requests that could change the CRM (anything but reads and searches). */
   writeCalls(): number;
   resetCalls(): void;
@@ -184,6 +186,11 @@ export async function hubspotHarness(): Promise<Harness> {
         })),
     paymentCount: () => fake.notes().length,
     lagSearch: (on) => fake.lagSearch(on),
+    denyDeals: (count) =>
+      fake.injectFaults(
+        Array.from({ length: count }, () => ({ kind: 'missing_scopes' as const })),
+        (_method, path) => /\/deals(\/|$)/.test(path),
+      ),
     addDeal: () => {
       const id = fake.addDeal({ dealname: 'Kitchen remodel' });
       return { id, reference: `deal:${id}` };

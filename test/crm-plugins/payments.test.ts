@@ -176,6 +176,20 @@ describe.each(IMPLEMENTATIONS)('CrmPlugin.recordPayment: %s', (_name, start) => 
     expect(h.payments(dana).filter((e) => e.key === orphan.requestId)).toHaveLength(1);
   });
 
+  it('writes the note without the deal when the token may not touch deals, and plans no deal fields', async () => {
+    if (h.denyDeals === undefined) return;
+    const deal = h.addDeal();
+    if (deal === null) return;
+    h.denyDeals(1);
+    const p = payment({ reference: deal.reference });
+    expect((await h.plugin.recordPayment(p)).deal).toEqual({ id: deal.id, updated: false });
+    expect(h.payments(dana).filter((e) => e.key === p.requestId)).toHaveLength(1);
+    h.denyDeals(1);
+    const plan = await h.plugin.planInstall();
+    expect(plan.steps.length).toBeGreaterThan(0);
+    expect(plan.steps.some((s) => s.target.startsWith('deals.'))).toBe(false);
+  });
+
   it('refuses a record of another CRM, or one that is gone, and writes nothing', async () => {
     const before = h.paymentCount();
     const foreign: ContactRef = {

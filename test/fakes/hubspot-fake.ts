@@ -46,7 +46,9 @@ export interface FakeCall {
 export type HubSpotFault =
   | { kind: 'rate_limit'; policy: 'DAILY' | 'TEN_SECONDLY_ROLLING' | 'SECONDLY'; retryAfterSeconds?: number }
   | { kind: 'server_error'; status: 500 | 502 | 503 }
-  | { kind: 'expired_token' };
+  | { kind: 'expired_token' }
+  /** The token lacks a scope the call needs (e.g. a private app without the deals scopes). */
+  | { kind: 'missing_scopes' };
 
 const OBJECT_TYPES = ['contacts', 'communications', 'tasks', 'notes', 'deals'] as const;
 type ObjectType = (typeof OBJECT_TYPES)[number];
@@ -1004,6 +1006,17 @@ export async function startHubSpotFake(options: HubSpotFakeOptions = {}): Promis
             errorBody(
               'The OAuth token used to make this call expired 2 minute(s) ago.',
               'EXPIRED_AUTHENTICATION',
+            ),
+          );
+        } else if (fault.kind === 'missing_scopes') {
+          send(
+            403,
+            errorBody(
+              "This app hasn't been granted all required scopes to make this call.",
+              'MISSING_SCOPES',
+              {
+                errors: [{ message: 'missing scopes', code: 'MISSING_SCOPES' }],
+              },
             ),
           );
         } else if (fault.kind === 'server_error') {
