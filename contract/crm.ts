@@ -6,7 +6,9 @@ export const DeadLetter = Type.Object(
   {
     id: Type.String({ format: 'uuid' }),
     crm: Type.String({ description: 'hubspot, salesforce or sandbox' }),
-    kind: Type.String({ description: 'message (history), consent (opt-in status) or crm_optout' }),
+    kind: Type.String({
+      description: 'message (history), consent (opt-in status), crm_optout or payment (a payment request)',
+    }),
     subject: Type.String({ description: 'The message id, the phone, or the CRM record the write was about' }),
     errorCode: Type.String(),
     errorMessage: Type.String(),

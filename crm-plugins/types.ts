@@ -9,6 +9,8 @@ export interface ContactRef {
   id: string;
 }
 
+import { PAYMENT_STATUS_VALUES } from '../contract/payments.ts';
+
 /** A CRM contact reduced to what texting needs; vendor types never leave a plugin. */
 export interface CrmContact {
   ref: ContactRef;
@@ -168,6 +170,50 @@ export interface CreatedFollowUp {
   id: string;
 }
 
+/** A payment request's status as the CRM shows it (the relay's own statuses, forward only). */
+export const CRM_PAYMENT_STATUSES = PAYMENT_STATUS_VALUES;
+export type CrmPaymentStatus = (typeof CRM_PAYMENT_STATUSES)[number];
+
+/**
+ * A payment request as a CRM record shows it: what was asked, its status, and at most the card's
+ * brand and last 4 (the relay never holds more card data than that).
+ */
+export interface CrmPayment {
+  /** The relay's payment request id: the idempotency key of the CRM entry. */
+  requestId: string;
+  contact: ContactRef;
+  status: CrmPaymentStatus;
+  amountMinor: number;
+  /** ISO 4217, lower case as the relay stores it. */
+  currency: string;
+  description: string;
+  /** What the rep typed as the invoice or deal reference; see crm-plugins/payment-entry.ts for deal rules. */
+  reference: string | null;
+  card: { brand: string; last4: string } | null;
+  /** When the money arrived (the status change to paid), null before. */
+  paidAt: Date | null;
+  expiresAt: Date;
+  refundedMinor: number;
+  /** When the request was made, and when its status last changed. */
+  createdAt: Date;
+  updatedAt: Date;
+  /**
+   * The entry id an earlier recordPayment returned for this request, when the caller kept it: a
+   * CRM whose search lags behind its writes (HubSpot, seconds) still finds the entry by it.
+   */
+  entryId?: string | null;
+}
+
+/** What recordPayment wrote: the one entry of the request, and the deal it named, if any. */
+export interface RecordedPayment {
+  /** The entry's id in the CRM (HubSpot note, Salesforce Task, sandbox entry). */
+  entryId: string;
+  /** False when an earlier call had made the entry and this one rewrote it. */
+  created: boolean;
+  /** The deal (HubSpot) or opportunity (Salesforce) the reference names; `updated` false if it is gone. */
+  deal: { id: string; updated: boolean } | null;
+}
+
 export interface UninstallReport {
   removed: string[];
   absent: string[];
@@ -207,6 +253,12 @@ export interface CrmPlugin {
    * Needs no install. Throws CrmNotFoundError if the record is gone or belongs to another CRM.
    */
   createFollowUpTask(ref: ContactRef, task: FollowUpTask): Promise<CreatedFollowUp>;
+  /**
+   * Creates or rewrites the one entry of a payment request on the record (keyed by the request id:
+   * a retry or a later status never makes a second one), and, when the reference names a deal or
+   * opportunity, its payment fields. Throws CrmNotFoundError if the record is gone.
+   */
+  recordPayment(payment: CrmPayment): Promise<RecordedPayment>;
   /** Consent statuses changed in the CRM (not by the relay) after the watermark. */
   readConsentChanges(since: string | null): Promise<ConsentChangesPage>;
   healthCheck(): Promise<CrmHealth>;

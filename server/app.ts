@@ -1,7 +1,7 @@
 import swagger from '@fastify/swagger';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify, { type FastifyReply, type FastifyServerOptions } from 'fastify';
-import { createCrmRegistry } from '../crm-plugins/registry.ts';
+import { type CrmRegistry, createCrmRegistry } from '../crm-plugins/registry.ts';
 import { CredentialWatch } from './auth/credential-watch.ts';
 import { KeyCache } from './auth/key-cache.ts';
 import { type Clock, systemClock } from './clock.ts';
@@ -43,6 +43,11 @@ export interface BuildOptions {
   mail?: MailTransport;
   /** Payment links; by default the provider the configuration names (server/payments/select.ts). */
   payments?: Payments | null;
+  /**
+   * The installation's own CRM plugins (the sandbox CRM), shared with the CRM sync worker so what
+   * it writes shows on the sandbox CRM's pages; by default the ones the configuration names.
+   */
+  crms?: CrmRegistry;
 }
 
 export const BODY_LIMIT_BYTES = 64 * 1024;
@@ -153,15 +158,15 @@ function serviceContainer(
     hub,
     notifier,
     sends: new SendBatcher(options.db),
-    crm: orgCrmsFor(
-      options.db,
-      options.config,
-      createCrmRegistry(options.config.crmProvider === 'sandbox' ? ['sandbox'] : []),
-      warn,
-    ),
+    crm: orgCrmsFor(options.db, options.config, options.crms ?? installationCrms(options.config), warn),
     clock: options.clock ?? systemClock,
     mail,
     outgoingMail: new OutgoingMail(mail),
     payments,
   };
+}
+
+/** The CRM plugins the installation itself provides: the sandbox CRM when CRM_PROVIDER=sandbox. */
+export function installationCrms(config: Config): CrmRegistry {
+  return createCrmRegistry(config.crmProvider === 'sandbox' ? ['sandbox'] : []);
 }

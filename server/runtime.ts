@@ -1,9 +1,11 @@
 import type { FastifyServerOptions } from 'fastify';
-import { buildApp } from './app.ts';
+import type { CrmRegistry } from '../crm-plugins/registry.ts';
+import { buildApp, installationCrms } from './app.ts';
 import { runCli } from './cli/main.ts';
 import { type CliSocket, listenForCli } from './cli/relay-socket.ts';
 import { type Clock, systemClock } from './clock.ts';
 import type { Config } from './config.ts';
+import { withInstallationCrms } from './crm-sync/live-plugins.ts';
 import { CrmSyncWorker } from './crm-sync/sync-worker.ts';
 import { resolveSecretsKey } from './crypto/secrets.ts';
 import type { Database } from './db/database.ts';
@@ -74,6 +76,35 @@ async function cliBesideRelay(config: Config, db: Database, app: App): Promise<C
 }
 
 /**
+ * The CRM sync worker (unless workers are disabled), started; it shares the installation's own
+ * CRM plugins with the app, so the sandbox CRM's pages show what it writes.
+ */
+async function startCrmSync(
+  config: Config,
+  db: Database,
+  app: App,
+  crms: CrmRegistry,
+  clock: Clock,
+): Promise<CrmSyncWorker | null> {
+  const secretsKey = await resolveSecretsKey(db, {
+    configured: config.secretsKey,
+    sandbox: config.smsProvider === 'sandbox',
+    warn: (m) => app.log.warn(m),
+  });
+  if (!config.workerEnabled) return null;
+  const crmSync = new CrmSyncWorker({
+    db,
+    secretsKey,
+    pluginFor: withInstallationCrms(crms),
+    consentPollMs: config.crmConsentPollMs,
+    clock,
+    log: (level, message) => app.log[level](message),
+  });
+  await crmSync.start();
+  return crmSync;
+}
+
+/**
  * Opens the database, migrates it, builds the app and (unless disabled) starts the outbox
  * worker. `db` may be given by tests that manage their own database.
  */
@@ -92,7 +123,8 @@ export async function startRelay(
     await migrate(db);
     const sms = await createSmsProvider(config, db, (m) => app.log.warn(m));
     const notifier = new Notifier(db, { log: (m) => app.log.error(m) });
-    const app = await buildApp({ config, db, sms, notifier, clock, logger: options.logger ?? false });
+    const crms = installationCrms(config);
+    const app = await buildApp({ config, db, sms, notifier, clock, crms, logger: options.logger ?? false });
     await app.ready();
     const worker = config.workerEnabled
       ? new OutboxWorker({
@@ -109,21 +141,7 @@ export async function startRelay(
       : null;
     if (worker !== null) notifier.onAnnounce(() => worker.wake());
     await worker?.start();
-    const secretsKey = await resolveSecretsKey(db, {
-      configured: config.secretsKey,
-      sandbox: config.smsProvider === 'sandbox',
-      warn: (m) => app.log.warn(m),
-    });
-    const crmSync = config.workerEnabled
-      ? new CrmSyncWorker({
-          db,
-          secretsKey,
-          consentPollMs: config.crmConsentPollMs,
-          clock,
-          log: (level, message) => app.log[level](message),
-        })
-      : null;
-    await crmSync?.start();
+    const crmSync = await startCrmSync(config, db, app, crms, clock);
     const retention = config.workerEnabled
       ? new RetentionWorker({
           db,

@@ -31,6 +31,10 @@ export type {
 /** Association type communication → contact (HubSpot-defined). */
 export const COMMUNICATION_TO_CONTACT = 81;
 
+/** Association types note → contact and note → deal (HubSpot-defined). */
+export const NOTE_TO_CONTACT: number = AssociationTypes.noteToContact;
+export const NOTE_TO_DEAL: number = AssociationTypes.noteToDeal;
+
 /**
  * Association type task → contact (HubSpot-defined, 204): the SDK's own enum, as HubSpot's tasks
  * guide documents it for `associations[].types[]` when creating a task.
@@ -176,9 +180,22 @@ function recordCalls(
       call(`update ${objectType}`, async () =>
         record(await client.crm.objects.basicApi.update(objectType, id, { properties })),
       ),
-    create: (objectType, properties) =>
+    create: (objectType, properties, associateTo = []) =>
       call(`create ${objectType}`, async () =>
-        record(await client.crm.objects.basicApi.create(objectType, { properties, associations: [] })),
+        record(
+          await client.crm.objects.basicApi.create(objectType, {
+            properties,
+            associations: associateTo.map((to) => ({
+              to: { id: to.id },
+              types: [
+                {
+                  associationCategory: 'HUBSPOT_DEFINED' as AssociationCategory,
+                  associationTypeId: to.typeId,
+                },
+              ],
+            })),
+          }),
+        ),
       ),
     batchCreate: (objectType, inputs) =>
       call(`batch create ${objectType}`, async () =>

@@ -7,6 +7,7 @@ import { createHubSpotContact, findHubSpotContactsByPhone } from './contacts.ts'
 import { checkHubSpotHealth, installHubSpot, planHubSpotInstall, uninstallHubSpot } from './install.ts';
 import { CONTACT_PROPERTIES, consentProperties, toContact, toTaskProperties } from './mapping.ts';
 import { appendHubSpotMessages, updateHubSpotMessages } from './message-log.ts';
+import { recordHubSpotPayment } from './payments.ts';
 
 export interface HubSpotPluginConfig {
   /** Private-app access token with crm.objects.contacts.read/write and crm.schemas.contacts.write. */
@@ -21,7 +22,7 @@ const HUBSPOT_ID = /^\d{1,20}$/;
 
 /**
  * The HubSpot plugin: consent on contact properties, messages as SMS Communications associated
- * with the contact, CRM-side opt-outs from a search on contacts modified since a watermark.
+ * with the contact, payment requests as notes (and deal properties), CRM-side opt-outs from a search on contacts modified since a watermark.
  */
 export function createHubSpotCrm(
   config: HubSpotPluginConfig,
@@ -79,6 +80,15 @@ export function createHubSpotCrm(
       // An association to a contact that is gone fails the create (404): no orphan task is left.
       const created = await api.createTask(toTaskProperties(task, new Date(), ownerId), ref.id);
       return { id: created.id };
+    },
+
+    async recordPayment(payment) {
+      if (!isOurs(payment.contact))
+        throw new CrmNotFoundError(
+          'hubspot',
+          `not a HubSpot contact: ${payment.contact.crm}/${payment.contact.objectType}/${payment.contact.id}`,
+        );
+      return recordHubSpotPayment(api, payment);
     },
 
     readConsentChanges: (since) => readHubSpotConsentChanges(api, since),

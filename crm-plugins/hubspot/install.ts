@@ -1,32 +1,50 @@
 /** Installing the plugin's property groups and properties on HubSpot, removing them, and checking them. */
-import { CrmError } from '../errors.ts';
+import { CrmError, CrmPermissionError } from '../errors.ts';
 import type { CrmHealth, InstallPlan, InstallReport, UninstallReport } from '../types.ts';
 import type { HubSpotApi } from './client.ts';
 import { GROUPS, PROPERTIES } from './mapping.ts';
+import { PAYMENT_GROUPS, PAYMENT_PROPERTIES } from './payments.ts';
+
+/** Every group and property install manages: the SMS ones, then the payment ones (notes, deals). */
+const ALL_GROUPS: readonly { objectType: string; name: string; label: string }[] = [
+  ...GROUPS,
+  ...PAYMENT_GROUPS,
+];
+const ALL_PROPERTIES = [...PROPERTIES, ...PAYMENT_PROPERTIES];
+const OBJECT_TYPES = [...new Set(ALL_GROUPS.map((g) => g.objectType))];
 
 /** What install would create and what is already there. */
 export async function planHubSpotInstall(api: HubSpotApi): Promise<InstallPlan> {
-  const [contactGroups, commGroups, contactProps, commProps] = await Promise.all([
-    api.listGroups('contacts'),
-    api.listGroups('communications'),
-    api.listProperties('contacts'),
-    api.listProperties('communications'),
-  ]);
-  const groups = { contacts: new Set(contactGroups), communications: new Set(commGroups) };
-  const props = { contacts: new Set(contactProps), communications: new Set(commProps) };
+  const existing = await Promise.all(
+    OBJECT_TYPES.map(async (type) => {
+      try {
+        return {
+          type,
+          groups: new Set(await api.listGroups(type)),
+          props: new Set(await api.listProperties(type)),
+        };
+      } catch (error) {
+        // A token without the deals scopes still gets everything else; deals get no fields.
+        if (type === 'deals' && error instanceof CrmPermissionError) return null;
+        throw error;
+      }
+    }),
+  );
+  const of = (type: string) => existing.find((e) => e?.type === type);
+  const planned = (objectType: string) => of(objectType) !== undefined;
   return {
     crm: 'hubspot',
     steps: [
-      ...GROUPS.map((g) => ({
+      ...ALL_GROUPS.filter((g) => planned(g.objectType)).map((g) => ({
         kind: 'property_group' as const,
         target: `${g.objectType}.${g.name}`,
-        action: groups[g.objectType].has(g.name) ? ('exists' as const) : ('create' as const),
+        action: of(g.objectType)?.groups.has(g.name) ? ('exists' as const) : ('create' as const),
         description: `Property group "${g.label}" on ${g.objectType}`,
       })),
-      ...PROPERTIES.map((p) => ({
+      ...ALL_PROPERTIES.filter((p) => planned(p.objectType)).map((p) => ({
         kind: 'property' as const,
         target: `${p.objectType}.${p.def.name}`,
-        action: props[p.objectType].has(p.def.name) ? ('exists' as const) : ('create' as const),
+        action: of(p.objectType)?.props.has(p.def.name) ? ('exists' as const) : ('create' as const),
         description: `${p.def.type} property "${p.def.label}" on ${p.objectType}`,
       })),
     ],
@@ -40,13 +58,13 @@ export async function installHubSpot(api: HubSpotApi, plan?: InstallPlan): Promi
   const note = (target: string, outcome: 'created' | 'exists') =>
     (outcome === 'created' ? report.created : report.alreadyPresent).push(target);
   // Groups before properties: a property names its group.
-  for (const g of GROUPS) {
+  for (const g of ALL_GROUPS) {
     const target = `${g.objectType}.${g.name}`;
     const step = steps.find((s) => s.target === target);
     if (step?.action === 'create') note(target, await api.createGroup(g.objectType, g.name, g.label));
     else if (step !== undefined) note(target, 'exists');
   }
-  for (const p of PROPERTIES) {
+  for (const p of ALL_PROPERTIES) {
     const target = `${p.objectType}.${p.def.name}`;
     const step = steps.find((s) => s.target === target);
     if (step?.action === 'create') note(target, await api.createProperty(p.objectType, p.def));
@@ -58,14 +76,23 @@ export async function installHubSpot(api: HubSpotApi, plan?: InstallPlan): Promi
 /** Archives the plugin's properties, then its groups. */
 export async function uninstallHubSpot(api: HubSpotApi): Promise<UninstallReport> {
   const report: UninstallReport = { removed: [], absent: [] };
-  for (const p of PROPERTIES) {
-    const outcome = await api.archiveProperty(p.objectType, p.def.name);
-    (outcome === 'removed' ? report.removed : report.absent).push(`${p.objectType}.${p.def.name}`);
-  }
-  for (const g of GROUPS) {
-    const outcome = await api.archiveGroup(g.objectType, g.name);
-    (outcome === 'removed' ? report.removed : report.absent).push(`${g.objectType}.${g.name}`);
-  }
+  const archive = async (objectType: string, target: string, run: () => Promise<'removed' | 'absent'>) => {
+    let outcome: 'removed' | 'absent';
+    try {
+      outcome = await run();
+    } catch (error) {
+      // Without the deals scopes install created nothing on deals either.
+      if (objectType !== 'deals' || !(error instanceof CrmPermissionError)) throw error;
+      outcome = 'absent';
+    }
+    (outcome === 'removed' ? report.removed : report.absent).push(target);
+  };
+  for (const p of ALL_PROPERTIES)
+    await archive(p.objectType, `${p.objectType}.${p.def.name}`, () =>
+      api.archiveProperty(p.objectType, p.def.name),
+    );
+  for (const g of ALL_GROUPS)
+    await archive(g.objectType, `${g.objectType}.${g.name}`, () => api.archiveGroup(g.objectType, g.name));
   return report;
 }
 

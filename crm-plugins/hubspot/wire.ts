@@ -41,8 +41,8 @@ export interface HsPropertyDef {
   label: string;
   description: string;
   groupName: string;
-  type: 'string' | 'datetime' | 'enumeration';
-  fieldType: 'text' | 'date' | 'select';
+  type: 'string' | 'datetime' | 'enumeration' | 'number';
+  fieldType: 'text' | 'date' | 'select' | 'number';
   hidden?: boolean;
   options?: { label: string; value: string }[];
 }
@@ -79,7 +79,12 @@ export interface HubSpotApi {
     request: HsSearch,
   ): Promise<{ total: number; results: HsRecord[]; after: string | null }>;
   update(objectType: string, id: string, properties: Record<string, string>): Promise<HsRecord>;
-  create(objectType: string, properties: Record<string, string>): Promise<HsRecord>;
+  /** Creates one object, associated (HubSpot-defined types) with the given records. */
+  create(
+    objectType: string,
+    properties: Record<string, string>,
+    associateTo?: { id: string; typeId: number }[],
+  ): Promise<HsRecord>;
   batchCreate(
     objectType: string,
     inputs: { properties: Record<string, string>; associateTo?: { id: string; typeId: number } }[],

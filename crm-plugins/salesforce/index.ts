@@ -16,6 +16,7 @@ import {
 } from './install.ts';
 import { consentFields, OBJECT_OF, toFollowUpTask } from './mapping.ts';
 import { appendSalesforceMessages, updateSalesforceMessages } from './message-log.ts';
+import { recordSalesforcePayment } from './payments.ts';
 import { isRecordId, soql } from './soql.ts';
 
 export interface SalesforcePluginConfig {
@@ -27,7 +28,7 @@ export interface SalesforcePluginConfig {
 
 /**
  * The Salesforce plugin: consent on Contact/Lead custom fields, messages as completed Tasks
- * upserted on an external-id field, CRM-side opt-outs by polling SystemModstamp.
+ * upserted on an external-id field, payment requests as Tasks (and Opportunity fields), CRM-side opt-outs by polling SystemModstamp.
  */
 export function createSalesforceCrm(
   config: SalesforcePluginConfig,
@@ -77,6 +78,12 @@ export function createSalesforceCrm(
       // A WhoId that is gone fails the insert (INVALID_CROSS_REFERENCE_KEY → CrmNotFoundError).
       const id = await api.create('Task', toFollowUpTask(ref, task, new Date(), ownerId));
       return { id };
+    },
+
+    async recordPayment(payment) {
+      if (!isOurs(payment.contact))
+        throw new CrmNotFoundError('salesforce', `not a Salesforce record id: ${payment.contact.id}`);
+      return recordSalesforcePayment(api, payment);
     },
 
     readConsentChanges: (since) => readSalesforceConsentChanges(api, since),

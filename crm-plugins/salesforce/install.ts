@@ -3,17 +3,21 @@ import { CrmError, CrmRequestError } from '../errors.ts';
 import type { CrmHealth, InstallPlan, InstallReport, InstallStep, UninstallReport } from '../types.ts';
 import type { SalesforceApi } from './client.ts';
 import { CUSTOM_FIELDS, fieldKey, PERMISSION_SET } from './mapping.ts';
+import { PAYMENT_FIELDS } from './payments.ts';
 import { soql } from './soql.ts';
 
+/** Every field install manages: the SMS ones, then the payment ones (Task, Opportunity). */
+const ALL_FIELDS = [...CUSTOM_FIELDS, ...PAYMENT_FIELDS];
+
 async function existingFields(api: SalesforceApi): Promise<Map<string, string>> {
-  const names = [...new Set(CUSTOM_FIELDS.map((f) => f.name.replace(/__c$/, '')))];
-  const tables = [...new Set(CUSTOM_FIELDS.map((f) => f.table))];
+  const names = [...new Set(ALL_FIELDS.map((f) => f.name.replace(/__c$/, '')))];
+  const tables = [...new Set(ALL_FIELDS.map((f) => f.table))];
   const rows = await api.toolingQuery(
     soql`SELECT Id, DeveloperName, TableEnumOrId FROM CustomField WHERE DeveloperName IN ${names} AND TableEnumOrId IN ${tables}`,
   );
   const found = new Map<string, string>();
   for (const row of rows) {
-    const spec = CUSTOM_FIELDS.find(
+    const spec = ALL_FIELDS.find(
       (f) => f.table === row.TableEnumOrId && f.name === `${String(row.DeveloperName)}__c`,
     );
     if (spec !== undefined && typeof row.Id === 'string') found.set(fieldKey(spec), row.Id);
@@ -37,7 +41,7 @@ export async function planSalesforceInstall(api: SalesforceApi): Promise<Install
   const [fields, psId] = await Promise.all([existingFields(api), permissionSetId(api)]);
   const granted = await grantedFields(api, psId);
   const steps: InstallStep[] = [
-    ...CUSTOM_FIELDS.map((f) => ({
+    ...ALL_FIELDS.map((f) => ({
       kind: 'custom_field' as const,
       target: fieldKey(f),
       action: fields.has(fieldKey(f)) ? ('exists' as const) : ('create' as const),
@@ -49,7 +53,7 @@ export async function planSalesforceInstall(api: SalesforceApi): Promise<Install
       action: psId === null ? 'create' : 'exists',
       description: `Permission set "${PERMISSION_SET.Label}" (assign it to the integration user)`,
     },
-    ...CUSTOM_FIELDS.map((f) => ({
+    ...ALL_FIELDS.map((f) => ({
       kind: 'field_permission' as const,
       target: `FieldPermissions.${fieldKey(f)}`,
       action: granted.has(fieldKey(f)) ? ('exists' as const) : ('create' as const),
@@ -66,7 +70,7 @@ const stepAction = (steps: readonly InstallStep[], target: string) =>
 export async function installSalesforce(api: SalesforceApi, plan?: InstallPlan): Promise<InstallReport> {
   const steps = (plan ?? (await planSalesforceInstall(api))).steps;
   const report: InstallReport = { created: [], alreadyPresent: [] };
-  for (const f of CUSTOM_FIELDS) {
+  for (const f of ALL_FIELDS) {
     const action = stepAction(steps, fieldKey(f));
     if (action === undefined) continue;
     const outcome =
@@ -84,9 +88,7 @@ export async function installSalesforce(api: SalesforceApi, plan?: InstallPlan):
   } else if (stepAction(steps, psTarget) !== undefined) report.alreadyPresent.push(psTarget);
 
   const granted = await grantedFields(api, psId);
-  const wanted = CUSTOM_FIELDS.filter(
-    (f) => stepAction(steps, `FieldPermissions.${fieldKey(f)}`) !== undefined,
-  );
+  const wanted = ALL_FIELDS.filter((f) => stepAction(steps, `FieldPermissions.${fieldKey(f)}`) !== undefined);
   for (const f of wanted.filter((f) => granted.has(fieldKey(f)))) {
     report.alreadyPresent.push(`FieldPermissions.${fieldKey(f)}`);
   }
@@ -132,7 +134,7 @@ export async function uninstallSalesforce(api: SalesforceApi): Promise<Uninstall
   if (psId === null || (await api.destroy('PermissionSet', psId)) === 'absent') report.absent.push(psTarget);
   else report.removed.push(psTarget);
   const fields = await existingFields(api);
-  for (const f of CUSTOM_FIELDS) {
+  for (const f of ALL_FIELDS) {
     const id = fields.get(fieldKey(f));
     if (id === undefined || (await api.deleteCustomField(id)) === 'absent') report.absent.push(fieldKey(f));
     else report.removed.push(fieldKey(f));
@@ -144,7 +146,7 @@ export async function uninstallSalesforce(api: SalesforceApi): Promise<Uninstall
 export async function checkSalesforceHealth(api: SalesforceApi): Promise<CrmHealth> {
   try {
     const fields = await existingFields(api);
-    const missing = CUSTOM_FIELDS.filter((f) => !fields.has(fieldKey(f)));
+    const missing = ALL_FIELDS.filter((f) => !fields.has(fieldKey(f)));
     const usage = api.apiUsage();
     const quota = usage === null ? '' : `; API ${usage.used}/${usage.limit} today`;
     return missing.length === 0

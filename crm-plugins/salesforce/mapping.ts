@@ -34,8 +34,8 @@ export const OBJECT_OF: Record<ContactRef['objectType'], SfObject> = { contact: 
 
 /** A custom field: where Tooling defines it (`Activity` for Task fields) and where FLS applies. */
 export interface CustomFieldSpec {
-  table: 'Contact' | 'Lead' | 'Activity';
-  sobject: 'Contact' | 'Lead' | 'Task';
+  table: 'Contact' | 'Lead' | 'Activity' | 'Opportunity';
+  sobject: 'Contact' | 'Lead' | 'Task' | 'Opportunity';
   name: string;
   metadata: Record<string, unknown>;
 }

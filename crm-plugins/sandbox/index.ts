@@ -10,15 +10,17 @@ import { createSandboxFollowUp, sandboxFollowUps } from './follow-ups.ts';
 import { checkSandboxHealth, installSandbox, planSandboxInstall, uninstallSandbox } from './install.ts';
 import type { SandboxTimelineEntry } from './mapping.ts';
 import { appendSandboxMessages, updateSandboxMessages } from './message-log.ts';
+import { recordSandboxPayment, sandboxPayments } from './payments.ts';
 import {
   type NewSandboxRecord,
   type SandboxConsentFields,
   type SandboxFollowUp,
+  type SandboxPaymentEntry,
   SandboxStore,
 } from './store.ts';
 
 export type { SandboxTimelineEntry } from './mapping.ts';
-export type { SandboxConsentFields, SandboxFollowUp } from './store.ts';
+export type { SandboxConsentFields, SandboxFollowUp, SandboxPaymentEntry } from './store.ts';
 
 export interface SandboxCrmOptions {
   contacts?: readonly CrmContact[];
@@ -42,6 +44,10 @@ export interface SandboxCrm extends CrmPlugin {
   addUser(email: string): void;
   /** The next createFollowUpTask fails once as if the CRM were down (retryable). */
   failNextFollowUp(): void;
+  /** Payment request entries on the record, oldest first. */
+  payments(ref: ContactRef): SandboxPaymentEntry[];
+  /** The next recordPayment fails once as if the CRM were down (retryable). */
+  failNextPayment(): void;
 }
 
 /** The demo records every sandbox CRM starts with; part of the plugin's public surface for demo pages. */
@@ -85,6 +91,8 @@ export function createSandboxCrm(options: SandboxCrmOptions = {}): SandboxCrm {
 
     createFollowUpTask: (ref, task) => createSandboxFollowUp(store, ref, task),
 
+    recordPayment: (payment) => recordSandboxPayment(store, payment),
+
     readConsentChanges: (since) => readSandboxConsentChanges(store, since),
 
     usage() {
@@ -106,5 +114,7 @@ export function createSandboxCrm(options: SandboxCrmOptions = {}): SandboxCrm {
     followUps: (ref) => sandboxFollowUps(store, ref),
     addUser: (email) => store.addUser(email),
     failNextFollowUp: () => store.failNextFollowUp(),
+    payments: (ref) => sandboxPayments(store, ref),
+    failNextPayment: () => store.failNextPayment(),
   };
 }

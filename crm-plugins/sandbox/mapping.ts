@@ -19,6 +19,10 @@ export const SANDBOX_FIELDS = [
   { target: 'contact.sms_consent_source', description: 'Where SMS consent came from' },
   { target: 'contact.sms_last_sms_at', description: 'When the last SMS was sent or received' },
   { target: 'timeline.sms_relay_message_id', description: 'The relay message id of a timeline entry' },
+  {
+    target: 'payment.sms_relay_payment_request_id',
+    description: 'The relay payment request of a payment entry',
+  },
 ] as const;
 
 /** The install plan given which fields exist. */

@@ -1,6 +1,6 @@
 /** The sandbox CRM's in-memory state: its records, installed fields, users and the failures a test queued. */
 import { CrmNotFoundError, CrmRequestError } from '../errors.ts';
-import type { ContactRef, CrmConsentStatus, CrmContact, FollowUpKind } from '../types.ts';
+import type { ContactRef, CrmConsentStatus, CrmContact, CrmPaymentStatus, FollowUpKind } from '../types.ts';
 import { SANDBOX_FIELDS, type SandboxTimelineEntry } from './mapping.ts';
 
 /** An open task on a sandbox record, as a CRM user would see it in the record's task list. */
@@ -14,6 +14,20 @@ export interface SandboxFollowUp {
   assigneeEmail: string | null;
   status: 'not_started' | 'completed';
   createdAt: Date;
+}
+
+/** A payment request as a sandbox record shows it: one entry per request, rewritten as it moves on. */
+export interface SandboxPaymentEntry {
+  id: string;
+  requestId: string;
+  status: CrmPaymentStatus;
+  /** "Paid", "Link sent"… */
+  statusLabel: string;
+  title: string;
+  body: string;
+  reference: string | null;
+  createdAt: Date;
+  updatedAt: Date;
 }
 
 /** Consent fields of a sandbox record, as a CRM user would see them. */
@@ -40,11 +54,12 @@ export interface SandboxRecord {
   modifiedAt: Date;
   timeline: SandboxTimelineEntry[];
   followUps: SandboxFollowUp[];
+  payments: SandboxPaymentEntry[];
 }
 
 type NewRecord = Omit<
   SandboxRecord,
-  'consent' | 'projected' | 'modSeq' | 'modifiedAt' | 'timeline' | 'followUps'
+  'consent' | 'projected' | 'modSeq' | 'modifiedAt' | 'timeline' | 'followUps' | 'payments'
 >;
 
 /** What a demo page or a test gives to add a record. */
@@ -63,6 +78,8 @@ export class SandboxStore {
   readonly installedFields: Set<string>;
   /** The record each logged message went to, by its external key. */
   readonly loggedKeys = new Map<string, ContactRef>();
+  /** The record each payment request's entry is on, by request id. */
+  readonly paymentKeys = new Map<string, ContactRef>();
   /** CRM users tasks can be assigned to, by lower-cased email. */
   readonly users = new Set<string>();
   /** The last modification stamp given to a record. */
@@ -71,6 +88,7 @@ export class SandboxStore {
   private nextTaskId = 0;
   private failOnce = new Set<string>();
   private failFollowUp = false;
+  private failPayment = false;
 
   constructor(
     readonly now: () => Date,
@@ -106,6 +124,7 @@ export class SandboxStore {
       modifiedAt: this.now(),
       timeline: [],
       followUps: [],
+      payments: [],
     };
     this.touch(record);
     this.records.set(keyOf(c.ref), record);
@@ -185,6 +204,17 @@ export class SandboxStore {
   takeFollowUpFailure(): boolean {
     const failing = this.failFollowUp;
     this.failFollowUp = false;
+    return failing;
+  }
+
+  failNextPayment(): void {
+    this.failPayment = true;
+  }
+
+  /** Whether the current payment write fails; only one does. */
+  takePaymentFailure(): boolean {
+    const failing = this.failPayment;
+    this.failPayment = false;
     return failing;
   }
 }

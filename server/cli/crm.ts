@@ -85,7 +85,7 @@ async function auditCrm(
   });
 }
 
-/** `crm …` commands: connect, install, uninstall, status, backfill. */
+/** `crm …` commands: connect (HubSpot, Salesforce, the sandbox CRM), install, uninstall, status, backfill. */
 export const CRM_COMMANDS: Record<string, CrmCommand> = {
   'crm connect hubspot': {
     summary: 'Connect HubSpot to an organisation (token stored encrypted)',
@@ -170,6 +170,31 @@ export const CRM_COMMANDS: Record<string, CrmCommand> = {
       return {
         json: describeConnection(connection),
         text: `Connected Salesforce to organisation ${connection.orgId} (connection ${connection.id}). Next: crm install salesforce --org ${connection.orgId}`,
+      };
+    },
+  },
+  'crm connect sandbox': {
+    summary: "Connect the sandbox relay's own demo CRM to an organisation (no account needed)",
+    usage: 'crm connect sandbox --org <orgId> [--json]',
+    flags: connectHelp,
+    async run(db, flags, io) {
+      // Its records live in the running relay's memory: only a sandbox relay has them to show.
+      if (io.config.crmProvider !== 'sandbox')
+        throw new ApiError(
+          400,
+          'SANDBOX_ONLY',
+          'The sandbox CRM exists only on a sandbox relay (SMS_PROVIDER=sandbox).',
+        );
+      const connection = await connectCrm(db, await requireSecretsKey(db, io, 'CRM tokens'), {
+        orgId: flags.org ?? '',
+        crm: 'sandbox',
+        settings: {},
+        secrets: { accessToken: 'sandbox' },
+        by: { actor: CLI_ACTOR, at: systemClock() },
+      });
+      return {
+        json: describeConnection(connection),
+        text: `Connected the sandbox CRM to organisation ${connection.orgId} (connection ${connection.id}): texts, consent and payment requests now reach its records (/sandbox/crm).`,
       };
     },
   },

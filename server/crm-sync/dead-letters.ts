@@ -6,7 +6,7 @@ export interface DeadLetter {
   id: string;
   crm: string;
   kind: string;
-  /** The message id (kind message), the phone (consent) or the CRM record (crm_optout). */
+  /** The message id (kind message), the phone (consent), the CRM record (crm_optout) or the payment request (payment). */
   subject: string;
   errorCode: string;
   errorMessage: string;

@@ -1,3 +1,4 @@
+import type { CrmRegistry } from '../../crm-plugins/registry.ts';
 import type { CrmPlugin } from '../../crm-plugins/types.ts';
 import type { SecretsKey } from '../crypto/secrets.ts';
 import { type ConnectionSecrets, type CrmConnection, createPlugin, openSecrets } from './connections.ts';
@@ -49,4 +50,16 @@ export class LivePlugins {
     this.byId.set(connection.id, live);
     return live;
   }
+}
+
+/**
+ * Plugins for connections where a connection to the installation's own sandbox CRM uses that very
+ * plugin (its records live in memory: the sandbox CRM's pages show what the sync wrote).
+ */
+export function withInstallationCrms(
+  shared: CrmRegistry,
+  fallback: PluginFactory = createPlugin,
+): PluginFactory {
+  return (connection, secrets) =>
+    (connection.crm === 'sandbox' ? shared.get('sandbox') : null) ?? fallback(connection, secrets);
 }

@@ -10,7 +10,7 @@ import type { CrmId, CrmPlugin } from '../../crm-plugins/types.ts';
 import { resolveSecretsKey, type SecretsKey } from '../crypto/secrets.ts';
 import type { Queryable } from '../db/database.ts';
 import { CONNECTION_COLUMNS, type ConnectionRow, type CrmConnection, toConnection } from './connections.ts';
-import { type LivePlugin, LivePlugins, type PluginFactory } from './live-plugins.ts';
+import { type LivePlugin, LivePlugins, type PluginFactory, withInstallationCrms } from './live-plugins.ts';
 import { renewConnection } from './oauth.ts';
 
 /** Where request handlers get the CRM plugins of the org they act for. */
@@ -173,6 +173,8 @@ export function orgCrmsFor(
   return new OrgCrms({
     db,
     base,
+    // An org connected to the installation's sandbox CRM uses that one (its pages show the records).
+    pluginFor: withInstallationCrms(base),
     // Read-only: a request never creates the sandbox key (runtime start-up does).
     secretsKey: () =>
       resolveSecretsKey(db, {

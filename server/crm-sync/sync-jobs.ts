@@ -3,10 +3,13 @@ import type { Database, Queryable } from '../db/database.ts';
 import { newId } from '../ids.ts';
 import type { CrmConnection } from './connections.ts';
 
-/** A claimed CRM write: a message to log (or a status to update), a phone's consent, a CRM-side opt-out. */
+/**
+ * A claimed CRM write: a message to log (or a status to update), a phone's consent, a CRM-side
+ * opt-out, or a payment request's entry (payment-log.ts).
+ */
 export interface JobRow {
   id: number;
-  kind: 'message' | 'consent' | 'crm_optout';
+  kind: 'message' | 'consent' | 'crm_optout' | 'payment';
   subject: string;
   attempts: number;
 }

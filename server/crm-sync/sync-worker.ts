@@ -19,6 +19,7 @@ import { ContactRefs } from './contact-refs.ts';
 import { type CrmCall, type LivePlugin, LivePlugins, type PluginFactory } from './live-plugins.ts';
 import { MessageLog } from './message-log.ts';
 import { renewConnection } from './oauth.ts';
+import { PaymentLog } from './payment-log.ts';
 import { feedConnection } from './sync-feed.ts';
 import { SyncJobs } from './sync-jobs.ts';
 
@@ -57,6 +58,7 @@ export const CRM_SYNC_CHANNEL = 'crm_sync';
  *
  *   events ─────────┐  per-connection (tx_id, id) cursors, commit-safe (see 005_crm_sync.sql)
  *   consent_events ─┴─▶ crm_sync_jobs (durable queue) ─▶ plugin.appendMessages / projectConsent
+ *   payment_requests (each status change, payment-jobs.ts) ─▶ crm_sync_jobs ─▶ plugin.recordPayment
  *   CRM (poll readConsentChanges; HubSpot webhook) ─▶ consent ledger (opt-outs only)
  *
  * A process takes a connection's lease (FOR UPDATE SKIP LOCKED), so any number of relay processes
@@ -76,6 +78,7 @@ export class CrmSyncWorker {
   private readonly jobs: SyncJobs;
   private readonly consent: ConsentSync;
   private readonly messages: MessageLog;
+  private readonly payments: PaymentLog;
   private readonly plugins: LivePlugins;
   private readonly rateLimitStreak = new Map<string, number>();
   private timer: NodeJS.Timeout | null = null;
@@ -111,6 +114,7 @@ export class CrmSyncWorker {
       log,
     });
     this.messages = new MessageLog({ db, jobs: this.jobs, refs, maxBatch: options.maxBatch ?? 1000, log });
+    this.payments = new PaymentLog({ db, jobs: this.jobs, refs, log });
     this.runner = new CoalescingRunner(
       () => this.drain(),
       (error) => log('error', `CRM sync pass failed: ${String(error)}`),
@@ -248,6 +252,7 @@ export class CrmSyncWorker {
       await this.consent.dispatch(connection, call);
       await this.consent.poll(connection, call);
       await this.messages.dispatch(connection, call, () => this.runner.isStopped);
+      await this.payments.dispatch(connection, call, () => this.runner.isStopped);
       this.rateLimitStreak.delete(connection.id);
     } catch (error) {
       await this.halt(connection, error);

@@ -1,3 +1,4 @@
+import { queuePaymentWriteBack } from '../crm-sync/payment-jobs.ts';
 import type { Queryable } from '../db/database.ts';
 import { appendEvent } from '../live/events.ts';
 import { formatAmount } from './payment-links.ts';
@@ -221,9 +222,9 @@ export type PaymentFields = Partial<
 
 /**
  * Updates a request's fields and, when `next` moves it forward (payment-status.ts), its status,
- * recording the step and announcing `payment.updated` on /v1/events, all in the caller's
- * transaction. Returns the row as it now is, or null when another writer changed it first
- * (the caller reads it again and retries).
+ * recording the step, queueing its write-back to the org's CRMs (payment-jobs.ts) and announcing
+ * `payment.updated` on /v1/events, all in the caller's transaction. Returns the row as it now is,
+ * or null when another writer changed it first (the caller reads it again and retries).
  */
 export async function updatePayment(
   tx: Queryable,
@@ -246,6 +247,7 @@ export async function updatePayment(
       [row.id, status, JSON.stringify(change.detail ?? {}), change.at],
     );
   }
+  await queuePaymentWriteBack(tx, updated, { statusChanged: status !== null, fields: change.fields ?? {} });
   await appendEvent(tx, {
     orgId: row.org_id,
     type: 'payment.updated',

@@ -49,13 +49,15 @@ export function demoContactsPage(reply: FastifyReply, now: Date) {
   );
 }
 
-/** One demo contact's record page, with the tasks the panel logged on it. */
+/** One demo contact's record page, with the tasks the panel logged on it and its payment requests. */
 export function demoContactPage(reply: FastifyReply, crm: Deps['crm'], id: string) {
   const contact = DEMO_CONTACTS.find((c) => c.ref.id === id);
   // Tasks the panel's "Escalate…" logged on the record, as the CRM's own page would list them.
   const plugin = crm.shared.get('sandbox');
-  const tasks =
-    contact !== undefined && plugin !== null && isSandboxCrm(plugin) ? plugin.followUps(contact.ref) : [];
+  const sandbox = contact !== undefined && plugin !== null && isSandboxCrm(plugin) ? plugin : null;
+  const tasks = contact === undefined || sandbox === null ? [] : sandbox.followUps(contact.ref);
+  // Payment requests the CRM sync wrote on the record (a sandbox CRM connection of the org).
+  const payments = contact === undefined || sandbox === null ? [] : sandbox.payments(contact.ref);
   if (contact === undefined) {
     return sendPage(
       reply,
@@ -84,6 +86,16 @@ export function demoContactPage(reply: FastifyReply, crm: Deps['crm'], id: strin
           ${tasks.map(
             (t) =>
               html`<tr><td>${t.kind}</td><td>${t.subject}</td><td>${t.dueAt.toISOString().slice(0, 16).replace('T', ' ')} UTC</td><td><pre>${t.body}</pre></td></tr>`,
+          )}</tbody></table>`
+      }
+      <h2>Payments</h2>
+      ${
+        payments.length === 0
+          ? html`<p data-payments="0">None. A payment request sent by text shows here, with its status.</p>`
+          : html`<table data-payments="${payments.length}"><thead><tr><th>Status</th><th>Request</th><th>Details</th></tr></thead><tbody>
+          ${payments.map(
+            (p) =>
+              html`<tr><td data-payment-status="${p.status}">${p.statusLabel}</td><td>${p.title}</td><td><pre>${p.body}</pre></td></tr>`,
           )}</tbody></table>`
       }`,
   );

@@ -110,7 +110,8 @@ export const sandboxRoutes: RouteModule = (app, { sandbox, crm, clock, db }) => 
       config: access,
       schema: {
         summary: 'Sandbox CRM contact',
-        description: 'One demo contact’s record page, with the tasks the panel logged on it.',
+        description:
+          'One demo contact’s record page, with the tasks the panel logged on it and its payment requests.',
         tags: ['sandbox'],
         params: Type.Object({ id: Type.String({ maxLength: 64 }) }),
         response: { 200: HtmlPage, 404: HtmlPage, ...errorResponses },

@@ -1,19 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CrmError, CrmNotFoundError } from '../../crm-plugins/errors.ts';
 import type { ContactRef, CrmMessage, FollowUpTask } from '../../crm-plugins/types.ts';
-import {
-  type Harness,
-  hubspotHarness,
-  isolateSalesforceHome,
-  salesforceHarness,
-  sandboxHarness,
-} from './harnesses.ts';
+import { CRM_IMPLEMENTATIONS, type Harness, isolateSalesforceHome } from './harnesses.ts';
 
-const IMPLEMENTATIONS: [string, () => Promise<Harness>][] = [
-  ['sandbox', sandboxHarness],
-  ['hubspot (real SDK against the fake)', hubspotHarness],
-  ['salesforce (real SDK against the fake)', salesforceHarness],
-];
+const IMPLEMENTATIONS = CRM_IMPLEMENTATIONS;
 
 let restoreHome: () => void = () => {};
 beforeAll(() => {

@@ -36,6 +36,25 @@ export interface FollowUpView {
   assignee: string | null;
 }
 
+/** A payment request's entry on a record, as a CRM user would read it. */
+export interface PaymentEntryView {
+  id: string;
+  /** The relay's payment request id the entry is keyed by. */
+  key: string;
+  /** Title and body together, as plain text. */
+  text: string;
+  /** Salesforce: the Task's Status; elsewhere null. */
+  taskStatus: string | null;
+}
+
+/** A deal's (opportunity's) payment fields. */
+export interface DealView {
+  status: string | null;
+  amount: number | null;
+  currency: string | null;
+  paidAt: Date | null;
+}
+
 /** One plugin under test plus the CRM behind it, seen from the CRM's side. */
 export interface Harness {
   crm: CrmId;
@@ -63,6 +82,17 @@ export interface Harness {
   /** The next task creation fails once with a transient vendor error (5xx). */
   failNextFollowUp(): void;
   schema(): unknown;
+  /** Payment request entries on the record. */
+  payments(ref: ContactRef): PaymentEntryView[];
+  /** Every payment entry in the CRM, on any record. */
+  paymentCount(): number;
+  /** A deal (opportunity) as a reference names it, or null where the CRM has none. */
+  addDeal(): { id: string; reference: string } | null;
+  deal(id: string): DealView | null;
+  /** HubSpot only: its search index trails writes (see the fake's lagSearch). */
+  lagSearch?(on: boolean): void;
+  /** HubSpot only: the next `count` requests to deals fail as a token without the deals scopes would. */
+  denyDeals?(count: number): void;
   /** Requests that could change the CRM (anything but reads and searches). */
   writeCalls(): number;
   resetCalls(): void;
@@ -136,7 +166,45 @@ export async function hubspotHarness(): Promise<Harness> {
     schema: () => ({
       contacts: fake.propertyNames('contacts'),
       communications: fake.propertyNames('communications'),
+      notes: fake.propertyNames('notes'),
+      deals: fake.propertyNames('deals'),
     }),
+    payments: (ref) =>
+      fake
+        .notes()
+        .filter((n) => n.associations.includes(ref.id))
+        .map((n) => ({
+          id: n.id,
+          key: String(n.properties.sms_relay_payment_request_id),
+          text: String(n.properties.hs_note_body ?? '')
+            .split('<br>')
+            .join('\n')
+            .replace(/<[^>]+>/g, '')
+            // As the note shows once rendered: the relay escapes the text it puts into the HTML.
+            .replace(/&#(\d+);/g, (_m, code: string) => String.fromCharCode(Number(code))),
+          taskStatus: null,
+        })),
+    paymentCount: () => fake.notes().length,
+    lagSearch: (on) => fake.lagSearch(on),
+    denyDeals: (count) =>
+      fake.injectFaults(
+        Array.from({ length: count }, () => ({ kind: 'missing_scopes' as const })),
+        (_method, path) => /\/deals(\/|$)/.test(path),
+      ),
+    addDeal: () => {
+      const id = fake.addDeal({ dealname: 'Kitchen remodel' });
+      return { id, reference: `deal:${id}` };
+    },
+    deal: (id) => {
+      const p = fake.deal(id)?.properties;
+      if (p === undefined) return null;
+      return {
+        status: str(p.sms_payment_status),
+        amount: p.sms_payment_amount == null ? null : Number(p.sms_payment_amount),
+        currency: str(p.sms_payment_currency),
+        paidAt: date(p.sms_payment_paid_at),
+      };
+    },
     writeCalls: () => fake.callCount((c) => c.method !== 'GET' && !c.path.endsWith('/search')),
     resetCalls: () => fake.resetCalls(),
     close: () => fake.close(),
@@ -226,6 +294,35 @@ export async function salesforceHarness(): Promise<Harness> {
       fields: fake.customFieldNames(),
       grants: fake.records('FieldPermissions').map((r) => r.Field),
     }),
+    payments: (ref) =>
+      fake
+        .records('Task')
+        .filter((t) => t.WhoId === ref.id && t.SMS_Payment_Request_Id__c != null)
+        .map((t) => ({
+          id: String(t.Id),
+          key: String(t.SMS_Payment_Request_Id__c),
+          text: `${String(t.Subject)}\n${String(t.Description)}`,
+          taskStatus: str(t.Status),
+        })),
+    paymentCount: () => fake.records('Task').filter((t) => t.SMS_Payment_Request_Id__c != null).length,
+    addDeal: () => {
+      const id = fake.addRecord('Opportunity', {
+        Name: 'Kitchen remodel',
+        StageName: 'Prospecting',
+        CloseDate: new Date(Date.now() + 30 * 86_400_000).toISOString().slice(0, 10),
+      });
+      return { id, reference: id };
+    },
+    deal: (id) => {
+      const r = fake.record('Opportunity', id);
+      if (r === undefined) return null;
+      return {
+        status: str(r.SMS_Payment_Status__c),
+        amount: typeof r.SMS_Payment_Amount__c === 'number' ? r.SMS_Payment_Amount__c : null,
+        currency: str(r.SMS_Payment_Currency__c),
+        paidAt: date(r.SMS_Payment_Paid_At__c),
+      };
+    },
     writeCalls: () => fake.callCount((c) => c.method !== 'GET'),
     resetCalls: () => fake.resetCalls(),
     close: () => fake.close(),
@@ -276,8 +373,25 @@ export async function sandboxHarness(): Promise<Harness> {
     addCrmUser: (email) => plugin.addUser(email),
     failNextFollowUp: () => plugin.failNextFollowUp(),
     schema: async () => (await plugin.planInstall()).steps.map((s) => `${s.target}:${s.action}`),
+    payments: (ref) =>
+      plugin.payments(ref).map((p) => ({
+        id: p.id,
+        key: p.requestId,
+        text: `${p.title}\n${p.body}`,
+        taskStatus: null,
+      })),
+    paymentCount: () => seeded.reduce((n, ref) => n + plugin.payments(ref).length, 0),
+    addDeal: () => null,
+    deal: () => null,
     writeCalls: () => 0,
     resetCalls: () => {},
     close: async () => {},
   };
 }
+
+/** Every plugin under test, for the suites that run against each (describe.each). */
+export const CRM_IMPLEMENTATIONS: [string, () => Promise<Harness>][] = [
+  ['sandbox', sandboxHarness],
+  ['hubspot (real SDK against the fake)', hubspotHarness],
+  ['salesforce (real SDK against the fake)', salesforceHarness],
+];

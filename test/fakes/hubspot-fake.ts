@@ -1,6 +1,6 @@
 /**
  * A contract-faithful HubSpot CRM API (v3) on 127.0.0.1: properties and groups, contacts,
- * communications and tasks with associations, owners, search, batch create/update — with
+ * communications, tasks, notes and deals with associations, owners, search, batch create/update — with
  * HubSpot's status codes, error bodies, ISO dates, rate-limit headers and 207 partial failures.
  * Driven by the real SDK.
  */
@@ -16,8 +16,10 @@ interface HsObject {
   properties: Props;
   createdAt: string;
   updatedAt: string;
-  /** Contact ids a communication (type 81) or a task (type 204) is associated with. */
+  /** Contact ids a communication (type 81), a task (204) or a note (202) is associated with. */
   associations: string[];
+  /** Deal ids a note is associated with (type 214). */
+  dealAssociations: string[];
 }
 
 interface PropertyDef {
@@ -44,9 +46,11 @@ export interface FakeCall {
 export type HubSpotFault =
   | { kind: 'rate_limit'; policy: 'DAILY' | 'TEN_SECONDLY_ROLLING' | 'SECONDLY'; retryAfterSeconds?: number }
   | { kind: 'server_error'; status: 500 | 502 | 503 }
-  | { kind: 'expired_token' };
+  | { kind: 'expired_token' }
+  /** The token lacks a scope the call needs (e.g. a private app without the deals scopes). */
+  | { kind: 'missing_scopes' };
 
-const OBJECT_TYPES = ['contacts', 'communications', 'tasks'] as const;
+const OBJECT_TYPES = ['contacts', 'communications', 'tasks', 'notes', 'deals'] as const;
 type ObjectType = (typeof OBJECT_TYPES)[number];
 
 const BUILT_IN: Record<ObjectType, [name: string, type: string][]> = {
@@ -84,6 +88,49 @@ const BUILT_IN: Record<ObjectType, [name: string, type: string][]> = {
     ['hs_lastmodifieddate', 'datetime'],
     ['hs_object_id', 'number'],
   ],
+  notes: [
+    ['hs_note_body', 'string'],
+    ['hs_timestamp', 'datetime'],
+    ['hubspot_owner_id', 'enumeration'],
+    ['hs_createdate', 'datetime'],
+    ['hs_lastmodifieddate', 'datetime'],
+    ['hs_object_id', 'number'],
+  ],
+  deals: [
+    ['dealname', 'string'],
+    ['amount', 'number'],
+    ['dealstage', 'enumeration'],
+    ['pipeline', 'enumeration'],
+    ['closedate', 'datetime'],
+    ['createdate', 'datetime'],
+    ['hs_lastmodifieddate', 'datetime'],
+    ['hs_object_id', 'number'],
+  ],
+};
+
+/** The default group of HubSpot-defined properties, per object type. */
+const BUILT_IN_GROUP: Record<ObjectType, string> = {
+  contacts: 'contactinformation',
+  communications: 'communicationinformation',
+  tasks: 'taskinformation',
+  notes: 'noteinformation',
+  deals: 'dealinformation',
+};
+
+/** The properties holding an object's creation and modification times (deals mix both styles). */
+const CREATED: Record<ObjectType, string> = {
+  contacts: 'createdate',
+  communications: 'hs_createdate',
+  tasks: 'hs_createdate',
+  notes: 'hs_createdate',
+  deals: 'createdate',
+};
+const MODIFIED: Record<ObjectType, string> = {
+  contacts: 'lastmodifieddate',
+  communications: 'hs_lastmodifieddate',
+  tasks: 'hs_lastmodifieddate',
+  notes: 'hs_lastmodifieddate',
+  deals: 'hs_lastmodifieddate',
 };
 
 /** The options of HubSpot-defined enumerations the fake checks (the tasks guide's values). */
@@ -94,10 +141,15 @@ const BUILT_IN_OPTIONS: Record<string, string[]> = {
 };
 
 /** Properties HubSpot refuses to create an object without. */
-const REQUIRED: Partial<Record<ObjectType, string[]>> = { tasks: ['hs_timestamp'] };
+const REQUIRED: Partial<Record<ObjectType, string[]>> = {
+  tasks: ['hs_timestamp'],
+  notes: ['hs_timestamp'],
+};
 
-/** HubSpot-defined association types from each object to contacts (communication 81, task 204). */
-const TO_CONTACT: Partial<Record<ObjectType, number>> = { communications: 81, tasks: 204 };
+/** HubSpot-defined association types from each object to contacts (communication 81, task 204, note 202). */
+const TO_CONTACT: Partial<Record<ObjectType, number>> = { communications: 81, tasks: 204, notes: 202 };
+/** HubSpot-defined association types from each object to deals (note 214). */
+const TO_DEAL: Partial<Record<ObjectType, number>> = { notes: 214 };
 const READ_ONLY = new Set([
   'createdate',
   'lastmodifieddate',
@@ -160,6 +212,10 @@ export interface HubSpotFake {
   contact(id: string): HsObject | undefined;
   communications(): HsObject[];
   tasks(): HsObject[];
+  notes(): HsObject[];
+  /** Adds a deal as a HubSpot user would; returns its id. */
+  addDeal(props: Props): string;
+  deal(id: string): HsObject | undefined;
   /** Adds an active owner (a HubSpot user tasks can be assigned to); returns its owner id. */
   addOwner(input: { email: string; firstName?: string; lastName?: string }): string;
   /** The email of an owner, by id. */
@@ -172,6 +228,11 @@ export interface HubSpotFake {
   renewToken(): void;
   /** The next batch create refuses inputs carrying these `sms_relay_message_id`s (207). */
   failNextCommunicationsFor(keys: readonly string[]): void;
+  /**
+   * HubSpot's search index trails its writes by seconds: while lagging, objects created since are
+   * missing from search answers (reads by id see them), until the lag ends.
+   */
+  lagSearch(on: boolean): void;
   close(): Promise<void>;
 }
 
@@ -185,6 +246,8 @@ export async function startHubSpotFake(options: HubSpotFakeOptions = {}): Promis
     contacts: new Map(),
     communications: new Map(),
     tasks: new Map(),
+    notes: new Map(),
+    deals: new Map(),
   };
   const groups: Record<ObjectType, Map<string, { name: string; label: string; displayOrder: number }>> = {
     contacts: new Map([
@@ -199,11 +262,19 @@ export async function startHubSpotFake(options: HubSpotFakeOptions = {}): Promis
     tasks: new Map([
       ['taskinformation', { name: 'taskinformation', label: 'Task information', displayOrder: 0 }],
     ]),
+    notes: new Map([
+      ['noteinformation', { name: 'noteinformation', label: 'Note information', displayOrder: 0 }],
+    ]),
+    deals: new Map([
+      ['dealinformation', { name: 'dealinformation', label: 'Deal information', displayOrder: 0 }],
+    ]),
   };
   const properties: Record<ObjectType, Map<string, PropertyDef>> = {
     contacts: new Map(),
     communications: new Map(),
     tasks: new Map(),
+    notes: new Map(),
+    deals: new Map(),
   };
   const owners = new Map<
     string,
@@ -213,6 +284,8 @@ export async function startHubSpotFake(options: HubSpotFakeOptions = {}): Promis
   const faults: { fault: HubSpotFault; match: (method: string, path: string) => boolean }[] = [];
   let expired = false;
   let failKeys = new Set<string>();
+  /** Ids created while search lags, not yet in the search index. */
+  let unindexed: Set<string> | null = null;
   let nextId = 100;
   let lastStamp = 0;
   let dailyUsed = 0;
@@ -230,11 +303,7 @@ export async function startHubSpotFake(options: HubSpotFakeOptions = {}): Promis
         label: name,
         type: kind,
         fieldType: kind === 'datetime' ? 'date' : kind === 'enumeration' ? 'select' : 'text',
-        groupName: {
-          contacts: 'contactinformation',
-          communications: 'communicationinformation',
-          tasks: 'taskinformation',
-        }[type],
+        groupName: BUILT_IN_GROUP[type],
         description: '',
         hidden: false,
         hubspotDefined: true,
@@ -280,6 +349,14 @@ export async function startHubSpotFake(options: HubSpotFakeOptions = {}): Promis
     }
     if (value === null || value === '') return null;
     const text = String(value);
+    if (def.type === 'number' && !Number.isFinite(Number(text))) {
+      throw new HttpError(
+        400,
+        errorBody(`${text} is not a valid number for ${name}`, 'VALIDATION_ERROR', {
+          errors: [{ message: 'invalid number', code: 'INVALID_DOUBLE' }],
+        }),
+      );
+    }
     if (def.type === 'datetime') {
       const ms = /^\d+$/.test(text) ? Number(text) : Date.parse(text);
       if (Number.isNaN(ms))
@@ -325,18 +402,26 @@ export async function startHubSpotFake(options: HubSpotFakeOptions = {}): Promis
   const create = (type: ObjectType, props: unknown): HsObject => {
     const id = String(nextId++);
     const at = stamp();
-    const o: HsObject = { id, properties: {}, createdAt: at, updatedAt: at, associations: [] };
+    const o: HsObject = {
+      id,
+      properties: {},
+      createdAt: at,
+      updatedAt: at,
+      associations: [],
+      dealAssociations: [],
+    };
     applyProps(type, o.properties, props);
+    unindexed?.add(id);
     o.properties.hs_object_id = id;
-    o.properties[type === 'contacts' ? 'createdate' : 'hs_createdate'] = at;
-    o.properties[type === 'contacts' ? 'lastmodifieddate' : 'hs_lastmodifieddate'] = at;
+    o.properties[CREATED[type]] = at;
+    o.properties[MODIFIED[type]] = at;
     if (type === 'contacts') calculated(o);
     return o;
   };
 
   const touch = (type: ObjectType, o: HsObject) => {
     o.updatedAt = stamp();
-    o.properties[type === 'contacts' ? 'lastmodifieddate' : 'hs_lastmodifieddate'] = o.updatedAt;
+    o.properties[MODIFIED[type]] = o.updatedAt;
     if (type === 'contacts') calculated(o);
   };
 
@@ -440,13 +525,15 @@ export async function startHubSpotFake(options: HubSpotFakeOptions = {}): Promis
     });
     if (after + limit > 10_000)
       throw new HttpError(400, errorBody('Search results are limited to 10,000', 'VALIDATION_ERROR'));
-    let matches = [...objects[type].values()].filter(
-      (o) =>
-        filterGroups.length === 0 ||
-        filterGroups.some((fs) =>
-          fs.every((f) => compare(type, String(f.propertyName), o.properties[String(f.propertyName)], f)),
-        ),
-    );
+    let matches = [...objects[type].values()]
+      .filter((o) => !unindexed?.has(o.id))
+      .filter(
+        (o) =>
+          filterGroups.length === 0 ||
+          filterGroups.some((fs) =>
+            fs.every((f) => compare(type, String(f.propertyName), o.properties[String(f.propertyName)], f)),
+          ),
+      );
     const sorts = Array.isArray(body.sorts) ? body.sorts : [];
     const sort = sorts[0] as { propertyName?: string; direction?: string } | string | undefined;
     const sortName =
@@ -572,41 +659,46 @@ export async function startHubSpotFake(options: HubSpotFakeOptions = {}): Promis
   };
 
   /**
-   * The contacts a single create associates the new object with. Only the HubSpot-defined
-   * type from this object to contacts is accepted; a contact that does not exist is a 404.
+   * The contacts (and, for notes, deals) a single create associates the new object with. Only the
+   * HubSpot-defined types from this object are accepted; a record that does not exist is a 404.
    */
-  const associationTargets = (type: ObjectType, input: unknown): string[] => {
-    if (input === undefined) return [];
+  const associationTargets = (type: ObjectType, input: unknown): { contacts: string[]; deals: string[] } => {
+    const out = { contacts: [] as string[], deals: [] as string[] };
+    if (input === undefined) return out;
     if (!Array.isArray(input))
       throw new HttpError(400, errorBody('associations must be an array', 'VALIDATION_ERROR'));
-    return input.map((a: unknown) => {
+    for (const a of input as unknown[]) {
       const entry = (typeof a === 'object' && a !== null ? a : {}) as Record<string, unknown>;
       const to = String((entry.to as { id?: unknown } | undefined)?.id ?? '');
       const types = Array.isArray(entry.types) ? (entry.types as Record<string, unknown>[]) : [];
-      const expected = TO_CONTACT[type];
-      if (
-        types.length === 0 ||
-        !types.every((t) => t.associationCategory === 'HUBSPOT_DEFINED' && t.associationTypeId === expected)
-      ) {
+      const target = (['contacts', 'deals'] as const).find(
+        (t) =>
+          types.length > 0 &&
+          types.every(
+            (x) =>
+              x.associationCategory === 'HUBSPOT_DEFINED' &&
+              x.associationTypeId === (t === 'contacts' ? TO_CONTACT[type] : TO_DEAL[type]),
+          ),
+      );
+      if (target === undefined) {
         throw new HttpError(
           400,
-          errorBody(
-            `Invalid association type(s) ${JSON.stringify(types)} from ${type} to contacts`,
-            'VALIDATION_ERROR',
-            { errors: [{ message: 'invalid association type', code: 'INVALID_ASSOCIATION_TYPE' }] },
-          ),
+          errorBody(`Invalid association type(s) ${JSON.stringify(types)} from ${type}`, 'VALIDATION_ERROR', {
+            errors: [{ message: 'invalid association type', code: 'INVALID_ASSOCIATION_TYPE' }],
+          }),
         );
       }
-      if (!objects.contacts.has(to)) {
+      if (!objects[target].has(to)) {
         throw new HttpError(
           404,
-          errorBody(`No contact with id ${to} exists to associate with.`, 'OBJECT_NOT_FOUND', {
+          errorBody(`No ${target.slice(0, -1)} with id ${to} exists to associate with.`, 'OBJECT_NOT_FOUND', {
             context: { id: [to] },
           }),
         );
       }
-      return to;
-    });
+      out[target].push(to);
+    }
+    return out;
   };
 
   const ownerView = (o: {
@@ -631,7 +723,8 @@ export async function startHubSpotFake(options: HubSpotFakeOptions = {}): Promis
   });
 
   const objectType = (raw: string | undefined): ObjectType => {
-    if (raw === 'contacts' || raw === 'communications' || raw === 'tasks') return raw;
+    const known = OBJECT_TYPES.find((t) => t === raw);
+    if (known !== undefined) return known;
     throw new HttpError(400, errorBody(`Unable to infer object type from: ${raw}`, 'VALIDATION_ERROR'));
   };
 
@@ -735,7 +828,9 @@ export async function startHubSpotFake(options: HubSpotFakeOptions = {}): Promis
       if (method === 'POST' && parts.length === 4) {
         const o = create(type, b.properties);
         requireProperties(type, o);
-        o.associations.push(...associationTargets(type, b.associations));
+        const targets = associationTargets(type, b.associations);
+        o.associations.push(...targets.contacts);
+        o.dealAssociations.push(...targets.deals);
         if (type === 'contacts') calculated(o);
         objects[type].set(o.id, o);
         return { status: 201, body: view(o, Object.keys(o.properties)) };
@@ -913,6 +1008,17 @@ export async function startHubSpotFake(options: HubSpotFakeOptions = {}): Promis
               'EXPIRED_AUTHENTICATION',
             ),
           );
+        } else if (fault.kind === 'missing_scopes') {
+          send(
+            403,
+            errorBody(
+              "This app hasn't been granted all required scopes to make this call.",
+              'MISSING_SCOPES',
+              {
+                errors: [{ message: 'missing scopes', code: 'MISSING_SCOPES' }],
+              },
+            ),
+          );
         } else if (fault.kind === 'server_error') {
           send(fault.status, errorBody('internal error', 'INTERNAL_ERROR'));
         } else {
@@ -1003,6 +1109,13 @@ export async function startHubSpotFake(options: HubSpotFakeOptions = {}): Promis
     contact: (id) => objects.contacts.get(id),
     communications: () => [...objects.communications.values()],
     tasks: () => [...objects.tasks.values()],
+    notes: () => [...objects.notes.values()],
+    addDeal(props) {
+      const o = create('deals', props);
+      objects.deals.set(o.id, o);
+      return o.id;
+    },
+    deal: (id) => objects.deals.get(id),
     addOwner({ email, firstName, lastName }) {
       const id = String(nextOwnerId++);
       owners.set(id, {
@@ -1025,6 +1138,9 @@ export async function startHubSpotFake(options: HubSpotFakeOptions = {}): Promis
     },
     renewToken() {
       expired = false;
+    },
+    lagSearch(on) {
+      unindexed = on ? new Set() : null;
     },
     failNextCommunicationsFor(keys) {
       failKeys = new Set(keys);

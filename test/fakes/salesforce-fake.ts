@@ -3,7 +3,7 @@
  * subset the relay uses, so escaping is exercised end to end), SOSL `IN PHONE FIELDS`, sObject
  * rows and collections (create/update/upsert on an external id), Tooling CustomField, errors as
  * JSON arrays, `Sforce-Limit-Info` on every answer, Task's create-only restricted TaskSubtype and
- * defaulted Status/Priority, field lengths, lookups that must point at a real record. Driven by the
+ * defaulted Status/Priority, Opportunities, field lengths, lookups that must point at a real record. Driven by the
  * real @salesforce/core.
  */
 import { randomUUID } from 'node:crypto';
@@ -14,7 +14,7 @@ type Value = string | number | boolean | null;
 type Row = Record<string, Value>;
 
 interface FieldDef {
-  type: 'id' | 'string' | 'picklist' | 'datetime' | 'date' | 'boolean' | 'reference';
+  type: 'id' | 'string' | 'picklist' | 'datetime' | 'date' | 'boolean' | 'reference' | 'double';
   custom: boolean;
   readOnly?: boolean;
   picklist?: string[];
@@ -41,6 +41,7 @@ const PREFIX: Record<string, string> = {
   Contact: '003',
   Lead: '00Q',
   Task: '00T',
+  Opportunity: '006',
   User: '005',
   PermissionSet: '0PS',
   FieldPermissions: '01k',
@@ -89,6 +90,7 @@ function standardSchema(): Record<string, Map<string, FieldDef>> {
     Task: new Map([
       ...audit,
       ['WhoId', std('reference')],
+      ['WhatId', std('reference')],
       ['Subject', { ...std('string'), maxLength: 255 }],
       ['Description', { ...std('string'), maxLength: 32_000 }],
       [
@@ -103,6 +105,14 @@ function standardSchema(): Record<string, Map<string, FieldDef>> {
       ['Status', std('string')],
       ['Priority', std('string')],
       ['ActivityDate', std('date')],
+      ['OwnerId', std('reference')],
+    ]),
+    Opportunity: new Map([
+      ...audit,
+      ['Name', { ...std('string'), maxLength: 120 }],
+      ['StageName', std('string')],
+      ['CloseDate', std('date')],
+      ['Amount', std('double')],
       ['OwnerId', std('reference')],
     ]),
     User: new Map([
@@ -364,7 +374,7 @@ export interface SalesforceFake {
   readonly calls: FakeCall[];
   callCount(filter?: (c: FakeCall) => boolean): number;
   resetCalls(): void;
-  addRecord(type: 'Contact' | 'Lead' | 'User', fields: Row): string;
+  addRecord(type: 'Contact' | 'Lead' | 'User' | 'Opportunity', fields: Row): string;
   /** Edits a record as a Salesforce user would (bumps SystemModstamp). */
   setField(type: 'Contact' | 'Lead', id: string, field: string, value: Value): void;
   record(type: string, id: string): Row | undefined;
@@ -461,6 +471,16 @@ export async function startSalesforceFake(
       return [key, String(raw)];
     }
     if (def.type === 'boolean') return [key, raw === true || raw === 'true'];
+    if (def.type === 'double') {
+      const n = typeof raw === 'number' ? raw : Number(String(raw));
+      if (!Number.isFinite(n))
+        throw new SfHttpError(
+          400,
+          'JSON_PARSER_ERROR',
+          `Cannot deserialize instance of double from ${String(raw)}`,
+        );
+      return [key, n];
+    }
     if (def.type === 'picklist' && !(def.picklist ?? []).includes(String(raw))) {
       throw new SfHttpError(
         400,
@@ -489,6 +509,9 @@ export async function startSalesforceFake(
           'INACTIVE_OWNER_OR_USER',
           'operation performed with inactive user as owner',
         );
+    }
+    if (def.type === 'reference' && key === 'WhatId' && !data.Opportunity?.has(String(raw))) {
+      throw new SfHttpError(400, 'INVALID_CROSS_REFERENCE_KEY', `invalid cross reference id: ${String(raw)}`);
     }
     if (def.type === 'reference' && key === 'WhoId') {
       const id = String(raw);
@@ -804,7 +827,7 @@ export async function startSalesforceFake(
 
   const createCustomField = (body: Record<string, unknown>) => {
     const fullName = String(body.FullName ?? '');
-    const m = /^(Contact|Lead|Activity)\.([A-Za-z][A-Za-z0-9_]*__c)$/.exec(fullName);
+    const m = /^(Contact|Lead|Activity|Opportunity)\.([A-Za-z][A-Za-z0-9_]*__c)$/.exec(fullName);
     if (m === null) throw new SfHttpError(400, 'FIELD_INTEGRITY_EXCEPTION', `Invalid FullName ${fullName}`);
     const [, tableName, fieldName] = m as unknown as [string, string, string];
     const developerName = fieldName.replace(/__c$/, '');
@@ -821,15 +844,18 @@ export async function startSalesforceFake(
           ? 'picklist'
           : kind === 'DateTime'
             ? 'datetime'
-            : kind === 'Text'
-              ? 'string'
+            : kind === 'Number'
+              ? 'double'
               : 'string',
       custom: true,
       externalId: meta.externalId === true,
       unique: meta.unique === true,
+      ...(kind === 'Text' && typeof meta.length === 'number' ? { maxLength: meta.length } : {}),
     };
-    if (!['Picklist', 'DateTime', 'Text'].includes(kind))
+    if (!['Picklist', 'DateTime', 'Text', 'Number'].includes(kind))
       throw new SfHttpError(400, 'FIELD_INTEGRITY_EXCEPTION', `unsupported type ${kind}`);
+    if (kind === 'Number' && (typeof meta.precision !== 'number' || typeof meta.scale !== 'number'))
+      throw new SfHttpError(400, 'FIELD_INTEGRITY_EXCEPTION', 'Precision and Scale: You must enter a value');
     if (kind === 'Text' && typeof meta.length !== 'number')
       throw new SfHttpError(400, 'FIELD_INTEGRITY_EXCEPTION', 'Length: You must enter a value');
     if (kind === 'Picklist') {

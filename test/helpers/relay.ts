@@ -1,3 +1,4 @@
+import type { CrmRegistry } from '../../crm-plugins/registry.ts';
 import { buildApp } from '../../server/app.ts';
 import type { Role } from '../../server/auth/permissions.ts';
 import { createUser } from '../../server/auth/users.ts';
@@ -88,6 +89,8 @@ export async function testRelay(
     delays?: { sentMs: number; deliveredMs: number };
     /** The compliance clock; daytimeClock() unless given. */
     clock?: () => Date;
+    /** The installation's own CRM plugins (a sandbox CRM the test looks into). */
+    crms?: CrmRegistry;
   } = {},
 ): Promise<TestRelay> {
   const config = testConfig(options.config);
@@ -103,7 +106,14 @@ export async function testRelay(
   );
   const clock = options.clock ?? daytimeClock();
   const payments = await createPayments(config, db, clock, () => undefined);
-  const app = await buildApp({ config, db, sms: sandbox, clock, payments });
+  const app = await buildApp({
+    config,
+    db,
+    sms: sandbox,
+    clock,
+    payments,
+    ...(options.crms === undefined ? {} : { crms: options.crms }),
+  });
   await app.ready();
   const worker = new OutboxWorker({
     db,

@@ -367,6 +367,14 @@ describe('admin CLI', () => {
     }
   });
 
+  it("connects a sandbox relay's own demo CRM, so payment requests reach its record pages", async () => {
+    const connected = await cli('crm', 'connect', 'sandbox', '--org', orgId, '--json');
+    expect(connected.code, connected.out).toBe(0);
+    expect(JSON.parse(connected.out)).toMatchObject({ orgId, crm: 'sandbox', status: 'active' });
+    const again = await cli('crm', 'connect', 'sandbox', '--org', orgId, '--json');
+    expect(JSON.parse(again.out).connectionId).toBe(JSON.parse(connected.out).connectionId);
+  });
+
   it('migrates idempotently', async () => {
     const result = await cli('migrate', '--json');
     expect(result.code).toBe(0);
