@@ -8,6 +8,7 @@ import type { SecretsKey } from '../../server/crypto/secrets.ts';
 import { paymentById, updatePayment } from '../../server/payments/payment-store.ts';
 import { type HubSpotFake, startHubSpotFake } from '../fakes/hubspot-fake.ts';
 import { ENGINES, freshDatabase, postgresSkipNote } from '../helpers/db.ts';
+import { MANY_LINKS, setPaymentGuards } from '../helpers/payments.ts';
 import {
   CUSTOMER,
   idemKey,
@@ -57,6 +58,8 @@ describe.each(ENGINES)('payment write-back on %s', (engine) => {
       crms: registryOf(ours),
     });
     org = await seedOrg(relay.db, { name: 'Acme Plumbing' });
+    // This file asks one customer for several payments; the guards are tested in payment-guards.test.ts.
+    await setPaymentGuards(relay.db, org.orgId, MANY_LINKS);
     other = await seedOrg(relay.db, { name: 'Other Org', sender: '+12025550101' });
     const by = { actor: 'test', at: relay.clock() };
     connection = await connectCrm(relay.db, key, {
