@@ -1,5 +1,6 @@
 import { CrmError } from '../../crm-plugins/errors.ts';
 import type { ContactRef, CrmPayment, CrmPaymentStatus, RecordedPayment } from '../../crm-plugins/types.ts';
+import type { Clock } from '../clock.ts';
 import type { Database } from '../db/database.ts';
 import type { CrmConnection } from './connections.ts';
 import type { ContactRefs } from './contact-refs.ts';
@@ -11,6 +12,8 @@ export interface PaymentLogOptions {
   jobs: SyncJobs;
   refs: ContactRefs;
   log: (level: 'info' | 'warn' | 'error', message: string) => void;
+  /** The relay's clock (server/clock.ts): when an entry was written. */
+  clock: Clock;
 }
 
 /** A payment request with what its CRM entry needs, read for one connection's org only. */
@@ -80,15 +83,18 @@ export class PaymentLog {
       return;
     }
     await this.options.db.query(
-      `INSERT INTO crm_payment_entries (connection_id, request_id, entry_id, status, deal_id) VALUES ($1, $2, $3, $4, $5)
+      `INSERT INTO crm_payment_entries (connection_id, request_id, entry_id, status, deal_id, written_at)
+       VALUES ($1, $2, $3, $4, $5, $6)
        ON CONFLICT (connection_id, request_id)
-       DO UPDATE SET entry_id = EXCLUDED.entry_id, status = EXCLUDED.status, deal_id = EXCLUDED.deal_id, written_at = now()`,
+       DO UPDATE SET entry_id = EXCLUDED.entry_id, status = EXCLUDED.status, deal_id = EXCLUDED.deal_id,
+                     written_at = EXCLUDED.written_at`,
       [
         connection.id,
         info.id,
         recorded.entryId,
         info.status,
         recorded.deal?.updated ? recorded.deal.id : null,
+        this.options.clock(),
       ],
     );
     await jobs.finish(

@@ -114,7 +114,7 @@ export class CrmSyncWorker {
       log,
     });
     this.messages = new MessageLog({ db, jobs: this.jobs, refs, maxBatch: options.maxBatch ?? 1000, log });
-    this.payments = new PaymentLog({ db, jobs: this.jobs, refs, log });
+    this.payments = new PaymentLog({ db, jobs: this.jobs, refs, log, clock });
     this.runner = new CoalescingRunner(
       () => this.drain(),
       (error) => log('error', `CRM sync pass failed: ${String(error)}`),
