@@ -72,7 +72,7 @@ export const PAYMENT_COMMANDS: Record<string, Command> = {
       }
       await saveStripeConnection(db, sealKey, connection, { livemode, at: systemClock(), by: CLI_ACTOR });
       const endpoint = `${io.config.publicUrl}/webhooks/payments`;
-      const overridden = io.config.payments?.provider === 'stripe' || io.config.payments === null;
+      const overridden = io.config.payments?.provider !== 'connected';
       return {
         json: {
           provider: 'stripe',

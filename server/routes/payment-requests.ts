@@ -193,7 +193,7 @@ async function storedRequest(
       expiresAt: draft.expires_at,
       createdBy: { userId: p.userId, keyId: p.keyId, name: p.displayName },
       at: now,
-      toE164: numbers.to ?? '',
+      toE164: checked.to,
     },
     settings,
   );
