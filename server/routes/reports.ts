@@ -44,6 +44,36 @@ export const CSV = {
   content: { 'text/csv': { schema: Type.String() } },
 };
 
+/**
+ * The start of a report's CSV: refused without the export permission (403 FORBIDDEN), audited as
+ * `export.<report>_report` with the period; answers the headers of an attachment no cache keeps.
+ */
+export async function auditedCsvExport(
+  ctx: { db: Database; clock: () => Date; p: Principal; ip: string },
+  what: { report: string; period: Period; detail: Record<string, unknown> },
+): Promise<Record<string, string>> {
+  const { db, clock, p, ip } = ctx;
+  const { report, period } = what;
+  if (!p.permissions.includes('export'))
+    throw new ApiError(403, 'FORBIDDEN', `Exporting the ${report} report needs the export permission.`, {
+      permission: 'export',
+    });
+  await appendAudit(db, {
+    orgId: p.orgId,
+    actor: p.actor,
+    action: `export.${report}_report`,
+    target: { type: `${report}_report`, id: p.orgId },
+    at: clock(),
+    detail: { from: period.from.toISOString(), to: period.to.toISOString(), ...what.detail },
+    ip,
+  });
+  return {
+    'content-type': 'text/csv; charset=utf-8',
+    'content-disposition': `attachment; filename="${report}-${period.from.toISOString().slice(0, 10)}.csv"`,
+    'cache-control': 'no-store',
+  };
+}
+
 const CONSENT_COLUMNS = ['occurredAt', 'phone', 'kind', 'source', 'evidence', 'actor', 'actorName'];
 
 /** Every consent change of the period as CSV: numbers and evidence as the caller may see them. */
@@ -110,27 +140,11 @@ const consentReportRoute: RouteModule = (app, { db, clock }) => {
           nextAfter: rows.length === PAGE ? (rows.at(-1)?.id ?? null) : null,
         });
       }
-      if (!p.permissions.includes('export'))
-        throw new ApiError(403, 'FORBIDDEN', 'Exporting the consent report needs the export permission.', {
-          permission: 'export',
-        });
-      await appendAudit(db, {
-        orgId: p.orgId,
-        actor: p.actor,
-        action: 'export.consent_report',
-        target: { type: 'consent_report', id: p.orgId },
-        at: clock(),
-        detail: { from: period.from.toISOString(), to: period.to.toISOString() },
-        ip: request.ip,
-      });
-      return reply
-        .type('text/csv; charset=utf-8')
-        .header(
-          'content-disposition',
-          `attachment; filename="consent-${period.from.toISOString().slice(0, 10)}.csv"`,
-        )
-        .header('cache-control', 'no-store')
-        .send(Readable.from(consentCsv(db, p, period)) as unknown as string);
+      const headers = await auditedCsvExport(
+        { db, clock, p, ip: request.ip },
+        { report: 'consent', period, detail: {} },
+      );
+      return reply.headers(headers).send(Readable.from(consentCsv(db, p, period)) as unknown as string);
     },
   );
 };
