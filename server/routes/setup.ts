@@ -8,6 +8,7 @@ import {
   PASSWORD_MESSAGES,
   passwordProblem,
 } from '../auth/passwords.ts';
+import { resolveSecretsKey } from '../crypto/secrets.ts';
 import { createFirstOrg } from '../first-run.ts';
 import { publicRoute } from '../http/access.ts';
 import { html, sendPage } from '../http/html.ts';
@@ -142,6 +143,12 @@ async function createOrganisation(
   if (problem !== null)
     return setupForm(reply, kept, { field: 'adminPassword', message: PASSWORD_MESSAGES[problem] });
   const passwordHash = await hashPassword(adminPassword);
+  // The relay's own demo CRM is connected at once: the sandbox key already exists (the CRM sync
+  // worker made it at start), read before the one transaction below.
+  const sandboxCrmKey =
+    config.crmProvider === 'sandbox'
+      ? await resolveSecretsKey(db, { configured: config.secretsKey, sandbox: true })
+      : null;
   const result = await createFirstOrg(db, {
     token,
     orgName,
@@ -149,6 +156,7 @@ async function createOrganisation(
     passwordHash,
     now: clock(),
     sandboxSender: sandbox === null ? null : SANDBOX_SENDER,
+    sandboxCrmKey,
   });
   return sendPage(
     reply,
@@ -168,7 +176,11 @@ async function createOrganisation(
           result.sender === null
             ? html`<li>Add a sender number: <code>npm run cli -- number add --org ${result.orgId} --number +1…</code></li>`
             : html`<li>Your sandbox sender number is <code>${result.sender.e164}</code>. Play the customer in the
-                <a href="/sandbox/phone">phone simulator</a>, and open a demo contact in the <a href="/sandbox/crm">sandbox CRM</a>.</li>`
+                <a href="/sandbox/phone">phone simulator</a>, and open a demo contact in the <a href="/sandbox/crm">sandbox CRM</a>${
+                  result.sandboxCrm
+                    ? ', which is connected: texts, opt-ins and payments show on its records'
+                    : ''
+                }.</li>`
         }
       </ol>
       <p class="muted">Organisation id: <code>${result.orgId}</code>. Reloading this page will not show the key again.</p>`,

@@ -2,7 +2,7 @@
 // up the installation, invites a rep, the rep accepts from the sandbox mailbox, signs in to the
 // extension, restarts the browser and is still signed in, then records a demo contact's opt-in,
 // texts them from the sandbox CRM and asks for a payment, which the customer makes on the sandbox
-// checkout (issue #15). The relay is the one `npm start` runs, on an empty database.
+// checkout (issue #15), and sees it paid in the thread and on the CRM record. The relay is the one `npm start` runs, on an empty database.
 // One screenshot per step in .artifacts/e2e/walkthrough-*.png (Firefox: .artifacts/e2e/firefox/).
 import { randomBytes } from 'node:crypto';
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
@@ -256,6 +256,26 @@ export function walkthrough(browserName: BrowserName): void {
       await expect.poll(() => panel.attributeNow(card, 'data-status'), { timeout: 15_000 }).toBe('paid');
       expect(await panel.textNow({ testId: 'payment-status' })).toBe('Paid');
       await shot(record, 'paid-in-thread');
+
+      // 15. And on the contact's CRM record: setup connected the sandbox CRM, and the CRM sync
+      // wrote the request there (amount, what for, reference, how it was paid: never the card).
+      const paidRow = { css: 'td[data-payment-status=paid]', hasText: 'Paid' };
+      const recordUi = new Ui(record);
+      await expect
+        .poll(
+          async () => {
+            await record.reload();
+            return recordUi.exists(paidRow);
+          },
+          { timeout: 20_000, interval: 1_000 },
+        )
+        .toBe(true);
+      const entry = await record.$eval('table[data-payments]', (t) => (t as HTMLElement).innerText);
+      expect(entry).toContain('Crown fitting');
+      expect(entry).toContain('INV-1042');
+      expect(entry).toMatch(/125\.50/);
+      await record.$eval('table[data-payments]', (t) => t.scrollIntoView());
+      await shot(record, 'paid-on-crm-record');
     };
   });
 }

@@ -115,6 +115,8 @@ describe('the relay process', () => {
     const html = await created.text();
     key = (html.match(/id="api-key">([^<]+)</) ?? [])[1] as string;
     expect(key).toMatch(/^ctk_/);
+    // A sandbox relay connects its demo CRM to the new org: no CLI step before records show payments.
+    expect(html).toContain('which is connected: texts, opt-ins and payments show on its records');
     const reused = await fetch(`${base}/setup`, {
       method: 'POST',
       headers: { 'content-type': 'application/x-www-form-urlencoded' },
