@@ -1,10 +1,10 @@
 import { Type } from 'typebox';
 import { errorResponses } from '../../contract/errors.ts';
 import { PaymentHoldAnswerSchema, PaymentHoldListSchema } from '../../contract/payments.ts';
-import { appendAudit } from '../audit/audit-log.ts';
 import { ApiError } from '../errors.ts';
 import { principalOf, requires } from '../http/access.ts';
 import type { RouteModule } from '../http/services.ts';
+import { releaseHold } from '../payments/hold-release.ts';
 import { holdById, holdDto, listHolds } from '../payments/payment-queries.ts';
 import { Uuid } from './schemas.ts';
 
@@ -85,31 +85,14 @@ const holdReleaseRoute: RouteModule = (app, deps) => {
       const held = await holdById(db, p, request.params.id);
       if (held === null)
         throw new ApiError(404, 'HOLD_NOT_FOUND', 'No such payment hold in your organisation.');
-      const now = deps.clock();
-      const note = request.body?.note ?? null;
-      const released = await db.transaction(async (tx) => {
-        const rows = await tx.query(
-          `UPDATE payment_holds SET released_at = $3, released_by = $4, release_note = $5
-            WHERE id = $1 AND org_id = $2 AND released_at IS NULL RETURNING id`,
-          [held.id, p.orgId, now, p.actor, note],
-        );
-        if (rows.length === 0) return false;
-        await appendAudit(tx, {
-          orgId: p.orgId,
-          actor: p.actor,
-          action: 'payment.hold_released',
-          target: { type: 'payment_hold', id: held.id },
-          at: now,
-          ip: request.ip,
-          detail: { reason: held.reason, note },
-        });
-        return true;
+      await releaseHold(db, {
+        orgId: p.orgId,
+        holdId: held.id,
+        actor: p.actor,
+        note: request.body?.note ?? null,
+        at: deps.clock(),
+        ip: request.ip,
       });
-      if (!released)
-        throw new ApiError(409, 'HOLD_ALREADY_RELEASED', 'This hold was already released.', {
-          releasedAt: held.released_at?.toISOString() ?? null,
-          releasedBy: held.released_by,
-        });
       return { hold: holdDto(p, (await holdById(db, p, held.id)) ?? held) };
     },
   );

@@ -206,7 +206,11 @@ describe.each(ENGINES)('on %s', (engine) => {
       payload: { note: 'The customer called; new card.' },
     });
     expect(released.statusCode, released.body).toBe(200);
-    expect((await customerDoes(await checkoutOf(token), 'pay')).statusCode).toBe(200);
+    // Counting starts again after the release: the customer's next decline does not hold it again.
+    const fresh = await checkoutOf(token);
+    expect((await customerDoes(fresh, 'decline')).statusCode).toBe(200);
+    expect(await checkoutOf(token)).toBe(fresh);
+    expect((await customerDoes(fresh, 'pay')).statusCode).toBe(200);
   });
 
   it('reports requests per rep and status, as JSON or CSV (export, audited), for managers only', async () => {
