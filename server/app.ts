@@ -21,6 +21,7 @@ import { Notifier } from './live/notifier.ts';
 import { OutgoingMail } from './mail/outgoing.ts';
 import { createMailTransport } from './mail/select.ts';
 import type { MailTransport } from './mail/transport.ts';
+import { HoldAlerts } from './payments/hold-alerts.ts';
 import type { Payments } from './payments/payments.ts';
 import { SandboxPayments } from './payments/sandbox-payments.ts';
 import { createPayments } from './payments/select.ts';
@@ -96,13 +97,7 @@ export async function buildApp(options: BuildOptions): Promise<App> {
     const response = await app.inject({ method: 'POST', url: path, headers, payload: body });
     return response.statusCode;
   });
-  // The sandbox payment provider posts its signed events through the same webhook route Stripe uses.
-  if (payments?.provider instanceof SandboxPayments) {
-    payments.provider.connect(async ({ path, headers, body }) => {
-      const response = await app.inject({ method: 'POST', url: path, headers, payload: body });
-      return response.statusCode;
-    });
-  }
+  if (payments !== null) wirePayments(app, payments, deps);
 
   // Before anything else reads the request: in sandbox mode a foreign Host is a rebound DNS name.
   if (options.config.smsProvider === 'sandbox') app.addHook('onRequest', relayHostHook(options.config));
@@ -139,6 +134,28 @@ export async function buildApp(options: BuildOptions): Promise<App> {
   await app.register(swagger, openApiOptions);
   for (const register of Object.values(ROUTE_MODULES)) register(app, deps);
   return app;
+}
+
+/**
+ * The payment side's ties to the app: the sandbox provider posts its signed events through the
+ * same webhook route Stripe uses, and hold alerts go out by the app's mail transport.
+ */
+function wirePayments(app: App, payments: Payments, deps: Deps): void {
+  if (payments.provider instanceof SandboxPayments) {
+    payments.provider.connect(async ({ path, headers, body }) => {
+      const response = await app.inject({ method: 'POST', url: path, headers, payload: body });
+      return response.statusCode;
+    });
+  }
+  payments.alertHoldsWith(
+    new HoldAlerts({
+      db: deps.db,
+      mail: deps.mail,
+      publicUrl: deps.config.publicUrl,
+      clock: deps.clock,
+      log: app.log,
+    }),
+  );
 }
 
 /** The services every route reaches through `deps` (http/services.ts). */

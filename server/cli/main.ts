@@ -22,6 +22,7 @@ import { runComplianceLines } from './compliance.ts';
 import { CRM_COMMANDS } from './crm.ts';
 import { INBOX_COMMANDS } from './inbox.ts';
 import { ORG_SETTINGS_USAGE } from './org-settings-help.ts';
+import { HOLD_COMMANDS } from './payment-holds.ts';
 import { PAYMENT_COMMANDS } from './payments.ts';
 import { PEOPLE_COMMANDS } from './people.ts';
 import { type CliStreams, forwardToRelay } from './relay-socket.ts';
@@ -130,6 +131,7 @@ const COMMANDS: Record<string, Command> = {
   ...PEOPLE_COMMANDS,
   ...INBOX_COMMANDS,
   ...PAYMENT_COMMANDS,
+  ...HOLD_COMMANDS,
   migrate: {
     summary: 'Apply pending database migrations',
     usage: 'migrate [--json]',

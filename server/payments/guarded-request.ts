@@ -16,6 +16,8 @@ export async function storeGuardedRequest(
   p: Principal,
   request: NewPaymentRequest,
   settings: PaymentSettings,
+  /** Told after the commit when a refusal raised a hold (the managers' alert goes out soon). */
+  onHold: () => void = () => {},
 ): Promise<PaymentRequestRow> {
   const guard = {
     orgId: p.orgId,
@@ -41,7 +43,10 @@ export async function storeGuardedRequest(
       );
     return row;
   });
-  if (stored instanceof ApiError) throw stored;
+  if (stored instanceof ApiError) {
+    if ((stored.details as { holdId?: string } | undefined)?.holdId !== undefined) onHold();
+    throw stored;
+  }
   return stored;
 }
 

@@ -54,7 +54,7 @@ export async function listPayments(
   return { rows: page, nextCursor: nextCursorOf(rows, q.limit) };
 }
 
-interface HoldRow {
+export interface HoldRow {
   id: string;
   reason: HoldReason;
   rep_user_id: string | null;
@@ -104,15 +104,20 @@ export async function listHolds(
   p: Principal,
   q: PageQuery & { open: boolean },
 ): Promise<{ holds: ReturnType<typeof holdDto>[]; nextCursor: string | null }> {
+  const rows = await holdRows(db, p.orgId, q);
+  return { holds: rows.slice(0, q.limit).map((r) => holdDto(p, r)), nextCursor: nextCursorOf(rows, q.limit) };
+}
+
+/** One page of an org's holds, newest first, with one row more than asked when more follow. */
+export function holdRows(db: Queryable, orgId: string, q: PageQuery & { open: boolean }): Promise<HoldRow[]> {
   const [afterAt, afterId] = afterCursor(q.cursor);
-  const rows = await db.query<HoldRow>(
+  return db.query<HoldRow>(
     `${HOLD_SELECT}
       WHERE h.org_id = $1 AND (NOT $2::boolean OR h.released_at IS NULL)
         AND ($3::timestamptz IS NULL OR (h.created_at, h.id) < ($3::timestamptz, $4::uuid))
       ORDER BY h.created_at DESC, h.id DESC LIMIT $5`,
-    [p.orgId, q.open, afterAt, afterId, q.limit + 1],
+    [orgId, q.open, afterAt, afterId, q.limit + 1],
   );
-  return { holds: rows.slice(0, q.limit).map((r) => holdDto(p, r)), nextCursor: nextCursorOf(rows, q.limit) };
 }
 
 /** One hold of the org, or null (another org's is never found). */

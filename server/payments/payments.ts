@@ -2,6 +2,7 @@ import type { Clock } from '../clock.ts';
 import { parseOrgSettings } from '../compliance/org-settings.ts';
 import type { Database, Queryable } from '../db/database.ts';
 import { CoalescingRunner } from '../lib/coalescing-runner.ts';
+import type { HoldAlerts } from './hold-alerts.ts';
 import { PaymentEventProcessor } from './payment-events.ts';
 import { requestHeld } from './payment-guards.ts';
 import { linkToken, linkUrl, tokenHash } from './payment-links.ts';
@@ -18,11 +19,15 @@ const CHECKOUT_REUSE_MARGIN_MS = 5 * 60_000;
 const CHECKOUT_MIN_MS = 31 * 60_000;
 const CHECKOUT_MAX_MS = 23 * 3_600_000;
 
-/** The payment side of the relay: its provider, link tokens, the event queue and the expiry sweep. */
+/**
+ * The payment side of the relay: its provider, link tokens, the event queue, the expiry sweep and
+ * the managers' hold alerts.
+ */
 export class Payments {
   private readonly processor: PaymentEventProcessor;
   private readonly runner: CoalescingRunner;
   private timer: NodeJS.Timeout | null = null;
+  private alerts: HoldAlerts | null = null;
 
   constructor(
     readonly provider: PaymentProvider,
@@ -34,10 +39,7 @@ export class Payments {
   ) {
     this.processor = new PaymentEventProcessor(db, provider, clock);
     this.runner = new CoalescingRunner(
-      async () => {
-        await this.processor.drain();
-        await this.expireLapsed();
-      },
+      () => this.pass(),
       (error) => this.log(`payment events: ${String(error)}`),
     );
   }
@@ -71,10 +73,20 @@ export class Payments {
     this.runner.wake();
   }
 
-  /** Processes every queued event and expires lapsed links now (tests, the CLI). */
-  async drain(): Promise<void> {
+  /** Mails the org's managers about each new hold, from the next pass on (the app's mail transport). */
+  alertHoldsWith(alerts: HoldAlerts): void {
+    this.alerts = alerts;
+  }
+
+  /** Processes every queued event, expires lapsed links and sends due hold alerts now (tests, the CLI). */
+  drain(): Promise<void> {
+    return this.pass();
+  }
+
+  private async pass(): Promise<void> {
     await this.processor.drain();
     await this.expireLapsed();
+    await this.alerts?.sendDue();
   }
 
   /**

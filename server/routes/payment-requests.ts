@@ -196,6 +196,7 @@ async function storedRequest(
       toE164: checked.to,
     },
     settings,
+    () => paymentsOf(deps).wake(),
   );
 }
 

@@ -5,6 +5,7 @@ import { createUser } from '../../server/auth/users.ts';
 import { type Config, loadConfig } from '../../server/config.ts';
 import type { Database } from '../../server/db/database.ts';
 import type { App } from '../../server/http/services.ts';
+import type { MailTransport } from '../../server/mail/transport.ts';
 import { addSenderNumber, createKeyForOrg, createOrg } from '../../server/organisations/org-admin.ts';
 import type { Payments } from '../../server/payments/payments.ts';
 import { createPayments } from '../../server/payments/select.ts';
@@ -91,6 +92,8 @@ export async function testRelay(
     clock?: () => Date;
     /** The installation's own CRM plugins (a sandbox CRM the test looks into). */
     crms?: CrmRegistry;
+    /** Where the app's mail goes (the sandbox mailbox unless given). */
+    mail?: MailTransport;
   } = {},
 ): Promise<TestRelay> {
   const config = testConfig(options.config);
@@ -113,6 +116,7 @@ export async function testRelay(
     clock,
     payments,
     ...(options.crms === undefined ? {} : { crms: options.crms }),
+    ...(options.mail === undefined ? {} : { mail: options.mail }),
   });
   await app.ready();
   const worker = new OutboxWorker({
