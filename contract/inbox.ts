@@ -21,7 +21,19 @@ export const InboxRowSchema = Type.Object(
         crm: Nullable(Type.String()),
         objectType: Nullable(Type.String()),
         id: Nullable(Type.String()),
+        recordUrl: Nullable(
+          Type.String({
+            description:
+              'The record’s page in its CRM (the panel docks there), when the org’s connection says where',
+          }),
+        ),
       }),
+    ),
+    findInCrm: Nullable(
+      Type.Object(
+        { crm: Type.String(), url: Type.String() },
+        { description: 'No CRM record is known for this number: where to find or create one' },
+      ),
     ),
     lastMessage: Nullable(
       Type.Object({

@@ -18,6 +18,7 @@ import {
 import type { Deps, RouteModule } from '../http/services.ts';
 import { type InboxRow, inboxPage, unreadCount } from '../inbox/inbox-queries.ts';
 import { announceInbox, assignConversation, inboxState, markRead, markUnread } from '../inbox/inbox-state.ts';
+import { type CrmPages, crmPagesOf, findUrl, recordUrl } from '../inbox/record-links.ts';
 import { Uuid } from './schemas.ts';
 
 const tags = ['inbox'];
@@ -55,15 +56,28 @@ function searchOf(principal: Principal, q: string | undefined): { search: string
   return { search: text.replace(/[\\%_]/g, (c) => `\\${c}`), numbers: false };
 }
 
-function rowDto(principal: Principal, row: InboxRow) {
+function rowDto(principal: Principal, pages: CrmPages, row: InboxRow) {
+  const record =
+    row.crm_id === null
+      ? null
+      : recordUrl(pages, { crm: row.crm, objectType: row.crm_object, id: row.crm_id });
+  const phone = phoneFor(principal, row.contact_phone);
   return {
     conversationId: row.id,
     senderNumber: row.sender_e164,
-    contactPhone: phoneFor(principal, row.contact_phone),
+    contactPhone: phone,
     contact:
       row.crm === null && row.contact_name === null
         ? null
-        : { name: row.contact_name, crm: row.crm, objectType: row.crm_object, id: row.crm_id },
+        : {
+            name: row.contact_name,
+            crm: row.crm,
+            objectType: row.crm_object,
+            id: row.crm_id,
+            recordUrl: record,
+          },
+    // A number the caller sees masked stays out of the link (findUrl keeps only a full E.164).
+    findInCrm: row.crm_id === null ? findUrl(pages, phone) : null,
     lastMessage:
       row.last_direction === null || row.last_at === null
         ? null
@@ -110,8 +124,9 @@ async function inboxList(deps: Deps, principal: Principal, query: Static<typeof 
     limit: query.limit,
     cursor: query.cursor ?? null,
   });
+  const pages = await crmPagesOf(deps.db, principal.orgId, deps.config);
   return {
-    rows: page.rows.map((row) => rowDto(principal, row)),
+    rows: page.rows.map((row) => rowDto(principal, pages, row)),
     unreadCount: userId === null ? 0 : await unreadCount(deps.db, principal.orgId, userId),
     nextCursor: page.nextCursor,
   };
