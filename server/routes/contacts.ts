@@ -9,6 +9,7 @@ import type { Deps, RouteModule } from '../http/services.ts';
 import { maskPhone } from '../phone.ts';
 import { findCrmContact } from '../sending-check/crm-recipient.ts';
 import { recipientLocalTime, recipientStanding } from '../sending-check/outbound-check.ts';
+import { rememberContactName } from '../stores/contact-names.ts';
 import { consentHistory } from '../stores/consent-store.ts';
 import { pendingOptIn } from '../stores/opt-in-requests.ts';
 import { CrmIdSchema, CrmRecordId, ObjectType } from './schemas.ts';
@@ -30,6 +31,8 @@ async function contactLookup(
           consentHistory(db, orgId, phone),
           pendingOptIn(db, orgId, phone),
           recipientStanding(db, orgId, phone, contact.ref),
+          // The inbox names a conversation as the CRM does: the name is kept whenever a rep opens it.
+          rememberContactName(db, orgId, contact, phone),
         ]);
   const latest = history[0];
   const consent = deriveConsent(

@@ -12,7 +12,7 @@ postgresSkipNote('inbox record links');
 
 interface Row {
   contactPhone: string;
-  contact: { recordUrl: string | null } | null;
+  contact: { name: string | null; recordUrl: string | null } | null;
   findInCrm: { crm: string; url: string } | null;
 }
 type Auth = { authorization: string };
@@ -21,6 +21,7 @@ describe.each(ENGINES)('on %s', (engine) => {
   let relay: TestRelay;
   let hub: TestOrg;
   let force: TestOrg;
+  let plain: TestOrg;
   let drop: () => Promise<void>;
   const key = secretsKey(randomBytes(32));
 
@@ -30,6 +31,7 @@ describe.each(ENGINES)('on %s', (engine) => {
     relay = await testRelay(database.db);
     hub = await seedOrg(relay.db, { name: 'Hub Org' });
     force = await seedOrg(relay.db, { name: 'Force Org', sender: '+12025550101' });
+    plain = await seedOrg(relay.db, { name: 'Plain Org', sender: '+12025550102' });
     const by = { actor: 'test', at: relay.clock() };
     await connectCrm(relay.db, key, {
       orgId: hub.orgId,
@@ -125,5 +127,34 @@ describe.each(ENGINES)('on %s', (engine) => {
     const list = await rows(force.auth);
     expect(byPhone(list, '6005')?.contact?.recordUrl).toBeNull();
     expect(byPhone(list, '6006')?.contact?.recordUrl).toBeNull();
+  });
+
+  it('names a conversation as the CRM does once a rep opened the contact, links it, and finds it by name', async () => {
+    const dana = { crm: 'sandbox', objectType: 'contact', id: 'c-1001' };
+    const lookup = await relay.app.inject({
+      method: 'GET',
+      url: `/v1/contacts/lookup?crm=sandbox&objectType=contact&id=c-1001`,
+      headers: plain.auth,
+    });
+    expect(lookup.statusCode, lookup.body).toBe(200);
+    const phone = lookup.json().contact.phone as string;
+    await optIn(relay.app, plain, phone);
+    const sent = await relay.app.inject({
+      method: 'POST',
+      url: '/v1/messages',
+      headers: { ...plain.auth, 'idempotency-key': 'inbox-links-dana' },
+      payload: { from: plain.sender, contact: dana, body: 'Your crown is ready.' },
+    });
+    expect(sent.statusCode, sent.body).toBe(202);
+    const found = await relay.app.inject({
+      method: 'GET',
+      url: '/v1/inbox?filter=all&q=Whitf',
+      headers: plain.auth,
+    });
+    const [row] = found.json().rows as Row[];
+    expect(row?.contact?.name).toBe('Dana Whitfield');
+    expect(row?.contact?.recordUrl).toBe(
+      `${relay.config.publicUrl.replace(/\/$/, '')}/sandbox/crm/contacts/c-1001`,
+    );
   });
 });
