@@ -1,5 +1,6 @@
 import { useEffect, useState } from 'preact/hooks';
 import { contactLocalTime } from '../lib/format.ts';
+import { sendToBackground } from '../lib/messages/background-requests.ts';
 import type { StreamState } from '../lib/relay/event-stream.ts';
 import type { ContactLookup } from '../lib/relay-types.ts';
 import { ConsentBadge } from './ConsentBadge.tsx';
@@ -81,6 +82,17 @@ export function ContactHeader({
         <span class="muted live" role="status">
           {offline ? 'Offline: showing saved copy' : liveLabel(live)}
         </span>
+        <button
+          type="button"
+          class="link inbox-link"
+          title="Every conversation waiting for you, in a tab"
+          onClick={() => {
+            // best effort: the toolbar button opens the inbox too
+            sendToBackground({ type: 'open-inbox' }).catch(() => undefined);
+          }}
+        >
+          Inbox
+        </button>
       </div>
     </header>
   );

@@ -46,10 +46,13 @@ export function useLiveMessages(client: RelayClient | null): {
   subscribe(listener: MessageListener): () => void;
   subscribePayments(listener: PaymentListener): () => void;
   subscribeTyping(listener: TypingListener): () => void;
+  /** Told of every routing or read-state change (`inbox.updated`) the caller may see. */
+  subscribeInbox(listener: () => void): () => void;
 } {
   const listeners = useRef(new Set<MessageListener>());
   const paymentListeners = useRef(new Set<PaymentListener>());
   const typingListeners = useRef(new Set<TypingListener>());
+  const inboxListeners = useRef(new Set<() => void>());
   const [state, setState] = useState<StreamState | null>(null);
 
   useEffect(() => {
@@ -71,6 +74,10 @@ export function useLiveMessages(client: RelayClient | null): {
         if (event.event === 'conversation.typing') {
           const notice = parsed(event.data, parseTyping);
           if (notice !== null) for (const listener of typingListeners.current) listener(notice);
+          return;
+        }
+        if (event.event === 'inbox.updated') {
+          for (const listener of inboxListeners.current) listener();
           return;
         }
         if (event.event !== 'message.created' && event.event !== 'message.updated') return;
@@ -102,5 +109,12 @@ export function useLiveMessages(client: RelayClient | null): {
     };
   }, []);
 
-  return { state, subscribe, subscribePayments, subscribeTyping };
+  const subscribeInbox = useCallback((listener: () => void) => {
+    inboxListeners.current.add(listener);
+    return () => {
+      inboxListeners.current.delete(listener);
+    };
+  }, []);
+
+  return { state, subscribe, subscribePayments, subscribeTyping, subscribeInbox };
 }

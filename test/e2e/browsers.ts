@@ -37,6 +37,8 @@ export interface ExtensionBrowser {
    * panel frame, whose "open the options" message the background answers with openOptionsPage().
    */
   openOptions(via: () => Promise<Frame>): Promise<Page>;
+  /** The inbox (popup.html) in a tab of its own; in Firefox opened as the panel's "Inbox" does. */
+  openInbox(via: () => Promise<Frame>): Promise<Page>;
   close(): Promise<void>;
 }
 
@@ -90,6 +92,7 @@ async function launchChromium(options: LaunchOptions): Promise<ExtensionBrowser>
     extensionOrigin,
     open,
     openOptions: () => open(`${extensionOrigin}options.html`),
+    openInbox: () => open(`${extensionOrigin}popup.html`),
     async close() {
       await browser.close();
       if (options.profileDir === undefined) await rm(userDataDir, { recursive: true, force: true });
@@ -161,33 +164,47 @@ async function launchFirefox(options: LaunchOptions): Promise<ExtensionBrowser> 
       await page.goto(url);
       return page;
     },
-    async openOptions(via) {
-      const before = new Set(await browser.pages());
-      const frame = await via();
-      await frame.evaluate(() =>
-        (
-          globalThis as unknown as { browser: { runtime: { sendMessage(m: object): Promise<unknown> } } }
-        ).browser.runtime.sendMessage({ type: 'open-options' }),
-      );
-      // Puppeteer may report a moz-extension tab's URL as about:blank; the page itself knows.
-      const deadline = performance.now() + 10_000;
-      while (performance.now() < deadline) {
-        for (const page of await browser.pages()) {
-          if (before.has(page)) continue;
-          // best effort: a frame or page still loading (or already gone) has no address to read yet.
-          const href = await page.evaluate(() => location.href).catch(() => '');
-          if (href.startsWith(`${extensionOrigin}options.html`)) return page;
-        }
-        await new Promise((r) => setTimeout(r, 100));
-      }
-      throw new Error('the options page did not open in Firefox');
-    },
+    openOptions: (via) => openByMessage(browser, via, 'open-options', `${extensionOrigin}options.html`),
+    openInbox: (via) => openByMessage(browser, via, 'open-inbox', `${extensionOrigin}popup.html`),
     async close() {
       await browser.close();
       await tunnel.close();
       await rm(policyDir, { recursive: true, force: true });
     },
   };
+}
+
+/**
+ * Firefox refuses to navigate automation to moz-extension:// pages: the page is opened as the rep
+ * opens it, by a message from a panel frame that the background answers by opening a tab.
+ */
+async function openByMessage(
+  browser: Browser,
+  via: () => Promise<Frame>,
+  type: 'open-options' | 'open-inbox',
+  prefix: string,
+): Promise<Page> {
+  const before = new Set(await browser.pages());
+  const frame = await via();
+  await frame.evaluate(
+    (message) =>
+      (
+        globalThis as unknown as { browser: { runtime: { sendMessage(m: object): Promise<unknown> } } }
+      ).browser.runtime.sendMessage({ type: message }),
+    type,
+  );
+  // Puppeteer may report a moz-extension tab's URL as about:blank; the page itself knows.
+  const deadline = performance.now() + 10_000;
+  while (performance.now() < deadline) {
+    for (const page of await browser.pages()) {
+      if (before.has(page)) continue;
+      // best effort: a frame or page still loading (or already gone) has no address to read yet.
+      const href = await page.evaluate(() => location.href).catch(() => '');
+      if (href.startsWith(prefix)) return page;
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`${prefix} did not open in Firefox`);
 }
 
 /** An HTTP CONNECT proxy that tunnels the CRM host names (port 443) to 127.0.0.1:`crmPort`, and nothing else. */

@@ -5,6 +5,7 @@ import { type LocalStore, openLocalStore, scopeOf } from '../store/local-store.t
 import type { StoreEvent } from '../store/store-messages.ts';
 import type { InboundNotification } from './inbound-notifier.ts';
 import { followLiveEvents, inboundNotifierFor, readEventCursor } from './live-events.ts';
+import { UnreadFollower } from './unread-follower.ts';
 
 /**
  * What the background holds per signed-in identity: the relay client, the local store (saved threads,
@@ -102,7 +103,16 @@ export class IdentityContexts {
     this.context = current;
     const notifier = inboundNotifierFor(client, controller.signal, this.options.notify);
     const lastEventId = await readEventCursor(key);
-    followLiveEvents({ identityKey: key, client, signal: controller.signal, store, notifier, lastEventId })
+    const unread = new UnreadFollower(client, controller.signal);
+    followLiveEvents({
+      identityKey: key,
+      client,
+      signal: controller.signal,
+      store,
+      notifier,
+      lastEventId,
+      unread,
+    })
       .catch((error: unknown) => console.warn('[crm-texting] live stream stopped', error))
       .finally(() => {
         if (this.context === current) {

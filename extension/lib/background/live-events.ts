@@ -7,6 +7,7 @@ import { type Me, parseMessageEvent } from '../relay-types.ts';
 import { effectiveNotificationPreference, loadNotificationPreference } from '../settings.ts';
 import { contactForConversation, type LocalStore } from '../store/local-store.ts';
 import { type InboundNotification, InboundNotifier } from './inbound-notifier.ts';
+import type { UnreadFollower } from './unread-follower.ts';
 
 const CURSOR_KEY = 'eventsCursor';
 
@@ -55,6 +56,8 @@ export interface LiveEventsOptions {
   store: Promise<LocalStore | null>;
   notifier: InboundNotifier;
   lastEventId: string | undefined;
+  /** The icon's unread badge, read again on changes. */
+  unread: UnreadFollower;
 }
 
 /**
@@ -70,18 +73,21 @@ export function followLiveEvents(options: LiveEventsOptions): Promise<void> {
     signal: options.signal,
     ...(options.lastEventId === undefined ? {} : { lastEventId: options.lastEventId }),
     onState: (state) => {
-      if (state.kind === 'open') void options.store.then((s) => s?.flushSoon());
+      if (state.kind !== 'open') return;
+      void options.store.then((s) => s?.flushSoon());
+      options.unread.soon();
     },
     onEvent: (event) => liveEvent(event, options),
   });
 }
 
-function liveEvent(event: SseEvent, { identityKey, notifier }: LiveEventsOptions): void {
+function liveEvent(event: SseEvent, { identityKey, notifier, unread }: LiveEventsOptions): void {
   if (event.lastEventId) {
     browser.storage.session
       .set({ [`${CURSOR_KEY}:${identityKey}`]: event.lastEventId })
       .catch((error: unknown) => console.warn('[crm-texting] could not keep the live-event cursor', error));
   }
+  if (event.event === 'inbox.updated' || event.event === 'message.created') unread.soon();
   if (event.event !== 'message.created' && event.event !== 'message.updated') return;
   try {
     const { message, participants } = parseMessageEvent(JSON.parse(event.data));

@@ -79,6 +79,11 @@ function actOn(
         .openOptionsPage()
         .catch((error: unknown) => console.error('openOptionsPage failed', error));
       return undefined;
+    case 'open-inbox':
+      browser.tabs
+        .create({ url: browser.runtime.getURL('/popup.html') })
+        .catch((error: unknown) => console.error('could not open the inbox', error));
+      return undefined;
     case 'panel-state': {
       const tabId = sender.tab?.id;
       if (tabId === undefined) return undefined;

@@ -10,6 +10,11 @@ export interface OpenOptionsMessage {
   type: 'open-options';
 }
 
+/** Panel → background: open the inbox in a tab of its own. */
+export interface OpenInboxMessage {
+  type: 'open-inbox';
+}
+
 /** Panel → background → the content script of the panel's tab: what the collapsed toggle should show. */
 export interface PanelStateMessage {
   type: 'panel-state';
@@ -57,6 +62,7 @@ export interface SsoCancelMessage {
 
 export type ProtocolMessage =
   | OpenOptionsMessage
+  | OpenInboxMessage
   | PanelStateMessage
   | AuthRefreshMessage
   | SsoStartMessage
@@ -90,6 +96,8 @@ export function parseProtocolMessage(value: unknown): ProtocolMessage | null {
   switch (value.type) {
     case 'open-options':
       return keys.length === 1 ? { type: 'open-options' } : null;
+    case 'open-inbox':
+      return keys.length === 1 ? { type: 'open-inbox' } : null;
     case 'panel-state': {
       const { status, inboundCount } = value;
       if (keys.length !== 3) return null;
@@ -186,10 +194,15 @@ export function isPanelInTab(sender: SenderInfo, self: ExtensionIdentity): boole
   return isExtensionPage(sender, self, '/panel.html') && typeof sender.tab?.id === 'number';
 }
 
+/** The inbox page: the toolbar popup, or the same page in a tab (never web-accessible). */
+export function isInboxPage(sender: SenderInfo, self: ExtensionIdentity): boolean {
+  return isExtensionPage(sender, self, '/popup.html');
+}
+
 /**
- * Whether `message` from `sender` may be acted on by the background: open-options from any extension
+ * Whether `message` from `sender` may be acted on by the background: open-options and open-inbox from any extension
  * page, panel-state only from the panel page inside a tab, auth-refresh only from the panel page inside
- * a tab or from the options page, sso-start and sso-cancel only from the options page (they open and
+ * a tab, the inbox or the options page, sso-start and sso-cancel only from the options page (they open and
  * close tabs, and end in a stored session).
  */
 export function backgroundAccepts(
@@ -199,11 +212,16 @@ export function backgroundAccepts(
 ): boolean {
   switch (message.type) {
     case 'open-options':
+    case 'open-inbox':
       return isExtensionPage(sender, self);
     case 'panel-state':
       return isPanelInTab(sender, self);
     case 'auth-refresh':
-      return isPanelInTab(sender, self) || isExtensionPage(sender, self, '/options.html');
+      return (
+        isPanelInTab(sender, self) ||
+        isInboxPage(sender, self) ||
+        isExtensionPage(sender, self, '/options.html')
+      );
     case 'sso-start':
     case 'sso-cancel':
       return isExtensionPage(sender, self, '/options.html');

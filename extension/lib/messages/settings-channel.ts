@@ -7,7 +7,7 @@
 import { parseSessionWithoutRefresh } from '../auth/session.ts';
 import type { PanelSettings } from '../settings.ts';
 import { isRecord } from '../validate.ts';
-import { type ExtensionIdentity, isPanelInTab, isRelayBaseUrl } from './extension-messages.ts';
+import { type ExtensionIdentity, isInboxPage, isPanelInTab, isRelayBaseUrl } from './extension-messages.ts';
 import type { ChannelPort } from './reconnecting-port.ts';
 
 /** The Port name the panel connects with. */
@@ -21,9 +21,13 @@ export type SettingsChannelMessage =
 /** The settings Port, as both ends use it. */
 export type SettingsPort = ChannelPort;
 
-/** Whether the background serves settings on `port`: only to the panel page framed in a tab. */
+/** Whether the background serves settings on `port`: only to the panel page framed in a tab, and the inbox. */
 export function backgroundAcceptsSettingsPort(port: SettingsPort, self: ExtensionIdentity): boolean {
-  return port.name === PANEL_SETTINGS_PORT && port.sender !== undefined && isPanelInTab(port.sender, self);
+  return (
+    port.name === PANEL_SETTINGS_PORT &&
+    port.sender !== undefined &&
+    (isPanelInTab(port.sender, self) || isInboxPage(port.sender, self))
+  );
 }
 
 const SETTINGS_KEYS = ['apiKey', 'relayUrl', 'relayUrlLocked', 'session', 'signedOut'];

@@ -1,4 +1,5 @@
 import type { ContactRef } from '../../hosts/types.ts';
+import { type InboxFilter, type InboxPage, parseInboxPage } from '../inbox-types.ts';
 import {
   type ConsentRecorded,
   type ContactLookup,
@@ -282,6 +283,23 @@ export class RelayClient {
   markRead(conversationId: string, signal?: AbortSignal): Promise<void> {
     const path = `/v1/conversations/${encodeURIComponent(conversationId)}/read`;
     return this.request('POST', path, () => undefined, { signal });
+  }
+
+  /** Puts a conversation back in the caller's unread inbox (on every browser they use). */
+  markUnread(conversationId: string, signal?: AbortSignal): Promise<void> {
+    const path = `/v1/conversations/${encodeURIComponent(conversationId)}/unread`;
+    return this.request('POST', path, () => undefined, { signal });
+  }
+
+  /** One page of the inbox: the caller's unread conversations first (filter "mine"), then recent ones. */
+  inbox(
+    query: { filter: InboxFilter; q?: string; cursor?: string | null; limit?: number },
+    signal?: AbortSignal,
+  ): Promise<InboxPage> {
+    const params = new URLSearchParams({ filter: query.filter, limit: String(query.limit ?? 50) });
+    if (query.q) params.set('q', query.q);
+    if (query.cursor) params.set('cursor', query.cursor);
+    return this.request('GET', `/v1/inbox?${params}`, parseInboxPage, { signal });
   }
 
   /** Cancels a scheduled text before it leaves; the relay answers with it, now `cancelled`. */

@@ -1,0 +1,5 @@
+// @vitest-environment node
+
+import { inboxScenario } from './inbox.ts';
+
+inboxScenario('chromium');
