@@ -65,9 +65,15 @@ describe('sender checks', () => {
   const openOptions = { type: 'open-options' } as const;
   const state = { type: 'panel-state', status: 'ready', inboundCount: 0 } as const;
 
-  it('lets extension pages open the options page', () => {
+  it('lets extension pages open the options page and the inbox, never a content script', () => {
     expect(backgroundAccepts(openOptions, panel, self)).toBe(true);
     expect(backgroundAccepts(openOptions, options, self)).toBe(true);
+    const openInbox = { type: 'open-inbox' } as const;
+    expect(parseProtocolMessage({ type: 'open-inbox' })).toEqual(openInbox);
+    expect(parseProtocolMessage({ type: 'open-inbox', url: 'https://evil.example' })).toBeNull();
+    expect(backgroundAccepts(openInbox, panel, self)).toBe(true);
+    expect(backgroundAccepts(openInbox, contentScript, self)).toBe(false);
+    expect(backgroundAccepts(openInbox, otherExtension, self)).toBe(false);
   });
 
   it('refuses content scripts, other extensions and senders without a URL', () => {

@@ -128,9 +128,17 @@ describe('settings channel messages', () => {
 });
 
 describe('settings channel sender checks', () => {
-  it('serves only the panel page framed in a tab', () => {
+  it('serves only the panel page framed in a tab, and the inbox (popup or tab)', () => {
     expect(backgroundAcceptsSettingsPort(fakePort(PANEL_SETTINGS_PORT, panel), self)).toBe(true);
     expect(backgroundAcceptsSettingsPort(fakePort('other', panel), self)).toBe(false);
+    const inbox = { id: self.runtimeId, url: `${self.origin}popup.html` };
+    expect(backgroundAcceptsSettingsPort(fakePort(PANEL_SETTINGS_PORT, inbox), self)).toBe(true);
+    expect(
+      backgroundAcceptsSettingsPort(fakePort(PANEL_SETTINGS_PORT, { ...inbox, tab: { id: 3 } }), self),
+    ).toBe(true);
+    // A CRM page naming the inbox in its own URL is still a content script's sender.
+    const spoof = { id: self.runtimeId, url: 'https://app.hubspot.com/popup.html', tab: { id: 3 } };
+    expect(backgroundAcceptsSettingsPort(fakePort(PANEL_SETTINGS_PORT, spoof), self)).toBe(false);
   });
 
   it.each([
