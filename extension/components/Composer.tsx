@@ -140,7 +140,8 @@ export function Composer(props: ComposerProps) {
           {segmentCounter(check)}
         </span>
         <button type="submit" class="primary" disabled={disabled} data-testid="send">
-          {sendLabel(check, sending, attempt !== null)}
+          {/* Waiting on "Send anyway" is a question, not a failure to retry. */}
+          {sendLabel(check, sending, attempt !== null && answered === null)}
         </button>
       </div>
       <span id="send-hint" class="visually-hidden">

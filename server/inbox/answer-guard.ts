@@ -46,7 +46,7 @@ export async function refuseDoubleAnswer(
   throw new ApiError(
     409,
     'ALREADY_ANSWERED',
-    `${who} answered this customer ${seconds} seconds ago. Send anyway with confirmAnswered: true.`,
+    `${who} answered this customer ${seconds === 1 ? '1 second' : `${seconds} seconds`} ago. Send anyway with confirmAnswered: true.`,
     {
       answeredBy: { userId: answer.sent_by_user_id, name: answer.sent_by_name },
       messageId: answer.id,

@@ -1,0 +1,5 @@
+// @vitest-environment node
+
+import { collisionScenario } from './collision.ts';
+
+collisionScenario('chromium');
