@@ -9,8 +9,8 @@ import type { Deps, RouteModule } from '../http/services.ts';
 import { maskPhone } from '../phone.ts';
 import { findCrmContact } from '../sending-check/crm-recipient.ts';
 import { recipientLocalTime, recipientStanding } from '../sending-check/outbound-check.ts';
-import { rememberContactName } from '../stores/contact-names.ts';
 import { consentHistory } from '../stores/consent-store.ts';
+import { rememberContactName } from '../stores/contact-names.ts';
 import { pendingOptIn } from '../stores/opt-in-requests.ts';
 import { CrmIdSchema, CrmRecordId, ObjectType } from './schemas.ts';
 
