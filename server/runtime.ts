@@ -1,5 +1,6 @@
 import type { FastifyServerOptions } from 'fastify';
 import type { CrmRegistry } from '../crm-plugins/registry.ts';
+import { AnomalyWorker } from './anomalies/anomaly-worker.ts';
 import { buildApp, installationCrms } from './app.ts';
 import { runCli } from './cli/main.ts';
 import { type CliSocket, listenForCli } from './cli/relay-socket.ts';
@@ -151,6 +152,10 @@ export async function startRelay(
         })
       : null;
     await retention?.start();
+    const anomalies = config.workerEnabled
+      ? new AnomalyWorker({ db, clock, log: (level, message) => app.log[level](message) })
+      : null;
+    anomalies?.start();
     const cliSocket = options.db === undefined ? await cliBesideRelay(config, db, app) : null;
     return {
       app,
@@ -161,6 +166,7 @@ export async function startRelay(
       retention,
       async close() {
         await cliSocket?.close();
+        await anomalies?.stop();
         await retention?.stop();
         await crmSync?.stop();
         await worker?.stop();

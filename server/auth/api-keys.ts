@@ -40,6 +40,8 @@ export interface KeyPrincipal {
   userId: string | null;
   /** The permissions of the key's custom role, read in the same query; null for built-ins. */
   customPermissions: string[] | null;
+  /** Since when an anomaly alert has paused the bound user's sending; null otherwise. */
+  sendingPausedAt: Date | null;
 }
 
 /** Resolves a presented key to its principal, or null if unknown, malformed or revoked. */
@@ -54,8 +56,9 @@ export async function resolveApiKey(db: Queryable, presented: string): Promise<K
     user_id: string | null;
     custom: string[] | null;
     stale: boolean;
+    sending_paused_at: Date | null;
   }>(
-    `SELECT k.id, k.name, k.org_id, o.name AS org_name, k.role, k.user_id, r.permissions AS custom,
+    `SELECT k.id, k.name, k.org_id, o.name AS org_name, k.role, k.user_id, r.permissions AS custom, u.sending_paused_at,
             (k.last_used_at IS NULL OR k.last_used_at < now() - interval '1 minute') AS stale
        FROM api_keys k
        JOIN orgs o ON o.id = k.org_id
@@ -76,6 +79,7 @@ export async function resolveApiKey(db: Queryable, presented: string): Promise<K
     role: row.role,
     userId: row.user_id,
     customPermissions: row.custom,
+    sendingPausedAt: row.sending_paused_at === null ? null : new Date(row.sending_paused_at),
   };
 }
 

@@ -101,10 +101,11 @@ interface SessionRow {
   created_at: Date;
   last_seen_at: Date;
   settings: unknown;
+  sending_paused_at: Date | null;
 }
 
 const SESSION_SELECT = `SELECT s.id, s.org_id, o.name AS org_name, s.user_id, u.email, s.stage, u.role, r.permissions AS custom,
-        s.access_expires_at, s.created_at, s.last_seen_at, o.settings
+        s.access_expires_at, s.created_at, s.last_seen_at, o.settings, u.sending_paused_at
    FROM auth_sessions s
    JOIN users u ON u.id = s.user_id
    JOIN orgs o ON o.id = s.org_id
@@ -141,6 +142,8 @@ export interface SessionPrincipal {
   stage: SessionStage;
   /** When the presented access token stops working (judged by the relay's clock). */
   accessExpiresAt: Date;
+  /** Since when an anomaly alert has paused this person's sending; null when they may send. */
+  sendingPausedAt: Date | null;
 }
 
 /**
@@ -181,6 +184,7 @@ export async function resolveAccessToken(
     customPermissions: row.custom,
     stage: row.stage,
     accessExpiresAt: new Date(row.access_expires_at),
+    sendingPausedAt: row.sending_paused_at === null ? null : new Date(row.sending_paused_at),
   };
 }
 

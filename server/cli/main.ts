@@ -1,3 +1,4 @@
+import { ANOMALY_SETTING_NAMES } from '../anomalies/anomaly-settings.ts';
 import { isRole, ROLE_NAMES } from '../auth/permissions.ts';
 import { systemClock } from '../clock.ts';
 import { type Config, ConfigError, loadConfig } from '../config.ts';
@@ -44,7 +45,7 @@ const COMMANDS: Record<string, Command> = {
     flags: {
       org: { help: 'organisation id', required: true, value: true },
       set: {
-        help: `a setting: ${[...Object.keys(ORG_SETTING_TYPES), ...AUTH_SETTING_NAMES, ...PAYMENT_SETTING_NAMES, ...RETENTION_SETTING_NAMES].join(', ')}`,
+        help: `a setting: ${[...Object.keys(ORG_SETTING_TYPES), ...AUTH_SETTING_NAMES, ...PAYMENT_SETTING_NAMES, ...RETENTION_SETTING_NAMES, ...ANOMALY_SETTING_NAMES].join(', ')}`,
         value: true,
       },
       value: {

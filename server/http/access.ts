@@ -35,6 +35,8 @@ export interface Principal {
   actor: string;
   /** How people see the principal named (a sender): the key's name or the user's email. */
   displayName: string;
+  /** Since when an anomaly alert has paused this person's sending (server/anomalies); null or absent: they may send. */
+  sendingPausedAt?: Date | null;
 }
 
 declare module 'fastify' {
@@ -95,6 +97,7 @@ async function authenticate(
       expiresAt: session.accessExpiresAt,
       actor: `user:${session.userId}`,
       displayName: session.email,
+      sendingPausedAt: session.sendingPausedAt,
     };
   }
   let key = cache.get(presented);
@@ -120,6 +123,7 @@ async function authenticate(
     expiresAt: null,
     actor: `api-key:${key.keyId}`,
     displayName: key.keyName ?? `key ${key.keyId.slice(0, 8)}`,
+    sendingPausedAt: key.sendingPausedAt,
   };
 }
 

@@ -112,3 +112,21 @@ export function decodeListCursor(raw: string): ListCursor {
   }
   throw invalidCursor();
 }
+
+/** A keyset page's starting point, [createdAt, id], from its cursor (both null for the first page). */
+export function afterPageCursor(cursor: string | null): [string | null, string | null] {
+  if (cursor === null) return [null, null];
+  const at = decodePageCursor(cursor);
+  return [at.createdAt, at.id];
+}
+
+/** The next page's cursor from the rows (one more than the page when there is a next page). */
+export function nextPageCursor<T extends { cursor_at: string; id: string }>(
+  rows: T[],
+  limit: number,
+): string | null {
+  const last = rows[limit - 1];
+  return rows.length > limit && last !== undefined
+    ? encodePageCursor({ createdAt: last.cursor_at, id: last.id })
+    : null;
+}

@@ -1,4 +1,9 @@
 import { createHash } from 'node:crypto';
+import {
+  ANOMALY_SETTING_NAMES,
+  isAnomalySettingKey,
+  setAnomalySetting,
+} from '../anomalies/anomaly-settings.ts';
 import { appendAudit } from '../audit/audit-log.ts';
 import type { Queryable } from '../db/database.ts';
 import { ApiError } from '../errors.ts';
@@ -183,7 +188,9 @@ function settingValue(settings: unknown, key: string): unknown {
       ? 'retention'
       : isPaymentSettingKey(key)
         ? 'payments'
-        : null;
+        : isAnomalySettingKey(key)
+          ? 'anomaly'
+          : null;
   if (group === null) return all[key] ?? null;
   const nested = (all[group] ?? {}) as Record<string, unknown>;
   return nested[key.slice(group.length + 1)] ?? null;
@@ -207,11 +214,15 @@ async function applyOrgSetting(
     await setRetentionSetting(db, orgId, key, raw);
     return readOrgSettings(db, orgId);
   }
+  if (isAnomalySettingKey(key)) {
+    await setAnomalySetting(db, orgId, key, raw);
+    return readOrgSettings(db, orgId);
+  }
   if (!isKey(key)) {
     throw new ApiError(
       400,
       'UNKNOWN_SETTING',
-      `"${key}" is not a setting; known: ${[...Object.keys(ORG_SETTING_TYPES), ...AUTH_SETTING_NAMES, ...PAYMENT_SETTING_NAMES, ...RETENTION_SETTING_NAMES].join(', ')}.`,
+      `"${key}" is not a setting; known: ${[...Object.keys(ORG_SETTING_TYPES), ...AUTH_SETTING_NAMES, ...PAYMENT_SETTING_NAMES, ...RETENTION_SETTING_NAMES, ...ANOMALY_SETTING_NAMES].join(', ')}.`,
     );
   }
   if (raw === null) {

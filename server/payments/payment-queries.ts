@@ -1,6 +1,6 @@
 import type { Queryable } from '../db/database.ts';
 import { confinedToUser, type Principal, phoneFor } from '../http/access.ts';
-import { decodePageCursor, encodePageCursor } from '../http/page-cursor.ts';
+import { afterPageCursor as afterCursor, nextPageCursor as nextCursorOf } from '../http/page-cursor.ts';
 import { type HoldReason, holdWords } from './payment-guards.ts';
 import type { PaymentStatus } from './payment-status.ts';
 import type { PaymentRequestRow } from './payment-store.ts';
@@ -10,23 +10,6 @@ export interface PageQuery {
   cursor: string | null;
   limit: number;
 }
-
-const afterCursor = (cursor: string | null): [string | null, string | null] => {
-  if (cursor === null) return [null, null];
-  const at = decodePageCursor(cursor);
-  return [at.createdAt, at.id];
-};
-
-/** The next page's cursor from the rows (one more than the page when there is a next page). */
-const nextCursorOf = <T extends { cursor_at: string; id: string }>(
-  rows: T[],
-  limit: number,
-): string | null => {
-  const last = rows[limit - 1];
-  return rows.length > limit && last !== undefined
-    ? encodePageCursor({ createdAt: last.cursor_at, id: last.id })
-    : null;
-};
 
 /**
  * The org's payment requests, newest first, by status and by the rep who asked. A role confined

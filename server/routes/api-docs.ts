@@ -34,6 +34,10 @@ export const API_TAGS = [
   { name: 'roles', description: 'Built-in and custom roles and the permissions they grant.' },
   { name: 'api-keys', description: 'Keys for integrations and the extension.' },
   { name: 'audit', description: 'The hash-chained audit log: read it, export it as CSV or JSON lines.' },
+  {
+    name: 'alerts',
+    description: 'Anomaly alerts: hours of sending far above their baseline, and their resolution.',
+  },
   { name: 'retention', description: 'Legal holds that keep data out of reach of the retention purge.' },
   { name: 'crm', description: 'CRM connections, OAuth and CRM webhooks.' },
   { name: 'webhooks', description: 'Callbacks from the SMS and payment providers (signed).' },

@@ -1,6 +1,7 @@
 import { Type } from 'typebox';
 import { errorResponses } from '../../contract/errors.ts';
 import { MessageEnvelopeSchema } from '../../contract/messages.ts';
+import { requireSendingAllowed } from '../anomalies/rep-pause.ts';
 import { ApiError } from '../errors.ts';
 import { messageFor, type Principal, principalOf, requires, visibleConversation } from '../http/access.ts';
 import type { Deps, RouteModule } from '../http/services.ts';
@@ -92,6 +93,7 @@ async function rescheduleText(
 ): Promise<MessageRow> {
   const { sendAt } = request;
   const target = await changeable(deps, principal, id);
+  requireSendingAllowed(principal);
   const { message } = target;
   // The stored body is the exact text that will leave (any first-contact notice included):
   // it is judged again as it stands, and it does not count towards its own frequency cap.
@@ -183,6 +185,7 @@ export const messageScheduleRoutes: RouteModule = (app, deps) => {
           'MESSAGE_NOT_SCHEDULED',
           'INVALID_SEND_AT',
           'UNKNOWN_SENDER_NUMBER',
+          'SENDING_PAUSED',
           ...DECISION_CODES,
         ],
       },

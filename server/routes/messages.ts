@@ -2,6 +2,7 @@ import type { FastifyBaseLogger } from 'fastify';
 import { type Static, Type } from 'typebox';
 import { errorResponses } from '../../contract/errors.ts';
 import { MessageWithHistorySchema, SendAcceptedSchema } from '../../contract/messages.ts';
+import { requireSendingAllowed } from '../anomalies/rep-pause.ts';
 import type { OutboundDecision } from '../compliance/decide.ts';
 import type { Queryable } from '../db/database.ts';
 import { ApiError } from '../errors.ts';
@@ -150,6 +151,8 @@ export async function sendText(
   const checked = await checkOutbound(deps, principal.orgId, input, key);
   // A retry answers with what the first request stored, whatever the rules say now.
   if (checked.replayId !== null) return replayWinner();
+  // After the replay: a retry of a send made before a pause still answers with what it stored.
+  requireSendingAllowed(principal);
   if (checked.senderId === null) {
     throw new ApiError(
       422,
@@ -221,6 +224,7 @@ export const SEND_ERROR_CODES = [
   'IDEMPOTENCY_KEY_REUSED',
   'UNKNOWN_SENDER_NUMBER',
   'INVALID_SEND_AT',
+  'SENDING_PAUSED',
   // A refusal of the compliance decision (server/compliance/decide.ts), details.refusals lists them all.
   'OPTED_OUT',
   'NO_OPT_OUT',

@@ -6,7 +6,7 @@ import { principalOf, requires } from '../http/access.ts';
 import type { RouteModule } from '../http/services.ts';
 import { releaseHold } from '../payments/hold-release.ts';
 import { holdById, holdDto, listHolds } from '../payments/payment-queries.ts';
-import { Uuid } from './schemas.ts';
+import { OpenOrAllPageQuery, Uuid } from './schemas.ts';
 
 const tags = ['payments'];
 
@@ -30,14 +30,7 @@ const holdListRoute: RouteModule = (app, deps) => {
         summary: 'List payment holds',
         description: 'Newest first; open holds only unless state=all.',
         tags,
-        querystring: Type.Object(
-          {
-            state: Type.Optional(Type.Union([Type.Literal('open'), Type.Literal('all')])),
-            cursor: Type.Optional(Type.String({ maxLength: 200 })),
-            limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 200, default: 50 })),
-          },
-          { additionalProperties: false },
-        ),
+        querystring: OpenOrAllPageQuery,
         response: { 200: PaymentHoldListSchema, ...errorResponses },
         'x-error-codes': ['INVALID_CURSOR'],
       },

@@ -2,6 +2,7 @@ import type { FastifyBaseLogger } from 'fastify';
 import { type Static, Type } from 'typebox';
 import { errorResponses } from '../../contract/errors.ts';
 import { PaymentCreatedSchema, PaymentPreviewSchema } from '../../contract/payments.ts';
+import { requireSendingAllowed } from '../anomalies/rep-pause.ts';
 import { appendAudit } from '../audit/audit-log.ts';
 import type { Database, Queryable } from '../db/database.ts';
 import { ApiError } from '../errors.ts';
@@ -155,6 +156,7 @@ async function storedRequest(
       );
     return existing;
   }
+  requireSendingAllowed(p);
   const now = deps.clock();
   await requireStepUp(db, p, settings, input.amountMinor, now);
   const draft = {

@@ -1,5 +1,6 @@
 import { errorResponses } from '../../contract/errors.ts';
 import { PreflightSchema } from '../../contract/preflight.ts';
+import { requireSendingAllowed } from '../anomalies/rep-pause.ts';
 import { ApiError } from '../errors.ts';
 import { principalOf, requires } from '../http/access.ts';
 import type { RouteModule } from '../http/services.ts';
@@ -23,11 +24,18 @@ export const preflightRoutes: RouteModule = (app, deps) => {
         tags: ['messages'],
         body: SendBody,
         response: { 200: PreflightSchema, ...errorResponses },
-        'x-error-codes': ['INVALID_PHONE_NUMBER', 'UNKNOWN_SENDER_NUMBER', 'INVALID_SEND_AT'],
+        'x-error-codes': [
+          'INVALID_PHONE_NUMBER',
+          'UNKNOWN_SENDER_NUMBER',
+          'INVALID_SEND_AT',
+          'SENDING_PAUSED',
+        ],
       },
     },
     async (request) => {
-      const { orgId } = principalOf(request);
+      const principal = principalOf(request);
+      const { orgId } = principal;
+      requireSendingAllowed(principal);
       const input = await withE164Numbers(deps.db, orgId, request.body);
       const checked = await checkOutbound(deps, orgId, input, null);
       if (checked.senderId === null) {

@@ -1,4 +1,5 @@
 import type { RouteModule } from '../http/services.ts';
+import { alertRoutes } from './alerts.ts';
 import { apiDocsRoutes } from './api-docs.ts';
 import { apiKeysRoutes } from './api-keys.ts';
 import { auditRoutes } from './audit.ts';
@@ -66,6 +67,7 @@ export const ROUTE_MODULES: Record<string, RouteModule> = {
   paymentRequests: paymentRequestRoutes,
   paymentChanges: paymentChangeRoutes,
   paymentHolds: paymentHoldRoutes,
+  alerts: alertRoutes,
   paymentReport: paymentReportRoutes,
   paymentPages: paymentPageRoutes,
   crmAdmin: crmAdminRoutes,

@@ -19,3 +19,13 @@ export const PhoneInput = Type.String({
     "Phone number: E.164 (+12025550143), international (+44 20 7946 0958) or national in the org's default country (202-555-0143); stored in E.164",
 });
 export const Uuid = Type.String({ format: 'uuid' });
+
+/** A list of open items (holds, alerts) with the closed ones on request, newest first, in keyset pages. */
+export const OpenOrAllPageQuery = Type.Object(
+  {
+    state: Type.Optional(Type.Union([Type.Literal('open'), Type.Literal('all')])),
+    cursor: Type.Optional(Type.String({ maxLength: 200 })),
+    limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 200, default: 50 })),
+  },
+  { additionalProperties: false },
+);

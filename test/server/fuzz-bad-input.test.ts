@@ -648,6 +648,19 @@ const FUZZ: Record<string, RouteFuzz> = {
         ),
       ),
   },
+  'GET /v1/alerts': {
+    path: fixed('/v1/alerts'),
+    query: queryArb({ state: fc.oneof(junkString, fc.constantFrom('open', 'all')), cursor: junkString }),
+  },
+  'POST /v1/alerts/:id/resolve': {
+    path: () => pathParam(fc.uuid()).map((id) => `/v1/alerts/${id}/resolve`),
+    mutating: true,
+    body: () =>
+      fc.oneof(
+        junkPayload,
+        jsonOrForm({ note: 'checked' }, { note: junkString, resume: fc.oneof(junkString, fc.boolean()) }),
+      ),
+  },
   'GET /v1/payment-holds': {
     path: fixed('/v1/payment-holds'),
     query: queryArb({ state: fc.oneof(junkString, fc.constantFrom('open', 'all')), cursor: junkString }),

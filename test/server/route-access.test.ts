@@ -329,6 +329,25 @@ const GUARDED: Record<string, GuardedCase> = {
       expect(errorCode(answer)).toBe('HOLD_NOT_FOUND');
     },
   },
+  // Another org's alerts are never listed nor found (the flows: test/server/anomaly-alerts.test.ts).
+  'GET /v1/alerts': {
+    valid: () => ({ method: 'GET', url: '/v1/alerts?state=all' }),
+    ok: 200,
+    foreign: () => ({ method: 'GET', url: '/v1/alerts?state=all' }),
+    expectForeign: (answer) => {
+      expect(answer.status).toBe(200);
+      expect(answer.json()).toEqual({ alerts: [], nextCursor: null });
+    },
+  },
+  'POST /v1/alerts/:id/resolve': {
+    valid: () => ({ method: 'POST', url: `/v1/alerts/${randomUUID()}/resolve`, payload: {} }),
+    ok: 404,
+    foreign: () => ({ method: 'POST', url: `/v1/alerts/${randomUUID()}/resolve`, payload: {} }),
+    expectForeign: (answer) => {
+      expect(answer.status).toBe(404);
+      expect(errorCode(answer)).toBe('ALERT_NOT_FOUND');
+    },
+  },
   'GET /v1/reviews': {
     valid: () => ({ method: 'GET', url: '/v1/reviews?status=all' }),
     ok: 200,
