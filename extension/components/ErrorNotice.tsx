@@ -13,6 +13,8 @@ const TITLES: Record<string, string> = {
   UNAUTHENTICATED: 'API key rejected',
   FORBIDDEN: 'Not allowed',
   BAD_RESPONSE: 'Unexpected relay response',
+  SENDING_PAUSED: 'Your sending is paused for a review',
+  ALREADY_ANSWERED: 'A colleague just answered',
 };
 
 function detailLines(details: unknown): string[] {

@@ -140,3 +140,19 @@ describe('the inbox list', () => {
     await until(() => calls.some((c) => c.includes('q=Dana')), 'the search');
   });
 });
+
+describe('a refusal the inbox or panel shows', () => {
+  it('names a paused rep’s refusal plainly, with the relay’s sentence and code', async () => {
+    const { ErrorNotice } = await import('../../extension/components/ErrorNotice.tsx');
+    const { RelayError } = await import('../../extension/lib/relay/relay-client.ts');
+    const error = new RelayError(423, {
+      code: 'SENDING_PAUSED',
+      message: 'Your sending is paused since 2026-12-05T16:00:00.000Z: an alert found unusual sending.',
+      details: { pausedAt: '2026-12-05T16:00:00.000Z' },
+    });
+    const root = mount(<ErrorNotice error={error} />);
+    expect(root.textContent).toContain('Your sending is paused for a review');
+    expect(root.textContent).toContain('an alert found unusual sending');
+    expect(root.textContent).toContain('SENDING_PAUSED');
+  });
+});
