@@ -2,6 +2,7 @@ import swagger from '@fastify/swagger';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify, { type FastifyReply, type FastifyServerOptions } from 'fastify';
 import { type CrmRegistry, createCrmRegistry } from '../crm-plugins/registry.ts';
+import { AnomalyNotices } from './anomalies/alert-notices.ts';
 import { CredentialWatch } from './auth/credential-watch.ts';
 import { KeyCache } from './auth/key-cache.ts';
 import { type Clock, systemClock } from './clock.ts';
@@ -110,9 +111,12 @@ export async function buildApp(options: BuildOptions): Promise<App> {
   app.addHook('onReady', async () => keyWatch.start());
   app.addHook('onReady', async () => hub.start());
   app.addHook('onReady', async () => payments?.start());
+  const notices = new AnomalyNotices({ ...deps, publicUrl: options.config.publicUrl, log: app.log });
+  app.addHook('onReady', async () => notices.start());
   app.addHook('onClose', async () => {
     await keyWatch.stop();
     await payments?.stop();
+    await notices.stop();
     await notifier.close();
     await hub.stop();
     // Mail still on its way goes out before the transport closes under it.

@@ -1,9 +1,9 @@
 import type { FastifyBaseLogger } from 'fastify';
-import { resolvePermissions } from '../auth/permissions.ts';
 import type { Clock } from '../clock.ts';
 import type { Database } from '../db/database.ts';
 import { deliver } from '../mail/select.ts';
 import type { Mail, MailTransport } from '../mail/transport.ts';
+import { activePeopleWith } from '../organisations/org-people.ts';
 import type { HoldReason } from './payment-guards.ts';
 import { formatAmount } from './payment-links.ts';
 import type { HoldRow } from './payment-queries.ts';
@@ -77,7 +77,8 @@ export class HoldAlerts {
   private async alert(hold: DueHold): Promise<void> {
     const { db, mail, log } = this.deps;
     // Released before anyone was told: nothing waits any more.
-    const recipients = hold.released_at === null ? await managersOf(db, hold.org_id) : [];
+    const recipients =
+      hold.released_at === null ? await activePeopleWith(db, hold.org_id, 'payments.manage') : [];
     if (hold.released_at === null && recipients.length === 0)
       log.warn({ holdId: hold.id, orgId: hold.org_id }, 'payment hold: nobody in the org may release it');
     let delivered = true;
@@ -121,17 +122,4 @@ export class HoldAlerts {
       ].join('\n'),
     };
   }
-}
-
-/** The addresses of the org's active people who may release a hold (built-in or custom roles). */
-async function managersOf(db: Database, orgId: string): Promise<string[]> {
-  const rows = await db.query<{ email: string; role: string; custom: string[] | null }>(
-    `SELECT u.email, u.role, r.permissions AS custom FROM users u
-       LEFT JOIN roles r ON r.org_id = u.org_id AND r.name = u.role
-      WHERE u.org_id = $1 AND u.status = 'active' ORDER BY u.email`,
-    [orgId],
-  );
-  return rows
-    .filter((row) => resolvePermissions(row.role, row.custom)?.includes('payments.manage') === true)
-    .map((row) => row.email);
 }

@@ -1,5 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { AnomalyNotices } from '../../server/anomalies/alert-notices.ts';
 import { BUCKET_MS, judgeClosedHours, WARMUP_BUCKETS } from '../../server/anomalies/detector.ts';
+import { SandboxMailTransport } from '../../server/mail/transport.ts';
 import { setOrgSetting } from '../../server/organisations/org-settings-admin.ts';
 import { insertOutbound } from '../../server/stores/messages.ts';
 import { ENGINES, freshDatabase, postgresSkipNote } from '../helpers/db.ts';
@@ -122,6 +124,23 @@ describe.each(ENGINES)('on %s', (engine) => {
     const refused = await send();
     expect(refused.statusCode, refused.body).toBe(423);
     expect(refused.json().error.code).toBe('SENDING_PAUSED');
+
+    // The org's admins are mailed about it, once; the rep is not.
+    const notices = new AnomalyNotices({
+      db: relay.db,
+      mail: new SandboxMailTransport(relay.db),
+      publicUrl: relay.config.publicUrl,
+      clock: time.clock,
+      log: relay.app.log,
+    });
+    await notices.sendDue();
+    await notices.sendDue();
+    const mails = await relay.db.query<{ to_address: string; subject: string; body: string }>(
+      `SELECT to_address, subject, body FROM sandbox_mail WHERE subject LIKE 'Unusual sending%'`,
+    );
+    expect(mails.map((m) => m.to_address)).toEqual(['ada@acme.example']);
+    expect(mails[0]?.body).toContain('90 texts sent in the hour');
+    expect(mails[0]?.body).toContain('Their sending is paused until you resolve the alert.');
   });
 
   it('lets only the org’s admin see and resolve it; resolving resumes the rep’s sending', async () => {
