@@ -4,6 +4,8 @@ import type { Database } from '../db/database.ts';
 import { deliver } from '../mail/select.ts';
 import type { Mail, MailTransport } from '../mail/transport.ts';
 import { activePeopleWith } from '../organisations/org-people.ts';
+import { alertWebhookSecret, postAlert } from './alert-webhook.ts';
+import { readAnomalySettings } from './anomaly-settings.ts';
 import type { Metric } from './bucket-counts.ts';
 
 /** A claim older than this is taken again: the relay stopped mid-way, or a mail was refused. */
@@ -30,11 +32,19 @@ interface DueAlert {
   observed: number;
   expected: number;
   paused: boolean;
+  created_at: Date;
+  mailed_at: Date | null;
+  webhook_at: Date | null;
 }
 
+/** After this long an alert's channels that still fail are given up (logged): a broken collector does not retry forever. */
+const GIVE_UP_MS = 24 * 3_600_000;
+
 /**
- * Mails each new anomaly alert to the org's admins (users.manage: they resolve alerts), at least
- * once: claimed, mailed, then marked; a claim that never finished is taken again after five minutes.
+ * Tells of each new anomaly alert, at least once: by mail to the org's admins (users.manage: they
+ * resolve alerts) and, when the org set anomaly.webhookUrl, by a signed POST to its collector.
+ * Claimed, sent, then marked per channel; a claim that never finished is taken again after five
+ * minutes, and a channel still failing after a day is given up (and logged).
  */
 export class AnomalyNotices {
   private timer: NodeJS.Timeout | null = null;
@@ -81,28 +91,54 @@ export class AnomalyNotices {
            WHERE notified_at IS NULL AND (notice_attempt_at IS NULL OR notice_attempt_at < $2)
            ORDER BY created_at LIMIT ${PER_PASS} FOR UPDATE SKIP LOCKED)
         RETURNING a.id, a.org_id, o.name AS org_name, a.user_id, a.metric, a.bucket_start, a.observed, a.expected,
-                  a.paused,
+                  a.paused, a.created_at, a.mailed_at, a.webhook_at,
                   (SELECT coalesce(u.display_name, u.email) FROM users u WHERE u.id = a.user_id) AS rep_name`,
       [now, new Date(now.getTime() - CLAIM_MS)],
     );
     for (const alert of due) await this.notify(alert);
   }
 
+  /** Mail and (when the org has one) its collector, each marked once done; then the alert is notified. */
   private async notify(alert: DueAlert): Promise<void> {
-    const { db, mail, log } = this.deps;
+    const { db, log, clock } = this.deps;
+    const mailed = alert.mailed_at !== null || (await this.mailAdmins(alert));
+    if (mailed && alert.mailed_at === null)
+      await db.query('UPDATE anomaly_alerts SET mailed_at = $2 WHERE id = $1', [alert.id, clock()]);
+    const { webhookUrl } = await readAnomalySettings(db, alert.org_id);
+    let hooked = webhookUrl === null || alert.webhook_at !== null;
+    if (!hooked && webhookUrl !== null) {
+      const posted = await postAlert(
+        webhookUrl,
+        await alertWebhookSecret(db, alert.org_id),
+        payloadOf(alert),
+        clock(),
+      );
+      if (posted.ok)
+        await db.query('UPDATE anomaly_alerts SET webhook_at = $2 WHERE id = $1', [alert.id, clock()]);
+      else
+        log.warn(
+          { alertId: alert.id, reason: posted.reason },
+          'the alert webhook did not take the alert; retrying',
+        );
+      hooked = posted.ok;
+    }
+    const givenUp = clock().getTime() - new Date(alert.created_at).getTime() > GIVE_UP_MS;
+    if (givenUp && !(mailed && hooked))
+      log.error({ alertId: alert.id, mailed, hooked }, 'gave up notifying an anomaly alert after 24 hours');
+    if ((mailed && hooked) || givenUp)
+      await db.query('UPDATE anomaly_alerts SET notified_at = $2 WHERE id = $1', [alert.id, clock()]);
+  }
+
+  private async mailAdmins(alert: DueAlert): Promise<boolean> {
     let delivered = true;
-    for (const to of await activePeopleWith(db, alert.org_id, 'users.manage')) {
-      const sent = await deliver(mail, this.mailFor(alert, to), log, {
+    for (const to of await activePeopleWith(this.deps.db, alert.org_id, 'users.manage')) {
+      const sent = await deliver(this.deps.mail, this.mailFor(alert, to), this.deps.log, {
         alertId: alert.id,
         kind: 'anomaly_alert',
       });
       delivered &&= sent;
     }
-    if (delivered)
-      await db.query('UPDATE anomaly_alerts SET notified_at = $2 WHERE id = $1', [
-        alert.id,
-        this.deps.clock(),
-      ]);
+    return delivered;
   }
 
   private mailFor(alert: DueAlert, to: string): Mail {
@@ -123,4 +159,23 @@ export class AnomalyNotices {
       ].join('\n'),
     };
   }
+}
+
+/** What the org's collector receives: the alert, its org, and when it was raised. */
+function payloadOf(alert: DueAlert) {
+  return {
+    type: 'anomaly.alert',
+    org: { id: alert.org_id, name: alert.org_name },
+    alert: {
+      id: alert.id,
+      subject: alert.user_id === null ? 'org' : 'rep',
+      rep: alert.user_id === null ? null : { userId: alert.user_id, name: alert.rep_name },
+      metric: alert.metric,
+      hourStart: new Date(alert.bucket_start).toISOString(),
+      observed: Number(alert.observed),
+      expected: Math.round(Number(alert.expected) * 10) / 10,
+      paused: alert.paused,
+      createdAt: new Date(alert.created_at).toISOString(),
+    },
+  };
 }

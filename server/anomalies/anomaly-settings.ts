@@ -7,9 +7,11 @@ export interface AnomalySettings {
   threshold: number;
   /** Pause a rep's sending when an alert is about them, until an admin resolves it. */
   pauseRep: boolean;
+  /** Where each alert is also POSTed, signed (the org's SIEM); null: mail only. */
+  webhookUrl: string | null;
 }
 
-export const ANOMALY_DEFAULTS: AnomalySettings = { threshold: 4, pauseRep: false };
+export const ANOMALY_DEFAULTS: AnomalySettings = { threshold: 4, pauseRep: false, webhookUrl: null };
 
 export const ANOMALY_SETTING_NAMES = Object.keys(ANOMALY_DEFAULTS).map((name) => `anomaly.${name}`);
 
@@ -24,7 +26,27 @@ export async function readAnomalySettings(db: Queryable, orgId: string): Promise
   return { ...ANOMALY_DEFAULTS, ...(row?.anomaly ?? {}) };
 }
 
+/** An https URL, or http on this machine's loopback (a collector beside the relay); else a refusal. */
+function webhookUrl(raw: string): string | null {
+  if (raw.trim().toLowerCase() === 'off') return null;
+  const url = URL.canParse(raw.trim()) ? new URL(raw.trim()) : null;
+  const loopback = url !== null && ['127.0.0.1', 'localhost', '[::1]'].includes(url.hostname);
+  const allowed =
+    url !== null &&
+    url.username === '' &&
+    url.password === '' &&
+    (url.protocol === 'https:' || (url.protocol === 'http:' && loopback));
+  if (!allowed || url === null)
+    throw new ApiError(
+      400,
+      'INVALID_SETTING',
+      `anomaly.webhookUrl must be an https URL without credentials (http only on 127.0.0.1), or off; got "${raw}".`,
+    );
+  return url.href;
+}
+
 function anomalyValue(name: keyof AnomalySettings, raw: string): unknown {
+  if (name === 'webhookUrl') return webhookUrl(raw);
   const text = raw.trim().toLowerCase();
   if (name === 'pauseRep') {
     const on = { on: true, true: true, off: false, false: false }[text];

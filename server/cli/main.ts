@@ -17,6 +17,7 @@ import {
 } from '../organisations/org-settings-admin.ts';
 import { PAYMENT_SETTING_NAMES } from '../payments/payment-settings.ts';
 import { RETENTION_SETTING_NAMES } from '../retention/retention-settings.ts';
+import { ALERT_COMMANDS } from './alerts.ts';
 import { AUDIT_COMMANDS } from './audit.ts';
 import { CLI_ACTOR, type Command, UsageError } from './command.ts';
 import { runComplianceLines } from './compliance.ts';
@@ -131,6 +132,7 @@ const COMMANDS: Record<string, Command> = {
   },
   ...PEOPLE_COMMANDS,
   ...INBOX_COMMANDS,
+  ...ALERT_COMMANDS,
   ...PAYMENT_COMMANDS,
   ...HOLD_COMMANDS,
   migrate: {
