@@ -15,9 +15,14 @@ export const AlertSchema = Type.Object(
         Type.Literal('new_recipients'),
         Type.Literal('opt_outs'),
         Type.Literal('carrier_errors'),
+        Type.Literal('new_device'),
       ],
-      { description: 'Texts sent, texts to numbers never texted before, opt-outs, carrier errors' },
+      {
+        description:
+          'Texts sent, texts to numbers never texted before, opt-outs, carrier errors; or a sign-in from a device the rep never used',
+      },
     ),
+    device: Nullable(Type.String({ description: 'new_device: the browser and system signed in from' })),
     hourStart: Type.String({ format: 'date-time', description: 'The hour judged (UTC)' }),
     observed: Type.Number({ description: 'That hour’s count' }),
     expected: Type.Number({ description: 'The baseline’s mean for an hour' }),

@@ -6,7 +6,7 @@ import type { Mail, MailTransport } from '../mail/transport.ts';
 import { activePeopleWith } from '../organisations/org-people.ts';
 import { alertWebhookSecret, postAlert } from './alert-webhook.ts';
 import { readAnomalySettings } from './anomaly-settings.ts';
-import type { Metric } from './bucket-counts.ts';
+import type { AlertMetric } from './bucket-counts.ts';
 
 /** A claim older than this is taken again: the relay stopped mid-way, or a mail was refused. */
 const CLAIM_MS = 5 * 60_000;
@@ -14,11 +14,12 @@ const PER_PASS = 20;
 /** How often due notices are looked for when nothing else wakes them. */
 const INTERVAL_MS = 60_000;
 
-const WHAT: Record<Metric, string> = {
+const WHAT: Record<AlertMetric, string> = {
   outbound: 'texts sent',
   new_recipients: 'texts to numbers never texted before',
   opt_outs: 'opt-outs',
   carrier_errors: 'texts the carriers refused',
+  new_device: 'sign-ins from a new device',
 };
 
 interface DueAlert {
@@ -27,7 +28,8 @@ interface DueAlert {
   org_name: string;
   user_id: string | null;
   rep_name: string | null;
-  metric: Metric;
+  metric: AlertMetric;
+  detail: { device?: unknown; ip?: unknown } | null;
   bucket_start: Date;
   observed: number;
   expected: number;
@@ -91,7 +93,7 @@ export class AnomalyNotices {
            WHERE notified_at IS NULL AND (notice_attempt_at IS NULL OR notice_attempt_at < $2)
            ORDER BY created_at LIMIT ${PER_PASS} FOR UPDATE SKIP LOCKED)
         RETURNING a.id, a.org_id, o.name AS org_name, a.user_id, a.metric, a.bucket_start, a.observed, a.expected,
-                  a.paused, a.created_at, a.mailed_at, a.webhook_at,
+                  a.paused, a.created_at, a.mailed_at, a.webhook_at, a.detail,
                   (SELECT coalesce(u.display_name, u.email) FROM users u WHERE u.id = a.user_id) AS rep_name`,
       [now, new Date(now.getTime() - CLAIM_MS)],
     );
@@ -147,12 +149,19 @@ export class AnomalyNotices {
     const hour = new Date(alert.bucket_start).toISOString().slice(0, 16).replace('T', ' ');
     return {
       to,
-      subject: `Unusual sending at ${alert.org_name}: ${who}`,
+      subject:
+        alert.metric === 'new_device'
+          ? `New device sign-in at ${alert.org_name}: ${who}`
+          : `Unusual sending at ${alert.org_name}: ${who}`,
       text: [
-        `${who}: ${Number(alert.observed)} ${WHAT[alert.metric]} in the hour from ${hour} UTC, where about ${Math.round(Number(alert.expected))} is usual.`,
+        alert.metric === 'new_device'
+          ? `${who} signed in from a device never used before: ${String(alert.detail?.device ?? 'an unknown device')}, from ${String(alert.detail?.ip ?? 'an unknown address')}, at ${new Date(alert.created_at).toISOString().slice(0, 16).replace('T', ' ')} UTC.`
+          : `${who}: ${Number(alert.observed)} ${WHAT[alert.metric]} in the hour from ${hour} UTC, where about ${Math.round(Number(alert.expected))} is usual.`,
         alert.paused
           ? 'Their sending is paused until you resolve the alert.'
-          : 'Nothing was paused (anomaly.pauseRep is off).',
+          : alert.metric === 'new_device'
+            ? 'If it was not them, deactivate the account (their sessions end at once) and reset its password.'
+            : 'Nothing was paused (anomaly.pauseRep is off).',
         '',
         `See the alerts: GET ${base}/v1/alerts`,
         `Resolve this one once you have looked: POST ${base}/v1/alerts/${alert.id}/resolve with {"note": "why"}${alert.paused ? ' (their sending resumes; "resume": false keeps it paused)' : ''}.`,
@@ -171,6 +180,7 @@ function payloadOf(alert: DueAlert) {
       subject: alert.user_id === null ? 'org' : 'rep',
       rep: alert.user_id === null ? null : { userId: alert.user_id, name: alert.rep_name },
       metric: alert.metric,
+      device: typeof alert.detail?.device === 'string' ? alert.detail.device : null,
       hourStart: new Date(alert.bucket_start).toISOString(),
       observed: Number(alert.observed),
       expected: Math.round(Number(alert.expected) * 10) / 10,

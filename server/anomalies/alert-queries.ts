@@ -2,14 +2,15 @@ import { appendAudit } from '../audit/audit-log.ts';
 import type { Database, Queryable } from '../db/database.ts';
 import { ApiError } from '../errors.ts';
 import { afterPageCursor, nextPageCursor } from '../http/page-cursor.ts';
-import type { Metric } from './bucket-counts.ts';
+import type { AlertMetric } from './bucket-counts.ts';
 
 interface AlertRow {
   id: string;
   subject: string;
   user_id: string | null;
   rep_name: string | null;
-  metric: Metric;
+  metric: AlertMetric;
+  detail: { device?: unknown } | null;
   bucket_start: Date;
   observed: number;
   expected: number;
@@ -24,7 +25,7 @@ interface AlertRow {
 
 const ALERT_SELECT = `SELECT a.id, a.subject, a.user_id, coalesce(u.display_name, u.email) AS rep_name, a.metric,
        a.bucket_start, a.observed, a.expected, a.deviation, a.paused, a.created_at, a.resolved_at, a.resolved_by,
-       a.resolution_note, a.created_at::text AS cursor_at
+       a.resolution_note, a.detail, a.created_at::text AS cursor_at
   FROM anomaly_alerts a LEFT JOIN users u ON u.id = a.user_id`;
 
 export function alertDto(row: AlertRow) {
@@ -33,6 +34,7 @@ export function alertDto(row: AlertRow) {
     subject: row.user_id === null ? ('org' as const) : ('rep' as const),
     rep: row.user_id === null ? null : { userId: row.user_id, name: row.rep_name },
     metric: row.metric,
+    device: typeof row.detail?.device === 'string' ? row.detail.device : null,
     hourStart: new Date(row.bucket_start).toISOString(),
     observed: Number(row.observed),
     expected: Math.round(Number(row.expected) * 10) / 10,

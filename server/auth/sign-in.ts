@@ -1,3 +1,4 @@
+import { alertOnNewDevice } from '../anomalies/new-device.ts';
 import type { Queryable } from '../db/database.ts';
 import { ApiError } from '../errors.ts';
 import { sha256 } from '../ids.ts';
@@ -72,6 +73,14 @@ export async function startSession(tx: Queryable, user: UserRow, ctx: SignInCont
     },
     ip: ctx.ip,
     at: ctx.now,
+  });
+  await alertOnNewDevice(tx, {
+    orgId: user.org_id,
+    userId: user.id,
+    sessionId: tokens.sessionId,
+    userAgent: ctx.userAgent ?? null,
+    ip: ctx.ip,
+    now: ctx.now,
   });
   return tokens;
 }

@@ -1,0 +1,84 @@
+import { appendAudit } from '../audit/audit-log.ts';
+import type { Queryable } from '../db/database.ts';
+import { newId } from '../ids.ts';
+import { BUCKET_MS } from './detector.ts';
+
+const BROWSERS: [RegExp, string][] = [
+  [/Edg(e|A|iOS)?\//, 'Edge'],
+  [/OPR\//, 'Opera'],
+  [/Firefox\/|FxiOS\//, 'Firefox'],
+  [/Chrome\/|CriOS\//, 'Chrome'],
+  [/Safari\//, 'Safari'],
+];
+const SYSTEMS: [RegExp, string][] = [
+  [/Windows/, 'Windows'],
+  [/iPhone|iPad|iOS/, 'iOS'],
+  [/Android/, 'Android'],
+  [/Mac OS X|Macintosh/, 'macOS'],
+  [/CrOS/, 'ChromeOS'],
+  [/Linux/, 'Linux'],
+];
+
+/**
+ * A device as a person would name it, from the browser's User-Agent: browser and operating system
+ * without versions ("Chrome on Windows"), so an update is not a new device. No User-Agent, or one
+ * no browser sends (a script), is "an unknown device".
+ */
+export function deviceOf(userAgent: string | null | undefined): string {
+  const ua = userAgent ?? '';
+  const browser = BROWSERS.find(([pattern]) => pattern.test(ua))?.[1];
+  const system = SYSTEMS.find(([pattern]) => pattern.test(ua))?.[1];
+  if (browser === undefined || system === undefined) return 'an unknown device';
+  return `${browser} on ${system}`;
+}
+
+/**
+ * After a sign-in opened session `sessionId`: when the person signed in before, but never from
+ * this device, an alert tells the org's admins (a stolen password used elsewhere shows so).
+ * A first sign-in is not news. Runs in the sign-in's transaction.
+ */
+export async function alertOnNewDevice(
+  tx: Queryable,
+  input: {
+    orgId: string;
+    userId: string;
+    sessionId: string;
+    userAgent: string | null;
+    ip: string;
+    now: Date;
+  },
+): Promise<void> {
+  const device = deviceOf(input.userAgent);
+  const before = await tx.query<{ user_agent: string | null }>(
+    `SELECT user_agent FROM auth_sessions WHERE user_id = $1 AND id <> $2 ORDER BY created_at DESC LIMIT 200`,
+    [input.userId, input.sessionId],
+  );
+  if (before.length === 0 || before.some((s) => deviceOf(s.user_agent) === device)) return;
+  const id = newId();
+  const hour = new Date(Math.floor(input.now.getTime() / BUCKET_MS) * BUCKET_MS);
+  const inserted = await tx.query(
+    `INSERT INTO anomaly_alerts (id, org_id, subject, user_id, metric, bucket_start, observed, expected, deviation,
+                                 created_at, detail)
+     VALUES ($1, $2, $3, $4, 'new_device', $5, 1, 0, 0, $6, $7)
+     ON CONFLICT (org_id, subject, metric, bucket_start) DO NOTHING RETURNING id`,
+    [
+      id,
+      input.orgId,
+      `user:${input.userId}`,
+      input.userId,
+      hour,
+      input.now,
+      JSON.stringify({ device, ip: input.ip }),
+    ],
+  );
+  if (inserted.length === 0) return;
+  await appendAudit(tx, {
+    orgId: input.orgId,
+    actor: 'system:anomaly-alerts',
+    action: 'anomaly.alert_raised',
+    target: { type: 'user', id: input.userId },
+    at: input.now,
+    ip: input.ip,
+    detail: { alertId: id, metric: 'new_device', device },
+  });
+}
