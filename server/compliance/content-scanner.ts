@@ -120,6 +120,18 @@ function replacement(f: Finding, digits: string): string | null {
   }
 }
 
+/** A payment link's token (`…/p/` and 22 random base64url characters): chance, never prose. */
+const LINK_TOKEN = /(https?:\/\/\S*?\/p\/)([A-Za-z0-9_-]{22})(?![A-Za-z0-9_-])/g;
+
+/**
+ * The text with each payment link's token blanked (same length, so spans stay put): "-Rx-" or
+ * "-5mg-" in a random token is no prescription, and refused a payment request now and then.
+ */
+function blankLinkTokens(text: string): string {
+  if (!text.includes('/p/')) return text;
+  return text.replace(LINK_TOKEN, (_, prefix: string, token: string) => prefix + ' '.repeat(token.length));
+}
+
 /**
  * Finds and redacts sensitive content in one message. Every path that judges or stores a text
  * (send, preflight, inbound, the extension's drafts and outbox) calls this, so all of them see
@@ -128,9 +140,11 @@ function replacement(f: Finding, digits: string): string | null {
 export function scanText(text: string): ScanResult {
   // Most texts are their own normal form and hold no number or health word: one pass says so (#20).
   if (!mayHoldAnything(text)) return { findings: [], redacted: text };
-  let may = prefilter(text);
-  const normalised = may.ownForm ? null : normaliseForScan(text);
-  const plain = normalised === null ? text : normalised.text;
+  // Scanned without payment-link tokens (blanked, same length: spans stay those of `text`).
+  const unlinked = blankLinkTokens(text);
+  let may = prefilter(unlinked);
+  const normalised = may.ownForm ? null : normaliseForScan(unlinked);
+  const plain = normalised === null ? unlinked : normalised.text;
   if (normalised !== null) may = prefilter(plain);
   if (!may.numbers && may.phiRules === 0) return { findings: [], redacted: text };
   const raw: Finding[] = [];

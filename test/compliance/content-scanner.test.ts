@@ -291,3 +291,23 @@ describe('numbers in disguise', () => {
     expect(scanText(once).findings.filter((f) => f.kind !== 'phi')).toEqual([]);
   });
 });
+
+describe('payment links in a text', () => {
+  // A link token is 22 random base64url characters: "-Rx-" or "-5mg-" in one is chance, not a
+  // prescription, and refused one payment request in a few hundred (CI caught it).
+  const link = (token: string) =>
+    `Acme Dental: Payment request for $125.50. Pay securely: https://relay.example.com/p/${token} (until Dec 12).`;
+
+  it.each(['aB3-Rx-9kLmN0pQrStUvWx', 'Qz_12-5mg-HjKlMnOpQrSt', 'HIV-ab7Zk2Lm9Qr4St6Uv8'])(
+    'never finds health words or doses inside a link token (%s)',
+    (token) => {
+      expect(scanText(link(token)).findings).toEqual([]);
+    },
+  );
+
+  it('still finds them in the words around the link, and in a token-like word that is no link', () => {
+    const around = `${link('aB3cD4eF5gH6iJ7kL8mN9o')} Bring your Rx.`;
+    expect(scanText(around).findings.map((f) => f.detail)).toEqual(['medication or treatment']);
+    expect(scanText('Your refill: aB3-Rx-9kLmN0pQrStUvWx').findings).not.toEqual([]);
+  });
+});
