@@ -458,9 +458,12 @@ export async function runExtensionBench(): Promise<{ lines: string[]; results: E
   const runs = Number(process.env.BENCH_EXTENSION_RUNS ?? '') || 7;
   const outBase = await mkdtemp(join(tmpdir(), 'crm-texting-bench-build-'));
   try {
-    const buildDir = await buildExtensionInto(outBase, 'chrome');
+    // Sizes are the store package's; the cached thread is timed on the sandbox CRM on loopback,
+    // where only a development build docks (a production build refuses loopback pages, #13).
+    const buildDir = await buildExtensionInto(join(outBase, 'production'), 'chrome');
+    const devDir = await buildExtensionInto(join(outBase, 'development'), 'chrome', 'development');
     const sizes = await measureSizes(buildDir);
-    const cachedThread: CachedThreadFigure = await measureCachedThread(buildDir, runs).catch(
+    const cachedThread: CachedThreadFigure = await measureCachedThread(devDir, runs).catch(
       (error: unknown) => ({
         status: 'failed' as const,
         reason: error instanceof Error ? (error.stack ?? error.message) : String(error),
