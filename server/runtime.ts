@@ -12,6 +12,7 @@ import { resolveSecretsKey } from './crypto/secrets.ts';
 import type { Database } from './db/database.ts';
 import { migrate } from './db/migrate.ts';
 import { openDatabase } from './db/open.ts';
+import { TableUpkeepWorker } from './db/table-upkeep.ts';
 import type { App } from './http/services.ts';
 import { randomToken } from './ids.ts';
 import { Notifier } from './live/notifier.ts';
@@ -156,6 +157,9 @@ export async function startRelay(
       ? new AnomalyWorker({ db, clock, log: (level, message) => app.log[level](message) })
       : null;
     anomalies?.start();
+    // PGlite has no autovacuum; PostgreSQL's own keeps its statistics (start() is a no-op there).
+    const upkeep = new TableUpkeepWorker({ db, log: (level, message) => app.log[level](message) });
+    upkeep.start();
     const cliSocket = options.db === undefined ? await cliBesideRelay(config, db, app) : null;
     return {
       app,
@@ -166,6 +170,7 @@ export async function startRelay(
       retention,
       async close() {
         await cliSocket?.close();
+        await upkeep.stop();
         await anomalies?.stop();
         await retention?.stop();
         await crmSync?.stop();

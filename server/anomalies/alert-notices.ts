@@ -1,6 +1,7 @@
 import type { FastifyBaseLogger } from 'fastify';
 import type { Clock } from '../clock.ts';
 import type { Database } from '../db/database.ts';
+import { PeriodicRunner } from '../lib/periodic-runner.ts';
 import { deliver } from '../mail/select.ts';
 import type { Mail, MailTransport } from '../mail/transport.ts';
 import { activePeopleWith } from '../organisations/org-people.ts';
@@ -49,8 +50,7 @@ const GIVE_UP_MS = 24 * 3_600_000;
  * minutes, and a channel still failing after a day is given up (and logged).
  */
 export class AnomalyNotices {
-  private timer: NodeJS.Timeout | null = null;
-  private running: Promise<void> | null = null;
+  private readonly runner: PeriodicRunner;
 
   constructor(
     private readonly deps: {
@@ -60,25 +60,24 @@ export class AnomalyNotices {
       clock: Clock;
       log: FastifyBaseLogger;
     },
-  ) {}
-
-  start(): void {
-    this.timer = setInterval(() => this.wake(), INTERVAL_MS);
-    this.timer.unref();
+  ) {
+    this.runner = new PeriodicRunner(
+      () => this.sendDue(),
+      INTERVAL_MS,
+      (error) => deps.log.error({ err: error }, 'anomaly notices failed'),
+    );
   }
 
-  async stop(): Promise<void> {
-    if (this.timer !== null) clearInterval(this.timer);
-    this.timer = null;
-    await this.running;
+  start(): void {
+    this.runner.start(false);
+  }
+
+  stop(): Promise<void> {
+    return this.runner.stop();
   }
 
   wake(): void {
-    this.running ??= this.sendDue()
-      .catch((error: unknown) => this.deps.log.error({ err: error }, 'anomaly notices failed'))
-      .finally(() => {
-        this.running = null;
-      });
+    this.runner.wake();
   }
 
   /** Mails the admins about alerts not yet notified (bounded per pass). */

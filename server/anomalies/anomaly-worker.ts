@@ -1,5 +1,6 @@
 import type { Clock } from '../clock.ts';
 import type { Database } from '../db/database.ts';
+import { PeriodicRunner } from '../lib/periodic-runner.ts';
 import { judgeClosedHours } from './detector.ts';
 
 /** How often the worker looks for hours to judge (each is judged once, 5 minutes after it ends). */
@@ -7,8 +8,7 @@ const INTERVAL_MS = 5 * 60_000;
 
 /** Judges each closed hour of sending against its baseline, on a timer (started with the outbox worker). */
 export class AnomalyWorker {
-  private timer: NodeJS.Timeout | null = null;
-  private running: Promise<void> | null = null;
+  private readonly runner: PeriodicRunner;
 
   constructor(
     private readonly options: {
@@ -16,33 +16,28 @@ export class AnomalyWorker {
       clock: Clock;
       log: (level: 'info' | 'warn' | 'error', message: string) => void;
     },
-  ) {}
+  ) {
+    this.runner = new PeriodicRunner(
+      () => this.pass(),
+      INTERVAL_MS,
+      (error) => options.log('error', `anomaly pass failed: ${String(error)}`),
+    );
+  }
 
   start(): void {
-    this.timer = setInterval(() => this.tick(), INTERVAL_MS);
-    this.timer.unref();
-    this.tick();
+    this.runner.start(true);
   }
 
-  async stop(): Promise<void> {
-    if (this.timer !== null) clearInterval(this.timer);
-    this.timer = null;
-    await this.running;
+  stop(): Promise<void> {
+    return this.runner.stop();
   }
 
-  private tick(): void {
-    if (this.running !== null) return;
-    this.running = judgeClosedHours(this.options.db, this.options.clock())
-      .then((raised) => {
-        for (const a of raised)
-          this.options.log(
-            'warn',
-            `anomaly alert ${a.id}: ${a.subject} ${a.metric} ${a.observed} in an hour (usual ${a.expected.toFixed(1)})${a.paused ? ', sending paused' : ''}`,
-          );
-      })
-      .catch((error: unknown) => this.options.log('error', `anomaly pass failed: ${String(error)}`))
-      .finally(() => {
-        this.running = null;
-      });
+  private async pass(): Promise<void> {
+    const raised = await judgeClosedHours(this.options.db, this.options.clock());
+    for (const a of raised)
+      this.options.log(
+        'warn',
+        `anomaly alert ${a.id}: ${a.subject} ${a.metric} ${a.observed} in an hour (usual ${a.expected.toFixed(1)})${a.paused ? ', sending paused' : ''}`,
+      );
   }
 }
