@@ -229,7 +229,7 @@ function recordCalls(
 }
 
 /** Follow-up tasks and the owners they are assigned to. */
-function taskCalls(client: Client): Pick<HubSpotApi, 'createTask' | 'findOwnerId'> {
+function taskCalls(client: Client): Pick<HubSpotApi, 'createTask' | 'findOwnerId' | 'ownerEmail'> {
   return {
     createTask: (properties, contactId) =>
       call('create task', async () =>
@@ -257,6 +257,13 @@ function taskCalls(client: Client): Pick<HubSpotApi, 'createTask' | 'findOwnerId
         // The email filter is HubSpot's; checking it again costs nothing and guards a lax match.
         return page.results.find((o) => o.email?.toLowerCase() === wanted)?.id ?? null;
       }),
+    ownerEmail: (ownerId) =>
+      tolerate(
+        'get owner',
+        404,
+        async () => (await client.crm.owners.ownersApi.getById(Number(ownerId), 'id', false)).email ?? null,
+        null,
+      ),
   };
 }
 

@@ -3,9 +3,9 @@ import { CrmError, CrmNotFoundError } from '../errors.ts';
 import type { ContactRef, CrmPlugin, InstallPlan } from '../types.ts';
 import { createHubSpotApi, type HubSpotApi } from './client.ts';
 import { readHubSpotConsentChanges } from './consent-changes.ts';
-import { createHubSpotContact, findHubSpotContactsByPhone } from './contacts.ts';
+import { createHubSpotContact, findHubSpotContactsByPhone, HubSpotOwners } from './contacts.ts';
 import { checkHubSpotHealth, installHubSpot, planHubSpotInstall, uninstallHubSpot } from './install.ts';
-import { CONTACT_PROPERTIES, consentProperties, toContact, toTaskProperties } from './mapping.ts';
+import { CONTACT_PROPERTIES, consentProperties, toTaskProperties } from './mapping.ts';
 import { appendHubSpotMessages, updateHubSpotMessages } from './message-log.ts';
 import { recordHubSpotPayment } from './payments.ts';
 
@@ -29,6 +29,7 @@ export function createHubSpotCrm(
   api: HubSpotApi = createHubSpotApi(config),
 ): CrmPlugin {
   const country = config.defaultCountry ?? 'US';
+  const owners = new HubSpotOwners(api, country);
   const isOurs = (ref: ContactRef) =>
     ref.crm === 'hubspot' && ref.objectType === 'contact' && HUBSPOT_ID.test(ref.id);
 
@@ -54,10 +55,10 @@ export function createHubSpotCrm(
     async findContactById(ref) {
       if (!isOurs(ref)) return null;
       const record = await api.getById('contacts', ref.id, CONTACT_PROPERTIES);
-      return record === null ? null : toContact(record, country);
+      return record === null ? null : owners.contact(record);
     },
 
-    findContactsByPhone: (phoneE164) => findHubSpotContactsByPhone(api, country, phoneE164),
+    findContactsByPhone: (phoneE164) => findHubSpotContactsByPhone(api, country, phoneE164, owners),
 
     createContact: (input) => createHubSpotContact(api, country, input),
 

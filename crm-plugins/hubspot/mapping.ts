@@ -130,7 +130,21 @@ export const PROPERTIES: readonly { objectType: 'contacts' | 'communications'; d
 ];
 
 /** Properties read to build a CrmContact. */
-export const CONTACT_PROPERTIES = ['firstname', 'lastname', 'email', 'phone', 'mobilephone', 'hs_timezone'];
+export const CONTACT_PROPERTIES = [
+  'firstname',
+  'lastname',
+  'email',
+  'phone',
+  'mobilephone',
+  'hs_timezone',
+  'hubspot_owner_id',
+];
+
+/** The contact's owner id (hubspot_owner_id), if it has one; its email takes an owners call. */
+export function ownerIdOf(record: HsRecord): string | null {
+  const id = record.properties.hubspot_owner_id;
+  return id === null || id === undefined || !/^\d{1,20}$/.test(id) ? null : id;
+}
 
 /** HubSpot's `hs_timezone` values look like `america_slash_new_york`; IANA is `America/New_York`. */
 export function ianaTimeZone(value: string | null | undefined): string | null {

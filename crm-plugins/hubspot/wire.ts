@@ -97,6 +97,8 @@ export interface HubSpotApi {
   createTask(properties: Record<string, string>, contactId: string): Promise<HsRecord>;
   /** The id of the active owner (CRM user) with this email, or null if there is none. */
   findOwnerId(email: string): Promise<string | null>;
+  /** The email of the owner with this id (a contact's hubspot_owner_id), or null if there is none. */
+  ownerEmail(ownerId: string): Promise<string | null>;
   /** The burst quota from the latest X-HubSpot-RateLimit-* headers (search answers carry none). */
   rateLimit(): { remaining: number; max: number; intervalMs: number } | null;
 }

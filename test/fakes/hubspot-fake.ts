@@ -61,6 +61,7 @@ const BUILT_IN: Record<ObjectType, [name: string, type: string][]> = {
     ['phone', 'string'],
     ['mobilephone', 'string'],
     ['hs_timezone', 'enumeration'],
+    ['hubspot_owner_id', 'enumeration'],
     ['createdate', 'datetime'],
     ['lastmodifieddate', 'datetime'],
     ['hs_object_id', 'number'],
@@ -874,6 +875,21 @@ export async function startHubSpotFake(options: HubSpotFakeOptions = {}): Promis
           after + limit < all.length ? { paging: { next: { after: String(after + limit), link: '' } } } : {};
         return { status: 200, body: { results: page.map(ownerView), ...next } };
       }
+    }
+    // /crm/v3/owners/{ownerId}?idProperty=id|userId&archived=false: one owner, 404 when unknown.
+    if (
+      parts[0] === 'crm' &&
+      parts[1] === 'v3' &&
+      parts[2] === 'owners' &&
+      parts.length === 4 &&
+      method === 'GET'
+    ) {
+      const wanted = parts[3] ?? '';
+      const byUserId = query.get('idProperty') === 'userId';
+      const found = [...owners.values()].find((o) => (byUserId ? String(o.userId) : o.id) === wanted);
+      if (found === undefined)
+        throw new HttpError(404, errorBody(`Owner ${wanted} not found`, 'OBJECT_NOT_FOUND'));
+      return { status: 200, body: ownerView(found) };
     }
     return { status: 404, body: errorBody(`No route for ${method} ${path}`, 'OBJECT_NOT_FOUND') };
   };
