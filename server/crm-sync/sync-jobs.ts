@@ -5,11 +5,11 @@ import type { CrmConnection } from './connections.ts';
 
 /**
  * A claimed CRM write: a message to log (or a status to update), a phone's consent, a CRM-side
- * opt-out, or a payment request's entry (payment-log.ts).
+ * opt-out, or a payment request's entry (payment-log.ts); or a read, a first text's owner (owner-lookup.ts).
  */
 export interface JobRow {
   id: number;
-  kind: 'message' | 'consent' | 'crm_optout' | 'payment';
+  kind: 'message' | 'consent' | 'crm_optout' | 'payment' | 'owner';
   subject: string;
   attempts: number;
 }

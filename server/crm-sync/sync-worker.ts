@@ -4,7 +4,9 @@ import type { CrmPlugin } from '../../crm-plugins/types.ts';
 import { type Clock, systemClock } from '../clock.ts';
 import type { SecretsKey } from '../crypto/secrets.ts';
 import type { Database, Queryable } from '../db/database.ts';
+import { fallBackStaleOwnerRouting } from '../inbox/routing.ts';
 import { CoalescingRunner } from '../lib/coalescing-runner.ts';
+import { PeriodicRunner } from '../lib/periodic-runner.ts';
 import { EVENTS_CHANNEL } from '../live/events.ts';
 import {
   CONNECTION_COLUMNS,
@@ -19,6 +21,7 @@ import { ContactRefs } from './contact-refs.ts';
 import { type CrmCall, type LivePlugin, LivePlugins, type PluginFactory } from './live-plugins.ts';
 import { MessageLog } from './message-log.ts';
 import { renewConnection } from './oauth.ts';
+import { OwnerLookup } from './owner-lookup.ts';
 import { PaymentLog } from './payment-log.ts';
 import { feedConnection } from './sync-feed.ts';
 import { SyncJobs } from './sync-jobs.ts';
@@ -59,6 +62,7 @@ export const CRM_SYNC_CHANNEL = 'crm_sync';
  *   events ─────────┐  per-connection (tx_id, id) cursors, commit-safe (see 005_crm_sync.sql)
  *   consent_events ─┴─▶ crm_sync_jobs (durable queue) ─▶ plugin.appendMessages / projectConsent
  *   payment_requests (each status change, payment-jobs.ts) ─▶ crm_sync_jobs ─▶ plugin.recordPayment
+ *   a customer's first text (inbox/routing.ts) ─▶ crm_sync_jobs ─▶ the record's owner ─▶ assignee
  *   CRM (poll readConsentChanges; HubSpot webhook) ─▶ consent ledger (opt-outs only)
  *
  * A process takes a connection's lease (FOR UPDATE SKIP LOCKED), so any number of relay processes
@@ -79,6 +83,9 @@ export class CrmSyncWorker {
   private readonly consent: ConsentSync;
   private readonly messages: MessageLog;
   private readonly payments: PaymentLog;
+  private readonly owners: OwnerLookup;
+  /** Falls back for first texts whose CRM owner lookup waited too long (the CRM down or throttled). */
+  private readonly ownerSweep: PeriodicRunner;
   private readonly plugins: LivePlugins;
   private readonly rateLimitStreak = new Map<string, number>();
   private timer: NodeJS.Timeout | null = null;
@@ -115,6 +122,16 @@ export class CrmSyncWorker {
     });
     this.messages = new MessageLog({ db, jobs: this.jobs, refs, maxBatch: options.maxBatch ?? 1000, log });
     this.payments = new PaymentLog({ db, jobs: this.jobs, refs, log, clock });
+    this.owners = new OwnerLookup({ db, jobs: this.jobs, refs, clock, log });
+    this.ownerSweep = new PeriodicRunner(
+      async () => {
+        const routed = await fallBackStaleOwnerRouting(db, clock());
+        if (routed > 0)
+          log('warn', `${routed} first text(s) waited too long for the CRM owner: routed without it`);
+      },
+      15_000,
+      (error) => log('error', `owner routing sweep failed: ${String(error)}`),
+    );
     this.runner = new CoalescingRunner(
       () => this.drain(),
       (error) => log('error', `CRM sync pass failed: ${String(error)}`),
@@ -127,6 +144,7 @@ export class CrmSyncWorker {
     this.unlistenConsent = await this.options.db.listen(CRM_SYNC_CHANNEL, () => this.wake());
     this.timer = setInterval(() => this.wake(), this.options.pollMs ?? 1000);
     this.timer.unref();
+    this.ownerSweep.start(false);
     this.wake();
   }
 
@@ -134,6 +152,7 @@ export class CrmSyncWorker {
     if (this.timer !== null) clearInterval(this.timer);
     await this.unlisten?.();
     await this.unlistenConsent?.();
+    await this.ownerSweep.stop();
     await this.runner.stop();
   }
 
@@ -250,6 +269,8 @@ export class CrmSyncWorker {
     };
     try {
       await this.consent.dispatch(connection, call);
+      // A customer's first text waits in the unassigned queue until its owner is known.
+      await this.owners.dispatch(connection, call, () => this.runner.isStopped);
       await this.consent.poll(connection, call);
       await this.messages.dispatch(connection, call, () => this.runner.isStopped);
       await this.payments.dispatch(connection, call, () => this.runner.isStopped);

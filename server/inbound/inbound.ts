@@ -5,7 +5,8 @@ import { parseOrgSettings } from '../compliance/org-settings.ts';
 import { countSegments } from '../compliance/segments.ts';
 import type { Database, Queryable } from '../db/database.ts';
 import { newId } from '../ids.ts';
-import { announceInbox, routeReply } from '../inbox/inbox-state.ts';
+import { announceInbox } from '../inbox/inbox-state.ts';
+import { routeReply } from '../inbox/routing.ts';
 import { appendEvent, EVENTS_CHANNEL } from '../live/events.ts';
 import {
   confirmationsSinceOptOut,
@@ -99,7 +100,7 @@ async function receiveOwnedText(
     now,
   });
   // Routed before the message is announced, so its event already names the assignee as a participant.
-  await routeReply(tx, { orgId: owner.org_id, conversationId, senderNumberId: owner.id, now });
+  await routeReply(tx, { orgId: owner.org_id, conversationId, now });
   const { id, message } = await storeInboundMessage(tx, {
     orgId: owner.org_id,
     conversationId,

@@ -103,46 +103,6 @@ export async function markRead(tx: Queryable, userId: string, conversationId: st
   return gone.length > 0;
 }
 
-/**
- * Routes a customer's reply: to the conversation's assignee; when it has none, to the active rep
- * who last texted it, else to the number's active default assignee, else to the unassigned queue.
- * The assignee gets it unread. Runs in the transaction that stores the reply, which announces
- * the change (announceInbox) after the message itself.
- */
-export async function routeReply(
-  tx: Queryable,
-  input: { orgId: string; conversationId: string; senderNumberId: string; now: Date },
-): Promise<void> {
-  const [row] = await tx.query<{ assigned_user_id: string | null }>(
-    'SELECT assigned_user_id FROM conversations WHERE id = $1',
-    [input.conversationId],
-  );
-  let assignee = row?.assigned_user_id ?? null;
-  if (assignee === null) {
-    const [found] = await tx.query<{ user_id: string }>(
-      `SELECT u.id::text AS user_id FROM (
-         (SELECT m.sent_by_user_id AS id, 1 AS rank FROM messages m
-           WHERE m.conversation_id = $1 AND m.direction = 'outbound' AND m.sent_by_user_id IS NOT NULL
-           ORDER BY m.created_at DESC LIMIT 1)
-         UNION ALL
-         (SELECT n.default_assignee_user_id, 2 FROM sender_numbers n
-           WHERE n.id = $2 AND n.default_assignee_user_id IS NOT NULL)
-       ) pick JOIN users u ON u.id = pick.id AND u.org_id = $3 AND u.status = 'active'
-       ORDER BY pick.rank LIMIT 1`,
-      [input.conversationId, input.senderNumberId, input.orgId],
-    );
-    if (found !== undefined) {
-      await assignConversation(tx, {
-        conversationId: input.conversationId,
-        userId: found.user_id,
-        now: input.now,
-      });
-      assignee = found.user_id;
-    }
-  }
-  if (assignee !== null) await markUnread(tx, assignee, input.conversationId, input.now);
-}
-
 /** A deactivated user's conversations go back to the unassigned queue, and their unread rows away. */
 export async function releaseAssignments(tx: Queryable, orgId: string, userId: string): Promise<string[]> {
   const released = await tx.query<{ id: string }>(
