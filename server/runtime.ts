@@ -21,6 +21,7 @@ import { orgPowerpackUuid } from './providers/plivo-org-settings.ts';
 import { instanceSecret, SandboxSmsNetwork } from './providers/sandbox-sms.ts';
 import type { SmsProvider } from './providers/sms-provider.ts';
 import { RetentionWorker } from './retention/retention-worker.ts';
+import { ReviewSampler } from './review/review-sampler.ts';
 import { OutboxWorker } from './workers/outbox-worker.ts';
 
 /** A relay process's parts, started in order and stopped in reverse. */
@@ -107,6 +108,28 @@ async function startCrmSync(
 }
 
 /**
+ * The relay's housekeeping beside the outbox (unless workers are disabled): judging each hour's
+ * sending for anomalies, the daily review sample; and, on PGlite only, the table upkeep that
+ * PostgreSQL's autovacuum does there.
+ */
+function startHousekeeping(config: Config, db: Database, clock: Clock, app: App): { stop(): Promise<void> } {
+  const log = (level: 'info' | 'warn' | 'error', message: string) => app.log[level](message);
+  const anomalies = config.workerEnabled ? new AnomalyWorker({ db, clock, log }) : null;
+  const sampler = config.workerEnabled ? new ReviewSampler({ db, clock, log }) : null;
+  const upkeep = new TableUpkeepWorker({ db, log });
+  anomalies?.start();
+  sampler?.start();
+  upkeep.start();
+  return {
+    async stop() {
+      await upkeep.stop();
+      await sampler?.stop();
+      await anomalies?.stop();
+    },
+  };
+}
+
+/**
  * Opens the database, migrates it, builds the app and (unless disabled) starts the outbox
  * worker. `db` may be given by tests that manage their own database.
  */
@@ -153,13 +176,7 @@ export async function startRelay(
         })
       : null;
     await retention?.start();
-    const anomalies = config.workerEnabled
-      ? new AnomalyWorker({ db, clock, log: (level, message) => app.log[level](message) })
-      : null;
-    anomalies?.start();
-    // PGlite has no autovacuum; PostgreSQL's own keeps its statistics (start() is a no-op there).
-    const upkeep = new TableUpkeepWorker({ db, log: (level, message) => app.log[level](message) });
-    upkeep.start();
+    const housekeeping = startHousekeeping(config, db, clock, app);
     const cliSocket = options.db === undefined ? await cliBesideRelay(config, db, app) : null;
     return {
       app,
@@ -170,8 +187,7 @@ export async function startRelay(
       retention,
       async close() {
         await cliSocket?.close();
-        await upkeep.stop();
-        await anomalies?.stop();
+        await housekeeping.stop();
         await retention?.stop();
         await crmSync?.stop();
         await worker?.stop();

@@ -64,8 +64,8 @@ async function tableStats(db: Database): Promise<TableStats[]> {
  * enough dead rows (vacuuming analyzes too). A table is handled whole, one at a time: PGlite runs
  * one statement at a time, so sends wait at most for one table's pass.
  */
-export async function upkeepTables(db: Database, now: () => number = Date.now): Promise<UpkeepReport> {
-  const started = now();
+export async function upkeepTables(db: Database): Promise<UpkeepReport> {
+  const started = performance.now();
   const analyzed: string[] = [];
   const vacuumed: string[] = [];
   if (db.kind !== 'pglite') return { analyzed, vacuumed, elapsedMs: 0 };
@@ -79,7 +79,7 @@ export async function upkeepTables(db: Database, now: () => number = Date.now): 
       analyzed.push(t.table);
     }
   }
-  return { analyzed, vacuumed, elapsedMs: now() - started };
+  return { analyzed, vacuumed, elapsedMs: Math.round(performance.now() - started) };
 }
 
 /** Runs upkeepTables on a timer; started by the relay on PGlite only. */

@@ -8,6 +8,7 @@ import { newId } from '../ids.ts';
 import { announceInbox } from '../inbox/inbox-state.ts';
 import { routeReply } from '../inbox/routing.ts';
 import { appendEvent, EVENTS_CHANNEL } from '../live/events.ts';
+import { flagForReview } from '../review/review-items.ts';
 import {
   confirmationsSinceOptOut,
   currentConsent,
@@ -24,6 +25,7 @@ import {
 } from '../stores/messages.ts';
 import { closeOptInRequest, pendingOptIn } from '../stores/opt-in-requests.ts';
 import { type RedactedText, redactInbound } from '../stores/redaction.ts';
+import { closeOpenReview, flagRedaction } from './review-flags.ts';
 
 export interface InboundText {
   provider: string;
@@ -141,6 +143,15 @@ async function receiveOwnedText(
         at: now,
       }),
   });
+  if (redacted.redactions.length > 0)
+    await flagRedaction(tx, {
+      orgId: owner.org_id,
+      conversationId,
+      messageId: id,
+      from: input.from,
+      redacted,
+      now,
+    });
   if (redacted.redactions.length > 0 && !optedOutNow) {
     await warnAboutCardOnce(tx, conversationId, now, async () => {
       const link = (await cardReplyLink?.(tx, { orgId: owner.org_id, conversationId, now })) ?? null;
@@ -183,20 +194,6 @@ async function warnAboutCardOnce(
     [conversationId, now],
   );
   if (warned.length === 0) await warn();
-}
-
-async function closeOpenReview(
-  tx: Queryable,
-  orgId: string,
-  phone: string,
-  status: 'opted_out' | 'kept',
-  note: string,
-): Promise<void> {
-  await tx.query(
-    `UPDATE consent_reviews SET status = $3, decided_by = 'customer', note = $4, decided_at = now()
-      WHERE org_id = $1 AND phone_e164 = $2 AND status = 'open'`,
-    [orgId, phone, status, note],
-  );
 }
 
 /** Stores the customer's (redacted) text as a received message and publishes it. */
@@ -287,7 +284,7 @@ async function applyConsentIntent(tx: Queryable, c: IntentContext): Promise<bool
   if (intent === 'opt_out') {
     await recordCustomer('opt_out');
     await failQueuedAfterOptOut(tx, orgId, phone);
-    await closeOpenReview(tx, orgId, phone, 'opted_out', 'customer opted out');
+    await closeOpenReview(tx, orgId, phone, 'opted_out', 'customer opted out', now);
     await closeOptInRequest(tx, orgId, phone, { status: 'superseded' });
     // A repeated STOP is recorded as evidence but not confirmed again: one confirmation only.
     if (consent.status !== 'opted_out' && (await confirmationsSinceOptOut(tx, orgId, phone)) === 0) {
@@ -307,24 +304,36 @@ async function applyConsentIntent(tx: Queryable, c: IntentContext): Promise<bool
       at: now,
     });
     await closeOptInRequest(tx, orgId, phone, { status: 'confirmed', messageId });
-    await closeOpenReview(tx, orgId, phone, 'kept', 'customer opted in');
+    await closeOpenReview(tx, orgId, phone, 'kept', 'customer opted in', now);
     await reply('opt_in_confirmation', settings.optInReply);
     optedOutNow = false;
   } else if (intent === 'opt_in') {
     await recordCustomer('opt_in');
-    await closeOpenReview(tx, orgId, phone, 'kept', 'customer opted in');
+    await closeOpenReview(tx, orgId, phone, 'kept', 'customer opted in', now);
     await reply('opt_in_confirmation', settings.optInReply);
     optedOutNow = false;
   } else if (intent === 'help' && consent.status !== 'opted_out') {
     await reply('help_reply', settings.helpReply);
   } else if (intent === 'ambiguous' && consent.status !== 'opted_out') {
-    await openReview(tx, {
+    const reviewId = await openReview(tx, {
       orgId: orgId,
       phone: phone,
       messageId,
       reason: verdict.reason,
       at: now,
     });
+    if (reviewId !== null)
+      await flagForReview(tx, {
+        orgId,
+        kind: 'unclear_reply',
+        reason: verdict.reason,
+        dedupeKey: `review:${reviewId}`,
+        sourceId: reviewId,
+        messageId,
+        phone,
+        actor: 'customer',
+        at: now,
+      });
   }
   return optedOutNow;
 }

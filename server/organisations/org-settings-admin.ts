@@ -40,6 +40,8 @@ export const ORG_SETTING_TYPES = {
   extensionNotifications: 'notifications',
   /** ISO 3166 alpha-2 country a phone number typed without its country code is read in (US when unset). */
   defaultCountry: 'country',
+  /** The share (percent, 0 to 100; 2 when unset) of each day's conversations sampled into the review queue. */
+  reviewSamplePercent: 'number',
 } as const;
 export type OrgSettingKey = keyof typeof ORG_SETTING_TYPES;
 
@@ -238,6 +240,8 @@ async function applyOrgSetting(
   } else if (type === 'number') {
     if (!/^\d{1,4}$/.test(raw)) throw new ApiError(400, 'INVALID_SETTING', `${key} must be a whole number.`);
     value = Number(raw);
+    if (key === 'reviewSamplePercent' && Number(raw) > 100)
+      throw invalid(`${key} is a percentage, 0 to 100; got ${raw}.`);
   } else if (type === 'templates') {
     value = parseTemplatesValue(raw);
   } else if (type === 'notifications') {

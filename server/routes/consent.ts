@@ -7,6 +7,7 @@ import { ApiError } from '../errors.ts';
 import { type Principal, phoneFor, principalOf, requires, textFor } from '../http/access.ts';
 import type { Deps, RouteModule } from '../http/services.ts';
 import { orgPhone } from '../organisations/org-phone.ts';
+import { flagForReview } from '../review/review-items.ts';
 import { consentSettings, lockConsent } from '../stores/consent-queries.ts';
 import {
   consentHistory,
@@ -162,11 +163,26 @@ async function recordConsentRequest(
     at: now,
     ...(reopens ? { classification: `opt-out overridden by ${principal.actor} (consent.override)` } : {}),
   });
+  if (reopens) await flagOverride(tx, principal, phone, body.source, now);
   if (body.kind === 'opt_out') {
     await failQueuedAfterOptOut(tx, principal.orgId, phone);
     await closeOptInRequest(tx, principal.orgId, phone, { status: 'superseded' });
   }
   return false;
+}
+
+/** An opt-out overridden goes to the review queue, besides the ledger's own record. */
+function flagOverride(tx: Queryable, principal: Principal, phone: string, source: string, now: Date) {
+  return flagForReview(tx, {
+    orgId: principal.orgId,
+    kind: 'override',
+    reason: `opt-out overridden: texting re-opened (${source})`,
+    dedupeKey: `consent:${phone}:${now.toISOString()}`,
+    userId: principal.userId,
+    actor: principal.actor,
+    phone,
+    at: now,
+  });
 }
 
 /** An opt-in or opt-out to record; the phone as the rep typed it. */

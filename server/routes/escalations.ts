@@ -14,6 +14,7 @@ import type { Queryable } from '../db/database.ts';
 import { ApiError } from '../errors.ts';
 import { type Principal, principalOf, requires } from '../http/access.ts';
 import type { RouteModule } from '../http/services.ts';
+import { flagForReview } from '../review/review-items.ts';
 import { CrmIdSchema, CrmRecordId, ObjectType } from './schemas.ts';
 
 const EscalationBody = Type.Object(
@@ -77,6 +78,17 @@ export const escalationsRoutes: RouteModule = (app, { db, crm, clock }) => {
           assigneeEmail,
         }),
       );
+      // A thread that turned sensitive is worth a reviewer's look; the note stays in the CRM.
+      await flagForReview(db, {
+        orgId: principal.orgId,
+        kind: 'escalation',
+        reason: `${kind} follow-up logged on ${crmId} ${objectType} ${id}`,
+        dedupeKey: `escalation:${crmId}:${created.id}`,
+        userId: principal.userId,
+        actor: principal.actor,
+        phone: contact.phones[0] ?? null,
+        at: clock(),
+      });
       return reply.code(201).send({ activity: { id: created.id, kind, crm: crmId } });
     },
   );

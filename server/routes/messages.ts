@@ -10,7 +10,8 @@ import { messageFor, type Principal, principalOf, requires, visibleConversation 
 import type { Deps, RouteModule } from '../http/services.ts';
 import { refuseDoubleAnswer } from '../inbox/answer-guard.ts';
 import { orgPhone } from '../organisations/org-phone.ts';
-import { checkOutbound, contactReference, refusalError } from '../sending-check/outbound-check.ts';
+import { refusedSend } from '../review/review-items.ts';
+import { checkOutbound, contactReference } from '../sending-check/outbound-check.ts';
 import { recordQuietHoursException, statusHistory } from '../stores/message-queries.ts';
 import { findByIdempotencyKey, getMessage, type MessageRow, requestHash, toDto } from '../stores/messages.ts';
 import { ContactRefSchema, PhoneInput, Uuid } from './schemas.ts';
@@ -162,7 +163,7 @@ export async function sendText(
   }
   const { decision } = checked;
   // The worker checks consent again at send time, so an opt-out racing this request still wins.
-  if (!decision.allowed) throw refusalError(decision);
+  if (!decision.allowed) throw await refusedSend(db, principal, checked);
   if (options.answerGuard === true)
     await refuseDoubleAnswer(db, {
       ...principal,

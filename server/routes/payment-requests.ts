@@ -21,7 +21,8 @@ import {
   updatePayment,
 } from '../payments/payment-store.ts';
 import type { Payments } from '../payments/payments.ts';
-import { checkOutbound, contactReference, refusalError } from '../sending-check/outbound-check.ts';
+import { refusedSend } from '../review/review-items.ts';
+import { checkOutbound, contactReference } from '../sending-check/outbound-check.ts';
 import { toDto } from '../stores/messages.ts';
 import { idempotencyKeyOf, SEND_ERROR_CODES, sendText, withE164Numbers } from './messages.ts';
 import { ContactRefSchema, PhoneInput } from './schemas.ts';
@@ -175,7 +176,7 @@ async function storedRequest(
       'UNKNOWN_SENDER_NUMBER',
       `${numbers.from} is not one of your organisation's sender numbers.`,
     );
-  if (!checked.decision.allowed) throw refusalError(checked.decision);
+  if (!checked.decision.allowed) throw await refusedSend(db, p, checked, 'payment request');
   // Derived before the transaction: on PGlite's one connection a read of the secret inside it would wait on itself.
   const tokenHash = paymentsOf(deps).hashOf(await paymentsOf(deps).tokenFor(draft.id));
   return storeGuardedRequest(

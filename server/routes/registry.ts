@@ -33,6 +33,7 @@ import { paymentTermsRoutes } from './payment-terms.ts';
 import { preflightRoutes } from './preflight.ts';
 import { reportRoutes } from './reports.ts';
 import { reviewRoutes } from './review.ts';
+import { reviewQueueRoutes } from './review-queue.ts';
 import { rolesRoutes } from './roles.ts';
 import { sandboxRoutes } from './sandbox.ts';
 import { sessionsRoutes } from './sessions.ts';
@@ -68,6 +69,7 @@ export const ROUTE_MODULES: Record<string, RouteModule> = {
   paymentChanges: paymentChangeRoutes,
   paymentHolds: paymentHoldRoutes,
   alerts: alertRoutes,
+  reviewQueue: reviewQueueRoutes,
   paymentReport: paymentReportRoutes,
   paymentPages: paymentPageRoutes,
   crmAdmin: crmAdminRoutes,

@@ -227,17 +227,20 @@ function toReview(r: ReviewRow): ConsentReview {
 /**
  * Pauses conversation texts to (org, phone) until a person decides whether the text was an
  * opt-out. A second unclear text while one review is open adds nothing: the pause already holds.
+ * Answers the new review's id, or null when one was already open.
  */
 export async function openReview(
   tx: Queryable,
   input: { orgId: string; phone: string; messageId: string; reason: string; at: Date },
-): Promise<void> {
-  await tx.query(
+): Promise<string | null> {
+  const [opened] = await tx.query<{ id: string }>(
     `INSERT INTO consent_reviews (id, org_id, phone_e164, message_id, reason, created_at)
      VALUES ($1, $2, $3, $4, $5, $6)
-     ON CONFLICT (org_id, phone_e164) WHERE status = 'open' DO NOTHING`,
+     ON CONFLICT (org_id, phone_e164) WHERE status = 'open' DO NOTHING
+     RETURNING id::text AS id`,
     [newId(), input.orgId, input.phone, input.messageId, input.reason, input.at],
   );
+  return opened?.id ?? null;
 }
 
 export async function listReviews(
@@ -276,51 +279,70 @@ export type ReviewDecisionResult =
  * flagged text as evidence) and fails what is queued; `keep` only lifts the pause. Either way the
  * review closes, in one transaction under the (org, phone) consent lock.
  */
-export async function decideReview(
-  db: Database,
-  input: {
-    orgId: string;
-    id: string;
-    decision: 'opt_out' | 'keep';
-    actor: string;
-    note: string | null;
-    /** The relay's clock: the opt-out's instant in the ledger. */
-    at: Date;
-  },
+export async function decideReview(db: Database, input: ReviewDecisionInput): Promise<ReviewDecisionResult> {
+  return db.transaction((tx) => decideReviewIn(tx, input));
+}
+
+export interface ReviewDecisionInput {
+  orgId: string;
+  id: string;
+  decision: 'opt_out' | 'keep';
+  actor: string;
+  note: string | null;
+  /** The relay's clock: the opt-out's instant in the ledger. */
+  at: Date;
+}
+
+/** decideReview in the caller's transaction (the review queue decides an unclear reply's item with it). */
+export async function decideReviewIn(
+  tx: Queryable,
+  input: ReviewDecisionInput,
 ): Promise<ReviewDecisionResult> {
-  return db.transaction(async (tx) => {
-    const review = await getReview(tx, input.orgId, input.id);
-    if (review === null) return { kind: 'not_found' };
-    await tx.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`consent:${input.orgId}:${review.phone}`]);
-    const closed = await tx.query(
-      `UPDATE consent_reviews SET status = $3, decided_by = $4, note = $5, decided_at = now()
-        WHERE org_id = $1 AND id = $2 AND status = 'open' RETURNING id`,
-      [input.orgId, input.id, input.decision === 'opt_out' ? 'opted_out' : 'kept', input.actor, input.note],
-    );
-    if (closed.length === 0) {
-      // The same decision again (a retry) answers like the first; a different one is a conflict.
-      const same = review.status === (input.decision === 'opt_out' ? 'opted_out' : 'kept');
-      return same ? { kind: 'decided', review } : { kind: 'already_decided', review };
-    }
-    if (input.decision === 'opt_out') {
-      await recordConsent(tx, {
-        orgId: input.orgId,
-        phone: review.phone,
-        kind: 'opt_out',
-        source: 'review',
-        evidence: review.text,
-        actor: input.actor,
-        messageId: review.messageId,
-        classification: `reviewer read "${review.reason}" as an opt-out${input.note === null ? '' : `: ${input.note}`}`,
-        at: input.at,
-      });
-      await failQueuedAfterOptOut(tx, input.orgId, review.phone);
-      await closeOptInRequest(tx, input.orgId, review.phone, { status: 'superseded' });
-    }
-    const decided = await getReview(tx, input.orgId, input.id);
-    if (decided === null) throw new Error('review vanished');
-    return { kind: 'decided', review: decided };
-  });
+  const review = await getReview(tx, input.orgId, input.id);
+  if (review === null) return { kind: 'not_found' };
+  await tx.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`consent:${input.orgId}:${review.phone}`]);
+  const closed = await tx.query(
+    `UPDATE consent_reviews SET status = $3, decided_by = $4, note = $5, decided_at = now()
+      WHERE org_id = $1 AND id = $2 AND status = 'open' RETURNING id`,
+    [input.orgId, input.id, input.decision === 'opt_out' ? 'opted_out' : 'kept', input.actor, input.note],
+  );
+  if (closed.length === 0) {
+    // The same decision again (a retry) answers like the first; a different one is a conflict.
+    const same = review.status === (input.decision === 'opt_out' ? 'opted_out' : 'kept');
+    return same ? { kind: 'decided', review } : { kind: 'already_decided', review };
+  }
+  // The review queue's item for this reply is decided with it (042_review_queue.sql).
+  await tx.query(
+    `UPDATE review_items SET status = 'closed', decision = $3, note = coalesce(note, $4), decided_by = $5,
+            decided_at = $6
+      WHERE org_id = $1 AND kind = 'unclear_reply' AND source_id = $2 AND status <> 'closed'`,
+    [
+      input.orgId,
+      input.id,
+      input.decision === 'opt_out' ? 'opt_out' : 'ok',
+      input.note,
+      input.actor,
+      input.at,
+    ],
+  );
+  if (input.decision === 'opt_out') {
+    await recordConsent(tx, {
+      orgId: input.orgId,
+      phone: review.phone,
+      kind: 'opt_out',
+      source: 'review',
+      evidence: review.text,
+      actor: input.actor,
+      messageId: review.messageId,
+      classification: `reviewer read "${review.reason}" as an opt-out${input.note === null ? '' : `: ${input.note}`}`,
+      at: input.at,
+    });
+    await failQueuedAfterOptOut(tx, input.orgId, review.phone);
+    await closeOptInRequest(tx, input.orgId, review.phone, { status: 'superseded' });
+  }
+  const decided = await getReview(tx, input.orgId, input.id);
+  if (decided === null) throw new Error('review vanished');
+  return { kind: 'decided', review: decided };
 }
 
 /**

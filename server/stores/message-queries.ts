@@ -1,5 +1,6 @@
 import { appendAudit } from '../audit/audit-log.ts';
 import { type Queryable, withinTransaction } from '../db/database.ts';
+import { flagForReview } from '../review/review-items.ts';
 import { MESSAGE_COLUMNS, type MessageRow } from './messages.ts';
 
 /**
@@ -28,6 +29,16 @@ export async function recordQuietHoursException(
       target: { type: 'message', id: input.messageId },
       at: input.at,
       detail: input.exception,
+    });
+    await flagForReview(tx, {
+      orgId: input.orgId,
+      kind: 'override',
+      reason: `quiet hours exception (${input.exception.policy})`,
+      dedupeKey: `quiet:${input.messageId}`,
+      messageId: input.messageId,
+      actor: input.actor,
+      userId: input.actor.startsWith('user:') ? input.actor.slice('user:'.length) : null,
+      at: input.at,
     });
   });
 }

@@ -108,6 +108,15 @@ describe('POST /v1/contacts/escalate', () => {
     expect(task?.body).toContain('Asked about her lab results.');
     expect(task?.body).toContain('by test key');
     expect(task?.dueAt.toISOString().slice(0, 10)).toBe(new Date().toISOString().slice(0, 10));
+    // A thread that turned sensitive goes to the review queue (#18 item 4); the note stays in the CRM.
+    const [item] = await db.query<{ reason: string; actor: string }>(
+      `SELECT reason, actor FROM review_items WHERE org_id = $1 AND kind = 'escalation' AND dedupe_key = $2`,
+      [org.orgId, `escalation:sandbox:${activity.id}`],
+    );
+    expect(item).toEqual({
+      reason: `call follow-up logged on sandbox contact ${DANA.id}`,
+      actor: expect.stringMatching(/^api-key:/),
+    });
   });
 
   it('logs an email task on a lead, assigned to the signed-in rep who escalated', async () => {

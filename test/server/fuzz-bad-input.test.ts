@@ -775,6 +775,17 @@ const FUZZ: Record<string, RouteFuzz> = {
       { nil: {} },
     ),
   },
+  'GET /v1/review-items': {
+    path: fixed('/v1/review-items'),
+    query: queryArb({ status: junkString, kind: junkString, cursor: junkString, limit: badLimit }),
+  },
+  'POST /v1/review-items/:id/decide': {
+    // No item exists in the fuzzed org, so every request must be refused (404 or 4xx).
+    path: () => pathParam(fc.uuid()).map((id) => `/v1/review-items/${id}/decide`),
+    mutating: true,
+    body: () =>
+      fc.oneof(junkPayload, jsonOrForm({ decision: 'ok' }, { decision: junkString, note: junkString })),
+  },
   'GET /v1/reviews': {
     path: fixed('/v1/reviews'),
     query: queryArb({ status: junkString, limit: badLimit }),

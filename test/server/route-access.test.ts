@@ -348,6 +348,33 @@ const GUARDED: Record<string, GuardedCase> = {
       expect(errorCode(answer)).toBe('ALERT_NOT_FOUND');
     },
   },
+  // Another org's review items are never listed nor found (the flows: test/server/review-queue.test.ts).
+  'GET /v1/review-items': {
+    valid: () => ({ method: 'GET', url: '/v1/review-items?status=all&kind=sample' }),
+    ok: 200,
+    foreign: () => ({ method: 'GET', url: '/v1/review-items?status=all&kind=sample' }),
+    expectForeign: (answer) => {
+      expect(answer.status).toBe(200);
+      expect(answer.json()).toEqual({ items: [], nextCursor: null });
+    },
+  },
+  'POST /v1/review-items/:id/decide': {
+    valid: () => ({
+      method: 'POST',
+      url: `/v1/review-items/${randomUUID()}/decide`,
+      payload: { decision: 'ok' },
+    }),
+    ok: 404,
+    foreign: () => ({
+      method: 'POST',
+      url: `/v1/review-items/${randomUUID()}/decide`,
+      payload: { decision: 'ok' },
+    }),
+    expectForeign: (answer) => {
+      expect(answer.status).toBe(404);
+      expect(errorCode(answer)).toBe('REVIEW_ITEM_NOT_FOUND');
+    },
+  },
   'GET /v1/reviews': {
     valid: () => ({ method: 'GET', url: '/v1/reviews?status=all' }),
     ok: 200,
