@@ -119,15 +119,24 @@ export async function recipientFacts(
   db: Database,
   message: MessageRow,
   now: Date,
-): Promise<{ pause: OutboundDecisionFacts['pause']; storedTimeZone: string | null; excused: boolean }> {
+): Promise<{
+  pause: OutboundDecisionFacts['pause'];
+  storedTimeZone: string | null;
+  excused: boolean;
+  /** The rep who sent it is paused by an anomaly alert (server/anomalies/rep-pause.ts). */
+  senderPaused: boolean;
+}> {
   const rows = await db.query<{
     review_id: string | null;
     review_reason: string | null;
     review_since: Date | null;
     time_zone: string | null;
     excused: boolean;
+    sender_paused: boolean;
   }>(
     `SELECT r.id AS review_id, r.reason AS review_reason, r.created_at AS review_since,
+            EXISTS (SELECT 1 FROM messages sm JOIN users u ON u.id = sm.sent_by_user_id
+                     WHERE sm.id = $4 AND u.sending_paused_at IS NOT NULL) AS sender_paused,
             (SELECT ct.time_zone FROM conversations c JOIN contacts ct ON ct.id = c.contact_id
               WHERE c.id = $3) AS time_zone,
             -- A reply the org's policy let through quiet hours stays excused only within its window.
@@ -149,16 +158,22 @@ export async function recipientFacts(
         : { reviewId: row.review_id, reason: row.review_reason ?? '', since: row.review_since },
     storedTimeZone: row?.time_zone ?? null,
     excused: row?.excused ?? false,
+    senderPaused: row?.sender_paused ?? false,
   };
 }
 
-/** Puts a job held by quiet hours back in the queue until `until`; the hold costs no attempt. */
-export async function holdUntil(db: Database, jobId: number, until: Date): Promise<void> {
+/** Puts a held job (quiet hours, a paused sender) back in the queue until `until`; the hold costs no attempt. */
+export async function holdUntil(
+  db: Database,
+  jobId: number,
+  until: Date,
+  why = "QUIET_HOURS: waiting for the recipient's sending window",
+): Promise<void> {
   await db.query(
     `UPDATE outbox_jobs SET state = 'queued', lease_until = NULL, attempts = greatest(attempts - 1, 0),
-            scheduled_for = $2, last_error = 'QUIET_HOURS: waiting for the recipient''s sending window', updated_at = now()
+            scheduled_for = $2, last_error = $3, updated_at = now()
       WHERE id = $1`,
-    [jobId, until],
+    [jobId, until, why],
   );
 }
 

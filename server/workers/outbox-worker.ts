@@ -72,6 +72,9 @@ export interface OutboxWorkerOptions {
  * Jobs are claimed with FOR UPDATE SKIP LOCKED, so any number of relay processes share one queue;
  * pacing slots are reserved in SQL, so the per-number and account ceilings hold across processes.
  */
+/** How often a text held for its paused sender is looked at again. */
+const PAUSED_SENDER_RECHECK_MS = 5 * 60_000;
+
 export class OutboxWorker {
   readonly workerId = `${hostname()}:${process.pid}:${Math.random().toString(36).slice(2, 8)}`;
   private readonly batchSize: number;
@@ -200,6 +203,19 @@ export class OutboxWorker {
       now,
     });
     const [refusal] = decision.refusals;
+    if (refusal === undefined && recipient.senderPaused) {
+      // An anomaly alert paused the rep who queued it: it waits (nothing lost) until an admin
+      // resolves the alert, looked at again every five minutes.
+      held.add(job.id);
+      await holdUntil(
+        db,
+        job.id,
+        new Date(now.getTime() + PAUSED_SENDER_RECHECK_MS),
+        "SENDING_PAUSED: the sender's sending is paused by an anomaly alert",
+      );
+      this.options.log('warn', `job ${job.id}: its sender's sending is paused by an anomaly alert; held`);
+      return;
+    }
     if (refusal?.code === 'QUIET_HOURS') {
       // Quiet hours are not a refusal of the message, only of the moment: it waits for morning.
       held.add(job.id);

@@ -9,6 +9,7 @@ import {
   idemKey,
   optIn,
   seedOrg,
+  signedInUser,
   type TestOrg,
   type TestRelay,
   testRelay,
@@ -199,6 +200,41 @@ describe.each(ENGINES)('outbox on %s', (engine) => {
       `INSERT INTO consent_events (org_id, phone_e164, kind, source, evidence, actor) VALUES ($1, $2, 'opt_in', 'keyword', 'START', 'customer')`,
       [org.orgId, CUSTOMER],
     );
+  });
+
+  it('holds a queued text while an anomaly alert pauses the rep who sent it, and sends it once resumed', async () => {
+    const rita = await signedInUser(relay.app, db, {
+      orgId: org.orgId,
+      email: 'rita@outbox.example',
+      role: 'rep',
+      now: relay.clock(),
+    });
+    const queued = await relay.app.inject({
+      method: 'POST',
+      url: '/v1/messages',
+      headers: { ...rita.auth, 'idempotency-key': idemKey() },
+      payload: { from: org.sender, to: CUSTOMER, body: 'Queued before the pause' },
+    });
+    expect(queued.statusCode, queued.body).toBe(202);
+    const id: string = queued.json().message.id;
+    // Paused after queueing (an alert raised in between): the text must not leave.
+    await db.query('UPDATE users SET sending_paused_at = $2 WHERE id = $1', [rita.userId, relay.clock()]);
+    const provider = new RecordingProvider();
+    const clock = daytimeClock();
+    const worker = new OutboxWorker({ db, clock, provider, log, sendRates: FAST });
+    await worker.drain();
+    expect(provider.sent).toEqual([]);
+    const [held] = await db.query<{ status: string; last_error: string }>(
+      `SELECT m.status, j.last_error FROM messages m JOIN outbox_jobs j ON j.message_id = m.id WHERE m.id = $1`,
+      [id],
+    );
+    expect(held).toEqual({ status: 'queued', last_error: expect.stringMatching(/^SENDING_PAUSED/) });
+
+    await db.query('UPDATE users SET sending_paused_at = NULL WHERE id = $1', [rita.userId]);
+    // Five minutes on, the job is looked at again.
+    await db.query('UPDATE outbox_jobs SET scheduled_for = NULL WHERE message_id = $1', [id]);
+    await worker.drain();
+    expect(provider.sent).toEqual([id]);
   });
 
   it('paces sends from one long code to its rate and queues the rest instead of failing them', async () => {
