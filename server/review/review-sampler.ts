@@ -10,7 +10,7 @@ const DAY_MS = 86_400_000;
  * Puts a random sample of yesterday's conversations (UTC, by the relay's clock) in the review
  * queue: each conversation with a text sent that day is picked when a hash of its id and the day
  * falls under the org's reviewSamplePercent. The pick is stable, so a second pass (another
- * process, a restart) adds nothing; answers how many conversations were added.
+ * process, a restart, the next hour) adds nothing, even after the item was decided; answers how many conversations were added.
  */
 export async function sampleConversations(db: Database, now: Date): Promise<number> {
   const dayEnd = new Date(Math.floor(now.getTime() / DAY_MS) * DAY_MS);
@@ -28,6 +28,10 @@ export async function sampleConversations(db: Database, now: Date): Promise<numb
         AND EXISTS (SELECT 1 FROM messages m
                      WHERE m.conversation_id = c.id AND m.direction = 'outbound'
                        AND m.created_at >= $1 AND m.created_at < $2)
+        -- Sampled once per day, also after a reviewer has closed it.
+        AND NOT EXISTS (SELECT 1 FROM review_items r
+                         WHERE r.org_id = c.org_id AND r.kind = 'sample'
+                           AND r.dedupe_key = 'sample:' || c.id || ':' || $4::text)
      ON CONFLICT (org_id, kind, dedupe_key) WHERE status <> 'closed' DO NOTHING
      RETURNING id`,
     [dayStart, dayEnd, DEFAULT_SAMPLE_PERCENT, day, now],

@@ -228,9 +228,13 @@ describe.each(ENGINES)('review queue on %s', (engine) => {
     const added = await sampleConversations(relay.db, tomorrow);
     expect(added).toBeGreaterThan(0);
     expect(await sampleConversations(relay.db, tomorrow)).toBe(0);
-    expect(await itemFor(phone, 'sample')).toMatchObject({ status: 'open' });
+    const sampled = await itemFor(phone, 'sample');
+    expect(sampled).toMatchObject({ status: 'open' });
     const samples = await queue(reviewer.auth, '?kind=sample');
     expect(samples).toHaveLength(added);
+    // Reviewed and closed, it is not sampled again by the next hour's pass.
+    expect((await decide(reviewer.auth, sampled?.id ?? '', { decision: 'ok' })).statusCode).toBe(200);
+    expect(await sampleConversations(relay.db, tomorrow)).toBe(0);
   });
 
   it('the sample percentage is a setting from 0 to 100', async () => {

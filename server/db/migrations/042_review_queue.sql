@@ -31,5 +31,7 @@ CREATE TABLE review_items (
 );
 -- One item per occasion while it is not closed: a repeat adds to its occurrences.
 CREATE UNIQUE INDEX review_items_once ON review_items (org_id, kind, dedupe_key) WHERE status <> 'closed';
+-- Whether an occasion was ever queued, closed or not (a day's sample is taken once).
+CREATE INDEX review_items_occasion ON review_items (org_id, kind, dedupe_key);
 -- The queue, newest first, one page at a time, per status.
 CREATE INDEX review_items_queue ON review_items (org_id, status, created_at DESC, id DESC);
