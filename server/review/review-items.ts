@@ -160,6 +160,15 @@ export async function decideReviewItem(db: Database, input: DecisionInput): Prom
       `A ${input.decision} decision needs a note: what the rep should do differently, or why it goes higher.`,
     );
   const row = await db.transaction(async (tx) => {
+    // The consent lock before the item's row lock, the order the consent-review route takes them in.
+    const [phone] = await tx.query<{ phone_e164: string | null }>(
+      'SELECT phone_e164 FROM review_items WHERE id = $1 AND org_id = $2',
+      [input.itemId, input.orgId],
+    );
+    if (phone?.phone_e164 != null)
+      await tx.query('SELECT pg_advisory_xact_lock(hashtext($1))', [
+        `consent:${input.orgId}:${phone.phone_e164}`,
+      ]);
     const [item] = await tx.query<ItemRow>(
       `${ITEM_SELECT} WHERE r.id = $1 AND r.org_id = $2 FOR UPDATE OF r`,
       [input.itemId, input.orgId],

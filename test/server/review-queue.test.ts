@@ -136,6 +136,26 @@ describe.each(ENGINES)('review queue on %s', (engine) => {
     expect(ledger).toEqual({ kind: 'opt_out', source: 'review' });
   });
 
+  it.runIf(engine === 'postgres')(
+    'a decision waits for the consent lock a consent-review decision holds, instead of deadlocking with it',
+    async () => {
+      const phone = await customer();
+      expect((await send(rep.auth, phone)).statusCode).toBe(202);
+      await text(phone, 'no thanks');
+      const item = await itemFor(phone, 'unclear_reply');
+      // What POST /v1/reviews/:id/decide does: the (org, phone) consent lock, then the item's row.
+      let decision: ReturnType<typeof decide> | undefined;
+      await relay.db.transaction(async (tx) => {
+        await tx.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`consent:${org.orgId}:${phone}`]);
+        decision = decide(reviewer.auth, item?.id ?? '', { decision: 'ok' });
+        await new Promise((resolve) => setTimeout(resolve, 300));
+        await tx.query('SELECT id FROM review_items WHERE id = $1 FOR UPDATE', [item?.id]);
+      });
+      const answer = await decision;
+      expect(answer?.statusCode, answer?.body).toBe(200);
+    },
+  );
+
   it('a reply the customer settles with STOP closes its item too', async () => {
     const phone = await customer();
     await text(phone, 'no thanks');
