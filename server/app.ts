@@ -8,6 +8,7 @@ import { KeyCache } from './auth/key-cache.ts';
 import { type Clock, systemClock } from './clock.ts';
 import type { Config } from './config.ts';
 import { orgCrmsFor } from './crm-sync/org-crms.ts';
+import { openVault } from './crypto/vault.ts';
 import type { Database } from './db/database.ts';
 import { ApiError, envelope } from './errors.ts';
 import { accessHook } from './http/access.ts';
@@ -61,6 +62,15 @@ function proxyTrust(
   return typeof trust === 'number' ? (_address, hop) => hop < trust : trust;
 }
 
+/** Message texts are sealed at rest under the org data keys this vault unwraps (043_sealed_bodies.sql). */
+async function openAppVault(options: BuildOptions): Promise<void> {
+  await openVault(options.db, {
+    configured: options.config.secretsKey,
+    sandbox: options.config.smsProvider === 'sandbox',
+    ...(options.clock === undefined ? {} : { clock: options.clock }),
+  });
+}
+
 /** Builds the relay's HTTP app without listening, so tests drive it with inject(). */
 export async function buildApp(options: BuildOptions): Promise<App> {
   const app: App = Fastify({
@@ -83,6 +93,7 @@ export async function buildApp(options: BuildOptions): Promise<App> {
 
   app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string' }, formBodyParser);
 
+  await openAppVault(options);
   const hub = new EventHub(options.db, { log: (m) => app.log.error(m) });
   const notifier = options.notifier ?? new Notifier(options.db, { log: (m) => app.log.error(m) });
   notifier.onAnnounce(() => hub.wake());

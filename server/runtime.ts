@@ -8,6 +8,7 @@ import { type Clock, systemClock } from './clock.ts';
 import type { Config } from './config.ts';
 import { withInstallationCrms } from './crm-sync/live-plugins.ts';
 import { CrmSyncWorker } from './crm-sync/sync-worker.ts';
+import { ResealWorker } from './crypto/reseal.ts';
 import { resolveSecretsKey } from './crypto/secrets.ts';
 import type { Database } from './db/database.ts';
 import { migrate } from './db/migrate.ts';
@@ -109,7 +110,7 @@ async function startCrmSync(
 
 /**
  * The relay's housekeeping beside the outbox (unless workers are disabled): judging each hour's
- * sending for anomalies, the daily review sample; and, on PGlite only, the table upkeep that
+ * sending for anomalies, the daily review sample, re-sealing texts after a key rotation; and, on PGlite only, the table upkeep that
  * PostgreSQL's autovacuum does there.
  */
 function startHousekeeping(config: Config, db: Database, clock: Clock, app: App): { stop(): Promise<void> } {
@@ -117,11 +118,14 @@ function startHousekeeping(config: Config, db: Database, clock: Clock, app: App)
   const anomalies = config.workerEnabled ? new AnomalyWorker({ db, clock, log }) : null;
   const sampler = config.workerEnabled ? new ReviewSampler({ db, clock, log }) : null;
   const upkeep = new TableUpkeepWorker({ db, log });
+  const reseal = config.workerEnabled ? new ResealWorker({ db, log }) : null;
   anomalies?.start();
   sampler?.start();
   upkeep.start();
+  reseal?.start();
   return {
     async stop() {
+      await reseal?.stop();
       await upkeep.stop();
       await sampler?.stop();
       await anomalies?.stop();

@@ -2,6 +2,7 @@ import { ANOMALY_SETTING_NAMES } from '../anomalies/anomaly-settings.ts';
 import { isRole, ROLE_NAMES } from '../auth/permissions.ts';
 import { systemClock } from '../clock.ts';
 import { type Config, ConfigError, loadConfig } from '../config.ts';
+import { openVault } from '../crypto/vault.ts';
 import type { Database } from '../db/database.ts';
 import { migrate } from '../db/migrate.ts';
 import { openDatabase } from '../db/open.ts';
@@ -23,6 +24,7 @@ import { CLI_ACTOR, type Command, UsageError } from './command.ts';
 import { runComplianceLines } from './compliance.ts';
 import { CRM_COMMANDS } from './crm.ts';
 import { INBOX_COMMANDS } from './inbox.ts';
+import { KEYS_COMMANDS } from './keys.ts';
 import { ORG_SETTINGS_USAGE } from './org-settings-help.ts';
 import { HOLD_COMMANDS } from './payment-holds.ts';
 import { PAYMENT_COMMANDS } from './payments.ts';
@@ -173,6 +175,7 @@ const COMMANDS: Record<string, Command> = {
   ...CRM_COMMANDS,
   ...AUDIT_COMMANDS,
   ...RETENTION_COMMANDS,
+  ...KEYS_COMMANDS,
 };
 
 function helpText(): string {
@@ -345,6 +348,14 @@ async function openStandalone(
   } catch (error) {
     await db.close();
     return fail('DATABASE_UNAVAILABLE', `cannot migrate the database: ${String(error)}`, 1);
+  }
+  if (name !== 'migrate') {
+    try {
+      await openVault(db, { configured: config.secretsKey, sandbox: config.smsProvider === 'sandbox' });
+    } catch (error) {
+      await db.close();
+      return fail('SECRETS_KEY_REQUIRED', `cannot open the key vault: ${String(error)}`, 1);
+    }
   }
   return { db, config };
 }

@@ -1,5 +1,6 @@
 import type { ContactRef, CrmMessage, CrmMessageStatus } from '../../crm-plugins/types.ts';
 import type { Database } from '../db/database.ts';
+import { openBodies } from '../stores/message-bodies.ts';
 import type { CrmConnection } from './connections.ts';
 import type { ContactRefs } from './contact-refs.ts';
 import type { CrmCall } from './live-plugins.ts';
@@ -16,6 +17,8 @@ export interface MessageLogOptions {
 
 interface MessageInfo {
   id: string;
+  org_id: string;
+  body_key: number | null;
   direction: 'inbound' | 'outbound';
   body: string;
   status: string;
@@ -28,7 +31,7 @@ interface MessageInfo {
   unknown_inbound: string | null;
 }
 
-const MESSAGE_COLUMNS = `m.id, m.direction, m.body, m.status, m.created_at, m.from_e164, m.to_e164,
+const MESSAGE_COLUMNS = `m.id, m.org_id, m.direction, m.body, m.body_key, m.status, m.created_at, m.from_e164, m.to_e164,
   c.crm, c.crm_object, c.crm_id`;
 
 /** Which record a number's entries go on, per pass (null: none), so a busy number is looked up once. */
@@ -63,6 +66,7 @@ export class MessageLog {
         WHERE m.id = ANY($1::uuid[]) AND m.org_id = $2`,
       [claimed.map((j) => j.subject), connection.orgId],
     );
+    await openBodies(db, rows);
     const byId = new Map(rows.map((r) => [r.id, r]));
     const skipped: number[] = [];
     const batch: CrmMessage[] = [];
@@ -189,6 +193,7 @@ export class MessageLog {
         WHERE m.id = ANY($1::uuid[]) AND m.org_id = $2`,
       [ids, connection.orgId],
     );
+    await openBodies(this.options.db, rows);
     const out: CrmMessage[] = [];
     const cache: RefCache = new Map();
     for (const m of rows) {

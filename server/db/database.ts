@@ -13,6 +13,17 @@ export interface Database extends Queryable {
   close(): Promise<void>;
 }
 
+/**
+ * The database a transaction belongs to: each engine marks its transaction handles with it, so a
+ * service attached to a database (its key vault, server/crypto/vault.ts) reaches its transactions.
+ */
+export const TX_DATABASE = Symbol('transaction database');
+
+/** The database behind a handle: itself, or the one a transaction was opened on. */
+export function databaseOf(q: Queryable): Queryable {
+  return (q as { [TX_DATABASE]?: Queryable })[TX_DATABASE] ?? q;
+}
+
 /** Runs fn in the caller's open transaction, or in a new one when given the database itself. */
 export function withinTransaction<T>(db: Queryable, fn: (tx: Queryable) => Promise<T>): Promise<T> {
   const database = db as Partial<Database>;

@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
-import type { Database, Queryable } from './database.ts';
+import { type Database, type Queryable, TX_DATABASE } from './database.ts';
 
 /** Thrown when another live process already holds the embedded database directory. */
 export class DatabaseBusyError extends Error {
@@ -79,16 +79,17 @@ export async function openPglite(options: PgliteOptions = {}): Promise<Database>
     if (q instanceof PGlite) return (await q.query<T>(sql, params as unknown[])).rows;
     return q.query<T>(sql, params);
   };
-  return {
+  const db: Database = {
     kind: 'pglite',
     query: <T>(sql: string, params: readonly unknown[] = []) => toRows<T>(pg, sql, params),
     transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T> {
       return pg.transaction(async (t) =>
         fn({
+          [TX_DATABASE]: db,
           async query<R>(sql: string, params: readonly unknown[] = []): Promise<R[]> {
             return (await t.query<R>(sql, params as unknown[])).rows;
           },
-        }),
+        } as Queryable),
       );
     },
     async listen(channel, onNotify) {
@@ -103,4 +104,5 @@ export async function openPglite(options: PgliteOptions = {}): Promise<Database>
       }
     },
   };
+  return db;
 }

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import pg from 'pg';
-import type { Database, Queryable } from './database.ts';
+import { type Database, type Queryable, TX_DATABASE } from './database.ts';
 import { PostgresListener } from './postgres-listener.ts';
 
 // int8 (bigserial ids, counts) as numbers: ids stay far below 2^53 and both engines then agree.
@@ -59,23 +59,25 @@ export async function openPostgres(options: PostgresOptions): Promise<Database> 
     ...(options.onListenReconnect === undefined ? {} : { onReconnect: options.onListenReconnect }),
     ...(options.log === undefined ? {} : { log: options.log }),
   });
-  return {
+  const db: Database = {
     kind: 'postgres',
     async query<T>(sql: string, params: readonly unknown[] = []): Promise<T[]> {
       const result = await pool.query(statements.config(sql, params as unknown[]));
       return result.rows as T[];
     },
-    transaction: (fn) => inTransaction(pool, statements, fn),
+    transaction: (fn) => inTransaction(db, pool, statements, fn),
     listen: (channel, onNotify) => listener.listen(channel, onNotify),
     async close() {
       await listener.close();
       await pool.end();
     },
   };
+  return db;
 }
 
 /** Runs fn on one pooled connection between BEGIN and COMMIT, rolling back when it throws. */
 async function inTransaction<T>(
+  db: Database,
   pool: pg.Pool,
   statements: StatementNames,
   fn: (tx: Queryable) => Promise<T>,
@@ -83,7 +85,8 @@ async function inTransaction<T>(
   const client = await pool.connect();
   try {
     await client.query('BEGIN');
-    const tx: Queryable = {
+    const tx = {
+      [TX_DATABASE]: db,
       async query<R>(sql: string, params: readonly unknown[] = []): Promise<R[]> {
         const result = await client.query(statements.config(sql, params as unknown[]));
         return result.rows as R[];

@@ -3,6 +3,7 @@ import type { DerivedConsent } from '../compliance/consent.ts';
 import { matchKeyword } from '../compliance/keywords.ts';
 import { parseOrgSettings } from '../compliance/org-settings.ts';
 import { countSegments } from '../compliance/segments.ts';
+import { vaultOf } from '../crypto/vault.ts';
 import type { Database, Queryable } from '../db/database.ts';
 import { newId } from '../ids.ts';
 import { announceInbox } from '../inbox/inbox-state.ts';
@@ -16,6 +17,7 @@ import {
   openReview,
   recordConsent,
 } from '../stores/consent-store.ts';
+import { sealBody, unassignedContext } from '../stores/message-bodies.ts';
 import {
   getMessage,
   insertOutbound,
@@ -210,23 +212,25 @@ async function storeInboundMessage(
   const id = newId();
   // Segments and encoding describe what the customer sent (and what it cost), not the placeholder.
   const info = countSegments(input.text);
+  const sealed = await sealBody(tx, orgId, id, redacted.body);
   await tx.query(
-    `INSERT INTO messages (id, org_id, conversation_id, direction, from_e164, to_e164, body, status, segments, encoding,
-                           provider, provider_message_id, redactions, created_at)
-     VALUES ($1, $2, $3, 'inbound', $4, $5, $6, 'received', $7, $8, $9, $10, $11, $12)`,
+    `INSERT INTO messages (id, org_id, conversation_id, direction, from_e164, to_e164, body, body_key, status,
+                           segments, encoding, provider, provider_message_id, redactions, created_at)
+     VALUES ($1, $2, $3, 'inbound', $4, $5, $6, $13, 'received', $7, $8, $9, $10, $11, $12)`,
     [
       id,
       orgId,
       conversationId,
       input.from,
       input.to,
-      redacted.body,
+      sealed.body,
       info.segments,
       info.encoding,
       input.provider,
       input.providerMessageId,
       redacted.redactions.length === 0 ? null : JSON.stringify(redacted.redactions),
       now,
+      sealed.bodyKey,
     ],
   );
   await tx.query(`INSERT INTO message_status_events (message_id, status) VALUES ($1, 'received')`, [id]);
@@ -362,10 +366,12 @@ async function findRecipientNumber(
   );
   const owner = owners[0];
   if (owner !== undefined) return { kind: 'owned', owner };
+  // No org owns it, so no org key: sealed with the master key (043_sealed_bodies.sql).
+  const sealed = await vaultOf(tx).provider.sealValue(redactedBody, unassignedContext(input));
   const inserted = await tx.query(
-    `INSERT INTO unassigned_inbound (provider, provider_message_id, from_e164, to_e164, body)
-     VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING RETURNING id`,
-    [input.provider, input.providerMessageId, input.from, input.to, redactedBody],
+    `INSERT INTO unassigned_inbound (provider, provider_message_id, from_e164, to_e164, body, body_sealed)
+     VALUES ($1, $2, $3, $4, '', $5) ON CONFLICT DO NOTHING RETURNING id`,
+    [input.provider, input.providerMessageId, input.from, input.to, sealed],
   );
   return inserted.length === 0 ? { kind: 'duplicate' } : { kind: 'unassigned' };
 }

@@ -1,6 +1,7 @@
 import type { Queryable } from '../db/database.ts';
 import { ApiError } from '../errors.ts';
 import { decodeListCursor, encodeListCursor, type ListCursor } from '../http/page-cursor.ts';
+import { openBody } from '../stores/message-bodies.ts';
 
 export type InboxFilter = 'mine' | 'unassigned' | 'all';
 
@@ -15,6 +16,8 @@ export interface InboxRow {
   crm_id: string | null;
   last_direction: 'inbound' | 'outbound' | null;
   last_body: string | null;
+  last_id: string | null;
+  last_body_key: number | null;
   last_at: Date | null;
   consent_kind: 'opt_in' | 'opt_out' | null;
   consent_source: string | null;
@@ -42,7 +45,8 @@ export interface InboxQuery {
 /** Each row's columns: its thread, contact, last text, consent, assignee and the caller's read state. */
 const COLUMNS = `c.id::text AS id, n.e164 AS sender_e164, c.contact_phone,
        ct.display_name AS contact_name, ct.crm, ct.crm_object, ct.crm_id,
-       last.direction AS last_direction, last.body AS last_body, last.created_at AS last_at,
+       last.direction AS last_direction, last.body AS last_body, last.id::text AS last_id,
+       last.body_key AS last_body_key, last.created_at AS last_at,
        consent.kind AS consent_kind, consent.source AS consent_source, consent.occurred_at AS consent_at,
        u.id::text AS assignee_id,
        coalesce(u.display_name, u.email) AS assignee_name,
@@ -51,7 +55,7 @@ const COLUMNS = `c.id::text AS id, n.e164 AS sender_e164, c.contact_phone,
 const JOINS = `JOIN sender_numbers n ON n.id = c.sender_number_id
   LEFT JOIN contacts ct ON ct.id = c.contact_id
   LEFT JOIN users u ON u.id = c.assigned_user_id
-  LEFT JOIN LATERAL (SELECT m.direction, m.body, m.created_at FROM messages m
+  LEFT JOIN LATERAL (SELECT m.id, m.direction, m.body, m.body_key, m.created_at FROM messages m
                       WHERE m.conversation_id = c.id ORDER BY m.created_at DESC, m.id DESC LIMIT 1) last ON true
   LEFT JOIN LATERAL (SELECT e.kind, e.source, e.occurred_at FROM consent_events e
                       WHERE e.org_id = c.org_id AND e.phone_e164 = c.contact_phone
@@ -166,13 +170,24 @@ export async function inboxPage(
     const tail = take.at(-1);
     if (tail !== undefined) last = { section, row: tail };
     if (found.length > take.length) {
+      await openLastBodies(db, q.orgId, rows);
       return { rows, nextCursor: cursorAt(section, tail as InboxRow) };
     }
     index += 1;
     after = null;
   }
   const more = index < sections.length && last !== null;
+  await openLastBodies(db, q.orgId, rows);
   return { rows, nextCursor: more && last !== null ? cursorAt(last.section, last.row) : null };
+}
+
+/** Each row's last text, opened (message-bodies.ts). */
+async function openLastBodies(db: Queryable, orgId: string, rows: InboxRow[]): Promise<void> {
+  for (const row of rows) {
+    if (row.last_body === null || row.last_id === null) continue;
+    row.last_body = await openBody(db, orgId, row.last_id, row.last_body, row.last_body_key);
+    row.last_body_key = null;
+  }
 }
 
 const cursorAt = (section: SectionName, row: InboxRow): string =>

@@ -1,5 +1,6 @@
 import type { Database, Queryable } from '../db/database.ts';
 import { CoalescingRunner } from '../lib/coalescing-runner.ts';
+import { openEventPayload, sealEventPayload } from '../stores/message-bodies.ts';
 
 export const EVENTS_CHANNEL = 'relay_events';
 
@@ -10,7 +11,10 @@ export type EventType =
   | 'inbox.updated'
   | 'conversation.typing';
 
-/** Appends a live event in the caller's transaction; NOTIFY fires when that commits. */
+/**
+ * Appends a live event in the caller's transaction; NOTIFY fires when that commits. A message in
+ * the payload is stored with its text sealed, and opened again when the event is read.
+ */
 export async function appendEvent(
   tx: Queryable,
   event: { orgId: string; type: EventType; conversationId: string | null; payload: unknown },
@@ -19,7 +23,7 @@ export async function appendEvent(
     event.orgId,
     event.type,
     event.conversationId,
-    JSON.stringify(event.payload),
+    JSON.stringify(await sealEventPayload(tx, event.orgId, event.payload)),
   ]);
   await tx.query(`SELECT pg_notify('${EVENTS_CHANNEL}', '')`);
 }
@@ -59,13 +63,37 @@ interface EventRow {
   payload: unknown;
 }
 
-const toEvent = (row: EventRow): RelayEvent => ({
-  cursor: { txId: row.tx_id, id: row.id },
-  orgId: row.org_id,
-  type: row.type,
-  conversationId: row.conversation_id,
-  payload: row.payload,
-});
+/**
+ * Events as read, their messages' texts opened. A text that does not open (its data key gone or
+ * the row damaged) is shown empty and logged: one bad row must not stop every stream behind it.
+ */
+async function toEvents(
+  db: Queryable,
+  rows: EventRow[],
+  log?: (message: string) => void,
+): Promise<RelayEvent[]> {
+  const events: RelayEvent[] = [];
+  for (const row of rows) {
+    let payload: unknown;
+    try {
+      payload = await openEventPayload(db, row.org_id, row.payload);
+    } catch (error) {
+      log?.(`event ${row.tx_id}_${row.id}: ${String(error)}`);
+      payload = {
+        ...(row.payload as object),
+        message: { ...(row.payload as { message: object }).message, body: '' },
+      };
+    }
+    events.push({
+      cursor: { txId: row.tx_id, id: row.id },
+      orgId: row.org_id,
+      type: row.type,
+      conversationId: row.conversation_id,
+      payload,
+    });
+  }
+  return events;
+}
 
 // Only rows of transactions older than every running one: nothing can later commit behind them.
 const SETTLED = `tx_id < pg_snapshot_xmin(pg_current_snapshot())::text::bigint`;
@@ -126,7 +154,7 @@ export class EventHub {
         ORDER BY tx_id, id LIMIT $6`,
       [orgId, from.txId, from.id, to.txId, to.id, limit],
     );
-    return rows.map(toEvent);
+    return toEvents(this.db, rows, this.options.log);
   }
 
   /** Asks for a read soon; concurrent wake-ups collapse into one more pass. */
@@ -163,8 +191,7 @@ export class EventHub {
           ORDER BY tx_id, id LIMIT ${PAGE}`,
         [this.cursor.txId, this.cursor.id],
       );
-      for (const row of rows) {
-        const event = toEvent(row);
+      for (const event of await toEvents(this.db, rows, this.options.log)) {
         if (!after(event.cursor, this.cursor)) continue;
         // Cursor update and dispatch stay in one synchronous step (see subscribe/backlog use).
         this.cursor = event.cursor;

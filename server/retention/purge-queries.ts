@@ -104,7 +104,7 @@ export async function purgeBodies(
   if (picked.length === 0) return [];
   const ids = picked.map((p) => p.id);
   await tx.query(
-    `UPDATE messages SET body = '', redactions = NULL, body_purged_at = $3 WHERE org_id = $1 AND id = ANY($2::uuid[])`,
+    `UPDATE messages SET body = '', body_key = NULL, redactions = NULL, body_purged_at = $3 WHERE org_id = $1 AND id = ANY($2::uuid[])`,
     [orgId, ids, at],
   );
   await tx.query(

@@ -3,6 +3,7 @@ import { type ConsentEvent, type DerivedConsent, deriveConsent } from '../compli
 import type { Database, Queryable } from '../db/database.ts';
 import { newId } from '../ids.ts';
 import { maskPhone } from '../phone.ts';
+import { openBody } from './message-bodies.ts';
 import { updateStatus } from './messages.ts';
 import { closeOptInRequest } from './opt-in-requests.ts';
 
@@ -198,6 +199,7 @@ interface ReviewRow {
   phone_e164: string;
   message_id: string;
   body: string;
+  body_key: number | null;
   reason: string;
   status: 'open' | 'opted_out' | 'kept';
   decided_by: string | null;
@@ -206,15 +208,15 @@ interface ReviewRow {
   decided_at: Date | null;
 }
 
-const REVIEW_COLUMNS = `r.id, r.org_id, r.phone_e164, r.message_id, m.body, r.reason, r.status, r.decided_by, r.note,
+const REVIEW_COLUMNS = `r.id, r.org_id, r.phone_e164, r.message_id, m.body, m.body_key, r.reason, r.status, r.decided_by, r.note,
   r.created_at, r.decided_at`;
 
-function toReview(r: ReviewRow): ConsentReview {
+async function toReview(q: Queryable, r: ReviewRow): Promise<ConsentReview> {
   return {
     id: r.id,
     phone: r.phone_e164,
     messageId: r.message_id,
-    text: r.body,
+    text: await openBody(q, r.org_id, r.message_id, r.body, r.body_key),
     reason: r.reason,
     status: r.status,
     decidedBy: r.decided_by,
@@ -256,7 +258,9 @@ export async function listReviews(
       ORDER BY r.created_at DESC, r.id LIMIT $3`,
     [orgId, status, limit],
   );
-  return rows.map(toReview);
+  const reviews: ConsentReview[] = [];
+  for (const row of rows) reviews.push(await toReview(db, row));
+  return reviews;
 }
 
 export async function getReview(db: Queryable, orgId: string, id: string): Promise<ConsentReview | null> {
@@ -266,7 +270,7 @@ export async function getReview(db: Queryable, orgId: string, id: string): Promi
     [orgId, id],
   );
   const row = rows[0];
-  return row === undefined ? null : toReview(row);
+  return row === undefined ? null : toReview(db, row);
 }
 
 export type ReviewDecisionResult =

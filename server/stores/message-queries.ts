@@ -1,6 +1,7 @@
 import { appendAudit } from '../audit/audit-log.ts';
 import { type Queryable, withinTransaction } from '../db/database.ts';
 import { flagForReview } from '../review/review-items.ts';
+import { openBodies } from './message-bodies.ts';
 import { MESSAGE_COLUMNS, type MessageRow } from './messages.ts';
 
 /**
@@ -75,7 +76,7 @@ export async function conversationMessages(
   cursor: { createdAt: string; id: string } | null,
   limit: number,
 ): Promise<(MessageRow & { created_text: string })[]> {
-  return db.query<MessageRow & { created_text: string }>(
+  const rows = await db.query<MessageRow & { created_text: string }>(
     `SELECT ${MESSAGE_COLUMNS}, m.created_at::text AS created_text FROM messages m
       WHERE m.conversation_id = $1
         AND ($2::timestamptz IS NULL OR (m.created_at, m.id) < ($2::timestamptz, $3::uuid))
@@ -83,4 +84,5 @@ export async function conversationMessages(
       LIMIT $4`,
     [conversationId, cursor?.createdAt ?? null, cursor?.id ?? null, limit],
   );
+  return openBodies(db, rows);
 }

@@ -9,6 +9,7 @@ import { countSegments, type SmsEncoding } from '../compliance/segments.ts';
 import { isUniqueViolation, type Queryable } from '../db/database.ts';
 import { newId } from '../ids.ts';
 import { appendEvent } from '../live/events.ts';
+import { openBodies, sealBody } from './message-bodies.ts';
 
 /** A message's status, as the wire contract states it. */
 export type MessageStatus = ContractMessageStatus;
@@ -27,6 +28,8 @@ export interface MessageRow {
   from_e164: string;
   to_e164: string;
   body: string;
+  /** The data key that sealed `body` as stored; the stores open it on read (null: in clear). */
+  body_key?: number | null;
   purpose: MessagePurpose;
   status: MessageStatus;
   segments: number;
@@ -52,7 +55,7 @@ export interface MessageRow {
  * name for an API key, else the signed-in user's email (a session has no key).
  */
 export const MESSAGE_COLUMNS = `m.id, m.org_id, m.conversation_id, m.direction, m.from_e164, m.to_e164, m.body,
-  m.purpose, m.status, m.segments, m.encoding, m.provider, m.provider_message_id, m.provider_sequence,
+  m.body_key, m.purpose, m.status, m.segments, m.encoding, m.provider, m.provider_message_id, m.provider_sequence,
   m.error_code, m.error_message, m.idempotency_key, m.request_hash, m.sent_by_key_id,
   coalesce((SELECT coalesce(k.name, 'key ' || k.prefix) FROM api_keys k WHERE k.id = m.sent_by_key_id),
            (SELECT u.email FROM users u WHERE u.id = m.sent_by_user_id)) AS sent_by,
@@ -83,7 +86,7 @@ export function toDto(row: MessageRow): MessageDto {
 
 export async function getMessage(db: Queryable, id: string): Promise<MessageRow | null> {
   const rows = await db.query<MessageRow>(`SELECT ${MESSAGE_COLUMNS} FROM messages m WHERE m.id = $1`, [id]);
-  return rows[0] ?? null;
+  return (await openBodies(db, rows))[0] ?? null;
 }
 
 /** Finds or creates the thread for (org, sender number, customer phone). */
@@ -179,6 +182,7 @@ export async function insertOutbound(
   id: string = newId(),
 ): Promise<MessageRow | null> {
   const info = input.counted ?? countSegments(input.body);
+  const sealed = await sealBody(db, input.orgId, id, input.body);
   const rows = await db.query<MessageRow>(
     `WITH contact AS (
        INSERT INTO contacts (id, org_id, phone_e164, crm, crm_object, crm_id)
@@ -193,10 +197,10 @@ export async function insertOutbound(
        DO UPDATE SET last_message_at = $22, contact_id = coalesce(EXCLUDED.contact_id, conversations.contact_id)
        RETURNING id, last_message_at
      ), msg AS (
-       INSERT INTO messages (id, org_id, conversation_id, direction, from_e164, to_e164, body, purpose, status,
-                             segments, encoding, provider, idempotency_key, request_hash, sent_by_key_id, sent_by_user_id,
-                             created_at)
-       SELECT $1, $2, conv.id, 'outbound', $4, $5, $6, $7, 'queued', $8, $9, $10, $11, $12, $13, $21, $22 FROM conv
+       INSERT INTO messages (id, org_id, conversation_id, direction, from_e164, to_e164, body, body_key, purpose,
+                             status, segments, encoding, provider, idempotency_key, request_hash, sent_by_key_id,
+                             sent_by_user_id, created_at)
+       SELECT $1, $2, conv.id, 'outbound', $4, $5, $6, $24, $7, 'queued', $8, $9, $10, $11, $12, $13, $21, $22 FROM conv
        ON CONFLICT ON CONSTRAINT messages_idempotency_unique DO NOTHING
        RETURNING *
      ), history AS (
@@ -217,7 +221,7 @@ export async function insertOutbound(
       input.senderNumberId,
       input.from,
       input.to,
-      input.body,
+      sealed.body,
       input.purpose,
       info.segments,
       info.encoding,
@@ -235,9 +239,11 @@ export async function insertOutbound(
       input.sentByUserId ?? null,
       input.now,
       input.crmTimeZone ?? null,
+      sealed.bodyKey,
     ],
   );
-  return rows[0] ?? null;
+  const row = rows[0];
+  return row === undefined ? null : { ...row, body: input.body, body_key: null };
 }
 
 export async function findByIdempotencyKey(
@@ -249,7 +255,7 @@ export async function findByIdempotencyKey(
     `SELECT ${MESSAGE_COLUMNS} FROM messages m WHERE m.org_id = $1 AND m.idempotency_key = $2`,
     [orgId, key],
   );
-  return rows[0] ?? null;
+  return (await openBodies(db, rows))[0] ?? null;
 }
 
 export { isUniqueViolation };
@@ -289,7 +295,7 @@ export async function updateStatus(
     ])
   )[0];
   if (current === undefined) return null;
-  if (!isForward(current.status, change.status)) return current;
+  if (!isForward(current.status, change.status)) return (await openBodies(tx, [current]))[0] ?? null;
   await tx.query(
     `UPDATE messages SET status = $2, error_code = coalesce($3, error_code), error_message = coalesce($4, error_message),
             provider_message_id = coalesce($5, provider_message_id),

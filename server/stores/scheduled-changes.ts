@@ -9,6 +9,7 @@ import type { ContactRef } from '../../crm-plugins/types.ts';
 import { appendAudit } from '../audit/audit-log.ts';
 import type { Database, Queryable } from '../db/database.ts';
 import { appendEvent } from '../live/events.ts';
+import { openBodies } from './message-bodies.ts';
 import { getMessage, MESSAGE_COLUMNS, type MessageRow, toDto, updateStatus } from './messages.ts';
 
 /** Who changed a scheduled text, for the audit log: actor, request address, the relay's time. */
@@ -49,7 +50,7 @@ export async function scheduleTarget(db: Queryable, messageId: string): Promise<
       WHERE m.id = $1`,
     [messageId],
   );
-  const row = rows[0];
+  const row = (await openBodies(db, rows))[0];
   if (row === undefined) return null;
   return {
     message: row,

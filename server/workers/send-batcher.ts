@@ -1,6 +1,7 @@
 import { countSegments } from '../compliance/segments.ts';
 import type { Queryable } from '../db/database.ts';
 import { newId } from '../ids.ts';
+import { sealBody } from '../stores/message-bodies.ts';
 import { insertOutbound, type MessageRow, type NewOutbound, PARTICIPANTS_CTE } from '../stores/messages.ts';
 
 interface Pending {
@@ -93,10 +94,10 @@ const INSERT_MANY = `WITH input AS (
      SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::text[], $5::text[], $6::text[], $7::text[],
                           $8::int[], $9::text[], $10::text[], $11::text[], $12::text[], $13::uuid[],
                           $14::text[], $15::text[], $16::text[], $17::text[], $18::timestamptz[], $19::uuid[],
-                          $20::timestamptz[], $21::text[])
+                          $20::timestamptz[], $21::text[], $22::int[])
        AS t(id, org_id, sender_number_id, from_e164, to_e164, body, purpose, segments, encoding, provider,
             idempotency_key, request_hash, sent_by_key_id, crm, crm_object, crm_id, sent_by, scheduled_for,
-            sent_by_user_id, now, crm_time_zone)
+            sent_by_user_id, now, crm_time_zone, body_key)
    ), contact AS (
      INSERT INTO contacts (id, org_id, phone_e164, crm, crm_object, crm_id)
      SELECT DISTINCT ON (org_id, crm, crm_object, crm_id) gen_random_uuid(), org_id, to_e164, crm, crm_object, crm_id
@@ -115,10 +116,10 @@ const INSERT_MANY = `WITH input AS (
      DO UPDATE SET last_message_at = EXCLUDED.last_message_at, contact_id = coalesce(EXCLUDED.contact_id, conversations.contact_id)
      RETURNING id, org_id, sender_number_id, contact_phone, last_message_at
    ), msg AS (
-     INSERT INTO messages (id, org_id, conversation_id, direction, from_e164, to_e164, body, purpose, status,
-                           segments, encoding, provider, idempotency_key, request_hash, sent_by_key_id,
+     INSERT INTO messages (id, org_id, conversation_id, direction, from_e164, to_e164, body, body_key, purpose,
+                           status, segments, encoding, provider, idempotency_key, request_hash, sent_by_key_id,
                            sent_by_user_id, created_at)
-     SELECT i.id, i.org_id, v.id, 'outbound', i.from_e164, i.to_e164, i.body, i.purpose, 'queued',
+     SELECT i.id, i.org_id, v.id, 'outbound', i.from_e164, i.to_e164, i.body, i.body_key, i.purpose, 'queued',
             i.segments, i.encoding, i.provider, i.idempotency_key, i.request_hash, i.sent_by_key_id,
             i.sent_by_user_id, i.now
        FROM input i JOIN conv v
@@ -147,13 +148,15 @@ const INSERT_MANY = `WITH input AS (
 async function insertMany(db: Queryable, batch: Pending[]): Promise<MessageRow[]> {
   const col = <T>(pick: (p: Pending) => T): T[] => batch.map(pick);
   const segments = batch.map((p) => p.input.counted ?? countSegments(p.input.body));
-  return db.query<MessageRow>(INSERT_MANY, [
+  const sealed: { body: string; bodyKey: number | null }[] = [];
+  for (const p of batch) sealed.push(await sealBody(db, p.input.orgId, p.id, p.input.body));
+  const rows = await db.query<MessageRow>(INSERT_MANY, [
     col((p) => p.id),
     col((p) => p.input.orgId),
     col((p) => p.input.senderNumberId),
     col((p) => p.input.from),
     col((p) => p.input.to),
-    col((p) => p.input.body),
+    sealed.map((s) => s.body),
     col((p) => p.input.purpose),
     segments.map((s) => s.segments),
     segments.map((s) => s.encoding),
@@ -169,5 +172,9 @@ async function insertMany(db: Queryable, batch: Pending[]): Promise<MessageRow[]
     col((p) => p.input.sentByUserId ?? null),
     col((p) => p.input.now),
     col((p) => p.input.crmTimeZone ?? null),
+    sealed.map((s) => s.bodyKey),
   ]);
+  // The caller gets the text it sent, not the stored seal.
+  const bodies = new Map(batch.map((p) => [p.id, p.input.body]));
+  return rows.map((row) => ({ ...row, body: bodies.get(row.id) ?? row.body, body_key: null }));
 }

@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { openVault } from '../../server/crypto/vault.ts';
 import type { Database } from '../../server/db/database.ts';
 import { migrate } from '../../server/db/migrate.ts';
 import { openPglite } from '../../server/db/pglite.ts';
@@ -17,7 +18,13 @@ export function postgresSkipNote(suite: string): void {
 export async function freshPglite(): Promise<Database> {
   const db = await openPglite();
   await migrate(db);
+  await sandboxVault(db);
   return db;
+}
+
+/** A test database's key vault, as a sandbox relay opens it (message texts are sealed at rest). */
+export async function sandboxVault(db: Database): Promise<void> {
+  await openVault(db, { configured: null, sandbox: true });
 }
 
 /** A new, migrated PostgreSQL database of its own, dropped by `drop()`. */
@@ -30,6 +37,7 @@ export async function freshPostgres(): Promise<{ db: Database; url: string; drop
   url.pathname = `/${name}`;
   const db = await openPostgres({ url: url.href });
   await migrate(db);
+  await sandboxVault(db);
   return {
     db,
     url: url.href,

@@ -36,6 +36,22 @@ describe('admin CLI', () => {
     expect(JSON.parse(result.out).key).toMatch(/^ctk_/);
   });
 
+  it('rotates an org’s data key and reports it: keys status, keys rotate, a clear refusal for a bad id', async () => {
+    const before = await cli('keys', 'status', '--org', orgId, '--json');
+    expect(before.code, before.out).toBe(0);
+    const first = JSON.parse(before.out).keys[0];
+    const rotated = await cli('keys', 'rotate', '--org', orgId, '--json');
+    expect(rotated.code, rotated.out).toBe(0);
+    expect(JSON.parse(rotated.out).rotated).toEqual([{ orgId, keyNo: (first.activeKey ?? 0) + 1 }]);
+    const after = await cli('keys', 'status', '--org', orgId);
+    expect(after.out).toMatch(
+      new RegExp(`data key ${(first.activeKey ?? 0) + 1} active since .*re-sealing pending`),
+    );
+    const bad = await cli('keys', 'rotate', '--org', 'not-an-id', '--json');
+    expect(bad.code).toBe(2);
+    expect(JSON.parse(bad.out).error.code).toBe('USAGE');
+  });
+
   it('adds a sender number and refuses it twice', async () => {
     const first = await cli('number', 'add', '--org', orgId, '--e164', '+15551234567', '--json');
     expect(first.code).toBe(0);

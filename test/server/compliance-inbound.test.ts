@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { normaliseForScan } from '../../server/compliance/scan-normalisation.ts';
 import { createKeyForOrg } from '../../server/organisations/org-admin.ts';
+import { unassignedTexts } from '../../server/stores/message-bodies.ts';
 import { ENGINES, freshDatabase, postgresSkipNote } from '../helpers/db.ts';
 import { idemKey, optIn, seedOrg, type TestOrg, type TestRelay, testRelay } from '../helpers/relay.ts';
 
@@ -191,7 +192,7 @@ describe.each(ENGINES)('on %s', (engine) => {
 
     it('redacts a text to a number no org owns as well', async () => {
       await relay.sandbox.textFromHandset({ handset: phone, service: '+14155550100', text: `card ${PAN}` });
-      const rows = await relay.db.query<{ body: string }>('SELECT body FROM unassigned_inbound');
+      const rows = await unassignedTexts(relay.db);
       expect(rows.map((r) => r.body)).toEqual(['card [card •••• 1111 (Visa)]']);
     });
   });

@@ -2,6 +2,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { signPlivoV3 } from '../../server/providers/plivo-signature.ts';
+import { unassignedTexts } from '../../server/stores/message-bodies.ts';
 import {
   CUSTOMER,
   eventually,
@@ -202,8 +203,9 @@ describe('inbound texts', () => {
 
   it('keeps a text to a number no org owns as unassigned', async () => {
     await relay.sandbox.textFromHandset({ handset: CUSTOMER, service: '+14155550100', text: 'anyone?' });
-    const rows = await relay.db.query<{ body: string }>('SELECT body FROM unassigned_inbound');
-    expect(rows).toEqual([{ body: 'anyone?' }]);
+    const stored = await relay.db.query<{ body: string }>('SELECT body, body_sealed FROM unassigned_inbound');
+    expect(JSON.stringify(stored)).not.toContain('anyone?');
+    expect((await unassignedTexts(relay.db)).map((t) => t.body)).toEqual(['anyone?']);
   });
 });
 

@@ -1,8 +1,12 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { LocalKeyProvider } from '../../server/crypto/key-provider.ts';
+import { secretsKey } from '../../server/crypto/secrets.ts';
+import { attachVault, KeyVault } from '../../server/crypto/vault.ts';
 import type { Database } from '../../server/db/database.ts';
 import { addSenderNumber, createKeyForOrg, createOrg } from '../../server/organisations/org-admin.ts';
 import { recordConsent } from '../../server/stores/consent-store.ts';
+import { openBodies } from '../../server/stores/message-bodies.ts';
 import { FakePlivo } from '../fakes/plivo-fake.ts';
 import { freshPostgres, POSTGRES_URL, postgresSkipNote } from '../helpers/db.ts';
 import { daytimeAheadSeconds, freePort, RelayProcess } from '../helpers/relay-process.ts';
@@ -27,6 +31,7 @@ const RECIPIENTS = 60;
 describe.skipIf(POSTGRES_URL === null)('delivery under chaos', () => {
   let fake: FakePlivo;
   let db: Database;
+  let secrets: Buffer;
   let drop: () => Promise<void>;
   let a: RelayProcess;
   let b: RelayProcess;
@@ -70,6 +75,7 @@ describe.skipIf(POSTGRES_URL === null)('delivery under chaos', () => {
     }
     key = (await createKeyForOrg(db, { orgId, role: 'rep', name: 'chaos' })).key;
     const portA = await freePort();
+    secrets = randomBytes(32);
     const env = {
       DATABASE_URL: fresh.url,
       SMS_PROVIDER: 'plivo',
@@ -77,7 +83,7 @@ describe.skipIf(POSTGRES_URL === null)('delivery under chaos', () => {
       PLIVO_AUTH_TOKEN: AUTH_TOKEN,
       PLIVO_API_URL: fakeUrl,
       // Outside the sandbox the relay refuses to start without one.
-      SECRETS_KEY: randomBytes(32).toString('base64'),
+      SECRETS_KEY: secrets.toString('base64'),
       // Required outside the sandbox; nothing in this test sends mail, so nothing listens there.
       SMTP_URL: 'smtp://127.0.0.1:1',
       // Both processes give Plivo the same callback URL, as behind one load balancer.
@@ -181,15 +187,20 @@ describe.skipIf(POSTGRES_URL === null)('delivery under chaos', () => {
     const ids = [...accepted.values()].map((m) => m.id);
     const rows = await db.query<{
       id: string;
+      org_id: string;
       status: string;
       job: string;
       body: string;
+      body_key: number | null;
       error_code: string | null;
     }>(
-      `SELECT m.id, m.status, j.state AS job, m.body, m.error_code
+      `SELECT m.id, m.org_id, m.status, j.state AS job, m.body, m.body_key, m.error_code
          FROM messages m JOIN outbox_jobs j ON j.message_id = m.id WHERE m.id = ANY($1::uuid[])`,
       [ids],
     );
+    // The relays sealed the texts under SECRETS_KEY; this side opens them with the same key.
+    attachVault(db, new KeyVault(new LocalKeyProvider(secretsKey(secrets))));
+    await openBodies(db, rows);
     expect(rows).toHaveLength(MESSAGES);
     const problems: string[] = [];
     for (const row of rows) {
