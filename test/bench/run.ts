@@ -21,6 +21,7 @@ import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { microsecondsPerSeal, sealingFigure } from './sealing.ts';
 
 const DEFAULT_POSTGRES_URL = 'postgres://postgres@127.0.0.1:5432/test';
 // test/helpers/db.ts reads DATABASE_URL when it is first imported, so the default has to be in
@@ -520,6 +521,23 @@ async function main(sections: Sections = { onlySend: false }): Promise<number> {
         ),
       );
   }
+  const perSeal = microsecondsPerSeal();
+  const sealing = reports.flatMap((r) =>
+    r.status === 'measured' ? [sealingFigure(r.engine, r.send.perSecond, perSeal)] : [],
+  );
+  for (const f of sealing)
+    console.log(
+      row(
+        [
+          `${f.engine} encryption share of a send`,
+          `${num(f.microsecondsPerSeal, 1)} µs/seal`,
+          `${num(f.sendsPerSecond)} req/s`,
+          num(f.share, 3),
+          `<= ${f.target} ${f.pass ? 'PASS' : 'FAIL'}`,
+        ],
+        sw,
+      ),
+    );
   for (const crash of crashes) console.log(`  ${crash.engine} ${crash.benchmark} CRASHED (see above)`);
   for (const report of reports) {
     if (report.status === 'measured' && report.pass === false) {
@@ -557,6 +575,7 @@ async function main(sections: Sections = { onlySend: false }): Promise<number> {
     settings: { warmupMs, durationMs, loadPlacement: placement, inboundDurationMs: inboundMs, latencyCount },
     benchmarks: {
       sendThroughput: reports,
+      encryption: sealing,
       inbound: inboundReports,
       compliance: compliance === null ? null : { results: compliance.results, lines: compliance.lines },
       crm: crm === null ? null : { results: crm.results, lines: crm.lines },
