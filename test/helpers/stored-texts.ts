@@ -1,0 +1,32 @@
+import type { Queryable } from '../../server/db/database.ts';
+import { openBodies, openEventPayload } from '../../server/stores/message-bodies.ts';
+
+/**
+ * Every message the relay stored, its text opened (texts are sealed at rest, so a test that
+ * searched the column itself would find nothing and pass for the wrong reason).
+ */
+export async function storedMessages(
+  db: Queryable,
+): Promise<{ id: string; org_id: string; body: string; purpose: string; direction: string }[]> {
+  const rows = await db.query<{
+    id: string;
+    org_id: string;
+    body: string;
+    body_key: number | null;
+    purpose: string;
+    direction: string;
+  }>(
+    'SELECT id::text AS id, org_id::text AS org_id, body, body_key, purpose, direction FROM messages ORDER BY created_at, id',
+  );
+  return openBodies(db, rows);
+}
+
+/** Every live event's payload, its message's text opened. */
+export async function storedEventPayloads(db: Queryable): Promise<unknown[]> {
+  const rows = await db.query<{ org_id: string; payload: unknown }>(
+    'SELECT org_id::text AS org_id, payload FROM events ORDER BY tx_id, id',
+  );
+  const payloads: unknown[] = [];
+  for (const r of rows) payloads.push(await openEventPayload(db, r.org_id, r.payload));
+  return payloads;
+}
