@@ -16,13 +16,20 @@ export const AlertSchema = Type.Object(
         Type.Literal('opt_outs'),
         Type.Literal('carrier_errors'),
         Type.Literal('new_device'),
+        Type.Literal('new_country'),
       ],
       {
         description:
-          'Texts sent, texts to numbers never texted before, opt-outs, carrier errors; or a sign-in from a device the rep never used',
+          'Texts sent, texts to numbers never texted before, opt-outs, carrier errors; or a sign-in from a device or a country the person never signed in from',
       },
     ),
     device: Nullable(Type.String({ description: 'new_device: the browser and system signed in from' })),
+    country: Nullable(
+      Type.String({
+        description:
+          'new_country: the country signed in from (ISO 3166 alpha-2; IP Geolocation by DB-IP, https://db-ip.com)',
+      }),
+    ),
     hourStart: Type.String({ format: 'date-time', description: 'The hour judged (UTC)' }),
     observed: Type.Number({ description: 'That hour’s count' }),
     expected: Type.Number({ description: 'The baseline’s mean for an hour' }),

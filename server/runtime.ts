@@ -1,6 +1,7 @@
 import type { FastifyServerOptions } from 'fastify';
 import type { CrmRegistry } from '../crm-plugins/registry.ts';
 import { AnomalyWorker } from './anomalies/anomaly-worker.ts';
+import { preloadIpCountries } from './anomalies/ip-country.ts';
 import { buildApp, installationCrms } from './app.ts';
 import { runCli } from './cli/main.ts';
 import { type CliSocket, listenForCli } from './cli/relay-socket.ts';
@@ -153,6 +154,7 @@ export async function startRelay(
     const sms = await createSmsProvider(config, db, (m) => app.log.warn(m));
     const notifier = new Notifier(db, { log: (m) => app.log.error(m) });
     const crms = installationCrms(config);
+    preloadIpCountries();
     const app = await buildApp({ config, db, sms, notifier, clock, crms, logger: options.logger ?? false });
     await app.ready();
     const worker = config.workerEnabled

@@ -8,6 +8,7 @@ import { activePeopleWith } from '../organisations/org-people.ts';
 import { alertWebhookSecret, postAlert } from './alert-webhook.ts';
 import { readAnomalySettings } from './anomaly-settings.ts';
 import type { AlertMetric } from './bucket-counts.ts';
+import { IP_COUNTRY_ATTRIBUTION } from './ip-country.ts';
 
 /** A claim older than this is taken again: the relay stopped mid-way, or a mail was refused. */
 const CLAIM_MS = 5 * 60_000;
@@ -21,7 +22,26 @@ const WHAT: Record<AlertMetric, string> = {
   opt_outs: 'opt-outs',
   carrier_errors: 'texts the carriers refused',
   new_device: 'sign-ins from a new device',
+  new_country: 'sign-ins from a new country',
 };
+
+const SIGN_IN_SUBJECT: Partial<Record<AlertMetric, string>> = {
+  new_device: 'New device sign-in',
+  new_country: 'Sign-in from a new country',
+};
+
+/** What a sign-in alert says happened (null for a sending alert). */
+function signInNews(alert: DueAlert, who: string): string | null {
+  const at = `${new Date(alert.created_at).toISOString().slice(0, 16).replace('T', ' ')} UTC`;
+  const ip = String(alert.detail?.ip ?? 'an unknown address');
+  if (alert.metric === 'new_device')
+    return `${who} signed in from a device never used before: ${String(alert.detail?.device ?? 'an unknown device')}, from ${ip}, at ${at}.`;
+  if (alert.metric === 'new_country') {
+    const usual = Array.isArray(alert.detail?.usual) ? alert.detail.usual.join(', ') : 'elsewhere';
+    return `${who} signed in from ${String(alert.detail?.country ?? 'an unknown country')} (${ip}) at ${at}, never from there before (until now: ${usual}). Countries: ${IP_COUNTRY_ATTRIBUTION}.`;
+  }
+  return null;
+}
 
 interface DueAlert {
   id: string;
@@ -30,7 +50,7 @@ interface DueAlert {
   user_id: string | null;
   rep_name: string | null;
   metric: AlertMetric;
-  detail: { device?: unknown; ip?: unknown } | null;
+  detail: { device?: unknown; ip?: unknown; country?: unknown; usual?: unknown } | null;
   bucket_start: Date;
   observed: number;
   expected: number;
@@ -146,19 +166,16 @@ export class AnomalyNotices {
     const base = this.deps.publicUrl.replace(/\/$/, '');
     const who = alert.user_id === null ? alert.org_name : (alert.rep_name ?? 'A rep');
     const hour = new Date(alert.bucket_start).toISOString().slice(0, 16).replace('T', ' ');
+    const signIn = signInNews(alert, who);
     return {
       to,
-      subject:
-        alert.metric === 'new_device'
-          ? `New device sign-in at ${alert.org_name}: ${who}`
-          : `Unusual sending at ${alert.org_name}: ${who}`,
+      subject: `${SIGN_IN_SUBJECT[alert.metric] ?? 'Unusual sending'} at ${alert.org_name}: ${who}`,
       text: [
-        alert.metric === 'new_device'
-          ? `${who} signed in from a device never used before: ${String(alert.detail?.device ?? 'an unknown device')}, from ${String(alert.detail?.ip ?? 'an unknown address')}, at ${new Date(alert.created_at).toISOString().slice(0, 16).replace('T', ' ')} UTC.`
-          : `${who}: ${Number(alert.observed)} ${WHAT[alert.metric]} in the hour from ${hour} UTC, where about ${Math.round(Number(alert.expected))} is usual.`,
+        signIn ??
+          `${who}: ${Number(alert.observed)} ${WHAT[alert.metric]} in the hour from ${hour} UTC, where about ${Math.round(Number(alert.expected))} is usual.`,
         alert.paused
           ? 'Their sending is paused until you resolve the alert.'
-          : alert.metric === 'new_device'
+          : signIn !== null
             ? 'If it was not them, deactivate the account (their sessions end at once) and reset its password.'
             : 'Nothing was paused (anomaly.pauseRep is off).',
         '',
@@ -180,6 +197,7 @@ function payloadOf(alert: DueAlert) {
       rep: alert.user_id === null ? null : { userId: alert.user_id, name: alert.rep_name },
       metric: alert.metric,
       device: typeof alert.detail?.device === 'string' ? alert.detail.device : null,
+      country: typeof alert.detail?.country === 'string' ? alert.detail.country : null,
       hourStart: new Date(alert.bucket_start).toISOString(),
       observed: Number(alert.observed),
       expected: Math.round(Number(alert.expected) * 10) / 10,

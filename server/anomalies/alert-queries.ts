@@ -10,7 +10,7 @@ interface AlertRow {
   user_id: string | null;
   rep_name: string | null;
   metric: AlertMetric;
-  detail: { device?: unknown } | null;
+  detail: { device?: unknown; country?: unknown } | null;
   bucket_start: Date;
   observed: number;
   expected: number;
@@ -35,6 +35,7 @@ export function alertDto(row: AlertRow) {
     rep: row.user_id === null ? null : { userId: row.user_id, name: row.rep_name },
     metric: row.metric,
     device: typeof row.detail?.device === 'string' ? row.detail.device : null,
+    country: typeof row.detail?.country === 'string' ? row.detail.country : null,
     hourStart: new Date(row.bucket_start).toISOString(),
     observed: Number(row.observed),
     expected: Math.round(Number(row.expected) * 10) / 10,

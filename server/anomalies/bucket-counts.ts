@@ -3,7 +3,7 @@ import type { Queryable } from '../db/database.ts';
 export const METRICS = ['outbound', 'new_recipients', 'opt_outs', 'carrier_errors'] as const;
 export type Metric = (typeof METRICS)[number];
 /** What an alert is about: an hour's count, or a sign-in from a new device (anomalies/new-device.ts). */
-export type AlertMetric = Metric | 'new_device';
+export type AlertMetric = Metric | 'new_device' | 'new_country';
 
 /** One hour's counts per subject ('org', or 'user:<id>' for a rep) and metric. */
 export type BucketCounts = Map<string, Partial<Record<Metric, number>>>;

@@ -2,6 +2,7 @@ import { appendAudit } from '../audit/audit-log.ts';
 import type { Queryable } from '../db/database.ts';
 import { newId } from '../ids.ts';
 import { BUCKET_MS } from './detector.ts';
+import { countryOf } from './ip-country.ts';
 
 const BROWSERS: [RegExp, string][] = [
   [/Edg(e|A|iOS)?\//, 'Edge'],
@@ -32,46 +33,59 @@ export function deviceOf(userAgent: string | null | undefined): string {
   return `${browser} on ${system}`;
 }
 
+interface SignInFacts {
+  orgId: string;
+  userId: string;
+  sessionId: string;
+  userAgent: string | null;
+  ip: string;
+  now: Date;
+}
+
 /**
  * After a sign-in opened session `sessionId`: when the person signed in before, but never from
- * this device, an alert tells the org's admins (a stolen password used elsewhere shows so).
- * A first sign-in is not news. Runs in the sign-in's transaction.
+ * this device, or never from this country, an alert tells the org's admins (a stolen password
+ * used elsewhere shows so). A first sign-in is not news, nor an address with no country (private,
+ * loopback) or a person whose earlier addresses had none. Runs in the sign-in's transaction.
  */
-export async function alertOnNewDevice(
-  tx: Queryable,
-  input: {
-    orgId: string;
-    userId: string;
-    sessionId: string;
-    userAgent: string | null;
-    ip: string;
-    now: Date;
-  },
-): Promise<void> {
-  const device = deviceOf(input.userAgent);
-  const before = await tx.query<{ user_agent: string | null }>(
-    `SELECT user_agent FROM auth_sessions WHERE user_id = $1 AND id <> $2 ORDER BY created_at DESC LIMIT 200`,
+export async function alertOnNewSignInPlace(tx: Queryable, input: SignInFacts): Promise<void> {
+  const before = await tx.query<{ user_agent: string | null; ip: string | null }>(
+    `SELECT user_agent, ip FROM auth_sessions WHERE user_id = $1 AND id <> $2 ORDER BY created_at DESC LIMIT 200`,
     [input.userId, input.sessionId],
   );
-  if (before.length === 0 || before.some((s) => deviceOf(s.user_agent) === device)) return;
+  if (before.length === 0) return;
+  const device = deviceOf(input.userAgent);
+  if (!before.some((s) => deviceOf(s.user_agent) === device))
+    await raise(tx, input, 'new_device', { device, ip: input.ip });
+  const country = await countryOf(input.ip);
+  if (country === null) return;
+  const earlier = new Set<string>();
+  for (const ip of new Set(before.map((s) => s.ip))) {
+    const known = await countryOf(ip);
+    if (known !== null) earlier.add(known);
+  }
+  if (earlier.size > 0 && !earlier.has(country))
+    await raise(tx, input, 'new_country', { country, ip: input.ip, usual: [...earlier].sort() });
+}
+
+/** One alert per person, kind and hour; its audit entry. */
+async function raise(
+  tx: Queryable,
+  input: SignInFacts,
+  metric: 'new_device' | 'new_country',
+  detail: Record<string, unknown>,
+): Promise<void> {
   const id = newId();
   const hour = new Date(Math.floor(input.now.getTime() / BUCKET_MS) * BUCKET_MS);
   const inserted = await tx.query(
     `INSERT INTO anomaly_alerts (id, org_id, subject, user_id, metric, bucket_start, observed, expected, deviation,
                                  created_at, detail)
-     VALUES ($1, $2, $3, $4, 'new_device', $5, 1, 0, 0, $6, $7)
+     VALUES ($1, $2, $3, $4, $8, $5, 1, 0, 0, $6, $7)
      ON CONFLICT (org_id, subject, metric, bucket_start) DO NOTHING RETURNING id`,
-    [
-      id,
-      input.orgId,
-      `user:${input.userId}`,
-      input.userId,
-      hour,
-      input.now,
-      JSON.stringify({ device, ip: input.ip }),
-    ],
+    [id, input.orgId, `user:${input.userId}`, input.userId, hour, input.now, JSON.stringify(detail), metric],
   );
   if (inserted.length === 0) return;
+  const { ip: _ip, ...said } = detail;
   await appendAudit(tx, {
     orgId: input.orgId,
     actor: 'system:anomaly-alerts',
@@ -79,6 +93,6 @@ export async function alertOnNewDevice(
     target: { type: 'user', id: input.userId },
     at: input.now,
     ip: input.ip,
-    detail: { alertId: id, metric: 'new_device', device },
+    detail: { alertId: id, metric, ...said },
   });
 }

@@ -1,4 +1,4 @@
-import { alertOnNewDevice } from '../anomalies/new-device.ts';
+import { alertOnNewSignInPlace } from '../anomalies/new-device.ts';
 import type { Queryable } from '../db/database.ts';
 import { ApiError } from '../errors.ts';
 import { sha256 } from '../ids.ts';
@@ -74,7 +74,7 @@ export async function startSession(tx: Queryable, user: UserRow, ctx: SignInCont
     ip: ctx.ip,
     at: ctx.now,
   });
-  await alertOnNewDevice(tx, {
+  await alertOnNewSignInPlace(tx, {
     orgId: user.org_id,
     userId: user.id,
     sessionId: tokens.sessionId,
