@@ -67,6 +67,7 @@ async function openAppVault(options: BuildOptions): Promise<void> {
   await openVault(options.db, {
     configured: options.config.secretsKey,
     sandbox: options.config.smsProvider === 'sandbox',
+    previous: options.config.secretsKeyPrevious ?? [],
     ...(options.clock === undefined ? {} : { clock: options.clock }),
   });
 }

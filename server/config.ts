@@ -32,6 +32,8 @@ export interface Config {
   crmProvider: 'sandbox' | null;
   /** SECRETS_KEY: 32 bytes that encrypt CRM tokens at rest (sandbox mode generates one if unset; required otherwise). */
   secretsKey: Buffer | null;
+  /** SECRETS_KEY_PREVIOUS: earlier master keys, still opening what they sealed until `keys rotate` re-seals it. */
+  secretsKeyPrevious: Buffer[];
   /** HUBSPOT_CLIENT_SECRET: verifies HubSpot webhooks when a connection does not carry its own. */
   hubspotClientSecret: string | null;
   /** How often the CRM sync worker asks each CRM for opt-outs made there (CRM_CONSENT_POLL_MS). */
@@ -251,6 +253,29 @@ function readSecretsKey(env: Env, smsProvider: Config['smsProvider']): Config['s
   return secretsKey;
 }
 
+/**
+ * SECRETS_KEY_PREVIOUS: master keys SECRETS_KEY replaced (comma-separated), kept only so what they
+ * sealed still opens until `keys rotate` has re-sealed it under SECRETS_KEY.
+ */
+function readPreviousSecretsKeys(env: Env, current: Buffer | null): Buffer[] {
+  const raw = nonEmpty(env, 'SECRETS_KEY_PREVIOUS');
+  if (raw === undefined) return [];
+  if (current === null)
+    throw new ConfigError(
+      'SECRETS_KEY_PREVIOUS',
+      'needs SECRETS_KEY: the new master key the old ones are replaced by',
+    );
+  return raw.split(',').map((part, i) => {
+    const key = parseSecretsKey(part);
+    if (key === null)
+      throw new ConfigError(
+        'SECRETS_KEY_PREVIOUS',
+        `entry ${i + 1} must be 32 bytes in base64, like SECRETS_KEY (comma-separated, no spaces needed)`,
+      );
+    return key;
+  });
+}
+
 /** `<PREFIX>_CLIENT_ID`/`_CLIENT_SECRET` and the app's URLs; null when no client id is set. */
 function readOAuthApp(
   env: Env,
@@ -316,6 +341,7 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): Config 
   const outbox = readOutbox(env);
   const crmProvider = readDemoCrm(env, sms.smsProvider);
   const secretsKey = readSecretsKey(env, sms.smsProvider);
+  const secretsKeyPrevious = readPreviousSecretsKeys(env, secretsKey);
   const crm = readCrmConnections(env);
   const logging = readLogging(env, sms.smsProvider);
   const payments = readPaymentConfig(env, sms.smsProvider);
@@ -331,6 +357,7 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): Config 
     outbox,
     crmProvider,
     secretsKey,
+    secretsKeyPrevious,
     ...crm,
     ...logging,
     workerEnabled: workerRaw === 'on',

@@ -1,9 +1,10 @@
 import { appendAudit } from '../audit/audit-log.ts';
 import { systemClock } from '../clock.ts';
 import { type ResealReport, resealDue, rotateDataKeys, SETTLE_MS } from '../crypto/reseal.ts';
+import { type RewrapCount, rewrapUnderMasterKey, underOlderKeys } from '../crypto/rewrap.ts';
 import type { Database } from '../db/database.ts';
 import { requireOrg } from '../organisations/org-admin.ts';
-import { CLI_ACTOR, type Command, UsageError } from './command.ts';
+import { CLI_ACTOR, type Command, requireSecretsKey, UsageError } from './command.ts';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
@@ -73,21 +74,39 @@ const progressLine = (r: ResealReport): string =>
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
+function orgFlag(flags: Record<string, string>): string | null {
+  const org = flags.org ?? null;
+  if (org !== null && !UUID.test(org))
+    throw new UsageError(`--org must be an organisation id (a UUID), got "${org}"`);
+  return org;
+}
+
+function olderLine(counts: RewrapCount[], said: string): string {
+  const some = counts.filter((c) => c.count > 0);
+  if (some.length === 0) return 'Nothing is sealed with an older master key.';
+  return `${some.map((c) => `${c.count} ${c.what}`).join(', ')} ${said}.`;
+}
+
 /** `keys …`: the data keys that seal message texts at rest, their rotation and its progress. */
 export const KEYS_COMMANDS: Record<string, Command> = {
   'keys status': {
     summary: "Show each organisation's data keys and whether its texts are re-sealed under the active one",
     usage: 'keys status [--org <orgId>] [--json]',
     flags: { org: { help: 'only this organisation (its id)', value: true } },
-    async run(db, flags) {
-      const org = flags.org ?? null;
-      if (org !== null && !UUID.test(org))
-        throw new UsageError(`--org must be an organisation id (a UUID), got "${org}"`);
+    async run(db, flags, io) {
+      const org = orgFlag(flags);
       if (org !== null) await requireOrg(db, org);
       const keys = await keyStatus(db, org);
+      const older = await underOlderKeys(db, await requireSecretsKey(db, io, 'keys'));
       return {
-        json: { keys },
-        text: keys.length === 0 ? 'No organisations yet.' : keys.map(statusLine).join('\n'),
+        json: { keys, sealedUnderOlderMasterKeys: older },
+        text: [
+          ...(keys.length === 0 ? ['No organisations yet.'] : keys.map(statusLine)),
+          olderLine(
+            older,
+            'still sealed with an older master key (SECRETS_KEY_PREVIOUS opens it; `keys rotate` re-seals it)',
+          ),
+        ].join('\n'),
       };
     },
   },
@@ -101,6 +120,10 @@ export const KEYS_COMMANDS: Record<string, Command> = {
       'at once. Two minutes later (when no relay can still hold the old key) the running relay',
       're-seals every stored text and live event under the new key in batches of 500 rows, then',
       'destroys the retired keys. Sending never stops. --wait does that here instead, with progress.',
+      '',
+      'A new master key: set it as SECRETS_KEY and the old one as SECRETS_KEY_PREVIOUS, restart, and',
+      'run this. Every data key is re-wrapped, and every credential and second-factor secret',
+      're-sealed, under SECRETS_KEY; then SECRETS_KEY_PREVIOUS can be removed.',
       'Recorded in the audit log (keys.rotated).',
     ].join('\n'),
     flags: {
@@ -108,9 +131,7 @@ export const KEYS_COMMANDS: Record<string, Command> = {
       wait: { help: 'wait out the two minutes and re-seal here, showing progress', value: false },
     },
     async run(db, flags, io) {
-      const org = flags.org ?? null;
-      if (org !== null && !UUID.test(org))
-        throw new UsageError(`--org must be an organisation id (a UUID), got "${org}"`);
+      const org = orgFlag(flags);
       if (org !== null) await requireOrg(db, org);
       const rotated = await rotateDataKeys(db, org === null ? null : [org]);
       for (const r of rotated)
@@ -122,10 +143,14 @@ export const KEYS_COMMANDS: Record<string, Command> = {
           at: systemClock(),
           after: { activeKey: r.keyNo },
         });
-      const lines = rotated.map((r) => `org ${r.orgId}: data key ${r.keyNo} is active`);
+      const rewrapped = await rewrapUnderMasterKey(db, await requireSecretsKey(db, io, 'keys'));
+      const lines = [
+        ...rotated.map((r) => `org ${r.orgId}: data key ${r.keyNo} is active`),
+        olderLine(rewrapped, 're-sealed under SECRETS_KEY; SECRETS_KEY_PREVIOUS can now be removed'),
+      ];
       if (flags.wait !== 'true')
         return {
-          json: { rotated },
+          json: { rotated, rewrapped },
           text: [
             ...lines,
             'The relay re-seals stored texts within three minutes; `keys status` shows when.',
@@ -136,7 +161,10 @@ export const KEYS_COMMANDS: Record<string, Command> = {
         await sleep(Math.min(left, 10_000));
       }
       const resealed = await resealDue(db, { progress: (r) => io.err(progressLine(r)) });
-      return { json: { rotated, resealed }, text: [...lines, ...resealed.map(progressLine)].join('\n') };
+      return {
+        json: { rotated, rewrapped, resealed },
+        text: [...lines, ...resealed.map(progressLine)].join('\n'),
+      };
     },
   },
 };

@@ -351,7 +351,11 @@ async function openStandalone(
   }
   if (name !== 'migrate') {
     try {
-      await openVault(db, { configured: config.secretsKey, sandbox: config.smsProvider === 'sandbox' });
+      await openVault(db, {
+        configured: config.secretsKey,
+        sandbox: config.smsProvider === 'sandbox',
+        previous: config.secretsKeyPrevious,
+      });
     } catch (error) {
       await db.close();
       return fail('SECRETS_KEY_REQUIRED', `cannot open the key vault: ${String(error)}`, 1);

@@ -28,6 +28,26 @@ export function secretsKey(bytes: Buffer): SecretsKey {
   return { id: createHash('sha256').update(bytes).digest('hex').slice(0, 8), bytes };
 }
 
+/**
+ * Master keys SECRETS_KEY replaced (SECRETS_KEY_PREVIOUS), by id: open() falls back to the one a
+ * blob names, so what they sealed still opens until `keys rotate` re-seals it (server/crypto/rewrap.ts).
+ * Process configuration, like SECRETS_KEY itself.
+ */
+const PREVIOUS = new Map<string, SecretsKey>();
+
+export function acceptPreviousKeys(keys: readonly Buffer[]): void {
+  for (const bytes of keys) {
+    const key = secretsKey(bytes);
+    PREVIOUS.set(key.id, key);
+  }
+}
+
+/** The id a sealed blob names (null when it is not one). */
+export function sealedKeyId(sealed: string): string | null {
+  const [version, keyId, payload] = sealed.split(':');
+  return version === VERSION && keyId !== undefined && payload !== undefined ? keyId : null;
+}
+
 /** Seals a UTF-8 value: `v1:<key id>:<base64(iv ‖ tag ‖ ciphertext)>`. */
 export function seal(key: SecretsKey, plaintext: string, context: string): string {
   const iv = randomBytes(12);
@@ -42,11 +62,12 @@ export function open(key: SecretsKey, sealed: string, context: string): string {
   const [version, keyId, payload] = sealed.split(':');
   if (version !== VERSION || keyId === undefined || payload === undefined)
     throw new SecretsError('not a sealed secret');
-  if (keyId !== key.id)
+  const opener = keyId === key.id ? key : PREVIOUS.get(keyId);
+  if (opener === undefined)
     throw new SecretsError(`sealed with another key (${keyId}); SECRETS_KEY is ${key.id}`);
   const raw = Buffer.from(payload, 'base64');
   if (raw.length < 28) throw new SecretsError('sealed secret is truncated');
-  const decipher = createDecipheriv('aes-256-gcm', key.bytes, raw.subarray(0, 12));
+  const decipher = createDecipheriv('aes-256-gcm', opener.bytes, raw.subarray(0, 12));
   decipher.setAAD(Buffer.from(context, 'utf8'));
   decipher.setAuthTag(raw.subarray(12, 28));
   try {

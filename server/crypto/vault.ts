@@ -14,7 +14,7 @@ import { type Clock, systemClock } from '../clock.ts';
 import { type Database, databaseOf, type Queryable } from '../db/database.ts';
 import type { KeyProvider } from './key-provider.ts';
 import { LocalKeyProvider } from './key-provider.ts';
-import { open, resolveSecretsKey, type SecretsKey, seal, secretsKey } from './secrets.ts';
+import { acceptPreviousKeys, open, resolveSecretsKey, type SecretsKey, seal, secretsKey } from './secrets.ts';
 
 const ACTIVE_TTL_MS = 60_000;
 
@@ -178,8 +178,16 @@ export function vaultOf(q: Queryable): KeyVault {
  */
 export async function openVault(
   db: Database,
-  options: { configured: Buffer | null; sandbox: boolean; clock?: Clock; warn?: (message: string) => void },
+  options: {
+    configured: Buffer | null;
+    sandbox: boolean;
+    /** SECRETS_KEY_PREVIOUS: older master keys, opening what they sealed until it is re-sealed. */
+    previous?: readonly Buffer[];
+    clock?: Clock;
+    warn?: (message: string) => void;
+  },
 ): Promise<KeyVault> {
+  acceptPreviousKeys(options.previous ?? []);
   const existing = VAULTS.get(db);
   if (existing !== undefined) return existing;
   const key = await resolveSecretsKey(db, options);

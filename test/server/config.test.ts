@@ -58,6 +58,17 @@ describe('configuration', () => {
     expect((caught as Error).message).toContain('openssl rand -base64 32');
   });
 
+  it('reads SECRETS_KEY_PREVIOUS beside SECRETS_KEY, and refuses it alone or malformed', () => {
+    const key = (n: number) => Buffer.alloc(32, n).toString('base64');
+    const config = loadConfig({ SECRETS_KEY: key(1), SECRETS_KEY_PREVIOUS: `${key(2)},${key(3)}` });
+    expect(config.secretsKeyPrevious).toEqual([Buffer.alloc(32, 2), Buffer.alloc(32, 3)]);
+    expect(loadConfig({}).secretsKeyPrevious).toEqual([]);
+    expect(() => loadConfig({ SECRETS_KEY_PREVIOUS: key(2) })).toThrow(/needs SECRETS_KEY/);
+    expect(() => loadConfig({ SECRETS_KEY: key(1), SECRETS_KEY_PREVIOUS: `${key(2)},short` })).toThrow(
+      /entry 2 must be 32 bytes/,
+    );
+  });
+
   it('starts in Plivo mode with SECRETS_KEY, and without the sandbox CRM', () => {
     const config = loadConfig({ ...PLIVO, SECRETS_KEY: Buffer.alloc(32, 1).toString('base64') });
     expect(config.secretsKey?.length).toBe(32);

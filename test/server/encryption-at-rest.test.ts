@@ -1,9 +1,21 @@
+import { randomBytes, randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { LocalKeyProvider } from '../../server/crypto/key-provider.ts';
 import { resealDue, rotateDataKeys } from '../../server/crypto/reseal.ts';
-import { VaultError } from '../../server/crypto/vault.ts';
-import { openBody } from '../../server/stores/message-bodies.ts';
-import { ENGINES, freshDatabase, postgresSkipNote } from '../helpers/db.ts';
-import { idemKey, optIn, seedOrg, type TestOrg, type TestRelay, testRelay } from '../helpers/relay.ts';
+import { rewrapUnderMasterKey, underOlderKeys } from '../../server/crypto/rewrap.ts';
+import { acceptPreviousKeys, open, seal, sealedKeyId, secretsKey } from '../../server/crypto/secrets.ts';
+import { attachVault, KeyVault, VaultError } from '../../server/crypto/vault.ts';
+import { openBody, sealBody } from '../../server/stores/message-bodies.ts';
+import { ENGINES, freshDatabase, freshPglite, postgresSkipNote } from '../helpers/db.ts';
+import {
+  idemKey,
+  optIn,
+  seedOrg,
+  type TestOrg,
+  type TestRelay,
+  testRelay,
+  testUser,
+} from '../helpers/relay.ts';
 
 // Encryption at rest (issue #18, item 1): message texts are sealed under per-org data keys
 // wrapped by the master key; a dump of the database holds none of them; rotating the keys
@@ -210,5 +222,68 @@ describe.each(ENGINES)('encryption at rest on %s', (engine) => {
     expect(answer.json().messages.map((m: { body: string }) => m.body)).toEqual([
       'Written in clear long ago',
     ]);
+  });
+});
+
+describe('a new master key', () => {
+  it('opens what the old one sealed through SECRETS_KEY_PREVIOUS; keys rotate re-seals all of it under the new one', async () => {
+    const db = await freshPglite();
+    const [oldKey, newKey] = [secretsKey(randomBytes(32)), secretsKey(randomBytes(32))];
+    attachVault(db, new KeyVault(new LocalKeyProvider(oldKey)));
+    const org = await seedOrg(db, { name: 'Rekeyed' });
+    const userId = await testUser(db, {
+      orgId: org.orgId,
+      email: 'tia@rekeyed.example',
+      role: 'rep',
+      now: new Date(),
+    });
+    const messageId = randomUUID();
+    const text = await sealBody(db, org.orgId, messageId, 'Sealed under the old master key');
+    await db.query('UPDATE users SET totp_secret = $2 WHERE id = $1', [
+      userId,
+      seal(oldKey, 'JBSWY3DPEHPK3PXP', `totp:${userId}`),
+    ]);
+
+    // The operator's restart: SECRETS_KEY is the new key, the old one only in SECRETS_KEY_PREVIOUS.
+    acceptPreviousKeys([oldKey.bytes]);
+    attachVault(db, new KeyVault(new LocalKeyProvider(newKey)));
+    expect(await openBody(db, org.orgId, messageId, text.body, text.bodyKey)).toBe(
+      'Sealed under the old master key',
+    );
+    const pending = await underOlderKeys(db, newKey);
+    expect(pending.filter((c) => c.count > 0)).toEqual([
+      { what: 'organisation data keys', count: 1 },
+      { what: 'second-factor secrets', count: 1 },
+    ]);
+
+    const rewrapped = await rewrapUnderMasterKey(db, newKey);
+    expect(rewrapped.filter((c) => c.count > 0)).toEqual(pending.filter((c) => c.count > 0));
+    expect((await underOlderKeys(db, newKey)).every((c) => c.count === 0)).toBe(true);
+    const [wrapped] = await db.query<{ wrapped: string }>(
+      'SELECT wrapped FROM org_data_keys WHERE org_id = $1',
+      [org.orgId],
+    );
+    const [totp] = await db.query<{ totp_secret: string }>('SELECT totp_secret FROM users WHERE id = $1', [
+      userId,
+    ]);
+    expect([sealedKeyId(wrapped?.wrapped ?? ''), sealedKeyId(totp?.totp_secret ?? '')]).toEqual([
+      newKey.id,
+      newKey.id,
+    ]);
+    // A vault that never knew the old key opens the text, and the secret opens under the new key alone.
+    attachVault(db, new KeyVault(new LocalKeyProvider(newKey)));
+    expect(await openBody(db, org.orgId, messageId, text.body, text.bodyKey)).toBe(
+      'Sealed under the old master key',
+    );
+    expect(open(newKey, totp?.totp_secret ?? '', `totp:${userId}`)).toBe('JBSWY3DPEHPK3PXP');
+
+    // Something sealed under a key that is neither is named, and nothing is half-done.
+    const stranger = secretsKey(randomBytes(32));
+    await db.query('UPDATE users SET totp_secret = $2 WHERE id = $1', [
+      userId,
+      seal(stranger, 'JBSWY3DPEHPK3PXP', `totp:${userId}`),
+    ]);
+    await expect(rewrapUnderMasterKey(db, newKey)).rejects.toThrow(/sealed with another key/);
+    await db.close();
   });
 });
