@@ -8,6 +8,7 @@
  */
 import type { Database, Queryable } from '../db/database.ts';
 import { PeriodicRunner } from '../lib/periodic-runner.ts';
+import { evidenceContext, openEvidence } from '../stores/consent-evidence.ts';
 import { messageContext, openBody } from '../stores/message-bodies.ts';
 import { type KeyVault, vaultOf } from './vault.ts';
 
@@ -20,6 +21,8 @@ export interface ResealReport {
   keyNo: number;
   messages: number;
   events: number;
+  /** Consent ledger entries whose evidence was re-sealed. */
+  evidence: number;
   destroyed: number[];
 }
 
@@ -83,27 +86,29 @@ async function resealOrg(
   keyNo: number,
   options: { progress?: (report: ResealReport) => void },
 ): Promise<ResealReport> {
-  const report: ResealReport = { orgId, keyNo, messages: 0, events: 0, destroyed: [] };
-  let after: { at: string; id: string } | null = null;
-  for (;;) {
-    const page: { done: number; last: { at: string; id: string } | null } = await db.transaction((tx) =>
-      resealMessages(tx, vault, orgId, keyNo, after),
-    );
-    report.messages += page.done;
-    if (page.last === null) break;
-    after = page.last;
-    options.progress?.({ ...report });
-  }
-  let cursor: { tx: number; id: number } | null = null;
-  for (;;) {
-    const page: { done: number; last: { tx: number; id: number } | null } = await db.transaction((tx) =>
-      resealEvents(tx, vault, orgId, keyNo, cursor),
-    );
-    report.events += page.done;
-    if (page.last === null) break;
-    cursor = page.last;
-    options.progress?.({ ...report });
-  }
+  const report: ResealReport = { orgId, keyNo, messages: 0, events: 0, evidence: 0, destroyed: [] };
+  const pages = async <C>(
+    batch: (
+      tx: Queryable,
+      vault: KeyVault,
+      orgId: string,
+      keyNo: number,
+      after: C | null,
+    ) => Promise<Page<C>>,
+    count: 'messages' | 'events' | 'evidence',
+  ) => {
+    let after: C | null = null;
+    for (;;) {
+      const page: Page<C> = await db.transaction((tx) => batch(tx, vault, orgId, keyNo, after));
+      report[count] += page.done;
+      if (page.last === null) return;
+      after = page.last;
+      options.progress?.({ ...report });
+    }
+  };
+  await pages(resealMessages, 'messages');
+  await pages(resealEvents, 'events');
+  await pages(resealEvidence, 'evidence');
   report.destroyed = await db.transaction(async (tx) => {
     await tx.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`data_keys:${orgId}`]);
     const marked = await tx.query(
@@ -121,6 +126,12 @@ async function resealOrg(
   });
   options.progress?.({ ...report });
   return report;
+}
+
+/** One batch's work: how many rows it re-sealed, and where the next starts (null: the end). */
+interface Page<C> {
+  done: number;
+  last: C | null;
 }
 
 /** One batch of the org's texts after `after` (by age): those not under `keyNo` re-sealed with it. */
@@ -197,6 +208,33 @@ async function resealEvents(
   return { done: stale.length, last: last === undefined ? null : { tx: last.tx_id, id: last.id } };
 }
 
+/** One batch of the org's consent ledger: evidence under another key (or none) re-sealed. */
+async function resealEvidence(
+  tx: Queryable,
+  vault: KeyVault,
+  orgId: string,
+  keyNo: number,
+  after: { tx: number; id: number } | null,
+): Promise<{ done: number; last: { tx: number; id: number } | null }> {
+  const rows = await tx.query<{ id: number; tx_id: number; evidence: string; evidence_key: number | null }>(
+    `SELECT id, tx_id, evidence, evidence_key FROM consent_events
+      WHERE org_id = $1 AND (tx_id, id) > ($2, $3) ORDER BY tx_id, id LIMIT ${BATCH}`,
+    [orgId, after?.tx ?? -1, after?.id ?? -1],
+  );
+  const stale = rows.filter((r) => r.evidence_key !== keyNo);
+  const key = await vault.keyByNo(tx, orgId, keyNo);
+  for (const r of stale) {
+    const text = await openEvidence(tx, orgId, r.id, r.evidence, r.evidence_key);
+    await tx.query('UPDATE consent_events SET evidence = $2, evidence_key = $3 WHERE id = $1', [
+      r.id,
+      vault.sealWith(key, evidenceContext(r.id), text),
+      keyNo,
+    ]);
+  }
+  const last = rows.at(-1);
+  return { done: stale.length, last: last === undefined ? null : { tx: last.tx_id, id: last.id } };
+}
+
 /** The relay's re-seal pass, once a minute (and at start): keys rotated elsewhere are followed here. */
 export class ResealWorker {
   private readonly runner: PeriodicRunner;
@@ -226,7 +264,7 @@ export class ResealWorker {
     for (const r of await resealDue(this.options.db))
       this.options.log(
         'info',
-        `org ${r.orgId}: ${r.messages} texts and ${r.events} events re-sealed under data key ${r.keyNo}` +
+        `org ${r.orgId}: ${r.messages} texts, ${r.events} events and ${r.evidence} consent entries re-sealed under data key ${r.keyNo}` +
           (r.destroyed.length > 0 ? `; keys ${r.destroyed.join(', ')} destroyed` : ''),
       );
   }

@@ -1,4 +1,5 @@
 import type { Queryable } from '../db/database.ts';
+import { openEvidence } from '../stores/consent-evidence.ts';
 import { actorName } from '../stores/consent-store.ts';
 
 /** A report's period: [from, to), instants of the relay's clock. */
@@ -36,10 +37,11 @@ export async function consentReport(
     kind: 'opt_in' | 'opt_out';
     source: string;
     evidence: string;
+    evidence_key: number | null;
     actor: string;
     actor_name: string | null;
   }>(
-    `SELECT e.id, e.occurred_at, e.phone_e164, e.kind, e.source, e.evidence, e.actor,
+    `SELECT e.id, e.occurred_at, e.phone_e164, e.kind, e.source, e.evidence, e.evidence_key, e.actor,
             COALESCE(NULLIF(u.display_name, ''), u.email, NULLIF(ku.display_name, ''), ku.email, k.name) AS actor_name
        FROM consent_events e
        LEFT JOIN users u ON e.actor LIKE 'user:%' AND u.org_id = e.org_id AND u.id::text = substr(e.actor, 6)
@@ -49,16 +51,19 @@ export async function consentReport(
       ORDER BY e.id LIMIT $5`,
     [orgId, period.from, period.to, page.after, page.limit],
   );
-  return rows.map((r) => ({
-    id: Number(r.id),
-    occurredAt: r.occurred_at.toISOString(),
-    phone: r.phone_e164,
-    kind: r.kind,
-    source: r.source,
-    evidence: r.evidence,
-    actor: r.actor,
-    actorName: actorName(r.actor, r.actor_name),
-  }));
+  const entries = [];
+  for (const r of rows)
+    entries.push({
+      id: Number(r.id),
+      occurredAt: r.occurred_at.toISOString(),
+      phone: r.phone_e164,
+      kind: r.kind,
+      source: r.source,
+      evidence: await openEvidence(db, orgId, r.id, r.evidence, r.evidence_key),
+      actor: r.actor,
+      actorName: actorName(r.actor, r.actor_name),
+    });
+  return entries;
 }
 
 /** Texts of one rep or one number in the period, and how many of those sent reached the phone. */

@@ -3,6 +3,7 @@ import { type ConsentEvent, type DerivedConsent, deriveConsent } from '../compli
 import type { Database, Queryable } from '../db/database.ts';
 import { newId } from '../ids.ts';
 import { maskPhone } from '../phone.ts';
+import { nextConsentEventId, openEvidence, sealEvidence } from './consent-evidence.ts';
 import { openBody } from './message-bodies.ts';
 import { updateStatus } from './messages.ts';
 import { closeOptInRequest } from './opt-in-requests.ts';
@@ -28,6 +29,7 @@ interface ConsentRow {
   source: string;
   scope: string;
   evidence: string;
+  evidence_key?: number | null;
   message_id: string | null;
   actor: string;
   classification: string | null;
@@ -65,7 +67,7 @@ export function actorName(actor: string, found: string | null): string {
 export async function consentHistory(db: Queryable, orgId: string, phone: string): Promise<ConsentRecord[]> {
   // A key bound to a person is named by the person; an integration's key by its label.
   const rows = await db.query<ConsentRow & { actor_name: string | null }>(
-    `SELECT e.id, e.kind, e.source, e.scope, e.evidence, e.message_id, e.actor, e.classification, e.occurred_at,
+    `SELECT e.id, e.kind, e.source, e.scope, e.evidence, e.evidence_key, e.message_id, e.actor, e.classification, e.occurred_at,
             COALESCE(NULLIF(u.display_name, ''), u.email, NULLIF(ku.display_name, ''), ku.email, k.name) AS actor_name
        FROM consent_events e
        LEFT JOIN users u ON e.actor LIKE 'user:%' AND u.org_id = e.org_id AND u.id::text = substr(e.actor, 6)
@@ -74,18 +76,21 @@ export async function consentHistory(db: Queryable, orgId: string, phone: string
       WHERE e.org_id = $1 AND e.phone_e164 = $2 ORDER BY e.id DESC LIMIT 200`,
     [orgId, phone],
   );
-  return rows.map((r) => ({
-    id: r.id,
-    kind: r.kind,
-    source: r.source,
-    scope: r.scope,
-    evidence: r.evidence,
-    messageId: r.message_id,
-    actor: r.actor,
-    actorName: actorName(r.actor, r.actor_name),
-    classification: r.classification,
-    occurredAt: r.occurred_at.toISOString(),
-  }));
+  const records: ConsentRecord[] = [];
+  for (const r of rows)
+    records.push({
+      id: r.id,
+      kind: r.kind,
+      source: r.source,
+      scope: r.scope,
+      evidence: await openEvidence(db, orgId, r.id, r.evidence, r.evidence_key),
+      messageId: r.message_id,
+      actor: r.actor,
+      actorName: actorName(r.actor, r.actor_name),
+      classification: r.classification,
+      occurredAt: r.occurred_at.toISOString(),
+    });
+  return records;
 }
 
 /**
@@ -109,19 +114,24 @@ export async function recordConsent(
     at: Date;
   },
 ): Promise<void> {
+  const id = await nextConsentEventId(db);
+  const sealed = await sealEvidence(db, input.orgId, id, input.evidence);
   const [row] = await db.query<{ id: number | string }>(
-    `INSERT INTO consent_events (org_id, phone_e164, kind, source, evidence, actor, message_id, classification, occurred_at)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id`,
+    `INSERT INTO consent_events (id, org_id, phone_e164, kind, source, evidence, evidence_key, actor, message_id,
+                                 classification, occurred_at)
+     VALUES ($10, $1, $2, $3, $4, $5, $11, $6, $7, $8, $9) RETURNING id`,
     [
       input.orgId,
       input.phone,
       input.kind,
       input.source,
-      input.evidence,
+      sealed.evidence,
       input.actor,
       input.messageId ?? null,
       input.classification ?? null,
       input.at,
+      id,
+      sealed.evidenceKey,
     ],
   );
   // In the audit log too, in the same transaction; the number masked (auditors reveal numbers

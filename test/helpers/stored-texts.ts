@@ -1,4 +1,5 @@
 import type { Queryable } from '../../server/db/database.ts';
+import { openEvidence } from '../../server/stores/consent-evidence.ts';
 import { openBodies, openEventPayload } from '../../server/stores/message-bodies.ts';
 
 /**
@@ -29,4 +30,14 @@ export async function storedEventPayloads(db: Queryable): Promise<unknown[]> {
   const payloads: unknown[] = [];
   for (const r of rows) payloads.push(await openEventPayload(db, r.org_id, r.payload));
   return payloads;
+}
+
+/** Every consent ledger entry's evidence, opened. */
+export async function storedEvidence(db: Queryable): Promise<string[]> {
+  const rows = await db.query<{ id: string; org_id: string; evidence: string; evidence_key: number | null }>(
+    'SELECT id::text AS id, org_id::text AS org_id, evidence, evidence_key FROM consent_events ORDER BY id',
+  );
+  const out: string[] = [];
+  for (const r of rows) out.push(await openEvidence(db, r.org_id, r.id, r.evidence, r.evidence_key));
+  return out;
 }

@@ -95,11 +95,29 @@ describe.each(ENGINES)('encryption at rest on %s', (engine) => {
       service: '+14155550100',
       text: 'Platypus to nobody',
     });
+    const leaving = await customer();
+    await relay.sandbox.textFromHandset({
+      handset: leaving,
+      service: org.sender,
+      text: 'Stop texting me about the Wombat clinic',
+    });
     await relay.worker.drain();
 
     const everything = await dump();
     expect(everything.length).toBeGreaterThan(1000);
-    for (const secret of ['Zanzibar', 'Quokka', 'Platypus']) expect(everything).not.toContain(secret);
+    for (const secret of ['Zanzibar', 'Quokka', 'Platypus', 'Wombat'])
+      expect(everything).not.toContain(secret);
+    // The customer's words are the opt-out's evidence in the ledger, read back as written.
+    const ledger = await relay.app.inject({
+      method: 'GET',
+      url: `/v1/consent/${encodeURIComponent(leaving)}`,
+      headers: org.auth,
+    });
+    expect(ledger.statusCode, ledger.body).toBe(200);
+    expect(ledger.json().events[0]).toMatchObject({
+      kind: 'opt_out',
+      evidence: 'Stop texting me about the Wombat clinic',
+    });
 
     const conversationId = sent.json().message.conversationId as string;
     expect(await thread(conversationId)).toEqual(
@@ -192,6 +210,12 @@ describe.each(ENGINES)('encryption at rest on %s', (engine) => {
       [org.orgId, rotated?.keyNo],
     );
     expect(staleEvents[0]?.n).toBe(0);
+    const staleEvidence = await relay.db.query<{ n: number }>(
+      'SELECT count(*)::int AS n FROM consent_events WHERE org_id = $1 AND evidence_key IS DISTINCT FROM $2',
+      [org.orgId, rotated?.keyNo],
+    );
+    expect(staleEvidence[0]?.n).toBe(0);
+    expect(mine?.evidence).toBeGreaterThan(0);
   });
 
   it('texts stored in clear before sealing are sealed by the first pass, and still read the same', async () => {
