@@ -14,7 +14,15 @@ import { type Clock, systemClock } from '../clock.ts';
 import { type Database, databaseOf, type Queryable } from '../db/database.ts';
 import type { KeyProvider } from './key-provider.ts';
 import { LocalKeyProvider } from './key-provider.ts';
-import { acceptPreviousKeys, open, resolveSecretsKey, type SecretsKey, seal, secretsKey } from './secrets.ts';
+import {
+  acceptPreviousKeys,
+  open,
+  parseSecretsKey,
+  resolveSecretsKey,
+  type SecretsKey,
+  seal,
+  secretsKey,
+} from './secrets.ts';
 
 const ACTIVE_TTL_MS = 60_000;
 
@@ -173,6 +181,23 @@ export function vaultOf(q: Queryable): KeyVault {
 }
 
 /**
+ * A database that began in the sandbox keeps the key generated for it; once SECRETS_KEY is set,
+ * what that key sealed (texts' data keys, second factors, CRM tokens) still opens, as if it were
+ * in SECRETS_KEY_PREVIOUS, until `keys rotate` re-seals it under SECRETS_KEY.
+ */
+async function acceptSandboxKey(db: Database, warn?: (message: string) => void): Promise<void> {
+  const [row] = await db.query<{ value: string }>(
+    `SELECT value FROM instance_secrets WHERE name = 'secrets_key'`,
+  );
+  const bytes = row === undefined ? null : parseSecretsKey(row.value);
+  if (bytes === null) return;
+  acceptPreviousKeys([bytes]);
+  warn?.(
+    'This database began in the sandbox: what its generated key sealed still opens. Run `npm run cli -- keys rotate` to re-seal it under SECRETS_KEY.',
+  );
+}
+
+/**
  * The database's vault, attached on first call: under SECRETS_KEY, or in sandbox mode the key
  * generated for the sandbox (resolveSecretsKey). Without either there is nothing to seal with.
  */
@@ -190,6 +215,7 @@ export async function openVault(
   acceptPreviousKeys(options.previous ?? []);
   const existing = VAULTS.get(db);
   if (existing !== undefined) return existing;
+  if (options.configured !== null) await acceptSandboxKey(db, options.warn);
   const key = await resolveSecretsKey(db, options);
   if (key === null)
     throw new VaultError(

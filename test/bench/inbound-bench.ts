@@ -8,6 +8,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import http from 'node:http';
 import { loadConfig } from '../../server/config.ts';
+import { resolveSecretsKey } from '../../server/crypto/secrets.ts';
 import type { Database } from '../../server/db/database.ts';
 import { openPostgres } from '../../server/db/postgres.ts';
 import { type Relay, startRelay } from '../../server/runtime.ts';
@@ -94,6 +95,13 @@ interface PlivoRelay {
   origin: string;
 }
 
+/** The bench database's master key: the one generated for it, read by every relay started on it. */
+async function benchSecretsKey(db: Database): Promise<string> {
+  const key = await resolveSecretsKey(db, { configured: null, sandbox: true });
+  if (key === null) throw new Error('the bench database has no secrets key');
+  return key.bytes.toString('base64');
+}
+
 /**
  * A relay with the Plivo provider on a loopback port. PUBLIC_URL has to be the URL the webhooks
  * are signed for, so the port is chosen first and the relay then listens on exactly that port.
@@ -112,8 +120,9 @@ async function listeningPlivoRelay(bench: BenchDatabase, db: Database): Promise<
         PLIVO_AUTH_TOKEN: AUTH_TOKEN,
         // Nothing is sent (worker off); should anything try, it fails at once on loopback.
         PLIVO_API_URL: 'http://127.0.0.1:1',
-        // Outside the sandbox the relay refuses to start without one.
-        SECRETS_KEY: randomBytes(32).toString('base64'),
+        // Outside the sandbox the relay refuses to start without one; every relay on the bench
+        // database shares it (as a real deployment must), or none opens the texts another sealed.
+        SECRETS_KEY: await benchSecretsKey(db),
         SMTP_URL: 'smtp://127.0.0.1:1',
         ...(bench.databaseUrl === null ? {} : { DATABASE_URL: bench.databaseUrl }),
       }),

@@ -4,9 +4,17 @@ import { LocalKeyProvider } from '../../server/crypto/key-provider.ts';
 import { resealDue, rotateDataKeys } from '../../server/crypto/reseal.ts';
 import { rewrapUnderMasterKey, underOlderKeys } from '../../server/crypto/rewrap.ts';
 import { acceptPreviousKeys, open, seal, sealedKeyId, secretsKey } from '../../server/crypto/secrets.ts';
-import { attachVault, KeyVault, VaultError } from '../../server/crypto/vault.ts';
+import { attachVault, KeyVault, openVault, VaultError } from '../../server/crypto/vault.ts';
+import { openPostgres } from '../../server/db/postgres.ts';
 import { openBody, sealBody } from '../../server/stores/message-bodies.ts';
-import { ENGINES, freshDatabase, freshPglite, postgresSkipNote } from '../helpers/db.ts';
+import {
+  ENGINES,
+  freshDatabase,
+  freshPglite,
+  freshPostgres,
+  POSTGRES_URL,
+  postgresSkipNote,
+} from '../helpers/db.ts';
 import {
   idemKey,
   optIn,
@@ -309,5 +317,34 @@ describe('a new master key', () => {
     ]);
     await expect(rewrapUnderMasterKey(db, newKey)).rejects.toThrow(/sealed with another key/);
     await db.close();
+  });
+});
+
+describe.skipIf(POSTGRES_URL === null)('a database that began in the sandbox', () => {
+  it('still opens what the sandbox key sealed once SECRETS_KEY is set, and keys rotate re-seals it', async () => {
+    const fresh = await freshPostgres();
+    const other = await openPostgres({ url: fresh.url });
+    try {
+      const org = await seedOrg(fresh.db, { name: 'Started in the sandbox' });
+      const messageId = randomUUID();
+      const text = await sealBody(fresh.db, org.orgId, messageId, 'Written in the sandbox');
+      // The same database, opened by a relay configured with a real SECRETS_KEY.
+      const configured = randomBytes(32);
+      const warnings: string[] = [];
+      await openVault(other, { configured, sandbox: false, warn: (m) => warnings.push(m) });
+      expect(warnings.join(' ')).toMatch(/began in the sandbox.*keys rotate/);
+      expect(await openBody(other, org.orgId, messageId, text.body, text.bodyKey)).toBe(
+        'Written in the sandbox',
+      );
+      const key = secretsKey(configured);
+      expect((await underOlderKeys(other, key)).find((c) => c.what === 'organisation data keys')?.count).toBe(
+        1,
+      );
+      await rewrapUnderMasterKey(other, key);
+      expect((await underOlderKeys(other, key)).every((c) => c.count === 0)).toBe(true);
+    } finally {
+      await other.close();
+      await fresh.drop();
+    }
   });
 });
