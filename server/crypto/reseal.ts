@@ -180,9 +180,9 @@ async function resealEvents(
   const rows = await tx.query<{
     id: number;
     tx_id: number;
-    message_id: string;
-    body: string;
-    body_key: number;
+    message_id: string | null;
+    body: string | null;
+    body_key: number | null;
   }>(
     `SELECT id, tx_id, payload #>> '{message,id}' AS message_id, payload #>> '{message,body}' AS body,
             (payload #>> '{message,bodyKey}')::int AS body_key
@@ -191,17 +191,19 @@ async function resealEvents(
       ORDER BY tx_id, id LIMIT ${BATCH}`,
     [orgId, after?.tx ?? -1, after?.id ?? -1],
   );
+  // A message's text under an older key, or in clear (an event written before sealing has no key).
   const stale = rows.filter(
-    (r) => r.body_key !== null && r.body_key !== keyNo && r.body !== '' && r.body !== null,
+    (r) => r.message_id !== null && r.body !== null && r.body !== '' && r.body_key !== keyNo,
   );
   const key = await vault.keyByNo(tx, orgId, keyNo);
   for (const r of stale) {
-    const text = await openBody(tx, orgId, r.message_id, r.body, r.body_key);
+    const messageId = r.message_id as string;
+    const text = await openBody(tx, orgId, messageId, r.body as string, r.body_key);
     await tx.query(
       `UPDATE events SET payload = jsonb_set(jsonb_set(payload, '{message,body}', to_jsonb($2::text)),
                                              '{message,bodyKey}', to_jsonb($3::int))
         WHERE id = $1`,
-      [r.id, vault.sealWith(key, messageContext(r.message_id), text), keyNo],
+      [r.id, vault.sealWith(key, messageContext(messageId), text), keyNo],
     );
   }
   const last = rows.at(-1);

@@ -6,7 +6,7 @@ import { rewrapUnderMasterKey, underOlderKeys } from '../../server/crypto/rewrap
 import { acceptPreviousKeys, open, seal, sealedKeyId, secretsKey } from '../../server/crypto/secrets.ts';
 import { attachVault, KeyVault, openVault, VaultError } from '../../server/crypto/vault.ts';
 import { openPostgres } from '../../server/db/postgres.ts';
-import { openBody, sealBody } from '../../server/stores/message-bodies.ts';
+import { openBody, openEventPayload, sealBody } from '../../server/stores/message-bodies.ts';
 import {
   ENGINES,
   freshDatabase,
@@ -234,10 +234,17 @@ describe.each(ENGINES)('encryption at rest on %s', (engine) => {
        RETURNING id::text AS id`,
       [legacy.orgId],
     );
-    await relay.db.query(
+    const [legacyMessage] = await relay.db.query<{ id: string }>(
       `INSERT INTO messages (id, org_id, conversation_id, direction, from_e164, to_e164, body, status, segments, encoding)
-       VALUES (gen_random_uuid(), $1, $2, 'outbound', $3, '+12025557999', 'Written in clear long ago', 'sent', 1, 'GSM-7')`,
+       VALUES (gen_random_uuid(), $1, $2, 'outbound', $3, '+12025557999', 'Written in clear long ago', 'sent', 1, 'GSM-7')
+       RETURNING id::text AS id`,
       [legacy.orgId, conv?.id, legacy.sender],
+    );
+    // Its live event from before sealing: the text in clear, no key.
+    await relay.db.query(
+      `INSERT INTO events (org_id, type, conversation_id, payload)
+       VALUES ($1, 'message.created', $2, jsonb_build_object('message', jsonb_build_object('id', $3::text, 'body', 'Written in clear long ago')))`,
+      [legacy.orgId, conv?.id, legacyMessage?.id],
     );
     await resealDue(relay.db, { settleMs: 0 });
     const [row] = await relay.db.query<{ body: string; body_key: number | null }>(
@@ -246,6 +253,14 @@ describe.each(ENGINES)('encryption at rest on %s', (engine) => {
     );
     expect(row?.body_key).toBe(1);
     expect(row?.body).not.toContain('in clear');
+    const [event] = await relay.db.query<{ payload: unknown }>(
+      'SELECT payload FROM events WHERE org_id = $1',
+      [legacy.orgId],
+    );
+    expect(JSON.stringify(event?.payload)).not.toContain('in clear');
+    expect(await openEventPayload(relay.db, legacy.orgId, event?.payload)).toMatchObject({
+      message: { body: 'Written in clear long ago' },
+    });
     const answer = await relay.app.inject({
       method: 'GET',
       url: `/v1/conversations/${conv?.id}/messages`,
