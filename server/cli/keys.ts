@@ -4,6 +4,7 @@ import { type ResealReport, resealDue, rotateDataKeys, SETTLE_MS } from '../cryp
 import { type RewrapCount, rewrapUnderMasterKey, underOlderKeys } from '../crypto/rewrap.ts';
 import type { Database } from '../db/database.ts';
 import { requireOrg } from '../organisations/org-admin.ts';
+import { unassignedTexts } from '../stores/message-bodies.ts';
 import { CLI_ACTOR, type Command, requireSecretsKey, UsageError } from './command.ts';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -107,6 +108,31 @@ export const KEYS_COMMANDS: Record<string, Command> = {
             'still sealed with an older master key (SECRETS_KEY_PREVIOUS opens it; `keys rotate` re-seals it)',
           ),
         ].join('\n'),
+      };
+    },
+  },
+  'unassigned list': {
+    summary: 'Show texts that arrived for numbers no organisation owns (stored sealed), oldest first',
+    usage: [
+      'unassigned list [--limit <1-1000>] [--json]',
+      '',
+      'A text to a number no organisation has registered is kept, never dropped, sealed with the',
+      'master key. This opens them for the operator: which number it was sent to, from whom, and what.',
+    ].join('\n'),
+    flags: { limit: { help: 'how many (100 unless given)', value: true } },
+    async run(db, flags) {
+      const limit = flags.limit === undefined ? 100 : Number(flags.limit);
+      if (!Number.isInteger(limit) || limit < 1 || limit > 1000)
+        throw new UsageError(`--limit must be a whole number from 1 to 1000, got "${flags.limit}"`);
+      const texts = await unassignedTexts(db, limit);
+      return {
+        json: { texts },
+        text:
+          texts.length === 0
+            ? 'No texts to unregistered numbers.'
+            : texts
+                .map((t) => `to ${t.to} from ${t.from} (${t.provider} ${t.providerMessageId}): ${t.body}`)
+                .join('\n'),
       };
     },
   },

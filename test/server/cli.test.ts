@@ -52,6 +52,15 @@ describe('admin CLI', () => {
     expect(JSON.parse(bad.out).error.code).toBe('USAGE');
   });
 
+  it('lists texts to numbers nobody owns, opened, and refuses a bad limit', async () => {
+    const none = await cli('unassigned', 'list', '--json');
+    expect(none.code, none.out).toBe(0);
+    expect(JSON.parse(none.out).texts).toEqual([]);
+    const bad = await cli('unassigned', 'list', '--limit', '0', '--json');
+    expect(bad.code).toBe(2);
+    expect(JSON.parse(bad.out).error.message).toMatch(/--limit must be a whole number from 1 to 1000/);
+  });
+
   it('adds a sender number and refuses it twice', async () => {
     const first = await cli('number', 'add', '--org', orgId, '--e164', '+15551234567', '--json');
     expect(first.code).toBe(0);

@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { signPlivoV3 } from '../../server/providers/plivo-signature.ts';
 import { unassignedTexts } from '../../server/stores/message-bodies.ts';
+import { cliOn } from '../helpers/cli.ts';
 import {
   CUSTOMER,
   eventually,
@@ -206,6 +207,10 @@ describe('inbound texts', () => {
     const stored = await relay.db.query<{ body: string }>('SELECT body, body_sealed FROM unassigned_inbound');
     expect(JSON.stringify(stored)).not.toContain('anyone?');
     expect((await unassignedTexts(relay.db)).map((t) => t.body)).toEqual(['anyone?']);
+    // The operator reads it with `unassigned list`.
+    const listed = await cliOn({ db: relay.db, config: relay.config }, 'unassigned', 'list');
+    expect(listed.code, listed.err).toBe(0);
+    expect(listed.out).toMatch(/^to \+14155550100 from \+\d+ \(sandbox \S+\): anyone\?$/m);
   });
 });
 
