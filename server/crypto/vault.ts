@@ -42,6 +42,11 @@ export class KeyVault {
   readonly #keys = new Map<string, SecretsKey>();
   /** Transactions that created a data key: what they read is not cached until it commits. */
   readonly #creators = new WeakSet<Queryable>();
+  /**
+   * Bumped when an org's active key is let go of: a lookup that began before (and may have read
+   * the old key) uses what it read once, but does not put it back in the cache.
+   */
+  readonly #rotations = new Map<string, number>();
 
   constructor(
     readonly provider: KeyProvider,
@@ -85,11 +90,12 @@ export class KeyVault {
   async activeKey(q: Queryable, orgId: string): Promise<{ no: number; key: SecretsKey }> {
     const cached = this.#active.get(orgId);
     if (cached !== undefined && cached.freshUntil > performance.now()) return cached;
+    const rotations = this.#rotations.get(orgId) ?? 0;
     const [row] = await q.query<{ key_no: number; wrapped: string }>(
       `SELECT key_no, wrapped FROM org_data_keys WHERE org_id = $1 AND state = 'active'`,
       [orgId],
     );
-    if (row !== undefined) return this.#remember(q, orgId, row.key_no, row.wrapped, true);
+    if (row !== undefined) return this.#remember(q, orgId, row.key_no, row.wrapped, rotations);
     await this.createKey(q, orgId);
     return this.activeKey(q, orgId);
   }
@@ -116,7 +122,7 @@ export class KeyVault {
       [orgId, no, wrapped, at],
     );
     if (databaseOf(q) !== q) this.#creators.add(q);
-    this.#active.delete(orgId);
+    this.forgetActive(orgId);
     return no;
   }
 
@@ -132,12 +138,13 @@ export class KeyVault {
       throw new VaultError(
         `data key ${no} of org ${orgId} is ${row === undefined ? 'missing' : 'destroyed'}`,
       );
-    return (await this.#remember(q, orgId, no, row.wrapped, false)).key;
+    return (await this.#remember(q, orgId, no, row.wrapped, null)).key;
   }
 
   /** Forgets the org's active key (after a rotation in this process). */
   forgetActive(orgId: string): void {
     this.#active.delete(orgId);
+    this.#rotations.set(orgId, (this.#rotations.get(orgId) ?? 0) + 1);
   }
 
   async #remember(
@@ -145,7 +152,8 @@ export class KeyVault {
     orgId: string,
     no: number,
     wrapped: string,
-    active: boolean,
+    /** For the active key: the org's rotation count when its lookup began (null: any key). */
+    rotations: number | null,
   ): Promise<ActiveKey> {
     const id = `${orgId}:${no}`;
     const key =
@@ -154,7 +162,7 @@ export class KeyVault {
     // What a transaction that made a key reads may still roll back: used, never cached.
     if (this.#creators.has(q)) return entry;
     this.#keys.set(id, key);
-    if (active) this.#active.set(orgId, entry);
+    if (rotations !== null && rotations === (this.#rotations.get(orgId) ?? 0)) this.#active.set(orgId, entry);
     return entry;
   }
 }
