@@ -70,7 +70,7 @@ function statusLine(s: KeyStatus): string {
 }
 
 const progressLine = (r: ResealReport): string =>
-  `org ${r.orgId}: ${r.messages} texts, ${r.events} live events, ${r.evidence} consent entries re-sealed under key ${r.keyNo}` +
+  `org ${r.orgId}: ${r.messages} texts, ${r.events} live events, ${r.evidence} consent entries, ${r.details} opt-in requests and payment details re-sealed under key ${r.keyNo}` +
   (r.destroyed.length > 0 ? `; keys ${r.destroyed.join(', ')} destroyed` : '');
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));

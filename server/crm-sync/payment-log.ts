@@ -2,6 +2,7 @@ import { CrmError } from '../../crm-plugins/errors.ts';
 import type { ContactRef, CrmPayment, CrmPaymentStatus, RecordedPayment } from '../../crm-plugins/types.ts';
 import type { Clock } from '../clock.ts';
 import type { Database } from '../db/database.ts';
+import { openPaymentRow } from '../payments/payment-details.ts';
 import type { CrmConnection } from './connections.ts';
 import type { ContactRefs } from './contact-refs.ts';
 import type { CrmCall } from './live-plugins.ts';
@@ -19,6 +20,8 @@ export interface PaymentLogOptions {
 /** A payment request with what its CRM entry needs, read for one connection's org only. */
 interface PaymentInfo {
   id: string;
+  org_id: string;
+  details_key: number | null;
   status: CrmPaymentStatus;
   amount_minor: string | number;
   currency: string;
@@ -110,7 +113,8 @@ export class PaymentLog {
     const uuid = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
     if (!uuid.test(requestId)) return null;
     const rows = await this.options.db.query<PaymentInfo>(
-      `SELECT p.id, p.status, p.amount_minor, p.currency, p.description, p.reference, p.card_brand, p.card_last4,
+      `SELECT p.id, p.org_id, p.details_key, p.status, p.amount_minor, p.currency, p.description, p.reference,
+              p.card_brand, p.card_last4,
               p.refunded_minor, p.expires_at, p.created_at, p.updated_at, v.contact_phone, c.crm, c.crm_object, c.crm_id,
               (SELECT min(e.occurred_at) FROM payment_status_events e WHERE e.request_id = p.id AND e.status = 'paid') AS paid_at,
               (SELECT x.entry_id FROM crm_payment_entries x WHERE x.connection_id = $3 AND x.request_id = p.id) AS entry_id
@@ -119,7 +123,7 @@ export class PaymentLog {
         WHERE p.id = $1 AND p.org_id = $2`,
       [requestId, connection.orgId, connection.id],
     );
-    return rows[0] ?? null;
+    return openPaymentRow(this.options.db, rows[0]);
   }
 
   /** The record the entry goes on: the conversation's contact's, else the number's first record. */

@@ -6,15 +6,22 @@
  * the new key resealed and destroys the retired ones: their wrapped bytes are removed, so what
  * they sealed is gone with them, and nothing sealed with them is left.
  */
-import type { Database, Queryable } from '../db/database.ts';
+import type { Database } from '../db/database.ts';
 import { PeriodicRunner } from '../lib/periodic-runner.ts';
-import { evidenceContext, openEvidence } from '../stores/consent-evidence.ts';
 import { messageContext, openBody } from '../stores/message-bodies.ts';
+import {
+  BATCH,
+  type Page,
+  resealEvents,
+  resealEvidence,
+  resealOptInRequests,
+  resealPayments,
+  type Walk,
+} from './reseal-walks.ts';
 import { type KeyVault, vaultOf } from './vault.ts';
 
 /** Longer than any process keeps an org's active key cached (vault.ts): nobody seals with the old one. */
 export const SETTLE_MS = 120_000;
-const BATCH = 500;
 
 export interface ResealReport {
   orgId: string;
@@ -23,6 +30,8 @@ export interface ResealReport {
   events: number;
   /** Consent ledger entries whose evidence was re-sealed. */
   evidence: number;
+  /** Pending double opt-ins' evidence and payment requests' details re-sealed. */
+  details: number;
   destroyed: number[];
 }
 
@@ -86,17 +95,16 @@ async function resealOrg(
   keyNo: number,
   options: { progress?: (report: ResealReport) => void },
 ): Promise<ResealReport> {
-  const report: ResealReport = { orgId, keyNo, messages: 0, events: 0, evidence: 0, destroyed: [] };
-  const pages = async <C>(
-    batch: (
-      tx: Queryable,
-      vault: KeyVault,
-      orgId: string,
-      keyNo: number,
-      after: C | null,
-    ) => Promise<Page<C>>,
-    count: 'messages' | 'events' | 'evidence',
-  ) => {
+  const report: ResealReport = {
+    orgId,
+    keyNo,
+    messages: 0,
+    events: 0,
+    evidence: 0,
+    details: 0,
+    destroyed: [],
+  };
+  const pages = async <C>(batch: Walk<C>, count: 'messages' | 'events' | 'evidence' | 'details') => {
     let after: C | null = null;
     for (;;) {
       const page: Page<C> = await db.transaction((tx) => batch(tx, vault, orgId, keyNo, after));
@@ -109,6 +117,8 @@ async function resealOrg(
   await pages(resealMessages, 'messages');
   await pages(resealEvents, 'events');
   await pages(resealEvidence, 'evidence');
+  await pages(resealOptInRequests, 'details');
+  await pages(resealPayments, 'details');
   report.destroyed = await db.transaction(async (tx) => {
     await tx.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`data_keys:${orgId}`]);
     const marked = await tx.query(
@@ -128,20 +138,8 @@ async function resealOrg(
   return report;
 }
 
-/** One batch's work: how many rows it re-sealed, and where the next starts (null: the end). */
-interface Page<C> {
-  done: number;
-  last: C | null;
-}
-
 /** One batch of the org's texts after `after` (by age): those not under `keyNo` re-sealed with it. */
-async function resealMessages(
-  tx: Queryable,
-  vault: KeyVault,
-  orgId: string,
-  keyNo: number,
-  after: { at: string; id: string } | null,
-): Promise<{ done: number; last: { at: string; id: string } | null }> {
+const resealMessages: Walk<{ at: string; id: string }> = async (tx, vault, orgId, keyNo, after) => {
   // The position travels as text: a Date would drop the microseconds and read the same rows again.
   const rows = await tx.query<{ id: string; body: string; body_key: number | null; created_at: string }>(
     `SELECT id::text AS id, body, body_key, created_at::text AS created_at FROM messages
@@ -167,75 +165,7 @@ async function resealMessages(
     );
   const last = rows.at(-1);
   return { done: ids.length, last: last === undefined ? null : { at: last.created_at, id: last.id } };
-}
-
-/** One batch of the org's live events: a message's text in one under another key re-sealed. */
-async function resealEvents(
-  tx: Queryable,
-  vault: KeyVault,
-  orgId: string,
-  keyNo: number,
-  after: { tx: number; id: number } | null,
-): Promise<{ done: number; last: { tx: number; id: number } | null }> {
-  const rows = await tx.query<{
-    id: number;
-    tx_id: number;
-    message_id: string | null;
-    body: string | null;
-    body_key: number | null;
-  }>(
-    `SELECT id, tx_id, payload #>> '{message,id}' AS message_id, payload #>> '{message,body}' AS body,
-            (payload #>> '{message,bodyKey}')::int AS body_key
-       FROM events
-      WHERE org_id = $1 AND (tx_id, id) > ($2, $3)
-      ORDER BY tx_id, id LIMIT ${BATCH}`,
-    [orgId, after?.tx ?? -1, after?.id ?? -1],
-  );
-  // A message's text under an older key, or in clear (an event written before sealing has no key).
-  const stale = rows.filter(
-    (r) => r.message_id !== null && r.body !== null && r.body !== '' && r.body_key !== keyNo,
-  );
-  const key = await vault.keyByNo(tx, orgId, keyNo);
-  for (const r of stale) {
-    const messageId = r.message_id as string;
-    const text = await openBody(tx, orgId, messageId, r.body as string, r.body_key);
-    await tx.query(
-      `UPDATE events SET payload = jsonb_set(jsonb_set(payload, '{message,body}', to_jsonb($2::text)),
-                                             '{message,bodyKey}', to_jsonb($3::int))
-        WHERE id = $1`,
-      [r.id, vault.sealWith(key, messageContext(messageId), text), keyNo],
-    );
-  }
-  const last = rows.at(-1);
-  return { done: stale.length, last: last === undefined ? null : { tx: last.tx_id, id: last.id } };
-}
-
-/** One batch of the org's consent ledger: evidence under another key (or none) re-sealed. */
-async function resealEvidence(
-  tx: Queryable,
-  vault: KeyVault,
-  orgId: string,
-  keyNo: number,
-  after: { tx: number; id: number } | null,
-): Promise<{ done: number; last: { tx: number; id: number } | null }> {
-  const rows = await tx.query<{ id: number; tx_id: number; evidence: string; evidence_key: number | null }>(
-    `SELECT id, tx_id, evidence, evidence_key FROM consent_events
-      WHERE org_id = $1 AND (tx_id, id) > ($2, $3) ORDER BY tx_id, id LIMIT ${BATCH}`,
-    [orgId, after?.tx ?? -1, after?.id ?? -1],
-  );
-  const stale = rows.filter((r) => r.evidence_key !== keyNo);
-  const key = await vault.keyByNo(tx, orgId, keyNo);
-  for (const r of stale) {
-    const text = await openEvidence(tx, orgId, r.id, r.evidence, r.evidence_key);
-    await tx.query('UPDATE consent_events SET evidence = $2, evidence_key = $3 WHERE id = $1', [
-      r.id,
-      vault.sealWith(key, evidenceContext(r.id), text),
-      keyNo,
-    ]);
-  }
-  const last = rows.at(-1);
-  return { done: stale.length, last: last === undefined ? null : { tx: last.tx_id, id: last.id } };
-}
+};
 
 /** The relay's re-seal pass, once a minute (and at start): keys rotated elsewhere are followed here. */
 export class ResealWorker {
@@ -266,7 +196,7 @@ export class ResealWorker {
     for (const r of await resealDue(this.options.db))
       this.options.log(
         'info',
-        `org ${r.orgId}: ${r.messages} texts, ${r.events} events and ${r.evidence} consent entries re-sealed under data key ${r.keyNo}` +
+        `org ${r.orgId}: ${r.messages} texts, ${r.events} events, ${r.evidence} consent entries and ${r.details} opt-in requests and payment details re-sealed under data key ${r.keyNo}` +
           (r.destroyed.length > 0 ? `; keys ${r.destroyed.join(', ')} destroyed` : ''),
       );
   }

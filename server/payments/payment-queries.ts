@@ -1,6 +1,7 @@
 import type { Queryable } from '../db/database.ts';
 import { confinedToUser, type Principal, phoneFor } from '../http/access.ts';
 import { afterPageCursor as afterCursor, nextPageCursor as nextCursorOf } from '../http/page-cursor.ts';
+import { openPaymentRows } from './payment-details.ts';
 import { type HoldReason, holdWords } from './payment-guards.ts';
 import type { PaymentStatus } from './payment-status.ts';
 import type { PaymentRequestRow } from './payment-store.ts';
@@ -34,7 +35,7 @@ export async function listPayments(
     [p.orgId, q.status, q.rep, confinedToUser(p), afterAt, afterId, q.limit + 1],
   );
   const page = rows.slice(0, q.limit).map(({ cursor_at: _, ...row }) => row as PaymentRequestRow);
-  return { rows: page, nextCursor: nextCursorOf(rows, q.limit) };
+  return { rows: await openPaymentRows(db, page), nextCursor: nextCursorOf(rows, q.limit) };
 }
 
 export interface HoldRow {

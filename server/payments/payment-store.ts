@@ -1,6 +1,7 @@
 import { queuePaymentWriteBack } from '../crm-sync/payment-jobs.ts';
 import type { Queryable } from '../db/database.ts';
 import { appendEvent } from '../live/events.ts';
+import { openPaymentRow, openPaymentRows, sealPaymentDetails } from './payment-details.ts';
 import { formatAmount } from './payment-links.ts';
 import { advance, type PaymentStatus } from './payment-status.ts';
 
@@ -16,6 +17,8 @@ export interface PaymentRequestRow {
   currency: string;
   description: string;
   reference: string | null;
+  /** The data key that sealed description and reference; null once opened (payment-details.ts). */
+  details_key: number | null;
   status: PaymentStatus;
   provider: string;
   checkout_id: string | null;
@@ -97,11 +100,12 @@ export interface NewPaymentRequest {
 
 /** Stores a new request as `sent`; the caller sends its text next (and removes it if refused). */
 export async function insertPaymentRequest(db: Queryable, r: NewPaymentRequest): Promise<PaymentRequestRow> {
+  const sealed = await sealPaymentDetails(db, r.orgId, r.id, r);
   const [row] = await db.query<PaymentRequestRow>(
     `INSERT INTO payment_requests (id, org_id, token_hash, idempotency_key, sender_number_id, amount_minor, currency,
        description, reference, status, provider, expires_at, created_by_user_id, created_by_key_id, created_by_name,
-       created_at, updated_at, to_e164)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'sent', $10, $11, $12, $13, $14, $15, $15, $16)
+       created_at, updated_at, to_e164, details_key)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'sent', $10, $11, $12, $13, $14, $15, $15, $16, $17)
      ON CONFLICT (org_id, idempotency_key) DO NOTHING RETURNING *`,
     [
       r.id,
@@ -111,8 +115,8 @@ export async function insertPaymentRequest(db: Queryable, r: NewPaymentRequest):
       r.senderNumberId,
       r.amountMinor,
       r.currency,
-      r.description,
-      r.reference,
+      sealed.description,
+      sealed.reference,
       r.provider,
       r.expiresAt,
       r.createdBy.userId,
@@ -120,9 +124,13 @@ export async function insertPaymentRequest(db: Queryable, r: NewPaymentRequest):
       r.createdBy.name,
       r.at,
       r.toE164,
+      sealed.detailsKey,
     ],
   );
-  return row ?? ((await paymentByKey(db, r.orgId, r.idempotencyKey)) as PaymentRequestRow);
+  return (
+    (await openPaymentRow(db, row)) ??
+    ((await paymentByKey(db, r.orgId, r.idempotencyKey)) as PaymentRequestRow)
+  );
 }
 
 export async function paymentByKey(
@@ -134,7 +142,7 @@ export async function paymentByKey(
     'SELECT * FROM payment_requests WHERE org_id = $1 AND idempotency_key = $2',
     [orgId, key],
   );
-  return rows[0] ?? null;
+  return openPaymentRow(db, rows[0]);
 }
 
 export async function paymentById(
@@ -146,14 +154,14 @@ export async function paymentById(
     'SELECT * FROM payment_requests WHERE org_id = $1 AND id = $2',
     [orgId, id],
   );
-  return rows[0] ?? null;
+  return openPaymentRow(db, rows[0]);
 }
 
 export async function paymentByTokenHash(db: Queryable, hash: string): Promise<PaymentRequestRow | null> {
   const rows = await db.query<PaymentRequestRow>('SELECT * FROM payment_requests WHERE token_hash = $1', [
     hash,
   ]);
-  return rows[0] ?? null;
+  return openPaymentRow(db, rows[0]);
 }
 
 /** The request a provider event is about: by our id in its metadata, else by checkout or payment. */
@@ -172,7 +180,7 @@ export async function paymentForEvent(
       ids.paymentId,
     ],
   );
-  return rows[0] ?? null;
+  return openPaymentRow(db, rows[0]);
 }
 
 export async function paymentsOfConversation(
@@ -180,10 +188,11 @@ export async function paymentsOfConversation(
   orgId: string,
   conversationId: string,
 ): Promise<PaymentRequestRow[]> {
-  return db.query<PaymentRequestRow>(
+  const rows = await db.query<PaymentRequestRow>(
     'SELECT * FROM payment_requests WHERE org_id = $1 AND conversation_id = $2 ORDER BY created_at, id',
     [orgId, conversationId],
   );
+  return openPaymentRows(db, rows);
 }
 
 /** Every status the request passed through, oldest first. */
@@ -235,12 +244,17 @@ export async function updatePayment(
   const fields = Object.entries(change.fields ?? {});
   if (status === null && fields.length === 0) return row;
   const sets = fields.map(([column], i) => `${column} = $${i + 5}`);
-  const [updated] = await tx.query<PaymentRequestRow>(
-    `UPDATE payment_requests SET status = $3, updated_at = $4${sets.length > 0 ? `, ${sets.join(', ')}` : ''}
-      WHERE id = $1 AND status = $2 RETURNING *`,
-    [row.id, row.status, status ?? row.status, change.at, ...fields.map(([, value]) => value)],
+  const updated = await openPaymentRow(
+    tx,
+    (
+      await tx.query<PaymentRequestRow>(
+        `UPDATE payment_requests SET status = $3, updated_at = $4${sets.length > 0 ? `, ${sets.join(', ')}` : ''}
+          WHERE id = $1 AND status = $2 RETURNING *`,
+        [row.id, row.status, status ?? row.status, change.at, ...fields.map(([, value]) => value)],
+      )
+    )[0],
   );
-  if (updated === undefined) return null;
+  if (updated === null) return null;
   if (status !== null) {
     await tx.query(
       'INSERT INTO payment_status_events (request_id, status, detail, occurred_at) VALUES ($1, $2, $3, $4)',

@@ -3,6 +3,7 @@ import { parseOrgSettings } from '../compliance/org-settings.ts';
 import type { Database, Queryable } from '../db/database.ts';
 import { CoalescingRunner } from '../lib/coalescing-runner.ts';
 import type { HoldAlerts } from './hold-alerts.ts';
+import { openPaymentRows } from './payment-details.ts';
 import { PaymentEventProcessor } from './payment-events.ts';
 import { requestHeld } from './payment-guards.ts';
 import { linkToken, linkUrl, tokenHash } from './payment-links.ts';
@@ -172,6 +173,6 @@ export class Payments {
         ORDER BY expires_at LIMIT 200`,
       [this.clock()],
     );
-    for (const row of rows) await this.expire(row);
+    for (const row of await openPaymentRows(this.db, rows)) await this.expire(row);
   }
 }

@@ -242,10 +242,11 @@ async function requestPayment(
           action: 'payment.requested',
           target: { type: 'payment_request', id: row.id },
           at,
+          // Not the description or reference: sealed on the request (payment-details.ts), they would
+          // lie in clear in the append-only log. The request's id (target) leads to them.
           detail: {
             amountMinor: Number(row.amount_minor),
             currency: row.currency,
-            reference: row.reference,
             messageId: outcome.row.id,
           },
         });

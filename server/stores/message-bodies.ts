@@ -6,6 +6,7 @@
 
 import { vaultOf } from '../crypto/vault.ts';
 import type { Queryable } from '../db/database.ts';
+import { openPaymentDetails, sealPaymentDetails } from '../payments/payment-details.ts';
 
 /** What a message's sealed text is bound to. */
 export const messageContext = (messageId: string): string => `message:${messageId}`;
@@ -57,9 +58,14 @@ export async function openBodies<T extends BodyRow>(q: Queryable, rows: T[]): Pr
 
 /**
  * A live event's payload with its message's text opened: message_dto (043_sealed_bodies.sql)
- * carries the sealed body and its `bodyKey`, which no client sees.
+ * carries the sealed body and its `bodyKey`, which no client sees; a payment's description and
+ * reference likewise (`detailsKey`, payment-details.ts).
  */
 export async function openEventPayload(q: Queryable, orgId: string, payload: unknown): Promise<unknown> {
+  return openPaymentInPayload(q, orgId, await openMessageInPayload(q, orgId, payload));
+}
+
+async function openMessageInPayload(q: Queryable, orgId: string, payload: unknown): Promise<unknown> {
   const message = (payload as { message?: Record<string, unknown> } | null)?.message;
   if (typeof message !== 'object' || message === null || !('bodyKey' in message)) return payload;
   const { bodyKey, ...rest } = message;
@@ -70,13 +76,41 @@ export async function openEventPayload(q: Queryable, orgId: string, payload: unk
   return { ...(payload as object), message: { ...rest, body } };
 }
 
+async function openPaymentInPayload(q: Queryable, orgId: string, payload: unknown): Promise<unknown> {
+  const payment = paymentOf(payload);
+  if (payment === null || !('detailsKey' in payment)) return payload;
+  const { detailsKey, ...rest } = payment;
+  const details = await openPaymentDetails(q, orgId, payment.id, payment, detailsKey as number | null);
+  return { ...(payload as object), payment: { ...rest, ...details } };
+}
+
 /** The other way: a payload about to be stored, its message's text sealed (what appendEvent stores). */
 export async function sealEventPayload(q: Queryable, orgId: string, payload: unknown): Promise<unknown> {
+  const withMessage = await sealMessageInPayload(q, orgId, payload);
+  const payment = paymentOf(withMessage);
+  if (payment === null || 'detailsKey' in payment) return withMessage;
+  const sealed = await sealPaymentDetails(q, orgId, payment.id, payment);
+  return { ...(withMessage as object), payment: { ...payment, ...sealed } };
+}
+
+async function sealMessageInPayload(q: Queryable, orgId: string, payload: unknown): Promise<unknown> {
   const message = (payload as { message?: Record<string, unknown> } | null)?.message;
   if (typeof message !== 'object' || message === null || 'bodyKey' in message) return payload;
   if (typeof message.body !== 'string' || typeof message.id !== 'string') return payload;
   const sealed = await sealBody(q, orgId, message.id, message.body);
   return { ...(payload as object), message: { ...message, body: sealed.body, bodyKey: sealed.bodyKey } };
+}
+
+/** A payload's payment request (a PaymentDto), when it carries one with its details. */
+function paymentOf(
+  payload: unknown,
+): (Record<string, unknown> & { id: string; description: string; reference: string | null }) | null {
+  const payment = (payload as { payment?: Record<string, unknown> } | null)?.payment;
+  if (typeof payment !== 'object' || payment === null) return null;
+  const { id, description, reference } = payment;
+  if (typeof id !== 'string' || typeof description !== 'string') return null;
+  if (reference !== null && typeof reference !== 'string') return null;
+  return payment as Record<string, unknown> & { id: string; description: string; reference: string | null };
 }
 
 /** Texts to numbers no org owns, oldest first, opened (for an operator; sealed with the master key). */

@@ -1,9 +1,29 @@
+import { vaultOf } from '../crypto/vault.ts';
 import type { Queryable } from '../db/database.ts';
 import { newId } from '../ids.ts';
 import { EVENTS_CHANNEL } from '../live/events.ts';
 import { insertOutbound } from './messages.ts';
 
-/** Double opt-in's pending requests: a rep's opt-in waits here for the customer's YES. */
+/**
+ * Double opt-in's pending requests: a rep's opt-in waits here for the customer's YES. The rep's
+ * evidence is sealed under the org's data key, bound to its request (045_sealed_details.sql);
+ * `evidence_key` NULL means it is in clear (written before sealing).
+ */
+
+/** What a pending request's sealed evidence is bound to. */
+export const optInRequestContext = (requestId: string): string => `consent_request:${requestId}`;
+
+/** A request's evidence as written: opened when sealed. */
+export async function openRequestEvidence(
+  q: Queryable,
+  orgId: string,
+  requestId: string,
+  evidence: string,
+  evidenceKey: number | null,
+): Promise<string> {
+  if (evidenceKey === null) return evidence;
+  return vaultOf(q).open(q, orgId, optInRequestContext(requestId), evidence, evidenceKey);
+}
 
 /** A rep-recorded opt-in waiting for the customer's YES (double opt-in). */
 export interface PendingOptIn {
@@ -23,17 +43,18 @@ export async function pendingOptIn(
     id: string;
     source: string;
     evidence: string;
+    evidence_key: number | null;
     actor: string;
     created_at: Date;
   }>(
-    `SELECT id, source, evidence, actor, created_at FROM consent_requests
+    `SELECT id, source, evidence, evidence_key, actor, created_at FROM consent_requests
       WHERE org_id = $1 AND phone_e164 = $2 AND status = 'pending'`,
     [orgId, phone],
   );
   const row = rows[0];
-  return row === undefined
-    ? null
-    : { id: row.id, source: row.source, evidence: row.evidence, actor: row.actor, createdAt: row.created_at };
+  if (row === undefined) return null;
+  const evidence = await openRequestEvidence(db, orgId, row.id, row.evidence, row.evidence_key);
+  return { id: row.id, source: row.source, evidence, actor: row.actor, createdAt: row.created_at };
 }
 
 /**
@@ -89,15 +110,19 @@ export async function requestOptIn(
     });
     requestMessageId = message?.id ?? null;
   }
+  const id = newId();
+  const evidence = await vaultOf(tx).seal(tx, input.orgId, optInRequestContext(id), input.evidence);
   await tx.query(
-    `INSERT INTO consent_requests (id, org_id, phone_e164, source, evidence, actor, request_message_id, created_at)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
+    `INSERT INTO consent_requests (id, org_id, phone_e164, source, evidence, evidence_key, actor, request_message_id,
+       created_at)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
     [
-      newId(),
+      id,
       input.orgId,
       input.phone,
       input.source,
-      input.evidence,
+      evidence.sealed,
+      evidence.keyNo,
       input.actor,
       requestMessageId,
       input.now,

@@ -41,3 +41,21 @@ export async function storedEvidence(db: Queryable): Promise<string[]> {
   for (const r of rows) out.push(await openEvidence(db, r.org_id, r.id, r.evidence, r.evidence_key));
   return out;
 }
+
+/** Tables of the simulated outside world, not of the relay: the sandbox's handsets and mailbox. */
+const OUTSIDE_WORLD = new Set(['sandbox_sms', 'sandbox_mail']);
+
+/** Every row of every table of the relay, as text: what a database dump would hold. */
+export async function databaseDump(db: Queryable): Promise<string> {
+  const tables = await db.query<{ name: string }>(
+    `SELECT table_name AS name FROM information_schema.tables
+      WHERE table_schema = 'public' AND table_type = 'BASE TABLE' ORDER BY table_name`,
+  );
+  const parts: string[] = [];
+  for (const { name } of tables) {
+    if (OUTSIDE_WORLD.has(name)) continue;
+    const rows = await db.query<{ row: string }>(`SELECT row_to_json(t)::text AS row FROM "${name}" t`);
+    parts.push(...rows.map((r) => `${name}: ${r.row}`));
+  }
+  return parts.join('\n');
+}

@@ -24,14 +24,12 @@ import {
   testRelay,
   testUser,
 } from '../helpers/relay.ts';
+import { databaseDump } from '../helpers/stored-texts.ts';
 
 // Encryption at rest (issue #18, item 1): message texts are sealed under per-org data keys
 // wrapped by the master key; a dump of the database holds none of them; rotating the keys
 // re-seals every text in the background and loses nothing.
 postgresSkipNote('encryption at rest');
-
-/** Tables of the simulated outside world, not of the relay: the sandbox's handsets and mailbox. */
-const OUTSIDE_WORLD = new Set(['sandbox_sms', 'sandbox_mail']);
 
 describe.each(ENGINES)('encryption at rest on %s', (engine) => {
   let relay: TestRelay;
@@ -72,22 +70,7 @@ describe.each(ENGINES)('encryption at rest on %s', (engine) => {
     expect(answer.statusCode, answer.body).toBe(200);
     return (answer.json().messages as { body: string }[]).map((m) => m.body);
   }
-  /** Every row of every table of the relay, as text: what a database dump would hold. */
-  async function dump(): Promise<string> {
-    const tables = await relay.db.query<{ name: string }>(
-      `SELECT table_name AS name FROM information_schema.tables
-        WHERE table_schema = 'public' AND table_type = 'BASE TABLE' ORDER BY table_name`,
-    );
-    const parts: string[] = [];
-    for (const { name } of tables) {
-      if (OUTSIDE_WORLD.has(name)) continue;
-      const rows = await relay.db.query<{ row: string }>(
-        `SELECT row_to_json(t)::text AS row FROM "${name}" t`,
-      );
-      parts.push(...rows.map((r) => `${name}: ${r.row}`));
-    }
-    return parts.join('\n');
-  }
+  const dump = () => databaseDump(relay.db);
 
   it('a dump holds none of the texts sent or received, while the API and live events show them', async () => {
     const phone = await customer();
