@@ -3,6 +3,7 @@ import type { ConsentChange, ContactRef } from '../../crm-plugins/types.ts';
 import type { Clock } from '../clock.ts';
 import type { Database } from '../db/database.ts';
 import { currentConsent } from '../stores/consent-store.ts';
+import { phoneNumber } from '../stores/phone-columns.ts';
 import type { CrmConnection } from './connections.ts';
 import type { ContactRefs } from './contact-refs.ts';
 import { knownPhonesOf, recordCrmOptOut } from './crm-optout.ts';
@@ -39,7 +40,8 @@ export class ConsentSync {
         try {
           const note =
             job.kind === 'consent'
-              ? await this.projectPhone(connection, call, job.subject)
+              ? // A consent job's subject is the number's token (sync-feed.ts): the CRM is given the number.
+                await this.projectPhone(connection, call, phoneNumber(this.options.db, job.subject))
               : await this.importCrmOptOut(connection, call, job.subject);
           await jobs.finish([job.id], note);
         } catch (error) {

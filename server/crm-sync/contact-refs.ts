@@ -1,5 +1,6 @@
 import type { ContactRef } from '../../crm-plugins/types.ts';
 import type { Queryable } from '../db/database.ts';
+import { phoneToken } from '../stores/phone-columns.ts';
 import type { CrmConnection } from './connections.ts';
 import type { CrmCall } from './live-plugins.ts';
 
@@ -19,14 +20,14 @@ export class ContactRefs {
     const { db } = this;
     const local = await db.query<{ crm_object: 'contact' | 'lead'; crm_id: string }>(
       `SELECT crm_object, crm_id FROM contacts WHERE org_id = $1 AND crm = $2 AND phone_e164 = $3 AND crm_id IS NOT NULL`,
-      [connection.orgId, connection.crm, phone],
+      [connection.orgId, connection.crm, phoneToken(db, phone)],
     );
     if (local.length > 0)
       return local.map((r) => ({ crm: connection.crm, objectType: r.crm_object, id: r.crm_id }));
     const links = await db.query<{ object_type: string; ref_id: string; fresh: boolean }>(
       `SELECT object_type, ref_id, checked_at > now() - ($3::int * interval '1 millisecond') AS fresh
          FROM crm_contact_links WHERE connection_id = $1 AND phone_e164 = $2`,
-      [connection.id, phone, NEGATIVE_LOOKUP_MS],
+      [connection.id, phoneToken(db, phone), NEGATIVE_LOOKUP_MS],
     );
     const known = links.filter((l) => l.ref_id !== '');
     if (known.length > 0)
@@ -39,12 +40,12 @@ export class ContactRefs {
     const refs = (await call((p) => p.findContactsByPhone(phone))).map((c) => c.ref);
     await db.query(`DELETE FROM crm_contact_links WHERE connection_id = $1 AND phone_e164 = $2`, [
       connection.id,
-      phone,
+      phoneToken(db, phone),
     ]);
     if (refs.length === 0) {
       await db.query(
         `INSERT INTO crm_contact_links (connection_id, phone_e164) VALUES ($1, $2) ON CONFLICT DO NOTHING`,
-        [connection.id, phone],
+        [connection.id, phoneToken(db, phone)],
       );
     } else await this.remember(connection, [phone], refs);
     return refs;
@@ -59,13 +60,13 @@ export class ContactRefs {
     for (const phone of phones) {
       await this.db.query(
         `DELETE FROM crm_contact_links WHERE connection_id = $1 AND phone_e164 = $2 AND ref_id = ''`,
-        [connection.id, phone],
+        [connection.id, phoneToken(this.db, phone)],
       );
       for (const ref of refs) {
         await this.db.query(
           `INSERT INTO crm_contact_links (connection_id, phone_e164, object_type, ref_id) VALUES ($1, $2, $3, $4)
            ON CONFLICT (connection_id, phone_e164, object_type, ref_id) DO UPDATE SET checked_at = now()`,
-          [connection.id, phone, ref.objectType, ref.id],
+          [connection.id, phoneToken(this.db, phone), ref.objectType, ref.id],
         );
       }
     }

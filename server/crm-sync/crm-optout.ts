@@ -1,6 +1,7 @@
 import type { ContactRef, CrmId } from '../../crm-plugins/types.ts';
 import type { Database, Queryable } from '../db/database.ts';
 import { currentConsent, failQueuedAfterOptOut, recordConsent } from '../stores/consent-store.ts';
+import { phoneNumber } from '../stores/phone-columns.ts';
 
 const LABEL: Record<CrmId, string> = { hubspot: 'HubSpot', salesforce: 'Salesforce', sandbox: 'Sandbox CRM' };
 
@@ -15,7 +16,7 @@ export async function knownPhonesOf(
      SELECT phone_e164 FROM crm_contact_links WHERE connection_id = $5 AND object_type = $3 AND ref_id = $4`,
     [input.orgId, input.ref.crm, input.ref.objectType, input.ref.id, input.connectionId],
   );
-  return rows.map((r) => r.phone);
+  return rows.map((r) => phoneNumber(db, r.phone));
 }
 
 /**

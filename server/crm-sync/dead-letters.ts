@@ -1,5 +1,6 @@
 import type { Database, Queryable } from '../db/database.ts';
 import { EVENTS_CHANNEL } from '../live/events.ts';
+import { phoneNumber } from '../stores/phone-columns.ts';
 
 /** A CRM write that failed for good, as an admin sees it. */
 export interface DeadLetter {
@@ -34,11 +35,12 @@ interface DeadLetterRow {
 const COLUMNS = `d.id, c.crm, d.kind, d.subject, d.error_code, d.error_message, d.attempts, d.created_at,
   d.replayed_at, d.replayed_by, d.job_id, d.connection_id`;
 
-const toDto = (r: DeadLetterRow): DeadLetter => ({
+const toDto = (q: Queryable, r: DeadLetterRow): DeadLetter => ({
   id: r.id,
   crm: r.crm,
   kind: r.kind,
-  subject: r.subject,
+  // A consent job's subject is the number's token (sync-feed.ts): shown as the number.
+  subject: r.kind === 'consent' ? phoneNumber(q, r.subject) : r.subject,
   errorCode: r.error_code,
   errorMessage: r.error_message,
   attempts: r.attempts,
@@ -58,7 +60,7 @@ export async function listDeadLetters(
       ORDER BY d.created_at DESC, d.id LIMIT $3`,
     [orgId, options.state, options.limit],
   );
-  return rows.map(toDto);
+  return rows.map((r) => toDto(db, r));
 }
 
 export async function countDeadLetters(db: Queryable, connectionId: string): Promise<number> {
@@ -85,7 +87,7 @@ export async function replayDeadLetter(
     );
     const letter = rows[0];
     if (letter === undefined) return null;
-    if (letter.replayed_at !== null) return toDto(letter);
+    if (letter.replayed_at !== null) return toDto(db, letter);
     // A consent job for the same phone may be waiting already; then that one carries the replay.
     const waiting = await tx.query(
       `SELECT 1 FROM crm_sync_jobs j JOIN crm_sync_jobs dead ON dead.id = $1
@@ -106,6 +108,6 @@ export async function replayDeadLetter(
     await tx.query(`SELECT pg_notify('${EVENTS_CHANNEL}', '')`);
     const replayedAt = updated[0]?.replayed_at;
     if (replayedAt === undefined) throw new Error(`dead letter ${letter.id} vanished while being replayed`);
-    return toDto({ ...letter, replayed_at: replayedAt, replayed_by: input.actor });
+    return toDto(db, { ...letter, replayed_at: replayedAt, replayed_by: input.actor });
   });
 }

@@ -2,6 +2,7 @@ import type { CrmContact } from '../../crm-plugins/types.ts';
 import type { Clock } from '../clock.ts';
 import type { Database } from '../db/database.ts';
 import { activeUsersByEmail, finishOwnerRouting, type OwnerRoutingOutcome } from '../inbox/routing.ts';
+import { phoneNumber } from '../stores/phone-columns.ts';
 import type { CrmConnection } from './connections.ts';
 import type { ContactRefs } from './contact-refs.ts';
 import type { CrmCall } from './live-plugins.ts';
@@ -56,7 +57,7 @@ export class OwnerLookup {
               WHERE v.id = $1 AND v.org_id = $2`,
             [job.subject, connection.orgId],
           )
-        )[0]
+        ).map((w) => ({ ...w, contact_phone: phoneNumber(db, w.contact_phone) }))[0]
       : undefined;
     if (waiting === undefined || waiting.owner_routed_at !== null) {
       await jobs.finish(

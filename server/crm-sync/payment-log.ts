@@ -3,6 +3,7 @@ import type { ContactRef, CrmPayment, CrmPaymentStatus, RecordedPayment } from '
 import type { Clock } from '../clock.ts';
 import type { Database } from '../db/database.ts';
 import { openPaymentRow } from '../payments/payment-details.ts';
+import { phoneNumber } from '../stores/phone-columns.ts';
 import type { CrmConnection } from './connections.ts';
 import type { ContactRefs } from './contact-refs.ts';
 import type { CrmCall } from './live-plugins.ts';
@@ -123,7 +124,8 @@ export class PaymentLog {
         WHERE p.id = $1 AND p.org_id = $2`,
       [requestId, connection.orgId, connection.id],
     );
-    return openPaymentRow(this.options.db, rows[0]);
+    const row = await openPaymentRow(this.options.db, rows[0]);
+    return row === null ? null : { ...row, contact_phone: phoneNumber(this.options.db, row.contact_phone) };
   }
 
   /** The record the entry goes on: the conversation's contact's, else the number's first record. */

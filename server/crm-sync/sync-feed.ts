@@ -101,6 +101,7 @@ async function feedConsent(db: Database, jobs: SyncJobs, connection: CrmConnecti
     );
     const last = rows.at(-1);
     if (last === undefined) return 0;
+    // The numbers as their tokens (the job's subject is stored); the projection opens them.
     await jobs.queueConsent(
       tx,
       connection,

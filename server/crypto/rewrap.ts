@@ -1,11 +1,12 @@
 /**
  * Changing the master key: with the new one as SECRETS_KEY and the old one in
  * SECRETS_KEY_PREVIOUS, everything sealed with the old one still opens; `keys rotate` then re-seals
- * it under SECRETS_KEY (org data keys re-wrapped, second factors, CRM and payment credentials,
+ * it under SECRETS_KEY (org data keys and the phone key re-wrapped, second factors, CRM and payment credentials,
  * texts to unowned numbers), after which SECRETS_KEY_PREVIOUS can go. Each value stays bound to
  * its context; the texts themselves need no work, their data keys are what change wrapping.
  */
 import type { Queryable } from '../db/database.ts';
+import { PHONE_KEY_SECRET } from './phone-tokens.ts';
 import { open, type SecretsKey, seal, sealedKeyId } from './secrets.ts';
 import { dataKeyContext } from './vault.ts';
 
@@ -30,6 +31,13 @@ const SEALED: SealedColumn[] = [
       'UPDATE org_data_keys SET wrapped = $1 WHERE wrapped = $2 AND org_id = $3::uuid AND key_no = $4::int',
     ref: (r) => [r.org_id ?? '', r.key_no ?? ''],
     context: (r) => dataKeyContext(r.org_id ?? '', Number(r.key_no)),
+  },
+  {
+    what: 'the phone key',
+    select: `SELECT name, value AS sealed FROM instance_secrets WHERE name = '${PHONE_KEY_SECRET}'`,
+    update: 'UPDATE instance_secrets SET value = $1 WHERE value = $2 AND name = $3',
+    ref: (r) => [r.name ?? ''],
+    context: () => PHONE_KEY_SECRET,
   },
   {
     what: 'second-factor secrets',

@@ -14,6 +14,8 @@ import { type Clock, systemClock } from '../clock.ts';
 import { type Database, databaseOf, type Queryable } from '../db/database.ts';
 import type { KeyProvider } from './key-provider.ts';
 import { LocalKeyProvider } from './key-provider.ts';
+import { loadPhoneCipher, type PhoneCipher } from './phone-tokens.ts';
+import { tokenizeStoredPhones } from './phone-upgrade.ts';
 import {
   acceptPreviousKeys,
   open,
@@ -47,11 +49,26 @@ export class KeyVault {
    * the old key) uses what it read once, but does not put it back in the cache.
    */
   readonly #rotations = new Map<string, number>();
+  #phones: PhoneCipher | null = null;
 
   constructor(
     readonly provider: KeyProvider,
     private readonly clock: Clock = systemClock,
   ) {}
+
+  /** Reads (or makes) the installation's phone key: customers' numbers are stored as its tokens. */
+  async loadPhoneKey(db: Queryable): Promise<void> {
+    this.#phones ??= await loadPhoneCipher(db, this.provider);
+  }
+
+  /** Customers' numbers to tokens and back (phone-tokens.ts). */
+  get phones(): PhoneCipher {
+    if (this.#phones === null)
+      throw new VaultError(
+        'the phone key is not loaded: open the vault with openVault (server/crypto/vault.ts)',
+      );
+    return this.#phones;
+  }
 
   /** The clock that dates data keys (created, retired, resealed). */
   instant(): Date {
@@ -222,12 +239,18 @@ export async function openVault(
 ): Promise<KeyVault> {
   acceptPreviousKeys(options.previous ?? []);
   const existing = VAULTS.get(db);
-  if (existing !== undefined) return existing;
+  if (existing !== undefined) {
+    await existing.loadPhoneKey(db);
+    return existing;
+  }
   if (options.configured !== null) await acceptSandboxKey(db, options.warn);
   const key = await resolveSecretsKey(db, options);
   if (key === null)
     throw new VaultError(
       'SECRETS_KEY is required: message texts are stored encrypted under it (32 random bytes, base64)',
     );
-  return VAULTS.get(db) ?? attachVault(db, new KeyVault(new LocalKeyProvider(key), options.clock));
+  const vault = VAULTS.get(db) ?? attachVault(db, new KeyVault(new LocalKeyProvider(key), options.clock));
+  await vault.loadPhoneKey(db);
+  await tokenizeStoredPhones(db, vault.phones, { log: options.warn });
+  return vault;
 }

@@ -26,6 +26,7 @@ import {
   upsertConversation,
 } from '../stores/messages.ts';
 import { closeOptInRequest, pendingOptIn } from '../stores/opt-in-requests.ts';
+import { phoneToken } from '../stores/phone-columns.ts';
 import { type RedactedText, redactInbound } from '../stores/redaction.ts';
 import { closeOpenReview, flagRedaction } from './review-flags.ts';
 
@@ -221,7 +222,7 @@ async function storeInboundMessage(
       id,
       orgId,
       conversationId,
-      input.from,
+      phoneToken(tx, input.from),
       input.to,
       sealed.body,
       info.segments,
@@ -371,7 +372,7 @@ async function findRecipientNumber(
   const inserted = await tx.query(
     `INSERT INTO unassigned_inbound (provider, provider_message_id, from_e164, to_e164, body, body_sealed)
      VALUES ($1, $2, $3, $4, '', $5) ON CONFLICT DO NOTHING RETURNING id`,
-    [input.provider, input.providerMessageId, input.from, input.to, sealed],
+    [input.provider, input.providerMessageId, phoneToken(tx, input.from), input.to, sealed],
   );
   return inserted.length === 0 ? { kind: 'duplicate' } : { kind: 'unassigned' };
 }

@@ -1,5 +1,6 @@
 import type { Queryable } from '../db/database.ts';
 import { flagForReview } from '../review/review-items.ts';
+import { phoneToken } from '../stores/phone-columns.ts';
 import type { RedactedText } from '../stores/redaction.ts';
 
 /* What a customer's text settles or raises for reviewers (042_review_queue.sql). */
@@ -20,7 +21,7 @@ export async function closeOpenReview(
         WHERE org_id = $1 AND phone_e164 = $2 AND status = 'open' RETURNING id::text AS id)
      UPDATE review_items SET status = 'closed', decision = $5, note = $4, decided_by = 'customer', decided_at = $6
       WHERE org_id = $1 AND kind = 'unclear_reply' AND status <> 'closed' AND source_id IN (SELECT id FROM closed)`,
-    [orgId, phone, status, note, status === 'opted_out' ? 'opt_out' : 'ok', at],
+    [orgId, phoneToken(tx, phone), status, note, status === 'opted_out' ? 'opt_out' : 'ok', at],
   );
 }
 

@@ -1,5 +1,6 @@
 import type { Queryable } from '../db/database.ts';
 import { ApiError } from '../errors.ts';
+import { phoneToken } from '../stores/phone-columns.ts';
 
 /** How recent another rep's answer must be for a send to ask first. */
 export const ANSWER_WINDOW_MS = 60_000;
@@ -35,7 +36,7 @@ export async function refuseDoubleAnswer(
     [
       input.orgId,
       input.senderNumberId,
-      input.to,
+      phoneToken(db, input.to),
       new Date(input.now.getTime() - ANSWER_WINDOW_MS),
       input.userId,
     ],

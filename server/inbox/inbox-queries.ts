@@ -1,7 +1,9 @@
+import { vaultOf } from '../crypto/vault.ts';
 import type { Queryable } from '../db/database.ts';
 import { ApiError } from '../errors.ts';
 import { decodeListCursor, encodeListCursor, type ListCursor } from '../http/page-cursor.ts';
 import { openBody } from '../stores/message-bodies.ts';
+import { phoneNumber } from '../stores/phone-columns.ts';
 
 export type InboxFilter = 'mine' | 'unassigned' | 'all';
 
@@ -61,10 +63,13 @@ const JOINS = `JOIN sender_numbers n ON n.id = c.sender_number_id
                       WHERE e.org_id = c.org_id AND e.phone_e164 = c.contact_phone
                       ORDER BY e.id DESC LIMIT 1) consent ON true`;
 
-/** Name words (ILIKE) or number digits; folds away when $3 is null. */
+/**
+ * Name words (ILIKE) or the number's last digits ($9, their keyed hash: numbers are stored as
+ * tokens, phone-tokens.ts); folds away when $3 is null.
+ */
 const SEARCH = `($3::text IS NULL
     OR ct.display_name ILIKE '%' || $3 || '%'
-    OR ($4::boolean AND c.contact_phone LIKE '%' || $3 || '%'))`;
+    OR ($4::boolean AND c.contact_tails @> ARRAY[$9::text]))`;
 
 /**
  * The sections of the inbox, each read from an index in its own order and resumed after a
@@ -126,7 +131,7 @@ async function readSection(
          OR ($7::boolean AND ${s.at} IS NULL AND ${s.id} > $5::uuid))`
     : // A section whose key is never null has no use for $7, but every parameter needs a type.
       `AND ($6::timestamptz IS NULL OR ${s.at} < $6 OR (${s.at} = $6 AND ${s.id} > $5::uuid)) AND $7::boolean IS NOT NULL`;
-  return db.query<InboxRow>(
+  const rows = await db.query<InboxRow>(
     `SELECT ${COLUMNS}, ${s.at}::text AS position ${s.from} ${resume} ORDER BY ${order} LIMIT $8`,
     [
       q.orgId,
@@ -137,8 +142,10 @@ async function readSection(
       after?.lastMessageAt ?? null,
       after !== null && after.lastMessageAt === null,
       limit,
+      q.searchNumbers && q.search !== null ? vaultOf(db).phones.tailOf(q.search.slice(-10)) : null,
     ],
   );
+  return rows.map((r) => ({ ...r, contact_phone: phoneNumber(db, r.contact_phone) }));
 }
 
 /** The inbox cursor: the section a page stopped in, and the position in it. */

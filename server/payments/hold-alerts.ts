@@ -4,6 +4,7 @@ import type { Database } from '../db/database.ts';
 import { deliver } from '../mail/select.ts';
 import type { Mail, MailTransport } from '../mail/transport.ts';
 import { activePeopleWith } from '../organisations/org-people.ts';
+import { phoneNumber } from '../stores/phone-columns.ts';
 import type { HoldReason } from './payment-guards.ts';
 import { formatAmount } from './payment-links.ts';
 import type { HoldRow } from './payment-queries.ts';
@@ -102,7 +103,9 @@ export class HoldAlerts {
         : formatAmount(Number(hold.amount_minor), hold.currency);
     const facts = [
       `Rep: ${hold.rep_name ?? (hold.reason === 'card_testing' ? 'the customer paying the link' : 'an API key')}`,
-      hold.phone_e164 === null ? null : `Customer number: ending ${hold.phone_e164.slice(-4)}`,
+      hold.phone_e164 === null
+        ? null
+        : `Customer number: ending ${phoneNumber(this.deps.db, hold.phone_e164).slice(-4)}`,
       amount === null ? null : `Amount: ${amount} (${hold.currency?.toUpperCase()})`,
       hold.request_id === null ? null : `Payment request: ${hold.request_id}`,
       `Held at: ${hold.created_at.toISOString().slice(0, 16).replace('T', ' ')} UTC`,

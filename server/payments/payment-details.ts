@@ -8,6 +8,7 @@
 import { type SecretsKey, seal } from '../crypto/secrets.ts';
 import { vaultOf } from '../crypto/vault.ts';
 import type { Queryable } from '../db/database.ts';
+import { phoneNumberOrNull } from '../stores/phone-columns.ts';
 
 type Field = 'description' | 'reference';
 
@@ -70,13 +71,15 @@ interface DetailRow extends PaymentDetails {
   id: string;
   org_id: string;
   details_key?: number | null;
+  to_e164?: string | null;
 }
 
-/** Opens request rows in place (and returns them), as read with `details_key`. */
+/** Opens request rows in place (and returns them), as read with `details_key`; the customer's number too. */
 export async function openPaymentRows<T extends DetailRow>(q: Queryable, rows: T[]): Promise<T[]> {
   for (const row of rows) {
     Object.assign(row, await openPaymentDetails(q, row.org_id, row.id, row, row.details_key));
     row.details_key = null;
+    if (row.to_e164 !== undefined) row.to_e164 = phoneNumberOrNull(q, row.to_e164);
   }
   return rows;
 }

@@ -2,6 +2,7 @@ import type { Queryable } from '../db/database.ts';
 import { ApiError } from '../errors.ts';
 import type { Principal } from '../http/access.ts';
 import { newId } from '../ids.ts';
+import { phoneToken, phoneTokenOrNull } from '../stores/phone-columns.ts';
 import type { PaymentSettings } from './payment-settings.ts';
 
 /**
@@ -78,7 +79,7 @@ async function openHoldRefusal(tx: Queryable, input: GuardInput): Promise<ApiErr
         AND ((reason = 'links_per_hour' AND ${HOLD_REP_SQL})
           OR (reason = 'repeat_number' AND phone_e164 = $4))
       ORDER BY created_at LIMIT 1`,
-    [input.orgId, input.rep.userId, input.rep.keyId, input.phone],
+    [input.orgId, input.rep.userId, input.rep.keyId, phoneToken(tx, input.phone)],
   );
   return hold === undefined ? null : onHold(hold.id, hold.reason);
 }
@@ -137,7 +138,7 @@ async function patternRefusal(tx: Queryable, input: GuardInput): Promise<ApiErro
       input.orgId,
       input.rep.userId,
       input.rep.keyId,
-      input.phone,
+      phoneToken(tx, input.phone),
       new Date(now.getTime() - HOUR_MS),
       new Date(now.getTime() - DAY_MS),
     ],
@@ -168,7 +169,7 @@ async function approvalRefusal(tx: Queryable, input: GuardInput): Promise<ApiErr
       input.orgId,
       input.rep.userId,
       input.rep.keyId,
-      input.phone,
+      phoneToken(tx, input.phone),
       new Date(input.now.getTime() - DAY_MS),
       input.amountMinor,
       input.currency,
@@ -178,7 +179,7 @@ async function approvalRefusal(tx: Queryable, input: GuardInput): Promise<ApiErr
   const [waiting] = await tx.query<{ id: string }>(
     `SELECT id FROM payment_holds
       WHERE org_id = $1 AND ${HOLD_REP_SQL} AND phone_e164 = $4 AND reason = $5 AND released_at IS NULL LIMIT 1`,
-    [input.orgId, input.rep.userId, input.rep.keyId, input.phone, reason.reason],
+    [input.orgId, input.rep.userId, input.rep.keyId, phoneToken(tx, input.phone), reason.reason],
   );
   const id = waiting?.id ?? (await insertHold(tx, input, reason.reason, reason.detail));
   return needsApproval(id, reason.reason);
@@ -194,7 +195,7 @@ async function approvalReason(
     const [texted] = await tx.query<{ found: boolean }>(
       `SELECT EXISTS (SELECT 1 FROM conversations c JOIN messages m ON m.conversation_id = c.id
                        WHERE c.org_id = $1 AND c.contact_phone = $2 AND m.direction = 'inbound') AS found`,
-      [input.orgId, input.phone],
+      [input.orgId, phoneToken(tx, input.phone)],
     );
     if (texted?.found !== true) return { reason: 'unknown_number', detail: { thresholdMinor: threshold } };
   }
@@ -229,7 +230,7 @@ async function insertHold(
       reason,
       input.rep.userId,
       input.rep.keyId,
-      input.phone,
+      phoneToken(tx, input.phone),
       input.amountMinor,
       input.currency,
       JSON.stringify(detail),
@@ -256,7 +257,15 @@ export async function holdRequest(
   await tx.query(
     `INSERT INTO payment_holds (id, org_id, reason, phone_e164, request_id, detail, created_at)
      VALUES ($1, $2, $3, $4, $5, $6, $7)`,
-    [id, request.org_id, reason, request.to_e164, request.id, JSON.stringify(detail), now],
+    [
+      id,
+      request.org_id,
+      reason,
+      phoneTokenOrNull(tx, request.to_e164),
+      request.id,
+      JSON.stringify(detail),
+      now,
+    ],
   );
   return id;
 }

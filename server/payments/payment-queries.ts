@@ -1,6 +1,7 @@
 import type { Queryable } from '../db/database.ts';
 import { confinedToUser, type Principal, phoneFor } from '../http/access.ts';
 import { afterPageCursor as afterCursor, nextPageCursor as nextCursorOf } from '../http/page-cursor.ts';
+import { phoneNumberOrNull } from '../stores/phone-columns.ts';
 import { openPaymentRows } from './payment-details.ts';
 import { type HoldReason, holdWords } from './payment-guards.ts';
 import type { PaymentStatus } from './payment-status.ts';
@@ -93,19 +94,30 @@ export async function listHolds(
 }
 
 /** One page of an org's holds, newest first, with one row more than asked when more follow. */
-export function holdRows(db: Queryable, orgId: string, q: PageQuery & { open: boolean }): Promise<HoldRow[]> {
+export async function holdRows(
+  db: Queryable,
+  orgId: string,
+  q: PageQuery & { open: boolean },
+): Promise<HoldRow[]> {
   const [afterAt, afterId] = afterCursor(q.cursor);
-  return db.query<HoldRow>(
+  const rows = await db.query<HoldRow>(
     `${HOLD_SELECT}
       WHERE h.org_id = $1 AND (NOT $2::boolean OR h.released_at IS NULL)
         AND ($3::timestamptz IS NULL OR (h.created_at, h.id) < ($3::timestamptz, $4::uuid))
       ORDER BY h.created_at DESC, h.id DESC LIMIT $5`,
     [orgId, q.open, afterAt, afterId, q.limit + 1],
   );
+  return rows.map((r) => openHold(db, r));
 }
+
+/** A hold with its customer's number opened (stored as a token, phone-tokens.ts). */
+const openHold = (q: Queryable, row: HoldRow): HoldRow => ({
+  ...row,
+  phone_e164: phoneNumberOrNull(q, row.phone_e164),
+});
 
 /** One hold of the org, or null (another org's is never found). */
 export async function holdById(db: Queryable, p: Principal, id: string): Promise<HoldRow | null> {
   const rows = await db.query<HoldRow>(`${HOLD_SELECT} WHERE h.org_id = $1 AND h.id = $2`, [p.orgId, id]);
-  return rows[0] ?? null;
+  return rows[0] === undefined ? null : openHold(db, rows[0]);
 }

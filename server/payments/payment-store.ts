@@ -1,6 +1,7 @@
 import { queuePaymentWriteBack } from '../crm-sync/payment-jobs.ts';
 import type { Queryable } from '../db/database.ts';
 import { appendEvent } from '../live/events.ts';
+import { phoneToken } from '../stores/phone-columns.ts';
 import { openPaymentRow, openPaymentRows, sealPaymentDetails } from './payment-details.ts';
 import { formatAmount } from './payment-links.ts';
 import { advance, type PaymentStatus } from './payment-status.ts';
@@ -123,7 +124,7 @@ export async function insertPaymentRequest(db: Queryable, r: NewPaymentRequest):
       r.createdBy.keyId,
       r.createdBy.name,
       r.at,
-      r.toE164,
+      phoneToken(db, r.toE164),
       sealed.detailsKey,
     ],
   );

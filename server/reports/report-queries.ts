@@ -1,6 +1,7 @@
 import type { Queryable } from '../db/database.ts';
 import { openEvidence } from '../stores/consent-evidence.ts';
 import { actorName } from '../stores/consent-store.ts';
+import { phoneNumber } from '../stores/phone-columns.ts';
 
 /** A report's period: [from, to), instants of the relay's clock. */
 export interface Period {
@@ -56,7 +57,7 @@ export async function consentReport(
     entries.push({
       id: Number(r.id),
       occurredAt: r.occurred_at.toISOString(),
-      phone: r.phone_e164,
+      phone: phoneNumber(db, r.phone_e164),
       kind: r.kind,
       source: r.source,
       evidence: await openEvidence(db, orgId, r.id, r.evidence, r.evidence_key),

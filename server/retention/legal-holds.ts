@@ -2,6 +2,8 @@ import { randomUUID } from 'node:crypto';
 import { appendAudit } from '../audit/audit-log.ts';
 import { type Database, type Queryable, withinTransaction } from '../db/database.ts';
 import { ApiError } from '../errors.ts';
+import { maskPhone } from '../phone.ts';
+import { phoneNumber, phoneToken } from '../stores/phone-columns.ts';
 
 /** A legal hold as the API and the CLI show it. */
 export interface LegalHold {
@@ -39,12 +41,12 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
  */
 export const HOLD_LOCK_SQL = `hashtextextended('legal_holds:' || $1::text, 0)`;
 
-function holdDto(row: HoldRow): LegalHold {
+function holdDto(q: Queryable, row: HoldRow): LegalHold {
   return {
     id: row.id,
     target:
       row.target_type === 'phone'
-        ? { type: 'phone', phone: row.phone_e164 ?? '' }
+        ? { type: 'phone', phone: phoneNumber(q, row.phone_e164 ?? '') }
         : { type: 'conversation', conversationId: row.conversation_id ?? '' },
     reason: row.reason,
     createdBy: row.created_by,
@@ -53,6 +55,10 @@ function holdDto(row: HoldRow): LegalHold {
     releasedAt: row.released_at?.toISOString() ?? null,
   };
 }
+
+/** A hold's target as the audit log keeps it: the number masked, like every number there. */
+const auditedTarget = (target: LegalHold['target']): LegalHold['target'] =>
+  target.type === 'phone' ? { type: 'phone', phone: maskPhone(target.phone) } : target;
 
 const HOLD_COLUMNS =
   'id, target_type, phone_e164, conversation_id, reason, created_by, created_at, released_by, released_at';
@@ -89,7 +95,7 @@ export async function placeHold(
         randomUUID(),
         input.orgId,
         target.type,
-        target.type === 'phone' ? target.phone : null,
+        target.type === 'phone' ? phoneToken(tx, target.phone) : null,
         target.type === 'conversation' ? target.conversationId : null,
         reason,
         input.actor,
@@ -97,14 +103,14 @@ export async function placeHold(
       ],
     );
     if (row === undefined) throw new Error('legal hold insert returned no row');
-    const hold = holdDto(row);
+    const hold = holdDto(tx, row);
     await appendAudit(tx, {
       orgId: input.orgId,
       actor: input.actor,
       action: 'legal_hold.placed',
       target: { type: 'legal_hold', id: hold.id },
       at: input.at,
-      after: { target: hold.target, reason },
+      after: { target: auditedTarget(hold.target), reason },
       ip: input.ip ?? null,
     });
     return hold;
@@ -119,7 +125,7 @@ export async function listHolds(db: Queryable, orgId: string, active: boolean): 
       ORDER BY created_at DESC, id DESC LIMIT 1000`,
     [orgId, active],
   );
-  return rows.map(holdDto);
+  return rows.map((row) => holdDto(db, row));
 }
 
 /** Releases an active hold (audited as `legal_hold.released`); the next purge may then reach its data. */
@@ -146,7 +152,7 @@ export async function releaseHold(
       [input.holdId, input.orgId, input.actor, input.at],
     );
     if (row === undefined) throw new Error('legal hold vanished while locked');
-    const hold = holdDto(row);
+    const hold = holdDto(tx, row);
     await appendAudit(tx, {
       orgId: input.orgId,
       actor: input.actor,
@@ -155,7 +161,7 @@ export async function releaseHold(
       at: input.at,
       before: { releasedAt: null },
       after: { releasedAt: hold.releasedAt },
-      detail: { target: hold.target, reason: hold.reason },
+      detail: { target: auditedTarget(hold.target), reason: hold.reason },
       ip: input.ip ?? null,
     });
     return hold;

@@ -8,6 +8,7 @@ import { newId } from '../ids.ts';
 import { refusalError } from '../sending-check/outbound-check.ts';
 import { decideReviewIn, failQueuedAfterOptOut, recordConsent } from '../stores/consent-store.ts';
 import { closeOptInRequest } from '../stores/opt-in-requests.ts';
+import { phoneNumber, phoneNumberOrNull, phoneToken, phoneTokenOrNull } from '../stores/phone-columns.ts';
 
 /** What put an item in the review queue (042_review_queue.sql). */
 export type ReviewKind =
@@ -59,7 +60,7 @@ export async function flagForReview(tx: Queryable, item: FlaggedItem): Promise<v
       item.messageId ?? null,
       item.userId ?? null,
       item.actor ?? null,
-      item.phone ?? null,
+      phoneTokenOrNull(tx, item.phone),
       item.sourceId ?? null,
       item.at,
     ],
@@ -93,6 +94,12 @@ const ITEM_SELECT = `SELECT r.id, r.kind, r.reason, r.conversation_id, r.message
        r.created_at, r.last_seen_at, r.status, r.decision, r.note, r.decided_by, r.decided_at,
        r.created_at::text AS cursor_at
   FROM review_items r LEFT JOIN users u ON u.id = r.user_id`;
+
+/** A row with its customer's number opened (stored as a token, phone-tokens.ts). */
+const openItem = (q: Queryable, row: ItemRow): ItemRow => ({
+  ...row,
+  phone_e164: phoneNumberOrNull(q, row.phone_e164),
+});
 
 const iso = (d: Date | null) => (d === null ? null : new Date(d).toISOString());
 
@@ -132,7 +139,8 @@ export async function listReviewItems(
       ORDER BY r.created_at DESC, r.id DESC LIMIT $6`,
     [orgId, q.status, q.kind, afterAt, afterId, q.limit + 1],
   );
-  return { items: rows.slice(0, q.limit).map(reviewItemDto), nextCursor: nextPageCursor(rows, q.limit) };
+  const items = rows.slice(0, q.limit).map((row) => reviewItemDto(openItem(db, row)));
+  return { items, nextCursor: nextPageCursor(rows, q.limit) };
 }
 
 export interface DecisionInput {
@@ -167,12 +175,13 @@ export async function decideReviewItem(db: Database, input: DecisionInput): Prom
     );
     if (phone?.phone_e164 != null)
       await tx.query('SELECT pg_advisory_xact_lock(hashtext($1))', [
-        `consent:${input.orgId}:${phone.phone_e164}`,
+        `consent:${input.orgId}:${phoneNumber(tx, phone.phone_e164)}`,
       ]);
-    const [item] = await tx.query<ItemRow>(
+    const [locked] = await tx.query<ItemRow>(
       `${ITEM_SELECT} WHERE r.id = $1 AND r.org_id = $2 FOR UPDATE OF r`,
       [input.itemId, input.orgId],
     );
+    const item = locked === undefined ? undefined : openItem(tx, locked);
     if (item === undefined)
       throw new ApiError(404, 'REVIEW_ITEM_NOT_FOUND', 'No such review item in your organisation.');
     if (item.status === 'closed')
@@ -214,7 +223,7 @@ export async function decideReviewItem(db: Database, input: DecisionInput): Prom
   });
   const [decided] = await db.query<ItemRow>(`${ITEM_SELECT} WHERE r.id = $1`, [row.id]);
   if (decided === undefined) throw new Error('a decided review item vanished');
-  return reviewItemDto(decided);
+  return reviewItemDto(openItem(db, decided));
 }
 
 /** The customer asked not to be texted, as the reviewer reads it: into the ledger, queued texts failed. */
@@ -258,7 +267,8 @@ export async function flagRefusedSend(
     orgId: input.principal.orgId,
     kind: 'refused_send',
     reason: input.what === undefined ? codes : `${input.what}: ${codes}`,
-    dedupeKey: `${input.principal.actor}:${input.to}:${input.what ?? 'text'}:${codes}:${day}`,
+    // The number as its token: the key is stored, and tokens are as distinct as numbers.
+    dedupeKey: `${input.principal.actor}:${phoneToken(db, input.to)}:${input.what ?? 'text'}:${codes}:${day}`,
     userId: input.principal.userId,
     actor: input.principal.actor,
     phone: input.to,

@@ -16,6 +16,7 @@ import {
   recordConsent,
 } from '../stores/consent-store.ts';
 import { closeOptInRequest, pendingOptIn, requestOptIn } from '../stores/opt-in-requests.ts';
+import { phoneToken } from '../stores/phone-columns.ts';
 import { PhoneInput } from './schemas.ts';
 
 /** How much an override must say: who asked, when and how, in a sentence. */
@@ -177,7 +178,7 @@ function flagOverride(tx: Queryable, principal: Principal, phone: string, source
     orgId: principal.orgId,
     kind: 'override',
     reason: `opt-out overridden: texting re-opened (${source})`,
-    dedupeKey: `consent:${phone}:${now.toISOString()}`,
+    dedupeKey: `consent:${phoneToken(tx, phone)}:${now.toISOString()}`,
     userId: principal.userId,
     actor: principal.actor,
     phone,

@@ -37,7 +37,7 @@ const InboxQuerySchema = Type.Object(
         minLength: 1,
         maxLength: 80,
         pattern: '^[^\\u0000-\\u001f\\u007f]+$',
-        description: 'Name, or digits of the number',
+        description: 'Words of the name, or the number (or its last 4 to 10 digits)',
       }),
     ),
     limit: Type.Integer({ minimum: 1, maximum: 100, default: 50 }),
@@ -51,8 +51,9 @@ function searchOf(principal: Principal, q: string | undefined): { search: string
   const text = q?.trim() ?? '';
   if (text === '') return { search: null, numbers: false };
   const digits = text.replace(/[\s()+.-]/g, '');
-  // Without pii.view a number search would reveal which numbers exist: names only, then.
-  if (/^\d{3,15}$/.test(digits)) return { search: digits, numbers: seesPii(principal) };
+  // Without pii.view a number search would reveal which numbers exist: names only, then. Numbers
+  // are found by their last 4 to 10 digits (stored as tokens, only those have a search hash).
+  if (/^\d{4,15}$/.test(digits)) return { search: digits, numbers: seesPii(principal) };
   return { search: text.replace(/[\\%_]/g, (c) => `\\${c}`), numbers: false };
 }
 

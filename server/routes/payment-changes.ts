@@ -21,6 +21,7 @@ import {
   updatePayment,
 } from '../payments/payment-store.ts';
 import { toDto } from '../stores/messages.ts';
+import { phoneNumber } from '../stores/phone-columns.ts';
 import { SEND_ERROR_CODES, sendText } from './messages.ts';
 import { paymentRefundRoute } from './payment-refunds.ts';
 import { paymentsOf, textFor, visiblePayment } from './payment-requests.ts';
@@ -230,7 +231,7 @@ const paymentRemindRoute: RouteModule = (app, deps) => {
       const outcome = await sendText(
         deps,
         p,
-        { from: original.from_e164, to: original.to_e164, body: text },
+        { from: original.from_e164, to: phoneNumber(db, original.to_e164), body: text },
         `payment-reminder:${row.id}`,
         request.log,
       );

@@ -16,6 +16,7 @@ import type { OrgCrmSource } from '../crm-sync/org-crms.ts';
 import type { Queryable } from '../db/database.ts';
 import { ApiError } from '../errors.ts';
 import { checkE164 } from '../phone.ts';
+import { phoneToken } from '../stores/phone-columns.ts';
 import { cachedRecipient, crmTimeZone, recipientFromCrm } from './crm-recipient.ts';
 
 export interface OutboundRequest {
@@ -226,7 +227,7 @@ export async function checkOutbound(
   const regional = resolveRecipientZones({ phoneE164: to });
   const cap = evaluateFrequencyCap({ states: regional.states, sentInLast24h: 0 });
   const countUpTo = cap.limit ?? 0;
-  const params: unknown[] = [orgId, input.from, to, idempotencyKey];
+  const params: unknown[] = [orgId, input.from, phoneToken(deps.db, to), idempotencyKey];
   const excluding = countUpTo > 0 && stored !== null;
   if (countUpTo > 0) params.push(now, countUpTo);
   if (excluding) params.push(stored.messageId);
@@ -289,7 +290,7 @@ export async function recipientStanding(
               WHERE org_id = $1 AND crm = $3 AND crm_object = $4 AND crm_id = $5) AS contact_time_zone
        FROM (SELECT 1) AS one
        LEFT JOIN consent_reviews r ON r.org_id = $1 AND r.phone_e164 = $2 AND r.status = 'open'`,
-    [orgId, phone, ref.crm, ref.objectType, ref.id],
+    [orgId, phoneToken(db, phone), ref.crm, ref.objectType, ref.id],
   );
   const row = rows[0];
   return row === undefined

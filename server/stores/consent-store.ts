@@ -7,6 +7,7 @@ import { nextConsentEventId, openEvidence, sealEvidence } from './consent-eviden
 import { openBody } from './message-bodies.ts';
 import { updateStatus } from './messages.ts';
 import { closeOptInRequest } from './opt-in-requests.ts';
+import { phoneNumber, phoneToken } from './phone-columns.ts';
 
 export interface ConsentRecord {
   id: number;
@@ -41,7 +42,7 @@ export async function currentConsent(db: Queryable, orgId: string, phone: string
   const rows = await db.query<ConsentRow>(
     `SELECT kind, source, occurred_at FROM consent_events
       WHERE org_id = $1 AND phone_e164 = $2 ORDER BY id DESC LIMIT 1`,
-    [orgId, phone],
+    [orgId, phoneToken(db, phone)],
   );
   const events: ConsentEvent[] = rows.map((r) => ({
     kind: r.kind,
@@ -74,7 +75,7 @@ export async function consentHistory(db: Queryable, orgId: string, phone: string
        LEFT JOIN api_keys k ON e.actor LIKE 'api-key:%' AND k.org_id = e.org_id AND k.id::text = substr(e.actor, 9)
        LEFT JOIN users ku ON ku.id = k.user_id
       WHERE e.org_id = $1 AND e.phone_e164 = $2 ORDER BY e.id DESC LIMIT 200`,
-    [orgId, phone],
+    [orgId, phoneToken(db, phone)],
   );
   const records: ConsentRecord[] = [];
   for (const r of rows)
@@ -122,7 +123,7 @@ export async function recordConsent(
      VALUES ($10, $1, $2, $3, $4, $5, $11, $6, $7, $8, $9) RETURNING id`,
     [
       input.orgId,
-      input.phone,
+      phoneToken(db, input.phone),
       input.kind,
       input.source,
       sealed.evidence,
@@ -176,7 +177,7 @@ async function failQueuedTo(
       WHERE m.id = j.message_id AND j.state = 'queued' AND m.org_id = $1 AND m.to_e164 = $2
         AND (m.purpose = 'opt_out_confirmation') = $3
     RETURNING j.message_id`,
-    [orgId, phone, which.confirmations, which.code],
+    [orgId, phoneToken(tx, phone), which.confirmations, which.code],
   );
   for (const job of failed) {
     await updateStatus(tx, job.message_id, {
@@ -224,7 +225,7 @@ const REVIEW_COLUMNS = `r.id, r.org_id, r.phone_e164, r.message_id, m.body, m.bo
 async function toReview(q: Queryable, r: ReviewRow): Promise<ConsentReview> {
   return {
     id: r.id,
-    phone: r.phone_e164,
+    phone: phoneNumber(q, r.phone_e164),
     messageId: r.message_id,
     text: await openBody(q, r.org_id, r.message_id, r.body, r.body_key),
     reason: r.reason,
@@ -250,7 +251,7 @@ export async function openReview(
      VALUES ($1, $2, $3, $4, $5, $6)
      ON CONFLICT (org_id, phone_e164) WHERE status = 'open' DO NOTHING
      RETURNING id::text AS id`,
-    [newId(), input.orgId, input.phone, input.messageId, input.reason, input.at],
+    [newId(), input.orgId, phoneToken(tx, input.phone), input.messageId, input.reason, input.at],
   );
   return opened?.id ?? null;
 }
@@ -375,7 +376,7 @@ export async function confirmationsSinceOptOut(
         AND created_at >= (SELECT max(occurred_at) FROM consent_events
                             WHERE org_id = $1 AND phone_e164 = $2 AND kind = 'opt_out')
         AND ($3::timestamptz IS NULL OR (created_at, id) < ($3::timestamptz, $4::uuid))`,
-    [orgId, phone, before?.createdAt ?? null, before?.id ?? null],
+    [orgId, phoneToken(db, phone), before?.createdAt ?? null, before?.id ?? null],
   );
   return rows[0]?.n ?? 0;
 }

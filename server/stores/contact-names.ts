@@ -1,6 +1,7 @@
 import type { CrmContact } from '../../crm-plugins/types.ts';
 import type { Queryable } from '../db/database.ts';
 import { newId } from '../ids.ts';
+import { phoneToken } from './phone-columns.ts';
 
 /**
  * Keeps the CRM's name of a record the relay texts (or may text) with its number, so the inbox can
@@ -21,6 +22,14 @@ export async function rememberContactName(
      ON CONFLICT (org_id, crm, crm_object, crm_id)
      DO UPDATE SET display_name = EXCLUDED.display_name
        WHERE contacts.display_name IS DISTINCT FROM EXCLUDED.display_name`,
-    [newId(), orgId, phoneE164, name, contact.ref.crm, contact.ref.objectType, contact.ref.id],
+    [
+      newId(),
+      orgId,
+      phoneToken(db, phoneE164),
+      name,
+      contact.ref.crm,
+      contact.ref.objectType,
+      contact.ref.id,
+    ],
   );
 }

@@ -1,4 +1,5 @@
 import type { Queryable } from '../db/database.ts';
+import { phoneNumber, phoneNumberOrNull, phoneTokenOrNull } from './phone-columns.ts';
 
 /** A conversation as the list shows it: its sender number and the CRM record it is linked to. */
 export interface ConversationRow {
@@ -96,7 +97,7 @@ export async function listConversations(
   const { from, at, id } = scopeOf(f);
   // The first page starts before every timestamp; a cursor on a never-active row skips branch one.
   const pastActive = f.after !== null && f.after.lastMessageAt === null;
-  return db.query<ConversationRow>(
+  const rows = await db.query<ConversationRow>(
     `SELECT ${COLUMNS}
        FROM (
          (SELECT c.* ${from}
@@ -113,7 +114,7 @@ export async function listConversations(
       LIMIT $10`,
     [
       orgId,
-      f.phone,
+      phoneTokenOrNull(db, f.phone),
       f.crm,
       f.crmId,
       f.objectType,
@@ -124,6 +125,7 @@ export async function listConversations(
       f.limit,
     ],
   );
+  return rows.map((r) => ({ ...r, contact_phone: phoneNumber(db, r.contact_phone) }));
 }
 
 /** The customer's number of one conversation, or null when there is no such conversation. */
@@ -132,5 +134,5 @@ export async function conversationPhone(db: Queryable, conversationId: string): 
     'SELECT contact_phone FROM conversations WHERE id = $1',
     [conversationId],
   );
-  return rows[0]?.contact_phone ?? null;
+  return phoneNumberOrNull(db, rows[0]?.contact_phone);
 }

@@ -7,6 +7,7 @@
 import { vaultOf } from '../crypto/vault.ts';
 import type { Queryable } from '../db/database.ts';
 import { openPaymentDetails, sealPaymentDetails } from '../payments/payment-details.ts';
+import { phoneNumber, phoneToken } from './phone-columns.ts';
 
 /** What a message's sealed text is bound to. */
 export const messageContext = (messageId: string): string => `message:${messageId}`;
@@ -45,13 +46,20 @@ interface BodyRow {
   org_id: string;
   body: string;
   body_key?: number | null;
+  from_e164?: string;
+  to_e164?: string;
 }
 
-/** Opens the bodies of message rows in place (and returns them), as read with `body_key`. */
+/**
+ * Opens message rows in place (and returns them), as read with `body_key`: the body, and the
+ * customer's number (stored as a token, phone-tokens.ts) on whichever side it is.
+ */
 export async function openBodies<T extends BodyRow>(q: Queryable, rows: T[]): Promise<T[]> {
   for (const row of rows) {
     row.body = await openBody(q, row.org_id, row.id, row.body, row.body_key);
     row.body_key = null;
+    if (row.from_e164 !== undefined) row.from_e164 = phoneNumber(q, row.from_e164);
+    if (row.to_e164 !== undefined) row.to_e164 = phoneNumber(q, row.to_e164);
   }
   return rows;
 }
@@ -67,13 +75,18 @@ export async function openEventPayload(q: Queryable, orgId: string, payload: unk
 
 async function openMessageInPayload(q: Queryable, orgId: string, payload: unknown): Promise<unknown> {
   const message = (payload as { message?: Record<string, unknown> } | null)?.message;
-  if (typeof message !== 'object' || message === null || !('bodyKey' in message)) return payload;
+  if (typeof message !== 'object' || message === null) return payload;
   const { bodyKey, ...rest } = message;
   const body =
     typeof bodyKey === 'number' && typeof rest.body === 'string' && typeof rest.id === 'string'
       ? await openBody(q, orgId, rest.id, rest.body, bodyKey)
       : rest.body;
-  return { ...(payload as object), message: { ...rest, body } };
+  const numbers = Object.fromEntries(
+    (['from', 'to'] as const)
+      .filter((side) => typeof rest[side] === 'string')
+      .map((side) => [side, phoneNumber(q, rest[side] as string)]),
+  );
+  return { ...(payload as object), message: { ...rest, body, ...numbers } };
 }
 
 async function openPaymentInPayload(q: Queryable, orgId: string, payload: unknown): Promise<unknown> {
@@ -95,10 +108,19 @@ export async function sealEventPayload(q: Queryable, orgId: string, payload: unk
 
 async function sealMessageInPayload(q: Queryable, orgId: string, payload: unknown): Promise<unknown> {
   const message = (payload as { message?: Record<string, unknown> } | null)?.message;
-  if (typeof message !== 'object' || message === null || 'bodyKey' in message) return payload;
-  if (typeof message.body !== 'string' || typeof message.id !== 'string') return payload;
+  if (typeof message !== 'object' || message === null) return payload;
+  const numbers = Object.fromEntries(
+    (['from', 'to'] as const)
+      .filter((side) => typeof message[side] === 'string')
+      .map((side) => [side, phoneToken(q, message[side] as string)]),
+  );
+  if ('bodyKey' in message || typeof message.body !== 'string' || typeof message.id !== 'string')
+    return { ...(payload as object), message: { ...message, ...numbers } };
   const sealed = await sealBody(q, orgId, message.id, message.body);
-  return { ...(payload as object), message: { ...message, body: sealed.body, bodyKey: sealed.bodyKey } };
+  return {
+    ...(payload as object),
+    message: { ...message, ...numbers, body: sealed.body, bodyKey: sealed.bodyKey },
+  };
 }
 
 /** A payload's payment request (a PaymentDto), when it carries one with its details. */
@@ -136,7 +158,7 @@ export async function unassignedTexts(
     const text = { provider: r.provider, providerMessageId: r.provider_message_id };
     texts.push({
       ...text,
-      from: r.from_e164,
+      from: phoneNumber(q, r.from_e164),
       to: r.to_e164,
       body:
         r.body_sealed === null ? r.body : await provider.openValue(r.body_sealed, unassignedContext(text)),

@@ -10,6 +10,7 @@ import { isUniqueViolation, type Queryable } from '../db/database.ts';
 import { newId } from '../ids.ts';
 import { appendEvent } from '../live/events.ts';
 import { openBodies, sealBody } from './message-bodies.ts';
+import { contactTails, phoneToken } from './phone-columns.ts';
 
 /** A message's status, as the wire contract states it. */
 export type MessageStatus = ContractMessageStatus;
@@ -104,8 +105,9 @@ export async function upsertConversation(
   },
 ): Promise<string> {
   const rows = await tx.query<{ id: string }>(
-    `INSERT INTO conversations (id, org_id, sender_number_id, contact_phone, contact_id, last_message_at, last_inbound_at)
-     VALUES ($1, $2, $3, $4, $5, $7, CASE WHEN $6::boolean THEN $7::timestamptz END)
+    `INSERT INTO conversations (id, org_id, sender_number_id, contact_phone, contact_id, last_message_at, last_inbound_at,
+                                contact_tails)
+     VALUES ($1, $2, $3, $4, $5, $7, CASE WHEN $6::boolean THEN $7::timestamptz END, string_to_array($8, ','))
      ON CONFLICT ON CONSTRAINT conversations_unique_thread
      DO UPDATE SET last_message_at = $7,
                    last_inbound_at = CASE WHEN $6::boolean THEN $7::timestamptz ELSE conversations.last_inbound_at END,
@@ -115,10 +117,11 @@ export async function upsertConversation(
       newId(),
       input.orgId,
       input.senderNumberId,
-      input.contactPhone,
+      phoneToken(tx, input.contactPhone),
       input.contactId ?? null,
       input.inbound === true,
       input.now,
+      contactTails(tx, input.contactPhone),
     ],
   );
   const id = rows[0]?.id;
@@ -191,8 +194,8 @@ export async function insertOutbound(
        DO UPDATE SET phone_e164 = EXCLUDED.phone_e164, updated_at = now()
        RETURNING id
      ), conv AS (
-       INSERT INTO conversations (id, org_id, sender_number_id, contact_phone, contact_id, last_message_at)
-       VALUES ($18, $2, $3, $5, (SELECT id FROM contact), $22)
+       INSERT INTO conversations (id, org_id, sender_number_id, contact_phone, contact_id, last_message_at, contact_tails)
+       VALUES ($18, $2, $3, $5, (SELECT id FROM contact), $22, string_to_array($25, ','))
        ON CONFLICT ON CONSTRAINT conversations_unique_thread
        DO UPDATE SET last_message_at = $22, contact_id = coalesce(EXCLUDED.contact_id, conversations.contact_id)
        RETURNING id, last_message_at
@@ -220,7 +223,7 @@ export async function insertOutbound(
       input.orgId,
       input.senderNumberId,
       input.from,
-      input.to,
+      phoneToken(db, input.to),
       sealed.body,
       input.purpose,
       info.segments,
@@ -240,10 +243,11 @@ export async function insertOutbound(
       input.now,
       input.crmTimeZone ?? null,
       sealed.bodyKey,
+      contactTails(db, input.to),
     ],
   );
   const row = rows[0];
-  return row === undefined ? null : { ...row, body: input.body, body_key: null };
+  return row === undefined ? null : { ...row, body: input.body, body_key: null, to_e164: input.to };
 }
 
 export async function findByIdempotencyKey(

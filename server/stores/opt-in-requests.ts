@@ -3,6 +3,7 @@ import type { Queryable } from '../db/database.ts';
 import { newId } from '../ids.ts';
 import { EVENTS_CHANNEL } from '../live/events.ts';
 import { insertOutbound } from './messages.ts';
+import { phoneToken } from './phone-columns.ts';
 
 /**
  * Double opt-in's pending requests: a rep's opt-in waits here for the customer's YES. The rep's
@@ -49,7 +50,7 @@ export async function pendingOptIn(
   }>(
     `SELECT id, source, evidence, evidence_key, actor, created_at FROM consent_requests
       WHERE org_id = $1 AND phone_e164 = $2 AND status = 'pending'`,
-    [orgId, phone],
+    [orgId, phoneToken(db, phone)],
   );
   const row = rows[0];
   if (row === undefined) return null;
@@ -90,7 +91,7 @@ export async function requestOptIn(
        LEFT JOIN conversations v ON v.sender_number_id = n.id AND v.org_id = n.org_id AND v.contact_phone = $2
       WHERE n.org_id = $1
       ORDER BY v.last_message_at DESC NULLS LAST, n.created_at, n.id LIMIT 1`,
-    [input.orgId, input.phone],
+    [input.orgId, phoneToken(tx, input.phone)],
   );
   const sender = senders[0];
   if (sender === undefined) return false;
@@ -119,7 +120,7 @@ export async function requestOptIn(
     [
       id,
       input.orgId,
-      input.phone,
+      phoneToken(tx, input.phone),
       input.source,
       evidence.sealed,
       evidence.keyNo,
@@ -141,6 +142,6 @@ export async function closeOptInRequest(
   await tx.query(
     `UPDATE consent_requests SET status = $3, confirmed_message_id = $4, decided_at = now()
       WHERE org_id = $1 AND phone_e164 = $2 AND status = 'pending'`,
-    [orgId, phone, outcome.status, outcome.status === 'confirmed' ? outcome.messageId : null],
+    [orgId, phoneToken(tx, phone), outcome.status, outcome.status === 'confirmed' ? outcome.messageId : null],
   );
 }

@@ -1,6 +1,7 @@
 import type { OutboundDecisionFacts } from '../compliance/decide.ts';
 import type { Database, Queryable } from '../db/database.ts';
 import type { MessageRow } from './messages.ts';
+import { phoneNumber, phoneToken } from './phone-columns.ts';
 
 /** The outbox queue's SQL: every query the outbox worker runs against `outbox_jobs` and pacing. */
 
@@ -148,7 +149,7 @@ export async function recipientFacts(
        LEFT JOIN LATERAL (SELECT id, reason, created_at FROM consent_reviews
                            WHERE org_id = $1 AND phone_e164 = $2 AND status = 'open'
                            ORDER BY created_at LIMIT 1) r ON true`,
-    [message.org_id, message.to_e164, message.conversation_id, message.id, now],
+    [message.org_id, phoneToken(db, message.to_e164), message.conversation_id, message.id, now],
   );
   const row = rows[0];
   return {
@@ -245,8 +246,12 @@ export function findTooOld(
 }
 
 /** Takes (by extending) expired leases, so one process is the reconciler of each job. */
-export function takeExpiredLeases(db: Database, leaseMs: number, workerId: string): Promise<ExpiredLease[]> {
-  return db.query<ExpiredLease>(
+export async function takeExpiredLeases(
+  db: Database,
+  leaseMs: number,
+  workerId: string,
+): Promise<ExpiredLease[]> {
+  const rows = await db.query<ExpiredLease>(
     `WITH taken AS (
        UPDATE outbox_jobs SET lease_until = now() + ($1::int * interval '1 millisecond'), claimed_by = $2
         WHERE id IN (SELECT id FROM outbox_jobs WHERE state = 'sending' AND lease_until < now()
@@ -258,6 +263,11 @@ export function takeExpiredLeases(db: Database, leaseMs: number, workerId: strin
        FROM taken t JOIN messages m ON m.id = t.message_id JOIN orgs o ON o.id = m.org_id ORDER BY t.id`,
     [leaseMs, workerId],
   );
+  return rows.map((r) => ({
+    ...r,
+    to_e164: phoneNumber(db, r.to_e164),
+    from_e164: phoneNumber(db, r.from_e164),
+  }));
 }
 
 /** Which of these provider ids are already recorded on a message. */

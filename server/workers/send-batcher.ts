@@ -3,6 +3,7 @@ import type { Queryable } from '../db/database.ts';
 import { newId } from '../ids.ts';
 import { sealBody } from '../stores/message-bodies.ts';
 import { insertOutbound, type MessageRow, type NewOutbound, PARTICIPANTS_CTE } from '../stores/messages.ts';
+import { contactTails, phoneToken } from '../stores/phone-columns.ts';
 
 interface Pending {
   input: NewOutbound;
@@ -94,10 +95,10 @@ const INSERT_MANY = `WITH input AS (
      SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::text[], $5::text[], $6::text[], $7::text[],
                           $8::int[], $9::text[], $10::text[], $11::text[], $12::text[], $13::uuid[],
                           $14::text[], $15::text[], $16::text[], $17::text[], $18::timestamptz[], $19::uuid[],
-                          $20::timestamptz[], $21::text[], $22::int[])
+                          $20::timestamptz[], $21::text[], $22::int[], $23::text[])
        AS t(id, org_id, sender_number_id, from_e164, to_e164, body, purpose, segments, encoding, provider,
             idempotency_key, request_hash, sent_by_key_id, crm, crm_object, crm_id, sent_by, scheduled_for,
-            sent_by_user_id, now, crm_time_zone, body_key)
+            sent_by_user_id, now, crm_time_zone, body_key, tails)
    ), contact AS (
      INSERT INTO contacts (id, org_id, phone_e164, crm, crm_object, crm_id)
      SELECT DISTINCT ON (org_id, crm, crm_object, crm_id) gen_random_uuid(), org_id, to_e164, crm, crm_object, crm_id
@@ -106,9 +107,9 @@ const INSERT_MANY = `WITH input AS (
      DO UPDATE SET phone_e164 = EXCLUDED.phone_e164, updated_at = now()
      RETURNING id, org_id, crm, crm_object, crm_id
    ), conv AS (
-     INSERT INTO conversations (id, org_id, sender_number_id, contact_phone, contact_id, last_message_at)
+     INSERT INTO conversations (id, org_id, sender_number_id, contact_phone, contact_id, last_message_at, contact_tails)
      SELECT DISTINCT ON (i.org_id, i.sender_number_id, i.to_e164)
-            gen_random_uuid(), i.org_id, i.sender_number_id, i.to_e164, c.id, i.now
+            gen_random_uuid(), i.org_id, i.sender_number_id, i.to_e164, c.id, i.now, string_to_array(i.tails, ',')
        FROM input i LEFT JOIN contact c
          ON c.org_id = i.org_id AND c.crm = i.crm AND c.crm_object = i.crm_object AND c.crm_id = i.crm_id
       ORDER BY i.org_id, i.sender_number_id, i.to_e164, c.id NULLS LAST, i.now DESC
@@ -155,7 +156,7 @@ async function insertMany(db: Queryable, batch: Pending[]): Promise<MessageRow[]
     col((p) => p.input.orgId),
     col((p) => p.input.senderNumberId),
     col((p) => p.input.from),
-    col((p) => p.input.to),
+    col((p) => phoneToken(db, p.input.to)),
     sealed.map((s) => s.body),
     col((p) => p.input.purpose),
     segments.map((s) => s.segments),
@@ -173,8 +174,14 @@ async function insertMany(db: Queryable, batch: Pending[]): Promise<MessageRow[]
     col((p) => p.input.now),
     col((p) => p.input.crmTimeZone ?? null),
     sealed.map((s) => s.bodyKey),
+    col((p) => contactTails(db, p.input.to)),
   ]);
-  // The caller gets the text it sent, not the stored seal.
-  const bodies = new Map(batch.map((p) => [p.id, p.input.body]));
-  return rows.map((row) => ({ ...row, body: bodies.get(row.id) ?? row.body, body_key: null }));
+  // The caller gets the text and number it sent, not the stored seal and token.
+  const sent = new Map(batch.map((p) => [p.id, p.input]));
+  return rows.map((row) => ({
+    ...row,
+    body: sent.get(row.id)?.body ?? row.body,
+    to_e164: sent.get(row.id)?.to ?? row.to_e164,
+    body_key: null,
+  }));
 }

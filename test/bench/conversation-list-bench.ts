@@ -14,8 +14,11 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { tokenizeStoredPhones } from '../../server/crypto/phone-upgrade.ts';
+import { vaultOf } from '../../server/crypto/vault.ts';
 import { encodeListCursor } from '../../server/http/page-cursor.ts';
 import { addSenderNumber, createOrg } from '../../server/organisations/org-admin.ts';
+import { phoneNumber } from '../../server/stores/phone-columns.ts';
 import { signedInUser, testRelay, testUser } from '../helpers/relay.ts';
 import { openBenchDatabase, unavailable } from './bench-db.ts';
 import { type LatencySummary, summarizeLatencies } from './stats.ts';
@@ -71,6 +74,8 @@ async function seed(db: BenchDb, orgId: string, reps: string[]) {
        FROM generate_series(0, $3::int - 1) i`,
     [orgId, senders, CONVERSATIONS],
   );
+  // Customers' numbers are stored as tokens (phone-tokens.ts); the messages below copy them.
+  await tokenizeStoredPhones(db, vaultOf(db).phones, { evenIfDone: true });
   // Ten messages a conversation, alternating outbound (by its rep, if it has one) and inbound.
   await db.query(
     `INSERT INTO messages (id, org_id, conversation_id, direction, from_e164, to_e164, body, status, segments,
@@ -164,7 +169,7 @@ async function listPlans(
       'SELECT contact_phone AS phone FROM conversations WHERE org_id = $1 ORDER BY random() LIMIT 50',
       [orgId],
     )
-  ).map((r) => encodeURIComponent(r.phone));
+  ).map((r) => encodeURIComponent(phoneNumber(db, r.phone)));
   const records = (
     await db.query<{ crm_id: string }>(
       `SELECT crm_id FROM contacts WHERE org_id = $1 AND crm IS NOT NULL ORDER BY random() LIMIT 50`,

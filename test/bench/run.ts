@@ -530,7 +530,7 @@ async function main(sections: Sections = { onlySend: false }): Promise<number> {
       row(
         [
           `${f.engine} encryption share of a send`,
-          `${num(f.microsecondsPerSeal, 1)} µs/seal`,
+          `${num(f.microsecondsPerSeal, 1)} µs/send`,
           `${num(f.sendsPerSecond)} req/s`,
           num(f.share, 3),
           `<= ${f.target} ${f.pass ? 'PASS' : 'FAIL'}`,

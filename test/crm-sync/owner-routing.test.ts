@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fallBackStaleOwnerRouting, OWNER_WAIT_MS } from '../../server/inbox/routing.ts';
+import { phoneToken } from '../../server/stores/phone-columns.ts';
 import { type HubSpotFake, startHubSpotFake } from '../fakes/hubspot-fake.ts';
 import { type SalesforceFake, startSalesforceFake } from '../fakes/salesforce-fake.ts';
 import { ENGINES, freshDatabase, postgresSkipNote } from '../helpers/db.ts';
@@ -94,7 +95,7 @@ describe.each(ENGINES)('routing to the CRM owner on %s', (engine) => {
               (SELECT array_agg(u.user_id::text) FROM inbox_unread u WHERE u.conversation_id = c.id) AS unread,
               c.owner_lookup_since IS NOT NULL AND c.owner_routed_at IS NULL AS waiting
          FROM conversations c WHERE c.org_id = $1 AND c.contact_phone = $2`,
-      [org.orgId, from],
+      [org.orgId, phoneToken(relay.db, from)],
     );
     if (row === undefined) throw new Error(`no conversation with ${from}`);
     return { id: row.id, assignee: row.assignee, unreadFor: row.unread ?? [], waiting: row.waiting };

@@ -11,6 +11,7 @@ import { CrmSyncWorker, type CrmSyncWorkerOptions } from '../../server/crm-sync/
 import { type SecretsKey, secretsKey } from '../../server/crypto/secrets.ts';
 import type { Database } from '../../server/db/database.ts';
 import { newId } from '../../server/ids.ts';
+import { phoneToken } from '../../server/stores/phone-columns.ts';
 
 export const HUBSPOT_APP = {
   clientId: 'hs-client-1',
@@ -74,12 +75,12 @@ export async function linkContacts(
     const contactId = newId();
     await db.query(
       `INSERT INTO contacts (id, org_id, phone_e164, crm, crm_object, crm_id) VALUES ($1, $2, $3, $4, $5, $6)`,
-      [contactId, orgId, c.phone, c.ref.crm, c.ref.objectType, c.ref.id],
+      [contactId, orgId, phoneToken(db, c.phone), c.ref.crm, c.ref.objectType, c.ref.id],
     );
     const conversationId = newId();
     await db.query(
       `INSERT INTO conversations (id, org_id, sender_number_id, contact_phone, contact_id) VALUES ($1, $2, $3, $4, $5)`,
-      [conversationId, orgId, number.id, c.phone, contactId],
+      [conversationId, orgId, number.id, phoneToken(db, c.phone), contactId],
     );
     conversations.push(conversationId);
   }

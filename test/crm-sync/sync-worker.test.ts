@@ -7,6 +7,7 @@ import type { Database } from '../../server/db/database.ts';
 import { setOrgSetting } from '../../server/organisations/org-settings-admin.ts';
 import { runRetention } from '../../server/retention/purge.ts';
 import { updateStatus } from '../../server/stores/messages.ts';
+import { phoneToken } from '../../server/stores/phone-columns.ts';
 import { isolateSalesforceHome } from '../crm-plugins/harnesses.ts';
 import { type HubSpotFake, startHubSpotFake } from '../fakes/hubspot-fake.ts';
 import { startSalesforceFake } from '../fakes/salesforce-fake.ts';
@@ -308,7 +309,7 @@ describe('CRM sync worker with HubSpot', () => {
         `SELECT phone_e164, kind FROM consent_events WHERE org_id = $1`,
         [w.org.orgId],
       );
-      expect(rows).toEqual([{ phone_e164: '+13035550161', kind: 'opt_out' }]);
+      expect(rows).toEqual([{ phone_e164: phoneToken(w.db, '+13035550161'), kind: 'opt_out' }]);
     });
   });
 

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import { openVault } from '../../server/crypto/vault.ts';
+import { tokenizeStoredPhones } from '../../server/crypto/phone-upgrade.ts';
+import { openVault, vaultOf } from '../../server/crypto/vault.ts';
 import type { Database } from '../../server/db/database.ts';
 import { migrate } from '../../server/db/migrate.ts';
 import { openPglite } from '../../server/db/pglite.ts';
@@ -20,6 +21,14 @@ export async function freshPglite(): Promise<Database> {
   await migrate(db);
   await sandboxVault(db);
   return db;
+}
+
+/**
+ * Rows a test wrote straight into the tables with numbers in clear get their tokens, as an
+ * upgraded database's do (server/crypto/phone-upgrade.ts): customers' numbers are stored as tokens.
+ */
+export async function tokenizePhones(db: Database): Promise<void> {
+  await tokenizeStoredPhones(db, vaultOf(db).phones, { evenIfDone: true });
 }
 
 /** A test database's key vault, as a sandbox relay opens it (message texts are sealed at rest). */

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { setOrgSetting } from '../../server/organisations/org-settings-admin.ts';
 import { openBodies } from '../../server/stores/message-bodies.ts';
+import { phoneToken } from '../../server/stores/phone-columns.ts';
 import { ENGINES, freshDatabase, postgresSkipNote } from '../helpers/db.ts';
 import { idemKey, optIn, seedOrg, type TestOrg, type TestRelay, testRelay } from '../helpers/relay.ts';
 
@@ -52,7 +53,7 @@ describe.each(ENGINES)('on %s', (engine) => {
   async function warningTo(phone: string): Promise<string | undefined> {
     const rows = await relay.db.query<{ id: string; org_id: string; body: string; body_key: number | null }>(
       `SELECT id, org_id, body, body_key FROM messages WHERE org_id = $1 AND to_e164 = $2 AND purpose = 'card_warning'`,
-      [org.orgId, phone],
+      [org.orgId, phoneToken(relay.db, phone)],
     );
     expect(rows.length).toBeLessThanOrEqual(1);
     return (await openBodies(relay.db, rows))[0]?.body;

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Database } from '../../server/db/database.ts';
+import { phoneToken } from '../../server/stores/phone-columns.ts';
 import { OutboxWorker } from '../../server/workers/outbox-worker.ts';
 import { ENGINES, freshDatabase, postgresSkipNote } from '../helpers/db.ts';
 import {
@@ -108,7 +109,7 @@ describe.each(ENGINES)('on %s', (engine) => {
         await send({ to: phone, body: 'Hello there.' });
         await db.query(
           `UPDATE conversations SET last_message_at = now() - interval '8 days' WHERE org_id = $1 AND contact_phone = $2`,
-          [org.orgId, phone],
+          [org.orgId, phoneToken(db, phone)],
         );
         const later = await send({ to: phone, body: 'Time for your cleaning.' });
         expect(later.json().message.body).toBe('Acme Smiles: Time for your cleaning. Reply STOP to opt out.');

@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Role } from '../../server/auth/permissions.ts';
 import { createSession } from '../../server/auth/sessions.ts';
 import { createKeyForOrg } from '../../server/organisations/org-admin.ts';
+import { phoneToken } from '../../server/stores/phone-columns.ts';
 import { freshPglite } from '../helpers/db.ts';
 import { idemKey, optIn, seedOrg, type TestOrg, type TestRelay, testRelay } from '../helpers/relay.ts';
 
@@ -114,7 +115,7 @@ describe('re-opting in a customer who opted out', () => {
       expect(answer.statusCode).toBe(409);
       const asked = await db.query(
         `SELECT 1 FROM messages WHERE to_e164 = $1 AND purpose = 'opt_in_request'`,
-        [phone],
+        [phoneToken(db, phone)],
       );
       expect(asked).toEqual([]);
     } finally {

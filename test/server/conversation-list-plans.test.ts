@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Database, Queryable } from '../../server/db/database.ts';
+import { type Database, type Queryable, TX_DATABASE } from '../../server/db/database.ts';
 import { type ConversationFilter, listConversations } from '../../server/stores/conversation-queries.ts';
-import { freshPostgres, POSTGRES_URL, postgresSkipNote } from '../helpers/db.ts';
+import { freshPostgres, POSTGRES_URL, postgresSkipNote, tokenizePhones } from '../helpers/db.ts';
 import { seedOrg, testUser } from '../helpers/relay.ts';
 
 /**
@@ -57,6 +57,7 @@ describe.skipIf(POSTGRES_URL === null)('conversation list plans on PostgreSQL', 
        SELECT $2, id, last_message_at FROM conversations WHERE org_id = $1 AND right(contact_phone, 2)::int % 50 = 0`,
       [orgId, userId],
     );
+    await tokenizePhones(db);
     await db.query('ANALYZE');
   });
   afterAll(async () => {
@@ -66,7 +67,9 @@ describe.skipIf(POSTGRES_URL === null)('conversation list plans on PostgreSQL', 
   /** The plan PostgreSQL picks for the list query with this filter. */
   async function planOf(filter: Partial<ConversationFilter>): Promise<PlanNode[]> {
     let plan: PlanNode | undefined;
-    const explaining: Queryable = {
+    const explaining: Queryable & { [TX_DATABASE]: Queryable } = {
+      // A handle on the same database: its key vault (and phone key) is found through it.
+      [TX_DATABASE]: db,
       async query<T>(sql: string, params?: readonly unknown[]): Promise<T[]> {
         const rows = await db.query<{ 'QUERY PLAN': [{ Plan: PlanNode }] }>(
           `EXPLAIN (FORMAT JSON) ${sql}`,

@@ -261,7 +261,10 @@ describe('a new master key', () => {
   it('opens what the old one sealed through SECRETS_KEY_PREVIOUS; keys rotate re-seals all of it under the new one', async () => {
     const db = await freshPglite();
     const [oldKey, newKey] = [secretsKey(randomBytes(32)), secretsKey(randomBytes(32))];
-    attachVault(db, new KeyVault(new LocalKeyProvider(oldKey)));
+    const oldVault = attachVault(db, new KeyVault(new LocalKeyProvider(oldKey)));
+    // The installation's phone key, wrapped by the old master key like everything else here.
+    await db.query(`DELETE FROM instance_secrets WHERE name = 'phone_key'`);
+    await oldVault.loadPhoneKey(db);
     const org = await seedOrg(db, { name: 'Rekeyed' });
     const userId = await testUser(db, {
       orgId: org.orgId,
@@ -278,13 +281,14 @@ describe('a new master key', () => {
 
     // The operator's restart: SECRETS_KEY is the new key, the old one only in SECRETS_KEY_PREVIOUS.
     acceptPreviousKeys([oldKey.bytes]);
-    attachVault(db, new KeyVault(new LocalKeyProvider(newKey)));
+    await attachVault(db, new KeyVault(new LocalKeyProvider(newKey))).loadPhoneKey(db);
     expect(await openBody(db, org.orgId, messageId, text.body, text.bodyKey)).toBe(
       'Sealed under the old master key',
     );
     const pending = await underOlderKeys(db, newKey);
     expect(pending.filter((c) => c.count > 0)).toEqual([
       { what: 'organisation data keys', count: 1 },
+      { what: 'the phone key', count: 1 },
       { what: 'second-factor secrets', count: 1 },
     ]);
 

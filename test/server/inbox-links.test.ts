@@ -2,6 +2,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connectCrm } from '../../server/crm-sync/connections.ts';
 import { secretsKey } from '../../server/crypto/secrets.ts';
+import { phoneToken } from '../../server/stores/phone-columns.ts';
 import { ENGINES, freshDatabase, postgresSkipNote } from '../helpers/db.ts';
 import { optIn, seedOrg, signedInUser, type TestOrg, type TestRelay, testRelay } from '../helpers/relay.ts';
 
@@ -65,11 +66,11 @@ describe.each(ENGINES)('on %s', (engine) => {
     const contactId = randomUUID();
     await relay.db.query(
       `INSERT INTO contacts (id, org_id, phone_e164, display_name, crm, crm_object, crm_id) VALUES ($1, $2, $3, 'Pat', $4, $5, $6)`,
-      [contactId, org.orgId, phone, record.crm, record.objectType, record.id],
+      [contactId, org.orgId, phoneToken(relay.db, phone), record.crm, record.objectType, record.id],
     );
     await relay.db.query(
       'UPDATE conversations SET contact_id = $1 WHERE org_id = $2 AND contact_phone = $3',
-      [contactId, org.orgId, phone],
+      [contactId, org.orgId, phoneToken(relay.db, phone)],
     );
   }
 

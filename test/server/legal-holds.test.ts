@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createKeyForOrg } from '../../server/organisations/org-admin.ts';
 import { readOrgSettings, setOrgSetting } from '../../server/organisations/org-settings-admin.ts';
+import { phoneToken } from '../../server/stores/phone-columns.ts';
 import { cliOn } from '../helpers/cli.ts';
 import { freshPgliteRelay, seedOrg, type TestOrg, type TestRelay } from '../helpers/relay.ts';
 
@@ -37,7 +38,7 @@ beforeAll(async () => {
   conversationA = randomUUID();
   await relay.db.query(
     'INSERT INTO conversations (id, org_id, sender_number_id, contact_phone) VALUES ($1, $2, $3, $4)',
-    [conversationA, a.orgId, sender?.id, PHONE],
+    [conversationA, a.orgId, sender?.id, phoneToken(relay.db, PHONE)],
   );
 });
 

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Database } from '../../server/db/database.ts';
 import { ProviderError, type SmsProvider } from '../../server/providers/sms-provider.ts';
+import { phoneToken } from '../../server/stores/phone-columns.ts';
 import { OutboxWorker } from '../../server/workers/outbox-worker.ts';
 import { ENGINES, freshDatabase, postgresSkipNote } from '../helpers/db.ts';
 import {
@@ -182,7 +183,7 @@ describe.each(ENGINES)('outbox on %s', (engine) => {
     const [id] = await queue(1);
     await db.query(
       `INSERT INTO consent_events (org_id, phone_e164, kind, source, evidence, actor) VALUES ($1, $2, 'opt_out', 'api', 'test', 'test')`,
-      [org.orgId, CUSTOMER],
+      [org.orgId, phoneToken(db, CUSTOMER)],
     );
     const provider = new RecordingProvider();
     const worker = new OutboxWorker({
@@ -198,7 +199,7 @@ describe.each(ENGINES)('outbox on %s', (engine) => {
     // The customer texts START again (only they may re-open texting), for the tests below.
     await db.query(
       `INSERT INTO consent_events (org_id, phone_e164, kind, source, evidence, actor) VALUES ($1, $2, 'opt_in', 'keyword', 'START', 'customer')`,
-      [org.orgId, CUSTOMER],
+      [org.orgId, phoneToken(db, CUSTOMER)],
     );
   });
 

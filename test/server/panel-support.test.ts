@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createCrmRegistry } from '../../crm-plugins/registry.ts';
 import { createSession } from '../../server/auth/sessions.ts';
 import { staticCrms } from '../../server/crm-sync/org-crms.ts';
-import type { Database, Queryable } from '../../server/db/database.ts';
+import { type Database, type Queryable, TX_DATABASE } from '../../server/db/database.ts';
 import { ApiError } from '../../server/errors.ts';
 import {
   parseTemplatesValue,
@@ -13,6 +13,7 @@ import {
 import { maskPhone } from '../../server/phone.ts';
 import { checkOutbound, recipientLocalTime } from '../../server/sending-check/outbound-check.ts';
 import { openReview } from '../../server/stores/consent-store.ts';
+import { phoneToken } from '../../server/stores/phone-columns.ts';
 import { ENGINES, freshDatabase, postgresSkipNote } from '../helpers/db.ts';
 import {
   CUSTOMER,
@@ -541,7 +542,11 @@ describe.each(ENGINES)('on %s', (engine) => {
           WHERE m.id = $1`,
         [message.id],
       );
-      expect(stored).toEqual({ to_e164: CUSTOMER, sent_by_user_id: desk.userId, crm_id: DANA.id });
+      expect(stored).toEqual({
+        to_e164: phoneToken(db, CUSTOMER),
+        sent_by_user_id: desk.userId,
+        crm_id: DANA.id,
+      });
       expect((await footprint()).messages).toBe(before.messages + 1);
 
       // A retry answers with the stored message and stores nothing; the same key with "to" is another request.
@@ -662,7 +667,9 @@ describe.each(ENGINES)('on %s', (engine) => {
 
     it('adds no query to the send path when "to" is given', async () => {
       const queries: string[] = [];
-      const counting: Queryable = {
+      const counting: Queryable & { [TX_DATABASE]: Queryable } = {
+        // A handle on the same database: its key vault (and phone key) is found through it.
+        [TX_DATABASE]: db,
         query: <T>(sql: string, params?: readonly unknown[]) => {
           queries.push(sql);
           return db.query<T>(sql, params);

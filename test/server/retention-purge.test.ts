@@ -5,6 +5,7 @@ import { setOrgSetting } from '../../server/organisations/org-settings-admin.ts'
 import { placeHold, releaseHold } from '../../server/retention/legal-holds.ts';
 import { runRetention } from '../../server/retention/purge.ts';
 import { RetentionWorker } from '../../server/retention/retention-worker.ts';
+import { phoneToken } from '../../server/stores/phone-columns.ts';
 import { ENGINES, freshDatabase, postgresSkipNote } from '../helpers/db.ts';
 import { daytimeClock, seedOrg, type TestOrg } from '../helpers/relay.ts';
 
@@ -27,7 +28,7 @@ async function conversation(db: Database, org: TestOrg, phone: string, lastAt: D
   const id = randomUUID();
   await db.query(
     `INSERT INTO conversations (id, org_id, sender_number_id, contact_phone, last_message_at) VALUES ($1, $2, $3, $4, $5)`,
-    [id, org.orgId, sender?.id, phone, lastAt],
+    [id, org.orgId, sender?.id, phoneToken(db, phone), lastAt],
   );
   return id;
 }
@@ -47,7 +48,16 @@ async function message(
     `INSERT INTO messages (id, org_id, conversation_id, direction, from_e164, to_e164, body, status, segments, encoding,
                            created_at, redactions)
      VALUES ($1, $2, $3, 'outbound', $4, $5, $6, $7, 1, 'GSM-7', $8, '[]'::jsonb)`,
-    [id, org.orgId, conversationId, org.sender, phone, options.body ?? `secret body ${id}`, status, at],
+    [
+      id,
+      org.orgId,
+      conversationId,
+      org.sender,
+      phoneToken(db, phone),
+      options.body ?? `secret body ${id}`,
+      status,
+      at,
+    ],
   );
   await db.query(`INSERT INTO message_status_events (message_id, status) VALUES ($1, 'queued'), ($1, $2)`, [
     id,
@@ -256,7 +266,7 @@ describe.each(ENGINES)('retention purge on %s', (engine) => {
     await db.query(
       `INSERT INTO consent_events (org_id, phone_e164, kind, source, evidence, message_id, actor, occurred_at)
        VALUES ($1, $2, 'opt_out', 'sms_keyword', 'STOP', $3, 'system', $4)`,
-      [org.orgId, phone, stop, ago(3000)],
+      [org.orgId, phoneToken(db, phone), stop, ago(3000)],
     );
     const ledger = () => db.query('SELECT * FROM consent_events WHERE org_id = $1 ORDER BY id', [org.orgId]);
     const before = await ledger();

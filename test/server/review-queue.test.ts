@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { setOrgSetting } from '../../server/organisations/org-settings-admin.ts';
 import { sampleConversations } from '../../server/review/review-sampler.ts';
+import { phoneToken } from '../../server/stores/phone-columns.ts';
 import { ENGINES, freshDatabase, postgresSkipNote } from '../helpers/db.ts';
 import {
   idemKey,
@@ -131,7 +132,7 @@ describe.each(ENGINES)('review queue on %s', (engine) => {
     expect((await send(rep.auth, gone)).json().error.code).toBe('OPTED_OUT');
     const [ledger] = await relay.db.query<{ kind: string; source: string }>(
       `SELECT kind, source FROM consent_events WHERE org_id = $1 AND phone_e164 = $2 ORDER BY id DESC LIMIT 1`,
-      [org.orgId, gone],
+      [org.orgId, phoneToken(relay.db, gone)],
     );
     expect(ledger).toEqual({ kind: 'opt_out', source: 'review' });
   });
