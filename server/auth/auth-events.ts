@@ -85,24 +85,17 @@ export async function recordAuthEvent(db: Queryable, event: AuthEvent): Promise<
 }
 
 async function recordBoth(db: Queryable, event: AuthEvent): Promise<void> {
+  const detail = { ...(event.detail ?? {}) };
+  // A number shows masked, here and in the audit log: auditors read it without pii.view, and a
+  // customer's number is stored nowhere in clear (server/crypto/phone-tokens.ts).
+  if (typeof detail.phone === 'string' && detail.phone.startsWith('+'))
+    detail.phone = maskPhone(detail.phone);
   await db.query(
     `INSERT INTO auth_events (org_id, user_id, actor, kind, detail, ip, occurred_at)
      VALUES ($1, $2, $3, $4, $5, $6, $7)`,
-    [
-      event.orgId,
-      event.userId,
-      event.actor,
-      event.kind,
-      JSON.stringify(event.detail ?? {}),
-      event.ip ?? null,
-      event.at,
-    ],
+    [event.orgId, event.userId, event.actor, event.kind, JSON.stringify(detail), event.ip ?? null, event.at],
   );
   if (event.orgId === null) return;
-  const detail = { ...(event.detail ?? {}) };
-  // The audit log is read by auditors without pii.view: a number in it shows masked.
-  if (typeof detail.phone === 'string' && detail.phone.startsWith('+'))
-    detail.phone = maskPhone(detail.phone);
   const roles =
     event.kind === 'role_changed' ? { before: { role: detail.from }, after: { role: detail.to } } : {};
   await appendAudit(db, {

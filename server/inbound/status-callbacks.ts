@@ -1,5 +1,6 @@
 import type { Database, Queryable } from '../db/database.ts';
 import { updateStatus } from '../stores/messages.ts';
+import { phoneToken } from '../stores/phone-columns.ts';
 
 /**
  * Delivery reports (status callbacks) from the SMS network: applied to the message they name, or
@@ -104,7 +105,7 @@ export async function applyStatusCallback(
           input.status,
           input.errorCode,
           input.sequence,
-          JSON.stringify(raw),
+          JSON.stringify(withoutNumbers(tx, raw)),
         ],
       );
       return 'unknown_message';
@@ -183,4 +184,16 @@ export function describeErrorCode(code: string | null): string {
     default:
       return code === null || code === '000' ? 'Delivery failed.' : `Delivery failed (carrier code ${code}).`;
   }
+}
+
+/** A provider's raw callback as kept for matching later: its To and From as tokens (phone-tokens.ts). */
+function withoutNumbers(q: Queryable, raw: unknown): unknown {
+  if (typeof raw !== 'object' || raw === null) return raw;
+  return Object.fromEntries(
+    Object.entries(raw).map(([key, value]) =>
+      /^(to|from)$/i.test(key) && typeof value === 'string' && value !== ''
+        ? [key, phoneToken(q, value)]
+        : [key, value],
+    ),
+  );
 }

@@ -1,6 +1,7 @@
 import type { Database, Queryable } from '../db/database.ts';
 import { CoalescingRunner } from '../lib/coalescing-runner.ts';
 import { openEventPayload, sealEventPayload } from '../stores/message-bodies.ts';
+import { phoneNumber } from '../stores/phone-columns.ts';
 
 export const EVENTS_CHANNEL = 'relay_events';
 
@@ -79,9 +80,12 @@ async function toEvents(
       payload = await openEventPayload(db, row.org_id, row.payload);
     } catch (error) {
       log?.(`event ${row.tx_id}_${row.id}: ${String(error)}`);
+      // The text is lost with its key; the numbers still open (they have their own key).
+      const message = (row.payload as { message?: { from?: unknown; to?: unknown } }).message ?? {};
+      const number = (value: unknown) => (typeof value === 'string' ? phoneNumber(db, value) : value);
       payload = {
         ...(row.payload as object),
-        message: { ...(row.payload as { message: object }).message, body: '' },
+        message: { ...message, from: number(message.from), to: number(message.to), body: '' },
       };
     }
     events.push({

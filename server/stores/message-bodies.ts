@@ -109,11 +109,9 @@ export async function sealEventPayload(q: Queryable, orgId: string, payload: unk
 async function sealMessageInPayload(q: Queryable, orgId: string, payload: unknown): Promise<unknown> {
   const message = (payload as { message?: Record<string, unknown> } | null)?.message;
   if (typeof message !== 'object' || message === null) return payload;
-  const numbers = Object.fromEntries(
-    (['from', 'to'] as const)
-      .filter((side) => typeof message[side] === 'string')
-      .map((side) => [side, phoneToken(q, message[side] as string)]),
-  );
+  // The customer's side only: the business's own number is public (as message_dto stores it).
+  const side = message.direction === 'inbound' ? 'from' : 'to';
+  const numbers = typeof message[side] === 'string' ? { [side]: phoneToken(q, message[side] as string) } : {};
   if ('bodyKey' in message || typeof message.body !== 'string' || typeof message.id !== 'string')
     return { ...(payload as object), message: { ...message, ...numbers } };
   const sealed = await sealBody(q, orgId, message.id, message.body);

@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PhoneCipher, PhoneTokenError } from '../../server/crypto/phone-tokens.ts';
 import { tokenizeStoredPhones } from '../../server/crypto/phone-upgrade.ts';
 import { vaultOf } from '../../server/crypto/vault.ts';
+import { EventHub } from '../../server/live/events.ts';
 import { phoneToken } from '../../server/stores/phone-columns.ts';
 import { ENGINES, freshDatabase, postgresSkipNote } from '../helpers/db.ts';
 import {
@@ -85,6 +86,23 @@ describe.each(ENGINES)('phone numbers at rest on %s', (engine) => {
       payload: { phone: texted, reason: 'Litigation 2026-114' },
     });
     expect(hold.statusCode, hold.body).toBe(201);
+    // An opt-out overridden by hand is recorded in the auth log and the audit log too.
+    const overridden = '+12025557315';
+    await optIn(relay.app, org, overridden);
+    await relay.sandbox.textFromHandset({ handset: overridden, service: org.sender, text: 'STOP' });
+    const override = await relay.app.inject({
+      method: 'POST',
+      url: '/v1/consent',
+      headers: org.auth,
+      payload: {
+        phone: overridden,
+        kind: 'opt_in',
+        source: 'verbal',
+        evidence: 'Called the front desk on 3 Dec and asked for reminders again.',
+        override: true,
+      },
+    });
+    expect(override.statusCode, override.body).toBe(201);
     // A refused send goes to the review queue, keyed by its number.
     expect((await send(leaving, 'Still there?')).json().error.code).toBe('OPTED_OUT');
     const payment = await relay.app.inject({
@@ -97,7 +115,7 @@ describe.each(ENGINES)('phone numbers at rest on %s', (engine) => {
     await relay.worker.drain();
 
     const everything = await databaseDump(relay.db);
-    for (const phone of [texted, replying, leaving, stranger])
+    for (const phone of [texted, replying, leaving, stranger, overridden])
       expect(everything).not.toContain(digits(phone));
     // The business's own number is public: it stays as it is.
     expect(everything).toContain(digits(org.sender));
@@ -140,6 +158,25 @@ describe.each(ENGINES)('phone numbers at rest on %s', (engine) => {
     expect(await search(replying)).toEqual([replying]);
     expect(await search(replying.slice(-4))).toEqual([replying]);
     expect(await search('(202) 555-7312')).toEqual([replying]);
+  });
+
+  it('a live event whose text no longer opens still shows its numbers, never their tokens', async () => {
+    const customer = '+12025557316';
+    await relay.db.query(
+      `INSERT INTO events (org_id, type, payload)
+       VALUES ($1, 'message.created', jsonb_build_object('message', jsonb_build_object(
+         'id', gen_random_uuid()::text, 'direction', 'outbound', 'from', $2::text, 'to', $3::text,
+         'body', 'v1:gone', 'bodyKey', 999)))`,
+      [org.orgId, org.sender, phoneToken(relay.db, customer)],
+    );
+    const events = await new EventHub(relay.db).backlog(
+      org.orgId,
+      { txId: 0, id: 0 },
+      { txId: Number.MAX_SAFE_INTEGER, id: Number.MAX_SAFE_INTEGER },
+      1000,
+    );
+    const message = (events.at(-1)?.payload as { message: Record<string, unknown> }).message;
+    expect(message).toMatchObject({ from: org.sender, to: customer, body: '' });
   });
 
   it('numbers stored in clear before tokens become tokens when the database is opened, and read the same', async () => {
