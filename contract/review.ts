@@ -27,16 +27,6 @@ export const ReviewDecidedSchema = Type.Object(
   { description: 'The review as decided' },
 );
 
-const REVIEW_KINDS = [
-  'refused_send',
-  'override',
-  'redaction',
-  'unclear_reply',
-  'escalation',
-  'sample',
-] as const;
-const REVIEW_DECISIONS = ['ok', 'coach', 'opt_out', 'escalate'] as const;
-
 /** What put an item in the review queue. */
 export const ReviewKindSchema = Type.Union(
   [
