@@ -175,8 +175,8 @@ describe.each(ENGINES)('phone numbers at rest on %s', (engine) => {
       { txId: Number.MAX_SAFE_INTEGER, id: Number.MAX_SAFE_INTEGER },
       1000,
     );
-    const message = (events.at(-1)?.payload as { message: Record<string, unknown> }).message;
-    expect(message).toMatchObject({ from: org.sender, to: customer, body: '' });
+    const payload = events.at(-1)?.payload as { message?: Record<string, unknown> } | undefined;
+    expect(payload?.message).toMatchObject({ from: org.sender, to: customer, body: '' });
   });
 
   it('numbers stored in clear before tokens become tokens when the database is opened, and read the same', async () => {
