@@ -11,9 +11,6 @@
  * are one contact's, and their index reads stop there. That each filter reads its index and no
  * Sort over the org is asserted from PostgreSQL's plans in test/server/conversation-list-plans.test.ts.
  */
-import fs from 'node:fs/promises';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { tokenizeStoredPhones } from '../../server/crypto/phone-upgrade.ts';
 import { vaultOf } from '../../server/crypto/vault.ts';
 import { encodeListCursor } from '../../server/http/page-cursor.ts';
@@ -21,6 +18,7 @@ import { addSenderNumber, createOrg } from '../../server/organisations/org-admin
 import { phoneNumber } from '../../server/stores/phone-columns.ts';
 import { signedInUser, testRelay, testUser } from '../helpers/relay.ts';
 import { openBenchDatabase, unavailable } from './bench-db.ts';
+import { mergeIntoLatest } from './latest-json.ts';
 import { type LatencySummary, summarizeLatencies } from './stats.ts';
 
 const CONVERSATIONS = 100_000;
@@ -292,21 +290,6 @@ export function conversationListLines(report: ConversationListReport): string[] 
 export async function runConversationListAlone(): Promise<number> {
   const report = await runConversationListBench();
   for (const line of conversationListLines(report)) console.log(line);
-  const out = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../bench-results/latest.json');
-  await fs.mkdir(path.dirname(out), { recursive: true });
-  let previous: { benchmarks?: Record<string, unknown> } = {};
-  try {
-    previous = JSON.parse(await fs.readFile(out, 'utf8')) as typeof previous;
-  } catch {
-    // best effort: no earlier full run to keep figures from; this section's are written alone.
-    previous = {};
-  }
-  const json = {
-    ...previous,
-    conversationListRunAt: new Date().toISOString(),
-    benchmarks: { ...(previous.benchmarks ?? {}), conversationList: report },
-  };
-  await fs.writeFile(out, `${JSON.stringify(json, null, 2)}\n`);
-  console.log(`\nresults written to ${path.relative(process.cwd(), out)}`);
+  await mergeIntoLatest('conversationList', report);
   return 0;
 }

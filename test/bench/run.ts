@@ -16,6 +16,7 @@
  * for the extension section (test/bench/extension-bench.ts), CHROMIUM_PATH and BENCH_EXTENSION_RUNS;
  * BENCH_ONLY=lists runs only the conversation list section (test/bench/conversation-list-bench.ts);
  * BENCH_ONLY=send runs only the send throughput section, both engines.
+ * BENCH_ONLY=purge runs only the retention purge section (test/bench/purge-bench.ts).
  */
 import fs from 'node:fs/promises';
 import os from 'node:os';
@@ -35,6 +36,7 @@ const { runExtensionBench } = await import('./extension-bench.ts');
 const { conversationListLines, runConversationListBench, runConversationListAlone } = await import(
   './conversation-list-bench.ts'
 );
+const { purgeLines, runPurgeAlone, runPurgeBench } = await import('./purge-bench.ts');
 const { defaultPlacement } = await import('./load-generator.ts');
 type Report = Awaited<ReturnType<typeof benchSendThroughput>>;
 type Measured = Extract<Report, { status: 'measured' }>;
@@ -277,6 +279,7 @@ async function main(sections: Sections = { onlySend: false }): Promise<number> {
   let crm: Awaited<ReturnType<typeof runCrmBench>> | null = null;
   let lists: Awaited<ReturnType<typeof runConversationListBench>> | null = null;
   let extension: Awaited<ReturnType<typeof runExtensionBench>> | null = null;
+  let purge: Awaited<ReturnType<typeof runPurgeBench>> | null = null;
   // BENCH_ONLY=send: the send section alone, so a change to the send path is measured quickly.
   if (!sections.onlySend) {
     console.log('\n... compliance engine (about 12 s)');
@@ -306,6 +309,15 @@ async function main(sections: Sections = { onlySend: false }): Promise<number> {
       for (const line of conversationListLines(lists)) console.log(line);
     } catch (error) {
       crashed('postgres', 'conversation list', error);
+    }
+
+    console.log('\n... retention purge of 1,000,000 texts on PostgreSQL while sends go on (about 4 min)');
+    try {
+      purge = await runPurgeBench();
+      console.log('');
+      for (const line of purgeLines(purge)) console.log(line);
+    } catch (error) {
+      crashed('postgres', 'retention purge', error);
     }
 
     console.log('\n... extension: bundle sizes, CRM load -> cached thread in headless Chromium (about 30 s)');
@@ -581,6 +593,7 @@ async function main(sections: Sections = { onlySend: false }): Promise<number> {
       crm: crm === null ? null : { results: crm.results, lines: crm.lines },
       extension: extension === null ? null : { results: extension.results, lines: extension.lines },
       conversationList: lists,
+      purge,
     },
     crashes,
   };
@@ -592,4 +605,6 @@ async function main(sections: Sections = { onlySend: false }): Promise<number> {
 process.exitCode =
   process.env.BENCH_ONLY === 'lists'
     ? await runConversationListAlone()
-    : await main({ onlySend: process.env.BENCH_ONLY === 'send' });
+    : process.env.BENCH_ONLY === 'purge'
+      ? await runPurgeAlone()
+      : await main({ onlySend: process.env.BENCH_ONLY === 'send' });
