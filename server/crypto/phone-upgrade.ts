@@ -8,7 +8,8 @@ import type { Database } from '../db/database.ts';
 import type { PhoneCipher } from './phone-tokens.ts';
 
 const MARKER = 'phone_tokens_v1';
-const BATCH = 1000;
+// Large batches: each one scans its table once (a one-time pass, before the relay serves).
+const BATCH = 10_000;
 
 /** Every column that holds a customer's number, with the rows where it is the customer's. */
 const COLUMNS: { table: string; column: string; where?: string }[] = [
@@ -59,6 +60,7 @@ export async function tokenizeStoredPhones(
   }
   total += await tokenizeEventNumbers(db, phones);
   total += await tokenizeDedupeKeys(db, phones);
+  total += await tokenizeCallbackParams(db, phones);
   await fillContactTails(db, phones);
   await db.query('INSERT INTO instance_secrets (name, value) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING', [
     MARKER,
@@ -118,6 +120,35 @@ async function tokenizeDedupeKeys(db: Database, phones: PhoneCipher): Promise<nu
         r.id,
         r.dedupe_key.replace(E164, (number) => phones.token(number)),
       ]);
+    total += rows.length;
+  }
+}
+
+/** Delivery reports kept unmatched: the To and From of the provider's parameters as tokens. */
+async function tokenizeCallbackParams(db: Database, phones: PhoneCipher): Promise<number> {
+  let total = 0;
+  for (;;) {
+    const rows = await db.query<{ id: string; params: Record<string, unknown> }>(
+      `SELECT id::text AS id, params FROM unmatched_status_callbacks
+        WHERE EXISTS (SELECT 1 FROM jsonb_each_text(CASE jsonb_typeof(params) WHEN 'object' THEN params ELSE '{}' END) p
+                       WHERE lower(p.key) IN ('to', 'from') AND p.value <> '' AND p.value NOT LIKE 'p1:%')
+        LIMIT ${BATCH}`,
+    );
+    if (rows.length === 0) return total;
+    for (const r of rows) {
+      const params = Object.fromEntries(
+        Object.entries(r.params).map(([key, value]) =>
+          // Whatever the provider put there (any non-empty value the query found), as a token.
+          /^(to|from)$/i.test(key) && value !== null && value !== ''
+            ? [key, phones.token(typeof value === 'string' ? value : JSON.stringify(value))]
+            : [key, value],
+        ),
+      );
+      await db.query('UPDATE unmatched_status_callbacks SET params = $2 WHERE id = $1::bigint', [
+        r.id,
+        JSON.stringify(params),
+      ]);
+    }
     total += rows.length;
   }
 }

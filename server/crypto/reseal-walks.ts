@@ -13,6 +13,13 @@ import type { KeyVault } from './vault.ts';
 
 export const BATCH = 500;
 
+/**
+ * Whether a row sealed under `key` (null: in clear) is due for `keyNo`: only older keys. A pass
+ * for an older key that overlaps a newer one's (two rotations in quick succession) must not seal
+ * back under its key what the newer pass already moved on: that key is about to be destroyed.
+ */
+export const olderThan = (key: number | null, keyNo: number): boolean => key === null || key < keyNo;
+
 /** One batch's work: how many rows it re-sealed, and where the next starts (null: the end). */
 export interface Page<C> {
   done: number;
@@ -69,7 +76,7 @@ async function resealedMessage(
   const m = message as Record<string, unknown>;
   if (typeof m.id !== 'string' || typeof m.body !== 'string' || m.body === '') return null;
   const bodyKey = typeof m.bodyKey === 'number' ? m.bodyKey : null;
-  if (bodyKey === keyNo) return null;
+  if (!olderThan(bodyKey, keyNo)) return null;
   // An event written before sealing has no key: its text is in clear.
   const text = await openBody(tx, orgId, m.id, m.body, bodyKey);
   return { ...m, body: seal(key, text, messageContext(m.id)), bodyKey: keyNo };
@@ -88,7 +95,7 @@ async function resealedPayment(
   if (typeof p.id !== 'string' || typeof p.description !== 'string') return null;
   const reference = typeof p.reference === 'string' ? p.reference : null;
   const detailsKey = typeof p.detailsKey === 'number' ? p.detailsKey : null;
-  if (detailsKey === keyNo) return null;
+  if (!olderThan(detailsKey, keyNo)) return null;
   const details = await openPaymentDetails(
     tx,
     orgId,
@@ -118,7 +125,7 @@ export const resealEvidence: Walk<Serial> = async (tx, vault, orgId, keyNo, afte
       WHERE org_id = $1 AND (tx_id, id) > ($2, $3) ORDER BY tx_id, id LIMIT ${BATCH}`,
     [orgId, after?.tx ?? -1, after?.id ?? -1],
   );
-  const stale = rows.filter((r) => r.evidence_key !== keyNo);
+  const stale = rows.filter((r) => olderThan(r.evidence_key, keyNo));
   const key = await vault.keyByNo(tx, orgId, keyNo);
   for (const r of stale) {
     const text = await openEvidence(tx, orgId, r.id, r.evidence, r.evidence_key);
@@ -142,7 +149,7 @@ export const resealOptInRequests: Walk<string> = async (tx, vault, orgId, keyNo,
       WHERE org_id = $1 AND ($2::uuid IS NULL OR id > $2::uuid) ORDER BY id LIMIT ${BATCH} FOR UPDATE`,
     [orgId, after],
   );
-  const stale = rows.filter((r) => r.evidence_key !== keyNo);
+  const stale = rows.filter((r) => olderThan(r.evidence_key, keyNo));
   const key = await vault.keyByNo(tx, orgId, keyNo);
   for (const r of stale) {
     const text = await openRequestEvidence(tx, orgId, r.id, r.evidence, r.evidence_key);
@@ -167,7 +174,7 @@ export const resealPayments: Walk<string> = async (tx, vault, orgId, keyNo, afte
       WHERE org_id = $1 AND ($2::uuid IS NULL OR id > $2::uuid) ORDER BY id LIMIT ${BATCH} FOR UPDATE`,
     [orgId, after],
   );
-  const stale = rows.filter((r) => r.details_key !== keyNo);
+  const stale = rows.filter((r) => olderThan(r.details_key, keyNo));
   const key = await vault.keyByNo(tx, orgId, keyNo);
   for (const r of stale) {
     const details = await openPaymentDetails(tx, orgId, r.id, r, r.details_key);

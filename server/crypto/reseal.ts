@@ -11,6 +11,7 @@ import { PeriodicRunner } from '../lib/periodic-runner.ts';
 import { messageContext, openBody } from '../stores/message-bodies.ts';
 import {
   BATCH,
+  olderThan,
   type Page,
   resealEvents,
   resealEvidence,
@@ -148,7 +149,7 @@ const resealMessages: Walk<{ at: string; id: string }> = async (tx, vault, orgId
       ORDER BY created_at, id LIMIT ${BATCH} FOR UPDATE`,
     [orgId, after?.at ?? null, after?.id ?? null],
   );
-  const stale = rows.filter((r) => r.body !== '' && r.body_key !== keyNo);
+  const stale = rows.filter((r) => r.body !== '' && olderThan(r.body_key, keyNo));
   const key = await vault.keyByNo(tx, orgId, keyNo);
   const ids: string[] = [];
   const bodies: string[] = [];

@@ -68,6 +68,35 @@ interface EventRow {
  * Events as read, their messages' texts opened. A text that does not open (its data key gone or
  * the row damaged) is shown empty and logged: one bad row must not stop every stream behind it.
  */
+/**
+ * A payload that did not open (its data key is gone): what it says without what was sealed. The
+ * text and the payment's details are left out; the numbers still open (they have their own key),
+ * and one that does not either is left out too. Never throws: one bad row must not stop a stream.
+ */
+function unopenedPayload(db: Queryable, stored: unknown): unknown {
+  const { message, payment, ...rest } = (stored ?? {}) as {
+    message?: Record<string, unknown>;
+    payment?: Record<string, unknown>;
+  };
+  const number = (value: unknown) => {
+    try {
+      return typeof value === 'string' ? phoneNumber(db, value) : value;
+    } catch {
+      // best effort: a number that does not open is left out, like the text.
+      return '';
+    }
+  };
+  const { bodyKey: _b, ...text } = message ?? {};
+  const { detailsKey: _d, ...details } = payment ?? {};
+  return {
+    ...rest,
+    ...(message === undefined
+      ? {}
+      : { message: { ...text, from: number(text.from), to: number(text.to), body: '' } }),
+    ...(payment === undefined ? {} : { payment: { ...details, description: '', reference: null } }),
+  };
+}
+
 async function toEvents(
   db: Queryable,
   rows: EventRow[],
@@ -80,13 +109,7 @@ async function toEvents(
       payload = await openEventPayload(db, row.org_id, row.payload);
     } catch (error) {
       log?.(`event ${row.tx_id}_${row.id}: ${String(error)}`);
-      // The text is lost with its key; the numbers still open (they have their own key).
-      const message = (row.payload as { message?: { from?: unknown; to?: unknown } }).message ?? {};
-      const number = (value: unknown) => (typeof value === 'string' ? phoneNumber(db, value) : value);
-      payload = {
-        ...(row.payload as object),
-        message: { ...message, from: number(message.from), to: number(message.to), body: '' },
-      };
+      payload = unopenedPayload(db, row.payload);
     }
     events.push({
       cursor: { txId: row.tx_id, id: row.id },

@@ -192,10 +192,16 @@ describe.each(ENGINES)('phone numbers at rest on %s', (engine) => {
        VALUES ($1, $2, 'opt_in', 'web_form', 'Booking form', 'system', $3)`,
       [legacy.orgId, old, relay.clock()],
     );
+    // A delivery report that matched no message yet, kept with the provider's parameters.
+    await relay.db.query(
+      `INSERT INTO unmatched_status_callbacks (provider, provider_message_id, status, params)
+       VALUES ('plivo', 'legacy-1', 'delivered', $1)`,
+      [JSON.stringify({ To: digits(old), From: '12025550188', Status: 'delivered' })],
+    );
     expect(await databaseDump(relay.db)).toContain(digits(old));
 
     const changed = await tokenizeStoredPhones(relay.db, vaultOf(relay.db).phones, { evenIfDone: true });
-    expect(changed).toBe(2);
+    expect(changed).toBe(3);
     expect(await databaseDump(relay.db)).not.toContain(digits(old));
     const [row] = await relay.db.query<{ contact_phone: string; contact_tails: string[] }>(
       'SELECT contact_phone, contact_tails FROM conversations WHERE org_id = $1',

@@ -1,6 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { resealDue, rotateDataKeys } from '../../server/crypto/reseal.ts';
 import { VaultError } from '../../server/crypto/vault.ts';
+import { migrate } from '../../server/db/migrate.ts';
+import { EventHub } from '../../server/live/events.ts';
 import { openPaymentDetails } from '../../server/payments/payment-details.ts';
 import { ENGINES, freshDatabase, postgresSkipNote } from '../helpers/db.ts';
 import { MANY_LINKS, setPaymentGuards } from '../helpers/payments.ts';
@@ -159,5 +161,40 @@ describe.each(ENGINES)('sealed opt-in evidence and payment details on %s', (engi
     expect(await databaseDump(relay.db)).not.toContain('Legacy cleaning');
     const pending = await call('GET', `/v1/consent/${encodeURIComponent('+12025557303')}`);
     expect(pending.json().pendingOptIn).toMatchObject({ source: 'verbal' });
+  });
+  it('details written in clear before 045 are sealed by the first pass after upgrade, with no rotation', async () => {
+    const legacy = await askPayment('Old crown fitting', 'OLD-2', 1);
+    await relay.db.query(
+      `UPDATE payment_requests SET description = 'Old crown fitting', reference = 'OLD-2', details_key = NULL WHERE id = $1`,
+      [legacy],
+    );
+    // A database that ran 043's first pass: every active key is already marked resealed.
+    await relay.db.query(`UPDATE org_data_keys SET resealed_at = $1 WHERE state = 'active'`, [time.clock()]);
+    await resealDue(relay.db, { settleMs: 0 });
+    expect(await databaseDump(relay.db)).toContain('Old crown fitting');
+    await relay.db.query(`DELETE FROM schema_migrations WHERE version = '047_seal_details_pass'`);
+    expect((await migrate(relay.db)).applied).toEqual(['047_seal_details_pass']);
+    await resealDue(relay.db, { settleMs: 0 });
+    expect(await databaseDump(relay.db)).not.toContain('Old crown fitting');
+    const read = await call('GET', `/v1/payment-requests/${legacy}`);
+    expect(read.json().payment).toMatchObject({ description: 'Old crown fitting', reference: 'OLD-2' });
+  });
+  it('a payment event whose details no longer open shows no sealed text, and the stream goes on', async () => {
+    await relay.db.query(
+      `INSERT INTO events (org_id, type, payload)
+       VALUES ($1, 'payment.updated', jsonb_build_object('payment', jsonb_build_object(
+         'id', gen_random_uuid()::text, 'status', 'sent', 'description', 'v1:gone', 'reference', 'v1:gone',
+         'detailsKey', 999)))`,
+      [org.orgId],
+    );
+    const events = await new EventHub(relay.db).backlog(
+      org.orgId,
+      { txId: 0, id: 0 },
+      { txId: Number.MAX_SAFE_INTEGER, id: Number.MAX_SAFE_INTEGER },
+      1000,
+    );
+    const payload = events.at(-1)?.payload as Record<string, unknown> | undefined;
+    expect(payload).toEqual({ payment: expect.objectContaining({ description: '', reference: null }) });
+    expect(JSON.stringify(payload)).not.toMatch(/v1:gone|detailsKey/);
   });
 });
