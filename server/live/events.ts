@@ -65,10 +65,6 @@ interface EventRow {
 }
 
 /**
- * Events as read, their messages' texts opened. A text that does not open (its data key gone or
- * the row damaged) is shown empty and logged: one bad row must not stop every stream behind it.
- */
-/**
  * A payload that did not open (its data key is gone): what it says without what was sealed. The
  * text and the payment's details are left out; the numbers still open (they have their own key),
  * and one that does not either is left out too. Never throws: one bad row must not stop a stream.
@@ -97,6 +93,10 @@ function unopenedPayload(db: Queryable, stored: unknown): unknown {
   };
 }
 
+/**
+ * Events as read, their messages' texts opened. A text that does not open (its data key gone or
+ * the row damaged) is shown empty and logged: one bad row must not stop every stream behind it.
+ */
 async function toEvents(
   db: Queryable,
   rows: EventRow[],
