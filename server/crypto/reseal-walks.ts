@@ -4,7 +4,7 @@
  * another key (or in clear, written before sealing) re-sealed under the new one.
  */
 import type { Queryable } from '../db/database.ts';
-import { openPaymentDetails, paymentDetailContext } from '../payments/payment-details.ts';
+import { openPaymentDetails, sealPaymentDetailsWith } from '../payments/payment-details.ts';
 import { evidenceContext, openEvidence } from '../stores/consent-evidence.ts';
 import { messageContext, openBody } from '../stores/message-bodies.ts';
 import { openRequestEvidence, optInRequestContext } from '../stores/opt-in-requests.ts';
@@ -103,20 +103,8 @@ async function resealedPayment(
     { description: p.description, reference },
     detailsKey,
   );
-  return { ...p, ...sealDetails(key, p.id, details), detailsKey: keyNo };
+  return { ...p, ...sealPaymentDetailsWith(key, p.id, details), detailsKey: keyNo };
 }
-
-const sealDetails = (
-  key: Parameters<typeof seal>[0],
-  requestId: string,
-  details: { description: string; reference: string | null },
-) => ({
-  description: seal(key, details.description, paymentDetailContext(requestId, 'description')),
-  reference:
-    details.reference === null
-      ? null
-      : seal(key, details.reference, paymentDetailContext(requestId, 'reference')),
-});
 
 /** One batch of the org's consent ledger: evidence under another key (or none) re-sealed. */
 export const resealEvidence: Walk<Serial> = async (tx, vault, orgId, keyNo, after) => {
@@ -178,7 +166,7 @@ export const resealPayments: Walk<string> = async (tx, vault, orgId, keyNo, afte
   const key = await vault.keyByNo(tx, orgId, keyNo);
   for (const r of stale) {
     const details = await openPaymentDetails(tx, orgId, r.id, r, r.details_key);
-    const sealed = sealDetails(key, r.id, details);
+    const sealed = sealPaymentDetailsWith(key, r.id, details);
     await tx.query(
       'UPDATE payment_requests SET description = $2, reference = $3, details_key = $4 WHERE id = $1',
       [r.id, sealed.description, sealed.reference, keyNo],

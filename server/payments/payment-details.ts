@@ -28,25 +28,23 @@ export async function sealPaymentDetails(
   requestId: string,
   details: PaymentDetails,
 ): Promise<PaymentDetails & { detailsKey: number }> {
-  const vault = vaultOf(q);
-  const { sealed: description, keyNo } = await vault.seal(
-    q,
-    orgId,
-    paymentDetailContext(requestId, 'description'),
-    details.description,
-  );
-  const key = await vault.keyByNo(q, orgId, keyNo);
-  return {
-    description,
-    reference:
-      details.reference === null ? null : resealField(key, requestId, 'reference', details.reference),
-    detailsKey: keyNo,
-  };
+  const active = await vaultOf(q).activeKey(q, orgId);
+  return { ...sealPaymentDetailsWith(active.key, requestId, details), detailsKey: active.no };
 }
 
-/** One field sealed with a key in hand (the re-seal pass, and the reference beside its description). */
-export function resealField(key: SecretsKey, requestId: string, field: Field, text: string): string {
-  return seal(key, text, paymentDetailContext(requestId, field));
+/** Both fields sealed with a key in hand (here, and the re-seal pass's one key per batch). */
+export function sealPaymentDetailsWith(
+  key: SecretsKey,
+  requestId: string,
+  details: PaymentDetails,
+): PaymentDetails {
+  return {
+    description: seal(key, details.description, paymentDetailContext(requestId, 'description')),
+    reference:
+      details.reference === null
+        ? null
+        : seal(key, details.reference, paymentDetailContext(requestId, 'reference')),
+  };
 }
 
 /** The description and reference as written: opened when sealed. */
