@@ -73,3 +73,23 @@ export const PaymentReportSchema = Type.Object({
     }),
   ),
 });
+
+/** Each UTC day of a period (GET /v1/reports/daily): the charts of the admin console read it. */
+export const DailyActivitySchema = Type.Object(
+  {
+    days: Type.Array(
+      Type.Object({
+        day: Type.String({ description: 'YYYY-MM-DD, UTC' }),
+        outbound: Type.Integer(),
+        inbound: Type.Integer(),
+        delivered: Type.Integer({ description: 'Texts written that day that were delivered' }),
+        failed: Type.Integer({ description: 'Texts written that day that failed or were undelivered' }),
+        deliveryRate: Nullable(Type.Number({ description: 'delivered ÷ (delivered + failed)' })),
+        optIns: Type.Integer(),
+        optOuts: Type.Integer(),
+      }),
+      { description: 'Every day of the period, oldest first, quiet days as zeros' },
+    ),
+  },
+  { description: 'Texts, delivery and consent changes per day' },
+);

@@ -1,13 +1,19 @@
 import { Readable } from 'node:stream';
 import { type Static, Type } from 'typebox';
 import { errorResponses } from '../../contract/errors.ts';
-import { ConsentReportSchema, IncidentReportSchema, VolumeReportSchema } from '../../contract/reports.ts';
+import {
+  ConsentReportSchema,
+  DailyActivitySchema,
+  IncidentReportSchema,
+  VolumeReportSchema,
+} from '../../contract/reports.ts';
 import { appendAudit } from '../audit/audit-log.ts';
 import type { Database } from '../db/database.ts';
 import { ApiError } from '../errors.ts';
 import { type Principal, phoneFor, principalOf, requires, textFor } from '../http/access.ts';
 import type { RouteModule } from '../http/services.ts';
 import { csvRow } from '../lib/csv.ts';
+import { type ActivityDay, dailyActivity } from '../reports/daily-activity.ts';
 import { consentReport, incidents, messageVolume, type Period } from '../reports/report-queries.ts';
 
 const tags = ['reports'];
@@ -160,6 +166,7 @@ const VolumeQuery = Type.Object(
 /** Reports for admins and reviewers: consent changes, volume and delivery, compliance incidents. */
 export const reportRoutes: RouteModule = (app, deps) => {
   consentReportRoute(app, deps);
+  dailyReportRoute(app, deps);
 
   app.get(
     '/v1/reports/messages',
@@ -199,6 +206,72 @@ export const reportRoutes: RouteModule = (app, deps) => {
     async (request) => {
       const p = principalOf(request);
       return { days: await incidents(deps.db, p.orgId, periodOf(request.query)) };
+    },
+  );
+};
+
+const DAILY_COLUMNS = [
+  'day',
+  'outbound',
+  'inbound',
+  'delivered',
+  'failed',
+  'deliveryRate',
+  'optIns',
+  'optOuts',
+];
+
+function dailyCsv(days: ActivityDay[]): string {
+  const cells = (d: ActivityDay) => [
+    d.day,
+    String(d.outbound),
+    String(d.inbound),
+    String(d.delivered),
+    String(d.failed),
+    d.deliveryRate === null ? '' : d.deliveryRate.toFixed(4),
+    String(d.optIns),
+    String(d.optOuts),
+  ];
+  return [csvRow(DAILY_COLUMNS), ...days.map((d) => csvRow(cells(d)))].join('');
+}
+
+/** Texts, delivery and consent changes per day: the admin console's charts and their CSV. */
+const dailyReportRoute: RouteModule = (app, { db, clock }) => {
+  app.get(
+    '/v1/reports/daily',
+    {
+      config: requires('conversations.view_all'),
+      schema: {
+        summary: 'Texts, delivery rate, opt-ins and opt-outs per day',
+        description:
+          'Every UTC day of the period, quiet days as zeros. format=csv needs the export permission and is audited (export.daily_report); it holds counts only, no numbers or texts.',
+        tags,
+        querystring: Type.Object(
+          {
+            ...PeriodQuery,
+            format: Type.Optional(
+              Type.Union([Type.Literal('json'), Type.Literal('csv')], { default: 'json' }),
+            ),
+          },
+          { additionalProperties: false },
+        ),
+        response: {
+          200: { ...CSV, content: { ...CSV.content, 'application/json': { schema: DailyActivitySchema } } },
+          ...errorResponses,
+        },
+        'x-error-codes': ['INVALID_PERIOD', 'FORBIDDEN'],
+      },
+    },
+    async (request, reply) => {
+      const p = principalOf(request);
+      const period = periodOf(request.query);
+      if (request.query.format !== 'csv') return { days: await dailyActivity(db, p.orgId, period) };
+      const headers = await auditedCsvExport(
+        { db, clock, p, ip: request.ip },
+        { report: 'daily', period, detail: {} },
+      );
+      const days = await dailyActivity(db, p.orgId, period);
+      return reply.headers(headers).send(dailyCsv(days));
     },
   );
 };

@@ -567,6 +567,14 @@ const FUZZ: Record<string, RouteFuzz> = {
       by: fc.oneof(junkString, fc.constantFrom('rep', 'number', 'team')),
     }),
   },
+  'GET /v1/reports/daily': {
+    path: fixed('/v1/reports/daily'),
+    query: queryArb({
+      from: fc.oneof(junkString, fc.constant('2026-01-01T00:00:00Z')),
+      to: fc.oneof(junkString, fc.constant('2026-02-01T00:00:00Z')),
+      format: fc.oneof(junkString, fc.constantFrom('json', 'csv')),
+    }),
+  },
   'GET /v1/reports/incidents': {
     path: fixed('/v1/reports/incidents'),
     query: queryArb({

@@ -154,6 +154,38 @@ describe.each(ENGINES)('on %s', (engine) => {
     expect((await get(rep.auth, `/v1/reports/incidents?${period}`)).statusCode).toBe(403);
   });
 
+  it('lists every day of the period with texts, delivery and consent changes, and its CSV for export only', async () => {
+    const answer = await get(org.auth, `/v1/reports/daily?${period}`);
+    expect(answer.statusCode, answer.body).toBe(200);
+    const days = answer.json().days as Record<string, number | string | null>[];
+    // The period spans 25 hours: two or three UTC dates, each listed even when nothing happened.
+    expect(days.length).toBeGreaterThanOrEqual(2);
+    expect(days.map((d) => d.day)).toEqual([...days.map((d) => d.day)].sort());
+    const total = (k: string) => days.reduce((n, d) => n + Number(d[k]), 0);
+    expect(total('inbound')).toBe(2);
+    expect(total('outbound')).toBeGreaterThanOrEqual(2);
+    expect(total('failed')).toBe(1);
+    expect(total('optIns')).toBe(2);
+    expect(total('optOuts')).toBe(1);
+    expect(days.some((d) => d.deliveryRate === null)).toBe(true);
+    const theirs = await get(other.auth, `/v1/reports/daily?${period}`);
+    expect((theirs.json().days as { inbound: number }[]).every((d) => d.inbound === 0)).toBe(true);
+
+    const csv = await get(org.auth, `/v1/reports/daily?${period}&format=csv`);
+    expect(csv.statusCode).toBe(200);
+    expect(csv.headers['content-disposition']).toMatch(/^attachment; filename="daily-/);
+    const lines = csv.body.trim().split('\r\n');
+    expect(lines[0]).toBe('day,outbound,inbound,delivered,failed,deliveryRate,optIns,optOuts');
+    expect(lines).toHaveLength(days.length + 1);
+    // A rep sees neither: the days are every rep's texts (conversations.view_all).
+    expect((await get(rep.auth, `/v1/reports/daily?${period}`)).statusCode).toBe(403);
+    const [audit] = await relay.db.query<{ n: number }>(
+      `SELECT count(*)::int AS n FROM audit_log WHERE org_id = $1 AND action = 'export.daily_report'`,
+      [org.orgId],
+    );
+    expect(audit?.n).toBe(1);
+  });
+
   it('refuses an empty, reversed or too long period and a bad instant', async () => {
     const now = relay.clock();
     const at = (days: number) => new Date(now.getTime() + days * 86_400_000).toISOString();

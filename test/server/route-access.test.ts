@@ -480,6 +480,17 @@ const GUARDED: Record<string, GuardedCase> = {
       expect(keys).not.toContain(SENDER);
     },
   },
+  // Org A's texts and consent changes never count in org B's days.
+  'GET /v1/reports/daily': {
+    valid: () => ({ method: 'GET', url: `/v1/reports/daily?${REPORT_PERIOD}` }),
+    ok: 200,
+    foreign: () => ({ method: 'GET', url: `/v1/reports/daily?${REPORT_PERIOD}` }),
+    expectForeign: (answer) => {
+      expect(answer.status).toBe(200);
+      const days = (answer.json() as { days: { outbound: number; inbound: number; optIns: number }[] }).days;
+      expect(days.every((d) => d.outbound === 0 && d.inbound === 0 && d.optIns === 0)).toBe(true);
+    },
+  },
   'GET /v1/reports/incidents': {
     valid: () => ({ method: 'GET', url: `/v1/reports/incidents?${REPORT_PERIOD}` }),
     ok: 200,
