@@ -1,11 +1,10 @@
-import { Type } from 'typebox';
 import { errorResponses } from '../../contract/errors.ts';
 import { PaymentReportSchema } from '../../contract/reports.ts';
 import { principalOf, requires } from '../http/access.ts';
 import type { RouteModule } from '../http/services.ts';
 import { csvRow } from '../lib/csv.ts';
 import { paymentReport } from '../reports/payment-report.ts';
-import { auditedCsvExport, CSV, PeriodQuery, periodOf } from './reports.ts';
+import { auditedCsvExport, jsonOrCsv, PeriodFormatQuery, periodOf } from './reports.ts';
 
 const COLUMNS = [
   'repUserId',
@@ -29,19 +28,8 @@ export const paymentReportRoutes: RouteModule = (app, { db, clock }) => {
         description:
           'How many requests, what was asked for, paid and refunded. format=csv needs the export permission and is audited (export.payment_report).',
         tags: ['reports'],
-        querystring: Type.Object(
-          {
-            ...PeriodQuery,
-            format: Type.Optional(
-              Type.Union([Type.Literal('json'), Type.Literal('csv')], { default: 'json' }),
-            ),
-          },
-          { additionalProperties: false },
-        ),
-        response: {
-          200: { ...CSV, content: { ...CSV.content, 'application/json': { schema: PaymentReportSchema } } },
-          ...errorResponses,
-        },
+        querystring: PeriodFormatQuery,
+        response: { 200: jsonOrCsv(PaymentReportSchema), ...errorResponses },
         'x-error-codes': ['INVALID_PERIOD', 'FORBIDDEN'],
       },
     },

@@ -1,5 +1,5 @@
 import { Readable } from 'node:stream';
-import { type Static, Type } from 'typebox';
+import { type Static, type TSchema, Type } from 'typebox';
 import { errorResponses } from '../../contract/errors.ts';
 import {
   ConsentReportSchema,
@@ -49,6 +49,21 @@ export const CSV = {
   description: 'The rows, streamed as CSV',
   content: { 'text/csv': { schema: Type.String() } },
 };
+
+/** A report's query when the whole report is one answer: the period, and JSON or CSV. */
+export const PeriodFormatQuery = Type.Object(
+  {
+    ...PeriodQuery,
+    format: Type.Optional(Type.Union([Type.Literal('json'), Type.Literal('csv')], { default: 'json' })),
+  },
+  { additionalProperties: false },
+);
+
+/** The 200 answer of a report that is JSON of this schema or, with format=csv, CSV. */
+export const jsonOrCsv = <T extends TSchema>(schema: T) => ({
+  ...CSV,
+  content: { ...CSV.content, 'application/json': { schema } },
+});
 
 /**
  * The start of a report's CSV: refused without the export permission (403 FORBIDDEN), audited as
@@ -127,7 +142,7 @@ const consentReportRoute: RouteModule = (app, { db, clock }) => {
         tags,
         querystring: ConsentQuery,
         response: {
-          200: { ...CSV, content: { ...CSV.content, 'application/json': { schema: ConsentReportSchema } } },
+          200: jsonOrCsv(ConsentReportSchema),
           ...errorResponses,
         },
         'x-error-codes': ['INVALID_PERIOD', 'FORBIDDEN'],
