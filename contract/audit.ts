@@ -43,3 +43,29 @@ export const AuditExportQuery = Type.Object(
   { ...AuditFilterQuery, format: Type.Optional(Type.String({ description: 'csv (default) or jsonl' })) },
   { additionalProperties: false },
 );
+
+/** Whether the org's audit chain is whole (GET /v1/audit/verify), as `npm run cli -- audit verify` says it. */
+export const AuditVerdict = Type.Object(
+  {
+    entries: Type.Integer({ description: 'Entries checked' }),
+    headHash: Nullable(Type.String({ description: "The last entry's hash; null for an empty log" })),
+    intact: Type.Boolean({
+      description: 'Every entry follows the one before and the chain ends at its recorded head',
+    }),
+    broken: Nullable(
+      Type.Object({
+        seq: Type.Integer({ description: 'The first entry that does not follow' }),
+        problem: Type.Union([
+          Type.Literal('missing'),
+          Type.Literal('duplicate'),
+          Type.Literal('out_of_order'),
+          Type.Literal('edited'),
+          Type.Literal('beyond_head'),
+          Type.Literal('head_mismatch'),
+        ]),
+        message: Type.String(),
+      }),
+    ),
+  },
+  { description: "The verdict on the org's audit chain" },
+);

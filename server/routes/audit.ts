@@ -1,9 +1,10 @@
 import { Readable } from 'node:stream';
 import { Type } from 'typebox';
-import { AuditExportQuery, AuditPage, AuditQuery } from '../../contract/audit.ts';
+import { AuditExportQuery, AuditPage, AuditQuery, AuditVerdict } from '../../contract/audit.ts';
 import { errorResponses } from '../../contract/errors.ts';
 import { appendAudit } from '../audit/audit-log.ts';
 import { auditPage, decodeAuditCursor, exportLines, parseAuditFilter } from '../audit/audit-queries.ts';
+import { verifyOrgChain } from '../audit/audit-verify.ts';
 import { ApiError } from '../errors.ts';
 import { principalOf, requires } from '../http/access.ts';
 import type { RouteModule } from '../http/services.ts';
@@ -39,6 +40,29 @@ export const auditRoutes: RouteModule = (app, { db, clock }) => {
       const filter = parseAuditFilter(request.query);
       const before = request.query.cursor === undefined ? null : decodeAuditCursor(request.query.cursor);
       return auditPage(db, p.orgId, filter, { before, limit: request.query.limit ?? 100 });
+    },
+  );
+
+  app.get(
+    '/v1/audit/verify',
+    {
+      config: requires('audit.view'),
+      schema: {
+        summary: "Check the organisation's audit chain",
+        description:
+          'Walks every entry in order and checks each hash against the one before and the recorded head, as `npm run cli -- audit verify` does; the first break found is named.',
+        tags,
+        response: { 200: AuditVerdict, ...errorResponses },
+      },
+    },
+    async (request) => {
+      const verdict = await verifyOrgChain(db, principalOf(request).orgId);
+      return {
+        entries: verdict.entries,
+        headHash: verdict.headHash,
+        intact: verdict.broken === null,
+        broken: verdict.broken,
+      };
     },
   );
 

@@ -218,6 +218,37 @@ describe('GET /v1/audit/export', () => {
     expect(await verifyOrgChain(relay.db, a.orgId)).toMatchObject({ broken: null, entries: all.length });
   });
 
+  it('says whether the chain is whole, and names the entry an attacker with database access edited', async () => {
+    const intact = await get('/v1/audit/verify', auditorA.auth);
+    expect(intact.statusCode, intact.body).toBe(200);
+    const verdict = intact.json() as { entries: number; intact: boolean; headHash: string | null };
+    expect(verdict).toMatchObject({ intact: true, broken: null });
+    expect(verdict.entries).toBeGreaterThan(0);
+    // Org B's verdict counts only its own chain.
+    const theirs = (await get('/v1/audit/verify', auditorB.auth)).json() as { entries: number };
+    expect(theirs.entries).toBeLessThan(verdict.entries);
+    expect((await get('/v1/audit/verify', repA.auth)).statusCode).toBe(403);
+
+    const edit = async (name: string) => {
+      await relay.db.query('ALTER TABLE audit_log DISABLE TRIGGER audit_log_append_only');
+      await relay.db.query('UPDATE audit_log SET actor_name = $2 WHERE org_id = $1 AND seq = 2', [
+        a.orgId,
+        name,
+      ]);
+      await relay.db.query('ALTER TABLE audit_log ENABLE TRIGGER audit_log_append_only');
+    };
+    const [original] = await relay.db.query<{ actor_name: string }>(
+      'SELECT actor_name FROM audit_log WHERE org_id = $1 AND seq = 2',
+      [a.orgId],
+    );
+    await edit('nobody');
+    const broken = (await get('/v1/audit/verify', auditorA.auth)).json();
+    expect(broken).toMatchObject({ intact: false, broken: { seq: 2, problem: 'edited' } });
+    // Put it back, so the tests after this one read an intact chain.
+    await edit(original?.actor_name ?? '');
+    expect((await get('/v1/audit/verify', auditorA.auth)).json()).toMatchObject({ intact: true });
+  });
+
   it('refuses an unknown format with INVALID_FILTER', async () => {
     const response = await get('/v1/audit/export?format=xlsx', auditorA.auth);
     expect(response.statusCode).toBe(400);

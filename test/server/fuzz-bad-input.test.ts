@@ -478,6 +478,7 @@ const FUZZ: Record<string, RouteFuzz> = {
   'GET /openapi.json': { path: fixed('/openapi.json'), query: queryArb({}) },
   'GET /docs': { path: fixed('/docs'), query: queryArb({}) },
   'GET /v1/me': { path: fixed('/v1/me'), query: queryArb({}) },
+  'GET /v1/audit/verify': { path: fixed('/v1/audit/verify'), query: queryArb({}) },
   'GET /v1/numbers': { path: fixed('/v1/numbers'), query: queryArb({}) },
   'POST /v1/messages': {
     path: fixed('/v1/messages'),

@@ -804,6 +804,20 @@ const GUARDED: Record<string, GuardedCase> = {
       expect(errorCode(answer)).toBe('USER_NOT_FOUND');
     },
   },
+  // Org B's verdict covers only org B's chain: it never ends at org A's newest entry.
+  'GET /v1/audit/verify': {
+    valid: () => ({ method: 'GET', url: '/v1/audit/verify' }),
+    ok: 200,
+    foreign: () => ({ method: 'GET', url: '/v1/audit/verify' }),
+    expectForeign: async (answer, ctx) => {
+      expect(answer.status).toBe(200);
+      const ofA = await call(ctx, { method: 'GET', url: '/v1/audit?limit=1' }, ctx.keysA.owner);
+      const headA = (ofA.json() as { entries: { hash: string }[] }).entries[0]?.hash;
+      expect(headA).toBeDefined();
+      expect(answer.json()).toMatchObject({ intact: true });
+      expect((answer.json() as { headHash: string | null }).headHash).not.toBe(headA);
+    },
+  },
   'GET /v1/audit': {
     valid: () => ({ method: 'GET', url: '/v1/audit?limit=5' }),
     ok: 200,
