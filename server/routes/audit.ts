@@ -20,7 +20,9 @@ const ExportBody = {
 };
 
 /** The org's hash-chained audit log: read a page, or export it whole (itself an audited act). */
-export const auditRoutes: RouteModule = (app, { db, clock }) => {
+export const auditRoutes: RouteModule = (app, deps) => {
+  auditVerifyRoute(app, deps);
+  const { db, clock } = deps;
   app.get(
     '/v1/audit',
     {
@@ -40,29 +42,6 @@ export const auditRoutes: RouteModule = (app, { db, clock }) => {
       const filter = parseAuditFilter(request.query);
       const before = request.query.cursor === undefined ? null : decodeAuditCursor(request.query.cursor);
       return auditPage(db, p.orgId, filter, { before, limit: request.query.limit ?? 100 });
-    },
-  );
-
-  app.get(
-    '/v1/audit/verify',
-    {
-      config: requires('audit.view'),
-      schema: {
-        summary: "Check the organisation's audit chain",
-        description:
-          'Walks every entry in order and checks each hash against the one before and the recorded head, as `npm run cli -- audit verify` does; the first break found is named.',
-        tags,
-        response: { 200: AuditVerdict, ...errorResponses },
-      },
-    },
-    async (request) => {
-      const verdict = await verifyOrgChain(db, principalOf(request).orgId);
-      return {
-        entries: verdict.entries,
-        headHash: verdict.headHash,
-        intact: verdict.broken === null,
-        broken: verdict.broken,
-      };
     },
   );
 
@@ -111,6 +90,32 @@ export const auditRoutes: RouteModule = (app, { db, clock }) => {
           // Fastify streams a Readable; the type provider only knows the schema's string body.
           .send(Readable.from(exportLines(db, p.orgId, filter, format)) as unknown as string)
       );
+    },
+  );
+};
+
+/** The chain check an auditor runs from the API, as the CLI's `audit verify` does. */
+const auditVerifyRoute: RouteModule = (app, { db }) => {
+  app.get(
+    '/v1/audit/verify',
+    {
+      config: requires('audit.view'),
+      schema: {
+        summary: "Check the organisation's audit chain",
+        description:
+          'Walks every entry in order and checks each hash against the one before and the recorded head, as `npm run cli -- audit verify` does; the first break found is named.',
+        tags,
+        response: { 200: AuditVerdict, ...errorResponses },
+      },
+    },
+    async (request) => {
+      const verdict = await verifyOrgChain(db, principalOf(request).orgId);
+      return {
+        entries: verdict.entries,
+        headHash: verdict.headHash,
+        intact: verdict.broken === null,
+        broken: verdict.broken,
+      };
     },
   );
 };
