@@ -2,6 +2,8 @@ import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { main } from '../server/main.ts';
+import { buildAdminIfStale } from './admin-build.ts';
+import { newestMtime } from './newest-mtime.ts';
 
 const root = path.resolve(import.meta.dirname, '..');
 // Development builds: they carry the sandbox CRM on loopback, which production builds leave out
@@ -12,16 +14,6 @@ const TARGETS = [
 ] as const;
 // Everything the extension builds are made from; a newer file means a build is stale.
 const SOURCES = ['extension', 'wxt.config.ts', 'server/compliance', 'package-lock.json'];
-
-function newestMtime(target: string): number {
-  const full = path.join(root, target);
-  if (!fs.existsSync(full)) return 0;
-  const stat = fs.statSync(full);
-  if (!stat.isDirectory()) return stat.mtimeMs;
-  let newest = stat.mtimeMs;
-  for (const entry of fs.readdirSync(full)) newest = Math.max(newest, newestMtime(path.join(target, entry)));
-  return newest;
-}
 
 function buildExtensionIfStale(target: (typeof TARGETS)[number], newest: number): void {
   const manifest = path.join(target.outDir, 'manifest.json');
@@ -49,6 +41,13 @@ if ((major ?? 0) < 22) {
   );
   process.exit(1);
 }
-const newest = Math.max(...SOURCES.map(newestMtime));
+const newest = Math.max(...SOURCES.map((s) => newestMtime(root, s)));
 for (const target of TARGETS) buildExtensionIfStale(target, newest);
+try {
+  if (await buildAdminIfStale()) console.log('Built the admin console.');
+} catch (error) {
+  console.error(
+    `The admin console build failed (${String(error)}); the relay starts anyway, /admin says how to build it.`,
+  );
+}
 await main({ chrome: TARGETS[0].outDir, firefox: TARGETS[1].outDir });

@@ -11,6 +11,8 @@ export interface Config {
   port: number;
   host: string;
   dataDir: string;
+  /** ADMIN_DIR: the admin console's build (`npm run build:admin`), served at /admin. */
+  adminDir: string;
   databaseUrl: string | null;
   publicUrl: string;
   smsProvider: 'sandbox' | 'plivo';
@@ -112,14 +114,21 @@ function readListen(env: Env): Pick<Config, 'port' | 'host'> {
   return { port, host };
 }
 
+/** Where `npm run build:admin` puts the admin console: .output/admin beside the relay's code. */
+const ADMIN_BUILD_DIR = path.resolve(import.meta.dirname, '..', '.output', 'admin');
+
 /** DATABASE_URL (PostgreSQL) or, when unset, the embedded database under DATA_DIR. */
-function readStorage(env: Env, cwd: string): Pick<Config, 'databaseUrl' | 'dataDir'> {
+function readStorage(env: Env, cwd: string): Pick<Config, 'databaseUrl' | 'dataDir' | 'adminDir'> {
   const databaseRaw = nonEmpty(env, 'DATABASE_URL');
   const databaseUrl =
     databaseRaw === undefined
       ? null
       : parseUrl('DATABASE_URL', databaseRaw, ['postgres:', 'postgresql:']).href;
-  return { databaseUrl, dataDir: path.resolve(cwd, nonEmpty(env, 'DATA_DIR') ?? 'data') };
+  return {
+    databaseUrl,
+    dataDir: path.resolve(cwd, nonEmpty(env, 'DATA_DIR') ?? 'data'),
+    adminDir: path.resolve(cwd, nonEmpty(env, 'ADMIN_DIR') ?? ADMIN_BUILD_DIR),
+  };
 }
 
 /** PUBLIC_URL: the address users and webhooks reach the relay at; defaults to the listen address. */

@@ -92,6 +92,7 @@ async function startupBanner(relay: Relay, config: Config, extensionDirs?: Exten
       `  First run: create your organisation at ${config.publicUrl}/setup?token=${token}  (one-time link)`,
     );
   }
+  lines.push(`  Admin console:   ${config.publicUrl}/admin  (sign in as an owner or admin)`);
   if (config.smsProvider === 'sandbox') {
     lines.push(`  Phone simulator: ${config.publicUrl}/sandbox/phone`);
     lines.push(`  Sandbox CRM:     ${config.publicUrl}/sandbox/crm`);

@@ -41,6 +41,10 @@ export const API_TAGS = [
   { name: 'retention', description: 'Legal holds that keep data out of reach of the retention purge.' },
   { name: 'crm', description: 'CRM connections, OAuth and CRM webhooks.' },
   { name: 'webhooks', description: 'Callbacks from the SMS and payment providers (signed).' },
+  {
+    name: 'admin',
+    description: 'The admin console: a web page for running the organisation, built on this API.',
+  },
   { name: 'setup', description: "First-run setup of the relay's organisation." },
   { name: 'health', description: 'Liveness for load balancers.' },
   { name: 'docs', description: 'This reference and the OpenAPI document it is built from.' },

@@ -1,4 +1,5 @@
 import type { RouteModule } from '../http/services.ts';
+import { adminConsoleRoutes } from './admin-console.ts';
 import { alertRoutes } from './alerts.ts';
 import { apiDocsRoutes } from './api-docs.ts';
 import { apiKeysRoutes } from './api-keys.ts';
@@ -76,6 +77,7 @@ export const ROUTE_MODULES: Record<string, RouteModule> = {
   crmOAuth: crmOAuthRoutes,
   setup: setupRoutes,
   pageAssets: pageAssetRoutes,
+  adminConsole: adminConsoleRoutes,
   sandbox: sandboxRoutes,
   auth: authRoutes,
   reauth: reauthRoutes,

@@ -1,3 +1,4 @@
+import path from 'node:path';
 import type { CrmRegistry } from '../../crm-plugins/registry.ts';
 import { buildApp } from '../../server/app.ts';
 import type { Role } from '../../server/auth/permissions.ts';
@@ -16,8 +17,16 @@ export const TEST_TOKEN = 'sandbox-test-token';
 export const SENDER = '+12025550100';
 export const CUSTOMER = '+12025550143';
 
+/** A stand-in build of the admin console, so server tests never depend on `npm run build:admin`. */
+export const TEST_ADMIN_DIR = path.join(import.meta.dirname, 'admin-build');
+
 export function testConfig(overrides: Partial<Config> = {}): Config {
-  return { ...loadConfig({ PUBLIC_URL: 'http://relay.test' }), workerEnabled: false, ...overrides };
+  return {
+    ...loadConfig({ PUBLIC_URL: 'http://relay.test' }),
+    workerEnabled: false,
+    adminDir: TEST_ADMIN_DIR,
+    ...overrides,
+  };
 }
 
 export interface TestRelay {

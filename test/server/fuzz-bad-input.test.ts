@@ -1263,6 +1263,15 @@ const FUZZ: Record<string, RouteFuzz> = {
   },
   'GET /auth/done': { path: fixed('/auth/done'), html: true, query: queryArb({ step: junkString }) },
   'GET /assets/pages.css': { path: fixed('/assets/pages.css'), query: queryArb({}) },
+  'GET /admin': { path: fixed('/admin'), html: true, query: queryArb({}) },
+  'GET /admin/': { path: fixed('/admin/'), html: true, query: queryArb({}) },
+  'GET /admin/assets/:file': {
+    path: () =>
+      pathParam(fc.constantFrom('console-test.js', 'index.html', '..%2Findex.html', 'x.css')).map(
+        (f) => `/admin/assets/${f}`,
+      ),
+    query: queryArb({}),
+  },
   'GET /assets/copy-button.js': { path: fixed('/assets/copy-button.js'), query: queryArb({}) },
   'POST /v1/sso/saml/exchange': {
     path: fixed('/v1/sso/saml/exchange'),

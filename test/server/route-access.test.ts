@@ -1246,6 +1246,12 @@ const PUBLIC: Record<string, { call: (ctx: Ctx) => Call; status: number }> = {
   },
   'GET /auth/done': { call: () => ({ method: 'GET', url: '/auth/done?step=joined' }), status: 200 },
   'GET /assets/pages.css': { call: () => ({ method: 'GET', url: '/assets/pages.css' }), status: 200 },
+  'GET /admin': { call: () => ({ method: 'GET', url: '/admin' }), status: 200 },
+  'GET /admin/': { call: () => ({ method: 'GET', url: '/admin/' }), status: 200 },
+  'GET /admin/assets/:file': {
+    call: () => ({ method: 'GET', url: '/admin/assets/console-test.js' }),
+    status: 200,
+  },
   'GET /assets/copy-button.js': {
     call: () => ({ method: 'GET', url: '/assets/copy-button.js' }),
     status: 200,

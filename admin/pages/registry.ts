@@ -1,0 +1,25 @@
+import type { FunctionComponent } from 'preact';
+import type { PageProps } from '../lib/console.ts';
+import { AuditPage } from './AuditPage.tsx';
+import { OverviewPage } from './OverviewPage.tsx';
+import { ReportsPage } from './ReportsPage.tsx';
+import { ReviewPage } from './ReviewPage.tsx';
+import { UsersPage } from './UsersPage.tsx';
+
+/** One page of the console: its address (#/<id>), its name in the menu, and who may open it. */
+export interface ConsolePage {
+  id: string;
+  title: string;
+  /** The permission the page's main route needs; null for a page every admin sees. */
+  permission: string | null;
+  component: FunctionComponent<PageProps>;
+}
+
+/** Every page, in menu order. Adding one is a component plus one line here. */
+export const PAGES: readonly ConsolePage[] = [
+  { id: 'overview', title: 'Overview', permission: null, component: OverviewPage },
+  { id: 'users', title: 'Users and roles', permission: 'users.manage', component: UsersPage },
+  { id: 'review', title: 'Review queue', permission: 'review.flagged', component: ReviewPage },
+  { id: 'audit', title: 'Audit log', permission: 'audit.view', component: AuditPage },
+  { id: 'reports', title: 'Reports', permission: 'conversations.view_all', component: ReportsPage },
+];

@@ -1,0 +1,237 @@
+// The admin console (issue #17) in a real Chromium against a relay with sandbox providers: signing
+// in with a password and an authenticator code, deactivating a rep (their token stops at once),
+// deciding a review item, checking the audit chain, the charts and a report's CSV download, and a
+// rep who sees only what their role opens. Screenshots in .artifacts/e2e/.
+import { mkdirSync, readFileSync } from 'node:fs';
+import { type Browser, chromium, type Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ADMIN_OUT_DIR, buildAdminIfStale } from '../../scripts/admin-build.ts';
+import { totpCode } from '../../server/auth/totp.ts';
+import { freshPglite } from '../helpers/db.ts';
+import {
+  CUSTOMER,
+  idemKey,
+  optIn,
+  seedOrg,
+  signedInUser,
+  steerableDaytimeClock,
+  TEST_PASSWORD,
+  type TestOrg,
+  type TestRelay,
+  testRelay,
+  testUser,
+} from '../helpers/relay.ts';
+import { freePort } from '../helpers/relay-process.ts';
+import { CHROMIUM_PATH, chromiumAvailable } from './extension-harness.ts';
+
+const hasChromium = chromiumAvailable();
+if (!hasChromium)
+  console.log(
+    `[e2e] skipping admin console browser tests: no Chromium at ${CHROMIUM_PATH} (set CHROMIUM_PATH)`,
+  );
+
+const ARTIFACTS = '.artifacts/e2e';
+const OPTED_OUT = '+12025550177';
+const ADMIN = 'ada@acme.test';
+
+describe.skipIf(!hasChromium)('admin console in a browser', () => {
+  const time = steerableDaytimeClock();
+  let relay: TestRelay;
+  let relayUrl: string;
+  let browser: Browser;
+  let org: TestOrg;
+  let secret = '';
+  let rep: Awaited<ReturnType<typeof signedInUser>>;
+  let page: Page;
+
+  const shot = (p: Page, name: string) => p.screenshot({ path: `${ARTIFACTS}/${name}.png`, fullPage: true });
+  const api = (method: 'GET' | 'POST', url: string, auth: { authorization: string }, payload?: object) =>
+    relay.app.inject({ method, url, headers: auth, ...(payload === undefined ? {} : { payload }) });
+
+  /** The admin: a password and an authenticator app, enrolled as a person would. */
+  async function adminWithAuthenticator(): Promise<void> {
+    await testUser(relay.db, { orgId: org.orgId, email: ADMIN, role: 'admin', now: relay.clock() });
+    const login = await relay.app.inject({
+      method: 'POST',
+      url: '/v1/auth/login',
+      payload: { email: ADMIN, password: TEST_PASSWORD },
+    });
+    const auth = { authorization: `Bearer ${login.json().accessToken}` };
+    const enrol = await api('POST', '/v1/auth/totp/enrol', auth);
+    secret = enrol.json().secret;
+    const confirmed = await api('POST', '/v1/auth/totp/confirm', auth, {
+      code: totpCode(secret, relay.clock()),
+    });
+    expect(confirmed.statusCode, confirmed.body).toBe(200);
+    // The next sign-in's code must be a fresh one: a used code is refused as a replay.
+    time.advance(31_000);
+  }
+
+  beforeAll(async () => {
+    mkdirSync(ARTIFACTS, { recursive: true });
+    await buildAdminIfStale();
+    const port = await freePort();
+    relayUrl = `http://127.0.0.1:${port}`;
+    relay = await testRelay(await freshPglite(), {
+      config: { publicUrl: relayUrl, adminDir: ADMIN_OUT_DIR },
+      clock: time.clock,
+    });
+    await relay.app.listen({ port, host: '127.0.0.1' });
+    org = await seedOrg(relay.db, { name: 'Acme Dental' });
+    await adminWithAuthenticator();
+    rep = await signedInUser(relay.app, relay.db, {
+      orgId: org.orgId,
+      email: 'rita@acme.test',
+      role: 'rep',
+      now: relay.clock(),
+    });
+    // Something for the reports (a text sent) and for the review queue (a send the rules refused).
+    await optIn(relay.app, org, CUSTOMER);
+    const sent = await api('POST', '/v1/messages', { ...rep.auth, 'idempotency-key': idemKey() } as never, {
+      from: org.sender,
+      to: CUSTOMER,
+      body: 'Your cleaning is booked for Friday.',
+    });
+    expect(sent.statusCode, sent.body).toBe(202);
+    await optIn(relay.app, org, OPTED_OUT);
+    await api('POST', '/v1/consent', org.auth, {
+      phone: OPTED_OUT,
+      kind: 'opt_out',
+      source: 'verbal',
+      evidence: 'Asked on the phone not to be texted',
+    });
+    const refused = await api(
+      'POST',
+      '/v1/messages',
+      { ...rep.auth, 'idempotency-key': idemKey() } as never,
+      {
+        from: org.sender,
+        to: OPTED_OUT,
+        body: 'Checking in about your appointment.',
+      },
+    );
+    expect(refused.json().error.code).toBe('OPTED_OUT');
+    browser = await chromium.launch({
+      executablePath: CHROMIUM_PATH,
+      headless: true,
+      args: [
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-background-networking',
+        '--disable-component-update',
+      ],
+    });
+    page = await browser.newPage({ viewport: { width: 1280, height: 860 }, acceptDownloads: true });
+  }, 90_000);
+
+  afterAll(async () => {
+    await browser?.close();
+    await relay?.close();
+    await relay?.db.close();
+  });
+
+  it('signs an admin in with a password and an authenticator code', async () => {
+    const problems: string[] = [];
+    // The refused password's 401 is expected; any other failed load or script error is not.
+    page.on(
+      'console',
+      (m) => m.type() === 'error' && !m.text().includes('status of 401') && problems.push(m.text()),
+    );
+    page.on('pageerror', (e) => problems.push(String(e)));
+    await page.goto(`${relayUrl}/admin`);
+    await page.getByLabel('Email').fill(ADMIN);
+    await page.getByLabel('Password').fill('not the password');
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByRole('alert').waitFor();
+    expect(await page.getByRole('alert').textContent()).toContain('INVALID_CREDENTIALS');
+    await shot(page, 'admin-sign-in-refused');
+    await page.getByLabel('Password').fill(TEST_PASSWORD);
+    await page.getByLabel('Password').press('Enter');
+    await page.getByLabel('Code').fill(totpCode(secret, relay.clock()));
+    await page.getByRole('button', { name: 'Verify' }).click();
+    await page.getByRole('heading', { name: 'Overview' }).waitFor();
+    expect(await page.getByRole('navigation', { name: 'Console' }).textContent()).toContain(
+      'Users and roles',
+    );
+    await page.getByRole('link', { name: /1\+? open review items/ }).waitFor();
+    await shot(page, 'admin-overview');
+    // The strict policy (scripts and styles from the relay only) left the console whole.
+    expect(problems, problems.join('\n')).toEqual([]);
+  });
+
+  it('deactivates a rep from the users page, and their token stops at once', async () => {
+    expect((await api('GET', '/v1/me', rep.auth)).statusCode).toBe(200);
+    await page.getByRole('link', { name: 'Users and roles' }).click();
+    await page.getByRole('heading', { name: 'Users and roles' }).waitFor();
+    await page.getByRole('button', { name: 'Deactivate rita@acme.test' }).click();
+    await page.getByRole('button', { name: 'Yes, deactivate' }).click();
+    await page.getByText('rita@acme.test is deactivated').waitFor();
+    await page.getByRole('cell', { name: 'Deactivated' }).waitFor();
+    await shot(page, 'admin-users');
+    const after = await api('GET', '/v1/me', rep.auth);
+    expect(after.statusCode).toBe(401);
+  });
+
+  it('decides a refused send in the review queue, with a note for the rep', async () => {
+    await page.getByRole('link', { name: 'Review queue' }).click();
+    const card = page.getByRole('form', { name: /Refused send: OPTED_OUT/ });
+    await card.waitFor();
+    await card.getByLabel('Coach the rep (note required)').check();
+    await card.getByLabel('Note', { exact: true }).fill('Check the consent badge before texting.');
+    await shot(page, 'admin-review');
+    await card.getByRole('button', { name: 'Decide' }).click();
+    await page.getByText('Decided: Coach the rep').waitFor();
+    await page.getByText('Nothing to review here.').waitFor();
+    const closed = await api('GET', '/v1/review-items?status=closed', org.auth);
+    expect(closed.json().items[0]).toMatchObject({
+      reason: 'OPTED_OUT',
+      decision: 'coach',
+      note: 'Check the consent badge before texting.',
+    });
+  });
+
+  it('verifies the audit chain and shows what the admin just did', async () => {
+    await page.getByRole('link', { name: 'Audit log' }).click();
+    await page.getByRole('button', { name: 'Verify the chain' }).click();
+    await page.getByText(/The chain is intact: \d+ entries/).waitFor();
+    await page.getByLabel('Action (exact, or a prefix ending in a dot)').fill('review.');
+    await page.getByRole('button', { name: 'Apply filters' }).click();
+    await page.getByRole('cell', { name: 'review.decided' }).waitFor();
+    await shot(page, 'admin-audit');
+  });
+
+  it('draws the period’s texts and consent changes, and downloads them as CSV', async () => {
+    await page.getByRole('link', { name: 'Reports' }).click();
+    await page.getByText(/1 sent, 0 received/).waitFor();
+    expect(await page.locator('.chart canvas').count()).toBe(2);
+    await page.getByRole('heading', { name: 'Compliance incidents' }).waitFor();
+    await shot(page, 'admin-reports');
+    const [download] = await Promise.all([
+      page.waitForEvent('download'),
+      page.getByRole('button', { name: 'Download texts per day (CSV)' }).click(),
+    ]);
+    expect(download.suggestedFilename()).toMatch(/^daily-\d{4}-\d{2}-\d{2}\.csv$/);
+    const csv = readFileSync(await download.path(), 'utf8')
+      .trim()
+      .split('\r\n');
+    expect(csv[0]).toBe('day,outbound,inbound,delivered,failed,deliveryRate,optIns,optOuts');
+    expect(csv.length).toBe(31);
+    await page.getByText(/Saved daily-/).waitFor();
+  });
+
+  it('shows a rep only the pages their role opens', async () => {
+    await testUser(relay.db, { orgId: org.orgId, email: 'ray@acme.test', role: 'rep', now: relay.clock() });
+    const other = await browser.newPage({ viewport: { width: 1024, height: 700 } });
+    await other.goto(`${relayUrl}/admin#/users`);
+    await other.getByLabel('Email').fill('ray@acme.test');
+    await other.getByLabel('Password').fill(TEST_PASSWORD);
+    await other.getByRole('button', { name: 'Sign in' }).click();
+    await other.getByText('does not open that page').waitFor();
+    const menu = await other.getByRole('navigation', { name: 'Console' }).textContent();
+    expect(menu).toBe('Overview');
+    await shot(other, 'admin-rep-limited');
+    await other.getByRole('button', { name: 'Sign out' }).click();
+    await other.getByText('You signed out.').waitFor();
+    await other.close();
+  });
+});
