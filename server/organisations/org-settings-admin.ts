@@ -182,7 +182,7 @@ export async function setOrgSetting(
 }
 
 /** One setting's value (identity and retention policies sit under settings.auth / .retention), null when unset. */
-function settingValue(settings: unknown, key: string): unknown {
+export function settingValue(settings: unknown, key: string): unknown {
   const all = (settings ?? {}) as Record<string, unknown>;
   const group = isAuthSettingKey(key)
     ? 'auth'
@@ -263,6 +263,15 @@ async function applyOrgSetting(
   ]);
   return readOrgSettings(db, orgId);
 }
+
+/** Every setting an admin may set, in the order the CLI's help and the admin console list them. */
+export const ALL_SETTING_KEYS: readonly string[] = [
+  ...Object.keys(ORG_SETTING_TYPES),
+  ...AUTH_SETTING_NAMES,
+  ...RETENTION_SETTING_NAMES,
+  ...PAYMENT_SETTING_NAMES,
+  ...ANOMALY_SETTING_NAMES,
+];
 
 export async function readOrgSettings(db: Queryable, orgId: string): Promise<unknown> {
   const rows = await db.query<{ settings: unknown }>('SELECT settings FROM orgs WHERE id = $1', [orgId]);

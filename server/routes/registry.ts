@@ -24,6 +24,7 @@ import { meRoutes } from './me.ts';
 import { messageScheduleRoutes } from './message-schedule.ts';
 import { messagesRoutes } from './messages.ts';
 import { numbersRoutes } from './numbers.ts';
+import { orgSettingsRoutes } from './org-settings.ts';
 import { pageAssetRoutes } from './page-assets.ts';
 import { paymentChangeRoutes } from './payment-changes.ts';
 import { paymentHoldRoutes } from './payment-holds.ts';
@@ -78,6 +79,7 @@ export const ROUTE_MODULES: Record<string, RouteModule> = {
   setup: setupRoutes,
   pageAssets: pageAssetRoutes,
   adminConsole: adminConsoleRoutes,
+  orgSettings: orgSettingsRoutes,
   sandbox: sandboxRoutes,
   auth: authRoutes,
   reauth: reauthRoutes,

@@ -478,6 +478,20 @@ const FUZZ: Record<string, RouteFuzz> = {
   'GET /openapi.json': { path: fixed('/openapi.json'), query: queryArb({}) },
   'GET /docs': { path: fixed('/docs'), query: queryArb({}) },
   'GET /v1/me': { path: fixed('/v1/me'), query: queryArb({}) },
+  'GET /v1/org/settings': { path: fixed('/v1/org/settings'), query: queryArb({}) },
+  'PUT /v1/org/settings/:key': {
+    path: () =>
+      pathParam(fc.constantFrom('helpReply', 'doubleOptIn', 'auth.requireSecondFactor', 'nope')).map(
+        (k) => `/v1/org/settings/${k}`,
+      ),
+    mutating: true,
+    // Junk, or a value no setting takes (an object): refused either way.
+    body: () =>
+      fc.oneof(
+        junkPayload,
+        fc.object().map((value) => ({ contentType: 'application/json', raw: JSON.stringify({ value }) })),
+      ),
+  },
   'GET /v1/audit/verify': { path: fixed('/v1/audit/verify'), query: queryArb({}) },
   'GET /v1/numbers': { path: fixed('/v1/numbers'), query: queryArb({}) },
   'POST /v1/messages': {

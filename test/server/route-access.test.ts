@@ -874,6 +874,28 @@ const GUARDED: Record<string, GuardedCase> = {
       for (const id of ctx.keyIdsA) expect(answer.body).not.toContain(id);
     },
   },
+  // Org B's owner reads and changes org B's settings only: org A's stay as they were.
+  'GET /v1/org/settings': {
+    valid: () => ({ method: 'GET', url: '/v1/org/settings' }),
+    ok: 200,
+    foreign: () => ({ method: 'GET', url: '/v1/org/settings' }),
+    expectForeign: (answer) => {
+      expect(answer.status).toBe(200);
+      const help = (answer.json() as { settings: { key: string; value: unknown }[] }).settings.find(
+        (s) => s.key === 'reviewSamplePercent',
+      );
+      expect(help?.value).not.toBe(7);
+    },
+  },
+  'PUT /v1/org/settings/:key': {
+    valid: () => ({ method: 'PUT', url: '/v1/org/settings/reviewSamplePercent', payload: { value: 7 } }),
+    ok: 200,
+    foreign: () => ({ method: 'PUT', url: '/v1/org/settings/reviewSamplePercent', payload: { value: 3 } }),
+    expectForeign: (answer) => {
+      expect(answer.status).toBe(200);
+      expect(answer.json()).toEqual({ key: 'reviewSamplePercent', value: 3 });
+    },
+  },
   'POST /v1/api-keys': {
     // Minting a key needs a person who just proved a credential; sessions here have just signed in.
     valid: () => ({ method: 'POST', url: '/v1/api-keys', payload: { name: 'integration', role: 'auditor' } }),
