@@ -4,6 +4,7 @@ import { AuditPage } from './AuditPage.tsx';
 import { OverviewPage } from './OverviewPage.tsx';
 import { ReportsPage } from './ReportsPage.tsx';
 import { ReviewPage } from './ReviewPage.tsx';
+import { SettingsPage } from './SettingsPage.tsx';
 import { UsersPage } from './UsersPage.tsx';
 
 /** One page of the console: its address (#/<id>), its name in the menu, and who may open it. */
@@ -19,6 +20,7 @@ export interface ConsolePage {
 export const PAGES: readonly ConsolePage[] = [
   { id: 'overview', title: 'Overview', permission: null, component: OverviewPage },
   { id: 'users', title: 'Users and roles', permission: 'users.manage', component: UsersPage },
+  { id: 'settings', title: 'Compliance settings', permission: 'org.manage', component: SettingsPage },
   { id: 'review', title: 'Review queue', permission: 'review.flagged', component: ReviewPage },
   { id: 'audit', title: 'Audit log', permission: 'audit.view', component: AuditPage },
   { id: 'reports', title: 'Reports', permission: 'conversations.view_all', component: ReportsPage },

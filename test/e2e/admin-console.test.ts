@@ -122,6 +122,8 @@ describe.skipIf(!hasChromium)('admin console in a browser', () => {
       ],
     });
     page = await browser.newPage({ viewport: { width: 1280, height: 860 }, acceptDownloads: true });
+    // A step that cannot happen fails with the locator it waited for, well inside the test's time.
+    page.setDefaultTimeout(10_000);
   }, 90_000);
 
   afterAll(async () => {
@@ -233,5 +235,44 @@ describe.skipIf(!hasChromium)('admin console in a browser', () => {
     await other.getByRole('button', { name: 'Sign out' }).click();
     await other.getByText('You signed out.').waitFor();
     await other.close();
+  });
+
+  it('saves compliance settings with progress, marks a refused value, and asks for the password before a sign-in policy', async () => {
+    await page.getByRole('link', { name: 'Compliance settings' }).click();
+    const replies = page.getByRole('form', { name: 'Identification and keyword replies' });
+    await replies.getByLabel('HELP reply').fill('Acme Dental: reply STOP to opt out. Help: 202-555-0100.');
+    await replies.getByRole('button', { name: /^Save/ }).click();
+    await replies.getByText('Saved HELP reply.').waitFor();
+
+    const consent = page.getByRole('form', { name: 'Consent and quiet hours' });
+    await consent.getByLabel('Double opt-in').check();
+    await consent.getByLabel('Default country').fill('ZZ');
+    await consent.getByRole('button', { name: /^Save/ }).click();
+    await consent.getByRole('alert').waitFor();
+    // Double opt-in went first and is saved; the country is refused and marked.
+    await consent.getByText('Saved 1 of 2; the rest were not saved.').waitFor();
+    expect(await consent.getByLabel('Default country').getAttribute('aria-invalid')).toBe('true');
+    await shot(page, 'admin-settings-refused');
+    await consent.getByLabel('Default country').fill('CA');
+    await consent.getByRole('button', { name: /^Save/ }).click();
+    await consent.getByText('Saved Default country.').waitFor();
+
+    // Past the five minutes a sign-in counts as recent: a sign-in policy asks for the password.
+    time.advance(6 * 60_000);
+    const policy = page.getByRole('form', { name: 'Sign-in policy' });
+    await policy.getByLabel('Require a second factor').check();
+    await policy.getByRole('button', { name: /^Save/ }).click();
+    await policy.getByLabel('Your password').fill(TEST_PASSWORD);
+    await policy.getByRole('button', { name: 'Confirm' }).click();
+    await policy.getByRole('button', { name: /^Save/ }).click();
+    await policy.getByText('Saved Require a second factor.').waitFor();
+    await shot(page, 'admin-settings');
+    const stored = await api('GET', '/v1/org/settings', org.auth);
+    const value = (key: string) =>
+      (stored.json().settings as { key: string; value: unknown }[]).find((s) => s.key === key)?.value;
+    expect(value('helpReply')).toContain('Acme Dental');
+    expect(value('doubleOptIn')).toBe(true);
+    expect(value('defaultCountry')).toBe('CA');
+    expect(value('auth.requireSecondFactor')).toBe(true);
   });
 });
