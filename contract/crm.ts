@@ -37,3 +37,30 @@ export const OAuthStart = Type.Object(
   },
   { description: 'The CRM’s authorize URL for this organisation' },
 );
+
+/** One CRM connection's sync health (GET /v1/admin/crm/status), as `npm run cli -- crm status` says it. */
+export const CrmConnectionStatusSchema = Type.Object(
+  {
+    connectionId: Type.String({ format: 'uuid' }),
+    crm: Type.String({ description: 'hubspot, salesforce or sandbox' }),
+    status: Type.String({ description: 'connected, or why not' }),
+    statusDetail: Nullable(Type.String()),
+    health: Type.Object(
+      { ok: Type.Boolean(), detail: Type.String() },
+      { description: "The CRM's answer to the plugin's health check, just now" },
+    ),
+    queue: Type.Record(Type.String(), Type.Integer(), { description: 'Waiting sync jobs by kind.state' }),
+    queueDepth: Type.Integer(),
+    deadLetters: Type.Integer({ description: 'Writes that failed for good and were not replayed' }),
+    pausedUntil: Nullable(Type.String({ format: 'date-time', description: 'Backing off a rate limit' })),
+    backfill: Nullable(
+      Type.Object({ queued: Type.Integer(), done: Type.Boolean() }, { additionalProperties: true }),
+    ),
+  },
+  { description: "A CRM connection's sync health" },
+);
+
+export const CrmStatusList = Type.Object(
+  { connections: Type.Array(CrmConnectionStatusSchema) },
+  { description: "The org's CRM connections" },
+);

@@ -1,6 +1,7 @@
 import type { CrmId, CrmPlugin } from '../../crm-plugins/types.ts';
 import { appendAudit } from '../audit/audit-log.ts';
 import { systemClock } from '../clock.ts';
+import { crmConnectionStatuses, crmStatusText } from '../crm-sync/connection-status.ts';
 import {
   type ConnectionSecrets,
   type ConnectionSettings,
@@ -16,7 +17,6 @@ import type { Database, Queryable } from '../db/database.ts';
 import { ApiError } from '../errors.ts';
 import { CLI_ACTOR, type DatabaseCommandIo, requireSecretsKey } from './command.ts';
 import { runBackfill } from './crm-backfill.ts';
-import { crmConnectionStatuses, crmStatusText } from './crm-status.ts';
 
 /** A CLI command as server/cli/main.ts lists it (database commands only). */
 interface CrmCommand {

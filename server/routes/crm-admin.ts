@@ -1,6 +1,7 @@
 import { Type } from 'typebox';
-import { DeadLetterList, ReplayedDeadLetter } from '../../contract/crm.ts';
+import { CrmStatusList, DeadLetterList, ReplayedDeadLetter } from '../../contract/crm.ts';
 import { errorResponses } from '../../contract/errors.ts';
+import { crmConnectionStatuses } from '../crm-sync/connection-status.ts';
 import { listDeadLetters, replayDeadLetter } from '../crm-sync/dead-letters.ts';
 import { ApiError } from '../errors.ts';
 import { principalOf, requires } from '../http/access.ts';
@@ -8,7 +9,9 @@ import type { RouteModule } from '../http/services.ts';
 import { Uuid } from './schemas.ts';
 
 /** CRM writes that failed for good (dead letters): an admin lists them and sends them again. */
-export const crmAdminRoutes: RouteModule = (app, { db }) => {
+export const crmAdminRoutes: RouteModule = (app, deps) => {
+  crmStatusRoute(app, deps);
+  const { db } = deps;
   app.get(
     '/v1/admin/crm/dead-letters',
     {
@@ -63,6 +66,33 @@ export const crmAdminRoutes: RouteModule = (app, { db }) => {
       if (letter === null)
         throw new ApiError(404, 'DEAD_LETTER_NOT_FOUND', 'No such dead letter in your organisation.');
       return { deadLetter: letter };
+    },
+  );
+};
+
+/** Each of the org's CRM connections: health (asked of the CRM now), sync queue, dead letters. */
+const crmStatusRoute: RouteModule = (app, { db, crm }) => {
+  app.get(
+    '/v1/admin/crm/status',
+    {
+      config: requires('org.manage'),
+      schema: {
+        summary: "The org's CRM connections and their sync health",
+        description:
+          "As `npm run cli -- crm status` says it: the CRM's answer to a health check, waiting sync jobs, dead letters, a rate-limit pause, the backfill's progress.",
+        tags: ['crm'],
+        response: { 200: CrmStatusList, ...errorResponses },
+      },
+    },
+    async (request) => {
+      const { orgId } = principalOf(request);
+      const plugins = await crm.forOrg(orgId);
+      const connections = await crmConnectionStatuses(db, orgId, async (_db, connection) => {
+        const plugin = plugins.get(connection.crm);
+        if (plugin === null) throw new Error(`This relay has no ${connection.crm} plugin configured.`);
+        return plugin;
+      });
+      return { connections };
     },
   );
 };

@@ -478,6 +478,7 @@ const FUZZ: Record<string, RouteFuzz> = {
   'GET /openapi.json': { path: fixed('/openapi.json'), query: queryArb({}) },
   'GET /docs': { path: fixed('/docs'), query: queryArb({}) },
   'GET /v1/me': { path: fixed('/v1/me'), query: queryArb({}) },
+  'GET /v1/admin/crm/status': { path: fixed('/v1/admin/crm/status'), query: queryArb({}) },
   'GET /v1/org/settings': { path: fixed('/v1/org/settings'), query: queryArb({}) },
   'PUT /v1/org/settings/:key': {
     path: () =>

@@ -652,6 +652,15 @@ const GUARDED: Record<string, GuardedCase> = {
       expect(errorCode(answer)).toBe('CRM_OAUTH_NOT_CONFIGURED');
     },
   },
+  'GET /v1/admin/crm/status': {
+    valid: () => ({ method: 'GET', url: '/v1/admin/crm/status' }),
+    ok: 200,
+    foreign: () => ({ method: 'GET', url: '/v1/admin/crm/status' }),
+    expectForeign: (answer) => {
+      expect(answer.status).toBe(200);
+      expect(answer.json()).toEqual({ connections: [] });
+    },
+  },
   'GET /v1/admin/crm/dead-letters': {
     valid: () => ({ method: 'GET', url: '/v1/admin/crm/dead-letters?state=all' }),
     ok: 200,

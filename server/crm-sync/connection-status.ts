@@ -1,9 +1,9 @@
 import type { CrmId, CrmPlugin } from '../../crm-plugins/types.ts';
-import { type BackfillCheckpoint, type CrmConnection, getConnection } from '../crm-sync/connections.ts';
-import { countDeadLetters } from '../crm-sync/dead-letters.ts';
 import type { Database } from '../db/database.ts';
+import { type BackfillCheckpoint, type CrmConnection, getConnection } from './connections.ts';
+import { countDeadLetters } from './dead-letters.ts';
 
-// `crm status`: each CRM connection's health, sync queue, dead letters and watermarks.
+// `crm status` and GET /v1/admin/crm/status: each CRM connection's health, sync queue, dead letters and watermarks.
 
 interface ConnectionStatusRow {
   id: string;
