@@ -1,6 +1,8 @@
 import type { FunctionComponent } from 'preact';
 import type { PageProps } from '../lib/console.ts';
+import { AlertsPage } from './AlertsPage.tsx';
 import { AuditPage } from './AuditPage.tsx';
+import { CrmSyncPage } from './CrmSyncPage.tsx';
 import { OverviewPage } from './OverviewPage.tsx';
 import { ReportsPage } from './ReportsPage.tsx';
 import { ReviewPage } from './ReviewPage.tsx';
@@ -22,6 +24,8 @@ export const PAGES: readonly ConsolePage[] = [
   { id: 'users', title: 'Users and roles', permission: 'users.manage', component: UsersPage },
   { id: 'settings', title: 'Compliance settings', permission: 'org.manage', component: SettingsPage },
   { id: 'review', title: 'Review queue', permission: 'review.flagged', component: ReviewPage },
+  { id: 'alerts', title: 'Anomaly alerts', permission: 'users.manage', component: AlertsPage },
+  { id: 'crm', title: 'CRM sync', permission: 'org.manage', component: CrmSyncPage },
   { id: 'audit', title: 'Audit log', permission: 'audit.view', component: AuditPage },
   { id: 'reports', title: 'Reports', permission: 'conversations.view_all', component: ReportsPage },
 ];

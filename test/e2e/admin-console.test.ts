@@ -2,6 +2,7 @@
 // in with a password and an authenticator code, deactivating a rep (their token stops at once),
 // deciding a review item, checking the audit chain, the charts and a report's CSV download, and a
 // rep who sees only what their role opens. Screenshots in .artifacts/e2e/.
+import { randomUUID } from 'node:crypto';
 import { mkdirSync, readFileSync } from 'node:fs';
 import { type Browser, chromium, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -274,5 +275,49 @@ describe.skipIf(!hasChromium)('admin console in a browser', () => {
     expect(value('doubleOptIn')).toBe(true);
     expect(value('defaultCountry')).toBe('CA');
     expect(value('auth.requireSecondFactor')).toBe(true);
+  });
+
+  it('replays a CRM write that failed for good, and resolves an anomaly alert with a note', async () => {
+    const connection = randomUUID();
+    await relay.db.query(
+      `INSERT INTO crm_connections (id, org_id, crm, secrets, status, status_detail, event_cursor_tx, event_cursor_id, consent_cursor_tx, consent_cursor_id)
+       VALUES ($1, $2, 'hubspot', 'v1:00000000:AAAA', 'disconnected', 'token revoked in HubSpot', 0, 0, 0, 0)`,
+      [connection, org.orgId],
+    );
+    const [job] = await relay.db.query<{ id: number }>(
+      `INSERT INTO crm_sync_jobs (connection_id, org_id, kind, subject, state) VALUES ($1, $2, 'consent', $3, 'dead') RETURNING id`,
+      [connection, org.orgId, CUSTOMER],
+    );
+    await relay.db.query(
+      `INSERT INTO crm_dead_letters (id, org_id, connection_id, job_id, kind, subject, error_code, error_message, attempts)
+       VALUES ($1, $2, $3, $4, 'consent', $5, 'invalid_request', 'Property sms_opt_in does not exist', 8)`,
+      [randomUUID(), org.orgId, connection, job?.id, CUSTOMER],
+    );
+    await page.getByRole('link', { name: 'CRM sync' }).click();
+    await page.getByRole('cell', { name: 'Not answering: disconnected' }).waitFor();
+    await page.getByText('Property sms_opt_in does not exist').waitFor();
+    await shot(page, 'admin-crm-sync');
+    await page.getByRole('button', { name: 'Replay consent write' }).click();
+    await page.getByText(/Queued the consent write/).waitFor();
+    await page.getByText('None: every write reached its CRM.').waitFor();
+
+    await relay.db.query(
+      `INSERT INTO anomaly_alerts (id, org_id, subject, metric, bucket_start, observed, expected, deviation, created_at)
+       VALUES ($1, $2, 'org', 'outbound', $3, 480, 20, 9.5, $3)`,
+      [randomUUID(), org.orgId, relay.clock()],
+    );
+    await page.getByRole('link', { name: 'Anomaly alerts' }).click();
+    const alert = page.getByRole('form', { name: /Resolve: The organisation: 480 texts sent/ });
+    await alert.getByLabel('What you found').fill('Planned appointment reminders for the new clinic.');
+    await shot(page, 'admin-alerts');
+    await alert.getByRole('button', { name: 'Resolve' }).click();
+    await page.getByText('Resolved.', { exact: true }).waitFor();
+    // Gone from the open alerts (sign-ins from new devices may still be there).
+    await alert.waitFor({ state: 'detached' });
+    const [row] = await relay.db.query<{ resolution_note: string }>(
+      'SELECT resolution_note FROM anomaly_alerts WHERE org_id = $1',
+      [org.orgId],
+    );
+    expect(row?.resolution_note).toBe('Planned appointment reminders for the new clinic.');
   });
 });
