@@ -1,6 +1,7 @@
 import type { Queryable } from '../db/database.ts';
 import { ApiError } from '../errors.ts';
 import { newId, randomToken, sha256 } from '../ids.ts';
+import type { PolicyFacts } from '../policy/texting-policy.ts';
 import { recordAuthEvent } from './auth-events.ts';
 import { type OrgAuthSettings, parseAuthSettings } from './auth-settings.ts';
 
@@ -102,10 +103,14 @@ interface SessionRow {
   last_seen_at: Date;
   settings: unknown;
   sending_paused_at: Date | null;
+  policy_version: number | null;
+  policy_acknowledged_version: number | null;
+  policy_acknowledged_at: Date | null;
 }
 
 const SESSION_SELECT = `SELECT s.id, s.org_id, o.name AS org_name, s.user_id, u.email, s.stage, u.role, r.permissions AS custom,
-        s.access_expires_at, s.created_at, s.last_seen_at, o.settings, u.sending_paused_at
+        s.access_expires_at, s.created_at, s.last_seen_at, o.settings, u.sending_paused_at,
+        o.policy_version, u.policy_acknowledged_version, u.policy_acknowledged_at
    FROM auth_sessions s
    JOIN users u ON u.id = s.user_id
    JOIN orgs o ON o.id = s.org_id
@@ -144,6 +149,8 @@ export interface SessionPrincipal {
   accessExpiresAt: Date;
   /** Since when an anomaly alert has paused this person's sending; null when they may send. */
   sendingPausedAt: Date | null;
+  /** The texting policy facts where the org requires it acknowledged; null where it does not. */
+  policy: PolicyFacts | null;
 }
 
 /**
@@ -185,6 +192,18 @@ export async function resolveAccessToken(
     stage: row.stage,
     accessExpiresAt: new Date(row.access_expires_at),
     sendingPausedAt: row.sending_paused_at === null ? null : new Date(row.sending_paused_at),
+    policy: policyFactsOf(row),
+  };
+}
+
+/** The policy facts of a session's row, where its org requires the policy acknowledged. */
+function policyFactsOf(row: SessionRow): PolicyFacts | null {
+  const settings = (row.settings ?? {}) as { requirePolicyAcknowledgement?: unknown };
+  if (settings.requirePolicyAcknowledgement !== true) return null;
+  return {
+    version: row.policy_version ?? 1,
+    acknowledgedVersion: row.policy_acknowledged_version,
+    acknowledgedAt: row.policy_acknowledged_at === null ? null : new Date(row.policy_acknowledged_at),
   };
 }
 

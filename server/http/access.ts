@@ -7,6 +7,7 @@ import { type Clock, systemClock } from '../clock.ts';
 import type { Database } from '../db/database.ts';
 import { ApiError } from '../errors.ts';
 import { maskPhone, maskPhonesIn } from '../phone.ts';
+import type { PolicyFacts } from '../policy/texting-policy.ts';
 
 /**
  * Every route declares who may call it in `config.access`; a route without it stops buildApp
@@ -37,6 +38,11 @@ export interface Principal {
   displayName: string;
   /** Since when an anomaly alert has paused this person's sending (server/anomalies); null or absent: they may send. */
   sendingPausedAt?: Date | null;
+  /**
+   * Where the org requires its texting policy acknowledged: its current version and this person's
+   * last acknowledgement (server/policy). Null or absent: no acknowledgement is asked of them.
+   */
+  policy?: PolicyFacts | null;
 }
 
 declare module 'fastify' {
@@ -98,6 +104,7 @@ async function authenticate(
       actor: `user:${session.userId}`,
       displayName: session.email,
       sendingPausedAt: session.sendingPausedAt,
+      policy: session.policy,
     };
   }
   let key = cache.get(presented);

@@ -31,6 +31,8 @@ export const ORG_SETTING_TYPES = {
   optInRequest: 'string',
   phiAllowed: 'boolean',
   doubleOptIn: 'boolean',
+  /** Every person acknowledges the org's texting policy before their first send, when it changes and yearly. */
+  requirePolicyAcknowledgement: 'boolean',
   reintroduceAfterDays: 'number',
   quietHoursReplyWindowMinutes: 'number',
   plivoPowerpackUuid: 'string',

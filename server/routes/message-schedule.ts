@@ -93,7 +93,7 @@ async function rescheduleText(
 ): Promise<MessageRow> {
   const { sendAt } = request;
   const target = await changeable(deps, principal, id);
-  requireSendingAllowed(principal);
+  requireSendingAllowed(principal, deps.clock());
   const { message } = target;
   // The stored body is the exact text that will leave (any first-contact notice included):
   // it is judged again as it stands, and it does not count towards its own frequency cap.
@@ -186,6 +186,7 @@ export const messageScheduleRoutes: RouteModule = (app, deps) => {
           'INVALID_SEND_AT',
           'UNKNOWN_SENDER_NUMBER',
           'SENDING_PAUSED',
+          'POLICY_NOT_ACKNOWLEDGED',
           ...DECISION_CODES,
         ],
       },

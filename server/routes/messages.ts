@@ -153,7 +153,7 @@ export async function sendText(
   // A retry answers with what the first request stored, whatever the rules say now.
   if (checked.replayId !== null) return replayWinner();
   // After the replay: a retry of a send made before a pause still answers with what it stored.
-  requireSendingAllowed(principal);
+  requireSendingAllowed(principal, deps.clock());
   if (checked.senderId === null) {
     throw new ApiError(
       422,
@@ -226,6 +226,7 @@ export const SEND_ERROR_CODES = [
   'UNKNOWN_SENDER_NUMBER',
   'INVALID_SEND_AT',
   'SENDING_PAUSED',
+  'POLICY_NOT_ACKNOWLEDGED',
   // A refusal of the compliance decision (server/compliance/decide.ts), details.refusals lists them all.
   'OPTED_OUT',
   'NO_OPT_OUT',

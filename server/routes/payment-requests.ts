@@ -157,8 +157,8 @@ async function storedRequest(
       );
     return existing;
   }
-  requireSendingAllowed(p);
   const now = deps.clock();
+  requireSendingAllowed(p, now);
   await requireStepUp(db, p, settings, input.amountMinor, now);
   const draft = {
     id: newId(),

@@ -29,13 +29,14 @@ export const preflightRoutes: RouteModule = (app, deps) => {
           'UNKNOWN_SENDER_NUMBER',
           'INVALID_SEND_AT',
           'SENDING_PAUSED',
+          'POLICY_NOT_ACKNOWLEDGED',
         ],
       },
     },
     async (request) => {
       const principal = principalOf(request);
       const { orgId } = principal;
-      requireSendingAllowed(principal);
+      requireSendingAllowed(principal, deps.clock());
       const input = await withE164Numbers(deps.db, orgId, request.body);
       const checked = await checkOutbound(deps, orgId, input, null);
       if (checked.senderId === null) {

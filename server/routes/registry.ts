@@ -32,6 +32,7 @@ import { paymentPageRoutes } from './payment-pages.ts';
 import { paymentReportRoutes } from './payment-report.ts';
 import { paymentRequestRoutes } from './payment-requests.ts';
 import { paymentTermsRoutes } from './payment-terms.ts';
+import { policyRoutes } from './policy.ts';
 import { preflightRoutes } from './preflight.ts';
 import { reportRoutes } from './reports.ts';
 import { reviewRoutes } from './review.ts';
@@ -80,6 +81,7 @@ export const ROUTE_MODULES: Record<string, RouteModule> = {
   pageAssets: pageAssetRoutes,
   adminConsole: adminConsoleRoutes,
   orgSettings: orgSettingsRoutes,
+  policy: policyRoutes,
   sandbox: sandboxRoutes,
   auth: authRoutes,
   reauth: reauthRoutes,

@@ -479,6 +479,26 @@ const FUZZ: Record<string, RouteFuzz> = {
   'GET /docs': { path: fixed('/docs'), query: queryArb({}) },
   'GET /v1/me': { path: fixed('/v1/me'), query: queryArb({}) },
   'GET /v1/admin/crm/status': { path: fixed('/v1/admin/crm/status'), query: queryArb({}) },
+  'GET /v1/policy': { path: fixed('/v1/policy'), query: queryArb({}) },
+  'GET /v1/policy/acknowledgements': { path: fixed('/v1/policy/acknowledgements'), query: queryArb({}) },
+  'POST /v1/policy/acknowledge': {
+    path: fixed('/v1/policy/acknowledge'),
+    mutating: true,
+    body: () =>
+      fc.oneof(
+        junkPayload,
+        jsonOrForm({ version: 1 }, { version: fc.oneof(junkString, fc.constantFrom(0, -1, 1.5, 1e9)) }),
+      ),
+  },
+  'PUT /v1/policy': {
+    path: fixed('/v1/policy'),
+    mutating: true,
+    body: () =>
+      fc.oneof(
+        junkPayload,
+        jsonOrForm({ body: 'A policy' }, { body: fc.constantFrom('', 42, null, 'x'.repeat(20_001)) }),
+      ),
+  },
   'GET /v1/org/settings': { path: fixed('/v1/org/settings'), query: queryArb({}) },
   'PUT /v1/org/settings/:key': {
     path: () =>

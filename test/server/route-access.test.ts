@@ -905,6 +905,45 @@ const GUARDED: Record<string, GuardedCase> = {
       expect(answer.json()).toEqual({ key: 'reviewSamplePercent', value: 3 });
     },
   },
+  'GET /v1/policy': {
+    valid: () => ({ method: 'GET', url: '/v1/policy' }),
+    ok: 200,
+    foreign: () => ({ method: 'GET', url: '/v1/policy' }),
+    expectForeign: (answer) => {
+      expect(answer.status).toBe(200);
+      // Org A published version 2 (below); org B still reads its own default.
+      expect(answer.json()).toMatchObject({ version: 1, publishedAt: null });
+    },
+  },
+  'POST /v1/policy/acknowledge': {
+    valid: () => ({ method: 'POST', url: '/v1/policy/acknowledge', payload: { version: 1 } }),
+    // A key is not a person; a session acknowledges the current version, or hears it changed.
+    ok: 200,
+    okSession: [200, 409],
+    keyRefused: 'SESSION_REQUIRED',
+    foreign: () => ({ method: 'POST', url: '/v1/policy/acknowledge', payload: { version: 2 } }),
+    expectForeign: (answer) => expect(errorCode(answer)).toBe('SESSION_REQUIRED'),
+  },
+  'PUT /v1/policy': {
+    valid: () => ({ method: 'PUT', url: '/v1/policy', payload: { body: `Org A policy ${randomUUID()}` } }),
+    ok: 200,
+    foreign: () => ({ method: 'PUT', url: '/v1/policy', payload: { body: 'Org B policy' } }),
+    expectForeign: (answer) => {
+      expect(answer.status).toBe(200);
+    },
+  },
+  'GET /v1/policy/acknowledgements': {
+    valid: () => ({ method: 'GET', url: '/v1/policy/acknowledgements' }),
+    ok: 200,
+    foreign: () => ({ method: 'GET', url: '/v1/policy/acknowledgements' }),
+    expectForeign: (answer) => {
+      expect(answer.status).toBe(200);
+      const emails = (answer.json() as { people: { email: string }[] }).people.map((p) => p.email);
+      expect(emails.filter((e) => e.endsWith('-session@example.com') || e === 'rep-a@example.com')).toEqual(
+        [],
+      );
+    },
+  },
   'POST /v1/api-keys': {
     // Minting a key needs a person who just proved a credential; sessions here have just signed in.
     valid: () => ({ method: 'POST', url: '/v1/api-keys', payload: { name: 'integration', role: 'auditor' } }),
