@@ -83,6 +83,18 @@ export const SETTING_GROUPS: readonly SettingGroup[] = [
     ],
   },
   {
+    title: 'Texting policy',
+    intro: 'Every person reads and acknowledges the policy (the Texting policy page) before texting.',
+    fields: [
+      {
+        key: 'requirePolicyAcknowledgement',
+        label: 'Require the policy acknowledged before texting',
+        help: 'Sends are refused until a person acknowledges the current version, again when it changes and yearly.',
+        kind: 'boolean',
+      },
+    ],
+  },
+  {
     title: 'Sensitive content',
     intro: 'Card numbers are always blocked; health information depends on your business.',
     fields: [

@@ -4,6 +4,7 @@ import { AlertsPage } from './AlertsPage.tsx';
 import { AuditPage } from './AuditPage.tsx';
 import { CrmSyncPage } from './CrmSyncPage.tsx';
 import { OverviewPage } from './OverviewPage.tsx';
+import { PolicyPage } from './PolicyPage.tsx';
 import { ReportsPage } from './ReportsPage.tsx';
 import { ReviewPage } from './ReviewPage.tsx';
 import { SettingsPage } from './SettingsPage.tsx';
@@ -21,6 +22,7 @@ export interface ConsolePage {
 /** Every page, in menu order. Adding one is a component plus one line here. */
 export const PAGES: readonly ConsolePage[] = [
   { id: 'overview', title: 'Overview', permission: null, component: OverviewPage },
+  { id: 'policy', title: 'Texting policy', permission: null, component: PolicyPage },
   { id: 'users', title: 'Users and roles', permission: 'users.manage', component: UsersPage },
   { id: 'settings', title: 'Compliance settings', permission: 'org.manage', component: SettingsPage },
   { id: 'review', title: 'Review queue', permission: 'review.flagged', component: ReviewPage },

@@ -14,15 +14,28 @@ const TITLES: Record<string, string> = {
   FORBIDDEN: 'Not allowed',
   BAD_RESPONSE: 'Unexpected relay response',
   SENDING_PAUSED: 'Your sending is paused for a review',
+  POLICY_NOT_ACKNOWLEDGED: 'Read your texting policy first',
   ALREADY_ANSWERED: 'A colleague just answered',
 };
+
+/** Details that are pages on the relay, shown as a link instead of a line. */
+const PAGE_DETAILS = new Set(['readAt', 'policy']);
 
 function detailLines(details: unknown): string[] {
   if (typeof details === 'string') return [details];
   if (typeof details !== 'object' || details === null || Array.isArray(details)) return [];
   return Object.entries(details)
-    .filter(([, v]) => ['string', 'number', 'boolean'].includes(typeof v))
+    .filter(([k, v]) => !PAGE_DETAILS.has(k) && ['string', 'number', 'boolean'].includes(typeof v))
     .map(([k, v]) => `${k}: ${String(v)}`);
+}
+
+/** The relay page a refusal names for the rep to open (the texting policy), on that relay only. */
+function pageToOpen(relay: RelayError | null): string | null {
+  const details = relay?.details as { readAt?: unknown } | null | undefined;
+  const path = details?.readAt;
+  if (relay?.relayUrl == null || typeof path !== 'string' || !path.startsWith('/') || path.startsWith('//'))
+    return null;
+  return `${relay.relayUrl}${path}`;
 }
 
 /** Shows a failed relay call: a plain title, the relay's message and its stable code. */
@@ -32,6 +45,7 @@ export function ErrorNotice({ error, onRetry }: { error: unknown; onRetry?: () =
   const title = TITLES[code] ?? (relay ? 'The relay refused the request' : 'Something went wrong');
   const message = error instanceof Error ? error.message : String(error);
   const details = relay && relay.code !== 'NETWORK_ERROR' ? detailLines(relay.details) : [];
+  const page = pageToOpen(relay);
   return (
     <div class="notice error" role="alert" data-error-code={code}>
       <strong>{title}</strong>
@@ -42,6 +56,13 @@ export function ErrorNotice({ error, onRetry }: { error: unknown; onRetry?: () =
             <li key={line}>{line}</li>
           ))}
         </ul>
+      )}
+      {page !== null && (
+        <p>
+          <a href={page} target="_blank" rel="noopener noreferrer">
+            Open it on the relay (sign in with your usual account)
+          </a>
+        </p>
       )}
       <p class="code">Code: {code}</p>
       {onRetry && (

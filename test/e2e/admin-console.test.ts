@@ -46,8 +46,12 @@ describe.skipIf(!hasChromium)('admin console in a browser', () => {
   let page: Page;
 
   const shot = (p: Page, name: string) => p.screenshot({ path: `${ARTIFACTS}/${name}.png`, fullPage: true });
-  const api = (method: 'GET' | 'POST', url: string, auth: { authorization: string }, payload?: object) =>
-    relay.app.inject({ method, url, headers: auth, ...(payload === undefined ? {} : { payload }) });
+  const api = (
+    method: 'GET' | 'POST' | 'PUT',
+    url: string,
+    auth: { authorization: string },
+    payload?: object,
+  ) => relay.app.inject({ method, url, headers: auth, ...(payload === undefined ? {} : { payload }) });
 
   /** The admin: a password and an authenticator app, enrolled as a person would. */
   async function adminWithAuthenticator(): Promise<void> {
@@ -231,11 +235,69 @@ describe.skipIf(!hasChromium)('admin console in a browser', () => {
     await other.getByRole('button', { name: 'Sign in' }).click();
     await other.getByText('does not open that page').waitFor();
     const menu = await other.getByRole('navigation', { name: 'Console' }).textContent();
-    expect(menu).toBe('Overview');
+    expect(menu).toBe('OverviewTexting policy');
     await shot(other, 'admin-rep-limited');
     await other.getByRole('button', { name: 'Sign out' }).click();
     await other.getByText('You signed out.').waitFor();
     await other.close();
+  });
+
+  it('publishes the texting policy; a rep refused for not acknowledging it acknowledges it and may text', async () => {
+    await page.getByRole('link', { name: 'Texting policy' }).click();
+    const publish = page.getByRole('form', { name: 'Publish a new version' });
+    await publish
+      .getByLabel('Policy text')
+      .fill('Acme texting policy\n\nHonour STOP at once. Never text a card number or a diagnosis.');
+    await publish.getByRole('button', { name: 'Publish new version' }).click();
+    await page.getByText('Published version 2').waitFor();
+    expect(
+      (await api('PUT', '/v1/org/settings/requirePolicyAcknowledgement', org.auth, { value: true }))
+        .statusCode,
+    ).toBe(200);
+
+    const pat = await signedInUser(relay.app, relay.db, {
+      orgId: org.orgId,
+      email: 'pat@acme.test',
+      role: 'rep',
+      now: relay.clock(),
+    });
+    // A customer no earlier test texted, so no frequency cap answers first (opted in at once: the
+    // settings test turned double opt-in on).
+    await api('PUT', '/v1/org/settings/doubleOptIn', org.auth, { value: null });
+    const patient = '+12025550188';
+    await optIn(relay.app, org, patient);
+    const text = () =>
+      api('POST', '/v1/messages', { ...pat.auth, 'idempotency-key': idemKey() } as never, {
+        from: org.sender,
+        to: patient,
+        body: 'See you on Friday.',
+      });
+    const refused = await text();
+    expect(refused.json().error, refused.body).toMatchObject({
+      code: 'POLICY_NOT_ACKNOWLEDGED',
+      details: { readAt: '/admin#/policy' },
+    });
+
+    const rep = await browser.newPage({ viewport: { width: 1024, height: 760 } });
+    rep.setDefaultTimeout(10_000);
+    await rep.goto(`${relayUrl}${refused.json().error.details.readAt}`);
+    await rep.getByLabel('Email').fill('pat@acme.test');
+    await rep.getByLabel('Password').fill(TEST_PASSWORD);
+    await rep.getByRole('button', { name: 'Sign in' }).click();
+    await rep.getByRole('heading', { name: 'Texting policy' }).waitFor();
+    await rep.getByText('You have not acknowledged the policy yet').waitFor();
+    expect(await rep.getByRole('article').textContent()).toContain('Never text a card number');
+    await shot(rep, 'admin-policy-rep');
+    await rep.getByRole('button', { name: 'I have read this policy and will follow it' }).click();
+    await rep.getByText('your acknowledgement of version 2 is recorded').waitFor();
+    await rep.close();
+    expect((await text()).statusCode).toBe(202);
+
+    await page.reload();
+    await page.getByRole('heading', { name: 'Who has acknowledged' }).waitFor();
+    const row = page.getByRole('row', { name: /pat@acme\.test/ });
+    expect(await row.textContent()).toContain('Acknowledged');
+    await shot(page, 'admin-policy');
   });
 
   it('saves compliance settings with progress, marks a refused value, and asks for the password before a sign-in policy', async () => {

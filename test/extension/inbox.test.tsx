@@ -155,4 +155,31 @@ describe('a refusal the inbox or panel shows', () => {
     expect(root.textContent).toContain('an alert found unusual sending');
     expect(root.textContent).toContain('SENDING_PAUSED');
   });
+
+  it('links a rep who has not acknowledged the texting policy to it, on the relay that refused', async () => {
+    const { ErrorNotice } = await import('../../extension/components/ErrorNotice.tsx');
+    const { RelayError } = await import('../../extension/lib/relay/relay-client.ts');
+    const error = new RelayError(
+      403,
+      {
+        code: 'POLICY_NOT_ACKNOWLEDGED',
+        message: 'You have not yet acknowledged your organisation’s texting policy.',
+        details: { reason: 'never', version: 1, policy: '/v1/policy', readAt: '/admin#/policy' },
+      },
+      null,
+      'https://relay.acme.example',
+    );
+    const root = mount(<ErrorNotice error={error} />);
+    expect(root.textContent).toContain('Read your texting policy first');
+    expect(root.querySelector('a')?.getAttribute('href')).toBe('https://relay.acme.example/admin#/policy');
+    expect(root.textContent).not.toContain('readAt');
+    // A page elsewhere is never linked: only a path on the relay that answered.
+    const elsewhere = new RelayError(
+      403,
+      { code: 'POLICY_NOT_ACKNOWLEDGED', message: 'x', details: { readAt: '//evil.example/x' } },
+      null,
+      'https://relay.acme.example',
+    );
+    expect(mount(<ErrorNotice error={elsewhere} />).querySelector('a')).toBeNull();
+  });
 });

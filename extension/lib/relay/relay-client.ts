@@ -38,14 +38,22 @@ export class RelayError extends Error {
   readonly details: unknown;
   /** Seconds from the `Retry-After` header (e.g. with TOO_MANY_ATTEMPTS), when the relay sent one. */
   readonly retryAfterSeconds: number | null;
+  /** The relay that answered, so a page it names (details.readAt) can be opened there. */
+  readonly relayUrl: string | null;
 
-  constructor(status: number, body: ErrorBody, retryAfterSeconds: number | null = null) {
+  constructor(
+    status: number,
+    body: ErrorBody,
+    retryAfterSeconds: number | null = null,
+    relayUrl: string | null = null,
+  ) {
     super(body.message);
     this.name = 'RelayError';
     this.status = status;
     this.code = body.code;
     this.details = body.details;
     this.retryAfterSeconds = retryAfterSeconds;
+    this.relayUrl = relayUrl;
   }
 
   /** Whether the relay may or may not have acted on the request (so a retry must reuse its idempotency key). */
@@ -155,6 +163,7 @@ export async function callRelay<T>(
       response.status,
       body,
       Number.isFinite(retryAfter) && retryAfter > 0 ? retryAfter : null,
+      baseUrl,
     );
   }
   try {
