@@ -1,4 +1,4 @@
-import { useCallback, useEffect, useState } from 'preact/hooks';
+import { useCallback, useEffect, useRef, useState } from 'preact/hooks';
 import { ApiProblem } from './api.ts';
 
 /** What a page shows while it reads from the relay: progress, the answer, or what went wrong. */
@@ -19,15 +19,18 @@ export function asProblem(error: unknown): ApiProblem {
 
 /**
  * Runs `load` when `key` changes and on reload(); an answer that arrives after a newer request
- * started is dropped, so a slow first page never overwrites a later filter's.
+ * started is dropped, so a slow first page never overwrites a later filter's. A reload keeps what
+ * is shown until the new answer arrives, so forms on the page (and what they just said) stay.
  */
 export function useLoad<T>(load: () => Promise<T>, key: string): [Loaded<T>, () => void] {
   const [loaded, setLoaded] = useState<Loaded<T>>({ state: 'loading' });
   const [round, setRound] = useState(0);
   const reload = useCallback(() => setRound((r) => r + 1), []);
+  const shownKey = useRef<string | null>(null);
   useEffect(() => {
     let current = true;
-    setLoaded({ state: 'loading' });
+    if (shownKey.current !== key) setLoaded({ state: 'loading' });
+    shownKey.current = key;
     load().then(
       (value) => current && setLoaded({ state: 'ready', value }),
       (error: unknown) => current && setLoaded({ state: 'failed', problem: asProblem(error) }),

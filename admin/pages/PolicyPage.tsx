@@ -69,7 +69,9 @@ export function PolicyPage({ api, me }: PageProps) {
           </>
         )}
       </Shown>
-      {may(me, 'users.manage') && <Acknowledgements api={api} />}
+      {may(me, 'users.manage') && policy.state === 'ready' && (
+        <Acknowledgements api={api} version={policy.value.version} />
+      )}
     </section>
   );
 }
@@ -119,10 +121,10 @@ function PublishForm({
   );
 }
 
-function Acknowledgements({ api }: { api: AdminApi }) {
+function Acknowledgements({ api, version: current }: { api: AdminApi; version: number }) {
   const [list, reload] = useLoad(
     () => api.get<Static<typeof PolicyAcknowledgementListSchema>>('/v1/policy/acknowledgements'),
-    'acknowledgements',
+    `acknowledgements-${current}`,
   );
   return (
     <>

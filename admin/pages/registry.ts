@@ -8,6 +8,7 @@ import { PolicyPage } from './PolicyPage.tsx';
 import { ReportsPage } from './ReportsPage.tsx';
 import { ReviewPage } from './ReviewPage.tsx';
 import { SettingsPage } from './SettingsPage.tsx';
+import { TemplatesPage } from './TemplatesPage.tsx';
 import { UsersPage } from './UsersPage.tsx';
 
 /** One page of the console: its address (#/<id>), its name in the menu, and who may open it. */
@@ -25,6 +26,7 @@ export const PAGES: readonly ConsolePage[] = [
   { id: 'policy', title: 'Texting policy', permission: null, component: PolicyPage },
   { id: 'users', title: 'Users and roles', permission: 'users.manage', component: UsersPage },
   { id: 'settings', title: 'Compliance settings', permission: 'org.manage', component: SettingsPage },
+  { id: 'templates', title: 'Templates and numbers', permission: 'org.manage', component: TemplatesPage },
   { id: 'review', title: 'Review queue', permission: 'review.flagged', component: ReviewPage },
   { id: 'alerts', title: 'Anomaly alerts', permission: 'users.manage', component: AlertsPage },
   { id: 'crm', title: 'CRM sync', permission: 'org.manage', component: CrmSyncPage },

@@ -5,6 +5,7 @@ import {
   setAnomalySetting,
 } from '../anomalies/anomaly-settings.ts';
 import { appendAudit } from '../audit/audit-log.ts';
+import { scanText } from '../compliance/content-scanner.ts';
 import type { Queryable } from '../db/database.ts';
 import { ApiError } from '../errors.ts';
 import {
@@ -135,6 +136,15 @@ export function parseTemplatesValue(raw: string): Array<{ name: string; body: st
         index,
         field: 'body',
       });
+    }
+    // A template is stored and shown to every rep: a card, SSN or bank number in it would be kept
+    // and texted (PCI DSS 3.3/3.4), so it is refused here as a send would be.
+    const numbers = scanText(body).findings.filter((f) => f.kind !== 'phi');
+    if (numbers.length > 0) {
+      throw invalid(
+        `${at} ("${trimmed}") holds what looks like a ${numbers[0]?.kind === 'card' ? 'card' : numbers[0]?.kind === 'ssn' ? 'Social Security' : 'bank account'} number; templates may not hold one (send payment links instead).`,
+        { index, field: 'body', code: 'SENSITIVE_CONTENT' },
+      );
     }
     const problem = mergeFieldProblem(body);
     if (problem !== null) {

@@ -242,6 +242,29 @@ describe.skipIf(!hasChromium)('admin console in a browser', () => {
     await other.close();
   });
 
+  it('adds a template whose live preview the compliance preflight judges', async () => {
+    await page.getByRole('link', { name: 'Templates and numbers' }).click();
+    const form = page.getByRole('form', { name: 'New template' });
+    await form.getByLabel('Name').fill('Reminder');
+    await form.getByLabel('Text').fill('Hi {{firstName}}, pay with card 4111 1111 1111 1111 please.');
+    const preview = form.getByRole('region', { name: 'Preview' });
+    await preview.getByText('Hi Jane, pay with card').waitFor();
+    await preview.getByText('SENSITIVE_CONTENT').waitFor();
+    await shot(page, 'admin-template-refused');
+    await form.getByLabel('Text').fill('Hi {{firstName}}, your cleaning is on Friday at 10. {{repName}}');
+    await preview.getByText(/Passes the content rules: 1 segment/).waitFor();
+    await form.getByRole('button', { name: 'Add template' }).click();
+    await page.getByText('Saved Reminder').waitFor();
+    await shot(page, 'admin-templates');
+    const me = await api('GET', '/v1/me', org.auth);
+    expect(me.json().extension.templates).toEqual([
+      expect.objectContaining({
+        name: 'Reminder',
+        body: 'Hi {{firstName}}, your cleaning is on Friday at 10. {{repName}}',
+      }),
+    ]);
+  });
+
   it('publishes the texting policy; a rep refused for not acknowledging it acknowledges it and may text', async () => {
     await page.getByRole('link', { name: 'Texting policy' }).click();
     const publish = page.getByRole('form', { name: 'Publish a new version' });

@@ -96,6 +96,18 @@ describe.each(ENGINES)('on %s', (engine) => {
     expect(bad.statusCode).toBe(400);
     expect(bad.json().error.code).toBe('INVALID_SETTING');
     expect((await settings()).get('messageTemplates')).toEqual(templates);
+    // A card number would be stored and texted by every rep who picks the template.
+    const card = await put(admin.auth, 'messageTemplates', [
+      { name: 'Pay', body: 'Use card 4111 1111 1111 1111' },
+    ]);
+    expect(card.statusCode).toBe(400);
+    expect(card.json().error).toMatchObject({
+      code: 'INVALID_SETTING',
+      details: { code: 'SENSITIVE_CONTENT' },
+    });
+    expect(
+      JSON.stringify(await relay.db.query('SELECT settings FROM orgs WHERE id = $1', [org.orgId])),
+    ).not.toContain('4111');
   });
 
   it('refuses unknown names, bad values and a rep, and unsets with null', async () => {
