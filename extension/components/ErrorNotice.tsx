@@ -1,4 +1,5 @@
 import { RelayError } from '../lib/relay/relay-client.ts';
+import { RefusalGuide } from './RefusalGuide.tsx';
 
 // Titles a rep understands at a glance; the relay's own message follows underneath.
 const TITLES: Record<string, string> = {
@@ -65,6 +66,7 @@ export function ErrorNotice({ error, onRetry }: { error: unknown; onRetry?: () =
         </p>
       )}
       <p class="code">Code: {code}</p>
+      <RefusalGuide code={code} />
       {onRetry && (
         <p>
           <button type="button" onClick={onRetry}>

@@ -1,5 +1,6 @@
 import type { DraftCheck } from '../hooks/use-draft-check.ts';
 import { formatInZone } from '../lib/format.ts';
+import { RefusalGuide } from './RefusalGuide.tsx';
 import { SensitiveBlock } from './SensitiveBlock.tsx';
 
 /**
@@ -43,6 +44,9 @@ export function PreflightNotices({
             )}
           </p>
         ))}
+      {hardRefusals.map((r) => (
+        <RefusalGuide key={`guide-${r.code}`} code={r.code} />
+      ))}
       {quiet && hardRefusals.length === 0 && (
         <p class="notice warn" data-refusal="QUIET_HOURS" data-testid="quiet-hours">
           {current?.recipientLocalTime
@@ -53,6 +57,7 @@ export function PreflightNotices({
           their time.
         </p>
       )}
+      {quiet && hardRefusals.length === 0 && <RefusalGuide code="QUIET_HOURS" />}
       {current && current.finalText !== body && hardRefusals.length === 0 && (
         <div class="final-text" data-testid="final-text">
           <span class="muted">
