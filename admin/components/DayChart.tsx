@@ -17,7 +17,18 @@ const HEIGHT = 260;
  * says nothing to a screen reader, so the page puts the same figures in a table beside it; the
  * chart itself is labelled as the picture of that table.
  */
-export function DayChart({ label, days, series }: { label: string; days: string[]; series: DaySeries[] }) {
+export function DayChart({
+  label,
+  unit,
+  days,
+  series,
+}: {
+  label: string;
+  /** What the left axis counts (texts, people). */
+  unit: string;
+  days: string[];
+  series: DaySeries[];
+}) {
   const box = useRef<HTMLDivElement>(null);
   useEffect(() => {
     const element = box.current;
@@ -32,7 +43,7 @@ export function DayChart({ label, days, series }: { label: string; days: string[
         scales: { x: { time: true }, rate: { range: [0, 1] } },
         axes: [
           {},
-          { label: 'Texts', size: 60 },
+          { label: unit, size: 60 },
           ...(hasRate
             ? [
                 {
@@ -68,6 +79,6 @@ export function DayChart({ label, days, series }: { label: string; days: string[
       resize.disconnect();
       chart.destroy();
     };
-  }, [days, series]);
+  }, [days, series, unit]);
   return <div class="chart" ref={box} role="img" aria-label={label} />;
 }

@@ -167,11 +167,12 @@ function DailyCharts({ days }: { days: Day[] }) {
       </p>
       <DayChart
         label="Texts sent and received, and the delivery rate, per day"
+        unit="Texts"
         days={names}
         series={volume}
       />
       <h2>Opt-ins and opt-outs</h2>
-      <DayChart label="Opt-ins and opt-outs per day" days={names} series={consent} />
+      <DayChart label="Opt-ins and opt-outs per day" unit="Customers" days={names} series={consent} />
       <details>
         <summary>The figures as a table</summary>
         <table>

@@ -42,6 +42,11 @@ export const API_TAGS = [
   { name: 'crm', description: 'CRM connections, OAuth and CRM webhooks.' },
   { name: 'webhooks', description: 'Callbacks from the SMS and payment providers (signed).' },
   {
+    name: 'settings',
+    description: "The organisation's compliance, identity, retention, payment and alert settings.",
+  },
+  { name: 'policy', description: 'The texting policy everyone acknowledges before they text, and who has.' },
+  {
     name: 'admin',
     description: 'The admin console: a web page for running the organisation, built on this API.',
   },

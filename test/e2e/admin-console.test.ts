@@ -6,23 +6,19 @@ import { randomUUID } from 'node:crypto';
 import { mkdirSync, readFileSync } from 'node:fs';
 import { type Browser, chromium, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ADMIN_OUT_DIR, buildAdminIfStale } from '../../scripts/admin-build.ts';
 import { totpCode } from '../../server/auth/totp.ts';
-import { freshPglite } from '../helpers/db.ts';
 import {
   CUSTOMER,
   idemKey,
   optIn,
-  seedOrg,
   signedInUser,
   steerableDaytimeClock,
   TEST_PASSWORD,
   type TestOrg,
   type TestRelay,
-  testRelay,
   testUser,
 } from '../helpers/relay.ts';
-import { freePort } from '../helpers/relay-process.ts';
+import { CONSOLE_ADMIN, type ConsoleRelay, consoleRelay } from './admin-console-relay.ts';
 import { CHROMIUM_PATH, chromiumAvailable } from './extension-harness.ts';
 
 const hasChromium = chromiumAvailable();
@@ -32,8 +28,7 @@ if (!hasChromium)
   );
 
 const ARTIFACTS = '.artifacts/e2e';
-const OPTED_OUT = '+12025550177';
-const ADMIN = 'ada@acme.test';
+const ADMIN = CONSOLE_ADMIN;
 
 describe.skipIf(!hasChromium)('admin console in a browser', () => {
   const time = steerableDaytimeClock();
@@ -42,80 +37,15 @@ describe.skipIf(!hasChromium)('admin console in a browser', () => {
   let browser: Browser;
   let org: TestOrg;
   let secret = '';
-  let rep: Awaited<ReturnType<typeof signedInUser>>;
+  let rep: ConsoleRelay['rep'];
+  let api: ConsoleRelay['api'];
   let page: Page;
 
   const shot = (p: Page, name: string) => p.screenshot({ path: `${ARTIFACTS}/${name}.png`, fullPage: true });
-  const api = (
-    method: 'GET' | 'POST' | 'PUT',
-    url: string,
-    auth: { authorization: string },
-    payload?: object,
-  ) => relay.app.inject({ method, url, headers: auth, ...(payload === undefined ? {} : { payload }) });
-
-  /** The admin: a password and an authenticator app, enrolled as a person would. */
-  async function adminWithAuthenticator(): Promise<void> {
-    await testUser(relay.db, { orgId: org.orgId, email: ADMIN, role: 'admin', now: relay.clock() });
-    const login = await relay.app.inject({
-      method: 'POST',
-      url: '/v1/auth/login',
-      payload: { email: ADMIN, password: TEST_PASSWORD },
-    });
-    const auth = { authorization: `Bearer ${login.json().accessToken}` };
-    const enrol = await api('POST', '/v1/auth/totp/enrol', auth);
-    secret = enrol.json().secret;
-    const confirmed = await api('POST', '/v1/auth/totp/confirm', auth, {
-      code: totpCode(secret, relay.clock()),
-    });
-    expect(confirmed.statusCode, confirmed.body).toBe(200);
-    // The next sign-in's code must be a fresh one: a used code is refused as a replay.
-    time.advance(31_000);
-  }
 
   beforeAll(async () => {
     mkdirSync(ARTIFACTS, { recursive: true });
-    await buildAdminIfStale();
-    const port = await freePort();
-    relayUrl = `http://127.0.0.1:${port}`;
-    relay = await testRelay(await freshPglite(), {
-      config: { publicUrl: relayUrl, adminDir: ADMIN_OUT_DIR },
-      clock: time.clock,
-    });
-    await relay.app.listen({ port, host: '127.0.0.1' });
-    org = await seedOrg(relay.db, { name: 'Acme Dental' });
-    await adminWithAuthenticator();
-    rep = await signedInUser(relay.app, relay.db, {
-      orgId: org.orgId,
-      email: 'rita@acme.test',
-      role: 'rep',
-      now: relay.clock(),
-    });
-    // Something for the reports (a text sent) and for the review queue (a send the rules refused).
-    await optIn(relay.app, org, CUSTOMER);
-    const sent = await api('POST', '/v1/messages', { ...rep.auth, 'idempotency-key': idemKey() } as never, {
-      from: org.sender,
-      to: CUSTOMER,
-      body: 'Your cleaning is booked for Friday.',
-    });
-    expect(sent.statusCode, sent.body).toBe(202);
-    await optIn(relay.app, org, OPTED_OUT);
-    await api('POST', '/v1/consent', org.auth, {
-      phone: OPTED_OUT,
-      kind: 'opt_out',
-      source: 'verbal',
-      evidence: 'Asked on the phone not to be texted',
-    });
-    const refused = await api(
-      'POST',
-      '/v1/messages',
-      { ...rep.auth, 'idempotency-key': idemKey() } as never,
-      {
-        from: org.sender,
-        to: OPTED_OUT,
-        body: 'Checking in about your appointment.',
-      },
-    );
-    expect(refused.json().error.code).toBe('OPTED_OUT');
+    ({ relay, relayUrl, org, secret, rep, api } = await consoleRelay(time));
     browser = await chromium.launch({
       executablePath: CHROMIUM_PATH,
       headless: true,
