@@ -64,3 +64,26 @@ export const CrmStatusList = Type.Object(
   { connections: Type.Array(CrmConnectionStatusSchema) },
   { description: "The org's CRM connections" },
 );
+
+const InstallStepSchema = Type.Object({
+  kind: Type.String({ description: 'property, property_group, custom_field, permission_set, …' }),
+  target: Type.String({ description: 'The field or setting, e.g. contacts.sms_consent_status' }),
+  action: Type.Union([Type.Literal('create'), Type.Literal('exists')]),
+  description: Type.String(),
+});
+
+/** What installing the plugin would change in the CRM (GET …/install-plan); nothing is changed. */
+export const CrmInstallPlanSchema = Type.Object(
+  { crm: Type.String(), steps: Type.Array(InstallStepSchema) },
+  { description: 'The install plan: each field or setting, to create or already there' },
+);
+
+/** What installing changed (POST …/install). */
+export const CrmInstallReportSchema = Type.Object(
+  {
+    crm: Type.String(),
+    created: Type.Array(Type.String(), { description: 'Targets created now' }),
+    alreadyPresent: Type.Array(Type.String(), { description: 'Targets that were there already' }),
+  },
+  { description: 'The install, done' },
+);

@@ -13,6 +13,7 @@ import { consentRoutes } from './consent.ts';
 import { contactsRoutes } from './contacts.ts';
 import { conversationsRoutes } from './conversations.ts';
 import { crmAdminRoutes } from './crm-admin.ts';
+import { crmInstallRoutes } from './crm-install.ts';
 import { crmOAuthRoutes } from './crm-oauth.ts';
 import { hubspotWebhookRoutes } from './crm-webhooks.ts';
 import { escalationsRoutes } from './escalations.ts';
@@ -76,6 +77,7 @@ export const ROUTE_MODULES: Record<string, RouteModule> = {
   paymentReport: paymentReportRoutes,
   paymentPages: paymentPageRoutes,
   crmAdmin: crmAdminRoutes,
+  crmInstall: crmInstallRoutes,
   crmOAuth: crmOAuthRoutes,
   setup: setupRoutes,
   pageAssets: pageAssetRoutes,

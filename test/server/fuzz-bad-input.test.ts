@@ -478,6 +478,18 @@ const FUZZ: Record<string, RouteFuzz> = {
   'GET /openapi.json': { path: fixed('/openapi.json'), query: queryArb({}) },
   'GET /docs': { path: fixed('/docs'), query: queryArb({}) },
   'GET /v1/me': { path: fixed('/v1/me'), query: queryArb({}) },
+  'GET /v1/admin/crm/:crm/install-plan': {
+    path: () =>
+      pathParam(fc.constantFrom('hubspot', 'zoho', 'SANDBOX')).map((c) => `/v1/admin/crm/${c}/install-plan`),
+    query: queryArb({}),
+  },
+  'POST /v1/admin/crm/:crm/install': {
+    // Only CRMs the org has not connected, or none at all: a valid install would write.
+    path: () =>
+      pathParam(fc.constantFrom('hubspot', 'salesforce', 'zoho')).map((c) => `/v1/admin/crm/${c}/install`),
+    mutating: true,
+    body: () => junkPayload,
+  },
   'GET /v1/admin/crm/status': { path: fixed('/v1/admin/crm/status'), query: queryArb({}) },
   'GET /v1/policy': { path: fixed('/v1/policy'), query: queryArb({}) },
   'GET /v1/policy/acknowledgements': { path: fixed('/v1/policy/acknowledgements'), query: queryArb({}) },

@@ -652,6 +652,19 @@ const GUARDED: Record<string, GuardedCase> = {
       expect(errorCode(answer)).toBe('CRM_OAUTH_NOT_CONFIGURED');
     },
   },
+  // The installation's sandbox CRM serves every org: planning and installing are each org's own act.
+  'GET /v1/admin/crm/:crm/install-plan': {
+    valid: () => ({ method: 'GET', url: '/v1/admin/crm/sandbox/install-plan' }),
+    ok: 200,
+    foreign: () => ({ method: 'GET', url: '/v1/admin/crm/hubspot/install-plan' }),
+    expectForeign: (answer) => expect(errorCode(answer)).toBe('CRM_NOT_CONNECTED'),
+  },
+  'POST /v1/admin/crm/:crm/install': {
+    valid: () => ({ method: 'POST', url: '/v1/admin/crm/sandbox/install' }),
+    ok: 200,
+    foreign: () => ({ method: 'POST', url: '/v1/admin/crm/hubspot/install' }),
+    expectForeign: (answer) => expect(errorCode(answer)).toBe('CRM_NOT_CONNECTED'),
+  },
   'GET /v1/admin/crm/status': {
     valid: () => ({ method: 'GET', url: '/v1/admin/crm/status' }),
     ok: 200,

@@ -1,0 +1,86 @@
+import { Type } from 'typebox';
+import { CrmInstallPlanSchema, CrmInstallReportSchema } from '../../contract/crm.ts';
+import { errorResponses } from '../../contract/errors.ts';
+import type { CrmPlugin } from '../../crm-plugins/types.ts';
+import { appendAudit } from '../audit/audit-log.ts';
+import { ApiError } from '../errors.ts';
+import { principalOf, requires } from '../http/access.ts';
+import type { Deps, RouteModule } from '../http/services.ts';
+
+const CrmParams = Type.Object({
+  crm: Type.Union([Type.Literal('hubspot'), Type.Literal('salesforce'), Type.Literal('sandbox')]),
+});
+
+/** The org's plugin for that CRM (its own connection, else the installation's), or CRM_NOT_CONNECTED. */
+async function pluginFor(deps: Deps, orgId: string, crm: string): Promise<CrmPlugin> {
+  const plugin = (await deps.crm.forOrg(orgId)).get(crm as 'hubspot' | 'salesforce' | 'sandbox');
+  if (plugin === null)
+    throw new ApiError(
+      409,
+      'CRM_NOT_CONNECTED',
+      `${crm} is not connected for your organisation; connect it first.`,
+      {
+        crm,
+      },
+    );
+  return plugin;
+}
+
+/**
+ * Installing the CRM plugin from the admin console (issue #17, item 1): the plan (each field and
+ * permission, to create or already there; nothing changes), then the install, which reports what it
+ * created and is audited as crm.installed, as `npm run cli -- crm install` does.
+ */
+export const crmInstallRoutes: RouteModule = (app, deps) => {
+  app.get(
+    '/v1/admin/crm/:crm/install-plan',
+    {
+      config: requires('org.manage'),
+      schema: {
+        summary: 'What installing the CRM plugin would create',
+        description: 'Reads the CRM’s schema; changes nothing.',
+        tags: ['crm'],
+        params: CrmParams,
+        response: { 200: CrmInstallPlanSchema, ...errorResponses },
+        'x-error-codes': ['CRM_NOT_CONNECTED'],
+      },
+    },
+    async (request) => {
+      const plugin = await pluginFor(deps, principalOf(request).orgId, request.params.crm);
+      return plugin.planInstall();
+    },
+  );
+
+  app.post(
+    '/v1/admin/crm/:crm/install',
+    {
+      config: requires('org.manage'),
+      schema: {
+        summary: 'Install the CRM plugin: create its fields and permissions',
+        description:
+          'Creates what the plan lists as missing; what exists is left as it is. Audited as crm.installed.',
+        tags: ['crm'],
+        params: CrmParams,
+        response: { 200: CrmInstallReportSchema, ...errorResponses },
+        'x-error-codes': ['CRM_NOT_CONNECTED'],
+      },
+    },
+    async (request) => {
+      const p = principalOf(request);
+      const { crm } = request.params;
+      const plugin = await pluginFor(deps, p.orgId, crm);
+      const report = await plugin.install(await plugin.planInstall());
+      // Recorded once the CRM said yes: its schema change is not ours to roll back.
+      await appendAudit(deps.db, {
+        orgId: p.orgId,
+        actor: p.actor,
+        action: 'crm.installed',
+        target: { type: 'crm', id: crm },
+        at: deps.clock(),
+        detail: { crm, created: report.created.length, alreadyPresent: report.alreadyPresent.length },
+        ip: request.ip,
+      });
+      return { crm, created: report.created, alreadyPresent: report.alreadyPresent };
+    },
+  );
+};

@@ -1,0 +1,58 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { freshPglite } from '../helpers/db.ts';
+import { seedOrg, signedInUser, type TestOrg, type TestRelay, testRelay } from '../helpers/relay.ts';
+
+// Issue #17 (1): installing the CRM plugin from the admin console: the plan, then the install,
+// audited; against the installation's sandbox CRM (the HubSpot and Salesforce plugins pass the same
+// contract suite, test/crm-plugins/contract.test.ts).
+describe('CRM install routes', () => {
+  let relay: TestRelay;
+  let org: TestOrg;
+  beforeAll(async () => {
+    relay = await testRelay(await freshPglite());
+    org = await seedOrg(relay.db, { name: 'Acme Dental' });
+  });
+  afterAll(async () => {
+    await relay.close();
+    await relay.db.close();
+  });
+
+  const call = (method: 'GET' | 'POST', url: string, auth = org.auth) =>
+    relay.app.inject({ method, url, headers: auth });
+
+  it('plans, installs what is missing, and finds it all there the second time', async () => {
+    const plan = await call('GET', '/v1/admin/crm/sandbox/install-plan');
+    expect(plan.statusCode, plan.body).toBe(200);
+    const steps = plan.json().steps as { action: string; target: string }[];
+    expect(steps.length).toBeGreaterThan(0);
+    const first = await call('POST', '/v1/admin/crm/sandbox/install');
+    expect(first.statusCode, first.body).toBe(200);
+    expect([...first.json().created, ...first.json().alreadyPresent].sort()).toEqual(
+      steps.map((s) => s.target).sort(),
+    );
+    const again = await call('POST', '/v1/admin/crm/sandbox/install');
+    expect(again.json().created).toEqual([]);
+    const replan = (await call('GET', '/v1/admin/crm/sandbox/install-plan')).json().steps as {
+      action: string;
+    }[];
+    expect(replan.every((s) => s.action === 'exists')).toBe(true);
+    const [entry] = await relay.db.query<{ n: number }>(
+      `SELECT count(*)::int AS n FROM audit_log WHERE org_id = $1 AND action = 'crm.installed'`,
+      [org.orgId],
+    );
+    expect(entry?.n).toBe(2);
+  });
+
+  it('refuses a CRM the org has not connected, and a rep', async () => {
+    const hubspot = await call('POST', '/v1/admin/crm/hubspot/install');
+    expect(hubspot.statusCode).toBe(409);
+    expect(hubspot.json().error.code).toBe('CRM_NOT_CONNECTED');
+    const rep = await signedInUser(relay.app, relay.db, {
+      orgId: org.orgId,
+      email: 'rita@acme.test',
+      role: 'rep',
+      now: relay.clock(),
+    });
+    expect((await call('POST', '/v1/admin/crm/sandbox/install', rep.auth)).statusCode).toBe(403);
+  });
+});
