@@ -37,7 +37,7 @@ export function SettingsPage({ api }: PageProps) {
   );
 }
 
-function GroupForm({
+export function GroupForm({
   api,
   group,
   values,

@@ -8,6 +8,7 @@ import { PolicyPage } from './PolicyPage.tsx';
 import { ReportsPage } from './ReportsPage.tsx';
 import { ReviewPage } from './ReviewPage.tsx';
 import { SettingsPage } from './SettingsPage.tsx';
+import { SetupPage } from './SetupPage.tsx';
 import { TemplatesPage } from './TemplatesPage.tsx';
 import { UsersPage } from './UsersPage.tsx';
 
@@ -23,6 +24,7 @@ export interface ConsolePage {
 /** Every page, in menu order. Adding one is a component plus one line here. */
 export const PAGES: readonly ConsolePage[] = [
   { id: 'overview', title: 'Overview', permission: null, component: OverviewPage },
+  { id: 'setup', title: 'Setup', permission: 'org.manage', component: SetupPage },
   { id: 'policy', title: 'Texting policy', permission: null, component: PolicyPage },
   { id: 'users', title: 'Users and roles', permission: 'users.manage', component: UsersPage },
   { id: 'settings', title: 'Compliance settings', permission: 'org.manage', component: SettingsPage },

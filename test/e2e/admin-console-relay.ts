@@ -54,6 +54,8 @@ export async function consoleRelay(time: ReturnType<typeof steerableDaytimeClock
     clock: time.clock,
   });
   await relay.app.listen({ port, host: '127.0.0.1' });
+  // Texts leave as in production: the outbox worker sends them and the sandbox reports delivery.
+  await relay.worker.start();
   const org = await seedOrg(relay.db, { name: 'Acme Dental' });
   const api: ConsoleRelay['api'] = (method, url, auth, payload) =>
     relay.app.inject({ method, url, headers: auth, ...(payload === undefined ? {} : { payload }) });

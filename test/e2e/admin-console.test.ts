@@ -41,6 +41,9 @@ describe.skipIf(!hasChromium)('admin console in a browser', () => {
   let api: ConsoleRelay['api'];
   let page: Page;
 
+  /** A page of the console's menu. */
+  const menu = (name: string) =>
+    page.getByRole('navigation', { name: 'Console' }).getByRole('link', { name, exact: true });
   const shot = (p: Page, name: string) => p.screenshot({ path: `${ARTIFACTS}/${name}.png`, fullPage: true });
 
   beforeAll(async () => {
@@ -96,9 +99,47 @@ describe.skipIf(!hasChromium)('admin console in a browser', () => {
     expect(problems, problems.join('\n')).toEqual([]);
   });
 
+  it('walks the setup wizard: a test text delivered, the CRM plugin installed, compliance defaults saved', async () => {
+    await menu('Setup').click();
+    await page.getByRole('heading', { name: 'Sender numbers' }).waitFor();
+    await page.getByLabel('Your mobile number').fill('+12025550142');
+    await page.getByRole('button', { name: 'Send a test text' }).click();
+    await page
+      .getByText('Test text from +12025550100 to +12025550142: delivered.')
+      .waitFor({ timeout: 20_000 });
+    await shot(page, 'admin-setup-test-text');
+
+    await page.getByRole('button', { name: 'Next: CRM' }).click();
+    await page.getByRole('button', { name: 'Check what installing creates in sandbox' }).click();
+    await page.getByRole('button', { name: 'Install in sandbox' }).click();
+    await page.getByText(/Installed in sandbox: \d+ created, \d+ already there\./).waitFor();
+    // Each field of the plan says what became of it.
+    const results = await page.getByRole('cell', { name: /^(Created|Already there)$/ }).count();
+    expect(results).toBeGreaterThan(0);
+    await shot(page, 'admin-setup-crm');
+
+    await page.getByRole('button', { name: 'Next: Compliance defaults' }).click();
+    const defaults = page.getByRole('form', { name: 'Compliance defaults' });
+    await defaults.getByLabel('Name texts are identified with').fill('Acme Dental');
+    await defaults.getByRole('button', { name: /^Save/ }).click();
+    await defaults.getByText('Saved Name texts are identified with.').waitFor();
+    await page.getByRole('button', { name: 'Next: Done' }).click();
+    await page.getByText(/CRM plugin installed in sandbox: \d+ created/).waitFor();
+    await shot(page, 'admin-setup-done');
+
+    // The phone (the sandbox's simulator) got the text, and the install is on the record.
+    const handset = await relay.sandbox.phoneState('+12025550142');
+    expect(handset.messages.map((m) => m.body)).toEqual([expect.stringContaining('CRM Texting setup test')]);
+    const [installed] = await relay.db.query<{ n: number }>(
+      `SELECT count(*)::int AS n FROM audit_log WHERE org_id = $1 AND action = 'crm.installed'`,
+      [org.orgId],
+    );
+    expect(installed?.n).toBe(1);
+  });
+
   it('deactivates a rep from the users page, and their token stops at once', async () => {
     expect((await api('GET', '/v1/me', rep.auth)).statusCode).toBe(200);
-    await page.getByRole('link', { name: 'Users and roles' }).click();
+    await menu('Users and roles').click();
     await page.getByRole('heading', { name: 'Users and roles' }).waitFor();
     await page.getByRole('button', { name: 'Deactivate rita@acme.test' }).click();
     await page.getByRole('button', { name: 'Yes, deactivate' }).click();
@@ -110,7 +151,7 @@ describe.skipIf(!hasChromium)('admin console in a browser', () => {
   });
 
   it('decides a refused send in the review queue, with a note for the rep', async () => {
-    await page.getByRole('link', { name: 'Review queue' }).click();
+    await menu('Review queue').click();
     const card = page.getByRole('form', { name: /Refused send: OPTED_OUT/ });
     await card.waitFor();
     await card.getByLabel('Coach the rep (note required)').check();
@@ -128,7 +169,7 @@ describe.skipIf(!hasChromium)('admin console in a browser', () => {
   });
 
   it('verifies the audit chain and shows what the admin just did', async () => {
-    await page.getByRole('link', { name: 'Audit log' }).click();
+    await menu('Audit log').click();
     await page.getByRole('button', { name: 'Verify the chain' }).click();
     await page.getByText(/The chain is intact: \d+ entries/).waitFor();
     await page.getByLabel('Action (exact, or a prefix ending in a dot)').fill('review.');
@@ -138,8 +179,9 @@ describe.skipIf(!hasChromium)('admin console in a browser', () => {
   });
 
   it('draws the period’s texts and consent changes, and downloads them as CSV', async () => {
-    await page.getByRole('link', { name: 'Reports' }).click();
-    await page.getByText(/1 sent, 0 received/).waitFor();
+    await menu('Reports').click();
+    // The rep's text and the setup wizard's test text.
+    await page.getByText(/2 sent, 0 received/).waitFor();
     expect(await page.locator('.chart canvas').count()).toBe(2);
     await page.getByRole('heading', { name: 'Compliance incidents' }).waitFor();
     await shot(page, 'admin-reports');
@@ -173,7 +215,7 @@ describe.skipIf(!hasChromium)('admin console in a browser', () => {
   });
 
   it('adds a template whose live preview the compliance preflight judges', async () => {
-    await page.getByRole('link', { name: 'Templates and numbers' }).click();
+    await menu('Templates and numbers').click();
     const form = page.getByRole('form', { name: 'New template' });
     await form.getByLabel('Name').fill('Reminder');
     await form.getByLabel('Text').fill('Hi {{firstName}}, pay with card 4111 1111 1111 1111 please.');
@@ -196,7 +238,7 @@ describe.skipIf(!hasChromium)('admin console in a browser', () => {
   });
 
   it('publishes the texting policy; a rep refused for not acknowledging it acknowledges it and may text', async () => {
-    await page.getByRole('link', { name: 'Texting policy' }).click();
+    await menu('Texting policy').click();
     const publish = page.getByRole('form', { name: 'Publish a new version' });
     await publish
       .getByLabel('Policy text')
@@ -254,7 +296,7 @@ describe.skipIf(!hasChromium)('admin console in a browser', () => {
   });
 
   it('saves compliance settings with progress, marks a refused value, and asks for the password before a sign-in policy', async () => {
-    await page.getByRole('link', { name: 'Compliance settings' }).click();
+    await menu('Compliance settings').click();
     const replies = page.getByRole('form', { name: 'Identification and keyword replies' });
     await replies.getByLabel('HELP reply').fill('Acme Dental: reply STOP to opt out. Help: 202-555-0100.');
     await replies.getByRole('button', { name: /^Save/ }).click();
@@ -308,7 +350,7 @@ describe.skipIf(!hasChromium)('admin console in a browser', () => {
        VALUES ($1, $2, $3, $4, 'consent', $5, 'invalid_request', 'Property sms_opt_in does not exist', 8)`,
       [randomUUID(), org.orgId, connection, job?.id, CUSTOMER],
     );
-    await page.getByRole('link', { name: 'CRM sync' }).click();
+    await menu('CRM sync').click();
     await page.getByRole('cell', { name: 'Not answering: disconnected' }).waitFor();
     await page.getByText('Property sms_opt_in does not exist').waitFor();
     await shot(page, 'admin-crm-sync');
@@ -321,7 +363,7 @@ describe.skipIf(!hasChromium)('admin console in a browser', () => {
        VALUES ($1, $2, 'org', 'outbound', $3, 480, 20, 9.5, $3)`,
       [randomUUID(), org.orgId, relay.clock()],
     );
-    await page.getByRole('link', { name: 'Anomaly alerts' }).click();
+    await menu('Anomaly alerts').click();
     const alert = page.getByRole('form', { name: /Resolve: The organisation: 480 texts sent/ });
     await alert.getByLabel('What you found').fill('Planned appointment reminders for the new clinic.');
     await shot(page, 'admin-alerts');
