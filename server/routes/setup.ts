@@ -167,10 +167,12 @@ async function createOrganisation(
         <button type="button" class="secondary" data-copy="api-key" hidden>Copy key</button>
         <span id="api-key-status" role="status" class="muted"></span></p>
       <ol>
+        <li>Finish setting up in the <a href="/admin#/setup">admin console</a>: sign in as <code>${adminEmail}</code>,
+          send a test text, install the CRM plugin and choose the compliance defaults. Invite your team there too.</li>
         <li>Load the extension from <code>.output/chrome-mv3-dev</code> (chrome://extensions → Developer mode → Load unpacked).</li>
         <li>In its options, set the relay URL <code>${config.publicUrl}</code> and sign in as <code>${adminEmail}</code>
           with the password you chose (the key is for integrations and scripts: <em>Use an API key instead</em>).</li>
-        <li>Invite your reps: <code>npm run cli -- user create --org ${result.orgId} --email rep@example.com --role rep</code>
+        <li>Or invite your reps from the command line: <code>npm run cli -- user create --org ${result.orgId} --email rep@example.com --role rep</code>
           (or <code>POST /v1/users</code> with this key); each gets a link to choose a password.</li>
         ${
           result.sender === null
