@@ -19,6 +19,5 @@ export default defineConfig({
     // The relay's policy allows scripts and styles from itself only: no inline module preload.
     modulePreload: false,
     assetsInlineLimit: 0,
-    sourcemap: true,
   },
 });

@@ -54,7 +54,10 @@ export const CrmConnectionStatusSchema = Type.Object(
     deadLetters: Type.Integer({ description: 'Writes that failed for good and were not replayed' }),
     pausedUntil: Nullable(Type.String({ format: 'date-time', description: 'Backing off a rate limit' })),
     backfill: Nullable(
-      Type.Object({ queued: Type.Integer(), done: Type.Boolean() }, { additionalProperties: true }),
+      Type.Object(
+        { queued: Type.Integer(), done: Type.Boolean() },
+        { description: 'The history backfill: texts queued so far, and whether it finished' },
+      ),
     ),
   },
   { description: "A CRM connection's sync health" },

@@ -126,7 +126,8 @@ export const SETTING_GROUPS: readonly SettingGroup[] = [
   },
   {
     title: 'Retention',
-    intro: 'How long texts are kept; legal holds keep what a matter needs regardless.',
+    intro:
+      'How long texts are kept; legal holds keep what a matter needs regardless. Changing these asks for your password again.',
     fields: [
       {
         key: 'retention.messageBodyDays',
@@ -197,7 +198,8 @@ export function otherGroup(values: Map<string, unknown>): SettingGroup | null {
     ? null
     : {
         title: 'Payments, alerts and other settings',
-        intro: 'As `npm run cli -- org settings` names them.',
+        intro:
+          'As `npm run cli -- org settings` names them. Payment, alert and number-pool settings ask for your password again.',
         fields,
       };
 }

@@ -1,7 +1,9 @@
 import type { Queryable } from '../db/database.ts';
 import { newId, randomToken, sha256 } from '../ids.ts';
+import type { PolicyFacts } from '../policy/texting-policy.ts';
 import { recordAuthEvent } from './auth-events.ts';
 import type { Role } from './permissions.ts';
+import { policyFactsOf } from './sessions.ts';
 
 const KEY_PATTERN = /^ctk_([A-Za-z0-9]{8})_([A-Za-z0-9_-]{43})$/;
 
@@ -42,6 +44,8 @@ export interface KeyPrincipal {
   customPermissions: string[] | null;
   /** Since when an anomaly alert has paused the bound user's sending; null otherwise. */
   sendingPausedAt: Date | null;
+  /** The bound user's texting-policy facts where the org requires it; null for org keys. */
+  policy: PolicyFacts | null;
 }
 
 /** Resolves a presented key to its principal, or null if unknown, malformed or revoked. */
@@ -57,8 +61,13 @@ export async function resolveApiKey(db: Queryable, presented: string): Promise<K
     custom: string[] | null;
     stale: boolean;
     sending_paused_at: Date | null;
+    settings: unknown;
+    policy_version: number | null;
+    policy_acknowledged_version: number | null;
+    policy_acknowledged_at: Date | null;
   }>(
     `SELECT k.id, k.name, k.org_id, o.name AS org_name, k.role, k.user_id, r.permissions AS custom, u.sending_paused_at,
+            o.settings, o.policy_version, u.policy_acknowledged_version, u.policy_acknowledged_at,
             (k.last_used_at IS NULL OR k.last_used_at < now() - interval '1 minute') AS stale
        FROM api_keys k
        JOIN orgs o ON o.id = k.org_id
@@ -80,6 +89,8 @@ export async function resolveApiKey(db: Queryable, presented: string): Promise<K
     userId: row.user_id,
     customPermissions: row.custom,
     sendingPausedAt: row.sending_paused_at === null ? null : new Date(row.sending_paused_at),
+    // A key bound to a person sends as that person: the policy they acknowledge binds it too.
+    policy: row.user_id === null ? null : policyFactsOf(row),
   };
 }
 

@@ -196,8 +196,13 @@ export async function resolveAccessToken(
   };
 }
 
-/** The policy facts of a session's row, where its org requires the policy acknowledged. */
-function policyFactsOf(row: SessionRow): PolicyFacts | null {
+/** The policy facts of a person's row (a session's, or a bound key's), where the org requires it acknowledged. */
+export function policyFactsOf(row: {
+  settings: unknown;
+  policy_version: number | null;
+  policy_acknowledged_version: number | null;
+  policy_acknowledged_at: Date | null;
+}): PolicyFacts | null {
   const settings = (row.settings ?? {}) as { requirePolicyAcknowledgement?: unknown };
   if (settings.requirePolicyAcknowledgement !== true) return null;
   return {

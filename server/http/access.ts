@@ -131,6 +131,7 @@ async function authenticate(
     actor: `api-key:${key.keyId}`,
     displayName: key.keyName ?? `key ${key.keyId.slice(0, 8)}`,
     sendingPausedAt: key.sendingPausedAt,
+    policy: key.policy,
   };
 }
 

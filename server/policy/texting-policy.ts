@@ -35,15 +35,17 @@ export function policyStanding(facts: PolicyFacts, now: Date): PolicyStanding {
 
 /** The org's current policy: its latest version, or the default while none is stored. */
 export async function currentPolicy(db: Queryable, orgId: string): Promise<TextingPolicy> {
-  const rows = await db.query<{ version: number; body: string; created_at: Date }>(
-    `SELECT p.version, p.body, p.created_at FROM orgs o
+  const rows = await db.query<{ version: number; body: string; created_at: Date; created_by: string }>(
+    `SELECT p.version, p.body, p.created_at, p.created_by FROM orgs o
        JOIN texting_policies p ON p.org_id = o.id AND p.version = o.policy_version
       WHERE o.id = $1`,
     [orgId],
   );
   const row = rows[0];
   if (row === undefined) return { version: 1, body: DEFAULT_TEXTING_POLICY, publishedAt: null };
-  return { version: row.version, body: row.body, publishedAt: new Date(row.created_at) };
+  // The default, stored when first acknowledged, was never published by anyone.
+  const publishedAt = row.created_by === 'system' ? null : new Date(row.created_at);
+  return { version: row.version, body: row.body, publishedAt };
 }
 
 /** Stores the default as version 1 when the org has none yet, so acknowledgements can name it. */
@@ -64,7 +66,7 @@ async function storeDefault(tx: Queryable, orgId: string, at: Date): Promise<voi
 export async function publishPolicy(
   db: Queryable,
   input: { orgId: string; body: string; actor: string; at: Date; ip?: string },
-): Promise<TextingPolicy> {
+): Promise<TextingPolicy & { publishedAt: Date }> {
   const body = input.body.trim();
   if (body === '' || body.length > MAX_POLICY_LENGTH)
     throw new ApiError(400, 'INVALID_POLICY', `The policy must be 1 to ${MAX_POLICY_LENGTH} characters.`, {
@@ -123,12 +125,14 @@ export async function acknowledgePolicy(
         { version: current.version },
       );
     await tx.query(
-      'INSERT INTO policy_acknowledgements (org_id, user_id, version, acknowledged_at) VALUES ($1, $2, $3, $4)',
+      // A double click (two acknowledgements at one instant) records one.
+      `INSERT INTO policy_acknowledgements (org_id, user_id, version, acknowledged_at) VALUES ($1, $2, $3, $4)
+       ON CONFLICT DO NOTHING`,
       [input.orgId, input.userId, input.version, input.at],
     );
     await tx.query(
-      'UPDATE users SET policy_acknowledged_version = $2, policy_acknowledged_at = $3 WHERE id = $1',
-      [input.userId, input.version, input.at],
+      'UPDATE users SET policy_acknowledged_version = $2, policy_acknowledged_at = $3 WHERE id = $1 AND org_id = $4',
+      [input.userId, input.version, input.at, input.orgId],
     );
     await appendAudit(tx, {
       orgId: input.orgId,
@@ -153,12 +157,12 @@ export interface AcknowledgementRow {
   standing: PolicyStanding;
 }
 
-/** Every active person of the org, those who must (re)acknowledge first. */
+/** The current version, and every active person judged against it, those who must (re)acknowledge first. */
 export async function acknowledgementList(
   db: Queryable,
   orgId: string,
   now: Date,
-): Promise<AcknowledgementRow[]> {
+): Promise<{ version: number; people: AcknowledgementRow[] }> {
   const { version } = await currentPolicy(db, orgId);
   const rows = await db.query<{
     id: string;
@@ -187,5 +191,9 @@ export async function acknowledgementList(
       ),
     };
   });
-  return [...list.filter((r) => r.standing !== 'current'), ...list.filter((r) => r.standing === 'current')];
+  const people = [
+    ...list.filter((r) => r.standing !== 'current'),
+    ...list.filter((r) => r.standing === 'current'),
+  ];
+  return { version, people };
 }

@@ -1,6 +1,8 @@
+import type { FastifyBaseLogger } from 'fastify';
 import { Type } from 'typebox';
 import { CrmInstallPlanSchema, CrmInstallReportSchema } from '../../contract/crm.ts';
 import { errorResponses } from '../../contract/errors.ts';
+import { CrmError, CrmRateLimitError } from '../../crm-plugins/errors.ts';
 import type { CrmPlugin } from '../../crm-plugins/types.ts';
 import { appendAudit } from '../audit/audit-log.ts';
 import { ApiError } from '../errors.ts';
@@ -26,6 +28,32 @@ async function pluginFor(deps: Deps, orgId: string, crm: string): Promise<CrmPlu
   return plugin;
 }
 
+/** Runs a CRM call; the CRM's refusal (a missing scope, an expired token, a rate limit) is 502 CRM_UNAVAILABLE. */
+async function askCrm<T>(plugin: CrmPlugin, log: FastifyBaseLogger, run: () => Promise<T>): Promise<T> {
+  try {
+    return await run();
+  } catch (error) {
+    if (!(error instanceof CrmError)) throw error;
+    // The vendor's own words stay in the log: they can name fields and records.
+    log.warn({ err: error, crm: plugin.id, vendorCode: error.vendorCode }, 'CRM install: CRM call failed');
+    throw new ApiError(
+      502,
+      'CRM_UNAVAILABLE',
+      error.retryable
+        ? `${plugin.label} did not answer just now; try again shortly. Nothing was left half-made: what exists is kept.`
+        : `${plugin.label} refused the install (${error.code}): check that the connection may change the CRM's fields (an admin's account or scope).`,
+      {
+        crm: plugin.id,
+        crmError: error.code,
+        retryable: error.retryable,
+        ...(error instanceof CrmRateLimitError
+          ? { retryAfterSeconds: Math.max(1, Math.ceil(error.retryAfterMs / 1000)) }
+          : {}),
+      },
+    );
+  }
+}
+
 /**
  * Installing the CRM plugin from the admin console (issue #17, item 1): the plan (each field and
  * permission, to create or already there; nothing changes), then the install, which reports what it
@@ -42,12 +70,12 @@ export const crmInstallRoutes: RouteModule = (app, deps) => {
         tags: ['crm'],
         params: CrmParams,
         response: { 200: CrmInstallPlanSchema, ...errorResponses },
-        'x-error-codes': ['CRM_NOT_CONNECTED'],
+        'x-error-codes': ['CRM_NOT_CONNECTED', 'CRM_UNAVAILABLE'],
       },
     },
     async (request) => {
       const plugin = await pluginFor(deps, principalOf(request).orgId, request.params.crm);
-      return plugin.planInstall();
+      return askCrm(plugin, request.log, () => plugin.planInstall());
     },
   );
 
@@ -62,14 +90,16 @@ export const crmInstallRoutes: RouteModule = (app, deps) => {
         tags: ['crm'],
         params: CrmParams,
         response: { 200: CrmInstallReportSchema, ...errorResponses },
-        'x-error-codes': ['CRM_NOT_CONNECTED'],
+        'x-error-codes': ['CRM_NOT_CONNECTED', 'CRM_UNAVAILABLE'],
       },
     },
     async (request) => {
       const p = principalOf(request);
       const { crm } = request.params;
       const plugin = await pluginFor(deps, p.orgId, crm);
-      const report = await plugin.install(await plugin.planInstall());
+      const report = await askCrm(plugin, request.log, async () =>
+        plugin.install(await plugin.planInstall()),
+      );
       // Recorded once the CRM said yes: its schema change is not ours to roll back.
       await appendAudit(deps.db, {
         orgId: p.orgId,

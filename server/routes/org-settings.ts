@@ -15,6 +15,16 @@ import {
 
 const tags = ['settings'];
 
+/**
+ * Settings that could turn the product against its customers or its evidence: how everyone signs in
+ * (auth.*), where payment links point (payments.*), how soon texts are purged (retention.*), where
+ * alerts go (anomaly.*), which numbers texts leave from (Powerpack). They need a sign-in within the
+ * last five minutes, as configuring SSO does.
+ */
+function needsRecentSignIn(key: string): boolean {
+  return isAuthSettingKey(key) || /^(payments|retention|anomaly)\./.test(key) || key === 'plivoPowerpackUuid';
+}
+
 /** A setting's value as the CLI's text, which one parser checks for both (null: remove it). */
 function asRaw(key: string, value: unknown): string | null {
   if (value === null) return null;
@@ -62,7 +72,7 @@ export const orgSettingsRoutes: RouteModule = (app, { db, clock }) => {
       schema: {
         summary: 'Change one org setting',
         description:
-          'value null unsets it (its default applies). Identity policies (auth.*) need a sign-in in the last five minutes (POST /v1/auth/reauth). Audited as settings.changed.',
+          'value null unsets it (its default applies). Only a signed-in person changes settings (never an API key); sign-in policies (auth.*), payments.*, retention.*, anomaly.* and plivoPowerpackUuid need a sign-in in the last five minutes (POST /v1/auth/reauth). Audited as settings.changed.',
         tags,
         params: Type.Object({
           key: Type.String({ minLength: 1, maxLength: 80, pattern: '^[A-Za-z][A-Za-z0-9.]*$' }),
@@ -82,7 +92,14 @@ export const orgSettingsRoutes: RouteModule = (app, { db, clock }) => {
           `"${key}" is not a setting; GET /v1/org/settings lists them.`,
         );
       const now = clock();
-      if (isAuthSettingKey(key)) await requireRecentAuth(db, p, now);
+      // Settings are a person's decision: an integration's key (which could leak) changes none.
+      if (p.sessionId === null)
+        throw new ApiError(
+          403,
+          'SESSION_REQUIRED',
+          'Org settings are changed by a signed-in person, not an API key (the CLI is for scripts).',
+        );
+      if (needsRecentSignIn(key)) await requireRecentAuth(db, p, now);
       const raw = asRaw(key, request.body.value ?? null);
       const settings = await db.transaction((tx) =>
         setOrgSetting(tx, p.orgId, key, raw, { actor: p.actor, at: now }),

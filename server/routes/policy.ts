@@ -54,9 +54,10 @@ const readPolicyRoutes: RouteModule = (app, { db, clock }) => {
           : await db.query<{
               policy_acknowledged_version: number | null;
               policy_acknowledged_at: Date | null;
-            }>('SELECT policy_acknowledged_version, policy_acknowledged_at FROM users WHERE id = $1', [
-              p.userId,
-            ]);
+            }>(
+              'SELECT policy_acknowledged_version, policy_acknowledged_at FROM users WHERE id = $1 AND org_id = $2',
+              [p.userId, p.orgId],
+            );
       const acknowledgedVersion = mine?.policy_acknowledged_version ?? null;
       const acknowledgedAt =
         mine?.policy_acknowledged_at == null ? null : new Date(mine.policy_acknowledged_at);
@@ -138,7 +139,7 @@ const policyAdminRoutes: RouteModule = (app, { db, clock }) => {
         at: clock(),
         ip: request.ip,
       });
-      return { version: policy.version, publishedAt: iso(policy.publishedAt) ?? clock().toISOString() };
+      return { version: policy.version, publishedAt: policy.publishedAt.toISOString() };
     },
   );
 
@@ -155,8 +156,7 @@ const policyAdminRoutes: RouteModule = (app, { db, clock }) => {
     },
     async (request) => {
       const { orgId } = principalOf(request);
-      const { version } = await currentPolicy(db, orgId);
-      const people = await acknowledgementList(db, orgId, clock());
+      const { version, people } = await acknowledgementList(db, orgId, clock());
       return {
         version,
         people: people.map((r) => ({ ...r, acknowledgedAt: iso(r.acknowledgedAt) })),

@@ -261,19 +261,8 @@ const dailyReportRoute: RouteModule = (app, { db, clock }) => {
         description:
           'Every UTC day of the period, quiet days as zeros. format=csv needs the export permission and is audited (export.daily_report); it holds counts only, no numbers or texts.',
         tags,
-        querystring: Type.Object(
-          {
-            ...PeriodQuery,
-            format: Type.Optional(
-              Type.Union([Type.Literal('json'), Type.Literal('csv')], { default: 'json' }),
-            ),
-          },
-          { additionalProperties: false },
-        ),
-        response: {
-          200: { ...CSV, content: { ...CSV.content, 'application/json': { schema: DailyActivitySchema } } },
-          ...errorResponses,
-        },
+        querystring: PeriodFormatQuery,
+        response: { 200: jsonOrCsv(DailyActivitySchema), ...errorResponses },
         'x-error-codes': ['INVALID_PERIOD', 'FORBIDDEN'],
       },
     },

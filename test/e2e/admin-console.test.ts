@@ -7,6 +7,7 @@ import { mkdirSync, readFileSync } from 'node:fs';
 import { type Browser, chromium, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { totpCode } from '../../server/auth/totp.ts';
+import { setOrgSetting } from '../../server/organisations/org-settings-admin.ts';
 import {
   CUSTOMER,
   idemKey,
@@ -245,10 +246,11 @@ describe.skipIf(!hasChromium)('admin console in a browser', () => {
       .fill('Acme texting policy\n\nHonour STOP at once. Never text a card number or a diagnosis.');
     await publish.getByRole('button', { name: 'Publish new version' }).click();
     await page.getByText('Published version 2').waitFor();
-    expect(
-      (await api('PUT', '/v1/org/settings/requirePolicyAcknowledgement', org.auth, { value: true }))
-        .statusCode,
-    ).toBe(200);
+    // As the operator would with `npm run cli -- org settings` (the settings page is tested below).
+    await setOrgSetting(relay.db, org.orgId, 'requirePolicyAcknowledgement', 'true', {
+      actor: 'cli',
+      at: relay.clock(),
+    });
 
     const pat = await signedInUser(relay.app, relay.db, {
       orgId: org.orgId,
@@ -256,9 +258,7 @@ describe.skipIf(!hasChromium)('admin console in a browser', () => {
       role: 'rep',
       now: relay.clock(),
     });
-    // A customer no earlier test texted, so no frequency cap answers first (opted in at once: the
-    // settings test turned double opt-in on).
-    await api('PUT', '/v1/org/settings/doubleOptIn', org.auth, { value: null });
+    // A customer no earlier test texted, so no frequency cap answers first.
     const patient = '+12025550188';
     await optIn(relay.app, org, patient);
     const text = () =>

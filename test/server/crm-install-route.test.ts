@@ -1,4 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CrmError } from '../../crm-plugins/errors.ts';
+import type { CrmRegistry } from '../../crm-plugins/registry.ts';
+import type { CrmPlugin } from '../../crm-plugins/types.ts';
 import { freshPglite } from '../helpers/db.ts';
 import { seedOrg, signedInUser, type TestOrg, type TestRelay, testRelay } from '../helpers/relay.ts';
 
@@ -54,5 +57,44 @@ describe('CRM install routes', () => {
       now: relay.clock(),
     });
     expect((await call('POST', '/v1/admin/crm/sandbox/install', rep.auth)).statusCode).toBe(403);
+  });
+});
+
+describe('a CRM that refuses the install', () => {
+  it('answers 502 CRM_UNAVAILABLE with the CRM’s reason, never a 500', async () => {
+    // The connection's token lacks the schema scope: the plugin reports it as CrmError('forbidden').
+    const refusing = {
+      id: 'hubspot',
+      label: 'HubSpot',
+      planInstall: async () => {
+        throw new CrmError(
+          'hubspot',
+          'forbidden',
+          'missing scope crm.schemas.contacts.write',
+          'MISSING_SCOPES',
+          403,
+        );
+      },
+    } as unknown as CrmPlugin;
+    const crms: CrmRegistry = { get: (id) => (id === 'hubspot' ? refusing : null), list: () => [refusing] };
+    const relay = await testRelay(await freshPglite(), { crms });
+    try {
+      const org = await seedOrg(relay.db, { name: 'Acme Dental' });
+      for (const [method, url] of [
+        ['GET', '/v1/admin/crm/hubspot/install-plan'],
+        ['POST', '/v1/admin/crm/hubspot/install'],
+      ] as const) {
+        const answer = await relay.app.inject({ method, url, headers: org.auth });
+        expect(answer.statusCode, url).toBe(502);
+        expect(answer.json().error).toMatchObject({
+          code: 'CRM_UNAVAILABLE',
+          details: { crm: 'hubspot', crmError: 'forbidden', retryable: false },
+        });
+        expect(answer.body).not.toContain('crm.schemas');
+      }
+    } finally {
+      await relay.close();
+      await relay.db.close();
+    }
   });
 });

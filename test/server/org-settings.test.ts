@@ -124,6 +124,33 @@ describe.each(ENGINES)('on %s', (engine) => {
     expect((await put(admin.auth, 'doubleOptIn', null)).json()).toEqual({ key: 'doubleOptIn', value: null });
   });
 
+  it('refuses an API key, and asks for a recent sign-in before where payment links point', async () => {
+    // A leaked integration key must not point payment links at a phishing site, nor change anything else.
+    const byKey = await put(org.auth, 'payments.linkBaseUrl', 'https://evil.example');
+    expect(byKey.json().error.code).toBe('SESSION_REQUIRED');
+    expect((await put(org.auth, 'helpReply', 'Reply STOP.')).json().error.code).toBe('SESSION_REQUIRED');
+    const fresh = await signedInUser(relay.app, relay.db, {
+      orgId: org.orgId,
+      email: 'otto@acme.test',
+      role: 'owner',
+      now: relay.clock(),
+    });
+    // Their sign-in was ten minutes ago (the access token is still good; the proof is not recent).
+    await relay.db.query('UPDATE auth_sessions SET authenticated_at = $2 WHERE id = $1', [
+      fresh.sessionId,
+      new Date(relay.clock().getTime() - 10 * 60_000),
+    ]);
+    for (const key of ['payments.linkBaseUrl', 'retention.messageBodyDays', 'anomaly.webhookUrl']) {
+      const stale = await put(
+        fresh.auth,
+        key,
+        key === 'retention.messageBodyDays' ? 1 : 'https://evil.example',
+      );
+      expect(stale.json().error.code, key).toBe('REAUTH_REQUIRED');
+    }
+    expect((await settings(fresh.auth)).get('payments.linkBaseUrl')).toBeNull();
+  });
+
   it('changes an identity policy only after a recent sign-in, and never with an API key', async () => {
     expect((await put(org.auth, 'auth.requireSecondFactor', true)).json().error.code).toBe(
       'SESSION_REQUIRED',

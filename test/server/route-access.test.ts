@@ -909,14 +909,13 @@ const GUARDED: Record<string, GuardedCase> = {
       expect(help?.value).not.toBe(7);
     },
   },
+  // Settings are a person's decision: every key (org B's owner's included) is refused.
   'PUT /v1/org/settings/:key': {
     valid: () => ({ method: 'PUT', url: '/v1/org/settings/reviewSamplePercent', payload: { value: 7 } }),
     ok: 200,
+    keyRefused: 'SESSION_REQUIRED',
     foreign: () => ({ method: 'PUT', url: '/v1/org/settings/reviewSamplePercent', payload: { value: 3 } }),
-    expectForeign: (answer) => {
-      expect(answer.status).toBe(200);
-      expect(answer.json()).toEqual({ key: 'reviewSamplePercent', value: 3 });
-    },
+    expectForeign: (answer) => expect(errorCode(answer)).toBe('SESSION_REQUIRED'),
   },
   'GET /v1/policy': {
     valid: () => ({ method: 'GET', url: '/v1/policy' }),

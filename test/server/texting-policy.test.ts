@@ -1,4 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createApiKey } from '../../server/auth/api-keys.ts';
+import { acknowledgePolicy } from '../../server/policy/texting-policy.ts';
 import { ENGINES, freshDatabase, postgresSkipNote } from '../helpers/db.ts';
 import {
   CUSTOMER,
@@ -75,6 +77,7 @@ describe.each(ENGINES)('on %s', (engine) => {
   it('offers a default policy drafted from TCPA, HIPAA and PCI basics, not yet required', async () => {
     const policy = (await call(rep.auth, 'GET', '/v1/policy')).json();
     expect(policy).toMatchObject({ version: 1, publishedAt: null, required: false, standing: 'never' });
+    expect(policy.body).toContain('TCPA');
     expect(policy.body).toContain('STOP');
     expect(policy.body).toContain('card number');
     expect(policy.body).toContain('diagnos');
@@ -103,14 +106,30 @@ describe.each(ENGINES)('on %s', (engine) => {
     // An integration's key is not a person who reads: the policy binds people.
     expect((await send(org.auth)).statusCode).toBe(202);
     expect((await acknowledge(org.auth, 1)).json().error.code).toBe('SESSION_REQUIRED');
+    // A key bound to the rep sends as the rep: it is refused as the rep is.
+    const bound = await createApiKey(relay.db, { orgId: org.orgId, role: 'rep', userId: rep.userId });
+    const viaKey = await send({ authorization: `Bearer ${bound.key}` });
+    expect(viaKey.json().error?.code).toBe('POLICY_NOT_ACKNOWLEDGED');
   });
 
   it('lets a rep send once they acknowledge, on the record', async () => {
     const answer = await acknowledge(rep.auth, 1);
     expect(answer.statusCode, answer.body).toBe(200);
+    // A double click landing at the same instant records one acknowledgement, never a 500.
+    const at = relay.clock();
+    for (let i = 0; i < 2; i++)
+      await acknowledgePolicy(relay.db, {
+        orgId: org.orgId,
+        userId: rep.userId,
+        version: 1,
+        actor: 'test',
+        at,
+      });
+    // Stored on first acknowledgement, the default is still the default: nobody published it.
     expect((await call(rep.auth, 'GET', '/v1/policy')).json()).toMatchObject({
       standing: 'current',
       acknowledgedVersion: 1,
+      publishedAt: null,
     });
     expect((await send(rep.auth)).statusCode).toBe(202);
     const [entry] = await relay.db.query<{ actor: string; target_id: string }>(
