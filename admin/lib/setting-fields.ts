@@ -203,3 +203,13 @@ export function otherGroup(values: Map<string, unknown>): SettingGroup | null {
         fields,
       };
 }
+
+/** The fields of these settings, as the settings page shows them (the setup wizard's few). */
+export function settingFields(keys: readonly string[]): SettingField[] {
+  const all = new Map(SETTING_GROUPS.flatMap((g) => g.fields).map((f) => [f.key, f]));
+  return keys.map((key) => {
+    const field = all.get(key);
+    if (field === undefined) throw new Error(`no setting field ${key}`);
+    return field;
+  });
+}

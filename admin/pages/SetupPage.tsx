@@ -7,7 +7,7 @@ import type { OrgSettingsSchema } from '../../contract/org-settings.ts';
 import { Busy, Problem, Said, Shown } from '../components/Problem.tsx';
 import type { AdminApi, ApiProblem } from '../lib/api.ts';
 import type { PageProps } from '../lib/console.ts';
-import type { SettingGroup } from '../lib/setting-fields.ts';
+import { type SettingGroup, settingFields } from '../lib/setting-fields.ts';
 import { asProblem, useLoad } from '../lib/use-load.ts';
 import { GroupForm } from './SettingsPage.tsx';
 
@@ -25,27 +25,7 @@ const DEFAULTS: SettingGroup = {
   title: 'Compliance defaults',
   intro:
     'What customers read first, and how consent and the texting policy work. Everything here can be changed later.',
-  fields: [
-    {
-      key: 'identificationName',
-      label: 'Name texts are identified with',
-      help: 'Added to a first text to a customer.',
-      kind: 'text',
-    },
-    { key: 'helpReply', label: 'HELP reply', help: 'Sent when a customer texts HELP.', kind: 'longtext' },
-    {
-      key: 'doubleOptIn',
-      label: 'Double opt-in',
-      help: 'A recorded opt-in counts once the customer replies YES.',
-      kind: 'boolean',
-    },
-    {
-      key: 'requirePolicyAcknowledgement',
-      label: 'Require the texting policy acknowledged before texting',
-      help: 'Quiet hours (8 a.m. to 9 p.m. the customer’s time) always apply; this asks each person to read the policy too.',
-      kind: 'boolean',
-    },
-  ],
+  fields: settingFields(['identificationName', 'helpReply', 'doubleOptIn', 'requirePolicyAcknowledgement']),
 };
 
 /**

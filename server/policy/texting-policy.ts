@@ -50,6 +50,7 @@ export async function currentPolicy(db: Queryable, orgId: string): Promise<Texti
 
 /** Stores the default as version 1 when the org has none yet, so acknowledgements can name it. */
 async function storeDefault(tx: Queryable, orgId: string, at: Date): Promise<void> {
+  // Locked until the transaction ends, so concurrent publishes and acknowledgements queue here.
   const [org] = await tx.query<{ policy_version: number | null }>(
     'SELECT policy_version FROM orgs WHERE id = $1 FOR UPDATE',
     [orgId],
@@ -73,13 +74,10 @@ export async function publishPolicy(
       field: 'body',
     });
   return withinTransaction(db, async (tx) => {
+    // storeDefault locks the org's row: publishing and acknowledging run one after the other.
     await storeDefault(tx, input.orgId, input.at);
-    const [org] = await tx.query<{ policy_version: number }>(
-      'SELECT policy_version FROM orgs WHERE id = $1 FOR UPDATE',
-      [input.orgId],
-    );
-    const previous = org?.policy_version ?? 1;
     const current = await currentPolicy(tx, input.orgId);
+    const previous = current.version;
     if (current.body === body)
       throw new ApiError(
         409,

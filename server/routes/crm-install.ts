@@ -2,9 +2,10 @@ import type { FastifyBaseLogger } from 'fastify';
 import { Type } from 'typebox';
 import { CrmInstallPlanSchema, CrmInstallReportSchema } from '../../contract/crm.ts';
 import { errorResponses } from '../../contract/errors.ts';
-import { CrmError, CrmRateLimitError } from '../../crm-plugins/errors.ts';
+import { CrmError } from '../../crm-plugins/errors.ts';
 import type { CrmPlugin } from '../../crm-plugins/types.ts';
 import { appendAudit } from '../audit/audit-log.ts';
+import { crmUnavailable } from '../crm-sync/crm-unavailable.ts';
 import { ApiError } from '../errors.ts';
 import { principalOf, requires } from '../http/access.ts';
 import type { Deps, RouteModule } from '../http/services.ts';
@@ -33,24 +34,8 @@ async function askCrm<T>(plugin: CrmPlugin, log: FastifyBaseLogger, run: () => P
   try {
     return await run();
   } catch (error) {
-    if (!(error instanceof CrmError)) throw error;
-    // The vendor's own words stay in the log: they can name fields and records.
-    log.warn({ err: error, crm: plugin.id, vendorCode: error.vendorCode }, 'CRM install: CRM call failed');
-    throw new ApiError(
-      502,
-      'CRM_UNAVAILABLE',
-      error.retryable
-        ? `${plugin.label} did not answer just now; try again shortly. Nothing was left half-made: what exists is kept.`
-        : `${plugin.label} refused the install (${error.code}): check that the connection may change the CRM's fields (an admin's account or scope).`,
-      {
-        crm: plugin.id,
-        crmError: error.code,
-        retryable: error.retryable,
-        ...(error instanceof CrmRateLimitError
-          ? { retryAfterSeconds: Math.max(1, Math.ceil(error.retryAfterMs / 1000)) }
-          : {}),
-      },
-    );
+    if (error instanceof CrmError) throw crmUnavailable(plugin, error, log, 'CRM install');
+    throw error;
   }
 }
 

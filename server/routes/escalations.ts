@@ -2,7 +2,7 @@ import type { FastifyBaseLogger } from 'fastify';
 import { Type } from 'typebox';
 import { errorResponses } from '../../contract/errors.ts';
 import { EscalationLoggedSchema } from '../../contract/escalations.ts';
-import { CrmError, CrmRateLimitError } from '../../crm-plugins/errors.ts';
+import { CrmError } from '../../crm-plugins/errors.ts';
 import {
   type ContactRef,
   type CrmPlugin,
@@ -10,6 +10,7 @@ import {
   type FollowUpKind,
 } from '../../crm-plugins/types.ts';
 import { getUser } from '../auth/users.ts';
+import { crmUnavailable } from '../crm-sync/crm-unavailable.ts';
 import type { Queryable } from '../db/database.ts';
 import { ApiError } from '../errors.ts';
 import { type Principal, principalOf, requires } from '../http/access.ts';
@@ -120,23 +121,6 @@ async function askCrm<T>(
   } catch (error) {
     if (!(error instanceof CrmError)) throw error;
     if (error.code === 'not_found') throw notFound(plugin, ref);
-    // The vendor's own words stay in the log: they can name fields and records.
-    log.warn({ err: error, crm: plugin.id, vendorCode: error.vendorCode }, 'escalation: CRM call failed');
-    const details = {
-      crm: plugin.id,
-      crmError: error.code,
-      retryable: error.retryable,
-      ...(error instanceof CrmRateLimitError
-        ? { retryAfterSeconds: Math.max(1, Math.ceil(error.retryAfterMs / 1000)) }
-        : {}),
-    };
-    throw new ApiError(
-      502,
-      'CRM_UNAVAILABLE',
-      error.retryable
-        ? `${plugin.label} did not take the request just now; try again shortly.`
-        : `${plugin.label} refused the relay's request (${error.code}); an admin needs to check the CRM connection.`,
-      details,
-    );
+    throw crmUnavailable(plugin, error, log, 'escalation');
   }
 }
