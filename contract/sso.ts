@@ -23,7 +23,15 @@ export const SamlSettings = Type.Object(
 
 export const SamlSettingsOrNone = Type.Union([
   SamlSettings,
-  Type.Object({ configured: Type.Literal(false) }, { description: 'No SAML configured' }),
+  Type.Object(
+    {
+      configured: Type.Literal(false),
+      spEntityId: Type.String({ description: 'The entity id to give the IdP' }),
+      acsUrl: Type.String({ description: 'Where the IdP posts its answer' }),
+      loginUrl: Type.String({ description: 'Where sign-in through SSO starts' }),
+    },
+    { description: 'No SAML configured yet: what the IdP needs to know about this relay' },
+  ),
 ]);
 
 /** A session (201) traded for a one-time code, with the account it opened. */

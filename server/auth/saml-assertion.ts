@@ -1,7 +1,7 @@
 import type { Element } from '@xmldom/xmldom';
 import type { Queryable } from '../db/database.ts';
 import { ApiError } from '../errors.ts';
-import { samlFor } from './saml-request.ts';
+import { type SamlReturn, samlFor } from './saml-request.ts';
 import { acsUrl, type SamlSettingsRow } from './saml-settings.ts';
 import { children, NS_ASSERTION, parseXml } from './saml-xml.ts';
 
@@ -146,7 +146,7 @@ export async function consumeAssertion(
   orgId: string,
   verified: VerifiedAssertion,
   now: Date,
-): Promise<{ clientState: string | null }> {
+): Promise<{ clientState: string | null; returnTo: SamlReturn }> {
   await tx.query('DELETE FROM saml_assertions WHERE expires_at <= $1', [now]);
   const fresh = await tx.query(
     `INSERT INTO saml_assertions (org_id, assertion_id, expires_at) VALUES ($1, $2, $3)
@@ -155,8 +155,8 @@ export async function consumeAssertion(
   );
   if (fresh.length === 0)
     throw refused('SAML_REPLAYED', 'This SAML assertion was already used; sign in again.');
-  const request = await tx.query<{ client_state: string | null }>(
-    'DELETE FROM saml_requests WHERE id = $1 AND org_id = $2 AND expires_at > $3 RETURNING client_state',
+  const request = await tx.query<{ client_state: string | null; return_to: SamlReturn }>(
+    'DELETE FROM saml_requests WHERE id = $1 AND org_id = $2 AND expires_at > $3 RETURNING client_state, return_to',
     [verified.inResponseTo, orgId, now],
   );
   const [answered] = request;
@@ -165,5 +165,5 @@ export async function consumeAssertion(
       'SAML_UNSOLICITED',
       'The SAML response answers no pending sign-in (unknown, used or expired request).',
     );
-  return { clientState: answered.client_state };
+  return { clientState: answered.client_state, returnTo: answered.return_to };
 }

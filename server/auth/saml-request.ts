@@ -4,6 +4,9 @@ import { ApiError } from '../errors.ts';
 import { randomToken } from '../ids.ts';
 import { acsUrl, type SamlSettingsRow, spEntityId } from './saml-settings.ts';
 
+/** Where a browser's one-time code goes: the extension's page (null) or the admin console. */
+export type SamlReturn = 'console' | null;
+
 /** How long an AuthnRequest id stays answerable (InResponseTo). */
 export const SAML_REQUEST_TTL_MS = 10 * 60_000;
 
@@ -61,6 +64,7 @@ export async function startLogin(
   relayState = '',
   /** The starting client's own state, handed back with the one-time code (see consumeAssertion). */
   clientState: string | null = null,
+  returnTo: SamlReturn = null,
 ): Promise<{ url: string; requestId: string }> {
   // Settings stored before https was required are refused here rather than followed.
   if (!isHttpsUrl(settings.sso_url)) throw storedSsoUrlRefused();
@@ -69,8 +73,9 @@ export async function startLogin(
   if (!isHttpsUrl(url)) throw storedSsoUrlRefused();
   await db.query('DELETE FROM saml_requests WHERE expires_at <= $1', [now]);
   await db.query(
-    'INSERT INTO saml_requests (id, org_id, created_at, expires_at, client_state) VALUES ($1, $2, $3, $4, $5)',
-    [requestId, settings.org_id, now, new Date(now.getTime() + SAML_REQUEST_TTL_MS), clientState],
+    `INSERT INTO saml_requests (id, org_id, created_at, expires_at, client_state, return_to)
+     VALUES ($1, $2, $3, $4, $5, $6)`,
+    [requestId, settings.org_id, now, new Date(now.getTime() + SAML_REQUEST_TTL_MS), clientState, returnTo],
   );
   return { url, requestId };
 }

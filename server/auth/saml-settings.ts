@@ -157,6 +157,15 @@ export async function ssoRequired(db: Queryable, orgId: string): Promise<boolean
   return rows[0]?.sso_only === true;
 }
 
+/** Where the IdP must send people back, known before any IdP is set (the admin configures the IdP with it). */
+export function serviceProviderDto(publicUrl: string, orgId: string) {
+  return {
+    spEntityId: spEntityId(publicUrl, orgId),
+    acsUrl: acsUrl(publicUrl, orgId),
+    loginUrl: `${spEntityId(publicUrl, orgId)}/login`,
+  };
+}
+
 export function settingsDto(s: SamlSettingsRow, publicUrl: string) {
   return {
     configured: true as const,
@@ -165,9 +174,7 @@ export function settingsDto(s: SamlSettingsRow, publicUrl: string) {
     idpCertificate: s.idp_cert,
     defaultRole: s.default_role,
     ssoOnly: s.sso_only,
-    spEntityId: spEntityId(publicUrl, s.org_id),
-    acsUrl: acsUrl(publicUrl, s.org_id),
-    loginUrl: `${spEntityId(publicUrl, s.org_id)}/login`,
+    ...serviceProviderDto(publicUrl, s.org_id),
     updatedAt: new Date(s.updated_at).toISOString(),
   };
 }

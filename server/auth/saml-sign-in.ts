@@ -2,6 +2,7 @@ import type { Database } from '../db/database.ts';
 import { ApiError } from '../errors.ts';
 import { accountForAssertion, consumeSamlCode, issueSamlCode } from './saml-accounts.ts';
 import { consumeAssertion, verifyResponse } from './saml-assertion.ts';
+import type { SamlReturn } from './saml-request.ts';
 import type { SamlSettingsRow } from './saml-settings.ts';
 import { afterFirstFactor, recordSignInFailed, type SignInContext, type SignInStep } from './sign-in.ts';
 import { issueSsoLinkRequest } from './sso-link-requests.ts';
@@ -11,9 +12,9 @@ export type AcsOutcome =
   /** An API client: signed in, or asked for the second factor, at once. */
   | { kind: 'signed_in'; step: SignInStep }
   /** A browser: a one-time code to hand the extension through the redirect's fragment. */
-  | { kind: 'code'; code: string; clientState: string | null }
+  | { kind: 'code'; code: string; clientState: string | null; returnTo: SamlReturn }
   /** The account has a credential of its own and is not linked yet: a token to link it. */
-  | { kind: 'not_linked'; linkToken: string; clientState: string | null };
+  | { kind: 'not_linked'; linkToken: string; clientState: string | null; returnTo: SamlReturn };
 
 /**
  * Consumes a SAMLResponse at the ACS: verified, used once, its account found or provisioned. A
@@ -30,7 +31,7 @@ export async function consumeSamlResponse(
   try {
     const verified = await verifyResponse(settings, input.publicUrl, input.samlResponse, now);
     return await db.transaction(async (tx): Promise<AcsOutcome> => {
-      const { clientState } = await consumeAssertion(tx, settings.org_id, verified, now);
+      const { clientState, returnTo } = await consumeAssertion(tx, settings.org_id, verified, now);
       const account = await accountForAssertion(tx, settings, verified, now);
       if (account.kind === 'not_linked') {
         // The assertion stays used; the holder may link the account to its subject instead.
@@ -44,9 +45,10 @@ export async function consumeSamlResponse(
           },
           now,
         );
-        return { kind: 'not_linked', linkToken, clientState };
+        return { kind: 'not_linked', linkToken, clientState, returnTo };
       }
-      if (browser) return { kind: 'code', code: await issueSamlCode(tx, account.user, now), clientState };
+      if (browser)
+        return { kind: 'code', code: await issueSamlCode(tx, account.user, now), clientState, returnTo };
       return {
         kind: 'signed_in',
         step: await afterFirstFactor(tx, account.user, { ...ctx, method: 'saml' }),

@@ -17,6 +17,7 @@ import {
   idpFromInput,
   type SamlSettingsRow,
   saveSamlSettings,
+  serviceProviderDto,
   settingsDto,
 } from '../auth/saml-settings.ts';
 import { consumeSamlResponse, exchangeSamlCode, recordSamlFailure } from '../auth/saml-sign-in.ts';
@@ -75,8 +76,11 @@ const samlSettingsRoutes: RouteModule = (app, { db, clock, config }) => {
       },
     },
     async (request) => {
-      const settings = await getSamlSettings(db, principalOf(request).orgId);
-      return settings === null ? { configured: false as const } : settingsDto(settings, config.publicUrl);
+      const { orgId } = principalOf(request);
+      const settings = await getSamlSettings(db, orgId);
+      return settings === null
+        ? { configured: false as const, ...serviceProviderDto(config.publicUrl, orgId) }
+        : settingsDto(settings, config.publicUrl);
     },
   );
 
@@ -121,6 +125,19 @@ const samlSettingsRoutes: RouteModule = (app, { db, clock, config }) => {
   );
 };
 
+/** Who started a login: the extension (its state, if any) or the console, which must bind it to a state. */
+function loginClient(query: { state?: string; return?: 'console' }) {
+  const state = query.state ?? null;
+  const returnTo = query.return ?? null;
+  if (returnTo === 'console' && state === null)
+    throw new ApiError(
+      400,
+      'STATE_REQUIRED',
+      'A console sign-in must carry the state the console checks on its return; start it from the console.',
+    );
+  return { state, returnTo };
+}
+
 /** SP-initiated login, the page after the assertion consumer and the code exchange. */
 const samlSignInRoutes: RouteModule = (app, { db, clock, config }) => {
   app.get(
@@ -134,7 +151,11 @@ const samlSignInRoutes: RouteModule = (app, { db, clock, config }) => {
         params: OrgParams,
         // A client (the extension) may bind the sign-in to itself: the state comes back with the code.
         querystring: Type.Object(
-          { state: Type.Optional(Type.String({ pattern: '^[A-Za-z0-9_-]{16,64}$' })) },
+          {
+            state: Type.Optional(Type.String({ pattern: '^[A-Za-z0-9_-]{16,64}$' })),
+            // The admin console's sign-in: the code comes back to /admin, bound to the console's state.
+            return: Type.Optional(Type.Literal('console')),
+          },
           { additionalProperties: false },
         ),
         response: { 302: Redirect, ...errorResponses },
@@ -142,14 +163,8 @@ const samlSignInRoutes: RouteModule = (app, { db, clock, config }) => {
     },
     async (request, reply) => {
       const settings = await settingsOf(db, request.params.orgId);
-      const { url } = await startLogin(
-        db,
-        settings,
-        config.publicUrl,
-        clock(),
-        '',
-        request.query.state ?? null,
-      );
+      const { state, returnTo } = loginClient(request.query);
+      const { url } = await startLogin(db, settings, config.publicUrl, clock(), '', state, returnTo);
       return reply.redirect(url, 302);
     },
   );
@@ -245,12 +260,16 @@ const samlAcsRoutes: RouteModule = (app, { db, clock, config }) => {
         return reply.code(answer.status).send(answer.body);
       }
       const state = outcome.clientState === null ? '' : `&state=${outcome.clientState}`;
-      const done = `${config.publicUrl}/v1/sso/saml/done`;
-      if (outcome.kind === 'code') return reply.redirect(`${done}#code=${outcome.code}${state}`, 303);
+      // Only the relay's own pages: the console (whose sign-in asked for it) or the extension's.
+      const done =
+        outcome.returnTo === 'console'
+          ? `${config.publicUrl}/admin#/sso-return?`
+          : `${config.publicUrl}/v1/sso/saml/done#`;
+      if (outcome.kind === 'code') return reply.redirect(`${done}code=${outcome.code}${state}`, 303);
       const refusal = notLinked(outcome.linkToken, new Date(ctx.now.getTime() + SSO_LINK_TTL_MS));
       await recordSamlFailure(db, settings.org_id, refusal.code, ctx);
       if (!browser) throw refusal;
-      return reply.redirect(`${done}#error=${refusal.code}&linkToken=${outcome.linkToken}${state}`, 303);
+      return reply.redirect(`${done}error=${refusal.code}&linkToken=${outcome.linkToken}${state}`, 303);
     },
   );
 };

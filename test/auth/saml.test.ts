@@ -144,8 +144,12 @@ function signedResponse(a: AssertionInput, key = idpKey): string {
 }
 
 /** Starts an SP-initiated login and returns the AuthnRequest id the relay issued. */
-async function startLogin(orgId = org.orgId, state?: string): Promise<string> {
-  const query = state === undefined ? '' : `?state=${state}`;
+async function startLogin(orgId = org.orgId, state?: string, returnTo?: 'console'): Promise<string> {
+  const params = new URLSearchParams({
+    ...(state === undefined ? {} : { state }),
+    ...(returnTo === undefined ? {} : { return: returnTo }),
+  });
+  const query = params.size === 0 ? '' : `?${params}`;
   const response = await relay.app.inject({ method: 'GET', url: `/v1/sso/saml/${orgId}/login${query}` });
   expect(response.statusCode, response.body).toBe(302);
   const location = new URL(String(response.headers.location));
@@ -283,7 +287,13 @@ describe('SAML settings', () => {
       acsUrl: acs(org.orgId),
     });
     const unconfigured = await relay.app.inject({ method: 'GET', url: '/v1/sso/saml', headers: other.auth });
-    expect(unconfigured.json()).toEqual({ configured: false });
+    // Before any IdP is set the admin still learns what to give the IdP: this org's entity id and ACS.
+    expect(unconfigured.json()).toEqual({
+      configured: false,
+      spEntityId: spEntity(other.orgId),
+      acsUrl: acs(other.orgId),
+      loginUrl: `${spEntity(other.orgId)}/login`,
+    });
   });
 
   it('refuses metadata without a usable certificate and unknown default roles', async () => {
@@ -559,6 +569,37 @@ describe('client state', () => {
       signedResponse({ orgId: org.orgId, requestId, email: 'jane@example.com' }),
     );
     expect(String(response.headers.location)).not.toContain('state=');
+  });
+
+  it('sends a console sign-in’s code back to the console with its state, and only when the request asked', async () => {
+    const state = 'console-0123456789abcdef';
+    const requestId = await startLogin(org.orgId, state, 'console');
+    const response = await browserAcs(
+      signedResponse({ orgId: org.orgId, requestId, email: 'jane@example.com' }),
+    );
+    expect(response.statusCode, response.body).toBe(303);
+    const location = String(response.headers.location);
+    expect(location).toMatch(/^http:\/\/relay\.test\/admin#\/sso-return\?code=/);
+    const fragment = new URLSearchParams(location.split('?')[1]);
+    expect(fragment.get('state')).toBe(state);
+    const exchanged = await relay.app.inject({
+      method: 'POST',
+      url: '/v1/sso/saml/exchange',
+      payload: { code: fragment.get('code') },
+    });
+    expect(exchanged.statusCode, exchanged.body).toBe(201);
+  });
+
+  it('refuses a console sign-in without a state (its return could not be checked) and other return targets', async () => {
+    const url = `/v1/sso/saml/${org.orgId}/login`;
+    const bare = await relay.app.inject({ method: 'GET', url: `${url}?return=console` });
+    expect(bare.statusCode).toBe(400);
+    expect(bare.json().error.code).toBe('STATE_REQUIRED');
+    const elsewhere = await relay.app.inject({
+      method: 'GET',
+      url: `${url}?state=console-0123456789abcdef&return=https%3A%2F%2Fevil.example`,
+    });
+    expect(elsewhere.statusCode).toBe(400);
   });
 });
 
