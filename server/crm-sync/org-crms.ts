@@ -15,7 +15,8 @@ import { renewConnection } from './oauth.ts';
 
 /** Where request handlers get the CRM plugins of the org they act for. */
 export interface OrgCrmSource {
-  forOrg(orgId: string): Promise<CrmRegistry>;
+  /** `fresh` reads the connections now instead of from the few seconds' cache (admin pages, right after a connect). */
+  forOrg(orgId: string, options?: { fresh?: boolean }): Promise<CrmRegistry>;
   /** The installation's own plugins (the sandbox CRM), shared by every org without its own. */
   readonly shared: CrmRegistry;
 }
@@ -63,8 +64,8 @@ export class OrgCrms implements OrgCrmSource {
     this.now = options.now ?? (() => performance.now());
   }
 
-  async forOrg(orgId: string): Promise<CrmRegistry> {
-    const connections = await this.connectionsOf(orgId);
+  async forOrg(orgId: string, options: { fresh?: boolean } = {}): Promise<CrmRegistry> {
+    const connections = await this.connectionsOf(orgId, options.fresh === true);
     const own = new Map<CrmId, CrmPlugin>();
     for (const connection of connections) {
       const plugin = await this.pluginOf(connection);
@@ -77,9 +78,9 @@ export class OrgCrms implements OrgCrmSource {
     };
   }
 
-  private async connectionsOf(orgId: string): Promise<CrmConnection[]> {
+  private async connectionsOf(orgId: string, fresh: boolean): Promise<CrmConnection[]> {
     const cached = this.lists.get(orgId);
-    if (cached !== undefined && this.now() - cached.at < this.ttl) return cached.connections;
+    if (!fresh && cached !== undefined && this.now() - cached.at < this.ttl) return cached.connections;
     // A connection that lost its tokens (auth_failed) or was disconnected serves nothing.
     const rows = await this.options.db.query<ConnectionRow>(
       `SELECT ${CONNECTION_COLUMNS} FROM crm_connections

@@ -86,7 +86,8 @@ const crmStatusRoute: RouteModule = (app, { db, crm }) => {
     },
     async (request) => {
       const { orgId } = principalOf(request);
-      const plugins = await crm.forOrg(orgId);
+      // Read now: an admin who just connected a CRM must see it answer, not the cached list.
+      const plugins = await crm.forOrg(orgId, { fresh: true });
       const connections = await crmConnectionStatuses(db, orgId, async (_db, connection) => {
         const plugin = plugins.get(connection.crm);
         if (plugin === null) throw new Error(`This relay has no ${connection.crm} plugin configured.`);

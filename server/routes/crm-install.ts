@@ -16,7 +16,9 @@ const CrmParams = Type.Object({
 
 /** The org's plugin for that CRM (its own connection, else the installation's), or CRM_NOT_CONNECTED. */
 async function pluginFor(deps: Deps, orgId: string, crm: string): Promise<CrmPlugin> {
-  const plugin = (await deps.crm.forOrg(orgId)).get(crm as 'hubspot' | 'salesforce' | 'sandbox');
+  const plugin = (await deps.crm.forOrg(orgId, { fresh: true })).get(
+    crm as 'hubspot' | 'salesforce' | 'sandbox',
+  );
   if (plugin === null)
     throw new ApiError(
       409,

@@ -85,8 +85,15 @@ async function finishOAuth(
   reply: FastifyReply,
 ) {
   const { code, state, error } = query;
+  // The admin started here from the console (or the CLI's link); the console's CRM page is the way back.
+  const back = `${config.publicUrl}/admin#/crm`;
   const html = (status: number, title: string, detail: string) =>
-    sendPage(reply, title, htmlTemplate`<h1>${title}</h1><p>${detail}</p>`, { status });
+    sendPage(
+      reply,
+      title,
+      htmlTemplate`<h1>${title}</h1><p>${detail}</p><p><a href="${back}">Back to the admin console</a></p>`,
+      { status },
+    );
   if (error !== undefined)
     return html(
       400,
@@ -115,5 +122,9 @@ async function finishOAuth(
       return html(failure.statusCode, `${CRM_OAUTH[crm].label} not connected`, failure.message);
     throw failure;
   }
-  return html(200, 'Connected', `${CRM_OAUTH[crm].label} is connected. You can close this page.`);
+  return html(
+    200,
+    'Connected',
+    `${CRM_OAUTH[crm].label} is connected: the console's CRM page shows its sync; install the plugin from there.`,
+  );
 }

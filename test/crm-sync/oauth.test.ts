@@ -145,6 +145,33 @@ describe.each([
   });
 });
 
+describe('after connecting', () => {
+  it('shows the just-connected CRM answering on the status page at once, not the cached list', async () => {
+    const fresh = await seedOrg(db, { sender: '+12025550166' });
+    const status = () =>
+      relay.app.inject({ method: 'GET', url: '/v1/admin/crm/status', headers: fresh.auth });
+    // The admin's CRM page read the (empty) connections a moment before they connected.
+    expect((await status()).json().connections).toEqual([]);
+    const response = await relay.app.inject({
+      method: 'GET',
+      url: '/v1/admin/crm/hubspot/oauth/start',
+      headers: fresh.auth,
+    });
+    const url = new URL(response.json().url as string);
+    const redirect = url.searchParams.get('redirect_uri') ?? '';
+    const back = await callback('hubspot', {
+      code: hubspot.issueAuthCode(redirect),
+      state: url.searchParams.get('state') ?? '',
+    });
+    expect(back.statusCode, back.body).toBe(200);
+    expect(back.body).toContain('/admin#/crm');
+    const [connection] = (await status()).json().connections;
+    // HubSpot itself answers (its fields are not installed yet), not "no plugin configured".
+    expect(connection.crm).toBe('hubspot');
+    expect(connection.health.detail).toMatch(/^connected; install needed/);
+  });
+});
+
 describe('crm oauth-url (CLI)', () => {
   // Only these variables are set and put back, one by one: never HOME (the Salesforce isolation
   // above removes whatever HOME points at when it restores).
