@@ -1,19 +1,11 @@
 import type { Static } from 'typebox';
 import type { SecondFactorRequired, SessionTokens } from '../../contract/auth.ts';
+import { ApiProblem } from './api-problem.ts';
+import { passkeyAssertion } from './passkey.ts';
 
 type Tokens = Static<typeof SessionTokens>;
 
-/** A refusal from the relay, as its error envelope says it (DESIGN.md: {"error":{code,message,details}}). */
-export class ApiProblem extends Error {
-  constructor(
-    readonly status: number,
-    readonly code: string,
-    message: string,
-    readonly details: unknown = null,
-  ) {
-    super(message);
-  }
-}
+export { ApiProblem };
 
 /** What the first sign-in step answers: a session, or the second factor it still needs. */
 export type SignInStep =
@@ -99,6 +91,42 @@ export class AdminApi {
     this.keep(await this.publicPost<Tokens>('/v1/auth/mfa', { mfaToken, ...factor }));
   }
 
+  /** The second step with a passkey on this device instead of a code. */
+  async passkeySecondFactor(mfaToken: string): Promise<void> {
+    const options = await this.publicPost<unknown>('/v1/auth/mfa/passkey/options', { mfaToken });
+    const response = await passkeyAssertion(options);
+    this.keep(await this.publicPost<Tokens>('/v1/auth/mfa/passkey', { mfaToken, response }));
+  }
+
+  /** Signing in with a passkey alone (it proves both factors); the email narrows which passkeys are offered. */
+  async passkeySignIn(email: string): Promise<void> {
+    const options = await this.publicPost<unknown>('/v1/auth/passkey/options', email === '' ? {} : { email });
+    const response = await passkeyAssertion(options);
+    this.keep(await this.publicPost<Tokens>('/v1/auth/passkey', { response }));
+  }
+
+  /** Trades the one-time code single sign-on handed back for a session, or the second factor it needs. */
+  async ssoExchange(code: string): Promise<SignInStep & { email: string }> {
+    const answer = await this.publicPost<(Tokens | Static<typeof SecondFactorRequired>) & { email: string }>(
+      '/v1/sso/saml/exchange',
+      { code },
+    );
+    if ('mfaRequired' in answer)
+      return {
+        kind: 'second_factor',
+        mfaToken: answer.mfaToken,
+        factors: answer.factors,
+        email: answer.email,
+      };
+    this.keep(answer);
+    return { kind: 'signed_in', email: answer.email };
+  }
+
+  /** Links this account to the identity provider that named it, with its own password (and code). */
+  async ssoLink(linkToken: string, password: string, code: string | null): Promise<void> {
+    await this.publicPost('/v1/sso/saml/link', { linkToken, password, ...(code === null ? {} : { code }) });
+  }
+
   async signOut(): Promise<void> {
     try {
       if (this.tokens !== null) await this.request('POST', '/v1/auth/logout', {});
@@ -118,6 +146,10 @@ export class AdminApi {
 
   put<T>(path: string, body: unknown): Promise<T> {
     return this.request<T>('PUT', path, body);
+  }
+
+  delete<T>(path: string): Promise<T> {
+    return this.request<T>('DELETE', path);
   }
 
   /** A file the relay answers (a CSV export), with the name its Content-Disposition gives. */

@@ -1,6 +1,7 @@
 import { useState } from 'preact/hooks';
 import type { Static } from 'typebox';
 import type { CrmStatusList, DeadLetter, DeadLetterList } from '../../contract/crm.ts';
+import { ConnectCrm } from '../components/ConnectCrm.tsx';
 import { Problem, Said, Shown } from '../components/Problem.tsx';
 import type { ApiProblem } from '../lib/api.ts';
 import type { PageProps } from '../lib/console.ts';
@@ -43,7 +44,7 @@ export function CrmSyncPage({ api }: PageProps) {
       <Shown loaded={status} busy="Asking each CRM whether it answers…" retry={reloadStatus}>
         {({ connections }) =>
           connections.length === 0 ? (
-            <p>No CRM is connected. Connect one with `npm run cli -- crm connect`; its sync shows here.</p>
+            <p>No CRM is connected yet: connect one below; its sync shows here.</p>
           ) : (
             <table>
               <thead>
@@ -81,6 +82,10 @@ export function CrmSyncPage({ api }: PageProps) {
           )
         }
       </Shown>
+      <ConnectCrm
+        api={api}
+        connected={status.state === 'ready' ? status.value.connections.map((c) => c.crm) : []}
+      />
       <h2>Writes that failed for good</h2>
       <label>
         Show

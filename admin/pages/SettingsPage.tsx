@@ -2,6 +2,7 @@ import { useState } from 'preact/hooks';
 import type { Static } from 'typebox';
 import type { OrgSettingsSchema } from '../../contract/org-settings.ts';
 import { Busy, Problem, Said, Shown } from '../components/Problem.tsx';
+import { Reauthenticate } from '../components/Reauthenticate.tsx';
 import type { AdminApi, ApiProblem } from '../lib/api.ts';
 import type { PageProps } from '../lib/console.ts';
 import { otherGroup, SETTING_GROUPS, type SettingField, type SettingGroup } from '../lib/setting-fields.ts';
@@ -94,7 +95,13 @@ export function GroupForm({
           onChange={(v) => setDraft({ ...draft, [field.key]: v })}
         />
       ))}
-      {reauth && <Reauthenticate api={api} onDone={() => setReauth(false)} />}
+      {reauth && (
+        <Reauthenticate
+          api={api}
+          why="These settings change how everyone signs in, pays or keeps records."
+          onDone={() => setReauth(false)}
+        />
+      )}
       <button type="submit" disabled={progress !== null}>
         Save {group.title.toLowerCase()}
       </button>
@@ -170,40 +177,5 @@ function FieldInput({
         {field.help}
       </p>
     </div>
-  );
-}
-
-/** Proving the password again, for the changes the relay keeps for a recent sign-in. */
-function Reauthenticate({ api, onDone }: { api: AdminApi; onDone: () => void }) {
-  const [problem, setProblem] = useState<ApiProblem | null>(null);
-  const [password, setPassword] = useState('');
-  return (
-    <fieldset>
-      <legend>Confirm it is you</legend>
-      <p>Sign-in policies change how everyone signs in: enter your password, then save again.</p>
-      <label>
-        Your password
-        <input
-          type="password"
-          autocomplete="current-password"
-          value={password}
-          onInput={(e) => setPassword((e.currentTarget as HTMLInputElement).value)}
-        />
-      </label>
-      <button
-        type="button"
-        onClick={async () => {
-          try {
-            await api.post('/v1/auth/reauth', { password });
-            onDone();
-          } catch (error) {
-            setProblem(asProblem(error));
-          }
-        }}
-      >
-        Confirm
-      </button>
-      {problem !== null && <Problem problem={problem} />}
-    </fieldset>
   );
 }

@@ -1,6 +1,7 @@
 import { expect } from 'vitest';
 import { ADMIN_OUT_DIR, buildAdminIfStale } from '../../scripts/admin-build.ts';
 import { totpCode } from '../../server/auth/totp.ts';
+import type { Config } from '../../server/config.ts';
 import { freshPglite } from '../helpers/db.ts';
 import {
   CUSTOMER,
@@ -45,12 +46,19 @@ export interface ConsoleRelay {
  * Builds the console when stale and starts a relay on a free port for a browser to open; the clock
  * is the test's, so authenticator codes and quiet hours are the test's to decide.
  */
-export async function consoleRelay(time: ReturnType<typeof steerableDaytimeClock>): Promise<ConsoleRelay> {
+export async function consoleRelay(
+  time: ReturnType<typeof steerableDaytimeClock>,
+  options: {
+    /** The name the browser opens the relay by: passkeys need a domain (localhost), not an IP address. */
+    host?: '127.0.0.1' | 'localhost';
+    config?: Partial<Config>;
+  } = {},
+): Promise<ConsoleRelay> {
   await buildAdminIfStale();
   const port = await freePort();
-  const relayUrl = `http://127.0.0.1:${port}`;
+  const relayUrl = `http://${options.host ?? '127.0.0.1'}:${port}`;
   const relay = await testRelay(await freshPglite(), {
-    config: { publicUrl: relayUrl, adminDir: ADMIN_OUT_DIR },
+    config: { publicUrl: relayUrl, adminDir: ADMIN_OUT_DIR, ...options.config },
     clock: time.clock,
   });
   await relay.app.listen({ port, host: '127.0.0.1' });

@@ -82,7 +82,7 @@ describe.skipIf(!hasChromium)('admin console in a browser', () => {
     await page.goto(`${relayUrl}/admin`);
     await page.getByLabel('Email').fill(ADMIN);
     await page.getByLabel('Password').fill('not the password');
-    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByRole('button', { name: 'Sign in', exact: true }).click();
     await page.getByRole('alert').waitFor();
     expect(await page.getByRole('alert').textContent()).toContain('INVALID_CREDENTIALS');
     await shot(page, 'admin-sign-in-refused');
@@ -205,10 +205,10 @@ describe.skipIf(!hasChromium)('admin console in a browser', () => {
     await other.goto(`${relayUrl}/admin#/users`);
     await other.getByLabel('Email').fill('ray@acme.test');
     await other.getByLabel('Password').fill(TEST_PASSWORD);
-    await other.getByRole('button', { name: 'Sign in' }).click();
+    await other.getByRole('button', { name: 'Sign in', exact: true }).click();
     await other.getByText('does not open that page').waitFor();
     const menu = await other.getByRole('navigation', { name: 'Console' }).textContent();
-    expect(menu).toBe('OverviewTexting policy');
+    expect(menu).toBe('OverviewTexting policyYour account');
     await shot(other, 'admin-rep-limited');
     await other.getByRole('button', { name: 'Sign out' }).click();
     await other.getByText('You signed out.').waitFor();
@@ -278,7 +278,7 @@ describe.skipIf(!hasChromium)('admin console in a browser', () => {
     await rep.goto(`${relayUrl}${refused.json().error.details.readAt}`);
     await rep.getByLabel('Email').fill('pat@acme.test');
     await rep.getByLabel('Password').fill(TEST_PASSWORD);
-    await rep.getByRole('button', { name: 'Sign in' }).click();
+    await rep.getByRole('button', { name: 'Sign in', exact: true }).click();
     await rep.getByRole('heading', { name: 'Texting policy' }).waitFor();
     await rep.getByText('You have not acknowledged the policy yet').waitFor();
     expect(await rep.getByRole('article').textContent()).toContain('Never text a card number');

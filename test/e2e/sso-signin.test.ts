@@ -1,17 +1,11 @@
 // @vitest-environment node
 
-import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
-import { createServer, type Server } from 'node:https';
-import type { AddressInfo } from 'node:net';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
-import { inflateRawSync } from 'node:zlib';
 import { type BrowserContext, chromium, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { SignedXml } from 'xml-crypto';
 import { newTotpSecret, totpCode } from '../../server/auth/totp.ts';
 import { createUser } from '../../server/auth/users.ts';
 import type { Database } from '../../server/db/database.ts';
@@ -25,6 +19,7 @@ import {
   chromiumAvailable,
   ROOT,
 } from './extension-harness.ts';
+import { IDP_ENTITY, TinyIdp } from './tiny-idp.ts';
 
 /**
  * "Sign in with SSO" end to end: the built extension in Chromium, a real relay (HTTP, PGlite) whose org
@@ -32,7 +27,6 @@ import {
  * an auto-submitted form carrying a signed assertion (as a real IdP's POST binding does).
  */
 
-const run = promisify(execFile);
 const hasChromium = chromiumAvailable();
 if (!hasChromium)
   console.log(`[e2e] skipping SSO sign-in browser test: no Chromium at ${CHROMIUM_PATH} (set CHROMIUM_PATH)`);
@@ -40,95 +34,12 @@ if (!hasChromium)
 const EMAIL = 'ada@example.com';
 const PASSWORD = 'correct horse battery staple';
 const OWNER_EMAIL = 'owner@acme.example';
-const IDP_ENTITY = 'https://idp.example.test/metadata';
 /** A rep with a password of her own whom the IdP names for the first time (nobody linked her yet). */
 const UNLINKED_EMAIL = 'bea@example.com';
 const UNLINKED_PASSWORD = 'bea’s own long password';
 /** A rep the owner linked who also has an authenticator app. */
 const TOTP_EMAIL = 'tess@example.com';
 const SHOTS = process.env.E2E_SCREENSHOTS ?? join(ROOT, '.artifacts/e2e');
-
-/** The identity provider: signs whatever the relay asks for, as `email`; "hold" leaves the rep on its page. */
-class TinyIdp {
-  mode: 'auto-post' | 'hold' = 'auto-post';
-  /** Who the rep at the IdP is (the assertion's NameID and email). */
-  email = EMAIL;
-  readonly server: Server;
-
-  constructor(
-    private readonly key: string,
-    cert: string,
-    private readonly relayUrl: string,
-    private readonly orgId: string,
-  ) {
-    // https, as the relay requires of an IdP's sign-in URL (the browser ignores certificate errors).
-    this.server = createServer({ key, cert }, (req, res) => {
-      const url = new URL(req.url ?? '/', 'http://idp');
-      const samlRequest = url.pathname === '/sso' ? url.searchParams.get('SAMLRequest') : null;
-      // Anything else (the browser's favicon request, say) is not a sign-in.
-      const request = samlRequest ? inflateRawSync(Buffer.from(samlRequest, 'base64')).toString() : '';
-      const requestId = /\sID="([^"]+)"/.exec(request)?.[1];
-      if (requestId === undefined) {
-        res.writeHead(400).end('bad request');
-        return;
-      }
-      if (this.mode === 'hold') {
-        res
-          .writeHead(200, { 'content-type': 'text/html' })
-          .end('<!doctype html><p>Sign in to Example IdP</p>');
-        return;
-      }
-      const response = Buffer.from(this.signedResponse(requestId), 'utf8').toString('base64');
-      res
-        .writeHead(200, { 'content-type': 'text/html' })
-        .end(
-          `<!doctype html><html><body><form method="post" action="${this.acs}">` +
-            `<input type="hidden" name="SAMLResponse" value="${response}"></form>` +
-            '<script>document.forms[0].submit()</script></body></html>',
-        );
-    });
-  }
-
-  private get acs(): string {
-    return `${this.relayUrl}/v1/sso/saml/${this.orgId}/acs`;
-  }
-
-  private signedResponse(requestId: string): string {
-    const now = new Date();
-    const iso = (ms: number) => new Date(now.getTime() + ms).toISOString();
-    const assertion =
-      `<saml:Assertion xmlns:saml="urn:oasis:names:tc:SAML:2.0:assertion" ID="_a${randomUUID()}" Version="2.0" IssueInstant="${iso(0)}">` +
-      `<saml:Issuer>${IDP_ENTITY}</saml:Issuer>` +
-      `<saml:Subject><saml:NameID Format="urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress">${this.email}</saml:NameID>` +
-      `<saml:SubjectConfirmation Method="urn:oasis:names:tc:SAML:2.0:cm:bearer"><saml:SubjectConfirmationData InResponseTo="${requestId}" NotOnOrAfter="${iso(300_000)}" Recipient="${this.acs}"/></saml:SubjectConfirmation></saml:Subject>` +
-      `<saml:Conditions NotBefore="${iso(-60_000)}" NotOnOrAfter="${iso(300_000)}"><saml:AudienceRestriction><saml:Audience>${this.relayUrl}/v1/sso/saml/${this.orgId}</saml:Audience></saml:AudienceRestriction></saml:Conditions>` +
-      `<saml:AuthnStatement AuthnInstant="${iso(0)}" SessionIndex="_s1"><saml:AuthnContext><saml:AuthnContextClassRef>urn:oasis:names:tc:SAML:2.0:ac:classes:PasswordProtectedTransport</saml:AuthnContextClassRef></saml:AuthnContext></saml:AuthnStatement>` +
-      '</saml:Assertion>';
-    const xml =
-      `<samlp:Response xmlns:samlp="urn:oasis:names:tc:SAML:2.0:protocol" xmlns:saml="urn:oasis:names:tc:SAML:2.0:assertion" ID="_r${randomUUID()}" Version="2.0" IssueInstant="${iso(0)}" Destination="${this.acs}" InResponseTo="${requestId}">` +
-      `<saml:Issuer>${IDP_ENTITY}</saml:Issuer>` +
-      '<samlp:Status><samlp:StatusCode Value="urn:oasis:names:tc:SAML:2.0:status:Success"/></samlp:Status>' +
-      assertion +
-      '</samlp:Response>';
-    const sig = new SignedXml({
-      privateKey: this.key,
-      canonicalizationAlgorithm: 'http://www.w3.org/2001/10/xml-exc-c14n#',
-      signatureAlgorithm: 'http://www.w3.org/2001/04/xmldsig-more#rsa-sha256',
-    });
-    sig.addReference({
-      xpath: "//*[local-name(.)='Assertion']",
-      digestAlgorithm: 'http://www.w3.org/2001/04/xmlenc#sha256',
-      transforms: [
-        'http://www.w3.org/2000/09/xmldsig#enveloped-signature',
-        'http://www.w3.org/2001/10/xml-exc-c14n#',
-      ],
-    });
-    sig.computeSignature(xml, {
-      location: { reference: "//*[local-name(.)='Assertion']/*[local-name(.)='Issuer']", action: 'after' },
-    });
-    return sig.getSignedXml();
-  }
-}
 
 describe.skipIf(!hasChromium)('SSO sign-in in Chromium', { timeout: 45_000 }, () => {
   let context: BrowserContext;
@@ -148,21 +59,6 @@ describe.skipIf(!hasChromium)('SSO sign-in in Chromium', { timeout: 45_000 }, ()
       buildExtensionInto(join(dir, 'build'), 'chrome'),
       freshPglite(),
       freePort(),
-      run('openssl', [
-        'req',
-        '-x509',
-        '-newkey',
-        'rsa:2048',
-        '-nodes',
-        '-days',
-        '1',
-        '-subj',
-        '/CN=idp',
-        '-keyout',
-        join(dir, 'idp.key'),
-        '-out',
-        join(dir, 'idp.crt'),
-      ]),
     ]);
     db = database;
     // The manifest grants http://127.0.0.1/*, so the options page needs no permission prompt.
@@ -182,21 +78,8 @@ describe.skipIf(!hasChromium)('SSO sign-in in Chromium', { timeout: 45_000 }, ()
       publicUrl: relayUrl,
     });
 
-    const [key, cert] = await Promise.all([
-      readFile(join(dir, 'idp.key'), 'utf8'),
-      readFile(join(dir, 'idp.crt'), 'utf8'),
-    ]);
-    idp = new TinyIdp(key, cert, relayUrl, org.orgId);
-    const idpPort = await new Promise<number>((resolve) =>
-      idp.server.listen(0, '127.0.0.1', () => resolve((idp.server.address() as AddressInfo).port)),
-    );
-    cleanup.push(
-      () =>
-        new Promise((resolve) => {
-          idp.server.closeAllConnections();
-          idp.server.close(resolve);
-        }),
-    );
+    idp = await TinyIdp.start({ relayUrl, orgId: org.orgId, email: EMAIL });
+    cleanup.push(() => idp.close());
     // Only a just-signed-in owner configures SSO, and links the rep's password account to the IdP.
     await createUser(db, {
       orgId: org.orgId,
@@ -220,8 +103,8 @@ describe.skipIf(!hasChromium)('SSO sign-in in Chromium', { timeout: 45_000 }, ()
       headers: owner,
       payload: {
         idpEntityId: IDP_ENTITY,
-        ssoUrl: `https://127.0.0.1:${idpPort}/sso`,
-        idpCertificate: cert,
+        ssoUrl: idp.ssoUrl,
+        idpCertificate: idp.cert,
         defaultRole: 'rep',
         ssoOnly: true,
       },
