@@ -1,12 +1,26 @@
 import { type Static, Type } from 'typebox';
 import { Nullable } from './nullable.ts';
 
+/** How carriers treat a sender number; it decides the send rate the relay keeps to. */
+export const SenderNumberTypeSchema = Type.Union(
+  [Type.Literal('long_code'), Type.Literal('toll_free'), Type.Literal('short_code')],
+  { description: 'long_code, toll_free or short_code' },
+);
+export type SenderNumberType = Static<typeof SenderNumberTypeSchema>;
+
 export const SenderNumberSchema = Type.Object(
   {
     id: Type.String({ format: 'uuid' }),
     e164: Type.String({ description: 'E.164' }),
     label: Nullable(Type.String()),
-    numberType: Type.String({ description: 'long_code, toll_free or short_code' }),
+    numberType: SenderNumberTypeSchema,
+    defaultAssigneeUserId: Nullable(
+      Type.String({
+        format: 'uuid',
+        description:
+          'Who gets first replies to this number when no rep has texted the customer; null: the unassigned queue. Routing skips a user no longer active.',
+      }),
+    ),
   },
   { description: "One of the organisation's sender numbers" },
 );

@@ -46,7 +46,7 @@ export type MessageTemplate = Me['extension']['templates'][number];
 export type NotificationPreference = Exclude<Me['extension']['locked']['notifications'], null>;
 
 /** A sender number as the extension reads it (it does not show the number type). */
-export type SenderNumber = Omit<WireSenderNumber, 'numberType'>;
+export type SenderNumber = Omit<WireSenderNumber, 'numberType' | 'defaultAssigneeUserId'>;
 
 /** The customer's time zone as quiet hours resolve it, and their wall-clock time when the relay answered. */
 export type RecipientLocalTime = Static<typeof ContactLocalTimeSchema>;

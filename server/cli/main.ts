@@ -9,7 +9,7 @@ import { openDatabase } from '../db/open.ts';
 import { DatabaseBusyError } from '../db/pglite.ts';
 import { ApiError } from '../errors.ts';
 import { AUTH_SETTING_NAMES } from '../organisations/auth-policy-settings.ts';
-import { addSenderNumber, createKeyForOrg, createOrg, requireOrg } from '../organisations/org-admin.ts';
+import { createKeyForOrg, createOrg, requireOrg } from '../organisations/org-admin.ts';
 import {
   NOTIFICATION_PREFERENCES,
   ORG_SETTING_TYPES,
@@ -25,6 +25,7 @@ import { runComplianceLines } from './compliance.ts';
 import { CRM_COMMANDS } from './crm.ts';
 import { INBOX_COMMANDS } from './inbox.ts';
 import { KEYS_COMMANDS } from './keys.ts';
+import { NUMBER_COMMANDS } from './numbers.ts';
 import { ORG_SETTINGS_USAGE } from './org-settings-help.ts';
 import { HOLD_COMMANDS } from './payment-holds.ts';
 import { PAYMENT_COMMANDS } from './payments.ts';
@@ -99,39 +100,7 @@ const COMMANDS: Record<string, Command> = {
       };
     },
   },
-  'number add': {
-    summary: 'Register a sender number for an organisation',
-    usage:
-      'number add --org <orgId> --number <+15551234567|202-555-0143> [--type long_code|toll_free|short_code] [--label <text>] [--json]',
-    flags: {
-      org: { help: 'organisation id', required: true, value: true },
-      number: {
-        help: "the number: with its country code (+1 202 555 0143) or national in the org's default country",
-        value: true,
-      },
-      e164: { help: 'the number, under its former name (any form --number takes)', value: true },
-      type: { help: 'long_code (default), toll_free or short_code', value: true },
-      label: { help: 'a label shown to reps', value: true },
-    },
-    async run(db, flags) {
-      const type = flags.type ?? 'long_code';
-      if (type !== 'long_code' && type !== 'toll_free' && type !== 'short_code') {
-        throw new UsageError(`--type must be long_code, toll_free or short_code, got "${type}"`);
-      }
-      const number = flags.number ?? flags.e164;
-      if (number === undefined) throw new UsageError('--number is required');
-      const result = await addSenderNumber(db, {
-        orgId: flags.org ?? '',
-        e164: number,
-        numberType: type,
-        label: flags.label ?? null,
-      });
-      return {
-        json: { numberId: result.numberId, e164: result.e164 },
-        text: `Added sender number ${result.e164}`,
-      };
-    },
-  },
+  ...NUMBER_COMMANDS,
   ...PEOPLE_COMMANDS,
   ...INBOX_COMMANDS,
   ...ALERT_COMMANDS,

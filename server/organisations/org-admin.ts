@@ -27,6 +27,11 @@ export async function requireOrg(db: Queryable, orgId: string): Promise<{ id: st
   return org;
 }
 
+/** A number some organisation (this one or another; never said which) has registered already. */
+export function numberTaken(e164: string): ApiError {
+  return new ApiError(409, 'NUMBER_TAKEN', `${e164} is already registered to an organisation.`);
+}
+
 export async function addSenderNumber(
   db: Queryable,
   input: {
@@ -35,6 +40,8 @@ export async function addSenderNumber(
     e164: string;
     numberType?: 'long_code' | 'toll_free' | 'short_code';
     label?: string | null;
+    /** Checked by the caller: an active user of the org (sender-number-admin.ts). */
+    defaultAssigneeUserId?: string | null;
   },
 ): Promise<{ numberId: string; e164: string }> {
   await requireOrg(db, input.orgId);
@@ -42,13 +49,19 @@ export async function addSenderNumber(
   const numberId = newId();
   try {
     await db.query(
-      'INSERT INTO sender_numbers (id, org_id, e164, number_type, label) VALUES ($1, $2, $3, $4, $5)',
-      [numberId, input.orgId, e164, input.numberType ?? 'long_code', input.label ?? null],
+      `INSERT INTO sender_numbers (id, org_id, e164, number_type, label, default_assignee_user_id)
+       VALUES ($1, $2, $3, $4, $5, $6)`,
+      [
+        numberId,
+        input.orgId,
+        e164,
+        input.numberType ?? 'long_code',
+        input.label ?? null,
+        input.defaultAssigneeUserId ?? null,
+      ],
     );
   } catch (error) {
-    if (isUniqueViolation(error)) {
-      throw new ApiError(409, 'NUMBER_TAKEN', `${e164} is already registered to an organisation.`);
-    }
+    if (isUniqueViolation(error)) throw numberTaken(e164);
     throw error;
   }
   return { numberId, e164 };

@@ -17,5 +17,9 @@ declare module 'plivo' {
       ): Promise<unknown>;
       list(params: Record<string, string | number>): Promise<unknown[]>;
     };
+    numbers: {
+      /** GET Number/{number}/: a number the account rents; rejects with status 404 for any other. */
+      get(number: string): Promise<unknown>;
+    };
   }
 }

@@ -1,6 +1,8 @@
 import { Client } from 'plivo';
+import type { SenderNumberType } from '../../contract/numbers.ts';
 import { verifySignedRequest } from './plivo-signature.ts';
 import {
+  type NumberOwnership,
   type OutboundSms,
   ProviderError,
   type SendResult,
@@ -91,6 +93,14 @@ export function classifyPlivoError(error: unknown): ProviderError {
   return new ProviderError(false, `PLIVO_${status}`, `Plivo refused the message: ${message}`, status);
 }
 
+/** Plivo's number_type as the relay's sender kind; Plivo lists no short codes among rented numbers. */
+function senderTypeOf(plivoType: unknown): SenderNumberType | undefined {
+  if (typeof plivoType !== 'string') return undefined;
+  if (/^toll-?free$/i.test(plivoType)) return 'toll_free';
+  if (/^(local|fixed|mobile|national)$/i.test(plivoType)) return 'long_code';
+  return undefined;
+}
+
 export class PlivoProvider implements SmsProvider {
   readonly name = 'plivo';
   private readonly client: Client;
@@ -165,6 +175,27 @@ export class PlivoProvider implements SmsProvider {
     }
     found.sort((a, b) => (a.time < b.time ? -1 : a.time > b.time ? 1 : 0));
     return found.map((f) => f.uuid);
+  }
+
+  async ownsNumber(e164: string): Promise<NumberOwnership> {
+    let found: unknown;
+    try {
+      // GET Number/{number}/ with the number as Plivo writes it (no "+"); the request is checked in
+      // test/server/plivo-provider.test.ts against the fake.
+      found = await this.client.numbers.get(digits(e164));
+    } catch (error) {
+      // Plivo answers 404 for a number the account neither rents nor has ported in.
+      if (field(error, 'status') === 404)
+        return { owned: false, reason: 'Plivo does not list this number on the account.' };
+      throw classifyPlivoError(error);
+    }
+    const numberType = senderTypeOf(field(found, 'numberType', 'number_type'));
+    const sms = field(found, 'smsEnabled', 'sms_enabled');
+    return {
+      owned: true,
+      ...(numberType === undefined ? {} : { numberType }),
+      ...(typeof sms === 'boolean' ? { smsEnabled: sms } : {}),
+    };
   }
 
   /** The send's own Powerpack, else its organisation's, else the account's; null sends from `from`. */

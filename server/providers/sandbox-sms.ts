@@ -1,7 +1,7 @@
 import { randomInt, randomUUID } from 'node:crypto';
 import type { Database } from '../db/database.ts';
 import { signPlivoV3, verifySignedRequest } from './plivo-signature.ts';
-import type { OutboundSms, SendResult, SignedRequest, SmsProvider } from './sms-provider.ts';
+import type { NumberOwnership, OutboundSms, SendResult, SignedRequest, SmsProvider } from './sms-provider.ts';
 import { ProviderError } from './sms-provider.ts';
 
 /** Delivers a signed webhook to the relay; resolves to the HTTP status it answered. */
@@ -169,6 +169,14 @@ export class SandboxSmsNetwork implements SmsProvider {
         at: m.created_at.toISOString(),
       })),
     };
+  }
+
+  /**
+   * The sandbox owns every number: its handsets text whatever number they are given, so any number
+   * an organisation registers is one it can send from here. Nothing leaves this machine.
+   */
+  async ownsNumber(_e164: string): Promise<NumberOwnership> {
+    return { owned: true };
   }
 
   verifyWebhook(request: SignedRequest): boolean {

@@ -1,3 +1,5 @@
+import type { SenderNumberType } from '../../contract/numbers.ts';
+
 /** One text to hand to the SMS network. */
 export interface OutboundSms {
   /** Our message id; lets a provider look the send up again after a crash. */
@@ -41,6 +43,14 @@ export interface SignedRequest {
   params: Record<string, string>;
 }
 
+/**
+ * What the provider says about a number an organisation wants to send from. `numberType` and
+ * `smsEnabled` are given when the provider knows them.
+ */
+export type NumberOwnership =
+  | { owned: true; numberType?: SenderNumberType; smsEnabled?: boolean }
+  | { owned: false; reason: string };
+
 /** What the relay needs from an SMS network (Plivo, the sandbox). */
 export interface SmsProvider {
   readonly name: string;
@@ -53,6 +63,11 @@ export interface SmsProvider {
     sms: Pick<OutboundSms, 'clientRef' | 'to' | 'from' | 'orgId' | 'powerpackUuid'>,
     since: Date,
   ): Promise<string[]>;
+  /**
+   * Whether the provider account the relay sends through holds the number (rented or ported in),
+   * asked before an organisation registers it. Throws ProviderError when the provider cannot say.
+   */
+  ownsNumber(e164: string): Promise<NumberOwnership>;
   /** Checks a webhook's signature before anything in it is trusted. */
   verifyWebhook(request: SignedRequest): boolean;
   close(): Promise<void>;

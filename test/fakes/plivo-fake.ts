@@ -2,11 +2,13 @@ import { randomInt, randomUUID } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { signPlivoV3 } from '../../server/providers/plivo-signature.ts';
+import { FakeRentedNumbers } from './plivo-numbers.ts';
 
 /**
  * A contract-faithful Plivo Message API on 127.0.0.1 (../shared/reference/sdk-contracts.md §1):
  * JSON bodies, trailing-slash paths, Basic auth, 202 with message_uuid, snake_case list objects,
- * and signed (X-Plivo-Signature-V3) status callbacks and inbound messages sent to the relay.
+ * and signed (X-Plivo-Signature-V3) status callbacks and inbound messages sent to the relay; plus
+ * the account's rented numbers (`numbers`, see plivo-numbers.ts).
  * It can be told to misbehave, so the relay's delivery guarantees are tested against the real SDK.
  */
 
@@ -68,6 +70,8 @@ export class FakePlivo {
     [];
   readonly queuedFailures: SendFailure[] = [];
   readonly queuedCallbackFailures: CallbackFailure[] = [];
+  /** The numbers the account rents: `numbers.rent('+14155550100')` before the relay asks. */
+  readonly numbers: FakeRentedNumbers;
   callbackAttempts = 0;
   private readonly server: http.Server;
   private readonly timers = new Set<NodeJS.Timeout>();
@@ -78,6 +82,7 @@ export class FakePlivo {
 
   constructor(private readonly options: FakePlivoOptions) {
     this.random = mulberry32(options.chaos?.seed ?? 1);
+    this.numbers = new FakeRentedNumbers(options.authId);
     this.server = http.createServer((req, res) => {
       this.handle(req, res).catch((error: unknown) => {
         res.writeHead(500, { 'content-type': 'application/json' });
@@ -163,6 +168,8 @@ export class FakePlivo {
     if (req.method === 'POST' && url.pathname === base) return this.create(body, res);
     if (req.method === 'GET' && url.pathname === base) return this.list(url, res);
     const one = url.pathname.startsWith(base) ? url.pathname.slice(base.length).replace(/\/$/, '') : '';
+    const rented = this.numbers.answer(req.method ?? '', url.pathname);
+    if (rented !== null) return this.json(res, rented.status, rented.body);
     if (req.method === 'GET' && one !== '') {
       const message = this.accepted.find((m) => m.uuid === one);
       if (message === undefined) this.json(res, 404, { api_id: randomUUID(), error: 'not found' });

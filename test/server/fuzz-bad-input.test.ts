@@ -527,6 +527,39 @@ const FUZZ: Record<string, RouteFuzz> = {
   },
   'GET /v1/audit/verify': { path: fixed('/v1/audit/verify'), query: queryArb({}) },
   'GET /v1/numbers': { path: fixed('/v1/numbers'), query: queryArb({}) },
+  'POST /v1/numbers': {
+    path: fixed('/v1/numbers'),
+    mutating: true,
+    body: () =>
+      fc.oneof(
+        junkPayload,
+        jsonOrForm(
+          { number: '+13125550179' },
+          {
+            number: badPhone,
+            type: junkString.filter((t) => !['long_code', 'toll_free', 'short_code'].includes(t)),
+            label: fc.constantFrom('x'.repeat(101), 'front\ndesk', 'a\u0000b'),
+            // Not a user of the org, or not an id at all.
+            defaultAssigneeUserId: fc.oneof(junkString, fc.uuid()),
+          },
+        ),
+      ),
+  },
+  'PATCH /v1/numbers/:id': {
+    path: () => pathParam(fc.uuid()).map((id) => `/v1/numbers/${id}`),
+    mutating: true,
+    body: () =>
+      fc.oneof(
+        junkPayload,
+        jsonOrForm(
+          { label: null },
+          {
+            label: fc.constantFrom('x'.repeat(101), 'front\ndesk'),
+            defaultAssigneeUserId: fc.oneof(junkString, fc.uuid()),
+          },
+        ),
+      ),
+  },
   'POST /v1/messages': {
     path: fixed('/v1/messages'),
     mutating: true,

@@ -36,6 +36,9 @@ class RecordingProvider implements SmsProvider {
     const id = this.accepted.get(sms.clientRef);
     return id === undefined ? [] : [id];
   }
+  async ownsNumber(): Promise<{ owned: true }> {
+    return { owned: true };
+  }
   verifyWebhook(): boolean {
     return false;
   }

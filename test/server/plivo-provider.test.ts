@@ -111,6 +111,58 @@ describe('PlivoProvider through the real plivo SDK', () => {
     expect(plain.powerpack_uuid).toBeFalsy();
   });
 
+  it('asks Plivo’s rented-number resource (GET Number/{number}/, no "+") and reads its kind and SMS capability', async () => {
+    fake.numbers.rent('+14155550100', { numberType: 'local', alias: 'Front desk' });
+    fake.numbers.rent('+18005550100', { numberType: 'tollfree' });
+    fake.numbers.rent('+14155550101', { smsEnabled: false });
+    expect(await provider.ownsNumber('+14155550100')).toEqual({
+      owned: true,
+      numberType: 'long_code',
+      smsEnabled: true,
+    });
+    const request = fake.requests.at(-1);
+    expect(request?.method).toBe('GET');
+    expect(request?.path).toBe(`/v1/Account/${AUTH_ID}/Number/14155550100/`);
+    expect(request?.headers.authorization).toBe(
+      `Basic ${Buffer.from(`${AUTH_ID}:${AUTH_TOKEN}`).toString('base64')}`,
+    );
+    expect(await provider.ownsNumber('+18005550100')).toMatchObject({ owned: true, numberType: 'toll_free' });
+    expect(await provider.ownsNumber('+14155550101')).toMatchObject({ owned: true, smsEnabled: false });
+  });
+
+  it('hears Plivo’s 404 as a number the account does not hold, and a failure as no answer', async () => {
+    expect(await provider.ownsNumber('+14155550188')).toEqual({
+      owned: false,
+      reason: expect.stringContaining('does not list'),
+    });
+    fake.numbers.queuedFailures.push('500');
+    expect(await providerFailure(provider.ownsNumber('+14155550100'))).toMatchObject({
+      code: 'PROVIDER_5XX',
+      retryable: true,
+    });
+    fake.numbers.queuedFailures.push('429');
+    expect(await providerFailure(provider.ownsNumber('+14155550100'))).toMatchObject({
+      code: 'PROVIDER_RATE_LIMITED',
+    });
+    const unreachable = new PlivoProvider({
+      authId: AUTH_ID,
+      authToken: AUTH_TOKEN,
+      apiUrl: 'http://127.0.0.1:1',
+      timeoutMs: 500,
+    });
+    expect(await providerFailure(unreachable.ownsNumber('+14155550100'))).toMatchObject({
+      code: 'PROVIDER_UNREACHABLE',
+    });
+    // Refused credentials are no answer either, never "not yours".
+    const wrong = new PlivoProvider({
+      authId: AUTH_ID,
+      authToken: 'nope',
+      apiUrl: fake.baseUrl,
+      timeoutMs: 500,
+    });
+    expect(await providerFailure(wrong.ownsNumber('+14155550100'))).toMatchObject({ code: 'PROVIDER_AUTH' });
+  });
+
   it('reports wrong credentials as a 401 without sending', async () => {
     const wrong = new PlivoProvider({
       authId: AUTH_ID,

@@ -105,6 +105,8 @@ interface Ctx {
   userA: string;
   /** A session of another user of org A. */
   sessionA: string;
+  /** Org A's sender number (its id). */
+  numberA: string;
   /** A user of org A for each built-in role, to sign in as (the rep has sent in conversationA). */
   usersA: Record<Role, string>;
   baseUrl: string;
@@ -146,6 +148,10 @@ const SAML_SETTINGS = {
   defaultRole: 'rep',
 };
 
+let senderNumbers = 0;
+/** A sender number no organisation has registered yet (+1 415 555 0120, 0121, …). */
+const nextSenderNumber = () => `+1415555${String(120 + senderNumbers++).padStart(4, '0')}`;
+
 /** Minimal valid requests for every permission-guarded route. A new route must be added here. */
 const GUARDED: Record<string, GuardedCase> = {
   'GET /v1/me': {
@@ -166,6 +172,30 @@ const GUARDED: Record<string, GuardedCase> = {
       const numbers = (answer.json() as { numbers: { e164: string }[] }).numbers.map((n) => n.e164);
       expect(numbers).toEqual([ORG_B_SENDER]);
     },
+  },
+  // Numbers change only by a signed-in person (every key is refused); each add is a number of its own,
+  // which the sandbox network holds.
+  'POST /v1/numbers': {
+    valid: () => ({ method: 'POST', url: '/v1/numbers', payload: { number: nextSenderNumber() } }),
+    ok: 201,
+    keyRefused: 'SESSION_REQUIRED',
+    foreign: (ctx) => ({ method: 'POST', url: '/v1/numbers', payload: { number: ctx.a.sender } }),
+    expectForeign: (answer) => expect(errorCode(answer)).toBe('SESSION_REQUIRED'),
+  },
+  'PATCH /v1/numbers/:id': {
+    valid: (ctx) => ({
+      method: 'PATCH',
+      url: `/v1/numbers/${ctx.numberA}`,
+      payload: { label: 'Front desk' },
+    }),
+    ok: 200,
+    keyRefused: 'SESSION_REQUIRED',
+    foreign: (ctx) => ({
+      method: 'PATCH',
+      url: `/v1/numbers/${ctx.numberA}`,
+      payload: { label: 'Org B was here' },
+    }),
+    expectForeign: (answer) => expect(errorCode(answer)).toBe('SESSION_REQUIRED'),
   },
   'POST /v1/messages': {
     valid: (ctx) => ({
@@ -1574,8 +1604,14 @@ describe('route access control', () => {
       payload: { from: a.sender, to: CUSTOMER, body: 'A rep follows up' },
     });
     if (repSent.statusCode !== 202) throw new Error(`rep send failed: ${repSent.body}`);
+    const [numberA] = await db.query<{ id: string }>(
+      'SELECT id::text AS id FROM sender_numbers WHERE org_id = $1',
+      [a.orgId],
+    );
+    if (numberA === undefined) throw new Error('seed number missing');
     const baseUrl = await relay.app.listen({ port: 0, host: '127.0.0.1' });
     ctx = {
+      numberA: numberA.id,
       usersA,
       userA,
       sessionA,

@@ -41,6 +41,7 @@ describe.each(ENGINES)('on %s', (engine) => {
       return relay.sandbox.send(sms);
     },
     findAccepted: (sms, since) => relay.sandbox.findAccepted(sms, since),
+    ownsNumber: (e164) => relay.sandbox.ownsNumber(e164),
     verifyWebhook: (request) => relay.sandbox.verifyWebhook(request),
     close: async () => undefined,
   });

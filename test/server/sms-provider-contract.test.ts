@@ -25,6 +25,10 @@ interface ProviderHarness {
   statusCallbackUrl: string;
   /** The webhooks the network has called back with so far. */
   received: SignedRequest[];
+  /** A number the network's account holds (the fake Plivo is told it rents it). */
+  ownedNumber(): string;
+  /** A number the account does not hold, or null for a network that holds every number. */
+  unownedNumber: string | null;
   /** Makes the next send fail in a way that can succeed later, where the network can. */
   failNextTemporarily: (() => void) | null;
   stop(): Promise<void>;
@@ -82,6 +86,11 @@ const HARNESSES: Record<string, () => Promise<ProviderHarness>> = {
         fake.queuedFailures.push('400');
         return '+14155550142';
       },
+      ownedNumber: () => {
+        fake.numbers.rent('+14155550100');
+        return '+14155550100';
+      },
+      unownedNumber: '+14155550189',
       failNextTemporarily: () => fake.queuedFailures.push('500'),
       stop: async () => {
         await provider.close();
@@ -114,6 +123,9 @@ const HARNESSES: Record<string, () => Promise<ProviderHarness>> = {
       statusCallbackUrl: `${publicUrl}/webhooks/plivo/status`,
       received,
       refusedDestination: () => `+1415555${SANDBOX_FAILURES.rejected}`,
+      // The sandbox network holds every number (its handsets text whatever number they are given).
+      ownedNumber: () => '+14155550100',
+      unownedNumber: null,
       // The sandbox has no temporary failure mode: its failures are by destination, and permanent.
       failNextTemporarily: null,
       stop: () => network.close(),
@@ -200,6 +212,15 @@ for (const [name, start] of Object.entries(HARNESSES)) {
         .poll(() => mine().some((r) => r.params.Status === 'delivered'), { timeout: 3000 })
         .toBe(true);
       for (const request of mine()) expect(new URL(request.url).pathname).toBe('/webhooks/plivo/status');
+    });
+
+    it('says whether its account holds a number an organisation wants to send from', async () => {
+      expect(await h.provider.ownsNumber(h.ownedNumber())).toMatchObject({ owned: true });
+      if (h.unownedNumber !== null)
+        expect(await h.provider.ownsNumber(h.unownedNumber)).toEqual({
+          owned: false,
+          reason: expect.any(String),
+        });
     });
 
     it('trusts a webhook signed with its token and nothing altered or unsigned', () => {
