@@ -16,6 +16,7 @@ import {
   readOrgSettings,
   setOrgSetting,
 } from '../organisations/org-settings-admin.ts';
+import { QUIET_HOURS_SETTING_NAMES } from '../organisations/quiet-hours-settings.ts';
 import { PAYMENT_SETTING_NAMES } from '../payments/payment-settings.ts';
 import { RETENTION_SETTING_NAMES } from '../retention/retention-settings.ts';
 import { ALERT_COMMANDS } from './alerts.ts';
@@ -49,7 +50,7 @@ const COMMANDS: Record<string, Command> = {
     flags: {
       org: { help: 'organisation id', required: true, value: true },
       set: {
-        help: `a setting: ${[...Object.keys(ORG_SETTING_TYPES), ...AUTH_SETTING_NAMES, ...PAYMENT_SETTING_NAMES, ...RETENTION_SETTING_NAMES, ...ANOMALY_SETTING_NAMES].join(', ')}`,
+        help: `a setting: ${[...Object.keys(ORG_SETTING_TYPES), ...QUIET_HOURS_SETTING_NAMES, ...AUTH_SETTING_NAMES, ...PAYMENT_SETTING_NAMES, ...RETENTION_SETTING_NAMES, ...ANOMALY_SETTING_NAMES].join(', ')}`,
         value: true,
       },
       value: {

@@ -1,3 +1,4 @@
+import { EMERGENCY_BAN_STATES } from '../compliance/org-quiet-hours.ts';
 import {
   MAX_TEMPLATES,
   MERGE_FIELDS,
@@ -18,6 +19,12 @@ export const ORG_SETTINGS_USAGE = [
   'Phone numbers:',
   '  --set defaultCountry --value GB',
   '      the country (ISO 3166 two letters) a number typed without its country code is read in; US when unset',
+  '',
+  "Quiet-hours policy (recipient local time; it narrows the law's hours, never widens them; clear one for the law's):",
+  '  --set quietHours.window --value 09:00-18:00          the hours the organisation texts in (HH:MM-HH:MM, within 00:00–24:00)',
+  '  --set quietHours.days --value mon,tue,wed,thu,fri    the weekdays it texts on at all',
+  `  --set quietHours.emergencyStates --value LA          declared states of emergency it honours (${EMERGENCY_BAN_STATES.join(', ')})`,
+  "      with a window or days set, quietHoursReplyWindowMinutes lets a rep answer a customer outside them, never outside the law's",
   '',
   'Identity policies (clear one to go back to its default):',
   '  --set auth.requireSecondFactor --value true              everyone enrols an authenticator or passkey',

@@ -9,6 +9,7 @@
 import type { DerivedConsent } from './consent.ts';
 import { scanText } from './content-scanner.ts';
 import { applyFirstContactNotice } from './first-contact.ts';
+import { type OrgQuietHoursPolicy, orgHoursOf } from './org-quiet-hours.ts';
 import type { OrgComplianceSettings } from './org-settings.ts';
 import { evaluateFrequencyCap, evaluateQuietHours } from './quiet-hours.ts';
 import { type RecipientZones, resolveRecipientZones } from './recipient-zones.ts';
@@ -93,6 +94,8 @@ export interface DequeueDecisionFacts {
   confirmationsSinceOptOut: number;
   /** The org's reply-window policy let this text through quiet hours, and its window is still open. */
   quietHoursExcused: boolean;
+  /** The org's quiet-hours policy now (quietHours.*): a text queued in its hours may reach dequeue after them. */
+  quietHours: OrgQuietHoursPolicy;
   now: Date;
 }
 
@@ -195,35 +198,51 @@ function contentRefusal(text: string, phiAllowed: boolean): Refusal | null {
   };
 }
 
-/** Quiet hours at `at`, unless excused; an unknown time zone is never excused. */
+/**
+ * Quiet hours at `at`: the law's, the emergencies the org declared, and the org's own hours.
+ * `excuse` is the reply window (a customer who just wrote). It excuses the org's own hours, so a
+ * customer may be answered outside business hours; where the org keeps hours of its own, never
+ * the law's. Without them it reaches into the law's quiet hours, as it always has. An unknown
+ * time zone is never excused.
+ */
 function quietHoursJudgement(
   zones: RecipientZones,
   at: Date,
+  policy: OrgQuietHoursPolicy,
   excuse: () => boolean,
 ): { refusal: Refusal | null; excused: boolean; nextAllowedAt: string | null } {
+  const org = orgHoursOf(policy);
   const quiet = evaluateQuietHours({
     zones: zones.zones,
     states: zones.states,
     countries: zones.countries,
     now: at,
+    context: { emergencies: policy.emergencyStates },
+    org,
   });
   const nextAllowedAt = quiet.nextAllowedAt?.toISOString() ?? null;
   if (quiet.allowed) return { refusal: null, excused: false, nextAllowedAt };
-  const excused = quiet.code !== 'UNKNOWN_TIME_ZONE' && excuse();
-  if (excused) return { refusal: null, excused: true, nextAllowedAt };
+  const excusable = quiet.code === 'QUIET_HOURS' && (quiet.by === 'org' || org === undefined);
+  if (excusable && excuse()) return { refusal: null, excused: true, nextAllowedAt };
   const code = quiet.code ?? 'QUIET_HOURS';
+  const again =
+    nextAllowedAt === null ? '' : ` Texting is allowed again at ${nextAllowedAt}; schedule it with sendAt.`;
+  const reason = quiet.reason ?? quiet.rule;
   return {
     excused: false,
     nextAllowedAt,
     refusal: {
       code,
       message:
-        code === 'QUIET_HOURS'
-          ? `Quiet hours at the recipient’s location: ${quiet.reason ?? quiet.rule}.${nextAllowedAt === null ? '' : ` Texting is allowed again at ${nextAllowedAt}; schedule it with sendAt.`}`
-          : (quiet.reason ?? 'The recipient’s time zone is unknown.'),
+        code !== 'QUIET_HOURS'
+          ? (quiet.reason ?? 'The recipient’s time zone is unknown.')
+          : quiet.by === 'org'
+            ? `${reason}.${again}`
+            : `Quiet hours at the recipient’s location: ${reason}.${again}`,
       details: {
         ...(nextAllowedAt === null ? {} : { nextAllowedAt }),
         rule: quiet.rule,
+        ...(quiet.by === undefined ? {} : { by: quiet.by }),
         rulesVersion: quiet.rulesVersion,
         zones: zones.zones,
         zoneSource: zones.source,
@@ -298,7 +317,7 @@ function decideComposed(facts: OutboundDecisionFacts): OutboundDecision {
         details: { limit: cap.limit, states: cap.states, sentInLast24h: facts.sentInLast24h },
       };
   const at = facts.sendAt ?? facts.now;
-  const quiet = quietHoursJudgement(zones, at, () => replyWindowOpen(facts));
+  const quiet = quietHoursJudgement(zones, at, settings.quietHours, () => replyWindowOpen(facts));
   const refusals = [
     consentRefusal('conversation', consent, 0, facts.now),
     consent.status === 'opted_out' ? null : pauseRefusal(facts.pause),
@@ -334,15 +353,20 @@ function decideAtDequeue(facts: DequeueDecisionFacts): OutboundDecision {
   const conversation = facts.purpose === 'conversation';
   const consent = consentRefusal(facts.purpose, facts.consent, facts.confirmationsSinceOptOut, facts.now);
   // System replies answer the customer's own text: quiet hours and a review pause do not hold
-  // them. A text the reply-window policy let through is not held at dequeue while its window lasts.
+  // them. A text the reply window let through is not held while its window lasts: by the org's
+  // own hours, and by the law's unless the org keeps hours of its own (as at send).
+  const excusedOfAll = facts.quietHoursExcused && orgHoursOf(facts.quietHours) === undefined;
   const zones =
-    conversation && !facts.quietHoursExcused
+    conversation && !excusedOfAll
       ? resolveRecipientZones({
           phoneE164: facts.recipient.phone,
           crmTimeZone: facts.recipient.crmTimeZone ?? null,
         })
       : null;
-  const quiet = zones === null ? null : quietHoursJudgement(zones, facts.now, () => false);
+  const quiet =
+    zones === null
+      ? null
+      : quietHoursJudgement(zones, facts.now, facts.quietHours, () => facts.quietHoursExcused);
   const refusals = [
     consent,
     conversation && facts.consent.status !== 'opted_out' ? pauseRefusal(facts.pause) : null,

@@ -3,6 +3,7 @@
  * unknown or malformed values fall back to the safe default rather than failing a send.
  */
 import { DEFAULT_SILENCE_DAYS } from './first-contact.ts';
+import { type OrgQuietHoursPolicy, quietHoursPolicyOf } from './org-quiet-hours.ts';
 
 export interface OrgComplianceSettings {
   /** How recipients know the sender (first-contact notice and system replies). */
@@ -25,6 +26,8 @@ export interface OrgComplianceSettings {
    * (0 = never). Each such reply is recorded as a compliance exception.
    */
   quietHoursReplyWindowMinutes: number;
+  /** The org's own hours, weekdays and declared emergencies (quietHours.*), on top of the law's. */
+  quietHours: OrgQuietHoursPolicy;
 }
 
 const text = (value: unknown, max = 480): string | null =>
@@ -65,6 +68,7 @@ export function parseOrgSettings(orgName: string, raw: unknown): OrgComplianceSe
       s.quietHoursReplyWindowMinutes <= 60
         ? s.quietHoursReplyWindowMinutes
         : 0,
+    quietHours: quietHoursPolicyOf(s),
     optInRequest:
       text(s.optInRequest) ??
       `${name}: Reply YES to receive texts from us. Msg frequency varies. Msg & data rates may apply. Reply STOP to opt out.`,

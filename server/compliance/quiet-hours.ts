@@ -8,6 +8,7 @@
 import { BoundedCache } from '../lib/bounded-cache.ts';
 import ruleData from './data/quiet-hours-rules.json' with { type: 'json' };
 import { holidayName } from './holiday-calendar.ts';
+import { type OrgSendingHours, orgReason, orgRule } from './org-quiet-hours.ts';
 import { countryOfRegion, isValidTimeZone } from './recipient-zones.ts';
 import { addDays, instantOf, type LocalDay, localTime, steadyOffset, type Weekday } from './zone-clock.ts';
 
@@ -39,13 +40,16 @@ export const QUIET_HOURS_RULES_VERSION: string = ruleData.version;
 
 const RULES = ruleData.rules as QuietHoursRule[];
 
-const toMinutes = (hhmm: string): number => {
-  const [h, m] = hhmm.split(':');
+const toMinutes = (clock: string): number => {
+  const [h, m] = clock.split(':');
   return Number(h) * 60 + Number(m);
 };
 
+const hhmm = (m: number) =>
+  `${String(Math.floor(m / 60)).padStart(2, '0')}:${String(m % 60).padStart(2, '0')}`;
+
 export interface QuietHoursContext {
-  /** States whose declared emergency bans solicitation (Louisiana). */
+  /** States whose declared emergency bans solicitation (Louisiana); an org declares them (quietHours.emergencyStates). */
   emergencies?: readonly string[];
 }
 
@@ -96,6 +100,8 @@ export interface QuietHoursVerdict {
   nextAllowedAt?: Date;
   /** The rule (and zone) that blocks now, or every rule checked when allowed. */
   rule: string;
+  /** Whose hours refuse: the law's, or (the law allowing) the org's own. */
+  by?: 'law' | 'org';
   rulesVersion: string;
 }
 
@@ -110,8 +116,6 @@ function checkPair(
   if ('banned' in w) return { ok: false, reason: `${w.banned} (${zone})` };
   const [start, end] = w.window;
   if (local.minutes < start || local.minutes >= end) {
-    const hhmm = (m: number) =>
-      `${String(Math.floor(m / 60)).padStart(2, '0')}:${String(m % 60).padStart(2, '0')}`;
     return {
       ok: false,
       reason: `${rule.id} allows ${hhmm(start)}–${hhmm(end)} on ${DAY_NAMES[local.weekday]}; it is ${hhmm(local.minutes)} in ${zone}`,
@@ -146,19 +150,47 @@ export interface QuietHoursInput {
   countries?: readonly string[];
   now: Date;
   context?: QuietHoursContext;
+  /** The org's own hours, judged after the law's in every zone. */
+  org?: OrgSendingHours | undefined;
+}
+
+interface Pair {
+  zone: string;
+  rule: QuietHoursRule;
+}
+
+/**
+ * The earliest instant ≥ `now` that every pair allows, or null within the search's reach. Each
+ * step jumps to the earliest opening of the first pair that still refuses; no pair's opening can
+ * be later than the joint answer, so the first instant all accept is the earliest. Hours that
+ * never meet (an org's window outside a state's) end with null, never with an instant one refuses.
+ */
+function jointOpening(pairs: readonly Pair[], now: number, context: QuietHoursContext): number | null {
+  let t: number | null = now;
+  for (let step = 0; step < 200 && t !== null; step++) {
+    const at: number = t;
+    const blocking = pairs.find(({ zone, rule }) => !checkPair(rule, zone, at, context).ok);
+    if (blocking === undefined) return at;
+    const next = nextOpening(blocking.rule, blocking.zone, at, context);
+    t = next === null || next <= at ? null : next;
+  }
+  return null;
 }
 
 /**
  * Whether a text may leave now: every rule (federal or national, plus each state's) must allow
- * it in every candidate zone, so the strictest combination wins. When blocked, `nextAllowedAt`
- * is the earliest instant that satisfies all pairs at once. Worked out every time; the send
- * path asks `evaluateQuietHours`, which remembers the answer for the minute.
+ * it in every candidate zone, so the strictest combination wins; the org's own hours, when given,
+ * are one more rule in every zone, checked after the law's (so a refusal names the law when both
+ * refuse). When blocked, `nextAllowedAt` is the earliest instant that satisfies all pairs at once.
+ * Worked out every time; the send path asks `evaluateQuietHours`, which remembers the answer for
+ * the minute.
  */
 export function judgeQuietHours(input: QuietHoursInput): QuietHoursVerdict {
   const context = input.context ?? {};
   const zones = input.zones.filter(isValidTimeZone);
+  const own = input.org === undefined ? null : orgRule(input.org);
   const rules = applicableRules(input.states, input.countries ?? []);
-  const ruleIds = rules.map((r) => r.id).join('+');
+  const ruleIds = [...rules, ...(own === null ? [] : [own])].map((r) => r.id).join('+');
   if (zones.length === 0) {
     return {
       allowed: false,
@@ -168,34 +200,28 @@ export function judgeQuietHours(input: QuietHoursInput): QuietHoursVerdict {
       rulesVersion: QUIET_HOURS_RULES_VERSION,
     };
   }
-  const pairs = zones.flatMap((zone) => rules.map((rule) => ({ zone, rule })));
+  const pairs: Pair[] = zones.flatMap((zone) => rules.map((rule) => ({ zone, rule })));
+  if (own !== null) pairs.push(...zones.map((zone) => ({ zone, rule: own })));
   const now = input.now.getTime();
-  let first: { rule: string; reason: string } | null = null;
-  for (const { zone, rule } of pairs) {
-    const check = checkPair(rule, zone, now, context);
+  let first: { pair: Pair; reason: string } | null = null;
+  for (const pair of pairs) {
+    const check = checkPair(pair.rule, pair.zone, now, context);
     if (!check.ok) {
-      first = { rule: `${rule.id}@${zone}`, reason: check.reason };
+      first = { pair, reason: check.reason };
       break;
     }
   }
   if (first === null) return { allowed: true, rule: ruleIds, rulesVersion: QUIET_HOURS_RULES_VERSION };
-
-  // Each step jumps to the earliest opening of the first pair that still refuses; no pair's
-  // opening can be later than the joint answer, so the first instant all accept is the earliest.
-  let t: number | null = now;
-  for (let step = 0; step < 200 && t !== null; step++) {
-    const at: number = t;
-    const blocking = pairs.find(({ zone, rule }) => !checkPair(rule, zone, at, context).ok);
-    if (blocking === undefined) break;
-    const next = nextOpening(blocking.rule, blocking.zone, at, context);
-    t = next === null || next <= at ? null : next;
-  }
+  // The org's hours refuse only where every rule of the law allows (they are checked last).
+  const byOrg = first.pair.rule === own ? input.org : undefined;
+  const t = jointOpening(pairs, now, context);
   return {
     allowed: false,
     code: 'QUIET_HOURS',
-    reason: first.reason,
+    reason: byOrg === undefined ? first.reason : orgReason(byOrg, first.pair.zone, now),
     ...(t === null ? {} : { nextAllowedAt: new Date(t) }),
-    rule: first.rule,
+    rule: `${first.pair.rule.id}@${first.pair.zone}`,
+    by: byOrg === undefined ? 'law' : 'org',
     rulesVersion: QUIET_HOURS_RULES_VERSION,
   };
 }
@@ -228,6 +254,7 @@ function verdictKey(input: QuietHoursInput, minute: number): string | null {
     input.states,
     input.countries ?? [],
     input.context?.emergencies ?? [],
+    input.org ?? null,
   ]);
 }
 

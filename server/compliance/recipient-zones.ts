@@ -96,6 +96,11 @@ export function lookupAreaCode(phoneE164: string): (AreaCodeEntry & { areaCode: 
   return entry === undefined ? null : { ...entry, areaCode };
 }
 
+/** Whether `region` is a state, province or territory code the area-code table knows. */
+export function isKnownRegion(region: string): boolean {
+  return zonesByRegion.has(region);
+}
+
 /** The country of a state or province code: CA for the Canadian ones, US otherwise. */
 export function countryOfRegion(region: string): string {
   return CANADIAN_REGIONS.has(region) ? 'CA' : 'US';

@@ -21,6 +21,11 @@ import {
 } from '../retention/retention-settings.ts';
 import { AUTH_SETTING_NAMES, isAuthSettingKey, setAuthSetting } from './auth-policy-settings.ts';
 import { requireOrg } from './org-admin.ts';
+import {
+  isQuietHoursSettingKey,
+  QUIET_HOURS_SETTING_NAMES,
+  setQuietHoursSetting,
+} from './quiet-hours-settings.ts';
 
 /** The org settings an admin may set, with the kind of value each takes. */
 export const ORG_SETTING_TYPES = {
@@ -204,7 +209,9 @@ export function settingValue(settings: unknown, key: string): unknown {
         ? 'payments'
         : isAnomalySettingKey(key)
           ? 'anomaly'
-          : null;
+          : isQuietHoursSettingKey(key)
+            ? 'quietHours'
+            : null;
   if (group === null) return all[key] ?? null;
   const nested = (all[group] ?? {}) as Record<string, unknown>;
   return nested[key.slice(group.length + 1)] ?? null;
@@ -232,11 +239,15 @@ async function applyOrgSetting(
     await setAnomalySetting(db, orgId, key, raw);
     return readOrgSettings(db, orgId);
   }
+  if (isQuietHoursSettingKey(key)) {
+    await setQuietHoursSetting(db, orgId, key, raw);
+    return readOrgSettings(db, orgId);
+  }
   if (!isKey(key)) {
     throw new ApiError(
       400,
       'UNKNOWN_SETTING',
-      `"${key}" is not a setting; known: ${[...Object.keys(ORG_SETTING_TYPES), ...AUTH_SETTING_NAMES, ...PAYMENT_SETTING_NAMES, ...RETENTION_SETTING_NAMES, ...ANOMALY_SETTING_NAMES].join(', ')}.`,
+      `"${key}" is not a setting; known: ${[...Object.keys(ORG_SETTING_TYPES), ...QUIET_HOURS_SETTING_NAMES, ...AUTH_SETTING_NAMES, ...PAYMENT_SETTING_NAMES, ...RETENTION_SETTING_NAMES, ...ANOMALY_SETTING_NAMES].join(', ')}.`,
     );
   }
   if (raw === null) {
@@ -279,6 +290,7 @@ async function applyOrgSetting(
 /** Every setting an admin may set, in the order the CLI's help and the admin console list them. */
 export const ALL_SETTING_KEYS: readonly string[] = [
   ...Object.keys(ORG_SETTING_TYPES),
+  ...QUIET_HOURS_SETTING_NAMES,
   ...AUTH_SETTING_NAMES,
   ...RETENTION_SETTING_NAMES,
   ...PAYMENT_SETTING_NAMES,

@@ -1,4 +1,5 @@
 import type { OutboundDecisionFacts } from '../compliance/decide.ts';
+import { type OrgQuietHoursPolicy, quietHoursPolicyOf } from '../compliance/org-quiet-hours.ts';
 import type { Database, Queryable } from '../db/database.ts';
 import type { MessageRow } from './messages.ts';
 import { phoneNumber, phoneToken } from './phone-columns.ts';
@@ -126,6 +127,8 @@ export async function recipientFacts(
   excused: boolean;
   /** The rep who sent it is paused by an anomaly alert (server/anomalies/rep-pause.ts). */
   senderPaused: boolean;
+  /** The org's quiet-hours policy now, read with the rest (no query of its own). */
+  quietHours: OrgQuietHoursPolicy;
 }> {
   const rows = await db.query<{
     review_id: string | null;
@@ -134,12 +137,14 @@ export async function recipientFacts(
     time_zone: string | null;
     excused: boolean;
     sender_paused: boolean;
+    quiet_hours: unknown;
   }>(
     `SELECT r.id AS review_id, r.reason AS review_reason, r.created_at AS review_since,
             EXISTS (SELECT 1 FROM messages sm JOIN users u ON u.id = sm.sent_by_user_id
                      WHERE sm.id = $4 AND u.sending_paused_at IS NOT NULL) AS sender_paused,
             (SELECT ct.time_zone FROM conversations c JOIN contacts ct ON ct.id = c.contact_id
               WHERE c.id = $3) AS time_zone,
+            (SELECT o.settings->'quietHours' FROM orgs o WHERE o.id = $1) AS quiet_hours,
             -- A reply the org's policy let through quiet hours stays excused only within its window.
             EXISTS (SELECT 1 FROM compliance_exceptions e
                      WHERE e.message_id = $4 AND e.policy = 'customer_reply_window'
@@ -160,6 +165,7 @@ export async function recipientFacts(
     storedTimeZone: row?.time_zone ?? null,
     excused: row?.excused ?? false,
     senderPaused: row?.sender_paused ?? false,
+    quietHours: quietHoursPolicyOf({ quietHours: row?.quiet_hours }),
   };
 }
 

@@ -193,6 +193,7 @@ export class OutboxWorker {
       consent: await currentConsent(db, message.org_id, message.to_e164),
       pause: recipient.pause,
       quietHoursExcused: recipient.excused,
+      quietHours: recipient.quietHours,
       confirmationsSinceOptOut:
         message.purpose === 'opt_out_confirmation'
           ? await confirmationsSinceOptOut(db, message.org_id, message.to_e164, {

@@ -5,6 +5,7 @@ import {
   decideOutbound,
   type OutboundDecisionFacts,
 } from '../../server/compliance/decide.ts';
+import { NO_ORG_POLICY } from '../../server/compliance/org-quiet-hours.ts';
 import { parseOrgSettings } from '../../server/compliance/org-settings.ts';
 
 const NOON_DC = new Date('2026-11-24T17:00:00Z');
@@ -128,6 +129,7 @@ describe('decideOutbound at dequeue (the outbox worker’s re-check)', () => {
     pause: null,
     confirmationsSinceOptOut: 0,
     quietHoursExcused: false,
+    quietHours: NO_ORG_POLICY,
     now: NOON_DC,
     ...patch,
   });

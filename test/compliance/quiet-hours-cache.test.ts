@@ -10,8 +10,9 @@ import { instants, ZONES } from './dst-instants.ts';
 
 /**
  * #20: the send path's quiet-hours verdict is remembered per (zones, states, countries,
- * emergencies, UTC minute). It must be the verdict worked out afresh at every instant of the
- * minute, across DST transitions, half-hour and quarter-hour zones, bans and holidays.
+ * emergencies, the org's own hours, UTC minute). It must be the verdict worked out afresh at
+ * every instant of the minute, across DST transitions, half-hour and quarter-hour zones, bans
+ * and holidays.
  */
 
 const STATES = ['FL', 'TX', 'AL', 'LA', 'CA', 'NY', 'OK', 'MD', 'WA', 'CT', 'ON', 'QC', 'BC'];
@@ -21,6 +22,13 @@ const inputs: fc.Arbitrary<Omit<QuietHoursInput, 'now'>> = fc.record({
   states: fc.uniqueArray(fc.constantFrom(...STATES), { maxLength: 2 }),
   countries: fc.constantFrom([], ['US'], ['CA'], ['GB'], ['US', 'CA']),
   context: fc.constantFrom({}, { emergencies: ['LA'] }, { emergencies: [] }),
+  // The org's own hours (#17 item 3) are part of the key: two orgs in one minute differ.
+  org: fc.constantFrom(
+    undefined,
+    { window: ['09:00', '18:00'], days: ['mon', 'tue', 'wed', 'thu', 'fri'] },
+    { window: ['06:00', '23:00'], days: null },
+    { window: null, days: ['sat', 'sun'] },
+  ) as fc.Arbitrary<QuietHoursInput['org']>,
 });
 
 describe('quiet-hours verdict cache', () => {
