@@ -3,7 +3,7 @@ import { Type } from 'typebox';
 import { CrmInstallPlanSchema, CrmInstallReportSchema } from '../../contract/crm.ts';
 import { errorResponses } from '../../contract/errors.ts';
 import { CrmError } from '../../crm-plugins/errors.ts';
-import type { CrmPlugin } from '../../crm-plugins/types.ts';
+import type { CrmPlugin, InstallPlan } from '../../crm-plugins/types.ts';
 import { appendAudit } from '../audit/audit-log.ts';
 import { crmUnavailable } from '../crm-sync/crm-unavailable.ts';
 import { ApiError } from '../errors.ts';
@@ -41,6 +41,39 @@ async function askCrm<T>(plugin: CrmPlugin, log: FastifyBaseLogger, run: () => P
   }
 }
 
+/** Install everything, or only the plan's steps named (the console installs one at a time, showing each). */
+const InstallBody = Type.Union([
+  Type.Object(
+    {
+      steps: Type.Optional(
+        Type.Array(Type.String({ minLength: 1, maxLength: 200 }), {
+          minItems: 1,
+          maxItems: 200,
+          uniqueItems: true,
+          description: 'Targets from the install plan; all of them when left out',
+        }),
+      ),
+    },
+    { additionalProperties: false },
+  ),
+  Type.Null(),
+]);
+
+/** The plan narrowed to the targets asked for; a target the plan does not hold is refused, nothing installed. */
+function chosenSteps(plan: InstallPlan, only: readonly string[] | undefined): InstallPlan {
+  if (only === undefined) return plan;
+  const known = new Set(plan.steps.map((s) => s.target));
+  const unknown = only.filter((t) => !known.has(t));
+  if (unknown.length > 0)
+    throw new ApiError(
+      400,
+      'UNKNOWN_INSTALL_STEP',
+      `The install plan has no step ${unknown.join(', ')}; read the plan again (GET …/install-plan).`,
+      { unknown },
+    );
+  return { ...plan, steps: plan.steps.filter((s) => only.includes(s.target)) };
+}
+
 /**
  * Installing the CRM plugin from the admin console (issue #17, item 1): the plan (each field and
  * permission, to create or already there; nothing changes), then the install, which reports what it
@@ -76,16 +109,18 @@ export const crmInstallRoutes: RouteModule = (app, deps) => {
           'Creates what the plan lists as missing; what exists is left as it is. Audited as crm.installed.',
         tags: ['crm'],
         params: CrmParams,
+        body: InstallBody,
         response: { 200: CrmInstallReportSchema, ...errorResponses },
-        'x-error-codes': ['CRM_NOT_CONNECTED', 'CRM_UNAVAILABLE'],
+        'x-error-codes': ['CRM_NOT_CONNECTED', 'CRM_UNAVAILABLE', 'UNKNOWN_INSTALL_STEP'],
       },
     },
     async (request) => {
       const p = principalOf(request);
       const { crm } = request.params;
+      const only = request.body?.steps;
       const plugin = await pluginFor(deps, p.orgId, crm);
       const report = await askCrm(plugin, request.log, async () =>
-        plugin.install(await plugin.planInstall()),
+        plugin.install(chosenSteps(await plugin.planInstall(), only)),
       );
       // Recorded once the CRM said yes: its schema change is not ours to roll back.
       await appendAudit(deps.db, {
@@ -94,7 +129,12 @@ export const crmInstallRoutes: RouteModule = (app, deps) => {
         action: 'crm.installed',
         target: { type: 'crm', id: crm },
         at: deps.clock(),
-        detail: { crm, created: report.created.length, alreadyPresent: report.alreadyPresent.length },
+        detail: {
+          crm,
+          created: report.created.length,
+          alreadyPresent: report.alreadyPresent.length,
+          ...(only === undefined ? {} : { steps: only }),
+        },
         ip: request.ip,
       });
       return { crm, created: report.created, alreadyPresent: report.alreadyPresent };

@@ -46,6 +46,34 @@ describe('CRM install routes', () => {
     expect(entry?.n).toBe(2);
   });
 
+  it('installs one step at a time when asked (the console’s progress), and refuses a step the plan lacks', async () => {
+    const other = await seedOrg(relay.db, { name: 'Bright Smiles', sender: '+12025550167' });
+    const steps = (
+      await relay.app.inject({
+        method: 'GET',
+        url: '/v1/admin/crm/sandbox/install-plan',
+        headers: other.auth,
+      })
+    ).json().steps as { target: string }[];
+    const install = (body: object) =>
+      relay.app.inject({
+        method: 'POST',
+        url: '/v1/admin/crm/sandbox/install',
+        headers: other.auth,
+        payload: body,
+      });
+    const bogus = await install({ steps: [steps[0]?.target, 'contact.not_a_field'] });
+    expect(bogus.statusCode).toBe(400);
+    expect(bogus.json().error).toMatchObject({
+      code: 'UNKNOWN_INSTALL_STEP',
+      details: { unknown: ['contact.not_a_field'] },
+    });
+    const one = await install({ steps: [steps[0]?.target] });
+    expect(one.statusCode, one.body).toBe(200);
+    expect([...one.json().created, ...one.json().alreadyPresent]).toEqual([steps[0]?.target]);
+    expect((await install({ steps: [] })).statusCode).toBe(400);
+  });
+
   it('refuses a CRM the org has not connected, and a rep', async () => {
     const hubspot = await call('POST', '/v1/admin/crm/hubspot/install');
     expect(hubspot.statusCode).toBe(409);
