@@ -69,9 +69,27 @@ export const SETTING_GROUPS: readonly SettingGroup[] = [
         kind: 'number',
       },
       {
+        key: 'quietHours.window',
+        label: 'Your texting hours (recipient’s time)',
+        help: 'e.g. 09:00-18:00. Only narrows the law’s hours (8:00–21:00 federally, stricter in some states). Unset: the law’s.',
+        kind: 'text',
+      },
+      {
+        key: 'quietHours.days',
+        label: 'Days you text',
+        help: 'e.g. mon,tue,wed,thu,fri. Unset: every day the law allows.',
+        kind: 'text',
+      },
+      {
+        key: 'quietHours.emergencyStates',
+        label: 'Declared states of emergency',
+        help: 'e.g. LA: states whose law bans texting during a declared emergency, while it lasts. Clear it when the emergency ends.',
+        kind: 'text',
+      },
+      {
         key: 'quietHoursReplyWindowMinutes',
         label: 'Reply window in quiet hours (minutes)',
-        help: 'A rep may answer a customer who texted within this many minutes, even in quiet hours.',
+        help: 'A rep may answer a customer who texted within this many minutes, even in quiet hours (with your own hours set: outside them, never outside the law’s).',
         kind: 'number',
       },
       {

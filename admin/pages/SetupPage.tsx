@@ -4,14 +4,17 @@ import type { CrmInstallPlanSchema, CrmInstallReportSchema, CrmStatusList } from
 import type { MessageWithHistorySchema, SendAcceptedSchema } from '../../contract/messages.ts';
 import type { NumberListSchema } from '../../contract/numbers.ts';
 import type { OrgSettingsSchema } from '../../contract/org-settings.ts';
+import { ConnectCrm } from '../components/ConnectCrm.tsx';
+import { PaymentsStep } from '../components/PaymentsStep.tsx';
 import { Busy, Problem, Said, Shown } from '../components/Problem.tsx';
+import { SenderNumbers } from '../components/SenderNumbers.tsx';
 import type { AdminApi, ApiProblem } from '../lib/api.ts';
-import type { PageProps } from '../lib/console.ts';
+import type { PageProps, Principal } from '../lib/console.ts';
 import { type SettingGroup, settingFields } from '../lib/setting-fields.ts';
 import { asProblem, useLoad } from '../lib/use-load.ts';
 import { GroupForm } from './SettingsPage.tsx';
 
-const STEPS = ['Sender numbers', 'CRM', 'Compliance defaults', 'Done'] as const;
+const STEPS = ['Sender numbers', 'CRM', 'Payments', 'Compliance defaults', 'Done'] as const;
 type Plan = Static<typeof CrmInstallPlanSchema>;
 type Report = Static<typeof CrmInstallReportSchema>;
 
@@ -33,7 +36,7 @@ const DEFAULTS: SettingGroup = {
  * with a live test text, the CRM plugin's install with its plan and report, the compliance
  * defaults, and a report of what was set up.
  */
-export function SetupPage({ api }: PageProps) {
+export function SetupPage({ api, me }: PageProps) {
   const [step, setStep] = useState(0);
   const [progress, setProgress] = useState<Progress>({ testText: null, install: null });
   return (
@@ -47,11 +50,12 @@ export function SetupPage({ api }: PageProps) {
       </ol>
       <h2>{STEPS[step]}</h2>
       {step === 0 && (
-        <NumbersStep api={api} onTested={(testText) => setProgress({ ...progress, testText })} />
+        <NumbersStep api={api} me={me} onTested={(testText) => setProgress({ ...progress, testText })} />
       )}
       {step === 1 && <CrmStep api={api} onInstalled={(install) => setProgress({ ...progress, install })} />}
-      {step === 2 && <DefaultsStep api={api} />}
-      {step === 3 && <DoneStep progress={progress} />}
+      {step === 2 && <PaymentsStep api={api} />}
+      {step === 3 && <DefaultsStep api={api} />}
+      {step === 4 && <DoneStep progress={progress} />}
       <div class="actions">
         {step > 0 && (
           <button type="button" class="secondary" onClick={() => setStep(step - 1)}>
@@ -68,9 +72,18 @@ export function SetupPage({ api }: PageProps) {
   );
 }
 
-function NumbersStep({ api, onTested }: { api: AdminApi; onTested: (what: string) => void }) {
+function NumbersStep({
+  api,
+  me,
+  onTested,
+}: {
+  api: AdminApi;
+  me: Principal;
+  onTested: (what: string) => void;
+}) {
   const [numbers, reload] = useLoad(() => api.get<Static<typeof NumberListSchema>>('/v1/numbers'), 'numbers');
   const [phone, setPhone] = useState('');
+  const [from, setFrom] = useState<string | null>(null);
   const [progress, setProgressText] = useState<string | null>(null);
   const [said, setSaid] = useState<string | null>(null);
   const [problem, setProblem] = useState<ApiProblem | null>(null);
@@ -119,43 +132,102 @@ function NumbersStep({ api, onTested }: { api: AdminApi; onTested: (what: string
 
   return (
     <Shown loaded={numbers} busy="Reading your sender numbers…" retry={reload}>
-      {({ numbers: list }) =>
-        list.length === 0 ? (
-          <p>
-            No sender number yet. Add the numbers your SMS provider gave you with{' '}
-            <code>npm run cli -- number add</code>, then come back.
-          </p>
-        ) : (
-          <>
-            <p>
-              Your sender numbers:{' '}
-              {list.map((n) => `${n.e164} (${n.numberType.replace('_', ' ')})`).join(', ')}. Send a test text
-              to your own mobile to see one leave and arrive.
-            </p>
-            <label>
-              Your mobile number
-              <input
-                type="tel"
-                autocomplete="tel"
-                value={phone}
-                onInput={(e) => setPhone((e.currentTarget as HTMLInputElement).value)}
-              />
-            </label>
-            <button
-              type="button"
-              disabled={phone.trim() === '' || progress !== null}
-              onClick={() => void testText(list[0]?.e164 ?? '')}
-            >
-              Send a test text
-            </button>
-            {progress !== null && <Busy label={progress} />}
-            <Said text={said} />
-            {problem !== null && <Problem problem={problem} />}
-          </>
-        )
-      }
+      {({ numbers: list }) => (
+        <>
+          <SenderNumbers api={api} me={me} numbers={list} reload={reload} titled={false} />
+          {list.length > 0 && (
+            <fieldset>
+              <legend>Send a test text</legend>
+              <p>Send a test text to your own mobile to see one leave and arrive.</p>
+              {list.length > 1 && (
+                <label>
+                  From
+                  <select
+                    value={from ?? list[0]?.e164}
+                    onChange={(e) => setFrom((e.currentTarget as HTMLSelectElement).value)}
+                  >
+                    {list.map((n) => (
+                      <option key={n.id} value={n.e164}>
+                        {n.e164}
+                        {n.label === null ? '' : ` (${n.label})`}
+                      </option>
+                    ))}
+                  </select>
+                </label>
+              )}
+              <label>
+                Your mobile number
+                <input
+                  type="tel"
+                  autocomplete="tel"
+                  value={phone}
+                  onInput={(e) => setPhone((e.currentTarget as HTMLInputElement).value)}
+                />
+              </label>
+              <button
+                type="button"
+                disabled={phone.trim() === '' || progress !== null}
+                onClick={() => void testText(from ?? list[0]?.e164 ?? '')}
+              >
+                Send a test text
+              </button>
+              {progress !== null && <Busy label={progress} />}
+              <Said text={said} />
+              {problem !== null && <Problem problem={problem} />}
+            </fieldset>
+          )}
+        </>
+      )}
     </Shown>
   );
+}
+
+/** Every step of the plan is done (created now or there already). */
+const installed = (plan: Plan, report: Report | null): boolean =>
+  report !== null &&
+  plan.steps.every((s) => report.created.includes(s.target) || report.alreadyPresent.includes(s.target));
+
+/** One step's line: what install will do, then what it did. */
+function stepResult(step: Plan['steps'][number], report: Report | null): string {
+  if (report === null) return step.action === 'create' ? 'create it' : 'leave it (there already)';
+  if (report.created.includes(step.target)) return 'Created';
+  if (report.alreadyPresent.includes(step.target)) return 'Already there';
+  return 'Waiting';
+}
+
+/**
+ * Creates the plan's missing fields one request at a time, so the admin sees each one happen (and,
+ * if the CRM refuses one, which); what exists is reported as it is. The report grows as it goes.
+ */
+async function installStepByStep(
+  api: AdminApi,
+  crm: string,
+  plan: Plan,
+  say: (progress: string) => void,
+  show: (report: Report) => void,
+): Promise<Report> {
+  const missing = plan.steps.filter((s) => s.action === 'create').map((s) => s.target);
+  if (missing.length === 0) {
+    const done = await api.post<Report>(`/v1/admin/crm/${crm}/install`, {});
+    show(done);
+    return done;
+  }
+  let report: Report = {
+    crm,
+    created: [],
+    alreadyPresent: plan.steps.filter((s) => s.action === 'exists').map((s) => s.target),
+  };
+  for (const [i, target] of missing.entries()) {
+    say(`Installing ${i + 1} of ${missing.length} in ${crm}: ${target}…`);
+    const step = await api.post<Report>(`/v1/admin/crm/${crm}/install`, { steps: [target] });
+    report = {
+      crm,
+      created: [...report.created, ...step.created],
+      alreadyPresent: [...report.alreadyPresent, ...step.alreadyPresent],
+    };
+    show(report);
+  }
+  return report;
 }
 
 function CrmStep({ api, onInstalled }: { api: AdminApi; onInstalled: (report: Report) => void }) {
@@ -188,13 +260,14 @@ function CrmStep({ api, onInstalled }: { api: AdminApi; onInstalled: (report: Re
           <>
             <p>
               {connections.length === 0
-                ? 'This relay’s own sandbox CRM serves your organisation. To connect HubSpot or Salesforce, run npm run cli -- crm connect, then come back to install.'
+                ? 'This relay’s own sandbox CRM serves your organisation until you connect HubSpot or Salesforce below; then install the plugin in it.'
                 : connections
                     .map(
                       (c) => `${c.crm}: ${c.health.ok ? 'answering' : `not answering (${c.health.detail})`}`,
                     )
                     .join('; ')}
             </p>
+            <ConnectCrm api={api} connected={connections.map((c) => c.crm)} />
             <button
               type="button"
               class="secondary"
@@ -223,31 +296,28 @@ function CrmStep({ api, onInstalled }: { api: AdminApi; onInstalled: (report: Re
                           <code>{s.target}</code>
                         </td>
                         <td>{s.description}</td>
-                        <td>
-                          {report === null
-                            ? s.action === 'create'
-                              ? 'create it'
-                              : 'leave it (there already)'
-                            : report.created.includes(s.target)
-                              ? 'Created'
-                              : 'Already there'}
-                        </td>
+                        <td>{stepResult(s, report)}</td>
                       </tr>
                     ))}
                   </tbody>
                 </table>
-                {report === null && (
+                {!installed(plan, report) && (
                   <button
                     type="button"
+                    disabled={busy !== null}
                     onClick={() =>
-                      void run(`Installing ${plan.steps.length} fields and settings in ${crm}…`, async () => {
-                        const done = await api.post<Report>(`/v1/admin/crm/${crm}/install`, {});
-                        setReport(done);
+                      void run(`Installing in ${crm}…`, async () => {
+                        // After a refused step, the plan is read again: what was created is there now.
+                        const current =
+                          report === null ? plan : await api.get<Plan>(`/v1/admin/crm/${crm}/install-plan`);
+                        setPlan(current);
+                        setReport(null);
+                        const done = await installStepByStep(api, crm, current, setBusy, setReport);
                         onInstalled(done);
                       })
                     }
                   >
-                    Install in {crm}
+                    {report === null ? `Install in ${crm}` : `Install the rest in ${crm}`}
                   </button>
                 )}
               </>
@@ -255,7 +325,7 @@ function CrmStep({ api, onInstalled }: { api: AdminApi; onInstalled: (report: Re
             {busy !== null && <Busy label={busy} />}
             <Said
               text={
-                report === null
+                report === null || plan === null || !installed(plan, report)
                   ? null
                   : `Installed in ${report.crm}: ${report.created.length} created, ${report.alreadyPresent.length} already there.`
               }

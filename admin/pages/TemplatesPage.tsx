@@ -5,6 +5,7 @@ import type { OrgSettingsSchema } from '../../contract/org-settings.ts';
 import type { PreflightSchema } from '../../contract/preflight.ts';
 import { applyTemplate, MERGE_FIELDS, mergeValues } from '../../extension/lib/templates.ts';
 import { Busy, Problem, Said, Shown } from '../components/Problem.tsx';
+import { SenderNumbers } from '../components/SenderNumbers.tsx';
 import type { AdminApi, ApiProblem } from '../lib/api.ts';
 import type { PageProps, Principal } from '../lib/console.ts';
 import { asProblem, useLoad } from '../lib/use-load.ts';
@@ -33,29 +34,7 @@ export function TemplatesPage({ api, me }: PageProps) {
       {({ templates, numbers }) => (
         <>
           <TemplateEditor api={api} me={me} initial={templates} sender={numbers[0]?.e164 ?? null} />
-          <h2>Sender numbers</h2>
-          {numbers.length === 0 ? (
-            <p>No sender numbers yet: add one with `npm run cli -- number add`.</p>
-          ) : (
-            <table>
-              <thead>
-                <tr>
-                  <th scope="col">Number</th>
-                  <th scope="col">Label</th>
-                  <th scope="col">Type</th>
-                </tr>
-              </thead>
-              <tbody>
-                {numbers.map((n) => (
-                  <tr key={n.id}>
-                    <td>{n.e164}</td>
-                    <td>{n.label ?? '—'}</td>
-                    <td>{n.numberType.replace('_', ' ')}</td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-          )}
+          <SenderNumbers api={api} me={me} numbers={numbers} reload={reload} />
         </>
       )}
     </Shown>

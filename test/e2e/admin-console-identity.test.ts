@@ -251,4 +251,26 @@ describe.skipIf(!hasChromium)('admin console identity pages in a browser', () =>
     await page.getByRole('button', { name: 'Reconnect HubSpot' }).waitFor();
     await shot(page, 'admin-crm-connected');
   });
+
+  it('adds a sender number the SMS provider confirms, then routes its first replies to a rep', async () => {
+    await menu('Templates and numbers').click();
+    const form = page.getByRole('form', { name: 'Add a sender number' });
+    await form.getByLabel(/^Number/).fill('(202) 555-0111');
+    await form.getByLabel('Label shown to reps').fill('Front desk');
+    await form.getByRole('button', { name: 'Add number' }).click();
+    await page
+      .getByText(/^Added \+12025550111 \(Long code \(local number\)\): your SMS provider confirmed/)
+      .waitFor();
+    const row = page.getByRole('row', { name: /\+12025550111/ });
+    expect(await row.getByRole('textbox').inputValue()).toBe('Front desk');
+    await row.getByRole('combobox').selectOption({ label: 'rita@acme.test (billing_rep)' });
+    await row.getByRole('button', { name: 'Save +12025550111' }).click();
+    await page.getByText('Saved +12025550111: Front desk, first replies to rita@acme.test.').waitFor();
+    await shot(page, 'admin-numbers');
+    const audit = await relay.db.query<{ action: string }>(
+      "SELECT action FROM audit_log WHERE org_id = $1 AND action LIKE 'number.%' ORDER BY seq",
+      [org.orgId],
+    );
+    expect(audit.map((a) => a.action)).toEqual(['number.added', 'number.updated']);
+  });
 });

@@ -119,6 +119,8 @@ describe.skipIf(!hasChromium)('admin console in a browser', () => {
     expect(results).toBeGreaterThan(0);
     await shot(page, 'admin-setup-crm');
 
+    await page.getByRole('button', { name: 'Next: Payments' }).click();
+    await page.getByText(/^Payment links are ready/).waitFor();
     await page.getByRole('button', { name: 'Next: Compliance defaults' }).click();
     const defaults = page.getByRole('form', { name: 'Compliance defaults' });
     await defaults.getByLabel('Name texts are identified with').fill('Acme Dental');
@@ -314,6 +316,11 @@ describe.skipIf(!hasChromium)('admin console in a browser', () => {
     await consent.getByLabel('Default country').fill('CA');
     await consent.getByRole('button', { name: /^Save/ }).click();
     await consent.getByText('Saved Default country.').waitFor();
+    // The org's own hours, stricter than the law's.
+    await consent.getByLabel('Your texting hours (recipient’s time)').fill('9:00-18:00');
+    await consent.getByLabel('Days you text').fill('Mon, Tue, Wed, Thu, Fri');
+    await consent.getByRole('button', { name: /^Save/ }).click();
+    await consent.getByText('Saved 2 settings.').waitFor();
 
     // Past the five minutes a sign-in counts as recent: a sign-in policy asks for the password.
     time.advance(6 * 60_000);
@@ -331,6 +338,8 @@ describe.skipIf(!hasChromium)('admin console in a browser', () => {
     expect(value('helpReply')).toContain('Acme Dental');
     expect(value('doubleOptIn')).toBe(true);
     expect(value('defaultCountry')).toBe('CA');
+    expect(value('quietHours.window')).toBe('09:00-18:00');
+    expect(value('quietHours.days')).toBe('mon,tue,wed,thu,fri');
     expect(value('auth.requireSecondFactor')).toBe(true);
   });
 
