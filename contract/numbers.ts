@@ -27,6 +27,12 @@ export const SenderNumberSchema = Type.Object(
 export type SenderNumber = Static<typeof SenderNumberSchema>;
 
 export const NumberListSchema = Type.Object(
-  { numbers: Type.Array(SenderNumberSchema) },
+  {
+    numbers: Type.Array(SenderNumberSchema),
+    provider: Type.String({
+      description:
+        'The SMS network the relay sends through, as its operator set it: plivo, or sandbox (simulated phones, nothing leaves)',
+    }),
+  },
   { description: "The organisation's sender numbers" },
 );

@@ -132,7 +132,8 @@ export const SETTING_GROUPS: readonly SettingGroup[] = [
   },
   {
     title: 'Extension',
-    intro: 'What reps may not change in their panel.',
+    intro:
+      'What reps may not change in their panel. The relay address is locked by your browser’s enterprise policy for the extension (see the README), templates on the Templates page, and signing in again each browser session under Sign-in policy.',
     fields: [
       {
         key: 'extensionNotifications',

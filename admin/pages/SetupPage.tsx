@@ -132,8 +132,19 @@ function NumbersStep({
 
   return (
     <Shown loaded={numbers} busy="Reading your sender numbers…" retry={reload}>
-      {({ numbers: list }) => (
+      {({ numbers: list, provider }) => (
         <>
+          <p>
+            {provider === 'sandbox' ? (
+              <>
+                This relay runs the sandbox SMS network: texts reach the simulated phones at{' '}
+                <a href="/sandbox/phone">/sandbox/phone</a> and nothing leaves. The relay’s operator connects
+                Plivo (SMS_PROVIDER=plivo with PLIVO_AUTH_ID and PLIVO_AUTH_TOKEN) to go live.
+              </>
+            ) : (
+              `Texts go out through ${provider === 'plivo' ? 'Plivo' : provider}, connected by the relay’s operator. Add the numbers rented on that account; each is checked with it.`
+            )}
+          </p>
           <SenderNumbers api={api} me={me} numbers={list} reload={reload} titled={false} />
           {list.length > 0 && (
             <fieldset>

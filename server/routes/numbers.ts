@@ -75,7 +75,7 @@ export const numbersRoutes: RouteModule = (app, deps) => {
       },
     },
     async (request) => {
-      return { numbers: await listSenderNumbers(db, principalOf(request).orgId) };
+      return { numbers: await listSenderNumbers(db, principalOf(request).orgId), provider: deps.sms.name };
     },
   );
   addNumberRoute(app, deps);
