@@ -78,6 +78,9 @@ export async function installSalesforce(api: SalesforceApi, plan?: InstallPlan):
     (outcome === 'created' ? report.created : report.alreadyPresent).push(fieldKey(f));
   }
   const psTarget = `PermissionSet.${PERMISSION_SET.Name}`;
+  const wanted = ALL_FIELDS.filter((f) => stepAction(steps, `FieldPermissions.${fieldKey(f)}`) !== undefined);
+  // A plan narrowed to some fields (the console installs step by step) touches no permission set.
+  if (stepAction(steps, psTarget) === undefined && wanted.length === 0) return report;
   let psId = await permissionSetId(api);
   if (psId === null) {
     psId = await api.create('PermissionSet', {
@@ -88,7 +91,6 @@ export async function installSalesforce(api: SalesforceApi, plan?: InstallPlan):
   } else if (stepAction(steps, psTarget) !== undefined) report.alreadyPresent.push(psTarget);
 
   const granted = await grantedFields(api, psId);
-  const wanted = ALL_FIELDS.filter((f) => stepAction(steps, `FieldPermissions.${fieldKey(f)}`) !== undefined);
   for (const f of wanted.filter((f) => granted.has(fieldKey(f)))) {
     report.alreadyPresent.push(`FieldPermissions.${fieldKey(f)}`);
   }

@@ -73,7 +73,31 @@ export function checkWindow(raw: string): SettingCheck {
       ok: false,
       problem: `quietHours.window must start before it ends, within one day (00:00–24:00); got "${raw}".`,
     };
+  const law = widestLegalWindow();
+  if (end <= law.start || start >= law.end)
+    return {
+      ok: false,
+      problem: `quietHours.window ${raw} never meets the hours the law allows texting in (at most ${hhmm(law.start)}–${hhmm(law.end)} recipient time anywhere), so no text would ever leave; choose hours inside them.`,
+      details: { lawAllows: `${hhmm(law.start)}-${hhmm(law.end)}` },
+    };
   return { ok: true, value: `${pad(sh)}:${pad(sm)}-${pad(eh)}:${pad(em)}` };
+}
+
+const hhmm = (minutes: number) => `${pad(Math.floor(minutes / 60))}:${pad(minutes % 60)}`;
+const toMinutes = (text: string) => {
+  const [h, m] = text.split(':').map(Number);
+  return (h ?? 0) * 60 + (m ?? 0);
+};
+
+/** The earliest start and latest end of any jurisdiction's window, any day: no org window outside it can ever send. */
+function widestLegalWindow(): { start: number; end: number } {
+  const windows = (
+    ruleData.rules as Array<{ default: string[]; days?: Record<string, string[] | null> }>
+  ).flatMap((r) => [r.default, ...Object.values(r.days ?? {}).filter((w): w is string[] => w !== null)]);
+  return {
+    start: Math.min(...windows.map((w) => toMinutes(w[0] ?? '00:00'))),
+    end: Math.max(...windows.map((w) => toMinutes(w[1] ?? '24:00'))),
+  };
 }
 
 const DAY_WORDS: Record<string, Weekday> = Object.fromEntries(

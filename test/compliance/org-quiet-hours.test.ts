@@ -148,6 +148,14 @@ describe('the settings an admin types', () => {
       expect(checkWindow(bad).ok, bad).toBe(false);
   });
 
+  it('refuses a window that never meets the hours any law allows (no text would ever leave)', () => {
+    // The widest hours of any jurisdiction in the rules: 08:00 (US federal) to 21:30.
+    for (const never of ['06:00-08:00', '21:30-23:00', '00:00-07:59'])
+      expect(checkWindow(never), never).toMatchObject({ ok: false, details: { lawAllows: '08:00-21:30' } });
+    // Touching the law's hours by a minute is a (narrow) window.
+    expect(checkWindow('07:00-08:01').ok).toBe(true);
+  });
+
   it('takes weekdays in any order and stores them in week order', () => {
     expect(checkDays('fri, Mon,tue,wed,thu,mon')).toEqual({ ok: true, value: 'mon,tue,wed,thu,fri' });
     expect(checkDays('saturday,sun')).toEqual({ ok: true, value: 'sat,sun' });

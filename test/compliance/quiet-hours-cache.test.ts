@@ -47,6 +47,15 @@ describe('quiet-hours verdict cache', () => {
     );
   });
 
+  it('never answers one org with another’s verdict of the same minute', () => {
+    // 19:00 in New York on a Wednesday: the law allows it, an org texting 09:00–18:00 does not.
+    const base = { zones: ['America/New_York'], states: ['NY'], now: new Date('2026-06-10T23:00:30Z') };
+    expect(evaluateQuietHours(base).allowed).toBe(true);
+    const strict = { ...base, org: { window: ['09:00', '18:00'] as [string, string], days: null } };
+    expect(evaluateQuietHours(strict)).toMatchObject({ allowed: false, by: 'org' });
+    expect(evaluateQuietHours(base).allowed).toBe(true);
+  });
+
   it('hands out copies, so a caller that changes its verdict changes no one else’s', () => {
     const input = { zones: ['America/Chicago'], states: ['TX'], now: new Date('2026-06-07T15:00:00Z') };
     const first = evaluateQuietHours(input);
