@@ -1,6 +1,7 @@
 import { useEffect, useState } from 'preact/hooks';
 import type { AdminApi } from '../lib/api.ts';
 import type { Principal } from '../lib/console.ts';
+import { takeSsoReturn } from '../lib/sso.ts';
 import { asProblem, useLoad } from '../lib/use-load.ts';
 import { Busy, Problem } from './Problem.tsx';
 import { Shell } from './Shell.tsx';
@@ -23,6 +24,12 @@ export function App({ api }: { api: AdminApi }) {
   const [signedIn, setSignedIn] = useState(api.signedIn);
   const [notice, setNotice] = useState<string | null>(null);
   const route = useHashRoute();
+  useEffect(() => {
+    // Signed in already: an SSO return (a code in the address) is not used; it leaves the address
+    // and history, and the tab forgets the sign-in it was waiting for.
+    if (api.signedIn && takeSsoReturn(location.hash) !== null)
+      location.replace(`${location.pathname}#/overview`);
+  }, [api]);
   useEffect(() => {
     api.onSignedOut = (reason) => {
       setNotice(`You were signed out: ${reason}`);

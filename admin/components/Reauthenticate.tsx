@@ -1,39 +1,60 @@
 import { useState } from 'preact/hooks';
 import type { AdminApi, ApiProblem } from '../lib/api.ts';
 import { asProblem } from '../lib/use-load.ts';
-import { Problem } from './Problem.tsx';
+import { Busy, Problem } from './Problem.tsx';
 
-/** Proving the password again, for the changes the relay keeps for a recent sign-in (REAUTH_REQUIRED). */
+/**
+ * Proving it is you again, for the changes the relay keeps for a recent sign-in (REAUTH_REQUIRED):
+ * your password, or a code from your authenticator app (an account that signs in through SSO may
+ * have no password).
+ */
 export function Reauthenticate({ api, why, onDone }: { api: AdminApi; why: string; onDone: () => void }) {
   const [problem, setProblem] = useState<ApiProblem | null>(null);
-  const [password, setPassword] = useState('');
+  const [busy, setBusy] = useState(false);
+  const [byCode, setByCode] = useState(false);
   return (
-    <fieldset>
-      <legend>Confirm it is you</legend>
-      <p>{why} Enter your password, then save again.</p>
-      <label>
-        Your password
-        <input
-          type="password"
-          autocomplete="current-password"
-          value={password}
-          onInput={(e) => setPassword((e.currentTarget as HTMLInputElement).value)}
-        />
-      </label>
-      <button
-        type="button"
-        onClick={async () => {
-          try {
-            await api.post('/v1/auth/reauth', { password });
-            onDone();
-          } catch (error) {
-            setProblem(asProblem(error));
-          }
-        }}
-      >
-        Confirm
-      </button>
-      {problem !== null && <Problem problem={problem} />}
-    </fieldset>
+    <form
+      aria-label="Confirm it is you"
+      onSubmit={async (event) => {
+        event.preventDefault();
+        const value = String(new FormData(event.currentTarget as HTMLFormElement).get('secret'));
+        setBusy(true);
+        setProblem(null);
+        try {
+          await api.post(
+            '/v1/auth/reauth',
+            byCode ? { code: value.replace(/\s/g, '') } : { password: value },
+          );
+          onDone();
+        } catch (error) {
+          setProblem(asProblem(error));
+        } finally {
+          setBusy(false);
+        }
+      }}
+    >
+      <fieldset>
+        <legend>Confirm it is you</legend>
+        <p>
+          {why} Enter your {byCode ? 'authenticator code' : 'password'}, then save again.
+        </p>
+        <label>
+          {byCode ? 'Code from your authenticator app' : 'Your password'}
+          {byCode ? (
+            <input key="code" name="secret" autocomplete="one-time-code" inputMode="numeric" required />
+          ) : (
+            <input key="password" name="secret" type="password" autocomplete="current-password" required />
+          )}
+        </label>
+        <button type="submit" disabled={busy}>
+          Confirm
+        </button>
+        <button type="button" class="secondary" onClick={() => setByCode(!byCode)}>
+          {byCode ? 'Use my password instead' : 'Use an authenticator code instead'}
+        </button>
+        {busy && <Busy label="Checking…" />}
+        {problem !== null && <Problem problem={problem} />}
+      </fieldset>
+    </form>
   );
 }

@@ -45,10 +45,12 @@ export function SenderNumbers({
   const action = useAction();
   const [reauth, setReauth] = useState(false);
   const active = people.state === 'ready' ? people.value : null;
-  const nameOf = (id: string | null) =>
-    id === null
-      ? 'Unassigned queue'
-      : (active?.find((p) => p.id === id)?.email ?? 'Someone no longer active');
+  const nameOf = (id: string | null) => {
+    if (id === null) return 'the unassigned queue';
+    // Without the user list (no users.manage, or still reading) the person is not named.
+    if (active === null) return 'the chosen person';
+    return active.find((p) => p.id === id)?.email ?? 'someone no longer active';
+  };
 
   const save = (id: string, change: { label?: string | null; defaultAssigneeUserId?: string | null }) =>
     action.run(async () => {

@@ -50,7 +50,7 @@ export function SignIn({
   useEffect(() => {
     const back = takeSsoReturn(location.hash);
     if (back === null) return;
-    history.replaceState(null, '', `${location.pathname}#/overview`);
+    location.replace(`${location.pathname}#/overview`);
     if (back.kind === 'refused') setProblem(new ApiProblem(0, back.code, back.message));
     else if (back.kind === 'not_linked') setStep({ kind: 'sso_link', linkToken: back.linkToken });
     else void attempt('Finishing single sign-on…', async () => follow(await api.ssoExchange(back.code)));

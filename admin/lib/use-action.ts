@@ -1,4 +1,4 @@
-import { useState } from 'preact/hooks';
+import { useRef, useState } from 'preact/hooks';
 import type { ApiProblem } from './api.ts';
 import { asProblem } from './use-load.ts';
 
@@ -17,6 +17,8 @@ export function useAction(): Action {
   const [said, setSaid] = useState<string | null>(null);
   const [problem, setProblem] = useState<ApiProblem | null>(null);
   const [busy, setBusy] = useState(false);
+  // The guard reads a ref, not the render's `busy`: two clicks before a re-render still make one change.
+  const running = useRef(false);
   return {
     said,
     problem,
@@ -26,7 +28,8 @@ export function useAction(): Action {
       setProblem(null);
     },
     run: async (change, then) => {
-      if (busy) return false;
+      if (running.current) return false;
+      running.current = true;
       setBusy(true);
       setSaid(null);
       setProblem(null);
@@ -38,6 +41,7 @@ export function useAction(): Action {
         setProblem(asProblem(error));
         return false;
       } finally {
+        running.current = false;
         setBusy(false);
       }
     },

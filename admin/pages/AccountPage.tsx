@@ -68,6 +68,7 @@ function Passkeys({ api, busy, run }: { api: AdminApi; busy: boolean; run: Run }
                 <PasskeyCard
                   key={passkey.id}
                   passkey={passkey}
+                  busy={busy}
                   onRemove={() =>
                     run(async () => {
                       await api.delete(`/v1/auth/passkeys/${passkey.id}`);
@@ -102,7 +103,17 @@ function Passkeys({ api, busy, run }: { api: AdminApi; busy: boolean; run: Run }
   );
 }
 
-function PasskeyCard({ passkey, onRemove }: { passkey: Static<typeof Passkey>; onRemove: () => void }) {
+function PasskeyCard({
+  passkey,
+  busy,
+  onRemove,
+}: {
+  passkey: Static<typeof Passkey>;
+  busy: boolean;
+  onRemove: () => void;
+}) {
+  const [confirming, setConfirming] = useState(false);
+  const added = new Date(passkey.createdAt).toLocaleDateString();
   const used =
     passkey.lastUsedAt === null ? 'never used' : `last used ${new Date(passkey.lastUsedAt).toLocaleString()}`;
   return (
@@ -111,9 +122,20 @@ function PasskeyCard({ passkey, onRemove }: { passkey: Static<typeof Passkey>; o
         Passkey added {new Date(passkey.createdAt).toLocaleString()}, {used}
         {passkey.backedUp ? ' (synced to your other devices)' : ''}.
       </p>
-      <button type="button" class="secondary" onClick={onRemove}>
-        Remove passkey added {new Date(passkey.createdAt).toLocaleDateString()}
-      </button>
+      {confirming ? (
+        <>
+          <button type="button" class="danger" disabled={busy} onClick={onRemove}>
+            Remove it: it will not sign me in again
+          </button>
+          <button type="button" class="secondary" onClick={() => setConfirming(false)}>
+            Keep it
+          </button>
+        </>
+      ) : (
+        <button type="button" class="secondary" onClick={() => setConfirming(true)}>
+          Remove passkey added {added}…
+        </button>
+      )}
     </li>
   );
 }

@@ -83,18 +83,27 @@ export function GroupForm({
   }
 
   return (
-    <form class="settings-group" aria-label={group.title} onSubmit={save}>
-      <h2>{group.title}</h2>
-      <p class="hint">{group.intro}</p>
-      {group.fields.map((field) => (
-        <FieldInput
-          key={field.key}
-          field={field}
-          value={draft[field.key] ?? ''}
-          problem={failed?.key === field.key ? failed.problem : null}
-          onChange={(v) => setDraft({ ...draft, [field.key]: v })}
-        />
-      ))}
+    <>
+      <form class="settings-group" aria-label={group.title} onSubmit={save}>
+        <h2>{group.title}</h2>
+        <p class="hint">{group.intro}</p>
+        {group.fields.map((field) => (
+          <FieldInput
+            key={field.key}
+            field={field}
+            value={draft[field.key] ?? ''}
+            problem={failed?.key === field.key ? failed.problem : null}
+            onChange={(v) => setDraft({ ...draft, [field.key]: v })}
+          />
+        ))}
+        <button type="submit" disabled={progress !== null}>
+          Save {group.title.toLowerCase()}
+        </button>
+        {progress !== null && <Busy label={progress} />}
+        <Said text={said} />
+        {failed !== null && <Problem problem={failed.problem} />}
+      </form>
+      {/* Its own form, beside the group's: a form inside a form would submit both. */}
       {reauth && (
         <Reauthenticate
           api={api}
@@ -102,13 +111,7 @@ export function GroupForm({
           onDone={() => setReauth(false)}
         />
       )}
-      <button type="submit" disabled={progress !== null}>
-        Save {group.title.toLowerCase()}
-      </button>
-      {progress !== null && <Busy label={progress} />}
-      <Said text={said} />
-      {failed !== null && <Problem problem={failed.problem} />}
-    </form>
+    </>
   );
 }
 

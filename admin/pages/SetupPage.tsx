@@ -1,15 +1,13 @@
 import { useState } from 'preact/hooks';
 import type { Static } from 'typebox';
 import type { CrmInstallPlanSchema, CrmInstallReportSchema, CrmStatusList } from '../../contract/crm.ts';
-import type { MessageWithHistorySchema, SendAcceptedSchema } from '../../contract/messages.ts';
-import type { NumberListSchema } from '../../contract/numbers.ts';
 import type { OrgSettingsSchema } from '../../contract/org-settings.ts';
 import { ConnectCrm } from '../components/ConnectCrm.tsx';
+import { NumbersStep } from '../components/NumbersStep.tsx';
 import { PaymentsStep } from '../components/PaymentsStep.tsx';
 import { Busy, Problem, Said, Shown } from '../components/Problem.tsx';
-import { SenderNumbers } from '../components/SenderNumbers.tsx';
 import type { AdminApi, ApiProblem } from '../lib/api.ts';
-import type { PageProps, Principal } from '../lib/console.ts';
+import type { PageProps } from '../lib/console.ts';
 import { type SettingGroup, settingFields } from '../lib/setting-fields.ts';
 import { asProblem, useLoad } from '../lib/use-load.ts';
 import { GroupForm } from './SettingsPage.tsx';
@@ -69,127 +67,6 @@ export function SetupPage({ api, me }: PageProps) {
         )}
       </div>
     </section>
-  );
-}
-
-function NumbersStep({
-  api,
-  me,
-  onTested,
-}: {
-  api: AdminApi;
-  me: Principal;
-  onTested: (what: string) => void;
-}) {
-  const [numbers, reload] = useLoad(() => api.get<Static<typeof NumberListSchema>>('/v1/numbers'), 'numbers');
-  const [phone, setPhone] = useState('');
-  const [from, setFrom] = useState<string | null>(null);
-  const [progress, setProgressText] = useState<string | null>(null);
-  const [said, setSaid] = useState<string | null>(null);
-  const [problem, setProblem] = useState<ApiProblem | null>(null);
-
-  async function testText(from: string) {
-    setProblem(null);
-    setSaid(null);
-    try {
-      setProgressText('Recording that this phone is yours and agrees to the test…');
-      await api.post('/v1/consent', {
-        phone,
-        kind: 'opt_in',
-        source: 'web_form',
-        evidence: 'Entered by the admin as their own phone for the setup test text (admin console)',
-      });
-      setProgressText('Sending the test text…');
-      const sent = await api.post<Static<typeof SendAcceptedSchema>>(
-        '/v1/messages',
-        {
-          from,
-          to: phone,
-          body: 'This is the CRM Texting setup test: your sender number works. Reply STOP to opt out.',
-        },
-        { 'idempotency-key': crypto.randomUUID() },
-      );
-      // Follow it to the provider's answer, for up to half a minute.
-      for (let i = 0; i < 30; i++) {
-        const { message } = await api.get<Static<typeof MessageWithHistorySchema>>(
-          `/v1/messages/${sent.message.id}`,
-        );
-        setProgressText(`The test text is ${message.status}…`);
-        if (['delivered', 'undelivered', 'failed'].includes(message.status)) {
-          const outcome = `Test text from ${from} to ${phone}: ${message.status}.`;
-          setSaid(outcome);
-          onTested(outcome);
-          break;
-        }
-        await new Promise((r) => setTimeout(r, 1000));
-      }
-    } catch (error) {
-      setProblem(asProblem(error));
-    } finally {
-      setProgressText(null);
-    }
-  }
-
-  return (
-    <Shown loaded={numbers} busy="Reading your sender numbers…" retry={reload}>
-      {({ numbers: list, provider }) => (
-        <>
-          <p>
-            {provider === 'sandbox' ? (
-              <>
-                This relay runs the sandbox SMS network: texts reach the simulated phones at{' '}
-                <a href="/sandbox/phone">/sandbox/phone</a> and nothing leaves. The relay’s operator connects
-                Plivo (SMS_PROVIDER=plivo with PLIVO_AUTH_ID and PLIVO_AUTH_TOKEN) to go live.
-              </>
-            ) : (
-              `Texts go out through ${provider === 'plivo' ? 'Plivo' : provider}, connected by the relay’s operator. Add the numbers rented on that account; each is checked with it.`
-            )}
-          </p>
-          <SenderNumbers api={api} me={me} numbers={list} reload={reload} titled={false} />
-          {list.length > 0 && (
-            <fieldset>
-              <legend>Send a test text</legend>
-              <p>Send a test text to your own mobile to see one leave and arrive.</p>
-              {list.length > 1 && (
-                <label>
-                  From
-                  <select
-                    value={from ?? list[0]?.e164}
-                    onChange={(e) => setFrom((e.currentTarget as HTMLSelectElement).value)}
-                  >
-                    {list.map((n) => (
-                      <option key={n.id} value={n.e164}>
-                        {n.e164}
-                        {n.label === null ? '' : ` (${n.label})`}
-                      </option>
-                    ))}
-                  </select>
-                </label>
-              )}
-              <label>
-                Your mobile number
-                <input
-                  type="tel"
-                  autocomplete="tel"
-                  value={phone}
-                  onInput={(e) => setPhone((e.currentTarget as HTMLInputElement).value)}
-                />
-              </label>
-              <button
-                type="button"
-                disabled={phone.trim() === '' || progress !== null}
-                onClick={() => void testText(from ?? list[0]?.e164 ?? '')}
-              >
-                Send a test text
-              </button>
-              {progress !== null && <Busy label={progress} />}
-              <Said text={said} />
-              {problem !== null && <Problem problem={problem} />}
-            </fieldset>
-          )}
-        </>
-      )}
-    </Shown>
   );
 }
 

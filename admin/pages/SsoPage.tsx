@@ -1,26 +1,19 @@
 import { useState } from 'preact/hooks';
 import type { Static } from 'typebox';
 import type { SamlSettingsOrNone } from '../../contract/sso.ts';
-import type { RoleList } from '../../contract/users.ts';
 import { Problem, Said, Shown } from '../components/Problem.tsx';
 import { Reauthenticate } from '../components/Reauthenticate.tsx';
 import { may, type PageProps } from '../lib/console.ts';
 import { useAction } from '../lib/use-action.ts';
 import { useLoad } from '../lib/use-load.ts';
+import { useRoleNames } from '../lib/use-roles.ts';
 
 type Settings = Static<typeof SamlSettingsOrNone>;
-const BUILT_IN = ['rep', 'manager', 'compliance_reviewer', 'auditor', 'admin', 'owner'];
 
 /** Single sign-on (#17 item 2): what the IdP needs to know, its metadata, and a test sign-in. */
 export function SsoPage({ api, me }: PageProps) {
   const [settings, reload] = useLoad(() => api.get<Settings>('/v1/sso/saml'), 'sso');
-  const [roles] = useLoad(
-    async () =>
-      may(me, 'roles.manage')
-        ? (await api.get<Static<typeof RoleList>>('/v1/roles')).roles.map((r) => r.name)
-        : BUILT_IN,
-    'roles',
-  );
+  const roles = useRoleNames(api, me);
   const action = useAction();
   const [reauth, setReauth] = useState(false);
   const mayChange = may(me, 'sso.manage');
@@ -34,7 +27,7 @@ export function SsoPage({ api, me }: PageProps) {
             {current.configured && <CurrentIdp settings={current} />}
             {mayChange ? (
               <IdpForm
-                roles={roles.state === 'ready' ? roles.value : BUILT_IN}
+                roles={roles}
                 current={current}
                 busy={action.busy}
                 onSave={(body) =>

@@ -1,28 +1,20 @@
 import { useState } from 'preact/hooks';
 import type { Static } from 'typebox';
-import type { InvitedUser, RoleList, User, UserList } from '../../contract/users.ts';
+import type { InvitedUser, User, UserList } from '../../contract/users.ts';
 import { Problem, Said, Shown } from '../components/Problem.tsx';
 import type { ApiProblem } from '../lib/api.ts';
-import { may, type PageProps } from '../lib/console.ts';
+import type { PageProps } from '../lib/console.ts';
 import { asProblem, useLoad } from '../lib/use-load.ts';
+import { useRoleNames } from '../lib/use-roles.ts';
 
 type UserRow = Static<typeof User>;
-/** The built-in roles, offered when the admin may not list custom ones (roles.manage). */
-const BUILT_IN = ['rep', 'manager', 'compliance_reviewer', 'auditor', 'admin', 'owner'];
 
 /** Users and roles (#17 item 2): invite, change a role, deactivate at once. */
 export function UsersPage({ api, me }: PageProps) {
   const [users, reload] = useLoad(() => api.get<Static<typeof UserList>>('/v1/users'), 'users');
-  const [roles] = useLoad(
-    async () =>
-      may(me, 'roles.manage')
-        ? (await api.get<Static<typeof RoleList>>('/v1/roles')).roles.map((r) => r.name)
-        : BUILT_IN,
-    'roles',
-  );
+  const roleNames = useRoleNames(api, me);
   const [said, setSaid] = useState<string | null>(null);
   const [problem, setProblem] = useState<ApiProblem | null>(null);
-  const roleNames = roles.state === 'ready' ? roles.value : BUILT_IN;
 
   /** Runs one change, then says what happened and re-reads the list. */
   async function change(run: () => Promise<string>) {

@@ -5,12 +5,12 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { inflateRawSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { SignedXml } from 'xml-crypto';
 import { RECENT_AUTH_MS } from '../../server/auth/recent-auth.ts';
 import { totpCode } from '../../server/auth/totp.ts';
 import { createUser, deactivateUser } from '../../server/auth/users.ts';
 import { freshPglite } from '../helpers/db.ts';
 import { seedOrg, type TestOrg, type TestRelay, testRelay } from '../helpers/relay.ts';
+import { signAssertion } from '../helpers/saml-signing.ts';
 
 /**
  * SAML 2.0 SSO against an IdP made inside the test: an openssl key pair and self-signed
@@ -116,27 +116,6 @@ function responseXml(a: AssertionInput, assertions: string): string {
     assertions +
     `</samlp:Response>`
   );
-}
-
-/** Signs the (only) Assertion of a Response with the given key. */
-function signAssertion(xml: string, key = idpKey): string {
-  const sig = new SignedXml({
-    privateKey: key,
-    canonicalizationAlgorithm: 'http://www.w3.org/2001/10/xml-exc-c14n#',
-    signatureAlgorithm: 'http://www.w3.org/2001/04/xmldsig-more#rsa-sha256',
-  });
-  sig.addReference({
-    xpath: "//*[local-name(.)='Assertion']",
-    digestAlgorithm: 'http://www.w3.org/2001/04/xmlenc#sha256',
-    transforms: [
-      'http://www.w3.org/2000/09/xmldsig#enveloped-signature',
-      'http://www.w3.org/2001/10/xml-exc-c14n#',
-    ],
-  });
-  sig.computeSignature(xml, {
-    location: { reference: "//*[local-name(.)='Assertion']/*[local-name(.)='Issuer']", action: 'after' },
-  });
-  return sig.getSignedXml();
 }
 
 function signedResponse(a: AssertionInput, key = idpKey): string {

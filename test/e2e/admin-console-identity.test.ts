@@ -203,14 +203,6 @@ describe.skipIf(!hasChromium)('admin console identity pages in a browser', () =>
     await shot(page, 'admin-sso');
   });
 
-  it('refuses an SSO return this tab did not start', async () => {
-    const other = await context.newPage();
-    await other.goto(`${relayUrl}/admin#/sso-return?code=${'a'.repeat(32)}&state=${'b'.repeat(32)}`);
-    await other.getByText('SSO_STATE_MISMATCH').waitFor();
-    await other.getByLabel('Password').waitFor();
-    await other.close();
-  });
-
   it('signs an admin in to the console through the IdP, linking their password account the first time', async () => {
     // An admin with a password of their own, whom the IdP names for the first time.
     await testUser(relay.db, { orgId: org.orgId, email: SSO_ADMIN, role: 'admin', now: relay.clock() });
@@ -230,6 +222,34 @@ describe.skipIf(!hasChromium)('admin console identity pages in a browser', () =>
     await page.getByRole('heading', { name: 'Overview' }).waitFor();
     expect(await page.getByRole('banner').textContent()).toContain(`${SSO_ADMIN} (admin)`);
     expect(page.url()).toBe(`${relayUrl}/admin#/overview`);
+  });
+
+  it('refuses a code from a sign-in another tab started, even while this tab waits for its own', async () => {
+    // The attacker signs in through SSO in their own tab, whose console never runs, and keeps the code.
+    const attacker = await context.newPage();
+    await attacker.route('**/admin/assets/**', (route) => route.abort());
+    await attacker.goto(`${relayUrl}/admin`);
+    const login = `${relayUrl}/v1/sso/saml/${org.orgId}/login?state=${'a'.repeat(32)}&return=console`;
+    await attacker.goto(login);
+    await attacker.waitForURL(/#\/sso-return\?code=/);
+    const stolen = new URL(attacker.url()).hash;
+    await attacker.close();
+
+    // The victim's tab has a sign-in of its own pending at the IdP, then is sent the attacker's code.
+    const victim = await context.newPage();
+    victim.setDefaultTimeout(10_000);
+    idp.mode = 'hold';
+    await victim.goto(`${relayUrl}/admin`);
+    await victim.getByRole('button', { name: 'Sign in with single sign-on' }).click();
+    await victim.getByLabel('Your organisation’s sign-in link or ID').fill(org.orgId);
+    await victim.getByRole('button', { name: 'Continue to your identity provider' }).click();
+    await victim.getByText('Sign in to Example IdP').waitFor();
+    await victim.goto(`${relayUrl}/admin${stolen}`);
+    await victim.getByText('SSO_STATE_MISMATCH').waitFor();
+    await victim.getByLabel('Password').waitFor();
+    expect(victim.url()).not.toContain('code=');
+    idp.mode = 'auto-post';
+    await victim.close();
   });
 
   it('connects a HubSpot account through its consent page and comes back to the CRM page', async () => {

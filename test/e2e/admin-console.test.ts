@@ -104,6 +104,9 @@ describe.skipIf(!hasChromium)('admin console in a browser', () => {
     await menu('Setup').click();
     await page.getByRole('heading', { name: 'Sender numbers' }).waitFor();
     await page.getByLabel('Your mobile number').fill('+12025550142');
+    // Nothing is recorded or sent until the admin says the number is theirs.
+    expect(await page.getByRole('button', { name: 'Send a test text' }).isDisabled()).toBe(true);
+    await page.getByLabel('This is my own mobile').check();
     await page.getByRole('button', { name: 'Send a test text' }).click();
     await page
       .getByText('Test text from +12025550100 to +12025550142: delivered.')
@@ -327,8 +330,10 @@ describe.skipIf(!hasChromium)('admin console in a browser', () => {
     const policy = page.getByRole('form', { name: 'Sign-in policy' });
     await policy.getByLabel('Require a second factor').check();
     await policy.getByRole('button', { name: /^Save/ }).click();
-    await policy.getByLabel('Your password').fill(TEST_PASSWORD);
-    await policy.getByRole('button', { name: 'Confirm' }).click();
+    const confirm = page.getByRole('form', { name: 'Confirm it is you' });
+    await confirm.getByLabel('Your password').fill(TEST_PASSWORD);
+    await confirm.getByLabel('Your password').press('Enter');
+    await confirm.waitFor({ state: 'detached' });
     await policy.getByRole('button', { name: /^Save/ }).click();
     await policy.getByText('Saved Require a second factor.').waitFor();
     await shot(page, 'admin-settings');

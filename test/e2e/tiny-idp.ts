@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { inflateRawSync } from 'node:zlib';
-import { SignedXml } from 'xml-crypto';
+import { signAssertion } from '../helpers/saml-signing.ts';
 
 const run = promisify(execFile);
 
@@ -166,22 +166,6 @@ export class TinyIdp {
       '<samlp:Status><samlp:StatusCode Value="urn:oasis:names:tc:SAML:2.0:status:Success"/></samlp:Status>' +
       assertion +
       '</samlp:Response>';
-    const sig = new SignedXml({
-      privateKey: this.key,
-      canonicalizationAlgorithm: 'http://www.w3.org/2001/10/xml-exc-c14n#',
-      signatureAlgorithm: 'http://www.w3.org/2001/04/xmldsig-more#rsa-sha256',
-    });
-    sig.addReference({
-      xpath: "//*[local-name(.)='Assertion']",
-      digestAlgorithm: 'http://www.w3.org/2001/04/xmlenc#sha256',
-      transforms: [
-        'http://www.w3.org/2000/09/xmldsig#enveloped-signature',
-        'http://www.w3.org/2001/10/xml-exc-c14n#',
-      ],
-    });
-    sig.computeSignature(xml, {
-      location: { reference: "//*[local-name(.)='Assertion']/*[local-name(.)='Issuer']", action: 'after' },
-    });
-    return sig.getSignedXml();
+    return signAssertion(xml, this.key);
   }
 }
