@@ -38,14 +38,17 @@ export function Reauthenticate({ api, why, onDone }: { api: AdminApi; why: strin
         <p>
           {why} Enter your {byCode ? 'authenticator code' : 'password'}, then save again.
         </p>
-        <label>
-          {byCode ? 'Code from your authenticator app' : 'Your password'}
-          {byCode ? (
-            <input key="code" name="secret" autocomplete="one-time-code" inputMode="numeric" required />
-          ) : (
-            <input key="password" name="secret" type="password" autocomplete="current-password" required />
-          )}
-        </label>
+        {byCode ? (
+          <label key="code">
+            Code from your authenticator app
+            <input name="secret" autocomplete="one-time-code" inputMode="numeric" required />
+          </label>
+        ) : (
+          <label key="password">
+            Your password
+            <input name="secret" type="password" autocomplete="current-password" required />
+          </label>
+        )}
         <button type="submit" disabled={busy}>
           Confirm
         </button>
