@@ -54,6 +54,8 @@ export const NUMBER_COMMANDS: Record<string, Command> = {
           label: flags.label ?? null,
         },
         { actor: CLI_ACTOR, at: systemClock() },
+        // The relay's operator is trusted to assign a number the account holds to any organisation.
+        { assignedBy: 'operator' },
       );
       return {
         json: { numberId: added.id, e164: added.e164, numberType: added.numberType },

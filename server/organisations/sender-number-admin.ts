@@ -5,6 +5,7 @@ import { type Queryable, withinTransaction } from '../db/database.ts';
 import { ApiError } from '../errors.ts';
 import { type NumberOwnership, ProviderError, type SmsProvider } from '../providers/sms-provider.ts';
 import { senderNumberOf, senderNumberRegistered } from '../stores/sender-number-queries.ts';
+import { type Assignment, powerpackToProve } from './number-assignment.ts';
 import { addSenderNumber, numberTaken, requireOrg } from './org-admin.ts';
 import { orgPhone } from './org-phone.ts';
 
@@ -13,6 +14,8 @@ import { orgPhone } from './org-phone.ts';
  * `npm run cli -- number add`). A number is registered only once the SMS provider the relay sends
  * through says its account holds it: on a shared relay nobody claims a number the business does
  * not rent, and a number another organisation registered stays theirs (409, never saying whose).
+ * On a relay of several organisations an org admin also proves the number is theirs (their own
+ * Powerpack holds it), else the operator assigns it (number-assignment.ts).
  */
 
 /** Who makes a change, for the audit log; `at` comes from the relay's clock. */
@@ -65,9 +68,13 @@ async function assertAssignee(db: Queryable, orgId: string, userId: string): Pro
 const providerLabel = (name: string): string => (name === 'plivo' ? 'Plivo' : name);
 
 /** The provider's word on the number; a provider that cannot answer is 502 and nothing is stored. */
-async function askProvider(sms: NumberOwnershipCheck, e164: string): Promise<NumberOwnership> {
+async function askProvider(
+  sms: NumberOwnershipCheck,
+  e164: string,
+  powerpackUuid: string | null,
+): Promise<NumberOwnership> {
   try {
-    return await sms.ownsNumber(e164);
+    return await sms.ownsNumber(e164, { powerpackUuid });
   } catch (error) {
     if (!(error instanceof ProviderError)) throw error;
     throw new ApiError(
@@ -97,6 +104,20 @@ function numberTypeOf(
   return asked ?? known ?? 'long_code';
 }
 
+/** Refuses a number the organisation's own Powerpack does not hold, whatever the account holds. */
+function assertInPowerpack(e164: string, provider: string, ownership: NumberOwnership): void {
+  if (ownership.inPowerpack === true) return;
+  const name = providerLabel(provider);
+  throw new ApiError(
+    422,
+    'NUMBER_NOT_IN_POWERPACK',
+    provider === 'sandbox'
+      ? `The sandbox network has no Powerpacks, so on a relay shared by several organisations it cannot prove ${e164} is your organisation's: the relay's operator assigns it (npm run cli -- number add).`
+      : `${e164} is not in your organisation's ${name} Powerpack (the plivoPowerpackUuid setting): add it to that Powerpack's number pool in ${name} first, or ask the relay's operator to assign it (npm run cli -- number add).`,
+    { provider, setting: 'plivoPowerpackUuid' },
+  );
+}
+
 /** Refuses a number the provider's account does not hold or that cannot text. */
 function assertTextable(
   e164: string,
@@ -123,7 +144,8 @@ function assertTextable(
 /**
  * Registers a sender number for the organisation, audited as number.added. The number may be
  * typed nationally (read in the org's default country). Nothing is stored unless the provider
- * confirms its account holds the number.
+ * confirms its account holds the number and, for an org admin on a relay of several
+ * organisations, that the organisation's own Powerpack holds it (`assignment` says who asks).
  */
 export async function registerSenderNumber(
   db: Queryable,
@@ -136,6 +158,7 @@ export async function registerSenderNumber(
     defaultAssigneeUserId?: string | null;
   },
   by: ChangedBy,
+  assignment: Assignment,
 ): Promise<SenderNumber> {
   const { orgId } = input;
   await requireOrg(db, orgId);
@@ -143,10 +166,18 @@ export async function registerSenderNumber(
   const label = cleanLabel(input.label);
   const assignee = input.defaultAssigneeUserId ?? null;
   if (assignee !== null) await assertAssignee(db, orgId, assignee);
-  // Refused before the provider is asked; the insert's unique key still settles a race.
-  if (await senderNumberRegistered(db, e164)) throw numberTaken(e164);
+  // Before anything about the number is looked up: a refusal here probes neither the account nor
+  // which numbers other organisations registered.
+  const powerpack = await powerpackToProve(db, orgId, assignment);
+  // Refused before the provider is asked, or once the org proved the number is in its Powerpack;
+  // the insert's unique key still settles a race.
+  if (powerpack === null && (await senderNumberRegistered(db, e164))) throw numberTaken(e164);
   // Asked outside any transaction: no lock is held while the provider answers.
-  const ownership = await askProvider(sms, e164);
+  const ownership = await askProvider(sms, e164, powerpack);
+  if (powerpack !== null) {
+    assertInPowerpack(e164, sms.name, ownership);
+    if (await senderNumberRegistered(db, e164)) throw numberTaken(e164);
+  }
   assertTextable(e164, sms.name, ownership);
   const numberType = numberTypeOf(e164, input.numberType, sms.name, ownership);
   return withinTransaction(db, async (tx) => {
@@ -164,7 +195,11 @@ export async function registerSenderNumber(
       action: 'number.added',
       target: { type: 'sender_number', id: numberId },
       after: { e164, numberType, label, defaultAssigneeUserId: assignee },
-      detail: { provider: sms.name },
+      detail: {
+        provider: sms.name,
+        assignedBy: assignment.assignedBy,
+        ...(powerpack === null ? {} : { powerpackUuid: powerpack }),
+      },
       at: by.at,
       ip: by.ip ?? null,
     });

@@ -21,5 +21,15 @@ declare module 'plivo' {
       /** GET Number/{number}/: a number the account rents; rejects with status 404 for any other. */
       get(number: string): Promise<unknown>;
     };
+    powerpacks: {
+      /** GET Powerpack/{uuid}/; rejects with status 404 for a Powerpack the account does not have. */
+      get(uuid: string): Promise<Powerpack>;
+    };
+  }
+  /** A Powerpack as the SDK builds it: Plivo's fields plus the id it parses from `number_pool`. */
+  export interface Powerpack {
+    readonly number_pool_id?: unknown;
+    /** GET NumberPool/{number_pool_id}/Number/{number}/; rejects with status 404 for a number not in the pool. */
+    find_number(number: string): Promise<unknown>;
   }
 }

@@ -3,6 +3,7 @@ import type { SenderNumberType } from '../../contract/numbers.ts';
 import { verifySignedRequest } from './plivo-signature.ts';
 import {
   type NumberOwnership,
+  type NumberOwnershipQuery,
   type OutboundSms,
   ProviderError,
   type SendResult,
@@ -47,6 +48,9 @@ function field(value: unknown, ...names: string[]): unknown {
 }
 
 const digits = (e164: string): string => e164.replace(/^\+/, '');
+
+/** Plivo's Powerpack and number-pool ids; anything else is never put into a request path. */
+const PLIVO_UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /**
  * Turns what the SDK rejects with into a ProviderError. The SDK gives `status` for API errors
@@ -177,7 +181,41 @@ export class PlivoProvider implements SmsProvider {
     return found.map((f) => f.uuid);
   }
 
-  async ownsNumber(e164: string): Promise<NumberOwnership> {
+  async ownsNumber(e164: string, query: NumberOwnershipQuery = {}): Promise<NumberOwnership> {
+    const powerpack = query.powerpackUuid ?? null;
+    const inPowerpack = powerpack === null ? null : await this.poolHolds(powerpack, e164);
+    const account = await this.accountHolds(e164);
+    return inPowerpack === null ? account : { ...account, inPowerpack };
+  }
+
+  /**
+   * Whether the Powerpack's number pool holds the number: GET Powerpack/{uuid}/, then
+   * GET NumberPool/{pool}/Number/{number}/ (both checked in test/server/plivo-provider.test.ts).
+   */
+  private async poolHolds(powerpackUuid: string, e164: string): Promise<boolean> {
+    // The uuid is an organisation's setting: only a uuid goes into a request path.
+    if (!PLIVO_UUID.test(powerpackUuid)) return false;
+    try {
+      const powerpack = await this.client.powerpacks.get(powerpackUuid);
+      const pool = powerpack.number_pool_id;
+      if (typeof pool !== 'string' || !PLIVO_UUID.test(pool))
+        throw new ProviderError(
+          false,
+          'PROVIDER_BAD_RESPONSE',
+          'Plivo answered the Powerpack without its number pool.',
+        );
+      await powerpack.find_number(digits(e164));
+      return true;
+    } catch (error) {
+      if (error instanceof ProviderError) throw error;
+      // 404: the account has no such Powerpack, or its number pool does not hold the number.
+      if (field(error, 'status') === 404) return false;
+      throw classifyPlivoError(error);
+    }
+  }
+
+  /** What Plivo's rented-number resource says about the number. */
+  private async accountHolds(e164: string): Promise<NumberOwnership> {
     let found: unknown;
     try {
       // GET Number/{number}/ with the number as Plivo writes it (no "+"); the request is checked in

@@ -1,7 +1,14 @@
 import { randomInt, randomUUID } from 'node:crypto';
 import type { Database } from '../db/database.ts';
 import { signPlivoV3, verifySignedRequest } from './plivo-signature.ts';
-import type { NumberOwnership, OutboundSms, SendResult, SignedRequest, SmsProvider } from './sms-provider.ts';
+import type {
+  NumberOwnership,
+  NumberOwnershipQuery,
+  OutboundSms,
+  SendResult,
+  SignedRequest,
+  SmsProvider,
+} from './sms-provider.ts';
 import { ProviderError } from './sms-provider.ts';
 
 /** Delivers a signed webhook to the relay; resolves to the HTTP status it answered. */
@@ -173,10 +180,12 @@ export class SandboxSmsNetwork implements SmsProvider {
 
   /**
    * The sandbox owns every number: its handsets text whatever number they are given, so any number
-   * an organisation registers is one it can send from here. Nothing leaves this machine.
+   * an organisation registers is one it can send from here. Nothing leaves this machine. It has no
+   * Powerpacks, so it never says one holds a number: on a relay of several organisations it cannot
+   * prove a number is an organisation's own, and the relay's operator assigns it.
    */
-  async ownsNumber(_e164: string): Promise<NumberOwnership> {
-    return { owned: true };
+  async ownsNumber(_e164: string, query: NumberOwnershipQuery = {}): Promise<NumberOwnership> {
+    return query.powerpackUuid == null ? { owned: true } : { owned: true, inPowerpack: false };
   }
 
   verifyWebhook(request: SignedRequest): boolean {

@@ -45,11 +45,18 @@ export interface SignedRequest {
 
 /**
  * What the provider says about a number an organisation wants to send from. `numberType` and
- * `smsEnabled` are given when the provider knows them.
+ * `smsEnabled` are given when the provider knows them; `inPowerpack` exactly when it was asked
+ * about a Powerpack (NumberOwnershipQuery).
  */
-export type NumberOwnership =
+export type NumberOwnership = (
   | { owned: true; numberType?: SenderNumberType; smsEnabled?: boolean }
-  | { owned: false; reason: string };
+  | { owned: false; reason: string }
+) & { inPowerpack?: boolean };
+
+/** What else to ask about the number: whether a Powerpack (Plivo's number pool) holds it; null: nothing. */
+export interface NumberOwnershipQuery {
+  powerpackUuid?: string | null;
+}
 
 /** What the relay needs from an SMS network (Plivo, the sandbox). */
 export interface SmsProvider {
@@ -65,9 +72,10 @@ export interface SmsProvider {
   ): Promise<string[]>;
   /**
    * Whether the provider account the relay sends through holds the number (rented or ported in),
-   * asked before an organisation registers it. Throws ProviderError when the provider cannot say.
+   * and, when asked, whether that Powerpack's number pool holds it (`inPowerpack`), asked before an
+   * organisation registers it. Throws ProviderError when the provider cannot say.
    */
-  ownsNumber(e164: string): Promise<NumberOwnership>;
+  ownsNumber(e164: string, query?: NumberOwnershipQuery): Promise<NumberOwnership>;
   /** Checks a webhook's signature before anything in it is trusted. */
   verifyWebhook(request: SignedRequest): boolean;
   close(): Promise<void>;

@@ -59,8 +59,9 @@ function personOnly(p: Principal): void {
 
 /**
  * The org's sender numbers (issue #17: the admin console's numbers page). Adding one asks the SMS
- * provider first whether the relay's account holds it, and needs a sign-in within the last five
- * minutes: a number's inbound texts (replies, opt-outs) go to the organisation that registered it.
+ * provider first whether the relay's account holds it (and, on a relay of several organisations,
+ * whether the org's own Powerpack does), and needs a sign-in within the last five minutes: a
+ * number's inbound texts (replies, opt-outs) go to the organisation that registered it.
  */
 export const numbersRoutes: RouteModule = (app, deps) => {
   const { db } = deps;
@@ -82,8 +83,8 @@ export const numbersRoutes: RouteModule = (app, deps) => {
   updateNumberRoute(app, deps);
 };
 
-/** Adds a sender number once the SMS provider confirms the relay's account holds it. */
-const addNumberRoute: RouteModule = (app, { db, sms, clock }) => {
+/** Adds a sender number once the SMS provider confirms the relay's account (or the org's Powerpack) holds it. */
+const addNumberRoute: RouteModule = (app, { config, db, sms, clock }) => {
   app.post(
     '/v1/numbers',
     {
@@ -91,13 +92,15 @@ const addNumberRoute: RouteModule = (app, { db, sms, clock }) => {
       schema: {
         summary: 'Add a sender number',
         description:
-          "The number may be national in the org's default country. The SMS provider is asked first whether the relay's account holds it (Plivo: rented or ported in); nothing is stored otherwise. type defaults to what the provider reports, else long_code. Only a signed-in person adds numbers, with a sign-in in the last five minutes (POST /v1/auth/reauth). Audited as number.added.",
+          "The number may be national in the org's default country. The SMS provider is asked first whether the relay's account holds it (Plivo: rented or ported in); nothing is stored otherwise. On a relay shared by several organisations the relay's operator assigns numbers (npm run cli -- number add): an org admin adds only a number in the organisation's own Plivo Powerpack (setting plivoPowerpackUuid; not the relay's default), else 409 NUMBER_ASSIGNED_BY_OPERATOR before the provider is asked. type defaults to what the provider reports, else long_code. Only a signed-in person adds numbers, with a sign-in in the last five minutes (POST /v1/auth/reauth). Audited as number.added.",
         tags,
         body: AddNumberBody,
         response: { 201: SenderNumberSchema, ...errorResponses },
         'x-error-codes': [
           'INVALID_PHONE_NUMBER',
+          'NUMBER_ASSIGNED_BY_OPERATOR',
           'NUMBER_TAKEN',
+          'NUMBER_NOT_IN_POWERPACK',
           'NUMBER_NOT_OWNED',
           'NUMBER_NOT_SMS_ENABLED',
           'NUMBER_TYPE_MISMATCH',
@@ -124,6 +127,7 @@ const addNumberRoute: RouteModule = (app, { db, sms, clock }) => {
           defaultAssigneeUserId: defaultAssigneeUserId ?? null,
         },
         { actor: p.actor, at: now, ip: request.ip },
+        { assignedBy: 'org-admin', relayPowerpackUuid: config.plivo?.powerpackUuid ?? null },
       );
       return reply.code(201).send(added);
     },

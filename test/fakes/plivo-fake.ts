@@ -3,12 +3,14 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { signPlivoV3 } from '../../server/providers/plivo-signature.ts';
 import { FakeRentedNumbers } from './plivo-numbers.ts';
+import { FakePowerpacks } from './plivo-powerpacks.ts';
 
 /**
  * A contract-faithful Plivo Message API on 127.0.0.1 (../shared/reference/sdk-contracts.md §1):
  * JSON bodies, trailing-slash paths, Basic auth, 202 with message_uuid, snake_case list objects,
  * and signed (X-Plivo-Signature-V3) status callbacks and inbound messages sent to the relay; plus
- * the account's rented numbers (`numbers`, see plivo-numbers.ts).
+ * the account's rented numbers (`numbers`, see plivo-numbers.ts) and its Powerpacks' number pools
+ * (`powerpacks`, see plivo-powerpacks.ts).
  * It can be told to misbehave, so the relay's delivery guarantees are tested against the real SDK.
  */
 
@@ -72,6 +74,8 @@ export class FakePlivo {
   readonly queuedCallbackFailures: CallbackFailure[] = [];
   /** The numbers the account rents: `numbers.rent('+14155550100')` before the relay asks. */
   readonly numbers: FakeRentedNumbers;
+  /** The account's Powerpacks: `powerpacks.create('Acme')`, then `powerpacks.add(uuid, number)`. */
+  readonly powerpacks: FakePowerpacks;
   callbackAttempts = 0;
   private readonly server: http.Server;
   private readonly timers = new Set<NodeJS.Timeout>();
@@ -83,6 +87,7 @@ export class FakePlivo {
   constructor(private readonly options: FakePlivoOptions) {
     this.random = mulberry32(options.chaos?.seed ?? 1);
     this.numbers = new FakeRentedNumbers(options.authId);
+    this.powerpacks = new FakePowerpacks(options.authId, this.numbers);
     this.server = http.createServer((req, res) => {
       this.handle(req, res).catch((error: unknown) => {
         res.writeHead(500, { 'content-type': 'application/json' });
@@ -170,6 +175,8 @@ export class FakePlivo {
     const one = url.pathname.startsWith(base) ? url.pathname.slice(base.length).replace(/\/$/, '') : '';
     const rented = this.numbers.answer(req.method ?? '', url.pathname);
     if (rented !== null) return this.json(res, rented.status, rented.body);
+    const pooled = this.powerpacks.answer(req.method ?? '', url.pathname);
+    if (pooled !== null) return this.json(res, pooled.status, pooled.body);
     if (req.method === 'GET' && one !== '') {
       const message = this.accepted.find((m) => m.uuid === one);
       if (message === undefined) this.json(res, 404, { api_id: randomUUID(), error: 'not found' });

@@ -61,6 +61,11 @@ export class FakeRentedNumbers {
     });
   }
 
+  /** The Plivo number_type of a number the account holds, or undefined for any other number. */
+  numberTypeOf(number: string): PlivoNumberType | undefined {
+    return this.rented.get(digits(number))?.number_type as PlivoNumberType | undefined;
+  }
+
   /** The account no longer holds the number. */
   release(number: string): void {
     this.rented.delete(digits(number));

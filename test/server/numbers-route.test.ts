@@ -18,7 +18,8 @@ import {
 
 // The admin console's sender numbers (POST and PATCH /v1/numbers): a number is registered only once
 // the SMS provider says the relay's account holds it; nobody claims another organisation's number or
-// hands its first replies to another organisation's user.
+// hands its first replies to another organisation's user. The relay here hosts two organisations, so
+// an org admin adds only numbers of the org's own Powerpack (number-assignment.test.ts has the rest).
 postgresSkipNote('sender numbers API');
 
 type Auth = { authorization: string };
@@ -33,6 +34,8 @@ describe.each(ENGINES)('on %s', (engine) => {
   /** The same relay's routes sending through Plivo (the real SDK against the fake). */
   let plivoApp: App;
   let fake: FakePlivo;
+  /** Acme's own Powerpack (its plivoPowerpackUuid setting), which proves a number is Acme's. */
+  let acmePowerpack: string;
   let org: TestOrg;
   let other: TestOrg;
   let admin: { userId: string; sessionId: string; auth: Auth };
@@ -66,6 +69,11 @@ describe.each(ENGINES)('on %s', (engine) => {
     const sms = new PlivoProvider({ ...PLIVO, apiUrl: await fake.start(), timeoutMs: 2000 });
     plivoApp = await buildApp({ config: testConfig(), db, sms, clock: relay.clock, payments: null });
     await plivoApp.ready();
+    acmePowerpack = fake.powerpacks.create('Acme Dental');
+    await db.query(
+      `UPDATE orgs SET settings = settings || jsonb_build_object('plivoPowerpackUuid', $2::text) WHERE id = $1`,
+      [org.orgId, acmePowerpack],
+    );
   });
   afterAll(async () => {
     await plivoApp.close();
@@ -74,7 +82,7 @@ describe.each(ENGINES)('on %s', (engine) => {
     await drop();
   });
 
-  const post = (auth: Auth, payload: unknown, app: App = relay.app) =>
+  const post = (auth: Auth, payload: unknown, app: App = plivoApp) =>
     app.inject({ method: 'POST', url: '/v1/numbers', headers: auth, payload: payload as object });
   const patch = (auth: Auth, id: string, payload: unknown) =>
     relay.app.inject({
@@ -105,13 +113,20 @@ describe.each(ENGINES)('on %s', (engine) => {
     );
     return row;
   };
+  /** The account rents the number and it is in Acme's Powerpack. */
+  const pooled = (e164: string, options: Parameters<FakePlivo['numbers']['rent']>[1] = {}) => {
+    fake.numbers.rent(e164, options);
+    fake.powerpacks.add(acmePowerpack, e164);
+  };
   async function addNumber(e164: string): Promise<string> {
+    pooled(e164);
     const answer = await post(admin.auth, { number: e164 });
     expect(answer.statusCode, answer.body).toBe(201);
     return answer.json().id;
   }
 
-  it('adds a number typed nationally, answers it as GET /v1/numbers lists it, and audits number.added', async () => {
+  it("adds a number of the org's own Powerpack typed nationally, answers it as GET /v1/numbers lists it, and audits number.added", async () => {
+    pooled('+12025550150');
     const answer = await post(admin.auth, {
       number: '(202) 555-0150',
       label: '  Front desk ',
@@ -136,7 +151,7 @@ describe.each(ENGINES)('on %s', (engine) => {
   });
 
   it('adds a number Plivo says the account rents, asking its rented-number resource, with its kind from Plivo', async () => {
-    fake.numbers.rent('+18005550150', { numberType: 'tollfree' });
+    pooled('+18005550150', { numberType: 'tollfree' });
     const answer = await post(admin.auth, { number: '+1 800 555 0150', label: 'Billing' }, plivoApp);
     expect(answer.statusCode, answer.body).toBe(201);
     expect(answer.json()).toMatchObject({ e164: '+18005550150', numberType: 'toll_free', label: 'Billing' });
@@ -144,7 +159,7 @@ describe.each(ENGINES)('on %s', (engine) => {
       `GET /v1/Account/${PLIVO.authId}/Number/18005550150/`,
     );
     // A kind that contradicts Plivo's is refused rather than paced at the wrong rate.
-    fake.numbers.rent('+12025550153');
+    pooled('+12025550153');
     const wrong = await post(admin.auth, { number: '+12025550153', type: 'toll_free' }, plivoApp);
     expect(wrong.statusCode, wrong.body).toBe(422);
     expect(wrong.json().error).toMatchObject({
@@ -154,23 +169,23 @@ describe.each(ENGINES)('on %s', (engine) => {
     expect(await stored('+12025550153')).toEqual([]);
   });
 
-  it('refuses a number Plivo does not list on the account (422 NUMBER_NOT_OWNED), storing and auditing nothing', async () => {
+  it("refuses a number outside the org's Powerpack (422 NUMBER_NOT_IN_POWERPACK), storing and auditing nothing", async () => {
     const before = await counts();
     const answer = await post(admin.auth, { number: '+12025550151' }, plivoApp);
     expect(answer.statusCode, answer.body).toBe(422);
-    expect(answer.json().error.code).toBe('NUMBER_NOT_OWNED');
-    expect(answer.json().error.message).toContain('rent it in Plivo');
+    expect(answer.json().error.code).toBe('NUMBER_NOT_IN_POWERPACK');
+    expect(answer.json().error.message).toContain("add it to that Powerpack's number pool in Plivo");
     expect(await stored('+12025550151')).toEqual([]);
     expect(await counts()).toEqual(before);
-    // Nor one Plivo holds that cannot text.
-    fake.numbers.rent('+12025550154', { smsEnabled: false });
+    // Nor one of its Powerpack that cannot text.
+    pooled('+12025550154', { smsEnabled: false });
     const voiceOnly = await post(admin.auth, { number: '+12025550154' }, plivoApp);
     expect(voiceOnly.json().error.code).toBe('NUMBER_NOT_SMS_ENABLED');
     expect(await stored('+12025550154')).toEqual([]);
   });
 
   it('answers 502 SMS_PROVIDER_UNAVAILABLE and stores nothing while Plivo cannot answer, then adds it once Plivo can', async () => {
-    fake.numbers.rent('+12025550152');
+    pooled('+12025550152');
     const before = await counts();
     for (const failure of ['500', '429'] as const) {
       fake.numbers.queuedFailures.push(failure);
@@ -186,7 +201,7 @@ describe.each(ENGINES)('on %s', (engine) => {
     expect((await post(admin.auth, { number: '+12025550152' }, plivoApp)).statusCode).toBe(201);
   });
 
-  it('asks Plivo in `npm run cli -- number add` as well, and audits what the CLI adds', async () => {
+  it('asks Plivo in `npm run cli -- number add` as well (the operator: the account check alone), and audits what the CLI adds', async () => {
     const config = testConfig({
       smsProvider: 'plivo',
       plivo: { ...PLIVO, apiUrl: fake.baseUrl, powerpackUuid: null },
@@ -204,15 +219,13 @@ describe.each(ENGINES)('on %s', (engine) => {
     expect((await audited('number.added')).at(-1)).toMatchObject({ actor: 'cli' });
   });
 
-  it("refuses another organisation's number with 409 NUMBER_TAKEN, naming no organisation, even when Plivo rents it", async () => {
-    fake.numbers.rent(OTHER_SENDER);
-    for (const app of [relay.app, plivoApp]) {
-      const answer = await post(admin.auth, { number: '202-555-0101', label: 'Mine now' }, app);
-      expect(answer.statusCode, answer.body).toBe(409);
-      expect(answer.json().error.code).toBe('NUMBER_TAKEN');
-      expect(answer.body).not.toContain(other.orgId);
-      expect(answer.body).not.toContain('Other Plumbing');
-    }
+  it("refuses another organisation's number with 409 NUMBER_TAKEN, naming no organisation, even when the org's Powerpack holds it", async () => {
+    pooled(OTHER_SENDER);
+    const answer = await post(admin.auth, { number: '202-555-0101', label: 'Mine now' });
+    expect(answer.statusCode, answer.body).toBe(409);
+    expect(answer.json().error.code).toBe('NUMBER_TAKEN');
+    expect(answer.body).not.toContain(other.orgId);
+    expect(answer.body).not.toContain('Other Plumbing');
     expect(await stored(OTHER_SENDER)).toEqual([
       { org_id: other.orgId, label: null, default_assignee_user_id: null },
     ]);

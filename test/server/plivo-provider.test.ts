@@ -163,6 +163,62 @@ describe('PlivoProvider through the real plivo SDK', () => {
     expect(await providerFailure(wrong.ownsNumber('+14155550100'))).toMatchObject({ code: 'PROVIDER_AUTH' });
   });
 
+  it('asks for a Powerpack and then its number pool (GET Powerpack/{uuid}/, GET NumberPool/{pool}/Number/{number}/) when told to', async () => {
+    const powerpack = fake.powerpacks.create('Acme Dental');
+    const pool = fake.powerpacks.poolUuidOf(powerpack);
+    fake.numbers.rent('+14155550110', { numberType: 'tollfree' });
+    fake.powerpacks.add(powerpack, '+14155550110');
+    fake.numbers.rent('+14155550111');
+    const before = fake.requests.length;
+    expect(await provider.ownsNumber('+14155550110', { powerpackUuid: powerpack })).toEqual({
+      owned: true,
+      numberType: 'toll_free',
+      smsEnabled: true,
+      inPowerpack: true,
+    });
+    const asked = fake.requests.slice(before);
+    expect(asked.map((r) => `${r.method} ${r.path}`)).toEqual([
+      `GET /v1/Account/${AUTH_ID}/Powerpack/${powerpack}/`,
+      `GET /v1/Account/${AUTH_ID}/NumberPool/${pool}/Number/14155550110/`,
+      `GET /v1/Account/${AUTH_ID}/Number/14155550110/`,
+    ]);
+    for (const request of asked)
+      expect(request.headers.authorization).toBe(
+        `Basic ${Buffer.from(`${AUTH_ID}:${AUTH_TOKEN}`).toString('base64')}`,
+      );
+    // On the account but not in the pool; and a Powerpack the account does not have.
+    expect(await provider.ownsNumber('+14155550111', { powerpackUuid: powerpack })).toMatchObject({
+      owned: true,
+      inPowerpack: false,
+    });
+    expect(
+      await provider.ownsNumber('+14155550110', { powerpackUuid: '6f1c1d4e-0000-4000-8000-000000000000' }),
+    ).toMatchObject({ owned: true, inPowerpack: false });
+    // Not asked about a Powerpack: the answer says nothing about one.
+    expect(await provider.ownsNumber('+14155550110', { powerpackUuid: null })).not.toHaveProperty(
+      'inPowerpack',
+    );
+  });
+
+  it('never puts a Powerpack setting that is not a uuid into a request path, and a failure is no answer', async () => {
+    fake.numbers.rent('+14155550112');
+    const before = fake.requests.length;
+    for (const setting of ['../Number/14155550112', 'pp-1234', ''])
+      expect(await provider.ownsNumber('+14155550112', { powerpackUuid: setting })).toMatchObject({
+        inPowerpack: false,
+      });
+    expect(fake.requests.slice(before).map((r) => r.path)).toEqual([
+      `/v1/Account/${AUTH_ID}/Number/14155550112/`,
+      `/v1/Account/${AUTH_ID}/Number/14155550112/`,
+      `/v1/Account/${AUTH_ID}/Number/14155550112/`,
+    ]);
+    const powerpack = fake.powerpacks.create('Flaky');
+    fake.powerpacks.queuedFailures.push('500');
+    expect(
+      await providerFailure(provider.ownsNumber('+14155550112', { powerpackUuid: powerpack })),
+    ).toMatchObject({ code: 'PROVIDER_5XX', retryable: true });
+  });
+
   it('reports wrong credentials as a 401 without sending', async () => {
     const wrong = new PlivoProvider({
       authId: AUTH_ID,

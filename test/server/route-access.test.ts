@@ -173,11 +173,11 @@ const GUARDED: Record<string, GuardedCase> = {
       expect(numbers).toEqual([ORG_B_SENDER]);
     },
   },
-  // Numbers change only by a signed-in person (every key is refused); each add is a number of its own,
-  // which the sandbox network holds.
+  // Numbers change only by a signed-in person (every key is refused); each add is a number of its own.
+  // This relay hosts two organisations and org A has no Powerpack: the operator assigns numbers.
   'POST /v1/numbers': {
     valid: () => ({ method: 'POST', url: '/v1/numbers', payload: { number: nextSenderNumber() } }),
-    ok: 201,
+    ok: 409,
     keyRefused: 'SESSION_REQUIRED',
     foreign: (ctx) => ({ method: 'POST', url: '/v1/numbers', payload: { number: ctx.a.sender } }),
     expectForeign: (answer) => expect(errorCode(answer)).toBe('SESSION_REQUIRED'),

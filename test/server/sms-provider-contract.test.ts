@@ -29,6 +29,11 @@ interface ProviderHarness {
   ownedNumber(): string;
   /** A number the account does not hold, or null for a network that holds every number. */
   unownedNumber: string | null;
+  /**
+   * A Powerpack of the account whose number pool holds the number (rented first), or null for a
+   * network without Powerpacks (which then never says a number is in one).
+   */
+  powerpackHolding(number: string): string | null;
   /** Makes the next send fail in a way that can succeed later, where the network can. */
   failNextTemporarily: (() => void) | null;
   stop(): Promise<void>;
@@ -91,6 +96,12 @@ const HARNESSES: Record<string, () => Promise<ProviderHarness>> = {
         return '+14155550100';
       },
       unownedNumber: '+14155550189',
+      powerpackHolding: (number) => {
+        const powerpack = fake.powerpacks.create('Contract suite');
+        fake.numbers.rent(number);
+        fake.powerpacks.add(powerpack, number);
+        return powerpack;
+      },
       failNextTemporarily: () => fake.queuedFailures.push('500'),
       stop: async () => {
         await provider.close();
@@ -126,6 +137,8 @@ const HARNESSES: Record<string, () => Promise<ProviderHarness>> = {
       // The sandbox network holds every number (its handsets text whatever number they are given).
       ownedNumber: () => '+14155550100',
       unownedNumber: null,
+      // The sandbox has no Powerpacks: it cannot prove a number is one organisation's.
+      powerpackHolding: () => null,
       // The sandbox has no temporary failure mode: its failures are by destination, and permanent.
       failNextTemporarily: null,
       stop: () => network.close(),
@@ -221,6 +234,18 @@ for (const [name, start] of Object.entries(HARNESSES)) {
           owned: false,
           reason: expect.any(String),
         });
+    });
+
+    it('says whether a Powerpack holds the number only when asked, and never that one holds a number it does not', async () => {
+      expect(await h.provider.ownsNumber(h.ownedNumber())).not.toHaveProperty('inPowerpack');
+      const powerpack = h.powerpackHolding('+14155550190');
+      const asked = powerpack ?? '6f1c1d4e-0000-4000-8000-000000000000';
+      expect(await h.provider.ownsNumber('+14155550190', { powerpackUuid: asked })).toMatchObject({
+        inPowerpack: powerpack !== null,
+      });
+      expect(await h.provider.ownsNumber('+14155550191', { powerpackUuid: asked })).toMatchObject({
+        inPowerpack: false,
+      });
     });
 
     it('trusts a webhook signed with its token and nothing altered or unsigned', () => {
