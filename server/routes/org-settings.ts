@@ -2,10 +2,12 @@ import { Type } from 'typebox';
 import { errorResponses } from '../../contract/errors.ts';
 import { OrgSettingSchema, OrgSettingsSchema } from '../../contract/org-settings.ts';
 import { requireRecentAuth } from '../auth/recent-auth.ts';
+import type { Queryable } from '../db/database.ts';
 import { ApiError } from '../errors.ts';
 import { principalOf, requires } from '../http/access.ts';
 import type { RouteModule } from '../http/services.ts';
 import { isAuthSettingKey } from '../organisations/auth-policy-settings.ts';
+import { orgCount } from '../organisations/org-admin.ts';
 import {
   ALL_SETTING_KEYS,
   readOrgSettings,
@@ -23,6 +25,22 @@ const tags = ['settings'];
  */
 function needsRecentSignIn(key: string): boolean {
   return isAuthSettingKey(key) || /^(payments|retention|anomaly)\./.test(key) || key === 'plivoPowerpackUuid';
+}
+
+/**
+ * The Powerpack is where an org's texts leave from and what proves a number is the org's own (POST
+ * /v1/numbers): on a relay several orgs share, one org's admin naming another's Powerpack would send
+ * from its numbers and claim them. There the relay's operator sets it (the CLI); an org alone on its
+ * relay sets its own.
+ */
+async function requireOwnRelay(db: Queryable): Promise<void> {
+  if ((await orgCount(db)) > 1)
+    throw new ApiError(
+      403,
+      'OPERATOR_SETTING',
+      "On a relay shared by several organisations, the relay's operator sets plivoPowerpackUuid (npm run cli -- org settings --set plivoPowerpackUuid); ask them.",
+      { setting: 'plivoPowerpackUuid' },
+    );
 }
 
 /** A setting's value as the CLI's text, which one parser checks for both (null: remove it). */
@@ -79,7 +97,13 @@ export const orgSettingsRoutes: RouteModule = (app, { db, clock }) => {
         }),
         body: Type.Object({ value: Type.Unknown() }, { additionalProperties: false }),
         response: { 200: OrgSettingSchema, ...errorResponses },
-        'x-error-codes': ['UNKNOWN_SETTING', 'INVALID_SETTING', 'REAUTH_REQUIRED', 'SESSION_REQUIRED'],
+        'x-error-codes': [
+          'UNKNOWN_SETTING',
+          'INVALID_SETTING',
+          'REAUTH_REQUIRED',
+          'SESSION_REQUIRED',
+          'OPERATOR_SETTING',
+        ],
       },
     },
     async (request) => {
@@ -100,6 +124,7 @@ export const orgSettingsRoutes: RouteModule = (app, { db, clock }) => {
           'Org settings are changed by a signed-in person, not an API key (the CLI is for scripts).',
         );
       if (needsRecentSignIn(key)) await requireRecentAuth(db, p, now);
+      if (key === 'plivoPowerpackUuid') await requireOwnRelay(db);
       const raw = asRaw(key, request.body.value ?? null);
       const settings = await db.transaction((tx) =>
         setOrgSetting(tx, p.orgId, key, raw, { actor: p.actor, at: now }),

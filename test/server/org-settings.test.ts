@@ -151,6 +151,23 @@ describe.each(ENGINES)('on %s', (engine) => {
     expect((await settings(fresh.auth)).get('payments.linkBaseUrl')).toBeNull();
   });
 
+  it('leaves the Powerpack to the operator on a relay several orgs share', async () => {
+    // Naming another org's Powerpack would send from its numbers and claim them (POST /v1/numbers).
+    const owner = await signedInUser(relay.app, relay.db, {
+      orgId: org.orgId,
+      email: 'pia@acme.test',
+      role: 'owner',
+      now: relay.clock(),
+    });
+    const refused = await put(owner.auth, 'plivoPowerpackUuid', '5ec4c8c9-cd74-42b5-9e41-0d7670d6bb46');
+    expect(refused.statusCode).toBe(403);
+    expect(refused.json().error).toMatchObject({
+      code: 'OPERATOR_SETTING',
+      details: { setting: 'plivoPowerpackUuid' },
+    });
+    expect((await settings(owner.auth)).get('plivoPowerpackUuid')).toBeNull();
+  });
+
   it('changes an identity policy only after a recent sign-in, and never with an API key', async () => {
     expect((await put(org.auth, 'auth.requireSecondFactor', true)).json().error.code).toBe(
       'SESSION_REQUIRED',
