@@ -4,6 +4,8 @@
  * Seeds PostgreSQL with generate_series, then times 50-row pages through the HTTP route (a real
  * socket, a signed-in user's session token) for every filter: unfiltered, `mine=true`, by phone
  * and by CRM record; first pages, and deep pages reached with a cursor. Target: p95 <= 20 ms.
+ * A second org of 10,000 conversations, seeded alike in the same database, gives the scaling
+ * figure: the same pages at 100k as a multiple of them at 10k (list-scaling.ts).
  *
  * Runs alone with `BENCH_ONLY=lists npm run bench` (or `tsx test/bench/conversation-list-bench.ts`);
  * DATABASE_URL names the PostgreSQL server (default the local test server). Each customer has two
@@ -13,15 +15,23 @@
  */
 import { tokenizeStoredPhones } from '../../server/crypto/phone-upgrade.ts';
 import { vaultOf } from '../../server/crypto/vault.ts';
-import { encodeListCursor } from '../../server/http/page-cursor.ts';
 import { addSenderNumber, createOrg } from '../../server/organisations/org-admin.ts';
 import { phoneNumber } from '../../server/stores/phone-columns.ts';
 import { signedInUser, testRelay, testUser } from '../helpers/relay.ts';
 import { openBenchDatabase, unavailable } from './bench-db.ts';
 import { mergeIntoLatest } from './latest-json.ts';
+import {
+  deepCursors,
+  measureListScaling,
+  type ScalingOrg,
+  type ScalingReport,
+  scalingLines,
+} from './list-scaling.ts';
 import { type LatencySummary, summarizeLatencies } from './stats.ts';
 
 const CONVERSATIONS = 100_000;
+/** The org the scaling figure compares the large one with (list-scaling.ts). */
+const SMALL_CONVERSATIONS = 10_000;
 const MESSAGES_PER_CONVERSATION = 10;
 /** Ten reps; rep k has sent in the conversations i with i % 12 = k: about 8,300 each, 5 in 6 owned. */
 const REPS = 10;
@@ -48,20 +58,33 @@ export type ConversationListReport =
       requestsPerScenario: number;
       targetP95Ms: number;
       scenarios: ListScenario[];
+      scaling: ScalingReport;
     };
 
-/** 100k conversations, 1M messages, the reps' sends, contacts for half, all by the relay's own SQL. */
-async function seed(db: BenchDb, orgId: string, reps: string[]) {
+/** Where one org's list is seeded: its size, its two sender numbers, its reps (the first is measured). */
+export interface ListSeed {
+  orgId: string;
+  reps: string[];
+  conversations: number;
+  senderNumbers: [string, string];
+}
+
+/**
+ * One org's conversations (ten messages each), the reps' sends, contacts for half, all by the
+ * relay's own SQL; 100k conversations (1M messages) take about a minute. Other orgs may share the
+ * database: every statement keeps to this org's rows.
+ */
+export async function seedConversationList(db: BenchDb, s: ListSeed) {
+  const { orgId, reps, conversations } = s;
   const senders = [];
-  for (const e164 of ['+12025550100', '+12025550101'])
-    senders.push((await addSenderNumber(db, { orgId, e164 })).numberId);
+  for (const e164 of s.senderNumbers) senders.push((await addSenderNumber(db, { orgId, e164 })).numberId);
   // Conversation i: sender i % 2, customer i / 2 (so each customer has two threads), linked to
   // a CRM contact for even customers; last activity i seconds after the epoch of the run.
   await db.query(
     `INSERT INTO contacts (id, org_id, phone_e164, crm, crm_object, crm_id)
      SELECT gen_random_uuid(), $1, '+1303' || lpad(j::text, 7, '0'), 'hubspot', 'contact', 'hs-' || j
        FROM generate_series(0, $2::int / 2 - 1) j WHERE j % 2 = 0`,
-    [orgId, CONVERSATIONS],
+    [orgId, conversations],
   );
   await db.query(
     `INSERT INTO conversations (id, org_id, sender_number_id, contact_phone, contact_id, created_at, last_message_at)
@@ -70,7 +93,7 @@ async function seed(db: BenchDb, orgId: string, reps: string[]) {
             timestamptz '2026-01-01 00:00:00+00',
             timestamptz '2026-01-01 00:00:00+00' + (i * 10 + ${MESSAGES_PER_CONVERSATION}) * interval '1 second'
        FROM generate_series(0, $3::int - 1) i`,
-    [orgId, senders, CONVERSATIONS],
+    [orgId, senders, conversations],
   );
   // Customers' numbers are stored as tokens (phone-tokens.ts); the messages below copy them.
   await tokenizeStoredPhones(db, vaultOf(db).phones, { evenIfDone: true });
@@ -79,21 +102,22 @@ async function seed(db: BenchDb, orgId: string, reps: string[]) {
     `INSERT INTO messages (id, org_id, conversation_id, direction, from_e164, to_e164, body, status, segments,
                            encoding, sent_by_user_id, created_at)
      SELECT gen_random_uuid(), c.org_id, c.id, CASE WHEN m % 2 = 0 THEN 'outbound' ELSE 'inbound' END,
-            '+12025550100', c.contact_phone, 'Bench message ' || m,
+            $3, c.contact_phone, 'Bench message ' || m,
             CASE WHEN m % 2 = 0 THEN 'delivered' ELSE 'received' END, 1, 'GSM-7',
             CASE WHEN m % 2 = 0 AND c.n % 12 < ${REPS} THEN ($2::uuid[])[c.n % 12 + 1] END,
             c.last_message_at - (${MESSAGES_PER_CONVERSATION} - m) * interval '1 second'
        FROM (SELECT id, org_id, contact_phone, last_message_at, row_number() OVER (ORDER BY last_message_at) - 1 AS n
                FROM conversations WHERE org_id = $1) c
        CROSS JOIN generate_series(1, ${MESSAGES_PER_CONVERSATION}) m`,
-    [orgId, reps],
+    [orgId, reps, s.senderNumbers[0]],
   );
   // The same backfill migration 024 runs on an existing installation.
   await db.query(
     `INSERT INTO conversation_participants (user_id, conversation_id, last_message_at)
      SELECT DISTINCT m.sent_by_user_id, m.conversation_id, c.last_message_at
        FROM messages m JOIN conversations c ON c.id = m.conversation_id
-      WHERE m.sent_by_user_id IS NOT NULL`,
+      WHERE m.sent_by_user_id IS NOT NULL AND m.org_id = $1`,
+    [orgId],
   );
   // The inbox (issue #19): each rep is routed the conversations they sent in, and rep 0 has the
   // 300 most recent of theirs unread, as replies leave them.
@@ -135,12 +159,6 @@ async function timeRequests(
     }
   }
   return { latency: summarizeLatencies(samples), rows: Math.round(rows / count) };
-}
-
-/** The list cursors that resume after each row the query returns (rows deep in a list). */
-async function deepCursors(db: BenchDb, sql: string, params: unknown[]): Promise<string[]> {
-  const rows = await db.query<{ at: string; id: string }>(sql, params);
-  return rows.map((r) => encodeURIComponent(encodeListCursor({ lastMessageAt: r.at, id: r.id })));
 }
 
 /** What each measured line requests: a name, whose token, and the path of its i-th request. */
@@ -217,6 +235,36 @@ async function listPlans(
   ];
 }
 
+/** An org seeded as above, with its measured rep and an admin (who sees every conversation) signed in. */
+async function benchOrg(
+  db: BenchDb,
+  app: Awaited<ReturnType<typeof testRelay>>['app'],
+  o: { name: string; emailPrefix: string; conversations: number; senderNumbers: [string, string] },
+) {
+  const now = new Date('2026-11-20T17:00:00Z');
+  const { orgId } = await createOrg(db, o.name);
+  const reps: string[] = [];
+  for (let k = 1; k < REPS; k += 1)
+    reps.push(await testUser(db, { orgId, email: `${o.emailPrefix}rep${k}@example.com`, now }));
+  const email = (who: string) => `${o.emailPrefix}${who}@example.com`;
+  const rep = await signedInUser(app, db, { orgId, email: email('rep0'), role: 'rep', now });
+  const admin = await signedInUser(app, db, { orgId, email: email('admin'), role: 'admin', now });
+  await seedConversationList(db, {
+    orgId,
+    reps: [rep.userId, ...reps],
+    conversations: o.conversations,
+    senderNumbers: o.senderNumbers,
+  });
+  const scaling: ScalingOrg = {
+    orgId,
+    conversations: o.conversations,
+    adminToken: admin.accessToken,
+    repUserId: rep.userId,
+    repToken: rep.accessToken,
+  };
+  return { orgId, rep, admin, scaling };
+}
+
 export async function runConversationListBench(requests = 200): Promise<ConversationListReport> {
   const reason = await unavailable('postgres');
   if (reason !== null) return { status: 'skipped', reason };
@@ -224,31 +272,33 @@ export async function runConversationListBench(requests = 200): Promise<Conversa
   const { db } = bench;
   try {
     const started = performance.now();
-    const { orgId } = await createOrg(db, 'Bench Dental');
-    const now = new Date('2026-11-20T17:00:00Z');
-    const reps: string[] = [];
-    for (let k = 1; k < REPS; k += 1)
-      reps.push(await testUser(db, { orgId, email: `rep${k}@example.com`, now }));
     const relay = await testRelay(db);
-    // Rep 0 is the measured rep (a session of their own); an admin sees every conversation.
-    const rep = await signedInUser(relay.app, db, { orgId, email: 'rep0@example.com', role: 'rep', now });
-    const admin = await signedInUser(relay.app, db, {
-      orgId,
-      email: 'admin@example.com',
-      role: 'admin',
-      now,
+    const small = await benchOrg(db, relay.app, {
+      name: 'Bench Dental Small',
+      emailPrefix: 'small-',
+      conversations: SMALL_CONVERSATIONS,
+      senderNumbers: ['+12025550102', '+12025550103'],
     });
-    await seed(db, orgId, [rep.userId, ...reps]);
+    const { orgId, rep, admin, scaling } = await benchOrg(db, relay.app, {
+      name: 'Bench Dental',
+      emailPrefix: '',
+      conversations: CONVERSATIONS,
+      senderNumbers: ['+12025550100', '+12025550101'],
+    });
     const seedSeconds = (performance.now() - started) / 1000;
     const base = await relay.app.listen({ host: '127.0.0.1', port: 0 });
     try {
-      const [messages] = await db.query<{ n: number }>('SELECT count(*)::int AS n FROM messages');
+      const [messages] = await db.query<{ n: number }>(
+        'SELECT count(*)::int AS n FROM messages WHERE org_id = $1',
+        [orgId],
+      );
       const plans = await listPlans(db, orgId, rep, admin);
       const scenarios: ListScenario[] = [];
       for (const [name, token, pathFor] of plans) {
         const { latency, rows } = await timeRequests(base, token, requests, pathFor);
         scenarios.push({ name, latency, rows, pass: latency.p95 <= TARGET_P95_MS });
       }
+      const scalingReport = await measureListScaling(db, base, small.scaling, scaling, requests);
       return {
         status: 'measured',
         conversations: CONVERSATIONS,
@@ -257,6 +307,7 @@ export async function runConversationListBench(requests = 200): Promise<Conversa
         requestsPerScenario: requests,
         targetP95Ms: TARGET_P95_MS,
         scenarios,
+        scaling: scalingReport,
       };
     } finally {
       await relay.close();
@@ -280,6 +331,7 @@ export function conversationListLines(report: ConversationListReport): string[] 
         `    ${s.name.padEnd(38)} p50 ${ms(s.latency.p50).padStart(8)}  p95 ${ms(s.latency.p95).padStart(8)}  ` +
         `p99 ${ms(s.latency.p99).padStart(8)}  rows ${String(s.rows).padStart(3)}  ${s.pass ? 'PASS' : 'FAIL'}`,
     ),
+    ...scalingLines(report.scaling),
   ];
 }
 

@@ -492,6 +492,20 @@ async function main(sections: Sections = { onlySend: false }): Promise<number> {
           sw,
         ),
       );
+    // The same page at 100k conversations as a multiple of it at 10k, same run (list-scaling.ts).
+    for (const s of lists.scaling.lines)
+      console.log(
+        row(
+          [
+            `postgres list x10 size: ${s.name}`,
+            `${ms(s.large.p50)} p50`,
+            `10k: ${ms(s.small.p50)}`,
+            num(s.ratioP50, 2),
+            `<= ${lists.scaling.targetRatio} ${s.pass ? 'PASS' : 'FAIL'}`,
+          ],
+          sw,
+        ),
+      );
   } else if (lists !== null) console.log(`  postgres conversation list skipped: ${lists.reason}`);
   if (extension !== null) {
     const { contentScript, panel, cachedThread } = extension.results;
