@@ -58,6 +58,20 @@ const PARSE_REASONS: Record<string, string> = {
  * org's default country ("202-555-0143", "(202) 555-0143"). Possible, not assigned, as checkE164.
  */
 export function parsePhoneInput(input: string, defaultCountry: CountryCode): PhoneCheck {
+  // A copy, so a caller cannot change a remembered answer.
+  return {
+    ...typedChecks.getOrCompute(`${defaultCountry} ${input}`, () => parseTyped(input, defaultCountry)),
+  };
+}
+
+/**
+ * Typed numbers (#20): every send reads its sender and recipient as typed, which is the costliest
+ * part of a send's phone handling after `checkE164` is remembered. Bounded like the others.
+ */
+const typedChecks = new BoundedCache<string, PhoneCheck>(10_000);
+
+/** `parsePhoneInput`, never remembered: what the cache's property test compares with. */
+export function parseTyped(input: string, defaultCountry: CountryCode): PhoneCheck {
   const typed = input.trim();
   if (!TYPED_PHONE.test(typed) || !/\d/.test(typed)) return { ok: false, reason: 'is not a phone number' };
   try {
@@ -105,10 +119,11 @@ export function normalizePhone(input: string, defaultCountry: 'US' = 'US'): stri
 /** Numbers as providers and CRMs send them, parsed (#20): each inbound webhook reads two. Bounded. */
 const normalized = new BoundedCache<string, string>(10_000);
 
-/** Entries in the two number caches, for the test that they stay bounded. */
-export const phoneCacheSizes = (): { checks: number; normalized: number } => ({
+/** Entries in the number caches, for the test that they stay bounded. */
+export const phoneCacheSizes = (): { checks: number; normalized: number; typed: number } => ({
   checks: checks.size,
   normalized: normalized.size,
+  typed: typedChecks.size,
 });
 
 /** `normalizePhone`, never remembered: what the cache's property test compares with. */

@@ -23,6 +23,7 @@ import {
   timingSafeEqual,
 } from 'node:crypto';
 import type { Queryable } from '../db/database.ts';
+import { BoundedCache } from '../lib/bounded-cache.ts';
 import type { KeyProvider } from './key-provider.ts';
 
 const PREFIX = 'p1:';
@@ -41,6 +42,13 @@ export class PhoneCipher {
   readonly #encKey: Buffer;
   readonly #macKey: Buffer;
   readonly #tailKey: Buffer;
+  /**
+   * Tokens and tail hashes already worked out (#20): a send needs its recipient's token and seven
+   * tail hashes, one HMAC or cipher run each, and the same numbers recur. Bounded; per cipher, so
+   * a new key never answers with the old key's tokens.
+   */
+  readonly #tokens = new BoundedCache<string, string>(10_000);
+  readonly #tails = new BoundedCache<string, readonly string[]>(10_000);
 
   constructor(key: Buffer) {
     if (key.length !== 32) throw new PhoneTokenError('a phone key is 32 bytes');
@@ -53,6 +61,10 @@ export class PhoneCipher {
   /** The token stored for a number (the same number, the same token). */
   token(number: string): string {
     if (number.startsWith(PREFIX)) return number;
+    return this.#tokens.getOrCompute(number, () => this.#seal(number));
+  }
+
+  #seal(number: string): string {
     const iv = this.#iv(number);
     const cipher = createCipheriv('aes-256-gcm', this.#encKey, iv).setAAD(AAD);
     const body = Buffer.concat([cipher.update(number, 'utf8'), cipher.final()]);
@@ -86,6 +98,10 @@ export class PhoneCipher {
    * and `tailOf` for what a person typed: equal digits, equal hash.
    */
   tails(number: string): string[] {
+    return [...this.#tails.getOrCompute(number, () => this.#tailsOf(number))];
+  }
+
+  #tailsOf(number: string): string[] {
     const digits = number.replace(/\D/g, '');
     const tails: string[] = [];
     for (let n = 4; n <= Math.min(10, digits.length); n += 1) tails.push(this.tailOf(digits.slice(-n)));

@@ -1,6 +1,14 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { checkE164, normalizePhone, parseE164, parseLoose, phoneCacheSizes } from '../../server/phone.ts';
+import {
+  checkE164,
+  normalizePhone,
+  parseE164,
+  parseLoose,
+  parsePhoneInput,
+  parseTyped,
+  phoneCacheSizes,
+} from '../../server/phone.ts';
 
 /**
  * #20: every send checks its numbers and every inbound webhook normalises two, so parsed numbers
@@ -50,6 +58,24 @@ describe('phone number cache', () => {
     );
   });
 
+  it('reads a typed number the same as parsing it afresh, in every default country', () => {
+    fc.assert(
+      fc.property(
+        loose,
+        fc.constantFrom('US', 'CA', 'GB', 'AU', 'DE') as fc.Arbitrary<'US'>,
+        (n, country) => {
+          const fresh = parseTyped(n, country);
+          expect(parsePhoneInput(n, country)).toEqual(fresh);
+          expect(parsePhoneInput(n, country)).toEqual(fresh);
+        },
+      ),
+      { numRuns: 2000 },
+    );
+    // The country is part of what is remembered: the same digits read in two countries differ.
+    expect(parsePhoneInput('020 7946 0958', 'GB')).toMatchObject({ ok: true, e164: '+442079460958' });
+    expect(parsePhoneInput('020 7946 0958', 'US').ok).toBe(false);
+  });
+
   it('hands out copies, so a caller that changes its check changes no one else’s', () => {
     const first = checkE164('+12025550143');
     expect(first).toEqual({ ok: true, e164: '+12025550143', country: 'US' });
@@ -57,13 +83,21 @@ describe('phone number cache', () => {
     expect(checkE164('+12025550143')).toEqual({ ok: true, e164: '+12025550143', country: 'US' });
   });
 
+  it('hands out copies of typed numbers too', () => {
+    const first = parsePhoneInput('202-555-0143', 'US');
+    if (first.ok) first.e164 = '+10000000000';
+    expect(parsePhoneInput('202-555-0143', 'US')).toEqual({ ok: true, e164: '+12025550143', country: 'US' });
+  });
+
   it('keeps at most 10,000 numbers of each kind however many are asked about', () => {
     for (let i = 0; i < 10_500; i++) {
       const n = `+1202${String(1_000_000 + i)}`;
       checkE164(n);
       normalizePhone(n.slice(1));
+      parsePhoneInput(n.slice(2), 'US');
     }
     expect(phoneCacheSizes().checks).toBeLessThanOrEqual(10_000);
     expect(phoneCacheSizes().normalized).toBeLessThanOrEqual(10_000);
+    expect(phoneCacheSizes().typed).toBeLessThanOrEqual(10_000);
   });
 });

@@ -35,6 +35,24 @@ describe('a phone token', () => {
     expect(cipher.number('+14155550100')).toBe('+14155550100');
   });
 
+  it('remembers tokens and tail hashes per key, never across keys, and hands out copies (#20)', () => {
+    const other = new PhoneCipher(randomBytes(32));
+    const numbers = Array.from({ length: 50 }, (_, i) => `+1202555${String(1000 + i)}`);
+    const first = numbers.map((n) => [cipher.token(n), other.token(n), cipher.tails(n), other.tails(n)]);
+    const again = numbers.map((n) => [cipher.token(n), other.token(n), cipher.tails(n), other.tails(n)]);
+    expect(again).toEqual(first);
+    for (const [mine, theirs, myTails, theirTails] of first) {
+      expect(mine).not.toBe(theirs);
+      expect(myTails).not.toEqual(theirTails);
+    }
+    // A remembered answer opens like a fresh one, and a caller changing its list changes no other.
+    expect(numbers.map((n) => other.number(other.token(n)))).toEqual(numbers);
+    const tails = cipher.tails('+12025550143');
+    tails.length = 0;
+    expect(cipher.tails('+12025550143')).toHaveLength(7);
+    expect(cipher.tails('+12025550143')).toContain(cipher.tailOf('0143'));
+  });
+
   it('does not open under another installation’s key, nor once tampered with', () => {
     const token = cipher.token('+12025550123');
     expect(() => new PhoneCipher(randomBytes(32)).number(token)).toThrow(PhoneTokenError);
