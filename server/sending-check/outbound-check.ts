@@ -1,6 +1,7 @@
 /**
  * The server half of an outbound decision (#4): validates a send or preflight request, reads
- * every fact the rules need in ONE query (the send path's only read), and hands them to the pure
+ * every fact the rules need in ONE query (the send path's only read, batched with the other sends
+ * of the moment by ./facts-reader.ts), and hands them to the pure
  * `decideOutbound`. The send and preflight endpoints both come through here, so they cannot
  * disagree.
  */
@@ -18,6 +19,7 @@ import { ApiError } from '../errors.ts';
 import { checkE164 } from '../phone.ts';
 import { phoneToken } from '../stores/phone-columns.ts';
 import { cachedRecipient, crmTimeZone, recipientFromCrm } from './crm-recipient.ts';
+import { factsOf } from './facts-reader.ts';
 
 export interface OutboundRequest {
   from: string;
@@ -118,71 +120,6 @@ export function validateOutbound(
   return { sendAt: at.getTime() > now.getTime() ? at : null, segments: info };
 }
 
-interface FactsRow {
-  sender_id: string | null;
-  replay_id: string | null;
-  org_name: string;
-  settings: unknown;
-  kind: 'opt_in' | 'opt_out' | null;
-  source: string | null;
-  occurred_at: Date | null;
-  review_id: string | null;
-  review_reason: string | null;
-  review_since: Date | null;
-  last_message_at: Date | null;
-  last_inbound_at: Date | null;
-  sent_24h: number;
-  contact_time_zone: string | null;
-}
-
-const factsQueries = new Map<string, string>();
-
-/**
- * The one read of the send path. Each extra relation costs planning time on every send, so the
- * recent-texts count is only part of it where a state caps texts, and the CRM contact lookup only
- * when the request names a contact: fixed texts, chosen by those facts, never by input. A
- * stored text judged again (a reschedule) leaves itself out of the count.
- */
-function factsQuery(withCount: boolean, withContact: boolean, excluding: boolean): string {
-  const id = `${withCount}:${withContact}:${excluding}`;
-  const cached = factsQueries.get(id);
-  if (cached !== undefined) return cached;
-  let next = 5;
-  let count = '0';
-  if (withCount) {
-    const since = next++;
-    const limit = next++;
-    const without = excluding ? `AND m.id <> $${next++}::uuid` : '';
-    count = `(SELECT count(*)::int FROM (
-         SELECT 1 FROM conversations v JOIN messages m ON m.conversation_id = v.id
-          WHERE v.org_id = $1 AND v.contact_phone = $3 AND m.direction = 'outbound'
-            AND m.purpose = 'conversation' AND m.status NOT IN ('failed', 'cancelled')
-            AND m.created_at > $${since}::timestamptz - interval '24 hours' ${without}
-          LIMIT $${limit}::int) recent)`;
-  }
-  const contact = withContact
-    ? `(SELECT time_zone FROM contacts
-         WHERE org_id = $1 AND crm = $${next++} AND crm_object = $${next++} AND crm_id = $${next++})`
-    : 'NULL::text';
-  const sql = `SELECT s.id AS sender_id,
-         (SELECT id FROM messages WHERE org_id = $1 AND idempotency_key = $4) AS replay_id,
-         o.name AS org_name, o.settings,
-         c.kind, c.source, c.occurred_at,
-         r.id AS review_id, r.reason AS review_reason, r.created_at AS review_since,
-         v.last_message_at, v.last_inbound_at,
-         ${count} AS sent_24h,
-         ${contact} AS contact_time_zone
-    FROM orgs o
-    LEFT JOIN sender_numbers s ON s.org_id = o.id AND s.e164 = $2
-    LEFT JOIN conversations v ON v.org_id = o.id AND v.sender_number_id = s.id AND v.contact_phone = $3
-    LEFT JOIN consent_reviews r ON r.org_id = o.id AND r.phone_e164 = $3 AND r.status = 'open'
-    LEFT JOIN LATERAL (SELECT kind, source, occurred_at FROM consent_events
-                        WHERE org_id = $1 AND phone_e164 = $3 ORDER BY id DESC LIMIT 1) c ON true
-   WHERE o.id = $1`;
-  factsQueries.set(id, sql);
-  return sql;
-}
-
 /** An open review that pauses conversation texts to a number, as the rules take it. */
 export type ReviewPause = OutboundDecisionFacts['pause'];
 
@@ -227,17 +164,20 @@ export async function checkOutbound(
   const regional = resolveRecipientZones({ phoneE164: to });
   const cap = evaluateFrequencyCap({ states: regional.states, sentInLast24h: 0 });
   const countUpTo = cap.limit ?? 0;
-  const params: unknown[] = [orgId, input.from, phoneToken(deps.db, to), idempotencyKey];
-  const excluding = countUpTo > 0 && stored !== null;
-  if (countUpTo > 0) params.push(now, countUpTo);
-  if (excluding) params.push(stored.messageId);
-  if (input.contact !== undefined) params.push(input.contact.crm, input.contact.objectType, input.contact.id);
-  const [rows, liveZone] = await Promise.all([
-    deps.db.query<FactsRow>(factsQuery(countUpTo > 0, input.contact !== undefined, excluding), params),
+  const [facts, liveZone] = await Promise.all([
+    factsOf(deps.db, {
+      orgId,
+      from: input.from,
+      phone: phoneToken(deps.db, to),
+      idempotencyKey,
+      countUpTo,
+      since: now,
+      excluding: stored?.messageId ?? null,
+      contact: input.contact ?? null,
+    }),
     // The contact was just read to find its phone: its time zone came with it.
     fromCrm === null ? crmTimeZone(deps.crm, orgId, input.contact) : fromCrm.timeZone,
   ]);
-  const facts = rows[0];
   if (facts === undefined) throw new Error(`org ${orgId} vanished`);
   const crmZone = facts.contact_time_zone ?? liveZone;
   const decision = decideOutbound({

@@ -1,0 +1,188 @@
+/**
+ * The send path's one read (#20 item 1): every fact the outbound rules need about a send, read
+ * for all the sends that arrive together in one statement, as the write already is
+ * (server/workers/send-batcher.ts). The first send of a quiet moment is read at once; sends that
+ * arrive while a read is in flight wait for the next one, so a burst of N sends costs a couple
+ * of statements, not N. Each send still gets exactly the row it would have read alone.
+ */
+import type { Queryable } from '../db/database.ts';
+
+/** What one send asks about. */
+export interface FactsAsk {
+  orgId: string;
+  /** The sender number as typed in E.164 (sender numbers are the business's own, stored in clear). */
+  from: string;
+  /** The recipient's phone token. */
+  phone: string;
+  idempotencyKey: string | null;
+  /**
+   * Recent texts to the recipient are counted up to this many (0: not counted, the common case
+   * where no state caps texts), over the 24 hours before `since`, leaving out `excluding` (a
+   * stored text judged again).
+   */
+  countUpTo: number;
+  since: Date;
+  excluding: string | null;
+  /** The CRM record whose stored time zone is read, if the send names one. */
+  contact: { crm: string; objectType: string; id: string } | null;
+}
+
+export interface FactsRow {
+  sender_id: string | null;
+  replay_id: string | null;
+  org_name: string;
+  settings: unknown;
+  kind: 'opt_in' | 'opt_out' | null;
+  source: string | null;
+  occurred_at: Date | null;
+  review_id: string | null;
+  review_reason: string | null;
+  review_since: Date | null;
+  last_message_at: Date | null;
+  last_inbound_at: Date | null;
+  sent_24h: number;
+  contact_time_zone: string | null;
+}
+
+/**
+ * One row per ask, by its position `n`. The count and the contact lookup sit in CASEs, so
+ * PostgreSQL runs those subqueries only for the asks that need them; one fixed text, so one
+ * prepared plan serves every batch. Each lookup is a LATERAL subquery with LIMIT 1 (every one
+ * reads a unique key), which keeps it an index probe per ask: joined flat, the planner may read
+ * every conversation of the org and filter. No row for an ask whose org does not exist.
+ */
+const COLUMNS = `n, org_id, from_e164, phone, idempotency_key, count_up_to, since, excluding,
+            crm, crm_object, crm_id`;
+const TYPES = ['int', 'uuid', 'text', 'text', 'text', 'int', 'timestamptz', 'uuid', 'text', 'text', 'text'];
+
+const FACTS = `
+   SELECT i.n, s.id AS sender_id,
+          (SELECT id FROM messages WHERE org_id = i.org_id AND idempotency_key = i.idempotency_key) AS replay_id,
+          o.name AS org_name, o.settings,
+          c.kind, c.source, c.occurred_at,
+          r.id AS review_id, r.reason AS review_reason, r.created_at AS review_since,
+          v.last_message_at, v.last_inbound_at,
+          CASE WHEN i.count_up_to > 0 THEN (SELECT count(*)::int FROM (
+            SELECT 1 FROM conversations cv JOIN messages m ON m.conversation_id = cv.id
+             WHERE cv.org_id = i.org_id AND cv.contact_phone = i.phone AND m.direction = 'outbound'
+               AND m.purpose = 'conversation' AND m.status NOT IN ('failed', 'cancelled')
+               AND m.created_at > i.since - interval '24 hours'
+               AND (i.excluding IS NULL OR m.id <> i.excluding)
+             LIMIT i.count_up_to) recent) ELSE 0 END AS sent_24h,
+          CASE WHEN i.crm IS NOT NULL THEN (SELECT time_zone FROM contacts
+            WHERE org_id = i.org_id AND crm = i.crm AND crm_object = i.crm_object AND crm_id = i.crm_id)
+          END AS contact_time_zone
+     FROM input i
+     JOIN orgs o ON o.id = i.org_id
+     LEFT JOIN LATERAL (SELECT id FROM sender_numbers
+                         WHERE org_id = i.org_id AND e164 = i.from_e164 LIMIT 1) s ON true
+     LEFT JOIN LATERAL (SELECT last_message_at, last_inbound_at FROM conversations
+                         WHERE org_id = i.org_id AND sender_number_id = s.id AND contact_phone = i.phone
+                         LIMIT 1) v ON true
+     LEFT JOIN LATERAL (SELECT id, reason, created_at FROM consent_reviews
+                         WHERE org_id = i.org_id AND phone_e164 = i.phone AND status = 'open' LIMIT 1) r ON true
+     LEFT JOIN LATERAL (SELECT kind, source, occurred_at FROM consent_events
+                         WHERE org_id = i.org_id AND phone_e164 = i.phone ORDER BY id DESC LIMIT 1) c ON true`;
+
+/**
+ * A batch's asks come in as arrays. A lone ask (the quiet moment's send) comes in as scalars:
+ * PostgreSQL cannot see an array parameter's length when it plans once for every call, so it
+ * would plan the array form afresh each time, which costs a lone send more than the read itself.
+ */
+const BATCH_SQL = `WITH input AS (
+     SELECT * FROM unnest(${TYPES.map((t, i) => `$${i + 1}::${t}[]`).join(', ')}) AS t(${COLUMNS})
+   )${FACTS}`;
+const SINGLE_SQL = `WITH input AS (
+     SELECT ${TYPES.map((t, i) => `$${i + 1}::${t}`).join(', ')}
+   ) ${FACTS.replace('FROM input i', `FROM input AS i(${COLUMNS})`)}`;
+
+/** Reads the facts of several asks in one statement; each answer at its ask's index (undefined: no such org). */
+export async function readFacts(db: Queryable, asks: readonly FactsAsk[]): Promise<(FactsRow | undefined)[]> {
+  const col = <T>(pick: (ask: FactsAsk) => T): T[] => asks.map(pick);
+  const columns = [
+    asks.map((_, n) => n),
+    col((a) => a.orgId),
+    col((a) => a.from),
+    col((a) => a.phone),
+    col((a) => a.idempotencyKey),
+    col((a) => a.countUpTo),
+    col((a) => a.since),
+    col((a) => a.excluding),
+    col((a) => a.contact?.crm ?? null),
+    col((a) => a.contact?.objectType ?? null),
+    col((a) => a.contact?.id ?? null),
+  ];
+  const rows =
+    asks.length === 1
+      ? await db.query<FactsRow & { n: number }>(
+          SINGLE_SQL,
+          columns.map((c) => c[0]),
+        )
+      : await db.query<FactsRow & { n: number }>(BATCH_SQL, columns);
+  const answers: (FactsRow | undefined)[] = asks.map(() => undefined);
+  for (const { n, ...row } of rows) answers[n] = row;
+  return answers;
+}
+
+interface Waiting {
+  ask: FactsAsk;
+  resolve(row: FactsRow | undefined): void;
+  reject(error: unknown): void;
+}
+
+/** Batches the asks made on one database handle; see the file's comment. */
+class FactsBatcher {
+  private queue: Waiting[] = [];
+  private inFlight = 0;
+
+  constructor(private readonly db: Queryable) {}
+
+  read(ask: FactsAsk): Promise<FactsRow | undefined> {
+    return new Promise((resolve, reject) => {
+      this.queue.push({ ask, resolve, reject });
+      this.pump();
+    });
+  }
+
+  private pump(): void {
+    while (this.queue.length > 0 && this.inFlight < MAX_IN_FLIGHT) {
+      const batch = this.queue.splice(0, MAX_BATCH);
+      this.inFlight += 1;
+      readFacts(
+        this.db,
+        batch.map((w) => w.ask),
+      )
+        .then(
+          (rows) => {
+            for (const [i, w] of batch.entries()) w.resolve(rows[i]);
+          },
+          // A failed read fails the sends that were in it, each with the database's error, as
+          // their own read would have.
+          (error: unknown) => {
+            for (const w of batch) w.reject(error);
+          },
+        )
+        .finally(() => {
+          this.inFlight -= 1;
+          this.pump();
+        });
+    }
+  }
+}
+
+/** Reads in flight at once on one handle: one being answered while the next is being sent. */
+const MAX_IN_FLIGHT = 2;
+const MAX_BATCH = 64;
+
+/** A batcher per database handle: a transaction's handle batches only its own reads. */
+const batchers = new WeakMap<Queryable, FactsBatcher>();
+
+/** The facts of one send, read together with the other sends of the moment. */
+export function factsOf(db: Queryable, ask: FactsAsk): Promise<FactsRow | undefined> {
+  let batcher = batchers.get(db);
+  if (batcher === undefined) {
+    batcher = new FactsBatcher(db);
+    batchers.set(db, batcher);
+  }
+  return batcher.read(ask);
+}
