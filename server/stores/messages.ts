@@ -209,8 +209,8 @@ export async function insertOutbound(
      ), history AS (
        INSERT INTO message_status_events (message_id, status) SELECT id, 'queued' FROM msg
      ), ${PARTICIPANTS_CTE}, job AS (
-       INSERT INTO outbox_jobs (message_id, org_id, state, sender_number_id, scheduled_for, crm_time_zone)
-       SELECT id, org_id, 'queued', $3, $20, $23 FROM msg
+       INSERT INTO outbox_jobs (message_id, org_id, state, sender_number_id, scheduled_for, crm_time_zone, to_e164)
+       SELECT id, org_id, 'queued', $3, $20, $23, to_e164 FROM msg
      ), event AS (
        INSERT INTO events (org_id, type, conversation_id, payload)
        SELECT org_id, 'message.created', conversation_id,

@@ -130,8 +130,8 @@ const INSERT_MANY = `WITH input AS (
    ), history AS (
      INSERT INTO message_status_events (message_id, status) SELECT id, 'queued' FROM msg
    ), ${PARTICIPANTS_CTE}, job AS (
-     INSERT INTO outbox_jobs (message_id, org_id, state, sender_number_id, scheduled_for, crm_time_zone)
-     SELECT m.id, m.org_id, 'queued', i.sender_number_id, i.scheduled_for, i.crm_time_zone
+     INSERT INTO outbox_jobs (message_id, org_id, state, sender_number_id, scheduled_for, crm_time_zone, to_e164)
+     SELECT m.id, m.org_id, 'queued', i.sender_number_id, i.scheduled_for, i.crm_time_zone, m.to_e164
        FROM msg m JOIN input i ON i.id = m.id
    ), event AS (
      INSERT INTO events (org_id, type, conversation_id, payload)
