@@ -1,3 +1,4 @@
+import { batchedRead } from '../db/batched-reads.ts';
 import type { Queryable } from '../db/database.ts';
 import { ApiError } from '../errors.ts';
 import { newId, randomToken, sha256 } from '../ids.ts';
@@ -116,6 +117,36 @@ const SESSION_SELECT = `SELECT s.id, s.org_id, o.name AS org_name, s.user_id, u.
    JOIN orgs o ON o.id = s.org_id
    LEFT JOIN roles r ON r.org_id = s.org_id AND r.name = u.role`;
 
+const LIVE = `s.revoked_at IS NULL AND u.status = 'active'`;
+
+/**
+ * The live sessions of several access-token hashes in one statement (#20: every request of a
+ * signed-in person reads its session; concurrent requests share the read, which still starts
+ * after each of them arrived, so a revocation is never read late). One hash reads with a scalar
+ * parameter, so its plan is prepared once.
+ */
+async function readLiveSessions(
+  db: Queryable,
+  hashes: readonly Buffer[],
+): Promise<(SessionRow | undefined)[]> {
+  if (hashes.length === 1) {
+    const rows = await db.query<SessionRow>(`${SESSION_SELECT} WHERE s.access_hash = $1 AND ${LIVE}`, [
+      hashes[0],
+    ]);
+    return [rows[0]];
+  }
+  const rows = await db.query<SessionRow & { access_hex: string }>(
+    `${SESSION_SELECT.replace('SELECT s.id,', "SELECT encode(s.access_hash, 'hex') AS access_hex, s.id,")}
+      WHERE s.access_hash IN (SELECT decode(h, 'hex') FROM unnest($1::text[]) AS h) AND ${LIVE}`,
+    // As hex: PGlite does not send a list of Buffers as bytea[].
+    [hashes.map((hash) => hash.toString('hex'))],
+  );
+  const byHash = new Map(rows.map(({ access_hex, ...row }) => [access_hex, row]));
+  return hashes.map((hash) => byHash.get(hash.toString('hex')));
+}
+
+const liveSessionOf = batchedRead(readLiveSessions);
+
 /** When a session ends by its org's policy: after idle minutes without a request, or absolutely. */
 export function sessionDeadlines(row: { created_at: Date; last_seen_at: Date; settings: unknown }): {
   absolute: Date;
@@ -163,11 +194,7 @@ export async function resolveAccessToken(
   now: Date,
 ): Promise<SessionPrincipal | null> {
   if (!isAccessToken(presented)) return null;
-  const rows = await db.query<SessionRow>(
-    `${SESSION_SELECT} WHERE s.access_hash = $1 AND s.revoked_at IS NULL AND u.status = 'active'`,
-    [sha256(presented)],
-  );
-  const row = rows[0];
+  const row = await liveSessionOf(db, sha256(presented));
   if (row === undefined) return null;
   if (new Date(row.access_expires_at).getTime() <= now.getTime()) return null;
   const reason = timedOut(row, now);

@@ -149,7 +149,9 @@ export async function sendText(
     const stored = await findByIdempotencyKey(db, principal.orgId, key);
     if (stored !== null) return replay(stored);
   }
-  const checked = await checkOutbound(deps, principal.orgId, input, key);
+  // The collision guard's look is part of the facts read: only a rep is ever asked.
+  const guarded = options.answerGuard === true ? principal.userId : null;
+  const checked = await checkOutbound(deps, principal.orgId, input, key, null, guarded);
   // A retry answers with what the first request stored, whatever the rules say now.
   if (checked.replayId !== null) return replayWinner();
   // After the replay: a retry of a send made before a pause still answers with what it stored.
@@ -164,13 +166,7 @@ export async function sendText(
   const { decision } = checked;
   // The worker checks consent again at send time, so an opt-out racing this request still wins.
   if (!decision.allowed) throw await refusedSend(db, principal, checked);
-  if (options.answerGuard === true)
-    await refuseDoubleAnswer(db, {
-      ...principal,
-      senderNumberId: checked.senderId,
-      to: checked.to,
-      now: checked.now,
-    });
+  refuseDoubleAnswer(checked.otherAnswer, checked.now);
   const row = await sends.insert({
     orgId: principal.orgId,
     senderNumberId: checked.senderId,

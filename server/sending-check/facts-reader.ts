@@ -1,10 +1,10 @@
 /**
  * The send path's one read (#20 item 1): every fact the outbound rules need about a send, read
  * for all the sends that arrive together in one statement, as the write already is
- * (server/workers/send-batcher.ts). The first send of a quiet moment is read at once; sends that
- * arrive while a read is in flight wait for the next one, so a burst of N sends costs a couple
- * of statements, not N. Each send still gets exactly the row it would have read alone.
+ * (server/workers/send-batcher.ts), by server/db/batched-reads.ts: a burst of N sends costs a
+ * couple of statements, not N. Each send still gets exactly the row it would have read alone.
  */
+import { batchedRead } from '../db/batched-reads.ts';
 import type { Queryable } from '../db/database.ts';
 
 /** What one send asks about. */
@@ -25,6 +25,12 @@ export interface FactsAsk {
   excluding: string | null;
   /** The CRM record whose stored time zone is read, if the send names one. */
   contact: { crm: string; objectType: string; id: string } | null;
+  /**
+   * The rep sending, for the collision guard (server/inbox/answer-guard.ts): another rep's answer
+   * to the customer's latest text since `answeredSince` is read with the facts. Null: not asked.
+   */
+  answeringAs: string | null;
+  answeredSince: Date | null;
 }
 
 export interface FactsRow {
@@ -42,6 +48,10 @@ export interface FactsRow {
   last_inbound_at: Date | null;
   sent_24h: number;
   contact_time_zone: string | null;
+  answered_id: string | null;
+  answered_by: string | null;
+  answered_name: string | null;
+  answered_at: Date | null;
 }
 
 /**
@@ -52,8 +62,22 @@ export interface FactsRow {
  * every conversation of the org and filter. No row for an ask whose org does not exist.
  */
 const COLUMNS = `n, org_id, from_e164, phone, idempotency_key, count_up_to, since, excluding,
-            crm, crm_object, crm_id`;
-const TYPES = ['int', 'uuid', 'text', 'text', 'text', 'int', 'timestamptz', 'uuid', 'text', 'text', 'text'];
+            crm, crm_object, crm_id, answering_as, answered_since`;
+const TYPES = [
+  'int',
+  'uuid',
+  'text',
+  'text',
+  'text',
+  'int',
+  'timestamptz',
+  'uuid',
+  'text',
+  'text',
+  'text',
+  'uuid',
+  'timestamptz',
+];
 
 const FACTS = `
    SELECT i.n, s.id AS sender_id,
@@ -71,18 +95,32 @@ const FACTS = `
              LIMIT i.count_up_to) recent) ELSE 0 END AS sent_24h,
           CASE WHEN i.crm IS NOT NULL THEN (SELECT time_zone FROM contacts
             WHERE org_id = i.org_id AND crm = i.crm AND crm_object = i.crm_object AND crm_id = i.crm_id)
-          END AS contact_time_zone
+          END AS contact_time_zone,
+          a.id AS answered_id, a.sent_by_user_id AS answered_by, a.sent_by_name AS answered_name,
+          a.created_at AS answered_at
      FROM input i
      JOIN orgs o ON o.id = i.org_id
      LEFT JOIN LATERAL (SELECT id FROM sender_numbers
                          WHERE org_id = i.org_id AND e164 = i.from_e164 LIMIT 1) s ON true
-     LEFT JOIN LATERAL (SELECT last_message_at, last_inbound_at FROM conversations
+     LEFT JOIN LATERAL (SELECT id, last_message_at, last_inbound_at FROM conversations
                          WHERE org_id = i.org_id AND sender_number_id = s.id AND contact_phone = i.phone
                          LIMIT 1) v ON true
      LEFT JOIN LATERAL (SELECT id, reason, created_at FROM consent_reviews
                          WHERE org_id = i.org_id AND phone_e164 = i.phone AND status = 'open' LIMIT 1) r ON true
      LEFT JOIN LATERAL (SELECT kind, source, occurred_at FROM consent_events
-                         WHERE org_id = i.org_id AND phone_e164 = i.phone ORDER BY id DESC LIMIT 1) c ON true`;
+                         WHERE org_id = i.org_id AND phone_e164 = i.phone ORDER BY id DESC LIMIT 1) c ON true
+     LEFT JOIN LATERAL (
+       SELECT m.id, m.sent_by_user_id, coalesce(u.display_name, u.email) AS sent_by_name, m.created_at
+         FROM (SELECT created_at FROM messages
+                WHERE conversation_id = v.id AND direction = 'inbound'
+                ORDER BY created_at DESC LIMIT 1) latest
+         JOIN LATERAL (SELECT id, sent_by_user_id, created_at FROM messages
+                        WHERE conversation_id = v.id AND direction = 'outbound'
+                          AND created_at > latest.created_at AND created_at > i.answered_since
+                          AND sent_by_user_id IS NOT NULL AND sent_by_user_id <> i.answering_as
+                        ORDER BY created_at DESC LIMIT 1) m ON true
+         JOIN users u ON u.id = m.sent_by_user_id
+        WHERE i.answering_as IS NOT NULL) a ON true`;
 
 /**
  * A batch's asks come in as arrays. A lone ask (the quiet moment's send) comes in as scalars:
@@ -111,6 +149,8 @@ export async function readFacts(db: Queryable, asks: readonly FactsAsk[]): Promi
     col((a) => a.contact?.crm ?? null),
     col((a) => a.contact?.objectType ?? null),
     col((a) => a.contact?.id ?? null),
+    col((a) => a.answeringAs),
+    col((a) => a.answeredSince),
   ];
   const rows =
     asks.length === 1
@@ -124,65 +164,5 @@ export async function readFacts(db: Queryable, asks: readonly FactsAsk[]): Promi
   return answers;
 }
 
-interface Waiting {
-  ask: FactsAsk;
-  resolve(row: FactsRow | undefined): void;
-  reject(error: unknown): void;
-}
-
-/** Batches the asks made on one database handle; see the file's comment. */
-class FactsBatcher {
-  private queue: Waiting[] = [];
-  private inFlight = 0;
-
-  constructor(private readonly db: Queryable) {}
-
-  read(ask: FactsAsk): Promise<FactsRow | undefined> {
-    return new Promise((resolve, reject) => {
-      this.queue.push({ ask, resolve, reject });
-      this.pump();
-    });
-  }
-
-  private pump(): void {
-    while (this.queue.length > 0 && this.inFlight < MAX_IN_FLIGHT) {
-      const batch = this.queue.splice(0, MAX_BATCH);
-      this.inFlight += 1;
-      readFacts(
-        this.db,
-        batch.map((w) => w.ask),
-      )
-        .then(
-          (rows) => {
-            for (const [i, w] of batch.entries()) w.resolve(rows[i]);
-          },
-          // A failed read fails the sends that were in it, each with the database's error, as
-          // their own read would have.
-          (error: unknown) => {
-            for (const w of batch) w.reject(error);
-          },
-        )
-        .finally(() => {
-          this.inFlight -= 1;
-          this.pump();
-        });
-    }
-  }
-}
-
-/** Reads in flight at once on one handle: one being answered while the next is being sent. */
-const MAX_IN_FLIGHT = 2;
-const MAX_BATCH = 64;
-
-/** A batcher per database handle: a transaction's handle batches only its own reads. */
-const batchers = new WeakMap<Queryable, FactsBatcher>();
-
 /** The facts of one send, read together with the other sends of the moment. */
-export function factsOf(db: Queryable, ask: FactsAsk): Promise<FactsRow | undefined> {
-  let batcher = batchers.get(db);
-  if (batcher === undefined) {
-    batcher = new FactsBatcher(db);
-    batchers.set(db, batcher);
-  }
-  return batcher.read(ask);
-}
+export const factsOf = batchedRead(readFacts);

@@ -16,6 +16,7 @@ import { countSegments, lengthAgainstLimit, type SegmentInfo } from '../complian
 import type { OrgCrmSource } from '../crm-sync/org-crms.ts';
 import type { Queryable } from '../db/database.ts';
 import { ApiError } from '../errors.ts';
+import { ANSWER_WINDOW_MS, type OtherAnswer } from '../inbox/answer-guard.ts';
 import { checkE164 } from '../phone.ts';
 import { phoneToken } from '../stores/phone-columns.ts';
 import { cachedRecipient, crmTimeZone, recipientFromCrm } from './crm-recipient.ts';
@@ -57,6 +58,8 @@ export interface CheckedOutbound {
   now: Date;
   /** The CRM's time zone for the recipient that the decision used, if any. */
   crmTimeZone: string | null;
+  /** Another rep's recent answer to the customer's latest text; read only when `answeringAs` is given. */
+  otherAnswer: OtherAnswer | null;
 }
 
 /**
@@ -144,6 +147,8 @@ export async function checkOutbound(
   idempotencyKey: string | null,
   /** A stored text judged again (a reschedule): it does not count towards its own frequency cap. */
   stored: { messageId: string } | null = null,
+  /** The rep sending, whose send the collision guard looks at; null for none (keys, preflight). */
+  answeringAs: string | null = null,
 ): Promise<CheckedOutbound> {
   const now = deps.clock();
   const { sendAt, segments } = validateOutbound(input, now);
@@ -174,6 +179,8 @@ export async function checkOutbound(
       since: now,
       excluding: stored?.messageId ?? null,
       contact: input.contact ?? null,
+      answeringAs,
+      answeredSince: answeringAs === null ? null : new Date(now.getTime() - ANSWER_WINDOW_MS),
     }),
     // The contact was just read to find its phone: its time zone came with it.
     fromCrm === null ? crmTimeZone(deps.crm, orgId, input.contact) : fromCrm.timeZone,
@@ -205,6 +212,15 @@ export async function checkOutbound(
     sendAt,
     now,
     crmTimeZone: crmZone ?? null,
+    otherAnswer:
+      facts.answered_id === null || facts.answered_by === null || facts.answered_at === null
+        ? null
+        : {
+            messageId: facts.answered_id,
+            userId: facts.answered_by,
+            name: facts.answered_name,
+            at: facts.answered_at,
+          },
   };
 }
 

@@ -56,6 +56,8 @@ describe.each(ENGINES)('the send facts read on %s', (engine) => {
     since: relay.clock(),
     excluding: null,
     contact: null,
+    answeringAs: null,
+    answeredSince: null,
     ...over,
   });
 
@@ -73,6 +75,7 @@ describe.each(ENGINES)('the send facts read on %s', (engine) => {
       ask({ from: '+19995550100' }),
       ask({ orgId: randomUUID() }),
       ask({ orgId: other.orgId, countUpTo: 5 }),
+      ask({ answeringAs: randomUUID(), answeredSince: new Date(relay.clock().getTime() - 60_000) }),
     ];
     const together = await readFacts(db, asks);
     const alone = [];
@@ -98,6 +101,8 @@ describe.each(ENGINES)('the send facts read on %s', (engine) => {
     expect(quietOne).toMatchObject({ kind: 'opt_in', sent_24h: 0, last_message_at: null });
     expect(noSender?.sender_id).toBeNull();
     expect(noOrg).toBeUndefined();
+    // No inbound text in the thread: no answer for the collision guard to ask about.
+    expect(together[12]).toMatchObject({ kind: 'opt_in', answered_id: null, answered_at: null });
   });
 
   it('reads the sends of one moment in a couple of statements, each send its own answer', async () => {
