@@ -19,7 +19,7 @@ const CREATE_TABLE = `CREATE TABLE IF NOT EXISTS bench_baseline (
   created_at  timestamptz NOT NULL DEFAULT now()
 )`;
 
-const INSERT = 'INSERT INTO bench_baseline (org_id, body) VALUES ($1, $2)';
+export const BASELINE_INSERT = 'INSERT INTO bench_baseline (org_id, body) VALUES ($1, $2)';
 
 /** Creates the baseline table in the bench's own throwaway database. */
 export async function prepareBaseline(db: Database): Promise<void> {
@@ -41,7 +41,7 @@ export async function runInsertBaseline(
   const { elapsedMs } = await runLanes(options.concurrency, options.durationMs, options.maxRows, async () => {
     const begun = performance.now();
     try {
-      await db.query(INSERT, [options.orgId, options.body]);
+      await db.query(BASELINE_INSERT, [options.orgId, options.body]);
       rows += 1;
       latenciesMs.push(performance.now() - begun);
     } catch {

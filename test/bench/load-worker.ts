@@ -1,6 +1,6 @@
 /**
- * Worker-thread entry of the load generator: runs one stretch of load per message and posts the
- * result back, so building, signing and parsing requests costs this thread's CPU, not the
+ * Entry of the load generator in a worker thread or a child process: runs one stretch of load per
+ * message and posts the result back, so building, signing and parsing requests costs this thread's CPU, not the
  * relay's event loop.
  */
 import { performance } from 'node:perf_hooks';
@@ -9,10 +9,21 @@ import { runLoad } from './load.ts';
 import type { StretchRequest, StretchResponse } from './load-generator.ts';
 import { requestBuilder } from './scenarios.ts';
 
-if (parentPort === null) throw new Error('load-worker.ts runs as a worker thread only');
-const port = parentPort;
+/** The parent: a worker thread's port, or a child process's IPC channel. */
+function parentChannel(): { on(fn: (m: StretchRequest) => void): void; post(r: StretchResponse): void } {
+  if (parentPort !== null) {
+    const port = parentPort;
+    return { on: (fn) => port.on('message', fn), post: (r) => port.postMessage(r) };
+  }
+  const send = process.send?.bind(process);
+  if (send === undefined) throw new Error('load-worker.ts runs as a worker thread or a forked process only');
+  // The parent going away ends this process too, so no generator outlives a crashed bench.
+  process.on('disconnect', () => process.exit(0));
+  return { on: (fn) => process.on('message', fn), post: (r) => send(r) };
+}
+const port = parentChannel();
 
-port.on('message', async (message: StretchRequest) => {
+port.on(async (message: StretchRequest) => {
   const { scenario, ...options } = message.options;
   let response: StretchResponse;
   try {
@@ -26,5 +37,5 @@ port.on('message', async (message: StretchRequest) => {
       error: error instanceof Error ? (error.stack ?? error.message) : String(error),
     };
   }
-  port.postMessage(response);
+  port.post(response);
 });

@@ -16,6 +16,8 @@ export type Scenario =
       body: string;
       /** Unique per stretch: idempotency keys are `${prefix}-${lane}-${seq}`. */
       prefix: string;
+      /** Where to: POST /v1/messages unless given (the bench's bare Fastify route takes the same body). */
+      path?: string;
     }
   | {
       kind: 'inbound';
@@ -71,7 +73,7 @@ export function requestBuilder(scenario: Scenario): (lane: number, seq: number) 
     case 'send':
       return (lane, seq) => ({
         method: 'POST',
-        path: '/v1/messages',
+        path: scenario.path ?? '/v1/messages',
         headers: {
           authorization: scenario.authorization,
           'idempotency-key': `${scenario.prefix}-${lane}-${seq}`,

@@ -1,13 +1,16 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
+import { systemClock } from '../../server/clock.ts';
 import { loadConfig } from '../../server/config.ts';
 import { type Relay, startRelay } from '../../server/runtime.ts';
-import { optIn, seedOrg, type TestOrg } from '../helpers/relay.ts';
+import { optIn, seedOrg, signedInUser, type TestOrg } from '../helpers/relay.ts';
 import { sendableRecipients } from '../helpers/sendable-recipients.ts';
+import { BARE_ROUTE_PATH, startBareRoute } from './bare-route.ts';
 import { type BaselineRun, prepareBaseline, runInsertBaseline } from './baseline.ts';
 import {
   type BenchDatabase,
   countMessages,
+  countRows,
   type Engine,
   openBenchDatabase,
   unavailable,
@@ -38,10 +41,12 @@ export interface SendBenchSettings {
    * alternating rounds (informational), so the effect of the placement is visible.
    */
   comparePlacement: boolean;
-  /** A CPU-profiled stretch of send load (generator in the worker thread); 0 skips it. */
+  /** A CPU-profiled stretch of send load (generator in its own process); 0 skips it. */
   profileMs: number;
   /** Minimum send/baseline ratio, or null where the target does not apply (PGlite). */
   target: number | null;
+  /** Minimum send/bare-route ratio (both sends: org key and user session), or null. */
+  routeTarget: number | null;
 }
 
 /** Throughput and latency of one side, combined over its rounds. */
@@ -65,7 +70,7 @@ export interface SendSummary extends PhaseSummary {
   placement: LoadPlacement;
   /** Event-loop utilisation of the relay's thread over the measured rounds (0..1, time-weighted). */
   relayElu: number;
-  /** Event-loop utilisation of the generator's worker thread; null when in-process. */
+  /** Event-loop utilisation of the generator's thread (its process or worker); null when in-process. */
   generatorElu: number | null;
   /** Non-202 responses by status. */
   unexpected: Record<string, number>;
@@ -93,6 +98,14 @@ export type SendBenchReport =
       baseline: BaselineSummary;
       /** The measurement the target applies to: outbox worker off, so only the accept path runs. */
       send: SendSummary;
+      /** The same sends signed in as a rep (a session token), in the same rounds. */
+      sendSession: SendSummary;
+      /** The second yardstick: a bare Fastify route doing one INSERT (./bare-route.ts). */
+      bareRoute: SendSummary;
+      /** send / bareRoute and sendSession / bareRoute. */
+      routeRatio: number;
+      sessionRouteRatio: number;
+      routeTarget: number | null;
       /** Informational: the same send load with the generator in the other placement. */
       sendOtherPlacement: SendSummary | null;
       /** Informational: the same load while the worker sends and the sandbox calls back. */
@@ -144,9 +157,10 @@ class SendLoad {
   constructor(
     private readonly generator: LoadGenerator,
     private readonly origin: string,
-    private readonly org: TestOrg,
+    private readonly sender: { authorization: string; from: string },
     private readonly recipients: readonly string[],
     private readonly concurrency: number,
+    private readonly path?: string,
   ) {}
 
   /** One stretch of load; keys carry the stretch number so no two requests ever share one. */
@@ -160,11 +174,12 @@ class SendLoad {
       expectStatus: 202,
       scenario: {
         kind: 'send',
-        authorization: this.org.auth.authorization,
-        from: this.org.sender,
+        authorization: this.sender.authorization,
+        from: this.sender.from,
         recipients: [...this.recipients],
         body: BODY,
         prefix: `bench-${this.run}-${this.generator.placement}-${this.stretch}`,
+        ...(this.path === undefined ? {} : { path: this.path }),
       },
     });
   }
@@ -221,7 +236,7 @@ export function summarizeSend(
     roundsPerSecond: runs.map((r) => rate(r.ok, r.elapsedMs)),
     latency: summarizeLatencies(runs.flatMap((r) => r.latenciesMs)),
     workerEnabled,
-    placement: runs[0]?.placement ?? 'worker',
+    placement: runs[0]?.placement ?? 'process',
     relayElu: meanElu(runs, (r) => r.relayElu) ?? 0,
     generatorElu: meanElu(runs, (r) => r.generatorElu),
     unexpected,
@@ -245,6 +260,25 @@ export function problemsOf(send: SendSummary, name: string): string[] {
   }
   return problems;
 }
+
+/**
+ * Every target of the engine met by both sends (org key and session), in a run without failures;
+ * null when the engine has no target.
+ */
+function passOf(
+  settings: SendBenchSettings,
+  overInsert: number[],
+  overRoute: number[],
+  problems: string[],
+): boolean | null {
+  if (settings.target === null && settings.routeTarget === null) return null;
+  const { target, routeTarget } = settings;
+  const meets = (ratios: number[], min: number | null) => min === null || ratios.every((r) => r >= min);
+  return meets(overInsert, target) && meets(overRoute, routeTarget) && problems.length === 0;
+}
+
+const countBaselineRows = (db: BenchDatabase['db']): Promise<number> =>
+  countRows(db, 'SELECT count(*)::int AS n FROM bench_baseline');
 
 /** Flags a side whose rounds differ by more than half: the ratio is then less certain. */
 export function noiseNote(name: string, rates: readonly number[]): string | null {
@@ -299,36 +333,61 @@ export async function benchSendThroughput(settings: SendBenchSettings): Promise<
     let org: TestOrg;
     const baselineRuns: BaselineRun[] = [];
     const sendRuns: GeneratorRun[] = [];
+    const sessionRuns: GeneratorRun[] = [];
+    const bareRuns: GeneratorRun[] = [];
     const otherRuns: GeneratorRun[] = [];
     let rowsStored = 0;
+    let sessionRowsStored = 0;
+    let bareRowsStored = 0;
     let otherRowsStored = 0;
+    let bare: { origin: string; close(): Promise<void> } | null = null;
     let profile: { relayElu: number; requests: number; cpu: CpuProfileSummary } | null = null;
     try {
       org = await seedOrg(bench.db);
       for (const phone of recipients) await optIn(off.relay.app, org, phone);
-      const load = new SendLoad(
-        generator(settings.placement),
-        off.origin,
-        org,
+      const byKey = { authorization: org.auth.authorization, from: org.sender };
+      // A rep signed in with a password: the send path with a session token, not the org key.
+      const rep = await signedInUser(off.relay.app, bench.db, {
+        orgId: org.orgId,
+        email: `bench-rep-${randomBytes(3).toString('hex')}@bench.test`,
+        role: 'rep',
+        now: systemClock(),
+      });
+      const bySession = { authorization: rep.auth.authorization, from: org.sender };
+      bare = await startBareRoute(bench.db, randomUUID());
+      const measured = generator(settings.placement);
+      const load = new SendLoad(measured, off.origin, byKey, recipients, settings.concurrency);
+      const sessionLoad = new SendLoad(measured, off.origin, bySession, recipients, settings.concurrency);
+      const bareLoad = new SendLoad(
+        measured,
+        bare.origin,
+        byKey,
         recipients,
         settings.concurrency,
+        BARE_ROUTE_PATH,
       );
       const otherLoad = settings.comparePlacement
-        ? new SendLoad(generator(other), off.origin, org, recipients, settings.concurrency)
+        ? new SendLoad(generator(other), off.origin, byKey, recipients, settings.concurrency)
         : null;
       // Warm-up, discarded: JIT, query plans, pool connections, the api_keys last_used_at touch.
       await insertLoop(settings.warmupMs);
       await load.go(settings.warmupMs);
+      await sessionLoad.go(Math.min(1000, settings.warmupMs));
+      await bareLoad.go(settings.warmupMs);
       // The relay is warm by now; the other generator only needs its own JIT warmed.
       if (otherLoad !== null) await otherLoad.go(Math.min(1000, settings.warmupMs));
       // Statistics as a running installation has them (autovacuum on PostgreSQL, the relay's
       // table upkeep on PGlite). Without them the plans chosen on the empty tables stay cached:
       // the replay lookup then walked every message of the org, and each round was slower.
       await bench.db.query('ANALYZE');
-      const sendStretch = async (from: SendLoad, runs: GeneratorRun[]): Promise<number> => {
-        const before = await countMessages(bench.db);
+      const sendStretch = async (
+        from: SendLoad,
+        runs: GeneratorRun[],
+        count: (db: BenchDatabase['db']) => Promise<number> = countMessages,
+      ): Promise<number> => {
+        const before = await count(bench.db);
         runs.push(await from.go(roundMs));
-        return (await countMessages(bench.db)) - before;
+        return (await count(bench.db)) - before;
       };
       const steps: (() => Promise<void>)[] = [
         async () => {
@@ -336,6 +395,12 @@ export async function benchSendThroughput(settings: SendBenchSettings): Promise<
         },
         async () => {
           rowsStored += await sendStretch(load, sendRuns);
+        },
+        async () => {
+          sessionRowsStored += await sendStretch(sessionLoad, sessionRuns);
+        },
+        async () => {
+          bareRowsStored += await sendStretch(bareLoad, bareRuns, countBaselineRows);
         },
       ];
       if (otherLoad !== null) {
@@ -348,8 +413,14 @@ export async function benchSendThroughput(settings: SendBenchSettings): Promise<
         for (let i = 0; i < steps.length; i++) await steps[(round + i) % steps.length]?.();
       }
       if (settings.profileMs > 0) {
-        // Generator in its worker thread, so the profile of this thread is the relay alone.
-        const profiled = new SendLoad(generator('worker'), off.origin, org, recipients, settings.concurrency);
+        // Generator in its own process, so the profile of this thread is the relay alone.
+        const profiled = new SendLoad(
+          generator('process'),
+          off.origin,
+          { authorization: org.auth.authorization, from: org.sender },
+          recipients,
+          settings.concurrency,
+        );
         let run: GeneratorRun | null = null;
         const cpu = await profileThisThread(async () => {
           run = await profiled.go(settings.profileMs);
@@ -358,10 +429,15 @@ export async function benchSendThroughput(settings: SendBenchSettings): Promise<
         profile = { relayElu: done?.relayElu ?? 0, requests: done?.ok ?? 0, cpu };
       }
     } finally {
+      await bare?.close();
       await off.relay.close();
     }
     const baseline = summarizeBaseline(baselineRuns);
     const send = summarizeSend(sendRuns, rowsStored, baseline, false);
+    const sendSession = summarizeSend(sessionRuns, sessionRowsStored, baseline, false);
+    const bareRoute = summarizeSend(bareRuns, bareRowsStored, baseline, false);
+    const overBare = (side: SendSummary) =>
+      bareRoute.perSecond > 0 ? side.perSecond / bareRoute.perSecond : 0;
     const sendOtherPlacement =
       otherRuns.length > 0 ? summarizeSend(otherRuns, otherRowsStored, baseline, false) : null;
 
@@ -377,7 +453,7 @@ export async function benchSendThroughput(settings: SendBenchSettings): Promise<
         const load = new SendLoad(
           generator(settings.placement),
           on.origin,
-          org,
+          { authorization: org.auth.authorization, from: org.sender },
           recipients,
           settings.concurrency,
         );
@@ -392,6 +468,8 @@ export async function benchSendThroughput(settings: SendBenchSettings): Promise<
     }
 
     const problems = problemsOf(send, `send (worker off, generator ${send.placement})`);
+    problems.push(...problemsOf(sendSession, 'send with a session token'));
+    problems.push(...problemsOf(bareRoute, 'bare Fastify route'));
     if (sendOtherPlacement !== null)
       problems.push(...problemsOf(sendOtherPlacement, `send (generator ${sendOtherPlacement.placement})`));
     if (sendWithWorker !== null) problems.push(...problemsOf(sendWithWorker, 'send (worker on)'));
@@ -399,6 +477,7 @@ export async function benchSendThroughput(settings: SendBenchSettings): Promise<
     const notes = [
       noiseNote('baseline', baseline.roundsPerSecond),
       noiseNote('send', send.roundsPerSecond),
+      noiseNote('bare route', bareRoute.roundsPerSecond),
     ].filter((note): note is string => note !== null);
     notes.push(
       `recipients in area code ${areaCode} (outside quiet hours, no frequency cap, at this time of day)`,
@@ -413,12 +492,22 @@ export async function benchSendThroughput(settings: SendBenchSettings): Promise<
       rounds: settings.rounds,
       baseline,
       send,
+      sendSession,
+      bareRoute,
+      routeRatio: overBare(send),
+      sessionRouteRatio: overBare(sendSession),
+      routeTarget: settings.routeTarget,
       sendOtherPlacement,
       sendWithWorker,
       profile,
       target: settings.target,
       // A run with failed requests proves nothing either way, so it cannot pass.
-      pass: settings.target === null ? null : send.ratio >= settings.target && problems.length === 0,
+      pass: passOf(
+        settings,
+        [send.ratio, sendSession.ratio],
+        [overBare(send), overBare(sendSession)],
+        problems,
+      ),
       problems,
       notes,
     };
