@@ -1,3 +1,4 @@
+import fs from 'node:fs/promises';
 import { Session } from 'node:inspector/promises';
 import path from 'node:path';
 
@@ -18,6 +19,10 @@ export interface CpuProfileSummary {
   idlePercent: number;
   gcPercent: number;
   top: HotFunction[];
+  /** Self time per package or source directory, the largest first. */
+  modules: { module: string; selfPercent: number }[];
+  /** Where the whole profile was written (open it in Chrome DevTools or VS Code), if it was. */
+  file: string | null;
 }
 
 interface ProfileNode {
@@ -43,7 +48,7 @@ function location(url: string, line: number): string {
  */
 export async function profileThisThread(
   work: () => Promise<void>,
-  options: { top?: number; intervalUs?: number } = {},
+  options: { top?: number; intervalUs?: number; writeTo?: string } = {},
 ): Promise<CpuProfileSummary> {
   const session = new Session();
   session.connect();
@@ -63,14 +68,25 @@ export async function profileThisThread(
     const { profile } = await session.post('Profiler.stop');
     await session.post('Profiler.disable');
     if (failure !== null) throw failure;
-    return summarize(profile.nodes as ProfileNode[], sampledMs, options.top ?? 12);
+    let file: string | null = null;
+    if (options.writeTo !== undefined) {
+      await fs.mkdir(path.dirname(options.writeTo), { recursive: true });
+      await fs.writeFile(options.writeTo, JSON.stringify(profile));
+      file = path.relative(process.cwd(), options.writeTo);
+    }
+    return { ...summarize(profile.nodes as ProfileNode[], sampledMs, options.top ?? 12), file };
   } finally {
     session.disconnect();
   }
 }
 
-function summarize(nodes: readonly ProfileNode[], sampledMs: number, top: number): CpuProfileSummary {
+function summarize(
+  nodes: readonly ProfileNode[],
+  sampledMs: number,
+  top: number,
+): Omit<CpuProfileSummary, 'file'> {
   const byFunction = new Map<string, { name: string; location: string; hits: number }>();
+  const byModule = new Map<string, number>();
   let total = 0;
   let idle = 0;
   let gc = 0;
@@ -87,6 +103,10 @@ function summarize(nodes: readonly ProfileNode[], sampledMs: number, top: number
     const entry = byFunction.get(key) ?? { name, location: where, hits: 0 };
     entry.hits += hits;
     byFunction.set(key, entry);
+    if (functionName !== '(idle)') {
+      const module = moduleOf(where);
+      byModule.set(module, (byModule.get(module) ?? 0) + hits);
+    }
   }
   const share = (hits: number) => (total > 0 ? (hits / total) * 100 : 0);
   const ranked = [...byFunction.values()]
@@ -99,5 +119,22 @@ function summarize(nodes: readonly ProfileNode[], sampledMs: number, top: number
       selfMs: total > 0 ? (f.hits / total) * sampledMs : 0,
       selfPercent: share(f.hits),
     }));
-  return { sampledMs, samples: total, idlePercent: share(idle), gcPercent: share(gc), top: ranked };
+  const modules = [...byModule]
+    .sort((a, b) => b[1] - a[1])
+    .slice(0, 12)
+    .map(([module, hits]) => ({ module, selfPercent: share(hits) }));
+  return { sampledMs, samples: total, idlePercent: share(idle), gcPercent: share(gc), top: ranked, modules };
+}
+
+/** Where a function's self time is charged: a package, a directory of ours, node's own, or native. */
+function moduleOf(location: string): string {
+  if (location === '(native)') return '(native: syscalls, GC, compiled code)';
+  if (location.startsWith('node:')) return 'node internals';
+  if (location.startsWith('node_modules/')) {
+    const parts = location.slice('node_modules/'.length).split('/');
+    return (parts[0]?.startsWith('@') ? parts.slice(0, 2) : parts.slice(0, 1)).join('/');
+  }
+  if (location.startsWith('wasm://')) return 'wasm (PGlite)';
+  const dir = path.dirname(location.replace(/:\d+$/, ''));
+  return dir === '.' ? location : dir;
 }

@@ -17,6 +17,9 @@
  * BENCH_ONLY=lists runs only the conversation list section (test/bench/conversation-list-bench.ts);
  * BENCH_ONLY=send runs only the send throughput section, both engines.
  * BENCH_ONLY=purge runs only the retention purge section (test/bench/purge-bench.ts).
+ * `npm run bench -- --profile` profiles the relay's thread under send load for a whole measured
+ * stretch per engine, prints the top 30 functions by self time and writes each profile to
+ * bench-results/profiles/relay-send-<engine>.cpuprofile (open it in Chrome DevTools or VS Code).
  */
 import fs from 'node:fs/promises';
 import os from 'node:os';
@@ -60,6 +63,10 @@ function seconds(name: string, fallback: number): number {
 }
 
 const durationMs = seconds('BENCH_SECONDS', 10) * 1000;
+const profiling = process.argv.slice(2).includes('--profile');
+for (const arg of process.argv.slice(2)) {
+  if (arg !== '--profile') throw new Error(`unknown option ${arg}: npm run bench [-- --profile]`);
+}
 // Long enough for JIT, prepared plans and the pool to settle; short enough to keep the run
 // (both engines, all phases) well under five minutes.
 const warmupMs = Math.min(3000, durationMs / 2);
@@ -184,6 +191,8 @@ function printProfile(profile: NonNullable<Measured['profile']>): void {
       `      ${num(f.selfPercent, 1).padStart(5)}%  ${num(f.selfMs).padStart(5)} ms  ${f.name.slice(0, 40).padEnd(40)} ${f.location}`,
     );
   }
+  console.log(`    by module: ${cpu.modules.map((m) => `${m.module} ${num(m.selfPercent, 1)}%`).join(', ')}`);
+  if (cpu.file !== null) console.log(`    whole profile: ${cpu.file}`);
 }
 
 function printInbound(report: InboundMeasured): void {
@@ -234,7 +243,11 @@ async function main(sections: Sections = { onlySend: false }): Promise<number> {
     { engine: 'pglite' as const, concurrency: 8, target: PGLITE_TARGET, routeTarget: null },
     { engine: 'postgres' as const, concurrency: 16, target: POSTGRES_TARGET, routeTarget: ROUTE_TARGET },
   ];
-  const profileMs = Math.min(3000, durationMs / 2);
+  // --profile: a longer profiled stretch, its whole profile kept in bench-results/profiles/.
+  const profileMs = profiling ? durationMs : Math.min(3000, durationMs / 2);
+  const profileDir = profiling
+    ? path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../bench-results/profiles')
+    : null;
   const inboundMs = durationMs / 2;
   const latencyCount = Math.round(50 * Math.min(4, Math.max(2, durationMs / 2500)));
   const reports: Report[] = [];
@@ -259,6 +272,7 @@ async function main(sections: Sections = { onlySend: false }): Promise<number> {
         placement,
         comparePlacement: true,
         profileMs,
+        profileDir,
       });
       reports.push(report);
       if (report.status === 'skipped') console.log(`\n=== ${plan.engine}: SKIPPED: ${report.reason} ===`);

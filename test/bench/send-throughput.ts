@@ -1,5 +1,6 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
+import path from 'node:path';
 import { systemClock } from '../../server/clock.ts';
 import { loadConfig } from '../../server/config.ts';
 import { type Relay, startRelay } from '../../server/runtime.ts';
@@ -43,6 +44,11 @@ export interface SendBenchSettings {
   comparePlacement: boolean;
   /** A CPU-profiled stretch of send load (generator in its own process); 0 skips it. */
   profileMs: number;
+  /**
+   * `npm run bench -- --profile`: the profiled stretch's whole CPU profile is written here (a
+   * .cpuprofile file per engine) and its summary lists more functions.
+   */
+  profileDir: string | null;
   /** Minimum send/baseline ratio, or null where the target does not apply (PGlite). */
   target: number | null;
   /** Minimum send/bare-route ratio (both sends: org key and user session), or null. */
@@ -422,9 +428,17 @@ export async function benchSendThroughput(settings: SendBenchSettings): Promise<
           settings.concurrency,
         );
         let run: GeneratorRun | null = null;
-        const cpu = await profileThisThread(async () => {
-          run = await profiled.go(settings.profileMs);
-        });
+        const cpu = await profileThisThread(
+          async () => {
+            run = await profiled.go(settings.profileMs);
+          },
+          settings.profileDir === null
+            ? {}
+            : {
+                top: 30,
+                writeTo: path.join(settings.profileDir, `relay-send-${settings.engine}.cpuprofile`),
+              },
+        );
         const done = run as GeneratorRun | null;
         profile = { relayElu: done?.relayElu ?? 0, requests: done?.ok ?? 0, cpu };
       }
