@@ -20,7 +20,7 @@ import { ANSWER_WINDOW_MS, type OtherAnswer } from '../inbox/answer-guard.ts';
 import { checkE164 } from '../phone.ts';
 import { phoneToken } from '../stores/phone-columns.ts';
 import { cachedRecipient, crmTimeZone, recipientFromCrm } from './crm-recipient.ts';
-import { factsOf } from './facts-reader.ts';
+import { type FactsRow, factsOf } from './facts-reader.ts';
 
 export interface OutboundRequest {
   from: string;
@@ -212,15 +212,18 @@ export async function checkOutbound(
     sendAt,
     now,
     crmTimeZone: crmZone ?? null,
-    otherAnswer:
-      facts.answered_id === null || facts.answered_by === null || facts.answered_at === null
-        ? null
-        : {
-            messageId: facts.answered_id,
-            userId: facts.answered_by,
-            name: facts.answered_name,
-            at: facts.answered_at,
-          },
+    otherAnswer: otherAnswerOf(facts),
+  };
+}
+
+/** Another rep's answer as the facts read found it (only asked for a rep's send). */
+function otherAnswerOf(facts: FactsRow): OtherAnswer | null {
+  if (facts.answered_id === null || facts.answered_by === null || facts.answered_at === null) return null;
+  return {
+    messageId: facts.answered_id,
+    userId: facts.answered_by,
+    name: facts.answered_name,
+    at: facts.answered_at,
   };
 }
 
