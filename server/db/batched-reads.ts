@@ -4,11 +4,8 @@
  * together in the next. So a read never sees older data than it would alone: it always starts
  * after it was asked. Each caller gets its own answer, or the statement's error.
  */
+import { BatchQueue } from '../lib/batch-queue.ts';
 import type { Queryable } from './database.ts';
-
-/** Reads in flight at once on one handle: one being answered while the next is being sent. */
-const MAX_IN_FLIGHT = 2;
-const MAX_BATCH = 64;
 
 interface Waiting<A, R> {
   ask: A;
@@ -16,46 +13,25 @@ interface Waiting<A, R> {
   reject(error: unknown): void;
 }
 
-class Batcher<A, R> {
-  private queue: Waiting<A, R>[] = [];
-  private inFlight = 0;
-
-  constructor(
-    private readonly db: Queryable,
-    private readonly read: (db: Queryable, asks: readonly A[]) => Promise<R[]>,
-  ) {}
-
-  ask(ask: A): Promise<R> {
-    return new Promise((resolve, reject) => {
-      this.queue.push({ ask, resolve, reject });
-      this.pump();
-    });
-  }
-
-  private pump(): void {
-    while (this.queue.length > 0 && this.inFlight < MAX_IN_FLIGHT) {
-      const batch = this.queue.splice(0, MAX_BATCH);
-      this.inFlight += 1;
-      this.read(
-        this.db,
+/**
+ * A queue of asks on one handle: at most two reads in flight (one being answered while the next
+ * is being sent), up to 64 asks each. A failed read fails the asks that were in it, each with the
+ * database's error, as their own read would have.
+ */
+function readQueue<A, R>(
+  db: Queryable,
+  read: (db: Queryable, asks: readonly A[]) => Promise<R[]>,
+): BatchQueue<Waiting<A, R>> {
+  return new BatchQueue<Waiting<A, R>>(
+    async (batch) => {
+      const answers = await read(
+        db,
         batch.map((w) => w.ask),
-      )
-        .then(
-          (answers) => {
-            for (const [i, w] of batch.entries()) w.resolve(answers[i] as R);
-          },
-          // A failed read fails the requests that were in it, each with the database's error,
-          // as their own read would have.
-          (error: unknown) => {
-            for (const w of batch) w.reject(error);
-          },
-        )
-        .finally(() => {
-          this.inFlight -= 1;
-          this.pump();
-        });
-    }
-  }
+      );
+      for (const [i, w] of batch.entries()) w.resolve(answers[i] as R);
+    },
+    { maxBatch: 64, maxConcurrent: 2 },
+  );
 }
 
 /**
@@ -65,13 +41,14 @@ class Batcher<A, R> {
 export function batchedRead<A, R>(
   read: (db: Queryable, asks: readonly A[]) => Promise<R[]>,
 ): (db: Queryable, ask: A) => Promise<R> {
-  const batchers = new WeakMap<Queryable, Batcher<A, R>>();
+  const queues = new WeakMap<Queryable, BatchQueue<Waiting<A, R>>>();
   return (db, ask) => {
-    let batcher = batchers.get(db);
-    if (batcher === undefined) {
-      batcher = new Batcher(db, read);
-      batchers.set(db, batcher);
+    let queue = queues.get(db);
+    if (queue === undefined) {
+      queue = readQueue(db, read);
+      queues.set(db, queue);
     }
-    return batcher.ask(ask);
+    const waiting = queue;
+    return new Promise((resolve, reject) => waiting.push({ ask, resolve, reject }));
   };
 }

@@ -61,24 +61,6 @@ export interface FactsRow {
  * reads a unique key), which keeps it an index probe per ask: joined flat, the planner may read
  * every conversation of the org and filter. No row for an ask whose org does not exist.
  */
-const COLUMNS = `n, org_id, from_e164, phone, idempotency_key, count_up_to, since, excluding,
-            crm, crm_object, crm_id, answering_as, answered_since`;
-const TYPES = [
-  'int',
-  'uuid',
-  'text',
-  'text',
-  'text',
-  'int',
-  'timestamptz',
-  'uuid',
-  'text',
-  'text',
-  'text',
-  'uuid',
-  'timestamptz',
-];
-
 const FACTS = `
    SELECT i.n, s.id AS sender_id,
           (SELECT id FROM messages WHERE org_id = i.org_id AND idempotency_key = i.idempotency_key) AS replay_id,
@@ -122,43 +104,49 @@ const FACTS = `
          JOIN users u ON u.id = m.sent_by_user_id
         WHERE i.answering_as IS NOT NULL) a ON true`;
 
+/** The input row of one ask: each column's name, SQL type and value. */
+const INPUT: [name: string, type: string, value: (ask: FactsAsk, n: number) => unknown][] = [
+  ['n', 'int', (_, n) => n],
+  ['org_id', 'uuid', (a) => a.orgId],
+  ['from_e164', 'text', (a) => a.from],
+  ['phone', 'text', (a) => a.phone],
+  ['idempotency_key', 'text', (a) => a.idempotencyKey],
+  ['count_up_to', 'int', (a) => a.countUpTo],
+  ['since', 'timestamptz', (a) => a.since],
+  ['excluding', 'uuid', (a) => a.excluding],
+  ['crm', 'text', (a) => a.contact?.crm ?? null],
+  ['crm_object', 'text', (a) => a.contact?.objectType ?? null],
+  ['crm_id', 'text', (a) => a.contact?.id ?? null],
+  ['answering_as', 'uuid', (a) => a.answeringAs],
+  ['answered_since', 'timestamptz', (a) => a.answeredSince],
+];
+
 /**
  * A batch's asks come in as arrays. A lone ask (the quiet moment's send) comes in as scalars:
  * PostgreSQL cannot see an array parameter's length when it plans once for every call, so it
  * would plan the array form afresh each time, which costs a lone send more than the read itself.
  */
 const BATCH_SQL = `WITH input AS (
-     SELECT * FROM unnest(${TYPES.map((t, i) => `$${i + 1}::${t}[]`).join(', ')}) AS t(${COLUMNS})
+     SELECT * FROM unnest(${INPUT.map(([, type], i) => `$${i + 1}::${type}[]`).join(', ')})
+       AS t(${INPUT.map(([name]) => name).join(', ')})
    )${FACTS}`;
 const SINGLE_SQL = `WITH input AS (
-     SELECT ${TYPES.map((t, i) => `$${i + 1}::${t}`).join(', ')}
-   ) ${FACTS.replace('FROM input i', `FROM input AS i(${COLUMNS})`)}`;
+     SELECT ${INPUT.map(([name, type], i) => `$${i + 1}::${type} AS ${name}`).join(', ')}
+   )${FACTS}`;
 
 /** Reads the facts of several asks in one statement; each answer at its ask's index (undefined: no such org). */
 export async function readFacts(db: Queryable, asks: readonly FactsAsk[]): Promise<(FactsRow | undefined)[]> {
-  const col = <T>(pick: (ask: FactsAsk) => T): T[] => asks.map(pick);
-  const columns = [
-    asks.map((_, n) => n),
-    col((a) => a.orgId),
-    col((a) => a.from),
-    col((a) => a.phone),
-    col((a) => a.idempotencyKey),
-    col((a) => a.countUpTo),
-    col((a) => a.since),
-    col((a) => a.excluding),
-    col((a) => a.contact?.crm ?? null),
-    col((a) => a.contact?.objectType ?? null),
-    col((a) => a.contact?.id ?? null),
-    col((a) => a.answeringAs),
-    col((a) => a.answeredSince),
-  ];
+  const [only] = asks;
   const rows =
-    asks.length === 1
+    asks.length === 1 && only !== undefined
       ? await db.query<FactsRow & { n: number }>(
           SINGLE_SQL,
-          columns.map((c) => c[0]),
+          INPUT.map(([, , value]) => value(only, 0)),
         )
-      : await db.query<FactsRow & { n: number }>(BATCH_SQL, columns);
+      : await db.query<FactsRow & { n: number }>(
+          BATCH_SQL,
+          INPUT.map(([, , value]) => asks.map(value)),
+        );
   const answers: (FactsRow | undefined)[] = asks.map(() => undefined);
   for (const { n, ...row } of rows) answers[n] = row;
   return answers;

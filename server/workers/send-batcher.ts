@@ -1,6 +1,7 @@
 import { countSegments } from '../compliance/segments.ts';
 import type { Queryable } from '../db/database.ts';
 import { newId } from '../ids.ts';
+import { BatchQueue } from '../lib/batch-queue.ts';
 import { sealBody } from '../stores/message-bodies.ts';
 import { insertOutbound, type MessageRow, type NewOutbound, PARTICIPANTS_CTE } from '../stores/messages.ts';
 import { contactTails, phoneToken } from '../stores/phone-columns.ts';
@@ -23,38 +24,24 @@ const RETRY_ALONE = new Set(['40P01', '40001', '23503', '23505', '23514', '22001
  * message, so one bad row never fails the others.
  */
 export class SendBatcher {
-  private queue: Pending[] = [];
-  private inFlight = 0;
+  private readonly queue: BatchQueue<Pending>;
 
   constructor(
     private readonly db: Queryable,
-    private readonly options: { maxBatch?: number; maxConcurrent?: number } = {},
-  ) {}
+    options: { maxBatch?: number; maxConcurrent?: number } = {},
+  ) {
+    // write() settles every item itself; should it throw past that, the queue rejects the batch.
+    this.queue = new BatchQueue((batch) => this.write(batch), {
+      maxBatch: options.maxBatch ?? 100,
+      maxConcurrent: options.maxConcurrent ?? 2,
+    });
+  }
 
   /** Stores one outbound message; resolves to its row, or null if its idempotency key was taken. */
   insert(input: NewOutbound): Promise<MessageRow | null> {
     return new Promise((resolve, reject) => {
       this.queue.push({ input, id: newId(), resolve, reject });
-      this.pump();
     });
-  }
-
-  private pump(): void {
-    const maxConcurrent = this.options.maxConcurrent ?? 2;
-    while (this.queue.length > 0 && this.inFlight < maxConcurrent) {
-      const batch = this.queue.splice(0, this.options.maxBatch ?? 100);
-      this.inFlight += 1;
-      this.write(batch)
-        // write() settles every item itself; should it throw past that, no caller is left waiting
-        // (settling an already-settled item changes nothing).
-        .catch((error: unknown) => {
-          for (const item of batch) item.reject(error);
-        })
-        .finally(() => {
-          this.inFlight -= 1;
-          this.pump();
-        });
-    }
   }
 
   private async write(batch: Pending[]): Promise<void> {
