@@ -2,7 +2,7 @@ import { fork } from 'node:child_process';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
-import { type LoadRun, runLoad } from './load.ts';
+import { type LoadRun, runLoad, type Subscribers } from './load.ts';
 import { requestBuilder, type Scenario } from './scenarios.ts';
 
 /**
@@ -23,6 +23,7 @@ export interface StretchOptions {
   expectStatus: number;
   scenario: Scenario;
   timeoutMs?: number;
+  subscribers?: Subscribers;
 }
 
 export interface StretchRequest {

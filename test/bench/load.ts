@@ -22,6 +22,15 @@ export interface LoadOptions {
   build(lane: number, seq: number): LoadRequest;
   /** Per-request timeout; a request that exceeds it counts as an error. */
   timeoutMs?: number;
+  /** Event streams held open for the whole stretch, as reps' panels would hold them. */
+  subscribers?: Subscribers;
+}
+
+/** `count` GETs of an event stream (`path`), read to the end of the stretch and then dropped. */
+export interface Subscribers {
+  count: number;
+  path: string;
+  headers: Record<string, string>;
 }
 
 /** What one stretch of load achieved (raw, so stretches can be combined). */
@@ -39,6 +48,8 @@ export interface LoadRun {
   firstProblem: string | null;
   /** Latency of every expected-status response, in milliseconds. */
   latenciesMs: number[];
+  /** Events the subscribers read during the stretch, all of them together (0 without subscribers). */
+  subscriberEvents: number;
 }
 
 interface Response {
@@ -107,6 +118,8 @@ export async function runLoad(options: LoadOptions): Promise<LoadRun> {
   let replayed = 0;
   let firstProblem: string | null = null;
   const seqs = new Array<number>(options.concurrency).fill(0);
+  const streams =
+    options.subscribers === undefined ? null : await openStreams(origin, options.subscribers, timeoutMs);
   try {
     const { elapsedMs } = await runLanes(
       options.concurrency,
@@ -133,8 +146,76 @@ export async function runLoad(options: LoadOptions): Promise<LoadRun> {
         }
       },
     );
-    return { elapsedMs, ok, unexpected, errors, replayed, firstProblem, latenciesMs };
+    // Events of the last sends are still on their way: a moment for them before the count.
+    if (streams !== null) await new Promise((resolve) => setTimeout(resolve, 250));
+    const subscriberEvents = streams?.events() ?? 0;
+    if (streams !== null && subscriberEvents === 0 && ok > 0)
+      firstProblem ??= `${options.subscribers?.count} subscribers read no event in the stretch`;
+    return { elapsedMs, ok, unexpected, errors, replayed, firstProblem, latenciesMs, subscriberEvents };
   } finally {
+    streams?.close();
     agent.destroy();
   }
+}
+
+/**
+ * Opens the subscribers' streams and resolves once every one has answered 200 (the relay answers
+ * only when the subscription is in place). Each counts the `data:` lines it reads, nothing more, so
+ * the subscribers cost the generator's process little.
+ */
+async function openStreams(
+  origin: URL,
+  subscribers: Subscribers,
+  timeoutMs: number,
+): Promise<{ events(): number; close(): void }> {
+  const agent = new http.Agent({ keepAlive: false, maxSockets: subscribers.count });
+  const requests: http.ClientRequest[] = [];
+  let events = 0;
+  const open = () =>
+    new Promise<void>((resolve, reject) => {
+      const req = http.request(
+        {
+          agent,
+          host: origin.hostname,
+          port: origin.port,
+          method: 'GET',
+          path: subscribers.path,
+          headers: { ...subscribers.headers, accept: 'text/event-stream' },
+        },
+        (res) => {
+          if (res.statusCode !== 200) {
+            res.resume();
+            reject(new Error(`GET ${subscribers.path}: HTTP ${res.statusCode}`));
+            return;
+          }
+          res.setEncoding('utf8');
+          let partial = '';
+          res.on('data', (chunk: string) => {
+            const lines = (partial + chunk).split('\n');
+            // A line cut between two chunks is counted when its end arrives.
+            partial = lines.pop() ?? '';
+            for (const line of lines) if (line.startsWith('data:')) events += 1;
+          });
+          // best effort: a stream reset after the stretch is the close below.
+          res.on('error', () => {});
+          resolve();
+        },
+      );
+      req.setTimeout(timeoutMs, () => req.destroy(new Error(`no stream within ${timeoutMs} ms`)));
+      req.on('error', reject);
+      req.end();
+      requests.push(req);
+    });
+  const close = () => {
+    for (const req of requests) req.destroy();
+    agent.destroy();
+  };
+  try {
+    await Promise.all(Array.from({ length: subscribers.count }, open));
+  } catch (error) {
+    close();
+    throw error;
+  }
+  for (const req of requests) req.setTimeout(0);
+  return { events: () => events, close };
 }

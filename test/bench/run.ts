@@ -140,6 +140,7 @@ function printReport(report: Measured): void {
   loadRow('bare Fastify route, one INSERT', report.bareRoute, 'req/s');
   loadRow(`${sendLabel(report.send)} *`, report.send, 'req/s');
   loadRow('POST /v1/messages, rep session token *', report.sendSession, 'req/s');
+  for (const c of report.cases) loadRow(`  ${c.name} *`, c.send, 'req/s');
   for (const send of [report.sendOtherPlacement, report.sendWithWorker]) {
     if (send === null) continue;
     loadRow(sendLabel(send), send, 'req/s');
@@ -153,6 +154,13 @@ function printReport(report: Measured): void {
         ? ''
         : `; other placement ${rounds(report.sendOtherPlacement.roundsPerSecond)} req/s`),
   );
+  for (const c of report.cases) {
+    const events =
+      c.subscriberEvents === null ? '' : `; ${num(c.subscriberEvents)} events read by the subscribers`;
+    console.log(
+      `    ${c.name}: ${c.detail}${events}; /INSERT ${num(c.send.ratio, 2)}, /bare route ${num(c.routeRatio, 2)}`,
+    );
+  }
   console.log(`    event-loop use, send *: ${eluText(report.send)}`);
   if (report.sendOtherPlacement !== null)
     console.log(`    event-loop use, other placement: ${eluText(report.sendOtherPlacement)}`);
@@ -393,6 +401,12 @@ async function main(sections: Sections = { onlySend: false }): Promise<number> {
         report.routeTarget,
       ],
     ];
+    for (const c of report.cases) {
+      targetRows.push(
+        [`${e} ${c.name} / INSERT`, c.send, base, c.send.ratio, report.target],
+        [`${e} ${c.name} / bare route`, c.send, bareBase, c.routeRatio, report.routeTarget],
+      );
+    }
     for (const [label, side, against, ratio, min] of targetRows) {
       console.log(
         row([label, `${num(side.perSecond)} req/s`, against, num(ratio, 2), verdict(ratio, min)], sw),

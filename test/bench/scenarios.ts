@@ -13,6 +13,14 @@ export type Scenario =
       from: string;
       /** One recipient per lane: concurrent sends then do not queue on one conversation row. */
       recipients: string[];
+      /**
+       * Instead of one recipient per lane, the stretch's requests take the recipients in turn from
+       * this index on (the nth request of the stretch, whatever its lane, texts start + n), so each
+       * is texted about as often as the list is long allows (the frequency-capped case).
+       */
+      rotateFrom?: number;
+      /** The CRM record of each recipient (same index), sent as the message's `contact`. */
+      contactIds?: string[];
       body: string;
       /** Unique per stretch: idempotency keys are `${prefix}-${lane}-${seq}`. */
       prefix: string;
@@ -70,21 +78,31 @@ export function inboundParams(from: string, to: string, text: string, uuid: stri
 
 export function requestBuilder(scenario: Scenario): (lane: number, seq: number) => LoadRequest {
   switch (scenario.kind) {
-    case 'send':
-      return (lane, seq) => ({
-        method: 'POST',
-        path: scenario.path ?? '/v1/messages',
-        headers: {
-          authorization: scenario.authorization,
-          'idempotency-key': `${scenario.prefix}-${lane}-${seq}`,
-          'content-type': 'application/json',
-        },
-        body: JSON.stringify({
-          from: scenario.from,
-          to: scenario.recipients[lane % scenario.recipients.length],
-          body: scenario.body,
-        }),
-      });
+    case 'send': {
+      const { recipients, rotateFrom, contactIds } = scenario;
+      let next = rotateFrom ?? 0;
+      return (lane, seq) => {
+        const index = (rotateFrom === undefined ? lane : next++) % recipients.length;
+        const contactId = contactIds?.[index];
+        return {
+          method: 'POST',
+          path: scenario.path ?? '/v1/messages',
+          headers: {
+            authorization: scenario.authorization,
+            'idempotency-key': `${scenario.prefix}-${lane}-${seq}`,
+            'content-type': 'application/json',
+          },
+          body: JSON.stringify({
+            from: scenario.from,
+            to: recipients[index],
+            body: scenario.body,
+            ...(contactId === undefined
+              ? {}
+              : { contact: { crm: 'sandbox', objectType: 'contact', id: contactId } }),
+          }),
+        };
+      };
+    }
     case 'inbound':
       return (lane, seq) => {
         const id = `${scenario.prefix}-${lane}-${seq}`;

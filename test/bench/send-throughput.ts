@@ -1,10 +1,10 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
-import { systemClock } from '../../server/clock.ts';
+import type { Clock } from '../../server/clock.ts';
 import { loadConfig } from '../../server/config.ts';
 import { type Relay, startRelay } from '../../server/runtime.ts';
-import { optIn, seedOrg, signedInUser, type TestOrg } from '../helpers/relay.ts';
+import { daytimeAheadClock, seedOrg, signedInUser, type TestOrg } from '../helpers/relay.ts';
 import { sendableRecipients } from '../helpers/sendable-recipients.ts';
 import { BARE_ROUTE_PATH, startBareRoute } from './bare-route.ts';
 import { type BaselineRun, prepareBaseline, runInsertBaseline } from './baseline.ts';
@@ -16,8 +16,17 @@ import {
   openBenchDatabase,
   unavailable,
 } from './bench-db.ts';
+import type { Subscribers } from './load.ts';
 import { type GeneratorRun, LoadGenerator, type LoadPlacement, otherPlacement } from './load-generator.ts';
 import { type CpuProfileSummary, profileThisThread } from './profile.ts';
+import {
+  CASE_WARMUP_MS,
+  type CaseShape,
+  caseProblems,
+  optInAll,
+  type SendCase,
+  sendCases,
+} from './send-cases.ts';
 import { type LatencySummary, summarizeLatencies } from './stats.ts';
 
 export type { Engine };
@@ -116,6 +125,8 @@ export type SendBenchReport =
       sendOtherPlacement: SendSummary | null;
       /** Informational: the same load while the worker sends and the sandbox calls back. */
       sendWithWorker: SendSummary | null;
+      /** The costlier sends, in the same rounds and judged by the same targets (./send-cases.ts). */
+      cases: SendCase[];
       /** Self time of the relay's thread under send load (outbox worker off), if profiled. */
       profile: { relayElu: number; requests: number; cpu: CpuProfileSummary } | null;
       target: number | null;
@@ -133,6 +144,7 @@ const BODY = 'Hi! Your appointment with Acme Dental is confirmed for Tue 10:30. 
 async function listeningRelay(
   bench: BenchDatabase,
   workerEnabled: boolean,
+  clock: Clock,
 ): Promise<{ relay: Relay; origin: string }> {
   const config = {
     ...loadConfig({
@@ -144,7 +156,7 @@ async function listeningRelay(
     workerEnabled,
   };
   // Passing `db` shares the handle (and for PGlite the one instance) the baseline uses.
-  const relay = await startRelay(config, { db: bench.db, logger: false });
+  const relay = await startRelay(config, { db: bench.db, logger: false, clock });
   try {
     await relay.app.listen({ port: 0, host: '127.0.0.1' });
     const address = relay.app.server.address() as AddressInfo;
@@ -155,10 +167,24 @@ async function listeningRelay(
   }
 }
 
+/** What a send load adds to the cheapest send (one opted-in recipient per lane, no CRM record). */
+export interface SendShape {
+  /** Another route taking the same body (the bench's bare Fastify route). */
+  path?: string;
+  /** Take the recipients in turn across stretches instead of one per lane. */
+  rotate?: boolean;
+  /** Each recipient's CRM record (same index), sent as `contact`. */
+  contactIds?: string[];
+  /** Event streams held open on the relay while the stretch sends. */
+  subscribers?: Subscribers;
+}
+
 /** Sends to one relay: each lane texts its own opted-in recipient, every request a new key. */
 class SendLoad {
   private readonly run = randomBytes(4).toString('hex');
   private stretch = 0;
+  /** With `rotate`: the next recipient index, so no stretch starts again from the first. */
+  private rotated = 0;
 
   constructor(
     private readonly generator: LoadGenerator,
@@ -166,18 +192,20 @@ class SendLoad {
     private readonly sender: { authorization: string; from: string },
     private readonly recipients: readonly string[],
     private readonly concurrency: number,
-    private readonly path?: string,
+    private readonly shape: SendShape = {},
   ) {}
 
   /** One stretch of load; keys carry the stretch number so no two requests ever share one. */
-  go(durationMs: number): Promise<GeneratorRun> {
+  async go(durationMs: number): Promise<GeneratorRun> {
     this.stretch += 1;
-    return this.generator.run({
+    const { path, rotate, contactIds, subscribers } = this.shape;
+    const run = await this.generator.run({
       origin: this.origin,
       concurrency: this.concurrency,
       durationMs,
       maxRequests: 200_000,
       expectStatus: 202,
+      ...(subscribers === undefined ? {} : { subscribers }),
       scenario: {
         kind: 'send',
         authorization: this.sender.authorization,
@@ -185,11 +213,35 @@ class SendLoad {
         recipients: [...this.recipients],
         body: BODY,
         prefix: `bench-${this.run}-${this.generator.placement}-${this.stretch}`,
-        ...(this.path === undefined ? {} : { path: this.path }),
+        ...(path === undefined ? {} : { path }),
+        ...(rotate === true ? { rotateFrom: this.rotated } : {}),
+        ...(contactIds === undefined ? {} : { contactIds }),
       },
     });
+    this.rotated += run.ok + run.errors + sum(Object.values(run.unexpected));
+    return run;
+  }
+
+  /** Requests sent so far with `rotate` (each took the next recipient). */
+  get sent(): number {
+    return this.rotated;
   }
 }
+
+/** One measured side of the rounds: its load, its stretches, and the rows they stored. */
+interface Side {
+  load: SendLoad;
+  runs: GeneratorRun[];
+  stored: number;
+  count(db: BenchDatabase['db']): Promise<number>;
+}
+
+const newSide = (load: SendLoad, count: Side['count'] = countMessages): Side => ({
+  load,
+  runs: [],
+  stored: 0,
+  count,
+});
 
 const rate = (operations: number, elapsedMs: number): number =>
   elapsedMs > 0 ? (operations / elapsedMs) * 1000 : 0;
@@ -329,104 +381,97 @@ export async function benchSendThroughput(settings: SendBenchSettings): Promise<
         orgId: randomUUID(),
         body: BODY,
       });
+    // The relay runs at 17:00 UTC (then in real time), whatever the hour of the run: noon on the
+    // East Coast, so every case, the frequency-capped states too, is outside quiet hours.
+    const clock = daytimeAheadClock();
     // One recipient per lane: +1 <area> 555 1000, 1001, ... (far from the sandbox's failure
     // numbers), in an area code whose local time is outside quiet hours for the next 15 minutes.
-    const { areaCode, phones: recipients } = sendableRecipients(settings.concurrency, 15 * 60_000);
+    const span = 15 * 60_000;
+    const { areaCode, phones: recipients } = sendableRecipients(settings.concurrency, span, clock());
+    // The CRM-linked case's recipients: the same kind, another set (their own threads).
+    const crmRecipients = sendableRecipients(settings.concurrency, span, clock(), 1100).phones;
     const roundMs = settings.durationMs / settings.rounds;
     const other = otherPlacement(settings.placement);
 
-    const off = await listeningRelay(bench, false);
+    const off = await listeningRelay(bench, false, clock);
     let org: TestOrg;
     const baselineRuns: BaselineRun[] = [];
-    const sendRuns: GeneratorRun[] = [];
-    const sessionRuns: GeneratorRun[] = [];
-    const bareRuns: GeneratorRun[] = [];
-    const otherRuns: GeneratorRun[] = [];
-    let rowsStored = 0;
-    let sessionRowsStored = 0;
-    let bareRowsStored = 0;
-    let otherRowsStored = 0;
+    let sides: { send: Side; session: Side; bare: Side; other: Side | null } | null = null;
+    let cases: { shape: CaseShape; side: Side }[] = [];
     let bare: { origin: string; close(): Promise<void> } | null = null;
     let profile: { relayElu: number; requests: number; cpu: CpuProfileSummary } | null = null;
     try {
       org = await seedOrg(bench.db);
-      for (const phone of recipients) await optIn(off.relay.app, org, phone);
+      await optInAll(off.relay.app, org, [...recipients, ...crmRecipients]);
       const byKey = { authorization: org.auth.authorization, from: org.sender };
       // A rep signed in with a password: the send path with a session token, not the org key.
       const rep = await signedInUser(off.relay.app, bench.db, {
         orgId: org.orgId,
         email: `bench-rep-${randomBytes(3).toString('hex')}@bench.test`,
         role: 'rep',
-        now: systemClock(),
+        now: clock(),
       });
       const bySession = { authorization: rep.auth.authorization, from: org.sender };
       bare = await startBareRoute(bench.db, randomUUID());
-      const measured = generator(settings.placement);
-      const load = new SendLoad(measured, off.origin, byKey, recipients, settings.concurrency);
-      const sessionLoad = new SendLoad(measured, off.origin, bySession, recipients, settings.concurrency);
-      const bareLoad = new SendLoad(
-        measured,
-        bare.origin,
-        byKey,
-        recipients,
-        settings.concurrency,
-        BARE_ROUTE_PATH,
-      );
-      const otherLoad = settings.comparePlacement
-        ? new SendLoad(generator(other), off.origin, byKey, recipients, settings.concurrency)
-        : null;
+      const bareOrigin = bare.origin;
+      const sendTo = (
+        who: { authorization: string; from: string },
+        to: readonly string[],
+        shape: SendShape = {},
+        placement = settings.placement,
+      ) => {
+        const origin = shape.path === undefined ? off.origin : bareOrigin;
+        return new SendLoad(generator(placement), origin, who, to, settings.concurrency, shape);
+      };
+      const load = sendTo(byKey, recipients);
+      sides = {
+        send: newSide(load),
+        session: newSide(sendTo(bySession, recipients)),
+        bare: newSide(sendTo(byKey, recipients, { path: BARE_ROUTE_PATH }), countBaselineRows),
+        other: settings.comparePlacement ? newSide(sendTo(byKey, recipients, {}, other)) : null,
+      };
       // Warm-up, discarded: JIT, query plans, pool connections, the api_keys last_used_at touch.
       await insertLoop(settings.warmupMs);
-      await load.go(settings.warmupMs);
-      await sessionLoad.go(Math.min(1000, settings.warmupMs));
-      await bareLoad.go(settings.warmupMs);
+      const warm = await load.go(settings.warmupMs);
+      await sides.session.load.go(Math.min(1000, settings.warmupMs));
+      await sides.bare.load.go(settings.warmupMs);
       // The relay is warm by now; the other generator only needs its own JIT warmed.
-      if (otherLoad !== null) await otherLoad.go(Math.min(1000, settings.warmupMs));
+      await sides.other?.load.go(Math.min(1000, settings.warmupMs));
+      // The costlier sends, each in its own side of the same rounds (./send-cases.ts).
+      const shapes = await sendCases({
+        app: off.relay.app,
+        org,
+        concurrency: settings.concurrency,
+        expectedSends: (1.5 * rate(warm.ok, warm.elapsedMs) * (settings.durationMs + CASE_WARMUP_MS)) / 1000,
+        recipients,
+        crmRecipients,
+      });
+      cases = shapes.map((shape) => ({ shape, side: newSide(sendTo(byKey, shape.recipients, shape.send)) }));
+      for (const { side } of cases) await side.load.go(CASE_WARMUP_MS);
       // Statistics as a running installation has them (autovacuum on PostgreSQL, the relay's
       // table upkeep on PGlite). Without them the plans chosen on the empty tables stay cached:
       // the replay lookup then walked every message of the org, and each round was slower.
       await bench.db.query('ANALYZE');
-      const sendStretch = async (
-        from: SendLoad,
-        runs: GeneratorRun[],
-        count: (db: BenchDatabase['db']) => Promise<number> = countMessages,
-      ): Promise<number> => {
-        const before = await count(bench.db);
-        runs.push(await from.go(roundMs));
-        return (await count(bench.db)) - before;
+      const stretch = async (side: Side): Promise<void> => {
+        const before = await side.count(bench.db);
+        side.runs.push(await side.load.go(roundMs));
+        side.stored += (await side.count(bench.db)) - before;
       };
       const steps: (() => Promise<void>)[] = [
         async () => {
           baselineRuns.push(await insertLoop(roundMs));
         },
-        async () => {
-          rowsStored += await sendStretch(load, sendRuns);
-        },
-        async () => {
-          sessionRowsStored += await sendStretch(sessionLoad, sessionRuns);
-        },
-        async () => {
-          bareRowsStored += await sendStretch(bareLoad, bareRuns, countBaselineRows);
-        },
+        ...[sides.send, sides.session, sides.bare, sides.other, ...cases.map((c) => c.side)]
+          .filter((side): side is Side => side !== null)
+          .map((side) => () => stretch(side)),
       ];
-      if (otherLoad !== null) {
-        steps.push(async () => {
-          otherRowsStored += await sendStretch(otherLoad, otherRuns);
-        });
-      }
       for (let round = 0; round < settings.rounds; round++) {
         // B S O, S O B, O B S ...: no side always runs first or right after the same other side.
         for (let i = 0; i < steps.length; i++) await steps[(round + i) % steps.length]?.();
       }
       if (settings.profileMs > 0) {
         // Generator in its own process, so the profile of this thread is the relay alone.
-        const profiled = new SendLoad(
-          generator('process'),
-          off.origin,
-          { authorization: org.auth.authorization, from: org.sender },
-          recipients,
-          settings.concurrency,
-        );
+        const profiled = sendTo(byKey, recipients, {}, 'process');
         let run: GeneratorRun | null = null;
         const cpu = await profileThisThread(
           async () => {
@@ -446,14 +491,29 @@ export async function benchSendThroughput(settings: SendBenchSettings): Promise<
       await bare?.close();
       await off.relay.close();
     }
+    if (sides === null) throw new Error('the send bench did not start');
     const baseline = summarizeBaseline(baselineRuns);
-    const send = summarizeSend(sendRuns, rowsStored, baseline, false);
-    const sendSession = summarizeSend(sessionRuns, sessionRowsStored, baseline, false);
-    const bareRoute = summarizeSend(bareRuns, bareRowsStored, baseline, false);
+    const summary = (side: Side) => summarizeSend(side.runs, side.stored, baseline, false);
+    const send = summary(sides.send);
+    const sendSession = summary(sides.session);
+    const bareRoute = summary(sides.bare);
     const overBare = (side: SendSummary) =>
       bareRoute.perSecond > 0 ? side.perSecond / bareRoute.perSecond : 0;
-    const sendOtherPlacement =
-      otherRuns.length > 0 ? summarizeSend(otherRuns, otherRowsStored, baseline, false) : null;
+    const sendOtherPlacement = sides.other === null ? null : summary(sides.other);
+    const measuredCases: SendCase[] = cases.map(({ shape, side }) => {
+      const caseSend = summary(side);
+      return {
+        name: shape.name,
+        detail: shape.detail,
+        send: caseSend,
+        routeRatio: overBare(caseSend),
+        subscriberEvents:
+          shape.send.subscribers === undefined ? null : sum(side.runs.map((r) => r.subscriberEvents)),
+        recipientsTexted: side.load.sent,
+        recipients: shape.recipients.length,
+        capPerRecipient: shape.capPerRecipient ?? null,
+      };
+    });
 
     let sendWithWorker: SendSummary | null = null;
     if (settings.workerOnDurationMs > 0) {
@@ -462,7 +522,7 @@ export async function benchSendThroughput(settings: SendBenchSettings): Promise<
       await bench.db.query(
         `UPDATE outbox_jobs SET state = 'done', updated_at = now() WHERE state = 'queued'`,
       );
-      const on = await listeningRelay(bench, true);
+      const on = await listeningRelay(bench, true, clock);
       try {
         const load = new SendLoad(
           generator(settings.placement),
@@ -487,6 +547,7 @@ export async function benchSendThroughput(settings: SendBenchSettings): Promise<
     if (sendOtherPlacement !== null)
       problems.push(...problemsOf(sendOtherPlacement, `send (generator ${sendOtherPlacement.placement})`));
     if (sendWithWorker !== null) problems.push(...problemsOf(sendWithWorker, 'send (worker on)'));
+    for (const c of measuredCases) problems.push(...caseProblems(c));
     if (baseline.errors > 0) problems.push(`baseline: ${baseline.errors} INSERTs failed`);
     const notes = [
       noiseNote('baseline', baseline.roundsPerSecond),
@@ -494,7 +555,7 @@ export async function benchSendThroughput(settings: SendBenchSettings): Promise<
       noiseNote('bare route', bareRoute.roundsPerSecond),
     ].filter((note): note is string => note !== null);
     notes.push(
-      `recipients in area code ${areaCode} (outside quiet hours, no frequency cap, at this time of day)`,
+      `the relay's clock runs from 17:00 UTC; recipients of the plain sends in area code ${areaCode} (no state rule, no frequency cap)`,
     );
     return {
       engine: settings.engine,
@@ -513,13 +574,14 @@ export async function benchSendThroughput(settings: SendBenchSettings): Promise<
       routeTarget: settings.routeTarget,
       sendOtherPlacement,
       sendWithWorker,
+      cases: measuredCases,
       profile,
       target: settings.target,
       // A run with failed requests proves nothing either way, so it cannot pass.
       pass: passOf(
         settings,
-        [send.ratio, sendSession.ratio],
-        [overBare(send), overBare(sendSession)],
+        [send.ratio, sendSession.ratio, ...measuredCases.map((c) => c.send.ratio)],
+        [overBare(send), overBare(sendSession), ...measuredCases.map((c) => c.routeRatio)],
         problems,
       ),
       problems,

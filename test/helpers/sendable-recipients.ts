@@ -38,14 +38,35 @@ export function sendableRecipients(
   spanMs: number,
   /** The relay's clock now (the real time unless the relay runs on another). */
   now: Date = new Date(),
+  /** The first number's last four digits (a second set of recipients starts elsewhere). */
+  first = 1000,
 ): { areaCode: string; phones: string[] } {
   const areaCode =
-    CANDIDATES.find((code) => sendableThroughout(`+1${code}5551000`, now, spanMs)) ??
+    CANDIDATES.find((code) => sendableThroughout(`+1${code}555${first}`, now, spanMs)) ??
     (CANDIDATES[0] as string);
   return {
     areaCode,
-    phones: Array.from({ length: count }, (_, i) => `+1${areaCode}555${1000 + i}`),
+    phones: Array.from({ length: count }, (_, i) => `+1${areaCode}555${first + i}`),
   };
+}
+
+/** Frequency-capped places (Florida's 305, then Maryland's 410): at most 3 texts per 24 hours each. */
+const CAPPED = ['305', '410'];
+/** Numbers per capped area code: 555 2000 to 555 9999. */
+const PER_CAPPED_AREA = 8000;
+export const MAX_CAPPED_RECIPIENTS = CAPPED.length * PER_CAPPED_AREA;
+
+/**
+ * `count` recipients whose state caps texts per 24 hours (Florida, then Maryland), so every send
+ * to them runs the frequency-cap count. Both are on Eastern time: the caller's relay must be in
+ * their daytime (daytimeClock and friends).
+ */
+export function cappedRecipients(count: number): string[] {
+  if (count > MAX_CAPPED_RECIPIENTS) throw new Error(`at most ${MAX_CAPPED_RECIPIENTS} capped recipients`);
+  return Array.from({ length: count }, (_, i) => {
+    const area = CAPPED[Math.floor(i / PER_CAPPED_AREA)] as string;
+    return `+1${area}555${2000 + (i % PER_CAPPED_AREA)}`;
+  });
 }
 
 /**
