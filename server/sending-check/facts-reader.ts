@@ -60,6 +60,10 @@ export interface FactsRow {
  * prepared plan serves every batch. Each lookup is a LATERAL subquery with LIMIT 1 (every one
  * reads a unique key), which keeps it an index probe per ask: joined flat, the planner may read
  * every conversation of the org and filter. No row for an ask whose org does not exist.
+ * The collision guard reads the thread's last inbound time from the conversation row (the inbound
+ * path writes it with the message, by the same clock), not from the thread's messages: a long
+ * thread with no reply would otherwise be walked in full on every send. It is skipped outright
+ * when nobody is answering (an org key's send).
  */
 const FACTS = `
    SELECT i.n, s.id AS sender_id,
@@ -81,7 +85,7 @@ const FACTS = `
           a.id AS answered_id, a.sent_by_user_id AS answered_by, a.sent_by_name AS answered_name,
           a.created_at AS answered_at
      FROM input i
-     JOIN orgs o ON o.id = i.org_id
+     JOIN LATERAL (SELECT name, settings FROM orgs WHERE id = i.org_id) o ON true
      LEFT JOIN LATERAL (SELECT id FROM sender_numbers
                          WHERE org_id = i.org_id AND e164 = i.from_e164 LIMIT 1) s ON true
      LEFT JOIN LATERAL (SELECT id, last_message_at, last_inbound_at FROM conversations
@@ -93,16 +97,12 @@ const FACTS = `
                          WHERE org_id = i.org_id AND phone_e164 = i.phone ORDER BY id DESC LIMIT 1) c ON true
      LEFT JOIN LATERAL (
        SELECT m.id, m.sent_by_user_id, coalesce(u.display_name, u.email) AS sent_by_name, m.created_at
-         FROM (SELECT created_at FROM messages
-                WHERE conversation_id = v.id AND direction = 'inbound'
-                ORDER BY created_at DESC LIMIT 1) latest
-         JOIN LATERAL (SELECT id, sent_by_user_id, created_at FROM messages
-                        WHERE conversation_id = v.id AND direction = 'outbound'
-                          AND created_at > latest.created_at AND created_at > i.answered_since
-                          AND sent_by_user_id IS NOT NULL AND sent_by_user_id <> i.answering_as
-                        ORDER BY created_at DESC LIMIT 1) m ON true
-         JOIN users u ON u.id = m.sent_by_user_id
-        WHERE i.answering_as IS NOT NULL) a ON true`;
+         FROM (SELECT id, sent_by_user_id, created_at FROM messages
+                WHERE i.answering_as IS NOT NULL AND conversation_id = v.id AND direction = 'outbound'
+                  AND created_at > v.last_inbound_at AND created_at > i.answered_since
+                  AND sent_by_user_id IS NOT NULL AND sent_by_user_id <> i.answering_as
+                ORDER BY created_at DESC LIMIT 1) m
+         JOIN users u ON u.id = m.sent_by_user_id) a ON true`;
 
 /** The input row of one ask: each column's name, SQL type and value. */
 const INPUT: [name: string, type: string, value: (ask: FactsAsk, n: number) => unknown][] = [
@@ -122,17 +122,26 @@ const INPUT: [name: string, type: string, value: (ask: FactsAsk, n: number) => u
 ];
 
 /**
- * A batch's asks come in as arrays. A lone ask (the quiet moment's send) comes in as scalars:
- * PostgreSQL cannot see an array parameter's length when it plans once for every call, so it
- * would plan the array form afresh each time, which costs a lone send more than the read itself.
+ * A batch's asks come in as one JSON array of rows, a lone ask (the quiet moment's send) as
+ * scalars. Not as one array per column: PostgreSQL estimates unnest() of a given array by its
+ * length but of a parameter at 100 rows, so the plan made for each call's values always looked
+ * cheaper than the prepared one, and every batch was planned afresh (planning cost more than the
+ * read itself). jsonb_to_recordset() is estimated alike either way, so the prepared plan is kept.
  */
-const BATCH_SQL = `WITH input AS (
-     SELECT * FROM unnest(${INPUT.map(([, type], i) => `$${i + 1}::${type}[]`).join(', ')})
-       AS t(${INPUT.map(([name]) => name).join(', ')})
+export const BATCH_SQL = `WITH input AS (
+     SELECT * FROM jsonb_to_recordset($1::jsonb)
+       AS t(${INPUT.map(([name, type]) => `${name} ${type}`).join(', ')})
    )${FACTS}`;
 const SINGLE_SQL = `WITH input AS (
      SELECT ${INPUT.map(([name, type], i) => `$${i + 1}::${type} AS ${name}`).join(', ')}
    )${FACTS}`;
+
+/** BATCH_SQL's one parameter: the asks as rows, each with its index `n`. */
+export const batchParams = (asks: readonly FactsAsk[]): [string] => [
+  JSON.stringify(
+    asks.map((ask, n) => Object.fromEntries(INPUT.map(([name, , value]) => [name, value(ask, n)]))),
+  ),
+];
 
 /** Reads the facts of several asks in one statement; each answer at its ask's index (undefined: no such org). */
 export async function readFacts(db: Queryable, asks: readonly FactsAsk[]): Promise<(FactsRow | undefined)[]> {
@@ -143,10 +152,7 @@ export async function readFacts(db: Queryable, asks: readonly FactsAsk[]): Promi
           SINGLE_SQL,
           INPUT.map(([, , value]) => value(only, 0)),
         )
-      : await db.query<FactsRow & { n: number }>(
-          BATCH_SQL,
-          INPUT.map(([, , value]) => asks.map(value)),
-        );
+      : await db.query<FactsRow & { n: number }>(BATCH_SQL, batchParams(asks));
   const answers: (FactsRow | undefined)[] = asks.map(() => undefined);
   for (const { n, ...row } of rows) answers[n] = row;
   return answers;

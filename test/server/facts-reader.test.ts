@@ -1,7 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Database, Queryable } from '../../server/db/database.ts';
-import { type FactsAsk, factsOf, readFacts } from '../../server/sending-check/facts-reader.ts';
+import {
+  BATCH_SQL,
+  batchParams,
+  type FactsAsk,
+  factsOf,
+  readFacts,
+} from '../../server/sending-check/facts-reader.ts';
 import { phoneToken } from '../../server/stores/phone-columns.ts';
 import { ENGINES, freshDatabase, postgresSkipNote } from '../helpers/db.ts';
 import { idemKey, optIn, seedOrg, type TestOrg, type TestRelay, testRelay } from '../helpers/relay.ts';
@@ -122,6 +128,25 @@ describe.each(ENGINES)('the send facts read on %s', (engine) => {
     const alone = [];
     for (const a of asks) alone.push((await readFacts(db, [a]))[0]);
     expect(answers).toEqual(alone);
+  });
+
+  it('is planned once for batches of every size, not afresh for each batch', async () => {
+    // With one array per column, PostgreSQL judged each batch's own plan cheaper than the prepared
+    // one (it counts a given array's rows, not a parameter's) and planned every batch again.
+    const plans = await db.transaction(async (tx) => {
+      await tx.query(`PREPARE facts_plan_probe(jsonb) AS ${BATCH_SQL}`);
+      for (let size = 2; size <= 12; size++) {
+        const [json] = batchParams(Array.from({ length: size }, (_, i) => ask({ countUpTo: i % 4 })));
+        await tx.query(`EXECUTE facts_plan_probe('${json.replaceAll("'", "''")}'::jsonb)`);
+      }
+      const [stats] = await tx.query<{ generic_plans: number; custom_plans: number }>(
+        `SELECT generic_plans::int, custom_plans::int FROM pg_prepared_statements WHERE name = 'facts_plan_probe'`,
+      );
+      await tx.query('DEALLOCATE facts_plan_probe');
+      return stats;
+    });
+    // PostgreSQL always tries its first five executions with their own plans, then keeps one.
+    expect(plans).toEqual({ generic_plans: 6, custom_plans: 5 });
   });
 
   it('fails every send of a batch whose read fails, and the next batch reads again', async () => {
