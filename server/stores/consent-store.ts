@@ -172,9 +172,11 @@ async function failQueuedTo(
   which: { confirmations: boolean; code: string; message: string },
 ): Promise<number> {
   const failed = await tx.query<{ message_id: string }>(
+    // By the job's own destination (index outbox_jobs_queued_destination, migration 053), not by
+    // the org's messages: this runs in the org's consent lock, for every opt-in and opt-out.
     `UPDATE outbox_jobs j SET state = 'failed', last_error = $4, updated_at = now()
        FROM messages m
-      WHERE m.id = j.message_id AND j.state = 'queued' AND m.org_id = $1 AND m.to_e164 = $2
+      WHERE j.org_id = $1 AND j.to_e164 = $2 AND j.state = 'queued' AND m.id = j.message_id
         AND (m.purpose = 'opt_out_confirmation') = $3
     RETURNING j.message_id`,
     [orgId, phoneToken(tx, phone), which.confirmations, which.code],

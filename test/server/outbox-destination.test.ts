@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Database } from '../../server/db/database.ts';
+import { failQueuedAfterOptOut } from '../../server/stores/consent-store.ts';
 import { ENGINES, freshDatabase, postgresSkipNote } from '../helpers/db.ts';
 import { optIn, seedOrg, type TestOrg, type TestRelay, testRelay } from '../helpers/relay.ts';
 
@@ -56,6 +57,36 @@ describe.each(ENGINES)('an outbox job destination on %s', (engine) => {
       [messageId],
     );
     expect(row?.job).toBe(row?.message);
+  });
+
+  it("fails an opted-out phone's queued texts by their destination, no other phone's, no other org's", async () => {
+    const other = await seedOrg(db, { name: 'Other Org', sender: '+12025550178' });
+    const [a, b] = ['+12025550141', '+12025550142'];
+    for (const phone of [a, b]) await optIn(relay.app, acme, phone);
+    await optIn(relay.app, other, a);
+    const send = async (org: TestOrg, to: string, key: string) => {
+      const sent = await relay.app.inject({
+        method: 'POST',
+        url: '/v1/messages',
+        headers: { ...org.auth, 'idempotency-key': key },
+        payload: { from: org.sender, to, body: 'See you on Tuesday.' },
+      });
+      expect(sent.statusCode, sent.body).toBe(202);
+      return sent.json().message.id as string;
+    };
+    const toA = [await send(acme, a, 'fail-a-1'), await send(acme, a, 'fail-a-2')];
+    const toB = await send(acme, b, 'fail-b-1');
+    const otherToA = await send(other, a, 'fail-other-a');
+    const failed = await db.transaction((tx) => failQueuedAfterOptOut(tx, acme.orgId, a));
+    expect(failed).toBe(2);
+    const states = await db.query<{ message_id: string; state: string }>(
+      'SELECT message_id, state FROM outbox_jobs WHERE message_id = ANY($1::uuid[])',
+      [[...toA, toB, otherToA]],
+    );
+    const stateOf = new Map(states.map((r) => [r.message_id, r.state]));
+    expect(toA.map((id) => stateOf.get(id))).toEqual(['failed', 'failed']);
+    expect(stateOf.get(toB)).toBe('queued');
+    expect(stateOf.get(otherToA)).toBe('queued');
   });
 
   it('runs its trigger only for a job without a destination', async () => {
