@@ -7,18 +7,21 @@
  */
 import { randomBytes, randomUUID } from 'node:crypto';
 import http from 'node:http';
+import type { Clock } from '../../server/clock.ts';
 import { loadConfig } from '../../server/config.ts';
 import { resolveSecretsKey } from '../../server/crypto/secrets.ts';
 import type { Database } from '../../server/db/database.ts';
 import { openPostgres } from '../../server/db/postgres.ts';
 import { type Relay, startRelay } from '../../server/runtime.ts';
-import { seedOrg, type TestOrg } from '../helpers/relay.ts';
+import { daytimeAheadClock, seedOrg, type TestOrg } from '../helpers/relay.ts';
 import { freePort } from '../helpers/relay-process.ts';
+import { sendableRecipients } from '../helpers/sendable-recipients.ts';
 import { type BaselineRun, prepareBaseline, runInsertBaseline } from './baseline.ts';
 import { type BenchDatabase, countRows, type Engine, openBenchDatabase, unavailable } from './bench-db.ts';
 import { sendRequest } from './load.ts';
 import { type GeneratorRun, LoadGenerator, type LoadPlacement } from './load-generator.ts';
 import { inboundParams, signedInbound } from './scenarios.ts';
+import { optInAll } from './send-cases.ts';
 import {
   type BaselineSummary,
   noiseNote,
@@ -43,6 +46,19 @@ export interface InboundBenchSettings {
   latencyRate: number;
   /** Measured webhooks per latency phase (after a short discarded warm-up). */
   latencyCount: number;
+  /** Sends per second on the same relay while the latency is measured (paced); 0 for none. */
+  backgroundSendRate: number;
+}
+
+/** The send load behind a latency phase, as it went. */
+export interface BackgroundSends {
+  /** The pace asked for, and what the relay took (202s per second). */
+  ratePerSecond: number;
+  achievedPerSecond: number;
+  accepted: number;
+  /** Non-202 answers and transport errors. */
+  failed: number;
+  firstProblem: string | null;
 }
 
 export interface EventLatency {
@@ -59,6 +75,8 @@ export interface EventLatency {
   firstProblem: string | null;
   /** Webhook sent -> its message.created event read from the stream, in ms. */
   latency: LatencySummary;
+  /** Sends to the webhook's relay during the phase, or null without. */
+  background: BackgroundSends | null;
 }
 
 export type InboundBenchReport =
@@ -106,7 +124,7 @@ async function benchSecretsKey(db: Database): Promise<string> {
  * A relay with the Plivo provider on a loopback port. PUBLIC_URL has to be the URL the webhooks
  * are signed for, so the port is chosen first and the relay then listens on exactly that port.
  */
-async function listeningPlivoRelay(bench: BenchDatabase, db: Database): Promise<PlivoRelay> {
+async function listeningPlivoRelay(bench: BenchDatabase, db: Database, clock: Clock): Promise<PlivoRelay> {
   for (let attempt = 1; ; attempt++) {
     const port = await freePort();
     const origin = `http://127.0.0.1:${port}`;
@@ -128,7 +146,7 @@ async function listeningPlivoRelay(bench: BenchDatabase, db: Database): Promise<
       }),
       workerEnabled: false,
     };
-    const relay = await startRelay(config, { db, logger: false });
+    const relay = await startRelay(config, { db, logger: false, clock });
     try {
       await relay.app.listen({ port, host: '127.0.0.1' });
       return { relay, origin };
@@ -156,6 +174,8 @@ async function measureEventLatency(options: {
   rate: number;
   count: number;
   warmup: number;
+  /** Started with the measured webhooks, for about as long; resolves when it has stopped. */
+  background: ((durationMs: number) => Promise<BackgroundSends>) | null;
 }): Promise<EventLatency> {
   const run = letters(6);
   const sentAt = new Map<string, { at: number; measured: boolean }>();
@@ -164,7 +184,8 @@ async function measureEventLatency(options: {
   let wanted = 0;
   let allIn: (() => void) | null = null;
   const client = await SseClient.connect(`${options.eventsOrigin}/v1/events`, options.org.auth, (event) => {
-    if (event.type !== 'message.created') return;
+    // The background sends' events come down the same stream: skip them before parsing.
+    if (event.type !== 'message.created' || !event.data.includes(`(ref ${run} `)) return;
     let body: unknown;
     try {
       body = (JSON.parse(event.data) as { message?: { body?: unknown } }).message?.body;
@@ -185,6 +206,7 @@ async function measureEventLatency(options: {
   const target = new URL(options.webhookRelay.origin);
   let accepted = 0;
   let firstProblem: string | null = null;
+  let background: BackgroundSends | null = null;
   try {
     const fire = async (label: string, measured: boolean): Promise<void> => {
       const text = `${TEXT} (ref ${run} ${label})`;
@@ -226,7 +248,11 @@ async function measureEventLatency(options: {
     const done = new Promise<void>((resolve) => {
       allIn = resolve;
     });
+    // The background load starts a moment before the measured webhooks and ends with them.
+    const sends = options.background?.((options.count / options.rate) * 1000 + 500) ?? null;
+    if (sends !== null) await sleep(250);
     await paced(options.count, (i) => `m${i}`, true);
+    background = sends === null ? null : await sends;
     wanted = accepted;
     if (received < wanted) await Promise.race([done, sleep(5000)]);
   } finally {
@@ -244,6 +270,7 @@ async function measureEventLatency(options: {
     missing,
     firstProblem,
     latency: summarizeLatencies(latencies),
+    background,
   };
 }
 
@@ -267,7 +294,10 @@ export async function benchInbound(settings: InboundBenchSettings): Promise<Inbo
       countRows(bench.db, `SELECT count(*)::int AS n FROM messages WHERE direction = 'inbound'`);
     const countJobs = () => countRows(bench.db, 'SELECT count(*)::int AS n FROM outbox_jobs');
 
-    const relay = await listeningPlivoRelay(bench, bench.db);
+    // From 17:00 UTC, whatever the hour of the run: the background sends are outside quiet hours.
+    const clock = daytimeAheadClock();
+    const relay = await listeningPlivoRelay(bench, bench.db, clock);
+    const sender = new LoadGenerator('process');
     const baselineRuns: BaselineRun[] = [];
     const inboundRuns: GeneratorRun[] = [];
     let rowsStored = 0;
@@ -320,6 +350,40 @@ export async function benchInbound(settings: InboundBenchSettings): Promise<Inbo
       }
       autoReplies = (await countJobs()) - jobsBefore;
 
+      // Reps texting customers while the webhooks come in: paced sends to the webhook's relay,
+      // each to the next of a few hundred opted-in customers.
+      const customers = sendableRecipients(300, 15 * 60_000, clock(), 3000).phones;
+      if (settings.backgroundSendRate > 0) await optInAll(relay.relay.app, org, customers);
+      let sent = 0;
+      const background = async (durationMs: number): Promise<BackgroundSends> => {
+        const run = await sender.run({
+          origin: relay.origin,
+          concurrency: 4,
+          durationMs,
+          maxRequests: 1_000_000,
+          expectStatus: 202,
+          ratePerSecond: settings.backgroundSendRate,
+          scenario: {
+            kind: 'send',
+            authorization: org.auth.authorization,
+            from: org.sender,
+            recipients: customers,
+            body: 'Your appointment is confirmed for Tuesday at 10:30. Reply STOP to opt out.',
+            prefix: `bg-${runId}-${sent}`,
+            rotateFrom: sent,
+          },
+        });
+        const failed = Object.values(run.unexpected).reduce((a, b) => a + b, 0) + run.errors;
+        sent += run.ok + failed;
+        return {
+          ratePerSecond: settings.backgroundSendRate,
+          achievedPerSecond: run.elapsedMs > 0 ? (run.ok / run.elapsedMs) * 1000 : 0,
+          accepted: run.ok,
+          failed,
+          firstProblem: run.firstProblem,
+        };
+      };
+
       const latencyRun = (path: EventLatency['path'], eventsOrigin: string) =>
         measureEventLatency({
           path,
@@ -330,6 +394,7 @@ export async function benchInbound(settings: InboundBenchSettings): Promise<Inbo
           rate: settings.latencyRate,
           count: settings.latencyCount,
           warmup: Math.round(settings.latencyRate / 2),
+          background: settings.backgroundSendRate > 0 ? background : null,
         });
       latency.push(await latencyRun('same-instance', relay.origin));
       if (bench.databaseUrl !== null) {
@@ -337,7 +402,7 @@ export async function benchInbound(settings: InboundBenchSettings): Promise<Inbo
         // event reaches its SSE client only through NOTIFY and its own read of the events table.
         const db2 = await openPostgres({ url: bench.databaseUrl });
         try {
-          const second = await listeningPlivoRelay(bench, db2);
+          const second = await listeningPlivoRelay(bench, db2, clock);
           try {
             latency.push(await latencyRun('cross-instance', second.origin));
           } finally {
@@ -348,6 +413,7 @@ export async function benchInbound(settings: InboundBenchSettings): Promise<Inbo
         }
       }
     } finally {
+      await sender.close();
       await relay.relay.close();
     }
     const baseline = summarizeBaseline(baselineRuns);
@@ -357,6 +423,9 @@ export async function benchInbound(settings: InboundBenchSettings): Promise<Inbo
     if (autoReplies !== 0)
       problems.push(`inbound webhooks: ${autoReplies} outbox jobs queued (expected none)`);
     for (const l of latency) {
+      const bg = l.background;
+      if (bg !== null && bg.failed > 0)
+        problems.push(`background sends (${l.path}): ${bg.failed} failed (first: ${bg.firstProblem ?? '?'})`);
       if (l.accepted !== l.sent || l.missing !== 0) {
         problems.push(
           `event latency (${l.path}): ${l.sent} sent, ${l.accepted} accepted, ${l.missing} events missing` +

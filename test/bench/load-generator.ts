@@ -24,6 +24,7 @@ export interface StretchOptions {
   scenario: Scenario;
   timeoutMs?: number;
   subscribers?: Subscribers;
+  ratePerSecond?: number;
 }
 
 export interface StretchRequest {

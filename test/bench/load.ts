@@ -24,6 +24,11 @@ export interface LoadOptions {
   timeoutMs?: number;
   /** Event streams held open for the whole stretch, as reps' panels would hold them. */
   subscribers?: Subscribers;
+  /**
+   * Paced instead of as fast as the server answers: at most this many requests a second in all
+   * (each lane still waits for its answer), for load in the background of another measurement.
+   */
+  ratePerSecond?: number;
 }
 
 /** `count` GETs of an event stream (`path`), read to the end of the stretch and then dropped. */
@@ -120,12 +125,14 @@ export async function runLoad(options: LoadOptions): Promise<LoadRun> {
   const seqs = new Array<number>(options.concurrency).fill(0);
   const streams =
     options.subscribers === undefined ? null : await openStreams(origin, options.subscribers, timeoutMs);
+  const pace = pacer(options.ratePerSecond);
   try {
     const { elapsedMs } = await runLanes(
       options.concurrency,
       options.durationMs,
       options.maxRequests,
       async (lane) => {
+        await pace();
         const seq = seqs[lane] ?? 0;
         seqs[lane] = seq + 1;
         const request = options.build(lane, seq);
@@ -156,6 +163,19 @@ export async function runLoad(options: LoadOptions): Promise<LoadRun> {
     streams?.close();
     agent.destroy();
   }
+}
+
+/** Waits for the next request's slot at `ratePerSecond` (slots counted from the first request). */
+function pacer(ratePerSecond: number | undefined): () => Promise<void> {
+  if (ratePerSecond === undefined) return () => Promise.resolve();
+  let start: number | null = null;
+  let slot = 0;
+  return async () => {
+    start ??= performance.now();
+    const due = start + (slot++ * 1000) / ratePerSecond;
+    const wait = due - performance.now();
+    if (wait > 1) await new Promise((resolve) => setTimeout(resolve, wait));
+  };
 }
 
 /**

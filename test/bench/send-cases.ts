@@ -1,12 +1,15 @@
 /**
- * The send bench's costlier cases (issue #20, item 3): the plain send texts one opted-in recipient
- * per lane with no CRM record and nobody watching, the cheapest send there is. Each case here adds
- * one cost a real org pays, is measured in the same alternating rounds as the plain send, and is
- * judged by the same targets:
+ * The send bench's costlier cases (issue #20, item 3): the plain send texts a thousand opted-in
+ * recipients in turn with no CRM record and nobody watching, the cheapest send there is. Each case
+ * here adds one cost a real org pays, is measured in the same alternating rounds as the plain
+ * send, and is judged by the same targets:
  * - recipients in a frequency-capped state, each texted at most twice in the run, so every send
  *   counts the recipient's last 24 hours and none is refused;
  * - texts that name their CRM record, so every send upserts the contact and reads its time zone;
- * - reps' panels open on the org's event stream, so every send is written to each of them.
+ * - reps' panels open on the org's event stream, so every send is written to each of them;
+ * - one thread per lane texted over and over (thousands of texts a minute to a handful of
+ *   customers): every send rewrites a thread row that the sends before it rewrote, the worst case
+ *   for PostgreSQL's row versions.
  */
 import type { App } from '../../server/http/services.ts';
 import { optIn, type TestOrg } from '../helpers/relay.ts';
@@ -63,8 +66,10 @@ export async function sendCases(options: {
   expectedSends: number;
   /** The plain send's opted-in recipients, one per lane. */
   recipients: string[];
-  /** Opted-in recipients, one per lane, of their own (the CRM case's threads). */
+  /** Opted-in recipients of their own (the CRM case's threads), taken in turn. */
   crmRecipients: string[];
+  /** Opted-in recipients, one per lane (the hot-thread case). */
+  hotRecipients: string[];
 }): Promise<CaseShape[]> {
   const { app, org } = options;
   const cappedCount = Math.min(
@@ -91,13 +96,19 @@ export async function sendCases(options: {
       name: 'CRM-linked contacts',
       detail: 'each text names its CRM record: the contact is upserted and its time zone read',
       recipients: options.crmRecipients,
-      send: { contactIds },
+      send: { rotate: true, contactIds },
     },
     {
       name: `${SUBSCRIBERS} live event streams`,
       detail: `${SUBSCRIBERS} panels hold GET /v1/events open: each send is written to all of them`,
       recipients: options.recipients,
-      send: { subscribers },
+      send: { rotate: true, subscribers },
+    },
+    {
+      name: 'one hot thread per lane',
+      detail: `each lane texts its own customer again and again (${options.hotRecipients.length} threads): every send rewrites a row just rewritten`,
+      recipients: options.hotRecipients,
+      send: {},
     },
   ];
 }
