@@ -170,7 +170,11 @@ async function measureEventLatency(options: {
   webhookRelay: PlivoRelay;
   eventsOrigin: string;
   org: TestOrg;
-  from: string;
+  /**
+   * The customers texting, each webhook from the next: one customer sending 50 texts a second
+   * would queue every webhook on that customer's consent lock and thread row.
+   */
+  froms: string[];
   rate: number;
   count: number;
   warmup: number;
@@ -208,12 +212,14 @@ async function measureEventLatency(options: {
   let firstProblem: string | null = null;
   let background: BackgroundSends | null = null;
   try {
+    let fired = 0;
     const fire = async (label: string, measured: boolean): Promise<void> => {
+      const from = options.froms[fired++ % options.froms.length] ?? '';
       const text = `${TEXT} (ref ${run} ${label})`;
       const request = signedInbound(
         options.webhookRelay.origin,
         AUTH_TOKEN,
-        inboundParams(options.from, options.org.sender.slice(1), text, `lat-${run}-${label}`),
+        inboundParams(from, options.org.sender.slice(1), text, `lat-${run}-${label}`),
         `n-lat-${run}-${label}`,
       );
       sentAt.set(text, { at: performance.now(), measured });
@@ -390,7 +396,8 @@ export async function benchInbound(settings: InboundBenchSettings): Promise<Inbo
           webhookRelay: relay,
           eventsOrigin,
           org,
-          from: '12025553000',
+          // 1 202 555 4000 to 4499, not opted in or out: plain replies.
+          froms: Array.from({ length: 500 }, (_, i) => `1202555${4000 + i}`),
           rate: settings.latencyRate,
           count: settings.latencyCount,
           warmup: Math.round(settings.latencyRate / 2),

@@ -280,7 +280,7 @@ async function main(sections: Sections = { onlySend: false }): Promise<number> {
       target: POSTGRES_TARGET,
       routeTarget: ROUTE_TARGET,
       latencyRate: 50,
-      backgroundSendRate: 300,
+      backgroundSendRate: 150,
     },
   ];
   // --profile: a longer profiled stretch, its whole profile kept in bench-results/profiles/.
