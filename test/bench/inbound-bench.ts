@@ -18,7 +18,7 @@ import { freePort } from '../helpers/relay-process.ts';
 import { sendableRecipients } from '../helpers/sendable-recipients.ts';
 import { type BaselineRun, prepareBaseline, runInsertBaseline } from './baseline.ts';
 import { type BenchDatabase, countRows, type Engine, openBenchDatabase, unavailable } from './bench-db.ts';
-import { sendRequest } from './load.ts';
+import { failuresOf, sendRequest } from './load.ts';
 import { type GeneratorRun, LoadGenerator, type LoadPlacement } from './load-generator.ts';
 import { inboundParams, signedInbound } from './scenarios.ts';
 import { optInAll } from './send-cases.ts';
@@ -26,6 +26,7 @@ import {
   type BaselineSummary,
   noiseNote,
   problemsOf,
+  SendLoad,
   type SendSummary,
   summarizeBaseline,
   summarizeSend,
@@ -157,6 +158,9 @@ async function listeningPlivoRelay(bench: BenchDatabase, db: Database, clock: Cl
     }
   }
 }
+
+/** The org's key and sender number, as a send load sends with them. */
+const byKey = (org: TestOrg) => ({ authorization: org.auth.authorization, from: org.sender });
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -360,32 +364,17 @@ export async function benchInbound(settings: InboundBenchSettings): Promise<Inbo
       // each to the next of a few hundred opted-in customers.
       const customers = sendableRecipients(300, 15 * 60_000, clock(), 3000).phones;
       if (settings.backgroundSendRate > 0) await optInAll(relay.relay.app, org, customers);
-      let sent = 0;
+      const backgroundLoad = new SendLoad(sender, relay.origin, byKey(org), customers, 4, {
+        rotate: true,
+        ratePerSecond: settings.backgroundSendRate,
+      });
       const background = async (durationMs: number): Promise<BackgroundSends> => {
-        const run = await sender.run({
-          origin: relay.origin,
-          concurrency: 4,
-          durationMs,
-          maxRequests: 1_000_000,
-          expectStatus: 202,
-          ratePerSecond: settings.backgroundSendRate,
-          scenario: {
-            kind: 'send',
-            authorization: org.auth.authorization,
-            from: org.sender,
-            recipients: customers,
-            body: 'Your appointment is confirmed for Tuesday at 10:30. Reply STOP to opt out.',
-            prefix: `bg-${runId}-${sent}`,
-            rotateFrom: sent,
-          },
-        });
-        const failed = Object.values(run.unexpected).reduce((a, b) => a + b, 0) + run.errors;
-        sent += run.ok + failed;
+        const run = await backgroundLoad.go(durationMs);
         return {
           ratePerSecond: settings.backgroundSendRate,
           achievedPerSecond: run.elapsedMs > 0 ? (run.ok / run.elapsedMs) * 1000 : 0,
           accepted: run.ok,
-          failed,
+          failed: failuresOf(run),
           firstProblem: run.firstProblem,
         };
       };

@@ -57,6 +57,10 @@ export interface LoadRun {
   subscriberEvents: number;
 }
 
+/** Requests of a stretch that did not get the expected answer: other statuses and transport errors. */
+export const failuresOf = (run: Pick<LoadRun, 'unexpected' | 'errors'>): number =>
+  Object.values(run.unexpected).reduce((total, n) => total + n, 0) + run.errors;
+
 interface Response {
   status: number;
   replayed: boolean;

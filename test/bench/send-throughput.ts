@@ -16,7 +16,7 @@ import {
   openBenchDatabase,
   unavailable,
 } from './bench-db.ts';
-import type { Subscribers } from './load.ts';
+import { failuresOf, type Subscribers } from './load.ts';
 import { type GeneratorRun, LoadGenerator, type LoadPlacement, otherPlacement } from './load-generator.ts';
 import { type CpuProfileSummary, profileThisThread } from './profile.ts';
 import {
@@ -177,10 +177,12 @@ export interface SendShape {
   contactIds?: string[];
   /** Event streams held open on the relay while the stretch sends. */
   subscribers?: Subscribers;
+  /** Paced at this many sends a second instead of as fast as the relay answers. */
+  ratePerSecond?: number;
 }
 
 /** Sends to one relay: each lane texts its own opted-in recipient, every request a new key. */
-class SendLoad {
+export class SendLoad {
   private readonly run = randomBytes(4).toString('hex');
   private stretch = 0;
   /** With `rotate`: the next recipient index, so no stretch starts again from the first. */
@@ -198,7 +200,7 @@ class SendLoad {
   /** One stretch of load; keys carry the stretch number so no two requests ever share one. */
   async go(durationMs: number): Promise<GeneratorRun> {
     this.stretch += 1;
-    const { path, rotate, contactIds, subscribers } = this.shape;
+    const { path, rotate, contactIds, subscribers, ratePerSecond } = this.shape;
     const run = await this.generator.run({
       origin: this.origin,
       concurrency: this.concurrency,
@@ -206,6 +208,7 @@ class SendLoad {
       maxRequests: 200_000,
       expectStatus: 202,
       ...(subscribers === undefined ? {} : { subscribers }),
+      ...(ratePerSecond === undefined ? {} : { ratePerSecond }),
       scenario: {
         kind: 'send',
         authorization: this.sender.authorization,
@@ -218,7 +221,7 @@ class SendLoad {
         ...(contactIds === undefined ? {} : { contactIds }),
       },
     });
-    this.rotated += run.ok + run.errors + sum(Object.values(run.unexpected));
+    this.rotated += run.ok + failuresOf(run);
     return run;
   }
 
