@@ -1,15 +1,9 @@
-import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { createServer, type Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { inflateRawSync } from 'node:zlib';
 import { signAssertion } from '../helpers/saml-signing.ts';
-
-const run = promisify(execFile);
+import { selfSignedCert } from './extension-harness.ts';
 
 /** The entity id the tiny IdP signs its assertions as. */
 export const IDP_ENTITY = 'https://idp.example.test/metadata';
@@ -47,39 +41,18 @@ export class TinyIdp {
     email: string;
     now?: () => Date;
   }): Promise<TinyIdp> {
-    const dir = await mkdtemp(join(tmpdir(), 'crm-texting-idp-'));
-    try {
-      const keyFile = join(dir, 'idp.key');
-      const certFile = join(dir, 'idp.crt');
-      await run('openssl', [
-        'req',
-        '-x509',
-        '-newkey',
-        'rsa:2048',
-        '-nodes',
-        '-days',
-        '1',
-        '-subj',
-        '/CN=idp',
-        '-keyout',
-        keyFile,
-        '-out',
-        certFile,
-      ]);
-      const [key, cert] = await Promise.all([readFile(keyFile, 'utf8'), readFile(certFile, 'utf8')]);
-      const idp = new TinyIdp(
-        key,
-        cert,
-        options.relayUrl,
-        options.orgId,
-        options.email,
-        options.now ?? (() => new Date()),
-      );
-      await idp.listen();
-      return idp;
-    } finally {
-      await rm(dir, { recursive: true, force: true });
-    }
+    const pair = await selfSignedCert();
+    await pair.cleanup();
+    const idp = new TinyIdp(
+      pair.key.toString('utf8'),
+      pair.cert.toString('utf8'),
+      options.relayUrl,
+      options.orgId,
+      options.email,
+      options.now ?? (() => new Date()),
+    );
+    await idp.listen();
+    return idp;
   }
 
   /** Where the relay sends people to sign in (the IdP's HTTP-Redirect endpoint). */
