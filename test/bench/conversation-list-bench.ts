@@ -4,8 +4,8 @@
  * Seeds PostgreSQL with generate_series, then times 50-row pages through the HTTP route (a real
  * socket, a signed-in user's session token) for every filter: unfiltered, `mine=true`, by phone
  * and by CRM record; first pages, and deep pages reached with a cursor. Target: p95 <= 20 ms.
- * A second org of 10,000 conversations, seeded alike in the same database, gives the scaling
- * figure: the same pages at 100k as a multiple of them at 10k (list-scaling.ts).
+ * Two more orgs, of 10,000 and 1,000 conversations, seeded alike in the same database, give the
+ * scaling table: list pages, a thread page and a send at 1M, 100k and 10k messages (list-scaling.ts).
  *
  * Runs alone with `BENCH_ONLY=lists npm run bench` (or `tsx test/bench/conversation-list-bench.ts`);
  * DATABASE_URL names the PostgreSQL server (default the local test server). Each customer has two
@@ -18,11 +18,12 @@ import { vaultOf } from '../../server/crypto/vault.ts';
 import { addSenderNumber, createOrg } from '../../server/organisations/org-admin.ts';
 import { phoneNumber } from '../../server/stores/phone-columns.ts';
 import { signedInUser, testRelay, testUser } from '../helpers/relay.ts';
+import { sendableRecipients } from '../helpers/sendable-recipients.ts';
 import { openBenchDatabase, unavailable } from './bench-db.ts';
 import { mergeIntoLatest } from './latest-json.ts';
 import {
   deepCursors,
-  measureListScaling,
+  measureScaling,
   type ScalingOrg,
   type ScalingReport,
   scalingLines,
@@ -30,8 +31,10 @@ import {
 import { type LatencySummary, summarizeLatencies } from './stats.ts';
 
 const CONVERSATIONS = 100_000;
-/** The org the scaling figure compares the large one with (list-scaling.ts). */
-const SMALL_CONVERSATIONS = 10_000;
+/** The smaller orgs the scaling table compares the large one with (list-scaling.ts). */
+const SMALLER_ORGS = [1_000, 10_000];
+/** Opted-in customers without a thread the scaling table's sends text in turn, per org. */
+const SCALING_RECIPIENTS = 50;
 const MESSAGES_PER_CONVERSATION = 10;
 /** Ten reps; rep k has sent in the conversations i with i % 12 = k: about 8,300 each, 5 in 6 owned. */
 const REPS = 10;
@@ -238,9 +241,10 @@ async function listPlans(
 /** An org seeded as above, with its measured rep and an admin (who sees every conversation) signed in. */
 async function benchOrg(
   db: BenchDb,
-  app: Awaited<ReturnType<typeof testRelay>>['app'],
+  relay: Awaited<ReturnType<typeof testRelay>>,
   o: { name: string; emailPrefix: string; conversations: number; senderNumbers: [string, string] },
 ) {
+  const { app } = relay;
   const now = new Date('2026-11-20T17:00:00Z');
   const { orgId } = await createOrg(db, o.name);
   const reps: string[] = [];
@@ -255,12 +259,27 @@ async function benchOrg(
     conversations: o.conversations,
     senderNumbers: o.senderNumbers,
   });
+  // Customers the scaling table's sends text, opted in by the admin: +1 <area> 555 6000 on, in an
+  // area code outside quiet hours for the next half hour of the relay's clock.
+  const recipients = sendableRecipients(SCALING_RECIPIENTS, 30 * 60_000, relay.clock(), 6000).phones;
+  for (const phone of recipients) {
+    const response = await app.inject({
+      method: 'POST',
+      url: '/v1/consent',
+      headers: { authorization: `Bearer ${admin.accessToken}` },
+      payload: { phone, kind: 'opt_in', source: 'web_form', evidence: 'Signed the web form' },
+    });
+    if (response.statusCode !== 201) throw new Error(`opt-in failed: ${response.body}`);
+  }
   const scaling: ScalingOrg = {
     orgId,
     conversations: o.conversations,
+    messages: o.conversations * MESSAGES_PER_CONVERSATION,
     adminToken: admin.accessToken,
     repUserId: rep.userId,
     repToken: rep.accessToken,
+    sender: o.senderNumbers[0],
+    recipients,
   };
   return { orgId, rep, admin, scaling };
 }
@@ -273,13 +292,17 @@ export async function runConversationListBench(requests = 200): Promise<Conversa
   try {
     const started = performance.now();
     const relay = await testRelay(db);
-    const small = await benchOrg(db, relay.app, {
-      name: 'Bench Dental Small',
-      emailPrefix: 'small-',
-      conversations: SMALL_CONVERSATIONS,
-      senderNumbers: ['+12025550102', '+12025550103'],
-    });
-    const { orgId, rep, admin, scaling } = await benchOrg(db, relay.app, {
+    const smaller: ScalingOrg[] = [];
+    for (const [i, conversations] of SMALLER_ORGS.entries()) {
+      const org = await benchOrg(db, relay, {
+        name: `Bench Dental ${conversations}`,
+        emailPrefix: `small${i}-`,
+        conversations,
+        senderNumbers: [`+1202555011${2 * i}`, `+1202555011${2 * i + 1}`],
+      });
+      smaller.push(org.scaling);
+    }
+    const { orgId, rep, admin, scaling } = await benchOrg(db, relay, {
       name: 'Bench Dental',
       emailPrefix: '',
       conversations: CONVERSATIONS,
@@ -298,7 +321,7 @@ export async function runConversationListBench(requests = 200): Promise<Conversa
         const { latency, rows } = await timeRequests(base, token, requests, pathFor);
         scenarios.push({ name, latency, rows, pass: latency.p95 <= TARGET_P95_MS });
       }
-      const scalingReport = await measureListScaling(db, base, small.scaling, scaling, requests);
+      const scalingReport = await measureScaling(db, base, [...smaller, scaling], requests);
       return {
         status: 'measured',
         conversations: CONVERSATIONS,
