@@ -21,6 +21,26 @@ export const STREAM_PERMISSION: Permission = 'conversations.view';
  */
 const RECHECK_MS = 60_000;
 
+/**
+ * An event's SSE frame, made once per view (numbers as they are, or masked) however many streams
+ * of the org carry it: with 20 panels open, each event was serialised 20 times (#20).
+ */
+const frames = new WeakMap<RelayEvent, { pii?: string; masked?: string }>();
+
+function frameFor(principal: Principal, event: RelayEvent): string {
+  let made = frames.get(event);
+  if (made === undefined) {
+    made = {};
+    frames.set(event, made);
+  }
+  const view = seesPii(principal) ? 'pii' : 'masked';
+  const cached = made[view];
+  if (cached !== undefined) return cached;
+  const frame = `id: ${formatCursor(event.cursor)}\nevent: ${event.type}\ndata: ${JSON.stringify(payloadFor(principal, event.payload))}\n\n`;
+  made[view] = frame;
+  return frame;
+}
+
 /** An event's payload as the principal may see it (phone numbers masked without pii.view). */
 function payloadFor(principal: Principal, payload: unknown): unknown {
   if (seesPii(principal) || typeof payload !== 'object' || payload === null) return payload;
@@ -185,9 +205,7 @@ export class EventStream {
   private write(event: RelayEvent): void {
     const { raw } = this.ctx;
     if (raw.writableEnded) return;
-    raw.write(
-      `id: ${formatCursor(event.cursor)}\nevent: ${event.type}\ndata: ${JSON.stringify(payloadFor(this.principal, event.payload))}\n\n`,
-    );
+    raw.write(frameFor(this.principal, event));
   }
 
   /** Says why the stream ends, then ends it; nothing is sent after this. */

@@ -237,6 +237,31 @@ describe('a live event stream outlives no credential', () => {
     }
   });
 
+  it('masks the number for a stream without pii.view while a stream with it gets the same event in full', async () => {
+    // The frame of an event is made once per view for all of the org's streams: the first stream
+    // (with pii.view) must not hand its unmasked frame to the second.
+    const role = await post('/v1/roles', {
+      name: 'viewer_no_pii',
+      permissions: ['conversations.view', 'conversations.view_all'],
+    });
+    expect(role.statusCode, role.body).toBe(201);
+    const seer = await userWithSession('admin');
+    const viewer = await userWithSession('viewer_no_pii');
+    const full = await openStream(seer.auth);
+    const masked = await openStream(viewer.auth);
+    try {
+      await textFromPhone('One event, two views', CUSTOMER_3);
+      await eventually(async () => full.stream.text.includes('One event, two views'));
+      await eventually(async () => masked.stream.text.includes('One event, two views'));
+      expect(full.stream.text).toContain(CUSTOMER_3);
+      expect(masked.stream.text).not.toContain(CUSTOMER_3);
+      expect(masked.stream.text).toContain(maskPhone(CUSTOMER_3));
+    } finally {
+      await full.close();
+      await masked.close();
+    }
+  });
+
   it('closes the stream when an edit of its custom role takes conversations.view away', async () => {
     const role = await post('/v1/roles', { name: 'desk', permissions: ['conversations.view', 'pii.view'] });
     expect(role.statusCode, role.body).toBe(201);
