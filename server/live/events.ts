@@ -2,6 +2,16 @@ import type { Database, Queryable } from '../db/database.ts';
 import { CoalescingRunner } from '../lib/coalescing-runner.ts';
 import { openEventPayload, sealEventPayload } from '../stores/message-bodies.ts';
 import { phoneNumber } from '../stores/phone-columns.ts';
+import {
+  advance,
+  type Cursor,
+  earlyArrays,
+  MAX_EARLY,
+  type Position,
+  parsePosition,
+  positionAt,
+  withEvent,
+} from './event-position.ts';
 
 export const EVENTS_CHANNEL = 'relay_events';
 
@@ -29,23 +39,10 @@ export async function appendEvent(
   await tx.query(`SELECT pg_notify('${EVENTS_CHANNEL}', '')`);
 }
 
-/** Position in the event stream: (transaction id, row id), ordered lexicographically. */
-export interface Cursor {
-  txId: number;
-  id: number;
-}
+export type { Cursor, Position } from './event-position.ts';
 
-export function formatCursor(cursor: Cursor): string {
-  return `${cursor.txId}_${cursor.id}`;
-}
-
-export function parseCursor(raw: string): Cursor | null {
-  const match = /^(\d{1,15})_(\d{1,15})$/.exec(raw);
-  if (match === null) return null;
-  return { txId: Number(match[1]), id: Number(match[2]) };
-}
-
-const after = (a: Cursor, b: Cursor): boolean => a.txId > b.txId || (a.txId === b.txId && a.id > b.id);
+/** Whether `raw` is an event id this relay could have sent (a position, event-position.ts). */
+export const validEventId = (raw: string): boolean => parsePosition(raw) !== null;
 
 export interface RelayEvent {
   cursor: Cursor;
@@ -122,21 +119,41 @@ async function toEvents(
   return events;
 }
 
-// Only rows of transactions older than every running one: nothing can later commit behind them.
-const SETTLED = `tx_id < pg_snapshot_xmin(pg_current_snapshot())::text::bigint`;
 const PAGE = 500;
+
+/**
+ * Events the reader has not had, in (transaction, row) order, with the oldest running transaction
+ * of the statement's snapshot. The statement sees every committed transaction of its snapshot,
+ * so a transaction's events are read as soon as it commits, even while an older one is still
+ * open; `settledOnly` keeps to transactions older than every running one (the horizon alone).
+ */
+const unread = (
+  settledOnly: boolean,
+) => `SELECT s.xmin, e.id, e.tx_id, e.org_id, e.type, e.conversation_id, e.payload
+  FROM (SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint AS xmin) s
+  LEFT JOIN LATERAL (
+    SELECT id, tx_id, org_id, type, conversation_id, payload FROM events
+     WHERE (tx_id, id) > ($1, $2)${settledOnly ? ' AND tx_id < s.xmin' : ''}
+       AND NOT EXISTS (SELECT 1 FROM unnest($3::bigint[], $4::bigint[]) AS had(tx, id)
+                        WHERE had.tx = events.tx_id AND events.id <= had.id)
+     ORDER BY tx_id, id LIMIT ${PAGE}) e ON true`;
+const UNREAD = unread(false);
+const UNREAD_SETTLED = unread(true);
 
 export interface Subscriber {
   orgId: string;
-  deliver(event: RelayEvent): void;
+  /** An event, with the hub's position once it has had it (what the stream has had too). */
+  deliver(event: RelayEvent, position: Position): void;
 }
 
 /**
  * One per relay process: follows the events table (woken by LISTEN/NOTIFY, with a slow poll as
- * a safety net) and fans each event out to this process's SSE subscribers.
+ * a safety net) and fans each event out to this process's SSE subscribers. It reads a
+ * transaction's events as soon as it commits; its position says which it has had
+ * (event-position.ts), so a stream resumes exactly where it was.
  */
 export class EventHub {
-  private cursor: Cursor = { txId: 0, id: 0 };
+  private current: Position = positionAt({ txId: 0, id: 0 });
   private readonly subscribers = new Set<Subscriber>();
   private readonly runner: CoalescingRunner;
   private idle = false;
@@ -158,14 +175,14 @@ export class EventHub {
       'SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint AS xmin',
     );
     // Everything from transactions before the oldest running one is history, not news.
-    this.cursor = { txId: (rows[0]?.xmin ?? 1) - 1, id: Number.MAX_SAFE_INTEGER };
+    this.current = positionAt({ txId: (rows[0]?.xmin ?? 1) - 1, id: Number.MAX_SAFE_INTEGER });
     this.unlisten = await this.db.listen(EVENTS_CHANNEL, () => this.wake());
     this.timer = setInterval(() => this.wake(), this.options.pollMs ?? 1000);
     this.timer.unref();
   }
 
-  get position(): Cursor {
-    return this.cursor;
+  get position(): Position {
+    return this.current;
   }
 
   subscribe(subscriber: Subscriber): () => void {
@@ -173,13 +190,31 @@ export class EventHub {
     return () => this.subscribers.delete(subscriber);
   }
 
-  /** Reads events for one org after `from` up to `to` (inclusive), for a resuming client. */
-  async backlog(orgId: string, from: Cursor, to: Cursor, limit: number): Promise<RelayEvent[]> {
+  /** One org's events that `to` has had and `from` has not, for a resuming client. */
+  async backlog(orgId: string, from: Position, to: Position, limit: number): Promise<RelayEvent[]> {
+    const [fromTx, fromId] = earlyArrays(from);
+    const [toTx, toId] = earlyArrays(to);
     const rows = await this.db.query<EventRow>(
       `SELECT id, tx_id, org_id, type, conversation_id, payload FROM events
-        WHERE org_id = $1 AND (tx_id, id) > ($2, $3) AND (tx_id, id) <= ($4, $5)
-        ORDER BY tx_id, id LIMIT $6`,
-      [orgId, from.txId, from.id, to.txId, to.id, limit],
+        WHERE org_id = $1 AND (tx_id, id) > ($2, $3)
+          AND NOT EXISTS (SELECT 1 FROM unnest($4::bigint[], $5::bigint[]) AS had(tx, id)
+                           WHERE had.tx = events.tx_id AND events.id <= had.id)
+          AND ((tx_id, id) <= ($6, $7)
+               OR EXISTS (SELECT 1 FROM unnest($8::bigint[], $9::bigint[]) AS upto(tx, id)
+                           WHERE upto.tx = events.tx_id AND events.id <= upto.id))
+        ORDER BY tx_id, id LIMIT $10`,
+      [
+        orgId,
+        from.horizon.txId,
+        from.horizon.id,
+        fromTx,
+        fromId,
+        to.horizon.txId,
+        to.horizon.id,
+        toTx,
+        toId,
+        limit,
+      ],
     );
     return toEvents(this.db, rows, this.options.log);
   }
@@ -198,12 +233,11 @@ export class EventHub {
     if (!this.idle) return;
     this.idle = false;
     const rows = await this.db.query<{ tx_id: number; id: number }>(
-      `SELECT tx_id, id FROM events WHERE ${SETTLED} ORDER BY tx_id DESC, id DESC LIMIT 1`,
+      `SELECT tx_id, id FROM events WHERE tx_id < pg_snapshot_xmin(pg_current_snapshot())::text::bigint
+        ORDER BY tx_id DESC, id DESC LIMIT 1`,
     );
     const latest = rows[0];
-    if (latest !== undefined && after({ txId: latest.tx_id, id: latest.id }, this.cursor)) {
-      this.cursor = { txId: latest.tx_id, id: latest.id };
-    }
+    if (latest !== undefined) this.current = advance(this.current, { txId: latest.tx_id, id: latest.id });
   }
 
   private async drain(): Promise<void> {
@@ -212,21 +246,37 @@ export class EventHub {
       return;
     }
     for (;;) {
-      const rows = await this.db.query<EventRow>(
-        `SELECT id, tx_id, org_id, type, conversation_id, payload FROM events
-          WHERE (tx_id, id) > ($1, $2) AND ${SETTLED}
-          ORDER BY tx_id, id LIMIT ${PAGE}`,
-        [this.cursor.txId, this.cursor.id],
-      );
-      for (const event of await toEvents(this.db, rows, this.options.log)) {
-        if (!after(event.cursor, this.cursor)) continue;
-        // Cursor update and dispatch stay in one synchronous step (see subscribe/backlog use).
-        this.cursor = event.cursor;
+      const [txs, ids] = earlyArrays(this.current);
+      const { horizon } = this.current;
+      // Reading ahead of the horizon keeps a position per transaction; while too many are
+      // open behind, the hub waits for the horizon as it did before reading ahead.
+      const ahead = this.current.early.size < MAX_EARLY;
+      const rows = await this.db.query<EventRow & { xmin: number }>(ahead ? UNREAD : UNREAD_SETTLED, [
+        horizon.txId,
+        horizon.id,
+        txs,
+        ids,
+      ]);
+      const read = rows.filter((r) => r.id !== null);
+      const xmin = rows[0]?.xmin ?? 0;
+      for (const event of await toEvents(this.db, read, this.options.log)) {
+        // Position and dispatch stay in one synchronous step (see subscribe/backlog use). An
+        // event of an ended transaction comes after every other such one it is read with, so
+        // the horizon moves up to it; one of a transaction that ended while an older one runs
+        // is kept as read ahead.
+        this.current =
+          event.cursor.txId < xmin
+            ? advance(this.current, event.cursor)
+            : withEvent(this.current, event.cursor);
         for (const subscriber of this.subscribers) {
-          if (subscriber.orgId === event.orgId) subscriber.deliver(event);
+          if (subscriber.orgId === event.orgId) subscriber.deliver(event, this.current);
         }
       }
-      if (rows.length < PAGE || this.runner.isStopped) return;
+      if (read.length === PAGE && !this.runner.isStopped) continue;
+      // Every transaction before the snapshot's oldest running one has ended, and this pass
+      // read all it could see: the horizon moves up to there.
+      if (xmin > 0) this.current = advance(this.current, { txId: xmin - 1, id: Number.MAX_SAFE_INTEGER });
+      return;
     }
   }
 
@@ -236,5 +286,3 @@ export class EventHub {
     await this.runner.stop();
   }
 }
-
-export { after as cursorAfter };

@@ -7,7 +7,17 @@ import type { Clock } from '../clock.ts';
 import { ApiError } from '../errors.ts';
 import { confinedToUser, messageFor, type Principal, seesPii, visibleConversations } from '../http/access.ts';
 import type { Deps } from '../http/services.ts';
-import { type Cursor, cursorAfter, formatCursor, parseCursor, type RelayEvent } from '../live/events.ts';
+import {
+  bounded,
+  covers,
+  formatPosition,
+  type Position,
+  parsePosition,
+  positionAt,
+  union,
+  withEvent,
+} from '../live/event-position.ts';
+import type { RelayEvent } from '../live/events.ts';
 
 const BACKLOG_LIMIT = 1000;
 const PING_MS = 15_000;
@@ -22,8 +32,9 @@ export const STREAM_PERMISSION: Permission = 'conversations.view';
 const RECHECK_MS = 60_000;
 
 /**
- * An event's SSE frame, made once per view (numbers as they are, or masked) however many streams
- * of the org carry it: with 20 panels open, each event was serialised 20 times (#20).
+ * An event's SSE frame after its id line, made once per view (numbers as they are, or masked)
+ * however many streams of the org carry it: with 20 panels open, each event was serialised 20
+ * times (#20). The id is each stream's own position.
  */
 const frames = new WeakMap<RelayEvent, { pii?: string; masked?: string }>();
 
@@ -36,7 +47,7 @@ function frameFor(principal: Principal, event: RelayEvent): string {
   const view = seesPii(principal) ? 'pii' : 'masked';
   const cached = made[view];
   if (cached !== undefined) return cached;
-  const frame = `id: ${formatCursor(event.cursor)}\nevent: ${event.type}\ndata: ${JSON.stringify(payloadFor(principal, event.payload))}\n\n`;
+  const frame = `event: ${event.type}\ndata: ${JSON.stringify(payloadFor(principal, event.payload))}\n\n`;
   made[view] = frame;
   return frame;
 }
@@ -62,9 +73,9 @@ export function bindingOf(principal: Principal): CredentialBinding {
 }
 
 /** Where a reconnecting client resumes (its Last-Event-ID), or null for a fresh stream. */
-export function resumeCursor(rawResume: string | undefined): Cursor | null {
+export function resumeCursor(rawResume: string | undefined): Position | null {
   if (rawResume === undefined || rawResume === '') return null;
-  const cursor = parseCursor(rawResume);
+  const cursor = parsePosition(rawResume);
   if (cursor === null) {
     throw new ApiError(400, 'INVALID_LAST_EVENT_ID', 'Last-Event-ID must be an id this stream sent.');
   }
@@ -93,7 +104,7 @@ export interface EventStreamContext {
   log: FastifyBaseLogger;
   raw: ServerResponse;
   binding: CredentialBinding;
-  resumeFrom: Cursor | null;
+  resumeFrom: Position | null;
   /** Only this conversation's events, when the client asked for one. */
   only: string | undefined;
   /** Called once when the stream ends, by either side. */
@@ -117,9 +128,10 @@ export class EventStream {
   // after another, so events keep their order and none overtakes a re-check queued before it.
   private chain: Promise<void> = Promise.resolve();
   private closed = false;
-  private last: Cursor;
+  /** The events this stream has had (sent, or passed over as not its own): its position. */
+  private last: Position;
   private live = false;
-  private readonly buffered: RelayEvent[] = [];
+  private readonly buffered: [RelayEvent, Position][] = [];
   /** When the credential ends by itself (an access token's expiry), by the relay's clock. */
   private endsAt: Date | null;
   private expiryTimer: NodeJS.Timeout | null = null;
@@ -145,7 +157,8 @@ export class EventStream {
     const { orgId } = this.principal;
     this.unsubscribe = hub.subscribe({
       orgId,
-      deliver: (event) => (this.live ? this.send(event) : this.buffered.push(event)),
+      deliver: (event, position) =>
+        this.live ? this.send(event, position) : this.buffered.push([event, position]),
     });
     this.unwatch = credentials.watch({
       orgId,
@@ -173,11 +186,18 @@ export class EventStream {
       if (resumeFrom !== null) {
         const upTo = hub.position;
         const backlog = await hub.backlog(this.principal.orgId, resumeFrom, upTo, BACKLOG_LIMIT);
-        for (const event of backlog) this.send(event);
+        // The backlog comes in order and holds every event of this org upTo has had: once past
+        // upTo's horizon, the stream has had everything up to the event it sends.
+        const settled = positionAt(upTo.horizon);
+        for (const event of backlog)
+          this.send(event, covers(settled, event.cursor) ? positionAt(event.cursor) : null);
         if (backlog.length === BACKLOG_LIMIT) {
           // Too far behind to replay: tell the client to reload its views, then go live.
           this.notify('too many missed events');
           this.last = upTo;
+        } else {
+          // Everything of this org the hub had at upTo has now been sent.
+          this.last = union(this.last, upTo);
         }
       }
     } catch (error) {
@@ -185,7 +205,7 @@ export class EventStream {
       this.notify('backlog unavailable');
     }
     this.live = true;
-    for (const event of this.buffered.splice(0)) this.send(event);
+    for (const [event, position] of this.buffered.splice(0)) this.send(event, position);
   }
 
   private enqueue(step: () => Promise<void> | void): void {
@@ -202,10 +222,10 @@ export class EventStream {
     return this.endsAt !== null && this.ctx.clock().getTime() >= this.endsAt.getTime();
   }
 
-  private write(event: RelayEvent): void {
+  private write(event: RelayEvent, id: string): void {
     const { raw } = this.ctx;
     if (raw.writableEnded) return;
-    raw.write(frameFor(this.principal, event));
+    raw.write(`id: ${id}\n${frameFor(this.principal, event)}`);
   }
 
   /** Says why the stream ends, then ends it; nothing is sent after this. */
@@ -260,7 +280,7 @@ export class EventStream {
     this.expiryTimer = setTimeout(this.requestRecheck, wait);
   }
 
-  private async deliver(event: RelayEvent): Promise<void> {
+  private async deliver(event: RelayEvent, id: string): Promise<void> {
     if (this.expired()) {
       await this.recheck();
       if (this.closed) return;
@@ -281,14 +301,23 @@ export class EventStream {
       }
       if (!this.visible.has(conversationId)) return;
     }
-    this.write(event);
+    this.write(event, id);
   }
 
-  private send(event: RelayEvent): void {
-    if (!cursorAfter(event.cursor, this.last)) return;
-    this.last = event.cursor;
+  /**
+   * Takes one event, unless the stream has had it. `hubPosition` is what the stream has had once
+   * it has this event (the hub's position then, for a live one), or null when that is not known:
+   * it keeps the stream's position as short as the hub's.
+   */
+  private send(event: RelayEvent, hubPosition: Position | null): void {
+    const had = covers(this.last, event.cursor);
+    const next = had ? this.last : withEvent(this.last, event.cursor);
+    this.last = bounded(hubPosition === null ? next : union(next, hubPosition));
+    if (had) return;
     if (this.ctx.only !== undefined && event.conversationId !== this.ctx.only) return;
-    this.enqueue(() => this.deliver(event));
+    // The id is the position with this event, not whatever it is by the time the frame is written.
+    const id = formatPosition(this.last);
+    this.enqueue(() => this.deliver(event, id));
   }
 
   private notify(reason: string): void {

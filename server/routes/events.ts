@@ -8,6 +8,9 @@ import type { RouteModule } from '../http/services.ts';
 import { bindingOf, EventStream, openSseResponse, resumeCursor, STREAM_PERMISSION } from './event-stream.ts';
 import { Uuid } from './schemas.ts';
 
+/** The longest id a stream sends: a position with MAX_STREAM_EARLY entries (event-position.ts). */
+const EVENT_ID_MAX = 8192;
+
 export const eventsRoutes: RouteModule = (app, { db, hub, clock }) => {
   // Open streams, so shutdown can end them instead of waiting for clients to leave.
   const openStreams = new Set<ServerResponse>();
@@ -38,9 +41,12 @@ export const eventsRoutes: RouteModule = (app, { db, hub, clock }) => {
           },
           ...errorResponses,
         },
-        headers: Type.Object({ 'last-event-id': Type.Optional(Type.String({ maxLength: 64 })) }),
+        headers: Type.Object({ 'last-event-id': Type.Optional(Type.String({ maxLength: EVENT_ID_MAX })) }),
         querystring: Type.Object(
-          { conversationId: Type.Optional(Uuid), lastEventId: Type.Optional(Type.String({ maxLength: 64 })) },
+          {
+            conversationId: Type.Optional(Uuid),
+            lastEventId: Type.Optional(Type.String({ maxLength: EVENT_ID_MAX })),
+          },
           { additionalProperties: false },
         ),
       },

@@ -15,6 +15,7 @@ import {
   type TestRelay,
   testRelay,
 } from '../helpers/relay.ts';
+import { openTextStream } from '../helpers/sse-text.ts';
 
 /**
  * Issue #13, finding 2: a live event stream is bound to the credential that opened it. When the
@@ -78,36 +79,7 @@ async function textFromPhone(text: string, handset = CUSTOMER): Promise<void> {
 }
 
 /** An open SSE connection: everything it received so far, and whether the relay ended it. */
-async function openStream(auth: Record<string, string>) {
-  const abort = new AbortController();
-  const response = await fetch(`${baseUrl}/v1/events`, { headers: auth, signal: abort.signal });
-  expect(response.status).toBe(200);
-  const reader = (response.body as ReadableStream<Uint8Array>).getReader();
-  const decoder = new TextDecoder();
-  const stream = { text: '', ended: false };
-  const pump = (async () => {
-    try {
-      for (;;) {
-        const { value, done } = await reader.read();
-        if (done) {
-          stream.ended = true;
-          return;
-        }
-        stream.text += decoder.decode(value, { stream: true });
-      }
-    } catch {
-      // Aborted by the test.
-    }
-  })();
-  await eventually(async () => stream.text.includes(': connected'));
-  return {
-    stream,
-    async close() {
-      abort.abort();
-      await pump;
-    },
-  };
-}
+const openStream = (auth: Record<string, string>) => openTextStream(`${baseUrl}/v1/events`, auth);
 
 /**
  * Texts the org after a credential change and expects the stream to end with `reason` first:

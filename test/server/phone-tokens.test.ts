@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PhoneCipher, PhoneTokenError } from '../../server/crypto/phone-tokens.ts';
 import { tokenizeStoredPhones } from '../../server/crypto/phone-upgrade.ts';
 import { vaultOf } from '../../server/crypto/vault.ts';
+import { positionAt } from '../../server/live/event-position.ts';
 import { EventHub } from '../../server/live/events.ts';
 import { phoneToken } from '../../server/stores/phone-columns.ts';
 import { ENGINES, freshDatabase, postgresSkipNote } from '../helpers/db.ts';
@@ -189,8 +190,8 @@ describe.each(ENGINES)('phone numbers at rest on %s', (engine) => {
     );
     const events = await new EventHub(relay.db).backlog(
       org.orgId,
-      { txId: 0, id: 0 },
-      { txId: Number.MAX_SAFE_INTEGER, id: Number.MAX_SAFE_INTEGER },
+      positionAt({ txId: 0, id: 0 }),
+      positionAt({ txId: Number.MAX_SAFE_INTEGER, id: Number.MAX_SAFE_INTEGER }),
       1000,
     );
     const payload = events.at(-1)?.payload as { message?: Record<string, unknown> } | undefined;

@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { resealDue, rotateDataKeys } from '../../server/crypto/reseal.ts';
 import { VaultError } from '../../server/crypto/vault.ts';
 import { migrate } from '../../server/db/migrate.ts';
+import { positionAt } from '../../server/live/event-position.ts';
 import { EventHub } from '../../server/live/events.ts';
 import { openPaymentDetails } from '../../server/payments/payment-details.ts';
 import { ENGINES, freshDatabase, postgresSkipNote } from '../helpers/db.ts';
@@ -189,8 +190,8 @@ describe.each(ENGINES)('sealed opt-in evidence and payment details on %s', (engi
     );
     const events = await new EventHub(relay.db).backlog(
       org.orgId,
-      { txId: 0, id: 0 },
-      { txId: Number.MAX_SAFE_INTEGER, id: Number.MAX_SAFE_INTEGER },
+      positionAt({ txId: 0, id: 0 }),
+      positionAt({ txId: Number.MAX_SAFE_INTEGER, id: Number.MAX_SAFE_INTEGER }),
       1000,
     );
     const payload = events.at(-1)?.payload as Record<string, unknown> | undefined;
