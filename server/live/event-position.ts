@@ -5,8 +5,8 @@
  * above it, the transactions already read whole or in part (`early`: transaction id -> the last
  * row id had). The event hub reads a transaction's events as soon as it commits, even while an
  * older transaction is still open, and the stream's Last-Event-ID is such a position: a client
- * that reconnects gets exactly what it missed, none twice (issue #20: one open transaction held
- * every org's live events back until it ended).
+ * that reconnects gets what it missed, none twice unless its position had to be trimmed (bounded)
+ * (issue #20: one open transaction held every org's live events back until it ended).
  */
 
 /** A point in the (transaction id, row id) order. */
@@ -55,18 +55,20 @@ export function advance(p: Position, horizon: Cursor): Position {
 export function withEvent(p: Position, c: Cursor): Position {
   if (covers(p, c)) return p;
   const early = new Map(p.early);
+  // The hub reads in (transaction, row) order: a new entry usually goes last, already in order.
+  const inOrder = p.early.has(c.txId) || [...p.early.keys()].every((txId) => txId < c.txId);
   early.set(c.txId, c.id);
-  return { horizon: p.horizon, early: sortedByTx(early) };
+  return { horizon: p.horizon, early: inOrder ? early : sortedByTx(early) };
 }
 
 /** Everything either position has had. */
 export function union(a: Position, b: Position): Position {
   const [further, other] = after(b.horizon, a.horizon) ? [b, a] : [a, b];
-  const merged = advance(other, further.horizon);
+  const behind = advance(other, further.horizon).early;
+  // Most of the time (every event of a live stream) nothing is read ahead on the lagging side.
+  if (behind.size === 0) return further;
   const early = new Map(further.early);
-  for (const [txId, id] of merged.early) {
-    if (after({ txId, id }, further.horizon)) early.set(txId, Math.max(id, early.get(txId) ?? 0));
-  }
+  for (const [txId, id] of behind) early.set(txId, Math.max(id, early.get(txId) ?? 0));
   return { horizon: further.horizon, early: sortedByTx(early) };
 }
 

@@ -8,7 +8,6 @@ import {
   earlyArrays,
   MAX_EARLY,
   type Position,
-  parsePosition,
   positionAt,
   withEvent,
 } from './event-position.ts';
@@ -38,11 +37,6 @@ export async function appendEvent(
   ]);
   await tx.query(`SELECT pg_notify('${EVENTS_CHANNEL}', '')`);
 }
-
-export type { Cursor, Position } from './event-position.ts';
-
-/** Whether `raw` is an event id this relay could have sent (a position, event-position.ts). */
-export const validEventId = (raw: string): boolean => parsePosition(raw) !== null;
 
 export interface RelayEvent {
   cursor: Cursor;

@@ -9,7 +9,8 @@ import type { Database } from '../../server/db/database.ts';
 import type { Access } from '../../server/http/access.ts';
 import type { Deps } from '../../server/http/services.ts';
 import { validatorCompiler } from '../../server/http/validation.ts';
-import { EventHub, validEventId } from '../../server/live/events.ts';
+import { parsePosition } from '../../server/live/event-position.ts';
+import { EventHub } from '../../server/live/events.ts';
 import { Notifier } from '../../server/live/notifier.ts';
 import { OutgoingMail } from '../../server/mail/outgoing.ts';
 import { SandboxMailTransport } from '../../server/mail/transport.ts';
@@ -362,7 +363,7 @@ const badCursor: fc.Arbitrary<string> = fc.oneof(
 
 const badEventId: fc.Arbitrary<string> = fc
   .oneof(junkString, fc.stringMatching(/^[0-9_.]{1,40}$/), fc.constant('x'.repeat(8193)))
-  .filter((s) => s !== '' && !validEventId(s));
+  .filter((s) => s !== '' && parsePosition(s) === null);
 
 /** A path segment: percent-encoded junk, raw bad escapes, or one longer than Fastify's 100-char parameter limit. */
 function pathParam(good: fc.Arbitrary<string>): fc.Arbitrary<string> {
