@@ -4,6 +4,7 @@ import { createSandboxCrm, type SandboxCrm } from '../../crm-plugins/sandbox/ind
 import type { ContactRef } from '../../crm-plugins/types.ts';
 import { type CrmConnection, connectCrm } from '../../server/crm-sync/connections.ts';
 import { withInstallationCrms } from '../../server/crm-sync/live-plugins.ts';
+import type { CrmSyncWorkerOptions } from '../../server/crm-sync/sync-worker.ts';
 import type { SecretsKey } from '../../server/crypto/secrets.ts';
 import { paymentById, updatePayment } from '../../server/payments/payment-store.ts';
 import { type HubSpotFake, startHubSpotFake } from '../fakes/hubspot-fake.ts';
@@ -48,6 +49,7 @@ describe.each(ENGINES)('payment write-back on %s', (engine) => {
   let onHubSpot: TestOrg;
   let hubspotDana: ContactRef;
   let worker: ReturnType<typeof testWorker>['worker'];
+  let pluginFor: NonNullable<CrmSyncWorkerOptions['pluginFor']>;
 
   beforeAll(async () => {
     const database = await freshDatabase(engine);
@@ -97,9 +99,8 @@ describe.each(ENGINES)('payment write-back on %s', (engine) => {
     await linkContacts(relay.db, onHubSpot.orgId, onHubSpot.sender, [{ phone: CUSTOMER, ref: hubspotDana }]);
     await optIn(relay.app, onHubSpot, CUSTOMER);
     const installation = withInstallationCrms(registryOf(ours));
-    worker = testWorker(relay.db, key, {
-      pluginFor: (c, secrets) => (c.id === theirConnection.id ? theirs : installation(c, secrets)),
-    }).worker;
+    pluginFor = (c, secrets) => (c.id === theirConnection.id ? theirs : installation(c, secrets));
+    worker = testWorker(relay.db, key, { pluginFor }).worker;
   });
   afterAll(async () => {
     await relay.close();
@@ -232,11 +233,14 @@ describe.each(ENGINES)('payment write-back on %s', (engine) => {
   });
 
   it('loses nothing while the CRM is down: the write is retried and lands once', async () => {
+    // A retry 0.5–1 s later: the test worker's 10–20 ms could come due inside the same drain on a
+    // loaded machine (its payment pass claims up to ten rounds), and the write would land at once.
+    const patient = testWorker(relay.db, key, { pluginFor, retryBaseMs: 1_000 }).worker;
     ours.failNextPayment();
     const asked = await ask(org, undefined);
     expect(asked.statusCode, asked.body).toBe(201);
     const id: string = asked.json().payment.id;
-    await worker.drain();
+    await patient.drain();
     expect(ours.payments(DANA).some((p) => p.requestId === id)).toBe(false);
     const [job] = await relay.db.query<{ state: string; last_error: string | null }>(
       `SELECT state, last_error FROM crm_sync_jobs WHERE kind = 'payment' AND subject = $1`,
@@ -244,7 +248,7 @@ describe.each(ENGINES)('payment write-back on %s', (engine) => {
     );
     expect(job).toMatchObject({ state: 'queued', last_error: expect.stringContaining('unavailable') });
     await until(async () => {
-      await worker.drain();
+      await patient.drain();
       return ours.payments(DANA).some((p) => p.requestId === id);
     });
     expect(ours.payments(DANA).filter((p) => p.requestId === id)).toHaveLength(1);
