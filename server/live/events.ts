@@ -148,7 +148,8 @@ export interface Subscriber {
  */
 export class EventHub {
   private current: Position = positionAt({ txId: 0, id: 0 });
-  private readonly subscribers = new Set<Subscriber>();
+  /** This process's subscribers, by org. */
+  private readonly subscribers = new Map<string, Set<Subscriber>>();
   private readonly runner: CoalescingRunner;
   private idle = false;
   private timer: NodeJS.Timeout | null = null;
@@ -180,8 +181,14 @@ export class EventHub {
   }
 
   subscribe(subscriber: Subscriber): () => void {
-    this.subscribers.add(subscriber);
-    return () => this.subscribers.delete(subscriber);
+    const { orgId } = subscriber;
+    const org = this.subscribers.get(orgId) ?? new Set<Subscriber>();
+    org.add(subscriber);
+    this.subscribers.set(orgId, org);
+    return () => {
+      org.delete(subscriber);
+      if (org.size === 0 && this.subscribers.get(orgId) === org) this.subscribers.delete(orgId);
+    };
   }
 
   /** One org's events that `to` has had and `from` has not, for a resuming client. */
@@ -253,24 +260,43 @@ export class EventHub {
       ]);
       const read = rows.filter((r) => r.id !== null);
       const xmin = rows[0]?.xmin ?? 0;
-      for (const event of await toEvents(this.db, read, this.options.log)) {
+      const opened = await this.openForSubscribers(read);
+      for (const row of read) {
         // Position and dispatch stay in one synchronous step (see subscribe/backlog use). An
         // event of an ended transaction comes after every other such one it is read with, so
         // the horizon moves up to it; one of a transaction that ended while an older one runs
         // is kept as read ahead.
-        this.current =
-          event.cursor.txId < xmin
-            ? advance(this.current, event.cursor)
-            : withEvent(this.current, event.cursor);
-        for (const subscriber of this.subscribers) {
-          if (subscriber.orgId === event.orgId) subscriber.deliver(event, this.current);
-        }
+        const cursor = { txId: row.tx_id, id: row.id };
+        this.current = cursor.txId < xmin ? advance(this.current, cursor) : withEvent(this.current, cursor);
+        const event = opened.get(row);
+        if (event === undefined) continue;
+        for (const subscriber of this.subscribers.get(row.org_id) ?? [])
+          subscriber.deliver(event, this.current);
       }
       if (read.length === PAGE && !this.runner.isStopped) continue;
       // Every transaction before the snapshot's oldest running one has ended, and this pass
       // read all it could see: the horizon moves up to there.
       if (xmin > 0) this.current = advance(this.current, { txId: xmin - 1, id: Number.MAX_SAFE_INTEGER });
       return;
+    }
+  }
+
+  /**
+   * The rows' events for the orgs someone here follows, opened; another org's event is only
+   * passed over (its text is not decrypted for nobody). A stream may subscribe while texts are
+   * being opened, so this repeats until every row of a subscribed org is open: the dispatch that
+   * follows runs without a pause, and sees the same subscribers.
+   */
+  private async openForSubscribers(rows: EventRow[]): Promise<Map<EventRow, RelayEvent>> {
+    const opened = new Map<EventRow, RelayEvent>();
+    for (;;) {
+      const wanted = rows.filter((r) => !opened.has(r) && this.subscribers.has(r.org_id));
+      if (wanted.length === 0) return opened;
+      const events = await toEvents(this.db, wanted, this.options.log);
+      wanted.forEach((row, i) => {
+        const event = events[i];
+        if (event !== undefined) opened.set(row, event);
+      });
     }
   }
 
