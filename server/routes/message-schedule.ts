@@ -107,8 +107,7 @@ async function rescheduleText(
       contact: target.contact ?? undefined,
       sendAt,
     },
-    null,
-    { messageId: message.id },
+    { idempotencyKey: null, stored: { messageId: message.id } },
   );
   if (checked.sendAt === null) {
     throw new ApiError(422, 'INVALID_SEND_AT', '"sendAt" must be a later time than now.', {

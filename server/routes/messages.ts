@@ -151,7 +151,10 @@ export async function sendText(
   }
   // The collision guard's look is part of the facts read: only a rep is ever asked.
   const guarded = options.answerGuard === true ? principal.userId : null;
-  const checked = await checkOutbound(deps, principal.orgId, input, key, null, guarded);
+  const checked = await checkOutbound(deps, principal.orgId, input, {
+    idempotencyKey: key,
+    answeringAs: guarded,
+  });
   // A retry answers with what the first request stored, whatever the rules say now.
   if (checked.replayId !== null) return replayWinner();
   // After the replay: a retry of a send made before a pause still answers with what it stored.

@@ -169,7 +169,12 @@ async function storedRequest(
     reference: input.reference ?? null,
     expires_at: new Date(now.getTime() + (input.expiresInDays ?? settings.linkDays) * DAY_MS),
   };
-  const checked = await checkOutbound(deps, p.orgId, { ...numbers, body: await textFor(deps, draft) }, null);
+  const checked = await checkOutbound(
+    deps,
+    p.orgId,
+    { ...numbers, body: await textFor(deps, draft) },
+    { idempotencyKey: null },
+  );
   if (checked.senderId === null)
     throw new ApiError(
       422,
@@ -345,7 +350,7 @@ const paymentPreviewRoute: RouteModule = (app, deps) => {
         contact: body.contact,
         body: text,
       });
-      const checked = await checkOutbound(deps, p.orgId, input, null);
+      const checked = await checkOutbound(deps, p.orgId, input, { idempotencyKey: null });
       if (checked.senderId === null)
         throw new ApiError(
           422,

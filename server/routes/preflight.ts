@@ -38,7 +38,7 @@ export const preflightRoutes: RouteModule = (app, deps) => {
       const { orgId } = principal;
       requireSendingAllowed(principal, deps.clock());
       const input = await withE164Numbers(deps.db, orgId, request.body);
-      const checked = await checkOutbound(deps, orgId, input, null);
+      const checked = await checkOutbound(deps, orgId, input, { idempotencyKey: null });
       if (checked.senderId === null) {
         throw new ApiError(
           422,

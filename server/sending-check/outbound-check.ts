@@ -136,6 +136,16 @@ function pauseOf(row: {
     : { reviewId: row.review_id, reason: row.review_reason ?? '', since: row.review_since };
 }
 
+/** Who asks for the check, and for what. */
+export interface OutboundCall {
+  /** The send's idempotency key; null for a preflight, which may reuse a recent CRM lookup. */
+  idempotencyKey: string | null;
+  /** A stored text judged again (a reschedule): it does not count towards its own frequency cap. */
+  stored?: { messageId: string } | null;
+  /** The rep sending, whose send the collision guard looks at; null for none (keys, preflight). */
+  answeringAs?: string | null;
+}
+
 /**
  * Reads the facts (one query, plus the CRM's time zone in parallel) and decides. A request
  * without `to` first asks the CRM for the contact's phone; with `to`, nothing is added.
@@ -144,12 +154,9 @@ export async function checkOutbound(
   deps: OutboundDeps,
   orgId: string,
   input: OutboundRequest,
-  idempotencyKey: string | null,
-  /** A stored text judged again (a reschedule): it does not count towards its own frequency cap. */
-  stored: { messageId: string } | null = null,
-  /** The rep sending, whose send the collision guard looks at; null for none (keys, preflight). */
-  answeringAs: string | null = null,
+  call: OutboundCall,
 ): Promise<CheckedOutbound> {
+  const { idempotencyKey, stored = null, answeringAs = null } = call;
   const now = deps.clock();
   const { sendAt, segments } = validateOutbound(input, now);
   let to: string;

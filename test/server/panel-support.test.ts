@@ -659,7 +659,7 @@ describe.each(ENGINES)('on %s', (engine) => {
         { db: counting, crm: staticCrms(crm), clock: () => NOW },
         org.orgId,
         { from: org.sender, contact: { crm: 'sandbox', objectType: 'lead', id: 'l-0' }, body: 'Hello' },
-        null,
+        { idempotencyKey: null },
       ).catch((e: unknown) => e);
       expect(error).toMatchObject({ statusCode: 422, code: 'CONTACT_HAS_NO_PHONE' });
       expect(queries).toEqual([]);
@@ -677,9 +677,16 @@ describe.each(ENGINES)('on %s', (engine) => {
       };
       const deps = { db: counting, crm: staticCrms(createCrmRegistry(['sandbox'])), clock: () => NOW };
       const input = { from: org.sender, to: CUSTOMER, body: 'Hello' };
-      const plain = await checkOutbound(deps, org.orgId, input, idemKey());
+      const plain = await checkOutbound(deps, org.orgId, input, { idempotencyKey: idemKey() });
       expect(plain.to).toBe(CUSTOMER);
-      const withContact = await checkOutbound(deps, org.orgId, { ...input, contact: DANA }, idemKey());
+      const withContact = await checkOutbound(
+        deps,
+        org.orgId,
+        { ...input, contact: DANA },
+        {
+          idempotencyKey: idemKey(),
+        },
+      );
       expect(withContact.to).toBe(CUSTOMER);
       expect(queries).toHaveLength(2);
     });
