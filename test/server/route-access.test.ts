@@ -39,6 +39,7 @@ import {
   type TestRelay,
   testRelay,
 } from '../helpers/relay.ts';
+import { openTextStream, readTextResponse } from '../helpers/sse-text.ts';
 
 /**
  * The authorization matrix, generated from the route table: every route declares who may call
@@ -1430,45 +1431,6 @@ function answerOf(status: number, body: string): Answer {
   return { status, body, json: () => JSON.parse(body) as unknown };
 }
 
-interface OpenStream {
-  status: number;
-  contentType: string;
-  text(): string;
-  /** Resolves when the server ends the response (a refusal ends at once). */
-  ended(): Promise<void>;
-  close(): Promise<void>;
-}
-
-async function openStream(ctx: Ctx, url: string, headers: Record<string, string>): Promise<OpenStream> {
-  const abort = new AbortController();
-  const response = await fetch(`${ctx.baseUrl}${url}`, { headers, signal: abort.signal });
-  if (response.body === null) throw new Error('stream without a body');
-  const reader = response.body.getReader();
-  const decoder = new TextDecoder();
-  let text = '';
-  const pump = (async () => {
-    try {
-      for (;;) {
-        const { done, value } = await reader.read();
-        if (done) return;
-        text += decoder.decode(value, { stream: true });
-      }
-    } catch {
-      // Aborted by close().
-    }
-  })();
-  return {
-    status: response.status,
-    contentType: response.headers.get('content-type') ?? '',
-    text: () => text,
-    ended: () => pump,
-    async close() {
-      abort.abort();
-      await pump;
-    },
-  };
-}
-
 /** Sends a request with the given key (or none) and returns status and body. */
 async function call(
   ctx: Ctx,
@@ -1479,15 +1441,15 @@ async function call(
   const headers: Record<string, string> = { ...req.headers, ...extra };
   if (key !== null) headers.authorization = `Bearer ${key}`;
   if (req.stream === true) {
-    const stream = await openStream(ctx, req.url, headers);
-    if (stream.status === 200) {
-      expect(stream.contentType).toMatch(/^text\/event-stream/);
+    const response = await readTextResponse(`${ctx.baseUrl}${req.url}`, headers);
+    if (response.status === 200) {
+      expect(response.contentType).toMatch(/^text\/event-stream/);
       await new Promise((r) => setTimeout(r, 50));
-      await stream.close();
+      await response.close();
     } else {
-      await stream.ended();
+      await response.ended();
     }
-    return answerOf(stream.status, stream.text());
+    return answerOf(response.status, response.stream.text);
   }
   const response = await relay.app.inject({
     method: req.method,
@@ -1980,15 +1942,9 @@ describe('route access control', () => {
 
   describe('tenant isolation with live traffic', () => {
     it("streams org A's new message to org A's event stream and nothing to org B's", async () => {
-      const streamA = await openStream(ctx, '/v1/events', ctx.a.auth);
-      const streamB = await openStream(ctx, '/v1/events', ctx.b.auth);
+      const streamA = await openTextStream(`${ctx.baseUrl}/v1/events`, ctx.a.auth);
+      const streamB = await openTextStream(`${ctx.baseUrl}/v1/events`, ctx.b.auth);
       try {
-        expect(streamA.status).toBe(200);
-        expect(streamB.status).toBe(200);
-        await eventually(
-          () => streamA.text().includes(': connected') && streamB.text().includes(': connected'),
-          2000,
-        );
         const sent = await relay.app.inject({
           method: 'POST',
           url: '/v1/messages',
@@ -1997,12 +1953,13 @@ describe('route access control', () => {
         });
         expect(sent.statusCode, sent.body).toBe(202);
         const messageId = (sent.json() as { message: { id: string } }).message.id;
-        expect(await eventually(() => streamA.text().includes(messageId), 5000), 'org A got its event').toBe(
-          true,
-        );
+        expect(
+          await eventually(() => streamA.stream.text.includes(messageId), 5000),
+          'org A got its event',
+        ).toBe(true);
         await new Promise((r) => setTimeout(r, 300));
-        expect(streamB.text()).not.toContain('event:');
-        expect(streamB.text()).not.toContain(messageId);
+        expect(streamB.stream.text).not.toContain('event:');
+        expect(streamB.stream.text).not.toContain(messageId);
       } finally {
         await streamA.close();
         await streamB.close();
