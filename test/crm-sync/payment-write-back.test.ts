@@ -233,9 +233,10 @@ describe.each(ENGINES)('payment write-back on %s', (engine) => {
   });
 
   it('loses nothing while the CRM is down: the write is retried and lands once', async () => {
-    // A retry 0.5–1 s later: the test worker's 10–20 ms could come due inside the same drain on a
-    // loaded machine (its payment pass claims up to ten rounds), and the write would land at once.
-    const patient = testWorker(relay.db, key, { pluginFor, retryBaseMs: 1_000 }).worker;
+    // A retry a minute later, made due by the test below: the test worker's 10–20 ms could come
+    // due inside the same drain on a loaded machine (its payment pass claims up to ten rounds),
+    // and the write would land at once.
+    const patient = testWorker(relay.db, key, { pluginFor, retryBaseMs: 60_000 }).worker;
     ours.failNextPayment();
     const asked = await ask(org, undefined);
     expect(asked.statusCode, asked.body).toBe(201);
@@ -247,6 +248,11 @@ describe.each(ENGINES)('payment write-back on %s', (engine) => {
       [id],
     );
     expect(job).toMatchObject({ state: 'queued', last_error: expect.stringContaining('unavailable') });
+    // The retry's time comes (the queue's own clock decides when a job is due, so it moves it).
+    await relay.db.query(
+      `UPDATE crm_sync_jobs SET available_at = now() WHERE kind = 'payment' AND subject = $1`,
+      [id],
+    );
     await until(async () => {
       await patient.drain();
       return ours.payments(DANA).some((p) => p.requestId === id);
